@@ -1,0 +1,100 @@
+"""certapp: social certificates for children's additional education (189-ФЗ, 458-п)."""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from certapp import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application. `config` overrides the environment (tests pass their own)."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CERTAPP_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(config_module.DEFAULTS)
+    if config is None or "SQLALCHEMY_DATABASE_URI" not in config or "SECRET_KEY" not in config:
+        app.config.update(config_module.load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    import certapp.models  # noqa: F401  (every table in the metadata)
+    from certapp.accounts.access import check_access
+    from certapp.accounts.models import User
+    from certapp.db import db
+    from certapp.extensions import api, csrf, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Войдите в систему, чтобы продолжить."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user and user.active else None
+
+    api.init_app(app)
+    app.before_request(check_access)
+
+
+def register_blueprints(app: Flask) -> None:
+    from certapp.accounts import api as accounts_api
+    from certapp.accounts import views as accounts_views
+    from certapp.audit import api as audit_api
+    from certapp.audit import views as audit_views
+    from certapp.extensions import api, csrf
+    from certapp.reference import api as reference_api
+    from certapp.reference import views as reference_views
+    from certapp import home
+
+    app.register_blueprint(home.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(reference_views.bp)
+    for blp in (accounts_api.blp, reference_api.blp, audit_api.blp):
+        csrf.exempt(blp)  # bearer tokens only, see accounts.access
+        api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from certapp.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from certapp.accounts.cli import users_cli
+    from certapp.demo import demo_cli
+    from certapp.reference.cli import reference_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(reference_cli)
+    app.cli.add_command(demo_cli)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from certapp.common.money import format_rub
+    from certapp.common.templating import format_date, format_datetime
+
+    app.jinja_env.filters["rub"] = format_rub
+    app.jinja_env.filters["ru_date"] = format_date
+    app.jinja_env.filters["ru_datetime"] = format_datetime

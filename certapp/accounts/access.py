@@ -1,0 +1,83 @@
+"""The one access mechanism for pages and API endpoints: default deny.
+
+Every view function declares who may call it with @public or @roles(...). A before_request
+hook checks the declaration of the endpoint being called; an endpoint without one is refused
+(and a test walks the URL map to prove that every endpoint has one).
+"""
+from flask import current_app, g, request
+from flask_login import current_user
+
+from certapp.accounts.models import ROLES
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def public(func):
+    """Anyone, logged in or not."""
+    func._access = PUBLIC
+    return func
+
+
+def authenticated(func):
+    """Any logged-in user, whatever the role."""
+    func._access = AUTHENTICATED
+    return func
+
+
+def roles(*names: str):
+    """Only users with one of these roles."""
+    unknown = set(names) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorator(func):
+        func._access = frozenset(names)
+        return func
+
+    return decorator
+
+
+def access_of(endpoint: str | None):
+    """The declaration of an endpoint, or None when it has none."""
+    if endpoint is None:
+        return None
+    if endpoint == "static" or endpoint.endswith(".static") or endpoint.startswith("api-docs."):
+        return PUBLIC  # static files and the OpenAPI document
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "_access", None)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def check_access():
+    """before_request hook. Returns None to let the request through, or raises."""
+    from certapp.accounts.services import user_for_token
+    from certapp.common.errors import PermissionDeniedError
+    from werkzeug.exceptions import NotFound, Unauthorized
+
+    if is_api_request():
+        # The API authenticates only by bearer token, never by the session cookie, which is
+        # why it can be exempt from CSRF.
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else None
+        user = user_for_token(token) if token else None
+        if token and user is None:
+            raise Unauthorized("Токен недействителен или отозван.")
+        g._login_user = user or current_app.login_manager.anonymous_user()
+    if request.routing_exception is not None:
+        raise request.routing_exception
+    if request.endpoint is None:
+        raise NotFound()
+    access = access_of(request.endpoint)
+    if access == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        raise Unauthorized("Войдите в систему.")
+    if access == AUTHENTICATED:
+        return None
+    if access is None or current_user.role not in access:
+        raise PermissionDeniedError("Недостаточно прав для этой страницы.")
+    return None

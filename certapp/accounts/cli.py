@@ -1,0 +1,46 @@
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from certapp.accounts import services
+from certapp.accounts.models import ROLES, User
+from certapp.common.errors import DomainError
+from certapp.db import db, transaction
+
+users_cli = AppGroup("users", help="Учётные записи.")
+
+
+@users_cli.command("create")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
+@click.option("--email", required=True)
+@click.option("--full-name", required=True)
+@click.option("--phone", default=None)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user(role, email, full_name, phone, password):
+    """Create an account of any role (department and bookkeeping accounts are made only here)."""
+    try:
+        with transaction():
+            user = services.register_user(email=email, password=password, full_name=full_name,
+                                          phone=phone, role=role, self_registration=False)
+    except DomainError as error:
+        raise click.ClickException(error.message)
+    click.echo(f"Создан пользователь {user.email} ({ROLES[user.role]}), id={user.id}")
+
+
+@users_cli.command("token")
+@click.option("--email", required=True)
+@click.option("--name", default="CLI")
+def create_token(email, name):
+    """Create an API token for a user and print it (it is shown once)."""
+    user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException("Пользователь не найден.")
+    with transaction():
+        _, token = services.create_token(user, name)
+    click.echo(token)
+
+
+@users_cli.command("list")
+def list_users():
+    for user in db.session.execute(select(User).order_by(User.id)).scalars():
+        click.echo(f"{user.id}\t{user.role}\t{user.email}\t{user.full_name}\t{'активен' if user.active else 'отключён'}")

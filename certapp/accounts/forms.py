@@ -1,0 +1,43 @@
+from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField, TelField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from certapp.common.forms import BaseForm, choices
+
+
+class RegisterForm(BaseForm):
+    role = RadioField("Я регистрируюсь как", choices=choices([
+        ("parent", "Родитель (законный представитель) ребёнка"),
+        ("provider", "Сотрудник организации — исполнителя услуг или ИП"),
+    ]), default="parent", validators=[DataRequired()])
+    full_name = StringField("Фамилия, имя, отчество", validators=[DataRequired(), Length(max=255)])
+    email = EmailField("Электронная почта", validators=[DataRequired(), Length(max=255)])
+    phone = TelField("Телефон", validators=[DataRequired(), Length(max=32)])
+    password = PasswordField("Пароль (не короче 10 символов)", validators=[DataRequired()])
+    password2 = PasswordField("Пароль ещё раз", validators=[
+        DataRequired(), EqualTo("password", message="Пароли не совпадают.")])
+    submit = SubmitField("Зарегистрироваться")
+
+
+class LoginForm(BaseForm):
+    email = EmailField("Электронная почта", validators=[DataRequired()])
+    password = PasswordField("Пароль", validators=[DataRequired()])
+    submit = SubmitField("Войти")
+
+
+class PasswordChangeForm(BaseForm):
+    current_password = PasswordField("Текущий пароль", validators=[DataRequired()])
+    new_password = PasswordField("Новый пароль", validators=[DataRequired()])
+    new_password2 = PasswordField("Новый пароль ещё раз", validators=[
+        DataRequired(), EqualTo("new_password", message="Пароли не совпадают.")])
+    submit = SubmitField("Сменить пароль")
+
+
+class TokenCreateForm(BaseForm):
+    name = StringField("Название токена", validators=[DataRequired(), Length(max=100)])
+    submit = SubmitField("Создать токен")
+
+
+class EmptyForm(BaseForm):
+    """A form with nothing but its CSRF token, for one-button actions."""
+
+    submit = SubmitField("OK")

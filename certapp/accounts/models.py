@@ -1,0 +1,76 @@
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certapp.db import UTCDateTime, db, utcnow
+
+#: role code -> Russian name
+ROLES = {
+    "parent": "Родитель (законный представитель)",
+    "provider": "Исполнитель услуг",
+    "department": "Управление образования",
+    "bookkeeping": "Бухгалтерия",
+}
+#: roles that people may give themselves by registering
+SELF_REGISTERED_ROLES = ("parent", "provider")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint("role IN ('parent', 'provider', 'department', 'bookkeeping')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stored lower-cased, so uniqueness ignores case
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    #: consecutive failed logins since the last success
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def role_name(self) -> str:
+        return ROLES[self.role]
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A personal bearer token. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: sha256 hex of the whole token
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the first characters of the token, to tell tokens apart in lists
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.prefix}… user={self.user_id}>"

@@ -1,0 +1,50 @@
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from certapp.accounts.access import roles
+from certapp.audit.services import query_events
+from certapp.common.pagination import paginate
+
+blp = Blueprint("audit_api", __name__, url_prefix="/audit-events", description="Журнал действий")
+
+
+class AuditQuerySchema(Schema):
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    actor = fields.String()
+    date_from = fields.Date()
+    date_to = fields.Date()
+    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
+    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 200)
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    actor_label = fields.String()
+    ip = fields.String(allow_none=True)
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String(allow_none=True)
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    details = fields.Dict(allow_none=True)
+
+
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(AuditQuerySchema, location="query")
+@blp.response(200, AuditPageSchema)
+@roles("department")
+def list_events(args):
+    """The audit log, newest first."""
+    page, per_page = args.pop("page"), args.pop("per_page")
+    return paginate(query_events(**args), page, per_page)

@@ -1,0 +1,69 @@
+"""The one way to write the audit log."""
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from certapp.audit.models import AuditEvent
+from certapp.db import db
+
+
+def record_event(action: str, obj, *, from_state: str | None = None, to_state: str | None = None,
+                 details: dict | None = None, actor=None) -> AuditEvent:
+    """Append an audit event for `obj` (a model instance, or a (type, id) pair).
+
+    The actor defaults to the logged-in user of the request; the address to the request's.
+    """
+    if isinstance(obj, tuple):
+        object_type, object_id = obj
+    else:
+        db.session.flush()  # make sure a new object has its id
+        object_type, object_id = type(obj).__name__, obj.id
+    if actor is None and has_request_context() and current_user and current_user.is_authenticated:
+        actor = current_user
+    event = AuditEvent(
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        from_state=from_state,
+        to_state=to_state,
+        details=_jsonable(details) if details else None,
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "email", None) or "система",
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def query_events(*, action: str | None = None, object_type: str | None = None,
+                 object_id: str | None = None, actor: str | None = None,
+                 date_from: date | None = None, date_to: date | None = None):
+    """A select() of events, newest first, narrowed by the given filters."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action))
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == str(object_id))
+    if actor:
+        stmt = stmt.where(AuditEvent.actor_label.contains(actor.lower()))
+    if date_from:
+        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(date_from, time.min, tzinfo=timezone.utc))
+    if date_to:
+        stmt = stmt.where(AuditEvent.created_at < datetime.combine(date_to + timedelta(days=1), time.min,
+                                                                   tzinfo=timezone.utc))
+    return stmt

@@ -1,0 +1,46 @@
+"""Named domain errors: a Russian message for people and a machine code for the API."""
+
+
+class DomainError(Exception):
+    """A rule refused the action. Nothing was changed."""
+
+    #: machine-readable code returned by the API
+    code = "domain_error"
+    #: HTTP status for the API
+    status = 409
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+                 status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+    def to_dict(self) -> dict:
+        body = {"code": self.status, "error": self.code, "message": self.message}
+        if self.field:
+            body["errors"] = {"json": {self.field: [self.message]}}
+        return body
+
+
+class ValidationError(DomainError):
+    code = "validation_error"
+    status = 422
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class PermissionDeniedError(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class ConflictError(DomainError):
+    code = "conflict"
+    status = 409

@@ -1,0 +1,40 @@
+"""Money is integer kopecks everywhere; rubles exist only at the edges."""
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from certapp.common.errors import ValidationError
+
+NBSP = "\u00a0"
+
+
+def format_rub(kopecks: int | None, *, sign: bool = True) -> str:
+    """12345_67 -> '12 345,67 ₽' (no-break spaces, comma decimal)."""
+    if kopecks is None:
+        return ""
+    negative = kopecks < 0
+    rub, kop = divmod(abs(int(kopecks)), 100)
+    groups = f"{rub:,}".replace(",", NBSP)
+    text = f"{'-' if negative else ''}{groups},{kop:02d}"
+    return f"{text}{NBSP}₽" if sign else text
+
+
+def parse_rub(text: str | int | float | Decimal, field: str | None = None) -> int:
+    """'12 345,67', '12345.67', '12345' -> kopecks. Refuses negatives and fractions of a kopeck."""
+    if isinstance(text, float):
+        text = repr(text)
+    raw = str(text).strip().replace(NBSP, "").replace(" ", "").replace("₽", "").replace(",", ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError("Сумма указана неверно: ожидается число рублей, например 12 345,67.", field=field)
+    if not value.is_finite() or value < 0:
+        raise ValidationError("Сумма не может быть отрицательной.", field=field)
+    kopecks = value * 100
+    if kopecks != kopecks.to_integral_value():
+        raise ValidationError("Сумма указывается с точностью до копейки.", field=field)
+    return int(kopecks.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def kopecks_to_rub_str(kopecks: int) -> str:
+    """Plain '12345.67' for machine exports and form defaults."""
+    rub, kop = divmod(int(kopecks), 100)
+    return f"{rub}.{kop:02d}"

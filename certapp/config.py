@@ -1,0 +1,61 @@
+"""Settings from the environment, with safe development defaults kept in instance/."""
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: str, name: str, nbytes: int = 32) -> str:
+    """Read a generated secret from instance/<name>, creating it on first use (mode 0600)."""
+    path = Path(instance_path) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(nbytes))
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """The configuration of a normal (non-test) run."""
+    db_url = os.environ.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "certapp.sqlite")
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
+        "SQLALCHEMY_DATABASE_URI": normalise_db_url(db_url),
+        "KEYS_DIR": os.environ.get("CERTAPP_KEYS_DIR") or str(Path(instance_path) / "keys"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("CERTAPP_SECURE_COOKIES", "0") == "1",
+    }
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// URLs and route them through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+#: Defaults every configuration starts from.
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_I18N_ENABLED": False,
+    "API_TITLE": "certapp API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+        },
+        "security": [{"bearerAuth": []}],
+    },
+    # Argon2id, RFC 9106 "low memory" profile: above OWASP's minimum (m=19 MiB, t=2, p=1).
+    "PASSWORD_HASH_PARAMS": {"time_cost": 3, "memory_cost": 65536, "parallelism": 4},
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCK_MINUTES": 15,
+    "DISTRICT_NAME": "Каратузский район",
+    "PER_PAGE": 50,
+}

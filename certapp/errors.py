@@ -1,0 +1,83 @@
+"""Error answers: JSON under /api/, a Russian page elsewhere. A 500 is a bug and is logged."""
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from certapp.accounts.access import is_api_request
+from certapp.common.errors import DomainError
+
+MESSAGES = {
+    400: "Неверный запрос.",
+    401: "Войдите в систему.",
+    403: "Недостаточно прав для этой страницы.",
+    404: "Страница не найдена.",
+    405: "Этот метод запроса здесь не поддерживается.",
+    409: "Действие невозможно в текущем состоянии.",
+    413: "Слишком большой запрос.",
+    422: "Данные указаны неверно.",
+    429: "Слишком много запросов, повторите позже.",
+    500: "Внутренняя ошибка сервера. Мы уже разбираемся.",
+}
+
+
+def _json(status: int, message: str, errors=None, error_code: str | None = None):
+    body = {"code": status, "status": error_code or _status_name(status), "message": message}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), status
+
+
+def _status_name(status: int) -> str:
+    from http import HTTPStatus
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _page(status: int, message: str):
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def handle_domain_error(error: DomainError):
+    if is_api_request():
+        errors = {"json": {error.field: [error.message]}} if error.field else None
+        return _json(error.status, error.message, errors, error.code)
+    return _page(error.status, error.message)
+
+
+def handle_csrf_error(error: CSRFError):
+    message = "Форма устарела или отправлена не с нашего сайта. Обновите страницу и повторите."
+    if is_api_request():
+        return _json(400, message, error_code="csrf_error")
+    return _page(400, message)
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    if status >= 500:
+        return handle_internal_error(error)
+    # flask-smorest puts marshmallow's field messages in error.data["messages"]
+    data = getattr(error, "data", None) or {}
+    if is_api_request():
+        message = MESSAGES.get(status, error.name)
+        if status in (401, 403) and error.description and not error.description.startswith("The "):
+            message = error.description
+        return _json(status, message, data.get("messages"), error.name)
+    if status == 401:
+        flash("Войдите в систему, чтобы продолжить.", "info")
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    return _page(status, MESSAGES.get(status, error.name))
+
+
+def handle_internal_error(error):
+    if is_api_request():
+        return _json(500, MESSAGES[500])
+    return _page(500, MESSAGES[500])
+
+
+def register_error_handlers(app) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, handle_internal_error)

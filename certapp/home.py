@@ -1,0 +1,38 @@
+"""The home page (what each role can do next) and the role-aware navigation."""
+from flask import Blueprint, render_template, url_for
+from flask_login import current_user
+
+from certapp.accounts.access import public
+from certapp.reference.services import current_period
+
+bp = Blueprint("home", __name__)
+
+ANYONE = None
+#: (title, endpoint, roles that see it; None = everyone)
+NAVIGATION = (
+    ("Главная", "home.index", ANYONE),
+    ("Направленности", "reference.directions", ANYONE),
+    ("Периоды и номинал", "reference.periods", ("department", "bookkeeping")),
+    ("Журнал действий", "audit.index", ("department",)),
+)
+
+
+@bp.app_context_processor
+def navigation():
+    def nav_items():
+        role = current_user.role if current_user.is_authenticated else None
+        return [{"title": title, "url": url_for(endpoint)}
+                for title, endpoint, roles in NAVIGATION if roles is ANYONE or role in roles]
+    return {"nav_items": nav_items}
+
+
+@bp.route("/")
+@public
+def index():
+    return render_template("home.html", period=current_period())
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    return {"status": "ok"}

@@ -1,0 +1,44 @@
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from certapp.accounts.access import public, roles
+from certapp.db import transaction
+from certapp.reference import services
+from certapp.reference.schemas import DirectionSchema, PeriodSchema, PeriodUpdateSchema
+
+blp = Blueprint("reference_api", __name__, url_prefix="/reference", description="Справочники")
+
+
+@blp.route("/directions", methods=["GET"])
+@blp.response(200, DirectionSchema(many=True))
+@public
+def directions():
+    """The six directions and their registry numbers of the service."""
+    return services.list_directions()
+
+
+@blp.route("/periods", methods=["GET"])
+@blp.response(200, PeriodSchema(many=True))
+@public
+def periods():
+    return services.list_periods()
+
+
+@blp.route("/periods", methods=["POST"])
+@blp.arguments(PeriodSchema)
+@blp.response(201, PeriodSchema)
+@roles("department")
+def create_period(data):
+    with transaction():
+        return services.create_period(code=data["code"], name=data["name"], starts_on=data["starts_on"],
+                                      ends_on=data["ends_on"], nominal=data["nominal_rub"], actor=current_user)
+
+
+@blp.route("/periods/<int:period_id>", methods=["PUT"])
+@blp.arguments(PeriodUpdateSchema)
+@blp.response(200, PeriodSchema)
+@roles("department")
+def update_period(data, period_id: int):
+    with transaction():
+        return services.update_period(period_id, name=data["name"], starts_on=data["starts_on"],
+                                      ends_on=data["ends_on"], nominal=data["nominal_rub"], actor=current_user)

@@ -1,0 +1,16 @@
+import click
+from flask.cli import AppGroup
+
+from certapp.db import transaction
+from certapp.reference import services
+
+reference_cli = AppGroup("reference", help="Справочники.")
+
+
+@reference_cli.command("load")
+def load():
+    """Load directions, the district and default periods (idempotent)."""
+    with transaction():
+        added = services.load_reference_data()
+    click.echo("Справочники: добавлено направленностей {directions}, районов {districts}, периодов {periods}."
+               .format(**added))

@@ -1,0 +1,15 @@
+from wtforms import DateField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from certapp.common.forms import BaseForm
+
+
+class PeriodForm(BaseForm):
+    code = StringField("Код периода", validators=[DataRequired(), Length(max=16)],
+                       description="Например, 2026/27. Входит в номер сертификата и не меняется.")
+    name = StringField("Название", validators=[DataRequired(), Length(max=100)])
+    starts_on = DateField("Дата начала", validators=[DataRequired()])
+    ends_on = DateField("Дата окончания", validators=[DataRequired()])
+    nominal = StringField("Номинал сертификата, ₽", validators=[DataRequired()],
+                          description="Например, 15 000,00. Выданные сертификаты сохраняют свой номинал.")
+    submit = SubmitField("Сохранить")

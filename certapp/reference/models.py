@@ -1,0 +1,61 @@
+from datetime import date
+
+from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from certapp.db import db
+
+
+class Direction(db.Model):
+    """One of the six directions of the service; the direction fixes its registry number."""
+
+    __tablename__ = "direction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stable code used in code and the API, e.g. "technical"
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: реестровый номер услуги (Приложение № 1 к 458-п); contains Cyrillic letters
+    service_code: Mapped[str] = mapped_column(String(32), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<Direction {self.code} {self.service_code}>"
+
+
+class District(db.Model):
+    __tablename__ = "district"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    #: ОКТМО of the municipal district
+    oktmo: Mapped[str] = mapped_column(String(11), unique=True)
+    #: the two digits that open certificate numbers of this district
+    number_code: Mapped[str] = mapped_column(String(4))
+
+    def __repr__(self) -> str:
+        return f"<District {self.name}>"
+
+
+class Period(db.Model):
+    """A period of certificates (a school year) with its nominal."""
+
+    __tablename__ = "period"
+    __table_args__ = (
+        CheckConstraint("nominal >= 0", name="nominal_not_negative"),
+        CheckConstraint("ends_on > starts_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: e.g. "2025/26"; also the period part of certificate numbers
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    #: certificate nominal for the period, kopecks
+    nominal: Mapped[int] = mapped_column(BigInteger)
+
+    def contains(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+    def __repr__(self) -> str:
+        return f"<Period {self.code} {self.starts_on}..{self.ends_on}>"

@@ -1,0 +1,43 @@
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from certapp.common.errors import DomainError
+from certapp.common.money import format_rub, parse_rub
+
+
+class Rubles(fields.Field):
+    """Money at the API edge: a string or number of rubles in, kopecks stored; both out."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_rub(value)
+        except DomainError as error:
+            raise ValidationError(error.message)
+
+
+class DirectionSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    service_code = fields.String()
+
+
+class PeriodSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    #: kopecks on output
+    nominal = fields.Integer(dump_only=True)
+    nominal_display = fields.Function(lambda p: format_rub(p.nominal), dump_only=True)
+    #: rubles on input, e.g. "15000.00"
+    nominal_rub = Rubles(load_only=True, required=True, data_key="nominal_rub")
+
+    @validates_schema
+    def dates_ordered(self, data, **kwargs):
+        if "starts_on" in data and "ends_on" in data and data["ends_on"] <= data["starts_on"]:
+            raise ValidationError("Дата окончания должна быть позже даты начала.", "ends_on")
+
+
+class PeriodUpdateSchema(PeriodSchema):
+    class Meta:
+        exclude = ("code",)

@@ -1,0 +1,132 @@
+"""Reference data: directions, the district, periods and their nominal."""
+from datetime import date
+
+from sqlalchemy import select
+
+from certapp.audit.services import record_event
+from certapp.common.errors import ConflictError, NotFoundError, ValidationError
+from certapp.common.money import format_rub
+from certapp.db import db
+from certapp.reference.models import Direction, District, Period
+
+#: Приложение № 1 к 458-п. The «О» after 804200 and «ББ», «АЕ», «АЖ» are Cyrillic letters.
+DIRECTIONS = (
+    ("technical", "техническая", "804200\u041e.99.0.\u0411\u041152\u0410\u041504000"),
+    ("natural_science", "естественнонаучная", "804200\u041e.99.0.\u0411\u041152\u0410\u041528000"),
+    ("sport", "физкультурно-спортивная", "804200\u041e.99.0.\u0411\u041152\u0410\u041552000"),
+    ("arts", "художественная", "804200\u041e.99.0.\u0411\u041152\u0410\u041576000"),
+    ("tourism_local_history", "туристско-краеведческая", "804200\u041e.99.0.\u0411\u041152\u0410\u041600000"),
+    ("social_humanitarian", "социально-гуманитарная", "804200\u041e.99.0.\u0411\u041152\u0410\u041624000"),
+)
+
+DISTRICT = {"name": "Каратузский район", "oktmo": "04624000", "number_code": "24"}
+
+#: school years loaded by default; the nominal is the department's to change
+DEFAULT_PERIODS = (
+    ("2025/26", "2025/26 учебный год", date(2025, 9, 1), date(2026, 8, 31), 15_000_00),
+    ("2026/27", "2026/27 учебный год", date(2026, 9, 1), date(2027, 8, 31), 15_000_00),
+)
+
+
+def load_reference_data() -> dict:
+    """Insert what is missing; never overwrites what the department has edited. Idempotent."""
+    added = {"directions": 0, "districts": 0, "periods": 0}
+    existing = {d.code: d for d in db.session.execute(select(Direction)).scalars()}
+    for code, name, service_code in DIRECTIONS:
+        if code not in existing:
+            db.session.add(Direction(code=code, name=name, service_code=service_code))
+            added["directions"] += 1
+    if db.session.execute(select(District).where(District.oktmo == DISTRICT["oktmo"])).first() is None:
+        db.session.add(District(**DISTRICT))
+        added["districts"] += 1
+    codes = set(db.session.execute(select(Period.code)).scalars())
+    for code, name, starts_on, ends_on, nominal in DEFAULT_PERIODS:
+        if code not in codes:
+            db.session.add(Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal))
+            added["periods"] += 1
+    db.session.flush()
+    return added
+
+
+def list_directions() -> list[Direction]:
+    return list(db.session.execute(select(Direction).order_by(Direction.id)).scalars())
+
+
+def get_direction(code: str) -> Direction:
+    direction = db.session.execute(select(Direction).where(Direction.code == code)).scalar_one_or_none()
+    if direction is None:
+        raise ValidationError("Неизвестная направленность.", field="direction")
+    return direction
+
+
+def get_district() -> District:
+    district = db.session.execute(select(District).order_by(District.id)).scalars().first()
+    if district is None:
+        raise NotFoundError("Справочник района не загружен: выполните flask reference load.")
+    return district
+
+
+def list_periods() -> list[Period]:
+    return list(db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars())
+
+
+def get_period(period_id: int) -> Period:
+    period = db.session.get(Period, period_id)
+    if period is None:
+        raise NotFoundError("Период не найден.")
+    return period
+
+
+def current_period(today: date | None = None) -> Period | None:
+    today = today or date.today()
+    return db.session.execute(
+        select(Period).where(Period.starts_on <= today, Period.ends_on >= today)
+    ).scalars().first()
+
+
+def _check_period_values(code, name, starts_on, ends_on, nominal, exclude_id=None):
+    if not code or len(code) > 16:
+        raise ValidationError("Укажите код периода, например 2026/27.", field="code")
+    if not name or len(name) > 100:
+        raise ValidationError("Укажите название периода.", field="name")
+    if ends_on <= starts_on:
+        raise ValidationError("Дата окончания должна быть позже даты начала.", field="ends_on")
+    if nominal is None or nominal <= 0:
+        raise ValidationError("Номинал сертификата должен быть больше нуля.", field="nominal")
+    clash = select(Period).where(Period.starts_on <= ends_on, Period.ends_on >= starts_on)
+    same_code = select(Period.id).where(Period.code == code)
+    if exclude_id:
+        clash = clash.where(Period.id != exclude_id)
+        same_code = same_code.where(Period.id != exclude_id)
+    if db.session.execute(same_code).first():
+        raise ConflictError("Период с таким кодом уже есть.", field="code")
+    other = db.session.execute(clash).scalars().first()
+    if other:
+        raise ConflictError(f"Даты пересекаются с периодом {other.name}.", field="starts_on")
+
+
+def create_period(*, code: str, name: str, starts_on: date, ends_on: date, nominal: int, actor) -> Period:
+    """Create a period. Raises ValidationError / ConflictError (overlap, duplicate code)."""
+    code, name = (code or "").strip(), " ".join((name or "").split())
+    _check_period_values(code, name, starts_on, ends_on, nominal)
+    period = Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal)
+    db.session.add(period)
+    record_event("period.create", period, to_state=format_rub(nominal), actor=actor,
+                 details={"code": code, "starts_on": starts_on, "ends_on": ends_on, "nominal": nominal})
+    return period
+
+
+def update_period(period_id: int, *, name: str, starts_on: date, ends_on: date, nominal: int, actor) -> Period:
+    """Change a period's name, dates or nominal. Certificates already issued keep their nominal."""
+    period = get_period(period_id)
+    name = " ".join((name or "").split())
+    _check_period_values(period.code, name, starts_on, ends_on, nominal, exclude_id=period.id)
+    before = {"name": period.name, "starts_on": period.starts_on, "ends_on": period.ends_on,
+              "nominal": period.nominal}
+    after = {"name": name, "starts_on": starts_on, "ends_on": ends_on, "nominal": nominal}
+    if before == after:
+        return period
+    period.name, period.starts_on, period.ends_on, period.nominal = name, starts_on, ends_on, nominal
+    record_event("period.update", period, from_state=format_rub(before["nominal"]),
+                 to_state=format_rub(nominal), actor=actor, details={"before": before, "after": after})
+    return period

@@ -1,0 +1,65 @@
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from certapp.accounts.access import public, roles
+from certapp.common.errors import DomainError
+from certapp.common.money import kopecks_to_rub_str, parse_rub
+from certapp.db import transaction
+from certapp.reference import services
+from certapp.reference.forms import PeriodForm
+
+bp = Blueprint("reference", __name__, url_prefix="/reference")
+
+
+@bp.route("/directions")
+@public
+def directions():
+    return render_template("reference/directions.html", directions=services.list_directions(),
+                           district=services.get_district())
+
+
+@bp.route("/periods")
+@roles("department", "bookkeeping")
+def periods():
+    return render_template("reference/periods.html", periods=services.list_periods())
+
+
+def _save_period(form: PeriodForm, period_id: int | None):
+    try:
+        with transaction():
+            values = dict(name=form.name.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+                          nominal=parse_rub(form.nominal.data, field="nominal"), actor=current_user)
+            if period_id is None:
+                services.create_period(code=form.code.data, **values)
+            else:
+                services.update_period(period_id, **values)
+    except DomainError as error:
+        form.add_domain_error(error)
+        return False
+    return True
+
+
+@bp.route("/periods/new", methods=["GET", "POST"])
+@roles("department")
+def create_period():
+    form = PeriodForm()
+    if form.validate_on_submit() and _save_period(form, None):
+        flash("Период создан.", "success")
+        return redirect(url_for("reference.periods"))
+    return render_template("reference/period_form.html", form=form, period=None), 422 if form.errors else 200
+
+
+@bp.route("/periods/<int:period_id>", methods=["GET", "POST"])
+@roles("department")
+def edit_period(period_id: int):
+    period = services.get_period(period_id)
+    form = PeriodForm(obj=period)
+    form.code.render_kw = {"readonly": True}
+    if form.is_submitted():
+        form.code.data = period.code
+    else:
+        form.nominal.data = kopecks_to_rub_str(period.nominal).replace(".", ",")
+    if form.validate_on_submit() and _save_period(form, period_id):
+        flash("Период сохранён.", "success")
+        return redirect(url_for("reference.periods"))
+    return render_template("reference/period_form.html", form=form, period=period), 422 if form.errors else 200

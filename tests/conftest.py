@@ -1,0 +1,128 @@
+"""Fixtures: the app on each database, a clean database per test, clients logged in per role.
+
+Every test that uses `app` runs on SQLite and, when CERTAPP_TEST_DATABASE_URL is set, on
+PostgreSQL too. The schema is built by the Alembic migrations, as in production.
+"""
+import os
+import tempfile
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+_INSTANCE = tempfile.mkdtemp(prefix="certapp-test-instance-")
+os.environ["CERTAPP_INSTANCE_PATH"] = _INSTANCE
+
+from certapp import create_app  # noqa: E402
+from certapp.config import normalise_db_url  # noqa: E402
+from certapp.db import db  # noqa: E402
+from tests import factories  # noqa: E402
+
+PG_URL = os.environ.get("CERTAPP_TEST_DATABASE_URL")
+PG_SKIP = "CERTAPP_TEST_DATABASE_URL is not set: the PostgreSQL leg of this test is skipped"
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "WTF_CSRF_ENABLED": False,
+    # cheap hashing in tests only; production uses config.DEFAULTS (above OWASP's minimum)
+    "PASSWORD_HASH_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+    "SERVER_NAME": "localhost",
+}
+
+
+def _wipe(url: str) -> None:
+    """Drop every table, so that the migrations start from an empty database."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for table in inspect(conn).get_table_names():
+                conn.execute(text(f'DROP TABLE "{table}"'))
+    engine.dispose()
+
+
+def make_app(url: str, **overrides):
+    return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database of each kind, once per test session."""
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip(PG_SKIP)
+        url = normalise_db_url(PG_URL)
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    _wipe(url)
+    app = make_app(url)
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _clean(app) -> None:
+    with app.app_context():
+        tables = db.metadata.sorted_tables
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                db.session.execute(table.delete())
+        db.session.commit()
+
+
+@pytest.fixture
+def app(database_url):
+    app = make_app(database_url)
+    _clean(app)
+    with app.app_context():
+        from certapp.reference.services import load_reference_data
+        load_reference_data()
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def users(app):
+    """One account of each role, with factories.PASSWORD."""
+    result = {role: factories.make_user(role) for role in ("parent", "provider", "department", "bookkeeping")}
+    db.session.commit()
+    return result
+
+
+@pytest.fixture
+def login(app):
+    """login(user) -> a test client logged in as that user through the login form."""
+    def _login(user, password=factories.PASSWORD):
+        client = app.test_client()
+        response = client.post("/account/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+    return _login
+
+
+@pytest.fixture
+def api(app):
+    """api(user) -> a test client whose requests carry a fresh bearer token of that user."""
+    def _api(user=None):
+        client = app.test_client()
+        if user is not None:
+            token = factories.make_token(user)
+            db.session.commit()
+            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return client
+    return _api

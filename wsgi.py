@@ -1,0 +1,4 @@
+"""Entry point for gunicorn and `flask --app wsgi`."""
+from certapp import create_app
+
+app = create_app()
