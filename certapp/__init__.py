@@ -17,6 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
+    app.json.ensure_ascii = False  # Russian text stays readable in the API
     app.config.update(config_module.DEFAULTS)
     if config is None or "SQLALCHEMY_DATABASE_URI" not in config or "SECRET_KEY" not in config:
         app.config.update(config_module.load_config(app.instance_path))
@@ -45,7 +46,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Войдите в систему, чтобы продолжить."
-    login_manager.session_protection = "strong"
+    login_manager.session_protection = "basic"
 
     @login_manager.user_loader
     def load_user(user_id: str):

@@ -7,6 +7,7 @@ import os
 import tempfile
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, inspect, text
 
 _INSTANCE = tempfile.mkdtemp(prefix="certapp-test-instance-")
@@ -45,7 +46,15 @@ def _wipe(url: str) -> None:
 
 
 def make_app(url: str, **overrides):
-    return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
+
+    # Test requests run inside the test's app context (so that they share its session), which
+    # would let Flask-Login's per-request user cache in `g` leak from one client to the next.
+    def forget_cached_user():
+        g.pop("_login_user", None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_user)
+    return app
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -79,8 +88,10 @@ def _clean(app) -> None:
 
 
 @pytest.fixture
-def app(database_url):
-    app = make_app(database_url)
+def app(request, database_url):
+    """The app on a clean database with reference data. @pytest.mark.app_config(KEY=value) overrides."""
+    marker = request.node.get_closest_marker("app_config")
+    app = make_app(database_url, **(marker.kwargs if marker else {}))
     _clean(app)
     with app.app_context():
         from certapp.reference.services import load_reference_data

@@ -1,0 +1,46 @@
+from sqlalchemy import select
+
+from certapp.audit.models import AuditEvent
+from certapp.db import db
+from certapp.reference.models import Period
+
+
+def _period(code="2026/27"):
+    return db.session.execute(select(Period).where(Period.code == code)).scalar_one()
+
+
+def test_a_nominal_change_writes_who_when_what_from_and_to(login, users):
+    period = _period()
+    client = login(users["department"])
+    response = client.post(f"/reference/periods/{period.id}", data={
+        "code": period.code, "name": period.name, "starts_on": "2026-09-01", "ends_on": "2027-08-31",
+        "nominal": "18 500,50"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert response.status_code == 302
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "period.update")).scalar_one()
+    assert event.actor_id == users["department"].id
+    assert (event.object_type, event.object_id) == ("Period", str(period.id))
+    assert (event.from_state, event.to_state) == ("15\u00a0000,00\u00a0₽", "18\u00a0500,50\u00a0₽")
+    assert event.ip == "10.1.2.3"
+    assert event.details["after"]["nominal"] == 1850050
+
+
+def test_department_page_lists_and_filters_events(login, users):
+    client = login(users["department"])
+    page = client.get("/audit/?action=user.register").get_data(as_text=True)
+    assert "Событий не найдено." in page  # accounts made by factories are "user.create"
+    page = client.get("/audit/?action=user.").get_data(as_text=True)
+    assert "user.create" in page and users["parent"].email in page
+    assert "Событий не найдено." in client.get("/audit/?object_type=Nothing").get_data(as_text=True)
+
+
+def test_audit_api_filters_by_object(api, users):
+    response = api(users["department"]).get(f"/api/v1/audit-events?object_type=User&object_id={users['parent'].id}")
+    assert response.status_code == 200
+    assert [e["action"] for e in response.json["items"]] == ["user.create"]
+    assert response.json["total"] == 1
+
+
+def test_audit_api_refuses_bad_filters_with_field_details(api, users):
+    response = api(users["department"]).get("/api/v1/audit-events?date_from=yesterday")
+    assert response.status_code == 422
+    assert "date_from" in response.json["errors"]["query"]

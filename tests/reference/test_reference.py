@@ -1,0 +1,77 @@
+import unicodedata
+
+import pytest
+from sqlalchemy import func, select
+
+from certapp.db import db
+from certapp.reference.models import Direction, Period
+from certapp.reference.services import load_reference_data
+
+
+def test_directions_carry_the_registry_numbers_with_cyrillic_letters(app):
+    codes = dict(db.session.execute(select(Direction.code, Direction.service_code)).all())
+    assert codes["technical"] == "804200О.99.0.ББ52АЕ04000"
+    assert codes["tourism_local_history"] == "804200О.99.0.ББ52АЖ00000"
+    assert len(codes) == 6
+    letter = codes["sport"][6]
+    assert unicodedata.name(letter) == "CYRILLIC CAPITAL LETTER O"
+    assert all(unicodedata.name(c).startswith("CYRILLIC") for c in codes["arts"][13:15] + codes["arts"][17:19])
+
+
+def test_reference_load_is_idempotent_and_keeps_edits(app):
+    period = db.session.execute(select(Period).where(Period.code == "2026/27")).scalar_one()
+    period.nominal = 99_00
+    db.session.commit()
+    assert load_reference_data() == {"directions": 0, "districts": 0, "periods": 0}
+    assert db.session.execute(select(func.count()).select_from(Direction)).scalar_one() == 6
+    assert db.session.get(Period, period.id).nominal == 99_00
+
+
+def test_directions_are_public_in_the_api(api):
+    response = api().get("/api/v1/reference/directions")
+    assert [d["code"] for d in response.json][:2] == ["technical", "natural_science"]
+
+
+def test_department_creates_a_period_in_the_browser(login, users):
+    client = login(users["department"])
+    response = client.post("/reference/periods/new", data={
+        "code": "2027/28", "name": "2027/28 учебный год", "starts_on": "2027-09-01", "ends_on": "2028-08-31",
+        "nominal": "16 000"})
+    assert response.status_code == 302
+    period = db.session.execute(select(Period).where(Period.code == "2027/28")).scalar_one()
+    assert period.nominal == 16_000_00
+    assert "16\u00a0000,00\u00a0₽" in client.get("/reference/periods").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"nominal": "-5"}, "Сумма не может быть отрицательной."),
+    ({"nominal": "сто"}, "Сумма указана неверно"),
+    ({"nominal": "10,005"}, "с точностью до копейки"),
+    ({"nominal": "0"}, "Номинал сертификата должен быть больше нуля."),
+    ({"ends_on": "2027-01-01"}, "Дата окончания должна быть позже даты начала."),
+    ({"code": "2026/27"}, "Период с таким кодом уже есть."),
+    ({"starts_on": "2027-06-01"}, "Даты пересекаются с периодом 2026/27 учебный год."),
+])
+def test_period_form_refuses_bad_values(login, users, changes, message):
+    data = {"code": "2027/28", "name": "2027/28", "starts_on": "2027-09-01", "ends_on": "2028-08-31",
+            "nominal": "16000", **changes}
+    response = login(users["department"]).post("/reference/periods/new", data=data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.execute(select(func.count()).select_from(Period)).scalar_one() == 2
+
+
+def test_api_updates_a_period_nominal(api, users):
+    period = db.session.execute(select(Period).where(Period.code == "2026/27")).scalar_one()
+    response = api(users["department"]).put(f"/api/v1/reference/periods/{period.id}", json={
+        "name": period.name, "starts_on": "2026-09-01", "ends_on": "2027-08-31", "nominal_rub": "17000.25"})
+    assert response.status_code == 200, response.json
+    assert response.json["nominal"] == 1_700_025
+    assert response.json["nominal_display"] == "17\u00a0000,25\u00a0₽"
+
+
+def test_api_refuses_a_negative_nominal_with_the_field(api, users):
+    response = api(users["department"]).post("/api/v1/reference/periods", json={
+        "code": "2027/28", "name": "x", "starts_on": "2027-09-01", "ends_on": "2028-08-31", "nominal_rub": "-1"})
+    assert response.status_code == 422
+    assert "nominal_rub" in response.json["errors"]["json"]

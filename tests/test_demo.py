@@ -1,0 +1,27 @@
+from sqlalchemy import func, select
+
+from certapp.accounts.models import User
+from certapp.db import db
+
+
+def test_demo_load_prints_logins_that_work_and_is_safe_to_repeat(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "uo@karatuz.demo" in line)
+    email, password = line.split()[1:3]
+    client = app.test_client()
+    assert client.post("/account/login", data={"email": email, "password": password}).status_code == 302
+    count = db.session.execute(select(func.count()).select_from(User)).scalar_one()
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0 and "не пуста" in again.output
+    assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == count
+
+
+def test_users_create_command_makes_a_department_account(app):
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "--role", "department", "--email", "Boss@Example.ru",
+        "--full-name", "Петрова Ольга Николаевна", "--password", "Strong-pass-2026"])
+    assert result.exit_code == 0, result.output
+    user = db.session.execute(select(User).where(User.email == "boss@example.ru")).scalar_one()
+    assert user.role == "department"
