@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config_module.load_config(app.instance_path))
     if config:
         app.config.update(config)
+    app.config.setdefault("KEYS_DIR", os.path.join(app.instance_path, "keys"))
 
     register_extensions(app)
     register_blueprints(app)
@@ -63,15 +64,19 @@ def register_blueprints(app: Flask) -> None:
     from certapp.audit import api as audit_api
     from certapp.audit import views as audit_views
     from certapp.extensions import api, csrf
+    from certapp.programs import api as programs_api
+    from certapp.programs import views as programs_views
     from certapp.reference import api as reference_api
     from certapp.reference import views as reference_views
+    from certapp.registry import api as registry_api
+    from certapp.registry import views as registry_views
+    from certapp.documents import views as documents_views
     from certapp import home
 
-    app.register_blueprint(home.bp)
-    app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(audit_views.bp)
-    app.register_blueprint(reference_views.bp)
-    for blp in (accounts_api.blp, reference_api.blp, audit_api.blp):
+    for bp in (home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
+               programs_views.bp, documents_views.bp):
+        app.register_blueprint(bp)
+    for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 
@@ -85,9 +90,11 @@ def register_error_handlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from certapp.accounts.cli import users_cli
     from certapp.demo import demo_cli
+    from certapp.documents.cli import keys_cli
     from certapp.reference.cli import reference_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(keys_cli)
     app.cli.add_command(reference_cli)
     app.cli.add_command(demo_cli)
 

@@ -21,7 +21,7 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": normalise_db_url(db_url),
-        "KEYS_DIR": os.environ.get("CERTAPP_KEYS_DIR") or str(Path(instance_path) / "keys"),
+        **({"KEYS_DIR": os.environ["CERTAPP_KEYS_DIR"]} if os.environ.get("CERTAPP_KEYS_DIR") else {}),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CERTAPP_SECURE_COOKIES", "0") == "1",

@@ -58,6 +58,12 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # SQLite's own lower() folds only ASCII; searches need Cyrillic folded too.
+    dbapi_connection.create_function("lower", 1, _py_lower, deterministic=True)
+
+
+def _py_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 @event.listens_for(Engine, "begin")
@@ -70,10 +76,17 @@ def _sqlite_on_begin(conn):
 
 @contextmanager
 def transaction():
-    """The one commit of a request or command: commit on success, roll back on any error."""
+    """The one commit of a request or command: commit on success, roll back on any error.
+
+    A domain error marked `persist` (a refusal that is itself a fact to keep, such as an
+    art school's application refused under п. 4 of 458-п) is committed before it propagates.
+    """
     try:
         yield db.session
         db.session.commit()
-    except BaseException:
-        db.session.rollback()
+    except BaseException as error:
+        if getattr(error, "persist", False):
+            db.session.commit()
+        else:
+            db.session.rollback()
         raise

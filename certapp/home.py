@@ -10,8 +10,12 @@ bp = Blueprint("home", __name__)
 ANYONE = None
 #: (title, endpoint, roles that see it; None = everyone)
 NAVIGATION = (
-    ("Главная", "home.index", ANYONE),
-    ("Направленности", "reference.directions", ANYONE),
+    ("Каталог программ", "programs.catalog", ANYONE),
+    ("Реестр исполнителей", "registry.index", ANYONE),
+    ("Мои заявки в реестр", "registry.my_applications", ("provider",)),
+    ("Мои программы", "programs.my_programs", ("provider",)),
+    ("Заявки исполнителей", "registry.review", ("department",)),
+    ("Программы на согласовании", "programs.review", ("department",)),
     ("Периоды и номинал", "reference.periods", ("department", "bookkeeping")),
     ("Журнал действий", "audit.index", ("department",)),
 )

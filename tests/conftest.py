@@ -82,6 +82,7 @@ def _clean(app) -> None:
             names = ", ".join(f'"{t.name}"' for t in tables)
             db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            db.session.execute(text("PRAGMA defer_foreign_keys=ON"))  # user <-> provider is a cycle
             for table in reversed(tables):
                 db.session.execute(table.delete())
         db.session.commit()

@@ -20,3 +20,68 @@ def make_user(role: str = "parent", email: str | None = None, **kwargs):
 def make_token(user) -> str:
     _, token = account_services.create_token(user, "tests")
     return token
+
+
+from certapp.demo import BIK, company_inn, ogrn, ogrnip, personal_inn, settlement_account  # noqa: E402
+
+_providers = itertools.count(1)
+
+
+def application_data(kind: str = "legal_entity", **overrides) -> dict:
+    from datetime import date
+    n = next(_providers)
+    data = {
+        "kind": kind,
+        "full_name": f"Муниципальное бюджетное учреждение дополнительного образования «Центр детского творчества № {n}»",
+        "short_name": f"МБУ ДО ЦДТ № {n}",
+        "inn": company_inn(n) if kind == "legal_entity" else personal_inn(n),
+        "ogrn": ogrn(n) if kind == "legal_entity" else ogrnip(n),
+        "kpp": "242101001" if kind == "legal_entity" else None,
+        "legal_address": "662850, Красноярский край, с. Каратузское, ул. Советская, 21",
+        "actual_address": "662850, Красноярский край, с. Каратузское, ул. Советская, 21",
+        "head_name": "Орлова Наталья Ивановна", "head_position": "Директор",
+        "phone": "+73913723333", "email": f"org{n}@example.ru",
+        "ownership": "state_municipal" if kind == "legal_entity" else "individual",
+        "bik": BIK, "settlement_account": settlement_account(n),
+        "license_number": f"24Л01000{n:04d}", "license_issued_on": date(2016, 3, 1),
+        "license_authority": "Министерство образования Красноярского края",
+        "license_additional_education": True,
+    }
+    if kind == "individual":
+        data["full_name"] = data["short_name"] = f"ИП Белов Сергей Александрович {n}"
+    data.update(overrides)
+    return data
+
+
+def make_provider(user=None, department=None, **overrides):
+    """A provider approved into the registry through the real services; returns (user, provider)."""
+    from certapp.registry import services as registry
+    user = user or make_user("provider")
+    department = department or make_user("department")
+    application = registry.save_application(user, application_data(**overrides))
+    registry.submit_application(application.id, user)
+    registry.decide_application(application.id, "approved", department)
+    return user, registry.provider_of(user)
+
+
+def program_data(**overrides) -> dict:
+    data = {"title": "Робототехника для начинающих", "description": "Конструирование и программирование роботов.",
+            "direction": "technical", "kind": "general_developmental", "age_from": 7, "age_to": 12,
+            "duration_months": 9, "hours_per_month": 8, "price_per_month": "1 250,00",
+            "venue_address": "с. Каратузское, ул. Советская, 21", "max_group_size": 12}
+    data.update(overrides)
+    return data
+
+
+def make_program(user, department=None, publish: bool = True, groups: int = 1, **overrides):
+    from datetime import date
+    from certapp.programs import services as programs
+    program = programs.save_program(user, program_data(**overrides))
+    for i in range(groups):
+        programs.save_group(user, program.id, {"name": f"Группа {i + 1}", "teacher": "Иванов И. И.",
+                                               "schedule": "вт, чт 15:00", "starts_on": date(2026, 9, 1),
+                                               "ends_on": date(2027, 5, 31), "capacity": 10})
+    if publish:
+        programs.submit_program(program.id, user)
+        programs.decide_program(program.id, "published", department or make_user("department"))
+    return program

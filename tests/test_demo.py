@@ -25,3 +25,17 @@ def test_users_create_command_makes_a_department_account(app):
     assert result.exit_code == 0, result.output
     user = db.session.execute(select(User).where(User.email == "boss@example.ru")).scalar_one()
     assert user.role == "department"
+
+
+def test_demo_has_registry_members_with_programs_a_refused_art_school_and_a_flagged_application(app):
+    from certapp.programs.services import catalog_query
+    from certapp.registry.models import RegistryApplication, RegistryEntry
+
+    assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+    statuses = dict(db.session.execute(select(RegistryApplication.short_name, RegistryApplication.status)).all())
+    assert statuses["МБУ ДО «Каратузская ДШИ»"] == "rejected"
+    assert statuses["АНО «ДМШ „Камертон“»"] == "submitted"
+    flagged = db.session.execute(select(RegistryApplication).where(RegistryApplication.flagged)).scalar_one()
+    assert flagged.short_name == "АНО «ДМШ „Камертон“»"
+    assert db.session.execute(select(func.count()).select_from(RegistryEntry)).scalar_one() == 3
+    assert len(db.session.execute(catalog_query()).scalars().all()) == 7

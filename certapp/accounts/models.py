@@ -36,6 +36,8 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the organisation a provider account acts for, set when its registry application is approved
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", use_alter=True), index=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")
 

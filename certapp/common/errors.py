@@ -10,20 +10,17 @@ class DomainError(Exception):
     status = 409
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 status: int | None = None):
+                 status: int | None = None, persist: bool = False):
         super().__init__(message)
         self.message = message
         self.field = field
+        #: the changes made before the refusal are kept (see db.transaction)
+        self.persist = persist
         if code:
             self.code = code
         if status:
             self.status = status
 
-    def to_dict(self) -> dict:
-        body = {"code": self.status, "error": self.code, "message": self.message}
-        if self.field:
-            body["errors"] = {"json": {self.field: [self.message]}}
-        return body
 
 
 class ValidationError(DomainError):

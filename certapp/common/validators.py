@@ -61,3 +61,66 @@ _COMMON_PASSWORDS = {
     "1234567890", "qwertyuiop", "password1", "password12", "password123", "qwerty1234",
     "1q2w3e4r5t", "йцукенгшщз", "qwerty12345", "1qaz2wsx3edc", "administrator", "parol12345",
 }
+
+
+def digits_only(value: str | None) -> str:
+    return re.sub(r"\s", "", value or "")
+
+
+def check_inn(value: str, kind: str, field: str = "inn") -> str:
+    """ИНН: 10 digits for an organisation, 12 for an individual entrepreneur, with checksums."""
+    from stdnum.ru import inn
+
+    number = digits_only(value)
+    length = 10 if kind == "legal_entity" else 12
+    if not re.fullmatch(rf"\d{{{length}}}", number):
+        raise ValidationError(f"ИНН {'организации' if length == 10 else 'ИП'} состоит из {length} цифр.", field=field)
+    if not inn.is_valid(number):
+        raise ValidationError("ИНН указан неверно: не сходится контрольная сумма.", field=field)
+    return number
+
+
+def check_ogrn(value: str, kind: str, field: str = "ogrn") -> str:
+    """ОГРН: 13 digits; ОГРНИП: 15 digits; with the check digit."""
+    from stdnum.ru import ogrn
+
+    number = digits_only(value)
+    length, name = (13, "ОГРН") if kind == "legal_entity" else (15, "ОГРНИП")
+    if not re.fullmatch(rf"\d{{{length}}}", number):
+        raise ValidationError(f"{name} состоит из {length} цифр.", field=field)
+    if length == 13:
+        valid = ogrn.is_valid(number)
+    else:
+        # python-stdnum takes the remainder mod 13 without the final mod 10, and so refuses real
+        # ОГРНИП whose remainder is 10-12; the rule (приказ ФНС) keeps the last digit of it.
+        valid = number[0] in "34" and int(number[:14]) % 13 % 10 == int(number[14])
+    if not valid:
+        raise ValidationError(f"{name} указан неверно: не сходится контрольная цифра.", field=field)
+    return number
+
+
+def check_kpp(value: str, field: str = "kpp") -> str:
+    number = digits_only(value).upper()
+    if not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", number):
+        raise ValidationError("КПП состоит из 9 символов, например 242101001.", field=field)
+    return number
+
+
+def check_bik(value: str, field: str = "bik") -> str:
+    number = digits_only(value)
+    if not re.fullmatch(r"04\d{7}", number):
+        raise ValidationError("БИК состоит из 9 цифр и начинается с 04.", field=field)
+    return number
+
+
+def check_settlement_account(account: str, bik: str, field: str = "settlement_account") -> str:
+    """Расчётный счёт: 20 digits whose control key agrees with the bank's БИК
+    (weights 7-1-3 over the 3 БИК digits and the account; Банк России, положение № 579-П)."""
+    number = digits_only(account)
+    if not re.fullmatch(r"\d{20}", number):
+        raise ValidationError("Расчётный счёт состоит из 20 цифр.", field=field)
+    prefix = "0" + bik[4:6] if bik[6:9] == "000" else bik[6:9]
+    total = sum(int(d) * (7, 1, 3)[i % 3] for i, d in enumerate(prefix + number))
+    if total % 10:
+        raise ValidationError("Расчётный счёт не сходится с БИК банка: проверьте обе цифры.", field=field)
+    return number

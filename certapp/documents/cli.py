@@ -1,0 +1,38 @@
+import click
+from flask.cli import AppGroup
+
+from certapp.documents.keys import key_store
+
+keys_cli = AppGroup("keys", help="Ключи подписи системы (Ed25519).")
+
+
+@keys_cli.command("list")
+def list_keys():
+    """List the signing keys: the active one signs, all not retired still verify."""
+    for entry in key_store().list():
+        state = "активный" if entry["active"] else ("выведен " + entry["retired"] if entry["retired"] else "проверка")
+        click.echo(f"{entry['kid']}\t{entry['created']}\t{state}")
+
+
+@keys_cli.command("rotate")
+@click.option("--if-missing", is_flag=True, help="Only create a key when there is none.")
+def rotate(if_missing):
+    """Create a new signing key; older keys keep verifying until retired."""
+    store = key_store()
+    if if_missing:
+        click.echo(f"Активный ключ: {store.ensure()}")
+    else:
+        click.echo(f"Новый активный ключ: {store.rotate()}")
+
+
+@keys_cli.command("retire")
+@click.argument("kid")
+def retire(kid):
+    """Retire a key: what it signed stops verifying."""
+    try:
+        key_store().retire(kid)
+    except KeyError:
+        raise click.ClickException("Ключ не найден.")
+    except ValueError:
+        raise click.ClickException("Активный ключ вывести нельзя: сначала выполните keys rotate.")
+    click.echo(f"Ключ {kid} выведен.")

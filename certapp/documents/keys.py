@@ -1,0 +1,112 @@
+"""The system's Ed25519 signing keys, kept as files outside the database (instance/keys).
+
+keys.json lists the keys: the active one signs; every key not retired still verifies, so a
+rotation does not invalidate what the old key signed. Only a retired key stops verifying.
+"""
+import base64
+import json
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class KeyStore:
+    def __init__(self, directory: str | Path):
+        self.dir = Path(directory)
+        self.index_path = self.dir / "keys.json"
+
+    def _index(self) -> dict:
+        if not self.index_path.exists():
+            return {"active": None, "keys": {}}
+        return json.loads(self.index_path.read_text())
+
+    def _write_index(self, index: dict) -> None:
+        tmp = self.index_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(index, indent=2, ensure_ascii=False))
+        os.replace(tmp, self.index_path)
+
+    def list(self) -> list[dict]:
+        index = self._index()
+        return [{"kid": kid, **meta, "active": kid == index["active"]} for kid, meta in index["keys"].items()]
+
+    def rotate(self) -> str:
+        """Make a new key and let it sign from now on. Returns its id."""
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        kid = datetime.now(timezone.utc).strftime("%Y%m%d") + "-" + secrets.token_hex(3)
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        fd = os.open(self.dir / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        index = self._index()
+        index["keys"][kid] = {"created": datetime.now(timezone.utc).isoformat(), "retired": None}
+        index["active"] = kid
+        self._write_index(index)
+        return kid
+
+    def retire(self, kid: str) -> None:
+        """Stop verifying a key's signatures. The active key cannot be retired."""
+        index = self._index()
+        if kid not in index["keys"]:
+            raise KeyError(kid)
+        if kid == index["active"]:
+            raise ValueError("the active key cannot be retired; rotate first")
+        index["keys"][kid]["retired"] = datetime.now(timezone.utc).isoformat()
+        self._write_index(index)
+
+    def ensure(self) -> str:
+        index = self._index()
+        return index["active"] or self.rotate()
+
+    def _private(self, kid: str) -> Ed25519PrivateKey:
+        return serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), password=None)
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        meta = self._index()["keys"].get(kid)
+        if meta is None or meta["retired"]:
+            return None
+        return self._private(kid).public_key()
+
+    def sign(self, data: bytes) -> tuple[str, bytes]:
+        kid = self.ensure()
+        return kid, self._private(kid).sign(data)
+
+    def verify(self, kid: str, data: bytes, signature: bytes) -> bool:
+        public = self.public_key(kid)
+        if public is None:
+            return False
+        try:
+            public.verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True
+
+    def jwks(self) -> dict:
+        keys = []
+        for entry in self.list():
+            if entry["retired"]:
+                continue
+            raw = self.public_key(entry["kid"]).public_bytes(serialization.Encoding.Raw,
+                                                             serialization.PublicFormat.Raw)
+            keys.append({"kty": "OKP", "crv": "Ed25519", "kid": entry["kid"], "use": "sig", "alg": "EdDSA",
+                         "x": b64url(raw)})
+        return {"keys": keys}
+
+
+def key_store() -> KeyStore:
+    return KeyStore(current_app.config["KEYS_DIR"])

@@ -1,0 +1,102 @@
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certapp.db import UTCDateTime, db, utcnow
+
+#: program kinds; only «общеразвивающая» is accepted (п. 1 of 458-п)
+PROGRAM_KINDS = {
+    "general_developmental": "Дополнительная общеразвивающая программа",
+    "pre_professional_arts": "Дополнительная предпрофессиональная программа в области искусств",
+}
+PROGRAM_STATUSES = {
+    "draft": "Черновик",
+    "submitted": "На согласовании",
+    "published": "Опубликована",
+    "returned": "Возвращена на доработку",
+    "unpublished": "Снята с публикации",
+}
+PROGRAM_TRANSITIONS = {
+    "draft": {"submitted"},
+    "submitted": {"published", "returned"},
+    "returned": {"submitted"},
+    "published": {"unpublished"},
+    "unpublished": {"submitted"},
+}
+#: the eligible ages of the service: 5 to 17 inclusive (under 18)
+MIN_AGE, MAX_AGE = 5, 17
+
+
+class Program(db.Model):
+    """Дополнительная общеразвивающая программа of a provider in the registry."""
+
+    __tablename__ = "program"
+    __table_args__ = (
+        CheckConstraint("kind = 'general_developmental'", name="kind_general_developmental"),
+        CheckConstraint(f"age_from >= {MIN_AGE} AND age_to <= {MAX_AGE} AND age_from <= age_to", name="ages"),
+        CheckConstraint("duration_months BETWEEN 1 AND 12", name="duration"),
+        CheckConstraint("price_per_month >= 0", name="price_not_negative"),
+        CheckConstraint("status IN ('draft', 'submitted', 'published', 'returned', 'unpublished')", name="status"),
+        Index("ix_program_catalog", "status", "direction_id", "age_from", "age_to"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    direction_id: Mapped[int] = mapped_column(ForeignKey("direction.id"))
+    kind: Mapped[str] = mapped_column(String(32), default="general_developmental")
+    age_from: Mapped[int]
+    age_to: Mapped[int]
+    duration_months: Mapped[int]
+    hours_per_month: Mapped[int]
+    #: kopecks
+    price_per_month: Mapped[int] = mapped_column(BigInteger)
+    venue_address: Mapped[str] = mapped_column(String(500))
+    max_group_size: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    #: the department's remarks when it returns or unpublishes the program
+    remarks: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    provider = relationship("Provider")
+    direction = relationship("Direction")
+    groups: Mapped[list["StudyGroup"]] = relationship(back_populates="program", order_by="StudyGroup.starts_on")
+
+    @property
+    def status_name(self) -> str:
+        return PROGRAM_STATUSES[self.status]
+
+    @property
+    def editable(self) -> bool:
+        return self.status in ("draft", "returned", "unpublished")
+
+    def __repr__(self) -> str:
+        return f"<Program {self.id} {self.title!r} {self.status}>"
+
+
+class StudyGroup(db.Model):
+    """Учебная группа of a program. Seats left are derived from contracts, never typed."""
+
+    __tablename__ = "study_group"
+    __table_args__ = (
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("ends_on > starts_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    teacher: Mapped[str] = mapped_column(String(255))
+    schedule: Mapped[str] = mapped_column(String(500))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    capacity: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    program: Mapped[Program] = relationship(back_populates="groups")
+
+    def __repr__(self) -> str:
+        return f"<StudyGroup {self.id} {self.name!r}>"

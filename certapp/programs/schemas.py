@@ -1,0 +1,95 @@
+from marshmallow import Schema, fields, validate
+
+from certapp.common.money import format_rub
+from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
+from certapp.reference.schemas import Rubles
+
+
+class ProgramInputSchema(Schema):
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    direction = fields.String(required=True, metadata={"description": "код направленности, например technical"})
+    kind = fields.String(load_default="general_developmental", validate=validate.OneOf(list(PROGRAM_KINDS)))
+    age_from = fields.Integer(required=True)
+    age_to = fields.Integer(required=True)
+    duration_months = fields.Integer(required=True)
+    hours_per_month = fields.Integer(required=True)
+    price_per_month_rub = Rubles(required=True, data_key="price_per_month_rub")
+    venue_address = fields.String(required=True)
+    max_group_size = fields.Integer(required=True)
+
+
+class GroupInputSchema(Schema):
+    name = fields.String(required=True)
+    teacher = fields.String(required=True)
+    schedule = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    capacity = fields.Integer(required=True)
+
+
+class GroupSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    teacher = fields.String()
+    schedule = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    capacity = fields.Integer()
+    seats_left = fields.Integer()
+
+
+class ProgramSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    direction = fields.String(attribute="direction.code")
+    direction_name = fields.String(attribute="direction.name")
+    service_code = fields.String(attribute="direction.service_code")
+    kind = fields.String()
+    age_from = fields.Integer()
+    age_to = fields.Integer()
+    duration_months = fields.Integer()
+    hours_per_month = fields.Integer()
+    #: kopecks
+    price_per_month = fields.Integer()
+    price_per_month_display = fields.Function(lambda p: format_rub(p.price_per_month))
+    venue_address = fields.String()
+    max_group_size = fields.Integer()
+    status = fields.String()
+    status_name = fields.String()
+    remarks = fields.String(allow_none=True)
+    provider_id = fields.Integer()
+    provider_name = fields.String(attribute="provider.short_name")
+    groups = fields.List(fields.Nested(GroupSchema))
+
+
+class CatalogQuerySchema(Schema):
+    direction = fields.String()
+    age = fields.Integer(validate=validate.Range(min=0, max=30))
+    provider = fields.Integer()
+    q = fields.String()
+    seats = fields.Boolean(load_default=False)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class CatalogItemSchema(ProgramSchema):
+    class Meta:
+        exclude = ("groups",)
+
+
+class CatalogPageSchema(Schema):
+    items = fields.List(fields.Nested(CatalogItemSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class ProgramQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(list(PROGRAM_STATUSES)))
+
+
+class ProgramDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["published", "returned", "unpublished"]))
+    reason = fields.String(load_default=None, allow_none=True)

@@ -1,0 +1,253 @@
+"""Programs, study groups and the public catalog."""
+import re
+from datetime import date
+
+from sqlalchemy import exists, func, literal, or_, select
+
+from certapp.accounts.models import User
+from certapp.accounts.services import require_role
+from certapp.audit.services import record_event
+from certapp.common.errors import DomainError, NotFoundError, ValidationError
+from certapp.common.money import parse_rub
+from certapp.db import db, utcnow
+from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_KINDS, PROGRAM_TRANSITIONS, Program, StudyGroup
+from certapp.reference.services import get_direction
+from certapp.registry.models import Provider, RegistryEntry
+from certapp.registry.services import TransitionError, require_registry_provider
+
+
+class PreProfessionalProgramError(DomainError):
+    code = "pre_professional_program"
+    status = 422
+
+
+PRE_PROFESSIONAL_REASON = ("Дополнительные предпрофессиональные программы в области искусств не финансируются "
+                           "социальными сертификатами: принимаются только общеразвивающие программы "
+                           "(п. 1 постановления администрации Каратузского района № 458-п от 16.05.2023).")
+_PRE_PROFESSIONAL_RE = re.compile(r"пред\s*-?\s*профессиональн", re.IGNORECASE)
+
+
+def _int(data: dict, field: str, label: str, low: int, high: int) -> int:
+    try:
+        value = int(data.get(field))
+    except (TypeError, ValueError):
+        raise ValidationError(f"Поле «{label}»: укажите целое число.", field=field)
+    if not low <= value <= high:
+        raise ValidationError(f"Поле «{label}»: от {low} до {high}.", field=field)
+    return value
+
+
+def _text(data: dict, field: str, label: str, max_len: int) -> str:
+    value = " ".join(str(data.get(field) or "").split()) if max_len <= 500 else str(data.get(field) or "").strip()
+    if not value:
+        raise ValidationError(f"Заполните поле «{label}».", field=field)
+    if len(value) > max_len:
+        raise ValidationError(f"Поле «{label}» длиннее {max_len} символов.", field=field)
+    return value
+
+
+def clean_program_data(data: dict) -> dict:
+    """Check what a provider typed for a program. Refuses a pre-professional arts program (п. 1 of 458-п)."""
+    kind = data.get("kind") or "general_developmental"
+    if kind not in PROGRAM_KINDS:
+        raise ValidationError("Неизвестный вид программы.", field="kind")
+    title = _text(data, "title", "Название программы", 255)
+    description = _text(data, "description", "Описание", 10000)
+    if kind == "pre_professional_arts" or _PRE_PROFESSIONAL_RE.search(title):
+        raise PreProfessionalProgramError(PRE_PROFESSIONAL_REASON, field="kind")
+    age_from = _int(data, "age_from", "Возраст от", MIN_AGE, MAX_AGE)
+    age_to = _int(data, "age_to", "Возраст до", MIN_AGE, MAX_AGE)
+    if age_from > age_to:
+        raise ValidationError("Возраст «от» больше возраста «до».", field="age_to")
+    price = data.get("price_per_month")
+    price = price if isinstance(price, int) and not isinstance(price, bool) else parse_rub(price or "", "price_per_month")
+    if price <= 0:
+        raise ValidationError("Укажите стоимость обучения в месяц.", field="price_per_month")
+    return {
+        "title": title, "description": description, "kind": kind,
+        "direction_id": get_direction(data.get("direction")).id,
+        "age_from": age_from, "age_to": age_to,
+        "duration_months": _int(data, "duration_months", "Продолжительность, месяцев", 1, 12),
+        "hours_per_month": _int(data, "hours_per_month", "Часов в месяц", 1, 200),
+        "price_per_month": price,
+        "venue_address": _text(data, "venue_address", "Адрес места обучения", 500),
+        "max_group_size": _int(data, "max_group_size", "Наибольший размер группы", 1, 100),
+    }
+
+
+def _own_program(program_id: int, user: User) -> Program:
+    provider = require_registry_provider(user)
+    program = db.session.get(Program, program_id)
+    if program is None or program.provider_id != provider.id:
+        raise NotFoundError("Программа не найдена.")
+    return program
+
+
+def get_program_for(program_id: int, user) -> Program:
+    """A program as the user may see it: published to all, any status to its provider and the department."""
+    program = db.session.get(Program, program_id)
+    visible = program is not None and (
+        is_in_catalog(program)
+        or (getattr(user, "role", None) == "department")
+        or (getattr(user, "role", None) == "provider" and user.provider_id == program.provider_id))
+    if not visible:
+        raise NotFoundError("Программа не найдена.")
+    return program
+
+
+def is_in_catalog(program: Program) -> bool:
+    return program.status == "published" and program.provider.in_registry
+
+
+def provider_programs(user: User) -> list[Program]:
+    provider = require_registry_provider(user)
+    return list(db.session.execute(select(Program).where(Program.provider_id == provider.id)
+                                   .order_by(Program.id.desc())).scalars())
+
+
+def save_program(user: User, data: dict, program_id: int | None = None) -> Program:
+    """Create or edit a program. Only a provider active in the registry may. Raises ValidationError,
+    PreProfessionalProgramError, PermissionDeniedError (not in the registry), TransitionError."""
+    provider = require_registry_provider(user)
+    clean = clean_program_data(data)
+    if program_id is None:
+        program = Program(provider_id=provider.id, status="draft", **clean)
+        db.session.add(program)
+        record_event("program.create", program, to_state="draft", actor=user)
+    else:
+        program = _own_program(program_id, user)
+        if not program.editable:
+            raise TransitionError("Программу в этом состоянии изменить нельзя: снимите её с публикации.")
+        for field, value in clean.items():
+            setattr(program, field, value)
+        record_event("program.update", program, to_state=program.status, actor=user)
+    return program
+
+
+def _transition(program: Program, to_status: str, actor: User, reason: str | None = None) -> None:
+    if to_status not in PROGRAM_TRANSITIONS[program.status]:
+        raise TransitionError(f"Нельзя перевести программу из состояния «{program.status_name}».")
+    from_status, program.status = program.status, to_status
+    record_event(f"program.{to_status}", program, from_state=from_status, to_state=to_status, actor=actor,
+                 details={"reason": reason} if reason else None)
+
+
+def submit_program(program_id: int, user: User) -> Program:
+    program = _own_program(program_id, user)
+    _transition(program, "submitted", user)
+    return program
+
+
+def decide_program(program_id: int, decision: str, actor: User, reason: str | None = None) -> Program:
+    """The department publishes a submitted program, returns it with remarks, or unpublishes it."""
+    require_role(actor, "department")
+    program = db.session.get(Program, program_id)
+    if program is None:
+        raise NotFoundError("Программа не найдена.")
+    if decision not in ("published", "returned", "unpublished"):
+        raise ValidationError("Неизвестное решение.", field="decision")
+    reason = " ".join((reason or "").split()) or None
+    if decision in ("returned", "unpublished") and not reason:
+        raise ValidationError("Укажите причину.", field="reason")
+    if decision == "published" and not program.provider.in_registry:
+        raise TransitionError("Исполнитель не состоит в реестре: программу опубликовать нельзя.")
+    _transition(program, decision, actor, reason)
+    program.remarks = reason
+    if decision == "published":
+        program.published_at = utcnow()
+    return program
+
+
+def programs_for_review(status: str | None = "submitted"):
+    stmt = select(Program).order_by(Program.id)
+    return stmt.where(Program.status == status) if status else stmt
+
+
+# --- study groups -------------------------------------------------------------------------------
+
+def clean_group_data(data: dict, program: Program) -> dict:
+    starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+    if not isinstance(starts_on, date):
+        raise ValidationError("Укажите дату начала занятий.", field="starts_on")
+    if not isinstance(ends_on, date) or ends_on <= starts_on:
+        raise ValidationError("Дата окончания должна быть позже даты начала.", field="ends_on")
+    return {
+        "name": _text(data, "name", "Название группы", 255),
+        "teacher": _text(data, "teacher", "Педагог", 255),
+        "schedule": _text(data, "schedule", "Расписание", 500),
+        "starts_on": starts_on, "ends_on": ends_on,
+        "capacity": _int(data, "capacity", "Мест в группе", 1, program.max_group_size),
+    }
+
+
+def save_group(user: User, program_id: int, data: dict, group_id: int | None = None) -> StudyGroup:
+    program = _own_program(program_id, user)
+    clean = clean_group_data(data, program)
+    if group_id is None:
+        group = StudyGroup(program=program, **clean)
+        db.session.add(group)
+        record_event("study_group.create", group, actor=user, details={"program_id": program.id})
+    else:
+        group = db.session.get(StudyGroup, group_id)
+        if group is None or group.program_id != program.id:
+            raise NotFoundError("Группа не найдена.")
+        occupied = occupied_seats([group.id]).get(group.id, 0)
+        if clean["capacity"] < occupied:
+            raise ValidationError(f"В группе уже {occupied} обучающихся: мест не может быть меньше.",
+                                  field="capacity")
+        for field, value in clean.items():
+            setattr(group, field, value)
+        record_event("study_group.update", group, actor=user)
+    return group
+
+
+def taken_seats_expr():
+    """A correlated SQL expression: the seats taken in StudyGroup (contracts in force).
+
+    Contracts arrive with the contracts feature (issue 5); until then no seat is taken.
+    """
+    return literal(0)
+
+
+def occupied_seats(group_ids: list[int]) -> dict[int, int]:
+    """Seats taken in each of the groups."""
+    if not group_ids:
+        return {}
+    rows = db.session.execute(select(StudyGroup.id, taken_seats_expr()).where(StudyGroup.id.in_(group_ids)))
+    return {group_id: taken for group_id, taken in rows}
+
+
+def seats_left(groups: list[StudyGroup]) -> dict[int, int]:
+    occupied = occupied_seats([g.id for g in groups])
+    return {g.id: g.capacity - occupied.get(g.id, 0) for g in groups}
+
+
+# --- the public catalog ---------------------------------------------------------------------------
+
+def catalog_query(*, direction: str | None = None, age: int | None = None, provider_id: int | None = None,
+                  text: str | None = None, with_seats: bool = False, today: date | None = None):
+    """Published programs of providers active in the registry, filtered as a parent would."""
+    stmt = (select(Program).join(Provider, Program.provider_id == Provider.id)
+            .join(RegistryEntry, RegistryEntry.provider_id == Provider.id)
+            .where(Program.status == "published", RegistryEntry.status == "active"))
+    if direction:
+        stmt = stmt.where(Program.direction_id == get_direction(direction).id)
+    if age is not None:
+        stmt = stmt.where(Program.age_from <= age, Program.age_to >= age)
+    if provider_id:
+        stmt = stmt.where(Program.provider_id == provider_id)
+    if text:
+        pattern = f"%{text.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(Program.title).like(pattern), func.lower(Program.description).like(pattern),
+                              func.lower(Provider.short_name).like(pattern)))
+    if with_seats:
+        stmt = stmt.where(exists(select(StudyGroup.id).where(
+            StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or date.today()),
+            StudyGroup.capacity > taken_seats_expr())))
+    return stmt.order_by(Program.title, Program.id)
+
+
+def catalog_providers() -> list[Provider]:
+    """Providers active in the registry, for the catalog's filter."""
+    return list(db.session.execute(select(Provider).join(RegistryEntry).where(RegistryEntry.status == "active")
+                                   .order_by(Provider.short_name)).scalars())

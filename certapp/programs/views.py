@@ -1,0 +1,143 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from certapp.accounts.access import public, roles
+from certapp.common.errors import DomainError
+from certapp.common.forms import choices
+from certapp.common.money import kopecks_to_rub_str
+from certapp.common.pagination import paginate
+from certapp.db import transaction
+from certapp.programs import services
+from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
+from certapp.programs.models import PROGRAM_STATUSES
+from certapp.reference.services import list_directions
+from certapp.registry.services import provider_of
+
+bp = Blueprint("programs", __name__)
+
+
+def _catalog_filters(args) -> dict:
+    age = args.get("age", type=int)
+    return {"direction": args.get("direction") or None, "age": age if age is not None and 0 <= age <= 30 else None,
+            "provider_id": args.get("provider", type=int), "text": (args.get("q") or "").strip() or None,
+            "with_seats": args.get("seats") == "1"}
+
+
+@bp.route("/catalog")
+@public
+def catalog():
+    filters = _catalog_filters(request.args)
+    page = paginate(services.catalog_query(**filters), request.args.get("page", 1, type=int), 20)
+    return render_template("programs/catalog.html", page=page, filters=filters, directions=list_directions(),
+                           providers=services.catalog_providers())
+
+
+@bp.route("/catalog/<int:program_id>")
+@public
+def program(program_id: int):
+    program_ = services.get_program_for(program_id, current_user)
+    return render_template("programs/program.html", program=program_, seats=services.seats_left(program_.groups),
+                           decision_form=ProgramDecisionForm(), in_catalog=services.is_in_catalog(program_))
+
+
+@bp.route("/provider/programs")
+@roles("provider")
+def my_programs():
+    provider = provider_of(current_user)
+    programs = services.provider_programs(current_user) if provider and provider.in_registry else []
+    return render_template("programs/my_programs.html", programs=programs, provider=provider)
+
+
+def _program_form() -> ProgramForm:
+    form = ProgramForm()
+    form.direction.choices = choices((d.code, f"{d.name} ({d.service_code})") for d in list_directions())
+    return form
+
+
+@bp.route("/provider/programs/new", methods=["GET", "POST"])
+@bp.route("/provider/programs/<int:program_id>/edit", methods=["GET", "POST"])
+@roles("provider")
+def edit_program(program_id: int | None = None):
+    form = _program_form()
+    program_ = services.get_program_for(program_id, current_user) if program_id else None
+    if program_ and not form.is_submitted():
+        form.process(obj=program_)
+        form.direction.data = program_.direction.code
+        form.price_per_month.data = kopecks_to_rub_str(program_.price_per_month).replace(".", ",")
+    if form.validate_on_submit():
+        data = {name: f.data for name, f in form._fields.items() if name not in ("csrf_token", "submit")}
+        try:
+            with transaction():
+                saved = services.save_program(current_user, data, program_id)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Программа сохранена.", "success")
+            return redirect(url_for("programs.program", program_id=saved.id))
+    return render_template("programs/program_form.html", form=form, program=program_), 422 if form.errors else 200
+
+
+@bp.route("/provider/programs/<int:program_id>/submit", methods=["POST"])
+@roles("provider")
+def submit_program(program_id: int):
+    try:
+        with transaction():
+            services.submit_program(program_id, current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("Программа отправлена на согласование.", "success")
+    return redirect(url_for("programs.program", program_id=program_id))
+
+
+@bp.route("/provider/programs/<int:program_id>/groups/new", methods=["GET", "POST"])
+@bp.route("/provider/programs/<int:program_id>/groups/<int:group_id>", methods=["GET", "POST"])
+@roles("provider")
+def edit_group(program_id: int, group_id: int | None = None):
+    program_ = services.get_program_for(program_id, current_user)
+    form = GroupForm()
+    group = next((g for g in program_.groups if g.id == group_id), None) if group_id else None
+    if group_id and group is None:
+        flash("Группа не найдена.", "error")
+        return redirect(url_for("programs.program", program_id=program_id))
+    if group and not form.is_submitted():
+        form.process(obj=group)
+    if form.validate_on_submit():
+        data = {name: f.data for name, f in form._fields.items() if name not in ("csrf_token", "submit")}
+        try:
+            with transaction():
+                services.save_group(current_user, program_id, data, group_id)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Группа сохранена.", "success")
+            return redirect(url_for("programs.program", program_id=program_id))
+    return render_template("programs/group_form.html", form=form, program=program_, group=group), \
+        422 if form.errors else 200
+
+
+@bp.route("/programs/review")
+@roles("department")
+def review():
+    status = request.args.get("status", "submitted")
+    status = status if status in PROGRAM_STATUSES else None
+    page = paginate(services.programs_for_review(status), request.args.get("page", 1, type=int), 50)
+    return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES)
+
+
+@bp.route("/programs/<int:program_id>/decide", methods=["POST"])
+@roles("department")
+def decide(program_id: int):
+    form = ProgramDecisionForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.decide_program(program_id, form.decision.data, current_user, form.reason.data)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Решение по программе принято.", "success")
+            return redirect(url_for("programs.review"))
+    program_ = services.get_program_for(program_id, current_user)
+    return render_template("programs/program.html", program=program_, seats=services.seats_left(program_.groups),
+                           decision_form=form, in_catalog=services.is_in_catalog(program_)), 422

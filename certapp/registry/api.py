@@ -1,0 +1,86 @@
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from certapp.accounts.access import public, roles
+from certapp.common.pagination import paginate
+from certapp.db import db, transaction
+from certapp.registry import services
+from certapp.registry.schemas import (ApplicationInputSchema, ApplicationQuerySchema, ApplicationSchema,
+                                      DecisionSchema, EntryStatusSchema, RegistryEntrySchema, RegistryPageSchema,
+                                      RegistryQuerySchema)
+
+blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Реестр исполнителей услуг")
+
+
+@blp.route("/entries", methods=["GET"])
+@blp.arguments(RegistryQuerySchema, location="query")
+@blp.response(200, RegistryPageSchema)
+@public
+def entries(args):
+    """The public registry of executors."""
+    return paginate(services.registry_entries(args.get("search")), args["page"], args["per_page"])
+
+
+@blp.route("/applications", methods=["GET"])
+@blp.arguments(ApplicationQuerySchema, location="query")
+@blp.response(200, ApplicationSchema(many=True))
+@roles("provider", "department")
+def list_applications(args):
+    """A provider's own applications; for the department, the review queue (flagged first, oldest first)."""
+    if current_user.role == "provider":
+        return services.my_applications(current_user)
+    return db.session.execute(services.review_queue(args.get("status"))).scalars().all()
+
+
+@blp.route("/applications", methods=["POST"])
+@blp.arguments(ApplicationInputSchema)
+@blp.response(201, ApplicationSchema)
+@roles("provider")
+def create_application(data):
+    """Save a draft application."""
+    with transaction():
+        return services.save_application(current_user, data)
+
+
+@blp.route("/applications/<int:application_id>", methods=["GET"])
+@blp.response(200, ApplicationSchema)
+@roles("provider", "department")
+def get_application(application_id: int):
+    return services.get_application(application_id, current_user)
+
+
+@blp.route("/applications/<int:application_id>", methods=["PUT"])
+@blp.arguments(ApplicationInputSchema)
+@blp.response(200, ApplicationSchema)
+@roles("provider")
+def update_application(data, application_id: int):
+    with transaction():
+        return services.save_application(current_user, data, application_id)
+
+
+@blp.route("/applications/<int:application_id>/submit", methods=["POST"])
+@blp.response(200, ApplicationSchema)
+@roles("provider")
+def submit_application(application_id: int):
+    """Submit for review; an art school is refused under п. 4 of 458-п (422 excluded_provider)."""
+    with transaction():
+        return services.submit_application(application_id, current_user)
+
+
+@blp.route("/applications/<int:application_id>/decision", methods=["POST"])
+@blp.arguments(DecisionSchema)
+@blp.response(200, ApplicationSchema)
+@roles("department")
+def decide_application(data, application_id: int):
+    with transaction():
+        return services.decide_application(application_id, data["decision"], current_user, data["reason"])
+
+
+@blp.route("/entries/<int:entry_id>/status", methods=["POST"])
+@blp.arguments(EntryStatusSchema)
+@blp.response(200, RegistryEntrySchema)
+@roles("department")
+def change_entry_status(data, entry_id: int):
+    """Suspend, restore or exclude a registry entry, with a reason."""
+    with transaction():
+        return services.change_entry_status(entry_id, data["status"], current_user, data["reason"])

@@ -1,0 +1,104 @@
+from marshmallow import Schema, fields, validate
+
+from certapp.registry.models import APPLICATION_STATUSES, ENTRY_STATUSES, OWNERSHIP_TYPES, PROVIDER_KINDS
+
+
+class ApplicationInputSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(list(PROVIDER_KINDS)))
+    full_name = fields.String(required=True)
+    short_name = fields.String(required=True)
+    inn = fields.String(required=True)
+    ogrn = fields.String(required=True)
+    kpp = fields.String(load_default=None, allow_none=True)
+    legal_address = fields.String(required=True)
+    actual_address = fields.String(required=True)
+    head_name = fields.String(required=True)
+    head_position = fields.String(required=True)
+    phone = fields.String(required=True)
+    email = fields.String(required=True)
+    ownership = fields.String(required=True, validate=validate.OneOf(list(OWNERSHIP_TYPES)))
+    bik = fields.String(required=True)
+    settlement_account = fields.String(required=True)
+    license_number = fields.String(load_default=None, allow_none=True)
+    license_issued_on = fields.Date(load_default=None, allow_none=True)
+    license_authority = fields.String(load_default=None, allow_none=True)
+    license_additional_education = fields.Boolean(load_default=False)
+
+
+class LicenseSchema(Schema):
+    number = fields.String()
+    issued_on = fields.Date()
+    authority = fields.String()
+    additional_education = fields.Boolean()
+
+
+class ApplicationSchema(Schema):
+    id = fields.Integer()
+    number = fields.String(allow_none=True)
+    status = fields.String()
+    status_name = fields.String()
+    kind = fields.String()
+    full_name = fields.String()
+    short_name = fields.String()
+    inn = fields.String()
+    ogrn = fields.String()
+    kpp = fields.String(allow_none=True)
+    legal_address = fields.String()
+    actual_address = fields.String()
+    head_name = fields.String()
+    head_position = fields.String()
+    phone = fields.String()
+    email = fields.String()
+    ownership = fields.String()
+    bik = fields.String()
+    settlement_account = fields.String()
+    license = fields.Nested(LicenseSchema, allow_none=True)
+    flagged = fields.Boolean()
+    flag_reason = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    signature = fields.String(allow_none=True)
+
+
+class ApplicationQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(list(APPLICATION_STATUSES)))
+
+
+class DecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approved", "returned", "rejected"]))
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class EntryStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(list(ENTRY_STATUSES)))
+    reason = fields.String(required=True)
+
+
+class RegistryEntrySchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    entered_on = fields.Date()
+    status = fields.String()
+    status_name = fields.String()
+    status_reason = fields.String(allow_none=True)
+    provider_id = fields.Integer(attribute="provider.id")
+    full_name = fields.String(attribute="provider.full_name")
+    short_name = fields.String(attribute="provider.short_name")
+    inn = fields.String(attribute="provider.inn")
+    ogrn = fields.String(attribute="provider.ogrn")
+    ownership = fields.String(attribute="provider.ownership")
+    license = fields.Nested(LicenseSchema, attribute="provider.license")
+
+
+class RegistryQuerySchema(Schema):
+    search = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class RegistryPageSchema(Schema):
+    items = fields.List(fields.Nested(RegistryEntrySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()

@@ -1,0 +1,305 @@
+"""The registry of executors: applications, the art-school exclusion, decisions, entries."""
+from datetime import date
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from certapp.accounts.models import User
+from certapp.accounts.services import require_role
+from certapp.audit.services import record_event
+from certapp.common.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError, ValidationError
+from certapp.common.validators import (check_bik, check_inn, check_kpp, check_ogrn, check_settlement_account,
+                                       normalise_email, normalise_phone)
+from certapp.db import db, utcnow
+from certapp.documents.services import next_number, sign_document
+from certapp.registry.exclusion import check_exclusion
+from certapp.registry.models import (APPLICATION_HOLDING_STATUSES, APPLICATION_TRANSITIONS, ENTRY_TRANSITIONS,
+                                     OWNERSHIP_TYPES, PROVIDER_KINDS, License, Provider, RegistryApplication,
+                                     RegistryEntry)
+
+
+class ExcludedProviderError(DomainError):
+    code = "excluded_provider"
+    status = 422
+
+
+class TransitionError(DomainError):
+    code = "invalid_transition"
+    status = 409
+
+
+#: fields of an application that are the provider's data, copied to Provider at approval
+PROVIDER_FIELDS = ("kind", "full_name", "short_name", "inn", "ogrn", "kpp", "legal_address", "actual_address",
+                   "head_name", "head_position", "phone", "email", "ownership", "bik", "settlement_account")
+LICENSE_FIELDS = ("number", "issued_on", "authority", "additional_education")
+
+
+def _text(data: dict, field: str, label: str, max_len: int = 500, required: bool = True) -> str | None:
+    value = " ".join(str(data.get(field) or "").split())
+    if required and not value:
+        raise ValidationError(f"Заполните поле «{label}».", field=field)
+    if len(value) > max_len:
+        raise ValidationError(f"Поле «{label}» длиннее {max_len} символов.", field=field)
+    return value or None
+
+
+def clean_application_data(data: dict) -> dict:
+    """Check and normalise what a provider typed. Raises ValidationError naming the field."""
+    kind = data.get("kind")
+    if kind not in PROVIDER_KINDS:
+        raise ValidationError("Выберите: юридическое лицо или индивидуальный предприниматель.", field="kind")
+    ownership = data.get("ownership")
+    if ownership not in OWNERSHIP_TYPES:
+        raise ValidationError("Выберите форму собственности.", field="ownership")
+    if (kind == "individual") != (ownership == "individual"):
+        raise ValidationError("Для ИП форма собственности — «Индивидуальный предприниматель», и только для ИП.",
+                              field="ownership")
+    clean = {
+        "kind": kind,
+        "ownership": ownership,
+        "full_name": _text(data, "full_name", "Полное наименование"),
+        "short_name": _text(data, "short_name", "Сокращённое наименование", 255),
+        "inn": check_inn(data.get("inn"), kind),
+        "ogrn": check_ogrn(data.get("ogrn"), kind),
+        "kpp": check_kpp(data.get("kpp")) if kind == "legal_entity" else None,
+        "legal_address": _text(data, "legal_address", "Юридический адрес"),
+        "actual_address": _text(data, "actual_address", "Фактический адрес"),
+        "head_name": _text(data, "head_name", "ФИО руководителя", 255),
+        "head_position": _text(data, "head_position", "Должность руководителя", 255),
+        "phone": normalise_phone(data.get("phone")),
+        "email": normalise_email(data.get("email")),
+        "bik": check_bik(data.get("bik")),
+    }
+    clean["settlement_account"] = check_settlement_account(data.get("settlement_account"), clean["bik"])
+    return clean
+
+
+def clean_license_data(data: dict) -> dict | None:
+    """The license part, or None when no license number is given (a draft may lack it)."""
+    if not (data.get("license_number") or "").strip():
+        return None
+    issued_on = data.get("license_issued_on")
+    if not isinstance(issued_on, date):
+        raise ValidationError("Укажите дату выдачи лицензии.", field="license_issued_on")
+    if issued_on > date.today():
+        raise ValidationError("Дата выдачи лицензии не может быть в будущем.", field="license_issued_on")
+    return {
+        "number": _text(data, "license_number", "Номер лицензии", 64),
+        "issued_on": issued_on,
+        "authority": _text(data, "license_authority", "Кем выдана лицензия"),
+        "additional_education": bool(data.get("license_additional_education")),
+    }
+
+
+def get_application(application_id: int, user: User) -> RegistryApplication:
+    """An application its applicant or the department may see."""
+    application = db.session.get(RegistryApplication, application_id)
+    if application is None or (user.role != "department" and application.applicant_id != user.id):
+        raise NotFoundError("Заявка не найдена.")
+    return application
+
+
+def my_applications(user: User) -> list[RegistryApplication]:
+    return list(db.session.execute(select(RegistryApplication).where(RegistryApplication.applicant_id == user.id)
+                                   .order_by(RegistryApplication.id.desc())).scalars())
+
+
+def save_application(user: User, data: dict, application_id: int | None = None) -> RegistryApplication:
+    """Create or edit a draft (or a returned application). Raises ValidationError / TransitionError."""
+    require_role(user, "provider")
+    clean = clean_application_data(data)
+    license_data = clean_license_data(data)
+    if application_id is None:
+        application = RegistryApplication(applicant_id=user.id, status="draft", **clean)
+        db.session.add(application)
+        action = "registry_application.create"
+    else:
+        application = get_application(application_id, user)
+        if not application.editable:
+            raise TransitionError("Заявку в этом состоянии изменить нельзя.")
+        for field, value in clean.items():
+            setattr(application, field, value)
+        action = "registry_application.update"
+    if license_data is None:
+        application.license = None
+    elif application.license is None:
+        application.license = License(**license_data)
+    else:
+        for field, value in license_data.items():
+            setattr(application.license, field, value)
+    record_event(action, application, to_state=application.status, actor=user)
+    return application
+
+
+def _transition(application: RegistryApplication, to_status: str, actor: User, reason: str | None = None) -> None:
+    if to_status not in APPLICATION_TRANSITIONS[application.status]:
+        raise TransitionError(f"Нельзя перевести заявку из состояния «{application.status_name}» в «{to_status}».")
+    from_status = application.status
+    application.status = to_status
+    record_event(f"registry_application.{to_status}", application, from_state=from_status, to_state=to_status,
+                 actor=actor, details={"reason": reason} if reason else None)
+
+
+def submit_application(application_id: int, user: User) -> RegistryApplication:
+    """Submit for review. Refuses: no license, an excluded art school, an ИНН already pending or in the registry.
+
+    Raises ExcludedProviderError (п. 4 of 458-п), ValidationError, ConflictError, TransitionError.
+    """
+    require_role(user, "provider")
+    application = get_application(application_id, user)
+    if not application.editable:
+        raise TransitionError(f"Заявка уже в состоянии «{application.status_name}».")
+    if application.license is None:
+        raise ValidationError("Без лицензии на образовательную деятельность заявку подать нельзя "
+                              "(основание включения в реестр — лицензия).", field="license_number")
+    if not application.license.additional_education:
+        raise ValidationError("В лицензии должен быть подвид «дополнительное образование детей и взрослых».",
+                              field="license_additional_education")
+    check = check_exclusion(application.full_name, application.short_name)
+    _number(application)
+    application.submitted_at = utcnow()
+    if check.excluded:
+        # the refusal is final and is kept: the system rejects the application
+        application.decided_at = utcnow()
+        application.decision_reason = check.reason
+        _transition(application, "rejected", user, check.reason)
+        raise ExcludedProviderError(check.reason, field="full_name", persist=True)
+    application.flagged, application.flag_reason = check.flagged, check.reason
+    application.decision_reason = None
+    _ensure_inn_free(application)
+    try:
+        with db.session.begin_nested():  # the unique index decides a race between two submissions
+            _transition(application, "submitted", user)
+    except IntegrityError:
+        raise ConflictError("Заявка с этим ИНН уже рассматривается или исполнитель уже в реестре.",
+                            field="inn", code="duplicate_inn")
+    return application
+
+
+def _number(application: RegistryApplication) -> None:
+    if application.number is None:
+        application.number = next_number("registry_application")
+
+
+def _ensure_inn_free(application: RegistryApplication) -> None:
+    clash = db.session.execute(select(RegistryApplication.id).where(
+        RegistryApplication.inn == application.inn, RegistryApplication.id != application.id,
+        RegistryApplication.status.in_(APPLICATION_HOLDING_STATUSES))).first()
+    in_registry = db.session.execute(select(Provider.id).where(Provider.inn == application.inn)).first()
+    if clash or in_registry:
+        raise ConflictError("Заявка с этим ИНН уже рассматривается или исполнитель уже в реестре.",
+                            field="inn", code="duplicate_inn")
+
+
+def _reason(reason: str | None, required_for: str) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError(f"Укажите причину ({required_for}).", field="reason")
+    return reason[:2000]
+
+
+def decide_application(application_id: int, decision: str, actor: User, reason: str | None = None):
+    """The department approves, returns for correction (remarks required) or rejects (reason required).
+
+    Approval creates the Provider, its RegistryEntry with a number and date, links the applicant to it,
+    and signs the application. Raises TransitionError, ValidationError, ExcludedProviderError.
+    """
+    require_role(actor, "department")
+    application = get_application(application_id, actor)
+    if decision not in ("approved", "returned", "rejected"):
+        raise ValidationError("Неизвестное решение.", field="decision")
+    if decision == "returned":
+        application.decision_reason = _reason(reason, "замечания для доработки")
+    elif decision == "rejected":
+        application.decision_reason = _reason(reason, "основание отказа")
+    else:
+        check = check_exclusion(application.full_name, application.short_name)
+        if check.excluded:
+            raise ExcludedProviderError(check.reason)
+        application.decision_reason = " ".join((reason or "").split()) or None
+    _transition(application, decision, actor, application.decision_reason)
+    application.decided_at = utcnow()
+    application.decided_by_id = actor.id
+    if decision == "approved":
+        _enter_registry(application, actor)
+    return application
+
+
+def application_content(application: RegistryApplication) -> dict:
+    """The canonical content of the application document, as signed."""
+    content = {field: getattr(application, field) for field in PROVIDER_FIELDS}
+    content["number"] = application.number
+    content["license"] = {field: getattr(application.license, field) for field in LICENSE_FIELDS}
+    content["decided_at"] = application.decided_at
+    return content
+
+
+def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEntry:
+    provider = Provider(application_id=application.id, **{f: getattr(application, f) for f in PROVIDER_FIELDS})
+    db.session.add(provider)
+    db.session.flush()
+    entry = RegistryEntry(provider=provider, entered_on=date.today(), status="active",
+                          number=next_number("registry_entry"))
+    db.session.add(entry)
+    application.signature = sign_document(application_content(application))
+    applicant = db.session.get(User, application.applicant_id)
+    applicant.provider_id = provider.id
+    record_event("registry_entry.create", entry, to_state="active", actor=actor,
+                 details={"number": entry.number, "inn": provider.inn})
+    return entry
+
+
+def change_entry_status(entry_id: int, to_status: str, actor: User, reason: str | None) -> RegistryEntry:
+    """Suspend, restore or exclude a registry entry, with a reason. The provider's programs leave the
+    catalog at once, because the catalog shows only providers whose entry is active."""
+    require_role(actor, "department")
+    entry = db.session.get(RegistryEntry, entry_id)
+    if entry is None:
+        raise NotFoundError("Запись реестра не найдена.")
+    if to_status not in ENTRY_TRANSITIONS[entry.status]:
+        raise TransitionError(f"Нельзя перевести запись реестра из состояния «{entry.status_name}».")
+    reason = _reason(reason, "основание")
+    from_status, entry.status = entry.status, to_status
+    entry.status_reason, entry.status_changed_at = reason, utcnow()
+    record_event(f"registry_entry.{to_status}", entry, from_state=from_status, to_state=to_status, actor=actor,
+                 details={"reason": reason})
+    return entry
+
+
+def review_queue(status: str | None = None):
+    """Applications for the department: flagged first, then oldest first."""
+    stmt = select(RegistryApplication).where(RegistryApplication.status != "draft")
+    if status:
+        stmt = stmt.where(RegistryApplication.status == status)
+    return stmt.order_by(RegistryApplication.flagged.desc(),
+                         case((RegistryApplication.status == "submitted", 0), else_=1),
+                         RegistryApplication.submitted_at.asc(), RegistryApplication.id.asc())
+
+
+def provider_of(user: User) -> Provider | None:
+    if user.role != "provider" or user.provider_id is None:
+        return None
+    return db.session.get(Provider, user.provider_id)
+
+
+def require_registry_provider(user: User) -> Provider:
+    """The provider a user acts for, which must be active in the registry."""
+    require_role(user, "provider")
+    provider = provider_of(user)
+    if provider is None or not provider.in_registry:
+        raise PermissionDeniedError("Действие доступно только исполнителю, включённому в реестр "
+                                    "исполнителей услуг.", code="not_in_registry")
+    return provider
+
+
+def registry_entries(search: str | None = None, include_inactive: bool = True):
+    """Public registry: entries with their providers, searchable by name, ИНН or number."""
+    stmt = select(RegistryEntry).join(RegistryEntry.provider).order_by(RegistryEntry.number)
+    if not include_inactive:
+        stmt = stmt.where(RegistryEntry.status == "active")
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(Provider.full_name).like(pattern),
+                              func.lower(Provider.short_name).like(pattern),
+                              Provider.inn.like(pattern), RegistryEntry.number.like(pattern)))
+    return stmt

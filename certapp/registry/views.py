@@ -1,0 +1,149 @@
+import csv
+import io
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from certapp.accounts.access import public, roles
+from certapp.common.errors import DomainError
+from certapp.common.pagination import paginate
+from certapp.db import db, transaction
+from certapp.registry import services
+from certapp.registry.exclusion import check_exclusion
+from certapp.registry.forms import ApplicationForm, DecisionForm, EntryStatusForm
+from certapp.registry.models import APPLICATION_STATUSES, RegistryEntry
+
+bp = Blueprint("registry", __name__, url_prefix="/registry")
+
+
+@bp.route("/")
+@public
+def index():
+    search = (request.args.get("q") or "").strip()
+    page = paginate(services.registry_entries(search or None), request.args.get("page", 1, type=int), 50)
+    return render_template("registry/index.html", page=page, search=search)
+
+
+@bp.route("/export.csv")
+@public
+def export_csv():
+    """The public registry as CSV (UTF-8 with BOM, ';' for Excel in the Russian locale)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["Номер записи", "Дата включения", "Состояние", "Полное наименование", "Сокращённое наименование",
+                     "ИНН", "ОГРН/ОГРНИП", "Форма собственности", "Лицензия №", "Дата лицензии", "Кем выдана"])
+    for entry in db.session.execute(services.registry_entries(request.args.get("q"))).scalars():
+        p, lic = entry.provider, entry.provider.license
+        writer.writerow([entry.number, entry.entered_on.strftime("%d.%m.%Y"), entry.status_name, p.full_name,
+                         p.short_name, p.inn, p.ogrn, p.ownership_name, lic.number,
+                         lic.issued_on.strftime("%d.%m.%Y"), lic.authority])
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=registry.csv"})
+
+
+@bp.route("/applications")
+@roles("provider")
+def my_applications():
+    return render_template("registry/my_applications.html", applications=services.my_applications(current_user),
+                           provider=services.provider_of(current_user))
+
+
+def _form_data(form: ApplicationForm) -> dict:
+    return {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "submit")}
+
+
+def _load_form(form: ApplicationForm, application) -> None:
+    form.process(obj=application)
+    if application.license:
+        form.license_number.data = application.license.number
+        form.license_issued_on.data = application.license.issued_on
+        form.license_authority.data = application.license.authority
+        form.license_additional_education.data = application.license.additional_education
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
+@roles("provider")
+def edit_application(application_id: int | None = None):
+    form = ApplicationForm()
+    application = services.get_application(application_id, current_user) if application_id else None
+    if application and not form.is_submitted():
+        _load_form(form, application)
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                saved = services.save_application(current_user, _form_data(form), application_id)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Заявка сохранена. Проверьте данные и подайте её на рассмотрение.", "success")
+            return redirect(url_for("registry.application", application_id=saved.id))
+    return render_template("registry/application_form.html", form=form, application=application), \
+        422 if form.errors else 200
+
+
+@bp.route("/applications/<int:application_id>")
+@roles("provider", "department")
+def application(application_id: int):
+    app_ = services.get_application(application_id, current_user)
+    return render_template("registry/application.html", application=app_, decision_form=DecisionForm(),
+                           check=check_exclusion(app_.full_name, app_.short_name))
+
+
+@bp.route("/applications/<int:application_id>/submit", methods=["POST"])
+@roles("provider")
+def submit(application_id: int):
+    try:
+        with transaction():
+            services.submit_application(application_id, current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("Заявка подана на рассмотрение в управление образования.", "success")
+    return redirect(url_for("registry.application", application_id=application_id))
+
+
+@bp.route("/review")
+@roles("department")
+def review():
+    status = request.args.get("status") or None
+    if status not in APPLICATION_STATUSES:
+        status = None
+    page = paginate(services.review_queue(status), request.args.get("page", 1, type=int), 50)
+    return render_template("registry/review.html", page=page, status=status, statuses=APPLICATION_STATUSES)
+
+
+@bp.route("/applications/<int:application_id>/decide", methods=["POST"])
+@roles("department")
+def decide(application_id: int):
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.decide_application(application_id, form.decision.data, current_user, form.reason.data)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Решение принято.", "success")
+            return redirect(url_for("registry.review"))
+    app_ = services.get_application(application_id, current_user)
+    return render_template("registry/application.html", application=app_, decision_form=form,
+                           check=check_exclusion(app_.full_name, app_.short_name)), 422
+
+
+@bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
+@roles("department")
+def entry(entry_id: int):
+    entry_ = db.get_or_404(RegistryEntry, entry_id)
+    form = EntryStatusForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.change_entry_status(entry_id, form.status.data, current_user, form.reason.data)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Состояние записи реестра изменено.", "success")
+            return redirect(url_for("registry.entry", entry_id=entry_id))
+    return render_template("registry/entry.html", entry=entry_, form=form), 422 if form.errors else 200

@@ -1,0 +1,148 @@
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from certapp.db import db
+from certapp.programs.models import Program
+from tests.factories import make_program, make_provider, make_user, program_data
+
+
+@pytest.fixture
+def provider_user(users):
+    user, _ = make_provider(users["provider"], users["department"])
+    db.session.commit()
+    return user
+
+
+def _api_program(**overrides) -> dict:
+    data = program_data(**overrides)
+    data["price_per_month_rub"] = data.pop("price_per_month")
+    return data
+
+
+def test_provider_publishes_a_program_and_a_parent_finds_it_by_direction_and_age(login, users, provider_user):
+    client = login(provider_user)
+    response = client.post("/provider/programs/new", data=program_data())
+    assert response.status_code == 302, response.get_data(as_text=True)
+    program = db.session.execute(select(Program)).scalar_one()
+    assert program.price_per_month == 125000
+    response = client.post(f"/provider/programs/{program.id}/groups/new", data={
+        "name": "Группа 1", "teacher": "Иванов И. И.", "schedule": "вт, чт 15:00", "starts_on": "2026-09-01",
+        "ends_on": "2027-05-31", "capacity": "10"})
+    assert response.status_code == 302
+    assert client.post(f"/provider/programs/{program.id}/submit").status_code == 302
+    assert program.status == "submitted"
+    assert "Робототехника" not in login(users["parent"]).get("/catalog").get_data(as_text=True)
+
+    department = login(users["department"])
+    assert "Робототехника" in department.get("/programs/review").get_data(as_text=True)
+    assert department.post(f"/programs/{program.id}/decide", data={"decision": "published"}).status_code == 302
+
+    parent = login(users["parent"])
+    assert "Робототехника" in parent.get("/catalog?direction=technical&age=8").get_data(as_text=True)
+    assert "Робототехника" not in parent.get("/catalog?direction=sport").get_data(as_text=True)
+    assert "Робототехника" not in parent.get("/catalog?age=14").get_data(as_text=True)
+    page = parent.get(f"/catalog/{program.id}").get_data(as_text=True)
+    assert "804200О.99.0.ББ52АЕ04000" in page and "10 из 10" in page and "1\u00a0250,00\u00a0₽" in page
+
+
+def test_catalog_api_filters_by_direction_age_provider_text_and_seats(api, users, provider_user):
+    make_program(provider_user, users["department"])
+    make_program(provider_user, users["department"], title="Футбол", direction="sport", age_from=10, age_to=17,
+                 groups=0)
+    db.session.commit()
+    client = api()
+    assert client.get("/api/v1/programs/catalog").json["total"] == 2
+    found = client.get("/api/v1/programs/catalog?direction=technical&age=7").json
+    assert [p["title"] for p in found["items"]] == ["Робототехника для начинающих"]
+    assert found["items"][0]["service_code"] == "804200О.99.0.ББ52АЕ04000"
+    assert client.get("/api/v1/programs/catalog?age=13").json["total"] == 1
+    assert client.get("/api/v1/programs/catalog?q=ФУТБОЛ").json["total"] == 1
+    assert client.get("/api/v1/programs/catalog?seats=true").json["total"] == 1
+    assert client.get(f"/api/v1/programs/catalog?provider={provider_user.provider_id}").json["total"] == 2
+    assert client.get("/api/v1/programs/catalog?age=abc").status_code == 422
+
+
+def test_program_outside_the_age_range_is_refused(api, provider_user):
+    response = api(provider_user).post("/api/v1/programs", json=_api_program(age_from=3))
+    assert response.status_code == 422 and "age_from" in response.json["errors"]["json"]
+    response = api(provider_user).post("/api/v1/programs", json=_api_program(age_to=18))
+    assert response.status_code == 422 and "age_to" in response.json["errors"]["json"]
+
+
+def test_pre_professional_arts_program_is_refused_citing_point_1(api, login, provider_user):
+    response = api(provider_user).post("/api/v1/programs", json=_api_program(kind="pre_professional_arts",
+                                                                              direction="arts"))
+    assert response.status_code == 422
+    assert response.json["status"] == "pre_professional_program" and "п. 1" in response.json["message"]
+    page = login(provider_user).post("/provider/programs/new", data=program_data(
+        title="Предпрофессиональная программа «Фортепиано»", direction="arts"))
+    assert page.status_code == 422 and "п. 1 постановления" in page.get_data(as_text=True)
+    assert db.session.execute(select(func.count()).select_from(Program)).scalar_one() == 0
+
+
+def test_general_arts_program_is_accepted(api, provider_user):
+    response = api(provider_user).post("/api/v1/programs", json=_api_program(title="Рисуем вместе",
+                                                                              direction="arts"))
+    assert response.status_code == 201 and response.json["direction"] == "arts"
+
+
+def test_a_provider_not_in_the_registry_cannot_create_a_program(api, login, users):
+    response = api(users["provider"]).post("/api/v1/programs", json=_api_program())
+    assert response.status_code == 403 and response.json["status"] == "not_in_registry"
+    assert "только исполнителю, включённому в реестр" in login(users["provider"]).post(
+        "/provider/programs/new", data=program_data()).get_data(as_text=True)
+
+
+def test_a_parent_calling_a_provider_endpoint_is_refused(api, users):
+    assert api(users["parent"]).post("/api/v1/programs", json=_api_program()).status_code == 403
+    assert api(users["parent"]).get("/api/v1/programs").status_code == 403
+
+
+def test_group_capacity_cannot_exceed_the_program_group_size(api, provider_user):
+    program = api(provider_user).post("/api/v1/programs", json=_api_program(max_group_size=8)).json
+    response = api(provider_user).post(f"/api/v1/programs/{program['id']}/groups", json={
+        "name": "Г1", "teacher": "Иванов", "schedule": "пн", "starts_on": "2026-09-01", "ends_on": "2027-05-31",
+        "capacity": 9})
+    assert response.status_code == 422 and "capacity" in response.json["errors"]["json"]
+
+
+def test_suspended_providers_programs_leave_the_catalog_at_once(api, users, provider_user):
+    make_program(provider_user, users["department"])
+    db.session.commit()
+    assert api().get("/api/v1/programs/catalog").json["total"] == 1
+    entry_id = db.session.get(type(provider_user), provider_user.id).provider_id
+    from certapp.registry.models import Provider
+    provider = db.session.get(Provider, entry_id)
+    api(users["department"]).post(f"/api/v1/registry/entries/{provider.entry.id}/status",
+                                  json={"status": "suspended", "reason": "Нарушение"})
+    assert api().get("/api/v1/programs/catalog").json["total"] == 0
+
+
+def test_unpublished_program_is_hidden_from_the_public_and_other_providers(api, users, provider_user):
+    program = make_program(provider_user, users["department"])
+    db.session.commit()
+    api(users["department"]).post(f"/api/v1/programs/{program.id}/decision",
+                                  json={"decision": "unpublished", "reason": "Устарело описание"})
+    assert api().get(f"/api/v1/programs/{program.id}").status_code == 404
+    other, _ = make_provider()
+    db.session.commit()
+    assert api(other).get(f"/api/v1/programs/{program.id}").status_code == 404
+    mine = api(provider_user).get(f"/api/v1/programs/{program.id}").json
+    assert mine["status"] == "unpublished" and mine["remarks"] == "Устарело описание"
+
+
+def test_published_program_cannot_be_edited_until_unpublished(api, users, provider_user):
+    program = make_program(provider_user, users["department"])
+    db.session.commit()
+    response = api(provider_user).put(f"/api/v1/programs/{program.id}", json=_api_program(title="Новое"))
+    assert response.status_code == 409
+
+
+def test_catalog_stays_paginated(api, users, provider_user):
+    for i in range(25):
+        make_program(provider_user, users["department"], title=f"Программа {i:02d}", groups=0)
+    db.session.commit()
+    page = api().get("/api/v1/programs/catalog?per_page=10&page=3").json
+    assert page["total"] == 25 and len(page["items"]) == 5
