@@ -71,12 +71,15 @@ def register_blueprints(app: Flask) -> None:
     from certapp.registry import api as registry_api
     from certapp.registry import views as registry_views
     from certapp.documents import views as documents_views
+    from certapp.certificates import api as certificates_api
+    from certapp.certificates import views as certificates_views
     from certapp import home
 
     for bp in (home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
-               programs_views.bp, documents_views.bp):
+               programs_views.bp, documents_views.bp, certificates_views.bp):
         app.register_blueprint(bp)
-    for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp):
+    for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
+                certificates_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 

@@ -12,6 +12,12 @@ ANYONE = None
 NAVIGATION = (
     ("Каталог программ", "programs.catalog", ANYONE),
     ("Реестр исполнителей", "registry.index", ANYONE),
+    ("Проверить сертификат", "certificates.verify", ANYONE),
+    ("Дети", "certificates.children", ("parent",)),
+    ("Сертификаты", "certificates.my_certificates", ("parent",)),
+    ("Заявления", "certificates.my_applications", ("parent",)),
+    ("Заявления на сертификат", "certificates.queue", ("department",)),
+    ("Получатели сертификатов", "certificates.holders", ("department", "bookkeeping")),
     ("Мои заявки в реестр", "registry.my_applications", ("provider",)),
     ("Мои программы", "programs.my_programs", ("provider",)),
     ("Заявки исполнителей", "registry.review", ("department",)),

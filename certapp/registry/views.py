@@ -1,11 +1,9 @@
-import csv
-import io
-
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError
+from certapp.common.exports import csv_response
 from certapp.common.pagination import paginate
 from certapp.db import db, transaction
 from certapp.registry import services
@@ -27,19 +25,15 @@ def index():
 @bp.route("/export.csv")
 @public
 def export_csv():
-    """The public registry as CSV (UTF-8 with BOM, ';' for Excel in the Russian locale)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["Номер записи", "Дата включения", "Состояние", "Полное наименование", "Сокращённое наименование",
-                     "ИНН", "ОГРН/ОГРНИП", "Форма собственности", "Лицензия №", "Дата лицензии", "Кем выдана"])
+    """The public registry as CSV for Excel in the Russian locale."""
+    rows = []
     for entry in db.session.execute(services.registry_entries(request.args.get("q"))).scalars():
         p, lic = entry.provider, entry.provider.license
-        writer.writerow([entry.number, entry.entered_on.strftime("%d.%m.%Y"), entry.status_name, p.full_name,
-                         p.short_name, p.inn, p.ogrn, p.ownership_name, lic.number,
-                         lic.issued_on.strftime("%d.%m.%Y"), lic.authority])
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=registry.csv"})
+        rows.append([entry.number, entry.entered_on, entry.status_name, p.full_name, p.short_name, p.inn, p.ogrn,
+                     p.ownership_name, lic.number, lic.issued_on, lic.authority])
+    return csv_response(["Номер записи", "Дата включения", "Состояние", "Полное наименование",
+                         "Сокращённое наименование", "ИНН", "ОГРН/ОГРНИП", "Форма собственности", "Лицензия №",
+                         "Дата лицензии", "Кем выдана"], rows, "registry.csv")
 
 
 @bp.route("/applications")

@@ -1,0 +1,113 @@
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from certapp.accounts.access import public, roles
+from certapp.certificates import services
+from certapp.certificates.schemas import (CertificateApplicationInputSchema, CertificateApplicationQuerySchema, CertificateApplicationSchema,
+                                          CertificatePageSchema, CertificateQuerySchema, CertificateSchema,
+                                          ChildInputSchema, ChildSchema, CertificateDecisionSchema, OnBehalfSchema, StatusSchema,
+                                          VerificationSchema, VerifyInputSchema)
+from certapp.common.pagination import paginate
+from certapp.db import db, transaction
+
+blp = Blueprint("certificates_api", __name__, url_prefix="/certificates",
+                description="Дети, заявления и социальные сертификаты")
+
+
+@blp.route("/children", methods=["GET"])
+@blp.response(200, ChildSchema(many=True))
+@roles("parent")
+def list_children():
+    return services.children_of(current_user)
+
+
+@blp.route("/children", methods=["POST"])
+@blp.arguments(ChildInputSchema)
+@blp.response(201, ChildSchema)
+@roles("parent")
+def add_child(data):
+    """Add a child; СНИЛС is stored encrypted and shown masked."""
+    with transaction():
+        return services.add_child(current_user, data)
+
+
+@blp.route("/applications", methods=["GET"])
+@blp.arguments(CertificateApplicationQuerySchema, location="query")
+@blp.response(200, CertificateApplicationSchema(many=True))
+@roles("parent", "department")
+def list_applications(args):
+    """A parent's own applications; for the department, the queue (default: awaiting decision)."""
+    if current_user.role == "parent":
+        return services.applications_of(current_user)
+    return db.session.execute(services.application_queue(args.get("status", "submitted"))).scalars().all()
+
+
+@blp.route("/applications", methods=["POST"])
+@blp.arguments(CertificateApplicationInputSchema)
+@blp.response(201, CertificateApplicationSchema)
+@roles("parent")
+def apply(data):
+    """File the application for a certificate (age 5–17, the district, one certificate per child and period)."""
+    with transaction():
+        return services.apply(current_user, data["child_id"], data["period_id"], data["consent"])
+
+
+@blp.route("/applications/<int:application_id>/decision", methods=["POST"])
+@blp.arguments(CertificateDecisionSchema)
+@blp.response(200, CertificateApplicationSchema)
+@roles("department")
+def decide(data, application_id: int):
+    """Confirm (the certificate is issued at once) or refuse with a reason."""
+    with transaction():
+        if data["decision"] == "confirmed":
+            return services.confirm(application_id, current_user).application
+        return services.refuse(application_id, current_user, data["reason"])
+
+
+@blp.route("/on-behalf", methods=["POST"])
+@blp.arguments(OnBehalfSchema)
+@blp.response(201, CertificateSchema)
+@roles("department")
+def on_behalf(data):
+    """File and confirm for a parent who came in person."""
+    email, period_id, consent = data.pop("parent_email"), data.pop("period_id"), data.pop("consent")
+    with transaction():
+        return services.file_on_behalf(current_user, email, data, period_id, consent)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(CertificateQuerySchema, location="query")
+@blp.response(200, CertificatePageSchema)
+@roles("parent", "department", "bookkeeping")
+def list_certificates(args):
+    """A parent's own certificates; for the department and bookkeeping, the register of holders."""
+    if current_user.role == "parent":
+        items = services.certificates_of(current_user)
+        return {"items": items, "page": 1, "per_page": len(items), "total": len(items)}
+    stmt = services.holders_query(search=args.get("q"), period_id=args.get("period"), status=args.get("status"))
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+@blp.route("/<int:certificate_id>", methods=["GET"])
+@blp.response(200, CertificateSchema)
+@roles("parent", "department", "bookkeeping")
+def get_certificate(certificate_id: int):
+    return services.get_certificate(certificate_id, current_user)
+
+
+@blp.route("/<int:certificate_id>/status", methods=["POST"])
+@blp.arguments(StatusSchema)
+@blp.response(200, CertificateSchema)
+@roles("department")
+def change_status(data, certificate_id: int):
+    with transaction():
+        return services.change_status(certificate_id, data["status"], current_user, data["reason"])
+
+
+@blp.route("/verify", methods=["POST"])
+@blp.arguments(VerifyInputSchema)
+@blp.response(200, VerificationSchema)
+@public
+def verify(data):
+    """Check a scanned QR code. Invalid codes are answered with signature_valid=false and a reason."""
+    return services.verify(data["code"], current_user)

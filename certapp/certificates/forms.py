@@ -1,0 +1,46 @@
+from wtforms import BooleanField, DateField, EmailField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from certapp.common.forms import BaseForm, choices
+
+
+class ChildForm(BaseForm):
+    last_name = StringField("Фамилия", validators=[DataRequired(), Length(max=100)])
+    first_name = StringField("Имя", validators=[DataRequired(), Length(max=100)])
+    patronymic = StringField("Отчество (если есть)", validators=[Optional(), Length(max=100)])
+    birth_date = DateField("Дата рождения", validators=[DataRequired()])
+    snils = StringField("СНИЛС ребёнка", validators=[DataRequired()], description="11 цифр, например 112-233-445 95")
+    birth_certificate = StringField("Свидетельство о рождении: серия и номер", validators=[DataRequired()],
+                                    description="Например, III-БА № 123456")
+    address = StringField("Адрес проживания", validators=[DataRequired(), Length(max=500)])
+    lives_in_district = BooleanField("Ребёнок проживает на территории Каратузского района")
+    submit = SubmitField("Добавить ребёнка")
+
+
+class ApplyForm(BaseForm):
+    child_id = SelectField("Ребёнок", coerce=int, validators=[DataRequired()])
+    period_id = SelectField("Период", coerce=int, validators=[DataRequired()])
+    consent = BooleanField("Даю согласие на обработку персональных данных моих и ребёнка "
+                           "(Федеральный закон № 152-ФЗ) для получения сертификата")
+    submit = SubmitField("Подать заявление")
+
+
+class DecisionForm(BaseForm):
+    decision = RadioField("Решение", choices=choices([("confirmed", "Документы проверены — выдать сертификат"),
+                                                      ("refused", "Отказать")]), validators=[DataRequired()])
+    reason = TextAreaField("Причина отказа", validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Принять решение")
+
+
+class OnBehalfForm(ChildForm):
+    parent_email = EmailField("Почта родителя (учётная запись в системе)", validators=[DataRequired()])
+    period_id = SelectField("Период", coerce=int, validators=[DataRequired()])
+    consent = BooleanField("Родитель подписал согласие на обработку персональных данных")
+    submit = SubmitField("Оформить и выдать сертификат")
+
+
+class StatusForm(BaseForm):
+    status = SelectField("Новое состояние", choices=choices([("active", "Действует"), ("suspended", "Приостановить"),
+                                                             ("revoked", "Аннулировать")]))
+    reason = TextAreaField("Основание", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Изменить состояние")

@@ -1,0 +1,151 @@
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certapp.db import UTCDateTime, db, utcnow
+
+APPLICATION_STATUSES = {"submitted": "На рассмотрении", "confirmed": "Подтверждено", "refused": "Отказано"}
+APPLICATION_TRANSITIONS = {"submitted": {"confirmed", "refused"}, "confirmed": set(), "refused": set()}
+#: statuses in which an application holds its child and period: no second one
+APPLICATION_HOLDING_STATUSES = ("submitted", "confirmed")
+
+CERTIFICATE_STATUSES = {"active": "Действует", "suspended": "Приостановлен", "revoked": "Аннулирован",
+                        "expired": "Истёк"}
+CERTIFICATE_TRANSITIONS = {
+    "active": {"suspended", "revoked", "expired"},
+    "suspended": {"active", "revoked", "expired"},
+    "revoked": set(),
+    "expired": set(),
+}
+
+
+class Child(db.Model):
+    """Потребитель услуг: a child added by a parent. СНИЛС is stored encrypted and found by HMAC."""
+
+    __tablename__ = "child"
+    __table_args__ = (UniqueConstraint("parent_id", "snils_key", name="uq_child_parent_snils"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    last_name: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100))
+    patronymic: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    #: Fernet token of the 11 digits (personal_data.encrypt_snils)
+    snils_encrypted: Mapped[str] = mapped_column(Text)
+    #: HMAC-SHA256 of the СНИЛС: the same child whoever enters it
+    snils_key: Mapped[str] = mapped_column(String(64), index=True)
+    #: the last two digits, to show it masked without decrypting
+    snils_last2: Mapped[str] = mapped_column(String(2))
+    birth_certificate: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(500))
+    #: the parent states that the child lives in the district (checked with documents by the department)
+    lives_in_district: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent = relationship("User")
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.patronymic) if p)
+
+    @property
+    def initials(self) -> str:
+        return f"{self.last_name} {self.first_name[:1]}.{(self.patronymic or '')[:1] + '.' if self.patronymic else ''}"
+
+    @property
+    def snils_masked(self) -> str:
+        return f"***-***-*** {self.snils_last2}"
+
+    def age_on(self, day: date) -> int:
+        return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+    def __repr__(self) -> str:
+        return f"<Child {self.id} parent={self.parent_id}>"
+
+
+class CertificateApplication(db.Model):
+    """Заявление потребителя услуг о получении социального сертификата (п. 6.1.5 of 458-п)."""
+
+    __tablename__ = "certificate_application"
+    __table_args__ = (
+        CheckConstraint("status IN ('submitted', 'confirmed', 'refused')", name="status"),
+        # one pending or confirmed application per child (by СНИЛС) and period, whatever arrives at once
+        Index("uq_certificate_application_child_period", "snils_key", "period_id", unique=True,
+              sqlite_where=text("status IN ('submitted', 'confirmed')"),
+              postgresql_where=text("status IN ('submitted', 'confirmed')")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
+    snils_key: Mapped[str] = mapped_column(String(64))
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"))
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    #: consent to personal data processing (152-ФЗ), given when filing
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: filed by the department for a parent who came in person
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    child: Mapped[Child] = relationship()
+    parent = relationship("User", foreign_keys=[parent_id])
+    period = relationship("Period")
+    certificate: Mapped["Certificate | None"] = relationship(back_populates="application", uselist=False)
+
+    @property
+    def status_name(self) -> str:
+        return APPLICATION_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<CertificateApplication {self.number} {self.status}>"
+
+
+class Certificate(db.Model):
+    """Социальный сертификат. Its money lives in the ledger (ledger_balance, ledger_entry)."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended', 'revoked', 'expired')", name="status"),
+        CheckConstraint("nominal > 0", name="nominal_positive"),
+        # one certificate per child (by СНИЛС) per period, unless it was revoked
+        Index("uq_certificate_child_period", "snils_key", "period_id", unique=True,
+              sqlite_where=text("status <> 'revoked'"), postgresql_where=text("status <> 'revoked'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: e.g. "24-2627-000001-5": district, period, sequence, Damm check digit
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
+    snils_key: Mapped[str] = mapped_column(String(64))
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("certificate_application.id"), unique=True)
+    #: kopecks, fixed at issuance from the period's nominal
+    nominal: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[date]
+    valid_to: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the QR text (CQ1:…) as signed at issuance
+    qr_payload: Mapped[str] = mapped_column(Text)
+    #: system signature over the canonical content of the certificate document
+    signature: Mapped[str] = mapped_column(String(200))
+
+    child: Mapped[Child] = relationship()
+    period = relationship("Period")
+    application: Mapped[CertificateApplication] = relationship(back_populates="certificate")
+    balance = relationship("CertificateBalance", uselist=False, viewonly=True,
+                           primaryjoin="Certificate.id == foreign(CertificateBalance.certificate_id)")
+
+    @property
+    def status_name(self) -> str:
+        return CERTIFICATE_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<Certificate {self.number} {self.status}>"

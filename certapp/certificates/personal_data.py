@@ -1,0 +1,91 @@
+"""СНИЛС at rest: encrypted with Fernet (keys outside the database, rotatable) and found by HMAC.
+
+KEYS_DIR/pd-fernet.keys holds one key per line, newest first: the first encrypts, all decrypt
+(MultiFernet), so a rotation adds a key and re-encrypts the rows. KEYS_DIR/pd-hmac.key is the
+lookup key: the same СНИЛС gives the same HMAC whoever enters it. It is not rotated lightly:
+rotating it means recomputing every stored HMAC (`flask keys rotate-pd --hmac`).
+"""
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import current_app
+
+from certapp.common.validators import snils_digits
+
+
+def _dir() -> Path:
+    path = Path(current_app.config["KEYS_DIR"])
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _write_secret(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _fernet_keys() -> list[bytes]:
+    path = _dir() / "pd-fernet.keys"
+    if not path.exists():
+        _write_secret(path, Fernet.generate_key().decode() + "\n")
+    return [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
+
+
+def _hmac_key() -> bytes:
+    path = _dir() / "pd-hmac.key"
+    if not path.exists():
+        _write_secret(path, secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+def _cipher() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in _fernet_keys()])
+
+
+def encrypt_snils(snils: str) -> str:
+    return _cipher().encrypt(snils_digits(snils).encode()).decode()
+
+
+def decrypt_snils(token: str) -> str | None:
+    try:
+        return _cipher().decrypt(token.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+def snils_key(snils: str) -> str:
+    """The keyed hash that finds the same child whoever enters the СНИЛС."""
+    return hmac.new(_hmac_key(), b"snils:" + snils_digits(snils).encode(), hashlib.sha256).hexdigest()
+
+
+def child_tag(child_key: str) -> bytes:
+    """8 bytes that tie a QR code to a child without naming it."""
+    return hmac.new(_hmac_key(), b"qr-tag:" + child_key.encode(), hashlib.sha256).digest()[:8]
+
+
+def mask_snils(snils: str | None) -> str:
+    digits = snils_digits(snils or "")
+    return f"***-***-*** {digits[-2:]}" if len(digits) == 11 else "***"
+
+
+def rotate_encryption_key() -> None:
+    """Add a new Fernet key in front; the caller re-encrypts the rows with reencrypt()."""
+    keys = _fernet_keys()
+    _write_secret(_dir() / "pd-fernet.keys", "\n".join([Fernet.generate_key().decode()] + [k.decode() for k in keys]) + "\n")
+
+
+def reencrypt(token: str) -> str:
+    return _cipher().rotate(token.encode()).decode()
+
+
+def drop_old_keys() -> None:
+    """After every row is re-encrypted, keep only the newest key."""
+    keys = _fernet_keys()
+    _write_secret(_dir() / "pd-fernet.keys", keys[0].decode() + "\n")

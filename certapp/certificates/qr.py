@@ -1,0 +1,110 @@
+"""The signed QR payload of a certificate: compact binary, Ed25519-signed, base45 text.
+
+    CQ1:<base45(body || signature)>
+
+body = version u8 | len u8 + key id | len u8 + certificate number | child tag 8 bytes |
+       nominal u32 (kopecks) | valid_from u16 | valid_to u16 (days since 2000-01-01)
+The signature covers body. A verifier needs only the JWKS (/.well-known/jwks.json).
+"""
+import struct
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+PREFIX = "CQ1:"
+VERSION = 1
+EPOCH = date(2000, 1, 1)
+SIGNATURE_LEN = 64
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+
+
+class PayloadError(ValueError):
+    """The text is not a certificate QR payload; the message says why, in Russian."""
+
+
+def b45encode(data: bytes) -> str:
+    """RFC 9285."""
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        e, n = divmod(n, 45 * 45)
+        d, c = divmod(n, 45)
+        out += [_ALPHABET[c], _ALPHABET[d], _ALPHABET[e]]
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out += [_ALPHABET[c], _ALPHABET[d]]
+    return "".join(out)
+
+
+def b45decode(text: str) -> bytes:
+    try:
+        values = [_INDEX[c] for c in text]
+    except KeyError:
+        raise PayloadError("В коде есть недопустимые символы.")
+    if len(values) % 3 == 1:
+        raise PayloadError("Код обрезан.")
+    out = bytearray()
+    for i in range(0, len(values), 3):
+        chunk = values[i:i + 3]
+        if len(chunk) == 3:
+            n = chunk[0] + chunk[1] * 45 + chunk[2] * 45 * 45
+            if n > 0xFFFF:
+                raise PayloadError("Код повреждён.")
+            out += n.to_bytes(2, "big")
+        else:
+            n = chunk[0] + chunk[1] * 45
+            if n > 0xFF:
+                raise PayloadError("Код повреждён.")
+            out.append(n)
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class Payload:
+    kid: str
+    number: str
+    child_tag: bytes
+    nominal: int
+    valid_from: date
+    valid_to: date
+
+    def body(self) -> bytes:
+        kid, number = self.kid.encode(), self.number.encode()
+        return (struct.pack(">BB", VERSION, len(kid)) + kid + struct.pack(">B", len(number)) + number
+                + self.child_tag + struct.pack(">IHH", self.nominal, (self.valid_from - EPOCH).days,
+                                                (self.valid_to - EPOCH).days))
+
+
+def encode(payload: Payload, signature: bytes) -> str:
+    return PREFIX + b45encode(payload.body() + signature)
+
+
+def decode(text: str) -> tuple[Payload, bytes, bytes]:
+    """Parse the scanned text into (payload, signed body, signature). Raises PayloadError."""
+    text = (text or "").strip()
+    if not text.startswith(PREFIX):
+        raise PayloadError("Это не код сертификата: нет префикса CQ1:.")
+    raw = b45decode(text[len(PREFIX):])
+    if len(raw) < 2 + SIGNATURE_LEN:
+        raise PayloadError("Код обрезан.")
+    body, signature = raw[:-SIGNATURE_LEN], raw[-SIGNATURE_LEN:]
+    try:
+        version, kid_len = struct.unpack_from(">BB", body, 0)
+        if version != VERSION:
+            raise PayloadError(f"Неизвестная версия кода: {version}.")
+        pos = 2
+        kid = body[pos:pos + kid_len].decode("ascii")
+        pos += kid_len
+        (number_len,) = struct.unpack_from(">B", body, pos)
+        pos += 1
+        number = body[pos:pos + number_len].decode("ascii")
+        pos += number_len
+        tag = body[pos:pos + 8]
+        pos += 8
+        nominal, days_from, days_to = struct.unpack_from(">IHH", body, pos)
+        if pos + 8 != len(body) or len(tag) != 8:
+            raise PayloadError("Код повреждён: лишние или недостающие данные.")
+    except (struct.error, UnicodeDecodeError):
+        raise PayloadError("Код повреждён.")
+    payload = Payload(kid, number, tag, nominal, EPOCH + timedelta(days=days_from), EPOCH + timedelta(days=days_to))
+    return payload, body, signature

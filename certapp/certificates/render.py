@@ -1,0 +1,80 @@
+"""The certificate as QR images and a printable PDF (Cyrillic via the bundled DejaVu font)."""
+import io
+from pathlib import Path
+
+import qrcode
+import qrcode.image.svg
+from fpdf import FPDF
+from qrcode.constants import ERROR_CORRECT_Q
+
+from certapp.common.money import format_rub
+from certapp.common.templating import format_date
+
+FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
+
+
+def _qr(text: str) -> qrcode.QRCode:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, box_size=8, border=4)
+    code.add_data(text)  # base45 text is all QR-alphanumeric, so the code stays small
+    code.make(fit=True)
+    return code
+
+
+def qr_version(text: str) -> int:
+    return _qr(text).version
+
+
+def qr_png(text: str) -> bytes:
+    out = io.BytesIO()
+    _qr(text).make_image().save(out, format="PNG")
+    return out.getvalue()
+
+
+def qr_svg(text: str) -> bytes:
+    out = io.BytesIO()
+    _qr(text).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
+    return out.getvalue()
+
+
+def certificate_pdf(certificate, balance, district_name: str) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"Социальный сертификат № {certificate.number}")
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.add_page()
+    pdf.set_font("DejaVu", "", 10)
+    pdf.multi_cell(0, 5, f"{district_name}. Управление образования", align="C")
+    pdf.ln(4)
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.multi_cell(0, 8, "СОЦИАЛЬНЫЙ СЕРТИФИКАТ\nна получение муниципальной услуги в социальной сфере", align="C")
+    pdf.set_font("DejaVu", "", 11)
+    pdf.multi_cell(0, 6, "«Реализация дополнительных общеразвивающих программ»\n"
+                         "(Федеральный закон № 189-ФЗ, постановление № 458-п от 16.05.2023)", align="C")
+    pdf.ln(6)
+    child = certificate.child
+    rows = [
+        ("Номер сертификата", certificate.number),
+        ("Потребитель услуг", child.full_name),
+        ("Дата рождения", format_date(child.birth_date)),
+        ("СНИЛС", child.snils_masked),
+        ("Период", certificate.period.name),
+        ("Срок действия", f"с {format_date(certificate.valid_from)} по {format_date(certificate.valid_to)}"),
+        ("Номинал", format_rub(certificate.nominal)),
+        ("Доступно", format_rub(balance.available) if balance else "—"),
+        ("Зарезервировано по договорам", format_rub(balance.reserved) if balance else "—"),
+        ("Списано", format_rub(balance.spent) if balance else "—"),
+        ("Состояние", certificate.status_name),
+        ("Выдан", format_date(certificate.issued_at)),
+    ]
+    for label, value in rows:
+        pdf.set_font("DejaVu", "", 11)
+        pdf.cell(70, 8, label)
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.cell(0, 8, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.image(io.BytesIO(qr_png(certificate.qr_payload)), x=pdf.l_margin, w=60)
+    pdf.set_font("DejaVu", "", 8)
+    pdf.multi_cell(0, 4, "QR-код подписан электронной подписью системы (Ed25519). Проверка: страница «Проверить "
+                         "сертификат» или открытые ключи /.well-known/jwks.json.\n"
+                         f"Подпись документа: {certificate.signature}")
+    return bytes(pdf.output())

@@ -1,0 +1,365 @@
+"""Children, certificate applications, certificates, their QR codes and verification."""
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from stdnum import damm
+
+from certapp.accounts.models import User
+from certapp.accounts.services import require_role
+from certapp.audit.services import record_event
+from certapp.certificates import personal_data, qr
+from certapp.certificates.models import (APPLICATION_HOLDING_STATUSES, APPLICATION_TRANSITIONS,
+                                         CERTIFICATE_TRANSITIONS, Certificate, CertificateApplication, Child)
+from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
+from certapp.db import db, utcnow
+from certapp.documents.keys import key_store
+from certapp.documents.services import next_number, next_value, sign_document
+from certapp.ledger import services as ledger
+from certapp.programs.models import MAX_AGE, MIN_AGE
+from certapp.reference.services import get_district, get_period
+
+
+class EligibilityError(DomainError):
+    code = "not_eligible"
+    status = 422
+
+
+class DuplicateCertificateError(ConflictError):
+    code = "duplicate_certificate"
+
+
+class TransitionError(DomainError):
+    code = "invalid_transition"
+    status = 409
+
+
+_NAME_RE = re.compile(r"^[А-ЯЁа-яё][А-ЯЁа-яё\- ']*$")
+_BIRTH_CERT_RE = re.compile(r"^([IVXLCivxlc]{1,6}|[1-9]{1,2})\s*-?\s*([А-ЯЁа-яё]{2})\s*№?\s*(\d{6})$")
+
+
+# --- children ------------------------------------------------------------------------------------
+
+def _name(data: dict, field: str, label: str, required: bool = True) -> str | None:
+    value = " ".join(str(data.get(field) or "").split())
+    if not value:
+        if required:
+            raise ValidationError(f"Укажите {label}.", field=field)
+        return None
+    if len(value) > 100 or not _NAME_RE.match(value):
+        raise ValidationError(f"Поле «{label}» пишется русскими буквами.", field=field)
+    return value[:1].upper() + value[1:]
+
+
+def clean_child_data(data: dict) -> dict:
+    birth_date = data.get("birth_date")
+    if not isinstance(birth_date, date):
+        raise ValidationError("Укажите дату рождения.", field="birth_date")
+    today = date.today()
+    if birth_date > today or today.year - birth_date.year > 25:
+        raise ValidationError("Дата рождения указана неверно.", field="birth_date")
+    snils = snils_digits(data.get("snils"))
+    if not is_valid_snils(snils):
+        raise ValidationError("СНИЛС указан неверно: нужно 11 цифр с верной контрольной суммой.", field="snils")
+    match = _BIRTH_CERT_RE.match(" ".join(str(data.get("birth_certificate") or "").split()))
+    if not match:
+        raise ValidationError("Свидетельство о рождении: серия и номер, например III-БА № 123456.",
+                              field="birth_certificate")
+    address = " ".join(str(data.get("address") or "").split())
+    if len(address) < 10 or len(address) > 500:
+        raise ValidationError("Укажите адрес проживания полностью.", field="address")
+    return {
+        "last_name": _name(data, "last_name", "фамилию"), "first_name": _name(data, "first_name", "имя"),
+        "patronymic": _name(data, "patronymic", "отчество", required=False),
+        "birth_date": birth_date, "snils": snils,
+        "birth_certificate": f"{match.group(1).upper()}-{match.group(2).upper()} № {match.group(3)}",
+        "address": address, "lives_in_district": bool(data.get("lives_in_district")),
+    }
+
+
+def add_child(parent: User, data: dict) -> Child:
+    """A parent adds a child. Raises ValidationError, ConflictError (the same СНИЛС already added)."""
+    require_role(parent, "parent", "department")
+    clean = clean_child_data(data)
+    snils = clean.pop("snils")
+    key = personal_data.snils_key(snils)
+    if db.session.execute(select(Child.id).where(Child.parent_id == parent.id, Child.snils_key == key)).first():
+        raise ConflictError("Ребёнок с этим СНИЛС уже добавлен.", field="snils")
+    child = Child(parent_id=parent.id, snils_encrypted=personal_data.encrypt_snils(snils), snils_key=key,
+                  snils_last2=snils[-2:], **clean)
+    db.session.add(child)
+    record_event("child.create", child, actor=parent)
+    return child
+
+
+def children_of(parent: User) -> list[Child]:
+    return list(db.session.execute(select(Child).where(Child.parent_id == parent.id).order_by(Child.id)).scalars())
+
+
+def get_child(child_id: int, user: User) -> Child:
+    child = db.session.get(Child, child_id)
+    if child is None or (user.role != "department" and child.parent_id != user.id):
+        raise NotFoundError("Ребёнок не найден.")
+    return child
+
+
+# --- applications --------------------------------------------------------------------------------
+
+def _holding_certificate(snils_key: str, period_id: int) -> Certificate | None:
+    return db.session.execute(select(Certificate).where(
+        Certificate.snils_key == snils_key, Certificate.period_id == period_id,
+        Certificate.status != "revoked")).scalar_one_or_none()
+
+
+def check_eligibility(child: Child, period) -> None:
+    """Age 5–17 on the period start, living in the district, no certificate for the period yet."""
+    age = child.age_on(period.starts_on)
+    if not MIN_AGE <= age <= MAX_AGE:
+        raise EligibilityError(f"Сертификат выдаётся детям от {MIN_AGE} до {MAX_AGE} лет включительно на дату начала "
+                               f"периода ({period.starts_on:%d.%m.%Y}); ребёнку будет {age}.", field="child_id")
+    if not child.lives_in_district:
+        raise EligibilityError(f"Сертификат выдаётся детям, проживающим на территории: {get_district().name}.",
+                               field="child_id")
+    existing = _holding_certificate(child.snils_key, period.id)
+    if existing is not None:
+        mine = existing.child.parent_id == child.parent_id
+        raise DuplicateCertificateError(
+            f"На этого ребёнка уже выдан сертификат на период {period.name}"
+            + (f": № {existing.number}." if mine else " (по заявлению другого законного представителя)."),
+            field="child_id")
+
+
+def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_by: User | None = None
+          ) -> CertificateApplication:
+    """File the application for a certificate (п. 6.1.5 of 458-п).
+
+    Raises ValidationError (no consent), EligibilityError, DuplicateCertificateError, ConflictError
+    (an application for this child and period is already pending — also when two arrive at once).
+    """
+    if filed_by is None:
+        require_role(parent, "parent")
+    if not consent:
+        raise ValidationError("Нужно согласие на обработку персональных данных (152-ФЗ).", field="consent")
+    child = get_child(child_id, filed_by or parent)
+    period = get_period(period_id)
+    check_eligibility(child, period)
+    application = CertificateApplication(
+        number=next_number("certificate_application"), parent_id=child.parent_id, child_id=child.id,
+        snils_key=child.snils_key, period_id=period.id, status="submitted", consent_at=utcnow(),
+        filed_by_id=getattr(filed_by, "id", None))
+    try:
+        with db.session.begin_nested():
+            db.session.add(application)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Заявление на этого ребёнка на этот период уже подано и рассматривается.",
+                            field="child_id", code="duplicate_application")
+    record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
+    return application
+
+
+def get_application(application_id: int, user: User) -> CertificateApplication:
+    application = db.session.get(CertificateApplication, application_id)
+    if application is None or (user.role != "department" and application.parent_id != user.id):
+        raise NotFoundError("Заявление не найдено.")
+    return application
+
+
+def applications_of(parent: User) -> list[CertificateApplication]:
+    return list(db.session.execute(select(CertificateApplication).where(CertificateApplication.parent_id == parent.id)
+                                   .order_by(CertificateApplication.id.desc())).scalars())
+
+
+def application_queue(status: str | None = "submitted"):
+    stmt = select(CertificateApplication).order_by(CertificateApplication.created_at, CertificateApplication.id)
+    return stmt.where(CertificateApplication.status == status) if status else stmt
+
+
+def _transition_application(application: CertificateApplication, to_status: str, actor: User,
+                            reason: str | None = None) -> None:
+    if to_status not in APPLICATION_TRANSITIONS[application.status]:
+        raise TransitionError(f"Заявление уже в состоянии «{application.status_name}».")
+    from_status, application.status = application.status, to_status
+    application.decided_at, application.decided_by_id, application.decision_reason = utcnow(), actor.id, reason
+    record_event(f"certificate_application.{to_status}", application, from_state=from_status, to_state=to_status,
+                 actor=actor, details={"reason": reason} if reason else None)
+
+
+def confirm(application_id: int, actor: User) -> Certificate:
+    """The department confirms the documents: the certificate is issued at once."""
+    require_role(actor, "department")
+    application = get_application(application_id, actor)
+    _transition_application(application, "confirmed", actor)
+    check_eligibility(application.child, application.period)
+    return _issue(application, actor)
+
+
+def refuse(application_id: int, actor: User, reason: str) -> CertificateApplication:
+    require_role(actor, "department")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Укажите причину отказа.", field="reason")
+    application = get_application(application_id, actor)
+    _transition_application(application, "refused", actor, reason)
+    return application
+
+
+def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: int, consent: bool) -> Certificate:
+    """The department files and confirms an application for a parent who came in person."""
+    require_role(actor, "department")
+    parent = db.session.execute(select(User).where(User.email == normalise_email(parent_email, "parent_email"),
+                                                   User.role == "parent")).scalar_one_or_none()
+    if parent is None:
+        raise ValidationError("Родитель с такой почтой не зарегистрирован: сначала создайте ему учётную запись.",
+                              field="parent_email")
+    key = personal_data.snils_key(snils_digits(child_data.get("snils")))
+    child = db.session.execute(select(Child).where(Child.parent_id == parent.id, Child.snils_key == key)
+                               ).scalar_one_or_none() or add_child(parent, child_data)
+    application = apply(parent, child.id, period_id, consent, filed_by=actor)
+    return confirm(application.id, actor)
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+def format_number(district_code: str, period_code: str, sequence: int) -> str:
+    years = "".join(part[-2:] for part in period_code.split("/"))
+    digits = f"{district_code}{years}{sequence:06d}"
+    return f"{district_code}-{years}-{sequence:06d}-{damm.calc_check_digit(digits)}"
+
+
+def normalise_number(text: str) -> str:
+    """What a person typed -> the number, or ValidationError when the check digit catches a typo."""
+    digits = re.sub(r"\D", "", text or "")
+    if len(digits) != 13 or not damm.is_valid(digits):
+        raise ValidationError("Номер сертификата указан с ошибкой (не сходится контрольная цифра).", field="number")
+    return f"{digits[:2]}-{digits[2:6]}-{digits[6:12]}-{digits[12]}"
+
+
+def certificate_content(certificate: Certificate) -> dict:
+    """The canonical content of the certificate document, as signed (no personal data but the tag)."""
+    return {"number": certificate.number, "period": certificate.period.code, "nominal": certificate.nominal,
+            "valid_from": certificate.valid_from, "valid_to": certificate.valid_to,
+            "child_tag": personal_data.child_tag(certificate.snils_key).hex(),
+            "application": certificate.application.number, "issued_at": certificate.issued_at}
+
+
+def _issue(application: CertificateApplication, actor: User) -> Certificate:
+    period, district = application.period, get_district()
+    sequence = next_value(f"certificate:{period.code}", period.starts_on.year)
+    certificate = Certificate(
+        number=format_number(district.number_code, period.code, sequence), child_id=application.child_id,
+        snils_key=application.snils_key, period_id=period.id, application=application, nominal=period.nominal,
+        valid_from=max(period.starts_on, date.today()), valid_to=period.ends_on, status="active",
+        issued_at=utcnow(), qr_payload="", signature="")
+    payload = qr.Payload(kid=key_store().ensure(), number=certificate.number, child_tag=personal_data.child_tag(application.snils_key),
+                         nominal=certificate.nominal, valid_from=certificate.valid_from, valid_to=certificate.valid_to)
+    _, signature = key_store().sign(payload.body())
+    certificate.qr_payload = qr.encode(payload, signature)
+    try:
+        with db.session.begin_nested():
+            db.session.add(certificate)
+            db.session.flush()
+    except IntegrityError:
+        raise DuplicateCertificateError("На этого ребёнка уже выдан сертификат на этот период.", field="child_id")
+    certificate.signature = sign_document(certificate_content(certificate))
+    ledger.issue(certificate.id, certificate.nominal, key=f"issue:{certificate.number}", actor=actor)
+    record_event("certificate.issue", certificate, to_state="active", actor=actor,
+                 details={"number": certificate.number, "nominal": certificate.nominal})
+    return certificate
+
+
+def get_certificate(certificate_id: int, user: User) -> Certificate:
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or (user.role not in ("department", "bookkeeping")
+                               and certificate.child.parent_id != user.id):
+        raise NotFoundError("Сертификат не найден.")
+    return certificate
+
+
+def certificates_of(parent: User) -> list[Certificate]:
+    return list(db.session.execute(select(Certificate).join(Child).where(Child.parent_id == parent.id)
+                                   .order_by(Certificate.id.desc())).scalars())
+
+
+def change_status(certificate_id: int, to_status: str, actor: User, reason: str) -> Certificate:
+    """Suspend, restore or revoke a certificate (the department), with a reason."""
+    require_role(actor, "department")
+    certificate = get_certificate(certificate_id, actor)
+    if to_status not in CERTIFICATE_TRANSITIONS[certificate.status]:
+        raise TransitionError(f"Нельзя перевести сертификат из состояния «{certificate.status_name}».")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Укажите основание.", field="reason")
+    from_status, certificate.status, certificate.status_reason = certificate.status, to_status, reason
+    record_event(f"certificate.{to_status}", certificate, from_state=from_status, to_state=to_status, actor=actor,
+                 details={"reason": reason})
+    return certificate
+
+
+def holders_query(*, search: str | None = None, period_id: int | None = None, status: str | None = None):
+    """Реестр получателей сертификатов, for the department."""
+    stmt = select(Certificate).join(Child).order_by(Certificate.number)
+    if period_id:
+        stmt = stmt.where(Certificate.period_id == period_id)
+    if status:
+        stmt = stmt.where(Certificate.status == status)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        digits = re.sub(r"\D", "", search)
+        conditions = [func.lower(Child.last_name).like(pattern), func.lower(Child.first_name).like(pattern),
+                      Certificate.number.like(f"%{search.strip()}%")]
+        if len(digits) == 11 and is_valid_snils(digits):
+            conditions.append(Certificate.snils_key == personal_data.snils_key(digits))
+        stmt = stmt.where(or_(*conditions))
+    return stmt
+
+
+# --- verification --------------------------------------------------------------------------------
+
+@dataclass
+class Verification:
+    #: the signature is good and the code is the one the system issued
+    signature_valid: bool
+    #: the certificate is active and within its validity today
+    in_force: bool
+    reason: str
+    number: str | None = None
+    status: str | None = None
+    status_name: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    #: only for a logged-in provider: whether the certificate can pay for an enrollment now
+    can_pay: bool | None = None
+
+
+def verify(text: str, user=None, today: date | None = None) -> Verification:
+    """Check a scanned QR text: signature, then the certificate's current state. Never raises for bad input."""
+    try:
+        payload, body, signature = qr.decode(text)
+    except qr.PayloadError as error:
+        return Verification(False, False, f"Код недействителен. {error}")
+    if not key_store().verify(payload.kid, body, signature):
+        return Verification(False, False, "Код недействителен: подпись не сходится (код подделан, изменён "
+                                          "или подписан неизвестным ключом).")
+    certificate = db.session.execute(select(Certificate).where(Certificate.number == payload.number)
+                                     ).scalar_one_or_none()
+    if certificate is None or certificate.qr_payload != text.strip():
+        return Verification(False, False, "Код недействителен: такой сертификат не выдавался.",
+                            number=payload.number)
+    today = today or date.today()
+    in_force = certificate.status == "active" and certificate.valid_from <= today <= certificate.valid_to
+    if in_force:
+        reason = "Подпись верна, сертификат действует."
+    elif certificate.status == "active":
+        reason = "Подпись верна, но срок действия сертификата не наступил или истёк."
+    else:
+        reason = f"Подпись верна, но сертификат не действует: {certificate.status_name.lower()}."
+    result = Verification(True, in_force, reason, certificate.number, certificate.status, certificate.status_name,
+                          certificate.valid_from, certificate.valid_to)
+    if user is not None and getattr(user, "is_authenticated", False) and user.role == "provider":
+        balance = ledger.balance_of(certificate.id)
+        result.can_pay = in_force and balance is not None and balance.available > 0
+    return result

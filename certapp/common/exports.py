@@ -1,0 +1,84 @@
+"""Exports that a Russian bookkeeper opens in Excel: CSV (UTF-8 with BOM, ';') and XLSX."""
+import csv
+import io
+from datetime import date, datetime
+
+from flask import Response
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from certapp.common.templating import format_date
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class Money(int):
+    """Kopecks that an export shows as rubles (a number in XLSX, '12345,67' in CSV)."""
+
+
+def _csv_value(value):
+    if isinstance(value, Money):
+        rub, kop = divmod(abs(int(value)), 100)
+        return f"{'-' if value < 0 else ''}{rub},{kop:02d}"
+    if isinstance(value, (date, datetime)):
+        return format_date(value)
+    return "" if value is None else value
+
+
+def csv_response(headers: list[str], rows, filename: str) -> Response:
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def xlsx_bytes(title: str, headers: list[str], rows, total_columns: tuple[int, ...] = ()) -> bytes:
+    """One sheet with a bold header, money as numbers in rubles (format # ##0.00) and a SUM row
+    under the columns named in total_columns (0-based)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    money_columns = set()
+    count = 0
+    for row in rows:
+        count += 1
+        values = []
+        for i, value in enumerate(row):
+            if isinstance(value, Money):
+                money_columns.add(i)
+                value = int(value) / 100
+            values.append(value)
+        sheet.append(values)
+    for i in money_columns:
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+            cell.number_format = "#,##0.00"
+    for row_cells in sheet.iter_rows(min_row=2):
+        for cell in row_cells:
+            if isinstance(cell.value, (date, datetime)):
+                cell.number_format = "DD.MM.YYYY"
+    if total_columns and count:
+        total_row = count + 2
+        sheet.cell(row=total_row, column=1, value="Итого").font = Font(bold=True)
+        for i in total_columns:
+            letter = get_column_letter(i + 1)
+            cell = sheet.cell(row=total_row, column=i + 1, value=f"=SUM({letter}2:{letter}{count + 1})")
+            cell.number_format = "#,##0.00"
+            cell.font = Font(bold=True)
+    for i, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = max(12, min(50, len(header) + 4))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def xlsx_response(title: str, headers: list[str], rows, filename: str, total_columns: tuple[int, ...] = ()):
+    return Response(xlsx_bytes(title, headers, rows, total_columns), mimetype=XLSX_MIME,
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})

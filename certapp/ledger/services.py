@@ -1,0 +1,215 @@
+"""The only code that moves money. One function per kind of movement, all through _move().
+
+A movement inserts its entry first (the unique idempotency key makes a retry find the first
+entry and do nothing), then changes the balance with one conditional UPDATE whose WHERE refuses
+to take any balance below zero. On PostgreSQL the UPDATE's row lock serialises concurrent
+movements of one certificate and re-checks the condition; on SQLite every transaction begins
+IMMEDIATE. The CHECK constraints of ledger_balance are the last guard.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from certapp.audit.services import record_event
+from certapp.common.errors import ConflictError, DomainError, ValidationError
+from certapp.common.money import format_rub
+from certapp.db import db
+from certapp.ledger.models import CertificateBalance, LedgerEntry
+
+
+class InsufficientBalanceError(DomainError):
+    code = "insufficient_balance"
+    status = 409
+
+
+class IdempotencyConflictError(ConflictError):
+    code = "idempotency_conflict"
+
+
+#: kind -> (d_available, d_reserved, d_spent, d_expired) per kopeck of the amount
+MOVES = {
+    "reserve": (-1, 1, 0, 0),
+    "release": (1, -1, 0, 0),
+    "spend": (0, -1, 1, 0),
+    "expire": (-1, 0, 0, 1),
+}
+REFUSALS = {
+    "reserve": "На сертификате недостаточно средств: доступно {available}.",
+    "release": "В резерве сертификата недостаточно средств для возврата.",
+    "spend": "В резерве сертификата недостаточно средств для списания.",
+    "expire": "На сертификате нет такого остатка.",
+    "correction": "Корректировка увела бы остаток сертификата ниже нуля.",
+}
+
+
+def _existing(certificate_id: int, key: str) -> LedgerEntry | None:
+    return db.session.execute(select(LedgerEntry).where(
+        LedgerEntry.certificate_id == certificate_id, LedgerEntry.idempotency_key == key)).scalar_one_or_none()
+
+
+def _same(entry: LedgerEntry, kind: str, amount: int, deltas: tuple) -> LedgerEntry:
+    if (entry.kind, entry.amount, (entry.d_available, entry.d_reserved, entry.d_spent, entry.d_expired)) != \
+            (kind, amount, deltas):
+        raise IdempotencyConflictError("Этот ключ идемпотентности уже использован для другой операции.",
+                                       field="idempotency_key")
+    return entry
+
+
+def _move(certificate_id: int, kind: str, amount: int, deltas: tuple, key: str, *, actor=None,
+          contract_id: int | None = None, month: date | None = None, reason: str | None = None) -> LedgerEntry:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationError("Сумма операции должна быть целым положительным числом копеек.", field="amount")
+    if not key or len(key) > 128:
+        raise ValidationError("Нужен ключ идемпотентности до 128 символов.", field="idempotency_key")
+    existing = _existing(certificate_id, key)
+    if existing is not None:
+        return _same(existing, kind, amount, deltas)
+    d_available, d_reserved, d_spent, d_expired = deltas
+    entry = LedgerEntry(certificate_id=certificate_id, kind=kind, amount=amount, d_available=d_available,
+                        d_reserved=d_reserved, d_spent=d_spent, d_expired=d_expired, idempotency_key=key,
+                        actor_id=getattr(actor, "id", None), contract_id=contract_id, month=month, reason=reason)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError:
+        # the same key committed meanwhile by a concurrent request: that one did the work
+        existing = _existing(certificate_id, key)
+        if existing is None:
+            raise
+        return _same(existing, kind, amount, deltas)
+    balance = CertificateBalance.__table__.c
+    result = db.session.execute(
+        update(CertificateBalance)
+        .where(balance.certificate_id == certificate_id,
+               balance.available + d_available >= 0, balance.reserved + d_reserved >= 0,
+               balance.spent + d_spent >= 0, balance.expired + d_expired >= 0)
+        .values(available=balance.available + d_available, reserved=balance.reserved + d_reserved,
+                spent=balance.spent + d_spent, expired=balance.expired + d_expired)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        current = db.session.get(CertificateBalance, certificate_id, populate_existing=True)
+        available = format_rub(current.available if current else 0)
+        raise InsufficientBalanceError(REFUSALS[kind].format(available=available))
+    _refresh(certificate_id)
+    record_event(f"ledger.{kind}", entry, to_state=format_rub(amount), actor=actor,
+                 details={"certificate_id": certificate_id, "contract_id": contract_id, "key": key})
+    return entry
+
+
+def _refresh(certificate_id: int) -> None:
+    balance = db.session.identity_map.get(db.session.identity_key(CertificateBalance, certificate_id))
+    if balance is not None:
+        db.session.expire(balance)
+
+
+def issue(certificate_id: int, nominal: int, key: str, actor=None) -> LedgerEntry:
+    """The opening entry of a certificate: available = nominal."""
+    if not isinstance(nominal, int) or nominal <= 0:
+        raise ValidationError("Номинал должен быть больше нуля.", field="nominal")
+    existing = _existing(certificate_id, key)
+    if existing is not None:
+        return _same(existing, "issue", nominal, (nominal, 0, 0, 0))
+    if db.session.get(CertificateBalance, certificate_id) is not None:
+        raise ConflictError("Сертификат уже выдан: открывающая проводка есть.")
+    db.session.add(CertificateBalance(certificate_id=certificate_id, nominal=nominal, available=nominal,
+                                      reserved=0, spent=0, expired=0))
+    entry = LedgerEntry(certificate_id=certificate_id, kind="issue", amount=nominal, d_available=nominal,
+                        d_reserved=0, d_spent=0, d_expired=0, idempotency_key=key, actor_id=getattr(actor, "id", None))
+    db.session.add(entry)
+    db.session.flush()
+    record_event("ledger.issue", entry, to_state=format_rub(nominal), actor=actor,
+                 details={"certificate_id": certificate_id})
+    return entry
+
+
+def reserve(certificate_id: int, amount: int, key: str, *, contract_id: int, actor=None) -> LedgerEntry:
+    """Move `amount` from available to reserved. Raises InsufficientBalanceError and changes nothing."""
+    return _move(certificate_id, "reserve", amount, tuple(d * amount for d in MOVES["reserve"]), key,
+                 actor=actor, contract_id=contract_id)
+
+
+def release(certificate_id: int, amount: int, key: str, *, contract_id: int, actor=None,
+            reason: str | None = None) -> LedgerEntry:
+    """Move `amount` from reserved back to available (a contract ended early)."""
+    return _move(certificate_id, "release", amount, tuple(d * amount for d in MOVES["release"]), key,
+                 actor=actor, contract_id=contract_id, reason=reason)
+
+
+def spend(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor=None) -> LedgerEntry:
+    """Move a delivered month's share from reserved to spent (списание)."""
+    return _move(certificate_id, "spend", amount, tuple(d * amount for d in MOVES["spend"]), key,
+                 actor=actor, contract_id=contract_id, month=month)
+
+
+def expire(certificate_id: int, key: str, actor=None) -> LedgerEntry | None:
+    """What is still available at the period's end expires. None when nothing is left."""
+    existing = _existing(certificate_id, key)
+    if existing is not None:
+        return existing
+    balance = db.session.get(CertificateBalance, certificate_id, populate_existing=True)
+    if balance is None or balance.available == 0:
+        return None
+    amount = balance.available
+    return _move(certificate_id, "expire", amount, tuple(d * amount for d in MOVES["expire"]), key, actor=actor)
+
+
+def correct(certificate_id: int, deltas: tuple[int, int, int, int], key: str, *, reason: str, actor,
+            contract_id: int | None = None, month: date | None = None) -> LedgerEntry:
+    """A correcting entry (the department's): moves between balances that sum to zero, with a reason."""
+    if sum(deltas) != 0 or not any(deltas):
+        raise ValidationError("Корректировка должна перемещать сумму между остатками, не меняя номинал.",
+                              field="amount")
+    if not (reason or "").strip():
+        raise ValidationError("Укажите причину корректировки.", field="reason")
+    amount = sum(d for d in deltas if d > 0)
+    return _move(certificate_id, "correction", amount, deltas, key, actor=actor, contract_id=contract_id,
+                 month=month, reason=reason.strip())
+
+
+def balance_of(certificate_id: int) -> CertificateBalance | None:
+    return db.session.get(CertificateBalance, certificate_id)
+
+
+def entries_of(certificate_id: int) -> list[LedgerEntry]:
+    return list(db.session.execute(select(LedgerEntry).where(LedgerEntry.certificate_id == certificate_id)
+                                   .order_by(LedgerEntry.id)).scalars())
+
+
+@dataclass
+class Mismatch:
+    certificate_id: int
+    field: str
+    cached: int
+    from_entries: int
+
+
+def check_invariant(certificate_id: int | None = None) -> list[Mismatch]:
+    """For every certificate: nominal = available + reserved + spent + expired, and each balance
+    equals the sum of its entries. Returns the mismatches (there must be none)."""
+    sums = (select(LedgerEntry.certificate_id,
+                   func.sum(LedgerEntry.d_available).label("available"),
+                   func.sum(LedgerEntry.d_reserved).label("reserved"),
+                   func.sum(LedgerEntry.d_spent).label("spent"),
+                   func.sum(LedgerEntry.d_expired).label("expired"),
+                   func.sum(LedgerEntry.amount).filter(LedgerEntry.kind == "issue").label("nominal"))
+            .group_by(LedgerEntry.certificate_id))
+    if certificate_id is not None:
+        sums = sums.where(LedgerEntry.certificate_id == certificate_id)
+    sums = sums.subquery()
+    stmt = select(CertificateBalance, sums).outerjoin(sums, sums.c.certificate_id == CertificateBalance.certificate_id)
+    if certificate_id is not None:
+        stmt = stmt.where(CertificateBalance.certificate_id == certificate_id)
+    mismatches = []
+    for row in db.session.execute(stmt):
+        balance = row[0]
+        total = balance.available + balance.reserved + balance.spent + balance.expired
+        if total != balance.nominal:
+            mismatches.append(Mismatch(balance.certificate_id, "nominal", balance.nominal, total))
+        for field in ("nominal", "available", "reserved", "spent", "expired"):
+            from_entries = getattr(row, field) or 0
+            if getattr(balance, field) != from_entries:
+                mismatches.append(Mismatch(balance.certificate_id, field, getattr(balance, field), from_entries))
+    return mismatches
