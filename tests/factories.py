@@ -85,3 +85,42 @@ def make_program(user, department=None, publish: bool = True, groups: int = 1, *
         programs.submit_program(program.id, user)
         programs.decide_program(program.id, "published", department or make_user("department"))
     return program
+
+
+_snils = itertools.count(2_000_000)
+
+
+def snils(n: int | None = None) -> str:
+    """A СНИЛС with a valid control number."""
+    body = f"{n if n is not None else next(_snils):09d}"
+    total = sum(int(d) * (9 - i) for i, d in enumerate(body))
+    while total > 101:
+        total %= 101
+    control = 0 if total in (100, 101) else total
+    return f"{body[:3]}-{body[3:6]}-{body[6:]} {control:02d}"
+
+
+def child_data(**overrides) -> dict:
+    from datetime import date
+    data = {"last_name": "Иванов", "first_name": "Пётр", "patronymic": "Сергеевич", "birth_date": date(2016, 5, 10),
+            "snils": snils(), "birth_certificate": "III-БА № 123456",
+            "address": "662850, Красноярский край, с. Каратузское, ул. Мира, 5", "lives_in_district": True}
+    data.update(overrides)
+    return data
+
+
+def current_period():
+    from sqlalchemy import select
+    from certapp.db import db
+    from certapp.reference.models import Period
+    return db.session.execute(select(Period).where(Period.code == "2026/27")).scalar_one()
+
+
+def make_certificate(parent=None, department=None, **child_overrides):
+    """A certificate issued through the real services; returns it."""
+    from certapp.certificates import services as certificates
+    parent = parent or make_user("parent")
+    department = department or make_user("department")
+    child = certificates.add_child(parent, child_data(**child_overrides))
+    application = certificates.apply(parent, child.id, current_period().id, True)
+    return certificates.confirm(application.id, department)

@@ -9,7 +9,7 @@ class ChildForm(BaseForm):
     first_name = StringField("Имя", validators=[DataRequired(), Length(max=100)])
     patronymic = StringField("Отчество (если есть)", validators=[Optional(), Length(max=100)])
     birth_date = DateField("Дата рождения", validators=[DataRequired()])
-    snils = StringField("СНИЛС ребёнка", validators=[DataRequired()], description="11 цифр, например 112-233-445 95")
+    snils = StringField("СНИЛС ребёнка", validators=[DataRequired()], description="11 цифр в виде XXX-XXX-XXX YY")
     birth_certificate = StringField("Свидетельство о рождении: серия и номер", validators=[DataRequired()],
                                     description="Например, III-БА № 123456")
     address = StringField("Адрес проживания", validators=[DataRequired(), Length(max=500)])

@@ -43,13 +43,13 @@ def certificate_pdf(certificate, balance, district_name: str) -> bytes:
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.add_page()
     pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(0, 5, f"{district_name}. Управление образования", align="C")
+    pdf.multi_cell(0, 5, f"{district_name}. Управление образования", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("DejaVu", "B", 16)
-    pdf.multi_cell(0, 8, "СОЦИАЛЬНЫЙ СЕРТИФИКАТ\nна получение муниципальной услуги в социальной сфере", align="C")
+    pdf.multi_cell(0, 8, "СОЦИАЛЬНЫЙ СЕРТИФИКАТ\nна получение муниципальной услуги в социальной сфере", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 11)
     pdf.multi_cell(0, 6, "«Реализация дополнительных общеразвивающих программ»\n"
-                         "(Федеральный закон № 189-ФЗ, постановление № 458-п от 16.05.2023)", align="C")
+                         "(Федеральный закон № 189-ФЗ, постановление № 458-п от 16.05.2023)", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     child = certificate.child
     rows = [
@@ -76,5 +76,5 @@ def certificate_pdf(certificate, balance, district_name: str) -> bytes:
     pdf.set_font("DejaVu", "", 8)
     pdf.multi_cell(0, 4, "QR-код подписан электронной подписью системы (Ed25519). Проверка: страница «Проверить "
                          "сертификат» или открытые ключи /.well-known/jwks.json.\n"
-                         f"Подпись документа: {certificate.signature}")
+                         f"Подпись документа: {certificate.signature}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -251,7 +251,7 @@ def _issue(application: CertificateApplication, actor: User) -> Certificate:
     sequence = next_value(f"certificate:{period.code}", period.starts_on.year)
     certificate = Certificate(
         number=format_number(district.number_code, period.code, sequence), child_id=application.child_id,
-        snils_key=application.snils_key, period_id=period.id, application=application, nominal=period.nominal,
+        snils_key=application.snils_key, period_id=period.id, application_id=application.id, nominal=period.nominal,
         valid_from=max(period.starts_on, date.today()), valid_to=period.ends_on, status="active",
         issued_at=utcnow(), qr_payload="", signature="")
     payload = qr.Payload(kid=key_store().ensure(), number=certificate.number, child_tag=personal_data.child_tag(application.snils_key),

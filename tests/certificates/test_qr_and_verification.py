@@ -1,0 +1,158 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from certapp.certificates import qr, render, services
+from certapp.certificates.models import Certificate
+from certapp.db import db
+from certapp.documents.keys import key_store
+from certapp.registry.services import provider_of
+from tests.factories import make_certificate, make_provider
+
+sys.path.insert(0, "scripts")
+import verify_qr  # noqa: E402
+
+
+@pytest.fixture
+def certificate(users):
+    cert = make_certificate(users["parent"], users["department"])
+    db.session.commit()
+    return cert
+
+
+def test_certificate_number_has_a_check_digit_that_catches_a_typo(certificate):
+    assert services.normalise_number(certificate.number.replace("-", " ")) == certificate.number
+    digits = certificate.number.replace("-", "")
+    typo = digits[:7] + str((int(digits[7]) + 1) % 10) + digits[8:]
+    with pytest.raises(services.ValidationError):
+        services.normalise_number(typo)
+
+
+def test_qr_code_is_small(certificate):
+    assert render.qr_version(certificate.qr_payload) <= 10
+    assert len(certificate.qr_payload) < 200
+
+
+def test_valid_code_verifies_on_the_page_and_in_the_api_without_personal_data(client, api, certificate):
+    answer = api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload})
+    assert answer.status_code == 200
+    assert answer.json["signature_valid"] and answer.json["in_force"] and answer.json["number"] == certificate.number
+    assert answer.json["can_pay"] is None
+    text = json.dumps(answer.json, ensure_ascii=False)
+    assert certificate.child.last_name not in text and certificate.child.snils_last2 + '"' not in text
+    page = client.get("/verify", query_string={"code": certificate.qr_payload}).get_data(as_text=True)
+    assert "Подпись верна, сертификат действует." in page and certificate.child.last_name not in page
+
+
+def test_a_provider_is_told_whether_the_certificate_can_pay(api, certificate):
+    provider_user, _ = make_provider()
+    db.session.commit()
+    answer = api(provider_user).post("/api/v1/certificates/verify", json={"code": certificate.qr_payload})
+    assert answer.json["can_pay"] is True
+
+
+@pytest.mark.parametrize("mangle, reason", [
+    (lambda c: c[:-10], "Код недействителен"),
+    (lambda c: c[:40], "Код недействителен"),
+    (lambda c: "hello world", "нет префикса CQ1:"),
+    (lambda c: "CQ1:" + "!!!!", "недопустимые символы"),
+    (lambda c: "CQ1:", "обрезан"),
+    (lambda c: c[:30] + ("A" if c[30] != "A" else "B") + c[31:], "Код недействителен"),
+])
+def test_tampered_truncated_or_garbage_codes_are_invalid_never_a_500(api, certificate, mangle, reason):
+    answer = api().post("/api/v1/certificates/verify", json={"code": mangle(certificate.qr_payload)})
+    assert answer.status_code == 200
+    assert answer.json["signature_valid"] is False and answer.json["in_force"] is False
+    assert reason in answer.json["reason"]
+
+
+def test_code_signed_by_an_unknown_key_is_invalid(api, certificate, tmp_path):
+    from certapp.documents.keys import KeyStore
+    foreign = KeyStore(tmp_path)
+    payload, _, _ = qr.decode(certificate.qr_payload)
+    forged_payload = qr.Payload(foreign.ensure(), payload.number, payload.child_tag, 99_999_900, payload.valid_from,
+                                payload.valid_to)
+    _, signature = foreign.sign(forged_payload.body())
+    answer = api().post("/api/v1/certificates/verify", json={"code": qr.encode(forged_payload, signature)})
+    assert answer.json["signature_valid"] is False
+
+
+def test_revoked_certificate_verifies_but_is_not_in_force(api, users, certificate):
+    response = api(users["department"]).post(f"/api/v1/certificates/{certificate.id}/status",
+                                             json={"status": "revoked", "reason": "Выезд за пределы района"})
+    assert response.status_code == 200
+    answer = api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload}).json
+    assert answer["signature_valid"] is True and answer["in_force"] is False and answer["status"] == "revoked"
+
+
+def test_jwks_verifies_the_code_with_a_script_using_only_cryptography(client, certificate):
+    jwks = client.get("/.well-known/jwks.json").json
+    assert jwks["keys"][0]["kty"] == "OKP" and jwks["keys"][0]["crv"] == "Ed25519"
+    ok, data = verify_qr.verify(jwks, certificate.qr_payload)
+    assert ok and data["number"] == certificate.number and data["nominal_kopecks"] == certificate.nominal
+    tampered = certificate.qr_payload[:-3] + ("AAA" if certificate.qr_payload[-3:] != "AAA" else "BBB")
+    assert verify_qr.verify(jwks, tampered)[0] is False
+
+
+def test_rotation_keeps_old_codes_valid_until_the_old_key_is_retired(app, api, users, certificate):
+    store = key_store()
+    old_kid = store.ensure()
+    new_kid = store.rotate()
+    try:
+        assert api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload}).json["signature_valid"]
+        newer = make_certificate(department=users["department"])
+        db.session.commit()
+        assert qr.decode(newer.qr_payload)[0].kid == new_kid
+        store.retire(old_kid)
+        assert not api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload}).json[
+            "signature_valid"]
+        assert old_kid not in [k["kid"] for k in api().get("/.well-known/jwks.json").json["keys"]]
+    finally:
+        store.rotate()  # the next tests start with a fresh active key
+
+
+def test_keys_cli_lists_and_rotates(app):
+    runner = app.test_cli_runner()
+    before = runner.invoke(args=["keys", "list"]).output
+    rotated = runner.invoke(args=["keys", "rotate"])
+    assert rotated.exit_code == 0 and "Новый активный ключ" in rotated.output
+    after = runner.invoke(args=["keys", "list"]).output
+    assert len(after.splitlines()) == len(before.splitlines()) + 1 and "активный" in after
+
+
+@pytest.mark.skipif(not shutil.which("zbarimg"), reason="zbarimg (Debian zbar-tools) is not installed")
+def test_an_independent_reader_decodes_the_png(tmp_path, login, users, certificate):
+    png = login(users["parent"]).get(f"/certificates/{certificate.id}/qr.png").data
+    path = tmp_path / "qr.png"
+    path.write_bytes(png)
+    out = subprocess.run(["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == certificate.qr_payload
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (Debian poppler-utils) is not installed")
+def test_pdf_renders_cyrillic(tmp_path, login, users, certificate):
+    pdf = login(users["parent"]).get(f"/certificates/{certificate.id}/certificate.pdf").data
+    path = tmp_path / "c.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "СОЦИАЛЬНЫЙ СЕРТИФИКАТ" in out and certificate.child.last_name in out
+
+
+def test_holders_register_exports_xlsx_with_totals(login, users, certificate):
+    from io import BytesIO
+    from openpyxl import load_workbook
+    make_certificate(department=users["department"])
+    db.session.commit()
+    client = login(users["department"])
+    assert certificate.number in client.get("/certificates/holders").get_data(as_text=True)
+    book = load_workbook(BytesIO(client.get("/certificates/holders.xlsx").data))
+    sheet = book.active
+    assert sheet["A1"].value == "Номер сертификата" and sheet["E2"].value == 15000.0
+    assert sheet["A4"].value == "Итого" and sheet["E4"].value == "=SUM(E2:E3)"
+    csv = client.get("/certificates/holders.csv").get_data(as_text=True)
+    assert csv.startswith("\ufeff") and "15000,00" in csv
+    assert login(users["parent"]).get("/certificates/holders").status_code == 403
