@@ -16,6 +16,8 @@ NAVIGATION = (
     ("Дети", "certificates.children", ("parent",)),
     ("Сертификаты", "certificates.my_certificates", ("parent",)),
     ("Заявления", "certificates.my_applications", ("parent",)),
+    ("Запись на обучение", "contracts.enrollments", ("parent", "provider")),
+    ("Договоры", "contracts.contracts", ("parent", "provider", "department", "bookkeeping")),
     ("Заявления на сертификат", "certificates.queue", ("department",)),
     ("Получатели сертификатов", "certificates.holders", ("department", "bookkeeping")),
     ("Мои заявки в реестр", "registry.my_applications", ("provider",)),

@@ -7,3 +7,4 @@ from certapp.registry.models import License, Provider, RegistryApplication, Regi
 from certapp.programs.models import Program, StudyGroup  # noqa: F401
 from certapp.certificates.models import Certificate, CertificateApplication, Child  # noqa: F401
 from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
+from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401

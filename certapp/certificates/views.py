@@ -10,6 +10,7 @@ from certapp.common.forms import choices
 from certapp.common.exports import Money, csv_response, xlsx_response
 from certapp.common.pagination import paginate
 from certapp.db import db, transaction
+from certapp.contracts import services as contract_services
 from certapp.ledger import services as ledger
 from certapp.reference.services import get_district, list_periods
 
@@ -73,8 +74,10 @@ def my_certificates():
 @roles("parent", "department", "bookkeeping")
 def certificate(certificate_id: int):
     cert = services.get_certificate(certificate_id, current_user)
+    contracts = db.session.execute(contract_services.contracts_for(current_user, certificate_id=cert.id)
+                                   ).scalars().all()
     return render_template("certificates/certificate.html", certificate=cert, balance=ledger.balance_of(cert.id),
-                           entries=ledger.entries_of(cert.id), status_form=StatusForm())
+                           entries=ledger.entries_of(cert.id), status_form=StatusForm(), contracts=contracts)
 
 
 @bp.route("/certificates/<int:certificate_id>/qr.<any(png, svg):fmt>")

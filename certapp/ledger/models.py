@@ -59,7 +59,7 @@ class LedgerEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), index=True)
     #: the contract the movement is for, where there is one
-    contract_id: Mapped[int | None] = mapped_column(index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     #: kopecks, always positive; the signed deltas below say where it went
     amount: Mapped[int] = mapped_column(BigInteger)

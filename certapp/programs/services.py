@@ -2,7 +2,7 @@
 import re
 from datetime import date
 
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -202,11 +202,11 @@ def save_group(user: User, program_id: int, data: dict, group_id: int | None = N
 
 
 def taken_seats_expr():
-    """A correlated SQL expression: the seats taken in StudyGroup (contracts in force).
-
-    Contracts arrive with the contracts feature (issue 5); until then no seat is taken.
-    """
-    return literal(0)
+    """A correlated SQL expression: the seats taken in StudyGroup (contracts offered or in force)."""
+    from certapp.contracts.models import SEAT_HOLDING_STATUSES, Contract
+    return (select(func.count(Contract.id))
+            .where(Contract.group_id == StudyGroup.id, Contract.status.in_(SEAT_HOLDING_STATUSES))
+            .correlate(StudyGroup).scalar_subquery())
 
 
 def occupied_seats(group_ids: list[int]) -> dict[int, int]:

@@ -1,0 +1,140 @@
+from flask import request
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from certapp.accounts.access import roles
+from certapp.certificates.services import get_certificate
+from certapp.common.pagination import paginate
+from certapp.contracts import services
+from certapp.contracts.schemas import (ContractPageSchema, ContractQuerySchema, ContractSchema, CorrectionSchema,
+                                       EnrollmentInputSchema, EnrollmentQuerySchema, EnrollmentSchema, InvariantSchema,
+                                       LedgerEntrySchema, ReasonSchema, ReportInputSchema, ServiceReportSchema,
+                                       TerminateSchema)
+from certapp.db import db, transaction
+from certapp.ledger import services as ledger
+
+blp = Blueprint("contracts_api", __name__, url_prefix="", description="Заявки на обучение, договоры, отчёты, проводки")
+
+
+@blp.route("/enrollments", methods=["GET"])
+@blp.arguments(EnrollmentQuerySchema, location="query")
+@blp.response(200, EnrollmentSchema(many=True))
+@roles("parent", "provider", "department")
+def list_enrollments(args):
+    return db.session.execute(services.enrollments_for(current_user, args.get("status"))).scalars().all()
+
+
+@blp.route("/enrollments", methods=["POST"])
+@blp.arguments(EnrollmentInputSchema)
+@blp.response(201, EnrollmentSchema)
+@roles("parent")
+def request_enrollment(data):
+    """Ask to enroll the certificate's child in a study group from a month to the group's end."""
+    with transaction():
+        return services.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
+
+
+@blp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])
+@blp.response(201, ContractSchema)
+@roles("provider")
+def accept(enrollment_id: int):
+    """Accept: the contract is offered to the parent, with the certificate's and the parent's parts."""
+    with transaction():
+        return services.accept_enrollment(enrollment_id, current_user)
+
+
+@blp.route("/enrollments/<int:enrollment_id>/decline", methods=["POST"])
+@blp.arguments(ReasonSchema)
+@blp.response(200, EnrollmentSchema)
+@roles("provider")
+def decline(data, enrollment_id: int):
+    with transaction():
+        return services.decline_enrollment(enrollment_id, current_user, data["reason"])
+
+
+@blp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
+@blp.response(200, EnrollmentSchema)
+@roles("parent")
+def cancel(enrollment_id: int):
+    with transaction():
+        return services.cancel_enrollment(enrollment_id, current_user)
+
+
+@blp.route("/contracts", methods=["GET"])
+@blp.arguments(ContractQuerySchema, location="query")
+@blp.response(200, ContractPageSchema)
+@roles("parent", "provider", "department", "bookkeeping")
+def list_contracts(args):
+    stmt = services.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+@blp.route("/contracts/<int:contract_id>", methods=["GET"])
+@blp.response(200, ContractSchema)
+@roles("parent", "provider", "department", "bookkeeping")
+def get_contract(contract_id: int):
+    return services.get_contract(contract_id, current_user)
+
+
+@blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
+@blp.response(200, ContractSchema)
+@roles("parent")
+def sign(contract_id: int):
+    """Sign (accept the offer): reserves the certificate's part once, however often it is sent."""
+    with transaction():
+        return services.sign_contract(contract_id, current_user, request.remote_addr)
+
+
+@blp.route("/contracts/<int:contract_id>/reject", methods=["POST"])
+@blp.response(200, ContractSchema)
+@roles("parent")
+def reject(contract_id: int):
+    with transaction():
+        return services.reject_offer(contract_id, current_user)
+
+
+@blp.route("/contracts/<int:contract_id>/reports", methods=["POST"])
+@blp.arguments(ReportInputSchema)
+@blp.response(201, ServiceReportSchema)
+@roles("provider")
+def report(data, contract_id: int):
+    """Report a month once: delivered moves its share to spent, not delivered returns it."""
+    with transaction():
+        return services.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
+                                     data["attendance"])
+
+
+@blp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
+@blp.arguments(TerminateSchema)
+@blp.response(200, ContractSchema)
+@roles("parent", "provider")
+def terminate(data, contract_id: int):
+    with transaction():
+        return services.terminate(contract_id, current_user, data["from_month"], data["reason"])
+
+
+@blp.route("/contracts/<int:contract_id>/corrections", methods=["POST"])
+@blp.arguments(CorrectionSchema)
+@blp.response(201, LedgerEntrySchema)
+@roles("department")
+def correct(data, contract_id: int):
+    with transaction():
+        return services.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
+                                      data["reason"])
+
+
+@blp.route("/certificates/<int:certificate_id>/ledger", methods=["GET"])
+@blp.response(200, LedgerEntrySchema(many=True))
+@roles("parent", "department", "bookkeeping")
+def certificate_ledger(certificate_id: int):
+    """The movements of a certificate's money."""
+    return ledger.entries_of(get_certificate(certificate_id, current_user).id)
+
+
+@blp.route("/ledger/invariant", methods=["GET"])
+@blp.response(200, InvariantSchema)
+@roles("department", "bookkeeping")
+def invariant():
+    """nominal = available + reserved + spent + expired, each equal to the sum of its entries."""
+    mismatches = ledger.check_invariant()
+    return {"ok": not mismatches, "mismatches": mismatches}

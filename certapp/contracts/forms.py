@@ -1,0 +1,45 @@
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from certapp.common.forms import BaseForm, choices
+
+
+class EnrollForm(BaseForm):
+    certificate_id = SelectField("Сертификат (ребёнок)", coerce=int, validators=[DataRequired()])
+    group_id = SelectField("Группа", coerce=int, validators=[DataRequired()])
+    start_month = SelectField("С какого месяца", validators=[DataRequired()])
+    submit = SubmitField("Записать ребёнка")
+
+
+class DeclineForm(BaseForm):
+    reason = StringField("Причина отказа", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Отклонить")
+
+
+class SignForm(BaseForm):
+    agree = BooleanField("Я ознакомлен(а) с условиями договора и принимаю их (акцепт оферты)",
+                         validators=[DataRequired(message="Подтвердите согласие с условиями договора.")])
+    submit = SubmitField("Подписать договор")
+
+
+class ReportForm(BaseForm):
+    month = SelectField("Месяц", validators=[DataRequired()])
+    delivered = RadioField("Услуга", choices=choices([("1", "оказана"), ("0", "не оказана")]), default="1")
+    attendance = IntegerField("Посещено занятий (необязательно)", validators=[Optional(), NumberRange(min=0, max=310)])
+    reason = StringField("Причина, если не оказана", validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Отчитаться")
+
+
+class TerminateForm(BaseForm):
+    from_month = SelectField("Расторгнуть с месяца", validators=[DataRequired()])
+    reason = TextAreaField("Причина", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Расторгнуть договор")
+
+
+class CorrectionForm(BaseForm):
+    month = SelectField("Месяц", validators=[DataRequired()])
+    direction = RadioField("Корректировка", choices=choices([
+        ("refund", "вернуть списанное на сертификат"), ("charge", "списать дополнительно")]), default="refund")
+    amount = StringField("Сумма, ₽", validators=[DataRequired()])
+    reason = TextAreaField("Основание", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Провести корректировку")

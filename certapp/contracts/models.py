@@ -1,0 +1,174 @@
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certapp.db import UTCDateTime, db, utcnow
+
+ENROLLMENT_STATUSES = {"requested": "Ожидает ответа исполнителя", "accepted": "Принята, договор сформирован",
+                       "declined": "Отклонена исполнителем", "cancelled": "Отозвана родителем"}
+ENROLLMENT_TRANSITIONS = {"requested": {"accepted", "declined", "cancelled"}, "accepted": set(), "declined": set(),
+                          "cancelled": set()}
+
+CONTRACT_STATUSES = {"offered": "Ожидает подписания родителем", "active": "Действует", "rejected": "Не подписан",
+                     "terminated": "Расторгнут", "completed": "Исполнен"}
+CONTRACT_TRANSITIONS = {
+    "offered": {"active", "rejected"},
+    "active": {"terminated", "completed"},
+    "rejected": set(),
+    "terminated": set(),
+    "completed": set(),
+}
+#: contracts that hold a seat in their group
+SEAT_HOLDING_STATUSES = ("offered", "active")
+
+MONTH_STATUSES = {"planned": "Запланирован", "delivered": "Оказана", "not_delivered": "Не оказана",
+                  "cancelled": "Отменён (расторжение)"}
+
+
+class Enrollment(db.Model):
+    """Заявка на обучение: a parent asks to enroll a child with a certificate in a study group."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'accepted', 'declined', 'cancelled')", name="status"),
+        # the same child cannot be enrolled twice in one group, whatever arrives at once
+        Index("uq_enrollment_child_group", "child_id", "group_id", unique=True,
+              sqlite_where=text("status IN ('requested', 'accepted')"),
+              postgresql_where=text("status IN ('requested', 'accepted')")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"))
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("study_group.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    #: first day of the first month of study
+    start_month: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    child = relationship("Child")
+    certificate = relationship("Certificate")
+    group = relationship("StudyGroup")
+    provider = relationship("Provider")
+    contract: Mapped["Contract | None"] = relationship(back_populates="enrollment", uselist=False)
+
+    @property
+    def status_name(self) -> str:
+        return ENROLLMENT_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<Enrollment {self.id} {self.status}>"
+
+
+class Contract(db.Model):
+    """Договор об образовании between the provider and the parent, paid by the certificate up to
+    its balance and by the parent for the rest."""
+
+    __tablename__ = "contract"
+    __table_args__ = (
+        CheckConstraint("status IN ('offered', 'active', 'rejected', 'terminated', 'completed')", name="status"),
+        CheckConstraint("certificate_part >= 0 AND parent_part >= 0", name="parts_not_negative"),
+        CheckConstraint("certificate_part + parent_part = total", name="parts_sum_to_total"),
+        Index("ix_contract_group_status", "group_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"), unique=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"))
+    parent_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("study_group.id"))
+    start_month: Mapped[date]
+    end_month: Mapped[date]
+    #: kopecks
+    price_per_month: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    #: what the certificate pays (reserved at signing) and what the parent pays themselves
+    certificate_part: Mapped[int] = mapped_column(BigInteger)
+    parent_part: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="offered", index=True)
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_ip: Mapped[str | None] = mapped_column(String(64))
+    #: system signature over the canonical content, made at signing
+    signature: Mapped[str | None] = mapped_column(String(200))
+    terminated_from: Mapped[date | None]
+    termination_reason: Mapped[str | None] = mapped_column(Text)
+    terminated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="contract")
+    certificate = relationship("Certificate")
+    child = relationship("Child")
+    parent = relationship("User", foreign_keys=[parent_id])
+    provider = relationship("Provider")
+    program = relationship("Program")
+    group = relationship("StudyGroup")
+    months: Mapped[list["ContractMonth"]] = relationship(back_populates="contract", order_by="ContractMonth.month",
+                                                         cascade="all, delete-orphan")
+
+    @property
+    def status_name(self) -> str:
+        return CONTRACT_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<Contract {self.number} {self.status}>"
+
+
+class ContractMonth(db.Model):
+    """One month of a contract's payment schedule: the price split into the certificate's and the
+    parent's parts, and what became of it."""
+
+    __tablename__ = "contract_month"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "month", name="uq_contract_month"),
+        CheckConstraint("certificate_amount >= 0 AND parent_amount >= 0", name="amounts_not_negative"),
+        CheckConstraint("status IN ('planned', 'delivered', 'not_delivered', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    month: Mapped[date]
+    certificate_amount: Mapped[int] = mapped_column(BigInteger)
+    parent_amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+
+    contract: Mapped[Contract] = relationship(back_populates="months")
+
+    @property
+    def status_name(self) -> str:
+        return MONTH_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<ContractMonth {self.contract_id} {self.month:%Y-%m} {self.status}>"
+
+
+class ServiceReport(db.Model):
+    """Отчёт об оказанных услугах за месяц по договору: filed once per contract month by the provider."""
+
+    __tablename__ = "service_report"
+    __table_args__ = (UniqueConstraint("contract_id", "month", name="uq_service_report_month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    month: Mapped[date]
+    delivered: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(Text)
+    attendance: Mapped[int | None]
+    #: the certificate's share moved to spent (0 when not delivered)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contract = relationship("Contract")
+
+    def __repr__(self) -> str:
+        return f"<ServiceReport {self.contract_id} {self.month:%Y-%m} delivered={self.delivered}>"

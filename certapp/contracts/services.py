@@ -1,0 +1,403 @@
+"""Enrollments, contracts and monthly service reports. Money moves only through ledger.services."""
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from certapp.accounts.models import User
+from certapp.accounts.services import require_role
+from certapp.audit.services import record_event
+from certapp.certificates.models import Certificate
+from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.contracts.models import (CONTRACT_TRANSITIONS, ENROLLMENT_TRANSITIONS, Contract,
+                                      ContractMonth, Enrollment, ServiceReport)
+from certapp.db import db, utcnow
+from certapp.documents.services import next_number, sign_document
+from certapp.ledger import services as ledger
+from certapp.ledger.models import LedgerEntry
+from certapp.programs.models import StudyGroup
+from certapp.programs.services import seats_left
+from certapp.registry.services import require_registry_provider
+
+
+class EnrollmentError(DomainError):
+    code = "enrollment_refused"
+    status = 422
+
+
+class TransitionError(DomainError):
+    code = "invalid_transition"
+    status = 409
+
+
+# --- months --------------------------------------------------------------------------------------
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    """First days of the months from start to end inclusive."""
+    result, month = [], first_of_month(start)
+    while month <= first_of_month(end):
+        result.append(month)
+        month = add_months(month, 1)
+    return result
+
+
+def parse_month(value, field: str = "month") -> date:
+    """'2026-12', '12.2026' or a date -> the first day of that month."""
+    if isinstance(value, date):
+        return first_of_month(value)
+    text = str(value or "").strip()
+    for sep, order in (("-", (0, 1)), (".", (1, 0))):
+        parts = text.split(sep)
+        if len(parts) in (2, 3):
+            try:
+                year, month = int(parts[order[0]]), int(parts[order[1]])
+                return date(year, month, 1)
+            except ValueError:
+                break
+    raise ValidationError("Месяц указывается как ГГГГ-ММ, например 2026-12.", field=field)
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """Kopeck-exact split: the first months take the remainder kopecks."""
+    base, remainder = divmod(total, parts)
+    return [base + (1 if i < remainder else 0) for i in range(parts)]
+
+
+def _seats_left(group: StudyGroup) -> int:
+    return seats_left([group])[group.id]
+
+
+# --- enrollment ----------------------------------------------------------------------------------
+
+def request_enrollment(parent: User, certificate_id: int, group_id: int, start_month, today: date | None = None
+                       ) -> Enrollment:
+    """A parent asks to enroll the certificate's child in a group, from start_month to the group's end.
+
+    Refuses (EnrollmentError): no seats, the child's age outside the program's, a certificate not active,
+    months outside the certificate's period, the same child already enrolled in the group."""
+    require_role(parent, "parent")
+    today = today or date.today()
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or certificate.child.parent_id != parent.id:
+        raise NotFoundError("Сертификат не найден.")
+    group = db.session.get(StudyGroup, group_id)
+    if group is None or group.program.status != "published" or not group.program.provider.in_registry:
+        raise NotFoundError("Группа не найдена в каталоге.")
+    program, child = group.program, certificate.child
+    start = parse_month(start_month, "start_month")
+    end = first_of_month(group.ends_on)
+    if certificate.status != "active":
+        raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.", field="certificate_id")
+    if start < max(first_of_month(group.starts_on), first_of_month(today)) or start > end:
+        raise EnrollmentError("Месяц начала должен быть не раньше текущего месяца и начала занятий группы и не позже "
+                              "их окончания.", field="start_month")
+    if start < first_of_month(certificate.valid_from) or end > first_of_month(certificate.valid_to):
+        raise EnrollmentError(f"Занятия группы выходят за период сертификата ({certificate.period.name}).",
+                              field="group_id")
+    age = child.age_on(start)
+    if not program.age_from <= age <= program.age_to:
+        raise EnrollmentError(f"Программа для детей {program.age_from}–{program.age_to} лет, а ребёнку {age}.",
+                              field="group_id")
+    if _seats_left(group) <= 0:
+        raise EnrollmentError("В группе нет свободных мест.", field="group_id")
+    enrollment = Enrollment(parent_id=parent.id, child_id=child.id, certificate_id=certificate.id, group_id=group.id,
+                            provider_id=program.provider_id, start_month=start, status="requested")
+    try:
+        with db.session.begin_nested():
+            db.session.add(enrollment)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Ребёнок уже записан в эту группу.", field="group_id", code="already_enrolled")
+    record_event("enrollment.requested", enrollment, to_state="requested", actor=parent,
+                 details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
+    return enrollment
+
+
+def _own_enrollment(enrollment_id: int, user: User) -> Enrollment:
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    allowed = enrollment is not None and (
+        (user.role == "parent" and enrollment.parent_id == user.id)
+        or (user.role == "provider" and enrollment.provider_id == user.provider_id)
+        or user.role == "department")
+    if not allowed:
+        raise NotFoundError("Заявка на обучение не найдена.")
+    return enrollment
+
+
+def _transition_enrollment(enrollment: Enrollment, to_status: str, actor: User, reason: str | None = None) -> None:
+    if to_status not in ENROLLMENT_TRANSITIONS[enrollment.status]:
+        raise TransitionError(f"Заявка на обучение уже в состоянии «{enrollment.status_name}».")
+    from_status, enrollment.status, enrollment.decided_at = enrollment.status, to_status, utcnow()
+    record_event(f"enrollment.{to_status}", enrollment, from_state=from_status, to_state=to_status, actor=actor,
+                 details={"reason": reason} if reason else None)
+
+
+def decline_enrollment(enrollment_id: int, actor: User, reason: str) -> Enrollment:
+    require_registry_provider(actor)
+    enrollment = _own_enrollment(enrollment_id, actor)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Укажите причину отказа.", field="reason")
+    enrollment.decline_reason = reason
+    _transition_enrollment(enrollment, "declined", actor, reason)
+    return enrollment
+
+
+def cancel_enrollment(enrollment_id: int, actor: User) -> Enrollment:
+    require_role(actor, "parent")
+    enrollment = _own_enrollment(enrollment_id, actor)
+    _transition_enrollment(enrollment, "cancelled", actor)
+    return enrollment
+
+
+def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
+    """The provider accepts: the contract is offered to the parent with the price split into the
+    certificate's part (up to what is available now) and the parent's part, month by month."""
+    require_registry_provider(actor)
+    enrollment = _own_enrollment(enrollment_id, actor)
+    certificate = enrollment.certificate
+    # lock the group: two acceptances cannot both take its last seat (PostgreSQL; SQLite is serialised)
+    group = db.session.execute(select(StudyGroup).where(StudyGroup.id == enrollment.group_id).with_for_update()
+                               ).scalar_one()
+    if certificate.status != "active":
+        raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.")
+    if _seats_left(group) <= 0:
+        raise EnrollmentError("В группе нет свободных мест.")
+    _transition_enrollment(enrollment, "accepted", actor)
+    months = months_between(enrollment.start_month, group.ends_on)
+    price = group.program.price_per_month
+    total = price * len(months)
+    certificate_part = min(total, ledger.balance_of(certificate.id).available)
+    contract = Contract(
+        number=next_number("contract"), enrollment_id=enrollment.id, certificate_id=certificate.id,
+        child_id=enrollment.child_id, parent_id=enrollment.parent_id, provider_id=enrollment.provider_id,
+        program_id=group.program_id, group_id=group.id, start_month=months[0], end_month=months[-1],
+        price_per_month=price, total=total, certificate_part=certificate_part, parent_part=total - certificate_part,
+        status="offered")
+    for month, share in zip(months, split_evenly(certificate_part, len(months))):
+        contract.months.append(ContractMonth(month=month, certificate_amount=share, parent_amount=price - share))
+    db.session.add(contract)
+    record_event("contract.offered", contract, to_state="offered", actor=actor,
+                 details={"total": total, "certificate_part": certificate_part})
+    return contract
+
+
+# --- the contract ----------------------------------------------------------------------------------
+
+def get_contract(contract_id: int, user: User, *, for_update: bool = False) -> Contract:
+    stmt = select(Contract).where(Contract.id == contract_id)
+    if for_update:
+        # serialises signing, reports and termination of one contract on PostgreSQL, and reloads it
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    contract = db.session.execute(stmt).scalar_one_or_none()
+    allowed = contract is not None and (
+        (user.role == "parent" and contract.parent_id == user.id)
+        or (user.role == "provider" and contract.provider_id == user.provider_id)
+        or user.role in ("department", "bookkeeping"))
+    if not allowed:
+        raise NotFoundError("Договор не найден.")
+    return contract
+
+
+def contract_content(contract: Contract) -> dict:
+    """The canonical content of the contract document, as signed."""
+    return {
+        "number": contract.number, "certificate": contract.certificate.number,
+        "provider": {"inn": contract.provider.inn, "name": contract.provider.full_name},
+        "parent": contract.parent.full_name, "child": contract.child.full_name,
+        "program": contract.program.title, "service_code": contract.program.direction.service_code,
+        "group": contract.group.name, "price_per_month": contract.price_per_month, "total": contract.total,
+        "certificate_part": contract.certificate_part, "parent_part": contract.parent_part,
+        "schedule": [[m.month, m.certificate_amount, m.parent_amount] for m in contract.months],
+        "signed_at": contract.signed_at, "signed_ip": contract.signed_ip,
+    }
+
+
+def _transition(contract: Contract, to_status: str, actor: User, details: dict | None = None) -> None:
+    if to_status not in CONTRACT_TRANSITIONS[contract.status]:
+        raise TransitionError(f"Договор в состоянии «{contract.status_name}».")
+    from_status, contract.status = contract.status, to_status
+    record_event(f"contract.{to_status}", contract, from_state=from_status, to_state=to_status, actor=actor,
+                 details=details)
+
+
+def sign_contract(contract_id: int, parent: User, ip: str | None) -> Contract:
+    """The parent accepts the offer: signing time and address recorded, the system signs the content,
+    and the certificate's part is reserved. A repeated request reserves nothing twice.
+
+    Raises InsufficientBalanceError when the balance no longer covers the certificate's part."""
+    require_role(parent, "parent")
+    contract = get_contract(contract_id, parent, for_update=True)
+    if contract.status == "active":
+        return contract  # a retried or double-clicked signing: already done
+    if contract.certificate.status != "active":
+        raise EnrollmentError(f"Сертификат не действует: {contract.certificate.status_name.lower()}.")
+    _transition(contract, "active", parent)
+    contract.signed_at, contract.signed_ip = utcnow(), ip
+    if contract.certificate_part:
+        ledger.reserve(contract.certificate_id, contract.certificate_part, key=f"contract:{contract.id}:reserve",
+                       contract_id=contract.id, actor=parent)
+    contract.signature = sign_document(contract_content(contract))
+    return contract
+
+
+def reject_offer(contract_id: int, parent: User) -> Contract:
+    require_role(parent, "parent")
+    contract = get_contract(contract_id, parent, for_update=True)
+    _transition(contract, "rejected", parent)
+    return contract
+
+
+def _month_of(contract: Contract, month: date) -> ContractMonth:
+    row = next((m for m in contract.months if m.month == month), None)
+    if row is None:
+        raise ValidationError("Этого месяца нет в договоре.", field="month")
+    return row
+
+
+def report_month(contract_id: int, provider_user: User, month, delivered: bool, reason: str | None = None,
+                 attendance: int | None = None, today: date | None = None) -> ServiceReport:
+    """The provider reports a month once. Delivered: the month's share moves from reserved to spent;
+    not delivered (with a reason): the share returns to available."""
+    require_registry_provider(provider_user)
+    today = today or date.today()
+    contract = get_contract(contract_id, provider_user, for_update=True)
+    if contract.status != "active":
+        raise TransitionError(f"Договор в состоянии «{contract.status_name}»: отчёт не принимается.")
+    month = parse_month(month)
+    row = _month_of(contract, month)
+    if month > first_of_month(today):
+        raise ValidationError("Нельзя отчитаться за месяц, который ещё не наступил.", field="month")
+    if row.status != "planned":
+        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+    reason = " ".join((reason or "").split()) or None
+    if not delivered and not reason:
+        raise ValidationError("Укажите, почему услуга не оказана.", field="reason")
+    if attendance is not None and not 0 <= attendance <= 31 * 10:
+        raise ValidationError("Посещаемость указана неверно.", field="attendance")
+    report = ServiceReport(contract_id=contract.id, month=month, delivered=delivered, reason=reason,
+                           attendance=attendance, amount=row.certificate_amount if delivered else 0,
+                           reported_by_id=provider_user.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+    key = f"contract:{contract.id}:month:{month:%Y-%m}"
+    entry = None
+    if row.certificate_amount and delivered:
+        entry = ledger.spend(contract.certificate_id, row.certificate_amount, key, contract_id=contract.id,
+                             month=month, actor=provider_user)
+    elif row.certificate_amount:
+        entry = ledger.release(contract.certificate_id, row.certificate_amount, key, contract_id=contract.id,
+                               actor=provider_user, reason=f"Услуга не оказана за {month:%m.%Y}: {reason}")
+    report.ledger_entry_id = entry.id if entry else None
+    row.status = "delivered" if delivered else "not_delivered"
+    record_event("service_report.create", report, to_state=row.status, actor=provider_user,
+                 details={"contract": contract.number, "month": month, "amount": report.amount})
+    if all(m.status != "planned" for m in contract.months):
+        _transition(contract, "completed", provider_user)
+    return report
+
+
+def terminate(contract_id: int, actor: User, from_month, reason: str, today: date | None = None) -> Contract:
+    """The parent or the provider ends the contract from a month: the reserve for the months not yet
+    reported is released to the certificate at once."""
+    require_role(actor, "parent", "provider")
+    today = today or date.today()
+    contract = get_contract(contract_id, actor, for_update=True)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Укажите причину расторжения.", field="reason")
+    from_month = parse_month(from_month, "from_month")
+    if from_month < first_of_month(today):
+        raise ValidationError("Расторгнуть договор можно с текущего месяца или позже.", field="from_month")
+    cancelled = [m for m in contract.months if m.month >= from_month]
+    if any(m.status != "planned" for m in cancelled):
+        raise ValidationError("За месяцы после даты расторжения уже поданы отчёты.", field="from_month")
+    if not cancelled:
+        raise ValidationError("Договор уже заканчивается раньше этого месяца.", field="from_month")
+    _transition(contract, "terminated", actor, {"from_month": from_month, "reason": reason})
+    contract.terminated_from, contract.termination_reason, contract.terminated_by_id = from_month, reason, actor.id
+    amount = sum(m.certificate_amount for m in cancelled)
+    for m in cancelled:
+        m.status = "cancelled"
+    if amount:
+        ledger.release(contract.certificate_id, amount, f"contract:{contract.id}:terminate", contract_id=contract.id,
+                       actor=actor, reason=f"Расторжение с {from_month:%m.%Y}: {reason}")
+    return contract
+
+
+def correct_month(contract_id: int, actor: User, month, amount: int, direction: str, reason: str):
+    """The department corrects a reported month with a correcting entry: 'refund' moves spent back to
+    available (the month was not in fact delivered), 'charge' moves available to spent."""
+    require_role(actor, "department")
+    contract = get_contract(contract_id, actor, for_update=True)
+    month = parse_month(month)
+    row = _month_of(contract, month)
+    if row.status == "planned":
+        raise ValidationError("За этот месяц ещё нет отчёта: исправлять нечего.", field="month")
+    if direction not in ("refund", "charge"):
+        raise ValidationError("Укажите вид корректировки.", field="direction")
+    deltas = (amount, 0, -amount, 0) if direction == "refund" else (-amount, 0, amount, 0)
+    count = db.session.execute(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.contract_id == contract.id, LedgerEntry.kind == "correction")).scalar_one()
+    return ledger.correct(contract.certificate_id, deltas, f"contract:{contract.id}:correction:{count + 1}",
+                          reason=reason, actor=actor, contract_id=contract.id, month=month)
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+def enrollments_for(user: User, status: str | None = None):
+    stmt = select(Enrollment).order_by(Enrollment.id.desc())
+    if user.role == "parent":
+        stmt = stmt.where(Enrollment.parent_id == user.id)
+    elif user.role == "provider":
+        stmt = stmt.where(Enrollment.provider_id == (user.provider_id or -1))
+    if status:
+        stmt = stmt.where(Enrollment.status == status)
+    return stmt
+
+
+def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None):
+    stmt = select(Contract).order_by(Contract.id.desc())
+    if user.role == "parent":
+        stmt = stmt.where(Contract.parent_id == user.id)
+    elif user.role == "provider":
+        stmt = stmt.where(Contract.provider_id == (user.provider_id or -1))
+    if status:
+        stmt = stmt.where(Contract.status == status)
+    if certificate_id:
+        stmt = stmt.where(Contract.certificate_id == certificate_id)
+    return stmt
+
+
+def expire_period(period_id: int, actor: User | None, today: date | None = None) -> dict:
+    """At the period's end what is still available on its certificates expires; nothing carries over."""
+    from certapp.reference.services import get_period
+    period = get_period(period_id)
+    today = today or date.today()
+    if today <= period.ends_on:
+        raise ValidationError(f"Период {period.name} ещё не закончился ({period.ends_on:%d.%m.%Y}).", field="period")
+    counts = {"certificates": 0, "amount": 0}
+    certificates = db.session.execute(select(Certificate).where(
+        Certificate.period_id == period.id, or_(Certificate.status == "active", Certificate.status == "suspended"))
+    ).scalars().all()
+    for certificate in certificates:
+        entry = ledger.expire(certificate.id, key=f"expire:{period.code}", actor=actor)
+        from_status, certificate.status = certificate.status, "expired"
+        record_event("certificate.expired", certificate, from_state=from_status, to_state="expired", actor=actor,
+                     details={"expired": entry.amount if entry else 0})
+        counts["certificates"] += 1
+        counts["amount"] += entry.amount if entry else 0
+    return counts

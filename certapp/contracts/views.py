@@ -1,0 +1,178 @@
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from certapp.accounts.access import authenticated, roles
+from certapp.certificates.services import certificates_of
+from certapp.common.errors import DomainError
+from certapp.common.forms import choices
+from certapp.common.money import format_rub, parse_rub
+from certapp.common.pagination import paginate
+from certapp.contracts import services
+from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
+from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
+from certapp.db import transaction
+from certapp.ledger.services import entries_of
+from certapp.programs.services import get_program_for
+
+bp = Blueprint("contracts", __name__)
+
+MONTHS_RU = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
+             "ноябрь", "декабрь")
+
+
+def month_label(month: date) -> str:
+    return f"{MONTHS_RU[month.month - 1]} {month.year}"
+
+
+@bp.app_template_filter("month")
+def month_filter(month: date) -> str:
+    return month_label(month) if month else ""
+
+
+def _act(action, success: str):
+    """Run one service call in a transaction; flash its refusal instead of failing the page."""
+    try:
+        with transaction():
+            result = action()
+    except DomainError as error:
+        flash(error.message, "error")
+        return None
+    flash(success, "success")
+    return result
+
+
+@bp.route("/enroll/<int:program_id>", methods=["GET", "POST"])
+@roles("parent")
+def enroll(program_id: int):
+    program = get_program_for(program_id, current_user)
+    form = EnrollForm()
+    certificates = [c for c in certificates_of(current_user) if c.status == "active"]
+    form.certificate_id.choices = choices((c.id, f"{c.child.full_name} — № {c.number}, доступно "
+                                           f"{format_rub(c.balance.available)}") for c in certificates)
+    form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}") for g in program.groups)
+    group_ids = [g.id for g in program.groups]
+    chosen = next((g for g in program.groups if g.id == (form.group_id.data or request.args.get("group", type=int))),
+                  program.groups[0] if program.groups else None)
+    if chosen is not None:
+        first = max(services.first_of_month(chosen.starts_on), services.first_of_month(date.today()))
+        form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m))
+                                           for m in services.months_between(first, chosen.ends_on))
+        if not form.is_submitted():
+            form.group_id.data = chosen.id
+    if form.validate_on_submit() and form.group_id.data in group_ids:
+        enrollment = _act(lambda: services.request_enrollment(current_user, form.certificate_id.data,
+                                                              form.group_id.data, form.start_month.data),
+                          "Заявка на обучение отправлена исполнителю.")
+        if enrollment is not None:
+            return redirect(url_for("contracts.enrollments"))
+    return render_template("contracts/enroll.html", form=form, program=program, certificates=certificates)
+
+
+@bp.route("/enrollments")
+@roles("parent", "provider", "department")
+def enrollments():
+    status = request.args.get("status") or None
+    status = status if status in ENROLLMENT_STATUSES else None
+    page = paginate(services.enrollments_for(current_user, status), request.args.get("page", 1, type=int), 50)
+    return render_template("contracts/enrollments.html", page=page, status=status, statuses=ENROLLMENT_STATUSES,
+                           decline_form=DeclineForm())
+
+
+@bp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])
+@roles("provider")
+def accept(enrollment_id: int):
+    contract = _act(lambda: services.accept_enrollment(enrollment_id, current_user),
+                    "Заявка принята: договор направлен родителю на подписание.")
+    if contract is not None:
+        return redirect(url_for("contracts.contract", contract_id=contract.id))
+    return redirect(url_for("contracts.enrollments"))
+
+
+@bp.route("/enrollments/<int:enrollment_id>/decline", methods=["POST"])
+@roles("provider")
+def decline(enrollment_id: int):
+    form = DeclineForm()
+    _act(lambda: services.decline_enrollment(enrollment_id, current_user, form.reason.data),
+         "Заявка отклонена.")
+    return redirect(url_for("contracts.enrollments"))
+
+
+@bp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
+@roles("parent")
+def cancel(enrollment_id: int):
+    _act(lambda: services.cancel_enrollment(enrollment_id, current_user), "Заявка отозвана.")
+    return redirect(url_for("contracts.enrollments"))
+
+
+@bp.route("/contracts")
+@roles("parent", "provider", "department", "bookkeeping")
+def contracts():
+    status = request.args.get("status") or None
+    status = status if status in CONTRACT_STATUSES else None
+    page = paginate(services.contracts_for(current_user, status), request.args.get("page", 1, type=int), 50)
+    return render_template("contracts/contracts.html", page=page, status=status, statuses=CONTRACT_STATUSES)
+
+
+def _forms(contract):
+    today_month = services.first_of_month(date.today())
+    report = ReportForm(prefix="report")
+    report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
+                                   if m.status == "planned" and m.month <= today_month)
+    terminate = TerminateForm(prefix="terminate")
+    terminate.from_month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
+                                           if m.status == "planned" and m.month >= today_month)
+    correction = CorrectionForm(prefix="correction")
+    correction.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
+                                       if m.status in ("delivered", "not_delivered"))
+    return {"sign_form": SignForm(prefix="sign"), "report_form": report, "terminate_form": terminate,
+            "correction_form": correction}
+
+
+@bp.route("/contracts/<int:contract_id>")
+@roles("parent", "provider", "department", "bookkeeping")
+def contract(contract_id: int):
+    contract_ = services.get_contract(contract_id, current_user)
+    entries = [e for e in entries_of(contract_.certificate_id) if e.contract_id == contract_.id]
+    return render_template("contracts/contract.html", contract=contract_, entries=entries, **_forms(contract_))
+
+
+@bp.route("/contracts/<int:contract_id>/<any(sign, reject, report, terminate, correct):action>", methods=["POST"])
+@authenticated
+def contract_action(contract_id: int, action: str):
+    """The contract's actions; each service checks the actor's role and rights."""
+    contract_ = services.get_contract(contract_id, current_user)
+    forms = _forms(contract_)
+    if action == "sign":
+        form = forms["sign_form"]
+        if not form.validate_on_submit():
+            flash("Подтвердите согласие с условиями договора.", "error")
+        else:
+            _act(lambda: services.sign_contract(contract_id, current_user, request.remote_addr),
+                 "Договор подписан. Средства сертификата зарезервированы.")
+    elif action == "reject":
+        _act(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
+    elif action == "report":
+        form = forms["report_form"]
+        if form.validate_on_submit():
+            _act(lambda: services.report_month(contract_id, current_user, form.month.data, form.delivered.data == "1",
+                                               form.reason.data, form.attendance.data), "Отчёт за месяц принят.")
+        else:
+            flash("Выберите месяц отчёта.", "error")
+    elif action == "terminate":
+        form = forms["terminate_form"]
+        if form.validate_on_submit():
+            _act(lambda: services.terminate(contract_id, current_user, form.from_month.data, form.reason.data),
+                 "Договор расторгнут, неиспользованный резерв возвращён на сертификат.")
+        else:
+            flash("Укажите месяц и причину расторжения.", "error")
+    else:
+        form = forms["correction_form"]
+        if form.validate_on_submit():
+            _act(lambda: services.correct_month(contract_id, current_user, form.month.data,
+                                                parse_rub(form.amount.data, "amount"), form.direction.data,
+                                                form.reason.data), "Корректировка проведена.")
+        else:
+            flash("Заполните месяц, сумму и основание корректировки.", "error")
+    return redirect(url_for("contracts.contract", contract_id=contract_id))
