@@ -8,7 +8,6 @@ def run_concurrently(app, n: int, action) -> list:
     """Call action(i) in n threads released together by a barrier, each in its own app context
     and transaction. Returns each thread's result or the exception it raised."""
     db.session.commit()  # the test's own transaction must not hold a lock while the threads run
-    db.session.close()
     barrier = threading.Barrier(n)
     results: list = [None] * n
 

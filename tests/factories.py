@@ -73,14 +73,14 @@ def program_data(**overrides) -> dict:
     return data
 
 
-def make_program(user, department=None, publish: bool = True, groups: int = 1, **overrides):
-    from datetime import date
+def make_program(user, department=None, publish: bool = True, groups: int = 1, capacity: int = 10, **overrides):
     from certapp.programs import services as programs
     program = programs.save_program(user, program_data(**overrides))
+    period = current_period()
     for i in range(groups):
         programs.save_group(user, program.id, {"name": f"Группа {i + 1}", "teacher": "Иванов И. И.",
-                                               "schedule": "вт, чт 15:00", "starts_on": date(2026, 9, 1),
-                                               "ends_on": date(2027, 5, 31), "capacity": 10})
+                                               "schedule": "вт, чт 15:00", "starts_on": period.starts_on,
+                                               "ends_on": period.ends_on, "capacity": capacity})
     if publish:
         programs.submit_program(program.id, user)
         programs.decide_program(program.id, "published", department or make_user("department"))
@@ -102,7 +102,8 @@ def snils(n: int | None = None) -> str:
 
 def child_data(**overrides) -> dict:
     from datetime import date
-    data = {"last_name": "Иванов", "first_name": "Пётр", "patronymic": "Сергеевич", "birth_date": date(2016, 5, 10),
+    data = {"last_name": "Иванов", "first_name": "Пётр", "patronymic": "Сергеевич",
+            "birth_date": date(date.today().year - 10, 5, 10),
             "snils": snils(), "birth_certificate": "III-БА № 123456",
             "address": "662850, Красноярский край, с. Каратузское, ул. Мира, 5", "lives_in_district": True}
     data.update(overrides)
@@ -110,10 +111,22 @@ def child_data(**overrides) -> dict:
 
 
 def current_period():
+    """The school-year period that contains today (created if the reference data has none), so that the
+    tests do not depend on the day they run."""
+    from datetime import date, timedelta
     from sqlalchemy import select
     from certapp.db import db
     from certapp.reference.models import Period
-    return db.session.execute(select(Period).where(Period.code == "2026/27")).scalar_one()
+    today = date.today()
+    start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+    code = f"{start.year}/{(start.year + 1) % 100:02d}"
+    period = db.session.execute(select(Period).where(Period.code == code)).scalar_one_or_none()
+    if period is None:
+        period = Period(code=code, name=f"{code} учебный год", starts_on=start,
+                        ends_on=date(start.year + 1, 9, 1) - timedelta(days=1), nominal=15_000_00)
+        db.session.add(period)
+        db.session.flush()
+    return period
 
 
 def make_certificate(parent=None, department=None, **child_overrides):
@@ -124,3 +137,21 @@ def make_certificate(parent=None, department=None, **child_overrides):
     child = certificates.add_child(parent, child_data(**child_overrides))
     application = certificates.apply(parent, child.id, current_period().id, True)
     return certificates.confirm(application.id, department)
+
+
+def this_month():
+    from datetime import date
+    return date.today().replace(day=1)
+
+
+def make_contract(certificate, provider_user, program=None, sign: bool = True, start_month=None):
+    """Enrollment -> acceptance -> (signature) through the services; returns the contract."""
+    from certapp.contracts import services as contracts
+    program = program or make_program(provider_user)
+    parent = certificate.child.parent
+    enrollment = contracts.request_enrollment(parent, certificate.id, program.groups[0].id,
+                                              start_month or this_month())
+    contract = contracts.accept_enrollment(enrollment.id, provider_user)
+    if sign:
+        contracts.sign_contract(contract.id, parent, "127.0.0.1")
+    return contract

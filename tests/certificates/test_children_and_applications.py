@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -78,8 +78,15 @@ def test_bad_snils_is_refused(api, login, users, value):
     assert db.session.execute(select(func.count()).select_from(Child)).scalar_one() == 0
 
 
-@pytest.mark.parametrize("birth_date, age", [(date(2022, 5, 1), 4), (date(2008, 8, 31), 18)])
-def test_age_out_of_range_is_refused(api, users, birth_date, age):
+def _born_aged(age: int, days: int = -1) -> date:
+    """A birth date that makes the child `age` on the period start (days=-1), or a day short of age+1."""
+    start = current_period().starts_on
+    return date(start.year - age, start.month, start.day) + timedelta(days=days)
+
+
+@pytest.mark.parametrize("age", [4, 18])
+def test_age_out_of_range_is_refused(api, users, age):
+    birth_date = _born_aged(age)
     client = api(users["parent"])
     child = client.post("/api/v1/certificates/children", json=_json(child_data(birth_date=birth_date))).json
     response = client.post("/api/v1/certificates/applications", json={
@@ -90,7 +97,7 @@ def test_age_out_of_range_is_refused(api, users, birth_date, age):
 
 def test_age_17_on_the_period_start_is_eligible(api, users):
     client = api(users["parent"])
-    child = client.post("/api/v1/certificates/children", json=_json(child_data(birth_date=date(2009, 9, 2)))).json
+    child = client.post("/api/v1/certificates/children", json=_json(child_data(birth_date=_born_aged(18, days=1)))).json
     response = client.post("/api/v1/certificates/applications", json={
         "child_id": child["id"], "period_id": current_period().id, "consent": True})
     assert response.status_code == 201

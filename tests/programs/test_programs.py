@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from certapp.db import db
 from certapp.programs.models import Program
-from tests.factories import make_program, make_provider, make_user, program_data
+from tests.factories import current_period, make_program, make_provider, make_user, program_data
 
 
 @pytest.fixture
@@ -27,9 +27,10 @@ def test_provider_publishes_a_program_and_a_parent_finds_it_by_direction_and_age
     assert response.status_code == 302, response.get_data(as_text=True)
     program = db.session.execute(select(Program)).scalar_one()
     assert program.price_per_month == 125000
+    period = current_period()
     response = client.post(f"/provider/programs/{program.id}/groups/new", data={
-        "name": "Группа 1", "teacher": "Иванов И. И.", "schedule": "вт, чт 15:00", "starts_on": "2026-09-01",
-        "ends_on": "2027-05-31", "capacity": "10"})
+        "name": "Группа 1", "teacher": "Иванов И. И.", "schedule": "вт, чт 15:00",
+        "starts_on": period.starts_on.isoformat(), "ends_on": period.ends_on.isoformat(), "capacity": "10"})
     assert response.status_code == 302
     assert client.post(f"/provider/programs/{program.id}/submit").status_code == 302
     assert program.status == "submitted"

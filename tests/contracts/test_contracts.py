@@ -1,0 +1,270 @@
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from certapp.contracts import services
+from certapp.contracts.models import Contract, Enrollment
+from certapp.db import db
+from certapp.ledger.models import LedgerEntry
+from certapp.ledger.services import balance_of, check_invariant
+from tests.factories import child_data, current_period, make_certificate, make_contract, make_program, make_user, \
+    this_month
+
+
+@pytest.fixture(autouse=True)
+def invariant_holds_after_every_test(app):
+    yield
+    db.session.rollback()
+    assert check_invariant() == []
+
+
+def _months_left() -> int:
+    return len(services.months_between(this_month(), current_period().ends_on))
+
+
+def test_parent_provider_and_department_do_their_part_in_the_browser(login, setup):
+    parent, provider = login(setup["parent"]), login(setup["provider"])
+    program, certificate = setup["program"], setup["certificate"]
+    assert parent.get(f"/enroll/{program.id}").status_code == 200
+    response = parent.post(f"/enroll/{program.id}", data={
+        "certificate_id": certificate.id, "group_id": setup["group"].id, "start_month": f"{this_month():%Y-%m}"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    enrollment = db.session.execute(select(Enrollment)).scalar_one()
+    assert "Принять" in provider.get("/enrollments").get_data(as_text=True)
+    assert provider.post(f"/enrollments/{enrollment.id}/accept").status_code == 302
+    contract = db.session.execute(select(Contract)).scalar_one()
+    months = _months_left()
+    assert contract.total == 1250_00 * months and contract.certificate_part == min(contract.total, 15_000_00)
+    page = parent.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert "Оплачивает сертификат" in page and "Подписать договор" in page
+    assert parent.post(f"/contracts/{contract.id}/sign", data={"sign-agree": "y"}).status_code == 302
+    db.session.refresh(contract)
+    assert contract.status == "active" and contract.signed_ip == "127.0.0.1" and contract.signature
+    balance = balance_of(certificate.id)
+    assert (balance.available, balance.reserved) == (15_000_00 - contract.certificate_part, contract.certificate_part)
+    cert_page = parent.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert contract.number in cert_page and "Резерв по договору" in cert_page
+
+    assert provider.post(f"/contracts/{contract.id}/report", data={
+        "report-month": f"{this_month():%Y-%m}", "report-delivered": "1", "report-attendance": "8"}).status_code == 302
+    first = contract.months[0].certificate_amount
+    db.session.expire_all()
+    assert balance_of(certificate.id).spent == first
+    again = provider.post(f"/contracts/{contract.id}/report", data={
+        "report-month": f"{this_month():%Y-%m}", "report-delivered": "1"}, follow_redirects=True)
+    assert "Выберите месяц" in again.get_data(as_text=True)  # the month is no longer offered
+    department = login(setup["department"])
+    assert contract.number in department.get("/contracts").get_data(as_text=True)
+
+
+def test_the_api_does_the_same(api, setup):
+    parent, provider = api(setup["parent"]), api(setup["provider"])
+    enrollment = parent.post("/api/v1/enrollments", json={
+        "certificate_id": setup["certificate"].id, "group_id": setup["group"].id, "start_month": f"{this_month():%Y-%m}"})
+    assert enrollment.status_code == 201, enrollment.json
+    contract = provider.post(f"/api/v1/enrollments/{enrollment.json['id']}/accept")
+    assert contract.status_code == 201 and contract.json["status"] == "offered"
+    assert len(contract.json["months"]) == _months_left()
+    assert sum(m["certificate_amount"] for m in contract.json["months"]) == contract.json["certificate_part"]
+    signed = parent.post(f"/api/v1/contracts/{contract.json['id']}/sign")
+    assert signed.status_code == 200 and signed.json["status"] == "active"
+    report = provider.post(f"/api/v1/contracts/{contract.json['id']}/reports",
+                           json={"month": f"{this_month():%Y-%m}", "delivered": True, "attendance": 7})
+    assert report.status_code == 201 and report.json["amount"] == contract.json["months"][0]["certificate_amount"]
+    ledger = parent.get(f"/api/v1/certificates/{setup['certificate'].id}/ledger").json
+    assert [e["kind"] for e in ledger] == ["issue", "reserve", "spend"]
+    assert api(setup["department"]).get("/api/v1/ledger/invariant").json == {"ok": True, "mismatches": []}
+
+
+def test_the_same_signing_request_twice_reserves_once(api, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    db.session.commit()
+    parent = api(setup["parent"])
+    assert parent.post(f"/api/v1/contracts/{contract.id}/sign").status_code == 200
+    assert parent.post(f"/api/v1/contracts/{contract.id}/sign").status_code == 200
+    reserves = db.session.execute(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.kind == "reserve")).scalar_one()
+    assert reserves == 1
+
+
+def test_signing_is_refused_when_the_balance_changed_after_acceptance(api, users, setup):
+    certificate, provider = setup["certificate"], setup["provider"]
+    expensive = make_program(provider, users["department"], title="Дорогая", price_per_month="15 000")
+    first = make_contract(certificate, provider, expensive, sign=False)
+    second = make_contract(certificate, provider, setup["program"], sign=False)
+    db.session.commit()
+    assert second.certificate_part > 0 and first.certificate_part == 15_000_00
+    parent = api(setup["parent"])
+    assert parent.post(f"/api/v1/contracts/{first.id}/sign").status_code == 200
+    refused = parent.post(f"/api/v1/contracts/{second.id}/sign")
+    assert refused.status_code == 409 and refused.json["status"] == "insufficient_balance"
+    db.session.expire_all()
+    assert db.session.get(Contract, second.id).status == "offered"
+    assert balance_of(certificate.id).available == 0
+
+
+def test_parent_pays_what_the_certificate_cannot(api, users, setup):
+    certificate, provider = setup["certificate"], setup["provider"]
+    program = make_program(provider, users["department"], title="Шахматы", price_per_month="10 000")
+    make_contract(certificate, provider, program)
+    db.session.commit()
+    remaining = balance_of(certificate.id).available
+    contract = make_contract(certificate, provider, setup["program"], sign=False)
+    db.session.commit()
+    assert contract.certificate_part == min(remaining, contract.total)
+    assert contract.parent_part == contract.total - contract.certificate_part
+    assert all(m.certificate_amount + m.parent_amount == contract.price_per_month for m in contract.months)
+
+
+@pytest.mark.parametrize("case", ["no_seats", "age", "not_active", "period", "twice"])
+def test_enrollment_refusals(api, users, setup, case):
+    certificate, group = setup["certificate"], setup["group"]
+    body = {"certificate_id": certificate.id, "group_id": group.id, "start_month": f"{this_month():%Y-%m}"}
+    if case == "no_seats":
+        small = make_program(setup["provider"], users["department"], title="Малая", capacity=1)
+        make_contract(make_certificate(department=users["department"]), setup["provider"], small)
+        body["group_id"] = small.groups[0].id
+    elif case == "age":
+        older = make_program(setup["provider"], users["department"], title="Для старших", age_from=15, age_to=17)
+        body["group_id"] = older.groups[0].id
+    elif case == "not_active":
+        api(users["department"]).post(f"/api/v1/certificates/{certificate.id}/status",
+                                      json={"status": "suspended", "reason": "Проверка"})
+    elif case == "period":
+        body["start_month"] = f"{current_period().ends_on + timedelta(days=40):%Y-%m}"
+    db.session.commit()
+    client = api(setup["parent"])
+    if case == "twice":
+        assert client.post("/api/v1/enrollments", json=body).status_code == 201
+    response = client.post("/api/v1/enrollments", json=body)
+    assert response.status_code in (409, 422), response.json
+    expected = {"no_seats": "нет свободных мест", "age": "Программа для детей 15–17 лет", "not_active": "не действует",
+                "period": "Месяц начала", "twice": "уже записан"}[case]
+    assert expected in response.json["message"]
+
+
+def test_group_outside_the_certificate_period_is_refused(api, users, setup):
+    from certapp.programs import services as programs
+    period = current_period()
+    program = make_program(setup["provider"], users["department"], title="Долгая", groups=0)
+    programs.save_group(setup["provider"], program.id, {
+        "name": "Г", "teacher": "И", "schedule": "пн", "starts_on": period.starts_on,
+        "ends_on": period.ends_on + timedelta(days=60), "capacity": 5})
+    db.session.commit()
+    response = api(setup["parent"]).post("/api/v1/enrollments", json={
+        "certificate_id": setup["certificate"].id, "group_id": program.groups[0].id,
+        "start_month": f"{this_month():%Y-%m}"})
+    assert response.status_code == 422 and "за период сертификата" in response.json["message"]
+
+
+def test_a_month_is_reported_once_and_not_delivered_needs_a_reason(api, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    db.session.commit()
+    provider = api(setup["provider"])
+    url = f"/api/v1/contracts/{contract.id}/reports"
+    month = f"{this_month():%Y-%m}"
+    assert provider.post(url, json={"month": month, "delivered": False}).status_code == 422
+    released = provider.post(url, json={"month": month, "delivered": False, "reason": "Педагог на больничном"})
+    assert released.status_code == 201 and released.json["amount"] == 0
+    assert provider.post(url, json={"month": month, "delivered": True}).status_code == 409
+    future = provider.post(url, json={"month": f"{services.add_months(this_month(), 1):%Y-%m}", "delivered": True})
+    assert future.status_code in (422, 409)
+    db.session.expire_all()
+    balance = balance_of(setup["certificate"].id)
+    assert balance.spent == 0 and balance.reserved == contract.certificate_part - contract.months[0].certificate_amount
+
+
+def test_month_by_month_drawdown_until_completion(app, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    for row in list(contract.months):
+        services.report_month(contract.id, setup["provider"], row.month, True, today=row.month)
+    db.session.commit()
+    balance = balance_of(setup["certificate"].id)
+    assert balance.spent == contract.certificate_part and balance.reserved == 0
+    assert contract.status == "completed"
+
+
+def test_termination_releases_the_reserve_at_once(api, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    services.report_month(contract.id, setup["provider"], contract.months[0].month, True)
+    db.session.commit()
+    response = api(setup["parent"]).post(f"/api/v1/contracts/{contract.id}/terminate", json={
+        "from_month": f"{services.add_months(this_month(), 1):%Y-%m}", "reason": "Переезд"})
+    if len(contract.months) == 1:
+        assert response.status_code == 422  # nothing left to terminate in the period's last month
+        return
+    assert response.status_code == 200 and response.json["status"] == "terminated"
+    db.session.expire_all()
+    balance = balance_of(setup["certificate"].id)
+    assert balance.reserved == 0 and balance.spent == contract.months[0].certificate_amount
+    assert balance.available == 15_000_00 - balance.spent
+    assert api(setup["parent"]).post(f"/api/v1/contracts/{contract.id}/terminate", json={
+        "from_month": f"{this_month():%Y-%m}", "reason": "ещё раз"}).status_code in (409, 422)
+
+
+def test_department_corrects_a_month_with_a_correcting_entry(api, users, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    services.report_month(contract.id, setup["provider"], this_month(), True)
+    db.session.commit()
+    body = {"month": f"{this_month():%Y-%m}", "direction": "refund", "amount_rub": "100", "reason": "Занятие отменено"}
+    assert api(setup["provider"]).post(f"/api/v1/contracts/{contract.id}/corrections", json=body).status_code == 403
+    response = api(users["department"]).post(f"/api/v1/contracts/{contract.id}/corrections", json=body)
+    assert response.status_code == 201 and response.json["kind"] == "correction"
+    db.session.expire_all()
+    assert balance_of(setup["certificate"].id).spent == contract.months[0].certificate_amount - 100_00
+    too_much = {**body, "amount_rub": "99999"}
+    assert api(users["department"]).post(f"/api/v1/contracts/{contract.id}/corrections",
+                                         json=too_much).json["status"] == "insufficient_balance"
+
+
+def test_the_period_end_expires_what_is_left(app, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    period = current_period()
+    with pytest.raises(services.ValidationError):
+        services.expire_period(period.id, setup["department"])
+    counts = services.expire_period(period.id, setup["department"], today=period.ends_on + timedelta(days=1))
+    db.session.commit()
+    balance = balance_of(setup["certificate"].id)
+    assert counts["amount"] == 15_000_00 - contract.certificate_part == balance.expired
+    assert balance.available == 0 and setup["certificate"].status == "expired"
+    again = services.expire_period(period.id, setup["department"], today=period.ends_on + timedelta(days=1))
+    assert again["certificates"] == 0
+
+
+def test_wrong_roles_and_strangers_are_refused(api, users, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    enrollment_id = contract.enrollment_id
+    stranger = make_user("parent")
+    db.session.commit()
+    assert api(setup["parent"]).post(f"/api/v1/enrollments/{enrollment_id}/accept").status_code == 403
+    assert api(setup["provider"]).post(f"/api/v1/contracts/{contract.id}/sign").status_code == 403
+    assert api(stranger).get(f"/api/v1/contracts/{contract.id}").status_code == 404
+    assert api(stranger).post(f"/api/v1/contracts/{contract.id}/sign").status_code == 404
+    assert api(users["bookkeeping"]).get(f"/api/v1/contracts/{contract.id}").status_code == 200
+
+
+def test_provider_declines_with_a_reason(api, setup):
+    parent = api(setup["parent"])
+    enrollment = parent.post("/api/v1/enrollments", json={
+        "certificate_id": setup["certificate"].id, "group_id": setup["group"].id,
+        "start_month": f"{this_month():%Y-%m}"}).json
+    provider = api(setup["provider"])
+    assert provider.post(f"/api/v1/enrollments/{enrollment['id']}/decline", json={"reason": " "}).status_code == 422
+    declined = provider.post(f"/api/v1/enrollments/{enrollment['id']}/decline", json={"reason": "Группа занята"})
+    assert declined.json["status"] == "declined"
+    assert parent.get("/api/v1/enrollments").json[0]["decline_reason"] == "Группа занята"
+
+
+def test_seats_left_are_derived_from_contracts(api, setup):
+    make_contract(setup["certificate"], setup["provider"], setup["program"])
+    db.session.commit()
+    program = api().get(f"/api/v1/programs/{setup['program'].id}").json
+    assert program["groups"][0]["seats_left"] == 9
+
+
+def test_cli_expire_and_check(app, setup):
+    runner = app.test_cli_runner()
+    assert "Расхождений нет." in runner.invoke(args=["ledger", "check"]).output
+    result = runner.invoke(args=["ledger", "expire", "--period", current_period().code])
+    assert result.exit_code != 0 and "ещё не закончился" in result.output
