@@ -4,7 +4,7 @@ Everything is made through the services, so the demo obeys the same rules as rea
 """
 import os
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -135,7 +135,7 @@ def _demo_application(n: int, email: str, spec: tuple) -> dict:
     }
 
 
-def _load_registry(users: dict[str, User]) -> None:
+def _load_registry(users: dict[str, User], period) -> None:
     from certapp.programs import services as programs
     from certapp.registry import services as registry
 
@@ -149,7 +149,8 @@ def _load_registry(users: dict[str, User]) -> None:
             continue  # the art school: refused and recorded, as п. 4 of 458-п requires
         if spec[-1] == "approved":
             registry.decide_application(application.id, "approved", department)
-    period_start = date(2026, 9, 1)
+    period_start = period.starts_on if period else date.today()
+    period_end = period.ends_on if period else date.today().replace(year=date.today().year + 1)
     for email, items in DEMO_PROGRAMS.items():
         user = users[email]
         for title, direction, (age_from, age_to), months, hours, price, groups, description in items:
@@ -162,21 +163,123 @@ def _load_registry(users: dict[str, User]) -> None:
                 programs.save_group(user, program.id, {
                     "name": f"Группа {g + 1}", "teacher": user.full_name,
                     "schedule": ("пн, ср 15:00–16:30", "вт, чт 16:00–17:30")[g % 2],
-                    "starts_on": period_start, "ends_on": date(2027, 5, 31), "capacity": 12})
+                    "starts_on": period_start, "ends_on": period_end - timedelta(days=92), "capacity": 12})
             programs.submit_program(program.id, user)
             programs.decide_program(program.id, "published", department)
 
 
-def load_demo() -> list[tuple[str, str, str]]:
+#: parent email -> children (last, first, patronymic, age on the period start, СНИЛС body, apply, confirm)
+DEMO_CHILDREN = {
+    "ivanova@karatuz.demo": [("Иванов", "Пётр", "Андреевич", 10, 112233445, True, True),
+                             ("Иванова", "Анна", "Андреевна", 7, 112233446, True, True)],
+    "kuznetsov@karatuz.demo": [("Кузнецов", "Дмитрий", "Андреевич", 15, 123456789, True, True)],
+    "smirnova@karatuz.demo": [("Смирнова", "Ольга", "Игоревна", 12, 134567890, True, True),
+                              ("Смирнов", "Максим", "Игоревич", 6, 145678901, True, False)],
+}
+
+
+def demo_snils(body: int) -> str:
+    digits = f"{body:09d}"
+    total = sum(int(d) * (9 - i) for i, d in enumerate(digits))
+    while total > 101:
+        total %= 101
+    return digits + f"{0 if total in (100, 101) else total:02d}"
+
+
+def _load_certificates(users: dict[str, User], period) -> dict[str, object]:
+    """Children, applications (one left for the department's queue) and certificates dated at the period start."""
+    from certapp.certificates import services as certificates
+
+    department, issued = users["uo@karatuz.demo"], {}
+    for email, children in DEMO_CHILDREN.items():
+        parent = users[email]
+        for last, first, patronymic, age, snils_body, apply, confirm in children:
+            child = certificates.add_child(parent, {
+                "last_name": last, "first_name": first, "patronymic": patronymic,
+                "birth_date": date(period.starts_on.year - age, 3, 15), "snils": demo_snils(snils_body),
+                "birth_certificate": f"III-БА № {snils_body % 1000000:06d}",
+                "address": ADDRESS + "ул. Мира, " + str(age), "lives_in_district": True})
+            application = certificates.apply(parent, child.id, period.id, consent=True)
+            if confirm:
+                issued[first] = certificates.confirm(application.id, department, today=period.starts_on)
+    return issued
+
+
+def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -> None:
+    """Contracts in every state, with the months before this one reported."""
+    from certapp.contracts import services as contracts
+    from certapp.programs import services as programs
+    from certapp.programs.models import Program
+
+    def program(title):
+        return db.session.execute(select(Program).where(Program.title == title)).scalar_one()
+
+    def contract(child, title, group=0, start=None, sign=True):
+        prog = program(title)
+        enrollment = contracts.request_enrollment(issued[child].child.parent, issued[child].id, prog.groups[group].id,
+                                                  start or period.starts_on, today=period.starts_on)
+        offer = contracts.accept_enrollment(enrollment.id, users[PROVIDER_OF[title]])
+        if sign:
+            contracts.sign_contract(offer.id, issued[child].child.parent, "127.0.0.1")
+        return offer
+
+    def report_past(offer, skip: date | None = None):
+        for row in offer.months:
+            if row.month < contracts.first_of_month(today):
+                delivered = row.month != skip
+                contracts.report_month(offer.id, users[PROVIDER_OF[offer.program.title]], row.month, delivered,
+                                       None if delivered else "Карантин по гриппу", attendance=8 if delivered else 0,
+                                       today=today)
+
+    # a short autumn group, so that one contract is already completed
+    ecology = program("Юный эколог")
+    short = programs.save_group(users["cdt@karatuz.demo"], ecology.id, {
+        "name": "Осенняя смена", "teacher": "Орлова Наталья Ивановна", "schedule": "сб 11:00–12:30",
+        "starts_on": period.starts_on, "ends_on": contracts.add_months(period.starts_on, 2) - timedelta(days=1),
+        "capacity": 10})
+    db.session.flush()
+    report_past(contract("Пётр", "Робототехника"))                                   # active, months reported
+    report_past(contract("Дмитрий", "Футбол"), skip=contracts.add_months(period.starts_on, 1))
+    skiing = contract("Дмитрий", "Лыжные гонки")
+    report_past(skiing)
+    if contracts.first_of_month(today) <= skiing.end_month:
+        contracts.terminate(skiing.id, issued["Дмитрий"].child.parent, contracts.first_of_month(today),
+                            "Ребёнок перешёл в секцию по футболу", today=today)        # terminated
+    completed = contract("Ольга", "Юный эколог", group=ecology.groups.index(short))
+    report_past(completed)                                                           # completed when past
+    contract("Анна", "Театральная студия «Маска»", sign=False)                        # offered
+    rejected = contract("Дмитрий", "Школа вожатых", sign=False)
+    contracts.reject_offer(rejected.id, issued["Дмитрий"].child.parent)               # rejected
+    robotics, theatre = program("Робототехника").groups[1], program("Театральная студия «Маска»").groups[0]
+    contracts.request_enrollment(issued["Анна"].child.parent, issued["Анна"].id, robotics.id,
+                                 min(contracts.first_of_month(today), contracts.first_of_month(robotics.ends_on)),
+                                 today=period.starts_on)                              # awaiting the provider
+    declined = contracts.request_enrollment(issued["Пётр"].child.parent, issued["Пётр"].id, theatre.id,
+                                            min(contracts.first_of_month(today),
+                                                contracts.first_of_month(theatre.ends_on)), today=period.starts_on)
+    contracts.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
+
+
+PROVIDER_OF = {title: email for email, items in DEMO_PROGRAMS.items() for title, *_ in items}
+
+
+def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
     """Create the demo dataset; returns (role, email, password) of its accounts."""
+    from certapp.reference.services import current_period
+
     load_reference_data()
+    today = today or date.today()
     logins, users = [], {}
     for role, email, full_name, phone in DEMO_USERS:
         password = "Demo-" + secrets.token_urlsafe(9)
         users[email] = register_user(email=email, password=password, full_name=full_name, phone=phone, role=role,
                                      self_registration=False)
         logins.append((role, email, password))
-    _load_registry(users)
+    period = current_period(today)
+    _load_registry(users, period)
+    if period is not None:
+        issued = _load_certificates(users, period)
+        _load_contracts(users, issued, period, today)
     return logins
 
 

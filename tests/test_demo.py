@@ -39,3 +39,24 @@ def test_demo_has_registry_members_with_programs_a_refused_art_school_and_a_flag
     assert flagged.short_name == "АНО «ДМШ „Камертон“»"
     assert db.session.execute(select(func.count()).select_from(RegistryEntry)).scalar_one() == 3
     assert len(db.session.execute(catalog_query()).scalars().all()) == 7
+
+
+def test_demo_has_certificates_and_contracts_in_every_state(app):
+    from datetime import timedelta
+
+    from certapp.certificates.models import Certificate, CertificateApplication
+    from certapp.contracts.models import Contract, Enrollment
+    from certapp.db import transaction
+    from certapp.demo import load_demo
+    from certapp.ledger.services import check_invariant
+    from tests.factories import current_period
+
+    with transaction():
+        load_demo(today=current_period().starts_on + timedelta(days=80))
+    assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 4
+    assert db.session.execute(select(CertificateApplication.status).where(
+        CertificateApplication.status == "submitted")).scalars().all() == ["submitted"]
+    states = set(db.session.execute(select(Contract.status)).scalars())
+    assert states == {"offered", "active", "rejected", "terminated", "completed"}
+    assert set(db.session.execute(select(Enrollment.status)).scalars()) >= {"requested", "declined", "accepted"}
+    assert check_invariant() == []

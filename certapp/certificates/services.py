@@ -188,13 +188,14 @@ def _transition_application(application: CertificateApplication, to_status: str,
                  actor=actor, details={"reason": reason} if reason else None)
 
 
-def confirm(application_id: int, actor: User) -> Certificate:
-    """The department confirms the documents: the certificate is issued at once."""
+def confirm(application_id: int, actor: User, today: date | None = None) -> Certificate:
+    """The department confirms the documents: the certificate is issued at once, valid from today
+    (or the period's start, if later). `today` lets the demo dataset date its history."""
     require_role(actor, "department")
     application = get_application(application_id, actor)
     _transition_application(application, "confirmed", actor)
     check_eligibility(application.child, application.period)
-    return _issue(application, actor)
+    return _issue(application, actor, today or date.today())
 
 
 def refuse(application_id: int, actor: User, reason: str) -> CertificateApplication:
@@ -246,13 +247,13 @@ def certificate_content(certificate: Certificate) -> dict:
             "application": certificate.application.number, "issued_at": certificate.issued_at}
 
 
-def _issue(application: CertificateApplication, actor: User) -> Certificate:
+def _issue(application: CertificateApplication, actor: User, today: date) -> Certificate:
     period, district = application.period, get_district()
     sequence = next_value(f"certificate:{period.code}", period.starts_on.year)
     certificate = Certificate(
         number=format_number(district.number_code, period.code, sequence), child_id=application.child_id,
         snils_key=application.snils_key, period_id=period.id, application_id=application.id, nominal=period.nominal,
-        valid_from=max(period.starts_on, date.today()), valid_to=period.ends_on, status="active",
+        valid_from=max(period.starts_on, today), valid_to=period.ends_on, status="active",
         issued_at=utcnow(), qr_payload="", signature="")
     payload = qr.Payload(kid=key_store().ensure(), number=certificate.number, child_tag=personal_data.child_tag(application.snils_key),
                          nominal=certificate.nominal, valid_from=certificate.valid_from, valid_to=certificate.valid_to)
