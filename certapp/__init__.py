@@ -74,15 +74,18 @@ def register_blueprints(app: Flask) -> None:
     from certapp.certificates import api as certificates_api
     from certapp.certificates import views as certificates_views
     from certapp.contracts import api as contracts_api
+    from certapp.bookkeeping import api as bookkeeping_api
+    from certapp.bookkeeping import views as bookkeeping_views
     from certapp.contracts import views as contracts_views
     from certapp import home
 
     for bp in (home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
-               contracts_views.bp):
+               contracts_views.bp, bookkeeping_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
-                certificates_api.blp, contracts_api.blp):
+                certificates_api.blp, contracts_api.blp,
+                bookkeeping_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 
@@ -95,6 +98,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from certapp.accounts.cli import users_cli
+    from certapp.bookkeeping.cli import reconcile_cli
     from certapp.contracts.cli import contracts_cli
     from certapp.demo import demo_cli
     from certapp.documents.cli import keys_cli
@@ -103,6 +107,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(contracts_cli)
+    app.cli.add_command(reconcile_cli)
     app.cli.add_command(reference_cli)
     app.cli.add_command(demo_cli)
 

@@ -24,6 +24,9 @@ NAVIGATION = (
     ("Мои программы", "programs.my_programs", ("provider",)),
     ("Заявки исполнителей", "registry.review", ("department",)),
     ("Программы на согласовании", "programs.review", ("department",)),
+    ("Соглашения", "bookkeeping.agreements", ("bookkeeping", "department")),
+    ("Реестры на оплату", "bookkeeping.registers", ("bookkeeping", "department")),
+    ("Сверка", "bookkeeping.reconciliation", ("bookkeeping", "department")),
     ("Периоды и номинал", "reference.periods", ("department", "bookkeeping")),
     ("Журнал действий", "audit.index", ("department",)),
 )

@@ -8,3 +8,4 @@ from certapp.programs.models import Program, StudyGroup  # noqa: F401
 from certapp.certificates.models import Certificate, CertificateApplication, Child  # noqa: F401
 from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401
+from certapp.bookkeeping.models import Agreement, PaymentRegister, PaymentRegisterLine  # noqa: F401

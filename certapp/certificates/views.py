@@ -198,8 +198,8 @@ def holders(fmt: str | None = None):
                          cert.valid_to])
         if fmt == "csv":
             return csv_response(HOLDER_HEADERS, rows, "certificate-holders.csv")
-        return xlsx_response("Получатели сертификатов", HOLDER_HEADERS, rows, "certificate-holders.xlsx",
-                             total_columns=(4, 5, 6, 7))
+        return xlsx_response("certificate-holders.xlsx",
+                             [("Получатели сертификатов", HOLDER_HEADERS, rows, (4, 5, 6, 7))])
     page = paginate(stmt, request.args.get("page", 1, type=int), 50)
     return render_template("certificates/holders.html", page=page, filters=filters, periods=list_periods(),
                            statuses=CERTIFICATE_STATUSES)

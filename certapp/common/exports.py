@@ -37,17 +37,14 @@ def csv_response(headers: list[str], rows, filename: str) -> Response:
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
-def xlsx_bytes(title: str, headers: list[str], rows, total_columns: tuple[int, ...] = ()) -> bytes:
-    """One sheet with a bold header, money as numbers in rubles (format # ##0.00) and a SUM row
+def _fill_sheet(sheet, title: str, headers: list[str], rows, total_columns: tuple[int, ...]) -> None:
+    """A bold header, money as numbers in rubles (format # ##0.00), dates as dates, and a SUM row
     under the columns named in total_columns (0-based)."""
-    book = Workbook()
-    sheet = book.active
     sheet.title = title[:31]
     sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    money_columns = set()
-    count = 0
+    money_columns, count = set(), 0
     for row in rows:
         count += 1
         values = []
@@ -57,7 +54,7 @@ def xlsx_bytes(title: str, headers: list[str], rows, total_columns: tuple[int, .
                 value = int(value) / 100
             values.append(value)
         sheet.append(values)
-    for i in money_columns:
+    for i in money_columns | set(total_columns):
         for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
             cell.number_format = "#,##0.00"
     for row_cells in sheet.iter_rows(min_row=2):
@@ -74,11 +71,18 @@ def xlsx_bytes(title: str, headers: list[str], rows, total_columns: tuple[int, .
             cell.font = Font(bold=True)
     for i, header in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = max(12, min(50, len(header) + 4))
+
+
+def xlsx_bytes(sheets) -> bytes:
+    """sheets: (title, headers, rows, total_columns) for each sheet of the workbook."""
+    book = Workbook()
+    for index, (title, headers, rows, total_columns) in enumerate(sheets):
+        _fill_sheet(book.active if index == 0 else book.create_sheet(), title, headers, rows, total_columns)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def xlsx_response(title: str, headers: list[str], rows, filename: str, total_columns: tuple[int, ...] = ()):
-    return Response(xlsx_bytes(title, headers, rows, total_columns), mimetype=XLSX_MIME,
+def xlsx_response(filename: str, sheets) -> Response:
+    return Response(xlsx_bytes(sheets), mimetype=XLSX_MIME,
                     headers={"Content-Disposition": f"attachment; filename={filename}"})

@@ -244,6 +244,8 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     application.signature = sign_document(application_content(application))
     applicant = db.session.get(User, application.applicant_id)
     applicant.provider_id = provider.id
+    from certapp.bookkeeping.services import prepare_agreement  # bookkeeping builds on the registry
+    prepare_agreement(provider, actor)
     record_event("registry_entry.create", entry, to_state="active", actor=actor,
                  details={"number": entry.number, "inn": provider.inn})
     return entry
@@ -303,3 +305,8 @@ def registry_entries(search: str | None = None, include_inactive: bool = True):
                               func.lower(Provider.short_name).like(pattern),
                               Provider.inn.like(pattern), RegistryEntry.number.like(pattern)))
     return stmt
+
+
+def registry_providers() -> list[Provider]:
+    """Every provider that has a registry entry, whatever its status."""
+    return list(db.session.execute(select(Provider).join(RegistryEntry).order_by(Provider.short_name)).scalars())

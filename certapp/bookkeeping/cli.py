@@ -1,0 +1,30 @@
+import click
+
+from certapp.bookkeeping import exports, services
+from certapp.common.exports import xlsx_bytes
+from certapp.common.money import format_rub
+
+
+@click.command("reconcile")
+@click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the reconciliation to this XLSX file.")
+def reconcile_cli(xlsx):
+    """Reconcile every kopeck: per certificate, per provider and for the district. Exit 1 on a mismatch."""
+    result = services.reconcile()
+    t = result.totals
+    click.echo(f"Сертификатов: {t['certificates']}; номинал {format_rub(t['nominal'])}; доступно "
+               f"{format_rub(t['available'])}; зарезервировано {format_rub(t['reserved'])}; списано "
+               f"{format_rub(t['spent'])}; сгорело {format_rub(t['expired'])}.")
+    click.echo(f"Оплачено {format_rub(t['paid'])}; утверждено к оплате {format_rub(t['approved'])}; "
+               f"к оплате {format_rub(t['payable'])}.")
+    for p in result.providers:
+        click.echo(f"  {p.name}: списано {format_rub(p.spent)} = оплачено {format_rub(p.paid)} + утверждено "
+                   f"{format_rub(p.approved)} + к оплате {format_rub(p.payable)}")
+    if xlsx:
+        with open(xlsx, "wb") as fh:
+            fh.write(xlsx_bytes(exports.reconciliation_sheets(result)))
+        click.echo(f"Записано: {xlsx}")
+    for line in result.mismatches:
+        click.echo(f"РАСХОЖДЕНИЕ: {line}")
+    if result.mismatches:
+        raise SystemExit(1)
+    click.echo("Расхождений нет.")

@@ -1,0 +1,30 @@
+"""Rows of the bookkeeping exports, shared by the pages, the API and the CLI."""
+from certapp.common.exports import Money
+
+RECONCILIATION_PROVIDER_HEADERS = ["Исполнитель", "Списано, ₽", "Оплачено, ₽", "Утверждено к оплате, ₽",
+                                   "К оплате (не в утверждённых реестрах), ₽", "Расхождение, ₽"]
+RECONCILIATION_CERTIFICATE_HEADERS = ["Сертификат", "Номинал, ₽", "Доступно, ₽", "Зарезервировано, ₽", "Списано, ₽",
+                                      "Сгорело, ₽"]
+REGISTER_HEADERS = ["Сертификат", "Ребёнок", "Программа", "Месяц", "Сумма, ₽"]
+
+
+def provider_rows(reconciliation):
+    return [[p.name, Money(p.spent), Money(p.paid), Money(p.approved), Money(p.payable), Money(p.mismatch)]
+            for p in reconciliation.providers]
+
+
+def certificate_rows(reconciliation):
+    return [[c.number, Money(c.nominal), Money(c.available), Money(c.reserved), Money(c.spent), Money(c.expired)]
+            for c in reconciliation.certificates]
+
+
+def register_rows(register):
+    return [[line.certificate_number, line.child_initials, line.program_title, line.month.strftime("%m.%Y"),
+             Money(line.amount)] for line in register.lines]
+
+
+def reconciliation_sheets(reconciliation):
+    return [
+        ("По исполнителям", RECONCILIATION_PROVIDER_HEADERS, provider_rows(reconciliation), (1, 2, 3, 4, 5)),
+        ("По сертификатам", RECONCILIATION_CERTIFICATE_HEADERS, certificate_rows(reconciliation), (1, 2, 3, 4, 5)),
+    ]
