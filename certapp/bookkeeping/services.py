@@ -154,6 +154,11 @@ def build_register(provider_id: int, month: date, actor: User) -> PaymentRegiste
     if agreement is None:
         raise AgreementRequiredError(f"У исполнителя {provider.short_name} нет действующего соглашения на "
                                      f"{month:%m.%Y}: списанные суммы учитываются к оплате, но в реестр не включаются.")
+    exists = db.session.execute(select(PaymentRegister.id).where(
+        PaymentRegister.provider_id == provider_id, PaymentRegister.month == month,
+        PaymentRegister.status != "rejected")).first()
+    if exists:
+        raise _register_exists(provider, month)
     rows = db.session.execute(_unregistered_entries(provider_id, month)).all()
     if not rows:
         raise ValidationError(f"У исполнителя {provider.short_name} нет списаний к оплате за {month:%m.%Y}.",
@@ -164,9 +169,8 @@ def build_register(provider_id: int, month: date, actor: User) -> PaymentRegiste
         with db.session.begin_nested():
             db.session.add(register)
             db.session.flush()
-    except IntegrityError:
-        raise ConflictError(f"Реестр {provider.short_name} за {month:%m.%Y} уже сформирован.", field="month",
-                            code="register_exists")
+    except IntegrityError:  # built at the same instant by another request
+        raise _register_exists(provider, month)
     for entry, contract in rows:
         register.lines.append(PaymentRegisterLine(
             ledger_entry_id=entry.id, contract_id=contract.id, certificate_number=contract.certificate.number,
@@ -181,6 +185,11 @@ def build_register(provider_id: int, month: date, actor: User) -> PaymentRegiste
     record_event("payment_register.draft", register, to_state="draft", actor=actor,
                  details={"month": month, "total": register.total, "lines": len(register.lines)})
     return register
+
+
+def _register_exists(provider: Provider, month: date) -> ConflictError:
+    return ConflictError(f"Реестр {provider.short_name} за {month:%m.%Y} уже сформирован.", field="month",
+                         code="register_exists")
 
 
 @dataclass

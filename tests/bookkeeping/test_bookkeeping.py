@@ -1,0 +1,194 @@
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from certapp.bookkeeping import services
+from certapp.bookkeeping.models import Agreement
+from certapp.contracts import services as contracts
+from certapp.db import db
+from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, make_user, \
+    this_month
+
+
+@pytest.fixture
+def world(users):
+    """Two providers: A has an agreement to conclude, B never gets one. Contracts with reported months."""
+    department, bookkeeper = users["department"], users["bookkeeping"]
+    a_user, a = make_provider(department=department)
+    b_user, b = make_provider(department=department)
+    a_program = make_program(a_user, department, price_per_month="1 000")
+    a_second = make_program(a_user, department, title="Шахматы", price_per_month="700")
+    b_program = make_program(b_user, department, price_per_month="1 500")
+    m0, m1 = this_month(), contracts.add_months(this_month(), 1)
+    contracts_ = [make_contract(make_certificate(department=department), a_user, a_program),
+                  make_contract(make_certificate(department=department), a_user, a_second),
+                  make_contract(make_certificate(department=department), b_user, b_program)]
+    for contract in contracts_:
+        provider_user = a_user if contract.provider_id == a.id else b_user
+        for month in (m0, m1):
+            if month <= contract.end_month:
+                contracts.report_month(contract.id, provider_user, month, True, today=m1)
+    db.session.commit()
+    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == a.id)).scalar_one()
+    # the right answers, from the contracts' own schedules
+    spent = {p.id: sum(m.certificate_amount for c in contracts_ if c.provider_id == p.id for m in c.months
+                       if m.month in (m0, m1)) for p in (a, b)}
+    by_month = {month: sum(m.certificate_amount for c in contracts_ if c.provider_id == a.id for m in c.months
+                           if m.month == month) for month in (m0, m1)}
+    return {"a": a, "b": b, "agreement": agreement, "spent": spent, "by_month": by_month, "m0": m0, "m1": m1,
+            "bookkeeper": bookkeeper, "period": current_period()}
+
+
+def _conclude(world):
+    services.conclude_agreement(world["agreement"].id, world["bookkeeper"], world["period"].starts_on, None)
+    db.session.commit()
+
+
+def test_a_draft_agreement_is_prepared_when_a_provider_enters_the_registry(world):
+    assert world["agreement"].status == "draft"
+    assert db.session.execute(select(Agreement).where(Agreement.provider_id == world["b"].id)).scalar_one()
+
+
+def test_bookkeeper_does_the_month_in_the_browser(login, world):
+    client = login(world["bookkeeper"])
+    response = client.post(f"/bookkeeping/agreements/{world['agreement'].id}/conclude",
+                           data={"term-valid_from": world["period"].starts_on.isoformat()})
+    assert response.status_code == 302
+    db.session.refresh(world["agreement"])
+    assert world["agreement"].status == "concluded" and world["agreement"].number.startswith("СГ-")
+    assert world["agreement"].settlement_account == world["a"].settlement_account
+    page = client.post("/bookkeeping/registers", data={"month": f"{world['m0']:%Y-%m}", "provider_id": "0"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Реестры сформированы." in page and "нет действующего соглашения" in page  # B is skipped
+    register = db.session.execute(services.registers_query(world["m0"])).scalars().one()
+    assert register.total == world["by_month"][world["m0"]]
+    assert client.post(f"/bookkeeping/registers/{register.id}/approve").status_code == 302
+    assert client.post(f"/bookkeeping/registers/{register.id}/pay", data={
+        "pay-payment_order_number": "512", "pay-payment_order_date": world["m1"].isoformat()}).status_code == 302
+    db.session.refresh(register)
+    assert register.status == "paid"
+    page = client.get("/bookkeeping/reconciliation").get_data(as_text=True)
+    assert "Расхождений нет" in page
+    book = load_workbook(BytesIO(client.get("/bookkeeping/reconciliation.xlsx").data))
+    sheet = book["По исполнителям"]
+    rows = {r[0].value: [c.value for c in r[1:]] for r in sheet.iter_rows(min_row=2) if r[0].value}
+    a_row = rows[world["a"].short_name]
+    assert round(a_row[0] * 100) == world["spent"][world["a"].id]
+    assert round(a_row[1] * 100) == world["by_month"][world["m0"]]
+    assert rows["Итого"][0] == "=SUM(B2:B3)" and sheet["B2"].number_format == "#,##0.00"
+    register_xlsx = load_workbook(BytesIO(client.get(f"/bookkeeping/registers/{register.id}.xlsx").data)).active
+    values = [r[4].value for r in register_xlsx.iter_rows(min_row=2) if isinstance(r[4].value, (int, float))]
+    assert round(sum(values) * 100) == register.total
+
+
+def test_the_api_does_the_same_and_the_figures_reconcile(api, world):
+    client = api(world["bookkeeper"])
+    concluded = client.post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/conclude",
+                            json={"valid_from": world["period"].starts_on.isoformat()})
+    assert concluded.status_code == 200 and concluded.json["status"] == "concluded"
+    built = client.post("/api/v1/bookkeeping/payment-registers/build-all", json={"month": f"{world['m0']:%Y-%m}"})
+    assert built.status_code == 201
+    assert [s["provider_id"] for s in built.json["skipped"]] == [world["b"].id]
+    first = built.json["built"][0]
+    assert first["total"] == world["by_month"][world["m0"]] and len(first["lines"]) == 2
+    client.post(f"/api/v1/bookkeeping/payment-registers/{first['id']}/approve")
+    client.post(f"/api/v1/bookkeeping/payment-registers/{first['id']}/pay",
+                json={"payment_order_number": "77", "payment_order_date": world["m1"].isoformat()})
+    second = client.post("/api/v1/bookkeeping/payment-registers",
+                         json={"provider_id": world["a"].id, "month": f"{world['m1']:%Y-%m}"})
+    assert second.status_code == 201 and second.json["total"] == world["by_month"][world["m1"]]
+    client.post(f"/api/v1/bookkeeping/payment-registers/{second.json['id']}/approve")
+
+    result = client.get("/api/v1/bookkeeping/reconciliation").json
+    assert result["ok"] and result["mismatches"] == []
+    lines = {p["provider_id"]: p for p in result["providers"]}
+    a, b = lines[world["a"].id], lines[world["b"].id]
+    assert a["spent"] == world["spent"][world["a"].id]
+    assert (a["paid"], a["approved"], a["payable"]) == (world["by_month"][world["m0"]], world["by_month"][world["m1"]], 0)
+    assert (b["paid"], b["approved"], b["payable"]) == (0, 0, world["spent"][world["b"].id])
+    assert result["totals"]["spent"] == sum(world["spent"].values())
+    assert result["totals"]["nominal"] == 3 * 15_000_00
+
+
+def test_register_without_an_agreement_is_refused(api, world):
+    response = api(world["bookkeeper"]).post("/api/v1/bookkeeping/payment-registers", json={
+        "provider_id": world["b"].id, "month": f"{world['m0']:%Y-%m}"})
+    assert response.status_code == 409 and response.json["status"] == "agreement_required"
+
+
+def test_a_spend_lands_in_exactly_one_register(api, world):
+    _conclude(world)
+    client = api(world["bookkeeper"])
+    body = {"provider_id": world["a"].id, "month": f"{world['m0']:%Y-%m}"}
+    first = client.post("/api/v1/bookkeeping/payment-registers", json=body)
+    assert first.status_code == 201
+    again = client.post("/api/v1/bookkeeping/payment-registers", json=body)
+    assert again.status_code == 409 and again.json["status"] == "register_exists"
+    later = client.post("/api/v1/bookkeeping/payment-registers", json={**body, "month": f"{world['m1']:%Y-%m}"})
+    first_entries = {line["ledger_entry_id"] for line in first.json["lines"]}
+    assert first_entries.isdisjoint({line["ledger_entry_id"] for line in later.json["lines"]})
+    rejected = client.post(f"/api/v1/bookkeeping/payment-registers/{first.json['id']}/reject",
+                           json={"reason": "Ошибка в отчёте"})
+    assert rejected.json["status"] == "rejected"
+    rebuilt = client.post("/api/v1/bookkeeping/payment-registers", json=body)
+    assert rebuilt.status_code == 201
+    assert {line["ledger_entry_id"] for line in rebuilt.json["lines"]} == first_entries
+
+
+def test_an_approved_register_is_frozen(api, world):
+    _conclude(world)
+    client = api(world["bookkeeper"])
+    register = client.post("/api/v1/bookkeeping/payment-registers", json={
+        "provider_id": world["a"].id, "month": f"{world['m0']:%Y-%m}"}).json
+    assert client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/approve").status_code == 200
+    refresh = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/refresh")
+    assert refresh.status_code == 409 and refresh.json["status"] == "register_frozen"
+    reject = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/reject", json={"reason": "x"})
+    assert reject.status_code == 409
+    unpaid_date = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/pay", json={
+        "payment_order_number": "1", "payment_order_date": "2000-01-01"})
+    assert unpaid_date.status_code == 422
+
+
+def test_wrong_roles_are_refused(api, users, world):
+    body = {"provider_id": world["a"].id, "month": f"{world['m0']:%Y-%m}"}
+    assert api(users["department"]).post("/api/v1/bookkeeping/payment-registers", json=body).status_code == 403
+    assert api(users["parent"]).get("/api/v1/bookkeeping/reconciliation").status_code == 403
+    assert api(users["provider"]).post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/conclude",
+                                       json={"valid_from": "2026-09-01"}).status_code == 403
+    assert api(users["department"]).get("/api/v1/bookkeeping/reconciliation").status_code == 200
+
+
+def test_agreement_is_amended_as_a_new_version_and_ended(api, world):
+    _conclude(world)
+    client = api(world["bookkeeper"])
+    amended = client.post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/amend", json={
+        "valid_from": world["period"].starts_on.isoformat(), "valid_to": world["period"].ends_on.isoformat()})
+    assert amended.json["version"] == 2 and amended.json["valid_to"] == world["period"].ends_on.isoformat()
+    ended = client.post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/end",
+                        json={"ended_on": world["m0"].isoformat(), "reason": "Исключён из реестра"})
+    assert ended.json["status"] == "ended"
+    refused = client.post("/api/v1/bookkeeping/payment-registers", json={
+        "provider_id": world["a"].id, "month": f"{world['m1']:%Y-%m}"})
+    assert refused.json["status"] == "agreement_required"
+
+
+def test_reconcile_cli_prints_the_figures_and_writes_xlsx(app, world, tmp_path):
+    result = app.test_cli_runner().invoke(args=["reconcile", "--xlsx", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "Расхождений нет." in result.output and world["a"].short_name in result.output
+    assert load_workbook(tmp_path / "r.xlsx").sheetnames == ["По исполнителям", "По сертификатам"]
+
+
+def test_a_tampered_register_line_is_reported(app, world):
+    _conclude(world)
+    register = services.build_register(world["a"].id, world["m0"], world["bookkeeper"])
+    services.approve_register(register.id, world["bookkeeper"])
+    db.session.flush()
+    register.lines[0].amount += 1  # what a bad import or a hand edit would do
+    db.session.commit()
+    result = services.reconcile()
+    assert not result.ok and any(register.number in m for m in result.mismatches)
+    assert app.test_cli_runner().invoke(args=["reconcile"]).exit_code == 1
