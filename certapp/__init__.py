@@ -76,16 +76,18 @@ def register_blueprints(app: Flask) -> None:
     from certapp.contracts import api as contracts_api
     from certapp.bookkeeping import api as bookkeeping_api
     from certapp.bookkeeping import views as bookkeeping_views
+    from certapp.reporting import api as reporting_api
+    from certapp.reporting import views as reporting_views
     from certapp.contracts import views as contracts_views
     from certapp import home
 
     for bp in (home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
-               contracts_views.bp, bookkeeping_views.bp):
+               contracts_views.bp, bookkeeping_views.bp, reporting_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
                 certificates_api.blp, contracts_api.blp,
-                bookkeeping_api.blp):
+                bookkeeping_api.blp, reporting_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 

@@ -28,6 +28,10 @@ NAVIGATION = (
     ("Реестры на оплату", "bookkeeping.registers", ("bookkeeping", "department")),
     ("Сверка", "bookkeeping.reconciliation", ("bookkeeping", "department")),
     ("Периоды и номинал", "reference.periods", ("department", "bookkeeping")),
+    ("Социальный заказ", "reporting.social_orders", ("department", "bookkeeping")),
+    ("Исполнение заказа", "reporting.execution", ("department", "bookkeeping")),
+    ("Показатели", "reporting.indicators", ("department",)),
+    ("Отзывы", "reporting.feedback", ("parent", "provider", "department")),
     ("Журнал действий", "audit.index", ("department",)),
 )
 

@@ -9,3 +9,4 @@ from certapp.certificates.models import Certificate, CertificateApplication, Chi
 from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401
 from certapp.bookkeeping.models import Agreement, PaymentRegister, PaymentRegisterLine  # noqa: F401
+from certapp.reporting.models import Feedback, IndicatorValue, SocialOrder, SocialOrderLine  # noqa: F401

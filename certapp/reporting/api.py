@@ -1,0 +1,103 @@
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from certapp.accounts.access import roles
+from certapp.contracts.services import parse_month
+from certapp.db import db, transaction
+from certapp.reporting import services
+from certapp.reporting.schemas import (AnswerSchema, ExecutionSchema, FeedbackInputSchema, FeedbackSchema,
+                                       IndicatorQuerySchema, IndicatorTableSchema, IndicatorValueInputSchema,
+                                       OrderCreateSchema, OrderLinesInputSchema, OrderSchema, PeriodQuerySchema)
+
+blp = Blueprint("reporting_api", __name__, url_prefix="/reports",
+                description="Социальный заказ, отчёт об исполнении, показатели, отзывы")
+
+
+@blp.route("/social-orders", methods=["GET"])
+@blp.response(200, OrderSchema(many=True))
+@roles("department", "bookkeeping")
+def list_orders():
+    return db.session.execute(services.orders_query()).scalars().all()
+
+
+@blp.route("/social-orders", methods=["POST"])
+@blp.arguments(OrderCreateSchema)
+@blp.response(201, OrderSchema)
+@roles("department")
+def create_order(data):
+    """A draft for the year (the next version when one is approved)."""
+    with transaction():
+        return services.create_order(data["year"], current_user)
+
+
+@blp.route("/social-orders/<int:order_id>/lines", methods=["PUT"])
+@blp.arguments(OrderLinesInputSchema)
+@blp.response(200, OrderSchema)
+@roles("department")
+def update_lines(data, order_id: int):
+    with transaction():
+        return services.update_order_lines(order_id, current_user, data["lines"])
+
+
+@blp.route("/social-orders/<int:order_id>/approve", methods=["POST"])
+@blp.response(200, OrderSchema)
+@roles("department")
+def approve(order_id: int):
+    with transaction():
+        return services.approve_order(order_id, current_user)
+
+
+@blp.route("/execution", methods=["GET"])
+@blp.arguments(PeriodQuerySchema, location="query")
+@blp.response(200, ExecutionSchema)
+@roles("department", "bookkeeping")
+def execution(args):
+    """The execution report for a year or a quarter, against the approved plan."""
+    return services.execution_report(args["year"], args.get("quarter"))
+
+
+@blp.route("/indicators", methods=["GET"])
+@blp.arguments(IndicatorQuerySchema, location="query")
+@blp.response(200, IndicatorTableSchema)
+@roles("department")
+def indicators(args):
+    year, rows = services.indicator_table(args.get("year"))
+    return {"year": year, "rows": rows}
+
+
+@blp.route("/indicators", methods=["PUT"])
+@blp.arguments(IndicatorValueInputSchema)
+@blp.response(200, IndicatorTableSchema)
+@roles("department")
+def set_indicator(data):
+    """Edit a base (2023) or target (2025) value."""
+    with transaction():
+        services.set_indicator_value(data["code"], data["year"], data["value"], current_user)
+    year, rows = services.indicator_table()
+    return {"year": year, "rows": rows}
+
+
+@blp.route("/feedback", methods=["GET"])
+@blp.response(200, FeedbackSchema(many=True))
+@roles("parent", "provider", "department")
+def list_feedback():
+    return db.session.execute(services.feedback_for(current_user)).scalars().all()
+
+
+@blp.route("/feedback", methods=["POST"])
+@blp.arguments(FeedbackInputSchema)
+@blp.response(201, FeedbackSchema)
+@roles("parent")
+def leave_feedback(data):
+    with transaction():
+        return services.leave_feedback(current_user, data["contract_id"], parse_month(data["month"]), data["rating"],
+                                       data["comment"])
+
+
+@blp.route("/feedback/<int:feedback_id>/answer", methods=["POST"])
+@blp.arguments(AnswerSchema)
+@blp.response(200, FeedbackSchema)
+@roles("provider")
+def answer(data, feedback_id: int):
+    with transaction():
+        return services.answer_feedback(current_user, feedback_id, data["answer"])

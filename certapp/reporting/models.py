@@ -1,0 +1,109 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certapp.db import UTCDateTime, db, utcnow
+
+ORDER_STATUSES = {"draft": "Проект", "approved": "Утверждён", "superseded": "Заменён новой редакцией"}
+ORDER_TRANSITIONS = {"draft": {"approved"}, "approved": {"superseded"}, "superseded": set()}
+
+
+class SocialOrder(db.Model):
+    """Муниципальный социальный заказ for a year; once approved it is fixed, and changes are new versions."""
+
+    __tablename__ = "social_order"
+    __table_args__ = (
+        UniqueConstraint("year", "version", name="uq_social_order_year_version"),
+        CheckConstraint("status IN ('draft', 'approved', 'superseded')", name="status"),
+        Index("uq_social_order_year_approved", "year", unique=True, sqlite_where=text("status = 'approved'"),
+              postgresql_where=text("status = 'approved'")),
+        Index("uq_social_order_year_draft", "year", unique=True, sqlite_where=text("status = 'draft'"),
+              postgresql_where=text("status = 'draft'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    version: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    signature: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list["SocialOrderLine"]] = relationship(back_populates="order", order_by="SocialOrderLine.direction_id",
+                                                          cascade="all, delete-orphan")
+
+    @property
+    def status_name(self) -> str:
+        return ORDER_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<SocialOrder {self.year} v{self.version} {self.status}>"
+
+
+class SocialOrderLine(db.Model):
+    """The planned volume of the service under one registry number of the service."""
+
+    __tablename__ = "social_order_line"
+    __table_args__ = (
+        UniqueConstraint("order_id", "direction_id", name="uq_social_order_line_direction"),
+        CheckConstraint("planned_children >= 0 AND planned_child_hours >= 0 AND planned_money >= 0",
+                        name="not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("social_order.id"), index=True)
+    direction_id: Mapped[int] = mapped_column(ForeignKey("direction.id"))
+    planned_children: Mapped[int] = mapped_column(default=0)
+    planned_child_hours: Mapped[int] = mapped_column(default=0)
+    #: kopecks
+    planned_money: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    order: Mapped[SocialOrder] = relationship(back_populates="lines")
+    direction = relationship("Direction")
+
+    def __repr__(self) -> str:
+        return f"<SocialOrderLine {self.order_id} {self.direction_id}>"
+
+
+class Feedback(db.Model):
+    """A parent's rating of a delivered month of a contract; the provider may answer."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "month", name="uq_feedback_contract_month"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    month: Mapped[date]
+    parent_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    rating: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    contract = relationship("Contract")
+
+    def __repr__(self) -> str:
+        return f"<Feedback {self.contract_id} {self.month:%Y-%m} {self.rating}>"
+
+
+class IndicatorValue(db.Model):
+    """A base (2023) or target (2025) value of an indicator of Приложение № 3, editable by the department."""
+
+    __tablename__ = "indicator_value"
+    __table_args__ = (UniqueConstraint("code", "year", name="uq_indicator_value_code_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int]
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+
+    def __repr__(self) -> str:
+        return f"<IndicatorValue {self.code} {self.year}={self.value}>"

@@ -1,0 +1,114 @@
+from marshmallow import Schema, fields, validate
+
+from certapp.reporting.services import INDICATORS
+
+
+class OrderCreateSchema(Schema):
+    year = fields.Integer(required=True)
+
+
+class OrderLineSchema(Schema):
+    direction = fields.String(attribute="direction.code")
+    service_code = fields.String(attribute="direction.service_code")
+    planned_children = fields.Integer()
+    planned_child_hours = fields.Integer()
+    #: kopecks
+    planned_money = fields.Integer()
+
+
+class OrderSchema(Schema):
+    id = fields.Integer()
+    year = fields.Integer()
+    version = fields.Integer()
+    status = fields.String()
+    status_name = fields.String()
+    approved_at = fields.DateTime(allow_none=True)
+    signature = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineSchema))
+
+
+class OrderLineInputSchema(Schema):
+    planned_children = fields.Integer(required=True, validate=validate.Range(min=0))
+    planned_child_hours = fields.Integer(required=True, validate=validate.Range(min=0))
+    planned_money = fields.Integer(required=True, validate=validate.Range(min=0),
+                                   metadata={"description": "копейки"})
+
+
+class OrderLinesInputSchema(Schema):
+    lines = fields.Dict(keys=fields.String(), values=fields.Nested(OrderLineInputSchema), required=True,
+                        metadata={"description": "код направленности -> план"})
+
+
+class PeriodQuerySchema(Schema):
+    year = fields.Integer(required=True)
+    quarter = fields.Integer(validate=validate.Range(min=1, max=4))
+
+
+class ExecutionLineSchema(Schema):
+    direction = fields.String(attribute="direction.code")
+    service_code = fields.String(attribute="direction.service_code")
+    planned_children = fields.Integer()
+    children = fields.Integer()
+    children_percent = fields.Decimal(as_string=True, allow_none=True)
+    planned_child_hours = fields.Integer()
+    child_hours = fields.Integer()
+    child_hours_percent = fields.Decimal(as_string=True, allow_none=True)
+    planned_money = fields.Integer()
+    money = fields.Integer()
+    money_percent = fields.Decimal(as_string=True, allow_none=True)
+
+
+class ExecutionSchema(Schema):
+    year = fields.Integer()
+    quarter = fields.Integer(allow_none=True)
+    title = fields.String()
+    order_id = fields.Integer(attribute="order.id", allow_none=True)
+    lines = fields.List(fields.Nested(ExecutionLineSchema))
+
+
+class IndicatorQuerySchema(Schema):
+    year = fields.Integer()
+
+
+class IndicatorRowSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    base = fields.Decimal(as_string=True, allow_none=True)
+    target = fields.Decimal(as_string=True, allow_none=True)
+    current = fields.Decimal(as_string=True)
+
+
+class IndicatorTableSchema(Schema):
+    year = fields.Integer()
+    rows = fields.List(fields.Nested(IndicatorRowSchema))
+
+
+class IndicatorValueInputSchema(Schema):
+    code = fields.String(required=True, validate=validate.OneOf(list(INDICATORS)))
+    year = fields.Integer(required=True)
+    value = fields.String(required=True)
+
+
+class FeedbackInputSchema(Schema):
+    contract_id = fields.Integer(required=True)
+    month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
+    rating = fields.Integer(required=True)
+    comment = fields.String(load_default=None, allow_none=True)
+
+
+class FeedbackSchema(Schema):
+    id = fields.Integer()
+    contract_id = fields.Integer()
+    program_title = fields.String(attribute="contract.program.title")
+    provider_name = fields.String(attribute="contract.provider.short_name")
+    month = fields.Date()
+    rating = fields.Integer()
+    comment = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    answer = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+
+
+class AnswerSchema(Schema):
+    answer = fields.String(required=True)

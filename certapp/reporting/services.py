@@ -1,0 +1,351 @@
+"""The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.exc import IntegrityError
+
+from certapp.accounts.models import User
+from certapp.accounts.services import require_role
+from certapp.audit.services import record_event
+from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.contracts.models import Contract, ContractMonth
+from certapp.db import db, utcnow
+from certapp.documents.services import sign_document
+from certapp.ledger.models import LedgerEntry
+from certapp.programs.models import Program
+from certapp.reference.models import Direction
+from certapp.reference.services import list_directions
+from certapp.registry.models import NON_STATE_OWNERSHIP, Provider, RegistryApplication, RegistryEntry
+from certapp.reporting.models import ORDER_TRANSITIONS, Feedback, IndicatorValue, SocialOrder, SocialOrderLine
+
+
+class TransitionError(DomainError):
+    code = "invalid_transition"
+    status = 409
+
+
+# --- the social order ------------------------------------------------------------------------------
+
+def _check_year(year: int) -> int:
+    if not isinstance(year, int) or not 2020 <= year <= 2100:
+        raise ValidationError("Укажите год от 2020 до 2100.", field="year")
+    return year
+
+
+def get_order(order_id: int) -> SocialOrder:
+    order = db.session.get(SocialOrder, order_id)
+    if order is None:
+        raise NotFoundError("Социальный заказ не найден.")
+    return order
+
+
+def orders_query(year: int | None = None):
+    stmt = select(SocialOrder).order_by(SocialOrder.year.desc(), SocialOrder.version.desc())
+    return stmt.where(SocialOrder.year == year) if year else stmt
+
+
+def approved_order(year: int) -> SocialOrder | None:
+    return db.session.execute(select(SocialOrder).where(SocialOrder.year == year, SocialOrder.status == "approved")
+                              ).scalar_one_or_none()
+
+
+def create_order(year: int, actor: User) -> SocialOrder:
+    """A draft for the year: the first version, or the next version copying the approved one."""
+    require_role(actor, "department")
+    _check_year(year)
+    current = approved_order(year)
+    latest = db.session.execute(select(func.max(SocialOrder.version)).where(SocialOrder.year == year)).scalar()
+    order = SocialOrder(year=year, version=(latest or 0) + 1, status="draft")
+    planned = {line.direction_id: line for line in (current.lines if current else [])}
+    for direction in list_directions():
+        base = planned.get(direction.id)
+        order.lines.append(SocialOrderLine(
+            direction_id=direction.id, planned_children=base.planned_children if base else 0,
+            planned_child_hours=base.planned_child_hours if base else 0,
+            planned_money=base.planned_money if base else 0))
+    try:
+        with db.session.begin_nested():
+            db.session.add(order)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError(f"Проект социального заказа на {year} год уже есть: продолжите его.", field="year",
+                            code="draft_exists")
+    record_event("social_order.draft", order, to_state="draft", actor=actor, details={"year": year,
+                                                                                        "version": order.version})
+    return order
+
+
+def update_order_lines(order_id: int, actor: User, lines: dict[str, dict]) -> SocialOrder:
+    """Set the plan per direction code: {code: {planned_children, planned_child_hours, planned_money}}."""
+    require_role(actor, "department")
+    order = get_order(order_id)
+    if order.status != "draft":
+        raise TransitionError("Утверждённый социальный заказ не меняется: создайте новую редакцию.",
+                              code="order_fixed")
+    by_code = {line.direction.code: line for line in order.lines}
+    for code, values in lines.items():
+        line = by_code.get(code)
+        if line is None:
+            raise ValidationError(f"Неизвестная направленность: {code}.", field="lines")
+        for field in ("planned_children", "planned_child_hours", "planned_money"):
+            value = values.get(field, getattr(line, field))
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValidationError("Плановые значения — целые неотрицательные числа.", field=field)
+            setattr(line, field, value)
+    record_event("social_order.update", order, to_state="draft", actor=actor)
+    return order
+
+
+def order_content(order: SocialOrder) -> dict:
+    return {"year": order.year, "version": order.version, "approved_at": order.approved_at,
+            "lines": [[line.direction.service_code, line.planned_children, line.planned_child_hours,
+                       line.planned_money] for line in order.lines]}
+
+
+def approve_order(order_id: int, actor: User) -> SocialOrder:
+    """Approve and fix the order; an earlier approved version of the year is superseded."""
+    require_role(actor, "department")
+    order = get_order(order_id)
+    if order.status != "draft":
+        raise TransitionError(f"Социальный заказ {order.status_name.lower()}.")
+    previous = approved_order(order.year)
+    if previous is not None:
+        previous.status = "superseded"
+        record_event("social_order.superseded", previous, from_state="approved", to_state="superseded", actor=actor)
+        db.session.flush()
+    order.status, order.approved_at, order.approved_by_id = "approved", utcnow(), actor.id
+    order.signature = sign_document(order_content(order))
+    record_event("social_order.approved", order, from_state="draft", to_state="approved", actor=actor)
+    return order
+
+
+# --- the execution report ----------------------------------------------------------------------------
+
+QUARTERS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
+
+
+@dataclass
+class ExecutionLine:
+    direction: Direction
+    planned_children: int
+    planned_child_hours: int
+    planned_money: int
+    children: int
+    child_hours: int
+    money: int
+
+    @staticmethod
+    def _percent(actual: int, plan: int) -> Decimal | None:
+        return (Decimal(actual * 100) / plan).quantize(Decimal("0.1")) if plan else None
+
+    @property
+    def children_percent(self):
+        return self._percent(self.children, self.planned_children)
+
+    @property
+    def child_hours_percent(self):
+        return self._percent(self.child_hours, self.planned_child_hours)
+
+    @property
+    def money_percent(self):
+        return self._percent(self.money, self.planned_money)
+
+
+@dataclass
+class ExecutionReport:
+    year: int
+    quarter: int | None
+    start: date
+    end: date
+    order: SocialOrder | None
+    lines: list
+
+    @property
+    def title(self) -> str:
+        return f"{self.quarter} квартал {self.year} года" if self.quarter else f"{self.year} год"
+
+    def total(self, field: str) -> int:
+        return sum(getattr(line, field) for line in self.lines)
+
+
+def execution_report(year: int, quarter: int | None = None) -> ExecutionReport:
+    """Отчёт об исполнении социального заказа, computed from contracts and service reports: per registry
+    number of the service, children served, child-hours delivered and money spent in the year or
+    quarter, against the approved plan of the year."""
+    _check_year(year)
+    if quarter is not None and quarter not in QUARTERS:
+        raise ValidationError("Квартал — от 1 до 4.", field="quarter")
+    first, last = QUARTERS[quarter] if quarter else (1, 12)
+    start, end = date(year, first, 1), date(year, last, 1)
+    delivered = (select(Program.direction_id, func.count(distinct(Contract.child_id)),
+                        func.coalesce(func.sum(Program.hours_per_month), 0))
+                 .select_from(ContractMonth).join(Contract, Contract.id == ContractMonth.contract_id)
+                 .join(Program, Program.id == Contract.program_id)
+                 .where(ContractMonth.status == "delivered", ContractMonth.month.between(start, end))
+                 .group_by(Program.direction_id))
+    served = {d: (children, int(hours)) for d, children, hours in db.session.execute(delivered)}
+    spent = dict(db.session.execute(
+        select(Program.direction_id, func.coalesce(func.sum(LedgerEntry.d_spent), 0))
+        .select_from(LedgerEntry).join(Contract, Contract.id == LedgerEntry.contract_id)
+        .join(Program, Program.id == Contract.program_id)
+        .where(LedgerEntry.d_spent != 0, LedgerEntry.month.between(start, end))
+        .group_by(Program.direction_id)).all())
+    order = approved_order(year)
+    plan = {line.direction_id: line for line in (order.lines if order else [])}
+    lines = []
+    for direction in list_directions():
+        p = plan.get(direction.id)
+        children, hours = served.get(direction.id, (0, 0))
+        lines.append(ExecutionLine(direction, p.planned_children if p else 0, p.planned_child_hours if p else 0,
+                                   p.planned_money if p else 0, children, hours, int(spent.get(direction.id, 0))))
+    return ExecutionReport(year, quarter, start, end, order, lines)
+
+
+# --- feedback ------------------------------------------------------------------------------------------
+
+def leave_feedback(parent: User, contract_id: int, month: date, rating: int, comment: str | None) -> Feedback:
+    """After a delivered month the parent rates the program (1–5, a comment); once per month."""
+    require_role(parent, "parent")
+    contract = db.session.get(Contract, contract_id)
+    if contract is None or contract.parent_id != parent.id:
+        raise NotFoundError("Договор не найден.")
+    month = month.replace(day=1)
+    row = next((m for m in contract.months if m.month == month), None)
+    if row is None or row.status != "delivered":
+        raise ValidationError("Оценить можно месяц, в котором услуга оказана.", field="month")
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise ValidationError("Оценка — от 1 до 5.", field="rating")
+    comment = (comment or "").strip()[:2000] or None
+    feedback = Feedback(contract_id=contract.id, month=month, parent_id=parent.id, rating=rating, comment=comment)
+    try:
+        with db.session.begin_nested():
+            db.session.add(feedback)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Этот месяц уже оценён.", field="month", code="already_rated")
+    record_event("feedback.create", feedback, to_state=str(rating), actor=parent)
+    return feedback
+
+
+def answer_feedback(provider_user: User, feedback_id: int, answer: str) -> Feedback:
+    require_role(provider_user, "provider")
+    feedback = db.session.get(Feedback, feedback_id)
+    if feedback is None or feedback.contract.provider_id != provider_user.provider_id:
+        raise NotFoundError("Отзыв не найден.")
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationError("Напишите ответ.", field="answer")
+    feedback.answer, feedback.answered_at, feedback.answered_by_id = answer[:2000], utcnow(), provider_user.id
+    record_event("feedback.answer", feedback, actor=provider_user)
+    return feedback
+
+
+def feedback_for(user: User):
+    stmt = select(Feedback).join(Contract, Contract.id == Feedback.contract_id).order_by(Feedback.id.desc())
+    if user.role == "parent":
+        stmt = stmt.where(Feedback.parent_id == user.id)
+    elif user.role == "provider":
+        stmt = stmt.where(Contract.provider_id == (user.provider_id or -1))
+    return stmt
+
+
+# --- indicators ------------------------------------------------------------------------------------------
+
+BASE_YEAR, TARGET_YEAR = 2023, 2025
+
+#: code -> (Russian name, unit)
+INDICATORS = {
+    "nonprofit_providers": ("Число некоммерческих организаций — исполнителей услуги в реестре", "ед."),
+    "providers_applied": ("Число исполнителей, подавших заявки на включение в реестр (участвовавших в отборе)", "ед."),
+    "providers_included": ("Число исполнителей, включённых в реестр", "ед."),
+    "non_state_share": ("Доля негосударственных (немуниципальных) исполнителей в реестре", "%"),
+    "children_total": ("Общее число детей, получивших услугу", "чел."),
+    "children_non_state": ("Число детей, получивших услугу у негосударственных исполнителей", "чел."),
+    "satisfaction": ("Доля потребителей, удовлетворённых качеством услуги (оценки 4–5)", "%"),
+}
+
+
+def _year_bounds(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def compute_indicators(year: int) -> dict[str, Decimal]:
+    """What the system's data can count for a year."""
+    start, end = _year_bounds(year)
+    active_at_end = (select(Provider).join(RegistryEntry).where(RegistryEntry.entered_on <= end,
+                                                                RegistryEntry.status == "active"))
+    in_registry = db.session.execute(active_at_end).scalars().all()
+    applied = db.session.execute(select(func.count(distinct(RegistryApplication.inn))).where(
+        RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=timezone.utc),
+        RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=timezone.utc))).scalar_one()
+    included = db.session.execute(select(func.count()).select_from(RegistryEntry).where(
+        RegistryEntry.entered_on.between(start, end))).scalar_one()
+    non_state = [p for p in in_registry if p.ownership in NON_STATE_OWNERSHIP]
+    served = (select(func.count(distinct(Contract.child_id))).select_from(ContractMonth)
+              .join(Contract, Contract.id == ContractMonth.contract_id)
+              .join(Provider, Provider.id == Contract.provider_id)
+              .where(ContractMonth.status == "delivered", ContractMonth.month.between(start, end)))
+    children_total = db.session.execute(served).scalar_one()
+    children_non_state = db.session.execute(served.where(Provider.ownership.in_(NON_STATE_OWNERSHIP))).scalar_one()
+    ratings = db.session.execute(select(func.count(), func.count().filter(Feedback.rating >= 4)).where(
+        Feedback.month.between(start, end))).one()
+    return {
+        "nonprofit_providers": Decimal(sum(p.ownership == "non_profit" for p in in_registry)),
+        "providers_applied": Decimal(applied),
+        "providers_included": Decimal(included),
+        "non_state_share": _share(len(non_state), len(in_registry)),
+        "children_total": Decimal(children_total),
+        "children_non_state": Decimal(children_non_state),
+        "satisfaction": _share(ratings[1], ratings[0]),
+    }
+
+
+def _share(part: int, whole: int) -> Decimal:
+    return (Decimal(part * 100) / whole).quantize(Decimal("0.1")) if whole else Decimal(0)
+
+
+@dataclass
+class IndicatorRow:
+    code: str
+    name: str
+    unit: str
+    base: Decimal | None
+    target: Decimal | None
+    current: Decimal
+
+
+def indicator_table(year: int | None = None) -> tuple[int, list[IndicatorRow]]:
+    year = year or date.today().year
+    stored = {(v.code, v.year): v.value for v in db.session.execute(select(IndicatorValue)).scalars()}
+    current = compute_indicators(year)
+    return year, [IndicatorRow(code, name, unit, stored.get((code, BASE_YEAR)), stored.get((code, TARGET_YEAR)),
+                               current[code]) for code, (name, unit) in INDICATORS.items()]
+
+
+def set_indicator_value(code: str, year: int, value, actor: User) -> IndicatorValue:
+    """The department edits a base (2023) or target (2025) value."""
+    require_role(actor, "department")
+    if code not in INDICATORS:
+        raise ValidationError("Неизвестный показатель.", field="code")
+    if year not in (BASE_YEAR, TARGET_YEAR):
+        raise ValidationError(f"Редактируются значения {BASE_YEAR} (базовый) и {TARGET_YEAR} (целевой) годов.",
+                              field="year")
+    try:
+        value = Decimal(str(value).replace(",", ".").strip()).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise ValidationError("Значение показателя — число.", field="value")
+    if value < 0 or (INDICATORS[code][1] == "%" and value > 100):
+        raise ValidationError("Значение вне допустимого диапазона.", field="value")
+    row = db.session.execute(select(IndicatorValue).where(IndicatorValue.code == code, IndicatorValue.year == year)
+                             ).scalar_one_or_none()
+    before = str(row.value) if row else None
+    if row is None:
+        row = IndicatorValue(code=code, year=year, value=value)
+        db.session.add(row)
+    else:
+        row.value = value
+    record_event("indicator.set", ("IndicatorValue", f"{code}:{year}"), from_state=before, to_state=str(value),
+                 actor=actor)
+    return row

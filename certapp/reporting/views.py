@@ -1,0 +1,140 @@
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from certapp.accounts.access import roles
+from certapp.common.errors import DomainError
+from certapp.common.exports import xlsx_response
+from certapp.common.money import kopecks_to_rub_str, parse_rub
+from certapp.common.pagination import paginate
+from certapp.contracts.models import Contract
+from certapp.db import db, transaction
+from certapp.reference.services import get_district
+from certapp.reporting import render, services
+
+bp = Blueprint("reporting", __name__, url_prefix="/reports")
+
+
+def _act(action, success: str):
+    try:
+        with transaction():
+            result = action()
+    except DomainError as error:
+        flash(error.message, "error")
+        return None
+    flash(success, "success")
+    return result
+
+
+@bp.route("/social-orders", methods=["GET", "POST"])
+@roles("department", "bookkeeping")
+def social_orders():
+    if request.method == "POST":
+        if current_user.role != "department":
+            flash("Социальный заказ формирует управление образования.", "error")
+            return redirect(url_for("reporting.social_orders"))
+        order = _act(lambda: services.create_order(request.form.get("year", type=int), current_user),
+                     "Проект социального заказа создан.")
+        if order is not None:
+            return redirect(url_for("reporting.social_order", order_id=order.id))
+    orders = db.session.execute(services.orders_query()).scalars().all()
+    return render_template("reporting/social_orders.html", orders=orders, this_year=date.today().year)
+
+
+@bp.route("/social-orders/<int:order_id>", methods=["GET", "POST"])
+@roles("department", "bookkeeping")
+def social_order(order_id: int):
+    order = services.get_order(order_id)
+    if request.method == "POST" and current_user.role == "department":
+        try:
+            lines = {line.direction.code: {
+                "planned_children": int(request.form.get(f"{line.direction.code}-children", "0") or 0),
+                "planned_child_hours": int(request.form.get(f"{line.direction.code}-hours", "0") or 0),
+                "planned_money": parse_rub(request.form.get(f"{line.direction.code}-money", "0") or "0", "money"),
+            } for line in order.lines}
+        except ValueError:
+            flash("Плановые значения — целые числа, средства — в рублях.", "error")
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            _act(lambda: services.update_order_lines(order_id, current_user, lines), "План сохранён.")
+        return redirect(url_for("reporting.social_order", order_id=order_id))
+    return render_template("reporting/social_order.html", order=order, rub=kopecks_to_rub_str)
+
+
+@bp.route("/social-orders/<int:order_id>/approve", methods=["POST"])
+@roles("department")
+def approve(order_id: int):
+    _act(lambda: services.approve_order(order_id, current_user), "Социальный заказ утверждён.")
+    return redirect(url_for("reporting.social_order", order_id=order_id))
+
+
+def _period_args():
+    year = request.args.get("year", type=int) or date.today().year
+    quarter = request.args.get("quarter", type=int) or None
+    return year, quarter
+
+
+@bp.route("/execution")
+@bp.route("/execution.<any(xlsx, pdf):fmt>")
+@roles("department", "bookkeeping")
+def execution(fmt: str | None = None):
+    year, quarter = _period_args()
+    try:
+        report = services.execution_report(year, quarter)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("reporting.execution"))
+    name = f"execution-{year}{'-q' + str(quarter) if quarter else ''}"
+    if fmt == "xlsx":
+        return xlsx_response(f"{name}.xlsx", [(f"Исполнение {report.title}"[:31], render.EXECUTION_HEADERS,
+                                               render.execution_rows(report), (2, 3, 5, 6, 8, 9))])
+    if fmt == "pdf":
+        return Response(render.execution_pdf(report, get_district().name), mimetype="application/pdf",
+                        headers={"Content-Disposition": f"inline; filename={name}.pdf"})
+    return render_template("reporting/execution.html", report=report, year=year, quarter=quarter)
+
+
+@bp.route("/indicators", methods=["GET", "POST"])
+@roles("department")
+def indicators():
+    if request.method == "POST":
+        _act(lambda: services.set_indicator_value(request.form.get("code"), request.form.get("year", type=int),
+                                                  request.form.get("value"), current_user), "Значение сохранено.")
+        return redirect(url_for("reporting.indicators", year=request.args.get("year")))
+    year, rows = services.indicator_table(request.args.get("year", type=int))
+    charts = [render.bar_chart(row.name, [(f"{services.BASE_YEAR} база", row.base),
+                                          (f"{services.TARGET_YEAR} цель", row.target), (f"{year} факт", row.current)],
+                               row.unit) for row in rows]
+    return render_template("reporting/indicators.html", rows=rows, charts=charts, year=year,
+                           base_year=services.BASE_YEAR, target_year=services.TARGET_YEAR)
+
+
+@bp.route("/feedback", methods=["GET", "POST"])
+@roles("parent", "provider", "department")
+def feedback():
+    if request.method == "POST":
+        if current_user.role == "parent":
+            contract_id, _, month = (request.form.get("contract_month") or "").partition(":")
+            try:
+                month_value = date.fromisoformat(month)
+                rating = int(request.form.get("rating", ""))
+            except ValueError:
+                flash("Выберите месяц и оценку.", "error")
+            else:
+                _act(lambda: services.leave_feedback(current_user, int(contract_id), month_value, rating,
+                                                     request.form.get("comment")), "Спасибо за отзыв!")
+        elif current_user.role == "provider":
+            _act(lambda: services.answer_feedback(current_user, request.form.get("feedback_id", type=int),
+                                                  request.form.get("answer")), "Ответ опубликован.")
+        return redirect(url_for("reporting.feedback"))
+    page = paginate(services.feedback_for(current_user), request.args.get("page", 1, type=int), 50)
+    to_rate = []
+    if current_user.role == "parent":
+        rated = {(f.contract_id, f.month) for f in db.session.execute(services.feedback_for(current_user)).scalars()}
+        for contract in db.session.execute(select(Contract).where(Contract.parent_id == current_user.id)).scalars():
+            to_rate += [(contract, m) for m in contract.months
+                        if m.status == "delivered" and (contract.id, m.month) not in rated]
+    return render_template("reporting/feedback.html", page=page, to_rate=to_rate)
