@@ -1,0 +1,177 @@
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+
+from certapp.contracts import services as contracts
+from certapp.db import db
+from certapp.reporting import services
+from tests.factories import make_certificate, make_contract, make_program, make_provider, make_user, this_month
+
+
+@pytest.fixture
+def world(users):
+    """Contracts in two directions at a municipal and a commercial provider, months delivered or not."""
+    department = users["department"]
+    state_user, state = make_provider(department=department)
+    com_user, com = make_provider(department=department, ownership="commercial", short_name="ООО «Робо»",
+                                  full_name="Общество с ограниченной ответственностью «Робо»")
+    robotics = make_program(state_user, department, price_per_month="1 000", hours_per_month=8)
+    football = make_program(com_user, department, title="Футбол", direction="sport", price_per_month="600",
+                            hours_per_month=12, age_from=7, age_to=12)
+    m0, m1 = this_month(), contracts.add_months(this_month(), 1)
+    kids = [make_certificate(department=department) for _ in range(3)]
+    c1 = make_contract(kids[0], state_user, robotics)
+    c2 = make_contract(kids[1], state_user, robotics)
+    c3 = make_contract(kids[2], com_user, football)
+    c4 = make_contract(kids[0], com_user, football)  # the same child at a second provider
+    delivered = []
+    for contract, provider_user, months in ((c1, state_user, (m0, m1)), (c2, state_user, (m0,)),
+                                            (c3, com_user, (m0,)), (c4, com_user, (m0, m1))):
+        for month in months:
+            if month <= contract.end_month:
+                contracts.report_month(contract.id, provider_user, month, True, today=m1)
+                delivered.append((contract, month))
+    if m0 <= c2.end_month and m1 <= c2.end_month:
+        contracts.report_month(c2.id, state_user, m1, False, reason="Карантин", today=m1)
+    db.session.commit()
+    return {"m0": m0, "m1": m1, "delivered": delivered, "contracts": (c1, c2, c3, c4), "users": users,
+            "parent_of": {c.id: c.parent for c in (c1, c2, c3, c4)}}
+
+
+def _expected(world, direction: str, months):
+    rows = [(c, m) for c, m in world["delivered"] if c.program.direction.code == direction and m in months]
+    return {"children": len({c.child_id for c, _ in rows}),
+            "child_hours": sum(c.program.hours_per_month for c, _ in rows),
+            "money": sum(next(x.certificate_amount for x in c.months if x.month == m) for c, m in rows)}
+
+
+def test_department_enters_and_approves_the_social_order_then_gets_the_execution_report(login, world):
+    year = world["m0"].year
+    client = login(world["users"]["department"])
+    response = client.post("/reports/social-orders", data={"year": year})
+    assert response.status_code == 302
+    order = db.session.execute(services.orders_query(year)).scalars().first()
+    client.post(f"/reports/social-orders/{order.id}", data={
+        "technical-children": "10", "technical-hours": "800", "technical-money": "100 000",
+        "sport-children": "4", "sport-hours": "300", "sport-money": "20 000,50"})
+    assert client.post(f"/reports/social-orders/{order.id}/approve").status_code == 302
+    db.session.refresh(order)
+    assert order.status == "approved" and order.signature
+    technical = next(line for line in order.lines if line.direction.code == "technical")
+    assert (technical.planned_children, technical.planned_money) == (10, 100_000_00)
+
+    months = [m for m in (world["m0"], world["m1"]) if m.year == year]
+    report = services.execution_report(year)
+    lines = {line.direction.code: line for line in report.lines}
+    for code in ("technical", "sport"):
+        expected = _expected(world, code, months)
+        assert (lines[code].children, lines[code].child_hours, lines[code].money) == \
+            (expected["children"], expected["child_hours"], expected["money"])
+    assert lines["technical"].children_percent == (Decimal(lines["technical"].children * 100) / 10).quantize(
+        Decimal("0.1"))
+    page = client.get(f"/reports/execution?year={year}").get_data(as_text=True)
+    assert "804200О.99.0.ББ52АЕ04000" in page
+    book = load_workbook(BytesIO(client.get(f"/reports/execution.xlsx?year={year}").data)).active
+    assert book["A2"].value.startswith("804200") and book["A8"].value == "Итого"
+    pdf = client.get(f"/reports/execution.pdf?year={year}")
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+
+
+def test_quarter_report_counts_only_its_months(api, world):
+    m0 = world["m0"]
+    quarter = (m0.month - 1) // 3 + 1
+    months = [m for m in (m0, world["m1"]) if m.year == m0.year and (m.month - 1) // 3 + 1 == quarter]
+    result = api(world["users"]["department"]).get(f"/api/v1/reports/execution?year={m0.year}&quarter={quarter}").json
+    sport = next(line for line in result["lines"] if line["direction"] == "sport")
+    assert sport["money"] == _expected(world, "sport", months)["money"]
+    assert sport["money_percent"] is None  # no approved order: no plan
+
+
+def test_approved_order_is_fixed_and_changes_are_new_versions(api, world):
+    client = api(world["users"]["department"])
+    year = world["m0"].year
+    first = client.post("/api/v1/reports/social-orders", json={"year": year}).json
+    assert client.post("/api/v1/reports/social-orders", json={"year": year}).status_code == 409
+    client.put(f"/api/v1/reports/social-orders/{first['id']}/lines",
+               json={"lines": {"technical": {"planned_children": 5, "planned_child_hours": 40, "planned_money": 1000}}})
+    client.post(f"/api/v1/reports/social-orders/{first['id']}/approve")
+    fixed = client.put(f"/api/v1/reports/social-orders/{first['id']}/lines",
+                       json={"lines": {"technical": {"planned_children": 6, "planned_child_hours": 40,
+                                                     "planned_money": 1000}}})
+    assert fixed.status_code == 409 and fixed.json["status"] == "order_fixed"
+    second = client.post("/api/v1/reports/social-orders", json={"year": year}).json
+    assert second["version"] == 2
+    assert next(l for l in second["lines"] if l["direction"] == "technical")["planned_children"] == 5
+    client.post(f"/api/v1/reports/social-orders/{second['id']}/approve")
+    statuses = {o["version"]: o["status"] for o in client.get("/api/v1/reports/social-orders").json}
+    assert statuses == {1: "superseded", 2: "approved"}
+    bad = client.put(f"/api/v1/reports/social-orders/{second['id']}/lines",
+                     json={"lines": {"technical": {"planned_children": -1, "planned_child_hours": 0,
+                                                   "planned_money": 0}}})
+    assert bad.status_code == 422
+
+
+def test_feedback_after_a_delivered_month_and_satisfaction(api, world):
+    ratings = [5, 4, 2]
+    rated = []
+    for (contract, month), rating in zip(world["delivered"], ratings):
+        response = api(world["parent_of"][contract.id]).post("/api/v1/reports/feedback", json={
+            "contract_id": contract.id, "month": f"{month:%Y-%m}", "rating": rating, "comment": "Хорошо"})
+        assert response.status_code == 201, response.json
+        rated.append(contract)
+    contract, month = world["delivered"][0]
+    again = api(world["parent_of"][contract.id]).post("/api/v1/reports/feedback", json={
+        "contract_id": contract.id, "month": f"{month:%Y-%m}", "rating": 5})
+    assert again.status_code == 409
+    c2 = world["contracts"][1]
+    not_delivered = [m for m in c2.months if m.status == "not_delivered"]
+    if not_delivered:
+        refused = api(world["parent_of"][c2.id]).post("/api/v1/reports/feedback", json={
+            "contract_id": c2.id, "month": f"{not_delivered[0].month:%Y-%m}", "rating": 5})
+        assert refused.status_code == 422
+    stranger = make_user("parent")
+    db.session.commit()
+    assert api(stranger).post("/api/v1/reports/feedback", json={
+        "contract_id": contract.id, "month": f"{month:%Y-%m}", "rating": 5}).status_code == 404
+    feedback_id = api(world["parent_of"][contract.id]).get("/api/v1/reports/feedback").json[0]["id"]
+    provider = next(u for u in db.session.execute(db.select(type(stranger))).scalars()
+                    if u.provider_id == contract.provider_id)
+    answered = api(provider).post(f"/api/v1/reports/feedback/{feedback_id}/answer", json={"answer": "Спасибо!"})
+    assert answered.json["answer"] == "Спасибо!"
+    table = services.indicator_table(world["m0"].year)[1]
+    satisfaction = next(r for r in table if r.code == "satisfaction").current
+    in_year = [r for (c, m), r in zip(world["delivered"], ratings) if m.year == world["m0"].year]
+    assert satisfaction == (Decimal(sum(r >= 4 for r in in_year) * 100) / len(in_year)).quantize(Decimal("0.1"))
+
+
+def test_indicators_count_what_the_data_can_and_targets_are_editable(api, login, world):
+    year = world["m0"].year
+    client = api(world["users"]["department"])
+    result = client.get(f"/api/v1/reports/indicators?year={year}").json
+    rows = {r["code"]: r for r in result["rows"]}
+    months = {m for m in (world["m0"], world["m1"]) if m.year == year}
+    served = {c.child_id for c, m in world["delivered"] if m in months}
+    non_state = {c.child_id for c, m in world["delivered"] if m in months and c.provider.ownership == "commercial"}
+    assert Decimal(rows["children_total"]["current"]) == len(served)
+    assert Decimal(rows["children_non_state"]["current"]) == len(non_state)
+    assert Decimal(rows["providers_included"]["current"]) == 2
+    assert Decimal(rows["providers_applied"]["current"]) == 2
+    assert Decimal(rows["non_state_share"]["current"]) == Decimal("50.0")
+    assert Decimal(rows["nonprofit_providers"]["current"]) == 0
+    updated = client.put("/api/v1/reports/indicators", json={"code": "children_total", "year": 2025, "value": "350"})
+    assert next(r for r in updated.json["rows"] if r["code"] == "children_total")["target"] == "350.00"
+    assert client.put("/api/v1/reports/indicators", json={"code": "non_state_share", "year": 2025,
+                                                          "value": "150"}).status_code == 422
+    assert client.put("/api/v1/reports/indicators", json={"code": "children_total", "year": 2024,
+                                                          "value": "1"}).status_code == 422
+    page = login(world["users"]["department"]).get(f"/reports/indicators?year={year}").get_data(as_text=True)
+    assert "<svg" in page and "2025 цель" in page
+
+
+def test_wrong_roles_are_refused(api, users, world):
+    assert api(users["parent"]).get(f"/api/v1/reports/execution?year={world['m0'].year}").status_code == 403
+    assert api(users["provider"]).post("/api/v1/reports/social-orders", json={"year": 2026}).status_code == 403
+    assert api(users["bookkeeping"]).post("/api/v1/reports/social-orders", json={"year": 2026}).status_code == 403
+    assert api(users["bookkeeping"]).get("/api/v1/reports/indicators").status_code == 403
