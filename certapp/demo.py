@@ -260,6 +260,56 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
     contracts.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
 
 
+#: (indicator code, base 2023, target 2025)
+DEMO_INDICATORS = (("nonprofit_providers", 0, 2), ("providers_applied", 2, 6), ("providers_included", 2, 5),
+                   ("non_state_share", 0, 30), ("children_total", 180, 400), ("children_non_state", 0, 60),
+                   ("satisfaction", 85, 90))
+
+
+def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -> None:
+    """Agreements (one provider left without), registers paid / approved / draft, the social order,
+    feedback and the indicators' base and target values."""
+    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping.models import Agreement
+    from certapp.contracts import services as contracts
+    from certapp.contracts.models import Contract
+    from certapp.reporting import services as reporting
+    from certapp.registry.models import Provider
+
+    bookkeeper, department = users["buh@karatuz.demo"], users["uo@karatuz.demo"]
+    for email in ("cdt@karatuz.demo", "dyussh@karatuz.demo"):  # ИП Белов: no agreement yet, payable accrues
+        agreement = db.session.execute(select(Agreement).join(Provider).where(
+            Provider.id == users[email].provider_id)).scalar_one()
+        bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
+                                       concluded_on=period.starts_on)
+    past = [m for m in contracts.months_between(period.starts_on, today) if m < contracts.first_of_month(today)]
+    for index, month in enumerate(past):
+        for position, register in enumerate(bookkeeping.build_all_registers(month, bookkeeper).built):
+            last_month = index == len(past) - 1
+            if not last_month or position == 0:  # the last month: one approved and unpaid, the rest drafts
+                bookkeeping.approve_register(register.id, bookkeeper)
+            if not last_month:
+                bookkeeping.mark_paid(register.id, bookkeeper, f"{100 + register.id}", date.today())
+    order = reporting.create_order(today.year, department)
+    reporting.update_order_lines(order.id, department, {
+        code: {"planned_children": children, "planned_child_hours": children * 8 * 9, "planned_money": money * 100}
+        for code, children, money in (("technical", 60, 600_000), ("natural_science", 30, 220_000),
+                                      ("sport", 90, 850_000), ("arts", 50, 560_000),
+                                      ("tourism_local_history", 25, 260_000), ("social_humanitarian", 20, 120_000))})
+    reporting.approve_order(order.id, department)
+    for contract in db.session.execute(select(Contract).order_by(Contract.id)).scalars():
+        for row in contract.months:
+            if row.status == "delivered":
+                feedback = reporting.leave_feedback(contract.parent, contract.id, row.month,
+                                                    5 if row.month.month % 2 else 4, "Ребёнку нравится, спасибо!")
+                if contract.program.title == "Робототехника":
+                    reporting.answer_feedback(users["cdt@karatuz.demo"], feedback.id, "Спасибо за отзыв!")
+                break
+    for code, base, target in DEMO_INDICATORS:
+        reporting.set_indicator_value(code, reporting.BASE_YEAR, base, department)
+        reporting.set_indicator_value(code, reporting.TARGET_YEAR, target, department)
+
+
 PROVIDER_OF = {title: email for email, items in DEMO_PROGRAMS.items() for title, *_ in items}
 
 
@@ -280,6 +330,7 @@ def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
     if period is not None:
         issued = _load_certificates(users, period)
         _load_contracts(users, issued, period, today)
+        _load_bookkeeping_and_reports(users, period, today)
     return logins
 
 

@@ -60,3 +60,12 @@ def test_demo_has_certificates_and_contracts_in_every_state(app):
     assert states == {"offered", "active", "rejected", "terminated", "completed"}
     assert set(db.session.execute(select(Enrollment.status)).scalars()) >= {"requested", "declined", "accepted"}
     assert check_invariant() == []
+
+    from certapp.bookkeeping.models import PaymentRegister
+    from certapp.bookkeeping.services import reconcile
+    from certapp.reporting.models import Feedback, SocialOrder
+    assert set(db.session.execute(select(PaymentRegister.status)).scalars()) == {"paid", "approved", "draft"}
+    result = reconcile()
+    assert result.ok and any(p.payable for p in result.providers) and result.totals["paid"] > 0
+    assert db.session.execute(select(SocialOrder.status)).scalars().all() == ["approved"]
+    assert db.session.execute(select(func.count()).select_from(Feedback)).scalar_one() >= 3
