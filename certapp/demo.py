@@ -168,13 +168,14 @@ def _load_registry(users: dict[str, User], period) -> None:
             programs.decide_program(program.id, "published", department)
 
 
-#: parent email -> children (last, first, patronymic, age on the period start, СНИЛС body, apply, confirm)
+#: parent email -> children (last, first, patronymic, age on the period start, СНИЛС body, confirmed);
+#: every child has an application, the unconfirmed one waits in the department's queue
 DEMO_CHILDREN = {
-    "ivanova@karatuz.demo": [("Иванов", "Пётр", "Андреевич", 10, 112233445, True, True),
-                             ("Иванова", "Анна", "Андреевна", 7, 112233446, True, True)],
-    "kuznetsov@karatuz.demo": [("Кузнецов", "Дмитрий", "Андреевич", 15, 123456789, True, True)],
-    "smirnova@karatuz.demo": [("Смирнова", "Ольга", "Игоревна", 12, 134567890, True, True),
-                              ("Смирнов", "Максим", "Игоревич", 6, 145678901, True, False)],
+    "ivanova@karatuz.demo": [("Иванов", "Пётр", "Андреевич", 10, 112233445, True),
+                             ("Иванова", "Анна", "Андреевна", 7, 112233446, True)],
+    "kuznetsov@karatuz.demo": [("Кузнецов", "Дмитрий", "Андреевич", 15, 123456789, True)],
+    "smirnova@karatuz.demo": [("Смирнова", "Ольга", "Игоревна", 12, 134567890, True),
+                              ("Смирнов", "Максим", "Игоревич", 6, 145678901, False)],
 }
 
 
@@ -193,7 +194,7 @@ def _load_certificates(users: dict[str, User], period) -> dict[str, object]:
     department, issued = users["uo@karatuz.demo"], {}
     for email, children in DEMO_CHILDREN.items():
         parent = users[email]
-        for last, first, patronymic, age, snils_body, apply, confirm in children:
+        for last, first, patronymic, age, snils_body, confirm in children:
             child = certificates.add_child(parent, {
                 "last_name": last, "first_name": first, "patronymic": patronymic,
                 "birth_date": date(period.starts_on.year - age, 3, 15), "snils": demo_snils(snils_body),

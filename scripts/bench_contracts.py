@@ -33,7 +33,7 @@ def prepare(n_distinct: int, n_shared: int) -> dict:
     from certapp.accounts import services as accounts
     from certapp.certificates import services as certificates
     from certapp.contracts import services as contracts
-    from certapp.db import db, transaction
+    from certapp.db import transaction
     from certapp.programs import services as programs
     from certapp.reference.services import current_period, load_reference_data
     from certapp.registry import services as registry

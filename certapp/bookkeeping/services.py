@@ -12,7 +12,8 @@ from certapp.audit.services import record_event
 from certapp.bookkeeping.models import (AGREEMENT_TRANSITIONS, REGISTER_TRANSITIONS, Agreement, PaymentRegister,
                                         PaymentRegisterLine)
 from certapp.certificates.models import Certificate
-from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.states import transition
 from certapp.contracts.models import Contract
 from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
@@ -22,11 +23,6 @@ from certapp.registry.models import Provider
 
 class AgreementRequiredError(DomainError):
     code = "agreement_required"
-    status = 409
-
-
-class TransitionError(DomainError):
-    code = "invalid_transition"
     status = 409
 
 
@@ -115,12 +111,10 @@ def end_agreement(agreement_id: int, actor: User, ended_on: date, reason: str) -
 
 
 def _transition(obj, to_status: str, actor: User, reason: str | None = None) -> None:
-    table = AGREEMENT_TRANSITIONS if isinstance(obj, Agreement) else REGISTER_TRANSITIONS
-    if to_status not in table[obj.status]:
-        raise TransitionError(f"Нельзя перевести из состояния «{obj.status_name}».")
-    from_status, obj.status = obj.status, to_status
-    record_event(f"{'agreement' if isinstance(obj, Agreement) else 'payment_register'}.{to_status}", obj,
-                 from_state=from_status, to_state=to_status, actor=actor, details={"reason": reason} if reason else None)
+    agreement = isinstance(obj, Agreement)
+    transition(obj, to_status, AGREEMENT_TRANSITIONS if agreement else REGISTER_TRANSITIONS, actor,
+               event="agreement" if agreement else "payment_register", refusal="Нельзя перевести из состояния «{status}».",
+               details={"reason": reason} if reason else None)
 
 
 def agreement_in_force(provider_id: int, month: date) -> Agreement | None:

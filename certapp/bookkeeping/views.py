@@ -8,25 +8,16 @@ from certapp.bookkeeping import exports, services
 from certapp.bookkeeping.forms import EndForm, MonthForm, PayForm, RejectForm, TermForm
 from certapp.bookkeeping.models import AGREEMENT_STATUSES, REGISTER_STATUSES
 from certapp.common.errors import DomainError
+from certapp.common.web import run_and_flash
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.pagination import paginate
 from certapp.contracts.services import parse_month
-from certapp.db import transaction
 from certapp.registry.services import registry_providers
 
 bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
 
 
-def _act(action, success: str):
-    try:
-        with transaction():
-            result = action()
-    except DomainError as error:
-        flash(error.message, "error")
-        return None
-    flash(success, "success")
-    return result
 
 
 @bp.route("/agreements")
@@ -55,7 +46,7 @@ def agreement_action(agreement_id: int, action: str):
     if action == "end":
         form = EndForm(prefix="end")
         if form.validate_on_submit():
-            _act(lambda: services.end_agreement(agreement_id, current_user, form.ended_on.data, form.reason.data),
+            run_and_flash(lambda: services.end_agreement(agreement_id, current_user, form.ended_on.data, form.reason.data),
                  "Соглашение прекращено.")
         else:
             flash("Укажите дату и основание прекращения.", "error")
@@ -63,7 +54,7 @@ def agreement_action(agreement_id: int, action: str):
         form = TermForm(prefix="term")
         if form.validate_on_submit():
             call = services.conclude_agreement if action == "conclude" else services.amend_agreement
-            _act(lambda: call(agreement_id, current_user, form.valid_from.data, form.valid_to.data),
+            run_and_flash(lambda: call(agreement_id, current_user, form.valid_from.data, form.valid_to.data),
                  "Соглашение заключено." if action == "conclude" else "Соглашение изменено.")
         else:
             flash("Укажите срок действия.", "error")
@@ -91,10 +82,10 @@ def registers():
                 flash(error.message, "error")
             else:
                 if form.provider_id.data:
-                    _act(lambda: services.build_register(form.provider_id.data, month, current_user),
+                    run_and_flash(lambda: services.build_register(form.provider_id.data, month, current_user),
                          "Реестр сформирован.")
                 else:
-                    result = _act(lambda: services.build_all_registers(month, current_user), "Реестры сформированы.")
+                    result = run_and_flash(lambda: services.build_all_registers(month, current_user), "Реестры сформированы.")
                     for provider, reason in (result.skipped if result else []):
                         flash(f"{provider.short_name}: {reason}", "warning")
         return redirect(url_for("bookkeeping.registers"))
@@ -129,16 +120,16 @@ def register(register_id: int, fmt: str | None = None):
 @roles("bookkeeping")
 def register_action(register_id: int, action: str):
     if action == "approve":
-        _act(lambda: services.approve_register(register_id, current_user), "Реестр утверждён.")
+        run_and_flash(lambda: services.approve_register(register_id, current_user), "Реестр утверждён.")
     elif action == "refresh":
-        _act(lambda: services.refresh_register(register_id, current_user), "Реестр обновлён.")
+        run_and_flash(lambda: services.refresh_register(register_id, current_user), "Реестр обновлён.")
     elif action == "reject":
         form = RejectForm(prefix="reject")
-        _act(lambda: services.reject_register(register_id, current_user, form.reason.data), "Реестр отклонён.")
+        run_and_flash(lambda: services.reject_register(register_id, current_user, form.reason.data), "Реестр отклонён.")
     else:
         form = PayForm(prefix="pay")
         if form.validate_on_submit():
-            _act(lambda: services.mark_paid(register_id, current_user, form.payment_order_number.data,
+            run_and_flash(lambda: services.mark_paid(register_id, current_user, form.payment_order_number.data,
                                             form.payment_order_date.data), "Оплата отмечена.")
         else:
             flash("Укажите номер и дату платёжного поручения.", "error")

@@ -11,9 +11,10 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates import personal_data, qr
-from certapp.certificates.models import (APPLICATION_HOLDING_STATUSES, APPLICATION_TRANSITIONS,
+from certapp.certificates.models import (APPLICATION_TRANSITIONS,
                                          CERTIFICATE_TRANSITIONS, Certificate, CertificateApplication, Child)
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
 from certapp.db import db, utcnow
 from certapp.documents.keys import key_store
@@ -30,11 +31,6 @@ class EligibilityError(DomainError):
 
 class DuplicateCertificateError(ConflictError):
     code = "duplicate_certificate"
-
-
-class TransitionError(DomainError):
-    code = "invalid_transition"
-    status = 409
 
 
 _NAME_RE = re.compile(r"^[А-ЯЁа-яё][А-ЯЁа-яё\- ']*$")
@@ -180,12 +176,9 @@ def application_queue(status: str | None = "submitted"):
 
 def _transition_application(application: CertificateApplication, to_status: str, actor: User,
                             reason: str | None = None) -> None:
-    if to_status not in APPLICATION_TRANSITIONS[application.status]:
-        raise TransitionError(f"Заявление уже в состоянии «{application.status_name}».")
-    from_status, application.status = application.status, to_status
+    transition(application, to_status, APPLICATION_TRANSITIONS, actor, event="certificate_application",
+               refusal="Заявление уже в состоянии «{status}».", details={"reason": reason} if reason else None)
     application.decided_at, application.decided_by_id, application.decision_reason = utcnow(), actor.id, reason
-    record_event(f"certificate_application.{to_status}", application, from_state=from_status, to_state=to_status,
-                 actor=actor, details={"reason": reason} if reason else None)
 
 
 def confirm(application_id: int, actor: User, today: date | None = None) -> Certificate:
@@ -289,14 +282,12 @@ def change_status(certificate_id: int, to_status: str, actor: User, reason: str)
     """Suspend, restore or revoke a certificate (the department), with a reason."""
     require_role(actor, "department")
     certificate = get_certificate(certificate_id, actor)
-    if to_status not in CERTIFICATE_TRANSITIONS[certificate.status]:
-        raise TransitionError(f"Нельзя перевести сертификат из состояния «{certificate.status_name}».")
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationError("Укажите основание.", field="reason")
-    from_status, certificate.status, certificate.status_reason = certificate.status, to_status, reason
-    record_event(f"certificate.{to_status}", certificate, from_state=from_status, to_state=to_status, actor=actor,
-                 details={"reason": reason})
+    transition(certificate, to_status, CERTIFICATE_TRANSITIONS, actor, event="certificate",
+               refusal="Нельзя перевести сертификат из состояния «{status}».", details={"reason": reason})
+    certificate.status_reason = reason
     return certificate
 
 

@@ -41,3 +41,10 @@ class PermissionDeniedError(DomainError):
 class ConflictError(DomainError):
     code = "conflict"
     status = 409
+
+
+class TransitionError(DomainError):
+    """A document is not in a state that allows the action."""
+
+    code = "invalid_transition"
+    status = 409

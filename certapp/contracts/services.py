@@ -8,7 +8,8 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate
-from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.states import transition
 from certapp.contracts.models import (CONTRACT_TRANSITIONS, ENROLLMENT_TRANSITIONS, Contract,
                                       ContractMonth, Enrollment, ServiceReport)
 from certapp.db import db, utcnow
@@ -23,11 +24,6 @@ from certapp.registry.services import require_registry_provider
 class EnrollmentError(DomainError):
     code = "enrollment_refused"
     status = 422
-
-
-class TransitionError(DomainError):
-    code = "invalid_transition"
-    status = 409
 
 
 # --- months --------------------------------------------------------------------------------------
@@ -134,11 +130,9 @@ def _own_enrollment(enrollment_id: int, user: User) -> Enrollment:
 
 
 def _transition_enrollment(enrollment: Enrollment, to_status: str, actor: User, reason: str | None = None) -> None:
-    if to_status not in ENROLLMENT_TRANSITIONS[enrollment.status]:
-        raise TransitionError(f"Заявка на обучение уже в состоянии «{enrollment.status_name}».")
-    from_status, enrollment.status, enrollment.decided_at = enrollment.status, to_status, utcnow()
-    record_event(f"enrollment.{to_status}", enrollment, from_state=from_status, to_state=to_status, actor=actor,
-                 details={"reason": reason} if reason else None)
+    transition(enrollment, to_status, ENROLLMENT_TRANSITIONS, actor, event="enrollment",
+               refusal="Заявка на обучение уже в состоянии «{status}».", details={"reason": reason} if reason else None)
+    enrollment.decided_at = utcnow()
 
 
 def decline_enrollment(enrollment_id: int, actor: User, reason: str) -> Enrollment:
@@ -223,11 +217,8 @@ def contract_content(contract: Contract) -> dict:
 
 
 def _transition(contract: Contract, to_status: str, actor: User, details: dict | None = None) -> None:
-    if to_status not in CONTRACT_TRANSITIONS[contract.status]:
-        raise TransitionError(f"Договор в состоянии «{contract.status_name}».")
-    from_status, contract.status = contract.status, to_status
-    record_event(f"contract.{to_status}", contract, from_state=from_status, to_state=to_status, actor=actor,
-                 details=details)
+    transition(contract, to_status, CONTRACT_TRANSITIONS, actor, event="contract",
+               refusal="Договор в состоянии «{status}».", details=details)
 
 
 def sign_contract(contract_id: int, parent: User, ip: str | None) -> Contract:

@@ -5,14 +5,13 @@ from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
 from certapp.certificates.services import certificates_of
-from certapp.common.errors import DomainError
+from certapp.common.web import run_and_flash
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.pagination import paginate
 from certapp.contracts import services
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
-from certapp.db import transaction
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
 
@@ -31,16 +30,6 @@ def month_filter(month: date) -> str:
     return month_label(month) if month else ""
 
 
-def _act(action, success: str):
-    """Run one service call in a transaction; flash its refusal instead of failing the page."""
-    try:
-        with transaction():
-            result = action()
-    except DomainError as error:
-        flash(error.message, "error")
-        return None
-    flash(success, "success")
-    return result
 
 
 @bp.route("/enroll/<int:program_id>", methods=["GET", "POST"])
@@ -62,7 +51,7 @@ def enroll(program_id: int):
         if not form.is_submitted():
             form.group_id.data = chosen.id
     if form.validate_on_submit() and form.group_id.data in group_ids:
-        enrollment = _act(lambda: services.request_enrollment(current_user, form.certificate_id.data,
+        enrollment = run_and_flash(lambda: services.request_enrollment(current_user, form.certificate_id.data,
                                                               form.group_id.data, form.start_month.data),
                           "Заявка на обучение отправлена исполнителю.")
         if enrollment is not None:
@@ -83,7 +72,7 @@ def enrollments():
 @bp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])
 @roles("provider")
 def accept(enrollment_id: int):
-    contract = _act(lambda: services.accept_enrollment(enrollment_id, current_user),
+    contract = run_and_flash(lambda: services.accept_enrollment(enrollment_id, current_user),
                     "Заявка принята: договор направлен родителю на подписание.")
     if contract is not None:
         return redirect(url_for("contracts.contract", contract_id=contract.id))
@@ -94,7 +83,7 @@ def accept(enrollment_id: int):
 @roles("provider")
 def decline(enrollment_id: int):
     form = DeclineForm()
-    _act(lambda: services.decline_enrollment(enrollment_id, current_user, form.reason.data),
+    run_and_flash(lambda: services.decline_enrollment(enrollment_id, current_user, form.reason.data),
          "Заявка отклонена.")
     return redirect(url_for("contracts.enrollments"))
 
@@ -102,7 +91,7 @@ def decline(enrollment_id: int):
 @bp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
 @roles("parent")
 def cancel(enrollment_id: int):
-    _act(lambda: services.cancel_enrollment(enrollment_id, current_user), "Заявка отозвана.")
+    run_and_flash(lambda: services.cancel_enrollment(enrollment_id, current_user), "Заявка отозвана.")
     return redirect(url_for("contracts.enrollments"))
 
 
@@ -149,28 +138,28 @@ def contract_action(contract_id: int, action: str):
         if not form.validate_on_submit():
             flash("Подтвердите согласие с условиями договора.", "error")
         else:
-            _act(lambda: services.sign_contract(contract_id, current_user, request.remote_addr),
+            run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr),
                  "Договор подписан. Средства сертификата зарезервированы.")
     elif action == "reject":
-        _act(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
+        run_and_flash(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
     elif action == "report":
         form = forms["report_form"]
         if form.validate_on_submit():
-            _act(lambda: services.report_month(contract_id, current_user, form.month.data, form.delivered.data == "1",
+            run_and_flash(lambda: services.report_month(contract_id, current_user, form.month.data, form.delivered.data == "1",
                                                form.reason.data, form.attendance.data), "Отчёт за месяц принят.")
         else:
             flash("Выберите месяц отчёта.", "error")
     elif action == "terminate":
         form = forms["terminate_form"]
         if form.validate_on_submit():
-            _act(lambda: services.terminate(contract_id, current_user, form.from_month.data, form.reason.data),
+            run_and_flash(lambda: services.terminate(contract_id, current_user, form.from_month.data, form.reason.data),
                  "Договор расторгнут, неиспользованный резерв возвращён на сертификат.")
         else:
             flash("Укажите месяц и причину расторжения.", "error")
     else:
         form = forms["correction_form"]
         if form.validate_on_submit():
-            _act(lambda: services.correct_month(contract_id, current_user, form.month.data,
+            run_and_flash(lambda: services.correct_month(contract_id, current_user, form.month.data,
                                                 parse_rub(form.amount.data, "amount"), form.direction.data,
                                                 form.reason.data), "Корректировка проведена.")
         else:

@@ -13,7 +13,9 @@ from certapp.db import db, utcnow
 from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_KINDS, PROGRAM_TRANSITIONS, Program, StudyGroup
 from certapp.reference.services import get_direction
 from certapp.registry.models import Provider, RegistryEntry
-from certapp.registry.services import TransitionError, require_registry_provider
+from certapp.common.errors import TransitionError
+from certapp.common.states import transition
+from certapp.registry.services import require_registry_provider
 
 
 class PreProfessionalProgramError(DomainError):
@@ -125,11 +127,9 @@ def save_program(user: User, data: dict, program_id: int | None = None) -> Progr
 
 
 def _transition(program: Program, to_status: str, actor: User, reason: str | None = None) -> None:
-    if to_status not in PROGRAM_TRANSITIONS[program.status]:
-        raise TransitionError(f"Нельзя перевести программу из состояния «{program.status_name}».")
-    from_status, program.status = program.status, to_status
-    record_event(f"program.{to_status}", program, from_state=from_status, to_state=to_status, actor=actor,
-                 details={"reason": reason} if reason else None)
+    transition(program, to_status, PROGRAM_TRANSITIONS, actor, event="program",
+               refusal="Нельзя перевести программу из состояния «{status}».",
+               details={"reason": reason} if reason else None)
 
 
 def submit_program(program_id: int, user: User) -> Program:

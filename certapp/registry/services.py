@@ -7,7 +7,9 @@ from sqlalchemy.exc import IntegrityError
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.common.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError, ValidationError
+from certapp.common.errors import (ConflictError, DomainError, NotFoundError, PermissionDeniedError, TransitionError,
+                                   ValidationError)
+from certapp.common.states import transition
 from certapp.common.validators import (check_bik, check_inn, check_kpp, check_ogrn, check_settlement_account,
                                        normalise_email, normalise_phone)
 from certapp.db import db, utcnow
@@ -21,11 +23,6 @@ from certapp.registry.models import (APPLICATION_HOLDING_STATUSES, APPLICATION_T
 class ExcludedProviderError(DomainError):
     code = "excluded_provider"
     status = 422
-
-
-class TransitionError(DomainError):
-    code = "invalid_transition"
-    status = 409
 
 
 #: fields of an application that are the provider's data, copied to Provider at approval
@@ -132,12 +129,9 @@ def save_application(user: User, data: dict, application_id: int | None = None) 
 
 
 def _transition(application: RegistryApplication, to_status: str, actor: User, reason: str | None = None) -> None:
-    if to_status not in APPLICATION_TRANSITIONS[application.status]:
-        raise TransitionError(f"Нельзя перевести заявку из состояния «{application.status_name}» в «{to_status}».")
-    from_status = application.status
-    application.status = to_status
-    record_event(f"registry_application.{to_status}", application, from_state=from_status, to_state=to_status,
-                 actor=actor, details={"reason": reason} if reason else None)
+    transition(application, to_status, APPLICATION_TRANSITIONS, actor, event="registry_application",
+               refusal="Нельзя перевести заявку из состояния «{status}».",
+               details={"reason": reason} if reason else None)
 
 
 def submit_application(application_id: int, user: User) -> RegistryApplication:
@@ -258,13 +252,10 @@ def change_entry_status(entry_id: int, to_status: str, actor: User, reason: str 
     entry = db.session.get(RegistryEntry, entry_id)
     if entry is None:
         raise NotFoundError("Запись реестра не найдена.")
-    if to_status not in ENTRY_TRANSITIONS[entry.status]:
-        raise TransitionError(f"Нельзя перевести запись реестра из состояния «{entry.status_name}».")
     reason = _reason(reason, "основание")
-    from_status, entry.status = entry.status, to_status
+    transition(entry, to_status, ENTRY_TRANSITIONS, actor, event="registry_entry",
+               refusal="Нельзя перевести запись реестра из состояния «{status}».", details={"reason": reason})
     entry.status_reason, entry.status_changed_at = reason, utcnow()
-    record_event(f"registry_entry.{to_status}", entry, from_state=from_status, to_state=to_status, actor=actor,
-                 details={"reason": reason})
     return entry
 
 

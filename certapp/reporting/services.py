@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
+from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
 from certapp.documents.services import sign_document
@@ -19,11 +20,6 @@ from certapp.reference.models import Direction
 from certapp.reference.services import list_directions
 from certapp.registry.models import NON_STATE_OWNERSHIP, Provider, RegistryApplication, RegistryEntry
 from certapp.reporting.models import ORDER_TRANSITIONS, Feedback, IndicatorValue, SocialOrder, SocialOrderLine
-
-
-class TransitionError(DomainError):
-    code = "invalid_transition"
-    status = 409
 
 
 # --- the social order ------------------------------------------------------------------------------
@@ -108,16 +104,16 @@ def approve_order(order_id: int, actor: User) -> SocialOrder:
     """Approve and fix the order; an earlier approved version of the year is superseded."""
     require_role(actor, "department")
     order = get_order(order_id)
+    refusal = "Социальный заказ уже в состоянии «{status}»."
     if order.status != "draft":
-        raise TransitionError(f"Социальный заказ {order.status_name.lower()}.")
+        raise TransitionError(refusal.format(status=order.status_name))
     previous = approved_order(order.year)
     if previous is not None:
-        previous.status = "superseded"
-        record_event("social_order.superseded", previous, from_state="approved", to_state="superseded", actor=actor)
-        db.session.flush()
-    order.status, order.approved_at, order.approved_by_id = "approved", utcnow(), actor.id
+        transition(previous, "superseded", ORDER_TRANSITIONS, actor, event="social_order", refusal=refusal)
+        db.session.flush()  # the year's single approved version is a unique index
+    transition(order, "approved", ORDER_TRANSITIONS, actor, event="social_order", refusal=refusal)
+    order.approved_at, order.approved_by_id = utcnow(), actor.id
     order.signature = sign_document(order_content(order))
-    record_event("social_order.approved", order, from_state="draft", to_state="approved", actor=actor)
     return order
 
 

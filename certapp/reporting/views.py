@@ -6,26 +6,18 @@ from sqlalchemy import select
 
 from certapp.accounts.access import roles
 from certapp.common.errors import DomainError
+from certapp.common.web import run_and_flash
 from certapp.common.exports import xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.pagination import paginate
 from certapp.contracts.models import Contract
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.reference.services import get_district
 from certapp.reporting import render, services
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
 
 
-def _act(action, success: str):
-    try:
-        with transaction():
-            result = action()
-    except DomainError as error:
-        flash(error.message, "error")
-        return None
-    flash(success, "success")
-    return result
 
 
 @bp.route("/social-orders", methods=["GET", "POST"])
@@ -35,7 +27,7 @@ def social_orders():
         if current_user.role != "department":
             flash("Социальный заказ формирует управление образования.", "error")
             return redirect(url_for("reporting.social_orders"))
-        order = _act(lambda: services.create_order(request.form.get("year", type=int), current_user),
+        order = run_and_flash(lambda: services.create_order(request.form.get("year", type=int), current_user),
                      "Проект социального заказа создан.")
         if order is not None:
             return redirect(url_for("reporting.social_order", order_id=order.id))
@@ -59,7 +51,7 @@ def social_order(order_id: int):
         except DomainError as error:
             flash(error.message, "error")
         else:
-            _act(lambda: services.update_order_lines(order_id, current_user, lines), "План сохранён.")
+            run_and_flash(lambda: services.update_order_lines(order_id, current_user, lines), "План сохранён.")
         return redirect(url_for("reporting.social_order", order_id=order_id))
     return render_template("reporting/social_order.html", order=order, rub=kopecks_to_rub_str)
 
@@ -67,7 +59,7 @@ def social_order(order_id: int):
 @bp.route("/social-orders/<int:order_id>/approve", methods=["POST"])
 @roles("department")
 def approve(order_id: int):
-    _act(lambda: services.approve_order(order_id, current_user), "Социальный заказ утверждён.")
+    run_and_flash(lambda: services.approve_order(order_id, current_user), "Социальный заказ утверждён.")
     return redirect(url_for("reporting.social_order", order_id=order_id))
 
 
@@ -101,7 +93,7 @@ def execution(fmt: str | None = None):
 @roles("department")
 def indicators():
     if request.method == "POST":
-        _act(lambda: services.set_indicator_value(request.form.get("code"), request.form.get("year", type=int),
+        run_and_flash(lambda: services.set_indicator_value(request.form.get("code"), request.form.get("year", type=int),
                                                   request.form.get("value"), current_user), "Значение сохранено.")
         return redirect(url_for("reporting.indicators", year=request.args.get("year")))
     year, rows = services.indicator_table(request.args.get("year", type=int))
@@ -124,10 +116,10 @@ def feedback():
             except ValueError:
                 flash("Выберите месяц и оценку.", "error")
             else:
-                _act(lambda: services.leave_feedback(current_user, int(contract_id), month_value, rating,
+                run_and_flash(lambda: services.leave_feedback(current_user, int(contract_id), month_value, rating,
                                                      request.form.get("comment")), "Спасибо за отзыв!")
         elif current_user.role == "provider":
-            _act(lambda: services.answer_feedback(current_user, request.form.get("feedback_id", type=int),
+            run_and_flash(lambda: services.answer_feedback(current_user, request.form.get("feedback_id", type=int),
                                                   request.form.get("answer")), "Ответ опубликован.")
         return redirect(url_for("reporting.feedback"))
     page = paginate(services.feedback_for(current_user), request.args.get("page", 1, type=int), 50)

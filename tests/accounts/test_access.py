@@ -2,7 +2,6 @@ import pytest
 
 from certapp.accounts.access import access_of
 from certapp.db import db
-from certapp.extensions import api as smorest_api
 
 PAGES = {
     "/reference/periods": {"department", "bookkeeping"},

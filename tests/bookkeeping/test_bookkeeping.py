@@ -8,8 +8,7 @@ from certapp.bookkeeping import services
 from certapp.bookkeeping.models import Agreement
 from certapp.contracts import services as contracts
 from certapp.db import db
-from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, make_user, \
-    this_month
+from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, this_month
 
 
 @pytest.fixture

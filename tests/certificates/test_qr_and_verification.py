@@ -4,13 +4,10 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import select
 
 from certapp.certificates import qr, render, services
-from certapp.certificates.models import Certificate
 from certapp.db import db
 from certapp.documents.keys import key_store
-from certapp.registry.services import provider_of
 from tests.factories import make_certificate, make_provider
 
 sys.path.insert(0, "scripts")

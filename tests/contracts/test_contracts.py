@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -8,7 +8,7 @@ from certapp.contracts.models import Contract, Enrollment
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import balance_of, check_invariant
-from tests.factories import child_data, current_period, make_certificate, make_contract, make_program, make_user, \
+from tests.factories import current_period, make_certificate, make_contract, make_program, make_user, \
     this_month
 
 

@@ -1,11 +1,10 @@
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from certapp.db import db
 from certapp.programs.models import Program
-from tests.factories import current_period, make_program, make_provider, make_user, program_data
+from tests.factories import current_period, make_program, make_provider, program_data
 
 
 @pytest.fixture
