@@ -1,7 +1,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from certapp.db import db
 
@@ -15,3 +15,21 @@ def test_migrations_upgrade_an_empty_database_and_match_the_models(app):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     assert diff == []
+
+
+def test_migrations_upgrade_a_database_that_holds_data(app):
+    """The batch migrations rebuild tables on SQLite; rows that reference them must survive."""
+    db.session.remove()
+    downgrade(revision="base")
+    upgrade(revision="0001_foundation")
+    with db.engine.begin() as conn:
+        conn.execute(text('INSERT INTO "user" (email, password_hash, full_name, role, active, failed_logins, '
+                          "created_at) VALUES ('old@example.ru', 'x', 'Старый Пользователь', 'parent', TRUE, 0, "
+                          "CURRENT_TIMESTAMP)"))
+        user_id = conn.execute(text('SELECT id FROM "user"')).scalar_one()
+        conn.execute(text("INSERT INTO audit_event (created_at, actor_id, actor_label, action, object_type) "
+                          "VALUES (CURRENT_TIMESTAMP, :id, 'old@example.ru', 'user.register', 'User')"), {"id": user_id})
+    upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(text('SELECT email, provider_id FROM "user"')).one() == ("old@example.ru", None)
+        assert conn.execute(text("SELECT actor_id FROM audit_event")).scalar_one() == user_id

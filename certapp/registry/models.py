@@ -45,7 +45,31 @@ ENTRY_TRANSITIONS = {
 }
 
 
-class RegistryApplication(db.Model):
+class ProviderDetails:
+    """The data of a provider: as filed in an application, and as in force for a provider in the registry."""
+
+    kind: Mapped[str] = mapped_column(String(16))
+    full_name: Mapped[str] = mapped_column(String(500))
+    short_name: Mapped[str] = mapped_column(String(255))
+    #: ОГРН (13 digits) or ОГРНИП (15 digits)
+    ogrn: Mapped[str] = mapped_column(String(15))
+    kpp: Mapped[str | None] = mapped_column(String(9))
+    legal_address: Mapped[str] = mapped_column(String(500))
+    actual_address: Mapped[str] = mapped_column(String(500))
+    head_name: Mapped[str] = mapped_column(String(255))
+    head_position: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(255))
+    ownership: Mapped[str] = mapped_column(String(32))
+    bik: Mapped[str] = mapped_column(String(9))
+    settlement_account: Mapped[str] = mapped_column(String(20))
+
+    @property
+    def ownership_name(self) -> str:
+        return OWNERSHIP_TYPES[self.ownership]
+
+
+class RegistryApplication(ProviderDetails, db.Model):
     """Заявка исполнителя услуг на включение в реестр исполнителей (п. 6.1.3 of 458-п)."""
 
     __tablename__ = "registry_application"
@@ -63,22 +87,7 @@ class RegistryApplication(db.Model):
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    full_name: Mapped[str] = mapped_column(String(500))
-    short_name: Mapped[str] = mapped_column(String(255))
     inn: Mapped[str] = mapped_column(String(12), index=True)
-    #: ОГРН (13 digits) or ОГРНИП (15 digits)
-    ogrn: Mapped[str] = mapped_column(String(15))
-    kpp: Mapped[str | None] = mapped_column(String(9))
-    legal_address: Mapped[str] = mapped_column(String(500))
-    actual_address: Mapped[str] = mapped_column(String(500))
-    head_name: Mapped[str] = mapped_column(String(255))
-    head_position: Mapped[str] = mapped_column(String(255))
-    phone: Mapped[str] = mapped_column(String(32))
-    email: Mapped[str] = mapped_column(String(255))
-    ownership: Mapped[str] = mapped_column(String(32))
-    bik: Mapped[str] = mapped_column(String(9))
-    settlement_account: Mapped[str] = mapped_column(String(20))
     #: the art-school check found only an abbreviation: a person must decide (п. 4 of 458-п)
     flagged: Mapped[bool] = mapped_column(default=False)
     flag_reason: Mapped[str | None] = mapped_column(Text)
@@ -126,27 +135,14 @@ class License(db.Model):
         return f"<License {self.number}>"
 
 
-class Provider(db.Model):
+class Provider(ProviderDetails, db.Model):
     """Исполнитель услуг in the registry: its data as of the last approved application."""
 
     __tablename__ = "provider"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     inn: Mapped[str] = mapped_column(String(12), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    full_name: Mapped[str] = mapped_column(String(500))
     short_name: Mapped[str] = mapped_column(String(255), index=True)
-    ogrn: Mapped[str] = mapped_column(String(15))
-    kpp: Mapped[str | None] = mapped_column(String(9))
-    legal_address: Mapped[str] = mapped_column(String(500))
-    actual_address: Mapped[str] = mapped_column(String(500))
-    head_name: Mapped[str] = mapped_column(String(255))
-    head_position: Mapped[str] = mapped_column(String(255))
-    phone: Mapped[str] = mapped_column(String(32))
-    email: Mapped[str] = mapped_column(String(255))
-    ownership: Mapped[str] = mapped_column(String(32))
-    bik: Mapped[str] = mapped_column(String(9))
-    settlement_account: Mapped[str] = mapped_column(String(20))
     #: the approved application whose data and license this is
     application_id: Mapped[int] = mapped_column(ForeignKey("registry_application.id"))
 
@@ -156,10 +152,6 @@ class Provider(db.Model):
     @property
     def license(self) -> License | None:
         return self.application.license
-
-    @property
-    def ownership_name(self) -> str:
-        return OWNERSHIP_TYPES[self.ownership]
 
     @property
     def in_registry(self) -> bool:

@@ -16,8 +16,8 @@ from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
 from certapp.registry.exclusion import check_exclusion
 from certapp.registry.models import (APPLICATION_HOLDING_STATUSES, APPLICATION_TRANSITIONS, ENTRY_TRANSITIONS,
-                                     OWNERSHIP_TYPES, PROVIDER_KINDS, License, Provider, RegistryApplication,
-                                     RegistryEntry)
+                                     OWNERSHIP_TYPES, PROVIDER_KINDS, License, Provider, ProviderDetails,
+                                     RegistryApplication, RegistryEntry)
 
 
 class ExcludedProviderError(DomainError):
@@ -26,8 +26,7 @@ class ExcludedProviderError(DomainError):
 
 
 #: fields of an application that are the provider's data, copied to Provider at approval
-PROVIDER_FIELDS = ("kind", "full_name", "short_name", "inn", "ogrn", "kpp", "legal_address", "actual_address",
-                   "head_name", "head_position", "phone", "email", "ownership", "bik", "settlement_account")
+PROVIDER_FIELDS = ("inn", *ProviderDetails.__annotations__)
 LICENSE_FIELDS = ("number", "issued_on", "authority", "additional_education")
 
 
