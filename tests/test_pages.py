@@ -1,0 +1,48 @@
+"""Every role's pages open on the demo dataset without an error: the screens have real data to show."""
+from datetime import timedelta
+
+import pytest
+
+from certapp.accounts.models import User
+from certapp.db import db, transaction
+from certapp.demo import load_demo
+from tests.factories import current_period
+
+PAGES = {
+    None: ["/", "/catalog", "/catalog/1", "/registry/", "/registry/export.csv", "/reference/directions", "/verify",
+           "/.well-known/jwks.json", "/api/v1/openapi.json"],
+    "parent": ["/", "/children", "/certificates/", "/certificates/1", "/certificates/1/print", "/certificates/apply",
+               "/certificates/applications", "/enrollments", "/contracts", "/contracts/1", "/reports/feedback",
+               "/enroll/1", "/account/profile"],
+    "provider": ["/", "/registry/applications", "/provider/programs", "/enrollments", "/contracts", "/contracts/1",
+                 "/reports/feedback", "/provider/programs/new"],
+    "department": ["/", "/registry/review", "/registry/applications/1", "/programs/review", "/certificates/queue",
+                   "/certificates/holders", "/certificates/on-behalf", "/certificates/1", "/contracts", "/audit/",
+                   "/reports/social-orders", "/reports/social-orders/1", "/reports/execution",
+                   "/reports/indicators", "/reports/feedback", "/bookkeeping/agreements", "/bookkeeping/registers",
+                   "/bookkeeping/reconciliation", "/reference/periods", "/registry/entries/1"],
+    "bookkeeping": ["/", "/bookkeeping/agreements", "/bookkeeping/agreements/1", "/bookkeeping/registers",
+                    "/bookkeeping/registers/1", "/bookkeeping/reconciliation", "/certificates/holders",
+                    "/reports/execution", "/contracts"],
+}
+EMAILS = {"parent": "ivanova@karatuz.demo", "provider": "cdt@karatuz.demo", "department": "uo@karatuz.demo",
+          "bookkeeping": "buh@karatuz.demo"}
+
+
+@pytest.fixture
+def demo(app):
+    with transaction():
+        logins = load_demo(today=current_period().starts_on + timedelta(days=80))
+    return {email: password for _, email, password in logins}
+
+
+@pytest.mark.parametrize("role", list(PAGES))
+def test_every_page_of_a_role_opens_on_the_demo_data(app, demo, role):
+    client = app.test_client()
+    if role:
+        assert client.post("/account/login", data={"email": EMAILS[role],
+                                                    "password": demo[EMAILS[role]]}).status_code == 302
+        assert db.session.execute(db.select(User).where(User.email == EMAILS[role])).scalar_one().role == role
+    for path in PAGES[role]:
+        response = client.get(path)
+        assert response.status_code == 200, (role, path, response.status_code)
