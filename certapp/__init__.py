@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from certapp import config as config_module
 
@@ -18,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
     )
     app.json.ensure_ascii = False  # Russian text stays readable in the API
+    app.url_map.converters["int"] = IdConverter
     app.config.update(config_module.DEFAULTS)
     if config is None or "SQLALCHEMY_DATABASE_URI" not in config or "SECRET_KEY" not in config:
         app.config.update(config_module.load_config(app.instance_path))
@@ -31,6 +33,13 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """<int:…> in routes, bounded to the ids the database can hold: a larger number is a 404."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def register_extensions(app: Flask) -> None:
@@ -56,6 +65,20 @@ def register_extensions(app: Flask) -> None:
 
     api.init_app(app)
     app.before_request(check_access)
+    app.after_request(security_headers)
+
+
+#: the pages use only the app's own files; inline style attributes and confirm() handlers remain
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                           "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+
+
+def security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
 
 
 def register_blueprints(app: Flask) -> None:

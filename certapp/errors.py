@@ -1,6 +1,7 @@
 """Error answers: JSON under /api/, a Russian page elsewhere. A 500 is a bug and is logged."""
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from certapp.accounts.access import is_api_request
@@ -70,6 +71,17 @@ def handle_http_exception(error: HTTPException):
     return _page(status, MESSAGES.get(status, error.name))
 
 
+def handle_data_error(error: DataError | OverflowError):
+    """A value the database cannot hold (an id or a number out of range): bad input, not a bug."""
+    from certapp.db import db
+
+    db.session.rollback()
+    message = "Значение вне допустимого диапазона."
+    if is_api_request():
+        return _json(422, message, error_code="out_of_range")
+    return _page(422, message)
+
+
 def handle_internal_error(error):
     if is_api_request():
         return _json(500, MESSAGES[500])
@@ -81,3 +93,5 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_internal_error)
+    app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(OverflowError, handle_data_error)  # SQLite's word for the same

@@ -44,3 +44,16 @@ def create_token(email, name):
 def list_users():
     for user in db.session.execute(select(User).order_by(User.id)).scalars():
         click.echo(f"{user.id}\t{user.role}\t{user.email}\t{user.full_name}\t{'активен' if user.active else 'отключён'}")
+
+
+@users_cli.command("set-active")
+@click.option("--email", required=True)
+@click.option("--active/--inactive", default=True, help="--inactive blocks the account and its API tokens.")
+def set_active(email, active):
+    """Block or unblock an account."""
+    user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException("Пользователь не найден.")
+    with transaction():
+        services.set_active(user.id, active, actor=None)
+    click.echo(f"{user.email}: {'активна' if active else 'заблокирована'}")

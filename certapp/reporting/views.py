@@ -111,13 +111,13 @@ def feedback():
         if current_user.role == "parent":
             contract_id, _, month = (request.form.get("contract_month") or "").partition(":")
             try:
-                month_value = date.fromisoformat(month)
+                contract_id, month_value = int(contract_id), date.fromisoformat(month)
                 rating = int(request.form.get("rating", ""))
             except ValueError:
                 flash("Выберите месяц и оценку.", "error")
             else:
-                run_and_flash(lambda: services.leave_feedback(current_user, int(contract_id), month_value, rating,
-                                                     request.form.get("comment")), "Спасибо за отзыв!")
+                run_and_flash(lambda: services.leave_feedback(current_user, contract_id, month_value, rating,
+                                                              request.form.get("comment")), "Спасибо за отзыв!")
         elif current_user.role == "provider":
             run_and_flash(lambda: services.answer_feedback(current_user, request.form.get("feedback_id", type=int),
                                                   request.form.get("answer")), "Ответ опубликован.")

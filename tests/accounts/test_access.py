@@ -87,3 +87,28 @@ def test_deactivated_user_cannot_use_the_api(api, users):
     users["parent"].active = False
     db.session.commit()
     assert client.get("/api/v1/account/me").status_code == 401
+
+
+def test_an_id_out_of_range_is_a_4xx_not_a_500(api, users):
+    response = api(users["department"]).get("/api/v1/certificates/99999999999999999999")
+    assert response.status_code in (404, 422)
+
+
+def test_pages_carry_security_headers(client):
+    headers = client.get("/").headers
+    assert headers["X-Frame-Options"] == "DENY" and "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_a_blocked_account_cannot_log_in(app, users):
+    result = app.test_cli_runner().invoke(args=["users", "set-active", "--email", users["parent"].email,
+                                                "--inactive"])
+    assert result.exit_code == 0, result.output
+    response = app.test_client().post("/account/login", data={"email": users["parent"].email,
+                                                                "password": "Test-password-2026"})
+    assert "Учётная запись отключена" in response.get_data(as_text=True)
+
+
+def test_a_number_out_of_range_in_a_body_is_a_422_not_a_500(api, users):
+    response = api(users["parent"]).post("/api/v1/certificates/applications", json={
+        "child_id": 10**30, "period_id": 1, "consent": True})
+    assert response.status_code in (404, 422)
