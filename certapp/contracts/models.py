@@ -32,10 +32,10 @@ class Enrollment(db.Model):
     __tablename__ = "enrollment"
     __table_args__ = (
         CheckConstraint("status IN ('requested', 'accepted', 'declined', 'cancelled')", name="status"),
-        # the same child cannot be enrolled twice in one group, whatever arrives at once
+        # one pending request per child and group, whatever arrives at once (a contract in force
+        # is checked by the service; a rejected or ended one lets the child enrol again)
         Index("uq_enrollment_child_group", "child_id", "group_id", unique=True,
-              sqlite_where=text("status IN ('requested', 'accepted')"),
-              postgresql_where=text("status IN ('requested', 'accepted')")),
+              sqlite_where=text("status IN ('requested')"), postgresql_where=text("status IN ('requested')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

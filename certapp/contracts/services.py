@@ -7,10 +7,10 @@ from sqlalchemy.exc import IntegrityError
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.certificates.models import Certificate
+from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.states import transition
-from certapp.contracts.models import (CONTRACT_TRANSITIONS, ENROLLMENT_TRANSITIONS, Contract,
+from certapp.contracts.models import (CONTRACT_TRANSITIONS, ENROLLMENT_TRANSITIONS, SEAT_HOLDING_STATUSES, Contract,
                                       ContractMonth, Enrollment, ServiceReport)
 from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
@@ -105,6 +105,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
                               field="group_id")
     if _seats_left(group) <= 0:
         raise EnrollmentError("В группе нет свободных мест.", field="group_id")
+    _ensure_not_enrolled(child.id, group.id)
     enrollment = Enrollment(parent_id=parent.id, child_id=child.id, certificate_id=certificate.id, group_id=group.id,
                             provider_id=program.provider_id, start_month=start, status="requested")
     try:
@@ -116,6 +117,12 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
     record_event("enrollment.requested", enrollment, to_state="requested", actor=parent,
                  details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
     return enrollment
+
+
+def _ensure_not_enrolled(child_id: int, group_id: int) -> None:
+    if db.session.execute(select(Contract.id).where(Contract.child_id == child_id, Contract.group_id == group_id,
+                                                    Contract.status.in_(SEAT_HOLDING_STATUSES))).first():
+        raise ConflictError("Ребёнок уже записан в эту группу.", field="group_id", code="already_enrolled")
 
 
 def _own_enrollment(enrollment_id: int, user: User) -> Enrollment:
@@ -166,6 +173,7 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.")
     if _seats_left(group) <= 0:
         raise EnrollmentError("В группе нет свободных мест.")
+    _ensure_not_enrolled(enrollment.child_id, group.id)
     _transition_enrollment(enrollment, "accepted", actor)
     months = months_between(enrollment.start_month, group.ends_on)
     price = group.program.price_per_month
@@ -262,10 +270,12 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool, 
     require_registry_provider(provider_user)
     today = today or date.today()
     contract = get_contract(contract_id, provider_user, for_update=True)
-    if contract.status != "active":
+    if contract.status not in ("active", "terminated"):
         raise TransitionError(f"Договор в состоянии «{contract.status_name}»: отчёт не принимается.")
     month = parse_month(month)
     row = _month_of(contract, month)
+    if row.status == "cancelled":  # the months before the termination can still be reported
+        raise ConflictError(f"{month:%m.%Y} отменён расторжением договора.", field="month", code="month_cancelled")
     if month > first_of_month(today):
         raise ValidationError("Нельзя отчитаться за месяц, который ещё не наступил.", field="month")
     if row.status != "planned":
@@ -296,7 +306,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool, 
     row.status = "delivered" if delivered else "not_delivered"
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,
                  details={"contract": contract.number, "month": month, "amount": report.amount})
-    if all(m.status != "planned" for m in contract.months):
+    if contract.status == "active" and all(m.status != "planned" for m in contract.months):
         _transition(contract, "completed", provider_user)
     return report
 
@@ -386,9 +396,8 @@ def expire_period(period_id: int, actor: User | None, today: date | None = None)
     ).scalars().all()
     for certificate in certificates:
         entry = ledger.expire(certificate.id, key=f"expire:{period.code}", actor=actor)
-        from_status, certificate.status = certificate.status, "expired"
-        record_event("certificate.expired", certificate, from_state=from_status, to_state="expired", actor=actor,
-                     details={"expired": entry.amount if entry else 0})
+        transition(certificate, "expired", CERTIFICATE_TRANSITIONS, actor, event="certificate",
+                   refusal="Сертификат в состоянии «{status}».", details={"expired": entry.amount if entry else 0})
         counts["certificates"] += 1
         counts["amount"] += entry.amount if entry else 0
     return counts

@@ -106,6 +106,9 @@ def save_application(user: User, data: dict, application_id: int | None = None) 
     clean = clean_application_data(data)
     license_data = clean_license_data(data)
     if application_id is None:
+        if user.provider_id is not None:
+            raise ConflictError("Вы уже представляете исполнителя, включённого в реестр: одна учётная запись — "
+                                "одна организация.", code="already_provider")
         application = RegistryApplication(applicant_id=user.id, status="draft", **clean)
         db.session.add(application)
         action = "registry_application.create"

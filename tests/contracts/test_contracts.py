@@ -268,3 +268,36 @@ def test_cli_expire_and_check(app, setup):
     assert "Расхождений нет." in runner.invoke(args=["ledger", "check"]).output
     result = runner.invoke(args=["ledger", "expire", "--period", current_period().code])
     assert result.exit_code != 0 and "ещё не закончился" in result.output
+
+
+def test_months_before_a_termination_can_still_be_reported(app, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    if len(contract.months) < 2:
+        pytest.skip("the period's last month: nothing to terminate after it")
+    first, second = contract.months[0].month, contract.months[1].month
+    services.terminate(contract.id, setup["parent"], second, "Переезд", today=first)
+    report = services.report_month(contract.id, setup["provider"], first, True, today=first)
+    assert report.amount == contract.months[0].certificate_amount and contract.status == "terminated"
+    with pytest.raises(services.ConflictError, match="отменён расторжением"):
+        services.report_month(contract.id, setup["provider"], second, True, today=second)
+    db.session.commit()
+    assert balance_of(setup["certificate"].id).reserved == 0
+
+
+def test_a_child_can_enrol_again_after_rejecting_the_offer_but_not_twice_at_once(api, setup):
+    parent = api(setup["parent"])
+    body = {"certificate_id": setup["certificate"].id, "group_id": setup["group"].id,
+            "start_month": f"{this_month():%Y-%m}"}
+    first = parent.post("/api/v1/enrollments", json=body).json
+    offer = api(setup["provider"]).post(f"/api/v1/enrollments/{first['id']}/accept").json
+    assert parent.post("/api/v1/enrollments", json=body).json["status"] == "already_enrolled"
+    assert parent.post(f"/api/v1/contracts/{offer['id']}/reject").json["status"] == "rejected"
+    again = parent.post("/api/v1/enrollments", json=body)
+    assert again.status_code == 201
+
+
+def test_one_account_acts_for_one_provider(api, setup):
+    from tests.registry.test_applications import _json
+    from tests.factories import application_data
+    response = api(setup["provider"]).post("/api/v1/registry/applications", json=_json(application_data()))
+    assert response.status_code == 409 and response.json["status"] == "already_provider"
