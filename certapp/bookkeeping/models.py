@@ -47,9 +47,10 @@ class Agreement(db.Model):
     def status_name(self) -> str:
         return AGREEMENT_STATUSES[self.status]
 
-    def in_force_on(self, day: date) -> bool:
-        return (self.status == "concluded" and self.valid_from is not None and self.valid_from <= day
-                and (self.valid_to is None or day <= self.valid_to))
+    def in_force_during(self, first: date, last: date) -> bool:
+        """Concluded and in force on at least one day from first to last."""
+        return (self.status == "concluded" and self.valid_from is not None and self.valid_from <= last
+                and (self.valid_to is None or first <= self.valid_to))
 
     def __repr__(self) -> str:
         return f"<Agreement {self.number or self.id} {self.status}>"

@@ -1,7 +1,7 @@
 """Agreements, monthly payment registers and reconciliation. Reads the ledger; never moves money in it."""
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from certapp.certificates.models import Certificate
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.states import transition
 from certapp.contracts.models import Contract
+from certapp.contracts.services import add_months
 from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
 from certapp.ledger.models import CertificateBalance, LedgerEntry
@@ -120,7 +121,8 @@ def _transition(obj, to_status: str, actor: User, reason: str | None = None) -> 
 def agreement_in_force(provider_id: int, month: date) -> Agreement | None:
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider_id,
                                                            Agreement.status == "concluded")).scalar_one_or_none()
-    return agreement if agreement is not None and agreement.in_force_on(month) else None
+    last = add_months(month, 1) - timedelta(days=1)
+    return agreement if agreement is not None and agreement.in_force_during(month, last) else None
 
 
 # --- payment registers ---------------------------------------------------------------------------

@@ -329,6 +329,8 @@ class Verification:
 
 def verify(text: str, user=None, today: date | None = None) -> Verification:
     """Check a scanned QR text: signature, then the certificate's current state. Never raises for bad input."""
+    if len(text or "") > 2000:
+        return Verification(False, False, "Код недействителен: слишком длинный.")
     try:
         payload, body, signature = qr.decode(text)
     except qr.PayloadError as error:
