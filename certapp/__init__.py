@@ -139,8 +139,9 @@ def register_commands(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from certapp.common.money import format_rub
-    from certapp.common.templating import format_date, format_datetime
+    from certapp.common.templating import format_date, format_datetime, format_number
 
     app.jinja_env.filters["rub"] = format_rub
     app.jinja_env.filters["ru_date"] = format_date
     app.jinja_env.filters["ru_datetime"] = format_datetime
+    app.jinja_env.filters["ru_number"] = format_number

@@ -18,3 +18,11 @@ def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
+
+
+def format_number(value, digits: int = 0) -> str:
+    """12345.6 -> '12 345,6' (no-break space between thousands, comma decimal); None -> '—'."""
+    if value is None:
+        return "—"
+    text = f"{float(value):,.{digits}f}"
+    return text.replace(",", "\u00a0").replace(".", ",")

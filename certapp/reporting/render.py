@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 from certapp.certificates.render import FONTS
 from certapp.common.exports import Money
 from certapp.common.money import format_rub
+from certapp.common.templating import format_number
 
 EXECUTION_HEADERS = ["Реестровый номер услуги", "Направленность", "Детей: план", "Детей: факт", "%",
                      "Человеко-часов: план", "Человеко-часов: факт", "%", "Средства: план, ₽", "Средства: факт, ₽", "%"]
@@ -72,7 +73,7 @@ def bar_chart(title: str, values: list[tuple[str, Decimal | None]], unit: str) -
     for i, (label, value) in enumerate(values):
         y = 24 + i * height
         width = 0 if value is None else 260 * float(value) / top
-        text = "нет данных" if value is None else f"{value} {unit}".replace(".", ",")
+        text = "нет данных" if value is None else f"{format_number(value, 1 if unit == '%' else 0)} {unit}"
         colour = ("#9aa5b8", "#1f5fbf", "#157347")[i % 3]
         rows.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(label)}</text>'
                     f'<rect x="110" y="{y}" width="{width:.1f}" height="18" fill="{colour}" rx="3"/>'
