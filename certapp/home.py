@@ -1,8 +1,10 @@
 """The home page (what each role can do next) and the role-aware navigation."""
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from certapp.accounts.access import public
+from certapp.db import db
 from certapp.reference.services import current_period
 
 bp = Blueprint("home", __name__)
@@ -45,10 +47,37 @@ def navigation():
     return {"nav_items": nav_items}
 
 
+def _count(stmt) -> int:
+    return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+
+
+def _waiting_for(user) -> dict:
+    """What waits for this user, counted from the same queries as the lists they open."""
+    from certapp.bookkeeping import services as bookkeeping
+    from certapp.certificates import services as certificates
+    from certapp.contracts import services as contracts
+    from certapp.programs import services as programs
+    from certapp.registry import services as registry
+
+    if user.role == "parent":
+        return {"certificates": certificates.certificates_of(user),
+                "offers": _count(contracts.contracts_for(user, "offered"))}
+    if user.role == "provider":
+        return {"requests": _count(contracts.enrollments_for(user, "requested")),
+                "active": _count(contracts.contracts_for(user, "active"))}
+    if user.role == "department":
+        return {"registry": _count(registry.review_queue("submitted")),
+                "programs": _count(programs.programs_for_review("submitted")),
+                "certificates": _count(certificates.application_queue("submitted"))}
+    return {"agreements": _count(bookkeeping.agreements_query("draft")),
+            "registers": _count(bookkeeping.registers_query(status="draft"))}
+
+
 @bp.route("/")
 @public
 def index():
-    return render_template("home.html", period=current_period())
+    waiting = _waiting_for(current_user) if current_user.is_authenticated else {}
+    return render_template("home.html", period=current_period(), waiting=waiting)
 
 
 @bp.route("/healthz")
