@@ -248,7 +248,9 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
                             "Ребёнок перешёл в секцию по футболу", today=today)        # terminated
     completed = contract("Ольга", "Юный эколог", group=ecology.groups.index(short))
     report_past(completed)                                                           # completed when past
-    contract("Анна", "Театральная студия «Маска»", sign=False)                        # offered
+    theatre_group = program("Театральная студия «Маска»").groups[0]
+    contract("Анна", "Театральная студия «Маска»", sign=False,                      # offered from this month
+             start=min(contracts.first_of_month(today), contracts.first_of_month(theatre_group.ends_on)))
     rejected = contract("Дмитрий", "Школа вожатых", sign=False)
     contracts.reject_offer(rejected.id, issued["Дмитрий"].child.parent)               # rejected
     robotics, theatre = program("Робототехника").groups[1], program("Театральная студия «Маска»").groups[0]
