@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate
+from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Child
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.states import transition
 from certapp.contracts.models import (CONTRACT_TRANSITIONS, ENROLLMENT_TRANSITIONS, SEAT_HOLDING_STATUSES, Contract,
@@ -105,7 +105,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
                               field="group_id")
     if _seats_left(group) <= 0:
         raise EnrollmentError("В группе нет свободных мест.", field="group_id")
-    _ensure_not_enrolled(child.id, group.id)
+    _ensure_not_enrolled(child, group.id)
     enrollment = Enrollment(parent_id=parent.id, child_id=child.id, certificate_id=certificate.id, group_id=group.id,
                             provider_id=program.provider_id, start_month=start, status="requested")
     try:
@@ -119,9 +119,11 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
     return enrollment
 
 
-def _ensure_not_enrolled(child_id: int, group_id: int) -> None:
-    if db.session.execute(select(Contract.id).where(Contract.child_id == child_id, Contract.group_id == group_id,
-                                                    Contract.status.in_(SEAT_HOLDING_STATUSES))).first():
+def _ensure_not_enrolled(child: Child, group_id: int) -> None:
+    """The same child (by СНИЛС, whichever parent added it) holds one place in a group."""
+    if db.session.execute(select(Contract.id).join(Child, Child.id == Contract.child_id).where(
+            Child.snils_key == child.snils_key, Contract.group_id == group_id,
+            Contract.status.in_(SEAT_HOLDING_STATUSES))).first():
         raise ConflictError("Ребёнок уже записан в эту группу.", field="group_id", code="already_enrolled")
 
 
@@ -173,7 +175,7 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.")
     if _seats_left(group) <= 0:
         raise EnrollmentError("В группе нет свободных мест.")
-    _ensure_not_enrolled(enrollment.child_id, group.id)
+    _ensure_not_enrolled(enrollment.child, group.id)
     _transition_enrollment(enrollment, "accepted", actor)
     months = months_between(enrollment.start_month, group.ends_on)
     price = group.program.price_per_month
