@@ -357,3 +357,16 @@ def verify(text: str, user=None, today: date | None = None) -> Verification:
         balance = ledger.balance_of(certificate.id)
         result.can_pay = in_force and balance is not None and balance.available > 0
     return result
+
+
+def reencrypt_personal_data() -> int:
+    """Rotate the СНИЛС encryption key: add a new key in front and re-encrypt every child's СНИЛС with it.
+    The old keys stay in the key file (they still decrypt), so a failed transaction loses nothing;
+    `personal_data.drop_old_keys()` removes them once the rotation is committed."""
+    personal_data.rotate_encryption_key()
+    children = db.session.execute(select(Child)).scalars().all()
+    for child in children:
+        child.snils_encrypted = personal_data.reencrypt(child.snils_encrypted)
+    db.session.flush()
+    record_event("personal_data.rotate_key", ("Child", None), details={"rows": len(children)})
+    return len(children)

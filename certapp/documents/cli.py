@@ -1,6 +1,7 @@
 import click
 from flask.cli import AppGroup
 
+from certapp.db import transaction
 from certapp.documents.keys import key_store
 
 keys_cli = AppGroup("keys", help="Ключи подписи системы (Ed25519).")
@@ -36,3 +37,16 @@ def retire(kid):
     except ValueError:
         raise click.ClickException("Активный ключ вывести нельзя: сначала выполните keys rotate.")
     click.echo(f"Ключ {kid} выведен.")
+
+
+@keys_cli.command("rotate-pd")
+def rotate_personal_data_key():
+    """Rotate the key that encrypts СНИЛС: a new key, every row re-encrypted, the old keys dropped."""
+    from certapp.certificates.services import reencrypt_personal_data
+
+    from certapp.certificates.personal_data import drop_old_keys
+
+    with transaction():
+        count = reencrypt_personal_data()
+    drop_old_keys()  # only after the re-encrypted rows are committed
+    click.echo(f"Новый ключ шифрования персональных данных; перешифровано записей: {count}.")

@@ -153,3 +153,16 @@ def test_holders_register_exports_xlsx_with_totals(login, users, certificate):
     csv = client.get("/certificates/holders.csv").get_data(as_text=True)
     assert csv.startswith("\ufeff") and "15000,00" in csv
     assert login(users["parent"]).get("/certificates/holders").status_code == 403
+
+
+def test_the_personal_data_key_rotates_and_every_snils_still_decrypts(app, users, certificate):
+    from certapp.certificates import personal_data
+    from certapp.certificates.models import Child
+    before = db.session.get(Child, certificate.child_id).snils_encrypted
+    plain = personal_data.decrypt_snils(before)
+    result = app.test_cli_runner().invoke(args=["keys", "rotate-pd"])
+    assert result.exit_code == 0 and "перешифровано записей: 1" in result.output
+    db.session.expire_all()
+    after = db.session.get(Child, certificate.child_id).snils_encrypted
+    assert after != before and personal_data.decrypt_snils(after) == plain
+    assert personal_data.decrypt_snils(before) is None  # the old key is gone
