@@ -1,5 +1,6 @@
 """Factories for the main objects, built through the services so that the rules hold."""
 import itertools
+from datetime import date
 
 from certapp.accounts import services as account_services
 
@@ -129,28 +130,28 @@ def current_period():
     return period
 
 
-def make_certificate(parent=None, department=None, **child_overrides):
-    """A certificate issued through the real services; returns it."""
+def make_certificate(parent=None, department=None, today=None, **child_overrides):
+    """A certificate issued through the real services (as of `today`, default the real one); returns it."""
     from certapp.certificates import services as certificates
     parent = parent or make_user("parent")
     department = department or make_user("department")
     child = certificates.add_child(parent, child_data(**child_overrides))
     application = certificates.apply(parent, child.id, current_period().id, True)
-    return certificates.confirm(application.id, department)
+    return certificates.confirm(application.id, department, today=today)
 
 
 def this_month():
-    from datetime import date
     return date.today().replace(day=1)
 
 
-def make_contract(certificate, provider_user, program=None, sign: bool = True, start_month=None):
-    """Enrollment -> acceptance -> (signature) through the services; returns the contract."""
+def make_contract(certificate, provider_user, program=None, sign: bool = True, start_month=None, today=None):
+    """Enrollment -> acceptance -> (signature) through the services; returns the contract.
+    `today` (default the real one) dates the enrollment; the contract starts in its month."""
     from certapp.contracts import services as contracts
     program = program or make_program(provider_user)
     parent = certificate.child.parent
     enrollment = contracts.request_enrollment(parent, certificate.id, program.groups[0].id,
-                                              start_month or this_month())
+                                              start_month or (today or date.today()).replace(day=1), today=today)
     contract = contracts.accept_enrollment(enrollment.id, provider_user)
     if sign:
         contracts.sign_contract(contract.id, parent, "127.0.0.1")

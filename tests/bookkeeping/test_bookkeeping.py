@@ -1,3 +1,4 @@
+from datetime import date
 from io import BytesIO
 
 import pytest
@@ -8,7 +9,7 @@ from certapp.bookkeeping import services
 from certapp.bookkeeping.models import Agreement
 from certapp.contracts import services as contracts
 from certapp.db import db
-from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, this_month
+from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
 
 
 @pytest.fixture
@@ -20,10 +21,10 @@ def world(users):
     a_program = make_program(a_user, department, price_per_month="1 000")
     a_second = make_program(a_user, department, title="Шахматы", price_per_month="700")
     b_program = make_program(b_user, department, price_per_month="1 500")
-    m0, m1 = this_month(), contracts.add_months(this_month(), 1)
-    contracts_ = [make_contract(make_certificate(department=department), a_user, a_program),
-                  make_contract(make_certificate(department=department), a_user, a_second),
-                  make_contract(make_certificate(department=department), b_user, b_program)]
+    start = current_period().starts_on  # the world is dated at the period's start, whatever today is
+    m0, m1 = start, contracts.add_months(start, 1)
+    contracts_ = [make_contract(make_certificate(department=department, today=start), user, program, today=start)
+                  for user, program in ((a_user, a_program), (a_user, a_second), (b_user, b_program))]
     for contract in contracts_:
         provider_user = a_user if contract.provider_id == a.id else b_user
         for month in (m0, m1):
@@ -65,7 +66,7 @@ def test_bookkeeper_does_the_month_in_the_browser(login, world):
     assert register.total == world["by_month"][world["m0"]]
     assert client.post(f"/bookkeeping/registers/{register.id}/approve").status_code == 302
     assert client.post(f"/bookkeeping/registers/{register.id}/pay", data={
-        "pay-payment_order_number": "512", "pay-payment_order_date": world["m1"].isoformat()}).status_code == 302
+        "pay-payment_order_number": "512", "pay-payment_order_date": date.today().isoformat()}).status_code == 302
     db.session.refresh(register)
     assert register.status == "paid"
     page = client.get("/bookkeeping/reconciliation").get_data(as_text=True)
@@ -94,7 +95,7 @@ def test_the_api_does_the_same_and_the_figures_reconcile(api, world):
     assert first["total"] == world["by_month"][world["m0"]] and len(first["lines"]) == 2
     client.post(f"/api/v1/bookkeeping/payment-registers/{first['id']}/approve")
     client.post(f"/api/v1/bookkeeping/payment-registers/{first['id']}/pay",
-                json={"payment_order_number": "77", "payment_order_date": world["m1"].isoformat()})
+                json={"payment_order_number": "77", "payment_order_date": date.today().isoformat()})
     second = client.post("/api/v1/bookkeeping/payment-registers",
                          json={"provider_id": world["a"].id, "month": f"{world['m1']:%Y-%m}"})
     assert second.status_code == 201 and second.json["total"] == world["by_month"][world["m1"]]

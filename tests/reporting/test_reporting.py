@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 from io import BytesIO
 
@@ -7,7 +8,7 @@ from openpyxl import load_workbook
 from certapp.contracts import services as contracts
 from certapp.db import db
 from certapp.reporting import services
-from tests.factories import make_certificate, make_contract, make_program, make_provider, make_user, this_month
+from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, make_user
 
 
 @pytest.fixture
@@ -20,12 +21,13 @@ def world(users):
     robotics = make_program(state_user, department, price_per_month="1 000", hours_per_month=8)
     football = make_program(com_user, department, title="Футбол", direction="sport", price_per_month="600",
                             hours_per_month=12, age_from=7, age_to=12)
-    m0, m1 = this_month(), contracts.add_months(this_month(), 1)
-    kids = [make_certificate(department=department) for _ in range(3)]
-    c1 = make_contract(kids[0], state_user, robotics)
-    c2 = make_contract(kids[1], state_user, robotics)
-    c3 = make_contract(kids[2], com_user, football)
-    c4 = make_contract(kids[0], com_user, football)  # the same child at a second provider
+    start = current_period().starts_on  # the world is dated at the period's start, whatever today is
+    m0, m1 = start, contracts.add_months(start, 1)
+    kids = [make_certificate(department=department, today=start) for _ in range(3)]
+    c1 = make_contract(kids[0], state_user, robotics, today=start)
+    c2 = make_contract(kids[1], state_user, robotics, today=start)
+    c3 = make_contract(kids[2], com_user, football, today=start)
+    c4 = make_contract(kids[0], com_user, football, today=start)  # the same child at a second provider
     delivered = []
     for contract, provider_user, months in ((c1, state_user, (m0, m1)), (c2, state_user, (m0,)),
                                             (c3, com_user, (m0,)), (c4, com_user, (m0, m1))):
@@ -147,7 +149,7 @@ def test_feedback_after_a_delivered_month_and_satisfaction(api, world):
 
 
 def test_indicators_count_what_the_data_can_and_targets_are_editable(api, login, world):
-    year = world["m0"].year
+    year = date.today().year  # the providers applied and entered the registry today
     client = api(world["users"]["department"])
     result = client.get(f"/api/v1/reports/indicators?year={year}").json
     rows = {r["code"]: r for r in result["rows"]}
