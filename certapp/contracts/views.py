@@ -52,8 +52,8 @@ def enroll(program_id: int):
             form.group_id.data = chosen.id
     if form.validate_on_submit() and form.group_id.data in group_ids:
         enrollment = run_and_flash(lambda: services.request_enrollment(current_user, form.certificate_id.data,
-                                                              form.group_id.data, form.start_month.data),
-                          "Заявка на обучение отправлена исполнителю.")
+                                                                       form.group_id.data, form.start_month.data),
+                                   "Заявка на обучение отправлена исполнителю.")
         if enrollment is not None:
             return redirect(url_for("contracts.enrollments"))
     return render_template("contracts/enroll.html", form=form, program=program, certificates=certificates)
@@ -73,7 +73,7 @@ def enrollments():
 @roles("provider")
 def accept(enrollment_id: int):
     contract = run_and_flash(lambda: services.accept_enrollment(enrollment_id, current_user),
-                    "Заявка принята: договор направлен родителю на подписание.")
+                             "Заявка принята: договор направлен родителю на подписание.")
     if contract is not None:
         return redirect(url_for("contracts.contract", contract_id=contract.id))
     return redirect(url_for("contracts.enrollments"))
@@ -84,7 +84,7 @@ def accept(enrollment_id: int):
 def decline(enrollment_id: int):
     form = DeclineForm()
     run_and_flash(lambda: services.decline_enrollment(enrollment_id, current_user, form.reason.data),
-         "Заявка отклонена.")
+                  "Заявка отклонена.")
     return redirect(url_for("contracts.enrollments"))
 
 
@@ -139,29 +139,29 @@ def contract_action(contract_id: int, action: str):
             flash("Подтвердите согласие с условиями договора.", "error")
         else:
             run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr),
-                 "Договор подписан. Средства сертификата зарезервированы.")
+                          "Договор подписан. Средства сертификата зарезервированы.")
     elif action == "reject":
         run_and_flash(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
     elif action == "report":
         form = forms["report_form"]
         if form.validate_on_submit():
             run_and_flash(lambda: services.report_month(contract_id, current_user, form.month.data, form.delivered.data == "1",
-                                               form.reason.data, form.attendance.data), "Отчёт за месяц принят.")
+                                                        form.reason.data, form.attendance.data), "Отчёт за месяц принят.")
         else:
             flash("Выберите месяц отчёта.", "error")
     elif action == "terminate":
         form = forms["terminate_form"]
         if form.validate_on_submit():
             run_and_flash(lambda: services.terminate(contract_id, current_user, form.from_month.data, form.reason.data),
-                 "Договор расторгнут, неиспользованный резерв возвращён на сертификат.")
+                          "Договор расторгнут, неиспользованный резерв возвращён на сертификат.")
         else:
             flash("Укажите месяц и причину расторжения.", "error")
     else:
         form = forms["correction_form"]
         if form.validate_on_submit():
             run_and_flash(lambda: services.correct_month(contract_id, current_user, form.month.data,
-                                                parse_rub(form.amount.data, "amount"), form.direction.data,
-                                                form.reason.data), "Корректировка проведена.")
+                                                         parse_rub(form.amount.data, "amount"), form.direction.data,
+                                                         form.reason.data), "Корректировка проведена.")
         else:
             flash("Заполните месяц, сумму и основание корректировки.", "error")
     return redirect(url_for("contracts.contract", contract_id=contract_id))

@@ -192,3 +192,10 @@ def test_a_tampered_register_line_is_reported(app, world):
     result = services.reconcile()
     assert not result.ok and any(register.number in m for m in result.mismatches)
     assert app.test_cli_runner().invoke(args=["reconcile"]).exit_code == 1
+
+
+def test_the_department_cannot_build_registers_in_the_browser(login, users, world):
+    page = login(users["department"]).post("/bookkeeping/registers", data={
+        "month": f"{world['m0']:%Y-%m}", "provider_id": "0"}, follow_redirects=True).get_data(as_text=True)
+    assert "Недостаточно прав" in page
+    assert db.session.execute(services.registers_query()).first() is None
