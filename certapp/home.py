@@ -23,6 +23,7 @@ NAVIGATION = (
     ("Заявления на сертификат", "certificates.queue", ("department",)),
     ("Получатели сертификатов", "certificates.holders", ("department", "bookkeeping")),
     ("Мои заявки в реестр", "registry.my_applications", ("provider",)),
+    ("Сотрудники", "registry.staff", ("provider",)),
     ("Мои программы", "programs.my_programs", ("provider",)),
     ("Заявки исполнителей", "registry.review", ("department",)),
     ("Программы на согласовании", "programs.review", ("department",)),

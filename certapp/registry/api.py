@@ -7,7 +7,8 @@ from certapp.db import db, transaction
 from certapp.registry import services
 from certapp.registry.schemas import (ApplicationInputSchema, ApplicationQuerySchema, ApplicationSchema,
                                       DecisionSchema, EntryStatusSchema, RegistryEntrySchema, RegistryPageSchema,
-                                      RegistryQuerySchema)
+                                      RegistryQuerySchema, StaffDecisionSchema, StaffRequestInputSchema,
+                                      StaffRequestSchema)
 
 blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Реестр исполнителей услуг")
 
@@ -84,3 +85,31 @@ def change_entry_status(data, entry_id: int):
     """Suspend, restore or exclude a registry entry, with a reason."""
     with transaction():
         return services.change_entry_status(entry_id, data["status"], current_user, data["reason"])
+
+
+@blp.route("/staff-requests", methods=["GET"])
+@blp.response(200, StaffRequestSchema(many=True))
+@roles("provider", "department")
+def list_staff_requests():
+    """Requests to act for an organisation: own, to one's organisation, or (department) all."""
+    return db.session.execute(services.staff_requests_for(current_user)).scalars().all()
+
+
+@blp.route("/staff-requests", methods=["POST"])
+@blp.arguments(StaffRequestInputSchema)
+@blp.response(201, StaffRequestSchema)
+@roles("provider")
+def request_staff_access(data):
+    """Ask to act for an organisation in the registry (by its ИНН)."""
+    with transaction():
+        return services.request_staff_access(current_user, data["inn"])
+
+
+@blp.route("/staff-requests/<int:request_id>/decision", methods=["POST"])
+@blp.arguments(StaffDecisionSchema)
+@blp.response(200, StaffRequestSchema)
+@roles("provider", "department")
+def decide_staff_request(data, request_id: int):
+    """The organisation's staff or the department confirm or decline."""
+    with transaction():
+        return services.decide_staff_request(request_id, current_user, data["approve"])

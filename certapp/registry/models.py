@@ -184,3 +184,37 @@ class RegistryEntry(db.Model):
 
     def __repr__(self) -> str:
         return f"<RegistryEntry {self.number} {self.status}>"
+
+
+STAFF_REQUEST_STATUSES = {"requested": "Ожидает подтверждения", "approved": "Подтверждена", "declined": "Отклонена"}
+STAFF_REQUEST_TRANSITIONS = {"requested": {"approved", "declined"}, "approved": set(), "declined": set()}
+
+
+class StaffRequest(db.Model):
+    """A provider account asks to act for an organisation already in the registry; its staff or the
+    department confirm."""
+
+    __tablename__ = "staff_request"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'approved', 'declined')", name="status"),
+        Index("uq_staff_request_user_pending", "user_id", unique=True, sqlite_where=text("status = 'requested'"),
+              postgresql_where=text("status = 'requested'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    user = relationship("User", foreign_keys=[user_id])
+    provider: Mapped[Provider] = relationship()
+
+    @property
+    def status_name(self) -> str:
+        return STAFF_REQUEST_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<StaffRequest {self.id} user={self.user_id} provider={self.provider_id} {self.status}>"

@@ -102,3 +102,23 @@ class RegistryPageSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class StaffRequestInputSchema(Schema):
+    inn = fields.String(required=True, metadata={"description": "ИНН исполнителя из реестра"})
+
+
+class StaffRequestSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    user_name = fields.String(attribute="user.full_name")
+    provider_id = fields.Integer()
+    provider_name = fields.String(attribute="provider.short_name")
+    status = fields.String()
+    status_name = fields.String()
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class StaffDecisionSchema(Schema):
+    approve = fields.Boolean(required=True)

@@ -17,7 +17,8 @@ from certapp.documents.services import next_number, sign_document
 from certapp.registry.exclusion import check_exclusion
 from certapp.registry.models import (APPLICATION_HOLDING_STATUSES, APPLICATION_TRANSITIONS, ENTRY_TRANSITIONS,
                                      OWNERSHIP_TYPES, PROVIDER_KINDS, License, Provider, ProviderDetails,
-                                     RegistryApplication, RegistryEntry)
+                                     RegistryApplication, RegistryEntry, STAFF_REQUEST_TRANSITIONS,
+                                     StaffRequest)
 
 
 class ExcludedProviderError(DomainError):
@@ -303,3 +304,60 @@ def registry_entries(search: str | None = None, include_inactive: bool = True):
 def registry_providers() -> list[Provider]:
     """Every provider that has a registry entry, whatever its status."""
     return list(db.session.execute(select(Provider).join(RegistryEntry).order_by(Provider.short_name)).scalars())
+
+
+# --- staff of a provider ---------------------------------------------------------------------------
+
+def request_staff_access(user: User, inn: str) -> StaffRequest:
+    """A provider account asks to act for an organisation in the registry, found by its ИНН."""
+    require_role(user, "provider")
+    if user.provider_id is not None:
+        raise ConflictError("Вы уже действуете от имени исполнителя.", code="already_provider")
+    inn = "".join((inn or "").split())
+    provider = db.session.execute(select(Provider).where(Provider.inn == inn)).scalar_one_or_none()
+    if provider is None or provider.entry is None or provider.entry.status == "excluded":
+        raise ValidationError("Исполнитель с таким ИНН в реестре не найден.", field="inn")
+    request = StaffRequest(user_id=user.id, provider_id=provider.id, status="requested")
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Ваш запрос уже ждёт подтверждения.", code="request_pending")
+    record_event("staff_request.requested", request, to_state="requested", actor=user,
+                 details={"provider_id": provider.id})
+    return request
+
+
+def staff_requests_for(user: User):
+    """A provider's staff see the requests to their organisation; a provider account its own; the
+    department all."""
+    stmt = select(StaffRequest).order_by(StaffRequest.status.desc(), StaffRequest.id.desc())
+    if user.role == "department":
+        return stmt
+    if user.provider_id is not None:
+        return stmt.where(StaffRequest.provider_id == user.provider_id)
+    return stmt.where(StaffRequest.user_id == user.id)
+
+
+def decide_staff_request(request_id: int, actor: User, approve: bool) -> StaffRequest:
+    """The organisation's staff (or the department) confirm or decline; confirmed, the account acts
+    for the organisation."""
+    require_role(actor, "provider", "department")
+    request = db.session.get(StaffRequest, request_id)
+    if request is None or (actor.role == "provider" and actor.provider_id != request.provider_id):
+        raise NotFoundError("Запрос не найден.")
+    to_status = "approved" if approve else "declined"
+    transition(request, to_status, STAFF_REQUEST_TRANSITIONS, actor, event="staff_request",
+               refusal="Запрос уже в состоянии «{status}».")
+    request.decided_at, request.decided_by_id = utcnow(), actor.id
+    if approve:
+        if request.user.provider_id is not None:
+            raise ConflictError("Эта учётная запись уже действует от имени исполнителя.", code="already_provider")
+        request.user.provider_id = request.provider_id
+    return request
+
+
+def staff_of(provider_id: int) -> list[User]:
+    return list(db.session.execute(select(User).where(User.provider_id == provider_id).order_by(User.full_name))
+                .scalars())

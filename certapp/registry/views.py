@@ -4,6 +4,7 @@ from flask_login import current_user
 from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError
 from certapp.common.exports import csv_response
+from certapp.common.web import run_and_flash
 from certapp.common.pagination import paginate
 from certapp.db import db, transaction
 from certapp.registry import services
@@ -141,3 +142,25 @@ def entry(entry_id: int):
             flash("Состояние записи реестра изменено.", "success")
             return redirect(url_for("registry.entry", entry_id=entry_id))
     return render_template("registry/entry.html", entry=entry_, form=form), 422 if form.errors else 200
+
+
+@bp.route("/staff", methods=["GET", "POST"])
+@roles("provider", "department")
+def staff():
+    """Requests to act for an organisation: filed here by a provider account, confirmed by its staff."""
+    if request.method == "POST":
+        run_and_flash(lambda: services.request_staff_access(current_user, request.form.get("inn")),
+                      "Запрос отправлен: его подтвердит сотрудник организации или управление образования.")
+        return redirect(url_for("registry.staff"))
+    provider = services.provider_of(current_user)
+    return render_template("registry/staff.html", provider=provider,
+                           colleagues=services.staff_of(provider.id) if provider else [],
+                           requests=db.session.execute(services.staff_requests_for(current_user)).scalars().all())
+
+
+@bp.route("/staff-requests/<int:request_id>/<any(approve, decline):decision>", methods=["POST"])
+@roles("provider", "department")
+def decide_staff(request_id: int, decision: str):
+    run_and_flash(lambda: services.decide_staff_request(request_id, current_user, decision == "approve"),
+                  "Запрос подтверждён." if decision == "approve" else "Запрос отклонён.")
+    return redirect(url_for("registry.staff"))
