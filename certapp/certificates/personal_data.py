@@ -70,11 +70,6 @@ def child_tag(child_key: str) -> bytes:
     return hmac.new(_hmac_key(), b"qr-tag:" + child_key.encode(), hashlib.sha256).digest()[:8]
 
 
-def mask_snils(snils: str | None) -> str:
-    digits = snils_digits(snils or "")
-    return f"***-***-*** {digits[-2:]}" if len(digits) == 11 else "***"
-
-
 def rotate_encryption_key() -> None:
     """Add a new Fernet key in front; the caller re-encrypts the rows with reencrypt()."""
     keys = _fernet_keys()

@@ -224,11 +224,12 @@ def format_number(district_code: str, period_code: str, sequence: int) -> str:
     return f"{district_code}-{years}-{sequence:06d}-{damm.calc_check_digit(digits)}"
 
 
-def normalise_number(text: str) -> str:
-    """What a person typed -> the number, or ValidationError when the check digit catches a typo."""
+def parse_number(text: str) -> str | None:
+    """What a person typed -> the certificate number, or None when it is not one (the Damm check digit
+    catches any single wrong digit and any swap of two neighbours)."""
     digits = re.sub(r"\D", "", text or "")
     if len(digits) != 13 or not damm.is_valid(digits):
-        raise ValidationError("Номер сертификата указан с ошибкой (не сходится контрольная цифра).", field="number")
+        return None
     return f"{digits[:2]}-{digits[2:6]}-{digits[6:12]}-{digits[12]}"
 
 
@@ -305,6 +306,9 @@ def holders_query(*, search: str | None = None, period_id: int | None = None, st
                       Certificate.number.like(f"%{search.strip()}%")]
         if len(digits) == 11 and is_valid_snils(digits):
             conditions.append(Certificate.snils_key == personal_data.snils_key(digits))
+        number = parse_number(search)  # typed without dashes or with spaces; the check digit catches a typo
+        if number:
+            conditions.append(Certificate.number == number)
         stmt = stmt.where(or_(*conditions))
     return stmt
 
