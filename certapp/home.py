@@ -10,32 +10,33 @@ from certapp.reference.services import current_period
 bp = Blueprint("home", __name__)
 
 ANYONE = None
-#: (title, endpoint, roles that see it; None = everyone)
+#: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone)
+STAFF = ("department", "bookkeeping")
 NAVIGATION = (
-    ("Каталог программ", "programs.catalog", ANYONE),
+    ("Каталог программ", "programs.catalog", ("parent", "provider", None)),
     ("Реестр исполнителей", "registry.index", ANYONE),
-    ("Проверить сертификат", "certificates.verify", ANYONE),
+    ("Проверить сертификат", "certificates.verify", ("parent", "provider", None)),
     ("Дети", "certificates.children", ("parent",)),
     ("Сертификаты", "certificates.my_certificates", ("parent",)),
     ("Заявления", "certificates.my_applications", ("parent",)),
-    ("Запись на обучение", "contracts.enrollments", ("parent", "provider")),
-    ("Договоры", "contracts.contracts", ("parent", "provider", "department", "bookkeeping")),
-    ("Заявления на сертификат", "certificates.queue", ("department",)),
-    ("Получатели сертификатов", "certificates.holders", ("department", "bookkeeping")),
-    ("Мои заявки в реестр", "registry.my_applications", ("provider",)),
+    ("Заявки в реестр", "registry.my_applications", ("provider",)),
     ("Сотрудники", "registry.staff", ("provider",)),
-    ("Мои программы", "programs.my_programs", ("provider",)),
-    ("Заявки исполнителей", "registry.review", ("department",)),
-    ("Программы на согласовании", "programs.review", ("department",)),
-    ("Соглашения", "bookkeeping.agreements", ("bookkeeping", "department")),
-    ("Реестры на оплату", "bookkeeping.registers", ("bookkeeping", "department")),
-    ("Сверка", "bookkeeping.reconciliation", ("bookkeeping", "department")),
-    ("Периоды и номинал", "reference.periods", ("department", "bookkeeping")),
-    ("Социальный заказ", "reporting.social_orders", ("department", "bookkeeping")),
-    ("Исполнение заказа", "reporting.execution", ("department", "bookkeeping")),
+    ("Программы", "programs.my_programs", ("provider",)),
+    ("Запись на обучение", "contracts.enrollments", ("parent", "provider")),
+    ("Заявки в реестр", "registry.review", ("department",)),
+    ("Программы", "programs.review", ("department",)),
+    ("Заявления", "certificates.queue", ("department",)),
+    ("Получатели", "certificates.holders", STAFF),
+    ("Договоры", "contracts.contracts", ("parent", "provider", *STAFF)),
+    ("Соглашения", "bookkeeping.agreements", STAFF),
+    ("Реестры на оплату", "bookkeeping.registers", STAFF),
+    ("Сверка", "bookkeeping.reconciliation", STAFF),
+    ("Социальный заказ", "reporting.social_orders", STAFF),
+    ("Исполнение", "reporting.execution", STAFF),
     ("Показатели", "reporting.indicators", ("department",)),
     ("Отзывы", "reporting.feedback", ("parent", "provider", "department")),
-    ("Журнал действий", "audit.index", ("department",)),
+    ("Номинал", "reference.periods", STAFF),
+    ("Журнал", "audit.index", ("department",)),
 )
 
 
