@@ -4,19 +4,18 @@ from marshmallow import Schema, fields
 from certapp.accounts.access import roles
 from certapp.audit.services import query_events
 from certapp.common.pagination import paginate
+from certapp.common.schemas import PageSchema, PaginationQuerySchema
 
 blp = Blueprint("audit_api", __name__, url_prefix="/audit-events", description="Журнал действий")
 
 
-class AuditQuerySchema(Schema):
+class AuditQuerySchema(PaginationQuerySchema):
     action = fields.String()
     object_type = fields.String()
     object_id = fields.String()
     actor = fields.String()
     date_from = fields.Date()
     date_to = fields.Date()
-    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
-    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 200)
 
 
 class AuditEventSchema(Schema):
@@ -33,11 +32,8 @@ class AuditEventSchema(Schema):
     details = fields.Dict(allow_none=True)
 
 
-class AuditPageSchema(Schema):
+class AuditPageSchema(PageSchema):
     items = fields.List(fields.Nested(AuditEventSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 @blp.route("", methods=["GET"])

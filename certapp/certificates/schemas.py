@@ -2,6 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
 from certapp.common.money import format_rub
+from certapp.common.schemas import PageSchema, PaginationQuerySchema
 
 
 class ChildInputSchema(Schema):
@@ -95,19 +96,14 @@ class CertificateSchema(Schema):
     signature = fields.String()
 
 
-class CertificateQuerySchema(Schema):
+class CertificateQuerySchema(PaginationQuerySchema):
     q = fields.String()
     period = fields.Integer()
     status = fields.String(validate=validate.OneOf(list(CERTIFICATE_STATUSES)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class CertificatePageSchema(Schema):
+class CertificatePageSchema(PageSchema):
     items = fields.List(fields.Nested(CertificateSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class StatusSchema(Schema):

@@ -1,11 +1,8 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
+from certapp.common.schemas import PageSchema, PaginationQuerySchema, Rubles
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
-from certapp.reference.schemas import Rubles
-
-MONTH = fields.String(metadata={"description": "месяц ГГГГ-ММ"})
-
 
 class EnrollmentInputSchema(Schema):
     certificate_id = fields.Integer(required=True)
@@ -71,18 +68,13 @@ class ContractSchema(Schema):
     termination_reason = fields.String(allow_none=True)
 
 
-class ContractQuerySchema(Schema):
+class ContractQuerySchema(PaginationQuerySchema):
     status = fields.String(validate=validate.OneOf(list(CONTRACT_STATUSES)))
     certificate_id = fields.Integer()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class ContractPageSchema(Schema):
+class ContractPageSchema(PageSchema):
     items = fields.List(fields.Nested(ContractSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class ReportInputSchema(Schema):

@@ -1,8 +1,8 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
+from certapp.common.schemas import PageSchema, PaginationQuerySchema, Rubles
 from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
-from certapp.reference.schemas import Rubles
 
 
 class ProgramInputSchema(Schema):
@@ -64,13 +64,12 @@ class ProgramSchema(Schema):
     groups = fields.List(fields.Nested(GroupSchema))
 
 
-class CatalogQuerySchema(Schema):
+class CatalogQuerySchema(PaginationQuerySchema):
     direction = fields.String()
     age = fields.Integer(validate=validate.Range(min=0, max=30))
     provider = fields.Integer()
     q = fields.String()
     seats = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
@@ -79,11 +78,8 @@ class CatalogItemSchema(ProgramSchema):
         exclude = ("groups",)
 
 
-class CatalogPageSchema(Schema):
+class CatalogPageSchema(PageSchema):
     items = fields.List(fields.Nested(CatalogItemSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class ProgramQuerySchema(Schema):

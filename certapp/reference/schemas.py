@@ -1,17 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from certapp.common.errors import DomainError
-from certapp.common.money import format_rub, parse_rub
-
-
-class Rubles(fields.Field):
-    """Money at the API edge: a string or number of rubles in, kopecks stored; both out."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return parse_rub(value)
-        except DomainError as error:
-            raise ValidationError(error.message)
+from certapp.common.money import format_rub
+from certapp.common.schemas import Rubles
 
 
 class DirectionSchema(Schema):

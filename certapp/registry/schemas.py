@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from certapp.common.schemas import PageSchema, PaginationQuerySchema
 from certapp.registry.models import APPLICATION_STATUSES, ENTRY_STATUSES, OWNERSHIP_TYPES, PROVIDER_KINDS
 
 
@@ -91,17 +92,12 @@ class RegistryEntrySchema(Schema):
     license = fields.Nested(LicenseSchema, attribute="provider.license")
 
 
-class RegistryQuerySchema(Schema):
+class RegistryQuerySchema(PaginationQuerySchema):
     search = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class RegistryPageSchema(Schema):
+class RegistryPageSchema(PageSchema):
     items = fields.List(fields.Nested(RegistryEntrySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class StaffRequestInputSchema(Schema):
