@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     from certapp.accounts.models import User
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
+    from certapp.security import refuse_deep_json, security_headers
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
@@ -65,20 +66,8 @@ def register_extensions(app: Flask) -> None:
 
     api.init_app(app)
     app.before_request(check_access)
+    app.before_request(refuse_deep_json)
     app.after_request(security_headers)
-
-
-#: the pages use only the app's own files; inline style attributes and confirm() handlers remain
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                           "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
-
-
-def security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    return response
 
 
 def register_blueprints(app: Flask) -> None:

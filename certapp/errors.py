@@ -62,8 +62,8 @@ def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     if is_api_request():
         message = MESSAGES.get(status, error.name)
-        if status in (401, 403) and error.description and not error.description.startswith("The "):
-            message = error.description
+        if error.description and not error.description.startswith("The "):
+            message = error.description  # ours, in Russian (Werkzeug's defaults are English)
         return _json(status, message, data.get("messages"), error.name)
     if status == 401:
         flash("Войдите в систему, чтобы продолжить.", "info")

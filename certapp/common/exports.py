@@ -17,13 +17,25 @@ class Money(int):
     """Kopecks that an export shows as rubles (a number in XLSX, '12345,67' in CSV)."""
 
 
+#: a text cell starting with one of these is a formula to Excel and LibreOffice (CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """CSV: text that a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
+    advice); numbers, dates and other text pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_value(value):
     if isinstance(value, Money):
         rub, kop = divmod(abs(int(value)), 100)
         return f"{'-' if value < 0 else ''}{rub},{kop:02d}"
     if isinstance(value, (date, datetime)):
         return format_date(value)
-    return "" if value is None else value
+    return "" if value is None else neutralise(value)
 
 
 def csv_response(headers: list[str], rows, filename: str) -> Response:
@@ -37,11 +49,20 @@ def csv_response(headers: list[str], rows, filename: str) -> Response:
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
+def _append_text_safe(sheet, values) -> None:
+    """XLSX: append a row whose text cells stay text even when they start like a formula
+    (openpyxl would store '=…' as a formula); the bookkeeper sees the name exactly as written."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+            cell.data_type = "s"
+
+
 def _fill_sheet(sheet, title: str, headers: list[str], rows, total_columns: tuple[int, ...]) -> None:
     """A bold header, money as numbers in rubles (format # ##0.00), dates as dates, and a SUM row
     under the columns named in total_columns (0-based)."""
     sheet.title = title[:31]
-    sheet.append(headers)
+    _append_text_safe(sheet, headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     money_columns, count = set(), 0
@@ -53,7 +74,7 @@ def _fill_sheet(sheet, title: str, headers: list[str], rows, total_columns: tupl
                 money_columns.add(i)
                 value = int(value) / 100
             values.append(value)
-        sheet.append(values)
+        _append_text_safe(sheet, values)
     for i in money_columns | set(total_columns):
         for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
             cell.number_format = "#,##0.00"

@@ -4,6 +4,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from certapp.common.errors import ValidationError
 
 NBSP = "\u00a0"
+#: the largest sum anyone may type, in rubles: far above any price, nominal or register, far
+#: below what a BIGINT of kopecks or Decimal's default precision could fail on
+MAX_RUB = 1_000_000_000
 
 
 def format_rub(kopecks: int | None, *, sign: bool = True) -> str:
@@ -23,11 +26,15 @@ def parse_rub(text: str | int | float | Decimal, field: str | None = None) -> in
         text = repr(text)
     raw = str(text).strip().replace(NBSP, "").replace(" ", "").replace("₽", "").replace(",", ".")
     try:
-        value = Decimal(raw)
+        value = Decimal(raw) if len(raw) <= 40 else Decimal("NaN")
     except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
         raise ValidationError("Сумма указана неверно: ожидается число рублей, например 12 345,67.", field=field)
-    if not value.is_finite() or value < 0:
+    if value < 0:
         raise ValidationError("Сумма не может быть отрицательной.", field=field)
+    if value > MAX_RUB:
+        raise ValidationError(f"Сумма слишком велика: не больше {format_rub(MAX_RUB * 100)}.", field=field)
     kopecks = value * 100
     if kopecks != kopecks.to_integral_value():
         raise ValidationError("Сумма указывается с точностью до копейки.", field=field)

@@ -77,6 +77,9 @@ def check_inn(value: str, kind: str, field: str = "inn") -> str:
         raise ValidationError(f"ИНН {'организации' if length == 10 else 'ИП'} состоит из {length} цифр.", field=field)
     if not inn.is_valid(number):
         raise ValidationError("ИНН указан неверно: не сходится контрольная сумма.", field=field)
+    if number[:2] == "00":
+        # the first two digits are the code of the region (or of the tax office's region); 00 is none
+        raise ValidationError("ИНН указан неверно: код региона 00 не существует.", field=field)
     return number
 
 

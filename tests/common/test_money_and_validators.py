@@ -32,3 +32,21 @@ def test_parse_rub_refuses_garbage(text):
 ])
 def test_snils_checksum(snils, valid):
     assert is_valid_snils(snils) is valid
+
+
+@pytest.mark.parametrize("text", ["1e30", "1000000000,01", "9" * 41, "1e999999999"])
+def test_parse_rub_refuses_sums_beyond_the_bound(text):
+    with pytest.raises(ValidationError):
+        parse_rub(text)
+
+
+def test_parse_rub_accepts_the_bound_itself():
+    assert parse_rub("1 000 000 000") == 100_000_000_000
+
+
+@pytest.mark.parametrize("inn", ["0000000000", "000000000000", "0012345678"])
+def test_inn_with_region_00_is_refused(inn):
+    from certapp.common.validators import check_inn
+
+    with pytest.raises(ValidationError):
+        check_inn(inn, "legal_entity" if len(inn) == 10 else "individual")
