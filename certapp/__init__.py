@@ -45,7 +45,7 @@ class IdConverter(IntegerConverter):
 def register_extensions(app: Flask) -> None:
     import certapp.models  # noqa: F401  (every table in the metadata)
     from certapp.accounts.access import check_access
-    from certapp.accounts.models import User
+    from certapp.accounts.services import load_session_user
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
     from certapp.security import refuse_deep_json, security_headers
@@ -59,10 +59,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Войдите в систему, чтобы продолжить."
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
-        return user if user and user.active else None
+    login_manager.user_loader(load_session_user)
 
     api.init_app(app)
     app.before_request(check_access)

@@ -54,8 +54,9 @@ DEFAULTS = {
     },
     # Argon2id, RFC 9106 "low memory" profile: above OWASP's minimum (m=19 MiB, t=2, p=1).
     "PASSWORD_HASH_PARAMS": {"time_cost": 3, "memory_cost": 65536, "parallelism": 4},
-    "LOGIN_MAX_FAILURES": 5,
-    "LOGIN_LOCK_MINUTES": 15,
+    # failures of one account from one address before each next attempt must wait 2, 4, 8 … s
+    "LOGIN_FREE_FAILURES": 3,
+    "LOGIN_MAX_WAIT_SECONDS": 900,
     "DISTRICT_NAME": "Каратузский район",
     "PER_PAGE": 50,
 }

@@ -5,7 +5,8 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from certapp.accounts.access import is_api_request
-from certapp.common.errors import DomainError
+from certapp.audit.services import record_refusal
+from certapp.common.errors import DomainError, PermissionDeniedError
 
 MESSAGES = {
     400: "Неверный запрос.",
@@ -41,6 +42,8 @@ def _page(status: int, message: str):
 
 
 def handle_domain_error(error: DomainError):
+    if isinstance(error, PermissionDeniedError):
+        record_refusal("forbidden")
     if is_api_request():
         errors = {"json": {error.field: [error.message]}} if error.field else None
         return _json(error.status, error.message, errors, error.code)

@@ -55,6 +55,7 @@ def is_api_request() -> bool:
 def check_access():
     """before_request hook. Returns None to let the request through, or raises."""
     from certapp.accounts.services import user_for_token
+    from certapp.audit.services import record_refusal
     from certapp.common.errors import PermissionDeniedError
     from werkzeug.exceptions import NotFound, Unauthorized
 
@@ -65,6 +66,7 @@ def check_access():
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
         user = user_for_token(token) if token else None
         if token and user is None:
+            record_refusal("invalid_token")
             raise Unauthorized("Токен недействителен или отозван.")
         g._login_user = user or current_app.login_manager.anonymous_user()
     if request.routing_exception is not None:

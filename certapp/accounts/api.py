@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts import services
 from certapp.accounts.access import authenticated, public
-from certapp.accounts.schemas import (PasswordChangeSchema, RegisterSchema, TokenCreateSchema, TokenSchema,
+from certapp.accounts.schemas import (MessageSchema, PasswordChangeSchema, RegisterSchema, TokenCreateSchema, TokenSchema,
                                       UserSchema)
 from certapp.db import transaction
 
@@ -13,12 +13,14 @@ blp = Blueprint("accounts_api", __name__, url_prefix="/account",
 
 @blp.route("/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
-@blp.response(201, UserSchema)
+@blp.response(202, MessageSchema)
 @public
 def register(data):
-    """Register a parent or provider account."""
+    """Register a parent or provider account. The answer is the same whether or not the address
+    was already registered. A token is then created on the profile page after signing in."""
     with transaction():
-        return services.register_user(self_registration=True, **data)
+        services.register_user(self_registration=True, **data)
+    return {"message": services.REGISTRATION_ACCEPTED}
 
 
 @blp.route("/me", methods=["GET"])

@@ -31,9 +31,9 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    #: consecutive failed logins since the last success
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: part of the session cookie's user id: raising it (logout, password change, blocking)
+    #: ends every session opened before
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the organisation a provider account acts for, set when its registry application is approved
@@ -44,6 +44,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: "<user id>:<session version>" (see accounts.services.load_session_user)."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def role_name(self) -> str:
@@ -76,3 +80,25 @@ class ApiToken(db.Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} {self.prefix}… user={self.user_id}>"
+
+
+class LoginThrottle(db.Model):
+    """Failed logins of one account from one address, and until when that pair must wait.
+
+    Keyed by a hash of (address, email), so that an attacker slows down without locking the
+    owner, who logs in from another address, out of the account.
+    """
+
+    __tablename__ = "login_throttle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: sha256 hex of "<address> <email>"
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: consecutive failures of the pair since its last success
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: no password is checked for the pair before this moment
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.key[:8]}… failures={self.failures}>"

@@ -11,6 +11,10 @@ class RegisterSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(SELF_REGISTERED_ROLES))
 
 
+class MessageSchema(Schema):
+    message = fields.String(required=True)
+
+
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     email = fields.String()

@@ -8,11 +8,14 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from certapp.accounts.models import ROLES, SELF_REGISTERED_ROLES, ApiToken, User
+from certapp.accounts.models import ROLES, SELF_REGISTERED_ROLES, ApiToken, LoginThrottle, User
 from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from certapp.common.templating import format_wait
 from certapp.common.validators import normalise_email, normalise_phone, validate_password_strength
 from certapp.db import db, utcnow
 
@@ -41,11 +44,19 @@ def _clean_full_name(full_name: str) -> str:
     return name
 
 
+#: what a person or a client is told after self-registration, whether or not the address was free
+REGISTRATION_ACCEPTED = ("Заявка на регистрацию принята. Войдите с указанными адресом почты и паролем. "
+                         "Если этот адрес был зарегистрирован раньше, войдите с прежним паролем.")
+
+
 def register_user(*, email: str, password: str, full_name: str, phone: str | None, role: str,
-                  actor: User | None = None, self_registration: bool = True) -> User:
+                  actor: User | None = None, self_registration: bool = True) -> User | None:
     """Create an account. Self-registration may give only the parent or provider role.
 
-    Raises ValidationError (bad email, weak password, unknown role) or ConflictError (email taken).
+    Self-registration with an address already taken creates nothing, audits the attempt on the
+    existing account and returns None, spending the same time as a creation: the answer must not
+    tell whether an address is registered. Raises ValidationError (bad email, weak password,
+    unknown role) or, for an account created by an administrator, ConflictError (email taken).
     """
     if role not in ROLES:
         raise ValidationError("Неизвестная роль.", field="role")
@@ -59,7 +70,12 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
     phone = normalise_phone(phone) if phone else None
     if self_registration and not phone:
         raise ValidationError("Укажите телефон.", field="phone")
-    if db.session.execute(select(User.id).where(User.email == email)).first():
+    existing = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    if existing is not None and self_registration:
+        hash_password(password)  # the time a creation takes
+        record_event("user.register_repeated", existing, actor=existing, details={"role": role})
+        return None
+    if existing is not None:
         raise ConflictError("Пользователь с таким адресом почты уже зарегистрирован.", field="email",
                             code="duplicate_account")
     user = User(email=email, password_hash=hash_password(password), full_name=full_name, phone=phone,
@@ -77,41 +93,68 @@ class LoginResult:
     error: str | None = None
 
 
-def authenticate(email: str, password: str) -> LoginResult:
-    """Check a login. Counts failures and locks the account for a while after too many.
+GENERIC_LOGIN_ERROR = "Неверный адрес почты или пароль."
 
-    Returns a result instead of raising, so that the caller commits the failure counter too.
+
+def authenticate(email: str, password: str, address: str | None) -> LoginResult:
+    """Check a login from a network address.
+
+    Failures of one account from one address make that pair wait longer and longer before its
+    next attempt (LoginThrottle); the account itself is never locked, so the owner, from another
+    address, still gets in. Every failure is audited. Returns a result instead of raising, so
+    that the caller commits the failure too.
     """
     try:
         email = normalise_email(email)
     except ValidationError:
-        email = (email or "").strip().lower()
+        email = (email or "").strip().lower()[:255]
+    now = utcnow()
+    key = _throttle_key(address, email)
+    waiting = db.session.execute(
+        select(LoginThrottle.wait_until).where(LoginThrottle.key == key)).scalar_one_or_none()
+    if waiting and waiting > now:
+        record_event("user.login_throttled", ("User", None), details={"email": email})
+        return LoginResult(None, "Слишком много неудачных попыток входа с этого адреса. Повторите через "
+                                 f"{format_wait((waiting - now).total_seconds())}.")
     user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
-    generic = "Неверный адрес почты или пароль."
     if user is None:
         _verify_dummy(password)
-        return LoginResult(None, generic)
-    now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return LoginResult(None, f"Слишком много неудачных попыток входа. Повторите через {minutes} мин.")
-    if not _verify(user, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-            record_event("user.lock", user, to_state="locked", actor=user)
-        db.session.flush()
-        return LoginResult(None, generic)
+    if user is None or not _verify(user, password):
+        failures = _note_failure(key, now)
+        record_event("user.login_failed", user or ("User", None),
+                     details={"email": email, "failures": failures})
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
     if not user.active:
+        record_event("user.login_refused", user, actor=user, details={"reason": "inactive"})
         return LoginResult(None, "Учётная запись отключена. Обратитесь в управление образования.")
-    user.failed_logins = 0
-    user.locked_until = None
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
     user.last_login_at = now
     if password_hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     record_event("user.login", user, actor=user)
     return LoginResult(user)
+
+
+def _throttle_key(address: str | None, email: str) -> str:
+    return hashlib.sha256(f"{address or '-'} {email}".encode()).hexdigest()
+
+
+def _note_failure(key: str, now) -> int:
+    """Count a failure of the pair and set its wait: none for the first LOGIN_FREE_FAILURES, then
+    2, 4, 8 … seconds up to LOGIN_MAX_WAIT_SECONDS. A pair quiet for a day starts again."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(LoginThrottle).values(key=key, failures=0, last_failure_at=now)
+                       .on_conflict_do_nothing(index_elements=["key"]))
+    row = db.session.execute(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()).scalar_one()
+    if row.last_failure_at < now - timedelta(days=1):
+        row.failures = 0
+    row.failures += 1
+    row.last_failure_at = now
+    over = row.failures - current_app.config["LOGIN_FREE_FAILURES"]
+    if over > 0:
+        row.wait_until = now + timedelta(seconds=min(2 ** min(over, 20), current_app.config["LOGIN_MAX_WAIT_SECONDS"]))
+    db.session.flush()
+    return row.failures
 
 
 def _verify(user: User, password: str) -> bool:
@@ -143,13 +186,32 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     if new_password == current_password:
         raise ValidationError("Новый пароль совпадает с текущим.", field="new_password")
     user.password_hash = hash_password(new_password)
+    end_sessions(user)
     record_event("user.password_change", user, actor=user)
+
+
+def end_sessions(user: User) -> None:
+    """End every session the user has opened (in every browser); the caller may log in again."""
+    user.session_version += 1
+    db.session.flush()
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login's user loader: the active user whose session version the cookie still carries."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit() or int(user_id) > 2**31 - 1:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 def set_active(user_id: int, active: bool, actor: User) -> User:
     user = get_user(user_id)
     if user.active != active:
         user.active = active
+        end_sessions(user)
         record_event("user.activate" if active else "user.deactivate", user,
                      from_state=str(not active), to_state=str(active), actor=actor)
     return user

@@ -28,15 +28,14 @@ def register():
     if form.validate_on_submit():
         try:
             with transaction():
-                user = services.register_user(email=form.email.data, password=form.password.data,
-                                              full_name=form.full_name.data, phone=form.phone.data,
-                                              role=form.role.data)
+                services.register_user(email=form.email.data, password=form.password.data,
+                                       full_name=form.full_name.data, phone=form.phone.data,
+                                       role=form.role.data)
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            login_user(user)
-            flash("Регистрация завершена. Добро пожаловать!", "success")
-            return redirect(url_for("home.index"))
+            flash(services.REGISTRATION_ACCEPTED, "success")
+            return redirect(url_for("accounts.login"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
 
 
@@ -48,7 +47,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         with transaction():
-            result = services.authenticate(form.email.data, form.password.data)
+            result = services.authenticate(form.email.data, form.password.data, request.remote_addr)
         if result.user:
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
@@ -60,7 +59,9 @@ def login():
 @authenticated
 def logout():
     with transaction():
-        record_event("user.logout", current_user._get_current_object())
+        user = current_user._get_current_object()
+        services.end_sessions(user)  # a copy of this session's cookie opens nothing afterwards
+        record_event("user.logout", user)
     logout_user()
     flash("Вы вышли из системы.", "info")
     return redirect(url_for("home.index"))
@@ -84,7 +85,8 @@ def password():
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash("Пароль изменён.", "success")
+            login_user(current_user._get_current_object())  # this session continues; all others end
+            flash("Пароль изменён. Другие сеансы входа завершены.", "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", password_form=form, token_form=TokenCreateForm(),
                            action_form=EmptyForm(), new_token=None), 422

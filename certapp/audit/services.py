@@ -38,6 +38,18 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
     return event
 
 
+def record_refusal(reason: str) -> None:
+    """Audit a refused request (no right, a bad token) in a transaction of its own: the request's
+    own work, if any, has been rolled back."""
+    from certapp.db import transaction
+
+    db.session.rollback()
+    with transaction():
+        record_event("request.refused", ("Request", None), details={
+            "reason": reason, "method": request.method, "path": request.path[:255],
+            "endpoint": request.endpoint})
+
+
 def _jsonable(value):
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -26,3 +26,22 @@ def format_number(value, digits: int = 0) -> str:
         return "—"
     text = f"{float(value):,.{digits}f}"
     return text.replace(",", "\u00a0").replace(".", ",")
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian form of a noun after the number n: 1 минута, 2 минуты, 5 минут, 21 минута."""
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def format_wait(seconds: float) -> str:
+    """A waiting time for a person: '45 секунд', '3 минуты' (rounded up)."""
+    seconds = max(1, int(-(-seconds // 1)))
+    if seconds < 60:
+        return f"{seconds} {plural(seconds, 'секунду', 'секунды', 'секунд')}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} {plural(minutes, 'минуту', 'минуты', 'минут')}"

@@ -1,7 +1,8 @@
 """Helpers for HTML views."""
 from flask import flash
 
-from certapp.common.errors import DomainError
+from certapp.audit.services import record_refusal
+from certapp.common.errors import DomainError, PermissionDeniedError
 from certapp.db import transaction
 
 
@@ -12,6 +13,8 @@ def run_and_flash(action, success: str):
         with transaction():
             result = action()
     except DomainError as error:
+        if isinstance(error, PermissionDeniedError):
+            record_refusal("forbidden")
         flash(error.message, "error")
         return None
     flash(success, "success")

@@ -1,4 +1,6 @@
-from sqlalchemy import select
+from sqlalchemy import select, update
+
+from certapp.accounts.models import LoginThrottle
 
 from certapp.audit.models import AuditEvent
 from certapp.db import db
@@ -19,20 +21,84 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, u
     assert "Неверный адрес почты или пароль." in unknown.get_data(as_text=True)
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(client, users, app):
+def _fail(client, email, address="127.0.0.1"):
+    return client.post("/account/login", data={"email": email, "password": "Wrong-pass-123"},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_repeated_failures_make_the_address_wait_longer_and_longer(client, users, app):
     email = users["parent"].email
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        client.post("/account/login", data={"email": email, "password": "Wrong-pass-123"})
-    response = client.post("/account/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 422
-    assert "Слишком много неудачных попыток входа" in response.get_data(as_text=True)
-    assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "user.lock")).scalar_one()
+    free = app.config["LOGIN_FREE_FAILURES"]
+    for _ in range(free):
+        assert "Неверный адрес почты или пароль." in _fail(client, email).get_data(as_text=True)
+    waits = []
+    for _ in range(3):
+        row = db.session.execute(select(LoginThrottle)).scalar_one()
+        db.session.execute(update(LoginThrottle).values(wait_until=None))  # as if the wait had passed
+        db.session.commit()
+        _fail(client, email)
+        db.session.refresh(row)
+        waits.append(round((row.wait_until - row.last_failure_at).total_seconds()))
+    assert waits == [2, 4, 8]
+    throttled = client.post("/account/login", data={"email": email, "password": PASSWORD})
+    assert throttled.status_code == 422
+    assert "Слишком много неудачных попыток входа с этого адреса. Повторите через 8 секунд." in \
+        throttled.get_data(as_text=True)
 
 
-def test_logout_ends_the_session(login, users):
+def test_an_attacker_cannot_lock_the_owner_out(client, users, app):
+    email = users["parent"].email
+    for _ in range(app.config["LOGIN_FREE_FAILURES"] + 5):
+        _fail(client, email, address="203.0.113.9")
+    owner = app.test_client().post("/account/login", data={"email": email, "password": PASSWORD},
+                                   environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert owner.status_code == 302
+
+
+def test_a_success_clears_the_failures_of_its_address(client, users):
+    email = users["parent"].email
+    _fail(client, email)
+    assert client.post("/account/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    assert db.session.execute(select(LoginThrottle)).first() is None
+
+
+def test_every_failed_login_is_audited(client, users):
+    for _ in range(9):
+        _fail(client, users["parent"].email)
+    _fail(client, "nobody@example.ru")
+    actions = db.session.execute(select(AuditEvent.action).where(AuditEvent.action.startswith("user.login"))).scalars()
+    counts = {action: 0 for action in ("user.login_failed", "user.login_throttled")}
+    for action in actions:
+        counts[action] += 1
+    assert counts["user.login_failed"] + counts["user.login_throttled"] == 10
+    assert counts["user.login_throttled"] > 0
+
+
+def test_logout_ends_the_session_on_the_server(login, users, app):
     client = login(users["parent"])
-    assert client.post("/account/logout").status_code == 302
-    assert client.get("/account/profile").status_code == 302
+    saved = client.get_cookie("session").value
+    client.post("/account/logout")
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/children").status_code == 302  # to the login page
+
+
+def test_password_change_ends_other_sessions_and_keeps_this_one(login, users):
+    phone, laptop = login(users["parent"]), login(users["parent"])
+    assert laptop.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "New-password-2027",
+        "new_password2": "New-password-2027"}).status_code == 302
+    assert laptop.get("/children").status_code == 200
+    assert phone.get("/children").status_code == 302
+
+
+def test_blocking_an_account_ends_its_sessions(login, users):
+    from certapp.accounts.services import set_active
+
+    client = login(users["parent"])
+    set_active(users["parent"].id, False, users["department"])
+    db.session.commit()
+    assert client.get("/children").status_code == 302
 
 
 def test_password_change_requires_the_current_password(login, users):

@@ -44,3 +44,15 @@ def test_audit_api_refuses_bad_filters_with_field_details(api, users):
     response = api(users["department"]).get("/api/v1/audit-events?date_from=yesterday")
     assert response.status_code == 422
     assert "date_from" in response.json["errors"]["query"]
+
+
+def test_refused_requests_are_audited(users, login, api):
+    assert login(users["parent"]).get("/audit/").status_code == 403
+    client = api()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer cat_not-a-real-token"
+    assert client.get("/api/v1/account/me").status_code == 401
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "request.refused")
+                                .order_by(AuditEvent.id)).scalars().all()
+    assert [(e.details["reason"], e.details["path"]) for e in events] == [
+        ("forbidden", "/audit/"), ("invalid_token", "/api/v1/account/me")]
+    assert events[0].actor_id == users["parent"].id
