@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    register_rate_limits(app)
     register_error_handlers(app)
     register_commands(app)
     register_template_helpers(app)
@@ -68,10 +69,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from certapp import home
     from certapp.accounts import api as accounts_api
     from certapp.accounts import views as accounts_views
     from certapp.audit import api as audit_api
     from certapp.audit import views as audit_views
+    from certapp.bookkeeping import api as bookkeeping_api
+    from certapp.bookkeeping import views as bookkeeping_views
+    from certapp.certificates import api as certificates_api
+    from certapp.certificates import views as certificates_views
+    from certapp.contracts import api as contracts_api
+    from certapp.contracts import views as contracts_views
+    from certapp.documents import views as documents_views
     from certapp.extensions import api, csrf
     from certapp.programs import api as programs_api
     from certapp.programs import views as programs_views
@@ -79,16 +88,8 @@ def register_blueprints(app: Flask) -> None:
     from certapp.reference import views as reference_views
     from certapp.registry import api as registry_api
     from certapp.registry import views as registry_views
-    from certapp.documents import views as documents_views
-    from certapp.certificates import api as certificates_api
-    from certapp.certificates import views as certificates_views
-    from certapp.contracts import api as contracts_api
-    from certapp.bookkeeping import api as bookkeeping_api
-    from certapp.bookkeeping import views as bookkeeping_views
     from certapp.reporting import api as reporting_api
     from certapp.reporting import views as reporting_views
-    from certapp.contracts import views as contracts_views
-    from certapp import home
 
     for bp in (home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
@@ -99,6 +100,12 @@ def register_blueprints(app: Flask) -> None:
                 bookkeeping_api.blp, reporting_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
+
+
+def register_rate_limits(app: Flask) -> None:
+    from certapp.ratelimit import apply_limits
+
+    apply_limits(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -25,6 +25,8 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CERTAPP_SECURE_COOKIES", "0") == "1",
+        # rate-limit counters shared by every server when Redis is configured
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
     }
 
 
@@ -59,4 +61,7 @@ DEFAULTS = {
     "LOGIN_MAX_WAIT_SECONDS": 900,
     "DISTRICT_NAME": "Каратузский район",
     "PER_PAGE": 50,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # a broken Redis must not take the site down: count in memory until it is back
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
 }

@@ -276,8 +276,8 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -
     from certapp.bookkeeping.models import Agreement
     from certapp.contracts import services as contracts
     from certapp.contracts.models import Contract
-    from certapp.reporting import services as reporting
     from certapp.registry.models import Provider
+    from certapp.reporting import services as reporting
 
     bookkeeper, department = users["buh@karatuz.demo"], users["uo@karatuz.demo"]
     for email in ("cdt@karatuz.demo", "dyussh@karatuz.demo"):  # ИП Белов: no agreement yet, payable accrues

@@ -1,5 +1,5 @@
 """Error answers: JSON under /api/, a Russian page elsewhere. A 500 is a bug and is logged."""
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -61,6 +61,8 @@ def handle_http_exception(error: HTTPException):
     status = error.code or 500
     if status >= 500:
         return handle_internal_error(error)
+    if status == 429:
+        return handle_rate_limit(error)
     # flask-smorest puts marshmallow's field messages in error.data["messages"]
     data = getattr(error, "data", None) or {}
     if is_api_request():
@@ -72,6 +74,20 @@ def handle_http_exception(error: HTTPException):
         flash("Войдите в систему, чтобы продолжить.", "info")
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     return _page(status, MESSAGES.get(status, error.name))
+
+
+def handle_rate_limit(error: HTTPException):
+    """429 with Retry-After and a Russian message saying how long to wait (Flask-Limiter adds its
+    X-RateLimit-* headers after this)."""
+    from certapp.common.templating import format_wait
+    from certapp.ratelimit import seconds_to_reset
+
+    wait = seconds_to_reset()
+    message = f"Слишком много запросов. Повторите через {format_wait(wait)}."
+    response = make_response(_json(429, message, error_code="rate_limited") if is_api_request()
+                             else _page(429, message))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def handle_data_error(error: DataError | OverflowError):

@@ -1,12 +1,12 @@
 """Imports every feature's models so that the metadata (and Alembic) sees all tables."""
 from certapp.accounts.models import ApiToken, User  # noqa: F401
 from certapp.audit.models import AuditEvent  # noqa: F401
-from certapp.reference.models import Direction, District, Period  # noqa: F401
-from certapp.documents.models import DocumentCounter  # noqa: F401
-from certapp.registry.models import License, Provider, RegistryApplication, RegistryEntry, StaffRequest  # noqa: F401
-from certapp.programs.models import Program, StudyGroup  # noqa: F401
-from certapp.certificates.models import Certificate, CertificateApplication, Child  # noqa: F401
-from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
-from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401
 from certapp.bookkeeping.models import Agreement, PaymentRegister, PaymentRegisterLine  # noqa: F401
+from certapp.certificates.models import Certificate, CertificateApplication, Child  # noqa: F401
+from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401
+from certapp.documents.models import DocumentCounter  # noqa: F401
+from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
+from certapp.programs.models import Program, StudyGroup  # noqa: F401
+from certapp.reference.models import Direction, District, Period  # noqa: F401
+from certapp.registry.models import License, Provider, RegistryApplication, RegistryEntry, StaffRequest  # noqa: F401
 from certapp.reporting.models import Feedback, IndicatorValue, SocialOrder, SocialOrderLine  # noqa: F401

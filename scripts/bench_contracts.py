@@ -41,46 +41,45 @@ def prepare(n_distinct: int, n_shared: int) -> dict:
 
     app = create_app()
     run = str(int(time.time()))
-    with app.app_context():
-        with transaction():
-            load_reference_data()
-            period = current_period()
-            if period is None:
-                raise SystemExit("no period contains today: add one (flask reference load / the periods page)")
-            password = "Bench-password-2026"
-            dept = accounts.register_user(email=f"bench-dept-{run}@example.ru", password=password,
-                                          full_name="Бенчмарк Отдел", phone=None, role="department",
-                                          self_registration=False)
-            prov = accounts.register_user(email=f"bench-prov-{run}@example.ru", password=password,
-                                          full_name="Бенчмарк Исполнитель", phone="+79130000000", role="provider",
-                                          self_registration=False)
-            n = int(run) % 9_000_000
-            application = registry.save_application(prov, application_data(**_ids(n)))
-            registry.submit_application(application.id, prov)
-            registry.decide_application(application.id, "approved", dept)
-            program = programs.save_program(prov, program_data(title=f"Бенчмарк {run}", max_group_size=100))
-            groups = [programs.save_group(prov, program.id, {
-                "name": f"Г{i}", "teacher": "Т", "schedule": "пн", "starts_on": period.starts_on,
-                "ends_on": period.ends_on, "capacity": 100}) for i in range(max(4, (n_distinct + 4 * n_shared) // 90 + 1))]
-            programs.submit_program(program.id, prov)
-            programs.decide_program(program.id, "published", dept)
-            tokens, jobs = {}, []
-            for i in range(n_distinct + n_shared):
-                parent = accounts.register_user(email=f"bench-parent-{run}-{i}@example.ru", password=password,
-                                                full_name="Бенчмарк Родитель", phone="+79130000001", role="parent",
-                                                self_registration=False)
-                tokens[parent.id] = accounts.create_token(parent, "bench")[1]
-                child = certificates.add_child(parent, child_data(snils=snils()))
-                appl = certificates.apply(parent, child.id, period.id, True)
-                cert = certificates.confirm(appl.id, dept)
-                kind = "distinct" if i < n_distinct else "shared"
-                for _ in range(1 if kind == "distinct" else 4):
-                    group = groups[len(jobs) % len(groups)]  # a shared child's contracts fall in different groups
-                    enrollment = contracts.request_enrollment(parent, cert.id, group.id,
-                                                              contracts.first_of_month(date.today()))
-                    offer = contracts.accept_enrollment(enrollment.id, prov)
-                    jobs.append({"contract": offer.id, "parent": parent.id, "kind": kind})
-            provider_token = accounts.create_token(prov, "bench")[1]
+    with app.app_context(), transaction():
+        load_reference_data()
+        period = current_period()
+        if period is None:
+            raise SystemExit("no period contains today: add one (flask reference load / the periods page)")
+        password = "Bench-password-2026"
+        dept = accounts.register_user(email=f"bench-dept-{run}@example.ru", password=password,
+                                      full_name="Бенчмарк Отдел", phone=None, role="department",
+                                      self_registration=False)
+        prov = accounts.register_user(email=f"bench-prov-{run}@example.ru", password=password,
+                                      full_name="Бенчмарк Исполнитель", phone="+79130000000", role="provider",
+                                      self_registration=False)
+        n = int(run) % 9_000_000
+        application = registry.save_application(prov, application_data(**_ids(n)))
+        registry.submit_application(application.id, prov)
+        registry.decide_application(application.id, "approved", dept)
+        program = programs.save_program(prov, program_data(title=f"Бенчмарк {run}", max_group_size=100))
+        groups = [programs.save_group(prov, program.id, {
+            "name": f"Г{i}", "teacher": "Т", "schedule": "пн", "starts_on": period.starts_on,
+            "ends_on": period.ends_on, "capacity": 100}) for i in range(max(4, (n_distinct + 4 * n_shared) // 90 + 1))]
+        programs.submit_program(program.id, prov)
+        programs.decide_program(program.id, "published", dept)
+        tokens, jobs = {}, []
+        for i in range(n_distinct + n_shared):
+            parent = accounts.register_user(email=f"bench-parent-{run}-{i}@example.ru", password=password,
+                                            full_name="Бенчмарк Родитель", phone="+79130000001", role="parent",
+                                            self_registration=False)
+            tokens[parent.id] = accounts.create_token(parent, "bench")[1]
+            child = certificates.add_child(parent, child_data(snils=snils()))
+            appl = certificates.apply(parent, child.id, period.id, True)
+            cert = certificates.confirm(appl.id, dept)
+            kind = "distinct" if i < n_distinct else "shared"
+            for _ in range(1 if kind == "distinct" else 4):
+                group = groups[len(jobs) % len(groups)]  # a shared child's contracts fall in different groups
+                enrollment = contracts.request_enrollment(parent, cert.id, group.id,
+                                                          contracts.first_of_month(date.today()))
+                offer = contracts.accept_enrollment(enrollment.id, prov)
+                jobs.append({"contract": offer.id, "parent": parent.id, "kind": kind})
+        provider_token = accounts.create_token(prov, "bench")[1]
     return {"app": app, "tokens": tokens, "jobs": jobs, "provider_token": provider_token}
 
 

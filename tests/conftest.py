@@ -28,6 +28,8 @@ TEST_CONFIG = {
     # cheap hashing in tests only; production uses config.DEFAULTS (above OWASP's minimum)
     "PASSWORD_HASH_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
     "SERVER_NAME": "localhost",
+    # limits are tested where they are enabled (tests/security/test_rate_limits.py)
+    "RATELIMIT_ENABLED": False,
 }
 
 

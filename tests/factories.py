@@ -115,7 +115,9 @@ def current_period():
     """The school-year period that contains today (created if the reference data has none), so that the
     tests do not depend on the day they run."""
     from datetime import date, timedelta
+
     from sqlalchemy import select
+
     from certapp.db import db
     from certapp.reference.models import Period
     today = date.today()

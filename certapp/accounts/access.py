@@ -54,10 +54,11 @@ def is_api_request() -> bool:
 
 def check_access():
     """before_request hook. Returns None to let the request through, or raises."""
+    from werkzeug.exceptions import NotFound, Unauthorized
+
     from certapp.accounts.services import user_for_token
     from certapp.audit.services import record_refusal
     from certapp.common.errors import PermissionDeniedError
-    from werkzeug.exceptions import NotFound, Unauthorized
 
     if is_api_request():
         # The API authenticates only by bearer token, never by the session cookie, which is

@@ -3,8 +3,14 @@ from flask_smorest import Blueprint
 
 from certapp.accounts import services
 from certapp.accounts.access import authenticated, public
-from certapp.accounts.schemas import (MessageSchema, PasswordChangeSchema, RegisterSchema, TokenCreateSchema, TokenSchema,
-                                      UserSchema)
+from certapp.accounts.schemas import (
+    MessageSchema,
+    PasswordChangeSchema,
+    RegisterSchema,
+    TokenCreateSchema,
+    TokenSchema,
+    UserSchema,
+)
 from certapp.db import transaction
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/account",

@@ -1,5 +1,5 @@
 """The one way to write the audit log."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import has_request_context, request
 from flask_login import current_user
@@ -74,8 +74,8 @@ def query_events(*, action: str | None = None, object_type: str | None = None,
     if actor:
         stmt = stmt.where(AuditEvent.actor_label.contains(actor.lower()))
     if date_from:
-        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(date_from, time.min, tzinfo=timezone.utc))
+        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(date_from, time.min, tzinfo=UTC))
     if date_to:
         stmt = stmt.where(AuditEvent.created_at < datetime.combine(date_to + timedelta(days=1), time.min,
-                                                                   tzinfo=timezone.utc))
+                                                                   tzinfo=UTC))
     return stmt

@@ -3,9 +3,20 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
 from certapp.bookkeeping import services
-from certapp.bookkeeping.schemas import (AgreementQuerySchema, AgreementSchema, BuildAllResultSchema, BuildAllSchema,
-                                         BuildSchema, EndSchema, PaySchema, ReconciliationSchema, PaymentRegisterQuerySchema,
-                                         PaymentRegisterSchema, RegisterRejectSchema, TermSchema)
+from certapp.bookkeeping.schemas import (
+    AgreementQuerySchema,
+    AgreementSchema,
+    BuildAllResultSchema,
+    BuildAllSchema,
+    BuildSchema,
+    EndSchema,
+    PaymentRegisterQuerySchema,
+    PaymentRegisterSchema,
+    PaySchema,
+    ReconciliationSchema,
+    RegisterRejectSchema,
+    TermSchema,
+)
 from certapp.contracts.services import parse_month
 from certapp.db import db, transaction
 

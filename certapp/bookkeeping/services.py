@@ -9,8 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.bookkeeping.models import (AGREEMENT_TRANSITIONS, REGISTER_TRANSITIONS, Agreement, PaymentRegister,
-                                        PaymentRegisterLine)
+from certapp.bookkeeping.models import (
+    AGREEMENT_TRANSITIONS,
+    REGISTER_TRANSITIONS,
+    Agreement,
+    PaymentRegister,
+    PaymentRegisterLine,
+)
 from certapp.certificates.models import Certificate
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.states import transition

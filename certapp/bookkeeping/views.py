@@ -8,10 +8,10 @@ from certapp.bookkeeping import exports, services
 from certapp.bookkeeping.forms import EndForm, MonthForm, PayForm, RejectForm, TermForm
 from certapp.bookkeeping.models import AGREEMENT_STATUSES, REGISTER_STATUSES
 from certapp.common.errors import DomainError
-from certapp.common.web import run_and_flash
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.pagination import paginate
+from certapp.common.web import run_and_flash
 from certapp.contracts.services import parse_month
 from certapp.registry.services import registry_providers
 

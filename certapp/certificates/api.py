@@ -3,10 +3,21 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.certificates import services
-from certapp.certificates.schemas import (CertificateApplicationInputSchema, CertificateApplicationQuerySchema, CertificateApplicationSchema,
-                                          CertificatePageSchema, CertificateQuerySchema, CertificateSchema,
-                                          ChildInputSchema, ChildSchema, CertificateDecisionSchema, OnBehalfSchema, StatusSchema,
-                                          VerificationSchema, VerifyInputSchema)
+from certapp.certificates.schemas import (
+    CertificateApplicationInputSchema,
+    CertificateApplicationQuerySchema,
+    CertificateApplicationSchema,
+    CertificateDecisionSchema,
+    CertificatePageSchema,
+    CertificateQuerySchema,
+    CertificateSchema,
+    ChildInputSchema,
+    ChildSchema,
+    OnBehalfSchema,
+    StatusSchema,
+    VerificationSchema,
+    VerifyInputSchema,
+)
 from certapp.common.pagination import paginate
 from certapp.db import db, transaction
 

@@ -11,8 +11,13 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates import personal_data, qr
-from certapp.certificates.models import (APPLICATION_TRANSITIONS,
-                                         CERTIFICATE_TRANSITIONS, Certificate, CertificateApplication, Child)
+from certapp.certificates.models import (
+    APPLICATION_TRANSITIONS,
+    CERTIFICATE_TRANSITIONS,
+    Certificate,
+    CertificateApplication,
+    Child,
+)
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits

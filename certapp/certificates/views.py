@@ -6,11 +6,11 @@ from certapp.certificates import render, services
 from certapp.certificates.forms import ApplyForm, ChildForm, DecisionForm, OnBehalfForm, StatusForm
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
 from certapp.common.errors import DomainError
-from certapp.common.forms import choices
 from certapp.common.exports import Money, csv_response, xlsx_response
+from certapp.common.forms import choices
 from certapp.common.pagination import paginate
-from certapp.db import db, transaction
 from certapp.contracts import services as contract_services
+from certapp.db import db, transaction
 from certapp.ledger import services as ledger
 from certapp.reference.services import get_district, list_periods
 

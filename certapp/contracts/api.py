@@ -6,10 +6,21 @@ from certapp.accounts.access import roles
 from certapp.certificates.services import get_certificate
 from certapp.common.pagination import paginate
 from certapp.contracts import services
-from certapp.contracts.schemas import (ContractPageSchema, ContractQuerySchema, ContractSchema, CorrectionSchema,
-                                       EnrollmentInputSchema, EnrollmentQuerySchema, EnrollmentSchema, InvariantSchema,
-                                       LedgerEntrySchema, ReasonSchema, ReportInputSchema, ServiceReportSchema,
-                                       TerminateSchema)
+from certapp.contracts.schemas import (
+    ContractPageSchema,
+    ContractQuerySchema,
+    ContractSchema,
+    CorrectionSchema,
+    EnrollmentInputSchema,
+    EnrollmentQuerySchema,
+    EnrollmentSchema,
+    InvariantSchema,
+    LedgerEntrySchema,
+    ReasonSchema,
+    ReportInputSchema,
+    ServiceReportSchema,
+    TerminateSchema,
+)
 from certapp.db import db, transaction
 from certapp.ledger import services as ledger
 

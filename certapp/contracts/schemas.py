@@ -4,6 +4,7 @@ from certapp.common.money import format_rub
 from certapp.common.schemas import PageSchema, PaginationQuerySchema, Rubles
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
 
+
 class EnrollmentInputSchema(Schema):
     certificate_id = fields.Integer(required=True)
     group_id = fields.Integer(required=True)

@@ -10,8 +10,15 @@ from certapp.audit.services import record_event
 from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Child
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.states import transition
-from certapp.contracts.models import (CONTRACT_TRANSITIONS, ENROLLMENT_TRANSITIONS, SEAT_HOLDING_STATUSES, Contract,
-                                      ContractMonth, Enrollment, ServiceReport)
+from certapp.contracts.models import (
+    CONTRACT_TRANSITIONS,
+    ENROLLMENT_TRANSITIONS,
+    SEAT_HOLDING_STATUSES,
+    Contract,
+    ContractMonth,
+    Enrollment,
+    ServiceReport,
+)
 from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
 from certapp.ledger import services as ledger

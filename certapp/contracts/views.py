@@ -5,10 +5,10 @@ from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
 from certapp.certificates.services import certificates_of
-from certapp.common.web import run_and_flash
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.pagination import paginate
+from certapp.common.web import run_and_flash
 from certapp.contracts import services
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES

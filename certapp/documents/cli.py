@@ -42,9 +42,8 @@ def retire(kid):
 @keys_cli.command("rotate-pd")
 def rotate_personal_data_key():
     """Rotate the key that encrypts СНИЛС: a new key, every row re-encrypted, the old keys dropped."""
-    from certapp.certificates.services import reencrypt_personal_data
-
     from certapp.certificates.personal_data import drop_old_keys
+    from certapp.certificates.services import reencrypt_personal_data
 
     with transaction():
         count = reencrypt_personal_data()

@@ -7,7 +7,7 @@ import base64
 import json
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -46,7 +46,7 @@ class KeyStore:
     def rotate(self) -> str:
         """Make a new key and let it sign from now on. Returns its id."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        kid = datetime.now(timezone.utc).strftime("%Y%m%d") + "-" + secrets.token_hex(3)
+        kid = datetime.now(UTC).strftime("%Y%m%d") + "-" + secrets.token_hex(3)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
@@ -54,7 +54,7 @@ class KeyStore:
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
         index = self._index()
-        index["keys"][kid] = {"created": datetime.now(timezone.utc).isoformat(), "retired": None}
+        index["keys"][kid] = {"created": datetime.now(UTC).isoformat(), "retired": None}
         index["active"] = kid
         self._write_index(index)
         return kid
@@ -66,7 +66,7 @@ class KeyStore:
             raise KeyError(kid)
         if kid == index["active"]:
             raise ValueError("the active key cannot be retired; rotate first")
-        index["keys"][kid]["retired"] = datetime.now(timezone.utc).isoformat()
+        index["keys"][kid]["retired"] = datetime.now(UTC).isoformat()
         self._write_index(index)
 
     def ensure(self) -> str:

@@ -5,8 +5,16 @@ from certapp.accounts.access import public, roles
 from certapp.common.pagination import paginate
 from certapp.db import db, transaction
 from certapp.programs import services
-from certapp.programs.schemas import (CatalogPageSchema, CatalogQuerySchema, GroupInputSchema, GroupSchema,
-                                      ProgramDecisionSchema, ProgramInputSchema, ProgramQuerySchema, ProgramSchema)
+from certapp.programs.schemas import (
+    CatalogPageSchema,
+    CatalogQuerySchema,
+    GroupInputSchema,
+    GroupSchema,
+    ProgramDecisionSchema,
+    ProgramInputSchema,
+    ProgramQuerySchema,
+    ProgramSchema,
+)
 
 blp = Blueprint("programs_api", __name__, url_prefix="/programs", description="Программы, группы и каталог")
 

@@ -7,14 +7,13 @@ from sqlalchemy import exists, func, or_, select
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.common.errors import DomainError, NotFoundError, ValidationError
+from certapp.common.errors import DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import parse_rub
+from certapp.common.states import transition
 from certapp.db import db, utcnow
 from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_KINDS, PROGRAM_TRANSITIONS, Program, StudyGroup
 from certapp.reference.services import get_direction
 from certapp.registry.models import Provider, RegistryEntry
-from certapp.common.errors import TransitionError
-from certapp.common.states import transition
 from certapp.registry.services import require_registry_provider
 
 

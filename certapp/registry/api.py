@@ -5,10 +5,19 @@ from certapp.accounts.access import public, roles
 from certapp.common.pagination import paginate
 from certapp.db import db, transaction
 from certapp.registry import services
-from certapp.registry.schemas import (ApplicationInputSchema, ApplicationQuerySchema, ApplicationSchema,
-                                      DecisionSchema, EntryStatusSchema, RegistryEntrySchema, RegistryPageSchema,
-                                      RegistryQuerySchema, StaffDecisionSchema, StaffRequestInputSchema,
-                                      StaffRequestSchema)
+from certapp.registry.schemas import (
+    ApplicationInputSchema,
+    ApplicationQuerySchema,
+    ApplicationSchema,
+    DecisionSchema,
+    EntryStatusSchema,
+    RegistryEntrySchema,
+    RegistryPageSchema,
+    RegistryQuerySchema,
+    StaffDecisionSchema,
+    StaffRequestInputSchema,
+    StaffRequestSchema,
+)
 
 blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Реестр исполнителей услуг")
 

@@ -1,4 +1,14 @@
-from wtforms import BooleanField, DateField, EmailField, RadioField, SelectField, StringField, SubmitField, TelField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from certapp.common.forms import BaseForm, choices

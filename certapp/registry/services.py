@@ -7,18 +7,41 @@ from sqlalchemy.exc import IntegrityError
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.common.errors import (ConflictError, DomainError, NotFoundError, PermissionDeniedError, TransitionError,
-                                   ValidationError)
+from certapp.common.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    TransitionError,
+    ValidationError,
+)
 from certapp.common.states import transition
-from certapp.common.validators import (check_bik, check_inn, check_kpp, check_ogrn, check_settlement_account,
-                                       normalise_email, normalise_phone)
+from certapp.common.validators import (
+    check_bik,
+    check_inn,
+    check_kpp,
+    check_ogrn,
+    check_settlement_account,
+    normalise_email,
+    normalise_phone,
+)
 from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
 from certapp.registry.exclusion import check_exclusion
-from certapp.registry.models import (APPLICATION_HOLDING_STATUSES, APPLICATION_TRANSITIONS, ENTRY_TRANSITIONS,
-                                     OWNERSHIP_TYPES, PROVIDER_KINDS, License, Provider, ProviderDetails,
-                                     RegistryApplication, RegistryEntry, STAFF_REQUEST_TRANSITIONS,
-                                     StaffRequest)
+from certapp.registry.models import (
+    APPLICATION_HOLDING_STATUSES,
+    APPLICATION_TRANSITIONS,
+    ENTRY_TRANSITIONS,
+    OWNERSHIP_TYPES,
+    PROVIDER_KINDS,
+    STAFF_REQUEST_TRANSITIONS,
+    License,
+    Provider,
+    ProviderDetails,
+    RegistryApplication,
+    RegistryEntry,
+    StaffRequest,
+)
 
 
 class ExcludedProviderError(DomainError):

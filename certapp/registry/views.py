@@ -4,8 +4,8 @@ from flask_login import current_user
 from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError
 from certapp.common.exports import csv_response
-from certapp.common.web import run_and_flash
 from certapp.common.pagination import paginate
+from certapp.common.web import run_and_flash
 from certapp.db import db, transaction
 from certapp.registry import services
 from certapp.registry.exclusion import check_exclusion

@@ -5,9 +5,19 @@ from certapp.accounts.access import roles
 from certapp.contracts.services import parse_month
 from certapp.db import db, transaction
 from certapp.reporting import services
-from certapp.reporting.schemas import (AnswerSchema, ExecutionSchema, FeedbackInputSchema, FeedbackSchema,
-                                       IndicatorQuerySchema, IndicatorTableSchema, IndicatorValueInputSchema,
-                                       OrderCreateSchema, OrderLinesInputSchema, OrderSchema, PeriodQuerySchema)
+from certapp.reporting.schemas import (
+    AnswerSchema,
+    ExecutionSchema,
+    FeedbackInputSchema,
+    FeedbackSchema,
+    IndicatorQuerySchema,
+    IndicatorTableSchema,
+    IndicatorValueInputSchema,
+    OrderCreateSchema,
+    OrderLinesInputSchema,
+    OrderSchema,
+    PeriodQuerySchema,
+)
 
 blp = Blueprint("reporting_api", __name__, url_prefix="/reports",
                 description="Социальный заказ, отчёт об исполнении, показатели, отзывы")

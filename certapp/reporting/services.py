@@ -1,6 +1,6 @@
 """The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import distinct, func, select
@@ -20,7 +20,6 @@ from certapp.reference.models import Direction
 from certapp.reference.services import list_directions
 from certapp.registry.models import NON_STATE_OWNERSHIP, Provider, RegistryApplication, RegistryEntry
 from certapp.reporting.models import ORDER_TRANSITIONS, Feedback, IndicatorValue, SocialOrder, SocialOrderLine
-
 
 # --- the social order ------------------------------------------------------------------------------
 
@@ -274,8 +273,8 @@ def compute_indicators(year: int) -> dict[str, Decimal]:
                                                                 RegistryEntry.status == "active"))
     in_registry = db.session.execute(active_at_end).scalars().all()
     applied = db.session.execute(select(func.count(distinct(RegistryApplication.inn))).where(
-        RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=timezone.utc),
-        RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=timezone.utc))).scalar_one()
+        RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=UTC),
+        RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
     included = db.session.execute(select(func.count()).select_from(RegistryEntry).where(
         RegistryEntry.entered_on.between(start, end))).scalar_one()
     non_state = [p for p in in_registry if p.ownership in NON_STATE_OWNERSHIP]

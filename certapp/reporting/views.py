@@ -6,10 +6,10 @@ from sqlalchemy import select
 
 from certapp.accounts.access import roles
 from certapp.common.errors import DomainError
-from certapp.common.web import run_and_flash
 from certapp.common.exports import xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.pagination import paginate
+from certapp.common.web import run_and_flash
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.reference.services import get_district

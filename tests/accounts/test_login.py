@@ -1,7 +1,6 @@
 from sqlalchemy import select, update
 
 from certapp.accounts.models import LoginThrottle
-
 from certapp.audit.models import AuditEvent
 from certapp.db import db
 from tests.factories import PASSWORD

@@ -142,6 +142,7 @@ def test_pdf_renders_cyrillic(tmp_path, login, users, certificate):
 
 def test_holders_register_exports_xlsx_with_totals(login, users, certificate):
     from io import BytesIO
+
     from openpyxl import load_workbook
     make_certificate(department=users["department"])
     db.session.commit()

@@ -8,8 +8,7 @@ from certapp.contracts.models import Contract, Enrollment
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import balance_of, check_invariant
-from tests.factories import current_period, make_certificate, make_contract, make_program, make_user, \
-    this_month
+from tests.factories import current_period, make_certificate, make_contract, make_program, make_user, this_month
 
 
 @pytest.fixture(autouse=True)
@@ -297,7 +296,7 @@ def test_a_child_can_enrol_again_after_rejecting_the_offer_but_not_twice_at_once
 
 
 def test_one_account_acts_for_one_provider(api, setup):
-    from tests.registry.test_applications import _json
     from tests.factories import application_data
+    from tests.registry.test_applications import _json
     response = api(setup["provider"]).post("/api/v1/registry/applications", json=_json(application_data()))
     assert response.status_code == 409 and response.json["status"] == "already_provider"

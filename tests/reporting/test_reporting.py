@@ -105,7 +105,7 @@ def test_approved_order_is_fixed_and_changes_are_new_versions(api, world):
     assert fixed.status_code == 409 and fixed.json["status"] == "order_fixed"
     second = client.post("/api/v1/reports/social-orders", json={"year": year}).json
     assert second["version"] == 2
-    assert next(l for l in second["lines"] if l["direction"] == "technical")["planned_children"] == 5
+    assert next(line for line in second["lines"] if line["direction"] == "technical")["planned_children"] == 5
     client.post(f"/api/v1/reports/social-orders/{second['id']}/approve")
     statuses = {o["version"]: o["status"] for o in client.get("/api/v1/reports/social-orders").json}
     assert statuses == {1: "superseded", 2: "approved"}
