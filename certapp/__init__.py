@@ -49,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     from certapp.accounts.services import load_session_user
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
+    from certapp.observability import configure_logging, finish_request, start_request
     from certapp.security import refuse_deep_json, security_headers
 
     db.init_app(app)
@@ -63,13 +64,20 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
 
     api.init_app(app)
+    configure_logging(app)
+    app.before_request(start_request)
     app.before_request(check_access)
     app.before_request(refuse_deep_json)
     app.after_request(security_headers)
+    app.after_request(finish_request)
+    if app.config.get("PROXY_FIX"):
+        # behind nginx on the same machine: trust its X-Forwarded-For/-Proto (one hop) only
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
 
 def register_blueprints(app: Flask) -> None:
-    from certapp import home
+    from certapp import home, observability
     from certapp.accounts import api as accounts_api
     from certapp.accounts import views as accounts_views
     from certapp.audit import api as audit_api
@@ -91,7 +99,7 @@ def register_blueprints(app: Flask) -> None:
     from certapp.reporting import api as reporting_api
     from certapp.reporting import views as reporting_views
 
-    for bp in (home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
+    for bp in (observability.bp, home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
                contracts_views.bp, bookkeeping_views.bp, reporting_views.bp):
         app.register_blueprint(bp)
@@ -116,6 +124,8 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from certapp.accounts.cli import users_cli
+    from certapp.audit.cli import audit_cli
+    from certapp.backup import backup_cli
     from certapp.bookkeeping.cli import reconcile_cli
     from certapp.contracts.cli import contracts_cli
     from certapp.demo import demo_cli
@@ -123,6 +133,8 @@ def register_commands(app: Flask) -> None:
     from certapp.reference.cli import reference_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(backup_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(contracts_cli)
     app.cli.add_command(reconcile_cli)

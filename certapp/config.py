@@ -25,6 +25,9 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CERTAPP_SECURE_COOKIES", "0") == "1",
+        "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
+        "LOG_LEVEL": os.environ.get("CERTAPP_LOG_LEVEL", "INFO"),
+        "PROXY_FIX": os.environ.get("CERTAPP_BEHIND_PROXY", "0") == "1",
         # rate-limit counters shared by every server when Redis is configured
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
     }

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from certapp.accounts.access import is_api_request
 from certapp.audit.services import record_refusal
 from certapp.common.errors import DomainError, PermissionDeniedError
+from certapp.observability import request_id
 
 MESSAGES = {
     400: "Неверный запрос.",
@@ -23,7 +24,8 @@ MESSAGES = {
 
 
 def _json(status: int, message: str, errors=None, error_code: str | None = None):
-    body = {"code": status, "status": error_code or _status_name(status), "message": message}
+    body = {"code": status, "status": error_code or _status_name(status), "message": message,
+            "request_id": request_id()}
     if errors:
         body["errors"] = errors
     return jsonify(body), status

@@ -81,8 +81,3 @@ def index():
     waiting = _waiting_for(current_user) if current_user.is_authenticated else {}
     return render_template("home.html", period=current_period(), waiting=waiting)
 
-
-@bp.route("/healthz")
-@public
-def healthz():
-    return {"status": "ok"}

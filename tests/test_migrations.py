@@ -33,3 +33,6 @@ def test_migrations_upgrade_a_database_that_holds_data(app):
     with db.engine.connect() as conn:
         assert conn.execute(text('SELECT email, provider_id FROM "user"')).one() == ("old@example.ru", None)
         assert conn.execute(text("SELECT actor_id FROM audit_event")).scalar_one() == user_id
+    from certapp.audit import chain
+    report = chain.verify(db.session)
+    assert (report.checked, report.problems) == (1, [])  # the old event was sealed into the chain

@@ -5,6 +5,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from certapp.audit import chain
 from certapp.audit.models import AuditEvent
 from certapp.db import db
 
@@ -35,6 +36,7 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
     )
     db.session.add(event)
     db.session.flush()
+    chain.track(db.session(), event)
     return event
 
 

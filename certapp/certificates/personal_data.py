@@ -45,6 +45,18 @@ def _hmac_key() -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def keys_present() -> bool:
+    """Both key files exist (checked without creating them, unlike the functions that use them)."""
+    path = Path(current_app.config["KEYS_DIR"])
+    return (path / "pd-fernet.keys").exists() and (path / "pd-hmac.key").exists()
+
+
+def row_readable(snils_encrypted: str, stored_key: str) -> bool:
+    """The present keys decrypt this row and find it again by its HMAC (call after keys_present())."""
+    snils = decrypt_snils(snils_encrypted)
+    return snils is not None and hmac.compare_digest(snils_key(snils), stored_key)
+
+
 def _cipher() -> MultiFernet:
     return MultiFernet([Fernet(key) for key in _fernet_keys()])
 

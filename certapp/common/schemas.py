@@ -5,6 +5,16 @@ from certapp.common.errors import DomainError
 from certapp.common.money import parse_rub
 
 
+class ErrorSchema(Schema):
+    """The body of every API error (certapp.errors)."""
+
+    code = fields.Integer(metadata={"description": "HTTP status"})
+    status = fields.String(metadata={"description": "machine code of the refusal, e.g. insufficient_balance"})
+    message = fields.String(metadata={"description": "the reason, in Russian"})
+    errors = fields.Dict(metadata={"description": "field messages: {location: {field: [message]}}"})
+    request_id = fields.String(allow_none=True, metadata={"description": "the request's id, as in X-Request-ID"})
+
+
 class PaginationQuerySchema(Schema):
     """?page=&per_page= of a list endpoint; subclasses add their filters."""
 
@@ -18,6 +28,12 @@ class PageSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+def DecimalString(**kwargs) -> fields.Decimal:  # noqa: N802 - used like a field class
+    """A decimal sent as a string ("12.5"), exact, and documented as such (apispec would say number)."""
+    metadata = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", **kwargs.pop("metadata", {})}
+    return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
 
 
 class Rubles(fields.Field):

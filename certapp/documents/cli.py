@@ -49,3 +49,16 @@ def rotate_personal_data_key():
         count = reencrypt_personal_data()
     drop_old_keys()  # only after the re-encrypted rows are committed
     click.echo(f"Новый ключ шифрования персональных данных; перешифровано записей: {count}.")
+
+
+@keys_cli.command("check")
+def check_keys():
+    """Check that the key files can verify and decrypt what the database holds (exit 1 if not)."""
+    from certapp.startup import key_problems
+
+    problems = key_problems()
+    for problem in problems:
+        click.echo(f"Ошибка: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("Ключи соответствуют базе данных.")

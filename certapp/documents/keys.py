@@ -73,6 +73,11 @@ class KeyStore:
         index = self._index()
         return index["active"] or self.rotate()
 
+    def missing_files(self) -> "list[str]":
+        """Ids of listed keys (not retired) whose private key file is absent."""
+        return [entry["kid"] for entry in self.list()
+                if not entry["retired"] and not (self.dir / f"{entry['kid']}.pem").exists()]
+
     def _private(self, kid: str) -> Ed25519PrivateKey:
         return serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), password=None)
 

@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from certapp.common.schemas import DecimalString
 from certapp.reporting.services import INDICATORS
 
 
@@ -49,13 +50,13 @@ class ExecutionLineSchema(Schema):
     service_code = fields.String(attribute="direction.service_code")
     planned_children = fields.Integer()
     children = fields.Integer()
-    children_percent = fields.Decimal(as_string=True, allow_none=True)
+    children_percent = DecimalString(allow_none=True)
     planned_child_hours = fields.Integer()
     child_hours = fields.Integer()
-    child_hours_percent = fields.Decimal(as_string=True, allow_none=True)
+    child_hours_percent = DecimalString(allow_none=True)
     planned_money = fields.Integer()
     money = fields.Integer()
-    money_percent = fields.Decimal(as_string=True, allow_none=True)
+    money_percent = DecimalString(allow_none=True)
 
 
 class ExecutionSchema(Schema):
@@ -74,9 +75,9 @@ class IndicatorRowSchema(Schema):
     code = fields.String()
     name = fields.String()
     unit = fields.String()
-    base = fields.Decimal(as_string=True, allow_none=True)
-    target = fields.Decimal(as_string=True, allow_none=True)
-    current = fields.Decimal(as_string=True)
+    base = DecimalString(allow_none=True)
+    target = DecimalString(allow_none=True)
+    current = DecimalString()
 
 
 class IndicatorTableSchema(Schema):

@@ -1,0 +1,166 @@
+"""Request ids, one structured log line per request, and the health endpoints.
+
+Every request gets an id (the caller's X-Request-ID when it is a plain token, else a new one)
+that is sent back in X-Request-ID, printed on error pages and in API errors, and logged with the
+method, path (never the query string), status, duration, user id and address. Log records pass
+through a filter that masks anything shaped like a СНИЛС, an API token or a password field, as a
+second line of defence: no code logs request bodies.
+"""
+import json
+import logging
+import re
+import time
+import uuid
+from functools import lru_cache
+
+from flask import Blueprint, current_app, g, has_request_context, jsonify, request
+from flask_login import current_user
+from sqlalchemy import text
+
+from certapp.accounts.access import public
+
+log = logging.getLogger("certapp.request")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def request_id() -> str | None:
+    return g.get("request_id")
+
+
+def start_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def finish_request(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    if request.endpoint != "static":
+        started = g.get("request_started")
+        user_id = current_user.id if current_user and current_user.is_authenticated else None
+        log.info("request", extra={"fields": {
+            "request_id": g.get("request_id"), "method": request.method, "path": request.path,
+            "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)
+            if started else None, "user_id": user_id, "remote_addr": request.remote_addr}})
+    return response
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+_SECRETS = [
+    (re.compile(r"\b\d{3}-\d{3}-\d{3}[ -]?\d{2}\b"), "***-***-*** **"),        # СНИЛС
+    (re.compile(r"(?<!\d)\d{11}(?!\d)"), "***********"),                        # СНИЛС as 11 digits
+    (re.compile(r"cat_[A-Za-z0-9_-]{8,}"), "cat_***"),                          # API tokens
+    (re.compile(r"(?i)(bearer\s+)\S+"), r"\1***"),
+    (re.compile(r"(?i)(password\w*['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"), r"\1***"),
+]
+
+
+def mask(text_: str) -> str:
+    for pattern, replacement in _SECRETS:
+        text_ = pattern.sub(replacement, text_)
+    return text_
+
+
+class MaskingFilter(logging.Filter):
+    """Masks СНИЛС, tokens and passwords in every record's message and fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask(record.getMessage())
+        record.args = None
+        fields = dict(getattr(record, "fields", None) or {})
+        if has_request_context() and "request_id" not in fields:
+            fields["request_id"] = g.get("request_id")  # Flask's own error log lines carry it too
+        record.fields = {k: mask(v) if isinstance(v, str) else v for k, v in fields.items()}
+        return True
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        body = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+                "logger": record.name, "message": record.getMessage(), **getattr(record, "fields", {})}
+        if record.exc_info:
+            body["exception"] = mask(self.formatException(record.exc_info))
+        return json.dumps(body, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = getattr(record, "fields", None)
+        if fields:
+            line += " " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        return mask(line)
+
+
+def configure_logging(app) -> None:
+    """Our handler (JSON lines when LOG_FORMAT=json) on the 'certapp' logger, which is also Flask's
+    app.logger; Flask's default handler is replaced. Tests keep pytest's capture instead."""
+    from flask.logging import default_handler
+
+    logger = logging.getLogger("certapp")
+    if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+        logger.addFilter(MaskingFilter())
+    logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    if app.config.get("TESTING"):
+        return
+    logger.removeHandler(default_handler)
+    if not any(getattr(h, "certapp", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.certapp = True
+        handler.addFilter(MaskingFilter())
+        logger.addHandler(handler)
+        logger.propagate = False
+    for handler in logger.handlers:
+        if getattr(handler, "certapp", False):
+            handler.setFormatter(JSONFormatter() if app.config.get("LOG_FORMAT") == "json"
+                                 else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+
+
+# --- health ---------------------------------------------------------------------------------------
+
+bp = Blueprint("health", __name__)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """The process is up (a load balancer's liveness check): no database, no disk."""
+    return jsonify(status="ok")
+
+
+@lru_cache(maxsize=1)
+def _migration_heads() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Migrate
+
+    migrate: Migrate = current_app.extensions["migrate"].migrate
+    return frozenset(ScriptDirectory.from_config(migrate.get_config()).get_heads())
+
+
+@bp.route("/readyz")
+@public
+def readyz():
+    """Ready for traffic: the database answers, its migrations are current, the keys are present."""
+    from certapp.db import db
+    from certapp.documents.keys import key_store
+    from certapp.startup import key_problems
+
+    checks = {}
+    try:
+        versions = set(db.session.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if versions == _migration_heads() else "not current"
+    except Exception as error:  # noqa: BLE001 - any failure to reach the database means "not ready"
+        db.session.rollback()
+        checks["database"] = f"unreachable: {type(error).__name__}"
+        checks["migrations"] = "unknown"
+    store = key_store()
+    if not store.list() or store.missing_files():
+        checks["keys"] = "missing"
+    elif checks["database"] == "ok":
+        checks["keys"] = "ok" if not key_problems() else "do not match the data"
+    else:
+        checks["keys"] = "unknown"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
