@@ -90,6 +90,8 @@ def register_blueprints(app: Flask) -> None:
     from certapp.contracts import views as contracts_views
     from certapp.documents import views as documents_views
     from certapp.extensions import api, csrf
+    from certapp.privacy import api as privacy_api
+    from certapp.privacy import views as privacy_views
     from certapp.programs import api as programs_api
     from certapp.programs import views as programs_views
     from certapp.reference import api as reference_api
@@ -101,11 +103,11 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (observability.bp, home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
-               contracts_views.bp, bookkeeping_views.bp, reporting_views.bp):
+               contracts_views.bp, bookkeeping_views.bp, reporting_views.bp, privacy_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
                 certificates_api.blp, contracts_api.blp,
-                bookkeeping_api.blp, reporting_api.blp):
+                bookkeeping_api.blp, reporting_api.blp, privacy_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 

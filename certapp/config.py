@@ -25,6 +25,8 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CERTAPP_SECURE_COOKIES", "0") == "1",
+        **({"PD_RETENTION_YEARS": int(os.environ["CERTAPP_PD_RETENTION_YEARS"])}
+           if os.environ.get("CERTAPP_PD_RETENTION_YEARS") else {}),
         "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
         "LOG_LEVEL": os.environ.get("CERTAPP_LOG_LEVEL", "INFO"),
         "PROXY_FIX": os.environ.get("CERTAPP_BEHIND_PROXY", "0") == "1",
@@ -64,6 +66,8 @@ DEFAULTS = {
     "LOGIN_MAX_WAIT_SECONDS": 900,
     "DISTRICT_NAME": "Каратузский район",
     "PER_PAGE": 50,
+    # years a child's personal data is kept after its last certificate ends (then it may be anonymised)
+    "PD_RETENTION_YEARS": 3,
     "RATELIMIT_STORAGE_URI": "memory://",
     # a broken Redis must not take the site down: count in memory until it is back
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

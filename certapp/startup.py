@@ -30,7 +30,8 @@ def key_problems() -> list[str]:
             if kid and kid not in usable:
                 problems.append(f"{table.name}: документы подписаны ключом {kid}, которого нет в {store.dir}")
                 break
-    child = db.session.execute(select(Child.snils_encrypted, Child.snils_key).order_by(Child.id.desc()).limit(1)).first()
+    child = db.session.execute(select(Child.snils_encrypted, Child.snils_key).where(Child.anonymised_at.is_(None))
+                               .order_by(Child.id.desc()).limit(1)).first()
     if child is not None:
         if not personal_data.keys_present():
             problems.append(f"в базе есть зашифрованные СНИЛС, а ключей pd-fernet.keys и pd-hmac.key нет в {store.dir}")

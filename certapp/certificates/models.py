@@ -43,6 +43,8 @@ class Child(db.Model):
     #: the parent states that the child lives in the district (checked with documents by the department)
     lives_in_district: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when names, СНИЛС, documents and address were removed after the retention period (privacy)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parent = relationship("User")
 

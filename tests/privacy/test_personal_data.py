@@ -1,0 +1,97 @@
+"""A parent sees and downloads what the system holds; the department anonymises a child after the
+retention period, keeping every money record."""
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from certapp.audit.models import AuditEvent
+from certapp.certificates.models import Certificate
+from certapp.common.errors import ConflictError
+from certapp.db import db
+from certapp.ledger.services import check_invariant
+from certapp.privacy import services
+from tests import factories
+
+
+def _after_retention(certificate) -> date:
+    return certificate.valid_to.replace(year=certificate.valid_to.year + 3) + timedelta(days=1)
+
+
+def test_a_parent_sees_and_downloads_what_is_held_about_them(users, login, api):
+    certificate = factories.make_certificate(parent=users["parent"])
+    db.session.commit()
+    client = login(users["parent"])
+    page = client.get("/account/my-data").get_data(as_text=True)
+    assert users["parent"].email in page and certificate.child.full_name in page and certificate.number in page
+    assert certificate.child.snils_masked in page
+    download = client.get("/account/my-data.json")
+    assert download.headers["Content-Disposition"] == "attachment; filename=my-data.json"
+    assert download.headers["Cache-Control"] == "no-store"
+    body = download.get_json()
+    assert body["children"][0]["certificates"][0]["number"] == certificate.number
+    assert "snils_encrypted" not in download.get_data(as_text=True)
+    through_api = api(users["parent"]).get("/api/v1/privacy/my-data").get_json()
+    assert through_api["children"] == body["children"]
+    assert through_api["account"]["email"] == users["parent"].email
+
+
+def test_a_report_holds_only_its_owners_children(users, login):
+    other = factories.make_certificate()
+    db.session.commit()
+    page = login(users["parent"]).get("/account/my-data").get_data(as_text=True)
+    assert other.child.full_name not in page and other.number not in page
+
+
+def test_anonymisation_waits_for_the_end_of_the_retention_period(users):
+    certificate = factories.make_certificate(department=users["department"])
+    import pytest
+
+    from certapp.common.errors import ConflictError
+
+    with pytest.raises(ConflictError, match="Срок хранения данных ещё не истёк"):
+        services.anonymise_child(certificate.child_id, users["department"], today=certificate.valid_to)
+
+
+def test_anonymisation_removes_identity_and_keeps_the_money(users, login, api):
+    certificate = factories.make_certificate(department=users["department"])
+    db.session.commit()
+    child_id, number, nominal = certificate.child_id, certificate.number, certificate.nominal
+    qr = certificate.qr_payload
+    later = _after_retention(certificate)
+    due = [c.id for c in db.session.execute(services.due_for_anonymisation(today=later)).scalars()]
+    assert due == [child_id]
+    services.anonymise_child(child_id, users["department"], today=later)
+    db.session.commit()
+    child = certificate.child
+    assert (child.last_name, child.patronymic, child.address, child.snils_encrypted) == ("Обезличено", None, "—", "")
+    assert (child.birth_date.month, child.birth_date.day) == (1, 1)
+    kept = db.session.execute(select(Certificate).where(Certificate.number == number)).scalar_one()
+    assert kept.nominal == nominal and check_invariant() == []
+    verified = api().post("/api/v1/certificates/verify", json={"code": qr}).get_json()
+    assert verified["signature_valid"] is True  # the signed certificate still verifies
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "child.anonymise")).scalar_one()
+    assert event.actor_id == users["department"].id and event.object_id == str(child_id)
+    assert list(db.session.execute(services.due_for_anonymisation(today=later)).scalars()) == []
+
+
+def test_an_open_contract_keeps_the_data(users):
+    provider_user, _ = factories.make_provider()
+    certificate = factories.make_certificate(department=users["department"])
+    factories.make_contract(certificate, provider_user)
+    db.session.commit()
+    later = _after_retention(certificate)
+    assert list(db.session.execute(services.due_for_anonymisation(today=later)).scalars()) == []
+    with pytest.raises(ConflictError, match="действующий"):
+        services.anonymise_child(certificate.child_id, users["department"], today=later)
+
+
+def test_only_the_department_anonymises(users, login, api):
+    certificate = factories.make_certificate()
+    db.session.commit()
+    assert login(users["parent"]).post(f"/privacy/children/{certificate.child_id}/anonymise").status_code == 403
+    response = api(users["bookkeeping"]).post(f"/api/v1/privacy/children/{certificate.child_id}/anonymise")
+    assert response.status_code == 403
+    refused = api(users["department"]).post(f"/api/v1/privacy/children/{certificate.child_id}/anonymise")
+    assert refused.status_code == 409 and refused.get_json()["status"] == "retention_not_over"
+    assert login(users["department"]).get("/privacy/retention").status_code == 200
