@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from certapp.audit import chain
 from certapp.audit.models import AuditEvent
+from certapp.common.jsonable import jsonable
 from certapp.db import db
 
 
@@ -29,7 +30,7 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
         object_id=None if object_id is None else str(object_id),
         from_state=from_state,
         to_state=to_state,
-        details=_jsonable(details) if details else None,
+        details=jsonable(details) if details else None,
         actor_id=getattr(actor, "id", None),
         actor_label=getattr(actor, "email", None) or "система",
         ip=request.remote_addr if has_request_context() else None,
@@ -50,16 +51,6 @@ def record_refusal(reason: str) -> None:
         record_event("request.refused", ("Request", None), details={
             "reason": reason, "method": request.method, "path": request.path[:255],
             "endpoint": request.endpoint})
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
 
 
 def query_events(*, action: str | None = None, object_type: str | None = None,

@@ -2,12 +2,12 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import authenticated, roles
+from certapp.common.jsonable import jsonable
 from certapp.common.pagination import paginate
 from certapp.common.schemas import PaginationQuerySchema
 from certapp.db import transaction
 from certapp.privacy import services
 from certapp.privacy.schemas import AnonymisedSchema, DuePageSchema, MyDataSchema
-from certapp.privacy.views import jsonable
 
 blp = Blueprint("privacy_api", __name__, url_prefix="/privacy", description="Персональные данные (152-ФЗ)")
 

@@ -1,26 +1,15 @@
 import json
-from datetime import date, datetime
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
+from certapp.common.jsonable import jsonable
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.privacy import services
 
 bp = Blueprint("privacy", __name__)
-
-
-def jsonable(value):
-    """The report with dates as ISO strings, ready for JSON."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
 
 
 @bp.route("/account/my-data")
