@@ -7,6 +7,7 @@ do not share. Only a handful of rows are read (the oldest and newest signature o
 table, the newest child), whatever the size of the database.
 """
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from certapp.db import db
 
@@ -43,8 +44,13 @@ def key_problems() -> list[str]:
 def refuse_to_start_without_keys(app) -> None:
     """Exit with a clear message when the keys do not belong to the database (see key_problems)."""
     with app.app_context():
-        problems = key_problems()
-        db.session.remove()
+        try:
+            problems = key_problems()
+        except SQLAlchemyError as error:
+            raise SystemExit(f"certapp не запущен: база данных недоступна или не обновлена ({type(error).__name__}). "
+                             "Проверьте DATABASE_URL и выполните flask --app wsgi db upgrade.") from error
+        finally:
+            db.session.remove()
     if problems:
         raise SystemExit("certapp не запущен: ключи не соответствуют базе данных.\n  - " + "\n  - ".join(problems)
                          + "\nВосстановите каталог ключей из резервной копии (flask --app wsgi backup restore) "

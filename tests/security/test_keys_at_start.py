@@ -50,3 +50,13 @@ def test_keys_of_another_installation_are_refused(app, tmp_path):
 def test_a_fresh_database_starts_with_fresh_keys(app, tmp_path):
     app.config["KEYS_DIR"] = str(tmp_path / "new")
     assert key_problems() == []
+
+
+def test_an_unmigrated_database_is_refused_with_a_clear_message(tmp_path):
+    from tests.conftest import make_app
+
+    empty = make_app("sqlite:///" + str(tmp_path / "empty.sqlite"), KEYS_DIR=str(tmp_path / "keys"))
+    with pytest.raises(SystemExit, match="выполните flask --app wsgi db upgrade"):
+        refuse_to_start_without_keys(empty)
+    with empty.app_context():
+        db.engine.dispose()
