@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from certapp.audit.models import AuditAnchor, AuditEvent
@@ -45,10 +45,11 @@ def _head(session: Session) -> tuple[int, str]:
 
 @event.listens_for(Session, "before_commit")
 def _seal(session: Session) -> None:
-    pending = session.info.pop(PENDING, None)
+    session.flush()
+    # an event inserted inside a savepoint that was rolled back is no longer persistent: skip it
+    pending = [ev for ev in session.info.pop(PENDING, ()) if inspect(ev).persistent]
     if not pending:
         return
-    session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     seq, prev = _head(session)
@@ -59,9 +60,12 @@ def _seal(session: Session) -> None:
     session.flush()
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction) -> None:
+    # the whole transaction is gone; a savepoint's rollback keeps the outer events (those of the
+    # savepoint are no longer persistent and _seal skips them)
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING, None)
 
 
 @dataclass

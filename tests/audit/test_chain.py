@@ -97,3 +97,15 @@ def test_postgresql_refuses_to_change_or_delete_a_sealed_event(app):
         with pytest.raises(DBAPIError, match="append-only|sealed"):
             db.session.execute(text(sql))
         db.session.rollback()
+
+
+def test_an_event_of_a_rolled_back_savepoint_is_not_sealed(app):
+    with transaction():
+        record_event("test.kept", ("Test", 1))
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            record_event("test.savepoint", ("Test", 2))
+            raise RuntimeError("inner refusal")
+    actions = db.session.execute(select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
+    assert actions == ["test.kept"]
+    result = _verify(app)
+    assert result.exit_code == 0, result.output
