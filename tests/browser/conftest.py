@@ -1,0 +1,138 @@
+"""Browser journeys: a live server on a free port with a fresh SQLite database, driven by
+Playwright in Debian's Chromium (a browser download by Playwright does not work on these machines).
+
+Every page a journey opens is checked (check_page): no console error, no request to another host,
+no horizontal scroll at a phone's width, and no serious or critical axe-core violation (axe comes
+inside the axe-playwright-python package, not fetched at run time). Failing tests keep a
+screenshot and a trace in test-results/ (pytest-playwright's --screenshot/--tracing options).
+"""
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = next((path for path in (os.environ.get("CERTAPP_CHROMIUM"), shutil.which("chromium"),
+                                   shutil.which("chromium-browser")) if path and os.access(path, os.X_OK)), None)
+PHONE = {"width": 390, "height": 844}
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM:
+        return
+    skip = pytest.mark.skip(reason="no Chromium (apt-get install chromium, or set CERTAPP_CHROMIUM): "
+                                   "the browser journeys are skipped")
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    return {"executable_path": CHROMIUM, "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+
+
+class LiveServer:
+    def __init__(self, app, url):
+        self.app, self.url = app, url
+
+    def run(self, action):
+        """Run action() against the server's database (set-up and checks), committed."""
+        from certapp.db import db, transaction
+
+        with self.app.app_context():
+            with transaction():
+                result = action()
+            db.session.remove()
+        return result
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The app on a fresh, migrated SQLite database, served by a threaded server on a free port."""
+    from flask_migrate import upgrade
+
+    from certapp.db import db
+    from tests.conftest import TEST_CONFIG, make_app
+
+    folder = Path(tempfile.mkdtemp(prefix="certapp-browser-"))
+    url = "sqlite:///" + str(folder / "live.sqlite")
+    config = {**TEST_CONFIG, "SERVER_NAME": None, "WTF_CSRF_ENABLED": True, "KEYS_DIR": str(folder / "keys")}
+    app = make_app(url, **config)
+    with app.app_context():
+        upgrade()
+        from certapp.reference.services import load_reference_data
+        load_reference_data()
+        db.session.commit()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+
+
+class PageWatch:
+    """Collects what a page does wrong while a journey runs: console errors, uncaught errors and
+    requests to hosts other than the app's."""
+
+    def __init__(self, page, base_url):
+        self.page, self.host = page, urlsplit(base_url).netloc
+        self.errors: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        page.on("request", self._request)
+
+    def _request(self, request):
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https") and parts.netloc != self.host:
+            self.errors.append(f"request to another host: {request.url}")
+
+    def check(self, phone: bool = False) -> None:
+        """The checks every visited page must pass (call after each navigation)."""
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.page.wait_for_load_state("load")
+        where = self.page.url
+        assert self.errors == [], (where, self.errors)
+        if phone:
+            overflow = self.page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{where}: horizontal scroll of {overflow}px at 390px"
+        results = Axe().run(self.page)
+        serious = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+                   for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], (where, serious)
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def viewport(request):
+    return request.param
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, viewport):
+    if viewport == "phone":
+        return {**browser_context_args, "viewport": PHONE, "is_mobile": True, "has_touch": True}
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def watch(page, live_server, viewport):
+    watcher = PageWatch(page, live_server.url)
+    watcher.phone = viewport == "phone"
+    return watcher
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    """pytest-base-url's fixture, answered by the live server (page.goto("/…") works too)."""
+    return live_server.url
