@@ -85,7 +85,7 @@ class PageWatch:
     requests to hosts other than the app's."""
 
     def __init__(self, page, base_url):
-        self.page, self.host = page, urlsplit(base_url).netloc
+        self.page, self.host, self.phone = page, urlsplit(base_url).netloc, False
         self.errors: list[str] = []
         page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
@@ -96,8 +96,9 @@ class PageWatch:
         if parts.scheme in ("http", "https") and parts.netloc != self.host:
             self.errors.append(f"request to another host: {request.url}")
 
-    def check(self, phone: bool = False) -> None:
+    def check(self, phone: bool | None = None) -> None:
         """The checks every visited page must pass (call after each navigation)."""
+        phone = self.phone if phone is None else phone
         from axe_playwright_python.sync_playwright import Axe
 
         self.page.wait_for_load_state("load")
