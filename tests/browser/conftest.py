@@ -90,6 +90,7 @@ class PageWatch:
         page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         page.on("request", self._request)
+        page.on("dialog", lambda dialog: dialog.accept())  # «Утвердить …?» — the journeys say yes
 
     def _request(self, request):
         parts = urlsplit(request.url)
