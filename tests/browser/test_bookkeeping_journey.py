@@ -1,0 +1,69 @@
+"""Bookkeeping's journey in a real browser: conclude an agreement, build, approve and pay a payment
+register, open the reconciliation."""
+import re
+from datetime import date
+
+from playwright.sync_api import expect
+
+from tests import factories
+from tests.browser.journeys import login, staff_user
+
+
+def _money_to_pay(email: str) -> dict:
+    """A provider in the registry (its agreement prepared as a draft) with a month delivered."""
+    from sqlalchemy import select
+
+    from certapp.bookkeeping.models import Agreement
+    from certapp.contracts import services as contracts
+    from certapp.db import db
+
+    staff_user("bookkeeping", email)
+    department = factories.make_user("department")
+    provider_user, provider = factories.make_provider(department=department)
+    program = factories.make_program(provider_user, department)
+    certificate = factories.make_certificate(department=department)
+    contract = factories.make_contract(certificate, provider_user, program)
+    month = contract.months[0].month
+    contracts.report_month(contract.id, provider_user, month, True)
+    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
+    return {"agreement_id": agreement.id, "provider_id": provider.id, "provider": provider.short_name,
+            "month": f"{month:%Y-%m}", "valid_from": factories.current_period().starts_on.isoformat()}
+
+
+def test_bookkeeping_pays_a_register_and_reconciles(page, live_server, watch, viewport):
+    url = live_server.url
+    email = f"buh-{viewport}@example.ru"
+    world = live_server.run(lambda: _money_to_pay(email))
+    login(page, watch, url, email)
+
+    # the agreement
+    page.goto(f"{url}/bookkeeping/agreements")
+    watch.check()
+    page.goto(f"{url}/bookkeeping/agreements/{world['agreement_id']}")
+    watch.check()
+    page.get_by_label("Действует с").fill(world["valid_from"])
+    page.get_by_role("button", name="Заключить").click()
+    watch.check()
+
+    # the register: build, approve, pay
+    page.goto(f"{url}/bookkeeping/registers")
+    watch.check()
+    page.get_by_label("Месяц (ГГГГ-ММ)").fill(world["month"])
+    page.get_by_label("Исполнитель").select_option(str(world["provider_id"]))
+    page.get_by_role("button", name="Сформировать").click()
+    expect(page.get_by_text("Реестр сформирован.")).to_be_visible()
+    watch.check()
+    page.locator("tr", has_text=world["provider"]).get_by_role("link").first.click()
+    watch.check()
+    page.get_by_role("button", name="Утвердить").click()
+    watch.check()
+    page.get_by_label("№ платёжного поручения").fill("512")
+    page.get_by_label("Дата").fill(date.today().isoformat())
+    page.get_by_role("button", name="Отметить оплату").click()
+    expect(page.get_by_text(re.compile("№ 512"))).to_be_visible()
+    watch.check()
+
+    # the reconciliation
+    page.goto(f"{url}/bookkeeping/reconciliation")
+    expect(page.get_by_text(re.compile("Расхождений нет|расхождений нет", re.I)).first).to_be_visible()
+    watch.check()
