@@ -87,10 +87,19 @@ class PageWatch:
     def __init__(self, page, base_url):
         self.page, self.host, self.phone = page, urlsplit(base_url).netloc, False
         self.errors: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+        page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         page.on("request", self._request)
         page.on("dialog", lambda dialog: dialog.accept())  # «Утвердить …?» — the journeys say yes
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        # a form answered with its errors is the document itself at 422: Chromium logs that status
+        # too, but it is the page working as designed, not a failed resource
+        if "status of 422" in message.text and message.location.get("url") == self.page.url:
+            return
+        self.errors.append(f"console: {message.text}")
 
     def _request(self, request):
         parts = urlsplit(request.url)

@@ -42,13 +42,13 @@ def _submit_new_application(page, watch, url, data) -> None:
     watch.check()
 
 
-def _approve(short_name: str):
+def _approve(short_name: str, approver_email: str):
     from sqlalchemy import select
 
     from certapp.registry import services
     from certapp.registry.models import RegistryApplication
 
-    department = staff_user("department", f"uo-{short_name[-6:]}@example.ru".replace(" ", ""))
+    department = staff_user("department", approver_email)
     from certapp.db import db
     application = db.session.execute(select(RegistryApplication).where(
         RegistryApplication.short_name == short_name)).scalar_one()
@@ -91,7 +91,7 @@ def test_a_provider_joins_the_registry_and_serves_a_child(page, live_server, wat
     centre = factories.application_data(short_name=f"МБУ ДО ЦДТ {viewport}")
     _submit_new_application(page, watch, url, centre)
     expect(page.get_by_text("Заявка подана на рассмотрение")).to_be_visible()
-    department_id = live_server.run(lambda: _approve(centre["short_name"]))
+    department_id = live_server.run(lambda: _approve(centre["short_name"], f"approver-{viewport}@example.ru"))
 
     # a program and a group
     title = f"Юный конструктор ({viewport})"
