@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from certapp.accounts.models import User
 from certapp.accounts.services import register_user
 from certapp.common.errors import DomainError
+from certapp.common.months import add_months, first_of_month, months_between
 from certapp.db import db, transaction
 from certapp.reference.services import load_reference_data
 
@@ -226,7 +227,7 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
 
     def report_past(offer, skip: date | None = None):
         for row in offer.months:
-            if row.month < contracts.first_of_month(today):
+            if row.month < first_of_month(today):
                 delivered = row.month != skip
                 contracts.report_month(offer.id, users[PROVIDER_OF[offer.program.title]], row.month, delivered,
                                        None if delivered else "Карантин по гриппу", attendance=8 if delivered else 0,
@@ -236,30 +237,30 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
     ecology = program("Юный эколог")
     short = programs.save_group(users["cdt@karatuz.demo"], ecology.id, {
         "name": "Осенняя смена", "teacher": "Орлова Наталья Ивановна", "schedule": "сб 11:00–12:30",
-        "starts_on": period.starts_on, "ends_on": contracts.add_months(period.starts_on, 2) - timedelta(days=1),
+        "starts_on": period.starts_on, "ends_on": add_months(period.starts_on, 2) - timedelta(days=1),
         "capacity": 10})
     db.session.flush()
     report_past(contract("Пётр", "Робототехника"))                                   # active, months reported
-    report_past(contract("Дмитрий", "Футбол"), skip=contracts.add_months(period.starts_on, 1))
+    report_past(contract("Дмитрий", "Футбол"), skip=add_months(period.starts_on, 1))
     skiing = contract("Дмитрий", "Лыжные гонки")
     report_past(skiing)
-    if contracts.first_of_month(today) <= skiing.end_month:
-        contracts.terminate(skiing.id, issued["Дмитрий"].child.parent, contracts.first_of_month(today),
+    if first_of_month(today) <= skiing.end_month:
+        contracts.terminate(skiing.id, issued["Дмитрий"].child.parent, first_of_month(today),
                             "Ребёнок перешёл в секцию по футболу", today=today)        # terminated
     completed = contract("Ольга", "Юный эколог", group=ecology.groups.index(short))
     report_past(completed)                                                           # completed when past
     theatre_group = program("Театральная студия «Маска»").groups[0]
     contract("Анна", "Театральная студия «Маска»", sign=False,                      # offered from this month
-             start=min(contracts.first_of_month(today), contracts.first_of_month(theatre_group.ends_on)))
+             start=min(first_of_month(today), first_of_month(theatre_group.ends_on)))
     rejected = contract("Дмитрий", "Школа вожатых", sign=False)
     contracts.reject_offer(rejected.id, issued["Дмитрий"].child.parent)               # rejected
     robotics, theatre = program("Робототехника").groups[1], program("Театральная студия «Маска»").groups[0]
     contracts.request_enrollment(issued["Анна"].child.parent, issued["Анна"].id, robotics.id,
-                                 min(contracts.first_of_month(today), contracts.first_of_month(robotics.ends_on)),
+                                 min(first_of_month(today), first_of_month(robotics.ends_on)),
                                  today=period.starts_on)                              # awaiting the provider
     declined = contracts.request_enrollment(issued["Пётр"].child.parent, issued["Пётр"].id, theatre.id,
-                                            min(contracts.first_of_month(today),
-                                                contracts.first_of_month(theatre.ends_on)), today=period.starts_on)
+                                            min(first_of_month(today),
+                                                first_of_month(theatre.ends_on)), today=period.starts_on)
     contracts.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
 
 
@@ -274,7 +275,6 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -
     feedback and the indicators' base and target values."""
     from certapp.bookkeeping import services as bookkeeping
     from certapp.bookkeeping.models import Agreement
-    from certapp.contracts import services as contracts
     from certapp.contracts.models import Contract
     from certapp.registry.models import Provider
     from certapp.reporting import services as reporting
@@ -285,7 +285,7 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -
             Provider.id == users[email].provider_id)).scalar_one()
         bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
                                        concluded_on=period.starts_on)
-    past = [m for m in contracts.months_between(period.starts_on, today) if m < contracts.first_of_month(today)]
+    past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
     for index, month in enumerate(past):
         for position, register in enumerate(bookkeeping.build_all_registers(month, bookkeeper).built):
             last_month = index == len(past) - 1

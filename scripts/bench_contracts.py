@@ -76,7 +76,7 @@ def prepare(n_distinct: int, n_shared: int) -> dict:
             for _ in range(1 if kind == "distinct" else 4):
                 group = groups[len(jobs) % len(groups)]  # a shared child's contracts fall in different groups
                 enrollment = contracts.request_enrollment(parent, cert.id, group.id,
-                                                          contracts.first_of_month(date.today()))
+                                                          date.today().replace(day=1))
                 offer = contracts.accept_enrollment(enrollment.id, prov)
                 jobs.append({"contract": offer.id, "parent": parent.id, "kind": kind})
         provider_token = accounts.create_token(prov, "bench")[1]

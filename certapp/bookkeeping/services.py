@@ -18,9 +18,9 @@ from certapp.bookkeeping.models import (
 )
 from certapp.certificates.models import Certificate
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.months import add_months
 from certapp.common.states import transition
 from certapp.contracts.models import Contract
-from certapp.contracts.services import add_months
 from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
 from certapp.ledger.models import CertificateBalance, LedgerEntry

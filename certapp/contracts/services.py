@@ -1,4 +1,5 @@
 """Enrollments, contracts and monthly service reports. Money moves only through ledger.services."""
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -9,6 +10,7 @@ from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Child
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.months import first_of_month, months_between
 from certapp.common.states import transition
 from certapp.contracts.models import (
     CONTRACT_TRANSITIONS,
@@ -35,24 +37,6 @@ class EnrollmentError(DomainError):
 
 # --- months --------------------------------------------------------------------------------------
 
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(start: date, end: date) -> list[date]:
-    """First days of the months from start to end inclusive."""
-    result, month = [], first_of_month(start)
-    while month <= first_of_month(end):
-        result.append(month)
-        month = add_months(month, 1)
-    return result
-
-
 def parse_month(value, field: str = "month") -> date:
     """'2026-12', '12.2026' or a date -> the first day of that month."""
     if isinstance(value, date):
@@ -73,6 +57,49 @@ def split_evenly(total: int, parts: int) -> list[int]:
     """Kopeck-exact split: the first months take the remainder kopecks."""
     base, remainder = divmod(total, parts)
     return [base + (1 if i < remainder else 0) for i in range(parts)]
+
+
+@dataclass(frozen=True)
+class PriceSplit:
+    """What a contract would cost from a month to a group's end, and who pays which part."""
+
+    price_per_month: int
+    months: list[date]
+    total: int
+    certificate_part: int
+
+    @property
+    def parent_part(self) -> int:
+        return self.total - self.certificate_part
+
+
+def price_split(price_per_month: int, start_month: date, ends_on: date, available: int) -> PriceSplit:
+    """The one rule of the offer: the certificate pays up to what is available now, the parent the rest."""
+    months = months_between(start_month, ends_on)
+    total = price_per_month * len(months)
+    return PriceSplit(price_per_month, months, total, min(total, max(0, available)))
+
+
+def catalog_offers(parent: User, programs: list, today: date | None = None) -> dict[int, list]:
+    """For a parent browsing the catalog: per program, for each of their active certificates, what a
+    contract from this month (or the nearest group's start) to the group's end would split into."""
+    today = today or date.today()
+    certificates = [c for c in db.session.execute(
+        select(Certificate).join(Child).where(Child.parent_id == parent.id, Certificate.status == "active")
+        .order_by(Certificate.id)).scalars()]
+    if not certificates:
+        return {}
+    available = {c.id: ledger.balance_of(c.id).available for c in certificates}
+    offers = {}
+    for program in programs:
+        groups = [g for g in program.groups if g.ends_on >= today]
+        if not groups:
+            continue
+        group = min(groups, key=lambda g: g.starts_on)
+        start = max(first_of_month(today), first_of_month(group.starts_on))
+        offers[program.id] = [(c, price_split(program.price_per_month, start, group.ends_on, available[c.id]))
+                              for c in certificates]
+    return offers
 
 
 def _seats_left(group: StudyGroup) -> int:
@@ -184,10 +211,9 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         raise EnrollmentError("В группе нет свободных мест.")
     _ensure_not_enrolled(enrollment.child, group.id)
     _transition_enrollment(enrollment, "accepted", actor)
-    months = months_between(enrollment.start_month, group.ends_on)
-    price = group.program.price_per_month
-    total = price * len(months)
-    certificate_part = min(total, ledger.balance_of(certificate.id).available)
+    split = price_split(group.program.price_per_month, enrollment.start_month, group.ends_on,
+                        ledger.balance_of(certificate.id).available)
+    months, price, total, certificate_part = split.months, split.price_per_month, split.total, split.certificate_part
     contract = Contract(
         number=next_number("contract"), enrollment_id=enrollment.id, certificate_id=certificate.id,
         child_id=enrollment.child_id, parent_id=enrollment.parent_id, provider_id=enrollment.provider_id,

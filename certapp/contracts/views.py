@@ -7,6 +7,7 @@ from certapp.accounts.access import authenticated, roles
 from certapp.certificates.services import certificates_of
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
+from certapp.common.months import first_of_month, months_between
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.contracts import services
@@ -45,9 +46,9 @@ def enroll(program_id: int):
     chosen = next((g for g in program.groups if g.id == (form.group_id.data or request.args.get("group", type=int))),
                   program.groups[0] if program.groups else None)
     if chosen is not None:
-        first = max(services.first_of_month(chosen.starts_on), services.first_of_month(date.today()))
+        first = max(first_of_month(chosen.starts_on), first_of_month(date.today()))
         form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m))
-                                           for m in services.months_between(first, chosen.ends_on))
+                                           for m in months_between(first, chosen.ends_on))
         if not form.is_submitted():
             form.group_id.data = chosen.id
     if form.validate_on_submit() and form.group_id.data in group_ids:
@@ -105,7 +106,7 @@ def contracts():
 
 
 def _forms(contract):
-    today_month = services.first_of_month(date.today())
+    today_month = first_of_month(date.today())
     report = ReportForm(prefix="report")
     report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
                                    if m.status == "planned" and m.month <= today_month)

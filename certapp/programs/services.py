@@ -1,8 +1,10 @@
 """Programs, study groups and the public catalog."""
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -243,7 +245,27 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
         stmt = stmt.where(exists(select(StudyGroup.id).where(
             StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or date.today()),
             StudyGroup.capacity > taken_seats_expr())))
-    return stmt.order_by(Program.title, Program.id)
+    return stmt.options(selectinload(Program.groups)).order_by(Program.title, Program.id)
+
+
+@dataclass(frozen=True)
+class CatalogCard:
+    """What a catalog card shows beside the program: free seats in its open groups and the group
+    that starts first (its schedule and start date)."""
+
+    free_seats: int
+    nearest_group: StudyGroup | None
+
+
+def catalog_cards(programs: list[Program], today: date | None = None) -> dict[int, CatalogCard]:
+    """Cards for a page of the catalog, with the seats of all its groups counted in one query."""
+    today = today or date.today()
+    open_groups = {p.id: [g for g in p.groups if g.ends_on >= today] for p in programs}
+    occupied = occupied_seats([g.id for groups in open_groups.values() for g in groups])
+    return {program_id: CatalogCard(
+                free_seats=sum(max(0, g.capacity - occupied.get(g.id, 0)) for g in groups),
+                nearest_group=min(groups, key=lambda g: g.starts_on) if groups else None)
+            for program_id, groups in open_groups.items()}
 
 
 def catalog_providers() -> list[Provider]:

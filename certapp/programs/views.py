@@ -6,6 +6,7 @@ from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str
 from certapp.common.pagination import paginate
+from certapp.contracts.services import catalog_offers
 from certapp.db import transaction
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
@@ -28,8 +29,12 @@ def _catalog_filters(args) -> dict:
 def catalog():
     filters = _catalog_filters(request.args)
     page = paginate(services.catalog_query(**filters), request.args.get("page", 1, type=int), 20)
+    offers = {}
+    if current_user.is_authenticated and current_user.role == "parent":
+        offers = catalog_offers(current_user, page.items)
     return render_template("programs/catalog.html", page=page, filters=filters, directions=list_directions(),
-                           providers=services.catalog_providers())
+                           providers=services.catalog_providers(), cards=services.catalog_cards(page.items),
+                           offers=offers)
 
 
 @bp.route("/catalog/<int:program_id>")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from certapp.bookkeeping import services
 from certapp.bookkeeping.models import Agreement
+from certapp.common.months import add_months
 from certapp.contracts import services as contracts
 from certapp.db import db
 from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
@@ -22,7 +23,7 @@ def world(users):
     a_second = make_program(a_user, department, title="Шахматы", price_per_month="700")
     b_program = make_program(b_user, department, price_per_month="1 500")
     start = current_period().starts_on  # the world is dated at the period's start, whatever today is
-    m0, m1 = start, contracts.add_months(start, 1)
+    m0, m1 = start, add_months(start, 1)
     contracts_ = [make_contract(make_certificate(department=department, today=start), user, program, today=start)
                   for user, program in ((a_user, a_program), (a_user, a_second), (b_user, b_program))]
     for contract in contracts_:

@@ -104,6 +104,9 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
     # the catalog, enrollment, the provider's acceptance
     page.goto(f"{url}/catalog?q=Робототехника")
     watch.check(watch.phone)
+    card = page.locator("article", has=page.locator(f"a[href='/catalog/{world['program_id']}']"))
+    expect(card.get_by_text("Пётр: оплатит сертификат")).to_be_visible()
+    expect(card.get_by_role("link", name="Записаться")).to_be_visible()
     # each run adds its own provider's program of that title: open this run's
     page.locator(f"a[href='/catalog/{world['program_id']}']").click()
     watch.check(watch.phone)

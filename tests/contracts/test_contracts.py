@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from certapp.common.months import add_months, months_between
 from certapp.contracts import services
 from certapp.contracts.models import Contract, Enrollment
 from certapp.db import db
@@ -19,7 +20,7 @@ def invariant_holds_after_every_test(app):
 
 
 def _months_left() -> int:
-    return len(services.months_between(this_month(), current_period().ends_on))
+    return len(months_between(this_month(), current_period().ends_on))
 
 
 def test_parent_provider_and_department_do_their_part_in_the_browser(login, setup):
@@ -167,7 +168,7 @@ def test_a_month_is_reported_once_and_not_delivered_needs_a_reason(api, setup):
     released = provider.post(url, json={"month": month, "delivered": False, "reason": "Педагог на больничном"})
     assert released.status_code == 201 and released.json["amount"] == 0
     assert provider.post(url, json={"month": month, "delivered": True}).status_code == 409
-    future = provider.post(url, json={"month": f"{services.add_months(this_month(), 1):%Y-%m}", "delivered": True})
+    future = provider.post(url, json={"month": f"{add_months(this_month(), 1):%Y-%m}", "delivered": True})
     assert future.status_code in (422, 409)
     db.session.expire_all()
     balance = balance_of(setup["certificate"].id)
@@ -189,7 +190,7 @@ def test_termination_releases_the_reserve_at_once(api, setup):
     services.report_month(contract.id, setup["provider"], contract.months[0].month, True)
     db.session.commit()
     response = api(setup["parent"]).post(f"/api/v1/contracts/{contract.id}/terminate", json={
-        "from_month": f"{services.add_months(this_month(), 1):%Y-%m}", "reason": "Переезд"})
+        "from_month": f"{add_months(this_month(), 1):%Y-%m}", "reason": "Переезд"})
     if len(contract.months) == 1:
         assert response.status_code == 422  # nothing left to terminate in the period's last month
         return

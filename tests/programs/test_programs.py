@@ -146,3 +146,19 @@ def test_catalog_stays_paginated(api, users, provider_user):
     db.session.commit()
     page = api().get("/api/v1/programs/catalog?per_page=10&page=3").json
     assert page["total"] == 25 and len(page["items"]) == 5
+
+
+def test_catalog_cards_show_seats_start_and_what_the_certificate_pays(client, users, login):
+    from certapp.db import db
+    from tests.factories import make_certificate, make_program, make_provider
+
+    provider_user, _ = make_provider(department=users["department"])
+    program = make_program(provider_user, users["department"], title="Шахматный клуб", price_per_month="100 000",
+                           capacity=7)
+    make_certificate(parent=users["parent"], department=users["department"], first_name="Вера")
+    db.session.commit()
+    anonymous = client.get("/catalog").get_data(as_text=True)
+    assert "Свободно: 7 мест" in anonymous and "Ближайшее начало" in anonymous and "оплатит сертификат" not in anonymous
+    page = login(users["parent"]).get("/catalog").get_data(as_text=True)
+    assert "Вера: оплатит сертификат" in page and "вы доплачиваете" in page  # a month costs more than any nominal
+    assert f'href="/enroll/{program.id}"' in page

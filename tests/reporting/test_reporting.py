@@ -5,6 +5,7 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
+from certapp.common.months import add_months
 from certapp.contracts import services as contracts
 from certapp.db import db
 from certapp.reporting import services
@@ -22,7 +23,7 @@ def world(users):
     football = make_program(com_user, department, title="Футбол", direction="sport", price_per_month="600",
                             hours_per_month=12, age_from=7, age_to=12)
     start = current_period().starts_on  # the world is dated at the period's start, whatever today is
-    m0, m1 = start, contracts.add_months(start, 1)
+    m0, m1 = start, add_months(start, 1)
     kids = [make_certificate(department=department, today=start) for _ in range(3)]
     c1 = make_contract(kids[0], state_user, robotics, today=start)
     c2 = make_contract(kids[1], state_user, robotics, today=start)
