@@ -63,7 +63,8 @@ def _waiting_for(user) -> dict:
     from certapp.registry import services as registry
 
     if user.role == "parent":
-        return {"certificates": certificates.certificates_of(user),
+        own = certificates.certificates_of(user)
+        return {"certificates": own, "upcoming": contracts.upcoming_payments([c.id for c in own]),
                 "offers": _count(contracts.contracts_for(user, "offered"))}
     if user.role == "provider":
         return {"requests": _count(contracts.enrollments_for(user, "requested")),

@@ -10,6 +10,7 @@ from certapp.common.exports import Money, csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.pagination import paginate
 from certapp.contracts import services as contract_services
+from certapp.contracts.services import upcoming_payments
 from certapp.db import db, transaction
 from certapp.ledger import services as ledger
 from certapp.reference.services import get_district, list_periods
@@ -67,7 +68,9 @@ def my_applications():
 @bp.route("/certificates/")
 @roles("parent")
 def my_certificates():
-    return render_template("certificates/my_certificates.html", certificates=services.certificates_of(current_user))
+    own = services.certificates_of(current_user)
+    return render_template("certificates/my_certificates.html", certificates=own,
+                           upcoming=upcoming_payments([c.id for c in own]))
 
 
 @bp.route("/certificates/<int:certificate_id>")

@@ -102,6 +102,27 @@ def catalog_offers(parent: User, programs: list, today: date | None = None) -> d
     return offers
 
 
+def upcoming_payments(certificate_ids: list[int], today: date | None = None, per_certificate: int = 3
+                      ) -> dict[int, list[tuple[date, int]]]:
+    """The next months that contracts in force will draw from each certificate: (month, amount), soonest
+    first, a few per certificate, in one query."""
+    if not certificate_ids:
+        return {}
+    rows = db.session.execute(
+        select(Contract.certificate_id, ContractMonth.month, func.sum(ContractMonth.certificate_amount))
+        .join(ContractMonth, ContractMonth.contract_id == Contract.id)
+        .where(Contract.certificate_id.in_(certificate_ids), Contract.status == "active",
+               ContractMonth.status == "planned", ContractMonth.month >= first_of_month(today or date.today()))
+        .group_by(Contract.certificate_id, ContractMonth.month)
+        .order_by(Contract.certificate_id, ContractMonth.month))
+    result: dict[int, list[tuple[date, int]]] = {}
+    for certificate_id, month, amount in rows:
+        months = result.setdefault(certificate_id, [])
+        if len(months) < per_certificate:
+            months.append((month, int(amount)))
+    return result
+
+
 def _seats_left(group: StudyGroup) -> int:
     return seats_left([group])[group.id]
 

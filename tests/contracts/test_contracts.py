@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from certapp.common.money import format_rub
 from certapp.common.months import add_months, months_between
 from certapp.contracts import services
 from certapp.contracts.models import Contract, Enrollment
@@ -301,3 +302,15 @@ def test_one_account_acts_for_one_provider(api, setup):
     from tests.registry.test_applications import _json
     response = api(setup["provider"]).post("/api/v1/registry/applications", json=_json(application_data()))
     assert response.status_code == 409 and response.json["status"] == "already_provider"
+
+
+def test_the_parent_sees_each_certificate_with_its_balance_and_next_payments(setup, login):
+    from certapp.db import db
+
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    db.session.commit()
+    first = contract.months[0]
+    for url in ("/", "/certificates/"):
+        page = login(setup["parent"]).get(url).get_data(as_text=True)
+        assert 'class="balance-bar" role="img"' in page
+        assert "Следующие списания:" in page and format_rub(first.certificate_amount) in page
