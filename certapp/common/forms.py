@@ -6,8 +6,18 @@ from certapp.common.errors import DomainError
 
 
 class BaseForm(FlaskForm):
+    """Every message names its field in the nominative, as the label says it: «Заполните поле
+    «Фамилия».» rather than WTForms' bare «Обязательное поле.»."""
+
     class Meta:
         locales = ("ru_RU", "ru")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if field.errors and field.type not in ("CSRFTokenField", "HiddenField", "SubmitField"):
+                field.errors = [_name_the_field(field, message) for message in field.errors]
+        return valid
 
     def add_domain_error(self, error: DomainError) -> None:
         """Show a service's refusal next to its field, or above the form."""
@@ -16,6 +26,24 @@ class BaseForm(FlaskForm):
             field.errors = list(field.errors) + [error.message]
         else:
             self.form_errors.append(error.message)
+
+
+def _name_the_field(field, message: str) -> str:
+    label = field.label.text.rstrip(":")
+    if message in ("Обязательное поле.", "This field is required."):
+        if field.type == "BooleanField":
+            return f"Отметьте «{label}»."
+        if field.type in ("RadioField", "SelectField"):
+            return f"Выберите значение поля «{label}»."
+        return f"Заполните поле «{label}»."
+    if message in _BARE_MESSAGES:  # WTForms' own, which do not say which field they are about
+        return f"Поле «{label}»: {message[:1].lower()}{message[1:]}"
+    return message
+
+
+#: WTForms' built-in messages (Russian and English) that name no field
+_BARE_MESSAGES = {"Неверное значение даты.", "Not a valid date value.", "Неверное целое число.",
+                  "Not a valid integer value.", "Not a valid choice.", "Неверный вариант."}
 
 
 def choices(pairs) -> list[SelectChoice]:

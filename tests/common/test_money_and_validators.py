@@ -50,3 +50,18 @@ def test_inn_with_region_00_is_refused(inn):
 
     with pytest.raises(ValidationError):
         check_inn(inn, "legal_entity" if len(inn) == 10 else "individual")
+
+
+def test_form_messages_name_the_field_in_the_nominative(client):
+    html = client.post("/account/register", data={"role": "parent"}).get_data(as_text=True)
+    assert "Заполните поле «Фамилия, имя, отчество»." in html and "Заполните поле «Электронная почта»." in html
+    assert "Обязательное поле." not in html
+
+
+def test_plural_forms():
+    from certapp.common.templating import plural
+
+    forms = ("программа", "программы", "программ")
+    assert [plural(n, *forms) for n in (1, 2, 5, 11, 12, 14, 21, 22, 25, 101, 111)] == [
+        "программа", "программы", "программ", "программ", "программ", "программ", "программа", "программы",
+        "программ", "программа", "программ"]
