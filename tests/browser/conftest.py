@@ -147,3 +147,4 @@ def watch(page, live_server, viewport):
 def base_url(live_server):
     """pytest-base-url's fixture, answered by the live server (page.goto("/…") works too)."""
     return live_server.url
+

@@ -44,3 +44,17 @@ def user_by_email(email: str):
 def staff_user(role: str, email: str):
     """An official's account made by the administrator (the CLI's way), with the journeys' password."""
     return factories.make_user(role, email=email, password=PASSWORD)
+
+
+def check_print(page) -> None:
+    """The page prints on A4 without the site's navigation, footer, buttons or forms."""
+    page.emulate_media(media="print")
+    try:
+        for selector in (".topbar", ".footer", "form"):
+            for element in page.locator(selector).all():
+                assert not element.is_visible(), f"{selector} is printed on {page.url}"
+        assert page.locator("h1").first.is_visible()
+        pdf = page.pdf(format="A4", prefer_css_page_size=True)
+        assert pdf.startswith(b"%PDF")
+    finally:
+        page.emulate_media(media="screen")

@@ -6,7 +6,7 @@ from datetime import date
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser.journeys import login, staff_user
+from tests.browser.journeys import check_print, login, staff_user
 
 
 def _money_to_pay(email: str) -> dict:
@@ -62,6 +62,7 @@ def test_bookkeeping_pays_a_register_and_reconciles(page, live_server, watch, vi
     page.get_by_role("button", name="Отметить оплату").click()
     expect(page.get_by_text(re.compile("№ 512"))).to_be_visible()
     watch.check()
+    check_print(page)  # the paid register
 
     # the reconciliation
     page.goto(f"{url}/bookkeeping/reconciliation")

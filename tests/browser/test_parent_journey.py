@@ -7,6 +7,7 @@ from datetime import date
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.browser.journeys import check_print
 
 PASSWORD = "Parent-password-2026"
 
@@ -97,6 +98,7 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
     watch.check(watch.phone)
     page.get_by_role("link", name="Версия для печати").click()
     watch.check(watch.phone)
+    check_print(page)
     page.go_back()
     pdf = page.request.get(page.get_by_role("link", name="PDF").get_attribute("href"))  # with the session
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
@@ -124,6 +126,7 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
     page.get_by_label(re.compile("Я ознакомлен")).check()
     page.get_by_role("button", name="Подписать договор").click()
     watch.check(watch.phone)
+    check_print(page)  # the signed contract
     page.goto(f"{url}/certificates/")
     page.get_by_role("link", name=f"№ {number}").click()
     reserved = page.locator("dt:has-text('Зарезервировано') + dd")
