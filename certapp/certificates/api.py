@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.certificates import services
 from certapp.certificates.schemas import (
+    BulkDecisionSchema,
     CertificateApplicationInputSchema,
     CertificateApplicationQuerySchema,
     CertificateApplicationSchema,
@@ -19,6 +20,7 @@ from certapp.certificates.schemas import (
     VerifyInputSchema,
 )
 from certapp.common.pagination import paginate
+from certapp.common.schemas import BulkResultSchema
 from certapp.db import db, transaction
 
 blp = Blueprint("certificates_api", __name__, url_prefix="/certificates",
@@ -70,9 +72,19 @@ def apply(data):
 def decide(data, application_id: int):
     """Confirm (the certificate is issued at once) or refuse with a reason."""
     with transaction():
-        if data["decision"] == "confirmed":
-            return services.confirm(application_id, current_user).application
-        return services.refuse(application_id, current_user, data["reason"])
+        result = services.decide(application_id, data["decision"], current_user, data["reason"])
+    return result.application if data["decision"] == "confirmed" else result
+
+
+@blp.route("/applications/bulk-decision", methods=["POST"])
+@blp.arguments(BulkDecisionSchema)
+@blp.response(200, BulkResultSchema)
+@roles("department")
+def decide_bulk(data):
+    """One decision for many applications (one reason for all refusals). Each application stands
+    alone: those that cannot be decided are listed in `refused` with the reason, the rest are done."""
+    with transaction():
+        return services.decide_many(data["ids"], data["decision"], current_user, data["reason"])
 
 
 @blp.route("/on-behalf", methods=["POST"])

@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
 from certapp.common.money import format_rub
-from certapp.common.schemas import PageSchema, PaginationQuerySchema
+from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema
 
 
 class ChildInputSchema(Schema):
@@ -62,6 +62,10 @@ class CertificateApplicationQuerySchema(Schema):
 class CertificateDecisionSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["confirmed", "refused"]))
     reason = fields.String(load_default=None, allow_none=True)
+
+
+class BulkDecisionSchema(CertificateDecisionSchema):
+    ids = BulkIdsField(metadata={"description": "the applications' ids"})
 
 
 class OnBehalfSchema(ChildInputSchema):

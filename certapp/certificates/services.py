@@ -18,6 +18,7 @@ from certapp.certificates.models import (
     CertificateApplication,
     Child,
 )
+from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
@@ -45,10 +46,11 @@ _BIRTH_CERT_RE = re.compile(r"^([IVXLCivxlc]{1,6}|[1-9]{1,2})\s*-?\s*([А-ЯЁа
 # --- children ------------------------------------------------------------------------------------
 
 def _name(data: dict, field: str, label: str, required: bool = True) -> str | None:
+    """A name part; `label` is the field's name in the nominative («Фамилия»)."""
     value = " ".join(str(data.get(field) or "").split())
     if not value:
         if required:
-            raise ValidationError(f"Укажите {label}.", field=field)
+            raise ValidationError(f"Заполните поле «{label}».", field=field)
         return None
     if len(value) > 100 or not _NAME_RE.match(value):
         raise ValidationError(f"Поле «{label}» пишется русскими буквами.", field=field)
@@ -73,8 +75,8 @@ def clean_child_data(data: dict) -> dict:
     if len(address) < 10 or len(address) > 500:
         raise ValidationError("Укажите адрес проживания полностью.", field="address")
     return {
-        "last_name": _name(data, "last_name", "фамилию"), "first_name": _name(data, "first_name", "имя"),
-        "patronymic": _name(data, "patronymic", "отчество", required=False),
+        "last_name": _name(data, "last_name", "Фамилия"), "first_name": _name(data, "first_name", "Имя"),
+        "patronymic": _name(data, "patronymic", "Отчество", required=False),
         "birth_date": birth_date, "snils": snils,
         "birth_certificate": f"{match.group(1).upper()}-{match.group(2).upper()} № {match.group(3)}",
         "address": address, "lives_in_district": bool(data.get("lives_in_district")),
@@ -204,6 +206,29 @@ def refuse(application_id: int, actor: User, reason: str) -> CertificateApplicat
     application = get_application(application_id, actor)
     _transition_application(application, "refused", actor, reason)
     return application
+
+
+def decide(application_id: int, decision: str, actor: User, reason: str | None = None):
+    """The department's decision on an application: "confirmed" issues the certificate (returned),
+    "refused" needs a reason (the application is returned)."""
+    _check_decision(decision)
+    if decision == "confirmed":
+        return confirm(application_id, actor)
+    return refuse(application_id, actor, reason)
+
+
+def _check_decision(decision: str) -> None:
+    if decision not in ("confirmed", "refused"):
+        raise ValidationError("Выберите решение: выдать сертификат или отказать.", field="decision")
+
+
+def decide_many(application_ids, decision: str, actor: User, reason: str | None = None) -> BulkResult:
+    """One decision for many applications (one reason for all refusals); each row stands alone."""
+    require_role(actor, "department")
+    _check_decision(decision)
+    if decision == "refused" and not " ".join((reason or "").split()):
+        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
+    return for_each(application_ids, lambda application_id: decide(application_id, decision, actor, reason))
 
 
 def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: int, consent: bool) -> Certificate:

@@ -9,6 +9,7 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import Money, csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.pagination import paginate
+from certapp.common.web import flash_bulk
 from certapp.contracts import services as contract_services
 from certapp.contracts.services import upcoming_payments
 from certapp.db import db, transaction
@@ -142,17 +143,32 @@ def decide(application_id: int):
     if form.validate_on_submit():
         try:
             with transaction():
-                if form.decision.data == "confirmed":
-                    cert = services.confirm(application_id, current_user)
-                    message = f"Сертификат № {cert.number} выдан."
-                else:
-                    services.refuse(application_id, current_user, form.reason.data)
-                    message = "В выдаче сертификата отказано."
+                result = services.decide(application_id, form.decision.data, current_user, form.reason.data)
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(message, "success")
+            flash(f"Сертификат № {result.number} выдан." if form.decision.data == "confirmed"
+                  else "В выдаче сертификата отказано.", "success")
     return redirect(url_for("certificates.queue"))
+
+
+@bp.route("/certificates/applications/bulk", methods=["POST"])
+@roles("department")
+def decide_bulk():
+    """One decision for the applications marked on the queue (one reason for all refusals)."""
+    decision = request.form.get("decision")
+    try:
+        with transaction():
+            result = services.decide_many(request.form.getlist("ids", type=int), decision, current_user,
+                                          request.form.get("reason"))
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        if decision == "confirmed":
+            flash_bulk(result, "Выдано", ("сертификат", "сертификата", "сертификатов"))
+        else:
+            flash_bulk(result, "Отказано", ("заявление", "заявления", "заявлений"))
+    return redirect(url_for("certificates.queue", status=request.args.get("status")))
 
 
 @bp.route("/certificates/on-behalf", methods=["GET", "POST"])

@@ -44,3 +44,26 @@ class Rubles(fields.Field):
             return parse_rub(value)
         except DomainError as error:
             raise ValidationError(error.message)
+
+
+class BulkIdsField(fields.List):
+    """The rows a bulk action is asked for: 1 to common.bulk.MAX_ROWS ids."""
+
+    def __init__(self, **kwargs):
+        from certapp.common.bulk import MAX_ROWS
+
+        super().__init__(fields.Integer(validate=validate.Range(min=1)), required=True,
+                         validate=validate.Length(min=1, max=MAX_ROWS), **kwargs)
+
+
+class BulkRefusalSchema(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "machine code of the refusal"})
+    message = fields.String()
+
+
+class BulkResultSchema(Schema):
+    """What a bulk action did: the rows done and each refused row with its reason."""
+
+    done = fields.List(fields.Integer())
+    refused = fields.List(fields.Nested(BulkRefusalSchema), attribute="refusals")

@@ -19,3 +19,15 @@ def run_and_flash(action, success: str):
         return None
     flash(success, "success")
     return result
+
+
+def flash_bulk(result, done: str, forms: tuple[str, str, str]) -> None:
+    """Tell what a bulk action did: «Принято: 3 заявки.» and each refused row with its reason."""
+    from certapp.common.templating import plural
+
+    if result.done:
+        flash(f"{done}: {len(result.done)} {plural(len(result.done), *forms)}.", "success")
+    for row_id, _code, message in result.refused[:10]:
+        flash(f"№ {row_id}: {message}", "error")
+    if len(result.refused) > 10:
+        flash(f"Ещё не обработано: {len(result.refused) - 10}.", "error")

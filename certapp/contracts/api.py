@@ -5,8 +5,10 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import roles
 from certapp.certificates.services import get_certificate
 from certapp.common.pagination import paginate
+from certapp.common.schemas import BulkResultSchema
 from certapp.contracts import services
 from certapp.contracts.schemas import (
+    BulkEnrollmentSchema,
     ContractPageSchema,
     ContractQuerySchema,
     ContractSchema,
@@ -61,6 +63,17 @@ def accept(enrollment_id: int):
 def decline(data, enrollment_id: int):
     with transaction():
         return services.decline_enrollment(enrollment_id, current_user, data["reason"])
+
+
+@blp.route("/enrollments/bulk", methods=["POST"])
+@blp.arguments(BulkEnrollmentSchema)
+@blp.response(200, BulkResultSchema)
+@roles("provider")
+def bulk(data):
+    """Accept or decline many requests at once (one reason for all refusals). Each request stands
+    alone: those that cannot be answered are listed in `refused` with the reason, the rest are done."""
+    with transaction():
+        return services.decide_enrollments(data["ids"], data["action"], current_user, data["reason"])
 
 
 @blp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
-from certapp.common.schemas import PageSchema, PaginationQuerySchema, Rubles
+from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
 
 
@@ -31,6 +31,12 @@ class EnrollmentQuerySchema(Schema):
 
 class ReasonSchema(Schema):
     reason = fields.String(required=True)
+
+
+class BulkEnrollmentSchema(Schema):
+    ids = BulkIdsField(metadata={"description": "the enrollments' ids"})
+    action = fields.String(required=True, validate=validate.OneOf(["accept", "decline"]))
+    reason = fields.String(load_default=None, allow_none=True)
 
 
 class ContractMonthSchema(Schema):

@@ -9,6 +9,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Child
+from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.months import first_of_month, months_between
 from certapp.common.states import transition
@@ -215,6 +216,29 @@ def cancel_enrollment(enrollment_id: int, actor: User) -> Enrollment:
     enrollment = _own_enrollment(enrollment_id, actor)
     _transition_enrollment(enrollment, "cancelled", actor)
     return enrollment
+
+
+def decide_enrollment(enrollment_id: int, action: str, actor: User, reason: str | None = None):
+    """The provider's answer to an enrollment request: "accept" (the contract is offered) or
+    "decline" with a reason."""
+    _check_action(action)
+    if action == "accept":
+        return accept_enrollment(enrollment_id, actor)
+    return decline_enrollment(enrollment_id, actor, reason)
+
+
+def _check_action(action: str) -> None:
+    if action not in ("accept", "decline"):
+        raise ValidationError("Выберите действие: принять или отклонить.", field="action")
+
+
+def decide_enrollments(enrollment_ids, action: str, actor: User, reason: str | None = None) -> BulkResult:
+    """Accept or decline many requests at once (one reason for all); each row stands alone."""
+    require_registry_provider(actor)
+    _check_action(action)
+    if action == "decline" and not " ".join((reason or "").split()):
+        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявок.", field="reason")
+    return for_each(enrollment_ids, lambda enrollment_id: decide_enrollment(enrollment_id, action, actor, reason))
 
 
 def accept_enrollment(enrollment_id: int, actor: User) -> Contract:

@@ -5,14 +5,16 @@ from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
 from certapp.certificates.services import certificates_of
+from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import first_of_month, months_between
 from certapp.common.pagination import paginate
-from certapp.common.web import run_and_flash
+from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
+from certapp.db import transaction
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
 
@@ -87,6 +89,22 @@ def decline(enrollment_id: int):
     run_and_flash(lambda: services.decline_enrollment(enrollment_id, current_user, form.reason.data),
                   "Заявка отклонена.")
     return redirect(url_for("contracts.enrollments"))
+
+
+@bp.route("/enrollments/bulk", methods=["POST"])
+@roles("provider")
+def bulk():
+    """Accept or decline the requests marked on the list, with one reason for all refusals."""
+    action = request.form.get("action")
+    try:
+        with transaction():
+            result = services.decide_enrollments(request.form.getlist("ids", type=int), action, current_user,
+                                                 request.form.get("reason"))
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash_bulk(result, "Принято" if action == "accept" else "Отклонено", ("заявка", "заявки", "заявок"))
+    return redirect(url_for("contracts.enrollments", status=request.args.get("status")))
 
 
 @bp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])

@@ -25,8 +25,10 @@ def _queues(email: str) -> dict:
     parent = factories.make_user("parent")
     child = certificates.add_child(parent, factories.child_data())
     certificate_application = certificates.apply(parent, child.id, factories.current_period().id, True)
+    more = [certificates.apply(parent, certificates.add_child(parent, factories.child_data(first_name=name)).id,
+                               factories.current_period().id, True).number for name in ("Анна", "Борис")]
     return {"application": application.number, "program": program.title, "program_id": program.id,
-            "certificate_application": certificate_application.number}
+            "certificate_application": certificate_application.number, "more": more}
 
 
 def test_the_department_works_its_queues_and_reports(page, live_server, watch, viewport):
@@ -59,6 +61,14 @@ def test_the_department_works_its_queues_and_reports(page, live_server, watch, v
     watch.check()
     page.get_by_role("button", name=f"Принять решение по заявлению {world['certificate_application']}").click()
     expect(page.get_by_role("status").first).to_be_visible()
+    watch.check()
+    # two more refused at once, with one reason
+    for number in world["more"]:
+        page.get_by_label(f"Отметить заявление {number}").check()
+    expect(page.locator("[data-bulk-count]")).to_have_text("2")
+    page.get_by_label("Причина отказа — одна для всех отмеченных").fill("Не приложено свидетельство о рождении")
+    page.get_by_role("button", name="Отказать", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Отказано: 2 заявления.")).to_be_visible()
     watch.check()
 
     # the social order: a draft, its plan, approval

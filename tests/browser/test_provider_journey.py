@@ -128,8 +128,11 @@ def test_a_provider_joins_the_registry_and_serves_a_child(page, live_server, wat
     # the enrollment is accepted; the parent signs (through the services); the month is reported
     page.goto(f"{url}/enrollments")
     watch.check()
-    row = page.locator("tr", has_text=child)
-    row.get_by_role("button", name="Принять").click()
+    expect(page.locator("tr", has_text=child)).to_be_visible()
+    page.get_by_label("Отметить все новые заявки на странице").check()   # the bulk form, marking all
+    expect(page.locator("[data-bulk-count]")).to_have_text("1")
+    page.get_by_role("button", name="Принять отмеченные").click()
+    expect(page.get_by_role("status").filter(has_text="Принято: 1 заявка.")).to_be_visible()
     watch.check()
 
     def sign():

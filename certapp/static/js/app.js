@@ -18,4 +18,25 @@
       window.print();
     }
   });
+  // <input type="checkbox" data-check-all="ids">: mark or unmark every "ids" checkbox of the page;
+  // <form data-bulk="ids"> shows how many are marked in its [data-bulk-count].
+  function countMarked() {
+    var forms = document.querySelectorAll("form[data-bulk]");
+    for (var i = 0; i < forms.length; i++) {
+      var name = forms[i].getAttribute("data-bulk");
+      var marked = document.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked').length;
+      var counter = forms[i].querySelector("[data-bulk-count]");
+      if (counter) { counter.textContent = String(marked); }
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var name = box.getAttribute && box.getAttribute("data-check-all");
+    if (name) {
+      var boxes = document.querySelectorAll('input[type=checkbox][name="' + name + '"]');
+      for (var i = 0; i < boxes.length; i++) { boxes[i].checked = box.checked; }
+    }
+    countMarked();
+  });
+  countMarked();
 })();

@@ -1,0 +1,91 @@
+"""The department decides many applications at once: one decision, one reason for all refusals,
+each application standing alone (one that cannot be decided does not stop the others)."""
+from sqlalchemy import func, select
+
+from certapp.audit.models import AuditEvent
+from certapp.certificates import services
+from certapp.certificates.models import Certificate, CertificateApplication
+from certapp.db import db
+from tests.factories import child_data, current_period, make_user
+
+NAMES = ("Анна", "Борис", "Вера", "Глеб", "Дарья")
+
+
+def _applications(parent, count: int) -> list[int]:
+    ids = []
+    for n in range(count):
+        child = services.add_child(parent, child_data(first_name=NAMES[n]))
+        ids.append(services.apply(parent, child.id, current_period().id, True).id)
+    db.session.commit()
+    return ids
+
+
+def _statuses(ids):
+    db.session.expire_all()
+    return [db.session.get(CertificateApplication, i).status for i in ids]
+
+
+def test_department_confirms_the_marked_applications_on_the_queue(login, users):
+    ids = _applications(users["parent"], 3)
+    department = login(users["department"])
+    queue = department.get("/certificates/queue").get_data(as_text=True)
+    assert 'id="bulk"' in queue and 'form="bulk"' in queue and "Выдать сертификаты" in queue
+    response = department.post("/certificates/applications/bulk", data={"ids": ids[:2], "decision": "confirmed"},
+                               follow_redirects=True)
+    assert "Выдано: 2 сертификата." in response.get_data(as_text=True)
+    assert _statuses(ids) == ["confirmed", "confirmed", "submitted"]
+    assert db.session.scalar(select(func.count(Certificate.id))) == 2
+
+
+def test_one_reason_for_all_refusals_and_none_without_it(login, users):
+    ids = _applications(users["parent"], 2)
+    department = login(users["department"])
+    page = department.post("/certificates/applications/bulk", data={"ids": ids, "decision": "refused", "reason": " "},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "Укажите причину отказа" in page
+    assert _statuses(ids) == ["submitted", "submitted"]
+    page = department.post("/certificates/applications/bulk",
+                           data={"ids": ids, "decision": "refused", "reason": "Не приложено свидетельство"},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "Отказано: 2 заявления." in page
+    assert {db.session.get(CertificateApplication, i).decision_reason for i in ids} == {"Не приложено свидетельство"}
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "certificate_application.refused")) == 2
+
+
+def test_a_row_that_cannot_be_decided_is_reported_and_the_others_go_through(api, users):
+    ids = _applications(users["parent"], 3)
+    department = api(users["department"])
+    assert department.post(f"/api/v1/certificates/applications/{ids[1]}/decision",
+                           json={"decision": "confirmed"}).status_code == 200
+    answer = department.post("/api/v1/certificates/applications/bulk-decision",
+                             json={"ids": [ids[0], ids[1], ids[2], 999_999], "decision": "confirmed"})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["done"] == [ids[0], ids[2]]
+    refused = {row["id"]: row for row in answer.json["refused"]}
+    assert set(refused) == {ids[1], 999_999}
+    assert refused[999_999]["status"] == "not_found" and refused[ids[1]]["message"]
+    assert _statuses(ids) == ["confirmed"] * 3
+    assert db.session.scalar(select(func.count(Certificate.id))) == 3
+
+
+def test_bulk_refusals_in_the_api(api, users):
+    ids = _applications(users["parent"], 2)
+    department = api(users["department"])
+    url = "/api/v1/certificates/applications/bulk-decision"
+    missing = department.post(url, json={"ids": ids, "decision": "refused"})
+    assert missing.status_code == 422 and missing.json["errors"]["json"]["reason"]
+    assert department.post(url, json={"ids": [], "decision": "confirmed"}).json["errors"]["json"]["ids"]
+    assert department.post(url, json={"ids": list(range(1, 202)), "decision": "confirmed"}).status_code == 422
+    assert department.post(url, json={"ids": ids, "decision": "maybe"}).status_code == 422
+    assert api(users["parent"]).post(url, json={"ids": ids, "decision": "confirmed"}).status_code == 403
+    assert api(make_user("provider")).post(url, json={"ids": ids, "decision": "confirmed"}).status_code == 403
+    assert _statuses(ids) == ["submitted", "submitted"]
+
+
+def test_the_page_refuses_nothing_marked_and_other_roles(login, users):
+    department = login(users["department"])
+    page = department.post("/certificates/applications/bulk", data={"decision": "confirmed"},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "Отметьте хотя бы одну строку." in page
+    assert login(users["parent"]).post("/certificates/applications/bulk",
+                                       data={"ids": [1], "decision": "confirmed"}).status_code == 403
