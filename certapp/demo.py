@@ -308,9 +308,9 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -
                 if contract.program.title == "Робототехника":
                     reporting.answer_feedback(users["cdt@karatuz.demo"], feedback.id, "Спасибо за отзыв!")
                 break
-    for code, base, target in DEMO_INDICATORS:
-        reporting.set_indicator_value(code, reporting.BASE_YEAR, base, department)
-        reporting.set_indicator_value(code, reporting.TARGET_YEAR, target, department)
+    reporting.set_indicator_values([(code, year, value) for code, base, target in DEMO_INDICATORS
+                                    for year, value in ((reporting.BASE_YEAR, base), (reporting.TARGET_YEAR, target))],
+                                   department)
 
 
 PROVIDER_OF = {title: email for email, items in DEMO_PROGRAMS.items() for title, *_ in items}

@@ -47,7 +47,7 @@ def handle_domain_error(error: DomainError):
     if isinstance(error, PermissionDeniedError):
         record_refusal("forbidden")
     if is_api_request():
-        errors = {"json": {error.field: [error.message]}} if error.field else None
+        errors = {"json": {name: [message] for name, message in error.fields.items()}} if error.fields else None
         return _json(error.status, error.message, errors, error.code)
     return _page(error.status, error.message)
 

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from certapp.accounts.access import public
-from certapp.db import db
+from certapp.db import db, utcnow
 from certapp.reference.services import current_period
 
 bp = Blueprint("home", __name__)
@@ -54,6 +54,13 @@ def _count(stmt) -> int:
     return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
 
 
+def _days_waiting(stmt, column: str) -> int | None:
+    """How many days the oldest item of a queue (by its `column`, a time) has waited; None: empty."""
+    queue = stmt.order_by(None).subquery()
+    oldest = db.session.execute(select(func.min(queue.c[column]))).scalar_one()
+    return None if oldest is None else max((utcnow() - oldest).days, 0)
+
+
 def _waiting_for(user) -> dict:
     """What waits for this user, counted from the same queries as the lists they open."""
     from certapp.bookkeeping import services as bookkeeping
@@ -70,9 +77,15 @@ def _waiting_for(user) -> dict:
         return {"requests": _count(contracts.enrollments_for(user, "requested")),
                 "active": _count(contracts.contracts_for(user, "active"))}
     if user.role == "department":
-        return {"registry": _count(registry.review_queue("submitted")),
+        from certapp.reporting.services import TREND_DAYS, department_counters
+
+        registry_queue, certificate_queue = registry.review_queue("submitted"), certificates.application_queue("submitted")
+        return {"registry": _count(registry_queue),
+                "registry_days": _days_waiting(registry_queue, "submitted_at"),
                 "programs": _count(programs.programs_for_review("submitted")),
-                "certificates": _count(certificates.application_queue("submitted"))}
+                "certificates": _count(certificate_queue),
+                "certificates_days": _days_waiting(certificate_queue, "created_at"),
+                "counters": department_counters(), "trend_days": TREND_DAYS}
     return {"agreements": _count(bookkeeping.agreements_query("draft")),
             "registers": _count(bookkeeping.registers_query(status="draft"))}
 

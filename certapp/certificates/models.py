@@ -133,7 +133,7 @@ class Certificate(db.Model):
     valid_to: Mapped[date]
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: the QR text (CQ1:…) as signed at issuance
     qr_payload: Mapped[str] = mapped_column(Text)
     #: system signature over the canonical content of the certificate document

@@ -10,10 +10,12 @@ class DomainError(Exception):
     status = 409
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 status: int | None = None, persist: bool = False):
+                 status: int | None = None, persist: bool = False, fields: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        #: several fields' messages at once ({field: message}), when a whole form was checked
+        self.fields = fields or ({field: message} if field else {})
         #: the changes made before the refusal are kept (see db.transaction)
         self.persist = persist
         if code:

@@ -96,7 +96,7 @@ class Contract(db.Model):
     parent_part: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="offered", index=True)
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     signed_ip: Mapped[str | None] = mapped_column(String(64))
     #: system signature over the canonical content, made at signing
     signature: Mapped[str | None] = mapped_column(String(200))

@@ -12,7 +12,7 @@ from certapp.reporting.schemas import (
     FeedbackSchema,
     IndicatorQuerySchema,
     IndicatorTableSchema,
-    IndicatorValueInputSchema,
+    IndicatorValuesInputSchema,
     OrderCreateSchema,
     OrderLinesInputSchema,
     OrderSchema,
@@ -76,13 +76,14 @@ def indicators(args):
 
 
 @blp.route("/indicators", methods=["PUT"])
-@blp.arguments(IndicatorValueInputSchema)
+@blp.arguments(IndicatorValuesInputSchema)
 @blp.response(200, IndicatorTableSchema)
 @roles("department")
-def set_indicator(data):
-    """Edit a base (2023) or target (2025) value."""
+def set_indicators(data):
+    """Edit base (2023) and target (2025) values, several at once: all are checked first and nothing
+    changes if one is wrong (field errors are named "code:year"); null or "" removes a value."""
     with transaction():
-        services.set_indicator_value(data["code"], data["year"], data["value"], current_user)
+        services.set_indicator_values([(v["code"], v["year"], v["value"]) for v in data["values"]], current_user)
     year, rows = services.indicator_table()
     return {"year": year, "rows": rows}
 

@@ -1,13 +1,10 @@
 """The execution report as XLSX rows and as a PDF; indicator charts as server-rendered SVG."""
-from decimal import Decimal
 
 from fpdf import FPDF
-from markupsafe import Markup, escape
 
 from certapp.certificates.render import FONTS
 from certapp.common.exports import Money
 from certapp.common.money import format_rub
-from certapp.common.templating import format_number
 
 EXECUTION_HEADERS = ["Реестровый номер услуги", "Направленность", "Детей: план", "Детей: факт", "%",
                      "Человеко-часов: план", "Человеко-часов: факт", "%", "Средства: план, ₽", "Средства: факт, ₽", "%"]
@@ -63,22 +60,3 @@ def execution_pdf(report, district_name: str) -> bytes:
     for i, (width, cell) in enumerate(zip(widths, totals)):
         pdf.cell(width, 7, cell, border=1, align="L" if i < 2 else "R")
     return bytes(pdf.output())
-
-
-def bar_chart(title: str, values: list[tuple[str, Decimal | None]], unit: str) -> Markup:
-    """A small horizontal bar chart: base, target and current values of one indicator."""
-    numbers = [float(v) for _, v in values if v is not None]
-    top = max(numbers + [1.0])
-    rows, height = [], 26
-    for i, (label, value) in enumerate(values):
-        y = 24 + i * height
-        width = 0 if value is None else 260 * float(value) / top
-        text = "нет данных" if value is None else f"{format_number(value, 1 if unit == '%' else 0)} {unit}"
-        colour = ("#9aa5b8", "#1f5fbf", "#157347")[i % 3]
-        rows.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(label)}</text>'
-                    f'<rect x="110" y="{y}" width="{width:.1f}" height="18" fill="{colour}" rx="3"/>'
-                    f'<text x="{116 + width:.1f}" y="{y + 14}" font-size="12">{escape(text)}</text>')
-    total_height = 24 + len(values) * height + 4
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 480 {total_height}" '
-                  f'role="img" aria-label="{escape(title)}"><text x="0" y="14" font-size="13" font-weight="bold">'
-                  f'{escape(title[:70])}</text>{"".join(rows)}</svg>')

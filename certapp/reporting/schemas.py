@@ -88,7 +88,12 @@ class IndicatorTableSchema(Schema):
 class IndicatorValueInputSchema(Schema):
     code = fields.String(required=True, validate=validate.OneOf(list(INDICATORS)))
     year = fields.Integer(required=True)
-    value = fields.String(required=True)
+    value = fields.String(required=True, allow_none=True,
+                          metadata={"description": "a number (\"12.5\" or \"12,5\"); null or \"\" removes the value"})
+
+
+class IndicatorValuesInputSchema(Schema):
+    values = fields.List(fields.Nested(IndicatorValueInputSchema), required=True, validate=validate.Length(min=1, max=100))
 
 
 class FeedbackInputSchema(Schema):

@@ -1,6 +1,6 @@
 """The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import distinct, func, select
@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
+from certapp.certificates.models import Certificate, CertificateApplication
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
@@ -20,6 +21,67 @@ from certapp.reference.models import Direction
 from certapp.reference.services import list_directions
 from certapp.registry.models import NON_STATE_OWNERSHIP, Provider, RegistryApplication, RegistryEntry
 from certapp.reporting.models import ORDER_TRANSITIONS, Feedback, IndicatorValue, SocialOrder, SocialOrderLine
+
+# --- the department's counters ------------------------------------------------------------------------
+
+#: the window of the counters' trends: the last days against as many days before them
+TREND_DAYS = 30
+
+
+@dataclass
+class Counter:
+    """One figure of the department's home: its value now and, where it has one, how many things
+    happened in the last TREND_DAYS days against the TREND_DAYS days before."""
+
+    title: str
+    value: int
+    recent: int | None = None
+    before: int | None = None
+    #: what the recent figure counts («выдано», «подано», …)
+    verb: str = ""
+    money: bool = False
+    url: tuple[str, dict] | None = None
+
+    @property
+    def change(self) -> int | None:
+        return None if self.recent is None else self.recent - self.before
+
+
+def _windows(model, column, *where, total=None, now: datetime) -> tuple[int, int]:
+    """How many rows (or the sum of `total`) fall in the last TREND_DAYS days and in the days before."""
+    recent_from, before_from = now - timedelta(days=TREND_DAYS), now - timedelta(days=2 * TREND_DAYS)
+    measure = (lambda condition: func.coalesce(func.sum(total).filter(condition), 0)) if total is not None \
+        else (lambda condition: func.count().filter(condition))
+    row = db.session.execute(select(measure(column >= recent_from), measure(column < recent_from))
+                             .select_from(model).where(column >= before_from, column < now, *where)).one()
+    return int(row[0]), int(row[1])
+
+
+def department_counters(now: datetime | None = None) -> list[Counter]:
+    """The department's home figures, each one aggregate query over indexed columns."""
+    now = now or utcnow()
+
+    def count(model, *where) -> int:
+        return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+    spent, spent_before = _windows(LedgerEntry, LedgerEntry.created_at, LedgerEntry.kind == "spend",
+                                   total=LedgerEntry.amount, now=now)
+    return [
+        Counter("Действующих сертификатов", count(Certificate, Certificate.status == "active"),
+                *_windows(Certificate, Certificate.issued_at, now=now), verb="выдано",
+                url=("certificates.holders", {})),
+        Counter("Заявлений ждут решения", count(CertificateApplication, CertificateApplication.status == "submitted"),
+                *_windows(CertificateApplication, CertificateApplication.created_at, now=now), verb="подано",
+                url=("certificates.queue", {})),
+        Counter("Действующих договоров", count(Contract, Contract.status == "active"),
+                *_windows(Contract, Contract.signed_at, now=now), verb="подписано",
+                url=("contracts.contracts", {"status": "active"})),
+        Counter("Детей учатся по сертификатам", db.session.execute(
+            select(func.count(distinct(Contract.child_id))).where(Contract.status == "active")).scalar_one()),
+        Counter(f"Оплачено сертификатами за {TREND_DAYS} дней", spent, spent, spent_before, money=True,
+                url=("bookkeeping.reconciliation", {})),
+    ]
+
 
 # --- the social order ------------------------------------------------------------------------------
 
@@ -319,28 +381,59 @@ def indicator_table(year: int | None = None) -> tuple[int, list[IndicatorRow]]:
                                current[code]) for code, (name, unit) in INDICATORS.items()]
 
 
-def set_indicator_value(code: str, year: int, value, actor: User) -> IndicatorValue:
-    """The department edits a base (2023) or target (2025) value."""
-    require_role(actor, "department")
+def indicator_field(code: str, year: int) -> str:
+    """The name of one editable value, in the page's form and in the API's field errors: "children_total:2025"."""
+    return f"{code}:{year}"
+
+
+def _indicator_value(code: str, year: int, value) -> Decimal | None:
+    """A base or target value as entered (a comma or a dot; empty: no value); raises ValidationError."""
     if code not in INDICATORS:
-        raise ValidationError("Неизвестный показатель.", field="code")
+        raise ValidationError("Неизвестный показатель.")
     if year not in (BASE_YEAR, TARGET_YEAR):
-        raise ValidationError(f"Редактируются значения {BASE_YEAR} (базовый) и {TARGET_YEAR} (целевой) годов.",
-                              field="year")
+        raise ValidationError(f"Редактируются значения {BASE_YEAR} (базовый) и {TARGET_YEAR} (целевой) годов.")
+    text = "" if value is None else str(value).replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not text:
+        return None
     try:
-        value = Decimal(str(value).replace(",", ".").strip()).quantize(Decimal("0.01"))
+        number = Decimal(text).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise ValidationError("Значение показателя — число.", field="value")
-    if value < 0 or (INDICATORS[code][1] == "%" and value > 100):
-        raise ValidationError("Значение вне допустимого диапазона.", field="value")
-    row = db.session.execute(select(IndicatorValue).where(IndicatorValue.code == code, IndicatorValue.year == year)
-                             ).scalar_one_or_none()
-    before = str(row.value) if row else None
-    if row is None:
-        row = IndicatorValue(code=code, year=year, value=value)
-        db.session.add(row)
-    else:
-        row.value = value
-    record_event("indicator.set", ("IndicatorValue", f"{code}:{year}"), from_state=before, to_state=str(value),
-                 actor=actor)
-    return row
+        raise ValidationError("Значение показателя — число, например 12,5.")
+    if not number.is_finite() or number < 0 or number >= 10**9 or (INDICATORS[code][1] == "%" and number > 100):
+        raise ValidationError("Значение вне допустимого диапазона" + (": от 0 до 100 %." if INDICATORS[code][1] == "%" else "."))
+    return number
+
+
+def set_indicator_values(values: list[tuple[str, int, object]], actor: User) -> int:
+    """The department edits base and target values, all at once: every value is checked first and
+    nothing changes if one is wrong (each wrong one is named); an empty value removes a stored one.
+    Returns how many values changed; each change is audited."""
+    require_role(actor, "department")
+    parsed, errors = {}, {}
+    for code, year, value in values:
+        try:
+            parsed[(code, year)] = _indicator_value(code, year, value)
+        except ValidationError as error:
+            errors[indicator_field(code, year)] = error.message
+    if errors:
+        raise ValidationError(next(iter(errors.values())) if len(errors) == 1 else
+                              f"Проверьте значения показателей, ошибок: {len(errors)}.", fields=errors)
+    stored = {(row.code, row.year): row for row in db.session.execute(select(IndicatorValue).where(
+        IndicatorValue.year.in_({year for _, year in parsed}))).scalars()} if parsed else {}
+    changed = 0
+    for (code, year), value in parsed.items():
+        row = stored.get((code, year))
+        before = row.value if row else None
+        if before == value:
+            continue
+        if value is None:
+            db.session.delete(row)
+        elif row is None:
+            db.session.add(IndicatorValue(code=code, year=year, value=value))
+        else:
+            row.value = value
+        record_event("indicator.set", ("IndicatorValue", indicator_field(code, year)),
+                     from_state=None if before is None else str(before), to_state=None if value is None else str(value),
+                     actor=actor)
+        changed += 1
+    return changed

@@ -9,9 +9,10 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.pagination import paginate
+from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.contracts.models import Contract
-from certapp.db import db
+from certapp.db import db, transaction
 from certapp.reference.services import get_district
 from certapp.reporting import render, services
 
@@ -89,16 +90,30 @@ def execution(fmt: str | None = None):
 @bp.route("/indicators", methods=["GET", "POST"])
 @roles("department")
 def indicators():
+    """The indicators of Приложение № 3 with their charts; the base and target values are edited in
+    one form (every value checked, nothing saved while one is wrong)."""
+    year_arg = request.args.get("year", type=int)
+    entered, errors = {}, {}
     if request.method == "POST":
-        run_and_flash(lambda: services.set_indicator_value(request.form.get("code"), request.form.get("year", type=int),
-                                                           request.form.get("value"), current_user), "Значение сохранено.")
-        return redirect(url_for("reporting.indicators", year=request.args.get("year")))
-    year, rows = services.indicator_table(request.args.get("year", type=int))
-    charts = [render.bar_chart(row.name, [(f"{services.BASE_YEAR} база", row.base),
-                                          (f"{services.TARGET_YEAR} цель", row.target), (f"{year} факт", row.current)],
-                               row.unit) for row in rows]
-    return render_template("reporting/indicators.html", rows=rows, charts=charts, year=year,
-                           base_year=services.BASE_YEAR, target_year=services.TARGET_YEAR)
+        editable = [(code, year) for code in services.INDICATORS for year in (services.BASE_YEAR, services.TARGET_YEAR)]
+        entered = {services.indicator_field(code, year): request.form.get(services.indicator_field(code, year))
+                   for code, year in editable}
+        values = [(code, year, entered[services.indicator_field(code, year)]) for code, year in editable
+                  if entered[services.indicator_field(code, year)] is not None]
+        try:
+            with transaction():
+                changed = services.set_indicator_values(values, current_user)
+        except DomainError as error:
+            errors = error.fields or {"": error.message}
+            flash(error.message, "error")
+        else:
+            flash(f"Сохранено: {changed} {plural(changed, 'значение', 'значения', 'значений')}." if changed
+                  else "Значения не изменились.", "success")
+            return redirect(url_for("reporting.indicators", year=year_arg))
+    year, rows = services.indicator_table(year_arg)
+    return render_template("reporting/indicators.html", rows=rows, year=year, entered=entered, errors=errors,
+                           field_name=services.indicator_field, base_year=services.BASE_YEAR,
+                           target_year=services.TARGET_YEAR), 422 if errors else 200
 
 
 @bp.route("/feedback", methods=["GET", "POST"])

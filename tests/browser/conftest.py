@@ -117,7 +117,14 @@ class PageWatch:
         if phone:
             overflow = self.page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 0, f"{where}: horizontal scroll of {overflow}px at 390px"
+            if overflow > 0:
+                wide = self.page.evaluate("""() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                    .filter(e => { for (let a = e.parentElement; a; a = a.parentElement) {
+                                     if (getComputedStyle(a).overflowX !== 'visible') return false; } return true; })
+                    .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+                                          + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')""")
+                raise AssertionError(f"{where}: horizontal scroll of {overflow}px at 390px; too wide: {wide}")
         results = Axe().run(self.page)
         serious = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
                    for v in results.response["violations"] if v["impact"] in ("serious", "critical")]

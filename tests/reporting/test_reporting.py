@@ -163,14 +163,45 @@ def test_indicators_count_what_the_data_can_and_targets_are_editable(api, login,
     assert Decimal(rows["providers_applied"]["current"]) == 2
     assert Decimal(rows["non_state_share"]["current"]) == Decimal("50.0")
     assert Decimal(rows["nonprofit_providers"]["current"]) == 0
-    updated = client.put("/api/v1/reports/indicators", json={"code": "children_total", "year": 2025, "value": "350"})
-    assert next(r for r in updated.json["rows"] if r["code"] == "children_total")["target"] == "350.00"
-    assert client.put("/api/v1/reports/indicators", json={"code": "non_state_share", "year": 2025,
-                                                          "value": "150"}).status_code == 422
-    assert client.put("/api/v1/reports/indicators", json={"code": "children_total", "year": 2024,
-                                                          "value": "1"}).status_code == 422
+    updated = client.put("/api/v1/reports/indicators", json={"values": [
+        {"code": "children_total", "year": 2025, "value": "350"}, {"code": "satisfaction", "year": 2023, "value": "87,5"}]})
+    assert updated.status_code == 200, updated.json
+    rows = {r["code"]: r for r in updated.json["rows"]}
+    assert rows["children_total"]["target"] == "350.00" and rows["satisfaction"]["base"] == "87.50"
+    wrong = client.put("/api/v1/reports/indicators", json={"values": [
+        {"code": "children_total", "year": 2025, "value": "400"}, {"code": "non_state_share", "year": 2025, "value": "150"},
+        {"code": "children_total", "year": 2024, "value": "1"}, {"code": "satisfaction", "year": 2023, "value": "много"}]})
+    assert wrong.status_code == 422
+    assert set(wrong.json["errors"]["json"]) == {"non_state_share:2025", "children_total:2024", "satisfaction:2023"}
+    db.session.expire_all()
+    # nothing changed, not even the good value
+    assert next(r for r in services.indicator_table()[1] if r.code == "children_total").target == Decimal("350.00")
+    removed = client.put("/api/v1/reports/indicators", json={"values": [{"code": "satisfaction", "year": 2023, "value": None}]})
+    assert next(r for r in removed.json["rows"] if r["code"] == "satisfaction")["base"] is None
+    assert client.put("/api/v1/reports/indicators", json={"values": []}).status_code == 422
     page = login(world["users"]["department"]).get(f"/reports/indicators?year={year}").get_data(as_text=True)
-    assert "<svg" in page and "2025 цель" in page
+    assert 'class="chart"' in page and "2025 цель" in page and 'value="350"' in page
+
+
+def test_indicators_are_edited_in_one_form(login, users):
+    client = login(users["department"])
+    form = {"children_total:2023": "120", "children_total:2025": "1 350", "satisfaction:2025": "95,5"}
+    answer = client.post("/reports/indicators", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "Сохранено: 3 значения." in answer
+    assert 'value="1 350"' in answer and 'value="95,50"' in answer
+    again = client.post("/reports/indicators", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "Значения не изменились." in again
+    wrong = client.post("/reports/indicators", data={**form, "children_total:2023": "сто", "satisfaction:2025": "101"})
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "Проверьте значения показателей, ошибок: 2." in page
+    assert 'value="сто"' in page and "Значение показателя — число" in page and "от 0 до 100 %" in page
+    assert 'aria-invalid="true" autofocus' in page and page.count('aria-invalid="true"') == 2
+    db.session.expire_all()
+    stored = {(r.code): (r.base, r.target) for r in services.indicator_table()[1]}
+    assert stored["children_total"] == (Decimal("120.00"), Decimal("1350.00"))
+    cleared = client.post("/reports/indicators", data={**form, "satisfaction:2025": ""}, follow_redirects=True)
+    assert "Сохранено: 1 значение." in cleared.get_data(as_text=True)
+    assert login(users["provider"]).post("/reports/indicators", data=form).status_code == 403
 
 
 def test_wrong_roles_are_refused(api, users, world):
