@@ -155,3 +155,14 @@ def base_url(live_server):
     """pytest-base-url's fixture, answered by the live server (page.goto("/…") works too)."""
     return live_server.url
 
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name the screenshots and traces that failing browser tests left (pytest-playwright's --output)."""
+    output = Path(terminalreporter.config.getoption("output", "test-results"))
+    artifacts = sorted(path for path in output.rglob("*") if path.suffix in (".png", ".zip")) if output.is_dir() else []
+    if artifacts:
+        terminalreporter.section("browser test artifacts")
+        for path in artifacts:
+            terminalreporter.write_line(f"{path}  (a trace opens with: playwright show-trace {path})"
+                                        if path.suffix == ".zip" else str(path))
