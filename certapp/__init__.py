@@ -45,6 +45,7 @@ class IdConverter(IntegerConverter):
 
 def register_extensions(app: Flask) -> None:
     import certapp.models  # noqa: F401  (every table in the metadata)
+    import certapp.tasks  # noqa: F401  (the features' reactions to each other's events, and the jobs)
     from certapp.accounts.access import check_access
     from certapp.accounts.services import load_session_user
     from certapp.db import db
@@ -90,6 +91,10 @@ def register_blueprints(app: Flask) -> None:
     from certapp.contracts import views as contracts_views
     from certapp.documents import views as documents_views
     from certapp.extensions import api, csrf
+    from certapp.jobs import api as jobs_api
+    from certapp.jobs import views as jobs_views
+    from certapp.notifications import api as notifications_api
+    from certapp.notifications import views as notifications_views
     from certapp.privacy import api as privacy_api
     from certapp.privacy import views as privacy_views
     from certapp.programs import api as programs_api
@@ -103,11 +108,12 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (observability.bp, home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
-               contracts_views.bp, bookkeeping_views.bp, reporting_views.bp, privacy_views.bp):
+               contracts_views.bp, bookkeeping_views.bp, reporting_views.bp, privacy_views.bp, jobs_views.bp,
+               notifications_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
                 certificates_api.blp, contracts_api.blp,
-                bookkeeping_api.blp, reporting_api.blp, privacy_api.blp):
+                bookkeeping_api.blp, reporting_api.blp, privacy_api.blp, jobs_api.blp, notifications_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 
@@ -132,6 +138,7 @@ def register_commands(app: Flask) -> None:
     from certapp.contracts.cli import contracts_cli
     from certapp.demo import demo_cli
     from certapp.documents.cli import keys_cli
+    from certapp.jobs.cli import jobs_cli
     from certapp.reference.cli import reference_cli
 
     app.cli.add_command(users_cli)
@@ -142,6 +149,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reconcile_cli)
     app.cli.add_command(reference_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(jobs_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

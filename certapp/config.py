@@ -32,6 +32,11 @@ def load_config(instance_path: str) -> dict:
         "PROXY_FIX": os.environ.get("CERTAPP_BEHIND_PROXY", "0") == "1",
         # rate-limit counters shared by every server when Redis is configured
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # letters: smtp://user:password@host:587?starttls=1 or smtps://…:465; unset: kept in the outbox
+        **({"SMTP_URL": os.environ["CERTAPP_SMTP_URL"]} if os.environ.get("CERTAPP_SMTP_URL") else {}),
+        **({"MAIL_FROM": os.environ["CERTAPP_MAIL_FROM"]} if os.environ.get("CERTAPP_MAIL_FROM") else {}),
+        # the address people open the system at, for links in letters sent by the worker
+        **({"BASE_URL": os.environ["CERTAPP_BASE_URL"]} if os.environ.get("CERTAPP_BASE_URL") else {}),
     }
 
 
@@ -45,6 +50,9 @@ def normalise_db_url(url: str) -> str:
 
 #: Defaults every configuration starts from.
 DEFAULTS = {
+    "SMTP_URL": None,
+    "MAIL_FROM": "Сертификаты <noreply@localhost>",
+    "BASE_URL": "http://127.0.0.1:5000",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_I18N_ENABLED": False,

@@ -37,6 +37,7 @@ NAVIGATION = (
     ("Отзывы", "reporting.feedback", ("parent", "provider", "department")),
     ("Номинал", "reference.periods", STAFF),
     ("Журнал", "audit.index", ("department",)),
+    ("Письма", "notifications.outbox", ("department",)),
     ("Хранение данных", "privacy.retention", ("department",)),
 )
 

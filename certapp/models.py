@@ -5,7 +5,10 @@ from certapp.bookkeeping.models import Agreement, PaymentRegister, PaymentRegist
 from certapp.certificates.models import Certificate, CertificateApplication, Child  # noqa: F401
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401
 from certapp.documents.models import DocumentCounter  # noqa: F401
+from certapp.jobs.models import Job  # noqa: F401
 from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
+from certapp.mail.models import OutboxMessage  # noqa: F401
+from certapp.notifications.models import Notification  # noqa: F401
 from certapp.programs.models import Program, StudyGroup  # noqa: F401
 from certapp.reference.models import Direction, District, Period  # noqa: F401
 from certapp.registry.models import License, Provider, RegistryApplication, RegistryEntry, StaffRequest  # noqa: F401

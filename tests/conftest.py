@@ -12,10 +12,15 @@ from sqlalchemy import create_engine, inspect, text
 
 _INSTANCE = tempfile.mkdtemp(prefix="certapp-test-instance-")
 os.environ["CERTAPP_INSTANCE_PATH"] = _INSTANCE
+# jobs run at once, in the test's process, from an in-memory queue (tests/jobs start real workers)
+os.environ.setdefault("CERTAPP_JOBS_URL", "memory://")
 
 from certapp import create_app  # noqa: E402
 from certapp.config import normalise_db_url  # noqa: E402
 from certapp.db import db  # noqa: E402
+from certapp.jobs import huey  # noqa: E402
+
+huey.immediate = True
 from tests import factories  # noqa: E402
 
 PG_URL = os.environ.get("CERTAPP_TEST_DATABASE_URL")

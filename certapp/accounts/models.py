@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.db import UTCDateTime, db, utcnow
@@ -36,6 +36,11 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the owner proved the address by the link in a letter (staff created by an administrator
+    #: count as confirmed); letters go only to confirmed addresses
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: notification kinds (notifications.models.NOTIFICATION_KINDS) the user does not take by email
+    email_muted: Mapped[list | None] = mapped_column(JSON)
     #: the organisation a provider account acts for, set when its registry application is approved
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", use_alter=True), index=True)
 

@@ -79,7 +79,7 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
         raise ConflictError("Пользователь с таким адресом почты уже зарегистрирован.", field="email",
                             code="duplicate_account")
     user = User(email=email, password_hash=hash_password(password), full_name=full_name, phone=phone,
-                role=role)
+                role=role, email_confirmed_at=None if self_registration else utcnow())
     db.session.add(user)
     db.session.flush()
     record_event("user.register" if self_registration else "user.create", user, to_state=role,

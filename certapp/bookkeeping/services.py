@@ -257,8 +257,8 @@ def mark_paid(register_id: int, actor: User, order_number: str, order_date: date
     if register.status == "approved" and order_date < register.approved_at.date():
         raise ValidationError("Платёжное поручение не может быть раньше утверждения реестра.",
                               field="payment_order_date")
-    _transition(register, "paid", actor)
     register.payment_order_number, register.payment_order_date = order_number, order_date
+    _transition(register, "paid", actor)
     return register
 
 

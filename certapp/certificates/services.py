@@ -20,6 +20,7 @@ from certapp.certificates.models import (
 )
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.common.events import announce
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
 from certapp.db import db, utcnow
@@ -161,6 +162,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
         raise ConflictError("Заявление на этого ребёнка на этот период уже подано и рассматривается.",
                             field="child_id", code="duplicate_application")
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
+    announce("certificate_application.submitted", application, actor=filed_by or parent)
     return application
 
 
@@ -183,9 +185,10 @@ def application_queue(status: str | None = "submitted"):
 
 def _transition_application(application: CertificateApplication, to_status: str, actor: User,
                             reason: str | None = None) -> None:
+    # the decision's fields first: the announced transition's reactions tell the reason
+    application.decided_at, application.decided_by_id, application.decision_reason = utcnow(), actor.id, reason
     transition(application, to_status, APPLICATION_TRANSITIONS, actor, event="certificate_application",
                refusal="Заявление уже в состоянии «{status}».", details={"reason": reason} if reason else None)
-    application.decided_at, application.decided_by_id, application.decision_reason = utcnow(), actor.id, reason
 
 
 def confirm(application_id: int, actor: User, today: date | None = None) -> Certificate:
@@ -293,6 +296,7 @@ def _issue(application: CertificateApplication, actor: User, today: date) -> Cer
     ledger.issue(certificate.id, certificate.nominal, key=f"issue:{certificate.number}", actor=actor)
     record_event("certificate.issue", certificate, to_state="active", actor=actor,
                  details={"number": certificate.number, "nominal": certificate.nominal})
+    announce("certificate.issued", certificate, actor=actor)
     return certificate
 
 

@@ -18,3 +18,12 @@ def months_between(start: date, end: date) -> list[date]:
         result.append(month)
         month = add_months(month, 1)
     return result
+
+
+MONTHS_RU = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
+             "ноябрь", "декабрь")
+
+
+def month_label(month: date) -> str:
+    """date(2026, 10, 1) -> «октябрь 2026»."""
+    return f"{MONTHS_RU[month.month - 1]} {month.year}"

@@ -11,6 +11,7 @@ from certapp.audit.services import record_event
 from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Child
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.events import announce
 from certapp.common.months import first_of_month, months_between
 from certapp.common.states import transition
 from certapp.contracts.models import (
@@ -172,6 +173,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
         raise ConflictError("Ребёнок уже записан в эту группу.", field="group_id", code="already_enrolled")
     record_event("enrollment.requested", enrollment, to_state="requested", actor=parent,
                  details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
+    announce("enrollment.requested", enrollment, actor=parent)
     return enrollment
 
 
@@ -270,6 +272,8 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
     db.session.add(contract)
     record_event("contract.offered", contract, to_state="offered", actor=actor,
                  details={"total": total, "certificate_part": certificate_part})
+    db.session.flush()
+    announce("contract.offered", contract, actor=actor)
     return contract
 
 
@@ -386,6 +390,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool, 
     row.status = "delivered" if delivered else "not_delivered"
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,
                  details={"contract": contract.number, "month": month, "amount": report.amount})
+    announce("contract.month_reported", report, actor=provider_user)
     if contract.status == "active" and all(m.status != "planned" for m in contract.months):
         _transition(contract, "completed", provider_user)
     return report
@@ -408,7 +413,7 @@ def terminate(contract_id: int, actor: User, from_month, reason: str, today: dat
         raise ValidationError("За месяцы после даты расторжения уже поданы отчёты.", field="from_month")
     if not cancelled:
         raise ValidationError("Договор уже заканчивается раньше этого месяца.", field="from_month")
-    _transition(contract, "terminated", actor, {"from_month": from_month, "reason": reason})
+    _transition(contract, "terminated", actor, {"from_month": from_month, "reason": reason, "by_role": actor.role})
     contract.terminated_from, contract.termination_reason, contract.terminated_by_id = from_month, reason, actor.id
     amount = sum(m.certificate_amount for m in cancelled)
     for m in cancelled:

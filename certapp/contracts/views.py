@@ -8,7 +8,7 @@ from certapp.certificates.services import certificates_of
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
-from certapp.common.months import first_of_month, months_between
+from certapp.common.months import first_of_month, month_label, months_between
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
@@ -19,14 +19,6 @@ from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
 
 bp = Blueprint("contracts", __name__)
-
-MONTHS_RU = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
-             "ноябрь", "декабрь")
-
-
-def month_label(month: date) -> str:
-    return f"{MONTHS_RU[month.month - 1]} {month.year}"
-
 
 @bp.app_template_filter("month")
 def month_filter(month: date) -> str:

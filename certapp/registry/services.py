@@ -15,6 +15,7 @@ from certapp.common.errors import (
     TransitionError,
     ValidationError,
 )
+from certapp.common.events import announce
 from certapp.common.states import transition
 from certapp.common.validators import (
     check_bik,
@@ -264,10 +265,9 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     application.signature = sign_document(application_content(application))
     applicant = db.session.get(User, application.applicant_id)
     applicant.provider_id = provider.id
-    from certapp.bookkeeping.services import prepare_agreement  # bookkeeping builds on the registry
-    prepare_agreement(provider, actor)
     record_event("registry_entry.create", entry, to_state="active", actor=actor,
                  details={"number": entry.number, "inn": provider.inn})
+    announce("registry_entry.created", entry, actor=actor)  # bookkeeping prepares the agreement
     return entry
 
 

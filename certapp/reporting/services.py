@@ -11,6 +11,7 @@ from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, CertificateApplication
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
+from certapp.common.events import announce
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
@@ -296,6 +297,7 @@ def answer_feedback(provider_user: User, feedback_id: int, answer: str) -> Feedb
         raise ValidationError("Напишите ответ.", field="answer")
     feedback.answer, feedback.answered_at, feedback.answered_by_id = answer[:2000], utcnow(), provider_user.id
     record_event("feedback.answer", feedback, actor=provider_user)
+    announce("feedback.answered", feedback, actor=provider_user)
     return feedback
 
 

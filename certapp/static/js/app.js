@@ -39,4 +39,32 @@
     countMarked();
   });
   countMarked();
+  // <div data-job-url="…">: a job's progress, polled until it ends (no reload needed).
+  var jobBox = document.querySelector("[data-job-url]");
+  function showJob(job) {
+    var set = function (selector, text) {
+      var element = jobBox.querySelector(selector);
+      if (element) { element.textContent = text; }
+    };
+    set("[data-job-state]", job.state_name);
+    set("[data-job-done]", String(job.done));
+    set("[data-job-total]", job.total === null ? "" : String(job.total));
+    var bar = jobBox.querySelector("[data-job-progress]");
+    if (bar) { bar.value = job.percent; bar.textContent = job.percent + " %"; }
+    if (job.state === "done") { set("[data-job-message]", job.message || "Готово."); }
+    if (job.state === "failed") { set("[data-job-message]", job.error || "Ошибка."); }
+    var result = jobBox.querySelector("[data-job-result]");
+    if (result && job.result_url) {
+      result.hidden = false;
+      result.querySelector("a").setAttribute("href", job.result_url);
+    }
+    return job.state === "done" || job.state === "failed";
+  }
+  function pollJob() {
+    fetch(jobBox.getAttribute("data-job-url"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) { return response.json(); })
+      .then(function (job) { if (!showJob(job)) { window.setTimeout(pollJob, 700); } })
+      .catch(function () { window.setTimeout(pollJob, 3000); });
+  }
+  if (jobBox) { pollJob(); }
 })();

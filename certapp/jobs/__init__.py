@@ -1,0 +1,97 @@
+"""Background jobs on Huey: one queue for the whole installation, chosen by CERTAPP_JOBS_URL.
+
+- unset: a SQLite file beside the data (instance/jobs.sqlite) — the embedded default, no server;
+- ``redis://host:6379/0`` — Redis, for several web servers and workers;
+- ``postgresql://…`` — PostgreSQL (Huey's own tables, prefixed ``huey_``);
+- ``memory://`` — in process (tests; jobs then run at once, see ``huey.immediate``).
+
+A job is a function decorated with ``@job()`` (or ``@periodic(crontab(…))``); it runs inside an
+application context of its own with a fresh database session, commits through
+``transaction()`` itself, and must be idempotent: a job may run twice (a worker that crashed
+after doing the work but before acknowledging it), so each checks its row's state first.
+"""
+import functools
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import current_app, has_app_context
+from huey import MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
+
+__all__ = ["huey", "job", "periodic", "crontab", "set_worker_app"]
+
+QUEUE_NAME = os.environ.get("CERTAPP_JOBS_QUEUE", "certapp")
+
+
+def make_huey(url: str | None, instance_path: str):
+    """The Huey instance for a queue address (see the module's docstring)."""
+    if not url:
+        path = Path(instance_path) / "jobs.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(QUEUE_NAME, filename=str(path))
+    scheme = urlsplit(url).scheme
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisHuey(QUEUE_NAME, url=url)
+    if scheme.startswith("postgres"):
+        return PostgresHuey(QUEUE_NAME, dsn=url.replace("postgresql+psycopg://", "postgresql://"))
+    if scheme == "sqlite":
+        return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"))
+    if scheme == "memory":
+        return MemoryHuey(QUEUE_NAME)
+    raise ValueError(f"CERTAPP_JOBS_URL: unknown queue address {url!r}")
+
+
+def _instance_path() -> str:
+    from certapp import ROOT
+
+    return os.environ.get("CERTAPP_INSTANCE_PATH") or str(ROOT / "instance")
+
+
+#: the installation's queue (the process reads its address once, like the database's)
+huey = make_huey(os.environ.get("CERTAPP_JOBS_URL"), _instance_path())
+
+#: the app a worker process runs jobs with (set by `flask jobs worker`)
+_worker_app = None
+
+
+def set_worker_app(app) -> None:
+    global _worker_app
+    _worker_app = app
+
+
+def _in_app_context(fn):
+    """Run fn in an application context of its own: the caller's app when there is one (a job
+    run at once, in tests or from a command), else the worker's."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        from certapp.db import db
+
+        app = current_app._get_current_object() if has_app_context() else _worker_app
+        if app is None:
+            from certapp import create_app
+
+            app = create_app()
+            set_worker_app(app)
+        with app.app_context():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def job(**options):
+    """Declare a background job: ``@job(retries=3, retry_delay=60)``; call ``fn(…)`` to enqueue it
+    (after the commit that makes its rows visible — see certapp.jobs.services.after_commit)."""
+    def decorate(fn):
+        return huey.task(name=f"{fn.__module__}.{fn.__name__}", **options)(_in_app_context(fn))
+    return decorate
+
+
+def periodic(schedule, **options):
+    """Declare a periodic job (``crontab(minute='0', hour='3')``), run by the worker's scheduler."""
+    def decorate(fn):
+        return huey.periodic_task(schedule, name=f"{fn.__module__}.{fn.__name__}", **options)(_in_app_context(fn))
+    return decorate

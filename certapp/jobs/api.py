@@ -1,0 +1,31 @@
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from certapp.accounts.access import authenticated
+from certapp.jobs import services
+from certapp.jobs.models import JOB_STATES
+
+blp = Blueprint("jobs_api", __name__, url_prefix="/jobs", description="Фоновые задания и их ход")
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    state = fields.String(metadata={"enum": list(JOB_STATES)})
+    state_name = fields.String()
+    done = fields.Integer()
+    total = fields.Integer(allow_none=True)
+    percent = fields.Integer()
+    result_url = fields.String(allow_none=True, metadata={"description": "the result (a page or a file), when done"})
+    message = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+@blp.route("/<int:job_id>", methods=["GET"])
+@blp.response(200, JobSchema)
+@authenticated
+def get_job(job_id: int):
+    """A job the caller started (the department sees any): state, done/total, result link, error."""
+    return services.get_job(job_id, current_user)

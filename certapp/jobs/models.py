@@ -1,0 +1,46 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from certapp.db import UTCDateTime, db, utcnow
+
+JOB_STATES = {"queued": "В очереди", "running": "Выполняется", "done": "Готово", "failed": "Ошибка"}
+
+
+class Job(db.Model):
+    """Long work started by a person (building all registers, an export, a bulk decision), with its
+    progress: the page and GET /api/v1/jobs/{id} show it while the worker runs it."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: what it does, e.g. "registers.build" (the task's name)
+    kind: Mapped[str] = mapped_column(String(64))
+    #: what the person sees, in Russian
+    title: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    #: where the result is (a page or a file), when there is one
+    result_url: Mapped[str | None] = mapped_column(String(500))
+    #: the outcome in Russian («Сформировано реестров: 3.»)
+    message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def state_name(self) -> str:
+        return JOB_STATES[self.state]
+
+    @property
+    def percent(self) -> int:
+        if self.state == "done":
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.kind} {self.state} {self.done}/{self.total}>"

@@ -1,0 +1,143 @@
+"""Letters through the outbox: written with the change they tell about, sent by the worker once.
+
+Sending is claimed by a conditional UPDATE (pending -> sending), committed before the SMTP
+conversation: two workers cannot both send a letter, and a job run twice finds it sent. A worker
+that dies after claiming leaves a stale claim, which the sweep hands out again after
+CLAIM_TIMEOUT (the letter then goes once: it was never sent). A worker that dies after the SMTP
+server accepted the letter but before recording it would send it again; the Message-ID is the
+same both times, so that mail systems can recognise the repeat.
+"""
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from certapp.db import db, transaction, utcnow
+from certapp.jobs import crontab, job, periodic
+from certapp.jobs.services import after_commit
+from certapp.mail.models import OutboxMessage
+
+#: a claim older than this belongs to a worker that died
+CLAIM_TIMEOUT = timedelta(minutes=10)
+#: attempts before a letter is marked failed (the department can send it again)
+MAX_ATTEMPTS = 8
+
+
+def queue_email(to_address: str, subject: str, text_body: str, html_body: str | None = None,
+                dedupe_key: str | None = None) -> OutboxMessage | None:
+    """Write a letter into the outbox of the current transaction; it is sent after the commit.
+    Returns None when a letter with the same dedupe_key exists."""
+    if dedupe_key and db.session.execute(select(OutboxMessage.id).where(
+            OutboxMessage.dedupe_key == dedupe_key)).first():
+        return None
+    message = OutboxMessage(to_address=to_address, subject=subject[:255], text_body=text_body, html_body=html_body,
+                            dedupe_key=dedupe_key)
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:  # the same letter written by a concurrent transaction
+        return None
+    after_commit(deliver_email, message.id)
+    return message
+
+
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("SMTP_URL"))
+
+
+def _claim(message_id: int) -> bool:
+    now = utcnow()
+    with transaction():
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id,
+                   or_(OutboxMessage.status == "pending",
+                       (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)))
+            .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)).rowcount
+    return claimed == 1
+
+
+def deliver(message_id: int) -> bool:
+    """Send one letter if it still waits and SMTP is configured; True when this call sent it."""
+    if not smtp_configured() or not _claim(message_id):
+        return False
+    message = db.session.get(OutboxMessage, message_id)
+    try:
+        _send(message)
+    except (OSError, smtplib.SMTPException) as error:
+        failed = message.attempts >= MAX_ATTEMPTS
+        with transaction():
+            db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+                status="failed" if failed else "pending", last_error=f"{type(error).__name__}: {error}"[:1000]))
+        current_app.logger.warning("letter %s not sent (attempt %s): %s", message_id, message.attempts,
+                                   type(error).__name__)
+        return False
+    with transaction():
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+            status="sent", sent_at=utcnow(), last_error=None))
+    return True
+
+
+def _send(message: OutboxMessage) -> None:
+    url = urlsplit(current_app.config["SMTP_URL"])
+    options = parse_qs(url.query)
+    letter = EmailMessage()
+    letter["From"] = current_app.config["MAIL_FROM"]
+    letter["To"] = message.to_address
+    letter["Subject"] = message.subject
+    letter["Message-ID"] = make_msgid(idstring=f"certapp-outbox-{message.id}", domain=url.hostname or "localhost")
+    letter.set_content(message.text_body)
+    if message.html_body:
+        letter.add_alternative(message.html_body, subtype="html")
+    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    with smtp_class(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),
+                    timeout=30) as smtp:
+        if options.get("starttls", ["0"])[0] == "1":
+            smtp.starttls()
+        if url.username:
+            smtp.login(unquote(url.username), unquote(url.password or ""))
+        smtp.send_message(letter)
+
+
+def retry(message_id: int) -> None:
+    """The department sends a failed letter again."""
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "failed")
+                       .values(status="pending", attempts=0))
+    after_commit(deliver_email, message_id)
+
+
+def waiting_ids(limit: int = 500) -> list[int]:
+    """Letters to hand out again: waiting ones, and those whose worker died while sending."""
+    stale = utcnow() - CLAIM_TIMEOUT
+    return list(db.session.execute(select(OutboxMessage.id).where(or_(
+        OutboxMessage.status == "pending",
+        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale))).order_by(OutboxMessage.id)
+        .limit(limit)).scalars())
+
+
+def outbox_query(status: str | None = None):
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    return stmt.where(OutboxMessage.status == status) if status else stmt
+
+
+@job()
+def deliver_email(message_id: int) -> bool:
+    return deliver(message_id)
+
+
+@periodic(crontab(minute="*"))
+def sweep_outbox() -> int:
+    """Every minute: hand out the letters that wait (SMTP configured after they were written, a
+    server that was down, a worker that died)."""
+    if not smtp_configured():
+        return 0
+    with transaction():   # hand them out after the read ends (a job run at once must not wait on it)
+        ids = waiting_ids()
+        for message_id in ids:
+            after_commit(deliver_email, message_id)
+    return len(ids)

@@ -1,0 +1,47 @@
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from certapp.accounts.access import authenticated
+from certapp.common.pagination import paginate
+from certapp.common.schemas import PageSchema, PaginationQuerySchema
+from certapp.db import transaction
+from certapp.notifications import services
+from certapp.notifications.models import NOTIFICATION_KINDS
+
+blp = Blueprint("notifications_api", __name__, url_prefix="/notifications", description="Уведомления")
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": list(NOTIFICATION_KINDS)})
+    title = fields.String()
+    body = fields.String()
+    url = fields.String(allow_none=True, metadata={"description": "the object's page, a path in the app"})
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationPageSchema(PageSchema):
+    items = fields.List(fields.Nested(NotificationSchema))
+
+
+class NotificationQuerySchema(PaginationQuerySchema):
+    unread = fields.Boolean(load_default=False, metadata={"description": "only those not yet read"})
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(NotificationQuerySchema, location="query")
+@blp.response(200, NotificationPageSchema)
+@authenticated
+def list_notifications(args):
+    """The caller's notifications, newest first (provider staff: their organisation's too)."""
+    return paginate(services.notifications_for(current_user, args["unread"]), args["page"], args["per_page"])
+
+
+@blp.route("/<int:notification_id>/read", methods=["POST"])
+@blp.response(200, NotificationSchema)
+@authenticated
+def read(notification_id: int):
+    with transaction():
+        return services.mark_read(notification_id, current_user)

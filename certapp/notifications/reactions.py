@@ -1,0 +1,183 @@
+"""Who is told what when a document changes (certapp.common.events): one reaction per fact, each
+writing a notification in the transaction of the change (and, through it, the letters)."""
+from certapp.common.events import subscribe
+from certapp.common.money import format_rub
+from certapp.common.months import month_label
+from certapp.notifications.services import notify, path_for
+
+# --- certificates ----------------------------------------------------------------------------------
+
+
+@subscribe("certificate_application.submitted")
+def application_received(application, **_):
+    notify("certificate", f"Заявление № {application.number} принято",
+           f"Заявление на сертификат для ребёнка {application.child.full_name} принято. Управление образования "
+           "проверит сведения и сообщит решение.",
+           user_id=application.parent_id, url=path_for("certificates.my_applications"))
+
+
+@subscribe("certificate.issued")
+def certificate_issued(certificate, **_):
+    notify("certificate", f"Выдан сертификат № {certificate.number}",
+           f"Ребёнку {certificate.child.full_name} выдан социальный сертификат № {certificate.number} "
+           f"номиналом {format_rub(certificate.nominal)}. Выберите программу в каталоге и запишите ребёнка.",
+           user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
+
+
+@subscribe("certificate_application.refused")
+def application_refused(application, **_):
+    notify("certificate", f"Отказ по заявлению № {application.number}",
+           f"В выдаче сертификата ребёнку {application.child.full_name} отказано. Причина: {application.decision_reason}",
+           user_id=application.parent_id, url=path_for("certificates.my_applications"))
+
+
+# --- enrollments and contracts ----------------------------------------------------------------------
+
+
+@subscribe("enrollment.requested")
+def enrollment_requested(enrollment, **_):
+    notify("enrollment", f"Новая заявка на обучение: {enrollment.group.program.title}",
+           f"Родитель просит записать ребёнка ({enrollment.child.age_on(enrollment.start_month)} лет) в группу "
+           f"«{enrollment.group.name}» с месяца: {month_label(enrollment.start_month)}. Примите или отклоните заявку.",
+           provider_id=enrollment.provider_id, url=path_for("contracts.enrollments", status="requested"))
+
+
+@subscribe("contract.offered")
+def contract_offered(contract, **_):
+    notify("enrollment", f"Заявка принята: подпишите договор № {contract.number}",
+           f"Исполнитель принял заявку на программу «{contract.program.title}». Сертификат оплатит "
+           f"{format_rub(contract.certificate_part)}, ваша часть — {format_rub(contract.parent_part)}. "
+           "Откройте договор и подпишите его.",
+           user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
+
+
+@subscribe("enrollment.declined")
+def enrollment_declined(enrollment, **_):
+    notify("enrollment", f"Заявка на обучение отклонена: {enrollment.group.program.title}",
+           f"Исполнитель отклонил заявку. Причина: {enrollment.decline_reason}",
+           user_id=enrollment.parent_id, url=path_for("contracts.enrollments"))
+
+
+@subscribe("contract.active")
+def contract_signed(contract, **_):
+    notify("contract", f"Договор № {contract.number} подписан",
+           f"Родитель подписал договор по программе «{contract.program.title}». Обучение с месяца: "
+           f"{month_label(contract.start_month)}.",
+           provider_id=contract.provider_id, url=path_for("contracts.contract", contract_id=contract.id))
+
+
+@subscribe("contract.rejected")
+def contract_rejected(contract, **_):
+    notify("contract", f"Договор № {contract.number} не подписан",
+           f"Родитель отказался от договора по программе «{contract.program.title}»; место в группе свободно.",
+           provider_id=contract.provider_id, url=path_for("contracts.contract", contract_id=contract.id))
+
+
+@subscribe("contract.terminated")
+def contract_terminated(contract, details=None, **_):
+    details = details or {}
+    text = (f"Договор по программе «{contract.program.title}» расторгнут с месяца: "
+            f"{month_label(details['from_month'])}. Причина: {details.get('reason')}")
+    title, url = f"Договор № {contract.number} расторгнут", path_for("contracts.contract", contract_id=contract.id)
+    if details.get("by_role") != "parent":
+        notify("contract", title, text, user_id=contract.parent_id, url=url)
+    if details.get("by_role") != "provider":
+        notify("contract", title, text, provider_id=contract.provider_id, url=url)
+
+
+@subscribe("contract.month_reported")
+def month_reported(report, **_):
+    contract = report.contract
+    delivered = report.amount if report.ledger_entry_id else 0
+    text = (f"Исполнитель отчитался за {month_label(report.month)} по договору № {contract.number} "
+            f"(«{contract.program.title}»): "
+            + (f"занятия проведены, с сертификата списано {format_rub(delivered)}." if report.delivered
+               else f"занятия не проведены ({report.reason}); сумма месяца возвращена на сертификат."))
+    notify("contract", f"Отчёт за {month_label(report.month)}: {contract.program.title}", text,
+           user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
+
+
+# --- the registry and programs ----------------------------------------------------------------------
+
+
+@subscribe("registry_application.submitted")
+def registry_application_submitted(application, **_):
+    notify("registry", f"Заявка в реестр № {application.number}: {application.short_name}",
+           f"Исполнитель {application.short_name} (ИНН {application.inn}) подал заявку на включение в реестр.",
+           role="department", url=path_for("registry.application", application_id=application.id))
+
+
+def _registry_decision(application, title: str, text: str) -> None:
+    notify("registry", title, text, user_id=application.applicant_id,
+           url=path_for("registry.application", application_id=application.id))
+
+
+@subscribe("registry_application.approved")
+def registry_application_approved(application, **_):
+    _registry_decision(application, f"Заявка № {application.number} одобрена",
+                       f"{application.short_name} включён в реестр исполнителей. Теперь можно добавлять программы.")
+
+
+@subscribe("registry_application.returned")
+def registry_application_returned(application, **_):
+    _registry_decision(application, f"Заявка № {application.number} возвращена на доработку",
+                       f"Замечания: {application.decision_reason}")
+
+
+@subscribe("registry_application.rejected")
+def registry_application_rejected(application, **_):
+    _registry_decision(application, f"Отказ во включении в реестр по заявке № {application.number}",
+                       f"Основание: {application.decision_reason}")
+
+
+@subscribe("program.submitted")
+def program_submitted(program, **_):
+    notify("program", f"Программа на согласовании: {program.title}",
+           f"Исполнитель {program.provider.short_name} направил программу на согласование.",
+           role="department", url=path_for("programs.review"))
+
+
+@subscribe("program.published")
+def program_published(program, **_):
+    notify("program", f"Программа опубликована: {program.title}", "Программа видна родителям в каталоге.",
+           provider_id=program.provider_id, url=path_for("programs.program", program_id=program.id))
+
+
+@subscribe("program.returned")
+def program_returned(program, details=None, **_):
+    reason = (details or {}).get("reason")
+    notify("program", f"Программа возвращена на доработку: {program.title}",
+           f"Замечания: {reason}" if reason else "Исправьте программу и направьте её снова.",
+           provider_id=program.provider_id, url=path_for("programs.my_programs"))
+
+
+# --- bookkeeping and feedback -------------------------------------------------------------------------
+
+
+@subscribe("agreement.concluded")
+def agreement_concluded(agreement, **_):
+    notify("bookkeeping", f"Заключено соглашение № {agreement.number}",
+           "Соглашение о финансовом обеспечении затрат заключено: услуги по сертификатам будут оплачиваться "
+           "по реестрам.", provider_id=agreement.provider_id,
+           url=path_for("bookkeeping.agreement", agreement_id=agreement.id))
+
+
+@subscribe("payment_register.approved")
+def register_approved(register, **_):
+    notify("bookkeeping", f"Реестр на оплату № {register.number} утверждён",
+           f"Реестр за {month_label(register.month)} на сумму {format_rub(register.total)} утверждён и будет оплачен.",
+           provider_id=register.provider_id, url=path_for("bookkeeping.register", register_id=register.id))
+
+
+@subscribe("payment_register.paid")
+def register_paid(register, **_):
+    notify("bookkeeping", f"Реестр № {register.number} оплачен",
+           f"Оплата за {month_label(register.month)}: {format_rub(register.total)}"
+           + (f", платёжное поручение № {register.payment_order_number}." if register.payment_order_number else "."),
+           provider_id=register.provider_id, url=path_for("bookkeeping.register", register_id=register.id))
+
+
+@subscribe("feedback.answered")
+def feedback_answered(feedback, **_):
+    notify("feedback", f"Исполнитель ответил на отзыв: {feedback.contract.program.title}", feedback.answer,
+           user_id=feedback.parent_id, url=path_for("reporting.feedback"))

@@ -1,0 +1,66 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from certapp.accounts.access import authenticated, roles
+from certapp.common.pagination import paginate
+from certapp.common.web import run_and_flash
+from certapp.db import transaction
+from certapp.mail import services as mail
+from certapp.mail.models import MESSAGE_STATUSES
+from certapp.notifications import services
+
+bp = Blueprint("notifications", __name__)
+
+
+@bp.app_context_processor
+def bell():
+    """The unread count beside the bell in the top bar (one indexed count per page)."""
+    def unread() -> int:
+        return services.unread_count(current_user) if current_user.is_authenticated else 0
+    return {"unread_notifications": unread}
+
+
+@bp.route("/notifications")
+@authenticated
+def index():
+    unread = request.args.get("unread") == "1"
+    page = paginate(services.notifications_for(current_user, unread), request.args.get("page", 1, type=int), 30)
+    return render_template("notifications/index.html", page=page, unread=unread)
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@authenticated
+def read(notification_id: int):
+    """Mark read, then open the object it tells about (or go back to the list)."""
+    with transaction():
+        notification = services.mark_read(notification_id, current_user)
+    if request.form.get("open") and notification.url:
+        return redirect(notification.url)
+    return redirect(url_for("notifications.index", unread=request.args.get("unread")))
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@authenticated
+def read_all():
+    with transaction():
+        count = services.mark_all_read(current_user)
+    flash(f"Прочитано: {count}." if count else "Непрочитанных нет.", "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/mail/outbox")
+@roles("department")
+def outbox():
+    """Letters waiting, sent and failed; without SMTP they wait here and none is lost."""
+    status = request.args.get("status") or None
+    status = status if status in MESSAGE_STATUSES else None
+    page = paginate(mail.outbox_query(status), request.args.get("page", 1, type=int), 50)
+    return render_template("notifications/outbox.html", page=page, status=status, statuses=MESSAGE_STATUSES,
+                           smtp=mail.smtp_configured())
+
+
+@bp.route("/mail/outbox/<int:message_id>/retry", methods=["POST"])
+@roles("department")
+def retry(message_id: int):
+    run_and_flash(lambda: mail.retry(message_id), "Письмо поставлено в очередь на отправку.")
+    return redirect(url_for("notifications.outbox", status="failed"))
