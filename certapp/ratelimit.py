@@ -15,6 +15,8 @@ LIMITS = {
     "register": (("accounts.register", "accounts_api.register"), ("POST",), "10/hour"),
     "password": (("accounts.password", "accounts_api.change_password"), ("POST",), "10/hour"),
     "token": (("accounts.create_token", "accounts_api.create_token"), ("POST",), "20/hour"),
+    "letters": (("accounts.forgot_password", "accounts.resend_confirmation", "accounts_api.password_reset",
+                 "accounts_api.resend_confirmation"), ("POST",), "5/hour"),
     "verify": (("certificates.verify", "certificates_api.verify"), None, "60/minute"),
     "catalog": (("programs.catalog", "programs_api.catalog"), None, "120/minute"),
 }

@@ -1,11 +1,15 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from certapp.accounts import services
+from certapp.accounts import letters, services
 from certapp.accounts.access import authenticated, public
 from certapp.accounts.schemas import (
+    EmailConfirmationSchema,
+    EmailPreferencesSchema,
     MessageSchema,
     PasswordChangeSchema,
+    PasswordResetRequestSchema,
+    PasswordResetSchema,
     RegisterSchema,
     TokenCreateSchema,
     TokenSchema,
@@ -71,3 +75,73 @@ def create_token(data):
 def revoke_token(token_id: int):
     with transaction():
         services.revoke_token(current_user, token_id)
+
+
+@blp.route("/password-reset", methods=["POST"])
+@blp.arguments(PasswordResetRequestSchema)
+@blp.response(202, MessageSchema)
+@public
+def password_reset(data):
+    """Ask for a reset link by email; the answer is the same whether the address is registered or not."""
+    with transaction():
+        letters.request_password_reset(data["email"])
+    return {"message": letters.RESET_REQUESTED}
+
+
+@blp.route("/password-reset/confirm", methods=["POST"])
+@blp.arguments(PasswordResetSchema)
+@blp.response(204)
+@public
+def password_reset_confirm(data):
+    """Set the new password with the token of the letter's link (once; every session ends)."""
+    with transaction():
+        letters.reset_password(data["token"], data["password"])
+
+
+@blp.route("/email-confirmation", methods=["POST"])
+@blp.response(202, MessageSchema)
+@authenticated
+def resend_confirmation():
+    """Send the confirmation link again."""
+    if current_user.email_confirmed_at:
+        return {"message": "Адрес уже подтверждён."}
+    with transaction():
+        letters.send_confirmation(current_user)
+    return {"message": f"Письмо со ссылкой отправлено на {current_user.email}."}
+
+
+@blp.route("/email-confirmation/confirm", methods=["POST"])
+@blp.arguments(EmailConfirmationSchema)
+@blp.response(200, MessageSchema)
+@public
+def confirm_email(data):
+    with transaction():
+        letters.confirm_email(data["token"])
+    return {"message": "Адрес почты подтверждён."}
+
+
+@blp.route("/notification-preferences", methods=["GET"])
+@blp.response(200, EmailPreferencesSchema)
+@authenticated
+def get_email_preferences():
+    from certapp.notifications.models import NOTIFICATION_KINDS
+
+    return {"email": [k for k in NOTIFICATION_KINDS if k not in (current_user.email_muted or ())],
+            "kinds": NOTIFICATION_KINDS}
+
+
+@blp.route("/notification-preferences", methods=["PUT"])
+@blp.arguments(EmailPreferencesSchema)
+@blp.response(200, EmailPreferencesSchema)
+@authenticated
+def set_email_preferences(data):
+    from certapp.common.errors import ValidationError
+    from certapp.notifications.models import NOTIFICATION_KINDS
+    from certapp.notifications.services import set_email_preferences as save
+
+    unknown = set(data["email"]) - set(NOTIFICATION_KINDS)
+    if unknown:
+        raise ValidationError(f"Неизвестные виды уведомлений: {', '.join(sorted(unknown))}.", field="email")
+    with transaction():
+        save(current_user, set(data["email"]))
+    return get_email_preferences()

@@ -1,7 +1,13 @@
-from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField, TelField
+from wtforms import EmailField, PasswordField, RadioField, SelectMultipleField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from certapp.common.forms import BaseForm, choices
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class RegisterForm(BaseForm):
@@ -41,3 +47,22 @@ class EmptyForm(BaseForm):
     """A form with nothing but its CSRF token, for one-button actions."""
 
     submit = SubmitField("OK")
+
+
+class ForgotPasswordForm(BaseForm):
+    email = EmailField("Электронная почта", validators=[DataRequired(), Length(max=255)])
+    submit = SubmitField("Отправить ссылку")
+
+
+class ResetPasswordForm(BaseForm):
+    password = PasswordField("Новый пароль (не короче 10 символов)", validators=[DataRequired()])
+    password2 = PasswordField("Новый пароль ещё раз", validators=[
+        DataRequired(), EqualTo("password", message="Пароли не совпадают.")])
+    submit = SubmitField("Сменить пароль")
+
+
+class EmailPreferencesForm(BaseForm):
+    """Which kinds of notifications also come by email (in the app they always come)."""
+
+    kinds = MultiCheckboxField("Присылать на почту")
+    submit = SubmitField("Сохранить")

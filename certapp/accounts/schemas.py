@@ -22,6 +22,7 @@ class UserSchema(Schema):
     phone = fields.String()
     role = fields.String()
     created_at = fields.DateTime()
+    email_confirmed_at = fields.DateTime(allow_none=True, metadata={"description": "letters go only to a confirmed address"})
 
 
 class PasswordChangeSchema(Schema):
@@ -41,3 +42,23 @@ class TokenSchema(Schema):
     revoked_at = fields.DateTime(allow_none=True)
     #: present only in the answer that creates the token
     token = fields.String()
+
+
+class PasswordResetRequestSchema(Schema):
+    email = fields.String(required=True)
+
+
+class PasswordResetSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "from the link in the letter"})
+    password = fields.String(required=True)
+
+
+class EmailConfirmationSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "from the link in the letter"})
+
+
+class EmailPreferencesSchema(Schema):
+    email = fields.List(fields.String(), required=True,
+                        metadata={"description": "the notification kinds that also come by email; the others come only "
+                                                 "in the app (GET lists every kind with its Russian name)"})
+    kinds = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True)

@@ -74,6 +74,8 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
     if existing is not None and self_registration:
         hash_password(password)  # the time a creation takes
         record_event("user.register_repeated", existing, actor=existing, details={"role": role})
+        from certapp.accounts.letters import tell_owner_of_repeated_registration
+        tell_owner_of_repeated_registration(existing)
         return None
     if existing is not None:
         raise ConflictError("Пользователь с таким адресом почты уже зарегистрирован.", field="email",
@@ -84,6 +86,9 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
     db.session.flush()
     record_event("user.register" if self_registration else "user.create", user, to_state=role,
                  actor=actor or user, details={"email": email})
+    if self_registration:
+        from certapp.accounts.letters import send_confirmation
+        send_confirmation(user)
     return user
 
 

@@ -3,9 +3,18 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from certapp.accounts import services
+from certapp.accounts import letters, services
 from certapp.accounts.access import authenticated, public
-from certapp.accounts.forms import EmptyForm, LoginForm, PasswordChangeForm, RegisterForm, TokenCreateForm
+from certapp.accounts.forms import (
+    EmailPreferencesForm,
+    EmptyForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordChangeForm,
+    RegisterForm,
+    ResetPasswordForm,
+    TokenCreateForm,
+)
 from certapp.audit.services import record_event
 from certapp.common.errors import DomainError
 from certapp.db import transaction
@@ -67,11 +76,99 @@ def logout():
     return redirect(url_for("home.index"))
 
 
+def _profile(status: int = 200, **forms):
+    from certapp.notifications.models import NOTIFICATION_KINDS
+
+    preferences = forms.pop("preferences_form", None) or EmailPreferencesForm(
+        kinds=[k for k in NOTIFICATION_KINDS if k not in (current_user.email_muted or ())])
+    preferences.kinds.choices = list(NOTIFICATION_KINDS.items())
+    values = {"password_form": PasswordChangeForm(), "token_form": TokenCreateForm(), "action_form": EmptyForm(),
+              "new_token": None, "preferences_form": preferences, **forms}
+    return render_template("accounts/profile.html", **values), status
+
+
 @bp.route("/profile", methods=["GET"])
 @authenticated
 def profile():
-    return render_template("accounts/profile.html", password_form=PasswordChangeForm(),
-                           token_form=TokenCreateForm(), action_form=EmptyForm(), new_token=None)
+    return _profile()
+
+
+@bp.route("/notifications", methods=["POST"])
+@authenticated
+def email_preferences():
+    """Which notifications also come by email."""
+    from certapp.notifications.models import NOTIFICATION_KINDS
+    from certapp.notifications.services import set_email_preferences
+
+    form = EmailPreferencesForm()
+    form.kinds.choices = list(NOTIFICATION_KINDS.items())
+    if not form.validate_on_submit():
+        return _profile(422, preferences_form=form)
+    with transaction():
+        set_email_preferences(current_user, set(form.kinds.data or ()))
+    flash("Настройки уведомлений сохранены.", "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/confirm/<token>")
+@public
+def confirm_email(token: str):
+    """The link of the confirmation letter."""
+    try:
+        with transaction():
+            letters.confirm_email(token)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("Адрес почты подтверждён: уведомления будут приходить на него.", "success")
+    return redirect(url_for("accounts.profile" if current_user.is_authenticated else "accounts.login"))
+
+
+@bp.route("/confirm/resend", methods=["POST"])
+@authenticated
+def resend_confirmation():
+    if current_user.email_confirmed_at:
+        flash("Адрес уже подтверждён.", "info")
+    else:
+        with transaction():
+            letters.send_confirmation(current_user)
+        flash(f"Письмо со ссылкой отправлено на {current_user.email}.", "success")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@public
+def forgot_password():
+    """Ask for a reset link; the answer is the same whether the address is registered or not."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with transaction():
+            letters.request_password_reset(form.email.data)
+        flash(letters.RESET_REQUESTED, "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    try:
+        letters.check_reset_token(token)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("accounts.forgot_password"))
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                letters.reset_password(token, form.password.data)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            logout_user()
+            flash("Пароль изменён. Войдите с новым паролем.", "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/password", methods=["POST"])
@@ -88,8 +185,7 @@ def password():
             login_user(current_user._get_current_object())  # this session continues; all others end
             flash("Пароль изменён. Другие сеансы входа завершены.", "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", password_form=form, token_form=TokenCreateForm(),
-                           action_form=EmptyForm(), new_token=None), 422
+    return _profile(422, password_form=form)
 
 
 @bp.route("/tokens", methods=["POST"])
@@ -103,9 +199,7 @@ def create_token():
                 _, new_token = services.create_token(current_user, form.name.data)
         except DomainError as error:
             form.add_domain_error(error)
-    status = 201 if new_token else 422
-    return render_template("accounts/profile.html", password_form=PasswordChangeForm(), token_form=form,
-                           action_form=EmptyForm(), new_token=new_token), status
+    return _profile(201 if new_token else 422, token_form=form, new_token=new_token)
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

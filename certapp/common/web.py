@@ -31,3 +31,17 @@ def flash_bulk(result, done: str, forms: tuple[str, str, str]) -> None:
         flash(f"№ {row_id}: {message}", "error")
     if len(result.refused) > 10:
         flash(f"Ещё не обработано: {len(result.refused) - 10}.", "error")
+
+
+def path_for(endpoint: str, **values) -> str:
+    """A path inside the app, built without a request (letters and notifications are also written by jobs)."""
+    from flask import current_app
+
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def absolute_url(path: str) -> str:
+    """The address people open a path at (CERTAPP_BASE_URL), for links in letters."""
+    from flask import current_app
+
+    return current_app.config["BASE_URL"].rstrip("/") + path

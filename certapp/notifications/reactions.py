@@ -3,7 +3,8 @@ writing a notification in the transaction of the change (and, through it, the le
 from certapp.common.events import subscribe
 from certapp.common.money import format_rub
 from certapp.common.months import month_label
-from certapp.notifications.services import notify, path_for
+from certapp.common.web import path_for
+from certapp.notifications.services import notify
 
 # --- certificates ----------------------------------------------------------------------------------
 

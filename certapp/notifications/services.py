@@ -2,22 +2,17 @@
 confirmed their address. Written in the transaction of the change they tell about."""
 from html import escape
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
 from certapp.accounts.models import User
 from certapp.common.errors import NotFoundError
+from certapp.common.web import absolute_url, path_for
 from certapp.db import db, utcnow
 from certapp.mail.services import queue_email
 from certapp.notifications.models import NOTIFICATION_KINDS, Notification
 
 #: roles whose notifications are shared by every official of the role
 SHARED_ROLES = ("department", "bookkeeping")
-
-
-def path_for(endpoint: str, **values) -> str:
-    """A path inside the app, built without a request (notifications are also written by jobs)."""
-    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def notify(kind: str, title: str, body: str = "", *, user_id: int | None = None, provider_id: int | None = None,
@@ -51,7 +46,7 @@ def _recipients(notification: Notification) -> list[User]:
 
 
 def _link(path: str | None) -> str | None:
-    return current_app.config["BASE_URL"].rstrip("/") + path if path else None
+    return absolute_url(path) if path else None
 
 
 def _letter_text(notification: Notification) -> str:
