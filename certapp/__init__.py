@@ -89,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
     from certapp.certificates import views as certificates_views
     from certapp.contracts import api as contracts_api
     from certapp.contracts import views as contracts_views
+    from certapp.deadlines import api as deadlines_api
+    from certapp.deadlines import views as deadlines_views
     from certapp.documents import views as documents_views
     from certapp.extensions import api, csrf
     from certapp.jobs import api as jobs_api
@@ -109,11 +111,12 @@ def register_blueprints(app: Flask) -> None:
     for bp in (observability.bp, home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
                contracts_views.bp, bookkeeping_views.bp, reporting_views.bp, privacy_views.bp, jobs_views.bp,
-               notifications_views.bp):
+               notifications_views.bp, deadlines_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
                 certificates_api.blp, contracts_api.blp,
-                bookkeeping_api.blp, reporting_api.blp, privacy_api.blp, jobs_api.blp, notifications_api.blp):
+                bookkeeping_api.blp, reporting_api.blp, privacy_api.blp, jobs_api.blp, notifications_api.blp,
+                deadlines_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 

@@ -38,6 +38,7 @@ NAVIGATION = (
     ("Номинал", "reference.periods", STAFF),
     ("Журнал", "audit.index", ("department",)),
     ("Письма", "notifications.outbox", ("department",)),
+    ("Сроки", "deadlines.index", ("department",)),
     ("Хранение данных", "privacy.retention", ("department",)),
 )
 
@@ -78,6 +79,7 @@ def _waiting_for(user) -> dict:
         return {"requests": _count(contracts.enrollments_for(user, "requested")),
                 "active": _count(contracts.contracts_for(user, "active"))}
     if user.role == "department":
+        from certapp.reminders import overdue
         from certapp.reporting.services import TREND_DAYS, department_counters
 
         registry_queue, certificate_queue = registry.review_queue("submitted"), certificates.application_queue("submitted")
@@ -86,7 +88,7 @@ def _waiting_for(user) -> dict:
                 "programs": _count(programs.programs_for_review("submitted")),
                 "certificates": _count(certificate_queue),
                 "certificates_days": _days_waiting(certificate_queue, "created_at"),
-                "counters": department_counters(), "trend_days": TREND_DAYS}
+                "counters": department_counters(), "trend_days": TREND_DAYS, "overdue": overdue()}
     return {"agreements": _count(bookkeeping.agreements_query("draft")),
             "registers": _count(bookkeeping.registers_query(status="draft"))}
 

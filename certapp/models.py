@@ -4,6 +4,7 @@ from certapp.audit.models import AuditEvent  # noqa: F401
 from certapp.bookkeeping.models import Agreement, PaymentRegister, PaymentRegisterLine  # noqa: F401
 from certapp.certificates.models import Certificate, CertificateApplication, Child  # noqa: F401
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401
+from certapp.deadlines.models import DeadlineRule, Holiday  # noqa: F401
 from certapp.documents.models import DocumentCounter  # noqa: F401
 from certapp.jobs.models import Job  # noqa: F401
 from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401

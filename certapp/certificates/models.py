@@ -91,6 +91,8 @@ class CertificateApplication(db.Model):
     #: filed by the department for a parent who came in person
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    #: the department decides by this day (deadlines: certificate_review)
+    due_on: Mapped[date | None] = mapped_column(index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

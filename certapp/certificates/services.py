@@ -24,6 +24,7 @@ from certapp.common.events import announce
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
 from certapp.db import db, utcnow
+from certapp.deadlines.services import due_date
 from certapp.documents.keys import key_store
 from certapp.documents.services import next_number, next_value, sign_document
 from certapp.ledger import services as ledger
@@ -161,6 +162,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
     except IntegrityError:
         raise ConflictError("Заявление на этого ребёнка на этот период уже подано и рассматривается.",
                             field="child_id", code="duplicate_application")
+    application.due_on = due_date("certificate_review", date.today())
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
     announce("certificate_application.submitted", application, actor=filed_by or parent)
     return application

@@ -11,9 +11,10 @@ ENROLLMENT_TRANSITIONS = {"requested": {"accepted", "declined", "cancelled"}, "a
                           "cancelled": set()}
 
 CONTRACT_STATUSES = {"offered": "Ожидает подписания родителем", "active": "Действует", "rejected": "Не подписан",
-                     "terminated": "Расторгнут", "completed": "Исполнен"}
+                     "terminated": "Расторгнут", "completed": "Исполнен", "lapsed": "Не подписан в срок"}
 CONTRACT_TRANSITIONS = {
-    "offered": {"active", "rejected"},
+    "offered": {"active", "rejected", "lapsed"},
+    "lapsed": set(),
     "active": {"terminated", "completed"},
     "rejected": set(),
     "terminated": set(),
@@ -71,7 +72,7 @@ class Contract(db.Model):
 
     __tablename__ = "contract"
     __table_args__ = (
-        CheckConstraint("status IN ('offered', 'active', 'rejected', 'terminated', 'completed')", name="status"),
+        CheckConstraint("status IN ('offered', 'active', 'rejected', 'terminated', 'completed', 'lapsed')", name="status"),
         CheckConstraint("certificate_part >= 0 AND parent_part >= 0", name="parts_not_negative"),
         CheckConstraint("certificate_part + parent_part = total", name="parts_sum_to_total"),
         Index("ix_contract_group_status", "group_id", "status"),
@@ -97,6 +98,8 @@ class Contract(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="offered", index=True)
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: an offer not signed by this day lapses (deadlines: offer) and frees its seat
+    offer_expires_on: Mapped[date | None] = mapped_column(index=True)
     signed_ip: Mapped[str | None] = mapped_column(String(64))
     #: system signature over the canonical content, made at signing
     signature: Mapped[str | None] = mapped_column(String(200))

@@ -24,6 +24,7 @@ from certapp.contracts.models import (
     ServiceReport,
 )
 from certapp.db import db, utcnow
+from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number, sign_document
 from certapp.ledger import services as ledger
 from certapp.ledger.models import LedgerEntry
@@ -266,7 +267,7 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         child_id=enrollment.child_id, parent_id=enrollment.parent_id, provider_id=enrollment.provider_id,
         program_id=group.program_id, group_id=group.id, start_month=months[0], end_month=months[-1],
         price_per_month=price, total=total, certificate_part=certificate_part, parent_part=total - certificate_part,
-        status="offered")
+        status="offered", offer_expires_on=due_date("offer", date.today()))
     for month, share in zip(months, split_evenly(certificate_part, len(months))):
         contract.months.append(ContractMonth(month=month, certificate_amount=share, parent_amount=price - share))
     db.session.add(contract)
@@ -486,3 +487,18 @@ def expire_period(period_id: int, actor: User | None, today: date | None = None)
         counts["certificates"] += 1
         counts["amount"] += entry.amount if entry else 0
     return counts
+
+
+def lapse_offers(today: date | None = None, batch: int = 500) -> int:
+    """Offers not signed by their day lapse: the seat is freed; nothing was reserved, so nothing is
+    released. Returns how many lapsed (one batch; the job calls again while there are more)."""
+    today = today or date.today()
+    stmt = (select(Contract).where(Contract.status == "offered", Contract.offer_expires_on < today)
+            .order_by(Contract.id).limit(batch).with_for_update(skip_locked=True))
+    lapsed = 0
+    for contract in db.session.execute(stmt).scalars():
+        transition(contract, "lapsed", CONTRACT_TRANSITIONS, None, event="contract",
+                   refusal="Договор в состоянии «{status}».",
+                   details={"reason": f"не подписан до {contract.offer_expires_on:%d.%m.%Y} включительно"})
+        lapsed += 1
+    return lapsed

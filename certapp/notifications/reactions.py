@@ -74,6 +74,16 @@ def contract_rejected(contract, **_):
            provider_id=contract.provider_id, url=path_for("contracts.contract", contract_id=contract.id))
 
 
+@subscribe("contract.lapsed")
+def contract_lapsed(contract, **_):
+    title = f"Договор № {contract.number} не подписан в срок"
+    text = (f"Договор по программе «{contract.program.title}» не был подписан до "
+            f"{contract.offer_expires_on:%d.%m.%Y}: предложение отозвано, место в группе освобождено.")
+    url = path_for("contracts.contract", contract_id=contract.id)
+    notify("contract", title, text, user_id=contract.parent_id, url=url)
+    notify("contract", title, text, provider_id=contract.provider_id, url=url)
+
+
 @subscribe("contract.terminated")
 def contract_terminated(contract, details=None, **_):
     details = details or {}

@@ -56,6 +56,8 @@ class Program(db.Model):
     venue_address: Mapped[str] = mapped_column(String(500))
     max_group_size: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    #: the department decides on a submitted program by this day (deadlines: program_review)
+    review_due_on: Mapped[date | None] = mapped_column(index=True)
     #: the department's remarks when it returns or unpublishes the program
     remarks: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

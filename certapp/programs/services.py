@@ -13,6 +13,7 @@ from certapp.common.errors import DomainError, NotFoundError, TransitionError, V
 from certapp.common.money import parse_rub
 from certapp.common.states import transition
 from certapp.db import db, utcnow
+from certapp.deadlines.services import due_date
 from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_KINDS, PROGRAM_TRANSITIONS, Program, StudyGroup
 from certapp.reference.services import get_direction
 from certapp.registry.models import Provider, RegistryEntry
@@ -135,6 +136,7 @@ def _transition(program: Program, to_status: str, actor: User, reason: str | Non
 
 def submit_program(program_id: int, user: User) -> Program:
     program = _own_program(program_id, user)
+    program.review_due_on = due_date("program_review", date.today())
     _transition(program, "submitted", user)
     return program
 

@@ -30,6 +30,8 @@ DEFAULT_PERIODS = (
 
 def load_reference_data() -> dict:
     """Insert what is missing; never overwrites what the department has edited. Idempotent."""
+    from certapp.deadlines.services import load_calendar
+
     added = {"directions": 0, "districts": 0, "periods": 0}
     existing = {d.code: d for d in db.session.execute(select(Direction)).scalars()}
     for code, name, service_code in DIRECTIONS:
@@ -45,6 +47,7 @@ def load_reference_data() -> dict:
             db.session.add(Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal))
             added["periods"] += 1
     db.session.flush()
+    added["holidays"] = load_calendar()
     return added
 
 

@@ -93,6 +93,8 @@ class RegistryApplication(ProviderDetails, db.Model):
     flag_reason: Mapped[str | None] = mapped_column(Text)
     #: the department's remarks (returned) or reason (rejected)
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    #: the department decides by this day (deadlines: registry_review), set at submission
+    due_on: Mapped[date | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -27,6 +27,7 @@ from certapp.common.validators import (
     normalise_phone,
 )
 from certapp.db import db, utcnow
+from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number, sign_document
 from certapp.registry.exclusion import check_exclusion
 from certapp.registry.models import (
@@ -188,6 +189,7 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
     application.flagged, application.flag_reason = check.flagged, check.reason
     application.decision_reason = None
     _ensure_inn_free(application)
+    application.due_on = due_date("registry_review", date.today())
     try:
         with db.session.begin_nested():  # the unique index decides a race between two submissions
             _transition(application, "submitted", user)

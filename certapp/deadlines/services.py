@@ -1,0 +1,132 @@
+"""Deadlines (сроки) in working days over the production calendar, and their rules."""
+import calendar as month_calendar
+from datetime import date
+
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from certapp.accounts.models import User
+from certapp.accounts.services import require_role
+from certapp.audit.services import record_event
+from certapp.common.errors import NotFoundError, ValidationError
+from certapp.common.months import add_months
+from certapp.db import db
+from certapp.deadlines.calendar import add_working_days, next_working_day, working_days_between
+from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS, DeadlineRule, Holiday
+
+
+def exceptions() -> dict[date, str]:
+    """The calendar's exceptions (a few dozen rows a year), read once per request or job."""
+    cache = g.get("certapp_holidays") if has_app_context() else None
+    if cache is None:
+        cache = dict(db.session.execute(select(Holiday.day, Holiday.kind)).all())
+        if has_app_context():
+            g.certapp_holidays = cache
+    return cache
+
+
+def _forget_calendar() -> None:
+    if has_app_context():
+        g.pop("certapp_holidays", None)
+
+
+def load_calendar() -> int:
+    """Fill the production calendar's known years (PRODUCTION_CALENDAR); a year that already has
+    days is the department's and is left as it is. Returns how many days were added."""
+    from certapp.deadlines.calendar import PRODUCTION_CALENDAR
+
+    kept = {day.year for day in db.session.execute(select(Holiday.day)).scalars()}
+    added = [Holiday(day=day, kind="holiday", name=name) for day, name in PRODUCTION_CALENDAR if day.year not in kept]
+    db.session.add_all(added)
+    db.session.flush()
+    _forget_calendar()
+    return len(added)
+
+
+def rule_days(kind: str) -> int:
+    row = db.session.get(DeadlineRule, kind)
+    return row.days if row else DEADLINE_KINDS[kind][2]
+
+
+def due_date(kind: str, start: date) -> date:
+    """When a document that started on `start` must be dealt with (a working-days kind)."""
+    return add_working_days(start, rule_days(kind), exceptions())
+
+
+def month_deadline(kind: str, month: date) -> date:
+    """For a month's report or payment: the rule's day of the following month."""
+    following = add_months(month.replace(day=1), 1)
+    last = month_calendar.monthrange(following.year, following.month)[1]
+    return following.replace(day=min(rule_days(kind), last))
+
+
+def tomorrow_working(today: date) -> date:
+    return next_working_day(today, exceptions())
+
+
+def working_days_left(due: date, today: date | None = None) -> int:
+    """Working days from today to the due date (0: due today; negative: overdue by that many)."""
+    return working_days_between(today or date.today(), due, exceptions())
+
+
+def rules() -> list[dict]:
+    return [{"kind": kind, "name": name, "unit": unit, "default": default, "days": rule_days(kind)}
+            for kind, (name, unit, default) in DEADLINE_KINDS.items()]
+
+
+def set_rule(kind: str, days, actor: User) -> DeadlineRule:
+    """The department changes a deadline; documents already filed keep the due date they were given."""
+    require_role(actor, "department")
+    if kind not in DEADLINE_KINDS:
+        raise ValidationError("Неизвестный срок.", field="kind")
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        raise ValidationError("Срок — целое число дней.", field=kind)
+    limit = 28 if DEADLINE_KINDS[kind][1] == "day_of_month" else 60
+    if not 1 <= days <= limit:
+        raise ValidationError(f"Срок: от 1 до {limit}.", field=kind)
+    row = db.session.get(DeadlineRule, kind)
+    before = rule_days(kind)
+    if row is None:
+        row = DeadlineRule(kind=kind, days=days, updated_by_id=actor.id)
+        db.session.add(row)
+    else:
+        row.days, row.updated_by_id = days, actor.id
+    if before != days:
+        record_event("deadline_rule.set", ("DeadlineRule", kind), from_state=str(before), to_state=str(days), actor=actor)
+    return row
+
+
+def holidays(year: int | None = None):
+    stmt = select(Holiday).order_by(Holiday.day)
+    return stmt.where(Holiday.day.between(date(year, 1, 1), date(year, 12, 31))) if year else stmt
+
+
+def add_holiday(day, kind: str, name: str, actor: User) -> Holiday:
+    require_role(actor, "department")
+    if not isinstance(day, date):
+        raise ValidationError("Укажите дату.", field="day")
+    if kind not in HOLIDAY_KINDS:
+        raise ValidationError("Выберите: праздничный или рабочий день.", field="kind")
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError("Заполните поле «Основание».", field="name")
+    if db.session.execute(select(Holiday.id).where(Holiday.day == day)).first():
+        raise ValidationError(f"{day:%d.%m.%Y} уже есть в календаре.", field="day")
+    row = Holiday(day=day, kind=kind, name=name[:255])
+    db.session.add(row)
+    db.session.flush()
+    record_event("holiday.add", row, to_state=kind, actor=actor, details={"day": day, "name": name})
+    _forget_calendar()
+    return row
+
+
+def remove_holiday(holiday_id: int, actor: User) -> None:
+    require_role(actor, "department")
+    row = db.session.get(Holiday, holiday_id)
+    if row is None:
+        raise NotFoundError("Дня нет в календаре.")
+    record_event("holiday.remove", row, from_state=row.kind, actor=actor, details={"day": row.day, "name": row.name})
+    db.session.delete(row)
+    _forget_calendar()

@@ -1,0 +1,78 @@
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from certapp.accounts.access import roles
+from certapp.common.errors import DomainError
+from certapp.common.templating import plural
+from certapp.common.web import run_and_flash
+from certapp.db import db, transaction
+from certapp.deadlines import services
+from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS
+
+bp = Blueprint("deadlines", __name__, url_prefix="/deadlines")
+
+
+@bp.app_template_filter("due")
+def due_label(due_on: date | None) -> Markup:
+    """«до 01.12.2026, осталось 3 рабочих дня» / «сегодня последний день» / «просрочено на 2 рабочих дня»."""
+    if not due_on:
+        return Markup("")
+    left = services.working_days_left(due_on)
+    day = f"{due_on:%d.%m.%Y}"
+    if left < 0:
+        text, css = f"срок {day}, просрочено на {plural(-left, 'рабочий день', 'рабочих дня', 'рабочих дней')}", "due overdue"
+    elif left == 0:
+        text, css = f"срок {day} — сегодня последний день", "due today"
+    else:
+        text, css = f"до {day}, осталось {plural(left, 'рабочий день', 'рабочих дня', 'рабочих дней')}", "due"
+    return Markup(f'<span class="{css}">{escape(text)}</span>')
+
+
+@bp.app_template_global("month_deadline")
+def month_deadline(kind: str, month: date) -> date:
+    return services.month_deadline(kind, month)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@roles("department")
+def index():
+    """The deadlines' lengths (one form) and the production calendar's exceptions."""
+    errors = {}
+    if request.method == "POST":
+        try:
+            with transaction():
+                for kind in DEADLINE_KINDS:
+                    services.set_rule(kind, request.form.get(kind), current_user)
+        except DomainError as error:
+            errors = error.fields or {"": error.message}
+            flash(error.message, "error")
+        else:
+            flash("Сроки сохранены. Для уже поданных документов сроки не меняются.", "success")
+            return redirect(url_for("deadlines.index"))
+    year = request.args.get("year", type=int) or date.today().year
+    return render_template("deadlines/index.html", rules=services.rules(), errors=errors, entered=request.form,
+                           holidays=db.session.execute(services.holidays(year)).scalars().all(), year=year,
+                           kinds=HOLIDAY_KINDS), 422 if errors else 200
+
+
+@bp.route("/holidays", methods=["POST"])
+@roles("department")
+def add_holiday():
+    day = request.form.get("day")
+    try:
+        day = date.fromisoformat(day) if day else None
+    except ValueError:
+        day = None
+    run_and_flash(lambda: services.add_holiday(day, request.form.get("kind"), request.form.get("name"), current_user),
+                  "День добавлен в календарь.")
+    return redirect(url_for("deadlines.index", year=day.year if day else None))
+
+
+@bp.route("/holidays/<int:holiday_id>/remove", methods=["POST"])
+@roles("department")
+def remove_holiday(holiday_id: int):
+    run_and_flash(lambda: services.remove_holiday(holiday_id, current_user), "День убран из календаря.")
+    return redirect(url_for("deadlines.index", year=request.args.get("year")))

@@ -1,0 +1,169 @@
+"""The deadlines' daily check (сроки): a reminder to whoever must act one working day before a due
+date, and the department told once when a deadline passes; and what is overdue now, for the
+department's home page. Each check is an aggregate query over an indexed due date, and each
+reminder has a dedupe key, so that the job may run several times a day (or on two workers)."""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import distinct, func, select
+
+from certapp.bookkeeping.models import PaymentRegister
+from certapp.certificates.models import CertificateApplication
+from certapp.common.months import add_months, first_of_month, month_label
+from certapp.common.templating import plural
+from certapp.common.web import path_for
+from certapp.contracts.models import Contract, ContractMonth
+from certapp.db import db, transaction
+from certapp.deadlines.services import month_deadline, tomorrow_working
+from certapp.jobs import crontab, periodic
+from certapp.notifications.services import notify
+from certapp.programs.models import Program
+from certapp.registry.models import RegistryApplication
+
+
+@dataclass
+class Review:
+    kind: str
+    model: type
+    due: object
+    #: (one, few, many) of what waits
+    forms: tuple[str, str, str]
+    endpoint: str
+
+
+REVIEWS = (
+    Review("certificate_review", CertificateApplication, CertificateApplication.due_on,
+           ("заявление на сертификат", "заявления на сертификат", "заявлений на сертификат"), "certificates.queue"),
+    Review("registry_review", RegistryApplication, RegistryApplication.due_on,
+           ("заявка в реестр", "заявки в реестр", "заявок в реестр"), "registry.review"),
+    Review("program_review", Program, Program.review_due_on,
+           ("программа на согласовании", "программы на согласовании", "программ на согласовании"), "programs.review"),
+)
+
+
+@dataclass
+class Overdue:
+    title: str
+    count: int
+    endpoint: str
+    args: dict
+
+
+def _counted(n: int, forms: tuple[str, str, str]) -> str:
+    return f"{n} {plural(n, *forms)}"
+
+
+def _count(stmt) -> int:
+    return db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+
+
+def _waiting(review: Review):
+    return select(review.model.id).where(review.model.status == "submitted")
+
+
+def _unreported(month: date):
+    """Months of contracts in force that the provider has not reported yet."""
+    return (select(ContractMonth.id, Contract.provider_id).join(Contract, Contract.id == ContractMonth.contract_id)
+            .where(ContractMonth.month == month, ContractMonth.status == "planned", Contract.status == "active"))
+
+
+def _reported_month(today: date) -> date:
+    """The month whose report is due next (the previous one)."""
+    return add_months(first_of_month(today), -1)
+
+
+def overdue(today: date | None = None) -> list[Overdue]:
+    """What has passed its deadline now, by kind (for the department's home)."""
+    today = today or date.today()
+    result = []
+    for review in REVIEWS:
+        count = _count(_waiting(review).where(review.due < today))
+        if count:
+            result.append(Overdue(plural(count, *review.forms), count, review.endpoint, {}))
+    month = _reported_month(today)
+    if month_deadline("report", month) < today:
+        providers = db.session.execute(select(func.count(distinct(_unreported(month).subquery().c.provider_id)))).scalar_one()
+        if providers:
+            result.append(Overdue(f"исполнители без отчёта за {month_label(month)}", providers, "contracts.contracts",
+                                  {"status": "active"}))
+    registers = [m for m in db.session.execute(select(PaymentRegister.month).where(
+        PaymentRegister.status == "approved").distinct()).scalars() if month_deadline("payment", m) < today]
+    if registers:
+        count = _count(select(PaymentRegister.id).where(PaymentRegister.status == "approved",
+                                                        PaymentRegister.month.in_(registers)))
+        result.append(Overdue(plural(count, "реестр не оплачен", "реестра не оплачены", "реестров не оплачены"), count,
+                              "bookkeeping.registers", {"status": "approved"}))
+    return result
+
+
+def check_deadlines(today: date | None = None) -> int:
+    """Remind and report; returns how many notifications were written (already sent ones are skipped)."""
+    today = today or date.today()
+    tomorrow = tomorrow_working(today)
+    written = 0
+
+    def tell(*args, **kwargs) -> None:
+        nonlocal written
+        written += notify(*args, **kwargs) is not None
+
+    for review in REVIEWS:
+        soon = _count(_waiting(review).where(review.due >= today, review.due <= tomorrow))
+        if soon:
+            tell("deadline", f"Срок истекает {tomorrow:%d.%m.%Y}: {_counted(soon, review.forms)}",
+                 "Примите решение до конца срока.", role="department", url=path_for(review.endpoint),
+                 dedupe_key=f"reminder:{review.kind}:{tomorrow}")
+        late = _count(_waiting(review).where(review.due < today))
+        if late:
+            tell("deadline", f"Просрочено: {_counted(late, review.forms)}", "Срок рассмотрения истёк.",
+                 role="department", url=path_for(review.endpoint), dedupe_key=f"overdue:{review.kind}:{today}")
+
+    for contract in db.session.execute(select(Contract).where(
+            Contract.status == "offered", Contract.offer_expires_on >= today, Contract.offer_expires_on <= tomorrow)
+            .order_by(Contract.id).limit(5000)).scalars():
+        tell("contract", f"Подпишите договор № {contract.number} до {contract.offer_expires_on:%d.%m.%Y}",
+             "Если договор не подписать в срок, предложение будет отозвано, а место в группе — освобождено.",
+             user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id),
+             dedupe_key=f"reminder:offer:{contract.id}")
+
+    month = _reported_month(today)
+    due = month_deadline("report", month)
+    if today <= due <= tomorrow or due < today:
+        late = due < today
+        unreported = _unreported(month).subquery()
+        rows = db.session.execute(select(unreported.c.provider_id, func.count())
+                                  .group_by(unreported.c.provider_id)).all()
+        for provider_id, count in rows:
+            tell("deadline", (f"Просрочен отчёт за {month_label(month)}" if late
+                              else f"Отчёт за {month_label(month)} — до {due:%d.%m.%Y}"),
+                 f"Не отчитано по договорам: {count}.", provider_id=provider_id,
+                 url=path_for("contracts.contracts", status="active"),
+                 dedupe_key=f"{'overdue' if late else 'reminder'}:report:{provider_id}:{month}")
+        if late and rows:
+            tell("deadline", f"Не поданы отчёты за {month_label(month)}: "
+                             f"{_counted(len(rows), ('исполнитель', 'исполнителя', 'исполнителей'))}",
+                 "Срок подачи отчётов истёк.", role="department", url=path_for("contracts.contracts", status="active"),
+                 dedupe_key=f"overdue:report:{month}")
+
+    for register_month, count in db.session.execute(
+            select(PaymentRegister.month, func.count()).where(PaymentRegister.status == "approved")
+            .group_by(PaymentRegister.month)).all():
+        due = month_deadline("payment", register_month)
+        if today <= due <= tomorrow:
+            tell("deadline", f"Оплатить до {due:%d.%m.%Y}: {_counted(count, ('реестр', 'реестра', 'реестров'))}",
+                 f"Утверждённые реестры за {month_label(register_month)} ждут оплаты.", role="bookkeeping",
+                 url=path_for("bookkeeping.registers", status="approved"),
+                 dedupe_key=f"reminder:payment:{register_month}")
+        elif due < today:
+            for role in ("bookkeeping", "department"):
+                tell("deadline", f"Просрочена оплата: {_counted(count, ('реестр', 'реестра', 'реестров'))} "
+                                 f"за {month_label(register_month)}", f"Срок оплаты — {due:%d.%m.%Y}.", role=role,
+                     url=path_for("bookkeeping.registers", status="approved"),
+                     dedupe_key=f"overdue:payment:{register_month}:{role}")
+    return written
+
+
+@periodic(crontab(minute="0", hour="7"))
+def daily_deadline_check() -> int:
+    """Every morning: reminders and overdue notices (idempotent)."""
+    with transaction():
+        return check_deadlines()
