@@ -6,7 +6,6 @@ from certapp.bookkeeping import services
 from certapp.bookkeeping.schemas import (
     AgreementQuerySchema,
     AgreementSchema,
-    BuildAllResultSchema,
     BuildAllSchema,
     BuildSchema,
     EndSchema,
@@ -19,6 +18,7 @@ from certapp.bookkeeping.schemas import (
 )
 from certapp.contracts.services import parse_month
 from certapp.db import db, transaction
+from certapp.jobs.api import JobSchema
 
 blp = Blueprint("bookkeeping_api", __name__, url_prefix="/bookkeeping",
                 description="Соглашения, реестры на оплату, сверка")
@@ -81,14 +81,14 @@ def build(data):
 
 @blp.route("/payment-registers/build-all", methods=["POST"])
 @blp.arguments(BuildAllSchema)
-@blp.response(201, BuildAllResultSchema)
+@blp.response(202, JobSchema)
 @roles("bookkeeping")
 def build_all(data):
-    """Build every provider's register for a month in one action; says which were skipped and why."""
+    """Start building every provider's register for a month: a job (follow it at GET /api/v1/jobs/{id};
+    its message says which were built and which skipped and why)."""
     with transaction():
-        result = services.build_all_registers(parse_month(data["month"]), current_user)
-        return {"built": result.built,
-                "skipped": [{"provider_id": p.id, "reason": reason} for p, reason in result.skipped]}
+        record = services.start_building(parse_month(data["month"]), current_user)
+    return db.session.get(type(record), record.id)
 
 
 @blp.route("/payment-registers/<int:register_id>", methods=["GET"])

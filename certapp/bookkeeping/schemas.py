@@ -77,16 +77,6 @@ class BuildAllSchema(Schema):
     month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
 
 
-class SkippedSchema(Schema):
-    provider_id = fields.Integer()
-    reason = fields.String()
-
-
-class BuildAllResultSchema(Schema):
-    built = fields.List(fields.Nested(PaymentRegisterSchema))
-    skipped = fields.List(fields.Nested(SkippedSchema))
-
-
 class RegisterRejectSchema(Schema):
     reason = fields.String(required=True)
 

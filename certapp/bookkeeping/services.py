@@ -145,8 +145,10 @@ def build_register(provider_id: int, month: date, actor: User) -> PaymentRegiste
     """The month's register of a provider: one line per spend entry (and correction), totalled.
 
     Raises AgreementRequiredError without a concluded agreement in force, ConflictError when the month's
-    register exists, ValidationError when there is nothing to pay."""
-    require_role(actor, "bookkeeping")
+    register exists, ValidationError when there is nothing to pay. `actor` None: the system's own
+    job on the 1st (never a request: every view passes its user)."""
+    if actor is not None:
+        require_role(actor, "bookkeeping")
     month = month.replace(day=1)
     provider = db.session.get(Provider, provider_id)
     if provider is None:
@@ -199,13 +201,18 @@ class BuildResult:
     skipped: list = field(default_factory=list)  # (provider, reason)
 
 
+def providers_to_pay(month: date) -> list[int]:
+    """The providers with spends up to the month (those whose register may be built)."""
+    return sorted(db.session.execute(
+        select(Contract.provider_id).distinct().join(LedgerEntry, LedgerEntry.contract_id == Contract.id)
+        .where(LedgerEntry.d_spent != 0, LedgerEntry.month <= month.replace(day=1))).scalars().all())
+
+
 def build_all_registers(month: date, actor: User) -> BuildResult:
     """Build the month's registers of every provider with something to pay, in one action."""
     require_role(actor, "bookkeeping")
     month = month.replace(day=1)
-    provider_ids = db.session.execute(
-        select(Contract.provider_id).distinct().join(LedgerEntry, LedgerEntry.contract_id == Contract.id)
-        .where(LedgerEntry.d_spent != 0, LedgerEntry.month <= month)).scalars().all()
+    provider_ids = providers_to_pay(month)
     result = BuildResult()
     for provider_id in sorted(provider_ids):
         try:
@@ -214,6 +221,17 @@ def build_all_registers(month: date, actor: User) -> BuildResult:
         except (AgreementRequiredError, ConflictError, ValidationError) as error:
             result.skipped.append((db.session.get(Provider, provider_id), error.message))
     return result
+
+
+def start_building(month: date, actor: User):
+    """Start building every provider's register for the month as a job (certapp.bookkeeping.jobs)."""
+    from certapp.bookkeeping.jobs import build_registers
+    from certapp.jobs.services import start
+
+    require_role(actor, "bookkeeping")
+    month = month.replace(day=1)
+    return start(build_registers, "registers.build", f"Формирование реестров за {month:%m.%Y}", actor,
+                 month.isoformat(), actor.id)
 
 
 def get_register(register_id: int) -> PaymentRegister:

@@ -82,10 +82,10 @@ def registers():
                 if form.provider_id.data:
                     run_and_flash(lambda: services.build_register(form.provider_id.data, month, current_user),
                                   "Реестр сформирован.")
-                else:
-                    result = run_and_flash(lambda: services.build_all_registers(month, current_user), "Реестры сформированы.")
-                    for provider, reason in (result.skipped if result else []):
-                        flash(f"{provider.short_name}: {reason}", "warning")
+                else:  # every provider: long work, a job with a progress bar
+                    record = run_and_flash(lambda: services.start_building(month, current_user), "Реестры формируются.")
+                    if record is not None:
+                        return redirect(url_for("jobs.job", job_id=record.id))
         return redirect(url_for("bookkeeping.registers"))
     month = request.args.get("month")
     try:

@@ -14,3 +14,47 @@ def lapse_unsigned_offers() -> int:
         total += lapsed
         if lapsed < 500:
             return total
+
+
+@periodic(crontab(minute="15", hour="1"))
+def expire_finished_periods() -> int:
+    """Every night: the periods that have ended have what is left on their certificates expire
+    (once: an expired certificate is not touched again)."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from certapp.certificates.models import Certificate
+    from certapp.contracts.services import expire_period
+    from certapp.db import db
+    from certapp.reference.models import Period
+
+    ended = db.session.execute(select(Period.id).where(Period.ends_on < date.today()).where(
+        select(Certificate.id).where(Certificate.period_id == Period.id,
+                                     Certificate.status.in_(("active", "suspended"))).exists())).scalars().all()
+    total = 0
+    for period_id in ended:
+        with transaction():
+            total += expire_period(period_id, actor=None)["certificates"]
+    return total
+
+
+@periodic(crontab(minute="30", hour="2"))
+def nightly_ledger_check() -> int:
+    """Every night: the ledger invariant; mismatches are reported to the department (once a day)."""
+    from datetime import date
+
+    from certapp.common.web import path_for
+    from certapp.ledger.services import check_invariant
+    from certapp.notifications.services import notify
+
+    mismatches = check_invariant()
+    if mismatches:
+        with transaction():
+            notify("system", f"Проверка средств: расхождений — {len(mismatches)}",
+                   "Остатки сертификатов не сходятся с проводками: "
+                   + "; ".join(f"сертификат {m.certificate_id}: {m.field}" for m in mismatches[:20])
+                   + ". Откройте сверку и сообщите администратору.",
+                   role="department", url=path_for("bookkeeping.reconciliation"),
+                   dedupe_key=f"ledger-check:{date.today()}")
+    return len(mismatches)

@@ -161,3 +161,35 @@ def test_the_department_edits_the_deadlines_and_the_calendar(login, api, users):
     assert api(users["parent"]).get("/api/v1/deadlines/rules").status_code == 403
     assert client.delete(f"/api/v1/deadlines/holidays/{added.json['id']}").status_code == 204
     assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action.like("holiday.%"))) == 2
+
+
+def test_the_nightly_ledger_check_tells_the_department_of_a_mismatch(users):
+    from sqlalchemy import update
+
+    from certapp.contracts.jobs import nightly_ledger_check
+    from certapp.ledger.models import CertificateBalance
+
+    certificate = make_certificate(users["parent"], users["department"])
+    db.session.commit()
+    assert nightly_ledger_check.call_local() == 0
+    assert db.session.scalar(select(func.count(Notification.id)).where(Notification.kind == "system")) == 0
+    db.session.execute(update(CertificateBalance).where(CertificateBalance.certificate_id == certificate.id)
+                       .values(available=CertificateBalance.available - 1,
+                               spent=CertificateBalance.spent + 1))   # a tampered balance (its sum still holds)
+    db.session.commit()
+    assert nightly_ledger_check.call_local() >= 1
+    assert nightly_ledger_check.call_local() >= 1      # a second run the same day tells nobody twice
+    note = db.session.execute(select(Notification).where(Notification.kind == "system")).scalar_one()
+    assert note.role == "department" and "расхождений" in note.title
+    db.session.execute(update(CertificateBalance).where(CertificateBalance.certificate_id == certificate.id)
+                       .values(available=CertificateBalance.available + 1, spent=CertificateBalance.spent - 1))
+    db.session.commit()
+
+
+def test_the_registers_of_last_month_are_drafted_on_the_first(users):
+    from certapp.bookkeeping.jobs import build_month
+    from certapp.bookkeeping.models import PaymentRegister
+
+    built, skipped = build_month(date.today().replace(day=1), None)
+    assert (built, skipped) == (0, [])
+    assert db.session.scalar(select(func.count(PaymentRegister.id))) == 0
