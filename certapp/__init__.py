@@ -137,7 +137,7 @@ def register_commands(app: Flask) -> None:
     from certapp.accounts.cli import users_cli
     from certapp.audit.cli import audit_cli
     from certapp.backup import backup_cli
-    from certapp.bookkeeping.cli import reconcile_cli
+    from certapp.bookkeeping.cli import reconcile_cli, registers_cli
     from certapp.contracts.cli import contracts_cli
     from certapp.demo import demo_cli
     from certapp.documents.cli import keys_cli
@@ -150,6 +150,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(contracts_cli)
     app.cli.add_command(reconcile_cli)
+    app.cli.add_command(registers_cli)
     app.cli.add_command(reference_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(jobs_cli)

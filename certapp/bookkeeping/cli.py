@@ -1,3 +1,5 @@
+import sys
+
 import click
 
 from certapp.bookkeeping import exports, services
@@ -28,3 +30,27 @@ def reconcile_cli(xlsx):
     if result.mismatches:
         raise SystemExit(1)
     click.echo("Расхождений нет.")
+
+
+@click.command("registers")
+@click.option("--month", required=True, help="ГГГГ-ММ: the month whose registers are built.")
+def registers_cli(month):
+    """Build every provider's draft payment register for a month, with a progress bar (the job of the 1st)."""
+    from contextlib import ExitStack
+
+    from certapp.bookkeeping.jobs import build_month
+    from certapp.common.errors import DomainError
+    from certapp.contracts.services import parse_month
+
+    try:
+        month_value = parse_month(month)
+    except DomainError as error:
+        raise click.ClickException(error.message)
+    with ExitStack() as stack:
+        def bar(total: int):
+            return stack.enter_context(click.progressbar(length=total, label="Реестры", file=sys.stderr)
+                                       ).update
+        built, skipped = build_month(month_value, None, on_start=bar)
+    click.echo(f"Сформировано реестров: {built}.")
+    for reason in skipped:
+        click.echo(f"  пропущено: {reason}")

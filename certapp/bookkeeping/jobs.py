@@ -11,11 +11,13 @@ from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress
 
 
-def build_month(month: date, actor: User | None, job_id: int | None = None) -> tuple[int, list[str]]:
-    """Every provider's register for the month, each in its own transaction, reporting progress."""
+def build_month(month: date, actor: User | None, job_id: int | None = None, on_start=None) -> tuple[int, list[str]]:
+    """Every provider's register for the month, each in its own transaction, reporting progress
+    (to the job's row, and to `on_start(total)`'s callback, e.g. a terminal's progress bar)."""
     provider_ids = services.providers_to_pay(month)
     built, skipped = 0, []
-    with Progress(job_id, len(provider_ids), every=1) as progress:
+    with Progress(job_id, len(provider_ids), every=1, on_advance=on_start(len(provider_ids)) if on_start else None
+                  ) as progress:
         for provider_id in provider_ids:
             try:
                 with transaction():

@@ -23,10 +23,12 @@ from certapp.common.errors import ConflictError, DomainError, NotFoundError, Val
 from certapp.common.events import announce
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
+from certapp.common.web import path_for
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.keys import key_store
 from certapp.documents.services import next_number, next_value, sign_document
+from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.programs.models import MAX_AGE, MIN_AGE
 from certapp.reference.services import get_district, get_period
@@ -234,6 +236,20 @@ def decide_many(application_ids, decision: str, actor: User, reason: str | None 
     if decision == "refused" and not " ".join((reason or "").split()):
         raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
     return for_each(application_ids, lambda application_id: decide(application_id, decision, actor, reason))
+
+
+def start_deciding(application_ids, decision: str, actor: User, reason: str | None = None):
+    """decide_many as a job, for more rows than a request should take (certapp.jobs.bulk)."""
+    require_role(actor, "department")
+    _check_decision(decision)
+    if decision == "refused" and not " ".join((reason or "").split()):
+        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
+    return start_bulk("certificates.decide", "Решение по заявлениям на сертификат", application_ids, actor,
+                      decision=decision, reason=reason)
+
+
+register_bulk("certificates.decide", lambda row_id, user, decision, reason: decide(row_id, decision, user, reason),
+              ("заявление", "заявления", "заявлений"), lambda: path_for("certificates.queue"))
 
 
 def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: int, consent: bool) -> Certificate:

@@ -14,6 +14,7 @@ from certapp.common.errors import ConflictError, DomainError, NotFoundError, Tra
 from certapp.common.events import announce
 from certapp.common.months import first_of_month, months_between
 from certapp.common.states import transition
+from certapp.common.web import path_for
 from certapp.contracts.models import (
     CONTRACT_TRANSITIONS,
     ENROLLMENT_TRANSITIONS,
@@ -26,6 +27,7 @@ from certapp.contracts.models import (
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number, sign_document
+from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.ledger.models import LedgerEntry
 from certapp.programs.models import StudyGroup
@@ -242,6 +244,20 @@ def decide_enrollments(enrollment_ids, action: str, actor: User, reason: str | N
     if action == "decline" and not " ".join((reason or "").split()):
         raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявок.", field="reason")
     return for_each(enrollment_ids, lambda enrollment_id: decide_enrollment(enrollment_id, action, actor, reason))
+
+
+def start_deciding_enrollments(enrollment_ids, action: str, actor: User, reason: str | None = None):
+    """decide_enrollments as a job, for more rows than a request should take (certapp.jobs.bulk)."""
+    require_registry_provider(actor)
+    _check_action(action)
+    if action == "decline" and not " ".join((reason or "").split()):
+        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявок.", field="reason")
+    return start_bulk("enrollments.decide", "Ответ на заявки на обучение", enrollment_ids, actor,
+                      action=action, reason=reason)
+
+
+register_bulk("enrollments.decide", lambda row_id, user, action, reason: decide_enrollment(row_id, action, user, reason),
+              ("заявка", "заявки", "заявок"), lambda: path_for("contracts.enrollments"))
 
 
 def accept_enrollment(enrollment_id: int, actor: User) -> Contract:

@@ -15,6 +15,7 @@ from certapp.contracts import services
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
 from certapp.db import transaction
+from certapp.jobs.bulk import SYNC_LIMIT
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
 
@@ -87,11 +88,15 @@ def decline(enrollment_id: int):
 @roles("provider")
 def bulk():
     """Accept or decline the requests marked on the list, with one reason for all refusals."""
-    action = request.form.get("action")
+    action, ids = request.form.get("action"), request.form.getlist("ids", type=int)
+    if len(ids) > SYNC_LIMIT:  # long: a job with a progress bar
+        record = run_and_flash(lambda: services.start_deciding_enrollments(ids, action, current_user,
+                                                                           request.form.get("reason")),
+                               "Заявки обрабатываются.")
+        return redirect(url_for("jobs.job", job_id=record.id) if record else url_for("contracts.enrollments"))
     try:
         with transaction():
-            result = services.decide_enrollments(request.form.getlist("ids", type=int), action, current_user,
-                                                 request.form.get("reason"))
+            result = services.decide_enrollments(ids, action, current_user, request.form.get("reason"))
     except DomainError as error:
         flash(error.message, "error")
     else:

@@ -59,9 +59,11 @@ class Progress:
     done (with a message and result link) or failed (with the error in Russian), and commits
     progress every `every` steps."""
 
-    def __init__(self, job_id: int | None, total: int | None, every: int = 10):
+    def __init__(self, job_id: int | None, total: int | None, every: int = 10, on_advance=None):
         self.job_id, self.total, self.every, self.done = job_id, total, every, 0
         self.message = self.result_url = None
+        #: also told of each step (a terminal's progress bar)
+        self.on_advance = on_advance
 
     def __enter__(self):
         if self.job_id:
@@ -70,6 +72,8 @@ class Progress:
 
     def advance(self, steps: int = 1) -> None:
         self.done += steps
+        if self.on_advance:
+            self.on_advance(steps)
         if self.job_id and (self.done % self.every == 0 or self.done == self.total):
             _set(self.job_id, done=self.done)
 

@@ -207,3 +207,15 @@ def test_the_department_cannot_build_registers_in_the_browser(login, users, worl
         "month": f"{world['m0']:%Y-%m}", "provider_id": "0"}, follow_redirects=True).get_data(as_text=True)
     assert "Недостаточно прав" in page
     assert db.session.execute(services.registers_query()).first() is None
+
+
+def test_the_registers_command_builds_the_month_with_a_progress_bar(app, world):
+    from certapp.bookkeeping.services import conclude_agreement
+
+    conclude_agreement(world["agreement"].id, world["bookkeeper"], world["period"].starts_on, None)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["registers", "--month", f"{world['m0']:%Y-%m}"])
+    assert result.exit_code == 0, result.output
+    assert "Сформировано реестров: 1." in result.stdout and "нет действующего соглашения" in result.stdout
+    assert "Реестры" in result.stderr
+    assert app.test_cli_runner().invoke(args=["registers", "--month", "13-2026"]).exit_code != 0

@@ -90,6 +90,15 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
 
     number = live_server.run(lambda: _confirm_application(world, email))
 
+    # the bell tells: the application received and the certificate issued; its link opens the certificate
+    page.goto(f"{url}/")
+    page.get_by_role("link", name=re.compile(r"Уведомления: непрочитанных \d+")).click()
+    expect(page.get_by_text(f"Выдан сертификат № {number}")).to_be_visible()
+    watch.check(watch.phone)
+    page.locator(".notification", has_text=f"Выдан сертификат № {number}").get_by_role("button", name="Открыть").click()
+    expect(page.get_by_role("heading", name=f"Социальный сертификат № {number}")).to_be_visible()
+    watch.check(watch.phone)
+
     # the certificate: page, print version, PDF
     page.goto(f"{url}/certificates/")
     watch.check(watch.phone)

@@ -14,7 +14,7 @@ NAMES = ("Анна", "Борис", "Вера", "Глеб", "Дарья")
 def _applications(parent, count: int) -> list[int]:
     ids = []
     for n in range(count):
-        child = services.add_child(parent, child_data(first_name=NAMES[n]))
+        child = services.add_child(parent, child_data(first_name=NAMES[n % len(NAMES)]))
         ids.append(services.apply(parent, child.id, current_period().id, True).id)
     db.session.commit()
     return ids
@@ -89,3 +89,18 @@ def test_the_page_refuses_nothing_marked_and_other_roles(login, users):
     assert "Отметьте хотя бы одну строку." in page
     assert login(users["parent"]).post("/certificates/applications/bulk",
                                        data={"ids": [1], "decision": "confirmed"}).status_code == 403
+
+
+def test_many_applications_are_decided_by_a_job_with_a_progress_bar(login, api, users):
+    ids = _applications(users["parent"], 21)
+    department = login(users["department"])
+    answer = department.post("/certificates/applications/bulk", data={"ids": ids, "decision": "confirmed"})
+    assert answer.status_code == 302 and "/jobs/" in answer.location
+    page = department.get(answer.location).get_data(as_text=True)
+    assert "Решения принимаются." in page and "Обработано: 21 заявление." in page and "<progress" in page
+    assert _statuses(ids) == ["confirmed"] * 21
+    job_id = int(answer.location.rsplit("/", 1)[1])
+    assert api(users["department"]).get(f"/api/v1/jobs/{job_id}").json["done"] == 21
+    state = department.get(f"/jobs/{job_id}.json").json
+    assert (state["state"], state["percent"]) == ("done", 100)
+    assert login(users["parent"]).get(f"/jobs/{job_id}").status_code == 404

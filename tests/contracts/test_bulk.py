@@ -23,7 +23,7 @@ def _requests(setup, count: int, program=None) -> list[int]:
     group = (program or setup["program"]).groups[0]
     ids = []
     for n in range(count):
-        certificate = make_certificate(setup["parent"], setup["department"], first_name=NAMES[n])
+        certificate = make_certificate(setup["parent"], setup["department"], first_name=NAMES[n % len(NAMES)])
         ids.append(services.request_enrollment(setup["parent"], certificate.id, group.id, this_month()).id)
     db.session.commit()
     return ids
@@ -95,3 +95,12 @@ def test_bulk_refusals_in_the_api(api, setup):
 
 def login_free_parent_cannot_post_the_page(api, setup):
     return api().post("/enrollments/bulk", data={"ids": [1], "action": "accept"}).status_code in (302, 401)
+
+
+def test_many_requests_are_answered_by_a_job(login, users, setup):
+    ids = _requests(setup, 22)   # requests hold no seat: the group of 10 takes them all
+    provider = login(setup["provider"])
+    answer = provider.post("/enrollments/bulk", data={"ids": ids, "action": "decline", "reason": "Набор закрыт"})
+    assert answer.status_code == 302 and "/jobs/" in answer.location
+    assert "Обработано: 22 заявки." in provider.get(answer.location).get_data(as_text=True)
+    assert set(_statuses(ids)) == {"declined"}

@@ -1,0 +1,45 @@
+"""A bulk action too long for one request: the rows run one by one, each in its own transaction,
+with a progress bar (certapp.common.bulk runs short ones in the request, each row in a savepoint).
+Features register their row actions by name; the job finds them again in the worker."""
+from certapp.accounts.models import User
+from certapp.common.bulk import clean_ids
+from certapp.common.errors import DomainError
+from certapp.db import db, transaction
+from certapp.jobs import job
+from certapp.jobs.services import Progress, start
+
+#: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path)
+BULK_ACTIONS: dict[str, tuple] = {}
+#: more rows than this run as a job with a progress bar instead of in the request
+SYNC_LIMIT = 20
+
+
+def register_bulk(name: str, action, forms: tuple[str, str, str], result_path) -> None:
+    BULK_ACTIONS[name] = (action, forms, result_path)
+
+
+def start_bulk(name: str, title: str, ids, actor: User, **options):
+    """Record and enqueue the bulk job (after the commit); returns the Job."""
+    return start(run_bulk, f"bulk.{name}", title, actor, name, clean_ids(ids), actor.id, options)
+
+
+@job()
+def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dict) -> int:
+    from certapp.common.templating import plural
+
+    action, forms, result_path = BULK_ACTIONS[name]
+    actor = db.session.get(User, actor_id)
+    done, refused = 0, []
+    with Progress(job_id, len(ids), every=5) as progress:
+        for row_id in ids:
+            try:
+                with transaction():
+                    action(row_id, actor, **options)
+                done += 1
+            except DomainError as error:
+                refused.append(f"№ {row_id}: {error.message}")
+            progress.advance()
+        progress.finish("\n".join([f"Обработано: {done} {plural(done, *forms)}."]
+                                  + ([f"Не обработано: {len(refused)}."] + refused[:50] if refused else [])),
+                        result_url=result_path())
+    return done
