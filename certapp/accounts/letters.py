@@ -45,7 +45,7 @@ def send_confirmation(user: User) -> None:
     link = absolute_url(path_for("accounts.confirm_email", token=_token("confirm", user)))
     queue_email(user.email, "Подтвердите адрес почты",
                 f"Здравствуйте, {user.full_name}!\n\nЧтобы получать уведомления на этот адрес, подтвердите его: {link}\n"
-                "Ссылка действует 3 дня." + _SIGNATURE)
+                "Ссылка действует 3 дня." + _SIGNATURE, sensitive=True)
     record_event("user.confirmation_sent", user, actor=user)
 
 
@@ -73,7 +73,7 @@ def request_password_reset(email: str) -> None:
     link = absolute_url(path_for("accounts.reset_password", token=_token("reset", user)))
     queue_email(user.email, "Смена пароля",
                 f"Здравствуйте, {user.full_name}!\n\nЧтобы задать новый пароль, откройте ссылку: {link}\n"
-                "Ссылка действует 2 часа и срабатывает один раз." + _SIGNATURE)
+                "Ссылка действует 2 часа и срабатывает один раз." + _SIGNATURE, sensitive=True)
     record_event("user.password_reset_requested", user, actor=user)
 
 

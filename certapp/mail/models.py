@@ -24,6 +24,8 @@ class OutboxMessage(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: the body holds a secret (a password-reset link): it is erased once the letter is sent
+    sensitive: Mapped[bool] = mapped_column(default=False, server_default="0")
     #: one letter per fact: a second letter with the same key is not written
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -29,14 +29,15 @@ MAX_ATTEMPTS = 8
 
 
 def queue_email(to_address: str, subject: str, text_body: str, html_body: str | None = None,
-                dedupe_key: str | None = None) -> OutboxMessage | None:
+                dedupe_key: str | None = None, sensitive: bool = False) -> OutboxMessage | None:
     """Write a letter into the outbox of the current transaction; it is sent after the commit.
-    Returns None when a letter with the same dedupe_key exists."""
+    A `sensitive` letter's body is erased once it is sent. Returns None when a letter with the same
+    dedupe_key exists."""
     if dedupe_key and db.session.execute(select(OutboxMessage.id).where(
             OutboxMessage.dedupe_key == dedupe_key)).first():
         return None
     message = OutboxMessage(to_address=to_address, subject=subject[:255], text_body=text_body, html_body=html_body,
-                            dedupe_key=dedupe_key)
+                            dedupe_key=dedupe_key, sensitive=sensitive)
     try:
         with db.session.begin_nested():
             db.session.add(message)
@@ -77,9 +78,10 @@ def deliver(message_id: int) -> bool:
         current_app.logger.warning("letter %s not sent (attempt %s): %s", message_id, message.attempts,
                                    type(error).__name__)
         return False
+    erased = {"text_body": "(содержимое удалено после отправки)", "html_body": None} if message.sensitive else {}
     with transaction():
         db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-            status="sent", sent_at=utcnow(), last_error=None))
+            status="sent", sent_at=utcnow(), last_error=None, **erased))
     return True
 
 

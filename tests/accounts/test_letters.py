@@ -88,6 +88,9 @@ def test_the_api_reset_refuses_a_used_token(api, users, smtp):  # noqa: F811
                       ).status_code == 204
     used = api().post("/api/v1/account/password-reset/confirm", json={"token": token, "password": "Другой-пароль-2026"})
     assert used.status_code == 422 and used.json["status"] == "invalid_token"
+    from certapp.mail.models import OutboxMessage
+    stored = db.session.execute(select(OutboxMessage).where(OutboxMessage.subject == "Смена пароля")).scalar_one()
+    assert stored.status == "sent" and token not in stored.text_body and stored.html_body is None
 
 
 def test_the_owner_is_told_when_someone_registers_their_address(client, users, smtp):  # noqa: F811
