@@ -9,11 +9,11 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import Money, csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.pagination import paginate
-from certapp.common.web import flash_bulk, run_and_flash
+from certapp.common.web import flash_bulk
 from certapp.contracts import services as contract_services
 from certapp.contracts.services import upcoming_payments
 from certapp.db import db, transaction
-from certapp.jobs.bulk import SYNC_LIMIT
+from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger import services as ledger
 from certapp.reference.services import get_district, list_periods
 
@@ -157,22 +157,17 @@ def decide(application_id: int):
 @roles("department")
 def decide_bulk():
     """One decision for the applications marked on the queue (one reason for all refusals)."""
-    decision, ids = request.form.get("decision"), request.form.getlist("ids", type=int)
-    if len(ids) > SYNC_LIMIT:  # long: a job with a progress bar
-        record = run_and_flash(lambda: services.start_deciding(ids, decision, current_user, request.form.get("reason")),
-                               "Решения принимаются.")
-        return redirect(url_for("jobs.job", job_id=record.id) if record else url_for("certificates.queue"))
-    try:
-        with transaction():
-            result = services.decide_many(ids, decision, current_user, request.form.get("reason"))
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
+    decision, reason, ids = request.form.get("decision"), request.form.get("reason"), request.form.getlist("ids", type=int)
+
+    def report(result):
         if decision == "confirmed":
             flash_bulk(result, "Выдано", ("сертификат", "сертификата", "сертификатов"))
         else:
             flash_bulk(result, "Отказано", ("заявление", "заявления", "заявлений"))
-    return redirect(url_for("certificates.queue", status=request.args.get("status")))
+
+    return bulk_from_page(ids, lambda: services.start_deciding(ids, decision, current_user, reason),
+                          lambda: services.decide_many(ids, decision, current_user, reason), report,
+                          url_for("certificates.queue", status=request.args.get("status")), "Решения принимаются.")
 
 
 @bp.route("/certificates/on-behalf", methods=["GET", "POST"])

@@ -5,7 +5,6 @@ from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
 from certapp.certificates.services import certificates_of
-from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import first_of_month, month_label, months_between
@@ -14,8 +13,7 @@ from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
-from certapp.db import transaction
-from certapp.jobs.bulk import SYNC_LIMIT
+from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
 
@@ -88,20 +86,12 @@ def decline(enrollment_id: int):
 @roles("provider")
 def bulk():
     """Accept or decline the requests marked on the list, with one reason for all refusals."""
-    action, ids = request.form.get("action"), request.form.getlist("ids", type=int)
-    if len(ids) > SYNC_LIMIT:  # long: a job with a progress bar
-        record = run_and_flash(lambda: services.start_deciding_enrollments(ids, action, current_user,
-                                                                           request.form.get("reason")),
-                               "Заявки обрабатываются.")
-        return redirect(url_for("jobs.job", job_id=record.id) if record else url_for("contracts.enrollments"))
-    try:
-        with transaction():
-            result = services.decide_enrollments(ids, action, current_user, request.form.get("reason"))
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash_bulk(result, "Принято" if action == "accept" else "Отклонено", ("заявка", "заявки", "заявок"))
-    return redirect(url_for("contracts.enrollments", status=request.args.get("status")))
+    action, reason, ids = request.form.get("action"), request.form.get("reason"), request.form.getlist("ids", type=int)
+    return bulk_from_page(
+        ids, lambda: services.start_deciding_enrollments(ids, action, current_user, reason),
+        lambda: services.decide_enrollments(ids, action, current_user, reason),
+        lambda result: flash_bulk(result, "Принято" if action == "accept" else "Отклонено", ("заявка", "заявки", "заявок")),
+        url_for("contracts.enrollments", status=request.args.get("status")), "Заявки обрабатываются.")
 
 
 @bp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])

@@ -43,3 +43,23 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
                                   + ([f"Не обработано: {len(refused)}."] + refused[:50] if refused else [])),
                         result_url=result_path())
     return done
+
+
+def bulk_from_page(ids: list, start_job, run, report, back_url: str, started: str):
+    """A page's bulk form: more than SYNC_LIMIT rows start `start_job()` and open its progress bar;
+    fewer run `run()` in the request and `report(result)` flashes what was done. Returns the redirect."""
+    from flask import flash, redirect, url_for
+
+    from certapp.common.web import run_and_flash
+
+    if len(ids) > SYNC_LIMIT:
+        record = run_and_flash(start_job, started)
+        return redirect(url_for("jobs.job", job_id=record.id) if record else back_url)
+    try:
+        with transaction():
+            result = run()
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        report(result)
+    return redirect(back_url)
