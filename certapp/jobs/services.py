@@ -1,4 +1,6 @@
 """Enqueueing after the commit, and long work with a progress record (Job)."""
+import logging
+
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
@@ -21,7 +23,11 @@ def _enqueue(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint's release is not the commit (SQLAlchemy fires both)
         return
     for task, args, kwargs in session.info.pop(_AFTER_COMMIT, ()):
-        task(*args, **kwargs)
+        try:
+            task(*args, **kwargs)
+        except Exception:  # the change is committed: a queue that is down must not turn it into an error
+            # letters are handed out again by the outbox sweep; a job's row stays «queued» and says so
+            logging.getLogger("certapp.jobs").exception("could not enqueue %s", getattr(task, "name", task))
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -199,3 +199,17 @@ def test_the_department_shares_its_notifications_and_the_bell_counts_them(login,
     client = login(users["department"])
     assert "Прочитано: 1." in client.post("/notifications/read-all", follow_redirects=True).get_data(as_text=True)
     assert 'aria-label="Уведомления"' in login(colleague).get("/").get_data(as_text=True)
+
+
+def test_a_queue_that_is_down_does_not_undo_a_committed_change(app, users, monkeypatch):
+    from huey.exceptions import HueyException
+
+    from certapp.jobs import huey
+
+    def down(*args, **kwargs):
+        raise HueyException("the queue is unreachable")
+
+    monkeypatch.setattr(huey, "enqueue", down)
+    parent = _confirmed(users["parent"])
+    application = _apply(parent)   # the commit succeeds; the letter waits for the sweep
+    assert application.id and db.session.execute(select(OutboxMessage)).scalar_one().status == "pending"
