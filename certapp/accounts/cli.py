@@ -15,13 +15,19 @@ users_cli = AppGroup("users", help="Учётные записи.")
 @click.option("--email", required=True)
 @click.option("--full-name", required=True)
 @click.option("--phone", default=None)
+@click.option("--municipality", "oktmo", default=None,
+              help="ОКТМО of the official's municipality (department, bookkeeping); may be left out while there is one.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def create_user(role, email, full_name, phone, password):
+def create_user(role, email, full_name, phone, oktmo, password):
     """Create an account of any role (department and bookkeeping accounts are made only here)."""
+    from certapp.reference.services import municipality_by_oktmo
+
     try:
         with transaction():
+            municipality_id = municipality_by_oktmo(oktmo).id if oktmo else None
             user = services.register_user(email=email, password=password, full_name=full_name,
-                                          phone=phone, role=role, self_registration=False)
+                                          phone=phone, role=role, self_registration=False,
+                                          municipality_id=municipality_id)
     except DomainError as error:
         raise click.ClickException(error.message)
     click.echo(f"Создан пользователь {user.email} ({ROLES[user.role]}), id={user.id}")

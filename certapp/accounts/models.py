@@ -43,6 +43,8 @@ class User(UserMixin, db.Model):
     email_muted: Mapped[list | None] = mapped_column(JSON)
     #: the organisation a provider account acts for, set when its registry application is approved
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", use_alter=True), index=True)
+    #: the municipality a department or bookkeeping official works for (None for other roles)
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")
 

@@ -49,8 +49,13 @@ REGISTRATION_ACCEPTED = ("Заявка на регистрацию принят�
                          "Если этот адрес был зарегистрирован раньше, войдите с прежним паролем.")
 
 
+#: roles that work for one municipality
+MUNICIPAL_ROLES = ("department", "bookkeeping")
+
+
 def register_user(*, email: str, password: str, full_name: str, phone: str | None, role: str,
-                  actor: User | None = None, self_registration: bool = True) -> User | None:
+                  actor: User | None = None, self_registration: bool = True,
+                  municipality_id: int | None = None) -> User | None:
     """Create an account. Self-registration may give only the parent or provider role.
 
     Self-registration with an address already taken creates nothing, audits the attempt on the
@@ -80,8 +85,13 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
     if existing is not None:
         raise ConflictError("Пользователь с таким адресом почты уже зарегистрирован.", field="email",
                             code="duplicate_account")
+    if role in MUNICIPAL_ROLES:
+        municipality_id = municipality_id or _only_municipality()
+    elif municipality_id is not None:
+        raise ValidationError("Муниципальное образование указывается только управлению образования и бухгалтерии.",
+                              field="municipality")
     user = User(email=email, password_hash=hash_password(password), full_name=full_name, phone=phone,
-                role=role, email_confirmed_at=None if self_registration else utcnow())
+                role=role, email_confirmed_at=None if self_registration else utcnow(), municipality_id=municipality_id)
     db.session.add(user)
     db.session.flush()
     record_event("user.register" if self_registration else "user.create", user, to_state=role,
@@ -90,6 +100,18 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
         from certapp.accounts.letters import send_confirmation
         send_confirmation(user)
     return user
+
+
+def _only_municipality() -> int:
+    """The municipality of a new official when none is named: the installation's only one."""
+    from certapp.reference.models import Municipality
+
+    ids = db.session.execute(select(Municipality.id).order_by(Municipality.id).limit(2)).scalars().all()
+    if len(ids) != 1:
+        raise ValidationError("Укажите муниципальное образование (ОКТМО) сотрудника." if ids else
+                              "Справочник муниципальных образований не загружен: выполните flask reference load.",
+                              field="municipality")
+    return ids[0]
 
 
 @dataclass

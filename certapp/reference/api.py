@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.db import transaction
 from certapp.reference import services
-from certapp.reference.schemas import DirectionSchema, PeriodSchema, PeriodUpdateSchema
+from certapp.reference.schemas import DirectionSchema, MunicipalitySchema, PeriodSchema, PeriodUpdateSchema
 
 blp = Blueprint("reference_api", __name__, url_prefix="/reference", description="Справочники")
 
@@ -15,6 +15,14 @@ blp = Blueprint("reference_api", __name__, url_prefix="/reference", description=
 def directions():
     """The six directions and their registry numbers of the service."""
     return services.list_directions()
+
+
+@blp.route("/municipalities", methods=["GET"])
+@blp.response(200, MunicipalitySchema(many=True))
+@public
+def municipalities():
+    """The municipalities of the installation, with their authorised bodies and orders."""
+    return services.list_municipalities()
 
 
 @blp.route("/periods", methods=["GET"])

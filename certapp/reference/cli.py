@@ -12,5 +12,6 @@ def load():
     """Load directions, the district and default periods (idempotent)."""
     with transaction():
         added = services.load_reference_data()
-    click.echo("Справочники: добавлено направленностей {directions}, районов {districts}, периодов {periods}."
+    click.echo("Справочники: добавлено направленностей {directions}, муниципальных образований {municipalities}, "
+               "периодов {periods}, дней календаря {holidays}."
                .format(**added))

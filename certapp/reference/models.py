@@ -1,6 +1,6 @@
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.db import db
@@ -22,18 +22,32 @@ class Direction(db.Model):
         return f"<Direction {self.code} {self.service_code}>"
 
 
-class District(db.Model):
-    __tablename__ = "district"
+class Municipality(db.Model):
+    """A municipality (муниципальное образование) that finances certificates under its own order:
+    its authorised body, the order (number and date) and the exclusions the order adds to the
+    art-school rule that holds everywhere (names or name fragments, as data)."""
+
+    __tablename__ = "municipality"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
-    #: ОКТМО of the municipal district
+    #: ОКТМО of the municipal district (8 or 11 digits)
     oktmo: Mapped[str] = mapped_column(String(11), unique=True)
-    #: the two digits that open certificate numbers of this district
+    #: the two digits that open certificate numbers of this municipality
     number_code: Mapped[str] = mapped_column(String(4))
+    #: the authorised body (уполномоченный орган)
+    authority: Mapped[str | None] = mapped_column(String(500))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    order_date: Mapped[date | None]
+    #: exclusions the municipality's own order adds (lower-case name fragments)
+    extra_exclusions: Mapped[list | None] = mapped_column(JSON)
+
+    @property
+    def order(self) -> str:
+        return f"№ {self.order_number} от {self.order_date:%d.%m.%Y}" if self.order_number and self.order_date else ""
 
     def __repr__(self) -> str:
-        return f"<District {self.name}>"
+        return f"<Municipality {self.oktmo} {self.name}>"
 
 
 class Period(db.Model):

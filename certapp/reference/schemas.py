@@ -31,3 +31,14 @@ class PeriodSchema(Schema):
 class PeriodUpdateSchema(PeriodSchema):
     class Meta:
         exclude = ("code",)
+
+
+class MunicipalitySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    oktmo = fields.String(metadata={"description": "ОКТМО"})
+    authority = fields.String(allow_none=True, metadata={"description": "the authorised body"})
+    order_number = fields.String(allow_none=True)
+    order_date = fields.Date(allow_none=True)
+    extra_exclusions = fields.List(fields.String(), allow_none=True,
+                                   metadata={"description": "what the municipality's own order adds to the exclusions"})

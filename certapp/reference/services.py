@@ -7,7 +7,7 @@ from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.money import format_rub
 from certapp.db import db
-from certapp.reference.models import Direction, District, Period
+from certapp.reference.models import Direction, Municipality, Period
 
 #: Приложение № 1 к 458-п. The «О» after 804200 and «ББ», «АЕ», «АЖ» are Cyrillic letters.
 DIRECTIONS = (
@@ -19,7 +19,10 @@ DIRECTIONS = (
     ("social_humanitarian", "социально-гуманитарная", "804200\u041e.99.0.\u0411\u041152\u0410\u041624000"),
 )
 
-DISTRICT = {"name": "Каратузский район", "oktmo": "04624000", "number_code": "24"}
+#: the default municipality that `reference load` creates: Karatuz, order 458-п of 16.05.2023
+DEFAULT_MUNICIPALITY = {"name": "Каратузский район", "oktmo": "04624000", "number_code": "24",
+                        "authority": "Управление образования администрации Каратузского района",
+                        "order_number": "458-п", "order_date": date(2023, 5, 16)}
 
 #: school years loaded by default; the nominal is the department's to change
 DEFAULT_PERIODS = (
@@ -32,15 +35,15 @@ def load_reference_data() -> dict:
     """Insert what is missing; never overwrites what the department has edited. Idempotent."""
     from certapp.deadlines.services import load_calendar
 
-    added = {"directions": 0, "districts": 0, "periods": 0}
+    added = {"directions": 0, "municipalities": 0, "periods": 0}
     existing = {d.code: d for d in db.session.execute(select(Direction)).scalars()}
     for code, name, service_code in DIRECTIONS:
         if code not in existing:
             db.session.add(Direction(code=code, name=name, service_code=service_code))
             added["directions"] += 1
-    if db.session.execute(select(District).where(District.oktmo == DISTRICT["oktmo"])).first() is None:
-        db.session.add(District(**DISTRICT))
-        added["districts"] += 1
+    if db.session.execute(select(Municipality.id).where(Municipality.oktmo == DEFAULT_MUNICIPALITY["oktmo"])).first() is None:
+        db.session.add(Municipality(**DEFAULT_MUNICIPALITY))
+        added["municipalities"] += 1
     codes = set(db.session.execute(select(Period.code)).scalars())
     for code, name, starts_on, ends_on, nominal in DEFAULT_PERIODS:
         if code not in codes:
@@ -62,11 +65,24 @@ def get_direction(code: str) -> Direction:
     return direction
 
 
-def get_district() -> District:
-    district = db.session.execute(select(District).order_by(District.id)).scalars().first()
+def get_district() -> Municipality:
+    """The installation's default municipality (the first created; Karatuz by default)."""
+    district = db.session.execute(select(Municipality).order_by(Municipality.id)).scalars().first()
     if district is None:
-        raise NotFoundError("Справочник района не загружен: выполните flask reference load.")
+        raise NotFoundError("Справочник муниципальных образований не загружен: выполните flask reference load.")
     return district
+
+
+def list_municipalities() -> list[Municipality]:
+    return list(db.session.execute(select(Municipality).order_by(Municipality.name)).scalars())
+
+
+def municipality_by_oktmo(oktmo: str) -> Municipality:
+    found = db.session.execute(select(Municipality).where(Municipality.oktmo == (oktmo or "").strip())
+                               ).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"Муниципальное образование с ОКТМО {oktmo} не найдено.", field="municipality")
+    return found
 
 
 def list_periods() -> list[Period]:

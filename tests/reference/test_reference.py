@@ -22,7 +22,7 @@ def test_reference_load_is_idempotent_and_keeps_edits(app):
     period = db.session.execute(select(Period).where(Period.code == "2026/27")).scalar_one()
     period.nominal = 99_00
     db.session.commit()
-    assert load_reference_data() == {"directions": 0, "districts": 0, "periods": 0, "holidays": 0}
+    assert load_reference_data() == {"directions": 0, "municipalities": 0, "periods": 0, "holidays": 0}
     assert db.session.execute(select(func.count()).select_from(Direction)).scalar_one() == 6
     assert db.session.get(Period, period.id).nominal == 99_00
 
@@ -75,3 +75,37 @@ def test_api_refuses_a_negative_nominal_with_the_field(api, users):
         "code": "2027/28", "name": "x", "starts_on": "2027-09-01", "ends_on": "2028-08-31", "nominal_rub": "-1"})
     assert response.status_code == 422
     assert "nominal_rub" in response.json["errors"]["json"]
+
+
+def test_municipalities_are_public_in_the_api(api):
+    answer = api().get("/api/v1/reference/municipalities")
+    assert answer.status_code == 200
+    assert [(m["name"], m["oktmo"], m["order_number"], m["order_date"]) for m in answer.json] == [
+        ("Каратузский район", "04624000", "458-п", "2023-05-16")]
+
+
+def test_officials_belong_to_a_municipality(app):
+    from certapp.accounts.models import User
+    from certapp.reference.models import Municipality
+    from certapp.reference.services import get_district
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["users", "create", "--role", "department", "--email", "uo2@example.ru",
+                                  "--full-name", "Петрова Ольга Николаевна", "--municipality", "04624000",
+                                  "--password", "Длинный-пароль-1"])
+    assert created.exit_code == 0, created.output
+    user = db.session.execute(select(User).where(User.email == "uo2@example.ru")).scalar_one()
+    assert user.municipality_id == get_district().id
+    unknown = runner.invoke(args=["users", "create", "--role", "department", "--email", "uo3@example.ru",
+                                  "--full-name", "Петрова Ольга Николаевна", "--municipality", "99999999",
+                                  "--password", "Длинный-пароль-1"])
+    assert unknown.exit_code != 0 and "не найдено" in unknown.output
+    db.session.add(Municipality(name="Курагинский район", oktmo="04630000", number_code="24"))
+    db.session.commit()
+    ambiguous = runner.invoke(args=["users", "create", "--role", "bookkeeping", "--email", "buh2@example.ru",
+                                    "--full-name", "Сидорова Галина Петровна", "--password", "Длинный-пароль-1"])
+    assert ambiguous.exit_code != 0 and "Укажите муниципальное образование" in ambiguous.output
+    parent = runner.invoke(args=["users", "create", "--role", "parent", "--email", "p2@example.ru",
+                                 "--full-name", "Иванова Мария Сергеевна", "--municipality", "04624000",
+                                 "--password", "Длинный-пароль-1"])
+    assert parent.exit_code != 0 and "только управлению образования и бухгалтерии" in parent.output
