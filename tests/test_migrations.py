@@ -36,3 +36,27 @@ def test_migrations_upgrade_a_database_that_holds_data(app):
     from certapp.audit import chain
     report = chain.verify(db.session)
     assert (report.checked, report.problems) == (1, [])  # the old event was sealed into the chain
+
+
+def test_the_district_becomes_a_municipality_and_officials_belong_to_it(app):
+    """0013 confirms the officials' addresses; 0016 copies the district (same id) into the municipality
+    with Karatuz's order and gives the officials their municipality; nothing else changes."""
+    db.session.remove()
+    downgrade(revision="base")
+    upgrade(revision="0012_dashboard_indexes")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO district (id, name, oktmo, number_code) VALUES (7, 'Каратузский район', "
+                          "'04624000', '24')"))
+        for email, role in (("uo@example.ru", "department"), ("parent@example.ru", "parent")):
+            conn.execute(text('INSERT INTO "user" (email, password_hash, full_name, role, active, session_version, '
+                              "created_at) VALUES (:email, 'x', 'Старый Пользователь', :role, TRUE, 0, CURRENT_TIMESTAMP)"),
+                         {"email": email, "role": role})
+    upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT id, oktmo, order_number, authority FROM municipality")).one() == (
+            7, "04624000", "458-п", "Управление образования администрации Каратузского района")
+        rows = dict(conn.execute(text('SELECT role, municipality_id FROM "user"')).all())
+        assert rows == {"department": 7, "parent": None}
+        confirmed = dict(conn.execute(text('SELECT role, email_confirmed_at IS NOT NULL FROM "user"')).all())
+        assert confirmed == {"department": True, "parent": False}
+        assert "district" not in inspect(conn).get_table_names()
