@@ -24,20 +24,22 @@ QUEUE_NAME = os.environ.get("CERTAPP_JOBS_QUEUE", "certapp")
 
 
 def make_huey(url: str | None, instance_path: str):
-    """The Huey instance for a queue address (see the module's docstring)."""
+    """The Huey instance for a queue address (see the module's docstring). The schedule's hours
+    (crontab) are the server's local time (utc=False): set the machine's time zone to the
+    municipality's, so that «07:00» is seven in the morning there."""
     if not url:
         path = Path(instance_path) / "jobs.sqlite"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(QUEUE_NAME, filename=str(path))
+        return SqliteHuey(QUEUE_NAME, filename=str(path), utc=False)
     scheme = urlsplit(url).scheme
     if scheme in ("redis", "rediss", "unix"):
-        return RedisHuey(QUEUE_NAME, url=url)
+        return RedisHuey(QUEUE_NAME, url=url, utc=False)
     if scheme.startswith("postgres"):
-        return PostgresHuey(QUEUE_NAME, dsn=url.replace("postgresql+psycopg://", "postgresql://"))
+        return PostgresHuey(QUEUE_NAME, dsn=url.replace("postgresql+psycopg://", "postgresql://"), utc=False)
     if scheme == "sqlite":
-        return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"))
+        return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"), utc=False)
     if scheme == "memory":
-        return MemoryHuey(QUEUE_NAME)
+        return MemoryHuey(QUEUE_NAME, utc=False)
     raise ValueError(f"CERTAPP_JOBS_URL: unknown queue address {url!r}")
 
 
