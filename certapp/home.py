@@ -39,6 +39,7 @@ NAVIGATION = (
     ("Журнал", "audit.index", ("department",)),
     ("Письма", "notifications.outbox", ("department",)),
     ("Сроки", "deadlines.index", ("department",)),
+    ("Муниципалитет", "reference.municipality", ("department",)),
     ("Хранение данных", "privacy.retention", ("department",)),
 )
 

@@ -4,7 +4,13 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.db import transaction
 from certapp.reference import services
-from certapp.reference.schemas import DirectionSchema, MunicipalitySchema, PeriodSchema, PeriodUpdateSchema
+from certapp.reference.schemas import (
+    DirectionSchema,
+    MunicipalitySchema,
+    MunicipalityUpdateSchema,
+    PeriodSchema,
+    PeriodUpdateSchema,
+)
 
 blp = Blueprint("reference_api", __name__, url_prefix="/reference", description="Справочники")
 
@@ -23,6 +29,16 @@ def directions():
 def municipalities():
     """The municipalities of the installation, with their authorised bodies and orders."""
     return services.list_municipalities()
+
+
+@blp.route("/municipalities/<int:municipality_id>", methods=["PUT"])
+@blp.arguments(MunicipalityUpdateSchema)
+@blp.response(200, MunicipalitySchema)
+@roles("department")
+def update_municipality(data, municipality_id: int):
+    """The department's own municipality: authorised body, order, the exclusions its order adds."""
+    with transaction():
+        return services.update_municipality(municipality_id, data, current_user)
 
 
 @blp.route("/periods", methods=["GET"])

@@ -1,4 +1,4 @@
-from wtforms import DateField, StringField, SubmitField
+from wtforms import DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from certapp.common.forms import BaseForm
@@ -12,4 +12,14 @@ class PeriodForm(BaseForm):
     ends_on = DateField("Дата окончания", validators=[DataRequired()])
     nominal = StringField("Номинал сертификата, ₽", validators=[DataRequired()],
                           description="Например, 15 000,00. Выданные сертификаты сохраняют свой номинал.")
+    submit = SubmitField("Сохранить")
+
+
+class MunicipalityForm(BaseForm):
+    authority = StringField("Уполномоченный орган", validators=[DataRequired(), Length(max=500)])
+    order_number = StringField("Номер постановления", validators=[DataRequired(), Length(max=64)])
+    order_date = DateField("Дата постановления", validators=[DataRequired()])
+    extra_exclusions = TextAreaField("Исключения по постановлению муниципального образования",
+                                     description="Части наименований организаций, не участвующих в отборе, — по одной "
+                                                 "на строку. Правило п. 4 (детские школы искусств) действует всегда.")
     submit = SubmitField("Сохранить")

@@ -42,3 +42,10 @@ class MunicipalitySchema(Schema):
     order_date = fields.Date(allow_none=True)
     extra_exclusions = fields.List(fields.String(), allow_none=True,
                                    metadata={"description": "what the municipality's own order adds to the exclusions"})
+
+
+class MunicipalityUpdateSchema(Schema):
+    authority = fields.String(required=True)
+    order_number = fields.String(required=True)
+    order_date = fields.Date(required=True)
+    extra_exclusions = fields.List(fields.String(), load_default=list)

@@ -73,6 +73,12 @@ def get_district() -> Municipality:
     return district
 
 
+def get_municipality_of(user) -> Municipality:
+    """An official's municipality (the default one for those created before municipalities)."""
+    found = db.session.get(Municipality, user.municipality_id) if getattr(user, "municipality_id", None) else None
+    return found or get_district()
+
+
 def list_municipalities() -> list[Municipality]:
     return list(db.session.execute(select(Municipality).order_by(Municipality.name)).scalars())
 
@@ -149,3 +155,35 @@ def update_period(period_id: int, *, name: str, starts_on: date, ends_on: date, 
     record_event("period.update", period, from_state=format_rub(before["nominal"]),
                  to_state=format_rub(nominal), actor=actor, details={"before": before, "after": after})
     return period
+
+
+def update_municipality(municipality_id: int, data: dict, actor) -> Municipality:
+    """The department keeps its municipality's authorised body, order and the exclusions the order
+    adds (name fragments, one per line on the page). Raises ValidationError naming the field."""
+    from certapp.accounts.services import require_role
+    from certapp.audit.services import record_event
+
+    require_role(actor, "department")
+    municipality = db.session.get(Municipality, municipality_id)
+    if municipality is None or actor.municipality_id not in (None, municipality.id):
+        raise NotFoundError("Муниципальное образование не найдено.")
+    authority = " ".join(str(data.get("authority") or "").split())
+    if not authority or len(authority) > 500:
+        raise ValidationError("Заполните поле «Уполномоченный орган» (до 500 символов).", field="authority")
+    number = " ".join(str(data.get("order_number") or "").split())
+    if not number or len(number) > 64:
+        raise ValidationError("Заполните поле «Номер постановления» (до 64 символов).", field="order_number")
+    order_date = data.get("order_date")
+    if not isinstance(order_date, date) or order_date > date.today():
+        raise ValidationError("Поле «Дата постановления»: укажите дату не позже сегодняшней.", field="order_date")
+    fragments = [" ".join(str(f).split()) for f in (data.get("extra_exclusions") or []) if str(f).strip()]
+    if len(fragments) > 50 or any(not 3 <= len(f) <= 100 for f in fragments):
+        raise ValidationError("Поле «Исключения»: до 50 строк, каждая от 3 до 100 символов.", field="extra_exclusions")
+    before = {"authority": municipality.authority, "order": municipality.order,
+              "extra_exclusions": municipality.extra_exclusions}
+    municipality.authority, municipality.order_number, municipality.order_date = authority, number, order_date
+    municipality.extra_exclusions = sorted(set(fragments), key=fragments.index) or None
+    record_event("municipality.update", municipality, actor=actor,
+                 details={"before": before, "after": {"authority": authority, "order": municipality.order,
+                                                      "extra_exclusions": municipality.extra_exclusions}})
+    return municipality

@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import public, roles
@@ -6,7 +6,7 @@ from certapp.common.errors import DomainError
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.db import transaction
 from certapp.reference import services
-from certapp.reference.forms import PeriodForm
+from certapp.reference.forms import MunicipalityForm, PeriodForm
 
 bp = Blueprint("reference", __name__, url_prefix="/reference")
 
@@ -16,6 +16,29 @@ bp = Blueprint("reference", __name__, url_prefix="/reference")
 def directions():
     return render_template("reference/directions.html", directions=services.list_directions(),
                            district=services.get_district())
+
+
+@bp.route("/municipality", methods=["GET", "POST"])
+@roles("department")
+def municipality():
+    """The department's own municipality: authorised body, order, the exclusions the order adds."""
+    current = services.get_municipality_of(current_user)
+    form = MunicipalityForm(obj=None if request.method == "POST" else current)
+    if request.method == "GET":
+        form.extra_exclusions.data = "\n".join(current.extra_exclusions or [])
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.update_municipality(current.id, {
+                    "authority": form.authority.data, "order_number": form.order_number.data,
+                    "order_date": form.order_date.data,
+                    "extra_exclusions": (form.extra_exclusions.data or "").splitlines()}, current_user)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Сведения о муниципальном образовании сохранены.", "success")
+            return redirect(url_for("reference.municipality"))
+    return render_template("reference/municipality.html", form=form, municipality=current), 422 if form.errors else 200
 
 
 @bp.route("/periods")

@@ -38,13 +38,18 @@ def normalise_name(name: str) -> str:
     return " ".join(text.split())
 
 
-def check_exclusion(*names: str) -> ExclusionCheck:
-    """Check the full and short names of an applicant against п. 4 of 458-п."""
+def check_exclusion(*names: str, extra: tuple[str, ...] = (), extra_basis: str = "") -> ExclusionCheck:
+    """Check the full and short names of an applicant against п. 4 of 458-п and against the name
+    fragments a municipality's own order adds (`extra`, with that order as `extra_basis`)."""
     normalised = [f" {normalise_name(n)} " for n in names if n]
     for text in normalised:
         for special in SPECIAL_NAMES:
             if f" {special} " in text:
                 return ExclusionCheck(True, False, f"В наименовании есть «{special}». {LEGAL_REASON}")
+        for fragment in filter(None, (normalise_name(f) for f in extra)):
+            if f" {fragment} " in text:
+                return ExclusionCheck(True, False, f"В наименовании есть «{fragment}»: такие организации не участвуют "
+                                                   f"в отборе исполнителей ({extra_basis}).")
     for text in normalised:
         for abbreviation in ABBREVIATIONS:
             if f" {abbreviation} " in text:

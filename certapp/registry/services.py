@@ -177,7 +177,7 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
     if not application.license.additional_education:
         raise ValidationError("В лицензии должен быть подвид «дополнительное образование детей и взрослых».",
                               field="license_additional_education")
-    check = check_exclusion(application.full_name, application.short_name)
+    check = exclusion_check(application)
     _number(application)
     application.submitted_at = utcnow()
     if check.excluded:
@@ -236,7 +236,7 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
     elif decision == "rejected":
         application.decision_reason = _reason(reason, "основание отказа")
     else:
-        check = check_exclusion(application.full_name, application.short_name)
+        check = exclusion_check(application)
         if check.excluded:
             raise ExcludedProviderError(check.reason)
         application.decision_reason = " ".join((reason or "").split()) or None
@@ -246,6 +246,16 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
     if decision == "approved":
         _enter_registry(application, actor)
     return application
+
+
+def exclusion_check(application: RegistryApplication):
+    """п. 4 of 458-п, and what the municipality's own order adds to it (its `extra_exclusions`)."""
+    from certapp.reference.services import get_district
+
+    municipality = get_district()
+    basis = f"постановление {municipality.order}, {municipality.name}" if municipality.order else municipality.name
+    return check_exclusion(application.full_name, application.short_name,
+                           extra=tuple(municipality.extra_exclusions or ()), extra_basis=basis)
 
 
 def application_content(application: RegistryApplication) -> dict:

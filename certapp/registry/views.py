@@ -8,7 +8,6 @@ from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.db import db, transaction
 from certapp.registry import services
-from certapp.registry.exclusion import check_exclusion
 from certapp.registry.forms import ApplicationForm, DecisionForm, EntryStatusForm
 from certapp.registry.models import APPLICATION_STATUSES, RegistryEntry
 
@@ -83,7 +82,7 @@ def edit_application(application_id: int | None = None):
 def application(application_id: int):
     app_ = services.get_application(application_id, current_user)
     return render_template("registry/application.html", application=app_, decision_form=DecisionForm(),
-                           check=check_exclusion(app_.full_name, app_.short_name))
+                           check=services.exclusion_check(app_))
 
 
 @bp.route("/applications/<int:application_id>/submit", methods=["POST"])
@@ -124,7 +123,7 @@ def decide(application_id: int):
             return redirect(url_for("registry.review"))
     app_ = services.get_application(application_id, current_user)
     return render_template("registry/application.html", application=app_, decision_form=form,
-                           check=check_exclusion(app_.full_name, app_.short_name)), 422
+                           check=services.exclusion_check(app_)), 422
 
 
 @bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])

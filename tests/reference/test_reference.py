@@ -109,3 +109,46 @@ def test_officials_belong_to_a_municipality(app):
                                  "--full-name", "Иванова Мария Сергеевна", "--municipality", "04624000",
                                  "--password", "Длинный-пароль-1"])
     assert parent.exit_code != 0 and "только управлению образования и бухгалтерии" in parent.output
+
+
+def test_the_department_keeps_its_municipalitys_order_and_exclusions(login, api, users):
+    from certapp.reference.services import get_district
+    from certapp.registry import services as registry
+    from certapp.registry.models import RegistryApplication
+    from tests.factories import application_data, make_user
+
+    client = login(users["department"])
+    page = client.get("/reference/municipality").get_data(as_text=True)
+    assert "458-п" in page and "Уполномоченный орган" in page
+    saved = client.post("/reference/municipality", data={
+        "authority": "Управление образования администрации Каратузского района", "order_number": "458-п",
+        "order_date": "2023-05-16", "extra_exclusions": "детская студия танца\n\n  спортивная школа олимпийского резерва "})
+    assert saved.status_code == 302
+    assert get_district().extra_exclusions == ["детская студия танца", "спортивная школа олимпийского резерва"]
+    wrong = client.post("/reference/municipality", data={"authority": "", "order_number": "1",
+                                                         "order_date": "2099-01-01"})
+    assert wrong.status_code == 422 and "Заполните поле «Уполномоченный орган»" in wrong.get_data(as_text=True)
+    applicant = make_user("provider")
+    application = registry.save_application(applicant, application_data(
+        full_name="Муниципальное бюджетное учреждение «Детская студия танца „Ритм“»", short_name="МБУ ДСТ «Ритм»"))
+    db.session.commit()
+    import pytest as _pytest
+
+    from certapp.common.errors import DomainError
+    with _pytest.raises(DomainError) as refused:
+        registry.submit_application(application.id, applicant)
+    assert "детская студия танца" in refused.value.message and "постановление № 458-п от 16.05.2023" in refused.value.message
+    db.session.commit()
+    assert db.session.get(RegistryApplication, application.id).status == "rejected"   # kept, with the reason
+    department = api(users["department"])
+    municipality_id = get_district().id
+    answer = department.put(f"/api/v1/reference/municipalities/{municipality_id}", json={
+        "authority": "Управление образования", "order_number": "458-п", "order_date": "2023-05-16",
+        "extra_exclusions": []})
+    assert answer.status_code == 200 and answer.json["extra_exclusions"] is None
+    assert department.put(f"/api/v1/reference/municipalities/{municipality_id}", json={
+        "authority": "x", "order_number": "1", "order_date": "2023-05-16", "extra_exclusions": ["аб"]}).status_code == 422
+    assert api(users["provider"]).put(f"/api/v1/reference/municipalities/{municipality_id}", json={
+        "authority": "x", "order_number": "1", "order_date": "2023-05-16"}).status_code == 403
+    assert api(users["department"]).put("/api/v1/reference/municipalities/999", json={
+        "authority": "x", "order_number": "1", "order_date": "2023-05-16"}).status_code == 404
