@@ -333,15 +333,16 @@ def _year_bounds(year: int) -> tuple[date, date]:
 def compute_indicators(year: int) -> dict[str, Decimal]:
     """What the system's data can count for a year."""
     start, end = _year_bounds(year)
-    active_at_end = (select(Provider).join(RegistryEntry).where(RegistryEntry.entered_on <= end,
-                                                                RegistryEntry.status == "active"))
-    in_registry = db.session.execute(active_at_end).scalars().all()
+    in_registry, nonprofit, non_state = db.session.execute(
+        select(func.count(), func.count().filter(Provider.ownership == "non_profit"),
+               func.count().filter(Provider.ownership.in_(NON_STATE_OWNERSHIP)))
+        .select_from(Provider).join(RegistryEntry)
+        .where(RegistryEntry.entered_on <= end, RegistryEntry.status == "active")).one()
     applied = db.session.execute(select(func.count(distinct(RegistryApplication.inn))).where(
         RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=UTC),
         RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
     included = db.session.execute(select(func.count()).select_from(RegistryEntry).where(
         RegistryEntry.entered_on.between(start, end))).scalar_one()
-    non_state = [p for p in in_registry if p.ownership in NON_STATE_OWNERSHIP]
     served = (select(func.count(distinct(Contract.child_id))).select_from(ContractMonth)
               .join(Contract, Contract.id == ContractMonth.contract_id)
               .join(Provider, Provider.id == Contract.provider_id)
@@ -351,10 +352,10 @@ def compute_indicators(year: int) -> dict[str, Decimal]:
     ratings = db.session.execute(select(func.count(), func.count().filter(Feedback.rating >= 4)).where(
         Feedback.month.between(start, end))).one()
     return {
-        "nonprofit_providers": Decimal(sum(p.ownership == "non_profit" for p in in_registry)),
+        "nonprofit_providers": Decimal(nonprofit),
         "providers_applied": Decimal(applied),
         "providers_included": Decimal(included),
-        "non_state_share": _share(len(non_state), len(in_registry)),
+        "non_state_share": _share(non_state, in_registry),
         "children_total": Decimal(children_total),
         "children_non_state": Decimal(children_non_state),
         "satisfaction": _share(ratings[1], ratings[0]),
