@@ -93,6 +93,12 @@ def test_the_department_works_its_queues_and_reports(page, live_server, watch, v
     xlsx = page.request.get(f"{url}/reports/execution.xlsx")
     assert xlsx.ok and xlsx.body()[:2] == b"PK"
 
+    # the pages of deadlines, letters, notifications and the municipality pass the page checks
+    for path in ("/deadlines/", "/mail/outbox", "/notifications", "/reference/municipality"):
+        page.goto(f"{url}{path}")
+        watch.check()
+    expect(page.get_by_label("Уполномоченный орган")).to_have_value(re.compile("Каратузского района"))
+
     # the indicators: a base value
     page.goto(f"{url}/reports/indicators")
     watch.check()
