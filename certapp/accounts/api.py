@@ -135,13 +135,8 @@ def get_email_preferences():
 @blp.response(200, EmailPreferencesSchema)
 @authenticated
 def set_email_preferences(data):
-    from certapp.common.errors import ValidationError
-    from certapp.notifications.models import NOTIFICATION_KINDS
     from certapp.notifications.services import set_email_preferences as save
 
-    unknown = set(data["email"]) - set(NOTIFICATION_KINDS)
-    if unknown:
-        raise ValidationError(f"Неизвестные виды уведомлений: {', '.join(sorted(unknown))}.", field="email")
     with transaction():
         save(current_user, set(data["email"]))
     return get_email_preferences()

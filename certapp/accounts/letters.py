@@ -40,12 +40,17 @@ def _user_of(purpose: str, token: str, max_age: int, *, same_version: bool) -> U
     return user
 
 
+def _link_letter(user: User, purpose: str, endpoint: str, subject: str, text: str) -> None:
+    """A letter with a signed link (`{link}` in the text); its body is erased once sent."""
+    link = absolute_url(path_for(endpoint, token=_token(purpose, user)))
+    queue_email(user.email, subject, f"Здравствуйте, {user.full_name}!\n\n" + text.format(link=link) + _SIGNATURE,
+                sensitive=True)
+
+
 def send_confirmation(user: User) -> None:
     """A letter with the link that confirms the address (sent at registration and on request)."""
-    link = absolute_url(path_for("accounts.confirm_email", token=_token("confirm", user)))
-    queue_email(user.email, "Подтвердите адрес почты",
-                f"Здравствуйте, {user.full_name}!\n\nЧтобы получать уведомления на этот адрес, подтвердите его: {link}\n"
-                "Ссылка действует 3 дня." + _SIGNATURE, sensitive=True)
+    _link_letter(user, "confirm", "accounts.confirm_email", "Подтвердите адрес почты",
+                 "Чтобы получать уведомления на этот адрес, подтвердите его: {link}\nСсылка действует 3 дня.")
     record_event("user.confirmation_sent", user, actor=user)
 
 
@@ -70,10 +75,8 @@ def request_password_reset(email: str) -> None:
     user = db.session.execute(select(User).where(User.email == email, User.active.is_(True))).scalar_one_or_none()
     if user is None:
         return
-    link = absolute_url(path_for("accounts.reset_password", token=_token("reset", user)))
-    queue_email(user.email, "Смена пароля",
-                f"Здравствуйте, {user.full_name}!\n\nЧтобы задать новый пароль, откройте ссылку: {link}\n"
-                "Ссылка действует 2 часа и срабатывает один раз." + _SIGNATURE, sensitive=True)
+    _link_letter(user, "reset", "accounts.reset_password", "Смена пароля",
+                 "Чтобы задать новый пароль, откройте ссылку: {link}\nСсылка действует 2 часа и срабатывает один раз.")
     record_event("user.password_reset_requested", user, actor=user)
 
 

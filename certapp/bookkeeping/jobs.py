@@ -1,9 +1,9 @@
 """Bookkeeping's long and periodic work on the job queue."""
+from contextlib import contextmanager
 from datetime import date
 
 from certapp.accounts.models import User
 from certapp.bookkeeping import services
-from certapp.common.errors import DomainError
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.web import path_for
 from certapp.db import db, transaction
@@ -14,18 +14,19 @@ from certapp.jobs.services import Progress
 def build_month(month: date, actor: User | None, job_id: int | None = None, on_start=None) -> tuple[int, list[str]]:
     """Every provider's register for the month, each in its own transaction, reporting progress
     (to the job's row, and to `on_start(total)`'s callback, e.g. a terminal's progress bar)."""
-    provider_ids = services.providers_to_pay(month)
-    built, skipped = 0, []
-    with Progress(job_id, len(provider_ids), every=1, on_advance=on_start(len(provider_ids)) if on_start else None
-                  ) as progress:
-        for provider_id in provider_ids:
+    total = len(services.providers_to_pay(month))
+    with Progress(job_id, total, every=1, on_advance=on_start(total) if on_start else None) as progress:
+
+        @contextmanager
+        def committed_step():
             try:
                 with transaction():
-                    services.build_register(provider_id, month, actor)
-                built += 1
-            except DomainError as error:
-                skipped.append(error.message)
-            progress.advance()
+                    yield
+            finally:
+                progress.advance()
+
+        result = services.build_all_registers(month, actor, step=committed_step)
+        built, skipped = len(result.built), [reason for _, reason in result.skipped]
         progress.finish("\n".join([f"Сформировано реестров за {month_label(month)}: {built}."]
                                   + ([f"Пропущено: {len(skipped)}."] + skipped if skipped else [])),
                         result_url=path_for("bookkeeping.registers", month=f"{month:%Y-%m}"))

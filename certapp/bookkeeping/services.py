@@ -208,15 +208,18 @@ def providers_to_pay(month: date) -> list[int]:
         .where(LedgerEntry.d_spent != 0, LedgerEntry.month <= month.replace(day=1))).scalars().all())
 
 
-def build_all_registers(month: date, actor: User) -> BuildResult:
-    """Build the month's registers of every provider with something to pay, in one action."""
-    require_role(actor, "bookkeeping")
+def build_all_registers(month: date, actor: User | None, step=None) -> BuildResult:
+    """Build the month's registers of every provider with something to pay, in one action; a provider
+    that cannot be paid is skipped with the reason. Each provider runs inside `step()` — by default a
+    savepoint of the caller's transaction; the job passes a transaction of its own per provider that
+    also counts progress. `actor` None: the system's job of the 1st."""
+    if actor is not None:
+        require_role(actor, "bookkeeping")
     month = month.replace(day=1)
-    provider_ids = providers_to_pay(month)
     result = BuildResult()
-    for provider_id in sorted(provider_ids):
+    for provider_id in providers_to_pay(month):
         try:
-            with db.session.begin_nested():
+            with (step or db.session.begin_nested)():
                 result.built.append(build_register(provider_id, month, actor))
         except (AgreementRequiredError, ConflictError, ValidationError) as error:
             result.skipped.append((db.session.get(Provider, provider_id), error.message))

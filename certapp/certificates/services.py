@@ -229,21 +229,23 @@ def _check_decision(decision: str) -> None:
         raise ValidationError("Выберите решение: выдать сертификат или отказать.", field="decision")
 
 
-def decide_many(application_ids, decision: str, actor: User, reason: str | None = None) -> BulkResult:
-    """One decision for many applications (one reason for all refusals); each row stands alone."""
+def _check_bulk_decision(actor: User, decision: str, reason: str | None) -> None:
+    """Refuse a bulk decision as a whole before any row: the role, the decision, the common reason."""
     require_role(actor, "department")
     _check_decision(decision)
     if decision == "refused" and not " ".join((reason or "").split()):
         raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
+
+
+def decide_many(application_ids, decision: str, actor: User, reason: str | None = None) -> BulkResult:
+    """One decision for many applications (one reason for all refusals); each row stands alone."""
+    _check_bulk_decision(actor, decision, reason)
     return for_each(application_ids, lambda application_id: decide(application_id, decision, actor, reason))
 
 
 def start_deciding(application_ids, decision: str, actor: User, reason: str | None = None):
     """decide_many as a job, for more rows than a request should take (certapp.jobs.bulk)."""
-    require_role(actor, "department")
-    _check_decision(decision)
-    if decision == "refused" and not " ".join((reason or "").split()):
-        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
+    _check_bulk_decision(actor, decision, reason)
     return start_bulk("certificates.decide", "Решение по заявлениям на сертификат", application_ids, actor,
                       decision=decision, reason=reason)
 

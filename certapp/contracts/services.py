@@ -237,21 +237,23 @@ def _check_action(action: str) -> None:
         raise ValidationError("Выберите действие: принять или отклонить.", field="action")
 
 
-def decide_enrollments(enrollment_ids, action: str, actor: User, reason: str | None = None) -> BulkResult:
-    """Accept or decline many requests at once (one reason for all); each row stands alone."""
+def _check_bulk_action(actor: User, action: str, reason: str | None) -> None:
+    """Refuse a bulk answer as a whole before any row: the provider, the action, the common reason."""
     require_registry_provider(actor)
     _check_action(action)
     if action == "decline" and not " ".join((reason or "").split()):
         raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявок.", field="reason")
+
+
+def decide_enrollments(enrollment_ids, action: str, actor: User, reason: str | None = None) -> BulkResult:
+    """Accept or decline many requests at once (one reason for all); each row stands alone."""
+    _check_bulk_action(actor, action, reason)
     return for_each(enrollment_ids, lambda enrollment_id: decide_enrollment(enrollment_id, action, actor, reason))
 
 
 def start_deciding_enrollments(enrollment_ids, action: str, actor: User, reason: str | None = None):
     """decide_enrollments as a job, for more rows than a request should take (certapp.jobs.bulk)."""
-    require_registry_provider(actor)
-    _check_action(action)
-    if action == "decline" and not " ".join((reason or "").split()):
-        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявок.", field="reason")
+    _check_bulk_action(actor, action, reason)
     return start_bulk("enrollments.decide", "Ответ на заявки на обучение", enrollment_ids, actor,
                       action=action, reason=reason)
 

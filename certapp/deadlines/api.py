@@ -48,8 +48,7 @@ def get_rules():
 def set_rules(data):
     """Change deadlines; documents already filed keep their due dates."""
     with transaction():
-        for kind, days in data["days"].items():
-            services.set_rule(kind, days, current_user)
+        services.set_rules(data["days"], current_user)
     return services.rules()
 
 

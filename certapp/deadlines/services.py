@@ -98,6 +98,12 @@ def set_rule(kind: str, days, actor: User) -> DeadlineRule:
     return row
 
 
+def set_rules(days_by_kind: dict, actor: User) -> None:
+    """Several deadlines at once ({kind: days}); any wrong one refuses them all (the caller's transaction)."""
+    for kind, days in days_by_kind.items():
+        set_rule(kind, days, actor)
+
+
 def holidays(year: int | None = None):
     stmt = select(Holiday).order_by(Holiday.day)
     return stmt.where(Holiday.day.between(date(year, 1, 1), date(year, 12, 31))) if year else stmt

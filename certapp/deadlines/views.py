@@ -44,8 +44,7 @@ def index():
     if request.method == "POST":
         try:
             with transaction():
-                for kind in DEADLINE_KINDS:
-                    services.set_rule(kind, request.form.get(kind), current_user)
+                services.set_rules({kind: request.form.get(kind) for kind in DEADLINE_KINDS}, current_user)
         except DomainError as error:
             errors = error.fields or {"": error.message}
             flash(error.message, "error")

@@ -110,7 +110,11 @@ def mark_all_read(user: User) -> int:
 def set_email_preferences(user: User, kinds_by_email: set[str]) -> None:
     """The kinds the user takes by email; the others come only in the app."""
     from certapp.audit.services import record_event
+    from certapp.common.errors import ValidationError
 
+    unknown = set(kinds_by_email) - set(NOTIFICATION_KINDS)
+    if unknown:
+        raise ValidationError(f"Неизвестные виды уведомлений: {', '.join(sorted(unknown))}.", field="email")
     muted = sorted(set(NOTIFICATION_KINDS) - set(kinds_by_email))
     if muted != sorted(user.email_muted or []):
         record_event("user.email_preferences", user, actor=user, details={"muted": muted})
