@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     import certapp.tasks  # noqa: F401  (the features' reactions to each other's events, and the jobs)
     from certapp.accounts.access import check_access
     from certapp.accounts.services import load_session_user
+    from certapp.common.scope import set_scope
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
     from certapp.observability import configure_logging, finish_request, start_request
@@ -71,6 +72,9 @@ def register_extensions(app: Flask) -> None:
     app.before_request(refuse_deep_json)
     app.after_request(security_headers)
     app.after_request(finish_request)
+    # the municipality scope is the request's: nothing after it (a test, a command sharing the app
+    # context) inherits it
+    app.teardown_request(lambda error: set_scope(None))
     if app.config.get("PROXY_FIX"):
         # behind nginx on the same machine: trust its X-Forwarded-For/-Proto (one hop) only
         from werkzeug.middleware.proxy_fix import ProxyFix

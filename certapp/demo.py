@@ -13,9 +13,10 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from certapp.accounts.models import User
-from certapp.accounts.services import register_user
+from certapp.accounts.services import MUNICIPAL_ROLES, register_user
 from certapp.common.errors import DomainError
 from certapp.common.months import add_months, first_of_month, months_between
+from certapp.common.scope import scoped
 from certapp.db import db, transaction
 from certapp.reference.services import load_reference_data
 
@@ -74,6 +75,18 @@ DEMO_USERS = (
     ("provider", "dmsh@karatuz.demo", "Фёдоров Павел Андреевич", "+73913726666"),
 )
 
+#: the second district of the demo region, with its own officials, a provider, a family and money
+SECOND = {"name": "Курагинский район", "oktmo": "04630000", "number_code": "30",
+          "authority": "Управление образования администрации Курагинского района (демо)"}
+SECOND_USERS = (
+    ("department", "uo@kuragino.demo", "Никитина Светлана Юрьевна", "+73913621111"),
+    ("bookkeeping", "buh@kuragino.demo", "Зайцева Татьяна Олеговна", "+73913622222"),
+    ("parent", "morozova@kuragino.demo", "Морозова Юлия Викторовна", "+79130000011"),
+    ("provider", "sport@kuragino.demo", "Ковалёв Олег Николаевич", "+73913623333"),
+    ("region", "region@krai.demo", "Волкова Ирина Сергеевна", "+73912000001"),  # the regional operator
+)
+SECOND_ADDRESS = "662910, Красноярский край, Курагинский район, пгт Курагино, "
+
 ADDRESS = "662850, Красноярский край, Каратузский район, с. Каратузское, "
 
 #: email -> (kind, ownership, full name, short name, address, head position, outcome)
@@ -128,7 +141,7 @@ def _demo_application(n: int, email: str, spec: tuple) -> dict:
         "ogrn": ogrn(100 + n) if kind == "legal_entity" else ogrnip(100 + n),
         "kpp": "242101001" if kind == "legal_entity" else None,
         "legal_address": ADDRESS + street, "actual_address": ADDRESS + street,
-        "head_name": dict((e, name) for _, e, name, _ in DEMO_USERS)[email], "head_position": position,
+        "head_name": dict((e, name) for _, e, name, _ in DEMO_USERS + SECOND_USERS)[email], "head_position": position,
         "phone": "+73913720000", "email": email, "bik": BIK, "settlement_account": settlement_account(100 + n),
         "license_number": f"24Л01000{n:04d}", "license_issued_on": date(2016, 3, n),
         "license_authority": "Министерство образования Красноярского края",
@@ -136,7 +149,7 @@ def _demo_application(n: int, email: str, spec: tuple) -> dict:
     }
 
 
-def _load_registry(users: dict[str, User], period) -> None:
+def _load_registry(users: dict[str, User], period, before_programs=None) -> None:
     from certapp.programs import services as programs
     from certapp.registry import services as registry
 
@@ -150,6 +163,8 @@ def _load_registry(users: dict[str, User], period) -> None:
             continue  # the art school: refused and recorded, as п. 4 of 458-п requires
         if spec[-1] == "approved":
             registry.decide_application(application.id, "approved", department)
+    if before_programs:
+        before_programs()
     period_start = period.starts_on if period else date.today()
     period_end = period.ends_on if period else date.today().replace(year=date.today().year + 1)
     for email, items in DEMO_PROGRAMS.items():
@@ -316,24 +331,128 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -
 PROVIDER_OF = {title: email for email, items in DEMO_PROGRAMS.items() for title, *_ in items}
 
 
-def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
-    """Create the demo dataset; returns (role, email, password) of its accounts."""
+def _admit_in_second(users: dict[str, User], second) -> None:
+    """The Karatuz ЦДТ asks to work in the second district too and is admitted; the second district's
+    sports school enters the registry through its own department."""
+    from certapp.registry import services as registry
+    from certapp.registry.models import Admission
+
+    department = users["uo@kuragino.demo"]
+    registry.request_admission(users["cdt@karatuz.demo"], second.id)
+    with scoped(second.id):
+        admission = db.session.execute(select(Admission).where(Admission.status == "requested")).scalar_one()
+        registry.decide_admission(admission.id, "active", department)
+        user = users["sport@kuragino.demo"]
+        data = _demo_application(20, "sport@kuragino.demo", (
+            "legal_entity", "state_municipal",
+            "Муниципальное бюджетное учреждение дополнительного образования «Курагинская спортивная школа»",
+            "МБУ ДО «Курагинская СШ»", "ул. Партизанская, 9", "Директор", "approved"))
+        data.update(legal_address=SECOND_ADDRESS + "ул. Партизанская, 9",
+                    actual_address=SECOND_ADDRESS + "ул. Партизанская, 9", municipality_id=second.id)
+        application = registry.save_application(user, data)
+        registry.submit_application(application.id, user)
+        registry.decide_application(application.id, "approved", department)
+
+
+def _load_second(users: dict[str, User], second, today: date) -> None:
+    """The second district's programme, family, certificate, contract with the Karatuz ЦДТ (paid by
+    this district under its own agreement), registers, social order and indicators."""
+    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping.models import Agreement
+    from certapp.certificates import services as certificates
+    from certapp.contracts import services as contracts
+    from certapp.programs import services as programs
+    from certapp.programs.models import Program
     from certapp.reference.services import current_period
+    from certapp.reporting import services as reporting
+
+    period = current_period(today, second.id)
+    department, bookkeeper, parent = users["uo@kuragino.demo"], users["buh@kuragino.demo"], users["morozova@kuragino.demo"]
+    with scoped(second.id):
+        school = users["sport@kuragino.demo"]
+        hockey = programs.save_program(school, {
+            "title": "Хоккей с мячом", "description": "Катание, владение клюшкой, игра в команде.",
+            "direction": "sport", "age_from": 8, "age_to": 16, "duration_months": 8, "hours_per_month": 12,
+            "price_per_month": 1200_00, "venue_address": SECOND_ADDRESS + "стадион «Олимп»", "max_group_size": 15,
+            "municipalities": [second.id]})
+        programs.save_group(school, hockey.id, {
+            "name": "Группа 1", "teacher": school.full_name, "schedule": "пн, ср, пт 17:00–18:30",
+            "starts_on": period.starts_on, "ends_on": period.ends_on - timedelta(days=92), "capacity": 12})
+        programs.submit_program(hockey.id, school)
+        programs.decide_program(hockey.id, "published", department)
+        child = certificates.add_child(parent, {
+            "last_name": "Морозов", "first_name": "Артём", "patronymic": "Викторович",
+            "birth_date": date(period.starts_on.year - 9, 5, 20), "snils": demo_snils(156789012),
+            "birth_certificate": "III-БА № 789012", "address": SECOND_ADDRESS + "ул. Щетинкина, 4",
+            "lives_in_district": True})
+        application = certificates.apply(parent, child.id, period.id, consent=True)
+        certificate = certificates.confirm(application.id, department, today=period.starts_on)
+        robotics = db.session.execute(select(Program).where(Program.title == "Робототехника")
+                                      .execution_options(all_municipalities=True)).scalar_one()
+        enrollment = contracts.request_enrollment(parent, certificate.id, robotics.groups[0].id, period.starts_on,
+                                                  today=period.starts_on)
+        offer = contracts.accept_enrollment(enrollment.id, users["cdt@karatuz.demo"])
+        contracts.sign_contract(offer.id, parent, "127.0.0.1")
+        for row in offer.months:
+            if row.month < first_of_month(today):
+                contracts.report_month(offer.id, users["cdt@karatuz.demo"], row.month, True, None, attendance=8,
+                                       today=today)
+        agreement = db.session.execute(select(Agreement).where(
+            Agreement.provider_id == users["cdt@karatuz.demo"].provider_id)).scalar_one()
+        bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
+                                       concluded_on=period.starts_on)
+        past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
+        for index, month in enumerate(past):
+            for register in bookkeeping.build_all_registers(month, bookkeeper).built:
+                bookkeeping.approve_register(register.id, bookkeeper)
+                if index < len(past) - 1:
+                    bookkeeping.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", date.today())
+        order = reporting.create_order(today.year, department)
+        reporting.update_order_lines(order.id, department, {
+            code: {"planned_children": children, "planned_child_hours": children * 8 * 9,
+                   "planned_money": money * 100}
+            for code, children, money in (("technical", 40, 400_000), ("sport", 120, 1_100_000),
+                                          ("arts", 30, 300_000))})
+        reporting.approve_order(order.id, department)
+        reporting.set_indicator_values([(code, year, value) for code, base, target in SECOND_INDICATORS
+                                        for year, value in ((reporting.BASE_YEAR, base),
+                                                            (reporting.TARGET_YEAR, target))], department)
+
+
+#: (indicator code, base 2023, target 2025) of the second district
+SECOND_INDICATORS = (("nonprofit_providers", 0, 1), ("providers_applied", 1, 4), ("providers_included", 1, 3),
+                     ("non_state_share", 0, 20), ("children_total", 250, 500), ("children_non_state", 0, 40),
+                     ("satisfaction", 80, 90))
+
+
+def load_demo(today: date | None = None, *, two_districts: bool = True) -> list[tuple[str, str, str]]:
+    """Create the demo dataset — two districts of one region (or Karatuz alone, as an installation of
+    one district was); returns (role, email, password) of its accounts. Each official's steps run in
+    their municipality's scope, as in a request."""
+    from certapp.reference.services import create_municipality, current_period, get_district
 
     load_reference_data()
+    home = get_district()
+    second = create_municipality(**SECOND) if two_districts else None
     today = today or date.today()
     logins, users = [], {}
-    for role, email, full_name, phone in DEMO_USERS:
-        password = "Demo-" + secrets.token_urlsafe(9)
-        users[email] = register_user(email=email, password=password, full_name=full_name, phone=phone, role=role,
-                                     self_registration=False)
-        logins.append((role, email, password))
+    for users_of, municipality in ((DEMO_USERS, home), (SECOND_USERS, second))[:2 if two_districts else 1]:
+        for role, email, full_name, phone in users_of:
+            password = "Demo-" + secrets.token_urlsafe(9)
+            users[email] = register_user(email=email, password=password, full_name=full_name, phone=phone, role=role,
+                                         self_registration=False,
+                                         municipality_id=municipality.id if role in MUNICIPAL_ROLES else None)
+            logins.append((role, email, password))
     period = current_period(today)
-    _load_registry(users, period)
+    with scoped(home.id):
+        _load_registry(users, period, before_programs=(lambda: _admit_in_second(users, second)) if second else None)
     if period is not None:
-        issued = _load_certificates(users, period)
-        _load_contracts(users, issued, period, today)
-        _load_bookkeeping_and_reports(users, period, today)
+        with scoped(home.id):
+            issued = _load_certificates(users, period)
+            _load_contracts(users, issued, period, today)
+            _load_bookkeeping_and_reports(users, period, today)
+        if second:
+            _load_second(users, second, today)
     return logins
 
 

@@ -1,5 +1,5 @@
 """The home page (what each role can do next) and the role-aware navigation."""
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, g, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -13,6 +13,7 @@ ANYONE = None
 #: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone)
 STAFF = ("department", "bookkeeping")
 NAVIGATION = (
+    ("Регион", "reporting.region", ("region",)),
     ("Каталог программ", "programs.catalog", ("parent", "provider", None)),
     ("Реестр исполнителей", "registry.index", ANYONE),
     ("Проверить сертификат", "certificates.verify", ("parent", "provider", None)),
@@ -21,9 +22,11 @@ NAVIGATION = (
     ("Заявления", "certificates.my_applications", ("parent",)),
     ("Заявки в реестр", "registry.my_applications", ("provider",)),
     ("Сотрудники", "registry.staff", ("provider",)),
+    ("Муниципалитеты", "registry.admissions", ("provider",)),
     ("Программы", "programs.my_programs", ("provider",)),
     ("Запись на обучение", "contracts.enrollments", ("parent", "provider")),
     ("Заявки в реестр", "registry.review", ("department",)),
+    ("Допуск исполнителей", "registry.admissions", ("department",)),
     ("Программы", "programs.review", ("department",)),
     ("Заявления", "certificates.queue", ("department",)),
     ("Получатели", "certificates.holders", STAFF),
@@ -47,10 +50,25 @@ NAVIGATION = (
 @bp.app_context_processor
 def navigation():
     def nav_items():
-        role = current_user.role if current_user.is_authenticated else None
-        return [{"title": title, "url": url_for(endpoint)}
-                for title, endpoint, roles in NAVIGATION if roles is ANYONE or role in roles]
-    return {"nav_items": nav_items}
+        def shown(roles) -> bool:
+            if roles is ANYONE:
+                return True
+            if not current_user.is_authenticated:
+                return None in roles
+            return current_user.reads_as(*(r for r in roles if r))
+        return [{"title": title, "url": url_for(endpoint)} for title, endpoint, roles in NAVIGATION if shown(roles)]
+
+    def page_municipality():
+        """Whose order the page works under: an official's municipality, or the installation's only one."""
+        from certapp.reference.services import get_municipality_of, list_municipalities
+
+        if current_user.is_authenticated and current_user.municipality_id:
+            return get_municipality_of(current_user)
+        if g.get("region_view") is not None:
+            return g.region_view
+        only = list_municipalities()
+        return only[0] if len(only) == 1 else None
+    return {"nav_items": nav_items, "page_municipality": page_municipality}
 
 
 def _count(stmt) -> int:
@@ -79,6 +97,10 @@ def _waiting_for(user) -> dict:
     if user.role == "provider":
         return {"requests": _count(contracts.enrollments_for(user, "requested")),
                 "active": _count(contracts.contracts_for(user, "active"))}
+    if user.role == "region":
+        from certapp.reference.services import list_municipalities
+
+        return {"municipalities": list_municipalities()}
     if user.role == "department":
         from certapp.reminders import overdue
         from certapp.reporting.services import TREND_DAYS, department_counters

@@ -10,6 +10,7 @@ from sqlalchemy import distinct, func, select
 from certapp.bookkeeping.models import PaymentRegister
 from certapp.certificates.models import CertificateApplication
 from certapp.common.months import add_months, first_of_month, month_label
+from certapp.common.scope import scoped
 from certapp.common.templating import plural
 from certapp.common.web import path_for
 from certapp.contracts.models import Contract, ContractMonth
@@ -18,6 +19,7 @@ from certapp.deadlines.services import month_deadline, tomorrow_working
 from certapp.jobs import crontab, periodic
 from certapp.notifications.services import notify
 from certapp.programs.models import Program
+from certapp.reference.services import list_municipalities
 from certapp.registry.models import RegistryApplication
 
 
@@ -97,7 +99,8 @@ def overdue(today: date | None = None) -> list[Overdue]:
 
 
 def check_deadlines(today: date | None = None) -> int:
-    """Remind and report; returns how many notifications were written (already sent ones are skipped)."""
+    """Remind and report; returns how many notifications were written (already sent ones are skipped).
+    Officials hear of their own municipality's documents only."""
     today = today or date.today()
     tomorrow = tomorrow_working(today)
     written = 0
@@ -106,16 +109,9 @@ def check_deadlines(today: date | None = None) -> int:
         nonlocal written
         written += notify(*args, **kwargs) is not None
 
-    for review in REVIEWS:
-        soon = _count(_waiting(review).where(review.due >= today, review.due <= tomorrow))
-        if soon:
-            tell("deadline", f"Срок истекает {tomorrow:%d.%m.%Y}: {_counted(soon, review.forms)}",
-                 "Примите решение до конца срока.", role="department", url=path_for(review.endpoint),
-                 dedupe_key=f"reminder:{review.kind}:{tomorrow}")
-        late = _count(_waiting(review).where(review.due < today))
-        if late:
-            tell("deadline", f"Просрочено: {_counted(late, review.forms)}", "Срок рассмотрения истёк.",
-                 role="department", url=path_for(review.endpoint), dedupe_key=f"overdue:{review.kind}:{today}")
+    for municipality in list_municipalities():
+        with scoped(municipality.id):
+            written += _check_municipality(municipality.id, today, tomorrow)
 
     for contract in db.session.execute(select(Contract).where(
             Contract.status == "offered", Contract.offer_expires_on >= today, Contract.offer_expires_on <= tomorrow)
@@ -138,9 +134,36 @@ def check_deadlines(today: date | None = None) -> int:
                  f"Не отчитано по договорам: {count}.", provider_id=provider_id,
                  url=path_for("contracts.contracts", status="active"),
                  dedupe_key=f"{'overdue' if late else 'reminder'}:report:{provider_id}:{month}")
-        if late and rows:
+    return written
+
+
+def _check_municipality(municipality_id: int, today: date, tomorrow: date) -> int:
+    """The reminders and overdue reports for one municipality's officials (run in its scope)."""
+    written = 0
+
+    def tell(*args, dedupe_key: str, **kwargs) -> None:
+        nonlocal written
+        written += notify(*args, municipality_id=municipality_id, dedupe_key=f"{dedupe_key}:m{municipality_id}",
+                          **kwargs) is not None
+
+    for review in REVIEWS:
+        soon = _count(_waiting(review).where(review.due >= today, review.due <= tomorrow))
+        if soon:
+            tell("deadline", f"Срок истекает {tomorrow:%d.%m.%Y}: {_counted(soon, review.forms)}",
+                 "Примите решение до конца срока.", role="department", url=path_for(review.endpoint),
+                 dedupe_key=f"reminder:{review.kind}:{tomorrow}")
+        late = _count(_waiting(review).where(review.due < today))
+        if late:
+            tell("deadline", f"Просрочено: {_counted(late, review.forms)}", "Срок рассмотрения истёк.",
+                 role="department", url=path_for(review.endpoint), dedupe_key=f"overdue:{review.kind}:{today}")
+
+    month = _reported_month(today)
+    if month_deadline("report", month) < today:
+        providers = db.session.execute(select(func.count(distinct(_unreported(month).subquery().c.provider_id)))
+                                       ).scalar_one()
+        if providers:
             tell("deadline", f"Не поданы отчёты за {month_label(month)}: "
-                             f"{_counted(len(rows), ('исполнитель', 'исполнителя', 'исполнителей'))}",
+                             f"{_counted(providers, ('исполнитель', 'исполнителя', 'исполнителей'))}",
                  "Срок подачи отчётов истёк.", role="department", url=path_for("contracts.contracts", status="active"),
                  dedupe_key=f"overdue:report:{month}")
 

@@ -118,7 +118,7 @@ def client(app):
 @pytest.fixture
 def users(app):
     """One account of each role, with factories.PASSWORD."""
-    result = {role: factories.make_user(role) for role in ("parent", "provider", "department", "bookkeeping")}
+    result = {role: factories.make_user(role) for role in ("parent", "provider", "department", "bookkeeping", "region")}
     db.session.commit()
     return result
 

@@ -120,12 +120,15 @@ def current_period():
 
     from certapp.db import db
     from certapp.reference.models import Period
+    from certapp.reference.services import get_district
     today = date.today()
     start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
     code = f"{start.year}/{(start.year + 1) % 100:02d}"
-    period = db.session.execute(select(Period).where(Period.code == code)).scalar_one_or_none()
+    home = get_district().id  # the default municipality's
+    period = db.session.execute(select(Period).where(Period.code == code, Period.municipality_id == home)
+                                ).scalar_one_or_none()
     if period is None:
-        period = Period(code=code, name=f"{code} учебный год", starts_on=start,
+        period = Period(code=code, name=f"{code} учебный год", starts_on=start, municipality_id=home,
                         ends_on=date(start.year + 1, 9, 1) - timedelta(days=1), nominal=15_000_00)
         db.session.add(period)
         db.session.flush()

@@ -37,8 +37,9 @@ def test_demo_has_registry_members_with_programs_a_refused_art_school_and_a_flag
     assert statuses["АНО «ДМШ „Камертон“»"] == "submitted"
     flagged = db.session.execute(select(RegistryApplication).where(RegistryApplication.flagged)).scalar_one()
     assert flagged.short_name == "АНО «ДМШ „Камертон“»"
-    assert db.session.execute(select(func.count()).select_from(RegistryEntry)).scalar_one() == 3
-    assert len(db.session.execute(catalog_query()).scalars().all()) == 7
+    # three of Karatuz, one of Kuragino; the Karatuz ЦДТ's programs are offered in both
+    assert db.session.execute(select(func.count()).select_from(RegistryEntry)).scalar_one() == 4
+    assert len(db.session.execute(catalog_query()).scalars().all()) == 8
 
 
 def test_demo_has_certificates_and_contracts_in_every_state(app):
@@ -53,7 +54,7 @@ def test_demo_has_certificates_and_contracts_in_every_state(app):
 
     with transaction():
         load_demo(today=current_period().starts_on + timedelta(days=80))
-    assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 4
+    assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 5  # 4 + Kuragino's
     assert db.session.execute(select(CertificateApplication.status).where(
         CertificateApplication.status == "submitted")).scalars().all() == ["submitted"]
     states = set(db.session.execute(select(Contract.status)).scalars())
@@ -67,5 +68,5 @@ def test_demo_has_certificates_and_contracts_in_every_state(app):
     assert set(db.session.execute(select(PaymentRegister.status)).scalars()) == {"paid", "approved", "draft"}
     result = reconcile()
     assert result.ok and any(p.payable for p in result.providers) and result.totals["paid"] > 0
-    assert db.session.execute(select(SocialOrder.status)).scalars().all() == ["approved"]
+    assert db.session.execute(select(SocialOrder.status)).scalars().all() == ["approved", "approved"]
     assert db.session.execute(select(func.count()).select_from(Feedback)).scalar_one() >= 3

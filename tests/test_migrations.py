@@ -1,8 +1,9 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 
+from certapp.accounts.models import User
 from certapp.db import db
 
 
@@ -60,3 +61,49 @@ def test_the_district_becomes_a_municipality_and_officials_belong_to_it(app):
         confirmed = dict(conn.execute(text('SELECT role, email_confirmed_at IS NOT NULL FROM "user"')).all())
         assert confirmed == {"department": True, "parent": False}
         assert "district" not in inspect(conn).get_table_names()
+
+
+def test_the_one_district_demo_becomes_the_default_municipalitys_and_keeps_reconciling(app):
+    """0017 on a database holding the one-district demo: every document and every kopeck becomes
+    Karatuz's, providers are admitted there, the money still reconciles, and the next certificate
+    continues Karatuz's numbering."""
+    from datetime import timedelta
+
+    from certapp.bookkeeping.services import reconcile
+    from certapp.certificates import services as certificates
+    from certapp.certificates.models import Certificate, CertificateApplication
+    from certapp.db import transaction
+    from certapp.demo import load_demo
+    from certapp.ledger.services import check_invariant
+    from tests.factories import current_period
+
+    with transaction():
+        load_demo(today=current_period().starts_on + timedelta(days=80), two_districts=False)
+    tables = ("period", "certificate_application", "certificate", "enrollment", "contract", "contract_month",
+              "service_report", "ledger_balance", "ledger_entry", "social_order", "indicator_value", "feedback",
+              "agreement", "payment_register", "payment_register_line", "registry_application")
+    with db.engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in tables}
+        money = conn.execute(text("SELECT SUM(available), SUM(spent) FROM ledger_balance")).one()
+    db.session.remove()
+    downgrade(revision="0016_municipality")
+    upgrade()
+    with db.engine.connect() as conn:
+        karatuz = conn.execute(text("SELECT id FROM municipality WHERE oktmo = '04624000'")).scalar_one()
+        for table in tables:
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE municipality_id = :m"),
+                                {"m": karatuz}).scalar_one() == counts[table], table
+        assert conn.execute(text("SELECT SUM(available), SUM(spent) FROM ledger_balance")).one() == money
+        assert conn.execute(text("SELECT COUNT(*) FROM admission WHERE status = 'active'")).scalar_one() == 3
+        assert conn.execute(text("SELECT COUNT(*) FROM program_municipality")).scalar_one() == \
+            conn.execute(text("SELECT COUNT(*) FROM program")).scalar_one()
+    assert check_invariant() == [] and reconcile().ok
+    from certapp.audit import chain
+    assert chain.verify(db.session).problems == []
+    waiting = db.session.execute(select(CertificateApplication).where(
+        CertificateApplication.status == "submitted")).scalar_one()
+    department = db.session.execute(select(User).where(User.email == "uo@karatuz.demo")).scalar_one()
+    with transaction():
+        issued = certificates.confirm(waiting.id, department)
+    assert issued.number.startswith("24-2627-000005-") and issued.municipality_id == karatuz
+    assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 5

@@ -4,13 +4,19 @@ Every view function declares who may call it with @public or @roles(...). A befo
 hook checks the declaration of the endpoint being called; an endpoint without one is refused
 (and a test walks the URL map to prove that every endpoint has one).
 """
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_login import current_user
 
 from certapp.accounts.models import ROLES
+from certapp.common.scope import set_scope
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
+#: the regional operator reads what a municipality's officials read, in every municipality, and changes nothing
+REGION_READS_AS = frozenset({"department", "bookkeeping"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: the session key of the municipality whose pages the regional operator is viewing
+REGION_VIEW = "region_municipality_id"
 
 
 def public(func):
@@ -56,7 +62,7 @@ def check_access():
     """before_request hook. Returns None to let the request through, or raises."""
     from werkzeug.exceptions import NotFound, Unauthorized
 
-    from certapp.accounts.services import user_for_token
+    from certapp.accounts.services import MUNICIPAL_ROLES, user_for_token
     from certapp.audit.services import record_refusal
     from certapp.common.errors import PermissionDeniedError
 
@@ -74,6 +80,19 @@ def check_access():
         raise request.routing_exception
     if request.endpoint is None:
         raise NotFound()
+    # the municipality check, in this one place: an official's every query sees only their municipality
+    role = getattr(current_user, "role", None)
+    if role == "region":  # reads the officials' pages of the municipality it chose (?municipality=ОКТМО)
+        from certapp.reference.services import region_view
+
+        asked = request.args.get("municipality")
+        view = region_view(asked or session.get(REGION_VIEW))
+        if asked and not is_api_request():
+            session[REGION_VIEW] = view.id
+        g.region_view = view
+        set_scope(view.id, with_untagged=True)
+    else:
+        set_scope(current_user.municipality_id if role in MUNICIPAL_ROLES else None)
     access = access_of(request.endpoint)
     if access == PUBLIC:
         return None
@@ -81,6 +100,10 @@ def check_access():
         raise Unauthorized("Войдите в систему.")
     if access == AUTHENTICATED:
         return None
+    if access is not None and current_user.role == "region" and access & REGION_READS_AS:
+        if request.method in SAFE_METHODS:
+            return None
+        raise PermissionDeniedError("Региональный оператор только просматривает данные муниципалитетов.")
     if access is None or current_user.role not in access:
         raise PermissionDeniedError("Недостаточно прав для этой страницы.")
     return None

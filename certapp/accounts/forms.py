@@ -1,13 +1,7 @@
-from wtforms import EmailField, PasswordField, RadioField, SelectMultipleField, StringField, SubmitField, TelField
+from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from certapp.common.forms import BaseForm, choices
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from certapp.common.forms import BaseForm, MultiCheckboxField, choices
 
 
 class RegisterForm(BaseForm):

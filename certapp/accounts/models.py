@@ -12,6 +12,7 @@ ROLES = {
     "provider": "Исполнитель услуг",
     "department": "Управление образования",
     "bookkeeping": "Бухгалтерия",
+    "region": "Региональный оператор",
 }
 #: roles that people may give themselves by registering
 SELF_REGISTERED_ROLES = ("parent", "provider")
@@ -20,7 +21,7 @@ SELF_REGISTERED_ROLES = ("parent", "provider")
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     __table_args__ = (
-        CheckConstraint("role IN ('parent', 'provider', 'department', 'bookkeeping')", name="role"),
+        CheckConstraint("role IN ('parent', 'provider', 'department', 'bookkeeping', 'region')", name="role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +60,11 @@ class User(UserMixin, db.Model):
     @property
     def role_name(self) -> str:
         return ROLES[self.role]
+
+    def reads_as(self, *roles: str) -> bool:
+        """May read what these roles read: one of them, or the regional operator in place of a
+        municipality's officials (read-only: the access check refuses it every change)."""
+        return self.role in roles or (self.role == "region" and bool({"department", "bookkeeping"} & set(roles)))
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

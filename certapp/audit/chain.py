@@ -20,6 +20,8 @@ from certapp.audit.models import AuditAnchor, AuditEvent
 GENESIS = "0" * 64
 #: pg_advisory_xact_lock key of the chain ("audit" in ASCII)
 LOCK_KEY = 0x6175646974
+#: the chain is one for the whole region: its own queries are never limited to a municipality
+WHOLE_CHAIN = {"all_municipalities": True}
 PENDING = "certapp.audit_unsealed"
 
 
@@ -39,7 +41,7 @@ def track(session: Session, ev: AuditEvent) -> None:
 
 def _head(session: Session) -> tuple[int, str]:
     row = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
-                          .order_by(AuditEvent.seq.desc()).limit(1)).first()
+                          .order_by(AuditEvent.seq.desc()).limit(1), execution_options=WHOLE_CHAIN).first()
     return (row.seq, row.hash) if row else (0, GENESIS)
 
 
@@ -81,12 +83,13 @@ def verify(session: Session, *, from_seq: int = 1, progress=None) -> ChainReport
     problems: list[str] = []
     expected_seq, prev = from_seq, GENESIS
     if from_seq > 1:
-        prev = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == from_seq - 1)).scalar_one_or_none()
+        prev = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == from_seq - 1),
+                               execution_options=WHOLE_CHAIN).scalar_one_or_none()
         if prev is None:
             return ChainReport(0, 0, [f"нет события № {from_seq - 1}, с которого начата проверка"])
     checked = 0
     result = session.execute(select(AuditEvent).where(AuditEvent.seq >= from_seq).order_by(AuditEvent.seq)
-                             .execution_options(yield_per=2000))
+                             .execution_options(yield_per=2000, all_municipalities=True))
     try:
         for ev in result.scalars():
             checked += 1
@@ -108,11 +111,13 @@ def verify(session: Session, *, from_seq: int = 1, progress=None) -> ChainReport
     session.expunge_all()
     head_seq = expected_seq - 1 if not problems else 0
     if not problems:
-        unsealed = session.execute(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1)).scalar()
+        unsealed = session.execute(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1),
+                                   execution_options=WHOLE_CHAIN).scalar()
         if unsealed is not None:
             problems.append(f"событие id {unsealed} записано в журнал в обход системы (не включено в цепочку)")
         for anchor in session.execute(select(AuditAnchor).order_by(AuditAnchor.seq)).scalars():
-            actual = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq)).scalar_one_or_none()
+            actual = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq),
+                                     execution_options=WHOLE_CHAIN).scalar_one_or_none()
             if actual is None:
                 problems.append(f"событий после № {head_seq} нет, а отметка от {anchor.created_at:%d.%m.%Y} "
                                 f"фиксирует № {anchor.seq}: конец журнала удалён")

@@ -3,10 +3,11 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from certapp.common.scope import MunicipalityTagged
 from certapp.db import UTCDateTime, db, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(MunicipalityTagged, db.Model):
     """One state change: who, when, which object, from what to what, from which address.
 
     Append-only and tamper-evident: when its transaction commits, each event is sealed into one

@@ -34,6 +34,9 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
         actor_id=getattr(actor, "id", None),
         actor_label=getattr(actor, "email", None) or "система",
         ip=request.remote_addr if has_request_context() else None,
+        # whose event it is: the object's municipality, else the acting official's (else nobody's in
+        # particular: seen by the region, not by a municipality's officials)
+        municipality_id=getattr(obj, "municipality_id", None) or getattr(actor, "municipality_id", None),
     )
     db.session.add(event)
     db.session.flush()

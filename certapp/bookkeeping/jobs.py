@@ -5,6 +5,7 @@ from datetime import date
 from certapp.accounts.models import User
 from certapp.bookkeeping import services
 from certapp.common.months import add_months, first_of_month, month_label
+from certapp.common.scope import scoped
 from certapp.common.web import path_for
 from certapp.db import db, transaction
 from certapp.jobs import crontab, job, periodic
@@ -14,7 +15,7 @@ from certapp.jobs.services import Progress
 def build_month(month: date, actor: User | None, job_id: int | None = None, on_start=None) -> tuple[int, list[str]]:
     """Every provider's register for the month, each in its own transaction, reporting progress
     (to the job's row, and to `on_start(total)`'s callback, e.g. a terminal's progress bar)."""
-    total = len(services.providers_to_pay(month))
+    total = len(services.providers_to_pay(month, actor and services.own_municipality_id(actor)))
     with Progress(job_id, total, every=1, on_advance=on_start(total) if on_start else None) as progress:
 
         @contextmanager
@@ -36,7 +37,9 @@ def build_month(month: date, actor: User | None, job_id: int | None = None, on_s
 @job()
 def build_registers(job_id: int, month_iso: str, actor_id: int) -> int:
     """Started from the registers page or the API: the month's registers, with a progress bar."""
-    return build_month(date.fromisoformat(month_iso), db.session.get(User, actor_id), job_id)[0]
+    actor = db.session.get(User, actor_id)
+    with scoped(actor.municipality_id):
+        return build_month(date.fromisoformat(month_iso), actor, job_id)[0]
 
 
 @periodic(crontab(minute="0", hour="6", day="1"))

@@ -3,6 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.scope import MunicipalityOwned
 from certapp.db import UTCDateTime, db, utcnow
 
 AGREEMENT_STATUSES = {"draft": "Проект", "concluded": "Заключено", "ended": "Прекращено"}
@@ -12,14 +13,14 @@ REGISTER_STATUSES = {"draft": "Формируется", "approved": "Утвер�
 REGISTER_TRANSITIONS = {"draft": {"approved", "rejected"}, "approved": {"paid"}, "paid": set(), "rejected": set()}
 
 
-class Agreement(db.Model):
+class Agreement(MunicipalityOwned, db.Model):
     """Соглашение о финансовом обеспечении (возмещении) затрат with a provider in the registry."""
 
     __tablename__ = "agreement"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'concluded', 'ended')", name="status"),
-        # one agreement in force (draft or concluded) per provider
-        Index("uq_agreement_provider_open", "provider_id", unique=True,
+        # one agreement in force (draft or concluded) per provider and municipality
+        Index("uq_agreement_provider_open", "provider_id", "municipality_id", unique=True,
               sqlite_where=text("status IN ('draft', 'concluded')"),
               postgresql_where=text("status IN ('draft', 'concluded')")),
     )
@@ -56,13 +57,13 @@ class Agreement(db.Model):
         return f"<Agreement {self.number or self.id} {self.status}>"
 
 
-class PaymentRegister(db.Model):
+class PaymentRegister(MunicipalityOwned, db.Model):
     """Реестр на оплату: a provider's spent amounts for a month, approved by bookkeeping, then paid."""
 
     __tablename__ = "payment_register"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'approved', 'paid', 'rejected')", name="status"),
-        Index("uq_payment_register_provider_month", "provider_id", "month", unique=True,
+        Index("uq_payment_register_provider_month", "provider_id", "municipality_id", "month", unique=True,
               sqlite_where=text("status <> 'rejected'"), postgresql_where=text("status <> 'rejected'")),
     )
 
@@ -94,7 +95,7 @@ class PaymentRegister(db.Model):
         return f"<PaymentRegister {self.number} {self.status}>"
 
 
-class PaymentRegisterLine(db.Model):
+class PaymentRegisterLine(MunicipalityOwned, db.Model):
     """One ledger entry (a spend, or a correction of one) in a payment register. While its register
     is not rejected the line holds its entry: an entry lands in exactly one register."""
 

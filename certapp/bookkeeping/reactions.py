@@ -3,7 +3,9 @@ from certapp.bookkeeping.services import prepare_agreement
 from certapp.common.events import subscribe
 
 
-@subscribe("registry_entry.created")
-def agreement_for_a_new_provider(entry, actor=None, **_):
-    """A provider entering the registry gets a draft agreement, in the same transaction."""
-    prepare_agreement(entry.provider, actor)
+@subscribe("admission.active")
+def agreement_for_an_admitted_provider(admission, actor=None, from_status=None, **_):
+    """A provider admitted in a municipality for the first time gets a draft agreement with it, in
+    the same transaction (a restored admission keeps its agreement)."""
+    if from_status == "requested":
+        prepare_agreement(admission.provider_id, admission.municipality_id, actor)

@@ -24,6 +24,7 @@ from certapp.contracts.models import Contract
 from certapp.db import db, utcnow
 from certapp.documents.services import next_number, sign_document
 from certapp.ledger.models import CertificateBalance, LedgerEntry
+from certapp.reference.services import own_municipality_id
 from certapp.registry.models import Provider
 
 
@@ -34,11 +35,13 @@ class AgreementRequiredError(DomainError):
 
 # --- agreements ----------------------------------------------------------------------------------
 
-def prepare_agreement(provider: Provider, actor=None) -> Agreement:
-    """A draft agreement for a provider that has just entered the registry (called by the registry)."""
-    agreement = Agreement(provider_id=provider.id, status="draft")
+def prepare_agreement(provider_id: int, municipality_id: int, actor=None) -> Agreement:
+    """A draft agreement of a municipality with a provider it has just admitted (called on the
+    admission): each municipality pays a provider under its own agreement."""
+    agreement = Agreement(provider_id=provider_id, municipality_id=municipality_id, status="draft")
     db.session.add(agreement)
-    record_event("agreement.draft", agreement, to_state="draft", actor=actor, details={"provider_id": provider.id})
+    record_event("agreement.draft", agreement, to_state="draft", actor=actor,
+                 details={"provider_id": provider_id, "municipality_id": municipality_id})
     return agreement
 
 
@@ -123,51 +126,57 @@ def _transition(obj, to_status: str, actor: User, reason: str | None = None) -> 
                details={"reason": reason} if reason else None)
 
 
-def agreement_in_force(provider_id: int, month: date) -> Agreement | None:
-    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider_id,
-                                                           Agreement.status == "concluded")).scalar_one_or_none()
+def agreement_in_force(provider_id: int, municipality_id: int, month: date) -> Agreement | None:
+    agreement = db.session.execute(select(Agreement).where(
+        Agreement.provider_id == provider_id, Agreement.municipality_id == municipality_id,
+        Agreement.status == "concluded")).scalar_one_or_none()
     last = add_months(month, 1) - timedelta(days=1)
     return agreement if agreement is not None and agreement.in_force_during(month, last) else None
 
 
 # --- payment registers ---------------------------------------------------------------------------
 
-def _unregistered_entries(provider_id: int, month: date):
-    """Spend entries and their corrections of the provider's contracts up to the month, not yet in a register."""
+def _unregistered_entries(provider_id: int, municipality_id: int, month: date):
+    """Spend entries and their corrections of the provider's contracts paid by the municipality up to
+    the month, not yet in a register."""
     taken = select(PaymentRegisterLine.ledger_entry_id).where(PaymentRegisterLine.active)
     return (select(LedgerEntry, Contract).join(Contract, LedgerEntry.contract_id == Contract.id)
-            .where(Contract.provider_id == provider_id, LedgerEntry.d_spent != 0, LedgerEntry.month <= month,
+            .where(Contract.provider_id == provider_id, Contract.municipality_id == municipality_id,
+                   LedgerEntry.d_spent != 0, LedgerEntry.month <= month,
                    LedgerEntry.id.not_in(taken))
             .order_by(LedgerEntry.month, LedgerEntry.id))
 
 
-def build_register(provider_id: int, month: date, actor: User) -> PaymentRegister:
-    """The month's register of a provider: one line per spend entry (and correction), totalled.
+def build_register(provider_id: int, month: date, actor: User | None,
+                   municipality_id: int | None = None) -> PaymentRegister:
+    """The month's register of a provider in a municipality (the official's own; the job names it):
+    one line per spend entry (and correction), totalled.
 
     Raises AgreementRequiredError without a concluded agreement in force, ConflictError when the month's
     register exists, ValidationError when there is nothing to pay. `actor` None: the system's own
     job on the 1st (never a request: every view passes its user)."""
     if actor is not None:
         require_role(actor, "bookkeeping")
+        municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
     provider = db.session.get(Provider, provider_id)
     if provider is None:
         raise NotFoundError("Исполнитель не найден.")
-    agreement = agreement_in_force(provider_id, month)
+    agreement = agreement_in_force(provider_id, municipality_id, month)
     if agreement is None:
         raise AgreementRequiredError(f"У исполнителя {provider.short_name} нет действующего соглашения на "
                                      f"{month:%m.%Y}: списанные суммы учитываются к оплате, но в реестр не включаются.")
     exists = db.session.execute(select(PaymentRegister.id).where(
-        PaymentRegister.provider_id == provider_id, PaymentRegister.month == month,
-        PaymentRegister.status != "rejected")).first()
+        PaymentRegister.provider_id == provider_id, PaymentRegister.municipality_id == municipality_id,
+        PaymentRegister.month == month, PaymentRegister.status != "rejected")).first()
     if exists:
         raise _register_exists(provider, month)
-    rows = db.session.execute(_unregistered_entries(provider_id, month)).all()
+    rows = db.session.execute(_unregistered_entries(provider_id, municipality_id, month)).all()
     if not rows:
         raise ValidationError(f"У исполнителя {provider.short_name} нет списаний к оплате за {month:%m.%Y}.",
                               field="month")
     register = PaymentRegister(number=next_number("payment_register"), provider_id=provider_id,
-                               agreement_id=agreement.id, month=month, status="draft")
+                               agreement_id=agreement.id, month=month, status="draft", municipality_id=municipality_id)
     try:
         with db.session.begin_nested():
             db.session.add(register)
@@ -178,7 +187,7 @@ def build_register(provider_id: int, month: date, actor: User) -> PaymentRegiste
         register.lines.append(PaymentRegisterLine(
             ledger_entry_id=entry.id, contract_id=contract.id, certificate_number=contract.certificate.number,
             child_initials=contract.child.initials, program_title=contract.program.title, month=entry.month,
-            amount=entry.d_spent))
+            amount=entry.d_spent, municipality_id=municipality_id))
     try:
         with db.session.begin_nested():
             db.session.flush()
@@ -201,11 +210,15 @@ class BuildResult:
     skipped: list = field(default_factory=list)  # (provider, reason)
 
 
-def providers_to_pay(month: date) -> list[int]:
-    """The providers with spends up to the month (those whose register may be built)."""
-    return sorted(db.session.execute(
-        select(Contract.provider_id).distinct().join(LedgerEntry, LedgerEntry.contract_id == Contract.id)
-        .where(LedgerEntry.d_spent != 0, LedgerEntry.month <= month.replace(day=1))).scalars().all())
+def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tuple[int, int]]:
+    """(provider, municipality) pairs with spends up to the month: the registers that may be built,
+    one per municipality that pays the provider (all municipalities when none is named)."""
+    stmt = (select(Contract.provider_id, Contract.municipality_id).distinct()
+            .join(LedgerEntry, LedgerEntry.contract_id == Contract.id)
+            .where(LedgerEntry.d_spent != 0, LedgerEntry.month <= month.replace(day=1)))
+    if municipality_id is not None:
+        stmt = stmt.where(Contract.municipality_id == municipality_id)
+    return sorted(tuple(row) for row in db.session.execute(stmt).all())
 
 
 def build_all_registers(month: date, actor: User | None, step=None) -> BuildResult:
@@ -213,14 +226,16 @@ def build_all_registers(month: date, actor: User | None, step=None) -> BuildResu
     that cannot be paid is skipped with the reason. Each provider runs inside `step()` — by default a
     savepoint of the caller's transaction; the job passes a transaction of its own per provider that
     also counts progress. `actor` None: the system's job of the 1st."""
+    municipality_id = None
     if actor is not None:
         require_role(actor, "bookkeeping")
+        municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
     result = BuildResult()
-    for provider_id in providers_to_pay(month):
+    for provider_id, paying in providers_to_pay(month, municipality_id):
         try:
             with (step or db.session.begin_nested)():
-                result.built.append(build_register(provider_id, month, actor))
+                result.built.append(build_register(provider_id, month, actor, paying))
         except (AgreementRequiredError, ConflictError, ValidationError) as error:
             result.skipped.append((db.session.get(Provider, provider_id), error.message))
     return result
@@ -290,12 +305,13 @@ def refresh_register(register_id: int, actor: User) -> PaymentRegister:
     if register.status != "draft":
         raise TransitionError(f"Реестр {register.status_name.lower()}: изменять его нельзя.", code="register_frozen")
     existing = {line.ledger_entry_id for line in register.lines}
-    for entry, contract in db.session.execute(_unregistered_entries(register.provider_id, register.month)).all():
+    for entry, contract in db.session.execute(
+            _unregistered_entries(register.provider_id, register.municipality_id, register.month)).all():
         if entry.id not in existing:
             register.lines.append(PaymentRegisterLine(
                 ledger_entry_id=entry.id, contract_id=contract.id, certificate_number=contract.certificate.number,
                 child_initials=contract.child.initials, program_title=contract.program.title, month=entry.month,
-                amount=entry.d_spent))
+                amount=entry.d_spent, municipality_id=register.municipality_id))
     db.session.flush()
     register.total = sum(line.amount for line in register.lines)
     record_event("payment_register.refresh", register, to_state="draft", actor=actor, details={"total": register.total})

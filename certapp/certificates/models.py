@@ -1,8 +1,9 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.scope import MunicipalityOwned, register_criteria
 from certapp.db import UTCDateTime, db, utcnow
 
 APPLICATION_STATUSES = {"submitted": "На рассмотрении", "confirmed": "Подтверждено", "refused": "Отказано"}
@@ -67,14 +68,15 @@ class Child(db.Model):
         return f"<Child {self.id} parent={self.parent_id}>"
 
 
-class CertificateApplication(db.Model):
+class CertificateApplication(MunicipalityOwned, db.Model):
     """Заявление потребителя услуг о получении социального сертификата (п. 6.1.5 of 458-п)."""
 
     __tablename__ = "certificate_application"
     __table_args__ = (
         CheckConstraint("status IN ('submitted', 'confirmed', 'refused')", name="status"),
-        # one pending or confirmed application per child (by СНИЛС) and period, whatever arrives at once
-        Index("uq_certificate_application_child_period", "snils_key", "period_id", unique=True,
+        # one pending or confirmed application per child (by СНИЛС) and school year in the whole region,
+        # whatever arrives at once
+        Index("uq_certificate_application_child_period", "snils_key", "period_code", unique=True,
               sqlite_where=text("status IN ('submitted', 'confirmed')"),
               postgresql_where=text("status IN ('submitted', 'confirmed')")),
     )
@@ -85,6 +87,8 @@ class CertificateApplication(db.Model):
     child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
     snils_key: Mapped[str] = mapped_column(String(64))
     period_id: Mapped[int] = mapped_column(ForeignKey("period.id"))
+    #: the period's school year (Period.code), copied: the region-wide uniqueness above
+    period_code: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     #: consent to personal data processing (152-ФЗ), given when filing
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -110,15 +114,15 @@ class CertificateApplication(db.Model):
         return f"<CertificateApplication {self.number} {self.status}>"
 
 
-class Certificate(db.Model):
+class Certificate(MunicipalityOwned, db.Model):
     """Социальный сертификат. Its money lives in the ledger (ledger_balance, ledger_entry)."""
 
     __tablename__ = "certificate"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'suspended', 'revoked', 'expired')", name="status"),
         CheckConstraint("nominal > 0", name="nominal_positive"),
-        # one certificate per child (by СНИЛС) per period, unless it was revoked
-        Index("uq_certificate_child_period", "snils_key", "period_id", unique=True,
+        # one certificate per child (by СНИЛС) per school year in the whole region, unless it was revoked
+        Index("uq_certificate_child_period", "snils_key", "period_code", unique=True,
               sqlite_where=text("status <> 'revoked'"), postgresql_where=text("status <> 'revoked'")),
     )
 
@@ -128,6 +132,8 @@ class Certificate(db.Model):
     child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
     snils_key: Mapped[str] = mapped_column(String(64))
     period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    #: the period's school year (Period.code), copied: the region-wide uniqueness above
+    period_code: Mapped[str] = mapped_column(String(16))
     application_id: Mapped[int] = mapped_column(ForeignKey("certificate_application.id"), unique=True)
     #: kopecks, fixed at issuance from the period's nominal
     nominal: Mapped[int] = mapped_column(BigInteger)
@@ -153,3 +159,12 @@ class Certificate(db.Model):
 
     def __repr__(self) -> str:
         return f"<Certificate {self.number} {self.status}>"
+
+
+def _applied_in_scope(municipality_id: int):
+    # a municipality's officials see the children for whom a certificate was asked in it
+    return lambda cls: cls.id.in_(select(CertificateApplication.child_id)
+                                  .where(CertificateApplication.municipality_id == municipality_id))
+
+
+register_criteria(Child, _applied_in_scope)

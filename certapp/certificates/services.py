@@ -12,6 +12,7 @@ from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates import personal_data, qr
 from certapp.certificates.models import (
+    APPLICATION_HOLDING_STATUSES,
     APPLICATION_TRANSITIONS,
     CERTIFICATE_TRANSITIONS,
     Certificate,
@@ -31,7 +32,8 @@ from certapp.documents.services import next_number, next_value, sign_document
 from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.programs.models import MAX_AGE, MIN_AGE
-from certapp.reference.services import get_district, get_period
+from certapp.reference.models import Municipality
+from certapp.reference.services import get_period
 
 
 class EligibilityError(DomainError):
@@ -108,34 +110,38 @@ def children_of(parent: User) -> list[Child]:
 
 def get_child(child_id: int, user: User) -> Child:
     child = db.session.get(Child, child_id)
-    if child is None or (user.role != "department" and child.parent_id != user.id):
+    if child is None or (not user.reads_as("department") and child.parent_id != user.id):
         raise NotFoundError("Ребёнок не найден.")
     return child
 
 
 # --- applications --------------------------------------------------------------------------------
 
-def _holding_certificate(snils_key: str, period_id: int) -> Certificate | None:
+def _holding_certificate(snils_key: str, period_code: str) -> Certificate | None:
+    """The child's certificate for the school year in any municipality of the region."""
     return db.session.execute(select(Certificate).where(
-        Certificate.snils_key == snils_key, Certificate.period_id == period_id,
-        Certificate.status != "revoked")).scalar_one_or_none()
+        Certificate.snils_key == snils_key, Certificate.period_code == period_code,
+        Certificate.status != "revoked").execution_options(all_municipalities=True)).scalar_one_or_none()
 
 
 def check_eligibility(child: Child, period) -> None:
-    """Age 5–17 on the period start, living in the district, no certificate for the period yet."""
+    """Age 5–17 on the period start, living in the period's municipality, no certificate for the
+    school year yet anywhere in the region."""
     age = child.age_on(period.starts_on)
     if not MIN_AGE <= age <= MAX_AGE:
         raise EligibilityError(f"Сертификат выдаётся детям от {MIN_AGE} до {MAX_AGE} лет включительно на дату начала "
                                f"периода ({period.starts_on:%d.%m.%Y}); ребёнку будет {age}.", field="child_id")
     if not child.lives_in_district:
-        raise EligibilityError(f"Сертификат выдаётся детям, проживающим на территории: {get_district().name}.",
+        raise EligibilityError(f"Сертификат выдаётся детям, проживающим на территории: {period.municipality.name}.",
                                field="child_id")
-    existing = _holding_certificate(child.snils_key, period.id)
+    existing = _holding_certificate(child.snils_key, period.code)
     if existing is not None:
         mine = existing.child.parent_id == child.parent_id
+        where = db.session.get(Municipality, existing.municipality_id).name
         raise DuplicateCertificateError(
-            f"На этого ребёнка уже выдан сертификат на период {period.name}"
-            + (f": № {existing.number}." if mine else " (по заявлению другого законного представителя)."),
+            f"На этого ребёнка уже выдан сертификат на {period.code} учебный год ({where})"
+            + (f": № {existing.number}." if mine else " по заявлению другого законного представителя.")
+            + " В одном учебном году у ребёнка может быть один сертификат во всём регионе.",
             field="child_id")
 
 
@@ -155,15 +161,21 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
     check_eligibility(child, period)
     application = CertificateApplication(
         number=next_number("certificate_application"), parent_id=child.parent_id, child_id=child.id,
-        snils_key=child.snils_key, period_id=period.id, status="submitted", consent_at=utcnow(),
+        snils_key=child.snils_key, period_id=period.id, period_code=period.code,
+        municipality_id=period.municipality_id, status="submitted", consent_at=utcnow(),
         filed_by_id=getattr(filed_by, "id", None))
     try:
         with db.session.begin_nested():
             db.session.add(application)
             db.session.flush()
     except IntegrityError:
-        raise ConflictError("Заявление на этого ребёнка на этот период уже подано и рассматривается.",
-                            field="child_id", code="duplicate_application")
+        pending = db.session.execute(select(CertificateApplication).where(
+            CertificateApplication.snils_key == child.snils_key, CertificateApplication.period_code == period.code,
+            CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES)
+        ).execution_options(all_municipalities=True)).scalars().first()
+        where = f" ({db.session.get(Municipality, pending.municipality_id).name})" if pending else ""
+        raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано{where} "
+                            "и рассматривается.", field="child_id", code="duplicate_application")
     application.due_on = due_date("certificate_review", date.today())
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
     announce("certificate_application.submitted", application, actor=filed_by or parent)
@@ -172,7 +184,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
 
 def get_application(application_id: int, user: User) -> CertificateApplication:
     application = db.session.get(CertificateApplication, application_id)
-    if application is None or (user.role != "department" and application.parent_id != user.id):
+    if application is None or (not user.reads_as("department") and application.parent_id != user.id):
         raise NotFoundError("Заявление не найдено.")
     return application
 
@@ -295,11 +307,12 @@ def certificate_content(certificate: Certificate) -> dict:
 
 
 def _issue(application: CertificateApplication, actor: User, today: date) -> Certificate:
-    period, district = application.period, get_district()
-    sequence = next_value(f"certificate:{period.code}", period.starts_on.year)
+    period, municipality = application.period, application.period.municipality
+    sequence = next_value(f"certificate:{municipality.number_code}:{period.code}", period.starts_on.year)
     certificate = Certificate(
-        number=format_number(district.number_code, period.code, sequence), child_id=application.child_id,
-        snils_key=application.snils_key, period_id=period.id, application_id=application.id, nominal=period.nominal,
+        number=format_number(municipality.number_code, period.code, sequence), child_id=application.child_id,
+        snils_key=application.snils_key, period_id=period.id, period_code=period.code,
+        municipality_id=application.municipality_id, application_id=application.id, nominal=period.nominal,
         valid_from=max(period.starts_on, today), valid_to=period.ends_on, status="active",
         issued_at=utcnow(), qr_payload="", signature="")
     payload = qr.Payload(kid=key_store().ensure(), number=certificate.number, child_tag=personal_data.child_tag(application.snils_key),
@@ -313,7 +326,8 @@ def _issue(application: CertificateApplication, actor: User, today: date) -> Cer
     except IntegrityError:
         raise DuplicateCertificateError("На этого ребёнка уже выдан сертификат на этот период.", field="child_id")
     certificate.signature = sign_document(certificate_content(certificate))
-    ledger.issue(certificate.id, certificate.nominal, key=f"issue:{certificate.number}", actor=actor)
+    ledger.issue(certificate.id, certificate.nominal, key=f"issue:{certificate.number}",
+                 municipality_id=certificate.municipality_id, actor=actor)
     record_event("certificate.issue", certificate, to_state="active", actor=actor,
                  details={"number": certificate.number, "nominal": certificate.nominal})
     announce("certificate.issued", certificate, actor=actor)
@@ -322,7 +336,7 @@ def _issue(application: CertificateApplication, actor: User, today: date) -> Cer
 
 def get_certificate(certificate_id: int, user: User) -> Certificate:
     certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or (user.role not in ("department", "bookkeeping")
+    if certificate is None or (not user.reads_as("department", "bookkeeping")
                                and certificate.child.parent_id != user.id):
         raise NotFoundError("Сертификат не найден.")
     return certificate

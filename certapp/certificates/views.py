@@ -15,7 +15,7 @@ from certapp.contracts.services import upcoming_payments
 from certapp.db import db, transaction
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger import services as ledger
-from certapp.reference.services import get_district, list_periods
+from certapp.reference.services import list_periods
 
 bp = Blueprint("certificates", __name__)
 
@@ -47,7 +47,7 @@ def apply():
     form = ApplyForm()
     form.child_id.choices = choices((c.id, f"{c.full_name}, {c.birth_date:%d.%m.%Y}")
                                     for c in services.children_of(current_user))
-    form.period_id.choices = choices((p.id, p.name) for p in list_periods())
+    form.period_id.choices = choices((p.id, p.title) for p in list_periods())
     if form.validate_on_submit():
         try:
             with transaction():
@@ -105,7 +105,7 @@ def print_page(certificate_id: int):
 @roles("parent", "department", "bookkeeping")
 def pdf(certificate_id: int):
     cert = services.get_certificate(certificate_id, current_user)
-    body = render.certificate_pdf(cert, ledger.balance_of(cert.id), get_district().name)
+    body = render.certificate_pdf(cert, ledger.balance_of(cert.id), cert.period.municipality.name)
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename=certificate-{cert.number}.pdf"})
 
@@ -174,7 +174,7 @@ def decide_bulk():
 @roles("department")
 def on_behalf():
     form = OnBehalfForm()
-    form.period_id.choices = choices((p.id, p.name) for p in list_periods())
+    form.period_id.choices = choices((p.id, p.title) for p in list_periods())
     if form.validate_on_submit():
         try:
             with transaction():

@@ -1,8 +1,16 @@
 """The base form: Russian messages, and one way to show a service's refusal on a field."""
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice
+from wtforms import SelectChoice, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from certapp.common.errors import DomainError
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a group of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class BaseForm(FlaskForm):

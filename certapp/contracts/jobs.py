@@ -47,14 +47,16 @@ def nightly_ledger_check() -> int:
     from certapp.common.web import path_for
     from certapp.ledger.services import check_invariant
     from certapp.notifications.services import notify
+    from certapp.reference.services import list_municipalities
 
     mismatches = check_invariant()
     if mismatches:
         with transaction():
-            notify("system", f"Проверка средств: расхождений — {len(mismatches)}",
-                   "Остатки сертификатов не сходятся с проводками: "
-                   + "; ".join(f"сертификат {m.certificate_id}: {m.field}" for m in mismatches[:20])
-                   + ". Откройте сверку и сообщите администратору.",
-                   role="department", url=path_for("bookkeeping.reconciliation"),
-                   dedupe_key=f"ledger-check:{date.today()}")
+            for municipality in list_municipalities():  # the ledger is one for the region
+                notify("system", f"Проверка средств: расхождений — {len(mismatches)}",
+                       "Остатки сертификатов не сходятся с проводками: "
+                       + "; ".join(f"сертификат {m.certificate_id}: {m.field}" for m in mismatches[:20])
+                       + ". Откройте сверку и сообщите администратору.",
+                       role="department", municipality_id=municipality.id, url=path_for("bookkeeping.reconciliation"),
+                       dedupe_key=f"ledger-check:{date.today()}:m{municipality.id}")
     return len(mismatches)

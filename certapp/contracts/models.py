@@ -3,6 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.scope import MunicipalityOwned
 from certapp.db import UTCDateTime, db, utcnow
 
 ENROLLMENT_STATUSES = {"requested": "Ожидает ответа исполнителя", "accepted": "Принята, договор сформирован",
@@ -27,7 +28,7 @@ MONTH_STATUSES = {"planned": "Запланирован", "delivered": "Оказ�
                   "cancelled": "Отменён (расторжение)"}
 
 
-class Enrollment(db.Model):
+class Enrollment(MunicipalityOwned, db.Model):
     """Заявка на обучение: a parent asks to enroll a child with a certificate in a study group."""
 
     __tablename__ = "enrollment"
@@ -66,7 +67,7 @@ class Enrollment(db.Model):
         return f"<Enrollment {self.id} {self.status}>"
 
 
-class Contract(db.Model):
+class Contract(MunicipalityOwned, db.Model):
     """Договор об образовании between the provider and the parent, paid by the certificate up to
     its balance and by the parent for the rest."""
 
@@ -125,7 +126,7 @@ class Contract(db.Model):
         return f"<Contract {self.number} {self.status}>"
 
 
-class ContractMonth(db.Model):
+class ContractMonth(MunicipalityOwned, db.Model):
     """One month of a contract's payment schedule: the price split into the certificate's and the
     parent's parts, and what became of it."""
 
@@ -153,7 +154,7 @@ class ContractMonth(db.Model):
         return f"<ContractMonth {self.contract_id} {self.month:%Y-%m} {self.status}>"
 
 
-class ServiceReport(db.Model):
+class ServiceReport(MunicipalityOwned, db.Model):
     """Отчёт об оказанных услугах за месяц по договору: filed once per contract month by the provider."""
 
     __tablename__ = "service_report"

@@ -32,12 +32,24 @@ from certapp.ledger import services as ledger
 from certapp.ledger.models import LedgerEntry
 from certapp.programs.models import StudyGroup
 from certapp.programs.services import seats_left
-from certapp.registry.services import require_registry_provider
+from certapp.reference.models import Municipality
+from certapp.registry.services import admitted_in, require_registry_provider
 
 
 class EnrollmentError(DomainError):
     code = "enrollment_refused"
     status = 422
+
+
+def check_offered_in(program, municipality_id: int) -> None:
+    """A certificate pays only for a program offered in its own municipality by a provider admitted
+    there: the contract is paid by that municipality under its agreement with the provider."""
+    if municipality_id not in {m.id for m in program.municipalities} \
+            or not admitted_in(program.provider_id, municipality_id):
+        name = db.session.get(Municipality, municipality_id).name
+        raise EnrollmentError(f"Программа не предлагается в муниципальном образовании сертификата ({name}): "
+                              "сертификат оплачивает обучение у исполнителей, допущенных в этом муниципалитете.",
+                              field="group_id", code="not_offered_in_municipality")
 
 
 # --- months --------------------------------------------------------------------------------------
@@ -153,6 +165,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
     end = first_of_month(group.ends_on)
     if certificate.status != "active":
         raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.", field="certificate_id")
+    check_offered_in(program, certificate.municipality_id)
     if start < max(first_of_month(group.starts_on), first_of_month(today)) or start > end:
         raise EnrollmentError("Месяц начала должен быть не раньше текущего месяца и начала занятий группы и не позже "
                               "их окончания.", field="start_month")
@@ -167,7 +180,8 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
         raise EnrollmentError("В группе нет свободных мест.", field="group_id")
     _ensure_not_enrolled(child, group.id)
     enrollment = Enrollment(parent_id=parent.id, child_id=child.id, certificate_id=certificate.id, group_id=group.id,
-                            provider_id=program.provider_id, start_month=start, status="requested")
+                            provider_id=program.provider_id, start_month=start, status="requested",
+                            municipality_id=certificate.municipality_id)
     try:
         with db.session.begin_nested():
             db.session.add(enrollment)
@@ -193,7 +207,7 @@ def _own_enrollment(enrollment_id: int, user: User) -> Enrollment:
     allowed = enrollment is not None and (
         (user.role == "parent" and enrollment.parent_id == user.id)
         or (user.role == "provider" and enrollment.provider_id == user.provider_id)
-        or user.role == "department")
+        or user.reads_as("department"))
     if not allowed:
         raise NotFoundError("Заявка на обучение не найдена.")
     return enrollment
@@ -273,6 +287,7 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
                                ).scalar_one()
     if certificate.status != "active":
         raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.")
+    check_offered_in(group.program, certificate.municipality_id)
     if _seats_left(group) <= 0:
         raise EnrollmentError("В группе нет свободных мест.")
     _ensure_not_enrolled(enrollment.child, group.id)
@@ -285,9 +300,10 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         child_id=enrollment.child_id, parent_id=enrollment.parent_id, provider_id=enrollment.provider_id,
         program_id=group.program_id, group_id=group.id, start_month=months[0], end_month=months[-1],
         price_per_month=price, total=total, certificate_part=certificate_part, parent_part=total - certificate_part,
-        status="offered", offer_expires_on=due_date("offer", date.today()))
+        status="offered", offer_expires_on=due_date("offer", date.today()), municipality_id=certificate.municipality_id)
     for month, share in zip(months, split_evenly(certificate_part, len(months))):
-        contract.months.append(ContractMonth(month=month, certificate_amount=share, parent_amount=price - share))
+        contract.months.append(ContractMonth(month=month, certificate_amount=share, parent_amount=price - share,
+                                             municipality_id=contract.municipality_id))
     db.session.add(contract)
     record_event("contract.offered", contract, to_state="offered", actor=actor,
                  details={"total": total, "certificate_part": certificate_part})
@@ -307,7 +323,7 @@ def get_contract(contract_id: int, user: User, *, for_update: bool = False) -> C
     allowed = contract is not None and (
         (user.role == "parent" and contract.parent_id == user.id)
         or (user.role == "provider" and contract.provider_id == user.provider_id)
-        or user.role in ("department", "bookkeeping"))
+        or user.reads_as("department", "bookkeeping"))
     if not allowed:
         raise NotFoundError("Договор не найден.")
     return contract
@@ -390,7 +406,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool, 
         raise ValidationError("Посещаемость указана неверно.", field="attendance")
     report = ServiceReport(contract_id=contract.id, month=month, delivered=delivered, reason=reason,
                            attendance=attendance, amount=row.certificate_amount if delivered else 0,
-                           reported_by_id=provider_user.id)
+                           reported_by_id=provider_user.id, municipality_id=contract.municipality_id)
     try:
         with db.session.begin_nested():
             db.session.add(report)

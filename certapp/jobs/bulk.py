@@ -4,6 +4,7 @@ Features register their row actions by name; the job finds them again in the wor
 from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
+from certapp.common.scope import scoped
 from certapp.db import db, transaction
 from certapp.jobs import job
 from certapp.jobs.services import Progress, start
@@ -30,7 +31,8 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
     action, forms, result_path = BULK_ACTIONS[name]
     actor = db.session.get(User, actor_id)
     done, refused = 0, []
-    with Progress(job_id, len(ids), every=5) as progress:
+    # the worker acts as the official did in the request: within their municipality only
+    with scoped(actor.municipality_id), Progress(job_id, len(ids), every=5) as progress:
         for row_id in ids:
             try:
                 with transaction():

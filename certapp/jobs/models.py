@@ -3,12 +3,13 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from certapp.common.scope import MunicipalityTagged
 from certapp.db import UTCDateTime, db, utcnow
 
 JOB_STATES = {"queued": "В очереди", "running": "Выполняется", "done": "Готово", "failed": "Ошибка"}
 
 
-class Job(db.Model):
+class Job(MunicipalityTagged, db.Model):
     """Long work started by a person (building all registers, an export, a bulk decision), with its
     progress: the page and GET /api/v1/jobs/{id} show it while the worker runs it."""
 

@@ -39,7 +39,8 @@ def _forget(session: Session, previous_transaction) -> None:
 
 def start(task, kind: str, title: str, actor: User | None, *args, **kwargs) -> Job:
     """Record a job and enqueue task(job_id, *args, **kwargs) after the commit."""
-    record = Job(kind=kind, title=title, created_by_id=actor.id if actor else None)
+    record = Job(kind=kind, title=title, created_by_id=actor.id if actor else None,
+                 municipality_id=getattr(actor, "municipality_id", None))
     db.session.add(record)
     db.session.flush()
     after_commit(task, record.id, *args, **kwargs)
@@ -49,7 +50,7 @@ def start(task, kind: str, title: str, actor: User | None, *args, **kwargs) -> J
 def get_job(job_id: int, actor: User) -> Job:
     """A job its starter may see (and the department any)."""
     record = db.session.get(Job, job_id)
-    if record is None or (record.created_by_id != actor.id and actor.role != "department"):
+    if record is None or (record.created_by_id != actor.id and not actor.reads_as("department")):
         raise NotFoundError("Задание не найдено.")
     return record
 

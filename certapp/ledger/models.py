@@ -3,6 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from certapp.common.scope import MunicipalityOwned
 from certapp.db import UTCDateTime, db, utcnow
 
 #: kind -> Russian name. A kind fixes which balances its entry moves (see ledger.services.MOVES).
@@ -16,7 +17,7 @@ ENTRY_KINDS = {
 }
 
 
-class CertificateBalance(db.Model):
+class CertificateBalance(MunicipalityOwned, db.Model):
     """The cached balances of one certificate, kept with its entries in the same transaction.
 
     The CHECKs make it impossible, whatever the timing, to take a balance below zero or lose a kopeck.
@@ -44,7 +45,7 @@ class CertificateBalance(db.Model):
                 f"spent={self.spent} expired={self.expired}>")
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(MunicipalityOwned, db.Model):
     """Проводка: one movement of a certificate's money. Append-only: never updated or deleted."""
 
     __tablename__ = "ledger_entry"

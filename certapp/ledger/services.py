@@ -69,7 +69,9 @@ def _move(certificate_id: int, kind: str, amount: int, deltas: tuple, key: str, 
     d_available, d_reserved, d_spent, d_expired = deltas
     entry = LedgerEntry(certificate_id=certificate_id, kind=kind, amount=amount, d_available=d_available,
                         d_reserved=d_reserved, d_spent=d_spent, d_expired=d_expired, idempotency_key=key,
-                        actor_id=getattr(actor, "id", None), contract_id=contract_id, month=month, reason=reason)
+                        actor_id=getattr(actor, "id", None), contract_id=contract_id, month=month, reason=reason,
+                        municipality_id=select(CertificateBalance.municipality_id)
+                        .where(CertificateBalance.certificate_id == certificate_id).scalar_subquery())
     try:
         with db.session.begin_nested():
             db.session.add(entry)
@@ -105,8 +107,8 @@ def _refresh(certificate_id: int) -> None:
         db.session.expire(balance)
 
 
-def issue(certificate_id: int, nominal: int, key: str, actor=None) -> LedgerEntry:
-    """The opening entry of a certificate: available = nominal."""
+def issue(certificate_id: int, nominal: int, key: str, *, municipality_id: int, actor=None) -> LedgerEntry:
+    """The opening entry of a certificate: available = nominal, the money of `municipality_id`."""
     if not isinstance(nominal, int) or nominal <= 0:
         raise ValidationError("Номинал должен быть больше нуля.", field="nominal")
     existing = _existing(certificate_id, key)
@@ -115,9 +117,10 @@ def issue(certificate_id: int, nominal: int, key: str, actor=None) -> LedgerEntr
     if db.session.get(CertificateBalance, certificate_id) is not None:
         raise ConflictError("Сертификат уже выдан: открывающая проводка есть.")
     db.session.add(CertificateBalance(certificate_id=certificate_id, nominal=nominal, available=nominal,
-                                      reserved=0, spent=0, expired=0))
+                                      reserved=0, spent=0, expired=0, municipality_id=municipality_id))
     entry = LedgerEntry(certificate_id=certificate_id, kind="issue", amount=nominal, d_available=nominal,
-                        d_reserved=0, d_spent=0, d_expired=0, idempotency_key=key, actor_id=getattr(actor, "id", None))
+                        d_reserved=0, d_spent=0, d_expired=0, idempotency_key=key, actor_id=getattr(actor, "id", None),
+                        municipality_id=municipality_id)
     db.session.add(entry)
     db.session.flush()
     record_event("ledger.issue", entry, to_state=format_rub(nominal), actor=actor,

@@ -29,15 +29,16 @@ MAX_ATTEMPTS = 8
 
 
 def queue_email(to_address: str, subject: str, text_body: str, html_body: str | None = None,
-                dedupe_key: str | None = None, sensitive: bool = False) -> OutboxMessage | None:
+                dedupe_key: str | None = None, sensitive: bool = False,
+                municipality_id: int | None = None) -> OutboxMessage | None:
     """Write a letter into the outbox of the current transaction; it is sent after the commit.
     A `sensitive` letter's body is erased once it is sent. Returns None when a letter with the same
     dedupe_key exists."""
     if dedupe_key and db.session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.dedupe_key == dedupe_key)).first():
+            OutboxMessage.dedupe_key == dedupe_key).execution_options(all_municipalities=True)).first():
         return None
     message = OutboxMessage(to_address=to_address, subject=subject[:255], text_body=text_body, html_body=html_body,
-                            dedupe_key=dedupe_key, sensitive=sensitive)
+                            dedupe_key=dedupe_key, sensitive=sensitive, municipality_id=municipality_id)
     try:
         with db.session.begin_nested():
             db.session.add(message)

@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from certapp.common.scope import MunicipalityTagged
 from certapp.db import UTCDateTime, db, utcnow
 
 #: groups of notifications a user may take by email or not (in the app they always come)
@@ -19,7 +20,7 @@ NOTIFICATION_KINDS = {
 }
 
 
-class Notification(db.Model):
+class Notification(MunicipalityTagged, db.Model):
     """A message to a person, an organisation (every member of a provider's staff) or a role (every
     department official): shown in the app, and sent by email to those who take that kind."""
 

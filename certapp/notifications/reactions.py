@@ -115,7 +115,26 @@ def month_reported(report, **_):
 def registry_application_submitted(application, **_):
     notify("registry", f"Заявка в реестр № {application.number}: {application.short_name}",
            f"Исполнитель {application.short_name} (ИНН {application.inn}) подал заявку на включение в реестр.",
-           role="department", url=path_for("registry.application", application_id=application.id))
+           role="department", municipality_id=application.municipality_id,
+           url=path_for("registry.application", application_id=application.id))
+
+
+@subscribe("admission.requested")
+def admission_requested(admission, **_):
+    notify("registry", f"Запрос на допуск: {admission.provider.short_name}",
+           f"Исполнитель из реестра (ИНН {admission.provider.inn}) просит допуска в муниципальном образовании "
+           f"«{admission.municipality.name}».", role="department", municipality_id=admission.municipality_id,
+           url=path_for("registry.admissions", status="requested"))
+
+
+@subscribe("admission.active", "admission.refused", "admission.suspended", "admission.ended")
+def admission_decided(admission, from_status=None, **_):
+    if from_status is None:
+        return
+    text = f"Основание: {admission.reason}" if admission.reason else ""
+    notify("registry", f"Допуск в муниципальном образовании «{admission.municipality.name}»: "
+                       f"{admission.status_name.lower()}", text, provider_id=admission.provider_id,
+           url=path_for("registry.admissions"))
 
 
 def _registry_decision(application, title: str, text: str) -> None:
@@ -143,9 +162,10 @@ def registry_application_rejected(application, **_):
 
 @subscribe("program.submitted")
 def program_submitted(program, **_):
-    notify("program", f"Программа на согласовании: {program.title}",
-           f"Исполнитель {program.provider.short_name} направил программу на согласование.",
-           role="department", url=path_for("programs.review"))
+    for municipality in program.municipalities:
+        notify("program", f"Программа на согласовании: {program.title}",
+               f"Исполнитель {program.provider.short_name} направил программу на согласование.",
+               role="department", municipality_id=municipality.id, url=path_for("programs.review"))
 
 
 @subscribe("program.published")

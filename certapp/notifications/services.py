@@ -16,21 +16,28 @@ SHARED_ROLES = ("department", "bookkeeping")
 
 
 def notify(kind: str, title: str, body: str = "", *, user_id: int | None = None, provider_id: int | None = None,
-           role: str | None = None, url: str | None = None, dedupe_key: str | None = None) -> Notification | None:
-    """Notify one user, a provider's staff or every official of a role; returns None when a
-    notification with the same dedupe_key exists (a reminder already sent)."""
+           role: str | None = None, municipality_id: int | None = None, url: str | None = None,
+           dedupe_key: str | None = None) -> Notification | None:
+    """Notify one user, a provider's staff or every official of a role in a municipality; returns
+    None when a notification with the same dedupe_key exists (a reminder already sent)."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    if dedupe_key and db.session.execute(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first():
+    if user_id is not None and municipality_id is None:  # an official's own notification is their municipality's
+        municipality_id = db.session.get(User, user_id).municipality_id
+    if role is not None and municipality_id is None:
+        raise ValueError("a notification to a role names the municipality whose officials it is for")
+    if dedupe_key and db.session.execute(select(Notification.id).where(Notification.dedupe_key == dedupe_key)
+                                         .execution_options(all_municipalities=True)).first():
         return None
     notification = Notification(kind=kind, title=title[:255], body=body, url=url, dedupe_key=dedupe_key,
-                                user_id=user_id, provider_id=provider_id, role=role)
+                                user_id=user_id, provider_id=provider_id, role=role, municipality_id=municipality_id)
     db.session.add(notification)
     db.session.flush()
     for person in _recipients(notification):
         if person.email_confirmed_at and kind not in (person.email_muted or ()):
             queue_email(person.email, title, _letter_text(notification), _letter_html(notification),
-                        dedupe_key=f"notification:{notification.id}:user:{person.id}")
+                        dedupe_key=f"notification:{notification.id}:user:{person.id}",
+                        municipality_id=notification.municipality_id)
     return notification
 
 
@@ -41,7 +48,7 @@ def _recipients(notification: Notification) -> list[User]:
     elif notification.provider_id:
         stmt = stmt.where(User.provider_id == notification.provider_id, User.role == "provider")
     else:
-        stmt = stmt.where(User.role == notification.role)
+        stmt = stmt.where(User.role == notification.role, User.municipality_id == notification.municipality_id)
     return list(db.session.execute(stmt.order_by(User.id)).scalars())
 
 

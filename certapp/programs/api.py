@@ -40,7 +40,9 @@ def catalog(args):
     """Published programs of providers in the registry, filtered by direction, child's age, provider, text."""
     page, per_page = args.pop("page"), args.pop("per_page")
     filters = {"direction": args.get("direction"), "age": args.get("age"), "provider_id": args.get("provider"),
-               "text": args.get("q"), "with_seats": args.get("seats", False)}
+               "text": args.get("q"), "with_seats": args.get("seats", False),
+               "municipality_id": services.municipality_filter(args.get("municipality")),
+               "first_municipality_id": services.home_municipality_of(current_user)}
     return paginate(services.catalog_query(**filters), page, per_page)
 
 

@@ -1,7 +1,7 @@
 from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from certapp.common.forms import BaseForm, choices
+from certapp.common.forms import BaseForm, MultiCheckboxField, choices
 from certapp.programs.models import PROGRAM_KINDS
 
 
@@ -17,6 +17,9 @@ class ProgramForm(BaseForm):
     price_per_month = StringField("Стоимость в месяц, ₽", validators=[DataRequired()], description="Например, 1 250,00.")
     venue_address = StringField("Адрес места обучения", validators=[DataRequired(), Length(max=500)])
     max_group_size = IntegerField("Наибольший размер группы", validators=[DataRequired()])
+    municipalities = MultiCheckboxField("Муниципальные образования", coerce=int, validators=[Optional()],
+                                        description="Где программа предлагается по сертификатам этих муниципалитетов "
+                                                    "(только те, где исполнитель допущен). Не отмечено — во всех.")
     submit = SubmitField("Сохранить")
 
 

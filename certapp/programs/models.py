@@ -1,8 +1,9 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.scope import register_criteria
 from certapp.db import UTCDateTime, db, utcnow
 
 #: program kinds; only «общеразвивающая» is accepted (п. 1 of 458-п)
@@ -26,6 +27,14 @@ PROGRAM_TRANSITIONS = {
 }
 #: the eligible ages of the service: 5 to 17 inclusive (under 18)
 MIN_AGE, MAX_AGE = 5, 17
+
+
+#: the municipalities a program is offered in (those where its provider is admitted)
+program_municipality = Table(
+    "program_municipality", db.metadata,
+    Column("program_id", ForeignKey("program.id"), primary_key=True),
+    Column("municipality_id", ForeignKey("municipality.id"), primary_key=True, index=True),
+)
 
 
 class Program(db.Model):
@@ -65,6 +74,7 @@ class Program(db.Model):
 
     provider = relationship("Provider")
     direction = relationship("Direction")
+    municipalities = relationship("Municipality", secondary=program_municipality, order_by="Municipality.name")
     groups: Mapped[list["StudyGroup"]] = relationship(back_populates="program", order_by="StudyGroup.starts_on")
 
     @property
@@ -102,3 +112,12 @@ class StudyGroup(db.Model):
 
     def __repr__(self) -> str:
         return f"<StudyGroup {self.id} {self.name!r}>"
+
+
+def _offered_in_scope(municipality_id: int):
+    # a municipal official sees the programs offered in their municipality
+    return lambda cls: cls.id.in_(select(program_municipality.c.program_id)
+                                  .where(program_municipality.c.municipality_id == municipality_id))
+
+
+register_criteria(Program, _offered_in_scope)

@@ -17,6 +17,9 @@ class ProgramInputSchema(Schema):
     price_per_month_rub = Rubles(required=True, data_key="price_per_month_rub")
     venue_address = fields.String(required=True)
     max_group_size = fields.Integer(required=True)
+    municipalities = fields.List(fields.Integer(), load_default=None, metadata={
+        "description": "ids of the municipalities it is offered in (where the provider is admitted); "
+                       "left out — all of those"})
 
 
 class GroupInputSchema(Schema):
@@ -61,6 +64,8 @@ class ProgramSchema(Schema):
     remarks = fields.String(allow_none=True)
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
+    municipalities = fields.Function(lambda p: [{"oktmo": m.oktmo, "name": m.name} for m in p.municipalities],
+                                     metadata={"description": "where it is offered: a certificate of one of these pays"})
     groups = fields.List(fields.Nested(GroupSchema))
 
 
@@ -70,6 +75,8 @@ class CatalogQuerySchema(PaginationQuerySchema):
     provider = fields.Integer()
     q = fields.String()
     seats = fields.Boolean(load_default=False)
+    municipality = fields.String(metadata={"description": "ОКТМО: only the programs offered in this municipality "
+                                                          "(a parent's own municipality comes first anyway)"})
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 

@@ -3,7 +3,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
@@ -14,10 +14,18 @@ from certapp.common.money import parse_rub
 from certapp.common.states import transition
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
-from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_KINDS, PROGRAM_TRANSITIONS, Program, StudyGroup
+from certapp.programs.models import (
+    MAX_AGE,
+    MIN_AGE,
+    PROGRAM_KINDS,
+    PROGRAM_TRANSITIONS,
+    Program,
+    StudyGroup,
+    program_municipality,
+)
 from certapp.reference.services import get_direction
-from certapp.registry.models import Provider, RegistryEntry
-from certapp.registry.services import require_registry_provider
+from certapp.registry.models import Admission, Provider, RegistryEntry
+from certapp.registry.services import admissions_of, require_registry_provider
 
 
 class PreProfessionalProgramError(DomainError):
@@ -92,7 +100,7 @@ def get_program_for(program_id: int, user) -> Program:
     program = db.session.get(Program, program_id)
     visible = program is not None and (
         is_in_catalog(program)
-        or (getattr(user, "role", None) == "department")
+        or (user is not None and user.is_authenticated and user.reads_as("department"))
         or (getattr(user, "role", None) == "provider" and user.provider_id == program.provider_id))
     if not visible:
         raise NotFoundError("Программа не найдена.")
@@ -114,8 +122,9 @@ def save_program(user: User, data: dict, program_id: int | None = None) -> Progr
     PreProfessionalProgramError, PermissionDeniedError (not in the registry), TransitionError."""
     provider = require_registry_provider(user)
     clean = clean_program_data(data)
+    municipalities = _offered_in(provider.id, data.get("municipalities"))
     if program_id is None:
-        program = Program(provider_id=provider.id, status="draft", **clean)
+        program = Program(provider_id=provider.id, status="draft", municipalities=municipalities, **clean)
         db.session.add(program)
         record_event("program.create", program, to_state="draft", actor=user)
     else:
@@ -124,8 +133,25 @@ def save_program(user: User, data: dict, program_id: int | None = None) -> Progr
             raise TransitionError("Программу в этом состоянии изменить нельзя: снимите её с публикации.")
         for field, value in clean.items():
             setattr(program, field, value)
+        program.municipalities = municipalities
         record_event("program.update", program, to_state=program.status, actor=user)
     return program
+
+
+def _offered_in(provider_id: int, chosen) -> list:
+    """The municipalities a program is offered in: those chosen (ids), each one where the provider is
+    admitted; none chosen — every municipality where it is admitted."""
+    admitted = {a.municipality_id: a.municipality for a in admissions_of(provider_id) if a.status == "active"}
+    if not chosen:
+        return sorted(admitted.values(), key=lambda m: m.name)
+    try:
+        ids = {int(value) for value in chosen}
+    except (TypeError, ValueError):
+        ids = {None}
+    if not ids <= set(admitted):
+        raise ValidationError("Программу можно предложить только в муниципальных образованиях, где исполнитель "
+                              "допущен.", field="municipalities")
+    return sorted((admitted[i] for i in ids), key=lambda m: m.name)
 
 
 def _transition(program: Program, to_status: str, actor: User, reason: str | None = None) -> None:
@@ -227,12 +253,45 @@ def seats_left(groups: list[StudyGroup]) -> dict[int, int]:
 
 # --- the public catalog ---------------------------------------------------------------------------
 
+def municipality_filter(oktmo: str | None) -> int | None:
+    """The catalog's municipality filter: by ОКТМО (an unknown one filters nothing out)."""
+    from certapp.reference.models import Municipality
+
+    if not oktmo:
+        return None
+    return db.session.execute(select(Municipality.id).where(Municipality.oktmo == oktmo.strip())).scalar()
+
+
+def home_municipality_of(user) -> int | None:
+    """The municipality whose programs a parent sees first: that of the child's newest certificate."""
+    from certapp.certificates.models import Certificate, Child
+
+    if not getattr(user, "is_authenticated", False) or user.role != "parent":
+        return None
+    return db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
+                              .where(Child.parent_id == user.id, Certificate.status == "active")
+                              .order_by(Certificate.issued_at.desc()).limit(1)).scalar()
+
+
+def _offered_in_municipality(municipality_id: int):
+    """The program is offered in the municipality by a provider admitted there."""
+    return exists(select(program_municipality.c.program_id)
+                  .join(Admission, (Admission.provider_id == Program.provider_id)
+                        & (Admission.municipality_id == program_municipality.c.municipality_id))
+                  .where(program_municipality.c.program_id == Program.id,
+                         program_municipality.c.municipality_id == municipality_id, Admission.status == "active"))
+
+
 def catalog_query(*, direction: str | None = None, age: int | None = None, provider_id: int | None = None,
-                  text: str | None = None, with_seats: bool = False, today: date | None = None):
-    """Published programs of providers active in the registry, filtered as a parent would."""
+                  text: str | None = None, with_seats: bool = False, today: date | None = None,
+                  municipality_id: int | None = None, first_municipality_id: int | None = None):
+    """Published programs of providers active in the registry, filtered as a parent would: in one
+    municipality, or everywhere with those of `first_municipality_id` (the child's own) first."""
     stmt = (select(Program).join(Provider, Program.provider_id == Provider.id)
             .join(RegistryEntry, RegistryEntry.provider_id == Provider.id)
             .where(Program.status == "published", RegistryEntry.status == "active"))
+    if municipality_id:
+        stmt = stmt.where(_offered_in_municipality(municipality_id))
     if direction:
         stmt = stmt.where(Program.direction_id == get_direction(direction).id)
     if age is not None:
@@ -247,7 +306,10 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
         stmt = stmt.where(exists(select(StudyGroup.id).where(
             StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or date.today()),
             StudyGroup.capacity > taken_seats_expr())))
-    return stmt.options(selectinload(Program.groups)).order_by(Program.title, Program.id)
+    order = (Program.title, Program.id)
+    if first_municipality_id and not municipality_id:
+        order = (case((_offered_in_municipality(first_municipality_id), 0), else_=1), *order)
+    return stmt.options(selectinload(Program.groups), selectinload(Program.municipalities)).order_by(*order)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from certapp.db import transaction
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
 from certapp.programs.models import PROGRAM_STATUSES
-from certapp.reference.services import list_directions
-from certapp.registry.services import provider_of
+from certapp.reference.services import list_directions, list_municipalities
+from certapp.registry.services import admissions_of, provider_of
 
 bp = Blueprint("programs", __name__)
 
@@ -21,7 +21,9 @@ def _catalog_filters(args) -> dict:
     age = args.get("age", type=int)
     return {"direction": args.get("direction") or None, "age": age if age is not None and 0 <= age <= 30 else None,
             "provider_id": args.get("provider", type=int), "text": (args.get("q") or "").strip() or None,
-            "with_seats": args.get("seats") == "1"}
+            "with_seats": args.get("seats") == "1",
+            "municipality_id": services.municipality_filter(args.get("municipality")),
+            "first_municipality_id": services.home_municipality_of(current_user)}
 
 
 @bp.route("/catalog")
@@ -33,6 +35,7 @@ def catalog():
     if current_user.is_authenticated and current_user.role == "parent":
         offers = catalog_offers(current_user, page.items)
     return render_template("programs/catalog.html", page=page, filters=filters, directions=list_directions(),
+                           municipalities=list_municipalities(),
                            providers=services.catalog_providers(), cards=services.catalog_cards(page.items),
                            offers=offers)
 
@@ -56,6 +59,9 @@ def my_programs():
 def _program_form() -> ProgramForm:
     form = ProgramForm()
     form.direction.choices = choices((d.code, f"{d.name} ({d.service_code})") for d in list_directions())
+    provider = provider_of(current_user)
+    form.municipalities.choices = [(a.municipality_id, a.municipality.name) for a in admissions_of(provider.id)
+                                   if a.status == "active"] if provider else []
     return form
 
 
@@ -69,6 +75,7 @@ def edit_program(program_id: int | None = None):
         form.process(obj=program_)
         form.direction.data = program_.direction.code
         form.price_per_month.data = kopecks_to_rub_str(program_.price_per_month).replace(".", ",")
+        form.municipalities.data = [m.id for m in program_.municipalities]
     if form.validate_on_submit():
         data = {name: f.data for name, f in form._fields.items() if name not in ("csrf_token", "submit")}
         try:

@@ -15,3 +15,21 @@ def load():
     click.echo("Справочники: добавлено направленностей {directions}, муниципальных образований {municipalities}, "
                "периодов {periods}, дней календаря {holidays}."
                .format(**added))
+
+
+@reference_cli.command("add-municipality")
+@click.option("--name", required=True, help="Название, например «Курагинский район».")
+@click.option("--oktmo", required=True, help="ОКТМО (8 или 11 цифр).")
+@click.option("--code", "number_code", required=True, help="Две цифры, открывающие номера его сертификатов.")
+@click.option("--authority", default=None, help="Уполномоченный орган.")
+def add_municipality(name, oktmo, number_code, authority):
+    """Add a municipality to a regional installation (its department then fills in its order)."""
+    from certapp.common.errors import DomainError
+    from certapp.reference.services import create_municipality
+
+    try:
+        with transaction():
+            municipality = create_municipality(name=name, oktmo=oktmo, number_code=number_code, authority=authority)
+    except DomainError as error:
+        raise click.ClickException(error.message)
+    click.echo(f"Добавлено: {municipality.name}, ОКТМО {municipality.oktmo}, код {municipality.number_code}.")

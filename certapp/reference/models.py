@@ -1,8 +1,9 @@
 from datetime import date
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, CheckConstraint, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.scope import MunicipalityOwned
 from certapp.db import db
 
 
@@ -50,23 +51,32 @@ class Municipality(db.Model):
         return f"<Municipality {self.oktmo} {self.name}>"
 
 
-class Period(db.Model):
+class Period(MunicipalityOwned, db.Model):
     """A period of certificates (a school year) with its nominal."""
 
     __tablename__ = "period"
     __table_args__ = (
         CheckConstraint("nominal >= 0", name="nominal_not_negative"),
         CheckConstraint("ends_on > starts_on", name="dates_ordered"),
+        UniqueConstraint("municipality_id", "code", name="uq_period_municipality_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: e.g. "2025/26"; also the period part of certificate numbers
-    code: Mapped[str] = mapped_column(String(16), unique=True)
+    #: the school year, e.g. "2025/26": the period part of certificate numbers, and the same code in
+    #: every municipality (one certificate per child and school year in the region)
+    code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     #: certificate nominal for the period, kopecks
     nominal: Mapped[int] = mapped_column(BigInteger)
+
+    municipality: Mapped[Municipality] = relationship()
+
+    @property
+    def title(self) -> str:
+        """The period with its municipality, for choosing among every municipality's periods."""
+        return f"{self.name} — {self.municipality.name}"
 
     def contains(self, day: date) -> bool:
         return self.starts_on <= day <= self.ends_on

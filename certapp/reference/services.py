@@ -44,13 +44,22 @@ def load_reference_data() -> dict:
     if db.session.execute(select(Municipality.id).where(Municipality.oktmo == DEFAULT_MUNICIPALITY["oktmo"])).first() is None:
         db.session.add(Municipality(**DEFAULT_MUNICIPALITY))
         added["municipalities"] += 1
-    codes = set(db.session.execute(select(Period.code)).scalars())
-    for code, name, starts_on, ends_on, nominal in DEFAULT_PERIODS:
-        if code not in codes:
-            db.session.add(Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal))
-            added["periods"] += 1
+        db.session.flush()
+    added["periods"] = add_default_periods(get_district())
     db.session.flush()
     added["holidays"] = load_calendar()
+    return added
+
+
+def add_default_periods(municipality: Municipality) -> int:
+    """The default school years for a municipality that lacks them; returns how many were added."""
+    codes = set(db.session.execute(select(Period.code).where(Period.municipality_id == municipality.id)).scalars())
+    added = 0
+    for code, name, starts_on, ends_on, nominal in DEFAULT_PERIODS:
+        if code not in codes:
+            db.session.add(Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal,
+                                  municipality_id=municipality.id))
+            added += 1
     return added
 
 
@@ -79,6 +88,49 @@ def get_municipality_of(user) -> Municipality:
     return found or get_district()
 
 
+def own_municipality_id(user) -> int:
+    """The municipality an official acts for (the default one for those created before municipalities)."""
+    return getattr(user, "municipality_id", None) or get_district().id
+
+
+def create_municipality(*, name: str, oktmo: str, number_code: str, authority: str | None = None,
+                        order_number: str | None = None, order_date: date | None = None) -> Municipality:
+    """Add a municipality to a regional installation (the administrator's command), with the default
+    school years. Raises ValidationError, ConflictError (the name, ОКТМО or number code is taken)."""
+    name, oktmo, number_code = " ".join((name or "").split()), (oktmo or "").strip(), (number_code or "").strip()
+    if not 3 <= len(name) <= 255:
+        raise ValidationError("Укажите название муниципального образования.", field="name")
+    if not (oktmo.isdigit() and len(oktmo) in (8, 11)):
+        raise ValidationError("ОКТМО — 8 или 11 цифр.", field="oktmo")
+    if not (number_code.isdigit() and len(number_code) == 2):
+        raise ValidationError("Код в номерах сертификатов — 2 цифры.", field="number_code")
+    taken = db.session.execute(select(Municipality).where(
+        (Municipality.name == name) | (Municipality.oktmo == oktmo) | (Municipality.number_code == number_code))
+    ).scalars().first()
+    if taken is not None:
+        raise ConflictError(f"Название, ОКТМО или код уже заняты: {taken.name} (ОКТМО {taken.oktmo}, код "
+                            f"{taken.number_code}).", field="oktmo")
+    municipality = Municipality(name=name, oktmo=oktmo, number_code=number_code, authority=authority,
+                                order_number=order_number, order_date=order_date)
+    db.session.add(municipality)
+    db.session.flush()
+    add_default_periods(municipality)
+    record_event("municipality.create", municipality, details={"oktmo": oktmo, "number_code": number_code})
+    return municipality
+
+
+def region_view(chosen) -> Municipality:
+    """The municipality whose officials' pages the regional operator views: the chosen one (by id, or
+    by ОКТМО in a link), else the first."""
+    if isinstance(chosen, int):
+        found = db.session.get(Municipality, chosen)
+    elif isinstance(chosen, str):
+        found = db.session.execute(select(Municipality).where(Municipality.oktmo == chosen.strip())).scalar()
+    else:
+        found = None
+    return found or get_district()
+
+
 def list_municipalities() -> list[Municipality]:
     return list(db.session.execute(select(Municipality).order_by(Municipality.name)).scalars())
 
@@ -91,8 +143,12 @@ def municipality_by_oktmo(oktmo: str) -> Municipality:
     return found
 
 
-def list_periods() -> list[Period]:
-    return list(db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars())
+def list_periods(municipality_id: int | None = None) -> list[Period]:
+    """Periods, newest first: of one municipality, or of every one the caller may see."""
+    stmt = select(Period).order_by(Period.starts_on.desc(), Period.municipality_id)
+    if municipality_id is not None:
+        stmt = stmt.where(Period.municipality_id == municipality_id)
+    return list(db.session.execute(stmt).scalars())
 
 
 def get_period(period_id: int) -> Period:
@@ -102,14 +158,16 @@ def get_period(period_id: int) -> Period:
     return period
 
 
-def current_period(today: date | None = None) -> Period | None:
+def current_period(today: date | None = None, municipality_id: int | None = None) -> Period | None:
+    """The period running today in a municipality (the default one when none is named)."""
     today = today or date.today()
     return db.session.execute(
-        select(Period).where(Period.starts_on <= today, Period.ends_on >= today)
+        select(Period).where(Period.starts_on <= today, Period.ends_on >= today,
+                             Period.municipality_id == (municipality_id or get_district().id))
     ).scalars().first()
 
 
-def _check_period_values(code, name, starts_on, ends_on, nominal, exclude_id=None):
+def _check_period_values(code, name, starts_on, ends_on, nominal, municipality_id, exclude_id=None):
     if not code or len(code) > 16:
         raise ValidationError("Укажите код периода, например 2026/27.", field="code")
     if not name or len(name) > 100:
@@ -118,8 +176,9 @@ def _check_period_values(code, name, starts_on, ends_on, nominal, exclude_id=Non
         raise ValidationError("Дата окончания должна быть позже даты начала.", field="ends_on")
     if nominal is None or nominal <= 0:
         raise ValidationError("Номинал сертификата должен быть больше нуля.", field="nominal")
-    clash = select(Period).where(Period.starts_on <= ends_on, Period.ends_on >= starts_on)
-    same_code = select(Period.id).where(Period.code == code)
+    clash = select(Period).where(Period.starts_on <= ends_on, Period.ends_on >= starts_on,
+                                 Period.municipality_id == municipality_id)
+    same_code = select(Period.id).where(Period.code == code, Period.municipality_id == municipality_id)
     if exclude_id:
         clash = clash.where(Period.id != exclude_id)
         same_code = same_code.where(Period.id != exclude_id)
@@ -133,8 +192,10 @@ def _check_period_values(code, name, starts_on, ends_on, nominal, exclude_id=Non
 def create_period(*, code: str, name: str, starts_on: date, ends_on: date, nominal: int, actor) -> Period:
     """Create a period. Raises ValidationError / ConflictError (overlap, duplicate code)."""
     code, name = (code or "").strip(), " ".join((name or "").split())
-    _check_period_values(code, name, starts_on, ends_on, nominal)
-    period = Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal)
+    municipality_id = own_municipality_id(actor)
+    _check_period_values(code, name, starts_on, ends_on, nominal, municipality_id)
+    period = Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal,
+                    municipality_id=municipality_id)
     db.session.add(period)
     record_event("period.create", period, to_state=format_rub(nominal), actor=actor,
                  details={"code": code, "starts_on": starts_on, "ends_on": ends_on, "nominal": nominal})
@@ -145,7 +206,7 @@ def update_period(period_id: int, *, name: str, starts_on: date, ends_on: date, 
     """Change a period's name, dates or nominal. Certificates already issued keep their nominal."""
     period = get_period(period_id)
     name = " ".join((name or "").split())
-    _check_period_values(period.code, name, starts_on, ends_on, nominal, exclude_id=period.id)
+    _check_period_values(period.code, name, starts_on, ends_on, nominal, period.municipality_id, exclude_id=period.id)
     before = {"name": period.name, "starts_on": period.starts_on, "ends_on": period.ends_on,
               "nominal": period.nominal}
     after = {"name": name, "starts_on": starts_on, "ends_on": ends_on, "nominal": nominal}

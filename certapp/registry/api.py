@@ -6,6 +6,10 @@ from certapp.common.pagination import paginate
 from certapp.db import db, transaction
 from certapp.registry import services
 from certapp.registry.schemas import (
+    AdmissionDecisionSchema,
+    AdmissionQuerySchema,
+    AdmissionRequestSchema,
+    AdmissionSchema,
     ApplicationInputSchema,
     ApplicationQuerySchema,
     ApplicationSchema,
@@ -122,3 +126,35 @@ def decide_staff_request(data, request_id: int):
     """The organisation's staff or the department confirm or decline."""
     with transaction():
         return services.decide_staff_request(request_id, current_user, data["approve"])
+
+
+@blp.route("/admissions", methods=["GET"])
+@blp.arguments(AdmissionQuerySchema, location="query")
+@blp.response(200, AdmissionSchema(many=True))
+@roles("provider", "department")
+def list_admissions(args):
+    """A provider's admissions in every municipality; the department's: those in its municipality."""
+    if current_user.role == "provider":
+        provider = services.provider_of(current_user)
+        return services.admissions_of(provider.id) if provider else []
+    return db.session.execute(services.admissions_query(args.get("status"))).scalars().all()
+
+
+@blp.route("/admissions", methods=["POST"])
+@blp.arguments(AdmissionRequestSchema)
+@blp.response(201, AdmissionSchema)
+@roles("provider")
+def request_admission(data):
+    """Ask to work in one more municipality; its department decides."""
+    with transaction():
+        return services.request_admission(current_user, data["municipality_id"])
+
+
+@blp.route("/admissions/<int:admission_id>/decision", methods=["POST"])
+@blp.arguments(AdmissionDecisionSchema)
+@blp.response(200, AdmissionSchema)
+@roles("department")
+def decide_admission(data, admission_id: int):
+    """Admit, refuse, suspend, restore or end a provider's admission in the department's municipality."""
+    with transaction():
+        return services.decide_admission(admission_id, data["status"], current_user, data.get("reason"))

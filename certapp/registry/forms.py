@@ -39,6 +39,11 @@ class ApplicationForm(BaseForm):
     license_authority = StringField("Кем выдана лицензия", validators=[Optional(), Length(max=500)])
     license_additional_education = BooleanField(
         "В лицензии есть подвид «дополнительное образование детей и взрослых»")
+    municipality_id = SelectField("Муниципальное образование", coerce=lambda v: int(v) if v not in (None, "") else None,
+                                  validators=[Optional()],
+                                  description="Где исполнитель начинает работать: заявку рассматривает управление "
+                                              "образования этого муниципалитета. Допуск в других можно запросить "
+                                              "после включения в реестр.")
     submit = SubmitField("Сохранить черновик")
 
 

@@ -1,8 +1,9 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.scope import MunicipalityOwned, register_criteria
 from certapp.db import UTCDateTime, db, utcnow
 
 #: kind of applicant
@@ -69,7 +70,7 @@ class ProviderDetails:
         return OWNERSHIP_TYPES[self.ownership]
 
 
-class RegistryApplication(ProviderDetails, db.Model):
+class RegistryApplication(MunicipalityOwned, ProviderDetails, db.Model):
     """Заявка исполнителя услуг на включение в реестр исполнителей (п. 6.1.3 of 458-п)."""
 
     __tablename__ = "registry_application"
@@ -220,3 +221,51 @@ class StaffRequest(db.Model):
 
     def __repr__(self) -> str:
         return f"<StaffRequest {self.id} user={self.user_id} provider={self.provider_id} {self.status}>"
+
+
+ADMISSION_STATUSES = {"requested": "На рассмотрении", "active": "Допущен", "refused": "Отказано",
+                      "suspended": "Приостановлен", "ended": "Прекращён"}
+ADMISSION_TRANSITIONS = {"requested": {"active", "refused"}, "active": {"suspended", "ended"},
+                         "suspended": {"active", "ended"}, "refused": set(), "ended": set()}
+#: statuses in which an admission holds its provider and municipality: no second request
+ADMISSION_HOLDING_STATUSES = ("requested", "active", "suspended")
+
+
+class Admission(MunicipalityOwned, db.Model):
+    """Допуск: a provider of the (regional) registry works in a municipality once that
+    municipality's department admits it; each admission is paid under its own agreement."""
+
+    __tablename__ = "admission"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'active', 'refused', 'suspended', 'ended')", name="status"),
+        Index("uq_admission_provider_municipality", "provider_id", "municipality_id", unique=True,
+              sqlite_where=text("status IN ('requested', 'active', 'suspended')"),
+              postgresql_where=text("status IN ('requested', 'active', 'suspended')")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    provider: Mapped[Provider] = relationship()
+    municipality = relationship("Municipality")
+
+    @property
+    def status_name(self) -> str:
+        return ADMISSION_STATUSES[self.status]
+
+    def __repr__(self) -> str:
+        return f"<Admission provider={self.provider_id} municipality={self.municipality_id} {self.status}>"
+
+
+def _admitted_in_scope(municipality_id: int):
+    # a municipality's officials handle the staff of the providers admitted in it
+    return lambda cls: cls.provider_id.in_(select(Admission.provider_id)
+                                           .where(Admission.municipality_id == municipality_id))
+
+
+register_criteria(StaffRequest, _admitted_in_scope)

@@ -1,7 +1,13 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.schemas import PageSchema, PaginationQuerySchema
-from certapp.registry.models import APPLICATION_STATUSES, ENTRY_STATUSES, OWNERSHIP_TYPES, PROVIDER_KINDS
+from certapp.registry.models import (
+    ADMISSION_STATUSES,
+    APPLICATION_STATUSES,
+    ENTRY_STATUSES,
+    OWNERSHIP_TYPES,
+    PROVIDER_KINDS,
+)
 
 
 class ApplicationInputSchema(Schema):
@@ -24,6 +30,9 @@ class ApplicationInputSchema(Schema):
     license_issued_on = fields.Date(load_default=None, allow_none=True)
     license_authority = fields.String(load_default=None, allow_none=True)
     license_additional_education = fields.Boolean(load_default=False)
+    municipality_id = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "the municipality whose department reviews it, where the provider works first "
+                       "(GET /reference/municipalities); the default one when left out"})
 
 
 class LicenseSchema(Schema):
@@ -60,6 +69,7 @@ class ApplicationSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     signature = fields.String(allow_none=True)
+    municipality_id = fields.Integer()
 
 
 class ApplicationQuerySchema(Schema):
@@ -118,3 +128,31 @@ class StaffRequestSchema(Schema):
 
 class StaffDecisionSchema(Schema):
     approve = fields.Boolean(required=True)
+
+
+class AdmissionSchema(Schema):
+    id = fields.Integer()
+    provider_id = fields.Integer()
+    provider_name = fields.String(attribute="provider.short_name")
+    municipality_id = fields.Integer()
+    municipality_name = fields.String(attribute="municipality.name")
+    municipality_oktmo = fields.String(attribute="municipality.oktmo")
+    status = fields.String()
+    status_name = fields.String()
+    reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class AdmissionQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(list(ADMISSION_STATUSES)))
+
+
+class AdmissionRequestSchema(Schema):
+    municipality_id = fields.Integer(required=True)
+
+
+class AdmissionDecisionSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["active", "refused", "suspended", "ended"]),
+                           metadata={"description": "active admits (or restores); the others need a reason"})
+    reason = fields.String(load_default=None, allow_none=True)

@@ -29,14 +29,18 @@ from certapp.common.validators import (
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number, sign_document
+from certapp.reference.services import own_municipality_id
 from certapp.registry.exclusion import check_exclusion
 from certapp.registry.models import (
+    ADMISSION_STATUSES,
+    ADMISSION_TRANSITIONS,
     APPLICATION_HOLDING_STATUSES,
     APPLICATION_TRANSITIONS,
     ENTRY_TRANSITIONS,
     OWNERSHIP_TYPES,
     PROVIDER_KINDS,
     STAFF_REQUEST_TRANSITIONS,
+    Admission,
     License,
     Provider,
     ProviderDetails,
@@ -116,7 +120,7 @@ def clean_license_data(data: dict) -> dict | None:
 def get_application(application_id: int, user: User) -> RegistryApplication:
     """An application its applicant or the department may see."""
     application = db.session.get(RegistryApplication, application_id)
-    if application is None or (user.role != "department" and application.applicant_id != user.id):
+    if application is None or (not user.reads_as("department") and application.applicant_id != user.id):
         raise NotFoundError("Заявка не найдена.")
     return application
 
@@ -135,7 +139,8 @@ def save_application(user: User, data: dict, application_id: int | None = None) 
         if user.provider_id is not None:
             raise ConflictError("Вы уже представляете исполнителя, включённого в реестр: одна учётная запись — "
                                 "одна организация.", code="already_provider")
-        application = RegistryApplication(applicant_id=user.id, status="draft", **clean)
+        application = RegistryApplication(applicant_id=user.id, status="draft",
+                                          municipality_id=_applied_municipality(data), **clean)
         db.session.add(application)
         action = "registry_application.create"
     else:
@@ -144,6 +149,8 @@ def save_application(user: User, data: dict, application_id: int | None = None) 
             raise TransitionError("Заявку в этом состоянии изменить нельзя.")
         for field, value in clean.items():
             setattr(application, field, value)
+        if data.get("municipality_id") not in (None, ""):
+            application.municipality_id = _applied_municipality(data)
         action = "registry_application.update"
     if license_data is None:
         application.license = None
@@ -154,6 +161,24 @@ def save_application(user: User, data: dict, application_id: int | None = None) 
             setattr(application.license, field, value)
     record_event(action, application, to_state=application.status, actor=user)
     return application
+
+
+def _applied_municipality(data: dict) -> int:
+    """The municipality whose department reviews the application (where the provider asks to work
+    first): named by id in the form or API, the default one when the installation has one."""
+    from certapp.reference.models import Municipality
+    from certapp.reference.services import get_district
+
+    chosen = data.get("municipality_id")
+    if chosen in (None, ""):
+        return get_district().id
+    try:
+        found = db.session.get(Municipality, int(chosen))
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise ValidationError("Выберите муниципальное образование из списка.", field="municipality_id")
+    return found.id
 
 
 def _transition(application: RegistryApplication, to_status: str, actor: User, reason: str | None = None) -> None:
@@ -250,9 +275,9 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
 
 def exclusion_check(application: RegistryApplication):
     """п. 4 of 458-п, and what the municipality's own order adds to it (its `extra_exclusions`)."""
-    from certapp.reference.services import get_district
+    from certapp.reference.models import Municipality
 
-    municipality = get_district()
+    municipality = db.session.get(Municipality, application.municipality_id)
     basis = f"постановление {municipality.order}, {municipality.name}" if municipality.order else municipality.name
     return check_exclusion(application.full_name, application.short_name,
                            extra=tuple(municipality.extra_exclusions or ()), extra_basis=basis)
@@ -279,7 +304,11 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     applicant.provider_id = provider.id
     record_event("registry_entry.create", entry, to_state="active", actor=actor,
                  details={"number": entry.number, "inn": provider.inn})
-    announce("registry_entry.created", entry, actor=actor)  # bookkeeping prepares the agreement
+    announce("registry_entry.created", entry, actor=actor)
+    # the municipality that reviewed the application admits the provider at once
+    admission = Admission(provider_id=provider.id, municipality_id=application.municipality_id, status="requested")
+    db.session.add(admission)
+    _decide(admission, "active", actor)
     return entry
 
 
@@ -290,6 +319,11 @@ def change_entry_status(entry_id: int, to_status: str, actor: User, reason: str 
     entry = db.session.get(RegistryEntry, entry_id)
     if entry is None:
         raise NotFoundError("Запись реестра не найдена.")
+    home = entry.provider.application  # invisible to another municipality's officials
+    if home is None or home.municipality_id != own_municipality_id(actor):
+        raise PermissionDeniedError("Запись реестра приостанавливает или исключает муниципалитет, включивший "
+                                    "исполнителя в реестр. В своём муниципалитете приостановите или прекратите "
+                                    "допуск исполнителя.", code="not_home_municipality")
     reason = _reason(reason, "основание")
     transition(entry, to_status, ENTRY_TRANSITIONS, actor, event="registry_entry",
                refusal="Нельзя перевести запись реестра из состояния «{status}».", details={"reason": reason})
@@ -368,7 +402,7 @@ def staff_requests_for(user: User):
     """A provider's staff see the requests to their organisation; a provider account its own; the
     department all."""
     stmt = select(StaffRequest).order_by(StaffRequest.status.desc(), StaffRequest.id.desc())
-    if user.role == "department":
+    if user.reads_as("department"):
         return stmt
     if user.provider_id is not None:
         return stmt.where(StaffRequest.provider_id == user.provider_id)
@@ -396,3 +430,77 @@ def decide_staff_request(request_id: int, actor: User, approve: bool) -> StaffRe
 def staff_of(provider_id: int) -> list[User]:
     return list(db.session.execute(select(User).where(User.provider_id == provider_id).order_by(User.full_name))
                 .scalars())
+
+
+# --- admission to municipalities -------------------------------------------------------------------
+
+def admitted_in(provider_id: int, municipality_id: int) -> bool:
+    """The provider works in the municipality: its admission there is active (and its entry too)."""
+    return db.session.execute(select(Admission.id).join(RegistryEntry, RegistryEntry.provider_id == Admission.provider_id)
+                              .where(Admission.provider_id == provider_id, Admission.municipality_id == municipality_id,
+                                     Admission.status == "active", RegistryEntry.status == "active")
+                              .execution_options(all_municipalities=True)).first() is not None
+
+
+def admissions_of(provider_id: int) -> list[Admission]:
+    """A provider's admissions, every municipality (its staff see them all)."""
+    return list(db.session.execute(select(Admission).where(Admission.provider_id == provider_id)
+                                   .order_by(Admission.id.desc()).execution_options(all_municipalities=True)).scalars())
+
+
+def admissions_query(status: str | None = None):
+    """Admissions as the caller may see them (a municipality's officials: their own)."""
+    stmt = select(Admission).join(Admission.provider).order_by(Admission.status.desc(), Provider.short_name)
+    return stmt.where(Admission.status == status) if status else stmt
+
+
+def request_admission(user: User, municipality_id: int) -> Admission:
+    """A provider in the registry asks to work in one more municipality; its department decides.
+    Raises ValidationError (no such municipality), ConflictError (already admitted or asked)."""
+    from certapp.reference.models import Municipality
+
+    provider = require_registry_provider(user)
+    municipality = db.session.get(Municipality, municipality_id) if isinstance(municipality_id, int) else None
+    if municipality is None:
+        raise ValidationError("Выберите муниципальное образование из списка.", field="municipality_id")
+    admission = Admission(provider_id=provider.id, municipality_id=municipality.id, status="requested")
+    try:
+        with db.session.begin_nested():
+            db.session.add(admission)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError(f"Допуск в муниципальном образовании «{municipality.name}» уже есть или запрошен.",
+                            field="municipality_id", code="admission_exists")
+    record_event("admission.requested", admission, to_state="requested", actor=user,
+                 details={"provider_id": provider.id})
+    announce("admission.requested", admission, actor=user)
+    return admission
+
+
+def get_admission(admission_id: int) -> Admission:
+    admission = db.session.get(Admission, admission_id)
+    if admission is None:
+        raise NotFoundError("Допуск не найден.")
+    return admission
+
+
+def _decide(admission: Admission, to_status: str, actor: User, reason: str | None = None) -> None:
+    transition(admission, to_status, ADMISSION_TRANSITIONS, actor, event="admission",
+               refusal="Нельзя перевести допуск из состояния «{status}».", details={"reason": reason} if reason else None)
+    admission.reason = reason
+    admission.decided_at, admission.decided_by_id = utcnow(), getattr(actor, "id", None)
+
+
+def decide_admission(admission_id: int, to_status: str, actor: User, reason: str | None = None) -> Admission:
+    """The municipality's department admits (active), refuses, suspends, restores or ends a
+    provider's admission in its municipality; a reason is required for all but admitting. Admitted
+    for the first time, the provider gets a draft agreement with the municipality (bookkeeping)."""
+    require_role(actor, "department")
+    admission = get_admission(admission_id)
+    if to_status not in ADMISSION_STATUSES:
+        raise ValidationError("Неизвестное решение.", field="decision")
+    if to_status == "active" and not admission.provider.in_registry:
+        raise TransitionError("Исполнитель не состоит в реестре: допустить его нельзя.")
+    reason = (" ".join((reason or "").split()) or None) if to_status == "active" else _reason(reason, "основание")
+    _decide(admission, to_status, actor, reason)
+    return admission

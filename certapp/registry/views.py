@@ -7,9 +7,16 @@ from certapp.common.exports import csv_response
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.db import db, transaction
+from certapp.reference.services import list_municipalities
 from certapp.registry import services
 from certapp.registry.forms import ApplicationForm, DecisionForm, EntryStatusForm
-from certapp.registry.models import APPLICATION_STATUSES, RegistryEntry
+from certapp.registry.models import (
+    ADMISSION_HOLDING_STATUSES,
+    ADMISSION_STATUSES,
+    ADMISSION_TRANSITIONS,
+    APPLICATION_STATUSES,
+    RegistryEntry,
+)
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 
@@ -61,6 +68,7 @@ def _load_form(form: ApplicationForm, application) -> None:
 @roles("provider")
 def edit_application(application_id: int | None = None):
     form = ApplicationForm()
+    form.municipality_id.choices = [(m.id, m.name) for m in list_municipalities()]
     application = services.get_application(application_id, current_user) if application_id else None
     if application and not form.is_submitted():
         _load_form(form, application)
@@ -163,3 +171,34 @@ def decide_staff(request_id: int, decision: str):
     run_and_flash(lambda: services.decide_staff_request(request_id, current_user, decision == "approve"),
                   "Запрос подтверждён." if decision == "approve" else "Запрос отклонён.")
     return redirect(url_for("registry.staff"))
+
+
+@bp.route("/admissions", methods=["GET", "POST"])
+@roles("provider", "department")
+def admissions():
+    """Admission to municipalities: a provider sees its own and asks for one more; a department
+    decides on those in its municipality."""
+    if request.method == "POST":
+        run_and_flash(lambda: services.request_admission(current_user, request.form.get("municipality_id", type=int)),
+                      "Запрос на допуск отправлен в управление образования муниципалитета.")
+        return redirect(url_for("registry.admissions"))
+    if current_user.role == "provider":
+        provider = services.provider_of(current_user)
+        rows = services.admissions_of(provider.id) if provider and provider.in_registry else []
+        held = {a.municipality_id for a in rows if a.status in ADMISSION_HOLDING_STATUSES}
+        return render_template("registry/admissions.html", rows=rows, provider=provider,
+                               free=[m for m in list_municipalities() if m.id not in held])
+    status = request.args.get("status") or None
+    status = status if status in ADMISSION_STATUSES else None
+    page = paginate(services.admissions_query(status), request.args.get("page", 1, type=int), 50)
+    return render_template("registry/admissions.html", page=page, status=status, statuses=ADMISSION_STATUSES,
+                           transitions=ADMISSION_TRANSITIONS)
+
+
+@bp.route("/admissions/<int:admission_id>/decide", methods=["POST"])
+@roles("department")
+def decide_admission(admission_id: int):
+    to_status = request.form.get("status")
+    run_and_flash(lambda: services.decide_admission(admission_id, to_status, current_user, request.form.get("reason")),
+                  "Решение о допуске принято.")
+    return redirect(url_for("registry.admissions"))

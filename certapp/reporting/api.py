@@ -17,6 +17,7 @@ from certapp.reporting.schemas import (
     OrderLinesInputSchema,
     OrderSchema,
     PeriodQuerySchema,
+    RegionReportSchema,
 )
 
 blp = Blueprint("reporting_api", __name__, url_prefix="/reports",
@@ -73,6 +74,16 @@ def execution(args):
 def indicators(args):
     year, rows = services.indicator_table(args.get("year"))
     return {"year": year, "rows": rows}
+
+
+@blp.route("/region", methods=["GET"])
+@blp.arguments(IndicatorQuerySchema, location="query")
+@blp.response(200, RegionReportSchema)
+@roles("region")
+def region(args):
+    """The regional operator's report: each municipality's indicators and money, and the total."""
+    year, columns = services.region_report(args.get("year"))
+    return {"year": year, "municipalities": columns}
 
 
 @blp.route("/indicators", methods=["PUT"])

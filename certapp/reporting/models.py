@@ -4,22 +4,23 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.scope import MunicipalityOwned
 from certapp.db import UTCDateTime, db, utcnow
 
 ORDER_STATUSES = {"draft": "Проект", "approved": "Утверждён", "superseded": "Заменён новой редакцией"}
 ORDER_TRANSITIONS = {"draft": {"approved"}, "approved": {"superseded"}, "superseded": set()}
 
 
-class SocialOrder(db.Model):
+class SocialOrder(MunicipalityOwned, db.Model):
     """Муниципальный социальный заказ for a year; once approved it is fixed, and changes are new versions."""
 
     __tablename__ = "social_order"
     __table_args__ = (
-        UniqueConstraint("year", "version", name="uq_social_order_year_version"),
+        UniqueConstraint("municipality_id", "year", "version", name="uq_social_order_year_version"),
         CheckConstraint("status IN ('draft', 'approved', 'superseded')", name="status"),
-        Index("uq_social_order_year_approved", "year", unique=True, sqlite_where=text("status = 'approved'"),
+        Index("uq_social_order_year_approved", "municipality_id", "year", unique=True, sqlite_where=text("status = 'approved'"),
               postgresql_where=text("status = 'approved'")),
-        Index("uq_social_order_year_draft", "year", unique=True, sqlite_where=text("status = 'draft'"),
+        Index("uq_social_order_year_draft", "municipality_id", "year", unique=True, sqlite_where=text("status = 'draft'"),
               postgresql_where=text("status = 'draft'")),
     )
 
@@ -68,7 +69,7 @@ class SocialOrderLine(db.Model):
         return f"<SocialOrderLine {self.order_id} {self.direction_id}>"
 
 
-class Feedback(db.Model):
+class Feedback(MunicipalityOwned, db.Model):
     """A parent's rating of a delivered month of a contract; the provider may answer."""
 
     __tablename__ = "feedback"
@@ -94,11 +95,11 @@ class Feedback(db.Model):
         return f"<Feedback {self.contract_id} {self.month:%Y-%m} {self.rating}>"
 
 
-class IndicatorValue(db.Model):
+class IndicatorValue(MunicipalityOwned, db.Model):
     """A base (2023) or target (2025) value of an indicator of Приложение № 3, editable by the department."""
 
     __tablename__ = "indicator_value"
-    __table_args__ = (UniqueConstraint("code", "year", name="uq_indicator_value_code_year"),)
+    __table_args__ = (UniqueConstraint("municipality_id", "code", "year", name="uq_indicator_value_code_year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32))

@@ -118,3 +118,19 @@ class FeedbackSchema(Schema):
 
 class AnswerSchema(Schema):
     answer = fields.String(required=True)
+
+
+class MunicipalitySummarySchema(Schema):
+    name = fields.String()
+    oktmo = fields.String(allow_none=True, metadata={"description": "null for the region's total"})
+    indicators = fields.Dict(keys=fields.String(), values=DecimalString())
+    certificates = fields.Integer()
+    issued = fields.Integer(metadata={"description": "kopecks: the nominal of every certificate issued"})
+    spent = fields.Integer(metadata={"description": "kopecks: paid out of certificates for delivered months"})
+    paid = fields.Integer(metadata={"description": "kopecks: paid to providers under paid registers"})
+
+
+class RegionReportSchema(Schema):
+    year = fields.Integer()
+    municipalities = fields.List(fields.Nested(MunicipalitySummarySchema),
+                                 metadata={"description": "each municipality, then the region's total"})

@@ -19,8 +19,8 @@ from certapp.documents.services import sign_document
 from certapp.ledger.models import LedgerEntry
 from certapp.programs.models import Program
 from certapp.reference.models import Direction
-from certapp.reference.services import list_directions
-from certapp.registry.models import NON_STATE_OWNERSHIP, Provider, RegistryApplication, RegistryEntry
+from certapp.reference.services import list_directions, own_municipality_id
+from certapp.registry.models import NON_STATE_OWNERSHIP, Admission, Provider, RegistryApplication, RegistryEntry
 from certapp.reporting.models import ORDER_TRANSITIONS, Feedback, IndicatorValue, SocialOrder, SocialOrderLine
 
 # --- the department's counters ------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def create_order(year: int, actor: User) -> SocialOrder:
     _check_year(year)
     current = approved_order(year)
     latest = db.session.execute(select(func.max(SocialOrder.version)).where(SocialOrder.year == year)).scalar()
-    order = SocialOrder(year=year, version=(latest or 0) + 1, status="draft")
+    order = SocialOrder(year=year, version=(latest or 0) + 1, status="draft", municipality_id=own_municipality_id(actor))
     planned = {line.direction_id: line for line in (current.lines if current else [])}
     for direction in list_directions():
         base = planned.get(direction.id)
@@ -276,7 +276,8 @@ def leave_feedback(parent: User, contract_id: int, month: date, rating: int, com
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise ValidationError("Оценка — от 1 до 5.", field="rating")
     comment = (comment or "").strip()[:2000] or None
-    feedback = Feedback(contract_id=contract.id, month=month, parent_id=parent.id, rating=rating, comment=comment)
+    feedback = Feedback(contract_id=contract.id, month=month, parent_id=parent.id, rating=rating, comment=comment,
+                        municipality_id=contract.municipality_id)
     try:
         with db.session.begin_nested():
             db.session.add(feedback)
@@ -333,16 +334,20 @@ def _year_bounds(year: int) -> tuple[date, date]:
 def compute_indicators(year: int) -> dict[str, Decimal]:
     """What the system's data can count for a year."""
     start, end = _year_bounds(year)
+    # the providers working in the municipality (in the whole region, without a scope): admitted there
+    admitted = select(Admission.provider_id).where(Admission.status == "active")
     in_registry, nonprofit, non_state = db.session.execute(
         select(func.count(), func.count().filter(Provider.ownership == "non_profit"),
                func.count().filter(Provider.ownership.in_(NON_STATE_OWNERSHIP)))
         .select_from(Provider).join(RegistryEntry)
-        .where(RegistryEntry.entered_on <= end, RegistryEntry.status == "active")).one()
+        .where(RegistryEntry.entered_on <= end, RegistryEntry.status == "active", Provider.id.in_(admitted))).one()
     applied = db.session.execute(select(func.count(distinct(RegistryApplication.inn))).where(
         RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=UTC),
         RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
-    included = db.session.execute(select(func.count()).select_from(RegistryEntry).where(
-        RegistryEntry.entered_on.between(start, end))).scalar_one()
+    included = db.session.execute(select(func.count(distinct(Admission.provider_id))).where(
+        Admission.status.in_(("active", "suspended", "ended")),
+        Admission.decided_at >= datetime(year, 1, 1, tzinfo=UTC),
+        Admission.decided_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
     served = (select(func.count(distinct(Contract.child_id))).select_from(ContractMonth)
               .join(Contract, Contract.id == ContractMonth.contract_id)
               .join(Provider, Provider.id == Contract.provider_id)
@@ -432,7 +437,7 @@ def set_indicator_values(values: list[tuple[str, int, object]], actor: User) -> 
         if value is None:
             db.session.delete(row)
         elif row is None:
-            db.session.add(IndicatorValue(code=code, year=year, value=value))
+            db.session.add(IndicatorValue(code=code, year=year, value=value, municipality_id=own_municipality_id(actor)))
         else:
             row.value = value
         record_event("indicator.set", ("IndicatorValue", indicator_field(code, year)),
@@ -440,3 +445,53 @@ def set_indicator_values(values: list[tuple[str, int, object]], actor: User) -> 
                      actor=actor)
         changed += 1
     return changed
+
+
+# --- the region ------------------------------------------------------------------------------------
+
+@dataclass
+class MunicipalitySummary:
+    """One column of the regional report: a municipality (None: the region in total)."""
+
+    name: str
+    oktmo: str | None
+    indicators: dict[str, Decimal]
+    certificates: int
+    #: kopecks
+    issued: int
+    spent: int
+    paid: int
+
+
+def region_report(year: int | None = None) -> tuple[int, list[MunicipalitySummary]]:
+    """Indicators and money of every municipality side by side, and the region's total: the
+    indicators are counted in each municipality's scope (the same code as its own page), the money in
+    one aggregate per table grouped by municipality."""
+    from certapp.bookkeeping.models import PaymentRegister
+    from certapp.common.scope import scoped
+    from certapp.ledger.models import CertificateBalance
+    from certapp.reference.services import list_municipalities
+
+    year = year or date.today().year
+    with scoped(None):
+        balances = {row.municipality_id: row for row in db.session.execute(
+            select(CertificateBalance.municipality_id, func.count().label("certificates"),
+                   func.coalesce(func.sum(CertificateBalance.nominal), 0).label("issued"),
+                   func.coalesce(func.sum(CertificateBalance.spent), 0).label("spent"))
+            .group_by(CertificateBalance.municipality_id)).all()}
+        paid = dict(db.session.execute(select(PaymentRegister.municipality_id, func.sum(PaymentRegister.total))
+                                       .where(PaymentRegister.status == "paid")
+                                       .group_by(PaymentRegister.municipality_id)).all())
+        total = compute_indicators(year)
+    columns = []
+    for municipality in list_municipalities():
+        with scoped(municipality.id):
+            indicators = compute_indicators(year)
+        money = balances.get(municipality.id)
+        columns.append(MunicipalitySummary(
+            municipality.name, municipality.oktmo, indicators, money.certificates if money else 0,
+            int(money.issued) if money else 0, int(money.spent) if money else 0, int(paid.get(municipality.id) or 0)))
+    columns.append(MunicipalitySummary(
+        "Регион, всего", None, total, sum(c.certificates for c in columns),
+        sum(c.issued for c in columns), sum(c.spent for c in columns), sum(c.paid for c in columns)))
+    return year, columns

@@ -1,6 +1,6 @@
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.contracts.models import Contract
 from certapp.db import db, transaction
-from certapp.reference.services import get_district
+from certapp.reference.services import get_municipality_of
 from certapp.reporting import render, services
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
@@ -82,9 +82,22 @@ def execution(fmt: str | None = None):
         return xlsx_response(f"{name}.xlsx", [(f"Исполнение {report.title}"[:31], render.EXECUTION_HEADERS,
                                                render.execution_rows(report), (2, 3, 5, 6, 8, 9))])
     if fmt == "pdf":
-        return Response(render.execution_pdf(report, get_district().name), mimetype="application/pdf",
+        return Response(render.execution_pdf(report, get_municipality_of(current_user).name), mimetype="application/pdf",
                         headers={"Content-Disposition": f"inline; filename={name}.pdf"})
     return render_template("reporting/execution.html", report=report, year=year, quarter=quarter)
+
+
+@bp.route("/region")
+@roles("region")
+def region():
+    """Every municipality side by side: indicators, certificates and money, with comparison charts."""
+    year, columns = services.region_report(request.args.get("year", type=int))
+    places = columns[:-1]
+    charts = [("Списано за занятия", "₽", [(c.name, c.spent / 100) for c in places], 2)]
+    charts += [(name, unit, [(c.name, c.indicators[code]) for c in places], 1 if unit == "%" else 0)
+               for code, (name, unit) in services.INDICATORS.items()]
+    return render_template("reporting/region.html", year=year, columns=columns, indicators=services.INDICATORS,
+                           charts=charts, viewing=g.region_view)
 
 
 @bp.route("/indicators", methods=["GET", "POST"])

@@ -3,15 +3,18 @@ import pytest
 from certapp.accounts.access import access_of
 from certapp.db import db
 
+# the regional operator reads every official's page (and changes nothing: see below)
 PAGES = {
-    "/reference/periods": {"department", "bookkeeping"},
-    "/reference/periods/new": {"department"},
-    "/audit/": {"department"},
+    "/reference/periods": {"department", "bookkeeping", "region"},
+    "/reference/periods/new": {"department", "region"},
+    "/audit/": {"department", "region"},
+    "/reports/region": {"region"},
 }
 API = {
-    ("GET", "/api/v1/audit-events"): {"department"},
+    ("GET", "/api/v1/audit-events"): {"department", "region"},
     ("POST", "/api/v1/reference/periods"): {"department"},
 }
+REGION_REFUSAL = "Региональный оператор только просматривает данные муниципалитетов."
 
 
 def test_every_endpoint_declares_who_may_call_it(app):
@@ -52,7 +55,14 @@ def test_api_refuses_the_roles_that_do_not_belong(api, users, method_path, allow
             assert response.status_code in (200, 201), response.json
         else:
             assert response.status_code == 403, (role, response.status_code)
-            assert response.json["message"] == "Недостаточно прав для этой страницы."
+            assert response.json["message"] == (REGION_REFUSAL if role == "region"
+                                                else "Недостаточно прав для этой страницы.")
+
+
+def test_the_regional_operator_changes_nothing_through_the_pages(login, users):
+    client = login(users["region"])
+    response = client.post("/reference/periods/new", data={"code": "2030/31"})
+    assert response.status_code == 403 and REGION_REFUSAL in response.get_data(as_text=True)
 
 
 def test_api_without_a_token_answers_401_in_json(api):

@@ -29,12 +29,15 @@ def test_department_page_lists_and_filters_events(login, users):
     page = client.get("/audit/?action=user.register").get_data(as_text=True)
     assert "Событий не найдено." in page  # accounts made by factories are "user.create"
     page = client.get("/audit/?action=user.").get_data(as_text=True)
-    assert "user.create" in page and users["parent"].email in page
+    assert "user.create" in page and users["bookkeeping"].email in page
+    # a parent's account belongs to no municipality: its events are the region's to see
+    assert users["parent"].email not in page
+    assert users["parent"].email in login(users["region"]).get("/audit/?action=user.").get_data(as_text=True)
     assert "Событий не найдено." in client.get("/audit/?object_type=Nothing").get_data(as_text=True)
 
 
 def test_audit_api_filters_by_object(api, users):
-    response = api(users["department"]).get(f"/api/v1/audit-events?object_type=User&object_id={users['parent'].id}")
+    response = api(users["region"]).get(f"/api/v1/audit-events?object_type=User&object_id={users['parent'].id}")
     assert response.status_code == 200
     assert [e["action"] for e in response.json["items"]] == ["user.create"]
     assert response.json["total"] == 1

@@ -1,0 +1,89 @@
+"""The municipality scope: the one place where a municipal official's reads are limited to the
+rows of their municipality.
+
+Every table a municipality owns carries `municipality_id` through the `MunicipalityOwned` mixin.
+While a scope is set (by the access check for a department or bookkeeping official, by a job acting
+for one), every ORM SELECT — `session.get`, relationship loads, joins and aggregates included — gets
+`municipality_id = <scope>` for each such table in it (SQLAlchemy's `with_loader_criteria`), so a
+row of another municipality is simply not there: a 404 on its page, absent from lists and totals.
+A rule that must see the whole region (one certificate per child and period) asks for it with
+`.execution_options(all_municipalities=True)`.
+"""
+from contextlib import contextmanager
+
+from flask import g, has_app_context
+from sqlalchemy import ForeignKey, event, or_
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+
+#: the execution option that lifts the scope for one statement (region-wide rules)
+ALL_MUNICIPALITIES = "all_municipalities"
+
+
+class MunicipalityOwned:
+    """Mixin of the tables a municipality owns."""
+
+    @declared_attr
+    def municipality_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("municipality.id"), index=True)
+
+
+class MunicipalityTagged:
+    """Mixin of rows that may belong to a municipality or to nobody in particular (letters,
+    notifications, audit events, jobs): in a scope only the municipality's own are seen."""
+
+    @declared_attr
+    def municipality_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("municipality.id"), index=True)
+
+
+#: (entity, factory) for tables scoped otherwise than by their own column: factory(municipality_id)
+#: gives the criteria lambda (programs are offered in several municipalities)
+_OTHER_CRITERIA: list = []
+
+
+def register_criteria(entity, factory) -> None:
+    _OTHER_CRITERIA.append((entity, factory))
+
+
+def current_scope() -> int | None:
+    """The municipality the current request or job is limited to, or None (the whole region)."""
+    return g.get("municipality_scope") if has_app_context() else None
+
+
+def set_scope(municipality_id: int | None, *, with_untagged: bool = False) -> None:
+    """Limit what follows to one municipality (None: the whole region). `with_untagged`: also the rows
+    that belong to no municipality in particular (the regional operator, who reads everything)."""
+    g.municipality_scope = municipality_id
+    g.municipality_scope_untagged = with_untagged
+
+
+@contextmanager
+def scoped(municipality_id: int | None):
+    """Run a block limited to one municipality (a job acting for an official), or to none."""
+    before = (current_scope(), g.get("municipality_scope_untagged", False))
+    set_scope(municipality_id)
+    try:
+        yield
+    finally:
+        set_scope(before[0], with_untagged=before[1])
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _limit_to_scope(state) -> None:
+    municipality_id = current_scope()
+    if municipality_id is None or not state.is_select or state.execution_options.get(ALL_MUNICIPALITIES):
+        return
+    if g.get("municipality_scope_untagged"):
+        tagged = with_loader_criteria(MunicipalityTagged, lambda cls: or_(cls.municipality_id == municipality_id,
+                                                                          cls.municipality_id.is_(None)),
+                                      include_aliases=True)
+    else:
+        tagged = with_loader_criteria(MunicipalityTagged, lambda cls: cls.municipality_id == municipality_id,
+                                      include_aliases=True)
+    state.statement = state.statement.options(
+        with_loader_criteria(MunicipalityOwned, lambda cls: cls.municipality_id == municipality_id,
+                             include_aliases=True),
+        tagged,
+        *(with_loader_criteria(entity, factory(municipality_id), include_aliases=True)
+          for entity, factory in _OTHER_CRITERIA),
+    )

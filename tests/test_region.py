@@ -1,0 +1,278 @@
+"""A regional installation: providers admitted per municipality and paid under each municipality's
+agreement, one certificate per child and school year in the whole region, the regional operator's
+report, and data that was one district's before becoming the default municipality's."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from certapp.accounts.models import User
+from certapp.bookkeeping.models import Agreement, PaymentRegister
+from certapp.certificates import services as certificates
+from certapp.certificates.models import Certificate
+from certapp.common.errors import DomainError
+from certapp.common.scope import scoped
+from certapp.db import db, transaction
+from certapp.demo import SECOND, load_demo
+from certapp.reference.models import Municipality
+from certapp.reference.services import current_period as period_of
+from certapp.registry import services as registry
+from certapp.registry.models import Admission, Provider
+from tests.factories import child_data, current_period, make_token, make_user
+
+
+@pytest.fixture
+def region(app):
+    with transaction():
+        logins = load_demo(today=current_period().starts_on + timedelta(days=80))
+    second = db.session.execute(select(Municipality.id).where(Municipality.oktmo == SECOND["oktmo"])).scalar_one()
+    first = db.session.execute(select(Municipality.id).where(Municipality.id != second)).scalar_one()
+    return {"passwords": {email: password for _, email, password in logins}, "second": second, "first": first}
+
+
+def _user(email):
+    return db.session.execute(select(User).where(User.email == email)).scalar_one()
+
+
+def _login(app, region, email):
+    # a request starts with an empty session, as on a server (the tests share one app context)
+    db.session.remove()
+    client = app.test_client()
+    assert client.post("/account/login", data={"email": email, "password": region["passwords"][email]}).status_code == 302
+    return client
+
+
+def test_a_provider_admitted_in_both_has_two_agreements_and_two_registers_a_month(region):
+    cdt = _user("cdt@karatuz.demo").provider_id
+    agreements = db.session.execute(select(Agreement.municipality_id, Agreement.status).where(
+        Agreement.provider_id == cdt)).all()
+    assert sorted(agreements) == [(region["first"], "concluded"), (region["second"], "concluded")]
+    per_month = db.session.execute(select(PaymentRegister.month, func.count(PaymentRegister.municipality_id.distinct()))
+                                   .where(PaymentRegister.provider_id == cdt).group_by(PaymentRegister.month)).all()
+    assert per_month and all(count == 2 for _, count in per_month), per_month
+    registers = db.session.execute(select(PaymentRegister).where(PaymentRegister.provider_id == cdt)).scalars().all()
+    for register in registers:  # each paid under its own municipality's agreement, for its own contracts
+        assert register.agreement.municipality_id == register.municipality_id
+        assert {line.municipality_id for line in register.lines} == {register.municipality_id}
+
+
+def test_a_child_moving_to_the_other_district_is_refused_a_second_certificate_naming_where_it_is_held(app, region):
+    held = db.session.execute(select(Certificate).where(Certificate.municipality_id == region["first"])
+                              ).scalars().first()
+    parent = _user("morozova@kuragino.demo")
+    with transaction():
+        from certapp.certificates.personal_data import decrypt_snils
+        child = certificates.add_child(parent, child_data(snils=decrypt_snils(held.child.snils_encrypted)))
+    period = period_of(held.valid_from, region["second"])
+    child_id, period_id, snils_key = child.id, period.id, held.snils_key
+    with pytest.raises(DomainError) as refused:
+        certificates.apply(parent, child_id, period_id, consent=True)
+    assert "Каратузский район" in refused.value.message and "во всём регионе" in refused.value.message
+    db.session.rollback()
+    # the same through the page and the API: a clear message, nothing filed
+    page = _login(app, region, "morozova@kuragino.demo").post("/certificates/apply", data={
+        "child_id": child_id, "period_id": period_id, "consent": "y"})
+    assert page.status_code == 422 and "Каратузский район" in page.get_data(as_text=True)
+    token = make_token(_user("morozova@kuragino.demo"))
+    db.session.commit()
+    response = app.test_client().post("/api/v1/certificates/applications", json={
+        "child_id": child_id, "period_id": period_id, "consent": True}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code in (409, 422) and "Каратузский район" in response.json["message"]
+    assert db.session.execute(select(func.count()).select_from(Certificate).where(
+        Certificate.snils_key == snils_key)).scalar_one() == 1
+
+
+def test_the_regional_operator_sees_the_municipalities_side_by_side_and_changes_nothing(app, region):
+    client = _login(app, region, "region@krai.demo")
+    page = client.get("/reports/region").get_data(as_text=True)
+    assert "Каратузский район" in page and "Курагинский район" in page and "Регион, всего" in page
+    assert "Общее число детей, получивших услугу" in page
+    token = make_token(_user("region@krai.demo"))
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    report = app.test_client().get("/api/v1/reports/region", headers=headers).json
+    names = [m["name"] for m in report["municipalities"]]
+    assert names == ["Каратузский район", "Курагинский район", "Регион, всего"]
+    first, second, total = report["municipalities"]
+    assert first["spent"] > 0 and second["spent"] > 0 and total["spent"] == first["spent"] + second["spent"]
+    assert total["certificates"] == first["certificates"] + second["certificates"] == 5
+    # the officials' pages of one municipality at a time (chosen by ОКТМО, remembered), read-only
+    for oktmo, municipality, other in (("04624000", region["first"], region["second"]),
+                                       (SECOND["oktmo"], region["second"], region["first"])):
+        registers = client.get(f"/bookkeeping/registers?municipality={oktmo}").get_data(as_text=True)
+        numbers = dict(db.session.execute(select(PaymentRegister.number, PaymentRegister.municipality_id)).all())
+        assert all((number in registers) == (m == municipality) for number, m in numbers.items())
+        assert other != municipality
+    assert "Курагинский район" in client.get("/bookkeeping/reconciliation").get_data(as_text=True)
+    register = db.session.execute(select(PaymentRegister).where(PaymentRegister.status == "draft")).scalars().first()
+    refused = app.test_client().post(f"/api/v1/bookkeeping/payment-registers/{register.id}/approve", headers=headers)
+    assert refused.status_code == 403
+    assert db.session.get(PaymentRegister, register.id).status == "draft"
+    # an official of a municipality may not open the regional report
+    assert _login(app, region, "uo@karatuz.demo").get("/reports/region").status_code == 403
+
+
+def test_a_provider_asks_for_admission_and_only_that_municipalitys_department_decides(app, region):
+    school = _user("sport@kuragino.demo")
+    token, school_provider = make_token(school), school.provider_id
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    api = app.test_client()
+    asked = api.post("/api/v1/registry/admissions", json={"municipality_id": region["first"]}, headers=headers)
+    assert asked.status_code == 201 and asked.json["status"] == "requested"
+    again = api.post("/api/v1/registry/admissions", json={"municipality_id": region["first"]}, headers=headers)
+    assert again.status_code == 409 and again.json["errors"]["json"]["municipality_id"]
+    admission_id = asked.json["id"]
+    # the other district's department does not see it; Karatuz's refuses without a reason — no
+    kuragino = _login(app, region, "uo@kuragino.demo")
+    kuragino.post(f"/registry/admissions/{admission_id}/decide", data={"status": "active"})
+    assert db.session.get(Admission, admission_id).status == "requested"
+    karatuz = _login(app, region, "uo@karatuz.demo")
+    assert "Курагинская СШ" in karatuz.get("/registry/admissions?status=requested").get_data(as_text=True)
+    karatuz.post(f"/registry/admissions/{admission_id}/decide", data={"status": "refused"})
+    assert db.session.get(Admission, admission_id).status == "requested"
+    karatuz.post(f"/registry/admissions/{admission_id}/decide", data={"status": "active"})
+    db.session.expire_all()
+    assert db.session.get(Admission, admission_id).status == "active"
+    # admitted: a draft agreement with Karatuz, and its programs may now be offered there
+    assert db.session.execute(select(Agreement.status).where(
+        Agreement.provider_id == school_provider, Agreement.municipality_id == region["first"])
+    ).scalar_one() == "draft"
+    mine = api.get("/api/v1/registry/admissions", headers=headers).json
+    assert sorted(a["municipality_name"] for a in mine) == ["Каратузский район", "Курагинский район"]
+
+
+def test_a_program_is_offered_only_where_its_provider_is_admitted_and_paid_only_by_those_certificates(app, region):
+    from certapp.contracts.services import EnrollmentError, request_enrollment
+    from certapp.programs import services as programs
+    from certapp.programs.models import Program
+
+    school = _user("sport@kuragino.demo")
+    with pytest.raises(DomainError) as refused:
+        programs.save_program(school, {"title": "Самбо", "description": "Борьба.", "direction": "sport",
+                                       "age_from": 8, "age_to": 16, "duration_months": 8, "hours_per_month": 8,
+                                       "price_per_month": 90000, "venue_address": "пгт Курагино",
+                                       "max_group_size": 12, "municipalities": [region["first"]]})
+    assert refused.value.field == "municipalities"
+    db.session.rollback()
+    hockey = db.session.execute(select(Program).where(Program.title == "Хоккей с мячом")).scalar_one()
+    karatuz_certificate = db.session.execute(select(Certificate).where(
+        Certificate.municipality_id == region["first"], Certificate.status == "active")).scalars().first()
+    with pytest.raises(EnrollmentError) as not_offered:
+        request_enrollment(karatuz_certificate.child.parent, karatuz_certificate.id, hockey.groups[0].id,
+                           karatuz_certificate.valid_from, today=karatuz_certificate.valid_from)
+    assert "Каратузский район" in not_offered.value.message
+    db.session.rollback()
+    # the catalog filters by municipality (ОКТМО), and shows a parent's own municipality first
+    catalog = app.test_client().get(f"/api/v1/programs/catalog?municipality={SECOND['oktmo']}&per_page=50").json
+    titles = {p["title"] for p in catalog["items"]}
+    assert "Хоккей с мячом" in titles and "Робототехника" in titles and "Футбол" not in titles
+    token = make_token(_user("morozova@kuragino.demo"))
+    db.session.commit()
+    mine = app.test_client().get("/api/v1/programs/catalog?per_page=50", headers={"Authorization": f"Bearer {token}"}).json
+    first = [p for p in mine["items"] if any(m["oktmo"] == SECOND["oktmo"] for m in p["municipalities"])]
+    assert mine["items"][:len(first)] == first and len(first) < len(mine["items"])
+
+
+def test_a_registry_application_goes_to_the_department_of_the_chosen_municipality(app, region):
+    from tests.factories import application_data
+
+    provider = make_user("provider")
+    db.session.commit()
+    with transaction():
+        application = registry.save_application(provider, {**application_data(), "municipality_id": region["second"]})
+        registry.submit_application(application.id, provider)
+    assert application.municipality_id == region["second"]
+    application_id, provider_id = application.id, provider.id
+    assert _login(app, region, "uo@karatuz.demo").get(f"/registry/applications/{application_id}").status_code == 404
+    assert _login(app, region, "uo@kuragino.demo").get(f"/registry/applications/{application_id}").status_code == 200
+    bad = registry_error(lambda: registry.save_application(db.session.get(User, provider_id),
+                                                           {**application_data(), "municipality_id": 999}))
+    assert bad.field == "municipality_id"
+
+
+def registry_error(action) -> DomainError:
+    try:
+        with transaction():
+            action()
+    except DomainError as error:
+        return error
+    raise AssertionError("the service accepted it")
+
+
+def test_each_municipalitys_certificates_are_numbered_with_its_own_code(region):
+    numbers = dict(db.session.execute(select(Certificate.number, Certificate.municipality_id)).all())
+    assert {number[:2] for number, m in numbers.items() if m == region["second"]} == {SECOND["number_code"]}
+    assert {number[:2] for number, m in numbers.items() if m == region["first"]} == {"24"}
+
+
+def test_the_administrator_adds_a_municipality_with_its_school_years(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["reference", "add-municipality", "--name", "Ермаковский район", "--oktmo", "04615000",
+                                 "--code", "15"])
+    assert result.exit_code == 0, result.output
+    added = db.session.execute(select(Municipality).where(Municipality.oktmo == "04615000")).scalar_one()
+    with scoped(added.id):
+        assert period_of(current_period().starts_on, added.id) is not None
+    taken = runner.invoke(args=["reference", "add-municipality", "--name", "Другой", "--oktmo", "04615000", "--code", "16"])
+    assert taken.exit_code != 0 and "заняты" in taken.output
+    listed = app.test_client().get("/api/v1/reference/municipalities").json
+    assert "04615000" in {m["oktmo"] for m in listed}
+
+
+def test_staff_of_a_provider_are_not_a_foreign_departments_business(app, region):
+    from certapp.registry.models import StaffRequest
+
+    newcomer = make_user("provider")
+    db.session.commit()
+    with transaction():
+        request_id = registry.request_staff_access(
+            newcomer, db.session.get(Provider, _user("sport@kuragino.demo").provider_id).inn).id
+    karatuz = _login(app, region, "uo@karatuz.demo")
+    karatuz.post(f"/registry/staff-requests/{request_id}/approve")
+    assert db.session.get(StaffRequest, request_id).status == "requested"
+    _login(app, region, "uo@kuragino.demo").post(f"/registry/staff-requests/{request_id}/approve")
+    db.session.expire_all()
+    assert db.session.get(StaffRequest, request_id).status == "approved"
+
+
+def test_registry_entry_status_is_changed_only_by_the_municipality_that_included_the_provider(app, region):
+    from certapp.registry.models import RegistryEntry
+
+    cdt_entry = db.session.execute(select(RegistryEntry).join(Provider).where(
+        Provider.id == _user("cdt@karatuz.demo").provider_id)).scalar_one()
+    response = _login(app, region, "uo@kuragino.demo").post(f"/registry/entries/{cdt_entry.id}", data={
+        "status": "suspended", "reason": "Проверка"})
+    assert response.status_code == 422 and "допуск" in response.get_data(as_text=True)
+    assert db.session.get(RegistryEntry, cdt_entry.id).status == "active"
+
+
+def test_demo_users_of_the_second_district_are_its_officials(region):
+    assert _user("uo@kuragino.demo").municipality_id == region["second"]
+    assert _user("region@krai.demo").municipality_id is None
+    assert db.session.execute(select(func.count()).select_from(Admission).where(
+        Admission.status == "active")).scalar_one() == 5
+
+
+def test_a_bulk_job_decides_only_within_the_officials_municipality(app, region):
+    """The worker runs the job as the official acted in the request: another municipality's
+    application in the list is refused as not found, its own is decided."""
+    from certapp.certificates.models import CertificateApplication
+    from certapp.jobs.models import Job
+
+    karatuz = _user("uo@karatuz.demo")
+    parent = _user("morozova@kuragino.demo")
+    with transaction():
+        child = certificates.add_child(parent, child_data())
+        foreign = certificates.apply(parent, child.id, period_of(current_period().starts_on, region["second"]).id,
+                                     consent=True).id
+    own = db.session.execute(select(CertificateApplication.id).where(
+        CertificateApplication.status == "submitted", CertificateApplication.municipality_id == region["first"])
+    ).scalar_one()
+    with transaction():
+        job_id = certificates.start_deciding([own, foreign], "refused", karatuz, "Документы не подтверждены").id
+    db.session.expire_all()
+    job = db.session.get(Job, job_id)
+    assert job.state == "done" and "Не обработано: 1" in job.message and f"№ {foreign}" in job.message
+    assert db.session.get(CertificateApplication, foreign).status == "submitted"
+    assert db.session.get(CertificateApplication, own).status == "refused"
