@@ -11,6 +11,9 @@ PHONES = itertools.count(79130001000)
 
 
 def make_user(role: str = "parent", email: str | None = None, **kwargs):
+    if role in account_services.MUNICIPAL_ROLES and "municipality_id" not in kwargs:
+        from certapp.reference.services import get_district
+        kwargs["municipality_id"] = get_district().id  # the default municipality's official
     n = next(_seq)
     return account_services.register_user(
         email=email or f"{role}{n}@example.ru", password=kwargs.pop("password", PASSWORD),

@@ -11,7 +11,6 @@ from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.certificates import services as certificates
 from certapp.certificates.models import Certificate
 from certapp.common.errors import DomainError
-from certapp.common.scope import scoped
 from certapp.db import db, transaction
 from certapp.demo import SECOND, load_demo
 from certapp.reference.models import Municipality
@@ -212,8 +211,7 @@ def test_the_administrator_adds_a_municipality_with_its_school_years(app):
                                  "--code", "15"])
     assert result.exit_code == 0, result.output
     added = db.session.execute(select(Municipality).where(Municipality.oktmo == "04615000")).scalar_one()
-    with scoped(added.id):
-        assert period_of(current_period().starts_on, added.id) is not None
+    assert period_of(current_period().starts_on, added.id).municipality_id == added.id
     taken = runner.invoke(args=["reference", "add-municipality", "--name", "Другой", "--oktmo", "04615000", "--code", "16"])
     assert taken.exit_code != 0 and "заняты" in taken.output
     listed = app.test_client().get("/api/v1/reference/municipalities").json

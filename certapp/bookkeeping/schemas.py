@@ -5,6 +5,7 @@ from certapp.bookkeeping.models import AGREEMENT_STATUSES, REGISTER_STATUSES
 
 class AgreementSchema(Schema):
     id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
     number = fields.String(allow_none=True)
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
@@ -47,6 +48,7 @@ class PaymentRegisterLineSchema(Schema):
 
 class PaymentRegisterSchema(Schema):
     id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
     number = fields.String()
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")

@@ -44,6 +44,7 @@ class CertificateApplicationInputSchema(Schema):
 
 class CertificateApplicationSchema(Schema):
     id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
     number = fields.String()
     child_id = fields.Integer()
     period_id = fields.Integer()
@@ -84,6 +85,7 @@ class BalanceSchema(Schema):
 
 class CertificateSchema(Schema):
     id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
     number = fields.String()
     child = fields.Nested(ChildBriefSchema)
     period = fields.String(attribute="period.code")

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from flask import g, has_app_context
 from sqlalchemy import ForeignKey, event, or_
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship, with_loader_criteria
 
 #: the execution option that lifts the scope for one statement (region-wide rules)
 ALL_MUNICIPALITIES = "all_municipalities"
@@ -25,6 +25,10 @@ class MunicipalityOwned:
     @declared_attr
     def municipality_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("municipality.id"), index=True)
+
+    @declared_attr
+    def municipality(cls):
+        return relationship("Municipality", viewonly=True)
 
 
 class MunicipalityTagged:

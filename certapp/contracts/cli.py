@@ -12,17 +12,24 @@ contracts_cli = AppGroup("ledger", help="Средства сертификато
 
 @contracts_cli.command("expire")
 @click.option("--period", "period_code", required=True, help="Код периода, например 2025/26.")
-def expire(period_code):
-    """Expire what is left on a finished period's certificates (nothing carries over). Idempotent."""
-    period = db.session.execute(select(Period).where(Period.code == period_code)).scalar_one_or_none()
-    if period is None:
+@click.option("--municipality", "oktmo", default=None, help="ОКТМО: только этот муниципалитет (иначе все).")
+def expire(period_code, oktmo):
+    """Expire what is left on a finished period's certificates in every municipality (or one);
+    nothing carries over. Idempotent."""
+    stmt = select(Period).join(Period.municipality).where(Period.code == period_code).order_by(Period.id)
+    if oktmo:
+        stmt = stmt.where(Period.municipality.has(oktmo=oktmo))
+    periods = db.session.execute(stmt).scalars().all()
+    if not periods:
         raise click.ClickException("Период не найден.")
-    try:
-        with transaction():
-            counts = services.expire_period(period.id, actor=None)
-    except services.DomainError as error:
-        raise click.ClickException(error.message)
-    click.echo(f"Сертификатов: {counts['certificates']}, сгорело копеек: {counts['amount']}.")
+    for period in periods:
+        try:
+            with transaction():
+                counts = services.expire_period(period.id, actor=None)
+        except services.DomainError as error:
+            raise click.ClickException(f"{period.municipality.name}: {error.message}")
+        click.echo(f"{period.municipality.name}: сертификатов {counts['certificates']}, "
+                   f"сгорело копеек {counts['amount']}.")
 
 
 @contracts_cli.command("check")

@@ -13,6 +13,7 @@ class EnrollmentInputSchema(Schema):
 
 class EnrollmentSchema(Schema):
     id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
     status = fields.String()
     status_name = fields.String()
     certificate_id = fields.Integer()
@@ -48,6 +49,7 @@ class ContractMonthSchema(Schema):
 
 class ContractSchema(Schema):
     id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
     number = fields.String()
     status = fields.String()
     status_name = fields.String()

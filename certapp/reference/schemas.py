@@ -16,6 +16,8 @@ class PeriodSchema(Schema):
     name = fields.String(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
+    municipality = fields.String(attribute="municipality.oktmo", dump_only=True,
+                                 metadata={"description": "ОКТМО of the municipality whose period it is"})
     #: kopecks on output
     nominal = fields.Integer(dump_only=True)
     nominal_display = fields.Function(lambda p: format_rub(p.nominal), dump_only=True)

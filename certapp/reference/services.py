@@ -83,8 +83,12 @@ def get_district() -> Municipality:
 
 
 def get_municipality_of(user) -> Municipality:
-    """An official's municipality (the default one for those created before municipalities)."""
-    found = db.session.get(Municipality, user.municipality_id) if getattr(user, "municipality_id", None) else None
+    """An official's municipality; for the regional operator the one it views (the current scope);
+    the default one otherwise."""
+    from certapp.common.scope import current_scope
+
+    chosen = getattr(user, "municipality_id", None) or current_scope()
+    found = db.session.get(Municipality, chosen) if chosen else None
     return found or get_district()
 
 
