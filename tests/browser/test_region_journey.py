@@ -18,7 +18,7 @@ def _two_municipalities(viewport: str) -> dict:
     factories.make_user("department", email=f"uo-kuragino-{viewport}@example.ru", password=PASSWORD,
                         municipality_id=second.id)
     factories.make_user("region", email=f"region-{viewport}@example.ru", password=PASSWORD)
-    provider_user, provider = factories.make_provider(user=staff_user("provider", f"cdt-{viewport}@example.ru"))
+    provider_user, provider = factories.make_provider(user=staff_user("provider", f"provider-region-{viewport}@example.ru"))
     return {"provider": provider.short_name}
 
 
@@ -34,7 +34,7 @@ def test_a_provider_is_admitted_in_a_second_municipality_and_the_region_compares
     world = live_server.run(lambda: _two_municipalities(viewport))
 
     # the provider asks to work in the second municipality
-    _fresh_login(page, watch, url, f"cdt-{viewport}@example.ru")
+    _fresh_login(page, watch, url, f"provider-region-{viewport}@example.ru")
     page.goto(f"{url}/registry/admissions")
     watch.check()
     page.get_by_label("Муниципальное образование").select_option(label="Курагинский район")
