@@ -46,3 +46,26 @@ def test_every_page_of_a_role_opens_on_the_demo_data(app, demo, role):
     for path in PAGES[role]:
         response = client.get(path)
         assert response.status_code == 200, (role, path, response.status_code)
+
+
+#: the second district's officials and the regional operator, on pages that must show their data
+SECOND_DISTRICT = {
+    "uo@kuragino.demo": {"/certificates/holders": "30-2627-000001", "/reports/social-orders": "Утверждён",
+                         "/registry/admissions": "ЦДТ", "/reports/indicators": "Показатели",
+                         "/contracts": "Робототехника", "/": "Курагинский район"},
+    "buh@kuragino.demo": {"/bookkeeping/agreements": "ЦДТ", "/bookkeeping/registers": "ЦДТ",
+                          "/bookkeeping/reconciliation": "ЦДТ", "/": "Курагинский район"},
+    "region@krai.demo": {"/": "Курагинский район", "/reports/region": "Регион, всего",
+                         "/certificates/holders?municipality=04630000": "30-2627-000001",
+                         "/certificates/holders?municipality=04624000": "24-2627-000001",
+                         "/reports/execution": "Исполнение", "/audit/": "Журнал"},
+}
+
+
+@pytest.mark.parametrize("email", list(SECOND_DISTRICT))
+def test_the_second_district_and_the_region_see_their_data_on_their_pages(app, demo, email):
+    client = app.test_client()
+    assert client.post("/account/login", data={"email": email, "password": demo[email]}).status_code == 302
+    for path, text in SECOND_DISTRICT[email].items():
+        response = client.get(path)
+        assert response.status_code == 200 and text in response.get_data(as_text=True), (email, path)
