@@ -40,6 +40,8 @@ SHOTS = (
     ("department-indicators-phone", "uo@karatuz.demo", "/reports/indicators", PHONE, "Показатели на телефоне"),
     ("bookkeeping-registers", "buh@karatuz.demo", "/bookkeeping/registers", DESKTOP, "Бухгалтерия: реестры на оплату"),
     ("bookkeeping-reconciliation", "buh@karatuz.demo", "/bookkeeping/reconciliation", DESKTOP, "Сверка"),
+    ("region-report", "region@krai.demo", "/reports/region", DESKTOP, "Региональный оператор: муниципалитеты рядом"),
+    ("provider-admissions", "cdt@karatuz.demo", "/registry/admissions", DESKTOP, "Исполнитель: допуск в муниципалитетах"),
 )
 
 

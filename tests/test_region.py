@@ -274,3 +274,15 @@ def test_a_bulk_job_decides_only_within_the_officials_municipality(app, region):
     assert job.state == "done" and "Не обработано: 1" in job.message and f"№ {foreign}" in job.message
     assert db.session.get(CertificateApplication, foreign).status == "submitted"
     assert db.session.get(CertificateApplication, own).status == "refused"
+
+
+def test_each_municipality_keeps_its_own_deadlines(app, region):
+    from certapp.deadlines import services as deadlines
+
+    _login(app, region, "uo@karatuz.demo").post("/deadlines/", data={
+        **{r["kind"]: r["days"] for r in deadlines.rules()}, "certificate_review": "7"})
+    assert deadlines.rule_days("certificate_review", region["first"]) == 7
+    default = deadlines.DEADLINE_KINDS["certificate_review"][2]
+    assert default != 7 and deadlines.rule_days("certificate_review", region["second"]) == default  # untouched
+    page = _login(app, region, "uo@kuragino.demo").get("/deadlines/").get_data(as_text=True)
+    assert f'id="rule-certificate_review" name="certificate_review" type="number" min="1" max="60" value="{default}"' in page

@@ -176,7 +176,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
         where = f" ({db.session.get(Municipality, pending.municipality_id).name})" if pending else ""
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано{where} "
                             "и рассматривается.", field="child_id", code="duplicate_application")
-    application.due_on = due_date("certificate_review", date.today())
+    application.due_on = due_date("certificate_review", date.today(), application.municipality_id)
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
     announce("certificate_application.submitted", application, actor=filed_by or parent)
     return application

@@ -300,7 +300,8 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         child_id=enrollment.child_id, parent_id=enrollment.parent_id, provider_id=enrollment.provider_id,
         program_id=group.program_id, group_id=group.id, start_month=months[0], end_month=months[-1],
         price_per_month=price, total=total, certificate_part=certificate_part, parent_part=total - certificate_part,
-        status="offered", offer_expires_on=due_date("offer", date.today()), municipality_id=certificate.municipality_id)
+        status="offered", offer_expires_on=due_date("offer", date.today(), certificate.municipality_id),
+        municipality_id=certificate.municipality_id)
     for month, share in zip(months, split_evenly(certificate_part, len(months))):
         contract.months.append(ContractMonth(month=month, certificate_amount=share, parent_amount=price - share,
                                              municipality_id=contract.municipality_id))

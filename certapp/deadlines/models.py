@@ -1,8 +1,9 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from certapp.common.scope import MunicipalityOwned
 from certapp.db import UTCDateTime, db, utcnow
 
 HOLIDAY_KINDS = {"holiday": "Нерабочий праздничный день", "workday": "Рабочий день (перенесённый выходной)"}
@@ -39,13 +40,15 @@ class Holiday(db.Model):
         return f"<Holiday {self.day} {self.kind}>"
 
 
-class DeadlineRule(db.Model):
-    """A deadline's length as the department set it (DEADLINE_KINDS gives the default)."""
+class DeadlineRule(MunicipalityOwned, db.Model):
+    """A deadline's length as a municipality's department set it under its order (DEADLINE_KINDS
+    gives the default)."""
 
     __tablename__ = "deadline_rule"
-    __table_args__ = (CheckConstraint("days >= 1 AND days <= 60", name="days_range"),)
+    __table_args__ = (CheckConstraint("days >= 1 AND days <= 60", name="days_range"),
+                      PrimaryKeyConstraint("municipality_id", "kind", name="pk_deadline_rule"))
 
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
     days: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -43,21 +43,30 @@ def load_calendar() -> int:
     return len(added)
 
 
-def rule_days(kind: str) -> int:
-    row = db.session.get(DeadlineRule, kind)
+def _municipality(municipality_id: int | None) -> int:
+    """Whose rules: the one named, else the current scope's, else the default municipality's."""
+    from certapp.common.scope import current_scope
+    from certapp.reference.services import get_district
+
+    return municipality_id or current_scope() or get_district().id
+
+
+def rule_days(kind: str, municipality_id: int | None = None) -> int:
+    row = db.session.get(DeadlineRule, (_municipality(municipality_id), kind))
     return row.days if row else DEADLINE_KINDS[kind][2]
 
 
-def due_date(kind: str, start: date) -> date:
-    """When a document that started on `start` must be dealt with (a working-days kind)."""
-    return add_working_days(start, rule_days(kind), exceptions())
+def due_date(kind: str, start: date, municipality_id: int | None = None) -> date:
+    """When a document of a municipality that started on `start` must be dealt with (a
+    working-days kind), under that municipality's rule."""
+    return add_working_days(start, rule_days(kind, municipality_id), exceptions())
 
 
-def month_deadline(kind: str, month: date) -> date:
+def month_deadline(kind: str, month: date, municipality_id: int | None = None) -> date:
     """For a month's report or payment: the rule's day of the following month."""
     following = add_months(month.replace(day=1), 1)
     last = month_calendar.monthrange(following.year, following.month)[1]
-    return following.replace(day=min(rule_days(kind), last))
+    return following.replace(day=min(rule_days(kind, municipality_id), last))
 
 
 def tomorrow_working(today: date) -> date:
@@ -86,15 +95,17 @@ def set_rule(kind: str, days, actor: User) -> DeadlineRule:
     limit = 28 if DEADLINE_KINDS[kind][1] == "day_of_month" else 60
     if not 1 <= days <= limit:
         raise ValidationError(f"Срок: от 1 до {limit}.", field=kind)
-    row = db.session.get(DeadlineRule, kind)
-    before = rule_days(kind)
+    municipality_id = _municipality(actor.municipality_id)
+    row = db.session.get(DeadlineRule, (municipality_id, kind))
+    before = rule_days(kind, municipality_id)
     if row is None:
-        row = DeadlineRule(kind=kind, days=days, updated_by_id=actor.id)
+        row = DeadlineRule(kind=kind, days=days, updated_by_id=actor.id, municipality_id=municipality_id)
         db.session.add(row)
     else:
         row.days, row.updated_by_id = days, actor.id
     if before != days:
-        record_event("deadline_rule.set", ("DeadlineRule", kind), from_state=str(before), to_state=str(days), actor=actor)
+        record_event("deadline_rule.set", ("DeadlineRule", f"{municipality_id}:{kind}"), from_state=str(before),
+                     to_state=str(days), actor=actor)
     return row
 
 

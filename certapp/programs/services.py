@@ -162,7 +162,9 @@ def _transition(program: Program, to_status: str, actor: User, reason: str | Non
 
 def submit_program(program_id: int, user: User) -> Program:
     program = _own_program(program_id, user)
-    program.review_due_on = due_date("program_review", date.today())
+    # reviewed by the departments of the municipalities it is offered in: the first one's rule
+    program.review_due_on = due_date("program_review", date.today(),
+                                     program.municipalities[0].id if program.municipalities else None)
     _transition(program, "submitted", user)
     return program
 

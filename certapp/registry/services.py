@@ -214,7 +214,7 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
     application.flagged, application.flag_reason = check.flagged, check.reason
     application.decision_reason = None
     _ensure_inn_free(application)
-    application.due_on = due_date("registry_review", date.today())
+    application.due_on = due_date("registry_review", date.today(), application.municipality_id)
     try:
         with db.session.begin_nested():  # the unique index decides a race between two submissions
             _transition(application, "submitted", user)

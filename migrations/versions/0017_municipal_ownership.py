@@ -127,6 +127,18 @@ def upgrade():
         batch.drop_constraint(op.f('ck_user_role'), type_='check')
         batch.create_check_constraint('role', "role IN ('parent', 'provider', 'department', 'bookkeeping', 'region')")
 
+    # deadlines are set by each municipality's order: the rules set so far are the default one's
+    with op.batch_alter_table('deadline_rule') as batch:
+        batch.add_column(sa.Column('municipality_id', sa.Integer(), nullable=True))
+    op.execute(f"UPDATE deadline_rule SET municipality_id = {DEFAULT}")
+    with op.batch_alter_table('deadline_rule') as batch:
+        batch.alter_column('municipality_id', existing_type=sa.Integer(), nullable=False)
+        batch.drop_constraint('pk_deadline_rule', type_='primary')
+        batch.create_primary_key('pk_deadline_rule', ['municipality_id', 'kind'])
+        batch.create_index('ix_deadline_rule_municipality_id', ['municipality_id'], unique=False)
+        batch.create_foreign_key('fk_deadline_rule_municipality_id_municipality', 'municipality',
+                                 ['municipality_id'], ['id'])
+
 
 def _per_municipality_indexes(*, with_municipality: bool):
     lead = ['municipality_id'] if with_municipality else []
@@ -143,6 +155,12 @@ def _per_municipality_indexes(*, with_municipality: bool):
 
 def downgrade():
     """Possible only while the installation holds one municipality's data."""
+    with op.batch_alter_table('deadline_rule') as batch:
+        batch.drop_constraint('fk_deadline_rule_municipality_id_municipality', type_='foreignkey')
+        batch.drop_index('ix_deadline_rule_municipality_id')
+        batch.drop_constraint('pk_deadline_rule', type_='primary')
+        batch.create_primary_key('pk_deadline_rule', ['kind'])
+        batch.drop_column('municipality_id')
     with op.batch_alter_table('user') as batch:
         batch.drop_constraint(op.f('ck_user_role'), type_='check')
         batch.create_check_constraint('role', "role IN ('parent', 'provider', 'department', 'bookkeeping')")
