@@ -29,7 +29,8 @@ from certapp.common.validators import (
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number, sign_document
-from certapp.reference.services import own_municipality_id
+from certapp.reference.models import Municipality
+from certapp.reference.services import get_district, own_municipality_id
 from certapp.registry.exclusion import check_exclusion
 from certapp.registry.models import (
     ADMISSION_STATUSES,
@@ -166,9 +167,6 @@ def save_application(user: User, data: dict, application_id: int | None = None) 
 def _applied_municipality(data: dict) -> int:
     """The municipality whose department reviews the application (where the provider asks to work
     first): named by id in the form or API, the default one when the installation has one."""
-    from certapp.reference.models import Municipality
-    from certapp.reference.services import get_district
-
     chosen = data.get("municipality_id")
     if chosen in (None, ""):
         return get_district().id
@@ -275,8 +273,6 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
 
 def exclusion_check(application: RegistryApplication):
     """п. 4 of 458-п, and what the municipality's own order adds to it (its `extra_exclusions`)."""
-    from certapp.reference.models import Municipality
-
     municipality = db.session.get(Municipality, application.municipality_id)
     basis = f"постановление {municipality.order}, {municipality.name}" if municipality.order else municipality.name
     return check_exclusion(application.full_name, application.short_name,
@@ -457,8 +453,6 @@ def admissions_query(status: str | None = None):
 def request_admission(user: User, municipality_id: int) -> Admission:
     """A provider in the registry asks to work in one more municipality; its department decides.
     Raises ValidationError (no such municipality), ConflictError (already admitted or asked)."""
-    from certapp.reference.models import Municipality
-
     provider = require_registry_provider(user)
     municipality = db.session.get(Municipality, municipality_id) if isinstance(municipality_id, int) else None
     if municipality is None:
