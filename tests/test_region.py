@@ -286,3 +286,23 @@ def test_each_municipality_keeps_its_own_deadlines(app, region):
     assert default != 7 and deadlines.rule_days("certificate_review", region["second"]) == default  # untouched
     page = _login(app, region, "uo@kuragino.demo").get("/deadlines/").get_data(as_text=True)
     assert f'id="rule-certificate_review" name="certificate_review" type="number" min="1" max="60" value="{default}"' in page
+
+
+def test_staff_accounts_are_made_for_one_municipality_and_the_region_for_none(app, region):
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["users", "create", "--role", "bookkeeping", "--municipality", SECOND["oktmo"],
+                               "--email", "buh2@example.ru", "--full-name", "Зайцева Анна Петровна",
+                               "--password", "Strong-pass-2026"])
+    assert made.exit_code == 0, made.output
+    assert _user("buh2@example.ru").municipality_id == region["second"]
+    # with two municipalities an official's municipality must be named
+    unnamed = runner.invoke(args=["users", "create", "--role", "department", "--email", "uo3@example.ru",
+                                  "--full-name", "Иванова Анна Петровна", "--password", "Strong-pass-2026"])
+    assert unnamed.exit_code != 0 and "ОКТМО" in unnamed.output
+    regional = runner.invoke(args=["users", "create", "--role", "region", "--email", "region2@example.ru",
+                                   "--full-name", "Петров Пётр Петрович", "--password", "Strong-pass-2026"])
+    assert regional.exit_code == 0 and _user("region2@example.ru").municipality_id is None
+    scoped_region = runner.invoke(args=["users", "create", "--role", "region", "--municipality", SECOND["oktmo"],
+                                        "--email", "region3@example.ru", "--full-name", "Петров Пётр Петрович",
+                                        "--password", "Strong-pass-2026"])
+    assert scoped_region.exit_code != 0
