@@ -65,7 +65,8 @@ def _waiting(review: Review):
 
 def _unreported(month: date):
     """Months of contracts in force that the provider has not reported yet."""
-    return (select(ContractMonth.id, Contract.provider_id).join(Contract, Contract.id == ContractMonth.contract_id)
+    return (select(ContractMonth.id, Contract.provider_id, Contract.municipality_id)
+            .join(Contract, Contract.id == ContractMonth.contract_id)
             .where(ContractMonth.month == month, ContractMonth.status == "planned", Contract.status == "active"))
 
 
@@ -121,19 +122,22 @@ def check_deadlines(today: date | None = None) -> int:
              user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id),
              dedupe_key=f"reminder:offer:{contract.id}")
 
+    # each provider hears of its unreported contracts per municipality, under that municipality's rule
     month = _reported_month(today)
-    due = month_deadline("report", month)
-    if today <= due <= tomorrow or due < today:
+    unreported = _unreported(month).subquery()
+    names = {m.id: m.name for m in list_municipalities()}
+    for provider_id, municipality_id, count in db.session.execute(
+            select(unreported.c.provider_id, unreported.c.municipality_id, func.count())
+            .group_by(unreported.c.provider_id, unreported.c.municipality_id)).all():
+        due = month_deadline("report", month, municipality_id)
+        if not (today <= due <= tomorrow or due < today):
+            continue
         late = due < today
-        unreported = _unreported(month).subquery()
-        rows = db.session.execute(select(unreported.c.provider_id, func.count())
-                                  .group_by(unreported.c.provider_id)).all()
-        for provider_id, count in rows:
-            tell("deadline", (f"Просрочен отчёт за {month_label(month)}" if late
-                              else f"Отчёт за {month_label(month)} — до {due:%d.%m.%Y}"),
-                 f"Не отчитано по договорам: {count}.", provider_id=provider_id,
-                 url=path_for("contracts.contracts", status="active"),
-                 dedupe_key=f"{'overdue' if late else 'reminder'}:report:{provider_id}:{month}")
+        tell("deadline", (f"Просрочен отчёт за {month_label(month)}" if late
+                          else f"Отчёт за {month_label(month)} — до {due:%d.%m.%Y}"),
+             f"Не отчитано по договорам: {count} ({names[municipality_id]}).", provider_id=provider_id,
+             url=path_for("contracts.contracts", status="active"),
+             dedupe_key=f"{'overdue' if late else 'reminder'}:report:{provider_id}:{month}:m{municipality_id}")
     return written
 
 

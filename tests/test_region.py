@@ -306,3 +306,16 @@ def test_staff_accounts_are_made_for_one_municipality_and_the_region_for_none(ap
                                         "--email", "region3@example.ru", "--full-name", "Петров Пётр Петрович",
                                         "--password", "Strong-pass-2026"])
     assert scoped_region.exit_code != 0
+
+
+def test_the_catalog_tells_a_parent_what_their_certificate_pays_only_where_it_can(app, region):
+    from certapp.contracts.services import catalog_offers
+    from certapp.programs.models import Program
+
+    parent = _user("morozova@kuragino.demo")
+    programs = db.session.execute(select(Program).where(Program.title.in_(("Робототехника", "Футбол")))).scalars().all()
+    offers = catalog_offers(parent, programs)
+    titles = {p.title for p in programs if p.id in offers}
+    assert titles == {"Робототехника"}  # Футбол is offered only in Karatuz: a Kuragino certificate does not pay
+    page = _login(app, region, "morozova@kuragino.demo").get("/catalog?q=Футбол").get_data(as_text=True)
+    assert "По сертификатам: Каратузский район" in page and "оплатит сертификат" not in page

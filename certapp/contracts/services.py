@@ -98,8 +98,9 @@ def price_split(price_per_month: int, start_month: date, ends_on: date, availabl
 
 
 def catalog_offers(parent: User, programs: list, today: date | None = None) -> dict[int, list]:
-    """For a parent browsing the catalog: per program, for each of their active certificates, what a
-    contract from this month (or the nearest group's start) to the group's end would split into."""
+    """For a parent browsing the catalog: per program, for each of their active certificates that can
+    pay for it (the program is offered in the certificate's municipality), what a contract from this
+    month (or the nearest group's start) to the group's end would split into."""
     today = today or date.today()
     certificates = [c for c in db.session.execute(
         select(Certificate).join(Child).where(Child.parent_id == parent.id, Certificate.status == "active")
@@ -114,8 +115,11 @@ def catalog_offers(parent: User, programs: list, today: date | None = None) -> d
             continue
         group = min(groups, key=lambda g: g.starts_on)
         start = max(first_of_month(today), first_of_month(group.starts_on))
-        offers[program.id] = [(c, price_split(program.price_per_month, start, group.ends_on, available[c.id]))
-                              for c in certificates]
+        offered_in = {m.id for m in program.municipalities}
+        payable = [(c, price_split(program.price_per_month, start, group.ends_on, available[c.id]))
+                   for c in certificates if c.municipality_id in offered_in]
+        if payable:
+            offers[program.id] = payable
     return offers
 
 
