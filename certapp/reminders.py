@@ -110,7 +110,8 @@ def check_deadlines(today: date | None = None) -> int:
         nonlocal written
         written += notify(*args, **kwargs) is not None
 
-    for municipality in list_municipalities():
+    municipalities = list_municipalities()
+    for municipality in municipalities:
         with scoped(municipality.id):
             written += _check_municipality(municipality.id, today, tomorrow)
 
@@ -125,7 +126,7 @@ def check_deadlines(today: date | None = None) -> int:
     # each provider hears of its unreported contracts per municipality, under that municipality's rule
     month = _reported_month(today)
     unreported = _unreported(month).subquery()
-    names = {m.id: m.name for m in list_municipalities()}
+    names = {m.id: m.name for m in municipalities}
     for provider_id, municipality_id, count in db.session.execute(
             select(unreported.c.provider_id, unreported.c.municipality_id, func.count())
             .group_by(unreported.c.provider_id, unreported.c.municipality_id)).all():

@@ -115,6 +115,16 @@ def _rules(app, role: str, with_id: bool, api: bool):
         yield rule, ids
 
 
+def _signed_in(app, region, user):
+    """A page client logged in as the official, and the bearer header of a token of theirs."""
+    page = app.test_client()
+    assert page.post("/account/login", data={"email": user.email,
+                                             "password": region["passwords"][user.email]}).status_code == 302
+    token = make_token(user)
+    db.session.commit()
+    return page, {"Authorization": f"Bearer {token}"}
+
+
 def _url(rule, values: dict) -> str:
     url = rule.rule
     for name, value in values.items():
@@ -129,11 +139,7 @@ def test_an_official_sees_nothing_of_the_other_municipality_on_any_page_or_endpo
     other = next(m for m in region["ids"].values() if m != own)
     markers = _markers(other)
     assert markers, "the demo gives the other municipality documents to leak"
-    page = app.test_client()
-    assert page.post("/account/login", data={"email": email, "password": region["passwords"][email]}).status_code == 302
-    token = make_token(user)
-    db.session.commit()
-    headers = {"Authorization": f"Bearer {token}"}
+    page, headers = _signed_in(app, region, user)
     read = 0
     for api in (False, True):
         for rule, _ in _rules(app, OFFICIALS[email], with_id=False, api=api):
@@ -153,11 +159,7 @@ def test_an_official_can_neither_open_nor_change_the_other_municipalitys_objects
     user = _official(email)
     other = next(m for m in region["ids"].values() if m != user.municipality_id)
     before = _snapshot(other)
-    page = app.test_client()
-    assert page.post("/account/login", data={"email": email, "password": region["passwords"][email]}).status_code == 302
-    token = make_token(user)
-    db.session.commit()
-    headers = {"Authorization": f"Bearer {token}"}
+    page, headers = _signed_in(app, region, user)
     tried = 0
     for api in (False, True):
         for rule, ids in _rules(app, OFFICIALS[email], with_id=True, api=api):

@@ -12,8 +12,6 @@ from certapp.common.scope import set_scope
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
-#: the regional operator reads what a municipality's officials read, in every municipality, and changes nothing
-REGION_READS_AS = frozenset({"department", "bookkeeping"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: the session key of the municipality whose pages the regional operator is viewing
 REGION_VIEW = "region_municipality_id"
@@ -100,7 +98,7 @@ def check_access():
         raise Unauthorized("Войдите в систему.")
     if access == AUTHENTICATED:
         return None
-    if access is not None and current_user.role == "region" and access & REGION_READS_AS:
+    if access is not None and current_user.role == "region" and current_user.reads_as(*access):
         if request.method in SAFE_METHODS:
             return None
         raise PermissionDeniedError("Региональный оператор только просматривает данные муниципалитетов.")

@@ -14,6 +14,8 @@ ROLES = {
     "bookkeeping": "Бухгалтерия",
     "region": "Региональный оператор",
 }
+#: the roles whose pages the regional operator reads (read-only) in every municipality
+REGION_READS_AS = frozenset({"department", "bookkeeping"})
 #: roles that people may give themselves by registering
 SELF_REGISTERED_ROLES = ("parent", "provider")
 
@@ -64,7 +66,7 @@ class User(UserMixin, db.Model):
     def reads_as(self, *roles: str) -> bool:
         """May read what these roles read: one of them, or the regional operator in place of a
         municipality's officials (read-only: the access check refuses it every change)."""
-        return self.role in roles or (self.role == "region" and bool({"department", "bookkeeping"} & set(roles)))
+        return self.role in roles or (self.role == "region" and bool(REGION_READS_AS & set(roles)))
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

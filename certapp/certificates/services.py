@@ -32,7 +32,6 @@ from certapp.documents.services import next_number, next_value, sign_document
 from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.programs.models import MAX_AGE, MIN_AGE
-from certapp.reference.models import Municipality
 from certapp.reference.services import get_period
 
 
@@ -137,7 +136,7 @@ def check_eligibility(child: Child, period) -> None:
     existing = _holding_certificate(child.snils_key, period.code)
     if existing is not None:
         mine = existing.child.parent_id == child.parent_id
-        where = db.session.get(Municipality, existing.municipality_id).name
+        where = existing.municipality.name
         raise DuplicateCertificateError(
             f"На этого ребёнка уже выдан сертификат на {period.code} учебный год ({where})"
             + (f": № {existing.number}." if mine else " по заявлению другого законного представителя.")
@@ -173,7 +172,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
             CertificateApplication.snils_key == child.snils_key, CertificateApplication.period_code == period.code,
             CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES)
         ).execution_options(all_municipalities=True)).scalars().first()
-        where = f" ({db.session.get(Municipality, pending.municipality_id).name})" if pending else ""
+        where = f" ({pending.municipality.name})" if pending else ""
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано{where} "
                             "и рассматривается.", field="child_id", code="duplicate_application")
     application.due_on = due_date("certificate_review", date.today(), application.municipality_id)

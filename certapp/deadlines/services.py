@@ -44,11 +44,10 @@ def load_calendar() -> int:
 
 
 def _municipality(municipality_id: int | None) -> int:
-    """Whose rules: the one named, else the current scope's, else the default municipality's."""
-    from certapp.common.scope import current_scope
-    from certapp.reference.services import get_district
+    """Whose rules: the one named, else that of the current scope (or the default)."""
+    from certapp.reference.services import own_municipality_id
 
-    return municipality_id or current_scope() or get_district().id
+    return municipality_id or own_municipality_id()
 
 
 def rule_days(kind: str, municipality_id: int | None = None) -> int:

@@ -23,7 +23,7 @@ from certapp.programs.models import (
     StudyGroup,
     program_municipality,
 )
-from certapp.reference.services import get_direction
+from certapp.reference.services import find_municipality, get_direction
 from certapp.registry.models import Admission, Provider, RegistryEntry
 from certapp.registry.services import admissions_of, require_registry_provider
 
@@ -257,11 +257,8 @@ def seats_left(groups: list[StudyGroup]) -> dict[int, int]:
 
 def municipality_filter(oktmo: str | None) -> int | None:
     """The catalog's municipality filter: by ОКТМО (an unknown one filters nothing out)."""
-    from certapp.reference.models import Municipality
-
-    if not oktmo:
-        return None
-    return db.session.execute(select(Municipality.id).where(Municipality.oktmo == oktmo.strip())).scalar()
+    found = find_municipality(oktmo)
+    return found.id if found else None
 
 
 def home_municipality_of(user) -> int | None:

@@ -1,7 +1,7 @@
 from datetime import date
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityOwned
 from certapp.db import db
@@ -70,8 +70,6 @@ class Period(MunicipalityOwned, db.Model):
     ends_on: Mapped[date]
     #: certificate nominal for the period, kopecks
     nominal: Mapped[int] = mapped_column(BigInteger)
-
-    municipality: Mapped[Municipality] = relationship()
 
     @property
     def title(self) -> str:

@@ -82,19 +82,25 @@ def get_district() -> Municipality:
     return district
 
 
-def get_municipality_of(user) -> Municipality:
-    """An official's municipality; for the regional operator the one it views (the current scope);
-    the default one otherwise."""
+def own_municipality_id(user=None) -> int:
+    """The municipality a user acts or looks in: an official's own; else the current scope's (the
+    regional operator's chosen one, a job's); else the default one."""
     from certapp.common.scope import current_scope
 
-    chosen = getattr(user, "municipality_id", None) or current_scope()
-    found = db.session.get(Municipality, chosen) if chosen else None
-    return found or get_district()
+    return getattr(user, "municipality_id", None) or current_scope() or get_district().id
 
 
-def own_municipality_id(user) -> int:
-    """The municipality an official acts for (the default one for those created before municipalities)."""
-    return getattr(user, "municipality_id", None) or get_district().id
+def get_municipality_of(user) -> Municipality:
+    return db.session.get(Municipality, own_municipality_id(user))
+
+
+def find_municipality(key) -> Municipality | None:
+    """A municipality by id (int) or by ОКТМО (str, as in links and the API); None when there is none."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return db.session.get(Municipality, key)
+    if isinstance(key, str) and key.strip():
+        return db.session.execute(select(Municipality).where(Municipality.oktmo == key.strip())).scalar()
+    return None
 
 
 def create_municipality(*, name: str, oktmo: str, number_code: str, authority: str | None = None,
@@ -126,13 +132,7 @@ def create_municipality(*, name: str, oktmo: str, number_code: str, authority: s
 def region_view(chosen) -> Municipality:
     """The municipality whose officials' pages the regional operator views: the chosen one (by id, or
     by ОКТМО in a link), else the first."""
-    if isinstance(chosen, int):
-        found = db.session.get(Municipality, chosen)
-    elif isinstance(chosen, str):
-        found = db.session.execute(select(Municipality).where(Municipality.oktmo == chosen.strip())).scalar()
-    else:
-        found = None
-    return found or get_district()
+    return find_municipality(chosen) or get_district()
 
 
 def list_municipalities() -> list[Municipality]:
@@ -140,8 +140,7 @@ def list_municipalities() -> list[Municipality]:
 
 
 def municipality_by_oktmo(oktmo: str) -> Municipality:
-    found = db.session.execute(select(Municipality).where(Municipality.oktmo == (oktmo or "").strip())
-                               ).scalar_one_or_none()
+    found = find_municipality(str(oktmo or ""))
     if found is None:
         raise NotFoundError(f"Муниципальное образование с ОКТМО {oktmo} не найдено.", field="municipality")
     return found

@@ -252,7 +252,6 @@ class Admission(MunicipalityOwned, db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     provider: Mapped[Provider] = relationship()
-    municipality = relationship("Municipality")
 
     @property
     def status_name(self) -> str:

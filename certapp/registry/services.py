@@ -29,8 +29,7 @@ from certapp.common.validators import (
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number, sign_document
-from certapp.reference.models import Municipality
-from certapp.reference.services import get_district, own_municipality_id
+from certapp.reference.services import find_municipality, get_district, own_municipality_id
 from certapp.registry.exclusion import check_exclusion
 from certapp.registry.models import (
     ADMISSION_STATUSES,
@@ -170,10 +169,7 @@ def _applied_municipality(data: dict) -> int:
     chosen = data.get("municipality_id")
     if chosen in (None, ""):
         return get_district().id
-    try:
-        found = db.session.get(Municipality, int(chosen))
-    except (TypeError, ValueError):
-        found = None
+    found = find_municipality(int(chosen)) if str(chosen).isdigit() else None
     if found is None:
         raise ValidationError("Выберите муниципальное образование из списка.", field="municipality_id")
     return found.id
@@ -273,7 +269,7 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
 
 def exclusion_check(application: RegistryApplication):
     """п. 4 of 458-п, and what the municipality's own order adds to it (its `extra_exclusions`)."""
-    municipality = db.session.get(Municipality, application.municipality_id)
+    municipality = application.municipality
     basis = f"постановление {municipality.order}, {municipality.name}" if municipality.order else municipality.name
     return check_exclusion(application.full_name, application.short_name,
                            extra=tuple(municipality.extra_exclusions or ()), extra_basis=basis)
@@ -454,7 +450,7 @@ def request_admission(user: User, municipality_id: int) -> Admission:
     """A provider in the registry asks to work in one more municipality; its department decides.
     Raises ValidationError (no such municipality), ConflictError (already admitted or asked)."""
     provider = require_registry_provider(user)
-    municipality = db.session.get(Municipality, municipality_id) if isinstance(municipality_id, int) else None
+    municipality = find_municipality(municipality_id) if isinstance(municipality_id, int) else None
     if municipality is None:
         raise ValidationError("Выберите муниципальное образование из списка.", field="municipality_id")
     admission = Admission(provider_id=provider.id, municipality_id=municipality.id, status="requested")
