@@ -28,7 +28,8 @@ def make_token(user) -> str:
 
 from certapp.demo import BIK, company_inn, ogrn, ogrnip, personal_inn, settlement_account  # noqa: E402
 
-_providers = itertools.count(1)
+#: numbers far from the demo's (101–120), so that a test combining both never repeats an ИНН
+_providers = itertools.count(1000)
 
 
 def application_data(kind: str = "legal_entity", **overrides) -> dict:
