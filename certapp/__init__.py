@@ -95,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from certapp.contracts import views as contracts_views
     from certapp.deadlines import api as deadlines_api
     from certapp.deadlines import views as deadlines_views
+    from certapp.documents import api as documents_api
     from certapp.documents import views as documents_views
     from certapp.extensions import api, csrf
     from certapp.jobs import api as jobs_api
@@ -118,9 +119,9 @@ def register_blueprints(app: Flask) -> None:
                notifications_views.bp, deadlines_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
-                certificates_api.blp, contracts_api.blp,
+                certificates_api.blp, certificates_api.categories_blp, contracts_api.blp,
                 bookkeeping_api.blp, reporting_api.blp, privacy_api.blp, jobs_api.blp, notifications_api.blp,
-                deadlines_api.blp):
+                deadlines_api.blp, documents_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 

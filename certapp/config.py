@@ -27,6 +27,8 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("CERTAPP_SECURE_COOKIES", "0") == "1",
         **({"PD_RETENTION_YEARS": int(os.environ["CERTAPP_PD_RETENTION_YEARS"])}
            if os.environ.get("CERTAPP_PD_RETENTION_YEARS") else {}),
+        **({"ADVANCE_PERCENT": int(os.environ["CERTAPP_ADVANCE_PERCENT"])}
+           if os.environ.get("CERTAPP_ADVANCE_PERCENT") else {}),
         "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
         "LOG_LEVEL": os.environ.get("CERTAPP_LOG_LEVEL", "INFO"),
         "PROXY_FIX": os.environ.get("CERTAPP_BEHIND_PROXY", "0") == "1",
@@ -50,6 +52,8 @@ def normalise_db_url(url: str) -> str:
 
 #: Defaults every configuration starts from.
 DEFAULTS = {
+    #: the advance's share of a month, per cent of the contracts in force on its 1st
+    "ADVANCE_PERCENT": 80,
     "SMTP_URL": None,
     "MAIL_FROM": "Сертификаты <noreply@localhost>",
     "BASE_URL": "http://127.0.0.1:5000",

@@ -184,6 +184,8 @@ def _load_registry(users: dict[str, User], period, before_programs=None) -> None
             programs.decide_program(program.id, "published", department)
 
 
+#: the child who finds the funded places of the youngest category taken: first in its waiting queue
+QUEUED_CHILD = ("kuznetsov@karatuz.demo", ("Кузнецова", "Алиса", "Андреевна", 5, 167890123, True))
 #: parent email -> children (last, first, patronymic, age on the period start, СНИЛС body, confirmed);
 #: every child has an application, the unconfirmed one waits in the department's queue
 DEMO_CHILDREN = {
@@ -203,23 +205,64 @@ def demo_snils(body: int) -> str:
     return digits + f"{0 if total in (100, 101) else total:02d}"
 
 
-def _load_certificates(users: dict[str, User], period) -> dict[str, object]:
-    """Children, applications (one left for the department's queue) and certificates dated at the period start."""
+def _load_categories(department: User, period) -> None:
+    """Three categories: the older children without a limit, the youngest with one funded place (so that
+    the second young child waits in the queue), large families confirmed by a document."""
+    from certapp.reference.services import create_category, update_category
+
+    default = period.categories[0]
+    update_category(default.id, {"name": "Дети 8–17 лет", "age_from": 8, "age_to": 17}, department)
+    create_category(period.id, {"name": "Дети 5–7 лет", "age_from": 5, "age_to": 7, "funded_limit": 1}, department)
+    create_category(period.id, {"name": "Дети из многодетных семей", "age_from": 5, "age_to": 17,
+                                "needs_document": True, "nominal": 20_000_00, "funded_limit": 10}, department)
+
+
+def _load_certificates(users: dict[str, User], period, practice: bool) -> dict[str, object]:
+    """Children, applications (one left for the department's queue) and certificates dated at the period
+    start; with the practice of personified financing, categories with limits and a child waiting in
+    the queue with a certificate of accounting."""
     from certapp.certificates import services as certificates
 
     department, issued = users["uo@karatuz.demo"], {}
-    for email, children in DEMO_CHILDREN.items():
+    if practice:
+        _load_categories(department, period)
+    children = [(email, child) for email, kids in DEMO_CHILDREN.items() for child in kids]
+    for email, (last, first, patronymic, age, snils_body, confirm) in children + ([QUEUED_CHILD] if practice else []):
         parent = users[email]
-        for last, first, patronymic, age, snils_body, confirm in children:
-            child = certificates.add_child(parent, {
-                "last_name": last, "first_name": first, "patronymic": patronymic,
-                "birth_date": date(period.starts_on.year - age, 3, 15), "snils": demo_snils(snils_body),
-                "birth_certificate": f"III-БА № {snils_body % 1000000:06d}",
-                "address": ADDRESS + "ул. Мира, " + str(age), "lives_in_district": True})
-            application = certificates.apply(parent, child.id, period.id, consent=True)
-            if confirm:
-                issued[first] = certificates.confirm(application.id, department, today=period.starts_on)
+        child = certificates.add_child(parent, {
+            "last_name": last, "first_name": first, "patronymic": patronymic,
+            "birth_date": date(period.starts_on.year - age, 3, 15), "snils": demo_snils(snils_body),
+            "birth_certificate": f"III-БА № {snils_body % 1000000:06d}",
+            "address": ADDRESS + "ул. Мира, " + str(age), "lives_in_district": True})
+        application = certificates.apply(parent, child.id, period.id, consent=True)
+        if confirm:
+            issued[first] = certificates.confirm(application.id, department, today=period.starts_on)
     return issued
+
+
+def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
+    """The next school year opened early: robotics continues in it, Пётр already has his next
+    certificate, and his contract is offered for the next year (awaiting the parent's signature)."""
+    from certapp.certificates import services as certificates
+    from certapp.contracts import services as contracts
+    from certapp.contracts.models import Contract
+    from certapp.programs import services as programs
+    from certapp.reference.services import create_period
+
+    department, start = users["uo@karatuz.demo"], period.ends_on + timedelta(days=1)
+    code = f"{start.year}/{(start.year + 1) % 100:02d}"
+    following = create_period(code=code, name=f"{code} учебный год", starts_on=start,
+                              ends_on=date(start.year + 1, 8, 31), nominal=period.nominal, actor=department)
+    petr = issued["Пётр"]
+    robotics = db.session.execute(select(Contract).where(Contract.certificate_id == petr.id, Contract.status ==
+                                                         "active")).scalars().first()
+    programs.save_group(users[PROVIDER_OF[robotics.program.title]], robotics.program_id, {
+        "name": robotics.group.name, "teacher": robotics.group.teacher, "schedule": robotics.group.schedule,
+        "starts_on": following.starts_on, "ends_on": following.ends_on - timedelta(days=92),
+        "capacity": robotics.group.capacity})
+    application = certificates.apply(petr.child.parent, petr.child_id, following.id, consent=True)
+    certificates.confirm(application.id, department, today=period.starts_on)
+    contracts.prolong(robotics)
 
 
 def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -> None:
@@ -259,9 +302,11 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
     report_past(contract("Дмитрий", "Футбол"), skip=add_months(period.starts_on, 1))
     skiing = contract("Дмитрий", "Лыжные гонки")
     report_past(skiing)
-    if first_of_month(today) <= skiing.end_month:
-        contracts.terminate(skiing.id, issued["Дмитрий"].child.parent, first_of_month(today),
-                            "Ребёнок перешёл в секцию по футболу", today=today)        # terminated
+    notice_month = add_months(first_of_month(today), -1)
+    if skiing.start_month <= notice_month and first_of_month(today) <= skiing.end_month:
+        contracts.terminate(skiing.id, issued["Дмитрий"].child.parent, "Ребёнок перешёл в секцию по футболу",
+                            today=notice_month + timedelta(days=14))                 # notice last month,
+        contracts.end_noticed(today=today)                                           # terminated since the 1st
     completed = contract("Ольга", "Юный эколог", group=ecology.groups.index(short))
     report_past(completed)                                                           # completed when past
     theatre_group = program("Театральная студия «Маска»").groups[0]
@@ -285,8 +330,23 @@ DEMO_INDICATORS = (("nonprofit_providers", 0, 2), ("providers_applied", 2, 6), (
                    ("satisfaction", 85, 90))
 
 
-def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -> None:
-    """Agreements (one provider left without), registers paid / approved / draft, the social order,
+def _load_agreement_report(users: dict[str, User], today: date) -> None:
+    """ЦДТ reports on its agreement for the last quarter that is over, when the agreement was in force in it."""
+    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping.models import Agreement
+
+    cdt = users["cdt@karatuz.demo"]
+    year, quarter = (today.year, (today.month - 1) // 3) if today.month > 3 else (today.year - 1, 4)
+    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == cdt.provider_id,
+                                                           Agreement.status == "concluded")).scalars().first()
+    first = date(year, 3 * quarter - 2, 1)
+    if agreement is not None and agreement.in_force_during(first, add_months(first, 3) - timedelta(days=1)):
+        bookkeeping.form_agreement_report(cdt, agreement.id, year, quarter, today=today)
+
+
+def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, practice: bool) -> None:
+    """Agreements (one provider left without), registers paid / approved / draft, the month's invoices
+    (the final ones of last month as drafts, this month's advances, one approved), the social order,
     feedback and the indicators' base and target values."""
     from certapp.bookkeeping import services as bookkeeping
     from certapp.bookkeeping.models import Agreement
@@ -308,6 +368,14 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -
                 bookkeeping.approve_register(register.id, bookkeeper)
             if not last_month:
                 bookkeeping.mark_paid(register.id, bookkeeper, f"{100 + register.id}", date.today())
+    if practice:
+        _load_agreement_report(users, today)
+        if past:
+            bookkeeping.form_invoices("final", past[-1], bookkeeper, today)
+        for position, invoice in enumerate(bookkeeping.form_invoices("advance", first_of_month(today), bookkeeper,
+                                                                     today).built):
+            if position == 0:
+                bookkeeping.approve_invoice(invoice.id, bookkeeper)
     order = reporting.create_order(today.year, department)
     reporting.update_order_lines(order.id, department, {
         code: {"planned_children": children, "planned_child_hours": children * 8 * 9, "planned_money": money * 100}
@@ -315,6 +383,8 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date) -
                                       ("sport", 90, 850_000), ("arts", 50, 560_000),
                                       ("tourism_local_history", 25, 260_000), ("social_humanitarian", 20, 120_000))})
     reporting.approve_order(order.id, department)
+    if practice:
+        reporting.form_execution_report(today.year, None, department)
     for contract in db.session.execute(select(Contract).order_by(Contract.id)).scalars():
         for row in contract.months:
             if row.status == "delivered":
@@ -425,10 +495,13 @@ SECOND_INDICATORS = (("nonprofit_providers", 0, 1), ("providers_applied", 1, 4),
                      ("satisfaction", 80, 90))
 
 
-def load_demo(today: date | None = None, *, two_districts: bool = True) -> list[tuple[str, str, str]]:
+def load_demo(today: date | None = None, *, two_districts: bool = True, practice: bool = True
+              ) -> list[tuple[str, str, str]]:
     """Create the demo dataset — two districts of one region (or Karatuz alone, as an installation of
     one district was); returns (role, email, password) of its accounts. Each official's steps run in
-    their municipality's scope, as in a request."""
+    their municipality's scope, as in a request. `practice` adds what personified financing does in
+    practice (certificate categories with a waiting queue, advance and final invoices); without it the
+    data is what an installation held before them (the migration tests downgrade it)."""
     from certapp.reference.services import create_municipality, current_period, get_district
 
     load_reference_data()
@@ -448,9 +521,11 @@ def load_demo(today: date | None = None, *, two_districts: bool = True) -> list[
         _load_registry(users, period, before_programs=(lambda: _admit_in_second(users, second)) if second else None)
     if period is not None:
         with scoped(home.id):
-            issued = _load_certificates(users, period)
+            issued = _load_certificates(users, period, practice)
             _load_contracts(users, issued, period, today)
-            _load_bookkeeping_and_reports(users, period, today)
+            if practice:
+                _load_prolongation(users, issued, period)
+            _load_bookkeeping_and_reports(users, period, today, practice)
         if second:
             _load_second(users, second, today)
     return logins

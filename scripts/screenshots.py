@@ -42,6 +42,10 @@ SHOTS = (
     ("bookkeeping-reconciliation", "buh@karatuz.demo", "/bookkeeping/reconciliation", DESKTOP, "Сверка"),
     ("region-report", "region@krai.demo", "/reports/region", DESKTOP, "Региональный оператор: муниципалитеты рядом"),
     ("provider-admissions", "cdt@karatuz.demo", "/registry/admissions", DESKTOP, "Исполнитель: допуск в муниципалитетах"),
+    ("department-categories", "uo@karatuz.demo", "/certificates/categories", DESKTOP,
+     "Категории сертификатов: финансируемые места и очередь"),
+    ("bookkeeping-invoices", "buh@karatuz.demo", "/bookkeeping/invoices", DESKTOP, "Бухгалтерия: авансовые и итоговые счета"),
+    ("document-verify", None, "/documents/verify?number=%D0%94%D0%9E-2026-00001", DESKTOP, "Проверка подписанного документа"),
 )
 
 

@@ -124,7 +124,7 @@ def current_period():
 
     from certapp.db import db
     from certapp.reference.models import Period
-    from certapp.reference.services import get_district
+    from certapp.reference.services import get_district, with_default_category
     today = date.today()
     start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
     code = f"{start.year}/{(start.year + 1) % 100:02d}"
@@ -132,8 +132,9 @@ def current_period():
     period = db.session.execute(select(Period).where(Period.code == code, Period.municipality_id == home)
                                 ).scalar_one_or_none()
     if period is None:
-        period = Period(code=code, name=f"{code} учебный год", starts_on=start, municipality_id=home,
-                        ends_on=date(start.year + 1, 9, 1) - timedelta(days=1), nominal=15_000_00)
+        period = with_default_category(Period(code=code, name=f"{code} учебный год", starts_on=start,
+                                              municipality_id=home, ends_on=date(start.year + 1, 9, 1) - timedelta(days=1),
+                                              nominal=15_000_00))
         db.session.add(period)
         db.session.flush()
     return period

@@ -54,7 +54,15 @@ def test_demo_has_certificates_and_contracts_in_every_state(app):
 
     with transaction():
         load_demo(today=current_period().starts_on + timedelta(days=80))
-    assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 5  # 4 + Kuragino's
+    # 5 of this year (one waiting in the queue), Пётр's of the next year, Kuragino's
+    assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 7
+    assert db.session.execute(select(Contract.status).where(Contract.prolonged_from_id.is_not(None))
+                              ).scalar_one() == "offered"
+    from certapp.bookkeeping.models import Invoice
+    kinds = set(db.session.execute(select(Invoice.kind, Invoice.status)).all())
+    assert ("advance", "approved") in kinds
+    waiting = db.session.execute(select(Certificate).where(Certificate.kind == "accounting")).scalar_one()
+    assert waiting.category.name == "Дети 5–7 лет" and waiting.queued_at is not None
     assert db.session.execute(select(CertificateApplication.status).where(
         CertificateApplication.status == "submitted")).scalars().all() == ["submitted"]
     states = set(db.session.execute(select(Contract.status)).scalars())

@@ -78,7 +78,7 @@ def test_the_one_district_demo_becomes_the_default_municipalitys_and_keeps_recon
     from tests.factories import current_period
 
     with transaction():
-        load_demo(today=current_period().starts_on + timedelta(days=80), two_districts=False)
+        load_demo(today=current_period().starts_on + timedelta(days=80), two_districts=False, practice=False)
     tables = ("period", "certificate_application", "certificate", "enrollment", "contract", "contract_month",
               "service_report", "ledger_balance", "ledger_entry", "social_order", "indicator_value", "feedback",
               "agreement", "payment_register", "payment_register_line", "registry_application")

@@ -5,10 +5,22 @@ from certapp.accounts.access import roles
 from certapp.bookkeeping import services
 from certapp.bookkeeping.schemas import (
     AgreementQuerySchema,
+    AgreementReportDecisionSchema,
+    AgreementReportInputSchema,
+    AgreementReportPageSchema,
+    AgreementReportQuerySchema,
+    AgreementReportSchema,
     AgreementSchema,
     BuildAllSchema,
     BuildSchema,
+    CertificateLinesQuerySchema,
+    CertificateLinesSchema,
     EndSchema,
+    InvoiceFormResultSchema,
+    InvoiceFormSchema,
+    InvoicePageSchema,
+    InvoiceQuerySchema,
+    InvoiceSchema,
     PaymentRegisterQuerySchema,
     PaymentRegisterSchema,
     PaySchema,
@@ -16,6 +28,7 @@ from certapp.bookkeeping.schemas import (
     RegisterRejectSchema,
     TermSchema,
 )
+from certapp.common.pagination import paginate
 from certapp.contracts.services import parse_month
 from certapp.db import db, transaction
 from certapp.jobs.api import JobSchema
@@ -137,5 +150,96 @@ def pay(data, register_id: int):
 @blp.response(200, ReconciliationSchema)
 @roles("bookkeeping", "department")
 def reconciliation():
-    """District, provider and certificate figures, with every mismatch listed (there must be none)."""
+    """The summary, computed in the database: totals, per municipality, per provider, and every
+    mismatch (there must be none). The per-certificate lines: /reconciliation/certificates."""
     return services.reconcile()
+
+
+@blp.route("/reconciliation/certificates", methods=["GET"])
+@blp.arguments(CertificateLinesQuerySchema, location="query")
+@blp.response(200, CertificateLinesSchema)
+@roles("bookkeeping", "department")
+def reconciliation_certificates(args):
+    """Per-certificate lines by number, a page at a time (keyset: pass `next_after` as `after`)."""
+    items = services.certificate_lines(args["after"], args["limit"])
+    return {"items": items, "next_after": items[-1].number if len(items) == args["limit"] else None}
+
+
+@blp.route("/invoices", methods=["GET"])
+@blp.arguments(InvoiceQuerySchema, location="query")
+@blp.response(200, InvoicePageSchema)
+@roles("bookkeeping", "department")
+def list_invoices(args):
+    """Advance and final invoices, newest month first, by month, kind, status and provider."""
+    month = parse_month(args["month"]) if args.get("month") else None
+    stmt = services.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"))
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+@blp.route("/invoices", methods=["POST"])
+@blp.arguments(InvoiceFormSchema)
+@blp.response(201, InvoiceFormResultSchema)
+@roles("bookkeeping")
+def form_invoices(data):
+    """Form the month's advance invoices (from its 1st) or final invoices (after it): of one provider,
+    or of every provider with contracts in the month (those that cannot be invoiced are in `skipped`)."""
+    month = parse_month(data["month"])
+    with transaction():
+        if data["provider_id"]:
+            return services.BuildResult(built=[services.form_invoice(data["kind"], data["provider_id"], month,
+                                                                     current_user)])
+        return services.form_invoices(data["kind"], month, current_user)
+
+
+@blp.route("/invoices/<int:invoice_id>", methods=["GET"])
+@blp.response(200, InvoiceSchema)
+@roles("bookkeeping", "department")
+def get_invoice(invoice_id: int):
+    return services.get_invoice(invoice_id)
+
+
+@blp.route("/invoices/<int:invoice_id>/approve", methods=["POST"])
+@blp.response(200, InvoiceSchema)
+@roles("bookkeeping")
+def approve_invoice(invoice_id: int):
+    """Approve: an advance is paid from the certificates' reserve at once (reserved → spent)."""
+    with transaction():
+        return services.approve_invoice(invoice_id, current_user)
+
+
+@blp.route("/invoices/<int:invoice_id>/reject", methods=["POST"])
+@blp.arguments(RegisterRejectSchema)
+@blp.response(200, InvoiceSchema)
+@roles("bookkeeping")
+def reject_invoice(data, invoice_id: int):
+    with transaction():
+        return services.reject_invoice(invoice_id, current_user, data["reason"])
+
+
+@blp.route("/agreement-reports", methods=["GET"])
+@blp.arguments(AgreementReportQuerySchema, location="query")
+@blp.response(200, AgreementReportPageSchema)
+@roles("provider", "bookkeeping", "department")
+def list_agreement_reports(args):
+    """Providers' quarterly reports on their agreements (a provider sees its own)."""
+    return paginate(services.agreement_reports_query(current_user, args.get("status")), args["page"], args["per_page"])
+
+
+@blp.route("/agreement-reports", methods=["POST"])
+@blp.arguments(AgreementReportInputSchema)
+@blp.response(201, AgreementReportSchema)
+@roles("provider")
+def form_agreement_report(data):
+    """The provider forms its report for a quarter that is over, from the data; it is signed at once."""
+    with transaction():
+        return services.form_agreement_report(current_user, data["agreement_id"], data["year"], data["quarter"])
+
+
+@blp.route("/agreement-reports/<int:report_id>/decision", methods=["POST"])
+@blp.arguments(AgreementReportDecisionSchema)
+@blp.response(200, AgreementReportSchema)
+@roles("bookkeeping")
+def decide_agreement_report(data, report_id: int):
+    """Accept the report, or return it with what to correct."""
+    with transaction():
+        return services.decide_agreement_report(report_id, data["decision"], current_user, data["reason"])

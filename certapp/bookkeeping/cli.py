@@ -3,13 +3,15 @@ import sys
 import click
 
 from certapp.bookkeeping import exports, services
-from certapp.common.exports import xlsx_bytes
+from certapp.common.exports import csv_rows, xlsx_bytes
 from certapp.common.money import format_rub
 
 
 @click.command("reconcile")
-@click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the reconciliation to this XLSX file.")
-def reconcile_cli(xlsx):
+@click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the providers' lines to this XLSX file.")
+@click.option("--certificates-csv", type=click.Path(dir_okay=False),
+              help="Also write every certificate's line to this CSV file (streamed).")
+def reconcile_cli(xlsx, certificates_csv):
     """Reconcile every kopeck: per certificate, per provider and for the district. Exit 1 on a mismatch."""
     result = services.reconcile()
     t = result.totals
@@ -25,6 +27,12 @@ def reconcile_cli(xlsx):
         with open(xlsx, "wb") as fh:
             fh.write(xlsx_bytes(exports.reconciliation_sheets(result)))
         click.echo(f"Записано: {xlsx}")
+    if certificates_csv:
+        with open(certificates_csv, "w", encoding="utf-8", newline="") as fh:
+            for chunk in csv_rows(exports.RECONCILIATION_CERTIFICATE_HEADERS,
+                                  exports.certificate_rows(services.stream_certificate_lines())):
+                fh.write(chunk)
+        click.echo(f"Записано: {certificates_csv}")
     for line in result.mismatches:
         click.echo(f"РАСХОЖДЕНИЕ: {line}")
     if result.mismatches:

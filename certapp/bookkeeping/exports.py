@@ -13,9 +13,10 @@ def provider_rows(reconciliation):
             for p in reconciliation.providers]
 
 
-def certificate_rows(reconciliation):
-    return [[c.number, Money(c.nominal), Money(c.available), Money(c.reserved), Money(c.spent), Money(c.expired)]
-            for c in reconciliation.certificates]
+def certificate_rows(lines):
+    """The per-certificate lines (a generator over a server-side cursor stays one)."""
+    return ([c.number, Money(c.nominal), Money(c.available), Money(c.reserved), Money(c.spent), Money(c.expired)]
+            for c in lines)
 
 
 def register_rows(register):
@@ -24,7 +25,5 @@ def register_rows(register):
 
 
 def reconciliation_sheets(reconciliation):
-    return [
-        ("По исполнителям", RECONCILIATION_PROVIDER_HEADERS, provider_rows(reconciliation), (1, 2, 3, 4, 5)),
-        ("По сертификатам", RECONCILIATION_CERTIFICATE_HEADERS, certificate_rows(reconciliation), (1, 2, 3, 4, 5)),
-    ]
+    """The summary's workbook: the providers (the per-certificate lines are a streamed CSV of their own)."""
+    return [("По исполнителям", RECONCILIATION_PROVIDER_HEADERS, provider_rows(reconciliation), (1, 2, 3, 4, 5))]

@@ -1,7 +1,7 @@
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from certapp.common.forms import BaseForm
+from certapp.common.forms import BaseForm, choices
 
 
 class TermForm(BaseForm):
@@ -20,6 +20,11 @@ class MonthForm(BaseForm):
     month = StringField("Месяц (ГГГГ-ММ)", validators=[DataRequired()])
     provider_id = SelectField("Исполнитель", coerce=int, validators=[Optional()])
     submit = SubmitField("Сформировать")
+
+
+class InvoiceForm(MonthForm):
+    kind = SelectField("Счёт", choices=choices([("advance", "Авансовые счета (с 1-го числа месяца)"),
+                                                ("final", "Итоговые счета (после окончания месяца)")]))
 
 
 class RejectForm(BaseForm):

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
@@ -123,3 +123,135 @@ class PaymentRegisterLine(MunicipalityOwned, db.Model):
 
     def __repr__(self) -> str:
         return f"<PaymentRegisterLine {self.register_id} entry={self.ledger_entry_id} {self.amount}>"
+
+
+INVOICE_KINDS = {"advance": "Авансовый счёт", "final": "Итоговый счёт"}
+INVOICE_STATUSES = {"draft": "Сформирован", "approved": "Утверждён", "rejected": "Отклонён"}
+INVOICE_TRANSITIONS = {"draft": {"approved", "rejected"}, "approved": set(), "rejected": set()}
+
+
+class Invoice(MunicipalityOwned, db.Model):
+    """A provider's invoice for a month of service: the advance at the month's start (a share of the
+    contracts in force on its 1st), the final after it (the month's amount × lessons held / planned,
+    less the advance). Approving the advance pays it from the certificates' reserve; the final's
+    movements are made by the provider's reports, which it lists."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        CheckConstraint("kind IN ('advance', 'final')", name="kind"),
+        CheckConstraint("status IN ('draft', 'approved', 'rejected')", name="status"),
+        Index("uq_invoice_provider_month_kind", "provider_id", "municipality_id", "month", "kind", unique=True,
+              sqlite_where=text("status <> 'rejected'"), postgresql_where=text("status <> 'rejected'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"))
+    #: first day of the month of service
+    month: Mapped[date] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    #: the advance's share of the month, per cent (advance invoices)
+    share_percent: Mapped[int | None]
+    #: kopecks, signed (a final below its advance is negative): the sum of the lines
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    signature: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    provider = relationship("Provider")
+    agreement = relationship("Agreement")
+    lines: Mapped[list["InvoiceLine"]] = relationship(back_populates="invoice", order_by="InvoiceLine.id",
+                                                      cascade="all, delete-orphan")
+
+    @property
+    def status_name(self) -> str:
+        return INVOICE_STATUSES[self.status]
+
+    @property
+    def kind_name(self) -> str:
+        return INVOICE_KINDS[self.kind]
+
+    def __repr__(self) -> str:
+        return f"<Invoice {self.number} {self.kind} {self.status}>"
+
+
+class InvoiceLine(MunicipalityOwned, db.Model):
+    """One contract's month in an invoice."""
+
+    __tablename__ = "invoice_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    certificate_number: Mapped[str] = mapped_column(String(32))
+    child_initials: Mapped[str] = mapped_column(String(120))
+    program_title: Mapped[str] = mapped_column(String(255))
+    #: kopecks: the certificate's share of the month by the contract
+    month_amount: Mapped[int] = mapped_column(BigInteger)
+    lessons_planned: Mapped[int | None]
+    lessons_held: Mapped[int | None]
+    #: final lines: what the month costs (month_amount × held / planned)
+    due: Mapped[int | None] = mapped_column(BigInteger)
+    #: the advance: asked for (advance lines) or already paid (final lines)
+    advance: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: kopecks, signed: the advance (advance lines) or due − advance (final lines)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: the advance's ledger entry, once approved
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+    def __repr__(self) -> str:
+        return f"<InvoiceLine {self.invoice_id} contract={self.contract_id} {self.amount}>"
+
+
+AGREEMENT_REPORT_STATUSES = {"submitted": "На проверке", "accepted": "Принят", "returned": "Возвращён на доработку"}
+AGREEMENT_REPORT_TRANSITIONS = {"submitted": {"accepted", "returned"}, "accepted": set(), "returned": set()}
+
+
+class AgreementReport(MunicipalityOwned, db.Model):
+    """Отчёт исполнителя об исполнении соглашения за квартал (Kaluga 677, п. 3.4): the services
+    delivered and the money received, formed by the provider from the data, signed, accepted or
+    returned by bookkeeping. A returned report is formed anew."""
+
+    __tablename__ = "agreement_report"
+    __table_args__ = (
+        CheckConstraint("status IN ('submitted', 'accepted', 'returned')", name="status"),
+        CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter"),
+        Index("uq_agreement_report_quarter", "agreement_id", "year", "quarter", unique=True,
+              sqlite_where=text("status <> 'returned'"), postgresql_where=text("status <> 'returned'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"), index=True)
+    year: Mapped[int]
+    quarter: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    #: the figures as formed: {"months": [...], "totals": {...}}
+    figures: Mapped[dict] = mapped_column(JSON)
+    formed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    formed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    signature: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+
+    agreement = relationship("Agreement")
+    provider = relationship("Provider")
+
+    @property
+    def status_name(self) -> str:
+        return AGREEMENT_REPORT_STATUSES[self.status]
+
+    @property
+    def title(self) -> str:
+        return f"{self.quarter} квартал {self.year} года"
+
+    def __repr__(self) -> str:
+        return f"<AgreementReport {self.number} {self.status}>"

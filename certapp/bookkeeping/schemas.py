@@ -1,6 +1,14 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.bookkeeping.models import AGREEMENT_STATUSES, REGISTER_STATUSES
+from certapp.bookkeeping.models import (
+    AGREEMENT_REPORT_STATUSES,
+    AGREEMENT_STATUSES,
+    INVOICE_KINDS,
+    INVOICE_STATUSES,
+    REGISTER_STATUSES,
+)
+from certapp.common.money import format_rub
+from certapp.common.schemas import PageSchema, PaginationQuerySchema
 
 
 class AgreementSchema(Schema):
@@ -107,9 +115,129 @@ class CertificateReconciliationSchema(Schema):
     expired = fields.Integer()
 
 
+class MunicipalityReconciliationSchema(Schema):
+    name = fields.String()
+    certificates = fields.Integer()
+    nominal = fields.Integer()
+    available = fields.Integer()
+    reserved = fields.Integer()
+    spent = fields.Integer()
+    expired = fields.Integer()
+
+
 class ReconciliationSchema(Schema):
     ok = fields.Boolean()
     totals = fields.Dict(keys=fields.String(), values=fields.Integer())
+    municipalities = fields.List(fields.Nested(MunicipalityReconciliationSchema))
     providers = fields.List(fields.Nested(ProviderReconciliationSchema))
-    certificates = fields.List(fields.Nested(CertificateReconciliationSchema))
     mismatches = fields.List(fields.String())
+
+
+class CertificateLinesQuerySchema(Schema):
+    after = fields.String(load_default=None, metadata={"description": "the last number of the previous page"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CertificateLinesSchema(Schema):
+    items = fields.List(fields.Nested(CertificateReconciliationSchema))
+    next_after = fields.String(allow_none=True, metadata={"description": "pass as `after` for the next page; "
+                                                                         "null on the last"})
+
+
+class InvoiceLineSchema(Schema):
+    contract_id = fields.Integer()
+    certificate_number = fields.String()
+    child_initials = fields.String()
+    program_title = fields.String()
+    month_amount = fields.Integer(metadata={"description": "kopecks: the certificate's share of the month"})
+    lessons_planned = fields.Integer(allow_none=True)
+    lessons_held = fields.Integer(allow_none=True)
+    due = fields.Integer(allow_none=True, metadata={"description": "final: month_amount × held / planned, kopecks"})
+    advance = fields.Integer(metadata={"description": "the advance asked for (advance) or paid (final), kopecks"})
+    amount = fields.Integer(metadata={"description": "kopecks, signed: the advance, or due − advance"})
+
+
+class InvoiceSchema(Schema):
+    id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo")
+    number = fields.String()
+    kind = fields.String(metadata={"description": "advance or final"})
+    kind_name = fields.String()
+    provider_id = fields.Integer()
+    provider_name = fields.String(attribute="provider.short_name")
+    agreement_id = fields.Integer()
+    month = fields.Date()
+    status = fields.String()
+    status_name = fields.String()
+    share_percent = fields.Integer(allow_none=True)
+    total = fields.Integer(metadata={"description": "kopecks, signed"})
+    total_display = fields.Function(lambda i: format_rub(i.total))
+    approved_at = fields.DateTime(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+    signature = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(InvoiceLineSchema))
+
+
+class InvoiceQuerySchema(PaginationQuerySchema):
+    month = fields.String(metadata={"description": "ГГГГ-ММ"})
+    kind = fields.String(validate=validate.OneOf(list(INVOICE_KINDS)))
+    status = fields.String(validate=validate.OneOf(list(INVOICE_STATUSES)))
+    provider_id = fields.Integer()
+
+
+class InvoicePageSchema(PageSchema):
+    items = fields.List(fields.Nested(InvoiceSchema))
+
+
+class InvoiceFormSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(list(INVOICE_KINDS)))
+    month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
+    provider_id = fields.Integer(load_default=None, allow_none=True,
+                                 metadata={"description": "one provider; every provider with contracts when omitted"})
+
+
+class InvoiceFormResultSchema(Schema):
+    formed = fields.List(fields.Nested(InvoiceSchema), attribute="built")
+    skipped = fields.Method("_skipped")
+
+    def _skipped(self, result):
+        return [{"provider_id": provider.id, "provider": provider.short_name, "reason": reason}
+                for provider, reason in result.skipped]
+
+
+class AgreementReportSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    municipality = fields.String(attribute="municipality.oktmo")
+    agreement_id = fields.Integer()
+    agreement_number = fields.String(attribute="agreement.number")
+    provider_id = fields.Integer()
+    year = fields.Integer()
+    quarter = fields.Integer()
+    status = fields.String()
+    status_name = fields.String()
+    figures = fields.Dict(metadata={"description": "months (children, months_delivered, spent) and totals "
+                                                   "(months_delivered, spent, received), kopecks"})
+    formed_at = fields.DateTime()
+    signature = fields.String()
+    decided_at = fields.DateTime(allow_none=True)
+    return_reason = fields.String(allow_none=True)
+
+
+class AgreementReportQuerySchema(PaginationQuerySchema):
+    status = fields.String(validate=validate.OneOf(list(AGREEMENT_REPORT_STATUSES)))
+
+
+class AgreementReportPageSchema(PageSchema):
+    items = fields.List(fields.Nested(AgreementReportSchema))
+
+
+class AgreementReportInputSchema(Schema):
+    agreement_id = fields.Integer(required=True)
+    year = fields.Integer(required=True)
+    quarter = fields.Integer(required=True, validate=validate.Range(min=1, max=4))
+
+
+class AgreementReportDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accepted", "returned"]))
+    reason = fields.String(load_default=None, allow_none=True)

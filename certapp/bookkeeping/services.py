@@ -1,29 +1,41 @@
-"""Agreements, monthly payment registers and reconciliation. Reads the ledger; never moves money in it."""
+"""Agreements, the advance and final invoices, monthly payment registers and reconciliation. Money
+moves only through certapp.ledger.services (here: an approved advance)."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.models import (
+    AGREEMENT_REPORT_TRANSITIONS,
     AGREEMENT_TRANSITIONS,
+    INVOICE_KINDS,
+    INVOICE_TRANSITIONS,
     REGISTER_TRANSITIONS,
     Agreement,
+    AgreementReport,
+    Invoice,
+    InvoiceLine,
     PaymentRegister,
     PaymentRegisterLine,
 )
 from certapp.certificates.models import Certificate
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.money import share
 from certapp.common.months import add_months
 from certapp.common.states import transition
-from certapp.contracts.models import Contract
+from certapp.contracts.models import Contract, ContractMonth, ServiceReport
+from certapp.contracts.services import month_key
 from certapp.db import db, utcnow
-from certapp.documents.services import next_number, sign_document
+from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
+from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance, LedgerEntry
+from certapp.reference.models import Municipality
 from certapp.reference.services import own_municipality_id
 from certapp.registry.models import Provider
 
@@ -136,14 +148,20 @@ def agreement_in_force(provider_id: int, municipality_id: int, month: date) -> A
 
 # --- payment registers ---------------------------------------------------------------------------
 
+def _payable_with(month: date):
+    """The entries a month's register pays (by the 10th of the next month): the spends, refunds and
+    corrections of the month and before, and the advances of the next month."""
+    return (LedgerEntry.d_spent != 0) & or_(
+        LedgerEntry.month <= month, (LedgerEntry.kind == "advance") & (LedgerEntry.month <= add_months(month, 1)))
+
+
 def _unregistered_entries(provider_id: int, municipality_id: int, month: date):
-    """Spend entries and their corrections of the provider's contracts paid by the municipality up to
-    the month, not yet in a register."""
+    """What the month's register of the provider in the municipality pays (_payable_with), not yet in
+    a register."""
     taken = select(PaymentRegisterLine.ledger_entry_id).where(PaymentRegisterLine.active)
     return (select(LedgerEntry, Contract).join(Contract, LedgerEntry.contract_id == Contract.id)
             .where(Contract.provider_id == provider_id, Contract.municipality_id == municipality_id,
-                   LedgerEntry.d_spent != 0, LedgerEntry.month <= month,
-                   LedgerEntry.id.not_in(taken))
+                   _payable_with(month), LedgerEntry.id.not_in(taken))
             .order_by(LedgerEntry.month, LedgerEntry.id))
 
 
@@ -215,7 +233,7 @@ def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tu
     one per municipality that pays the provider (all municipalities when none is named)."""
     stmt = (select(Contract.provider_id, Contract.municipality_id).distinct()
             .join(LedgerEntry, LedgerEntry.contract_id == Contract.id)
-            .where(LedgerEntry.d_spent != 0, LedgerEntry.month <= month.replace(day=1)))
+            .where(_payable_with(month.replace(day=1))))
     if municipality_id is not None:
         stmt = stmt.where(Contract.municipality_id == municipality_id)
     return sorted(tuple(row) for row in db.session.execute(stmt).all())
@@ -318,6 +336,307 @@ def refresh_register(register_id: int, actor: User) -> PaymentRegister:
     return register
 
 
+# --- invoices: the advance and the final -----------------------------------------------------------
+
+def advance_percent() -> int:
+    """The advance's share of a month, per cent (configuration ADVANCE_PERCENT, default 80)."""
+    percent = int(current_app.config.get("ADVANCE_PERCENT", 80))
+    if not 0 <= percent <= 100:
+        raise RuntimeError(f"ADVANCE_PERCENT must be from 0 to 100, not {percent}")
+    return percent
+
+
+def _advance_rows(provider_id: int, municipality_id: int, month: date):
+    """Contract months paid in full this month (the contract in force on its 1st) that have neither
+    an advance nor a report yet."""
+    return (select(Contract, ContractMonth).join(ContractMonth, ContractMonth.contract_id == Contract.id)
+            .where(Contract.provider_id == provider_id, Contract.municipality_id == municipality_id,
+                   Contract.status == "active", Contract.start_month <= month,
+                   or_(Contract.terminated_from.is_(None), Contract.terminated_from > month),
+                   ContractMonth.month == month, ContractMonth.status == "planned",
+                   ContractMonth.certificate_amount > 0)
+            .order_by(Contract.id))
+
+
+def _final_rows(provider_id: int, municipality_id: int, month: date):
+    return (select(Contract, ServiceReport, ContractMonth)
+            .join(ServiceReport, ServiceReport.contract_id == Contract.id)
+            .join(ContractMonth, (ContractMonth.contract_id == Contract.id) & (ContractMonth.month == month))
+            .where(Contract.provider_id == provider_id, Contract.municipality_id == municipality_id,
+                   ServiceReport.month == month)
+            .order_by(Contract.id))
+
+
+def _line(contract: Contract, month_amount: int, amount: int, **figures) -> InvoiceLine:
+    return InvoiceLine(contract_id=contract.id, certificate_number=contract.certificate.number,
+                       child_initials=contract.child.initials, program_title=contract.program.title,
+                       month_amount=month_amount, amount=amount, municipality_id=contract.municipality_id, **figures)
+
+
+def form_invoice(kind: str, provider_id: int, month: date, actor: User | None, municipality_id: int | None = None,
+                 today: date | None = None) -> Invoice:
+    """A provider's advance invoice for a month (from its 1st) or its final invoice (after the month,
+    from the month's reports). Raises AgreementRequiredError, ConflictError (formed already),
+    ValidationError (too early, nothing to invoice)."""
+    if kind not in INVOICE_KINDS:
+        raise ValidationError("Вид счёта: advance или final.", field="kind")
+    if actor is not None:
+        require_role(actor, "bookkeeping")
+        municipality_id = own_municipality_id(actor)
+    month, today = month.replace(day=1), today or date.today()
+    provider = db.session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFoundError("Исполнитель не найден.")
+    if kind == "advance" and month > today:
+        raise ValidationError(f"Авансовый счёт за {month:%m.%Y} формируется с 1-го числа месяца.", field="month")
+    if kind == "final" and add_months(month, 1) > today:
+        raise ValidationError(f"Итоговый счёт за {month:%m.%Y} формируется после окончания месяца.", field="month")
+    agreement = agreement_in_force(provider_id, municipality_id, month)
+    if agreement is None:
+        raise AgreementRequiredError(f"У исполнителя {provider.short_name} нет действующего соглашения на {month:%m.%Y}.")
+    invoice = Invoice(number=next_number("invoice"), kind=kind, provider_id=provider_id, agreement_id=agreement.id,
+                      month=month, status="draft", municipality_id=municipality_id,
+                      share_percent=advance_percent() if kind == "advance" else None)
+    if kind == "advance":
+        percent = invoice.share_percent
+        for contract, row in db.session.execute(_advance_rows(provider_id, municipality_id, month)).all():
+            amount = share(row.certificate_amount, percent, 100)
+            if amount:
+                invoice.lines.append(_line(contract, row.certificate_amount, amount, advance=amount))
+    else:
+        for contract, report, row in db.session.execute(_final_rows(provider_id, municipality_id, month)).all():
+            invoice.lines.append(_line(contract, row.certificate_amount, report.amount - report.advance,
+                                       lessons_planned=report.lessons_planned, lessons_held=report.lessons_held,
+                                       due=report.amount, advance=report.advance))
+    if not invoice.lines:
+        raise ValidationError(f"У исполнителя {provider.short_name} нечего включить в {INVOICE_KINDS[kind].lower()} "
+                              f"за {month:%m.%Y}.", field="month")
+    invoice.total = sum(line.amount for line in invoice.lines)
+    try:
+        with db.session.begin_nested():
+            db.session.add(invoice)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError(f"{INVOICE_KINDS[kind]} {provider.short_name} за {month:%m.%Y} уже сформирован.",
+                            field="month", code="invoice_exists")
+    record_event(f"invoice.{kind}", invoice, to_state="draft", actor=actor,
+                 details={"month": month, "total": invoice.total, "lines": len(invoice.lines)})
+    return invoice
+
+
+def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None) -> BuildResult:
+    """Every provider's invoice of a kind for the month, in one action (a provider that cannot be
+    invoiced is skipped with the reason). `actor` None: the system's job of the 1st."""
+    municipality_id = None
+    if actor is not None:
+        require_role(actor, "bookkeeping")
+        municipality_id = own_municipality_id(actor)
+    month = month.replace(day=1)
+    pairs = select(Contract.provider_id, Contract.municipality_id).distinct().join(
+        ContractMonth, ContractMonth.contract_id == Contract.id).where(ContractMonth.month == month)
+    if municipality_id is not None:
+        pairs = pairs.where(Contract.municipality_id == municipality_id)
+    result = BuildResult()
+    for provider_id, paying in sorted(db.session.execute(pairs).all()):
+        try:
+            with db.session.begin_nested():
+                result.built.append(form_invoice(kind, provider_id, month, actor, paying, today))
+        except (AgreementRequiredError, ConflictError, ValidationError) as error:
+            result.skipped.append((db.session.get(Provider, provider_id), error.message))
+    return result
+
+
+def get_invoice(invoice_id: int) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFoundError("Счёт не найден.")
+    return invoice
+
+
+def invoice_content(invoice: Invoice) -> dict:
+    return {"number": invoice.number, "kind": invoice.kind, "provider": invoice.provider.inn, "month": invoice.month,
+            "agreement": invoice.agreement.number, "total": invoice.total, "approved_at": invoice.approved_at,
+            "lines": [[line.contract_id, line.month_amount, line.lessons_planned, line.lessons_held, line.due,
+                       line.advance, line.amount] for line in invoice.lines]}
+
+
+@signed_document_finder
+def _signed_agreement_or_invoice(number: str) -> SignedDocument | None:
+    if number.startswith("СГ-"):
+        agreement = db.session.execute(select(Agreement).where(Agreement.number == number)).scalar_one_or_none()
+        return agreement and SignedDocument("agreement", "Соглашение о финансовом обеспечении затрат",
+                                            agreement.number, agreement_content(agreement), agreement.signature)
+    if number.startswith("СЧ-"):
+        invoice = db.session.execute(select(Invoice).where(Invoice.number == number)).scalar_one_or_none()
+        return invoice and SignedDocument("invoice", invoice.kind_name, invoice.number, invoice_content(invoice),
+                                          invoice.signature)
+    return None
+
+
+def approve_invoice(invoice_id: int, actor: User) -> Invoice:
+    """Approve an invoice. An advance pays each line from its certificate's reserve (reserved → spent);
+    a line whose month was reported meanwhile is paid by the report instead and drops to zero."""
+    require_role(actor, "bookkeeping")
+    invoice = get_invoice(invoice_id)
+    transition(invoice, "approved", INVOICE_TRANSITIONS, actor, event="invoice",
+               refusal="Счёт в состоянии «{status}».")
+    invoice.approved_at, invoice.approved_by_id = utcnow(), actor.id
+    if invoice.kind == "advance":
+        for line in invoice.lines:
+            contract = db.session.execute(select(Contract).where(Contract.id == line.contract_id).with_for_update()
+                                          .execution_options(populate_existing=True)).scalar_one()
+            row = next(m for m in contract.months if m.month == invoice.month)
+            if row.status != "planned" or contract.status != "active" or (
+                    contract.terminated_from and contract.terminated_from <= invoice.month):
+                line.amount = line.advance = 0
+                continue
+            entry = ledger.advance(contract.certificate_id, line.amount, month_key(contract.id, invoice.month)
+                                   + ":advance", contract_id=contract.id, month=invoice.month, actor=actor)
+            line.ledger_entry_id = entry.id
+        invoice.total = sum(line.amount for line in invoice.lines)
+    invoice.signature = sign_document(invoice_content(invoice))
+    return invoice
+
+
+def reject_invoice(invoice_id: int, actor: User, reason: str) -> Invoice:
+    """Reject a draft (a new one can be formed for the month)."""
+    require_role(actor, "bookkeeping")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Укажите причину отклонения.", field="reason")
+    invoice = get_invoice(invoice_id)
+    transition(invoice, "rejected", INVOICE_TRANSITIONS, actor, event="invoice",
+               refusal="Счёт в состоянии «{status}».", details={"reason": reason})
+    invoice.rejection_reason = reason
+    return invoice
+
+
+def invoices_query(month: date | None = None, kind: str | None = None, status: str | None = None,
+                   provider_id: int | None = None):
+    stmt = select(Invoice).order_by(Invoice.month.desc(), Invoice.kind, Invoice.id.desc())
+    if month:
+        stmt = stmt.where(Invoice.month == month.replace(day=1))
+    for column, value in ((Invoice.kind, kind), (Invoice.status, status), (Invoice.provider_id, provider_id)):
+        if value:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+# --- the provider's report on the execution of its agreement ---------------------------------------------
+
+QUARTER_MONTHS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
+
+
+def _quarter(year: int, quarter: int) -> tuple[date, date]:
+    """The first days of the quarter's first and last months."""
+    if quarter not in QUARTER_MONTHS or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValidationError("Квартал — от 1 до 4, год — четыре цифры.", field="quarter")
+    first, last = QUARTER_MONTHS[quarter]
+    return date(year, first, 1), date(year, last, 1)
+
+
+def agreement_report_figures(agreement: Agreement, year: int, quarter: int) -> dict:
+    """What the provider delivered under the agreement in the quarter and what it received, month by
+    month, in three grouped queries: contracts and children served, months delivered, the certificates'
+    money spent, and the registers paid in the quarter."""
+    first, last = _quarter(year, quarter)
+    of_agreement = (Contract.provider_id == agreement.provider_id) & (Contract.municipality_id == agreement.municipality_id)
+    served = {month: (children, months) for month, children, months in db.session.execute(
+        select(ContractMonth.month, func.count(func.distinct(Contract.child_id)), func.count())
+        .join(Contract, Contract.id == ContractMonth.contract_id)
+        .where(of_agreement, ContractMonth.status == "delivered", ContractMonth.month.between(first, last))
+        .group_by(ContractMonth.month))}
+    spent = dict(db.session.execute(
+        select(LedgerEntry.month, func.sum(LedgerEntry.d_spent)).join(Contract, Contract.id == LedgerEntry.contract_id)
+        .where(of_agreement, LedgerEntry.d_spent != 0, LedgerEntry.month.between(first, last))
+        .group_by(LedgerEntry.month)).all())
+    received = db.session.execute(select(func.coalesce(func.sum(PaymentRegister.total), 0)).where(
+        PaymentRegister.provider_id == agreement.provider_id, PaymentRegister.municipality_id == agreement.municipality_id,
+        PaymentRegister.status == "paid",
+        PaymentRegister.payment_order_date.between(first, add_months(last, 1) - timedelta(days=1)))).scalar_one()
+    months = [{"month": f"{m:%Y-%m}", "children": served.get(m, (0, 0))[0], "months_delivered": served.get(m, (0, 0))[1],
+               "spent": int(spent.get(m, 0))} for m in (first, add_months(first, 1), last)]
+    return {"agreement": agreement.number, "provider": agreement.provider.inn, "year": year, "quarter": quarter,
+            "months": months, "totals": {"months_delivered": sum(m["months_delivered"] for m in months),
+                                         "spent": sum(m["spent"] for m in months), "received": int(received)}}
+
+
+def agreement_report_content(report: AgreementReport) -> dict:
+    return {"number": report.number, "figures": report.figures, "formed_at": report.formed_at}
+
+
+def form_agreement_report(provider_user: User, agreement_id: int, year: int, quarter: int,
+                          today: date | None = None) -> AgreementReport:
+    """The provider forms its report on the agreement for a quarter that is over, from the data; it is
+    signed and goes to bookkeeping. Raises ValidationError (the quarter not over), ConflictError (a
+    report for the quarter is on review or accepted)."""
+    require_role(provider_user, "provider")
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None or agreement.provider_id != provider_user.provider_id or agreement.number is None:
+        raise NotFoundError("Соглашение не найдено.")
+    first, last = _quarter(year, quarter)
+    if add_months(last, 1) > (today or date.today()):
+        raise ValidationError(f"Отчёт за {quarter} квартал {year} года формируется после его окончания.",
+                              field="quarter")
+    if not agreement.in_force_during(first, add_months(last, 1) - timedelta(days=1)) and agreement.status != "ended":
+        raise ValidationError("Соглашение не действовало в этом квартале.", field="quarter")
+    report = AgreementReport(number=next_number("agreement_report"), agreement_id=agreement.id,
+                             provider_id=agreement.provider_id, year=year, quarter=quarter, status="submitted",
+                             figures=agreement_report_figures(agreement, year, quarter), formed_at=utcnow(),
+                             formed_by_id=provider_user.id, municipality_id=agreement.municipality_id, signature="")
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError(f"Отчёт за {quarter} квартал {year} года по соглашению {agreement.number} уже подан.",
+                            field="quarter", code="report_exists")
+    report.signature = sign_document(agreement_report_content(report))
+    record_event("agreement_report.submitted", report, to_state="submitted", actor=provider_user,
+                 details={"agreement": agreement.number, "year": year, "quarter": quarter})
+    return report
+
+
+def decide_agreement_report(report_id: int, decision: str, actor: User, reason: str | None = None) -> AgreementReport:
+    """Bookkeeping accepts the report or returns it with a reason (the provider forms it anew)."""
+    require_role(actor, "bookkeeping")
+    if decision not in ("accepted", "returned"):
+        raise ValidationError("Решение: принять или вернуть на доработку.", field="decision")
+    reason = " ".join((reason or "").split()) or None
+    if decision == "returned" and not reason:
+        raise ValidationError("Укажите, что исправить.", field="reason")
+    report = db.session.get(AgreementReport, report_id)
+    if report is None:
+        raise NotFoundError("Отчёт не найден.")
+    transition(report, decision, AGREEMENT_REPORT_TRANSITIONS, actor, event="agreement_report",
+               refusal="Отчёт уже в состоянии «{status}».", details={"reason": reason} if reason else None)
+    report.decided_at, report.decided_by_id, report.return_reason = utcnow(), actor.id, reason
+    return report
+
+
+def agreement_reports_query(user: User, status: str | None = None):
+    stmt = select(AgreementReport).order_by(AgreementReport.year.desc(), AgreementReport.quarter.desc(),
+                                            AgreementReport.id.desc())
+    if user.role == "provider":
+        stmt = stmt.where(AgreementReport.provider_id == (user.provider_id or -1))
+    return stmt.where(AgreementReport.status == status) if status else stmt
+
+
+def get_agreement_report(report_id: int, user: User) -> AgreementReport:
+    report = db.session.get(AgreementReport, report_id)
+    if report is None or (user.role == "provider" and report.provider_id != user.provider_id):
+        raise NotFoundError("Отчёт не найден.")
+    return report
+
+
+@signed_document_finder
+def _signed_agreement_report(number: str) -> SignedDocument | None:
+    report = number.startswith("ОС-") and db.session.execute(select(AgreementReport).where(
+        AgreementReport.number == number)).scalar_one_or_none()
+    return report and SignedDocument("agreement_report", "Отчёт об исполнении соглашения", report.number,
+                                     agreement_report_content(report), report.signature) or None
+
+
 def registers_query(month: date | None = None, status: str | None = None, provider_id: int | None = None):
     stmt = select(PaymentRegister).order_by(PaymentRegister.month.desc(), PaymentRegister.id)
     if month:
@@ -346,10 +665,21 @@ class ProviderLine:
 
 
 @dataclass
+class MunicipalityLine:
+    name: str
+    certificates: int
+    nominal: int
+    available: int
+    reserved: int
+    spent: int
+    expired: int
+
+
+@dataclass
 class Reconciliation:
     totals: dict
     providers: list
-    certificates: list
+    municipalities: list
     mismatches: list
 
     @property
@@ -357,21 +687,30 @@ class Reconciliation:
         return not self.mismatches
 
 
+BALANCE_FIELDS = ("nominal", "available", "reserved", "spent", "expired")
+
+
+def _balance_sums():
+    return [func.coalesce(func.sum(getattr(CertificateBalance, field)), 0) for field in BALANCE_FIELDS]
+
+
 def reconcile() -> Reconciliation:
-    """District, provider and certificate figures. Per certificate: nominal = available + reserved + spent
-    + expired, each equal to its entries; per provider: spent = paid + approved-unpaid + payable."""
+    """The summary, computed in the database (its memory does not grow with the certificates): totals
+    and per-municipality lines of the certificates' money, per provider spent = paid + approved-unpaid
+    + payable, and only the mismatches — per certificate (nominal = available + reserved + spent +
+    expired, each equal to its entries), per register (its total = its lines = their entries). The
+    per-certificate lines are read page by page (certificate_lines) or streamed (stream_certificate_lines)."""
     from certapp.ledger.services import check_invariant
 
     mismatches = [f"Сертификат {m.certificate_id}: {m.field} = {m.cached}, по проводкам {m.from_entries}"
                   for m in check_invariant()]
-    certificates = db.session.execute(
-        select(Certificate.number, CertificateBalance.nominal, CertificateBalance.available,
-               CertificateBalance.reserved, CertificateBalance.spent, CertificateBalance.expired)
-        .join(CertificateBalance, CertificateBalance.certificate_id == Certificate.id).order_by(Certificate.number)
-    ).all()
-    totals = {key: sum(getattr(row, key) for row in certificates)
-              for key in ("nominal", "available", "reserved", "spent", "expired")}
-    totals["certificates"] = len(certificates)
+    count, *sums = db.session.execute(select(func.count(CertificateBalance.certificate_id), *_balance_sums())).one()
+    totals = {"certificates": count, **{field: int(value) for field, value in zip(BALANCE_FIELDS, sums)}}
+    municipalities = [MunicipalityLine(name, count, *(int(v) for v in values)) for name, count, *values in
+                      db.session.execute(select(Municipality.name, func.count(CertificateBalance.certificate_id),
+                                                *_balance_sums())
+                                         .join(Municipality, Municipality.id == CertificateBalance.municipality_id)
+                                         .group_by(Municipality.id, Municipality.name).order_by(Municipality.name))]
 
     providers: dict[int, ProviderLine] = {}
     for provider_id, name, spent in db.session.execute(
@@ -393,14 +732,14 @@ def reconcile() -> Reconciliation:
         if line.payable < 0:
             mismatches.append(f"{line.name}: в реестрах {line.paid + line.approved} коп. больше списанного "
                               f"{line.spent} коп.")
-    register_totals = db.session.execute(
-        select(PaymentRegister.number, PaymentRegister.total, func.coalesce(func.sum(PaymentRegisterLine.amount), 0))
-        .outerjoin(PaymentRegisterLine, PaymentRegisterLine.register_id == PaymentRegister.id)
-        .where(PaymentRegister.status.in_(("approved", "paid")))
-        .group_by(PaymentRegister.id, PaymentRegister.number, PaymentRegister.total)).all()
-    for number, total, lines in register_totals:
-        if total != lines:
-            mismatches.append(f"Реестр {number}: итог {total} коп., сумма строк {lines} коп.")
+    lines_sum = func.coalesce(func.sum(PaymentRegisterLine.amount), 0)
+    for number, total, lines in db.session.execute(
+            select(PaymentRegister.number, PaymentRegister.total, lines_sum)
+            .outerjoin(PaymentRegisterLine, PaymentRegisterLine.register_id == PaymentRegister.id)
+            .where(PaymentRegister.status.in_(("approved", "paid")))
+            .group_by(PaymentRegister.id, PaymentRegister.number, PaymentRegister.total)
+            .having(PaymentRegister.total != lines_sum)):
+        mismatches.append(f"Реестр {number}: итог {total} коп., сумма строк {lines} коп.")
     for number, entry_id, amount, d_spent in db.session.execute(
             select(PaymentRegister.number, LedgerEntry.id, PaymentRegisterLine.amount, LedgerEntry.d_spent)
             .join(PaymentRegisterLine, PaymentRegisterLine.register_id == PaymentRegister.id)
@@ -410,4 +749,25 @@ def reconcile() -> Reconciliation:
     totals["paid"] = sum(p.paid for p in providers.values())
     totals["approved"] = sum(p.approved for p in providers.values())
     totals["payable"] = sum(p.payable for p in providers.values())
-    return Reconciliation(totals, sorted(providers.values(), key=lambda p: p.name), certificates, mismatches)
+    return Reconciliation(totals, sorted(providers.values(), key=lambda p: p.name), municipalities, mismatches)
+
+
+def _certificate_lines_query():
+    return (select(Certificate.number, CertificateBalance.nominal, CertificateBalance.available,
+                   CertificateBalance.reserved, CertificateBalance.spent, CertificateBalance.expired)
+            .join(CertificateBalance, CertificateBalance.certificate_id == Certificate.id).order_by(Certificate.number))
+
+
+def certificate_lines(after: str | None = None, limit: int = 100) -> list:
+    """One page of the per-certificate lines, by number after `after` (keyset: as fast on the last page
+    as on the first)."""
+    stmt = _certificate_lines_query().limit(max(1, min(limit, 1000)))
+    if after:
+        stmt = stmt.where(Certificate.number > after)
+    return db.session.execute(stmt).all()
+
+
+def stream_certificate_lines(batch: int = 2000):
+    """Every per-certificate line, read from a server-side cursor in batches (an export's rows). The
+    query runs now, inside the caller's municipality scope; the rows are fetched as they are consumed."""
+    return iter(db.session.execute(_certificate_lines_query().execution_options(yield_per=batch)))

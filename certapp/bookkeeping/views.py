@@ -2,17 +2,26 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from certapp.accounts.access import roles
 from certapp.bookkeeping import exports, services
-from certapp.bookkeeping.forms import EndForm, MonthForm, PayForm, RejectForm, TermForm
-from certapp.bookkeeping.models import AGREEMENT_STATUSES, REGISTER_STATUSES
+from certapp.bookkeeping.forms import EndForm, InvoiceForm, MonthForm, PayForm, RejectForm, TermForm
+from certapp.bookkeeping.models import (
+    AGREEMENT_REPORT_STATUSES,
+    AGREEMENT_STATUSES,
+    INVOICE_KINDS,
+    INVOICE_STATUSES,
+    REGISTER_STATUSES,
+    Agreement,
+)
 from certapp.common.errors import DomainError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.contracts.services import parse_month
+from certapp.db import db
 from certapp.registry.services import registry_providers
 
 bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
@@ -61,8 +70,8 @@ def agreement_action(agreement_id: int, action: str):
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
-def _month_form() -> MonthForm:
-    form = MonthForm()
+def _month_form(form_class=MonthForm) -> MonthForm:
+    form = form_class()
     providers = registry_providers()
     form.provider_id.choices = choices([(0, "все исполнители")] + [(p.id, p.short_name) for p in providers])
     return form
@@ -134,14 +143,117 @@ def register_action(register_id: int, action: str):
     return redirect(url_for("bookkeeping.register", register_id=register_id))
 
 
+@bp.route("/invoices", methods=["GET", "POST"])
+@roles("bookkeeping", "department")
+def invoices():
+    """The advance and final invoices: formed for a month (one provider or all), listed by filters."""
+    form = _month_form(InvoiceForm)
+    if request.method == "POST":  # the services refuse any role but bookkeeping
+        if form.validate_on_submit():
+            try:
+                month = parse_month(form.month.data)
+            except DomainError as error:
+                flash(error.message, "error")
+            else:
+                def form_them():
+                    if form.provider_id.data:
+                        return services.BuildResult(built=[services.form_invoice(form.kind.data, form.provider_id.data,
+                                                                                 month, current_user)])
+                    return services.form_invoices(form.kind.data, month, current_user)
+                result = run_and_flash(form_them, None)
+                if result is not None:
+                    flash(f"Сформировано счетов: {len(result.built)}.", "success" if result.built else "info")
+                    for provider, reason in result.skipped[:10]:
+                        flash(f"{provider.short_name}: {reason}", "error")
+        return redirect(url_for("bookkeeping.invoices"))
+    filters = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
+               "status": request.args.get("status") if request.args.get("status") in INVOICE_STATUSES else None}
+    try:
+        month = parse_month(request.args["month"]) if request.args.get("month") else None
+    except DomainError:
+        month = None
+    page = paginate(services.invoices_query(month, **filters), request.args.get("page", 1, type=int), 50)
+    if not form.month.data:
+        form.month.data = f"{date.today():%Y-%m}"
+    return render_template("bookkeeping/invoices.html", page=page, form=form, kinds=INVOICE_KINDS,
+                           statuses=INVOICE_STATUSES, month=request.args.get("month", ""), **filters)
+
+
+@bp.route("/invoices/<int:invoice_id>")
+@roles("bookkeeping", "department")
+def invoice(invoice_id: int):
+    return render_template("bookkeeping/invoice.html", invoice=services.get_invoice(invoice_id),
+                           reject_form=RejectForm(prefix="reject"))
+
+
+@bp.route("/invoices/<int:invoice_id>/<any(approve, reject):action>", methods=["POST"])
+@roles("bookkeeping")
+def invoice_action(invoice_id: int, action: str):
+    if action == "approve":
+        run_and_flash(lambda: services.approve_invoice(invoice_id, current_user), "Счёт утверждён.")
+    else:
+        form = RejectForm(prefix="reject")
+        run_and_flash(lambda: services.reject_invoice(invoice_id, current_user, form.reason.data), "Счёт отклонён.")
+    return redirect(url_for("bookkeeping.invoice", invoice_id=invoice_id))
+
+
+@bp.route("/agreement-reports", methods=["GET", "POST"])
+@roles("provider", "bookkeeping", "department")
+def agreement_reports():
+    """Providers form their quarterly reports on their agreements; bookkeeping accepts or returns them."""
+    if request.method == "POST":  # the service refuses any role but the provider
+        report = run_and_flash(lambda: services.form_agreement_report(
+            current_user, request.form.get("agreement_id", type=int) or 0, request.form.get("year", type=int) or 0,
+            request.form.get("quarter", type=int) or 0), None)
+        if report is not None:
+            flash(f"Отчёт № {report.number} сформирован, подписан и отправлен в бухгалтерию.", "success")
+            return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
+        return redirect(url_for("bookkeeping.agreement_reports"))
+    status = request.args.get("status") if request.args.get("status") in AGREEMENT_REPORT_STATUSES else None
+    page = paginate(services.agreement_reports_query(current_user, status), request.args.get("page", 1, type=int), 50)
+    agreements = []
+    if current_user.role == "provider":
+        agreements = db.session.execute(select(Agreement).where(
+            Agreement.provider_id == (current_user.provider_id or -1), Agreement.number.is_not(None))
+            .order_by(Agreement.id)).scalars().all()
+    today = date.today()
+    last_quarter = (today.year, (today.month - 1) // 3) if today.month > 3 else (today.year - 1, 4)
+    return render_template("bookkeeping/agreement_reports.html", page=page, status=status,
+                           statuses=AGREEMENT_REPORT_STATUSES, agreements=agreements, last_quarter=last_quarter)
+
+
+@bp.route("/agreement-reports/<int:report_id>", methods=["GET", "POST"])
+@roles("provider", "bookkeeping", "department")
+def agreement_report(report_id: int):
+    report = services.get_agreement_report(report_id, current_user)
+    if request.method == "POST":  # the service refuses any role but bookkeeping
+        decision = request.form.get("decision")
+        run_and_flash(lambda: services.decide_agreement_report(report.id, decision, current_user,
+                                                               request.form.get("reason")),
+                      "Отчёт принят." if decision == "accepted" else "Отчёт возвращён исполнителю.")
+        return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
+    return render_template("bookkeeping/agreement_report.html", report=report)
+
+
 @bp.route("/reconciliation")
 @bp.route("/reconciliation.<any(csv, xlsx):fmt>")
 @roles("bookkeeping", "department")
 def reconciliation(fmt: str | None = None):
-    result = services.reconcile()
+    """The summary at once; the per-certificate lines a page at a time (keyset by number)."""
     if fmt == "csv":
-        return csv_response(exports.RECONCILIATION_PROVIDER_HEADERS, exports.provider_rows(result),
+        return csv_response(exports.RECONCILIATION_PROVIDER_HEADERS, exports.provider_rows(services.reconcile()),
                             "reconciliation-providers.csv")
     if fmt == "xlsx":
-        return xlsx_response("reconciliation.xlsx", exports.reconciliation_sheets(result))
-    return render_template("bookkeeping/reconciliation.html", result=result)
+        return xlsx_response("reconciliation.xlsx", exports.reconciliation_sheets(services.reconcile()))
+    after = (request.args.get("after") or "").strip()[:32] or None
+    lines = services.certificate_lines(after, 100)
+    return render_template("bookkeeping/reconciliation.html", result=services.reconcile(), lines=lines, after=after,
+                           next_after=lines[-1].number if len(lines) == 100 else None)
+
+
+@bp.route("/reconciliation/certificates.csv")
+@roles("bookkeeping", "department")
+def reconciliation_certificates():
+    """Every certificate's line, streamed from a server-side cursor as it is written."""
+    return csv_response(exports.RECONCILIATION_CERTIFICATE_HEADERS,
+                        exports.certificate_rows(services.stream_certificate_lines()), "reconciliation-certificates.csv")

@@ -5,6 +5,10 @@ from certapp.accounts.access import public, roles
 from certapp.certificates import services
 from certapp.certificates.schemas import (
     BulkDecisionSchema,
+    CategoryCreateSchema,
+    CategoryInputSchema,
+    CategoryQuerySchema,
+    CategorySchema,
     CertificateApplicationInputSchema,
     CertificateApplicationQuerySchema,
     CertificateApplicationSchema,
@@ -22,6 +26,7 @@ from certapp.certificates.schemas import (
 from certapp.common.pagination import paginate
 from certapp.common.schemas import BulkResultSchema
 from certapp.db import db, transaction
+from certapp.reference import services as reference
 
 blp = Blueprint("certificates_api", __name__, url_prefix="/certificates",
                 description="Дети, заявления и социальные сертификаты")
@@ -62,7 +67,8 @@ def list_applications(args):
 def apply(data):
     """File the application for a certificate (age 5–17, the district, one certificate per child and period)."""
     with transaction():
-        return services.apply(current_user, data["child_id"], data["period_id"], data["consent"])
+        return services.apply(current_user, data["child_id"], data["period_id"], data["consent"],
+                              category_id=data["category_id"], group_id=data["group_id"])
 
 
 @blp.route("/applications/<int:application_id>/decision", methods=["POST"])
@@ -94,8 +100,9 @@ def decide_bulk(data):
 def on_behalf(data):
     """File and confirm for a parent who came in person."""
     email, period_id, consent = data.pop("parent_email"), data.pop("period_id"), data.pop("consent")
+    category_id = data.pop("category_id")
     with transaction():
-        return services.file_on_behalf(current_user, email, data, period_id, consent)
+        return services.file_on_behalf(current_user, email, data, period_id, consent, category_id)
 
 
 @blp.route("", methods=["GET"])
@@ -134,3 +141,57 @@ def change_status(data, certificate_id: int):
 def verify(data):
     """Check a scanned QR code. Invalid codes are answered with signature_valid=false and a reason."""
     return services.verify(data["code"], current_user)
+
+
+categories_blp = Blueprint("certificate_categories_api", __name__, url_prefix="/reference/certificate-categories",
+                           description="Категории сертификатов: номинал, финансируемые места, очередь")
+
+
+def _category_row(category_id: int):
+    category = reference.get_category(category_id)
+    return next(row for row in services.category_rows(category.period) if row.category.id == category.id)
+
+
+def _category_values(data: dict) -> dict:
+    return {**{k: data[k] for k in ("name", "age_from", "age_to", "needs_document", "funded_limit")},
+            "nominal": data["nominal_rub"]}
+
+
+@categories_blp.route("", methods=["GET"])
+@categories_blp.arguments(CategoryQuerySchema, location="query")
+@categories_blp.response(200, CategorySchema(many=True))
+@public
+def list_categories(args):
+    """The categories of a period (the municipality's current one by default): who is eligible, the
+    nominal, the funded places, how many are taken and free, and how long the waiting queue is."""
+    if args.get("period_id"):
+        period = reference.get_period(args["period_id"])
+    else:
+        municipality = reference.municipality_by_oktmo(args["municipality"]) if args.get("municipality") \
+            else reference.get_district()
+        period = reference.current_period(municipality_id=municipality.id)
+        if period is None:
+            return []
+    return services.category_rows(period)
+
+
+@categories_blp.route("", methods=["POST"])
+@categories_blp.arguments(CategoryCreateSchema)
+@categories_blp.response(201, CategorySchema)
+@roles("department")
+def create_category(data):
+    """Add a category to one of the department's periods."""
+    with transaction():
+        category = reference.create_category(data["period_id"], _category_values(data), current_user)
+    return _category_row(category.id)
+
+
+@categories_blp.route("/<int:category_id>", methods=["PUT"])
+@categories_blp.arguments(CategoryInputSchema)
+@categories_blp.response(200, CategorySchema)
+@roles("department")
+def update_category(data, category_id: int):
+    """Change a category. A raised limit funds the first in the waiting queue at once."""
+    with transaction():
+        reference.update_category(category_id, _category_values(data), current_user)
+    return _category_row(category_id)

@@ -2,6 +2,8 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
+    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -29,6 +31,10 @@ class ChildForm(BaseForm):
 class ApplyForm(BaseForm):
     child_id = SelectField("Ребёнок", coerce=int, validators=[DataRequired()])
     period_id = SelectField("Период", coerce=int, validators=[DataRequired()])
+    category_id = SelectField("Категория сертификата", coerce=int, validators=[Optional()],
+                              description="Система предлагает категорию по возрасту ребёнка на начало периода. "
+                                          "Категорию, подтверждаемую документом, выберите сами и принесите документ.")
+    group_id = HiddenField()
     consent = BooleanField("Даю согласие на обработку персональных данных моих и ребёнка "
                            "(Федеральный закон № 152-ФЗ) для получения сертификата")
     submit = SubmitField("Подать заявление")
@@ -44,6 +50,7 @@ class DecisionForm(BaseForm):
 class OnBehalfForm(ChildForm):
     parent_email = EmailField("Почта родителя (учётная запись в системе)", validators=[DataRequired()])
     period_id = SelectField("Период", coerce=int, validators=[DataRequired()])
+    category_id = SelectField("Категория сертификата", coerce=int, validators=[Optional()])
     consent = BooleanField("Родитель подписал согласие на обработку персональных данных")
     submit = SubmitField("Оформить и выдать сертификат")
 
@@ -53,3 +60,17 @@ class StatusForm(BaseForm):
                                                              ("revoked", "Аннулировать")]))
     reason = TextAreaField("Основание", validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField("Изменить состояние")
+
+
+class CategoryForm(BaseForm):
+    name = StringField("Название", validators=[DataRequired(), Length(max=100)],
+                       description="Например, «Дети из многодетных семей».")
+    age_from = IntegerField("Возраст от, лет", validators=[DataRequired()], description="На дату начала периода.")
+    age_to = IntegerField("Возраст до, лет", validators=[DataRequired()], description="Включительно.")
+    needs_document = BooleanField("Подтверждается документом (управление образования проверяет его при выдаче)")
+    nominal = StringField("Номинал, ₽", validators=[Optional()],
+                          description="Пусто — номинал периода. Выданные сертификаты сохраняют свой номинал.")
+    funded_limit = IntegerField("Финансируемых мест", validators=[Optional()],
+                                description="Сколько сертификатов финансирования оплачивает бюджет. Пусто — без "
+                                            "ограничения. Сверх него выдаётся сертификат учёта и место в очереди.")
+    submit = SubmitField("Сохранить")

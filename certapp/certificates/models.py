@@ -13,6 +13,10 @@ APPLICATION_HOLDING_STATUSES = ("submitted", "confirmed")
 
 CERTIFICATE_STATUSES = {"active": "Действует", "suspended": "Приостановлен", "revoked": "Аннулирован",
                         "expired": "Истёк"}
+#: a certificate of financing pays with its category's nominal; a certificate of accounting (учёта)
+#: counts the child, holds no money and waits in its category's queue for a funded place
+CERTIFICATE_KINDS = {"financing": "Сертификат персонифицированного финансирования",
+                     "accounting": "Сертификат учёта"}
 CERTIFICATE_TRANSITIONS = {
     "active": {"suspended", "revoked", "expired"},
     "suspended": {"active", "revoked", "expired"},
@@ -89,6 +93,8 @@ class CertificateApplication(MunicipalityOwned, db.Model):
     period_id: Mapped[int] = mapped_column(ForeignKey("period.id"))
     #: the period's school year (Period.code), copied: the region-wide uniqueness above
     period_code: Mapped[str] = mapped_column(String(16))
+    #: the category the parent asks for (proposed from the child's age)
+    category_id: Mapped[int] = mapped_column(ForeignKey("certificate_category.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     #: consent to personal data processing (152-ФЗ), given when filing
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -100,10 +106,17 @@ class CertificateApplication(MunicipalityOwned, db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: system signature over the canonical content of the application, made at submission
+    signature: Mapped[str | None] = mapped_column(String(200))
+    #: one application for both: the group the parent also asks to enroll in once the certificate is
+    #: issued (the enrollment request goes to the provider by itself)
+    wanted_group_id: Mapped[int | None] = mapped_column(ForeignKey("study_group.id"))
 
     child: Mapped[Child] = relationship()
     parent = relationship("User", foreign_keys=[parent_id])
     period = relationship("Period")
+    category = relationship("CertificateCategory")
+    wanted_group = relationship("StudyGroup")
     certificate: Mapped["Certificate | None"] = relationship(back_populates="application", uselist=False)
 
     @property
@@ -120,7 +133,11 @@ class Certificate(MunicipalityOwned, db.Model):
     __tablename__ = "certificate"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'suspended', 'revoked', 'expired')", name="status"),
-        CheckConstraint("nominal > 0", name="nominal_positive"),
+        CheckConstraint("kind IN ('financing', 'accounting')", name="kind"),
+        # a certificate of accounting holds no money until a funded place makes it one of financing
+        CheckConstraint("(kind = 'financing' AND nominal > 0) OR (kind = 'accounting' AND nominal = 0)",
+                        name="kind_nominal"),
+        Index("ix_certificate_category_queue", "category_id", "kind", "queued_at"),
         # one certificate per child (by СНИЛС) per school year in the whole region, unless it was revoked
         Index("uq_certificate_child_period", "snils_key", "period_code", unique=True,
               sqlite_where=text("status <> 'revoked'"), postgresql_where=text("status <> 'revoked'")),
@@ -135,7 +152,11 @@ class Certificate(MunicipalityOwned, db.Model):
     #: the period's school year (Period.code), copied: the region-wide uniqueness above
     period_code: Mapped[str] = mapped_column(String(16))
     application_id: Mapped[int] = mapped_column(ForeignKey("certificate_application.id"), unique=True)
-    #: kopecks, fixed at issuance from the period's nominal
+    category_id: Mapped[int] = mapped_column(ForeignKey("certificate_category.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="financing")
+    #: when it took its place in the category's waiting queue (a certificate of accounting waiting)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: kopecks, fixed at issuance (or when funded) from the category's nominal; 0 for accounting
     nominal: Mapped[int] = mapped_column(BigInteger)
     valid_from: Mapped[date]
     valid_to: Mapped[date]
@@ -149,6 +170,7 @@ class Certificate(MunicipalityOwned, db.Model):
 
     child: Mapped[Child] = relationship()
     period = relationship("Period")
+    category = relationship("CertificateCategory")
     application: Mapped[CertificateApplication] = relationship(back_populates="certificate")
     balance = relationship("CertificateBalance", uselist=False, viewonly=True,
                            primaryjoin="Certificate.id == foreign(CertificateBalance.certificate_id)")
@@ -156,6 +178,10 @@ class Certificate(MunicipalityOwned, db.Model):
     @property
     def status_name(self) -> str:
         return CERTIFICATE_STATUSES[self.status]
+
+    @property
+    def kind_name(self) -> str:
+        return CERTIFICATE_KINDS[self.kind]
 
     def __repr__(self) -> str:
         return f"<Certificate {self.number} {self.status}>"

@@ -36,7 +36,9 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-def certificate_pdf(certificate, balance, district_name: str) -> bytes:
+def certificate_pdf(certificate, balance, district_name: str, parts=()) -> bytes:
+    """The certificate's three parts (189-ФЗ): general information with the signed QR code, the
+    service and the chosen executor, the contracts concluded with their results by month."""
     pdf = FPDF(format="A4")
     pdf.set_title(f"Социальный сертификат № {certificate.number}")
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
@@ -66,15 +68,45 @@ def certificate_pdf(certificate, balance, district_name: str) -> bytes:
         ("Состояние", certificate.status_name),
         ("Выдан", format_date(certificate.issued_at)),
     ]
+    _heading(pdf, "Часть 1. Общие сведения")
+    if certificate.kind != "financing":
+        rows[6] = ("Вид", f"{certificate.kind_name} (категория «{certificate.category.name}»)")
     for label, value in rows:
         pdf.set_font("DejaVu", "", 11)
-        pdf.cell(70, 8, label)
+        pdf.cell(70, 7, label)
         pdf.set_font("DejaVu", "B", 11)
-        pdf.cell(0, 8, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.image(io.BytesIO(qr_png(certificate.qr_payload)), x=pdf.l_margin, w=60)
     pdf.set_font("DejaVu", "", 8)
     pdf.multi_cell(0, 4, "QR-код подписан электронной подписью системы (Ed25519). Проверка: страница «Проверить "
                          "сертификат» или открытые ключи /.well-known/jwks.json.\n"
                          f"Подпись документа: {certificate.signature}", new_x="LMARGIN", new_y="NEXT")
+    _heading(pdf, "Часть 2. Услуга и выбранный исполнитель")
+    _lines(pdf, [f"{p.contract.program.direction.service_code} · {p.contract.program.direction.name} · "
+                 f"«{p.contract.program.title}» · {p.contract.provider.full_name}, ИНН {p.contract.provider.inn}"
+                 for p in parts] or ["Исполнитель ещё не выбран: договор не заключён."])
+    _heading(pdf, "Часть 3. Договор и результаты оказания услуги")
+    lines = []
+    for part in parts:
+        c = part.contract
+        lines.append(f"Договор № {c.number} ({c.status_name}): {format_date(c.start_month)} — "
+                     f"{format_date(c.ends_on)}; оказано месяцев {part.delivered} из {len(part.months)}, "
+                     f"оплачено сертификатом {format_rub(part.spent)}")
+        lines += [f"    {m.month:%m.%Y}: {m.status_name}"
+                  + (f", занятий {m.lessons_held} из {m.lessons_planned}" if m.lessons_planned else "")
+                  + (f", оплачено {format_rub(m.spent)}" if m.spent is not None else "") for m in part.months]
+    _lines(pdf, lines or ["Договоров, заключённых по сертификату, пока нет."])
     return bytes(pdf.output())
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 12)
+    pdf.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _lines(pdf: FPDF, lines: list[str]) -> None:
+    pdf.set_font("DejaVu", "", 9)
+    for line in lines:
+        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")

@@ -1,8 +1,9 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
+from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema
+from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
 
 
 class ChildInputSchema(Schema):
@@ -39,6 +40,11 @@ class ChildBriefSchema(Schema):
 class CertificateApplicationInputSchema(Schema):
     child_id = fields.Integer(required=True)
     period_id = fields.Integer(required=True)
+    category_id = fields.Integer(load_default=None, allow_none=True,
+                                 metadata={"description": "the category asked for; proposed from the child's age "
+                                                          "on the period's start when omitted"})
+    group_id = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "one application for both: a group to enroll in once the certificate is issued"})
     consent = fields.Boolean(required=True, metadata={"description": "согласие на обработку персональных данных"})
 
 
@@ -48,12 +54,21 @@ class CertificateApplicationSchema(Schema):
     number = fields.String()
     child_id = fields.Integer()
     period_id = fields.Integer()
+    category_id = fields.Integer()
+    category = fields.String(attribute="category.name")
+    wanted_group_id = fields.Integer(allow_none=True, metadata={"description": "the group asked for with it"})
     status = fields.String()
     status_name = fields.String()
     decision_reason = fields.String(allow_none=True)
     created_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
     certificate_id = fields.Integer(attribute="certificate.id", allow_none=True)
+    certificate_kind = fields.String(attribute="certificate.kind", allow_none=True)
+    queue_position = fields.Method("_queue_position", allow_none=True, metadata={
+        "description": "the certificate's place in its category's waiting queue (1 = next); null when not waiting"})
+
+    def _queue_position(self, application):
+        return queue_position(application.certificate) if application.certificate else None
 
 
 class CertificateApplicationQuerySchema(Schema):
@@ -72,6 +87,7 @@ class BulkDecisionSchema(CertificateDecisionSchema):
 class OnBehalfSchema(ChildInputSchema):
     parent_email = fields.String(required=True)
     period_id = fields.Integer(required=True)
+    category_id = fields.Integer(load_default=None, allow_none=True)
     consent = fields.Boolean(required=True)
 
 
@@ -89,9 +105,15 @@ class CertificateSchema(Schema):
     number = fields.String()
     child = fields.Nested(ChildBriefSchema)
     period = fields.String(attribute="period.code")
+    kind = fields.String(metadata={"description": "financing (pays with the nominal) or accounting (учёта: no "
+                                                  "money, waiting for a funded place)"})
+    kind_name = fields.String()
+    category_id = fields.Integer()
+    category = fields.String(attribute="category.name")
+    queue_position = fields.Method("_queue_position", allow_none=True)
     nominal = fields.Integer()
     nominal_display = fields.Function(lambda c: format_rub(c.nominal))
-    balance = fields.Nested(BalanceSchema)
+    balance = fields.Nested(BalanceSchema, allow_none=True, metadata={"description": "null for a certificate of accounting"})
     valid_from = fields.Date()
     valid_to = fields.Date()
     status = fields.String()
@@ -100,6 +122,9 @@ class CertificateSchema(Schema):
     issued_at = fields.DateTime()
     qr_payload = fields.String()
     signature = fields.String()
+
+    def _queue_position(self, certificate):
+        return queue_position(certificate)
 
 
 class CertificateQuerySchema(PaginationQuerySchema):
@@ -132,3 +157,41 @@ class VerificationSchema(Schema):
     valid_from = fields.Date(allow_none=True)
     valid_to = fields.Date(allow_none=True)
     can_pay = fields.Boolean(allow_none=True)
+
+
+class CategoryQuerySchema(Schema):
+    municipality = fields.String(metadata={"description": "ОКТМО; the default municipality when omitted"})
+    period_id = fields.Integer(metadata={"description": "a period; the municipality's current one when omitted"})
+
+
+class CategorySchema(Schema):
+    id = fields.Integer(attribute="category.id")
+    period_id = fields.Integer(attribute="category.period_id")
+    period = fields.String(attribute="category.period.code")
+    municipality = fields.String(attribute="category.municipality.oktmo")
+    name = fields.String(attribute="category.name")
+    age_from = fields.Integer(attribute="category.age_from")
+    age_to = fields.Integer(attribute="category.age_to")
+    needs_document = fields.Boolean(attribute="category.needs_document",
+                                    metadata={"description": "the department confirms the status by a document"})
+    nominal = fields.Integer(attribute="category.certificate_nominal", metadata={"description": "kopecks"})
+    nominal_display = fields.Function(lambda row: format_rub(row.category.certificate_nominal))
+    funded_limit = fields.Integer(attribute="category.funded_limit", allow_none=True,
+                                  metadata={"description": "certificates of financing the budget funds; null: no limit"})
+    funded = fields.Integer(metadata={"description": "certificates of financing issued (not revoked)"})
+    free = fields.Integer(allow_none=True, metadata={"description": "funded places free now; null: no limit"})
+    queued = fields.Integer(metadata={"description": "certificates of accounting waiting in the queue"})
+
+
+class CategoryInputSchema(Schema):
+    name = fields.String(required=True)
+    age_from = fields.Integer(required=True)
+    age_to = fields.Integer(required=True)
+    needs_document = fields.Boolean(load_default=False)
+    nominal_rub = Rubles(load_default=None, allow_none=True, data_key="nominal_rub",
+                         metadata={"description": "rubles; omitted or null: the period's nominal"})
+    funded_limit = fields.Integer(load_default=None, allow_none=True)
+
+
+class CategoryCreateSchema(CategoryInputSchema):
+    period_id = fields.Integer(required=True)

@@ -14,6 +14,7 @@ from certapp.certificates import personal_data, qr
 from certapp.certificates.models import (
     APPLICATION_HOLDING_STATUSES,
     APPLICATION_TRANSITIONS,
+    CERTIFICATE_STATUSES,
     CERTIFICATE_TRANSITIONS,
     Certificate,
     CertificateApplication,
@@ -28,11 +29,19 @@ from certapp.common.web import path_for
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.keys import key_store
-from certapp.documents.services import next_number, next_value, sign_document
+from certapp.documents.services import (
+    SignedDocument,
+    next_number,
+    next_value,
+    sign_document,
+    signed_document_finder,
+)
 from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
-from certapp.programs.models import MAX_AGE, MIN_AGE
-from certapp.reference.services import get_period
+from certapp.ledger.models import CertificateBalance
+from certapp.programs.models import StudyGroup
+from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory
+from certapp.reference.services import get_category, get_period, propose_category
 
 
 class EligibilityError(DomainError):
@@ -144,9 +153,50 @@ def check_eligibility(child: Child, period) -> None:
             field="child_id")
 
 
-def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_by: User | None = None
-          ) -> CertificateApplication:
-    """File the application for a certificate (п. 6.1.5 of 458-п).
+def choose_category(child: Child, period, category_id: int | None = None) -> CertificateCategory:
+    """The category asked for, or the one proposed from the child's age on the period's start;
+    refuses one of another period or whose ages do not fit."""
+    age = child.age_on(period.starts_on)
+    if category_id is None:
+        category = propose_category(period, age)
+        if category is None:
+            raise EligibilityError(f"Ни одна категория сертификатов периода не подходит ребёнку {age} лет: выберите "
+                                   "категорию, подтверждаемую документом.", field="category_id")
+        return category
+    category = get_category(category_id)
+    if category.period_id != period.id:
+        raise ValidationError("Категория относится к другому периоду.", field="category_id")
+    if not category.fits(age):
+        raise EligibilityError(f"Категория «{category.name}» — для детей {category.ages} на начало периода "
+                               f"({period.starts_on:%d.%m.%Y}); ребёнку будет {age}.", field="category_id")
+    return category
+
+
+def _wanted_group(group_id: int | None, child: Child, period):
+    """The group asked for in the same application: published in the catalog, offered in the period's
+    municipality, for the child's age; the rest (seats, dates) is checked when the request is sent."""
+    if group_id is None:
+        return None
+    group = db.session.get(StudyGroup, group_id)
+    if group is None or group.program.status != "published" or not group.program.provider.in_registry:
+        raise ValidationError("Группа не найдена в каталоге.", field="group_id")
+    program = group.program
+    if period.municipality_id not in {m.id for m in program.municipalities}:
+        raise ValidationError(f"Программа не предлагается в муниципальном образовании: {period.municipality.name}.",
+                              field="group_id")
+    if group.ends_on < period.starts_on or group.starts_on > period.ends_on:
+        raise ValidationError("Занятия группы не приходятся на период сертификата.", field="group_id")
+    age = child.age_on(max(period.starts_on, group.starts_on))
+    if not program.age_from <= age <= program.age_to:
+        raise ValidationError(f"Программа для детей {program.age_from}–{program.age_to} лет, а ребёнку {age}.",
+                              field="group_id")
+    return group
+
+
+def apply(parent: User, child_id: int, period_id: int, consent: bool, *, category_id: int | None = None,
+          group_id: int | None = None, filed_by: User | None = None) -> CertificateApplication:
+    """File the application for a certificate (п. 6.1.5 of 458-п) in a category (proposed from the
+    child's age when none is named).
 
     Raises ValidationError (no consent), EligibilityError, DuplicateCertificateError, ConflictError
     (an application for this child and period is already pending — also when two arrive at once).
@@ -158,11 +208,13 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
     child = get_child(child_id, filed_by or parent)
     period = get_period(period_id)
     check_eligibility(child, period)
+    category = choose_category(child, period, category_id)
+    group = _wanted_group(group_id, child, period)
     application = CertificateApplication(
         number=next_number("certificate_application"), parent_id=child.parent_id, child_id=child.id,
-        snils_key=child.snils_key, period_id=period.id, period_code=period.code,
+        snils_key=child.snils_key, period_id=period.id, period_code=period.code, category_id=category.id,
         municipality_id=period.municipality_id, status="submitted", consent_at=utcnow(),
-        filed_by_id=getattr(filed_by, "id", None))
+        filed_by_id=getattr(filed_by, "id", None), wanted_group_id=getattr(group, "id", None))
     try:
         with db.session.begin_nested():
             db.session.add(application)
@@ -176,9 +228,34 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, filed_b
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано{where} "
                             "и рассматривается.", field="child_id", code="duplicate_application")
     application.due_on = due_date("certificate_review", date.today(), application.municipality_id)
+    application.signature = sign_document(application_content(application))
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
     announce("certificate_application.submitted", application, actor=filed_by or parent)
     return application
+
+
+def application_content(application: CertificateApplication) -> dict:
+    """The canonical content of the parent's application (document 5 of п. 6.1), as signed at
+    submission: no personal data but the child's tag."""
+    return {"number": application.number, "period": application.period_code,
+            "category": application.category.name, "child_tag": personal_data.child_tag(application.snils_key).hex(),
+            "consent_at": application.consent_at, "filed_by_department": application.filed_by_id is not None,
+            "created_at": application.created_at, "wanted_group": application.wanted_group_id}
+
+
+@signed_document_finder
+def _signed_application_or_certificate(number: str) -> SignedDocument | None:
+    if number.startswith("ЗС-"):
+        application = db.session.execute(select(CertificateApplication).where(
+            CertificateApplication.number == number)).scalar_one_or_none()
+        return application and SignedDocument("certificate_application", "Заявление о получении сертификата",
+                                              application.number, application_content(application),
+                                              application.signature)
+    certificate_number = parse_number(number)
+    certificate = certificate_number and db.session.execute(select(Certificate).where(
+        Certificate.number == certificate_number)).scalar_one_or_none()
+    return certificate and SignedDocument("certificate", "Социальный сертификат", certificate.number,
+                                          certificate_content(certificate), certificate.signature)
 
 
 def get_application(application_id: int, user: User) -> CertificateApplication:
@@ -211,8 +288,10 @@ def confirm(application_id: int, actor: User, today: date | None = None) -> Cert
     (or the period's start, if later). `today` lets the demo dataset date its history."""
     require_role(actor, "department")
     application = get_application(application_id, actor)
+    _locked_category(application.category_id)  # first: one lock order with revoking and funding
     _transition_application(application, "confirmed", actor)
     check_eligibility(application.child, application.period)
+    choose_category(application.child, application.period, application.category_id)
     return _issue(application, actor, today or date.today())
 
 
@@ -265,7 +344,8 @@ register_bulk("certificates.decide", lambda row_id, user, decision, reason: deci
               ("заявление", "заявления", "заявлений"), lambda: path_for("certificates.queue"))
 
 
-def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: int, consent: bool) -> Certificate:
+def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: int, consent: bool,
+                   category_id: int | None = None) -> Certificate:
     """The department files and confirms an application for a parent who came in person."""
     require_role(actor, "department")
     parent = db.session.execute(select(User).where(User.email == normalise_email(parent_email, "parent_email"),
@@ -276,7 +356,7 @@ def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: 
     key = personal_data.snils_key(snils_digits(child_data.get("snils")))
     child = db.session.execute(select(Child).where(Child.parent_id == parent.id, Child.snils_key == key)
                                ).scalar_one_or_none() or add_child(parent, child_data)
-    application = apply(parent, child.id, period_id, consent, filed_by=actor)
+    application = apply(parent, child.id, period_id, consent, category_id=category_id, filed_by=actor)
     return confirm(application.id, actor)
 
 
@@ -305,32 +385,148 @@ def certificate_content(certificate: Certificate) -> dict:
             "application": certificate.application.number, "issued_at": certificate.issued_at}
 
 
+def _sign(certificate: Certificate) -> None:
+    """The QR text and the document signature over what the certificate now says."""
+    payload = qr.Payload(kid=key_store().ensure(), number=certificate.number,
+                         child_tag=personal_data.child_tag(certificate.snils_key), nominal=certificate.nominal,
+                         valid_from=certificate.valid_from, valid_to=certificate.valid_to)
+    _, signature = key_store().sign(payload.body())
+    certificate.qr_payload = qr.encode(payload, signature)
+    certificate.signature = sign_document(certificate_content(certificate))
+
+
+def _locked_category(category_id: int) -> CertificateCategory:
+    """The category, locked: issuing and funding in one category take turns (PostgreSQL's row lock;
+    SQLite's transactions are serialised), so no two take one funded place."""
+    return db.session.execute(select(CertificateCategory).where(CertificateCategory.id == category_id)
+                              .with_for_update().execution_options(populate_existing=True)).scalar_one()
+
+
+def funded_count(category_id: int) -> int:
+    """Certificates of financing that hold a funded place of the category (all but revoked ones)."""
+    return db.session.execute(select(func.count()).select_from(Certificate).where(
+        Certificate.category_id == category_id, Certificate.kind == "financing",
+        Certificate.status != "revoked")).scalar_one()
+
+
+def _free_places(category: CertificateCategory) -> int | None:
+    """How many funded places are free now; None: the category has no limit."""
+    if category.funded_limit is None:
+        return None
+    return max(0, category.funded_limit - funded_count(category.id))
+
+
+def _open_balance(certificate: Certificate, actor: User | None) -> None:
+    ledger.issue(certificate.id, certificate.nominal, key=f"issue:{certificate.number}",
+                 municipality_id=certificate.municipality_id, actor=actor)
+
+
 def _issue(application: CertificateApplication, actor: User, today: date) -> Certificate:
+    """Issue the certificate: of financing while the category has a funded place, else of accounting
+    with a place in the category's waiting queue."""
     period, municipality = application.period, application.period.municipality
+    category = _locked_category(application.category_id)
+    funded = _free_places(category) != 0
     sequence = next_value(f"certificate:{municipality.number_code}:{period.code}", period.starts_on.year)
     certificate = Certificate(
         number=format_number(municipality.number_code, period.code, sequence), child_id=application.child_id,
         snils_key=application.snils_key, period_id=period.id, period_code=period.code,
-        municipality_id=application.municipality_id, application_id=application.id, nominal=period.nominal,
+        municipality_id=application.municipality_id, application_id=application.id, category_id=category.id,
+        kind="financing" if funded else "accounting", nominal=category.certificate_nominal if funded else 0,
+        queued_at=None if funded else utcnow(),
         valid_from=max(period.starts_on, today), valid_to=period.ends_on, status="active",
         issued_at=utcnow(), qr_payload="", signature="")
-    payload = qr.Payload(kid=key_store().ensure(), number=certificate.number, child_tag=personal_data.child_tag(application.snils_key),
-                         nominal=certificate.nominal, valid_from=certificate.valid_from, valid_to=certificate.valid_to)
-    _, signature = key_store().sign(payload.body())
-    certificate.qr_payload = qr.encode(payload, signature)
     try:
         with db.session.begin_nested():
             db.session.add(certificate)
             db.session.flush()
     except IntegrityError:
         raise DuplicateCertificateError("На этого ребёнка уже выдан сертификат на этот период.", field="child_id")
-    certificate.signature = sign_document(certificate_content(certificate))
-    ledger.issue(certificate.id, certificate.nominal, key=f"issue:{certificate.number}",
-                 municipality_id=certificate.municipality_id, actor=actor)
+    _sign(certificate)
+    if funded:
+        _open_balance(certificate, actor)
     record_event("certificate.issue", certificate, to_state="active", actor=actor,
-                 details={"number": certificate.number, "nominal": certificate.nominal})
-    announce("certificate.issued", certificate, actor=actor)
+                 details={"number": certificate.number, "nominal": certificate.nominal, "kind": certificate.kind,
+                          "category": category.name})
+    if funded:
+        announce("certificate.issued", certificate, actor=actor)
+    else:
+        announce("certificate.queued", certificate, actor=actor, position=queue_position(certificate))
     return certificate
+
+
+def fill_places(category_id: int, actor: User | None = None) -> list[Certificate]:
+    """Give the category's free funded places to the first in its waiting queue, in order: each
+    becomes a certificate of financing with the category's nominal (signed anew, its balance opened)
+    and the parent is told. Called when a place frees (a funded certificate revoked) or the category
+    changes (a raised limit)."""
+    category = _locked_category(category_id)
+    free = _free_places(category)
+    if free == 0:
+        return []
+    stmt = queue_query(category.id)
+    if free is not None:
+        stmt = stmt.limit(free)
+    funded = list(db.session.execute(stmt).scalars())
+    for certificate in funded:
+        certificate.kind, certificate.nominal, certificate.queued_at = "financing", category.certificate_nominal, None
+        _sign(certificate)
+        db.session.flush()
+        _open_balance(certificate, actor)
+        record_event("certificate.funded", certificate, to_state="financing", actor=actor,
+                     details={"category": category.name, "nominal": certificate.nominal})
+        announce("certificate.funded", certificate, actor=actor)
+    return funded
+
+
+@dataclass
+class CategoryRow:
+    """A category with its certificates counted: funded places taken, free, the queue's length."""
+
+    category: CertificateCategory
+    funded: int
+    queued: int
+
+    @property
+    def free(self) -> int | None:
+        limit = self.category.funded_limit
+        return None if limit is None else max(0, limit - self.funded)
+
+
+def category_rows(period) -> list[CategoryRow]:
+    """The period's categories with their counts, in one grouped query."""
+    counts = {(category_id, kind): (total, waiting) for category_id, kind, total, waiting in db.session.execute(
+        select(Certificate.category_id, Certificate.kind, func.count(),
+               func.count().filter(Certificate.queued_at.is_not(None), Certificate.status == "active"))
+        .where(Certificate.period_id == period.id, Certificate.status != "revoked")
+        .group_by(Certificate.category_id, Certificate.kind))}
+    return [CategoryRow(c, counts.get((c.id, "financing"), (0, 0))[0], counts.get((c.id, "accounting"), (0, 0))[1])
+            for c in period.categories]
+
+
+def queue_query(category_id: int):
+    """The category's waiting queue, first first: active certificates of accounting waiting for a place."""
+    return (select(Certificate).where(Certificate.category_id == category_id, Certificate.kind == "accounting",
+                                      Certificate.queued_at.is_not(None), Certificate.status == "active")
+            .order_by(Certificate.queued_at, Certificate.id))
+
+
+def queue_positions(certificates) -> dict[int, int]:
+    """{certificate id: place in the queue} for those of `certificates` that wait."""
+    return {c.id: position for c in certificates if (position := queue_position(c)) is not None}
+
+
+def queue_position(certificate: Certificate) -> int | None:
+    """Where the certificate stands in its category's queue (1 = next to be funded); None when it is
+    not waiting."""
+    if certificate.kind != "accounting" or certificate.queued_at is None or certificate.status != "active":
+        return None
+    ahead = db.session.execute(select(func.count()).select_from(queue_query(certificate.category_id).order_by(None)
+                                                                .where(or_(Certificate.queued_at < certificate.queued_at,
+                                                                           (Certificate.queued_at == certificate.queued_at)
+                                                                           & (Certificate.id < certificate.id)))
+                                                                .subquery())).scalar_one()
+    return ahead + 1
 
 
 def get_certificate(certificate_id: int, user: User) -> Certificate:
@@ -353,9 +549,13 @@ def change_status(certificate_id: int, to_status: str, actor: User, reason: str)
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationError("Укажите основание.", field="reason")
+    if to_status == "revoked":
+        _locked_category(certificate.category_id)  # before the certificate's row: one lock order with issuing
     transition(certificate, to_status, CERTIFICATE_TRANSITIONS, actor, event="certificate",
                refusal="Нельзя перевести сертификат из состояния «{status}».", details={"reason": reason})
     certificate.status_reason = reason
+    if to_status == "revoked" and certificate.kind == "financing":
+        fill_places(certificate.category_id, actor)  # its funded place goes to the first in the queue
     return certificate
 
 
@@ -409,8 +609,10 @@ def verify(text: str, user=None, today: date | None = None) -> Verification:
     if not key_store().verify(payload.kid, body, signature):
         return Verification(False, False, "Код недействителен: подпись не сходится (код подделан, изменён "
                                           "или подписан неизвестным ключом).")
-    certificate = db.session.execute(select(Certificate).where(Certificate.number == payload.number)
-                                     ).scalar_one_or_none()
+    # plain columns, no ORM entities: the hot path of a provider's scanner
+    certificate = db.session.execute(
+        select(Certificate.id, Certificate.number, Certificate.status, Certificate.valid_from, Certificate.valid_to,
+               Certificate.qr_payload).where(Certificate.number == payload.number)).one_or_none()
     if certificate is None or certificate.qr_payload != text.strip():
         return Verification(False, False, "Код недействителен: такой сертификат не выдавался.",
                             number=payload.number)
@@ -421,12 +623,13 @@ def verify(text: str, user=None, today: date | None = None) -> Verification:
     elif certificate.status == "active":
         reason = "Подпись верна, но срок действия сертификата не наступил или истёк."
     else:
-        reason = f"Подпись верна, но сертификат не действует: {certificate.status_name.lower()}."
-    result = Verification(True, in_force, reason, certificate.number, certificate.status, certificate.status_name,
-                          certificate.valid_from, certificate.valid_to)
+        reason = f"Подпись верна, но сертификат не действует: {CERTIFICATE_STATUSES[certificate.status].lower()}."
+    result = Verification(True, in_force, reason, certificate.number, certificate.status,
+                          CERTIFICATE_STATUSES[certificate.status], certificate.valid_from, certificate.valid_to)
     if user is not None and getattr(user, "is_authenticated", False) and user.role == "provider":
-        balance = ledger.balance_of(certificate.id)
-        result.can_pay = in_force and balance is not None and balance.available > 0
+        available = db.session.execute(select(CertificateBalance.available).where(
+            CertificateBalance.certificate_id == certificate.id)).scalar_one_or_none()
+        result.can_pay = in_force and bool(available)
     return result
 
 

@@ -3,11 +3,12 @@ from flask_login import current_user
 
 from certapp.accounts.access import public, roles
 from certapp.certificates import render, services
-from certapp.certificates.forms import ApplyForm, ChildForm, DecisionForm, OnBehalfForm, StatusForm
+from certapp.certificates.forms import ApplyForm, CategoryForm, ChildForm, DecisionForm, OnBehalfForm, StatusForm
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
 from certapp.common.errors import DomainError
 from certapp.common.exports import Money, csv_response, xlsx_response
 from certapp.common.forms import choices
+from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk
 from certapp.contracts import services as contract_services
@@ -15,7 +16,15 @@ from certapp.contracts.services import upcoming_payments
 from certapp.db import db, transaction
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger import services as ledger
-from certapp.reference.services import list_periods
+from certapp.programs.models import StudyGroup
+from certapp.reference.services import (
+    create_category,
+    current_period,
+    get_category,
+    list_periods,
+    own_municipality_id,
+    update_category,
+)
 
 bp = Blueprint("certificates", __name__)
 
@@ -41,30 +50,45 @@ def children():
                            certificates=services.certificates_of(current_user)), 422 if form.errors else 200
 
 
+def _category_choices(periods) -> list:
+    """«by the child's age» first, then every category of the periods offered, named with its period."""
+    return [(0, "Определить по возрасту ребёнка")] + [
+        (c.id, f"{p.name}: {c.name}, {c.ages}, {format_rub(c.certificate_nominal)}"
+               + (", подтверждается документом" if c.needs_document else ""))
+        for p in periods for c in p.categories]
+
+
 @bp.route("/certificates/apply", methods=["GET", "POST"])
 @roles("parent")
 def apply():
     form = ApplyForm()
     form.child_id.choices = choices((c.id, f"{c.full_name}, {c.birth_date:%d.%m.%Y}")
                                     for c in services.children_of(current_user))
-    form.period_id.choices = choices((p.id, p.title) for p in list_periods())
+    periods = list_periods()
+    form.period_id.choices = choices((p.id, p.title) for p in periods)
+    form.category_id.choices = _category_choices(periods)
+    if request.method == "GET" and request.args.get("group", type=int):
+        form.group_id.data = request.args.get("group", type=int)
+    group = db.session.get(StudyGroup, int(form.group_id.data)) if str(form.group_id.data or "").isdigit() else None
     if form.validate_on_submit():
         try:
             with transaction():
-                services.apply(current_user, form.child_id.data, form.period_id.data, form.consent.data)
+                services.apply(current_user, form.child_id.data, form.period_id.data, form.consent.data,
+                               category_id=form.category_id.data or None, group_id=group.id if group else None)
         except DomainError as error:
             form.add_domain_error(error)
         else:
             flash("Заявление подано. Управление образования проверит документы и выдаст сертификат.", "success")
             return redirect(url_for("certificates.my_applications"))
-    return render_template("certificates/apply.html", form=form), 422 if form.errors else 200
+    return render_template("certificates/apply.html", form=form, group=group), 422 if form.errors else 200
 
 
 @bp.route("/certificates/applications")
 @roles("parent")
 def my_applications():
-    return render_template("certificates/my_applications.html",
-                           applications=services.applications_of(current_user))
+    applications = services.applications_of(current_user)
+    return render_template("certificates/my_applications.html", applications=applications,
+                           positions=services.queue_positions([a.certificate for a in applications if a.certificate]))
 
 
 @bp.route("/certificates/")
@@ -82,7 +106,9 @@ def certificate(certificate_id: int):
     contracts = db.session.execute(contract_services.contracts_for(current_user, certificate_id=cert.id)
                                    ).scalars().all()
     return render_template("certificates/certificate.html", certificate=cert, balance=ledger.balance_of(cert.id),
-                           entries=ledger.entries_of(cert.id), status_form=StatusForm(), contracts=contracts)
+                           entries=ledger.entries_of(cert.id), status_form=StatusForm(), contracts=contracts,
+                           parts=contract_services.certificate_parts(cert.id),
+                           queue_position=services.queue_position(cert))
 
 
 @bp.route("/certificates/<int:certificate_id>/qr.<any(png, svg):fmt>")
@@ -105,7 +131,8 @@ def print_page(certificate_id: int):
 @roles("parent", "department", "bookkeeping")
 def pdf(certificate_id: int):
     cert = services.get_certificate(certificate_id, current_user)
-    body = render.certificate_pdf(cert, ledger.balance_of(cert.id), cert.period.municipality.name)
+    body = render.certificate_pdf(cert, ledger.balance_of(cert.id), cert.period.municipality.name,
+                                  contract_services.certificate_parts(cert.id))
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename=certificate-{cert.number}.pdf"})
 
@@ -174,13 +201,15 @@ def decide_bulk():
 @roles("department")
 def on_behalf():
     form = OnBehalfForm()
-    form.period_id.choices = choices((p.id, p.title) for p in list_periods())
+    periods = list_periods()
+    form.period_id.choices = choices((p.id, p.title) for p in periods)
+    form.category_id.choices = _category_choices(periods)
     if form.validate_on_submit():
         try:
             with transaction():
                 cert = services.file_on_behalf(current_user, form.parent_email.data,
-                                               _fields(form, "parent_email", "period_id", "consent"),
-                                               form.period_id.data, form.consent.data)
+                                               _fields(form, "parent_email", "period_id", "consent", "category_id"),
+                                               form.period_id.data, form.consent.data, form.category_id.data or None)
         except DomainError as error:
             form.add_domain_error(error)
         else:
@@ -211,9 +240,9 @@ def holders(fmt: str | None = None):
         rows = []
         for cert in db.session.execute(stmt).scalars():
             b = cert.balance
+            money = [Money(b.available), Money(b.reserved), Money(b.spent)] if b else [Money(0)] * 3
             rows.append([cert.number, cert.child.full_name, cert.child.birth_date, cert.period.name, Money(cert.nominal),
-                         Money(b.available), Money(b.reserved), Money(b.spent), cert.status_name, cert.valid_from,
-                         cert.valid_to])
+                         *money, cert.status_name, cert.valid_from, cert.valid_to])
         if fmt == "csv":
             return csv_response(HOLDER_HEADERS, rows, "certificate-holders.csv")
         return xlsx_response("certificate-holders.xlsx",
@@ -230,3 +259,52 @@ def verify():
     code = (request.args.get("code") or "").strip()
     result = services.verify(code, current_user) if code else None
     return render_template("certificates/verify.html", code=code, result=result)
+
+
+# --- categories ------------------------------------------------------------------------------------
+
+def _category_values(form: CategoryForm) -> dict:
+    return {"name": form.name.data, "age_from": form.age_from.data, "age_to": form.age_to.data,
+            "needs_document": form.needs_document.data, "funded_limit": form.funded_limit.data,
+            "nominal": parse_rub(form.nominal.data, field="nominal") if (form.nominal.data or "").strip() else None}
+
+
+@bp.route("/certificates/categories")
+@roles("department", "bookkeeping")
+def categories():
+    """A period's categories: eligibility, nominal, funded places taken and free, the waiting queue."""
+    periods = list_periods(own_municipality_id())
+    chosen = request.args.get("period", type=int)
+    period = next((p for p in periods if p.id == chosen), None) or current_period(
+        municipality_id=own_municipality_id()) or (periods[0] if periods else None)
+    rows = services.category_rows(period) if period else []
+    queues = {row.category.id: db.session.execute(services.queue_query(row.category.id).limit(20)).scalars().all()
+              for row in rows if row.queued}
+    return render_template("certificates/categories.html", periods=periods, period=period, rows=rows, queues=queues,
+                           form=CategoryForm(formdata=None))
+
+
+@bp.route("/certificates/categories/new", methods=["POST"])
+@bp.route("/certificates/categories/<int:category_id>", methods=["GET", "POST"])
+@roles("department")
+def edit_category(category_id: int | None = None):
+    category = get_category(category_id) if category_id else None
+    form = CategoryForm(obj=category) if request.method == "GET" else CategoryForm()
+    if request.method == "GET" and category.nominal is not None:
+        form.nominal.data = kopecks_to_rub_str(category.nominal)
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                if category is None:
+                    category = create_category(request.args.get("period", type=int) or 0, _category_values(form),
+                                               current_user)
+                else:
+                    update_category(category.id, _category_values(form), current_user)
+                period_id = category.period_id
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash("Категория сохранена.", "success")
+            return redirect(url_for("certificates.categories", period=period_id))
+    return render_template("certificates/category_form.html", form=form, category=category), \
+        422 if form.errors else 200

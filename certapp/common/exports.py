@@ -3,7 +3,7 @@ import csv
 import io
 from datetime import date, datetime
 
-from flask import Response
+from flask import Response, has_request_context, stream_with_context
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -38,14 +38,26 @@ def _csv_value(value):
     return "" if value is None else neutralise(value)
 
 
-def csv_response(headers: list[str], rows, filename: str) -> Response:
+def csv_rows(headers: list[str], rows):
+    """The CSV text in chunks of about a thousand rows: the BOM, the header, then the rows as they come."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";")
     writer.writerow(headers)
-    for row in rows:
+    for count, row in enumerate(rows, start=1):
         writer.writerow([_csv_value(v) for v in row])
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+        if count % 1000 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def csv_response(headers: list[str], rows, filename: str) -> Response:
+    """A CSV download streamed as it is written: `rows` may be a generator reading the database in
+    batches, so the memory does not grow with the rows."""
+    chunks = csv_rows(headers, rows)
+    return Response(stream_with_context(chunks) if has_request_context() else chunks, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 

@@ -45,3 +45,10 @@ def kopecks_to_rub_str(kopecks: int) -> str:
     """Plain '12345.67' for machine exports and form defaults."""
     rub, kop = divmod(int(kopecks), 100)
     return f"{rub}.{kop:02d}"
+
+
+def share(kopecks: int, numerator: int, denominator: int) -> int:
+    """kopecks × numerator / denominator, rounded half up to the kopeck (integers only, no float)."""
+    if denominator <= 0 or kopecks < 0 or numerator < 0:
+        raise ValueError("share of a negative amount or by a non-positive denominator")
+    return (2 * kopecks * numerator + denominator) // (2 * denominator)

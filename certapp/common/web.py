@@ -6,9 +6,10 @@ from certapp.common.errors import DomainError, PermissionDeniedError
 from certapp.db import transaction
 
 
-def run_and_flash(action, success: str):
-    """Run one service call in its own transaction for a one-button page action: flash the success,
-    or flash the service's refusal instead of failing the page. Returns the result or None."""
+def run_and_flash(action, success: str | None):
+    """Run one service call in its own transaction for a one-button page action: flash the success
+    (unless the caller tells it itself), or flash the service's refusal instead of failing the page.
+    Returns the result or None."""
     try:
         with transaction():
             result = action()
@@ -17,7 +18,8 @@ def run_and_flash(action, success: str):
             record_refusal("forbidden")
         flash(error.message, "error")
         return None
-    flash(success, "success")
+    if success:
+        flash(success, "success")
     return result
 
 

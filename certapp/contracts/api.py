@@ -9,6 +9,7 @@ from certapp.common.schemas import BulkResultSchema
 from certapp.contracts import services
 from certapp.contracts.schemas import (
     BulkEnrollmentSchema,
+    CertificateDocumentSchema,
     ContractPageSchema,
     ContractQuerySchema,
     ContractSchema,
@@ -16,6 +17,7 @@ from certapp.contracts.schemas import (
     EnrollmentInputSchema,
     EnrollmentQuerySchema,
     EnrollmentSchema,
+    GroupLessonsInputSchema,
     InvariantSchema,
     LedgerEntrySchema,
     ReasonSchema,
@@ -122,19 +124,46 @@ def reject(contract_id: int):
 @blp.response(201, ServiceReportSchema)
 @roles("provider")
 def report(data, contract_id: int):
-    """Report a month once: delivered moves its share to spent, not delivered returns it."""
+    """Report a month once, with the lessons planned and held: the month costs its share × held /
+    planned (rounded half up to the kopeck); the report spends that less the advance already paid (or
+    returns an excess advance to the reserve) and releases the rest to the certificate."""
     with transaction():
         return services.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
-                                     data["attendance"])
+                                     data["attendance"], lessons_planned=data["lessons_planned"],
+                                     lessons_held=data["lessons_held"])
+
+
+@blp.route("/certificates/<int:certificate_id>/document", methods=["GET"])
+@blp.response(200, CertificateDocumentSchema)
+@roles("parent", "department", "bookkeeping")
+def certificate_document(certificate_id: int):
+    """The social certificate in its three parts (189-ФЗ): general information, the service and the
+    chosen executor, the contracts concluded with the results of the service month by month."""
+    certificate = get_certificate(certificate_id, current_user)
+    parts = services.certificate_parts(certificate.id)
+    return {"general": certificate, "service": parts, "contracts": parts}
+
+
+@blp.route("/groups/<int:group_id>/lessons", methods=["POST"])
+@blp.arguments(GroupLessonsInputSchema)
+@blp.response(200, BulkResultSchema)
+@roles("provider")
+def group_lessons(data, group_id: int):
+    """A whole group's month in one request: a row per contract with the lessons planned and held.
+    Each row stands alone: those that cannot be reported are listed in `refused` with the reason."""
+    with transaction():
+        return services.report_group(current_user, group_id, data["month"], data["rows"])
 
 
 @blp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
 @blp.arguments(TerminateSchema)
 @blp.response(200, ContractSchema)
-@roles("parent", "provider")
+@roles("parent", "provider", "department")
 def terminate(data, contract_id: int):
+    """Notice of termination: the contract stays in force to the end of this month (`ends_on`), then
+    ends; the reserve for the months after is released then."""
     with transaction():
-        return services.terminate(contract_id, current_user, data["from_month"], data["reason"])
+        return services.terminate(contract_id, current_user, data["reason"], data["grounds"])
 
 
 @blp.route("/contracts/<int:contract_id>/corrections", methods=["POST"])

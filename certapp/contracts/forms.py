@@ -24,16 +24,19 @@ class SignForm(BaseForm):
 
 class ReportForm(BaseForm):
     month = SelectField("Месяц", validators=[DataRequired()])
-    delivered = RadioField("Услуга", choices=choices([("1", "оказана"), ("0", "не оказана")]), default="1")
+    lessons_planned = IntegerField("Занятий по расписанию", validators=[DataRequired(), NumberRange(min=1, max=62)])
+    lessons_held = IntegerField("Проведено занятий", validators=[Optional(), NumberRange(min=0, max=62)],
+                                description="Отменённые занятия уменьшают оплату месяца пропорционально; "
+                                            "0 — услуга не оказана, месяц не оплачивается.")
     attendance = IntegerField("Посещено занятий (необязательно)", validators=[Optional(), NumberRange(min=0, max=310)])
-    reason = StringField("Причина, если не оказана", validators=[Optional(), Length(max=2000)])
+    reason = StringField("Причина отмены занятий", validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Отчитаться")
 
 
 class TerminateForm(BaseForm):
-    from_month = SelectField("Расторгнуть с месяца", validators=[DataRequired()])
+    grounds = SelectField("Основание", validators=[DataRequired()])
     reason = TextAreaField("Причина", validators=[DataRequired(), Length(max=2000)])
-    submit = SubmitField("Расторгнуть договор")
+    submit = SubmitField("Подать уведомление о расторжении")
 
 
 class CorrectionForm(BaseForm):

@@ -1,19 +1,39 @@
 """The contracts' periodic work."""
-from certapp.contracts.services import lapse_offers
+from certapp.contracts.services import end_noticed, lapse_offers, offer_prolongations
 from certapp.db import transaction
 from certapp.jobs import crontab, periodic
+
+
+def _in_batches(step, batch: int = 500) -> int:
+    """Call step() (one batch of at most `batch` rows) in its own transaction until a batch is short."""
+    total = 0
+    while True:
+        with transaction():
+            done = step()
+        total += done
+        if done < batch:
+            return total
 
 
 @periodic(crontab(minute="30", hour="0"))
 def lapse_unsigned_offers() -> int:
     """Every night: offers past their signing deadline lapse (in batches, each its own transaction)."""
-    total = 0
-    while True:
-        with transaction():
-            lapsed = lapse_offers()
-        total += lapsed
-        if lapsed < 500:
-            return total
+    return _in_batches(lapse_offers)
+
+
+@periodic(crontab(minute="45", hour="0"))
+def end_contracts_on_notice() -> int:
+    """Every night: contracts whose notice month is over end, and their reserve for the months after
+    is released (in batches, each its own transaction)."""
+    return _in_batches(end_noticed)
+
+
+@periodic(crontab(minute="0", hour="3"))
+def offer_next_period() -> int:
+    """Every night near a period's end: contracts whose program continues are offered for the next
+    period against the child's next certificate (the parent signs or declines; unsigned offers lapse)."""
+    with transaction():
+        return offer_prolongations()
 
 
 @periodic(crontab(minute="15", hour="1"))

@@ -1,8 +1,9 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certapp.common.months import add_months
 from certapp.common.scope import MunicipalityOwned
 from certapp.db import UTCDateTime, db, utcnow
 
@@ -23,6 +24,13 @@ CONTRACT_TRANSITIONS = {
 }
 #: contracts that hold a seat in their group
 SEAT_HOLDING_STATUSES = ("offered", "active")
+
+#: termination grounds (п. of the contract) and who may give notice on each
+TERMINATION_GROUNDS = {"agreement": "Соглашение сторон", "parent_will": "Инициатива родителя (законного представителя)",
+                       "provider_grounds": "Основания исполнителя (например, сертификат приостановлен)",
+                       "department_instruction": "Предписание уполномоченного органа"}
+GROUNDS_BY_ROLE = {"parent": ("parent_will", "agreement"), "provider": ("provider_grounds", "agreement"),
+                   "department": ("department_instruction",)}
 
 MONTH_STATUSES = {"planned": "Запланирован", "delivered": "Оказана", "not_delivered": "Не оказана",
                   "cancelled": "Отменён (расторжение)"}
@@ -104,9 +112,15 @@ class Contract(MunicipalityOwned, db.Model):
     signed_ip: Mapped[str | None] = mapped_column(String(64))
     #: system signature over the canonical content, made at signing
     signature: Mapped[str | None] = mapped_column(String(200))
-    terminated_from: Mapped[date | None]
+    #: notice of termination: given on this day, the contract ends on the last day of that month and
+    #: `terminated_from` (the first month no longer paid) is the next one
+    notice_given_on: Mapped[date | None]
+    termination_grounds: Mapped[str | None] = mapped_column(String(32))
+    terminated_from: Mapped[date | None] = mapped_column(index=True)
     termination_reason: Mapped[str | None] = mapped_column(Text)
     terminated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: the contract of the previous period this one continues (prolongation), once per contract
+    prolonged_from_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"), unique=True)
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="contract")
     certificate = relationship("Certificate")
@@ -115,12 +129,25 @@ class Contract(MunicipalityOwned, db.Model):
     provider = relationship("Provider")
     program = relationship("Program")
     group = relationship("StudyGroup")
+    prolonged_from = relationship("Contract", remote_side=[id], foreign_keys=[prolonged_from_id])
     months: Mapped[list["ContractMonth"]] = relationship(back_populates="contract", order_by="ContractMonth.month",
                                                          cascade="all, delete-orphan")
 
     @property
     def status_name(self) -> str:
+        if self.status == "active" and self.terminated_from:
+            return f"Действует до {self.ends_on:%d.%m.%Y} (уведомление о расторжении)"
         return CONTRACT_STATUSES[self.status]
+
+    @property
+    def ends_on(self) -> date:
+        """The contract's last day: the end of its last month, or of the month in which notice was given."""
+        last = self.terminated_from - timedelta(days=1) if self.terminated_from else None
+        return last or (add_months(self.end_month, 1) - timedelta(days=1))
+
+    @property
+    def grounds_name(self) -> str | None:
+        return TERMINATION_GROUNDS.get(self.termination_grounds) if self.termination_grounds else None
 
     def __repr__(self) -> str:
         return f"<Contract {self.number} {self.status}>"
@@ -158,7 +185,11 @@ class ServiceReport(MunicipalityOwned, db.Model):
     """Отчёт об оказанных услугах за месяц по договору: filed once per contract month by the provider."""
 
     __tablename__ = "service_report"
-    __table_args__ = (UniqueConstraint("contract_id", "month", name="uq_service_report_month"),)
+    __table_args__ = (
+        UniqueConstraint("contract_id", "month", name="uq_service_report_month"),
+        CheckConstraint("lessons_held IS NULL OR (lessons_held >= 0 AND lessons_held <= lessons_planned)",
+                        name="lessons_held_within_planned"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
@@ -166,8 +197,14 @@ class ServiceReport(MunicipalityOwned, db.Model):
     delivered: Mapped[bool]
     reason: Mapped[str | None] = mapped_column(Text)
     attendance: Mapped[int | None]
-    #: the certificate's share moved to spent (0 when not delivered)
+    #: lessons of the month by the schedule, and those held (cancelled ones reduce the month in
+    #: proportion); empty in reports filed before lessons were counted
+    lessons_planned: Mapped[int | None]
+    lessons_held: Mapped[int | None]
+    #: what the month costs the certificate: its share × lessons held / planned (0 when not delivered)
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the advance already paid for the month; the report spends amount − advance or returns the excess
+    advance: Mapped[int] = mapped_column(BigInteger, default=0)
     ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
     reported_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,8 +1,9 @@
 from marshmallow import Schema, fields, validate
 
+from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
 from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
-from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
+from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
 
 
 class EnrollmentInputSchema(Schema):
@@ -73,7 +74,14 @@ class ContractSchema(Schema):
     months = fields.List(fields.Nested(ContractMonthSchema))
     signed_at = fields.DateTime(allow_none=True)
     signature = fields.String(allow_none=True)
-    terminated_from = fields.Date(allow_none=True)
+    prolonged_from_id = fields.Integer(allow_none=True, metadata={
+        "description": "the previous period's contract this one continues (an offer made by prolongation)"})
+    ends_on = fields.Date(metadata={"description": "the contract's last day (the end of the notice month once notice "
+                                                   "is given)"})
+    notice_given_on = fields.Date(allow_none=True)
+    termination_grounds = fields.String(allow_none=True)
+    termination_grounds_name = fields.String(attribute="grounds_name", allow_none=True)
+    terminated_from = fields.Date(allow_none=True, metadata={"description": "the first month no longer paid"})
     termination_reason = fields.String(allow_none=True)
 
 
@@ -88,7 +96,12 @@ class ContractPageSchema(PageSchema):
 
 class ReportInputSchema(Schema):
     month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
-    delivered = fields.Boolean(required=True)
+    lessons_planned = fields.Integer(load_default=None, allow_none=True,
+                                     metadata={"description": "lessons of the month by the schedule"})
+    lessons_held = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "lessons held: the month costs its share × held / planned; 0 — not delivered"})
+    delivered = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "instead of the lessons: the whole month delivered (true) or not (false)"})
     reason = fields.String(load_default=None, allow_none=True)
     attendance = fields.Integer(load_default=None, allow_none=True)
 
@@ -100,13 +113,30 @@ class ServiceReportSchema(Schema):
     delivered = fields.Boolean()
     reason = fields.String(allow_none=True)
     attendance = fields.Integer(allow_none=True)
-    amount = fields.Integer()
+    lessons_planned = fields.Integer(allow_none=True)
+    lessons_held = fields.Integer(allow_none=True)
+    amount = fields.Integer(metadata={"description": "kopecks: what the month costs the certificate"})
+    advance = fields.Integer(metadata={"description": "kopecks: the advance paid for the month before the report"})
     reported_at = fields.DateTime()
 
 
+class GroupLessonRowSchema(Schema):
+    contract_id = fields.Integer(required=True)
+    lessons_planned = fields.Integer(required=True)
+    lessons_held = fields.Integer(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class GroupLessonsInputSchema(Schema):
+    month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
+    rows = fields.List(fields.Nested(GroupLessonRowSchema), required=True, validate=validate.Length(min=1, max=500))
+
+
 class TerminateSchema(Schema):
-    from_month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
     reason = fields.String(required=True)
+    grounds = fields.String(load_default=None, validate=validate.OneOf(list(TERMINATION_GROUNDS)), metadata={
+        "description": "parent: parent_will (default) or agreement; provider: provider_grounds (default) or "
+                       "agreement; department: department_instruction"})
 
 
 class CorrectionSchema(Schema):
@@ -141,3 +171,46 @@ class MismatchSchema(Schema):
 class InvariantSchema(Schema):
     ok = fields.Boolean()
     mismatches = fields.List(fields.Nested(MismatchSchema))
+
+
+class MonthResultSchema(Schema):
+    month = fields.Date()
+    status = fields.String()
+    status_name = fields.String()
+    planned = fields.Integer(metadata={"description": "kopecks the certificate pays for the month by the contract"})
+    spent = fields.Integer(allow_none=True, metadata={"description": "kopecks it cost once reported"})
+    lessons_planned = fields.Integer(allow_none=True)
+    lessons_held = fields.Integer(allow_none=True)
+
+
+class ServicePartSchema(Schema):
+    service_code = fields.String(attribute="contract.program.direction.service_code")
+    direction = fields.String(attribute="contract.program.direction.name")
+    program_id = fields.Integer(attribute="contract.program_id")
+    program = fields.String(attribute="contract.program.title")
+    provider = fields.String(attribute="contract.provider.full_name")
+    provider_inn = fields.String(attribute="contract.provider.inn")
+    group = fields.String(attribute="contract.group.name")
+
+
+class ContractPartSchema(Schema):
+    contract_id = fields.Integer(attribute="contract.id")
+    number = fields.String(attribute="contract.number")
+    status = fields.String(attribute="contract.status")
+    status_name = fields.String(attribute="contract.status_name")
+    signed_at = fields.DateTime(attribute="contract.signed_at")
+    start_month = fields.Date(attribute="contract.start_month")
+    ends_on = fields.Date(attribute="contract.ends_on")
+    certificate_part = fields.Integer(attribute="contract.certificate_part")
+    parent_part = fields.Integer(attribute="contract.parent_part")
+    delivered = fields.Integer(metadata={"description": "months delivered"})
+    spent = fields.Integer(metadata={"description": "kopecks paid by the certificate"})
+    months = fields.List(fields.Nested(MonthResultSchema))
+
+
+class CertificateDocumentSchema(Schema):
+    general = fields.Nested(CertificateSchema, metadata={"description": "part 1: general information"})
+    service = fields.List(fields.Nested(ServicePartSchema), metadata={
+        "description": "part 2: the service and the chosen executor, one per contract concluded"})
+    contracts = fields.List(fields.Nested(ContractPartSchema), metadata={
+        "description": "part 3: the contracts concluded and the results of the service by month"})

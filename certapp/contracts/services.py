@@ -1,9 +1,10 @@
 """Enrollments, contracts and monthly service reports. Money moves only through ledger.services."""
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -12,13 +13,16 @@ from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Ch
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
-from certapp.common.months import first_of_month, months_between
+from certapp.common.money import share
+from certapp.common.months import add_months, first_of_month, months_between
 from certapp.common.states import transition
 from certapp.common.web import path_for
 from certapp.contracts.models import (
     CONTRACT_TRANSITIONS,
     ENROLLMENT_TRANSITIONS,
+    GROUNDS_BY_ROLE,
     SEAT_HOLDING_STATUSES,
+    TERMINATION_GROUNDS,
     Contract,
     ContractMonth,
     Enrollment,
@@ -26,13 +30,13 @@ from certapp.contracts.models import (
 )
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
-from certapp.documents.services import next_number, sign_document
+from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.ledger.models import LedgerEntry
 from certapp.programs.models import StudyGroup
 from certapp.programs.services import seats_left
-from certapp.reference.models import Municipality
+from certapp.reference.models import Municipality, Period
 from certapp.registry.services import admitted_in, require_registry_provider
 
 
@@ -285,6 +289,12 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
     certificate's part (up to what is available now) and the parent's part, month by month."""
     require_registry_provider(actor)
     enrollment = _own_enrollment(enrollment_id, actor)
+    return _offer(enrollment, actor)
+
+
+def _offer(enrollment: Enrollment, actor: User | None, prolonged_from: Contract | None = None) -> Contract:
+    """Accept the enrollment and offer the contract: from its start month to the group's end, the
+    certificate paying up to what is available now and the parent the rest, month by month."""
     certificate = enrollment.certificate
     # lock the group: two acceptances cannot both take its last seat (PostgreSQL; SQLite is serialised)
     group = db.session.execute(select(StudyGroup).where(StudyGroup.id == enrollment.group_id).with_for_update()
@@ -296,8 +306,9 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         raise EnrollmentError("В группе нет свободных мест.")
     _ensure_not_enrolled(enrollment.child, group.id)
     _transition_enrollment(enrollment, "accepted", actor)
+    balance = ledger.balance_of(certificate.id)
     split = price_split(group.program.price_per_month, enrollment.start_month, group.ends_on,
-                        ledger.balance_of(certificate.id).available)
+                        balance.available if balance else 0)
     months, price, total, certificate_part = split.months, split.price_per_month, split.total, split.certificate_part
     contract = Contract(
         number=next_number("contract"), enrollment_id=enrollment.id, certificate_id=certificate.id,
@@ -305,16 +316,88 @@ def accept_enrollment(enrollment_id: int, actor: User) -> Contract:
         program_id=group.program_id, group_id=group.id, start_month=months[0], end_month=months[-1],
         price_per_month=price, total=total, certificate_part=certificate_part, parent_part=total - certificate_part,
         status="offered", offer_expires_on=due_date("offer", date.today(), certificate.municipality_id),
-        municipality_id=certificate.municipality_id)
-    for month, share in zip(months, split_evenly(certificate_part, len(months))):
-        contract.months.append(ContractMonth(month=month, certificate_amount=share, parent_amount=price - share,
+        municipality_id=certificate.municipality_id, prolonged_from_id=getattr(prolonged_from, "id", None))
+    for month, part in zip(months, split_evenly(certificate_part, len(months))):
+        contract.months.append(ContractMonth(month=month, certificate_amount=part, parent_amount=price - part,
                                              municipality_id=contract.municipality_id))
     db.session.add(contract)
     record_event("contract.offered", contract, to_state="offered", actor=actor,
-                 details={"total": total, "certificate_part": certificate_part})
+                 details={"total": total, "certificate_part": certificate_part,
+                          "prolonged_from": getattr(prolonged_from, "number", None)})
     db.session.flush()
     announce("contract.offered", contract, actor=actor)
     return contract
+
+
+# --- prolongation ---------------------------------------------------------------------------------
+
+#: how long before its period's end a contract is offered for the next period
+PROLONGATION_DAYS = 92
+
+
+def _next_certificate(contract: Contract) -> Certificate | None:
+    """The child's active certificate of the next school year in the contract's municipality."""
+    period = contract.certificate.period
+    return db.session.execute(
+        select(Certificate).join(Period, Period.id == Certificate.period_id)
+        .where(Certificate.snils_key == contract.certificate.snils_key, Certificate.status == "active",
+               Certificate.municipality_id == contract.municipality_id, Period.starts_on > period.ends_on)
+        .order_by(Period.starts_on)).scalars().first()
+
+
+def _continuing_group(contract: Contract, certificate: Certificate) -> StudyGroup | None:
+    """The program's group in the next period, if the program continues (published, with a group
+    starting inside the next certificate's validity)."""
+    program = contract.program
+    if program.status != "published" or not program.provider.in_registry:
+        return None
+    groups = [g for g in program.groups
+              if certificate.valid_from <= g.starts_on <= certificate.valid_to or
+              (g.starts_on <= certificate.valid_from <= g.ends_on)]
+    return min(groups, key=lambda g: (g.name != contract.group.name, g.starts_on), default=None)
+
+
+def prolong(contract: Contract, today: date | None = None) -> Contract | None:
+    """Offer the contract for the next period: a new offer against the child's next certificate in the
+    program's group of that period. None when there is nothing to offer (no next certificate yet, the
+    program does not continue, no seat): the nightly job tries again the next day."""
+    if db.session.execute(select(Contract.id).where(Contract.prolonged_from_id == contract.id)).first():
+        return None
+    certificate = _next_certificate(contract)
+    group = _continuing_group(contract, certificate) if certificate else None
+    if group is None:
+        return None
+    start = max(first_of_month(group.starts_on), first_of_month(certificate.valid_from))
+    enrollment = Enrollment(parent_id=contract.parent_id, child_id=certificate.child_id, certificate_id=certificate.id,
+                            group_id=group.id, provider_id=contract.provider_id, start_month=start,
+                            status="requested", municipality_id=certificate.municipality_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(enrollment)
+            db.session.flush()
+            return _offer(enrollment, None, prolonged_from=contract)
+    except (DomainError, IntegrityError):
+        return None  # no seat, the child already enrolled, a certificate not active: nothing to offer
+
+
+def offer_prolongations(today: date | None = None, batch: int = 500) -> int:
+    """Contracts of periods ending within PROLONGATION_DAYS whose program continues are offered for
+    the next period (once each), walked in batches by id. Returns how many offers were made."""
+    today = today or date.today()
+    later = aliased(Contract)
+    ending = (select(Contract).join(Certificate, Certificate.id == Contract.certificate_id)
+              .join(Period, Period.id == Certificate.period_id)
+              .where(Contract.status.in_(("active", "completed")), Contract.terminated_from.is_(None),
+                     Period.ends_on >= today, Period.ends_on <= today + timedelta(days=PROLONGATION_DAYS),
+                     ~select(later.id).where(later.prolonged_from_id == Contract.id).exists())
+              .order_by(Contract.id).limit(batch))
+    offered, last_id = 0, 0
+    while True:
+        contracts = db.session.execute(ending.where(Contract.id > last_id)).scalars().all()
+        offered += sum(1 for contract in contracts if prolong(contract, today))
+        if len(contracts) < batch:
+            return offered
+        last_id = contracts[-1].id
 
 
 # --- the contract ----------------------------------------------------------------------------------
@@ -346,6 +429,14 @@ def contract_content(contract: Contract) -> dict:
         "schedule": [[m.month, m.certificate_amount, m.parent_amount] for m in contract.months],
         "signed_at": contract.signed_at, "signed_ip": contract.signed_ip,
     }
+
+
+@signed_document_finder
+def _signed_contract(number: str) -> SignedDocument | None:
+    contract = number.startswith("ДО-") and db.session.execute(select(Contract).where(
+        Contract.number == number)).scalar_one_or_none()
+    return contract and SignedDocument("contract", "Договор об образовании", contract.number,
+                                       contract_content(contract), contract.signature) or None
 
 
 def _transition(contract: Contract, to_status: str, actor: User, details: dict | None = None) -> None:
@@ -387,10 +478,41 @@ def _month_of(contract: Contract, month: date) -> ContractMonth:
     return row
 
 
-def report_month(contract_id: int, provider_user: User, month, delivered: bool, reason: str | None = None,
-                 attendance: int | None = None, today: date | None = None) -> ServiceReport:
-    """The provider reports a month once. Delivered: the month's share moves from reserved to spent;
-    not delivered (with a reason): the share returns to available."""
+def _lessons(delivered: bool | None, planned, held) -> tuple[bool, int | None, int | None]:
+    """(delivered, planned, held) from what the provider gave: the lessons, or only whether the month
+    was delivered (then in full or not at all)."""
+    if planned is None and held is None:
+        if delivered is None:
+            raise ValidationError("Укажите, сколько занятий было запланировано и сколько проведено.",
+                                  field="lessons_held")
+        return bool(delivered), None, None
+    if not isinstance(planned, int) or isinstance(planned, bool) or not 1 <= planned <= 62:
+        raise ValidationError("Занятий по расписанию — целое число от 1 до 62.", field="lessons_planned")
+    if not isinstance(held, int) or isinstance(held, bool) or not 0 <= held <= planned:
+        raise ValidationError(f"Проведено занятий — от 0 до {planned} (не больше, чем по расписанию).",
+                              field="lessons_held")
+    return held > 0, planned, held
+
+
+def month_key(contract_id: int, month: date) -> str:
+    """The idempotency key of a contract month's movements (the advance, the report's) in the ledger."""
+    return f"contract:{contract_id}:month:{month:%Y-%m}"
+
+
+def paid_advance(contract: Contract, month: date) -> int:
+    entry = db.session.execute(select(LedgerEntry).where(
+        LedgerEntry.certificate_id == contract.certificate_id,
+        LedgerEntry.idempotency_key == month_key(contract.id, month) + ":advance")).scalar_one_or_none()
+    return entry.amount if entry else 0
+
+
+def report_month(contract_id: int, provider_user: User, month, delivered: bool | None = None,
+                 reason: str | None = None, attendance: int | None = None, today: date | None = None, *,
+                 lessons_planned: int | None = None, lessons_held: int | None = None) -> ServiceReport:
+    """The provider reports a month once: lessons planned and held (or only whether it was delivered).
+    The month costs the certificate its share × held / planned (rounded half up to the kopeck); the
+    report spends that less the advance already paid, or returns an advance larger than it to the
+    reserve, and releases the rest of the month's reserve to the certificate."""
     require_registry_provider(provider_user)
     today = today or date.today()
     contract = get_contract(contract_id, provider_user, for_update=True)
@@ -398,70 +520,148 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool, 
         raise TransitionError(f"Договор в состоянии «{contract.status_name}»: отчёт не принимается.")
     month = parse_month(month)
     row = _month_of(contract, month)
-    if row.status == "cancelled":  # the months before the termination can still be reported
+    if row.status == "cancelled" or (contract.terminated_from and month >= contract.terminated_from):
+        # the months before the termination can still be reported
         raise ConflictError(f"{month:%m.%Y} отменён расторжением договора.", field="month", code="month_cancelled")
     if month > first_of_month(today):
         raise ValidationError("Нельзя отчитаться за месяц, который ещё не наступил.", field="month")
     if row.status != "planned":
         raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+    delivered, planned, held = _lessons(delivered, lessons_planned, lessons_held)
     reason = " ".join((reason or "").split()) or None
     if not delivered and not reason:
         raise ValidationError("Укажите, почему услуга не оказана.", field="reason")
     if attendance is not None and not 0 <= attendance <= 31 * 10:
         raise ValidationError("Посещаемость указана неверно.", field="attendance")
+    due = row.certificate_amount if delivered else 0
+    if planned is not None:
+        due = share(row.certificate_amount, held, planned)
+    advance = paid_advance(contract, month)
     report = ServiceReport(contract_id=contract.id, month=month, delivered=delivered, reason=reason,
-                           attendance=attendance, amount=row.certificate_amount if delivered else 0,
-                           reported_by_id=provider_user.id, municipality_id=contract.municipality_id)
+                           attendance=attendance, lessons_planned=planned, lessons_held=held, amount=due,
+                           advance=advance, reported_by_id=provider_user.id, municipality_id=contract.municipality_id)
     try:
         with db.session.begin_nested():
             db.session.add(report)
             db.session.flush()
     except IntegrityError:
         raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
-    key = f"contract:{contract.id}:month:{month:%Y-%m}"
-    entry = None
-    if row.certificate_amount and delivered:
-        entry = ledger.spend(contract.certificate_id, row.certificate_amount, key, contract_id=contract.id,
-                             month=month, actor=provider_user)
-    elif row.certificate_amount:
-        entry = ledger.release(contract.certificate_id, row.certificate_amount, key, contract_id=contract.id,
-                               actor=provider_user, reason=f"Услуга не оказана за {month:%m.%Y}: {reason}")
-    report.ledger_entry_id = entry.id if entry else None
+    key, moves = month_key(contract.id, month), dict(contract_id=contract.id, actor=provider_user)
+    entries = []
+    if due > advance:
+        entries.append(ledger.spend(contract.certificate_id, due - advance, key, month=month, **moves))
+    elif due < advance:
+        entries.append(ledger.refund(contract.certificate_id, advance - due, key + ":refund", month=month, **moves,
+                                     reason=f"Аванс больше итоговой суммы за {month:%m.%Y}"))
+    if row.certificate_amount > due:
+        held_text = f"проведено {held} из {planned} занятий" if planned is not None else "услуга не оказана"
+        entries.append(ledger.release(contract.certificate_id, row.certificate_amount - due, key + ":release",
+                                      **moves, reason=f"{month:%m.%Y}: {held_text}" + (f": {reason}" if reason else "")))
+    report.ledger_entry_id = entries[0].id if entries else None
     row.status = "delivered" if delivered else "not_delivered"
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,
-                 details={"contract": contract.number, "month": month, "amount": report.amount})
+                 details={"contract": contract.number, "month": month, "amount": due, "advance": advance,
+                          "lessons": [planned, held]})
     announce("contract.month_reported", report, actor=provider_user)
     if contract.status == "active" and all(m.status != "planned" for m in contract.months):
         _transition(contract, "completed", provider_user)
     return report
 
 
-def terminate(contract_id: int, actor: User, from_month, reason: str, today: date | None = None) -> Contract:
-    """The parent or the provider ends the contract from a month: the reserve for the months not yet
-    reported is released to the certificate at once."""
-    require_role(actor, "parent", "provider")
+def report_group(provider_user: User, group_id: int, month, rows: list[dict], today: date | None = None
+                 ) -> BulkResult:
+    """Lessons of a whole group for a month in one request: a row per contract ({contract_id,
+    lessons_planned, lessons_held, reason}); each row stands alone."""
+    require_registry_provider(provider_user)
+    group = db.session.get(StudyGroup, group_id)
+    if group is None or group.program.provider_id != provider_user.provider_id:
+        raise NotFoundError("Группа не найдена.")
+    month = parse_month(month)
+    by_contract = {row["contract_id"]: row for row in rows}
+
+    def one(contract_id: int):
+        row = by_contract[contract_id]
+        contract = get_contract(contract_id, provider_user)
+        if contract.group_id != group.id:
+            raise NotFoundError("Договор не относится к этой группе.")
+        return report_month(contract_id, provider_user, month, reason=row.get("reason"), today=today,
+                            lessons_planned=row.get("lessons_planned"), lessons_held=row.get("lessons_held"))
+
+    return for_each(list(by_contract), one)
+
+
+def group_to_report(provider_user: User, group_id: int, month: date) -> tuple[StudyGroup, list[Contract]]:
+    """The group's contracts whose month is still to be reported, for the bulk entry screen."""
+    require_registry_provider(provider_user)
+    group = db.session.get(StudyGroup, group_id)
+    if group is None or group.program.provider_id != provider_user.provider_id:
+        raise NotFoundError("Группа не найдена.")
+    contracts = db.session.execute(
+        select(Contract).join(ContractMonth, ContractMonth.contract_id == Contract.id)
+        .where(Contract.group_id == group.id, Contract.status.in_(("active", "terminated")),
+               ContractMonth.month == month, ContractMonth.status == "planned",
+               or_(Contract.terminated_from.is_(None), Contract.terminated_from > month))
+        .order_by(Contract.id)).scalars().all()
+    return group, list(contracts)
+
+
+def terminate(contract_id: int, actor: User, reason: str, grounds: str | None = None, today: date | None = None
+              ) -> Contract:
+    """Notice of termination (by the parent, the provider or the department, on grounds open to its
+    role): the contract ends on the last day of the month in which the notice is given — that month,
+    in force on its 1st, is still paid — and the months after are cancelled, their reserve released,
+    when it ends (end_noticed, every night)."""
+    require_role(actor, "parent", "provider", "department")
     today = today or date.today()
-    contract = get_contract(contract_id, actor, for_update=True)
+    allowed = GROUNDS_BY_ROLE[actor.role]
+    grounds = grounds or allowed[0]
+    if grounds not in allowed:
+        raise ValidationError("Выберите основание расторжения: " + "; ".join(TERMINATION_GROUNDS[g] for g in allowed)
+                              + ".", field="grounds")
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationError("Укажите причину расторжения.", field="reason")
-    from_month = parse_month(from_month, "from_month")
-    if from_month < first_of_month(today):
-        raise ValidationError("Расторгнуть договор можно с текущего месяца или позже.", field="from_month")
-    cancelled = [m for m in contract.months if m.month >= from_month]
-    if any(m.status != "planned" for m in cancelled):
-        raise ValidationError("За месяцы после даты расторжения уже поданы отчёты.", field="from_month")
-    if not cancelled:
-        raise ValidationError("Договор уже заканчивается раньше этого месяца.", field="from_month")
-    _transition(contract, "terminated", actor, {"from_month": from_month, "reason": reason, "by_role": actor.role})
-    contract.terminated_from, contract.termination_reason, contract.terminated_by_id = from_month, reason, actor.id
+    contract = get_contract(contract_id, actor, for_update=True)
+    if contract.status != "active":
+        raise TransitionError(f"Договор в состоянии «{contract.status_name}»: расторгнуть его нельзя.")
+    if contract.terminated_from:
+        raise ConflictError(f"Уведомление о расторжении уже подано {contract.notice_given_on:%d.%m.%Y}: договор "
+                            f"действует до {contract.ends_on:%d.%m.%Y}.", code="notice_given")
+    from_month = add_months(first_of_month(today), 1)
+    if contract.end_month < from_month:
+        raise ValidationError("Договор и так заканчивается в этом месяце: расторгать нечего.", field="reason")
+    contract.notice_given_on, contract.terminated_from = today, from_month
+    contract.termination_grounds, contract.termination_reason, contract.terminated_by_id = grounds, reason, actor.id
+    record_event("contract.notice", contract, to_state=f"до {contract.ends_on:%d.%m.%Y}", actor=actor,
+                 details={"grounds": grounds, "reason": reason, "from_month": from_month, "by_role": actor.role})
+    announce("contract.notice_given", contract, actor=actor)
+    return contract
+
+
+def _end_on_notice(contract: Contract) -> None:
+    """The noticed contract's last day has passed: it is terminated, the months from `terminated_from`
+    are cancelled and their reserve returns to the certificate."""
+    cancelled = [m for m in contract.months if m.month >= contract.terminated_from and m.status == "planned"]
+    transition(contract, "terminated", CONTRACT_TRANSITIONS, None, event="contract",
+               refusal="Договор в состоянии «{status}».",
+               details={"from_month": contract.terminated_from, "grounds": contract.termination_grounds})
+    for month in cancelled:
+        month.status = "cancelled"
     amount = sum(m.certificate_amount for m in cancelled)
-    for m in cancelled:
-        m.status = "cancelled"
     if amount:
         ledger.release(contract.certificate_id, amount, f"contract:{contract.id}:terminate", contract_id=contract.id,
-                       actor=actor, reason=f"Расторжение с {from_month:%m.%Y}: {reason}")
-    return contract
+                       reason=f"Расторжение с {contract.terminated_from:%m.%Y}: {contract.termination_reason}")
+
+
+def end_noticed(today: date | None = None, batch: int = 500) -> int:
+    """Contracts whose notice month is over end (one batch; the job calls again while there are more)."""
+    stmt = (select(Contract).where(Contract.status == "active", Contract.terminated_from <= (today or date.today()))
+            .order_by(Contract.id).limit(batch).with_for_update(skip_locked=True))
+    ended = 0
+    for contract in db.session.execute(stmt).scalars():
+        _end_on_notice(contract)
+        ended += 1
+    return ended
 
 
 def correct_month(contract_id: int, actor: User, month, amount: int, direction: str, reason: str):
@@ -480,6 +680,59 @@ def correct_month(contract_id: int, actor: User, month, amount: int, direction: 
         LedgerEntry.contract_id == contract.id, LedgerEntry.kind == "correction")).scalar_one()
     return ledger.correct(contract.certificate_id, deltas, f"contract:{contract.id}:correction:{count + 1}",
                           reason=reason, actor=actor, contract_id=contract.id, month=month)
+
+
+# --- the certificate document's parts 2 and 3 --------------------------------------------------------
+
+#: contracts that were concluded (signed), whatever became of them since
+CONCLUDED_STATUSES = ("active", "terminated", "completed")
+
+
+@dataclass
+class MonthResult:
+    month: date
+    status: str
+    status_name: str
+    #: what the certificate pays for the month by the contract, and what it cost once reported
+    planned: int
+    spent: int | None
+    lessons_planned: int | None = None
+    lessons_held: int | None = None
+
+
+@dataclass
+class ContractPart:
+    contract: Contract
+    months: list[MonthResult]
+
+    @property
+    def delivered(self) -> int:
+        return sum(1 for m in self.months if m.status == "delivered")
+
+    @property
+    def spent(self) -> int:
+        return sum(m.spent or 0 for m in self.months)
+
+
+def certificate_parts(certificate_id: int) -> list[ContractPart]:
+    """Parts 2 and 3 of the social certificate (189-ФЗ): the services and executors chosen — the
+    contracts concluded with it — and each contract's results month by month, in two queries."""
+    contracts = db.session.execute(select(Contract).where(
+        Contract.certificate_id == certificate_id, Contract.status.in_(CONCLUDED_STATUSES))
+        .options(selectinload(Contract.months)).order_by(Contract.signed_at, Contract.id)).scalars().all()
+    reports = {(r.contract_id, r.month): r for r in db.session.execute(select(ServiceReport).where(
+        ServiceReport.contract_id.in_([c.id for c in contracts]))).scalars()} if contracts else {}
+    parts = []
+    for contract in contracts:
+        months = []
+        for row in contract.months:
+            report = reports.get((contract.id, row.month))
+            months.append(MonthResult(row.month, row.status, row.status_name, row.certificate_amount,
+                                      report.amount if report else None,
+                                      report.lessons_planned if report else None,
+                                      report.lessons_held if report else None))
+        parts.append(ContractPart(contract, months))
+    return parts
 
 
 # --- lists ------------------------------------------------------------------------------------------

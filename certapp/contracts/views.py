@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
 from certapp.certificates.services import certificates_of
+from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import first_of_month, month_label, months_between
@@ -12,7 +13,8 @@ from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
-from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
+from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
+from certapp.db import transaction
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
@@ -116,8 +118,7 @@ def _forms(contract):
     report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
                                    if m.status == "planned" and m.month <= today_month)
     terminate = TerminateForm(prefix="terminate")
-    terminate.from_month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
-                                           if m.status == "planned" and m.month >= today_month)
+    terminate.grounds.choices = choices((g, TERMINATION_GROUNDS[g]) for g in GROUNDS_BY_ROLE.get(current_user.role, ()))
     correction = CorrectionForm(prefix="correction")
     correction.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
                                        if m.status in ("delivered", "not_delivered"))
@@ -151,17 +152,20 @@ def contract_action(contract_id: int, action: str):
     elif action == "report":
         form = forms["report_form"]
         if form.validate_on_submit():
-            run_and_flash(lambda: services.report_month(contract_id, current_user, form.month.data, form.delivered.data == "1",
-                                                        form.reason.data, form.attendance.data), "Отчёт за месяц принят.")
+            run_and_flash(lambda: services.report_month(
+                contract_id, current_user, form.month.data, reason=form.reason.data, attendance=form.attendance.data,
+                lessons_planned=form.lessons_planned.data, lessons_held=form.lessons_held.data),
+                "Отчёт за месяц принят.")
         else:
-            flash("Выберите месяц отчёта.", "error")
+            flash("Выберите месяц и укажите число занятий по расписанию и проведённых.", "error")
     elif action == "terminate":
         form = forms["terminate_form"]
         if form.validate_on_submit():
-            run_and_flash(lambda: services.terminate(contract_id, current_user, form.from_month.data, form.reason.data),
-                          "Договор расторгнут, неиспользованный резерв возвращён на сертификат.")
+            run_and_flash(lambda: services.terminate(contract_id, current_user, form.reason.data, form.grounds.data),
+                          "Уведомление о расторжении принято: договор действует до конца месяца, затем резерв "
+                          "за следующие месяцы вернётся на сертификат.")
         else:
-            flash("Укажите месяц и причину расторжения.", "error")
+            flash("Укажите основание и причину расторжения.", "error")
     else:
         form = forms["correction_form"]
         if form.validate_on_submit():
@@ -171,3 +175,40 @@ def contract_action(contract_id: int, action: str):
         else:
             flash("Заполните месяц, сумму и основание корректировки.", "error")
     return redirect(url_for("contracts.contract", contract_id=contract_id))
+
+
+@bp.route("/contracts/groups/<int:group_id>/lessons", methods=["GET", "POST"])
+@roles("provider")
+def group_lessons(group_id: int):
+    """The whole group's month on one screen: the children as rows, lessons planned and held, one request."""
+    today = date.today()
+    try:
+        month = services.parse_month(request.values.get("month") or first_of_month(today))
+    except DomainError as error:
+        flash(error.message, "error")
+        month = first_of_month(today)
+    if request.method == "POST":
+        group, contracts = services.group_to_report(current_user, group_id, month)
+        rows = []
+        for contract in contracts:
+            if not request.form.get(f"held-{contract.id}", "").strip():
+                continue  # left empty: not reported now
+            rows.append({"contract_id": contract.id, "lessons_planned": request.form.get(f"planned-{contract.id}", type=int),
+                         "lessons_held": request.form.get(f"held-{contract.id}", type=int),
+                         "reason": request.form.get(f"reason-{contract.id}")})
+        if not rows:
+            flash("Укажите число проведённых занятий хотя бы для одного ребёнка.", "error")
+        else:
+            try:
+                with transaction():
+                    result = services.report_group(current_user, group_id, month, rows)
+            except DomainError as error:
+                flash(error.message, "error")
+            else:
+                flash_bulk(result, "Отчёт принят", ("договор", "договора", "договоров"))
+        return redirect(url_for("contracts.group_lessons", group_id=group_id, month=f"{month:%Y-%m}"))
+    group, contracts = services.group_to_report(current_user, group_id, month)
+    months = [m for m in months_between(first_of_month(group.starts_on), min(first_of_month(today),
+                                                                            first_of_month(group.ends_on)))]
+    return render_template("contracts/group_lessons.html", group=group, contracts=contracts, month=month,
+                           months=list(reversed(months)))

@@ -2,11 +2,16 @@
 
 keys.json lists the keys: the active one signs; every key not retired still verifies, so a
 rotation does not invalidate what the old key signed. Only a retired key stops verifying.
+
+Each process parses the index and the key files once and keeps them until keys.json changes (a
+rotation or retirement by any server sharing the directory replaces the file: a new inode and
+mtime), so signing and verifying cost a stat() and the Ed25519 operation.
 """
 import base64
 import json
 import os
 import secrets
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,12 +29,37 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+#: directory -> (the stamp of keys.json, its parsed index, the parsed private keys by kid)
+_LOADED: dict[Path, tuple[tuple, dict, dict]] = {}
+_LOADING = threading.Lock()
+
+
 class KeyStore:
     def __init__(self, directory: str | Path):
         self.dir = Path(directory)
         self.index_path = self.dir / "keys.json"
 
+    def _loaded(self) -> tuple[dict, dict]:
+        """The index and the private keys parsed so far, reloaded when keys.json has changed."""
+        try:
+            stat = self.index_path.stat()
+        except FileNotFoundError:
+            return {"active": None, "keys": {}}, {}
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = _LOADED.get(self.dir)
+        if cached is None or cached[0] != stamp:
+            with _LOADING:
+                cached = _LOADED.get(self.dir)
+                if cached is None or cached[0] != stamp:
+                    cached = (stamp, json.loads(self.index_path.read_text()), {})
+                    _LOADED[self.dir] = cached
+        return cached[1], cached[2]
+
     def _index(self) -> dict:
+        return self._loaded()[0]
+
+    def _fresh_index(self) -> dict:
+        """The index read from the file, to change and write back (the cached one is shared)."""
         if not self.index_path.exists():
             return {"active": None, "keys": {}}
         return json.loads(self.index_path.read_text())
@@ -53,7 +83,7 @@ class KeyStore:
         fd = os.open(self.dir / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
-        index = self._index()
+        index = self._fresh_index()
         index["keys"][kid] = {"created": datetime.now(UTC).isoformat(), "retired": None}
         index["active"] = kid
         self._write_index(index)
@@ -61,7 +91,7 @@ class KeyStore:
 
     def retire(self, kid: str) -> None:
         """Stop verifying a key's signatures. The active key cannot be retired."""
-        index = self._index()
+        index = self._fresh_index()
         if kid not in index["keys"]:
             raise KeyError(kid)
         if kid == index["active"]:
@@ -79,7 +109,11 @@ class KeyStore:
                 if not entry["retired"] and not (self.dir / f"{entry['kid']}.pem").exists()]
 
     def _private(self, kid: str) -> Ed25519PrivateKey:
-        return serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), password=None)
+        keys = self._loaded()[1]
+        key = keys.get(kid)
+        if key is None:
+            key = keys[kid] = serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), password=None)
+        return key
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
         meta = self._index()["keys"].get(kid)

@@ -1,5 +1,6 @@
 """Document numbers and the system signature over a document's canonical content."""
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,6 +18,9 @@ PREFIXES = {
     "contract": "ДО",
     "agreement": "СГ",
     "payment_register": "РО",
+    "invoice": "СЧ",
+    "execution_report": "ОИ",
+    "agreement_report": "ОС",
 }
 
 
@@ -58,3 +62,99 @@ def verify_document(content: dict, signature: str) -> bool:
     except (ValueError, AttributeError):
         return False
     return key_store().verify(kid, canonical(content), raw)
+
+
+# --- checking a signed document later ----------------------------------------------------------------
+
+@dataclass
+class SignedDocument:
+    """A signed document as the system holds it: its canonical content recomputed from the records."""
+
+    kind: str
+    #: the document's name in Russian, e.g. «Договор об образовании»
+    title: str
+    number: str
+    content: dict
+    signature: str | None
+
+
+#: features register how to find their signed documents by number (the number's prefix tells)
+_FINDERS: list = []
+
+
+def signed_document_finder(finder):
+    """@signed_document_finder: finder(number) -> SignedDocument | None, for the documents of one feature."""
+    _FINDERS.append(finder)
+    return finder
+
+
+def exported(document: SignedDocument) -> dict:
+    """The document as a file to keep or send: its canonical content (plain JSON) and signature."""
+    return {"number": document.number, "kind": document.kind, "title": document.title,
+            "content": json.loads(canonical(document.content)), "signature": document.signature}
+
+
+def find_signed(number: str) -> SignedDocument | None:
+    number = " ".join(str(number or "").split()).upper()
+    for finder in _FINDERS:
+        found = finder(number)
+        if found is not None:
+            return found
+    return None
+
+
+@dataclass
+class DocumentCheck:
+    #: the signature holds over the canonical content
+    valid: bool
+    reason: str
+    number: str | None = None
+    kind: str | None = None
+    title: str | None = None
+    #: the key that made the signature (its kid in the JWKS)
+    key_id: str | None = None
+    #: for an exported file: whether it is the document the system holds now
+    matches_record: bool | None = None
+
+
+def key_of(signature: str | None) -> str | None:
+    return signature.split(".", 1)[0] if signature and "." in signature else None
+
+
+def check_document(number: str | None = None, exported: dict | None = None) -> DocumentCheck:
+    """Check a signed document by its number (the system's record) or by its exported file
+    ({"number", "content", "signature"}): does the signature over the canonical content hold, and
+    which key made it. Never raises for bad input."""
+    if exported is not None:
+        content, signature = exported.get("content"), exported.get("signature")
+        number = str(exported.get("number") or "")[:64] or None
+        if not isinstance(content, dict) or not isinstance(signature, str):
+            return DocumentCheck(False, "Файл не похож на выгрузку подписанного документа: нужны поля content и "
+                                        "signature.", number)
+        try:
+            valid = verify_document(content, signature)
+        except (TypeError, ValueError):
+            valid = False
+        record = find_signed(number) if number else None
+        matches = record is not None and record.signature == signature and \
+            canonical(record.content) == canonical(content)
+        if not valid:
+            return DocumentCheck(False, "Подпись не сходится: файл изменён после подписания или подписан не "
+                                        "ключом системы.", number, matches_record=matches)
+        reason = "Подпись верна: содержимое файла не изменялось после подписания." + (
+            " Файл совпадает с документом в системе." if matches else
+            " В системе сейчас другая редакция этого документа (или его нет).")
+        return DocumentCheck(True, reason, number, record.kind if record else None,
+                             record.title if record else None, key_of(signature), matches)
+    record = find_signed(number) if number and len(number) <= 64 else None
+    if record is None:
+        return DocumentCheck(False, "Документ с таким номером не найден.", number)
+    if not record.signature:
+        return DocumentCheck(False, f"{record.title} № {record.number} ещё не подписан.", record.number, record.kind,
+                             record.title)
+    if not verify_document(record.content, record.signature):
+        return DocumentCheck(False, f"{record.title} № {record.number}: подпись не сходится — данные документа "
+                                    "изменены после подписания.", record.number, record.kind, record.title,
+                             key_of(record.signature))
+    return DocumentCheck(True, f"{record.title} № {record.number}: подпись верна, документ не изменялся после "
+                               "подписания.", record.number, record.kind, record.title, key_of(record.signature))

@@ -12,6 +12,8 @@ ENTRY_KINDS = {
     "reserve": "Резерв по договору",
     "release": "Возврат резерва",
     "spend": "Списание за месяц",
+    "advance": "Аванс за месяц",
+    "refund": "Возврат излишне выплаченного аванса в резерв",
     "expire": "Сгорание остатка",
     "correction": "Корректировка",
 }
@@ -51,7 +53,8 @@ class LedgerEntry(MunicipalityOwned, db.Model):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         UniqueConstraint("certificate_id", "idempotency_key", name="uq_ledger_entry_idempotency"),
-        CheckConstraint("kind IN ('issue', 'reserve', 'release', 'spend', 'expire', 'correction')", name="kind"),
+        CheckConstraint("kind IN ('issue', 'reserve', 'release', 'spend', 'advance', 'refund', 'expire', 'correction')",
+                        name="kind"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("d_available + d_reserved + d_spent + d_expired = "
                         "CASE WHEN kind = 'issue' THEN amount ELSE 0 END", name="balanced"),

@@ -9,7 +9,7 @@ IMMEDIATE. The CHECK constraints of ledger_balance are the last guard.
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from certapp.audit.services import record_event
@@ -33,12 +33,16 @@ MOVES = {
     "reserve": (-1, 1, 0, 0),
     "release": (1, -1, 0, 0),
     "spend": (0, -1, 1, 0),
+    "advance": (0, -1, 1, 0),
+    "refund": (0, 1, -1, 0),
     "expire": (-1, 0, 0, 1),
 }
 REFUSALS = {
     "reserve": "На сертификате недостаточно средств: доступно {available}.",
     "release": "В резерве сертификата недостаточно средств для возврата.",
     "spend": "В резерве сертификата недостаточно средств для списания.",
+    "advance": "В резерве сертификата недостаточно средств для аванса.",
+    "refund": "Списано меньше, чем нужно вернуть в резерв.",
     "expire": "На сертификате нет такого остатка.",
     "correction": "Корректировка увела бы остаток сертификата ниже нуля.",
 }
@@ -147,6 +151,19 @@ def spend(certificate_id: int, amount: int, key: str, *, contract_id: int, month
                  actor=actor, contract_id=contract_id, month=month)
 
 
+def advance(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor=None) -> LedgerEntry:
+    """Pay a month's advance before the month is reported: reserved to spent."""
+    return _move(certificate_id, "advance", amount, tuple(d * amount for d in MOVES["advance"]), key,
+                 actor=actor, contract_id=contract_id, month=month)
+
+
+def refund(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor=None,
+           reason: str | None = None) -> LedgerEntry:
+    """An advance larger than the month's final amount: the difference returns from spent to the reserve."""
+    return _move(certificate_id, "refund", amount, tuple(d * amount for d in MOVES["refund"]), key,
+                 actor=actor, contract_id=contract_id, month=month, reason=reason)
+
+
 def expire(certificate_id: int, key: str, actor=None) -> LedgerEntry | None:
     """What is still available at the period's end expires. None when nothing is left."""
     existing = _existing(certificate_id, key)
@@ -191,7 +208,8 @@ class Mismatch:
 
 def check_invariant(certificate_id: int | None = None) -> list[Mismatch]:
     """For every certificate: nominal = available + reserved + spent + expired, and each balance
-    equals the sum of its entries. Returns the mismatches (there must be none)."""
+    equals the sum of its entries. Computed in the database, which returns only the mismatches (there
+    must be none), so memory does not grow with the number of certificates."""
     sums = (select(LedgerEntry.certificate_id,
                    func.sum(LedgerEntry.d_available).label("available"),
                    func.sum(LedgerEntry.d_reserved).label("reserved"),
@@ -202,17 +220,22 @@ def check_invariant(certificate_id: int | None = None) -> list[Mismatch]:
     if certificate_id is not None:
         sums = sums.where(LedgerEntry.certificate_id == certificate_id)
     sums = sums.subquery()
-    stmt = select(CertificateBalance, sums).outerjoin(sums, sums.c.certificate_id == CertificateBalance.certificate_id)
+    fields = ("nominal", "available", "reserved", "spent", "expired")
+    cached = {field: getattr(CertificateBalance, field) for field in fields}
+    from_entries = {field: func.coalesce(sums.c[field], 0) for field in fields}
+    total = cached["available"] + cached["reserved"] + cached["spent"] + cached["expired"]
+    stmt = (select(CertificateBalance.certificate_id, total.label("total"),
+                   *(cached[f].label(f"cached_{f}") for f in fields), *(from_entries[f].label(f) for f in fields))
+            .outerjoin(sums, sums.c.certificate_id == CertificateBalance.certificate_id)
+            .where(or_(total != cached["nominal"], *(cached[f] != from_entries[f] for f in fields))))
     if certificate_id is not None:
         stmt = stmt.where(CertificateBalance.certificate_id == certificate_id)
     mismatches = []
-    for row in db.session.execute(stmt):
-        balance = row[0]
-        total = balance.available + balance.reserved + balance.spent + balance.expired
-        if total != balance.nominal:
-            mismatches.append(Mismatch(balance.certificate_id, "nominal", balance.nominal, total))
-        for field in ("nominal", "available", "reserved", "spent", "expired"):
-            from_entries = getattr(row, field) or 0
-            if getattr(balance, field) != from_entries:
-                mismatches.append(Mismatch(balance.certificate_id, field, getattr(balance, field), from_entries))
+    for row in db.session.execute(stmt.execution_options(yield_per=1000)):
+        if row.total != row.cached_nominal:
+            mismatches.append(Mismatch(row.certificate_id, "nominal", row.cached_nominal, row.total))
+        for field in fields:
+            if getattr(row, f"cached_{field}") != getattr(row, field):
+                mismatches.append(Mismatch(row.certificate_id, field, getattr(row, f"cached_{field}"),
+                                           int(getattr(row, field))))
     return mismatches

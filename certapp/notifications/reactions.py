@@ -25,6 +25,32 @@ def certificate_issued(certificate, **_):
            user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
 
 
+@subscribe("certificate.queued")
+def certificate_queued(certificate, position, **_):
+    notify("certificate", f"Сертификат учёта № {certificate.number}: место в очереди {position}",
+           f"Ребёнку {certificate.child.full_name} выдан сертификат учёта: финансируемые места категории "
+           f"«{certificate.category.name}» заняты. Ребёнок в очереди на место, номер {position}; "
+           "когда место освободится, сертификат станет сертификатом финансирования, и мы сообщим об этом.",
+           user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
+
+
+@subscribe("certificate.funded")
+def certificate_funded(certificate, **_):
+    notify("certificate", f"Сертификат № {certificate.number} получил финансирование",
+           f"Освободилось финансируемое место категории «{certificate.category.name}»: сертификат ребёнка "
+           f"{certificate.child.full_name} стал сертификатом финансирования номиналом {format_rub(certificate.nominal)}. "
+           "Распечатайте его заново: QR-код изменился.",
+           user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
+
+
+@subscribe("certificate_application.enrollment_not_sent")
+def enrollment_not_sent(application, reason, **_):
+    notify("enrollment", f"Заявка на обучение по заявлению № {application.number} не отправлена",
+           f"Сертификат выдан, но записать ребёнка в группу «{application.wanted_group.name}» программы "
+           f"«{application.wanted_group.program.title}» не удалось: {reason} Выберите программу в каталоге.",
+           user_id=application.parent_id, url=path_for("programs.catalog"))
+
+
 @subscribe("certificate_application.refused")
 def application_refused(application, **_):
     notify("certificate", f"Отказ по заявлению № {application.number}",
@@ -45,10 +71,17 @@ def enrollment_requested(enrollment, **_):
 
 @subscribe("contract.offered")
 def contract_offered(contract, **_):
+    money = (f"Сертификат оплатит {format_rub(contract.certificate_part)}, ваша часть — "
+             f"{format_rub(contract.parent_part)}. Откройте договор и подпишите его")
+    if contract.prolonged_from_id:
+        notify("contract", f"Продление обучения: договор № {contract.number}",
+               f"Программа «{contract.program.title}» продолжается в следующем учебном году: предлагаем договор "
+               f"по сертификату № {contract.certificate.number} с {month_label(contract.start_month)}. {money} "
+               f"или откажитесь до {contract.offer_expires_on:%d.%m.%Y}; неподписанное предложение истечёт.",
+               user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
+        return
     notify("enrollment", f"Заявка принята: подпишите договор № {contract.number}",
-           f"Исполнитель принял заявку на программу «{contract.program.title}». Сертификат оплатит "
-           f"{format_rub(contract.certificate_part)}, ваша часть — {format_rub(contract.parent_part)}. "
-           "Откройте договор и подпишите его.",
+           f"Исполнитель принял заявку на программу «{contract.program.title}». {money}.",
            user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
 
 
@@ -84,16 +117,26 @@ def contract_lapsed(contract, **_):
     notify("contract", title, text, provider_id=contract.provider_id, url=url)
 
 
-@subscribe("contract.terminated")
-def contract_terminated(contract, details=None, **_):
-    details = details or {}
-    text = (f"Договор по программе «{contract.program.title}» расторгнут с месяца: "
-            f"{month_label(details['from_month'])}. Причина: {details.get('reason')}")
-    title, url = f"Договор № {contract.number} расторгнут", path_for("contracts.contract", contract_id=contract.id)
-    if details.get("by_role") != "parent":
+@subscribe("contract.notice_given")
+def contract_notice_given(contract, actor=None, **_):
+    text = (f"Подано уведомление о расторжении договора по программе «{contract.program.title}» "
+            f"({contract.grounds_name.lower()}): договор действует до {contract.ends_on:%d.%m.%Y}, этот месяц "
+            f"оплачивается. Причина: {contract.termination_reason}")
+    title, url = f"Договор № {contract.number}: расторжение", path_for("contracts.contract", contract_id=contract.id)
+    role = getattr(actor, "role", None)
+    if role != "parent":
         notify("contract", title, text, user_id=contract.parent_id, url=url)
-    if details.get("by_role") != "provider":
+    if role != "provider":
         notify("contract", title, text, provider_id=contract.provider_id, url=url)
+
+
+@subscribe("contract.terminated")
+def contract_terminated(contract, **_):
+    text = (f"Договор по программе «{contract.program.title}» окончен {contract.ends_on:%d.%m.%Y} по уведомлению о "
+            f"расторжении; резерв сертификата за месяцы с {month_label(contract.terminated_from)} возвращён.")
+    title, url = f"Договор № {contract.number} расторгнут", path_for("contracts.contract", contract_id=contract.id)
+    notify("contract", title, text, user_id=contract.parent_id, url=url)
+    notify("contract", title, text, provider_id=contract.provider_id, url=url)
 
 
 @subscribe("contract.month_reported")

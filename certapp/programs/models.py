@@ -5,6 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import register_criteria
 from certapp.db import UTCDateTime, db, utcnow
+from certapp.reference.models import MAX_AGE, MIN_AGE  # noqa: F401  (the service's ages)
 
 #: program kinds; only «общеразвивающая» is accepted (п. 1 of 458-п)
 PROGRAM_KINDS = {
@@ -25,8 +26,6 @@ PROGRAM_TRANSITIONS = {
     "published": {"unpublished"},
     "unpublished": {"submitted"},
 }
-#: the eligible ages of the service: 5 to 17 inclusive (under 18)
-MIN_AGE, MAX_AGE = 5, 17
 
 
 #: the municipalities a program is offered in (those where its provider is admitted)

@@ -1,10 +1,13 @@
 from datetime import date
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
 from certapp.db import db
+
+#: the eligible ages of the service: 5 to 17 inclusive (under 18) on the period's start
+MIN_AGE, MAX_AGE = 5, 17
 
 
 class Direction(db.Model):
@@ -71,6 +74,10 @@ class Period(MunicipalityOwned, db.Model):
     #: certificate nominal for the period, kopecks
     nominal: Mapped[int] = mapped_column(BigInteger)
 
+    categories: Mapped[list["CertificateCategory"]] = relationship(
+        back_populates="period", order_by="CertificateCategory.position, CertificateCategory.id",
+        cascade="all, delete-orphan")
+
     @property
     def title(self) -> str:
         """The period with its municipality, for choosing among every municipality's periods."""
@@ -81,3 +88,49 @@ class Period(MunicipalityOwned, db.Model):
 
     def __repr__(self) -> str:
         return f"<Period {self.code} {self.starts_on}..{self.ends_on}>"
+
+
+class CertificateCategory(MunicipalityOwned, db.Model):
+    """A category (group) of certificates of a period: who is eligible (ages on the period's start,
+    or a status the department confirms with documents), the nominal of its certificates and how
+    many of them the budget funds. Beyond the limit a child gets a certificate of accounting and a
+    place in the category's waiting queue."""
+
+    __tablename__ = "certificate_category"
+    __table_args__ = (
+        UniqueConstraint("period_id", "name", name="uq_certificate_category_name"),
+        CheckConstraint(f"age_from >= {MIN_AGE} AND age_to <= {MAX_AGE} AND age_from <= age_to", name="ages"),
+        CheckConstraint("nominal IS NULL OR nominal > 0", name="nominal_positive"),
+        CheckConstraint("funded_limit IS NULL OR funded_limit >= 0", name="limit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("period.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    age_from: Mapped[int]
+    age_to: Mapped[int]
+    #: the status is confirmed by a document the department checks (e.g. a large family)
+    needs_document: Mapped[bool] = mapped_column(default=False)
+    #: kopecks; None: the period's nominal
+    nominal: Mapped[int | None] = mapped_column(BigInteger)
+    #: how many certificates of financing the budget funds; None: no limit
+    funded_limit: Mapped[int | None]
+    #: the order categories are listed and proposed in
+    position: Mapped[int] = mapped_column(default=0)
+
+    period: Mapped[Period] = relationship(back_populates="categories")
+
+    @property
+    def certificate_nominal(self) -> int:
+        """The one rule for the nominal of a certificate of financing of this category."""
+        return self.nominal if self.nominal is not None else self.period.nominal
+
+    @property
+    def ages(self) -> str:
+        return f"{self.age_from}–{self.age_to} лет"
+
+    def fits(self, age: int) -> bool:
+        return self.age_from <= age <= self.age_to
+
+    def __repr__(self) -> str:
+        return f"<CertificateCategory {self.id} {self.name}>"

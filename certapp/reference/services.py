@@ -1,13 +1,14 @@
-"""Reference data: directions, the district, periods and their nominal."""
+"""Reference data: directions, the district, periods, their nominal and certificate categories."""
 from datetime import date
 
 from sqlalchemy import select
 
 from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
+from certapp.common.events import announce
 from certapp.common.money import format_rub
 from certapp.db import db
-from certapp.reference.models import Direction, Municipality, Period
+from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Direction, Municipality, Period
 
 #: Приложение № 1 к 458-п. The «О» after 804200 and «ББ», «АЕ», «АЖ» are Cyrillic letters.
 DIRECTIONS = (
@@ -57,10 +58,20 @@ def add_default_periods(municipality: Municipality) -> int:
     added = 0
     for code, name, starts_on, ends_on, nominal in DEFAULT_PERIODS:
         if code not in codes:
-            db.session.add(Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal,
-                                  municipality_id=municipality.id))
+            db.session.add(with_default_category(Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on,
+                                                         nominal=nominal, municipality_id=municipality.id)))
             added += 1
     return added
+
+
+#: the category every period starts with: every eligible child, the period's nominal, no limit
+DEFAULT_CATEGORY = "Дети от 5 до 17 лет"
+
+
+def with_default_category(period: Period) -> Period:
+    period.categories.append(CertificateCategory(name=DEFAULT_CATEGORY, age_from=MIN_AGE, age_to=MAX_AGE,
+                                                 municipality_id=period.municipality_id))
+    return period
 
 
 def list_directions() -> list[Direction]:
@@ -197,8 +208,8 @@ def create_period(*, code: str, name: str, starts_on: date, ends_on: date, nomin
     code, name = (code or "").strip(), " ".join((name or "").split())
     municipality_id = own_municipality_id(actor)
     _check_period_values(code, name, starts_on, ends_on, nominal, municipality_id)
-    period = Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on, nominal=nominal,
-                    municipality_id=municipality_id)
+    period = with_default_category(Period(code=code, name=name, starts_on=starts_on, ends_on=ends_on,
+                                           nominal=nominal, municipality_id=municipality_id))
     db.session.add(period)
     record_event("period.create", period, to_state=format_rub(nominal), actor=actor,
                  details={"code": code, "starts_on": starts_on, "ends_on": ends_on, "nominal": nominal})
@@ -251,3 +262,79 @@ def update_municipality(municipality_id: int, data: dict, actor) -> Municipality
                  details={"before": before, "after": {"authority": authority, "order": municipality.order,
                                                       "extra_exclusions": municipality.extra_exclusions}})
     return municipality
+
+
+# --- certificate categories ----------------------------------------------------------------------
+
+def get_category(category_id: int) -> CertificateCategory:
+    category = db.session.get(CertificateCategory, category_id)
+    if category is None:
+        raise NotFoundError("Категория сертификатов не найдена.", field="category_id")
+    return category
+
+
+def propose_category(period: Period, age: int) -> CertificateCategory | None:
+    """The category the system proposes for a child of `age` on the period's start: the first that
+    fits by age and needs no document."""
+    return next((c for c in period.categories if c.fits(age) and not c.needs_document), None)
+
+
+def _clean_category(data: dict) -> dict:
+    name = " ".join(str(data.get("name") or "").split())
+    if not name or len(name) > 100:
+        raise ValidationError("Заполните поле «Название» (до 100 символов).", field="name")
+    ages = {}
+    for field, label in (("age_from", "Возраст от"), ("age_to", "Возраст до")):
+        value = data.get(field)
+        if not isinstance(value, int) or isinstance(value, bool) or not MIN_AGE <= value <= MAX_AGE:
+            raise ValidationError(f"Поле «{label}»: целое число от {MIN_AGE} до {MAX_AGE}.", field=field)
+        ages[field] = value
+    if ages["age_from"] > ages["age_to"]:
+        raise ValidationError("Возраст «от» не может быть больше возраста «до».", field="age_to")
+    nominal, limit = data.get("nominal"), data.get("funded_limit")
+    if nominal is not None and (not isinstance(nominal, int) or nominal <= 0):
+        raise ValidationError("Номинал категории должен быть больше нуля (или не указан: тогда номинал периода).",
+                              field="nominal")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 10_000_000):
+        raise ValidationError("Поле «Финансируемых мест»: целое число не меньше нуля (или не указано: без "
+                              "ограничения).", field="funded_limit")
+    return {"name": name, **ages, "needs_document": bool(data.get("needs_document")), "nominal": nominal,
+            "funded_limit": limit}
+
+
+def _check_name_free(period_id: int, name: str, exclude_id: int | None = None) -> None:
+    stmt = select(CertificateCategory.id).where(CertificateCategory.period_id == period_id,
+                                                CertificateCategory.name == name)
+    if exclude_id:
+        stmt = stmt.where(CertificateCategory.id != exclude_id)
+    if db.session.execute(stmt).first():
+        raise ConflictError("В этом периоде уже есть категория с таким названием.", field="name")
+
+
+def create_category(period_id: int, data: dict, actor) -> CertificateCategory:
+    """The department adds a category to a period. Raises ValidationError / ConflictError."""
+    period = get_period(period_id)
+    clean = _clean_category(data)
+    _check_name_free(period.id, clean["name"])
+    category = CertificateCategory(municipality_id=period.municipality_id, position=len(period.categories), **clean)
+    period.categories.append(category)
+    db.session.flush()
+    record_event("certificate_category.create", category, actor=actor, details=clean)
+    return category
+
+
+def update_category(category_id: int, data: dict, actor) -> CertificateCategory:
+    """Change a category. Certificates already issued keep their nominal; a raised limit frees places,
+    which the waiting queue takes at once (announced «certificate_category.changed»). A limit below
+    the certificates already funded takes none away: no new one is funded until it is under it."""
+    category = get_category(category_id)
+    clean = _clean_category(data)
+    _check_name_free(category.period_id, clean["name"], exclude_id=category.id)
+    before = {field: getattr(category, field) for field in clean}
+    if before == clean:
+        return category
+    for field, value in clean.items():
+        setattr(category, field, value)
+    record_event("certificate_category.update", category, actor=actor, details={"before": before, "after": clean})
+    announce("certificate_category.changed", category, actor=actor)
+    return category

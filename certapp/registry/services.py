@@ -28,7 +28,7 @@ from certapp.common.validators import (
 )
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
-from certapp.documents.services import next_number, sign_document
+from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.reference.services import find_municipality, get_district, own_municipality_id
 from certapp.registry.exclusion import check_exclusion
 from certapp.registry.models import (
@@ -282,6 +282,24 @@ def application_content(application: RegistryApplication) -> dict:
     content["license"] = {field: getattr(application.license, field) for field in LICENSE_FIELDS}
     content["decided_at"] = application.decided_at
     return content
+
+
+@signed_document_finder
+def _signed_registry_application(number: str) -> SignedDocument | None:
+    """The application as entered in the registry, by its own number or the registry entry's."""
+    if number.startswith("РЗ-"):
+        application = db.session.execute(select(RegistryApplication).where(
+            RegistryApplication.number == number)).scalar_one_or_none()
+    elif number.startswith("РИ-"):
+        application = db.session.execute(select(RegistryApplication).join(
+            Provider, Provider.application_id == RegistryApplication.id).join(
+            RegistryEntry, RegistryEntry.provider_id == Provider.id).where(
+            RegistryEntry.number == number)).scalar_one_or_none()
+    else:
+        return None
+    return application and SignedDocument("registry_application", "Заявка на включение в реестр исполнителей",
+                                          application.number, application_content(application),
+                                          application.signature)
 
 
 def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEntry:

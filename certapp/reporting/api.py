@@ -10,6 +10,9 @@ from certapp.reporting.schemas import (
     ExecutionSchema,
     FeedbackInputSchema,
     FeedbackSchema,
+    FormedExecutionSchema,
+    FormedQuerySchema,
+    FormExecutionSchema,
     IndicatorQuerySchema,
     IndicatorTableSchema,
     IndicatorValuesInputSchema,
@@ -67,13 +70,33 @@ def execution(args):
     return services.execution_report(args["year"], args.get("quarter"))
 
 
+@blp.route("/execution/formed", methods=["GET"])
+@blp.arguments(FormedQuerySchema, location="query")
+@blp.response(200, FormedExecutionSchema(many=True))
+@roles("department", "bookkeeping")
+def formed_execution(args):
+    """The execution reports formed for a year (every quarter and version), newest version first."""
+    return db.session.execute(services.formed_reports(args["year"])).scalars().all()
+
+
+@blp.route("/execution/formed", methods=["POST"])
+@blp.arguments(FormExecutionSchema)
+@blp.response(201, FormedExecutionSchema)
+@roles("department")
+def form_execution(data):
+    """Form the execution report as a document: numbered, the figures frozen, signed; a new version
+    each time (check it later with POST /api/v1/documents/verify)."""
+    with transaction():
+        return services.form_execution_report(data["year"], data["quarter"], current_user)
+
+
 @blp.route("/indicators", methods=["GET"])
 @blp.arguments(IndicatorQuerySchema, location="query")
 @blp.response(200, IndicatorTableSchema)
 @roles("department")
 def indicators(args):
     year, rows = services.indicator_table(args.get("year"))
-    return {"year": year, "rows": rows}
+    return {"year": year, "rows": rows, "categories": services.certificates_by_category(year)}
 
 
 @blp.route("/region", methods=["GET"])
@@ -96,7 +119,7 @@ def set_indicators(data):
     with transaction():
         services.set_indicator_values([(v["code"], v["year"], v["value"]) for v in data["values"]], current_user)
     year, rows = services.indicator_table()
-    return {"year": year, "rows": rows}
+    return {"year": year, "rows": rows, "categories": services.certificates_by_category(year)}
 
 
 @blp.route("/feedback", methods=["GET"])

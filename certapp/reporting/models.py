@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
@@ -108,3 +108,35 @@ class IndicatorValue(MunicipalityOwned, db.Model):
 
     def __repr__(self) -> str:
         return f"<IndicatorValue {self.code} {self.year}={self.value}>"
+
+
+class FormedExecutionReport(MunicipalityOwned, db.Model):
+    """The execution report (document 2 of п. 6.1) formed by the department for a quarter or a year:
+    numbered, its figures frozen as they were, signed. Forming it again makes a new version."""
+
+    __tablename__ = "formed_execution_report"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "year", "quarter", "version", name="uq_formed_execution_report_version"),
+        CheckConstraint("quarter BETWEEN 0 AND 4", name="quarter"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    year: Mapped[int]
+    #: 1–4, or 0 for the whole year
+    quarter: Mapped[int]
+    version: Mapped[int]
+    #: the figures as formed: {"lines": [...], "totals": {...}, "order": {...}}
+    figures: Mapped[dict] = mapped_column(JSON)
+    formed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    formed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    signature: Mapped[str] = mapped_column(String(200))
+
+    formed_by = relationship("User")
+
+    @property
+    def title(self) -> str:
+        return f"{self.quarter} квартал {self.year} года" if self.quarter else f"{self.year} год"
+
+    def __repr__(self) -> str:
+        return f"<FormedExecutionReport {self.number} v{self.version}>"

@@ -67,6 +67,27 @@ class ExecutionSchema(Schema):
     lines = fields.List(fields.Nested(ExecutionLineSchema))
 
 
+class FormExecutionSchema(Schema):
+    year = fields.Integer(required=True)
+    quarter = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=4),
+                             metadata={"description": "1–4; omitted: the whole year"})
+
+
+class FormedExecutionSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    year = fields.Integer()
+    quarter = fields.Integer(metadata={"description": "1–4, 0 for the year"})
+    version = fields.Integer()
+    figures = fields.Dict(metadata={"description": "the frozen figures: lines, totals, the order"})
+    formed_at = fields.DateTime()
+    signature = fields.String()
+
+
+class FormedQuerySchema(Schema):
+    year = fields.Integer(required=True)
+
+
 class IndicatorQuerySchema(Schema):
     year = fields.Integer()
 
@@ -80,9 +101,22 @@ class IndicatorRowSchema(Schema):
     current = DecimalString()
 
 
+class CategoryCountSchema(Schema):
+    period = fields.String()
+    category = fields.String()
+    nominal = fields.Integer(metadata={"description": "kopecks"})
+    funded_limit = fields.Integer(allow_none=True)
+    financing = fields.Integer(metadata={"description": "certificates of financing (not revoked)"})
+    accounting = fields.Integer(metadata={"description": "certificates of accounting (not revoked)"})
+    queued = fields.Integer(metadata={"description": "waiting in the category's queue"})
+    money = fields.Integer(metadata={"description": "kopecks: the nominal of the certificates of financing"})
+
+
 class IndicatorTableSchema(Schema):
     year = fields.Integer()
     rows = fields.List(fields.Nested(IndicatorRowSchema))
+    categories = fields.List(fields.Nested(CategoryCountSchema),
+                             metadata={"description": "certificates by category of the periods running in the year"})
 
 
 class IndicatorValueInputSchema(Schema):

@@ -1,4 +1,5 @@
 """The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -15,13 +16,26 @@ from certapp.common.events import announce
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
-from certapp.documents.services import sign_document
+from certapp.documents.services import (
+    SignedDocument,
+    canonical,
+    next_number,
+    sign_document,
+    signed_document_finder,
+)
 from certapp.ledger.models import LedgerEntry
 from certapp.programs.models import Program
-from certapp.reference.models import Direction
+from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
 from certapp.reference.services import list_directions, own_municipality_id
 from certapp.registry.models import NON_STATE_OWNERSHIP, Admission, Provider, RegistryApplication, RegistryEntry
-from certapp.reporting.models import ORDER_TRANSITIONS, Feedback, IndicatorValue, SocialOrder, SocialOrderLine
+from certapp.reporting.models import (
+    ORDER_TRANSITIONS,
+    Feedback,
+    FormedExecutionReport,
+    IndicatorValue,
+    SocialOrder,
+    SocialOrderLine,
+)
 
 # --- the department's counters ------------------------------------------------------------------------
 
@@ -162,6 +176,23 @@ def order_content(order: SocialOrder) -> dict:
                        line.planned_money] for line in order.lines]}
 
 
+def order_number(order: SocialOrder) -> str:
+    """The social order's number: the municipality's code, the year and the version (СЗ-24-2026-1)."""
+    return f"СЗ-{order.municipality.number_code}-{order.year}-{order.version}"
+
+
+@signed_document_finder
+def _signed_order(number: str) -> SignedDocument | None:
+    parts = number.split("-")
+    if len(parts) != 4 or parts[0] != "СЗ" or not all(p.isdigit() for p in parts[1:]):
+        return None
+    order = db.session.execute(select(SocialOrder).join(Municipality).where(
+        Municipality.number_code == parts[1], SocialOrder.year == int(parts[2]),
+        SocialOrder.version == int(parts[3]))).scalar_one_or_none()
+    return order and SignedDocument("social_order", "Муниципальный социальный заказ", order_number(order),
+                                    order_content(order), order.signature)
+
+
 def approve_order(order_id: int, actor: User) -> SocialOrder:
     """Approve and fix the order; an earlier approved version of the year is superseded."""
     require_role(actor, "department")
@@ -259,6 +290,72 @@ def execution_report(year: int, quarter: int | None = None) -> ExecutionReport:
         lines.append(ExecutionLine(direction, p.planned_children if p else 0, p.planned_child_hours if p else 0,
                                    p.planned_money if p else 0, children, hours, int(spent.get(direction.id, 0))))
     return ExecutionReport(year, quarter, start, end, order, lines)
+
+
+#: the figures of an execution line, in the order the report lists them
+EXECUTION_FIELDS = ("planned_children", "planned_child_hours", "planned_money", "children", "child_hours", "money")
+
+
+def execution_figures(report: ExecutionReport) -> dict:
+    """The report's figures as plain data (what a formed report freezes)."""
+    order = report.order
+    return json.loads(canonical({
+        "period": report.title, "start": report.start, "end": report.end,
+        "order": {"number": order_number(order), "approved_at": order.approved_at} if order else None,
+        "lines": [{"service_code": line.direction.service_code, "direction": line.direction.name,
+                   **{field: getattr(line, field) for field in EXECUTION_FIELDS}} for line in report.lines],
+        "totals": {field: report.total(field) for field in EXECUTION_FIELDS}}))
+
+
+def formed_content(formed: FormedExecutionReport) -> dict:
+    return {"number": formed.number, "year": formed.year, "quarter": formed.quarter, "version": formed.version,
+            "figures": formed.figures, "formed_at": formed.formed_at}
+
+
+def form_execution_report(year: int, quarter: int | None, actor: User) -> FormedExecutionReport:
+    """The department forms the execution report for a quarter or the year: numbered, the figures
+    frozen as they are now, signed; forming it again makes the next version (the earlier are kept)."""
+    require_role(actor, "department")
+    report = execution_report(year, quarter)
+    municipality_id = own_municipality_id(actor)
+    version = (db.session.execute(select(func.max(FormedExecutionReport.version)).where(
+        FormedExecutionReport.year == year, FormedExecutionReport.quarter == (quarter or 0),
+        FormedExecutionReport.municipality_id == municipality_id)).scalar_one() or 0) + 1
+    formed = FormedExecutionReport(number=next_number("execution_report"), year=year, quarter=quarter or 0,
+                                   version=version, figures=execution_figures(report), formed_by_id=actor.id,
+                                   formed_at=utcnow(), municipality_id=municipality_id, signature="")
+    try:
+        with db.session.begin_nested():
+            db.session.add(formed)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Отчёт за этот период только что сформирован; обновите страницу.", code="formed_meanwhile")
+    formed.signature = sign_document(formed_content(formed))
+    record_event("execution_report.form", formed, to_state=f"v{version}", actor=actor,
+                 details={"year": year, "quarter": quarter, "number": formed.number})
+    return formed
+
+
+def formed_reports(year: int, quarter: int | None = None):
+    stmt = select(FormedExecutionReport).where(FormedExecutionReport.year == year)
+    if quarter is not None:
+        stmt = stmt.where(FormedExecutionReport.quarter == quarter)
+    return stmt.order_by(FormedExecutionReport.quarter, FormedExecutionReport.version.desc())
+
+
+def get_formed_report(formed_id: int) -> FormedExecutionReport:
+    formed = db.session.get(FormedExecutionReport, formed_id)
+    if formed is None:
+        raise NotFoundError("Сформированный отчёт не найден.")
+    return formed
+
+
+@signed_document_finder
+def _signed_execution_report(number: str) -> SignedDocument | None:
+    formed = number.startswith("ОИ-") and db.session.execute(select(FormedExecutionReport).where(
+        FormedExecutionReport.number == number)).scalar_one_or_none()
+    return formed and SignedDocument("execution_report", "Отчёт об исполнении социального заказа", formed.number,
+                                     formed_content(formed), formed.signature) or None
 
 
 # --- feedback ------------------------------------------------------------------------------------------
@@ -365,6 +462,44 @@ def compute_indicators(year: int) -> dict[str, Decimal]:
         "children_non_state": Decimal(children_non_state),
         "satisfaction": _share(ratings[1], ratings[0]),
     }
+
+
+@dataclass
+class CategoryCount:
+    """Certificates of one category of a period that runs in the year: funded places and money."""
+
+    period: str
+    category: str
+    nominal: int
+    funded_limit: int | None
+    financing: int
+    accounting: int
+    queued: int
+    #: kopecks: the nominal of the certificates of financing (not revoked)
+    money: int
+
+
+def certificates_by_category(year: int) -> list[CategoryCount]:
+    """The indicators' and the social order's count of certificates by category, in one grouped query."""
+    start, end = _year_bounds(year)
+    live = Certificate.status != "revoked"
+    rows = db.session.execute(
+        select(Period.name, Period.nominal, CertificateCategory.name, CertificateCategory.nominal,
+               CertificateCategory.funded_limit,
+               func.count(Certificate.id).filter(Certificate.kind == "financing", live),
+               func.count(Certificate.id).filter(Certificate.kind == "accounting", live),
+               func.count(Certificate.id).filter(Certificate.queued_at.is_not(None), Certificate.status == "active"),
+               func.coalesce(func.sum(Certificate.nominal).filter(live), 0))
+        .select_from(CertificateCategory).join(Period, Period.id == CertificateCategory.period_id)
+        .outerjoin(Certificate, Certificate.category_id == CertificateCategory.id)
+        .where(Period.starts_on <= end, Period.ends_on >= start)
+        .group_by(Period.id, Period.name, Period.nominal, Period.starts_on, CertificateCategory.id,
+                  CertificateCategory.name, CertificateCategory.nominal, CertificateCategory.funded_limit,
+                  CertificateCategory.position)
+        .order_by(Period.starts_on, CertificateCategory.position, CertificateCategory.id))
+    return [CategoryCount(period, name, own if own is not None else base, limit, financing, accounting, queued,
+                          int(money))
+            for period, base, name, own, limit, financing, accounting, queued, money in rows]
 
 
 def _share(part: int, whole: int) -> Decimal:

@@ -51,7 +51,9 @@ def social_order(order_id: int):
         else:
             run_and_flash(lambda: services.update_order_lines(order_id, current_user, lines), "План сохранён.")
         return redirect(url_for("reporting.social_order", order_id=order_id))
-    return render_template("reporting/social_order.html", order=order, rub=kopecks_to_rub_str)
+    return render_template("reporting/social_order.html", order=order, rub=kopecks_to_rub_str,
+                           number=services.order_number(order),
+                           categories=services.certificates_by_category(order.year))
 
 
 @bp.route("/social-orders/<int:order_id>/approve", methods=["POST"])
@@ -84,7 +86,31 @@ def execution(fmt: str | None = None):
     if fmt == "pdf":
         return Response(render.execution_pdf(report, get_municipality_of(current_user).name), mimetype="application/pdf",
                         headers={"Content-Disposition": f"inline; filename={name}.pdf"})
-    return render_template("reporting/execution.html", report=report, year=year, quarter=quarter)
+    formed = db.session.execute(services.formed_reports(year, quarter or 0)).scalars().all()
+    return render_template("reporting/execution.html", report=report, year=year, quarter=quarter, formed=formed)
+
+
+@bp.route("/execution/form", methods=["POST"])
+@roles("department")
+def form_execution():
+    """Form the execution report as a document: numbered, frozen, signed (a new version each time)."""
+    year = request.form.get("year", type=int) or date.today().year
+    quarter = request.form.get("quarter", type=int) or None
+    formed = run_and_flash(lambda: services.form_execution_report(year, quarter, current_user), None)
+    if formed is None:
+        return redirect(url_for("reporting.execution", year=year, quarter=quarter))
+    flash(f"Отчёт сформирован и подписан: № {formed.number}, редакция {formed.version}.", "success")
+    return redirect(url_for("reporting.formed_execution", formed_id=formed.id))
+
+
+@bp.route("/execution/formed/<int:formed_id>")
+@roles("department", "bookkeeping")
+def formed_execution(formed_id: int):
+    """A formed report: its frozen figures beside the live ones computed now."""
+    formed = services.get_formed_report(formed_id)
+    live = services.execution_figures(services.execution_report(formed.year, formed.quarter or None))
+    return render_template("reporting/formed_execution.html", formed=formed, live=live,
+                           fields=services.EXECUTION_FIELDS)
 
 
 @bp.route("/region")
@@ -126,7 +152,8 @@ def indicators():
     year, rows = services.indicator_table(year_arg)
     return render_template("reporting/indicators.html", rows=rows, year=year, entered=entered, errors=errors,
                            field_name=services.indicator_field, base_year=services.BASE_YEAR,
-                           target_year=services.TARGET_YEAR), 422 if errors else 200
+                           target_year=services.TARGET_YEAR, categories=services.certificates_by_category(year)), \
+        422 if errors else 200
 
 
 @bp.route("/feedback", methods=["GET", "POST"])

@@ -184,10 +184,13 @@ def test_agreement_is_amended_as_a_new_version_and_ended(api, world):
 
 
 def test_reconcile_cli_prints_the_figures_and_writes_xlsx(app, world, tmp_path):
-    result = app.test_cli_runner().invoke(args=["reconcile", "--xlsx", str(tmp_path / "r.xlsx")])
+    result = app.test_cli_runner().invoke(args=["reconcile", "--xlsx", str(tmp_path / "r.xlsx"),
+                                                "--certificates-csv", str(tmp_path / "c.csv")])
     assert result.exit_code == 0, result.output
     assert "Расхождений нет." in result.output and world["a"].short_name in result.output
-    assert load_workbook(tmp_path / "r.xlsx").sheetnames == ["По исполнителям", "По сертификатам"]
+    assert load_workbook(tmp_path / "r.xlsx").sheetnames == ["По исполнителям"]
+    lines = (tmp_path / "c.csv").read_text(encoding="utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("Сертификат;") and len(lines) == 1 + 3  # the world's three certificates
 
 
 def test_a_tampered_register_line_is_reported(app, world):
@@ -219,3 +222,21 @@ def test_the_registers_command_builds_the_month_with_a_progress_bar(app, world):
     assert "Сформировано реестров: 1." in result.stdout and "нет действующего соглашения" in result.stdout
     assert "Реестры" in result.stderr
     assert app.test_cli_runner().invoke(args=["registers", "--month", "13-2026"]).exit_code != 0
+
+
+def test_certificate_lines_come_a_page_at_a_time_and_stream_whole(api, login, users):
+    numbers = sorted(make_certificate(department=users["department"]).number for _ in range(3))
+    db.session.commit()
+    client = api(users["bookkeeping"])
+    summary = client.get("/api/v1/bookkeeping/reconciliation").json
+    assert summary["totals"]["certificates"] == 3 and "certificates" not in summary
+    assert [m["certificates"] for m in summary["municipalities"]] == [3]
+    first = client.get("/api/v1/bookkeeping/reconciliation/certificates?limit=2").json
+    assert [c["number"] for c in first["items"]] == numbers[:2] and first["next_after"] == numbers[1]
+    rest = client.get("/api/v1/bookkeeping/reconciliation/certificates",
+                      query_string={"after": first["next_after"], "limit": 2}).json
+    assert [c["number"] for c in rest["items"]] == numbers[2:] and rest["next_after"] is None
+    assert client.get("/api/v1/bookkeeping/reconciliation/certificates?limit=5000").status_code == 422
+    csv_text = login(users["bookkeeping"]).get("/bookkeeping/reconciliation/certificates.csv").data.decode("utf-8-sig")
+    rows = [line.split(";") for line in csv_text.strip().splitlines()]
+    assert rows[0][0] == "Сертификат" and [r[0] for r in rows[1:]] == numbers and rows[1][1] == "15000,00"

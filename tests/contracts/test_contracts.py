@@ -48,12 +48,14 @@ def test_parent_provider_and_department_do_their_part_in_the_browser(login, setu
     assert contract.number in cert_page and "Резерв по договору" in cert_page
 
     assert provider.post(f"/contracts/{contract.id}/report", data={
-        "report-month": f"{this_month():%Y-%m}", "report-delivered": "1", "report-attendance": "8"}).status_code == 302
+        "report-month": f"{this_month():%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "8",
+        "report-attendance": "8"}).status_code == 302
     first = contract.months[0].certificate_amount
     db.session.expire_all()
     assert balance_of(certificate.id).spent == first
     again = provider.post(f"/contracts/{contract.id}/report", data={
-        "report-month": f"{this_month():%Y-%m}", "report-delivered": "1"}, follow_redirects=True)
+        "report-month": f"{this_month():%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "8"},
+        follow_redirects=True)
     assert "Выберите месяц" in again.get_data(as_text=True)  # the month is no longer offered
     department = login(setup["department"])
     assert contract.number in department.get("/contracts").get_data(as_text=True)
@@ -186,22 +188,52 @@ def test_month_by_month_drawdown_until_completion(app, setup):
     assert contract.status == "completed"
 
 
-def test_termination_releases_the_reserve_at_once(api, setup):
+def test_notice_ends_the_contract_at_the_end_of_the_month_and_then_releases_the_reserve(api, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     services.report_month(contract.id, setup["provider"], contract.months[0].month, True)
     db.session.commit()
-    response = api(setup["parent"]).post(f"/api/v1/contracts/{contract.id}/terminate", json={
-        "from_month": f"{add_months(this_month(), 1):%Y-%m}", "reason": "Переезд"})
+    parent = api(setup["parent"])
+    wrong = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Переезд",
+                                                                             "grounds": "provider_grounds"})
+    assert wrong.status_code == 422 and wrong.json["errors"]["json"]["grounds"]
+    response = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Переезд"})
     if len(contract.months) == 1:
         assert response.status_code == 422  # nothing left to terminate in the period's last month
         return
-    assert response.status_code == 200 and response.json["status"] == "terminated"
+    next_month = add_months(this_month(), 1)
+    body = response.json
+    assert response.status_code == 200 and body["status"] == "active", body
+    assert (body["ends_on"], body["terminated_from"], body["termination_grounds"]) == (
+        (next_month - timedelta(days=1)).isoformat(), next_month.isoformat(), "parent_will")
     db.session.expire_all()
+    balance = balance_of(setup["certificate"].id)
+    assert balance.reserved == contract.certificate_part - contract.months[0].certificate_amount  # not yet
+    again = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "ещё раз"})
+    assert again.status_code == 409 and "уже подано" in again.json["message"]
+
+    assert services.end_noticed(today=this_month()) == 0  # the notice month is not over
+    assert services.end_noticed(today=next_month) == 1
+    db.session.commit()
+    db.session.expire_all()
+    contract = db.session.get(Contract, contract.id)
+    assert contract.status == "terminated"
+    assert {m.status for m in contract.months if m.month >= next_month} == {"cancelled"}
     balance = balance_of(setup["certificate"].id)
     assert balance.reserved == 0 and balance.spent == contract.months[0].certificate_amount
     assert balance.available == 15_000_00 - balance.spent
-    assert api(setup["parent"]).post(f"/api/v1/contracts/{contract.id}/terminate", json={
-        "from_month": f"{this_month():%Y-%m}", "reason": "ещё раз"}).status_code in (409, 422)
+    assert check_invariant() == []
+
+
+def test_the_department_terminates_by_instruction_and_only_so(api, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    db.session.commit()
+    department = api(setup["department"])
+    refused = department.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "x", "grounds": "agreement"})
+    assert refused.status_code == 422
+    response = department.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Предписание № 5"})
+    assert response.status_code == (422 if len(contract.months) == 1 else 200)
+    if response.status_code == 200:
+        assert response.json["termination_grounds_name"] == "Предписание уполномоченного органа"
 
 
 def test_department_corrects_a_month_with_a_correcting_entry(api, users, setup):
@@ -271,18 +303,19 @@ def test_cli_expire_and_check(app, setup):
     assert result.exit_code != 0 and "ещё не закончился" in result.output
 
 
-def test_months_before_a_termination_can_still_be_reported(app, setup):
+def test_the_notice_month_can_still_be_reported_and_the_months_after_cannot(app, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     if len(contract.months) < 2:
         pytest.skip("the period's last month: nothing to terminate after it")
     first, second = contract.months[0].month, contract.months[1].month
-    services.terminate(contract.id, setup["parent"], second, "Переезд", today=first)
+    services.terminate(contract.id, setup["parent"], "Переезд", today=first + timedelta(days=14))
     report = services.report_month(contract.id, setup["provider"], first, True, today=first)
-    assert report.amount == contract.months[0].certificate_amount and contract.status == "terminated"
+    assert report.amount == contract.months[0].certificate_amount and contract.status == "active"
     with pytest.raises(services.ConflictError, match="отменён расторжением"):
         services.report_month(contract.id, setup["provider"], second, True, today=second)
+    services.end_noticed(today=second)
     db.session.commit()
-    assert balance_of(setup["certificate"].id).reserved == 0
+    assert contract.status == "terminated" and balance_of(setup["certificate"].id).reserved == 0
 
 
 def test_a_child_can_enrol_again_after_rejecting_the_offer_but_not_twice_at_once(api, setup):
@@ -314,3 +347,39 @@ def test_the_parent_sees_each_certificate_with_its_balance_and_next_payments(set
         page = login(setup["parent"]).get(url).get_data(as_text=True)
         assert 'class="balance-bar" role="img"' in page
         assert "Следующие списания:" in page and format_rub(first.certificate_amount) in page
+
+
+def _pdf_text(body: bytes, tmp_path) -> str:
+    import shutil
+    import subprocess
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(body)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_certificate_shows_its_three_parts_on_the_page_in_the_pdf_and_the_api(api, login, setup, tmp_path):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    services.report_month(contract.id, setup["provider"], this_month(), lessons_planned=8, lessons_held=6,
+                          reason="Карантин")
+    db.session.commit()
+    certificate_id, number = setup["certificate"].id, contract.number
+    expected = round(contract.months[0].certificate_amount * 6 / 8)
+    document = api(setup["parent"]).get(f"/api/v1/certificates/{certificate_id}/document")
+    assert document.status_code == 200, document.json
+    body = document.json
+    assert body["general"]["id"] == certificate_id
+    assert body["service"][0]["program"] == setup["program"].title and body["service"][0]["service_code"]
+    part = body["contracts"][0]
+    assert (part["number"], part["delivered"], part["spent"]) == (number, 1, expected)
+    assert (part["months"][0]["lessons_held"], part["months"][0]["spent"]) == (6, expected)
+    assert api(make_user("parent")).get(f"/api/v1/certificates/{certificate_id}/document").status_code == 404
+
+    page = login(setup["parent"]).get(f"/certificates/{certificate_id}").get_data(as_text=True)
+    for heading in ("Часть 1. Общие сведения", "Часть 2. Услуга и выбранный исполнитель",
+                    "Часть 3. Договор и результаты оказания услуги"):
+        assert heading in page
+    assert f"Договор № {number}" in page and "6 из 8" in page
+    text = _pdf_text(login(setup["parent"]).get(f"/certificates/{certificate_id}/certificate.pdf").data, tmp_path)
+    assert "Часть 3. Договор и результаты оказания услуги" in text and number in text and "занятий 6 из 8" in text

@@ -65,6 +65,17 @@ def test_ledger_state_machine(machine_app):
                         {"reserved": -amount, "spent": amount}, "reserved")
 
         @rule(amount=amounts)
+        def advance(self, amount):
+            self._apply(lambda: ledger.advance(self.cid, amount, self._key(), contract_id=None, month=date.today()),
+                        {"reserved": -amount, "spent": amount}, "reserved")
+
+        @rule(amount=amounts)
+        def refund_advance(self, amount):
+            # an advance above the month's final amount returns from spent to the reserve
+            self._apply(lambda: ledger.refund(self.cid, amount, self._key(), contract_id=None, month=date.today()),
+                        {"spent": -amount, "reserved": amount}, "spent")
+
+        @rule(amount=amounts)
         def refund(self, amount):
             self._apply(lambda: ledger.correct(self.cid, (amount, 0, -amount, 0), self._key(), reason="тест",
                                                actor=users["department"]),

@@ -31,6 +31,8 @@
   }
   document.addEventListener("change", function (event) {
     var box = event.target;
+    // <select data-autosubmit>: a filter that applies as soon as it is chosen (a button does without JS)
+    if (box.hasAttribute && box.hasAttribute("data-autosubmit") && box.form) { box.form.submit(); return; }
     var name = box.getAttribute && box.getAttribute("data-check-all");
     if (name) {
       var boxes = document.querySelectorAll('input[type=checkbox][name="' + name + '"]');

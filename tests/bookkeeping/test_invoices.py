@@ -1,0 +1,157 @@
+"""The advance and final invoices: figures computed here independently (exact fractions, half-up
+rounding), kopecks conserved over the month's lines, the ledger moving only what the rules say."""
+from fractions import Fraction
+
+import pytest
+from sqlalchemy import select
+
+from certapp.bookkeeping import services
+from certapp.bookkeeping.models import Agreement, Invoice
+from certapp.common.months import add_months
+from certapp.contracts import services as contracts
+from certapp.contracts.models import Contract
+from certapp.db import db
+from certapp.ledger.models import CertificateBalance, LedgerEntry
+from certapp.ledger.services import check_invariant
+from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
+
+#: (lessons planned, held) of the three contracts' first month
+LESSONS = ((8, 8), (8, 3), (9, 0))
+
+
+def _half_up(value: Fraction) -> int:
+    return int(value + Fraction(1, 2)) if value >= 0 else -int(-value + Fraction(1, 2))
+
+
+@pytest.fixture
+def world(users):
+    """A provider with a concluded agreement and three contracts from the period's first month, at a
+    price whose shares have odd kopecks."""
+    department, bookkeeper = users["department"], users["bookkeeping"]
+    provider_user, provider = make_provider(department=department)
+    program = make_program(provider_user, department, price_per_month="1 234,57")
+    start = current_period().starts_on
+    contracts_ = [make_contract(make_certificate(department=department, today=start), provider_user, program,
+                                today=start) for _ in LESSONS]
+    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
+    services.conclude_agreement(agreement.id, bookkeeper, start, None)
+    db.session.commit()
+    return {"provider_user": provider_user, "provider": provider, "contracts": contracts_, "m0": start,
+            "bookkeeper": bookkeeper}
+
+
+def _month_amount(contract: Contract, month) -> int:
+    return next(m.certificate_amount for m in contract.months if m.month == month)
+
+
+def test_advance_then_final_by_lessons_held_with_every_kopeck_accounted_for(world):
+    m0, bookkeeper, provider = world["m0"], world["bookkeeper"], world["provider"]
+    shares = [_month_amount(c, m0) for c in world["contracts"]]
+    advances = [_half_up(Fraction(amount * 80, 100)) for amount in shares]
+    assert any(Fraction(a * 80, 100).denominator > 1 for a in shares)  # the rounding is exercised
+
+    advance = services.form_invoice("advance", provider.id, m0, bookkeeper)
+    assert [line.amount for line in advance.lines] == advances and advance.total == sum(advances)
+    services.approve_invoice(advance.id, bookkeeper)
+    db.session.commit()
+    for contract, paid in zip(world["contracts"], advances):
+        balance = db.session.get(CertificateBalance, contract.certificate_id)
+        assert balance.spent == paid and balance.reserved == contract.certificate_part - paid
+
+    m1 = add_months(m0, 1)
+    for contract, (planned, held) in zip(world["contracts"], LESSONS):
+        contracts.report_month(contract.id, world["provider_user"], m0, today=m1, lessons_planned=planned,
+                               lessons_held=held, reason=None if held == planned else "Карантин")
+    db.session.commit()
+    dues = [_half_up(Fraction(amount * held, planned)) for amount, (planned, held) in zip(shares, LESSONS)]
+    final = services.form_invoice("final", provider.id, m0, bookkeeper, today=m1)
+    assert [(line.due, line.advance, line.amount) for line in final.lines] == [
+        (due, paid, due - paid) for due, paid in zip(dues, advances)]
+    assert final.total == sum(dues) - sum(advances)
+    assert any(line.amount < 0 for line in final.lines)  # the month without lessons returns its advance
+    services.approve_invoice(final.id, bookkeeper)
+    db.session.commit()
+
+    for contract, amount, due in zip(world["contracts"], shares, dues):
+        balance = db.session.get(CertificateBalance, contract.certificate_id)
+        # the month costs `due`; the rest of its share went back to the certificate
+        assert balance.spent == due
+        assert balance.reserved == contract.certificate_part - amount
+        assert balance.available == balance.nominal - contract.certificate_part + (amount - due)
+    kinds = db.session.execute(select(LedgerEntry.kind).where(LedgerEntry.month == m0)
+                               .order_by(LedgerEntry.id)).scalars().all()
+    assert kinds.count("advance") == 3 and "refund" in kinds
+    assert check_invariant() == []
+
+    register = services.build_register(provider.id, m0, bookkeeper)
+    assert register.total == sum(dues)  # advances and finals, paid by the 10th of the next month
+
+
+def test_an_advance_line_reported_before_approval_is_paid_by_the_report(world):
+    m0, bookkeeper = world["m0"], world["bookkeeper"]
+    advance = services.form_invoice("advance", world["provider"].id, m0, bookkeeper)
+    first = world["contracts"][0]
+    contracts.report_month(first.id, world["provider_user"], m0, today=add_months(m0, 1), lessons_planned=8,
+                           lessons_held=8)
+    services.approve_invoice(advance.id, bookkeeper)
+    db.session.commit()
+    assert [line.amount for line in advance.lines][0] == 0
+    assert db.session.get(CertificateBalance, first.certificate_id).spent == _month_amount(first, m0)
+    assert check_invariant() == []
+
+
+def test_invoices_through_the_api_and_their_refusals(api, world, users):
+    m0, provider = world["m0"], world["provider"]
+    client = api(world["bookkeeper"])
+    formed = client.post("/api/v1/bookkeeping/invoices", json={"kind": "advance", "month": f"{m0:%Y-%m}"})
+    assert formed.status_code == 201 and len(formed.json["formed"]) == 1, formed.json
+    invoice = formed.json["formed"][0]
+    assert invoice["kind"] == "advance" and invoice["share_percent"] == 80 and len(invoice["lines"]) == 3
+    twice = client.post("/api/v1/bookkeeping/invoices", json={"kind": "advance", "month": f"{m0:%Y-%m}",
+                                                               "provider_id": provider.id})
+    assert twice.status_code == 409
+    future = add_months(current_period().ends_on.replace(day=1), 1)
+    assert client.post("/api/v1/bookkeeping/invoices", json={
+        "kind": "final", "month": f"{future:%Y-%m}", "provider_id": provider.id}).status_code == 422
+    assert client.post("/api/v1/bookkeeping/invoices", json={"kind": "interim", "month": "2026-01"}
+                       ).status_code == 422
+    listed = client.get(f"/api/v1/bookkeeping/invoices?kind=advance&month={m0:%Y-%m}").json
+    assert listed["total"] == 1 and listed["items"][0]["status"] == "draft"
+    assert client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/reject", json={"reason": " "}
+                       ).status_code == 422
+    approved = client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve")
+    assert approved.status_code == 200 and approved.json["signature"]
+    assert client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve").status_code == 409
+    assert api(users["parent"]).get("/api/v1/bookkeeping/invoices").status_code == 403
+    assert api(world["provider_user"]).post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve"
+                                            ).status_code == 403
+    assert db.session.execute(select(Invoice).where(Invoice.status == "approved")).scalar_one()
+
+
+def test_bookkeeper_forms_and_approves_on_the_page(login, world):
+    client = login(world["bookkeeper"])
+    month = f"{world['m0']:%Y-%m}"
+    response = client.post("/bookkeeping/invoices", data={"kind": "advance", "month": month, "provider_id": "0"},
+                           follow_redirects=True)
+    assert "Сформировано счетов: 1." in response.get_data(as_text=True)
+    invoice = db.session.execute(select(Invoice)).scalar_one()
+    page = client.get(f"/bookkeeping/invoices/{invoice.id}").get_data(as_text=True)
+    assert "Авансовый счёт" in page and "аванс 80 %" in page
+    done = client.post(f"/bookkeeping/invoices/{invoice.id}/approve", follow_redirects=True)
+    assert "Счёт утверждён." in done.get_data(as_text=True)
+
+
+def test_a_group_reports_its_month_in_one_request(api, world):
+    m0 = world["m0"]
+    group_id = world["contracts"][0].group_id
+    ids = [c.id for c in world["contracts"]]
+    response = api(world["provider_user"]).post(f"/api/v1/groups/{group_id}/lessons", json={
+        "month": f"{m0:%Y-%m}", "rows": [
+            {"contract_id": ids[0], "lessons_planned": 8, "lessons_held": 8},
+            {"contract_id": ids[1], "lessons_planned": 8, "lessons_held": 9},
+            {"contract_id": ids[2], "lessons_planned": 8, "lessons_held": 0}]})
+    assert response.status_code == 200, response.json
+    assert response.json["done"] == [ids[0]]
+    refused = {row["id"]: row["message"] for row in response.json["refused"]}
+    assert "не больше, чем по расписанию" in refused[ids[1]] and "почему услуга не оказана" in refused[ids[2]]
+    assert check_invariant() == []
