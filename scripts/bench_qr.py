@@ -72,7 +72,7 @@ def main() -> int:
         for label, value in (("baseline: Ed25519 check, key parsed once", baseline),
                              ("key store verify (cached keys)", stored),
                              ("whole verification (decode + key + database)", full)):
-            print(f"{label:44} {value:12,.0f} {value / baseline:11.2f}".replace(",", " "))
+            print(f"{label:44} {f'{value:,.0f}'.replace(',', ' '):>12} {value / baseline:11.2f}")
     return 0
 
 
