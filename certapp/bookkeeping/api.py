@@ -16,7 +16,7 @@ from certapp.bookkeeping.schemas import (
     CertificateLinesQuerySchema,
     CertificateLinesSchema,
     EndSchema,
-    InvoiceFormResultSchema,
+    InvoiceFormAllSchema,
     InvoiceFormSchema,
     InvoicePageSchema,
     InvoiceQuerySchema,
@@ -28,7 +28,7 @@ from certapp.bookkeeping.schemas import (
     RegisterRejectSchema,
     TermSchema,
 )
-from certapp.common.pagination import paginate
+from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.contracts.services import parse_month
 from certapp.db import db, transaction
 from certapp.jobs.api import JobSchema
@@ -40,9 +40,11 @@ blp = Blueprint("bookkeeping_api", __name__, url_prefix="/bookkeeping",
 @blp.route("/agreements", methods=["GET"])
 @blp.arguments(AgreementQuerySchema, location="query")
 @blp.response(200, AgreementSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("bookkeeping", "department")
 def list_agreements(args):
-    return db.session.execute(services.agreements_query(args.get("status"))).scalars().all()
+    """Agreements, a page at a time (X-Pagination)."""
+    return services.agreements_query(args.get("status"))
 
 
 @blp.route("/agreements/<int:agreement_id>/conclude", methods=["POST"])
@@ -75,11 +77,12 @@ def end(data, agreement_id: int):
 @blp.route("/payment-registers", methods=["GET"])
 @blp.arguments(PaymentRegisterQuerySchema, location="query")
 @blp.response(200, PaymentRegisterSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("bookkeeping", "department")
 def list_registers(args):
+    """Payment registers, newest month first, a page at a time (X-Pagination)."""
     month = parse_month(args["month"]) if args.get("month") else None
-    return db.session.execute(services.registers_query(month, args.get("status"), args.get("provider_id"))
-                              ).scalars().all()
+    return services.registers_query(month, args.get("status"), args.get("provider_id"))
 
 
 @blp.route("/payment-registers", methods=["POST"])
@@ -178,17 +181,25 @@ def list_invoices(args):
 
 @blp.route("/invoices", methods=["POST"])
 @blp.arguments(InvoiceFormSchema)
-@blp.response(201, InvoiceFormResultSchema)
+@blp.response(201, InvoiceSchema)
 @roles("bookkeeping")
-def form_invoices(data):
-    """Form the month's advance invoices (from its 1st) or final invoices (after it): of one provider,
-    or of every provider with contracts in the month (those that cannot be invoiced are in `skipped`)."""
-    month = parse_month(data["month"])
+def form_invoice(data):
+    """Form a provider's advance invoice for a month (from its 1st) or its final invoice (after the
+    month). 409 when formed already or without an agreement in force; 422 too early or nothing to invoice."""
     with transaction():
-        if data["provider_id"]:
-            return services.BuildResult(built=[services.form_invoice(data["kind"], data["provider_id"], month,
-                                                                     current_user)])
-        return services.form_invoices(data["kind"], month, current_user)
+        return services.form_invoice(data["kind"], data["provider_id"], parse_month(data["month"]), current_user)
+
+
+@blp.route("/invoices/form-all", methods=["POST"])
+@blp.arguments(InvoiceFormAllSchema)
+@blp.response(202, JobSchema)
+@roles("bookkeeping")
+def form_all_invoices(data):
+    """Start forming every provider's invoices of a kind for a month: a job (follow it at
+    GET /api/v1/jobs/{id}; its message says which were formed and which skipped and why)."""
+    with transaction():
+        record = services.start_forming_invoices(data["kind"], parse_month(data["month"]), current_user)
+    return db.session.get(type(record), record.id)
 
 
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])

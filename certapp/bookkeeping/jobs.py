@@ -12,20 +12,25 @@ from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress
 
 
+@contextmanager
+def _committed_steps(progress):
+    """Each provider's work in a transaction of its own, counted as done whatever became of it."""
+    @contextmanager
+    def step():
+        try:
+            with transaction():
+                yield
+        finally:
+            progress.advance()
+    yield step
+
+
 def build_month(month: date, actor: User | None, job_id: int | None = None, on_start=None) -> tuple[int, list[str]]:
     """Every provider's register for the month, each in its own transaction, reporting progress
     (to the job's row, and to `on_start(total)`'s callback, e.g. a terminal's progress bar)."""
     total = len(services.providers_to_pay(month, actor and services.own_municipality_id(actor)))
-    with Progress(job_id, total, every=1, on_advance=on_start(total) if on_start else None) as progress:
-
-        @contextmanager
-        def committed_step():
-            try:
-                with transaction():
-                    yield
-            finally:
-                progress.advance()
-
+    with Progress(job_id, total, every=1, on_advance=on_start(total) if on_start else None) as progress, \
+            _committed_steps(progress) as committed_step:
         result = services.build_all_registers(month, actor, step=committed_step)
         built, skipped = len(result.built), [reason for _, reason in result.skipped]
         progress.finish("\n".join([f"Сформировано реестров за {month_label(month)}: {built}."]
@@ -55,6 +60,22 @@ def form_month_invoices() -> int:
     this_month = first_of_month(date.today())
     formed = 0
     for kind, month in (("final", add_months(this_month, -1)), ("advance", this_month)):
-        with transaction():
-            formed += len(services.form_invoices(kind, month, None).built)
+        with Progress(None, len(services.providers_to_invoice(month))) as progress, \
+                _committed_steps(progress) as committed_step:
+            formed += len(services.form_invoices(kind, month, None, step=committed_step).built)
     return formed
+
+
+@job()
+def form_invoices_job(job_id: int, kind: str, month_iso: str, actor_id: int) -> int:
+    """Started from the invoices page or the API: every provider's invoices of a kind, with a progress bar."""
+    actor, month = db.session.get(User, actor_id), date.fromisoformat(month_iso)
+    with scoped(actor.municipality_id):
+        total = len(services.providers_to_invoice(month, actor.municipality_id))
+        with Progress(job_id, total, every=1) as progress, _committed_steps(progress) as committed_step:
+            result = services.form_invoices(kind, month, actor, step=committed_step)
+            skipped = [f"{provider.short_name}: {reason}" for provider, reason in result.skipped]
+            progress.finish("\n".join([f"Сформировано счетов за {month_label(month)}: {len(result.built)}."]
+                                       + ([f"Пропущено: {len(skipped)}."] + skipped if skipped else [])),
+                            result_url=path_for("bookkeeping.invoices", month=f"{month:%Y-%m}", kind=kind))
+    return len(result.built)

@@ -189,20 +189,13 @@ class InvoicePageSchema(PageSchema):
     items = fields.List(fields.Nested(InvoiceSchema))
 
 
-class InvoiceFormSchema(Schema):
+class InvoiceFormAllSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(list(INVOICE_KINDS)))
     month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
-    provider_id = fields.Integer(load_default=None, allow_none=True,
-                                 metadata={"description": "one provider; every provider with contracts when omitted"})
 
 
-class InvoiceFormResultSchema(Schema):
-    formed = fields.List(fields.Nested(InvoiceSchema), attribute="built")
-    skipped = fields.Method("_skipped")
-
-    def _skipped(self, result):
-        return [{"provider_id": provider.id, "provider": provider.short_name, "reason": reason}
-                for provider, reason in result.skipped]
+class InvoiceFormSchema(InvoiceFormAllSchema):
+    provider_id = fields.Integer(required=True)
 
 
 class AgreementReportSchema(Schema):

@@ -424,26 +424,45 @@ def form_invoice(kind: str, provider_id: int, month: date, actor: User | None, m
     return invoice
 
 
-def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None) -> BuildResult:
-    """Every provider's invoice of a kind for the month, in one action (a provider that cannot be
-    invoiced is skipped with the reason). `actor` None: the system's job of the 1st."""
+def providers_to_invoice(month: date, municipality_id: int | None = None) -> list[tuple[int, int]]:
+    """(provider, municipality) pairs with contract months in the month (all municipalities when none)."""
+    pairs = select(Contract.provider_id, Contract.municipality_id).distinct().join(
+        ContractMonth, ContractMonth.contract_id == Contract.id).where(ContractMonth.month == month.replace(day=1))
+    if municipality_id is not None:
+        pairs = pairs.where(Contract.municipality_id == municipality_id)
+    return sorted(tuple(row) for row in db.session.execute(pairs).all())
+
+
+def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None, step=None) -> BuildResult:
+    """Every provider's invoice of a kind for the month (a provider that cannot be invoiced is skipped
+    with the reason). Each provider runs inside `step()` — a savepoint by default; the job passes a
+    transaction of its own that also counts progress. `actor` None: the system's job of the 1st."""
     municipality_id = None
     if actor is not None:
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
-    pairs = select(Contract.provider_id, Contract.municipality_id).distinct().join(
-        ContractMonth, ContractMonth.contract_id == Contract.id).where(ContractMonth.month == month)
-    if municipality_id is not None:
-        pairs = pairs.where(Contract.municipality_id == municipality_id)
     result = BuildResult()
-    for provider_id, paying in sorted(db.session.execute(pairs).all()):
+    for provider_id, paying in providers_to_invoice(month, municipality_id):
         try:
-            with db.session.begin_nested():
+            with (step or db.session.begin_nested)():
                 result.built.append(form_invoice(kind, provider_id, month, actor, paying, today))
         except (AgreementRequiredError, ConflictError, ValidationError) as error:
             result.skipped.append((db.session.get(Provider, provider_id), error.message))
     return result
+
+
+def start_forming_invoices(kind: str, month: date, actor: User):
+    """Form every provider's invoices of a kind for the month as a job with progress (bookkeeping.jobs)."""
+    from certapp.bookkeeping.jobs import form_invoices_job
+    from certapp.jobs.services import start
+
+    require_role(actor, "bookkeeping")
+    if kind not in INVOICE_KINDS:
+        raise ValidationError("Вид счёта: advance или final.", field="kind")
+    month = month.replace(day=1)
+    return start(form_invoices_job, "invoices.form", f"{INVOICE_KINDS[kind]}: все исполнители за {month:%m.%Y}",
+                 actor, kind, month.isoformat(), actor.id)
 
 
 def get_invoice(invoice_id: int) -> Invoice:

@@ -155,16 +155,14 @@ def invoices():
             except DomainError as error:
                 flash(error.message, "error")
             else:
-                def form_them():
-                    if form.provider_id.data:
-                        return services.BuildResult(built=[services.form_invoice(form.kind.data, form.provider_id.data,
-                                                                                 month, current_user)])
-                    return services.form_invoices(form.kind.data, month, current_user)
-                result = run_and_flash(form_them, None)
-                if result is not None:
-                    flash(f"Сформировано счетов: {len(result.built)}.", "success" if result.built else "info")
-                    for provider, reason in result.skipped[:10]:
-                        flash(f"{provider.short_name}: {reason}", "error")
+                if form.provider_id.data:
+                    run_and_flash(lambda: services.form_invoice(form.kind.data, form.provider_id.data, month,
+                                                                current_user), "Счёт сформирован.")
+                else:  # every provider: long work, a job with a progress bar
+                    record = run_and_flash(lambda: services.start_forming_invoices(form.kind.data, month, current_user),
+                                           "Счета формируются.")
+                    if record is not None:
+                        return redirect(url_for("jobs.job", job_id=record.id))
         return redirect(url_for("bookkeeping.invoices"))
     filters = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
                "status": request.args.get("status") if request.args.get("status") in INVOICE_STATUSES else None}

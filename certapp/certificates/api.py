@@ -23,9 +23,9 @@ from certapp.certificates.schemas import (
     VerificationSchema,
     VerifyInputSchema,
 )
-from certapp.common.pagination import paginate
+from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.common.schemas import BulkResultSchema
-from certapp.db import db, transaction
+from certapp.db import transaction
 from certapp.reference import services as reference
 
 blp = Blueprint("certificates_api", __name__, url_prefix="/certificates",
@@ -52,12 +52,14 @@ def add_child(data):
 @blp.route("/applications", methods=["GET"])
 @blp.arguments(CertificateApplicationQuerySchema, location="query")
 @blp.response(200, CertificateApplicationSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent", "department")
 def list_applications(args):
-    """A parent's own applications; for the department, the queue (default: awaiting decision)."""
+    """A parent's own applications; for the department, the queue (default: awaiting decision); a
+    page at a time (X-Pagination)."""
     if current_user.role == "parent":
-        return services.applications_of(current_user)
-    return db.session.execute(services.application_queue(args.get("status", "submitted"))).scalars().all()
+        return services.applications_query(current_user)
+    return services.application_queue(args.get("status", "submitted"))
 
 
 @blp.route("/applications", methods=["POST"])

@@ -265,9 +265,13 @@ def get_application(application_id: int, user: User) -> CertificateApplication:
     return application
 
 
+def applications_query(parent: User):
+    return (select(CertificateApplication).where(CertificateApplication.parent_id == parent.id)
+            .order_by(CertificateApplication.id.desc()))
+
+
 def applications_of(parent: User) -> list[CertificateApplication]:
-    return list(db.session.execute(select(CertificateApplication).where(CertificateApplication.parent_id == parent.id)
-                                   .order_by(CertificateApplication.id.desc())).scalars())
+    return list(db.session.execute(applications_query(parent)).scalars())
 
 
 def application_queue(status: str | None = "submitted"):

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
 from certapp.certificates.services import get_certificate
-from certapp.common.pagination import paginate
+from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.common.schemas import BulkResultSchema
 from certapp.contracts import services
 from certapp.contracts.schemas import (
@@ -25,7 +25,7 @@ from certapp.contracts.schemas import (
     ServiceReportSchema,
     TerminateSchema,
 )
-from certapp.db import db, transaction
+from certapp.db import transaction
 from certapp.ledger import services as ledger
 
 blp = Blueprint("contracts_api", __name__, url_prefix="", description="Заявки на обучение, договоры, отчёты, проводки")
@@ -34,9 +34,11 @@ blp = Blueprint("contracts_api", __name__, url_prefix="", description="Заяв�
 @blp.route("/enrollments", methods=["GET"])
 @blp.arguments(EnrollmentQuerySchema, location="query")
 @blp.response(200, EnrollmentSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent", "provider", "department")
 def list_enrollments(args):
-    return db.session.execute(services.enrollments_for(current_user, args.get("status"))).scalars().all()
+    """Enrollments, newest first, a page at a time (X-Pagination)."""
+    return services.enrollments_for(current_user, args.get("status"))
 
 
 @blp.route("/enrollments", methods=["POST"])

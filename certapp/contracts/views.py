@@ -34,8 +34,9 @@ def enroll(program_id: int):
     program = get_program_for(program_id, current_user)
     form = EnrollForm()
     certificates = [c for c in certificates_of(current_user) if c.status == "active"]
-    form.certificate_id.choices = choices((c.id, f"{c.child.full_name} — № {c.number}, доступно "
-                                           f"{format_rub(c.balance.available)}") for c in certificates)
+    form.certificate_id.choices = choices((c.id, f"{c.child.full_name} — № {c.number}, " + (
+        f"доступно {format_rub(c.balance.available)}" if c.balance else "сертификат учёта: оплачивает родитель"))
+        for c in certificates)
     form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}") for g in program.groups)
     group_ids = [g.id for g in program.groups]
     chosen = next((g for g in program.groups if g.id == (form.group_id.data or request.args.get("group", type=int))),

@@ -2,7 +2,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
-from certapp.common.pagination import paginate
+from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.db import db, transaction
 from certapp.registry import services
 from certapp.registry.schemas import (
@@ -38,12 +38,14 @@ def entries(args):
 @blp.route("/applications", methods=["GET"])
 @blp.arguments(ApplicationQuerySchema, location="query")
 @blp.response(200, ApplicationSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("provider", "department")
 def list_applications(args):
-    """A provider's own applications; for the department, the review queue (flagged first, oldest first)."""
+    """A provider's own applications; for the department, the review queue (flagged first, oldest
+    first), a page at a time (X-Pagination)."""
     if current_user.role == "provider":
         return services.my_applications(current_user)
-    return db.session.execute(services.review_queue(args.get("status"))).scalars().all()
+    return services.review_queue(args.get("status"))
 
 
 @blp.route("/applications", methods=["POST"])
@@ -131,13 +133,15 @@ def decide_staff_request(data, request_id: int):
 @blp.route("/admissions", methods=["GET"])
 @blp.arguments(AdmissionQuerySchema, location="query")
 @blp.response(200, AdmissionSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("provider", "department")
 def list_admissions(args):
-    """A provider's admissions in every municipality; the department's: those in its municipality."""
+    """A provider's admissions in every municipality; the department's: those in its municipality,
+    a page at a time (X-Pagination)."""
     if current_user.role == "provider":
         provider = services.provider_of(current_user)
         return services.admissions_of(provider.id) if provider else []
-    return db.session.execute(services.admissions_query(args.get("status"))).scalars().all()
+    return services.admissions_query(args.get("status"))
 
 
 @blp.route("/admissions", methods=["POST"])

@@ -2,6 +2,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.contracts.services import parse_month
 from certapp.db import db, transaction
 from certapp.reporting import services
@@ -124,9 +125,11 @@ def set_indicators(data):
 
 @blp.route("/feedback", methods=["GET"])
 @blp.response(200, FeedbackSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent", "provider", "department")
 def list_feedback():
-    return db.session.execute(services.feedback_for(current_user)).scalars().all()
+    """Feedback, a page at a time (X-Pagination)."""
+    return services.feedback_for(current_user)
 
 
 @blp.route("/feedback", methods=["POST"])

@@ -240,3 +240,16 @@ def test_certificate_lines_come_a_page_at_a_time_and_stream_whole(api, login, us
     csv_text = login(users["bookkeeping"]).get("/bookkeeping/reconciliation/certificates.csv").data.decode("utf-8-sig")
     rows = [line.split(";") for line in csv_text.strip().splitlines()]
     assert rows[0][0] == "Сертификат" and [r[0] for r in rows[1:]] == numbers and rows[1][1] == "15000,00"
+
+
+def test_list_endpoints_answer_a_page_with_the_totals_in_a_header(api, users):
+    parent = users["parent"]
+    for _ in range(3):
+        make_certificate(parent, users["department"])
+    db.session.commit()
+    client = api(parent)
+    page = client.get("/api/v1/certificates/applications?page=2&page_size=2")
+    assert page.status_code == 200 and len(page.json) == 1
+    header = __import__("json").loads(page.headers["X-Pagination"])
+    assert (header["total"], header["total_pages"], header["page"]) == (3, 2, 2)
+    assert client.get("/api/v1/certificates/applications?page_size=5000").status_code == 422

@@ -192,3 +192,20 @@ def test_indicators_and_the_social_order_count_certificates_by_category(app, use
     assert counts["Дети 5–7 лет"] == (1, 1, 1, 10_000_00) and counts["Дети 8–17 лет"] == (1, 0, 0, 20_000_00)
     page = login(department).get(f"/reports/indicators?year={year}").get_data(as_text=True)
     assert "Сертификаты по категориям" in page and "Дети 5–7 лет" in page
+
+
+def test_a_parent_waiting_in_the_queue_browses_the_catalog_and_enrolls_paying_themselves(app, users, login):
+    from tests.factories import make_program, make_provider
+
+    parent, department = users["parent"], users["department"]
+    small, _ = _two_categories(department)
+    _issue(parent, department, 6, 0)
+    queued = _issue(parent, department, 6, 1)
+    provider_user, _ = make_provider(department=department)
+    program = make_program(provider_user, department, age_from=5, age_to=9)
+    db.session.commit()
+    program_id, queued_number = program.id, queued.number
+    client = login(parent)
+    assert client.get("/catalog").status_code == 200
+    page = client.get(f"/enroll/{program_id}")
+    assert page.status_code == 200 and f"№ {queued_number}, сертификат учёта" in page.get_data(as_text=True)
