@@ -40,7 +40,7 @@ from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance
 from certapp.programs.models import StudyGroup
-from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory
+from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Period
 from certapp.reference.services import get_category, get_period, propose_category
 
 
@@ -582,6 +582,21 @@ def holders_query(*, search: str | None = None, period_id: int | None = None, st
             conditions.append(Certificate.number == number)
         stmt = stmt.where(or_(*conditions))
     return stmt
+
+
+def holder_rows(stmt, batch: int = 1000):
+    """The register of holders as plain rows for an export: the query runs now (inside the caller's
+    scope) with the child, period and balance joined, and its rows are fetched in batches as consumed."""
+    columns = (select(Certificate.number, Child.last_name, Child.first_name, Child.patronymic, Child.birth_date,
+                      Period.name.label("period"), Certificate.nominal, CertificateBalance.available,
+                      CertificateBalance.reserved, CertificateBalance.spent, Certificate.status, Certificate.valid_from,
+                      Certificate.valid_to)
+               .join(Period, Period.id == Certificate.period_id)
+               .outerjoin(CertificateBalance, CertificateBalance.certificate_id == Certificate.id))
+    ids = stmt.with_only_columns(Certificate.id).order_by(None).scalar_subquery()
+    result = db.session.execute(columns.join(Child, Child.id == Certificate.child_id).where(Certificate.id.in_(ids))
+                                .order_by(Certificate.number).execution_options(yield_per=batch))
+    return iter(result)
 
 
 # --- verification --------------------------------------------------------------------------------

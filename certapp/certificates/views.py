@@ -6,7 +6,7 @@ from certapp.certificates import render, services
 from certapp.certificates.forms import ApplyForm, CategoryForm, ChildForm, DecisionForm, OnBehalfForm, StatusForm
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
 from certapp.common.errors import DomainError
-from certapp.common.exports import Money, csv_response, xlsx_response
+from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
 from certapp.common.pagination import paginate
@@ -236,17 +236,14 @@ def holders(fmt: str | None = None):
     """Реестр получателей сертификатов, with search, filters and exports."""
     filters = _holder_filters()
     stmt = services.holders_query(**filters)
-    if fmt:
-        rows = []
-        for cert in db.session.execute(stmt).scalars():
-            b = cert.balance
-            money = [Money(b.available), Money(b.reserved), Money(b.spent)] if b else [Money(0)] * 3
-            rows.append([cert.number, cert.child.full_name, cert.child.birth_date, cert.period.name, Money(cert.nominal),
-                         *money, cert.status_name, cert.valid_from, cert.valid_to])
+    if fmt:  # streamed: columns read in batches, never the whole register in memory
+        rows = ([r.number, " ".join(p for p in (r.last_name, r.first_name, r.patronymic) if p), r.birth_date, r.period,
+                 Money(r.nominal), Money(r.available or 0), Money(r.reserved or 0), Money(r.spent or 0),
+                 CERTIFICATE_STATUSES[r.status], r.valid_from, r.valid_to] for r in services.holder_rows(stmt))
         if fmt == "csv":
             return csv_response(HOLDER_HEADERS, rows, "certificate-holders.csv")
-        return xlsx_response("certificate-holders.xlsx",
-                             [("Получатели сертификатов", HOLDER_HEADERS, rows, (4, 5, 6, 7))])
+        return xlsx_stream_response("certificate-holders.xlsx", "Получатели сертификатов", HOLDER_HEADERS, rows,
+                                    (4, 5, 6, 7))
     page = paginate(stmt, request.args.get("page", 1, type=int), 50)
     return render_template("certificates/holders.html", page=page, filters=filters, periods=list_periods(),
                            statuses=CERTIFICATE_STATUSES)

@@ -155,8 +155,12 @@ def test_holders_register_exports_xlsx_with_totals(login, users, certificate):
     sheet = book.active
     assert sheet["A1"].value == "Номер сертификата" and sheet["E2"].value == 15000.0
     assert sheet["A4"].value == "Итого" and sheet["E4"].value == "=SUM(E2:E3)"
+    assert sheet["E2"].number_format == "#,##0.00" and sheet["C2"].is_date and sheet["B2"].value.startswith("Иванов")
     csv = client.get("/certificates/holders.csv").get_data(as_text=True)
-    assert csv.startswith("\ufeff") and "15000,00" in csv
+    assert csv.startswith("\ufeff") and "15000,00" in csv and certificate.number in csv
+    assert len(csv.strip().splitlines()) == 3
+    filtered = client.get(f"/certificates/holders.csv?q={certificate.number}").get_data(as_text=True)
+    assert len(filtered.strip().splitlines()) == 2 and certificate.number in filtered
     assert login(users["parent"]).get("/certificates/holders").status_code == 403
 
 
