@@ -3,7 +3,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from certapp.contracts import services
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.ledger.services import check_invariant
 from certapp.reference.models import Period
 
@@ -24,8 +24,7 @@ def expire(period_code, oktmo):
         raise click.ClickException("Период не найден.")
     for period in periods:
         try:
-            with transaction():
-                counts = services.expire_period(period.id, actor=None)
+            counts = services.expire_period_in_batches(period.id, actor=None)
         except services.DomainError as error:
             raise click.ClickException(f"{period.municipality.name}: {error.message}")
         click.echo(f"{period.municipality.name}: сертификатов {counts['certificates']}, "

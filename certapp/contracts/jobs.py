@@ -45,7 +45,7 @@ def expire_finished_periods() -> int:
     from sqlalchemy import select
 
     from certapp.certificates.models import Certificate
-    from certapp.contracts.services import expire_period
+    from certapp.contracts.services import expire_period_in_batches
     from certapp.db import db
     from certapp.reference.models import Period
 
@@ -54,8 +54,7 @@ def expire_finished_periods() -> int:
                                      Certificate.status.in_(("active", "suspended"))).exists())).scalars().all()
     total = 0
     for period_id in ended:
-        with transaction():
-            total += expire_period(period_id, actor=None)["certificates"]
+        total += expire_period_in_batches(period_id, actor=None)["certificates"]
     return total
 
 

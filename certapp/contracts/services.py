@@ -28,7 +28,7 @@ from certapp.contracts.models import (
     Enrollment,
     ServiceReport,
 )
-from certapp.db import db, utcnow
+from certapp.db import db, transaction, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.jobs.bulk import register_bulk, start_bulk
@@ -761,17 +761,20 @@ def contracts_for(user: User, status: str | None = None, certificate_id: int | N
     return stmt
 
 
-def expire_period(period_id: int, actor: User | None, today: date | None = None) -> dict:
-    """At the period's end what is still available on its certificates expires; nothing carries over."""
+def expire_period(period_id: int, actor: User | None, today: date | None = None, batch: int | None = None) -> dict:
+    """At the period's end what is still available on its certificates expires; nothing carries over.
+    `batch`: at most that many certificates (those done are expired, so the next call goes on); the
+    callers loop, a transaction per batch, so that a region's period never sits in one transaction."""
     from certapp.reference.services import get_period
     period = get_period(period_id)
     today = today or date.today()
     if today <= period.ends_on:
         raise ValidationError(f"Период {period.name} ещё не закончился ({period.ends_on:%d.%m.%Y}).", field="period")
     counts = {"certificates": 0, "amount": 0}
-    certificates = db.session.execute(select(Certificate).where(
-        Certificate.period_id == period.id, or_(Certificate.status == "active", Certificate.status == "suspended"))
-    ).scalars().all()
+    pending = (select(Certificate).where(Certificate.period_id == period.id,
+                                         or_(Certificate.status == "active", Certificate.status == "suspended"))
+               .order_by(Certificate.id))
+    certificates = db.session.execute(pending.limit(batch) if batch else pending).scalars().all()
     for certificate in certificates:
         entry = ledger.expire(certificate.id, key=f"expire:{period.code}", actor=actor)
         transition(certificate, "expired", CERTIFICATE_TRANSITIONS, actor, event="certificate",
@@ -779,6 +782,17 @@ def expire_period(period_id: int, actor: User | None, today: date | None = None)
         counts["certificates"] += 1
         counts["amount"] += entry.amount if entry else 0
     return counts
+
+
+def expire_period_in_batches(period_id: int, actor: User | None, batch: int = 1000, today: date | None = None) -> dict:
+    """expire_period a batch per transaction until none is left; the totals."""
+    totals = {"certificates": 0, "amount": 0}
+    while True:
+        with transaction():
+            counts = expire_period(period_id, actor, today, batch=batch)
+        totals = {key: totals[key] + counts[key] for key in totals}
+        if counts["certificates"] < batch:
+            return totals
 
 
 def lapse_offers(today: date | None = None, batch: int = 500) -> int:

@@ -265,6 +265,18 @@ def test_the_period_end_expires_what_is_left(app, setup):
     assert again["certificates"] == 0
 
 
+def test_the_period_expires_in_batches_each_committed(app, setup):
+    others = [make_certificate(department=setup["department"]) for _ in range(2)]
+    db.session.commit()
+    period = current_period()
+    totals = services.expire_period_in_batches(period.id, None, batch=1, today=period.ends_on + timedelta(days=1))
+    assert totals == {"certificates": 3, "amount": 3 * 15_000_00}
+    db.session.expire_all()
+    assert {c.status for c in (setup["certificate"], *others)} == {"expired"}
+    assert services.expire_period_in_batches(period.id, None, today=period.ends_on + timedelta(days=1)) == {
+        "certificates": 0, "amount": 0}
+
+
 def test_wrong_roles_and_strangers_are_refused(api, users, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
     enrollment_id = contract.enrollment_id
