@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -34,7 +34,7 @@ from certapp.documents.services import SignedDocument, next_number, sign_documen
 from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.ledger.models import LedgerEntry
-from certapp.programs.models import StudyGroup
+from certapp.programs.models import Program, StudyGroup
 from certapp.programs.services import seats_left
 from certapp.reference.models import Municipality, Period
 from certapp.registry.services import admitted_in, require_registry_provider
@@ -402,11 +402,22 @@ def offer_prolongations(today: date | None = None, batch: int = 500) -> int:
 
 # --- the contract ----------------------------------------------------------------------------------
 
-def get_contract(contract_id: int, user: User, *, for_update: bool = False) -> Contract:
+#: what the contract document reads, loaded with the contract in one query (and its months in a second)
+DOCUMENT_LOAD = (joinedload(Contract.certificate, innerjoin=True), joinedload(Contract.provider, innerjoin=True),
+                 joinedload(Contract.child, innerjoin=True), joinedload(Contract.group, innerjoin=True),
+                 joinedload(Contract.program, innerjoin=True).joinedload(Program.direction, innerjoin=True),
+                 selectinload(Contract.months))
+
+
+def get_contract(contract_id: int, user: User, *, for_update: bool = False, document: bool = False) -> Contract:
+    """The contract the user may see. `for_update`: locked (only its own row) and reloaded;
+    `document`: with everything its document reads, in two queries instead of a load per relation."""
     stmt = select(Contract).where(Contract.id == contract_id)
+    if document:
+        stmt = stmt.options(*DOCUMENT_LOAD)
     if for_update:
         # serialises signing, reports and termination of one contract on PostgreSQL, and reloads it
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=Contract).execution_options(populate_existing=True)
     contract = db.session.execute(stmt).scalar_one_or_none()
     allowed = contract is not None and (
         (user.role == "parent" and contract.parent_id == user.id)
@@ -450,13 +461,13 @@ def sign_contract(contract_id: int, parent: User, ip: str | None) -> Contract:
 
     Raises InsufficientBalanceError when the balance no longer covers the certificate's part."""
     require_role(parent, "parent")
-    contract = get_contract(contract_id, parent, for_update=True)
+    contract = get_contract(contract_id, parent, for_update=True, document=True)
     if contract.status == "active":
         return contract  # a retried or double-clicked signing: already done
     if contract.certificate.status != "active":
         raise EnrollmentError(f"Сертификат не действует: {contract.certificate.status_name.lower()}.")
+    contract.signed_at, contract.signed_ip = utcnow(), ip  # written with the status, in one UPDATE
     _transition(contract, "active", parent)
-    contract.signed_at, contract.signed_ip = utcnow(), ip
     if contract.certificate_part:
         ledger.reserve(contract.certificate_id, contract.certificate_part, key=f"contract:{contract.id}:reserve",
                        contract_id=contract.id, actor=parent)
