@@ -47,6 +47,10 @@ def _head(session: Session) -> tuple[int, str]:
 
 @event.listens_for(Session, "before_commit")
 def _seal(session: Session) -> None:
+    if session.in_nested_transaction():
+        # a savepoint being released (SQLAlchemy tells before_commit for those too): its events are
+        # sealed with the rest at the real commit, so the chain's lock is taken only then
+        return
     session.flush()
     # an event inserted inside a savepoint that was rolled back is no longer persistent: skip it
     pending = [ev for ev in session.info.pop(PENDING, ()) if inspect(ev).persistent]
