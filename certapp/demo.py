@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from certapp.accounts.models import User
 from certapp.accounts.services import MUNICIPAL_ROLES, register_user
 from certapp.common.errors import DomainError
-from certapp.common.months import add_months, first_of_month, months_between
+from certapp.common.months import add_months, first_of_month, last_finished_quarter, months_between, quarter_months
 from certapp.common.scope import scoped
 from certapp.db import db, transaction
 from certapp.reference.services import load_reference_data
@@ -336,11 +336,11 @@ def _load_agreement_report(users: dict[str, User], today: date) -> None:
     from certapp.bookkeeping.models import Agreement
 
     cdt = users["cdt@karatuz.demo"]
-    year, quarter = (today.year, (today.month - 1) // 3) if today.month > 3 else (today.year - 1, 4)
+    year, quarter = last_finished_quarter(today)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == cdt.provider_id,
                                                            Agreement.status == "concluded")).scalars().first()
-    first = date(year, 3 * quarter - 2, 1)
-    if agreement is not None and agreement.in_force_during(first, add_months(first, 3) - timedelta(days=1)):
+    first, last = quarter_months(year, quarter)
+    if agreement is not None and agreement.in_force_during(first, add_months(last, 1) - timedelta(days=1)):
         bookkeeping.form_agreement_report(cdt, agreement.id, year, quarter, today=today)
 
 

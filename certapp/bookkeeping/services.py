@@ -27,7 +27,7 @@ from certapp.bookkeeping.models import (
 from certapp.certificates.models import Certificate
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import share
-from certapp.common.months import add_months
+from certapp.common.months import add_months, quarter_months
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.services import month_key
@@ -543,15 +543,11 @@ def invoices_query(month: date | None = None, kind: str | None = None, status: s
 
 # --- the provider's report on the execution of its agreement ---------------------------------------------
 
-QUARTER_MONTHS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
-
-
 def _quarter(year: int, quarter: int) -> tuple[date, date]:
-    """The first days of the quarter's first and last months."""
-    if quarter not in QUARTER_MONTHS or not isinstance(year, int) or not 2000 <= year <= 2100:
+    """The first days of the quarter's first and last months; refuses a quarter or year out of range."""
+    if quarter not in (1, 2, 3, 4) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise ValidationError("Квартал — от 1 до 4, год — четыре цифры.", field="quarter")
-    first, last = QUARTER_MONTHS[quarter]
-    return date(year, first, 1), date(year, last, 1)
+    return quarter_months(year, quarter)
 
 
 def agreement_report_figures(agreement: Agreement, year: int, quarter: int) -> dict:

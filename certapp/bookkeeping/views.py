@@ -18,6 +18,7 @@ from certapp.bookkeeping.models import (
 from certapp.common.errors import DomainError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
+from certapp.common.months import last_finished_quarter
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.contracts.services import parse_month
@@ -77,25 +78,33 @@ def _month_form(form_class=MonthForm) -> MonthForm:
     return form
 
 
+def _form_for_month(form, back: str, one, one_done: str, every, every_started: str):
+    """A month's documents from the posted form: one provider's at once, or every provider's as a job
+    with a progress bar (long work), whose page the bookkeeper is sent to."""
+    if form.validate_on_submit():
+        try:
+            month = parse_month(form.month.data)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            if form.provider_id.data:
+                run_and_flash(lambda: one(form.provider_id.data, month), one_done)
+            else:
+                record = run_and_flash(lambda: every(month), every_started)
+                if record is not None:
+                    return redirect(url_for("jobs.job", job_id=record.id))
+    return redirect(url_for(back))
+
+
 @bp.route("/registers", methods=["GET", "POST"])
 @roles("bookkeeping", "department")
 def registers():
     form = _month_form()
     if request.method == "POST":  # the services refuse any role but bookkeeping
-        if form.validate_on_submit():
-            try:
-                month = parse_month(form.month.data)
-            except DomainError as error:
-                flash(error.message, "error")
-            else:
-                if form.provider_id.data:
-                    run_and_flash(lambda: services.build_register(form.provider_id.data, month, current_user),
-                                  "Реестр сформирован.")
-                else:  # every provider: long work, a job with a progress bar
-                    record = run_and_flash(lambda: services.start_building(month, current_user), "Реестры формируются.")
-                    if record is not None:
-                        return redirect(url_for("jobs.job", job_id=record.id))
-        return redirect(url_for("bookkeeping.registers"))
+        return _form_for_month(form, "bookkeeping.registers",
+                               lambda provider_id, month: services.build_register(provider_id, month, current_user),
+                               "Реестр сформирован.",
+                               lambda month: services.start_building(month, current_user), "Реестры формируются.")
     month = request.args.get("month")
     try:
         month_value = parse_month(month) if month else None
@@ -149,21 +158,11 @@ def invoices():
     """The advance and final invoices: formed for a month (one provider or all), listed by filters."""
     form = _month_form(InvoiceForm)
     if request.method == "POST":  # the services refuse any role but bookkeeping
-        if form.validate_on_submit():
-            try:
-                month = parse_month(form.month.data)
-            except DomainError as error:
-                flash(error.message, "error")
-            else:
-                if form.provider_id.data:
-                    run_and_flash(lambda: services.form_invoice(form.kind.data, form.provider_id.data, month,
-                                                                current_user), "Счёт сформирован.")
-                else:  # every provider: long work, a job with a progress bar
-                    record = run_and_flash(lambda: services.start_forming_invoices(form.kind.data, month, current_user),
-                                           "Счета формируются.")
-                    if record is not None:
-                        return redirect(url_for("jobs.job", job_id=record.id))
-        return redirect(url_for("bookkeeping.invoices"))
+        return _form_for_month(
+            form, "bookkeeping.invoices",
+            lambda provider_id, month: services.form_invoice(form.kind.data, provider_id, month, current_user),
+            "Счёт сформирован.",
+            lambda month: services.start_forming_invoices(form.kind.data, month, current_user), "Счета формируются.")
     filters = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
                "status": request.args.get("status") if request.args.get("status") in INVOICE_STATUSES else None}
     try:
@@ -214,10 +213,9 @@ def agreement_reports():
         agreements = db.session.execute(select(Agreement).where(
             Agreement.provider_id == (current_user.provider_id or -1), Agreement.number.is_not(None))
             .order_by(Agreement.id)).scalars().all()
-    today = date.today()
-    last_quarter = (today.year, (today.month - 1) // 3) if today.month > 3 else (today.year - 1, 4)
     return render_template("bookkeeping/agreement_reports.html", page=page, status=status,
-                           statuses=AGREEMENT_REPORT_STATUSES, agreements=agreements, last_quarter=last_quarter)
+                           statuses=AGREEMENT_REPORT_STATUSES, agreements=agreements,
+                           last_quarter=last_finished_quarter(date.today()))
 
 
 @bp.route("/agreement-reports/<int:report_id>", methods=["GET", "POST"])

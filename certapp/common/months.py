@@ -20,6 +20,18 @@ def months_between(start: date, end: date) -> list[date]:
     return result
 
 
+def quarter_months(year: int, quarter: int | None = None) -> tuple[date, date]:
+    """The first days of the first and the last month of a quarter (1–4), or of the year (None)."""
+    if quarter is None:
+        return date(year, 1, 1), date(year, 12, 1)
+    return date(year, 3 * quarter - 2, 1), date(year, 3 * quarter, 1)
+
+
+def last_finished_quarter(today: date) -> tuple[int, int]:
+    """(year, quarter) of the last quarter that is over on `today`."""
+    return (today.year, (today.month - 1) // 3) if today.month > 3 else (today.year - 1, 4)
+
+
 MONTHS_RU = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
              "ноябрь", "декабрь")
 

@@ -13,6 +13,7 @@ from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, CertificateApplication
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
+from certapp.common.months import quarter_months
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
@@ -212,7 +213,6 @@ def approve_order(order_id: int, actor: User) -> SocialOrder:
 
 # --- the execution report ----------------------------------------------------------------------------
 
-QUARTERS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
 
 
 @dataclass
@@ -264,10 +264,9 @@ def execution_report(year: int, quarter: int | None = None) -> ExecutionReport:
     number of the service, children served, child-hours delivered and money spent in the year or
     quarter, against the approved plan of the year."""
     _check_year(year)
-    if quarter is not None and quarter not in QUARTERS:
+    if quarter is not None and quarter not in (1, 2, 3, 4):
         raise ValidationError("Квартал — от 1 до 4.", field="quarter")
-    first, last = QUARTERS[quarter] if quarter else (1, 12)
-    start, end = date(year, first, 1), date(year, last, 1)
+    start, end = quarter_months(year, quarter)
     delivered = (select(Program.direction_id, func.count(distinct(Contract.child_id)),
                         func.coalesce(func.sum(Program.hours_per_month), 0))
                  .select_from(ContractMonth).join(Contract, Contract.id == ContractMonth.contract_id)
