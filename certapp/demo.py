@@ -552,3 +552,36 @@ def load():
     with os.fdopen(fd, "w") as fh:
         fh.write(text + "\n")
     click.echo(text)
+
+
+@demo_cli.command("region")
+@click.option("--municipalities", type=click.IntRange(1, 89), default=60, show_default=True)
+@click.option("--certificates", type=click.IntRange(0), default=1_000_000, show_default=True)
+@click.option("--programs", type=click.IntRange(1), default=10_000, show_default=True)
+@click.option("--providers", type=click.IntRange(1), default=2_000, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="The day the region is built as of (default today).")
+def region(municipalities, certificates, programs, providers, seed, today):
+    """Build a region-sized dataset in bulk (for benchmarks) into a database without certificates; every
+    generated account has the printed password."""
+    import sys
+    import time
+
+    from certapp.certificates.models import Certificate
+    from certapp.region_demo import build_region
+
+    if db.session.execute(select(Certificate.id).limit(1)).first() is not None:
+        raise click.ClickException("В базе уже есть сертификаты: регион строится в базе без них.")
+    if programs < providers:
+        raise click.ClickException("Программ должно быть не меньше, чем исполнителей.")
+    password = "Region-" + secrets.token_urlsafe(9)
+    started = time.perf_counter()
+    with click.progressbar(length=certificates, label="Сертификаты", file=sys.stderr) as bar, transaction():
+        made = build_region(municipalities, certificates, programs, providers, seed=seed, password=password,
+                            progress=bar.update, today=today.date() if today else None)
+    timings = made.pop("timings")
+    click.echo(f"Регион построен за {time.perf_counter() - started:.0f} с: " + ", ".join(
+        f"{name} {value}" for name, value in made.items()))
+    click.echo("По шагам, с: " + ", ".join(f"{name} {value}" for name, value in timings.items()))
+    click.echo(f"Пароль всех учётных записей: {password} (region@region.demo, department.<код>@region.demo, "
+               "bookkeeping.<код>@region.demo, provider<N>@region.demo, parent<N>@region.demo)")

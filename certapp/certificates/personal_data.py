@@ -31,18 +31,39 @@ def _write_secret(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+#: (path, parser) -> (the file's stamp, what the parser made of it): the keys are read once per process
+#: and again only when their file changes (a rotation, by this process or another)
+_parsed: dict = {}
+
+
+def _read(name: str, parse, create):
+    path = os.path.join(current_app.config["KEYS_DIR"], name)  # not pathlib: this runs per row in bulk loads
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        _write_secret(_dir() / name, create())
+        stat = os.stat(path)
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _parsed.get((path, parse))
+    if cached is None or cached[0] != stamp:
+        cached = _parsed[(path, parse)] = (stamp, parse(Path(path).read_text()))
+    return cached[1]
+
+
+def _parse_fernet_keys(text: str) -> list[bytes]:
+    return [line.strip().encode() for line in text.splitlines() if line.strip()]
+
+
 def _fernet_keys() -> list[bytes]:
-    path = _dir() / "pd-fernet.keys"
-    if not path.exists():
-        _write_secret(path, Fernet.generate_key().decode() + "\n")
-    return [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
+    return _read("pd-fernet.keys", _parse_fernet_keys, lambda: Fernet.generate_key().decode() + "\n")
+
+
+def _parse_hmac_key(text: str) -> bytes:
+    return bytes.fromhex(text.strip())
 
 
 def _hmac_key() -> bytes:
-    path = _dir() / "pd-hmac.key"
-    if not path.exists():
-        _write_secret(path, secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
+    return _read("pd-hmac.key", _parse_hmac_key, lambda: secrets.token_hex(32))
 
 
 def keys_present() -> bool:
@@ -57,8 +78,12 @@ def row_readable(snils_encrypted: str, stored_key: str) -> bool:
     return snils is not None and hmac.compare_digest(snils_key(snils), stored_key)
 
 
+def _make_cipher(text: str) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in _parse_fernet_keys(text)])
+
+
 def _cipher() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in _fernet_keys()])
+    return _read("pd-fernet.keys", _make_cipher, lambda: Fernet.generate_key().decode() + "\n")
 
 
 def encrypt_snils(snils: str) -> str:

@@ -122,8 +122,14 @@ class KeyStore:
         return self._private(kid).public_key()
 
     def sign(self, data: bytes) -> tuple[str, bytes]:
+        kid, sign = self.signer()
+        return kid, sign(data)
+
+    def signer(self):
+        """(kid, sign(data) -> signature) of the active key: for many signatures in a row (a bulk
+        load), the key looked up once."""
         kid = self.ensure()
-        return kid, self._private(kid).sign(data)
+        return kid, self._private(kid).sign
 
     def verify(self, kid: str, data: bytes, signature: bytes) -> bool:
         public = self.public_key(kid)

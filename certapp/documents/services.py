@@ -51,8 +51,13 @@ def canonical(content: dict) -> bytes:
 
 def sign_document(content: dict) -> str:
     """The system signature '<kid>.<base64url>' over the canonical content."""
-    kid, signature = key_store().sign(canonical(content))
-    return f"{kid}.{b64url(signature)}"
+    return document_signer()(content)
+
+
+def document_signer():
+    """sign_document for many documents in a row (a bulk load): the active key looked up once."""
+    kid, sign = key_store().signer()
+    return lambda content: f"{kid}.{b64url(sign(canonical(content)))}"
 
 
 def verify_document(content: dict, signature: str) -> bool:
