@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config.setdefault("KEYS_DIR", os.path.join(app.instance_path, "keys"))
+    app.config.setdefault("EXPORTS_DIR", os.path.join(app.instance_path, "exports"))
 
     register_extensions(app)
     register_blueprints(app)

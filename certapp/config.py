@@ -22,6 +22,8 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": normalise_db_url(db_url),
         **({"KEYS_DIR": os.environ["CERTAPP_KEYS_DIR"]} if os.environ.get("CERTAPP_KEYS_DIR") else {}),
+        # where jobs write the files people download: shared by every server and worker, like the keys
+        **({"EXPORTS_DIR": os.environ["CERTAPP_EXPORTS_DIR"]} if os.environ.get("CERTAPP_EXPORTS_DIR") else {}),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CERTAPP_SECURE_COOKIES", "0") == "1",

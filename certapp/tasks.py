@@ -5,6 +5,7 @@ import certapp.bookkeeping.reactions  # noqa: F401
 import certapp.certificates.reactions  # noqa: F401
 import certapp.contracts.jobs  # noqa: F401
 import certapp.contracts.reactions  # noqa: F401
+import certapp.jobs.housekeeping  # noqa: F401
 import certapp.mail.services  # noqa: F401
 import certapp.notifications.reactions  # noqa: F401
 import certapp.reminders  # noqa: F401

@@ -16,6 +16,7 @@ from certapp.bookkeeping.schemas import (
     CertificateLinesQuerySchema,
     CertificateLinesSchema,
     EndSchema,
+    ExportSchema,
     InvoiceFormAllSchema,
     InvoiceFormSchema,
     InvoicePageSchema,
@@ -153,9 +154,29 @@ def pay(data, register_id: int):
 @blp.response(200, ReconciliationSchema)
 @roles("bookkeeping", "department")
 def reconciliation():
-    """The summary, computed in the database: totals, per municipality, per provider, and every
-    mismatch (there must be none). The per-certificate lines: /reconciliation/certificates."""
-    return services.reconcile()
+    """The summary at once: totals, per municipality, per provider, and the mismatches (there must be
+    none) — computed now in a small scope, else the newest stored run (`computed_at`; 404 before the
+    first: start one with POST). The per-certificate lines: /reconciliation/certificates."""
+    return services.reconciliation_summary()
+
+
+@blp.route("/reconciliation", methods=["POST"])
+@blp.response(202, JobSchema)
+@roles("bookkeeping", "department")
+def run_reconciliation():
+    """Reconcile now as a job (GET /api/v1/jobs/{id} shows its progress); the summary then answers it."""
+    with transaction():
+        return services.start_reconciliation(current_user)
+
+
+@blp.route("/reconciliation/certificates/export", methods=["POST"])
+@blp.arguments(ExportSchema)
+@blp.response(202, JobSchema)
+@roles("bookkeeping", "department")
+def export_reconciliation(data):
+    """Every certificate's line into a CSV or XLSX file, as a job; the file: GET /api/v1/jobs/{id}/file."""
+    with transaction():
+        return services.start_certificate_export(current_user, data["format"])
 
 
 @blp.route("/reconciliation/certificates", methods=["GET"])

@@ -1,5 +1,6 @@
 """Bookkeeping's long and periodic work on the job queue."""
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 from certapp.accounts.models import User
@@ -79,3 +80,67 @@ def form_invoices_job(job_id: int, kind: str, month_iso: str, actor_id: int) -> 
                                        + ([f"Пропущено: {len(skipped)}."] + skipped if skipped else [])),
                             result_url=path_for("bookkeeping.invoices", month=f"{month:%Y-%m}", kind=kind))
     return len(result.built)
+
+
+@dataclass(frozen=True)
+class ReconciliationResult:
+    run_id: int
+    mismatches: int
+
+
+def reconcile_and_store(actor: User | None, job_id: int | None = None) -> ReconciliationResult:
+    """Reconcile the current scope with progress and store the result (services.store_reconciliation)."""
+    with Progress(job_id, None, every=1) as progress, transaction():
+        run = services.store_reconciliation(actor, progress)
+        count = run.result["mismatch_count"]
+        progress.finish(f"Сверка выполнена за {run.duration_ms / 1000:.1f} с: "
+                        + ("расхождений нет." if not count else f"расхождений: {count}."),
+                        result_url=path_for("bookkeeping.reconciliation"))
+    return ReconciliationResult(run.id, count)
+
+
+@job()
+def reconcile_job(job_id: int, actor_id: int, municipality_id: int | None) -> int:
+    """Started from the reconciliation page or the API: the official's municipality (the region's for
+    the regional operator), with a progress bar."""
+    actor = db.session.get(User, actor_id)
+    with scoped(municipality_id):
+        return reconcile_and_store(actor, job_id).run_id
+
+
+@periodic(crontab(minute="30", hour="2"))
+def reconcile_nightly() -> int:
+    """Every night: each municipality's reconciliation, and the region's, stored for the pages and the API."""
+    from sqlalchemy import select
+
+    from certapp.reference.models import Municipality
+
+    mismatches = 0
+    for municipality_id in db.session.execute(select(Municipality.id).order_by(Municipality.id)).scalars().all():
+        with scoped(municipality_id):
+            mismatches += reconcile_and_store(None).mismatches
+    return mismatches + reconcile_and_store(None).mismatches
+
+
+@job()
+def export_certificate_lines(job_id: int, actor_id: int, municipality_id: int | None, fmt: str) -> int:
+    """Every certificate's reconciliation line into a CSV or XLSX file (streamed from a server-side cursor,
+    written as it is read: memory does not grow with the region), with a progress bar."""
+    from certapp.bookkeeping import exports
+    from certapp.common.exports import write_csv, write_xlsx
+    from certapp.jobs.services import job_file
+
+    with scoped(municipality_id), Progress(job_id, services.count_certificate_lines(), every=10_000) as progress:
+        def counted(lines):
+            for line in lines:
+                yield line
+                progress.advance()
+
+        rows = exports.certificate_rows(counted(services.stream_certificate_lines()))
+        with job_file(job_id, fmt) as out:
+            if fmt == "csv":
+                write_csv(out, exports.RECONCILIATION_CERTIFICATE_HEADERS, rows)
+            else:
+                write_xlsx(out, "Сертификаты", exports.RECONCILIATION_CERTIFICATE_HEADERS, rows, (1, 2, 3, 4, 5))
+        progress.finish(f"Выгружено сертификатов: {progress.done}.", result_url=path_for("jobs.file", job_id=job_id))
+    return progress.done

@@ -127,10 +127,19 @@ class MunicipalityReconciliationSchema(Schema):
 
 class ReconciliationSchema(Schema):
     ok = fields.Boolean()
+    live = fields.Boolean(metadata={"description": "computed for this answer (false: a stored run)"})
+    computed_at = fields.DateTime(allow_none=True, metadata={"description": "when the stored run was computed"})
+    duration_ms = fields.Integer(allow_none=True)
+    mismatch_count = fields.Integer(metadata={"description": "all mismatches; `mismatches` lists at most 1000"})
     totals = fields.Dict(keys=fields.String(), values=fields.Integer())
     municipalities = fields.List(fields.Nested(MunicipalityReconciliationSchema))
     providers = fields.List(fields.Nested(ProviderReconciliationSchema))
     mismatches = fields.List(fields.String())
+
+
+class ExportSchema(Schema):
+    format = fields.String(required=True, validate=validate.OneOf(["csv", "xlsx"]),
+                           metadata={"description": "csv or xlsx"})
 
 
 class CertificateLinesQuerySchema(Schema):

@@ -15,14 +15,14 @@ from certapp.bookkeeping.models import (
     REGISTER_STATUSES,
     Agreement,
 )
-from certapp.common.errors import DomainError
+from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.months import last_finished_quarter
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.contracts.services import parse_month
-from certapp.db import db
+from certapp.db import db, transaction
 from certapp.registry.services import registry_providers
 
 bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
@@ -235,21 +235,47 @@ def agreement_report(report_id: int):
 @bp.route("/reconciliation.<any(csv, xlsx):fmt>")
 @roles("bookkeeping", "department")
 def reconciliation(fmt: str | None = None):
-    """The summary at once; the per-certificate lines a page at a time (keyset by number)."""
+    """The summary at once (computed now in a small scope, else the newest stored run); the
+    per-certificate lines a page at a time (keyset by number); the whole computation and the full
+    export as jobs with progress."""
+    try:
+        result = services.reconciliation_summary()
+    except NotFoundError as error:
+        if fmt:
+            flash(error.message, "error")
+            return redirect(url_for("bookkeeping.reconciliation"))
+        result = None
     if fmt == "csv":
-        return csv_response(exports.RECONCILIATION_PROVIDER_HEADERS, exports.provider_rows(services.reconcile()),
+        return csv_response(exports.RECONCILIATION_PROVIDER_HEADERS, exports.provider_rows(result),
                             "reconciliation-providers.csv")
     if fmt == "xlsx":
-        return xlsx_response("reconciliation.xlsx", exports.reconciliation_sheets(services.reconcile()))
+        return xlsx_response("reconciliation.xlsx", exports.reconciliation_sheets(result))
     after = (request.args.get("after") or "").strip()[:32] or None
     lines = services.certificate_lines(after, 100)
-    return render_template("bookkeeping/reconciliation.html", result=services.reconcile(), lines=lines, after=after,
-                           next_after=lines[-1].number if len(lines) == 100 else None)
+    return render_template("bookkeeping/reconciliation.html", result=result, lines=lines, after=after,
+                           next_after=lines[-1].number if len(lines) == 100 else None,
+                           can_start=current_user.role in ("bookkeeping", "department"))
 
 
-@bp.route("/reconciliation/certificates.csv")
+@bp.route("/reconciliation/run", methods=["POST"])
 @roles("bookkeeping", "department")
-def reconciliation_certificates():
-    """Every certificate's line, streamed from a server-side cursor as it is written."""
-    return csv_response(exports.RECONCILIATION_CERTIFICATE_HEADERS,
-                        exports.certificate_rows(services.stream_certificate_lines()), "reconciliation-certificates.csv")
+def run_reconciliation():
+    """Reconcile now, as a job: its page shows the progress and links back to the result."""
+    with transaction():
+        record = services.start_reconciliation(current_user)
+    flash("Сверка запущена.", "success")
+    return redirect(url_for("jobs.job", job_id=record.id))
+
+
+@bp.route("/reconciliation/export", methods=["POST"])
+@roles("bookkeeping", "department")
+def export_reconciliation():
+    """Every certificate's line into a file (CSV or XLSX), as a job with progress and a download link."""
+    try:
+        with transaction():
+            record = services.start_certificate_export(current_user, request.form.get("format", ""))
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("bookkeeping.reconciliation"))
+    flash("Выгрузка запущена.", "success")
+    return redirect(url_for("jobs.job", job_id=record.id))

@@ -125,9 +125,30 @@ def xlsx_response(filename: str, sheets) -> Response:
 
 def xlsx_stream_response(filename: str, title: str, headers: list[str], rows, total_columns: tuple[int, ...] = ()
                          ) -> Response:
-    """One sheet written in openpyxl's write-only mode into a temporary file as the rows come (a
-    generator over a server-side cursor stays one), then sent: memory does not grow with the rows.
-    The same look as xlsx_bytes: a bold header, money in rubles (# ##0.00), dates, a SUM row."""
+    """One sheet written (write_xlsx) into a temporary file as the rows come, then sent."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115  (closed by chunks() once sent)
+    write_xlsx(out, title, headers, rows, total_columns)
+    out.seek(0)
+
+    def chunks():
+        try:
+            while data := out.read(64 * 1024):
+                yield data
+        finally:
+            out.close()
+    return Response(chunks(), mimetype=XLSX_MIME, headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def write_csv(out, headers: list[str], rows) -> None:
+    """The CSV (csv_rows) into an open text file, as the rows come."""
+    for chunk in csv_rows(headers, rows):
+        out.write(chunk)
+
+
+def write_xlsx(out, title: str, headers: list[str], rows, total_columns: tuple[int, ...] = ()) -> None:
+    """One sheet written in openpyxl's write-only mode into an open binary file as the rows come (a
+    generator over a server-side cursor stays one): memory does not grow with the rows. The same
+    look as xlsx_bytes: a bold header, money in rubles (# ##0.00), dates, a SUM row."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     for i, header in enumerate(headers, start=1):
@@ -162,14 +183,4 @@ def xlsx_stream_response(filename: str, title: str, headers: list[str], rows, to
             letter = get_column_letter(i + 1)
             total[i] = cell(f"=SUM({letter}2:{letter}{count + 1})", number_format="#,##0.00", font=Font(bold=True))
         sheet.append(total)
-    out = tempfile.TemporaryFile()  # noqa: SIM115  (closed by chunks() once sent)
     book.save(out)
-    out.seek(0)
-
-    def chunks():
-        try:
-            while data := out.read(64 * 1024):
-                yield data
-        finally:
-            out.close()
-    return Response(chunks(), mimetype=XLSX_MIME, headers={"Content-Disposition": f"attachment; filename={filename}"})

@@ -1,3 +1,4 @@
+from flask import send_file
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -29,3 +30,12 @@ class JobSchema(Schema):
 def get_job(job_id: int):
     """A job the caller started (the department sees any): state, done/total, result link, error."""
     return services.get_job(job_id, current_user)
+
+
+@blp.route("/<int:job_id>/file", methods=["GET"])
+@blp.doc(responses={"200": {"description": "the file (CSV or XLSX) the finished job wrote"}})
+@authenticated
+def get_job_file(job_id: int):
+    """The file a finished job wrote (an export); 404 until it is done, or once removed (after 7 days)."""
+    path, name, mimetype = services.written_file(job_id, current_user)
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)

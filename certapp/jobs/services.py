@@ -1,11 +1,17 @@
 """Enqueueing after the commit, and long work with a progress record (Job)."""
 import logging
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from certapp.accounts.models import User
 from certapp.common.errors import NotFoundError
+from certapp.common.exports import XLSX_MIME
 from certapp.db import db, transaction, utcnow
 from certapp.jobs.models import Job
 
@@ -77,6 +83,12 @@ class Progress:
             _set(self.job_id, state="running", started_at=utcnow(), total=self.total, done=0)
         return self
 
+    def set_total(self, total: int) -> None:
+        """The number of steps, once the work has counted them."""
+        self.total = total
+        if self.job_id:
+            _set(self.job_id, total=total)
+
     def advance(self, steps: int = 1) -> None:
         self.done += steps
         if self.on_advance:
@@ -100,3 +112,59 @@ class Progress:
             text = exc.message if isinstance(exc, DomainError) else "Внутренняя ошибка; задание можно повторить."
             _set(self.job_id, state="failed", finished_at=utcnow(), error=text)
         return False
+
+
+# --- files that jobs write for people to download -------------------------------------------------
+
+#: format -> MIME type of the files a job may write
+FILE_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_MIME}
+#: days a written file is kept (the nightly clean-up removes older ones)
+FILE_DAYS = 7
+
+
+def _files_dir() -> Path:
+    path = Path(current_app.config["EXPORTS_DIR"])
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@contextmanager
+def job_file(job_id: int, fmt: str):
+    """Write a job's file: yields an open file (text for CSV, binary for XLSX) that becomes the job's
+    result only when the block ends without an error (written under a temporary name, then renamed)."""
+    if fmt not in FILE_TYPES:
+        raise ValueError(fmt)
+    final = _file_path(db.session.get(Job, job_id), fmt)
+    partial = final.with_suffix(f".{fmt}.part")
+    with open(partial, "w" if fmt == "csv" else "wb", **({"encoding": "utf-8", "newline": ""} if fmt == "csv" else {})
+              ) as out:
+        yield out
+    os.replace(partial, final)
+
+
+def _file_path(record: Job, fmt: str) -> Path:
+    # the creation time too: a job id used again (a database restored from a backup) is another file
+    return _files_dir() / f"job-{record.id}-{record.created_at:%Y%m%d%H%M%S%f}.{fmt}"
+
+
+def written_file(job_id: int, actor: User) -> tuple[Path, str, str]:
+    """(path, download name, MIME type) of the file a finished job wrote, for its starter (and the
+    department). Raises NotFoundError (no such job, not finished, no file or removed as old)."""
+    record = get_job(job_id, actor)
+    for fmt, mimetype in FILE_TYPES.items():
+        path = _file_path(record, fmt)
+        if record.state == "done" and path.exists():
+            return path, f"{record.kind.replace('.', '-')}-{record.id}.{fmt}", mimetype
+    raise NotFoundError("Файла нет: задание не завершено, не записывало файл или файл удалён "
+                        f"(файлы хранятся {FILE_DAYS} дней).")
+
+
+def remove_old_files(now: float | None = None) -> int:
+    """Remove the files written more than FILE_DAYS days ago (and partial ones of failed jobs)."""
+    limit = (now or time.time()) - FILE_DAYS * 86400
+    removed = 0
+    for path in _files_dir().glob("job-*"):
+        if path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,4 +1,4 @@
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, send_file
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated
@@ -25,3 +25,11 @@ def job(job_id: int):
 @authenticated
 def job_state(job_id: int):
     return jsonify(job_json(services.get_job(job_id, current_user)))
+
+
+@bp.route("/<int:job_id>/file")
+@authenticated
+def file(job_id: int):
+    """The file the job wrote (an export), for its starter."""
+    path, name, mimetype = services.written_file(job_id, current_user)
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)

@@ -224,7 +224,7 @@ def test_the_registers_command_builds_the_month_with_a_progress_bar(app, world):
     assert app.test_cli_runner().invoke(args=["registers", "--month", "13-2026"]).exit_code != 0
 
 
-def test_certificate_lines_come_a_page_at_a_time_and_stream_whole(api, login, users):
+def test_certificate_lines_come_a_page_at_a_time_and_export_whole_as_a_job(api, users):
     numbers = sorted(make_certificate(department=users["department"]).number for _ in range(3))
     db.session.commit()
     client = api(users["bookkeeping"])
@@ -237,7 +237,10 @@ def test_certificate_lines_come_a_page_at_a_time_and_stream_whole(api, login, us
                       query_string={"after": first["next_after"], "limit": 2}).json
     assert [c["number"] for c in rest["items"]] == numbers[2:] and rest["next_after"] is None
     assert client.get("/api/v1/bookkeeping/reconciliation/certificates?limit=5000").status_code == 422
-    csv_text = login(users["bookkeeping"]).get("/bookkeeping/reconciliation/certificates.csv").data.decode("utf-8-sig")
+    started = client.post("/api/v1/bookkeeping/reconciliation/certificates/export", json={"format": "csv"})
+    assert started.status_code == 202 and started.json["state"] == "done" and started.json["done"] == 3
+    with client.get(f"/api/v1/jobs/{started.json['id']}/file") as download:
+        csv_text = download.data.decode("utf-8-sig")
     rows = [line.split(";") for line in csv_text.strip().splitlines()]
     assert rows[0][0] == "Сертификат" and [r[0] for r in rows[1:]] == numbers and rows[1][1] == "15000,00"
 
