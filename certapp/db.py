@@ -90,3 +90,13 @@ def transaction():
         else:
             db.session.rollback()
         raise
+
+
+#: database objects that migrations make outside the models (the catalog's search index, and SQLite's
+#: FTS5 tables behind it): the autogenerate comparison leaves them alone
+UNMODELLED_PREFIXES = ("program_search", "ix_program_search")
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Alembic's filter: everything but the UNMODELLED objects."""
+    return not (name or "").startswith(UNMODELLED_PREFIXES)

@@ -4,6 +4,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from certapp.db import include_name
+
 config = context.config
 logger = logging.getLogger("alembic.env")
 
@@ -35,7 +37,8 @@ def run_migrations_online():
             # fails. The pragma only takes effect outside a transaction, hence the raw connection.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         try:
-            context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+            context.configure(connection=connection, target_metadata=target_db.metadata, include_name=include_name,
+                              **conf_args)
             with context.begin_transaction():
                 context.run_migrations()
         finally:

@@ -47,8 +47,8 @@ def _wipe(url: str) -> None:
             conn.execute(text("CREATE SCHEMA public"))
         else:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for table in inspect(conn).get_table_names():
-                conn.execute(text(f'DROP TABLE "{table}"'))
+            for table in inspect(conn).get_table_names():  # IF EXISTS: FTS5's tables go with theirs
+                conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
     engine.dispose()
 
 

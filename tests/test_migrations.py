@@ -4,7 +4,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 
 from certapp.accounts.models import User
-from certapp.db import db
+from certapp.db import db, include_name
 
 
 def test_migrations_upgrade_an_empty_database_and_match_the_models(app):
@@ -14,7 +14,8 @@ def test_migrations_upgrade_an_empty_database_and_match_the_models(app):
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     upgrade()
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True,
+                                                                       "include_name": include_name}), db.metadata)
     assert diff == []
 
 

@@ -3,7 +3,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
@@ -14,6 +14,7 @@ from certapp.common.money import parse_rub
 from certapp.common.states import transition
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
+from certapp.programs import search
 from certapp.programs.models import (
     MAX_AGE,
     MIN_AGE,
@@ -297,10 +298,8 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
         stmt = stmt.where(Program.age_from <= age, Program.age_to >= age)
     if provider_id:
         stmt = stmt.where(Program.provider_id == provider_id)
-    if text:
-        pattern = f"%{text.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(Program.title).like(pattern), func.lower(Program.description).like(pattern),
-                              func.lower(Provider.short_name).like(pattern)))
+    if text and text.strip():
+        stmt = stmt.where(search.matches(text))
     if with_seats:
         stmt = stmt.where(exists(select(StudyGroup.id).where(
             StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or date.today()),

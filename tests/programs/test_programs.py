@@ -162,3 +162,29 @@ def test_catalog_cards_show_seats_start_and_what_the_certificate_pays(client, us
     page = login(users["parent"]).get("/catalog").get_data(as_text=True)
     assert "Вера: оплатит сертификат" in page and "вы доплачиваете" in page  # a month costs more than any nominal
     assert f'href="/enroll/{program.id}"' in page
+
+
+def test_catalog_text_search_is_full_text_by_words_and_their_starts(app, api, users, provider_user):
+    make_program(provider_user, users["department"])
+    make_program(provider_user, users["department"], title="Шахматы", description="Дебюты, эндшпиль, турниры.",
+                 direction="sport")
+    program = make_program(provider_user, users["department"], title="Юный эколог",
+                           description="Наблюдения за птицами и растениями.", direction="natural_science")
+    db.session.commit()
+    client = api()
+
+    def titles(query):
+        return sorted(p["title"] for p in client.get("/api/v1/programs/catalog", query_string={"q": query}).json["items"])
+    assert titles("робот") == ["Робототехника для начинающих"]          # a word's start
+    assert titles("программирование роботов") == ["Робототехника для начинающих"]  # every word, any order
+    assert titles("ШАХМАТЫ") == ["Шахматы"] and titles("эндшпиль") == ["Шахматы"]   # the description too
+    assert titles("шахматы робот") == []                                   # every word must match
+    assert titles("!!!") == [] and titles("' OR 1=1 --") == []              # nothing searchable, no injection
+    assert len(titles("ЦДТ")) == 3                                        # the provider's name
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert titles("шахматам") == ["Шахматы"] and titles("птица") == ["Юный эколог"]  # Russian stemming
+    # the index follows an edit of the title
+    from certapp.programs.models import Program
+    db.session.get(Program, program.id).title = "Юный натуралист"
+    db.session.commit()
+    assert titles("натуралист") == ["Юный натуралист"] and titles("эколог") == []
