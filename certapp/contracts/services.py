@@ -466,12 +466,14 @@ def sign_contract(contract_id: int, parent: User, ip: str | None) -> Contract:
         return contract  # a retried or double-clicked signing: already done
     if contract.certificate.status != "active":
         raise EnrollmentError(f"Сертификат не действует: {contract.certificate.status_name.lower()}.")
-    contract.signed_at, contract.signed_ip = utcnow(), ip  # written with the status, in one UPDATE
+    # the signing time, the address and the signature over them are written with the status, in one
+    # UPDATE (should the reservation be refused, the transaction rolls them back)
+    contract.signed_at, contract.signed_ip = utcnow(), ip
+    contract.signature = sign_document(contract_content(contract))
     _transition(contract, "active", parent)
     if contract.certificate_part:
         ledger.reserve(contract.certificate_id, contract.certificate_part, key=f"contract:{contract.id}:reserve",
                        contract_id=contract.id, actor=parent)
-    contract.signature = sign_document(contract_content(contract))
     return contract
 
 

@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, DomainError, ValidationError
@@ -67,9 +68,6 @@ def _move(certificate_id: int, kind: str, amount: int, deltas: tuple, key: str, 
         raise ValidationError("Сумма операции должна быть целым положительным числом копеек.", field="amount")
     if not key or len(key) > 128:
         raise ValidationError("Нужен ключ идемпотентности до 128 символов.", field="idempotency_key")
-    existing = _existing(certificate_id, key)
-    if existing is not None:
-        return _same(existing, kind, amount, deltas)
     d_available, d_reserved, d_spent, d_expired = deltas
     entry = LedgerEntry(certificate_id=certificate_id, kind=kind, amount=amount, d_available=d_available,
                         d_reserved=d_reserved, d_spent=d_spent, d_expired=d_expired, idempotency_key=key,
@@ -81,24 +79,26 @@ def _move(certificate_id: int, kind: str, amount: int, deltas: tuple, key: str, 
             db.session.add(entry)
             db.session.flush()
     except IntegrityError:
-        # the same key committed meanwhile by a concurrent request: that one did the work
+        # the key is taken (a retry, or a concurrent request that committed it): that one did the work
         existing = _existing(certificate_id, key)
         if existing is None:
             raise
         return _same(existing, kind, amount, deltas)
     balance = CertificateBalance.__table__.c
-    result = db.session.execute(
+    moved = db.session.execute(
         update(CertificateBalance)
         .where(balance.certificate_id == certificate_id,
                balance.available + d_available >= 0, balance.reserved + d_reserved >= 0,
                balance.spent + d_spent >= 0, balance.expired + d_expired >= 0)
         .values(available=balance.available + d_available, reserved=balance.reserved + d_reserved,
                 spent=balance.spent + d_spent, expired=balance.expired + d_expired)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+        .returning(balance.municipality_id).execution_options(synchronize_session=False)).first()
+    if moved is None:
         current = db.session.get(CertificateBalance, certificate_id, populate_existing=True)
         available = format_rub(current.available if current else 0)
         raise InsufficientBalanceError(REFUSALS[kind].format(available=available))
+    # the entry's municipality (a subquery when inserted) is the balance's: known now, not fetched again
+    set_committed_value(entry, "municipality_id", moved.municipality_id)
     _refresh(certificate_id)
     record_event(f"ledger.{kind}", entry, to_state=format_rub(amount), actor=actor,
                  details={"certificate_id": certificate_id, "contract_id": contract_id, "key": key})

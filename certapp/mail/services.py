@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from certapp.db import db, transaction, utcnow
 from certapp.jobs import crontab, job, periodic
@@ -30,22 +31,20 @@ MAX_ATTEMPTS = 8
 
 def queue_email(to_address: str, subject: str, text_body: str, html_body: str | None = None,
                 dedupe_key: str | None = None, sensitive: bool = False,
-                municipality_id: int | None = None) -> OutboxMessage | None:
+                municipality_id: int | None = None) -> int | None:
     """Write a letter into the outbox of the current transaction; it is sent after the commit.
-    A `sensitive` letter's body is erased once it is sent. Returns None when a letter with the same
-    dedupe_key exists."""
-    if dedupe_key and db.session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.dedupe_key == dedupe_key).execution_options(all_municipalities=True)).first():
-        return None
-    message = OutboxMessage(to_address=to_address, subject=subject[:255], text_body=text_body, html_body=html_body,
-                            dedupe_key=dedupe_key, sensitive=sensitive, municipality_id=municipality_id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:  # the same letter written by a concurrent transaction
-        return None
-    after_commit(deliver_email, message.id)
-    return message
+    A `sensitive` letter's body is erased once it is sent. Returns the letter's id, or None when a
+    letter with the same dedupe_key exists (written before, or by a concurrent transaction)."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(OutboxMessage).values(to_address=to_address, subject=subject[:255], text_body=text_body,
+                                        html_body=html_body, dedupe_key=dedupe_key, sensitive=sensitive,
+                                        municipality_id=municipality_id)
+    if dedupe_key:  # one statement, no savepoint: the first letter with the key wins
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    message_id = db.session.execute(stmt.returning(OutboxMessage.id)).scalar_one_or_none()
+    if message_id is not None:
+        after_commit(deliver_email, message_id)
+    return message_id
 
 
 def smtp_configured() -> bool:
