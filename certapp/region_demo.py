@@ -306,12 +306,12 @@ class _Certificates:
             child.full_name = f"{child.last_name} {child.first_name} {child.patronymic}"
             snils = demo_snils(100_000_000 + n)
             key = personal_data.snils_key(snils)
-            age = 5 + n % 13
+            age = 5 + n % 12  # on the period's start; born January to August: at most 17 until it ends
             t["users"].append(_user(parent_id, f"parent{n}@region.demo", parent_name, "parent", self.password_hash,
                                     self.now))
             t["children"].append({"id": child_id, "parent_id": parent_id, "last_name": child.last_name,
                                   "first_name": child.first_name, "patronymic": child.patronymic,
-                                  "birth_date": date(period.starts_on.year - age - 1, 1 + n % 12, 1 + n % 28),
+                                  "birth_date": date(period.starts_on.year - age, 1 + n % 8, 1 + n % 28),
                                   "snils_encrypted": personal_data.encrypt_snils(snils), "snils_key": key,
                                   "snils_last2": snils[-2:], "birth_certificate": f"I-БА {n % 1_000_000:06d}",
                                   "address": f"{municipality.name}, ул. Мира, {n % 120 + 1}",

@@ -858,7 +858,7 @@ def reconciliation_summary() -> Reconciliation | StoredReconciliation:
     """What the page and the API answer at once: the reconciliation computed now while the scope holds
     few enough certificates (RECONCILE_LIVE_LIMIT; a district's take well under a second), else the
     newest stored run. Raises NotFoundError when there is none yet."""
-    if count_certificate_lines() <= int(current_app.config.get("RECONCILE_LIVE_LIMIT", 20_000)):
+    if count_certificate_lines() <= int(current_app.config.get("RECONCILE_LIVE_LIMIT", 10_000)):
         return reconcile()
     stored = latest_reconciliation()
     if stored is None:

@@ -46,20 +46,17 @@ def b45decode(text: str) -> bytes:
         raise PayloadError("В коде есть недопустимые символы.")
     if len(values) % 3 == 1:
         raise PayloadError("Код обрезан.")
-    out = bytearray()
-    for i in range(0, len(values), 3):
-        chunk = values[i:i + 3]
-        if len(chunk) == 3:
-            n = chunk[0] + chunk[1] * 45 + chunk[2] * 45 * 45
-            if n > 0xFFFF:
-                raise PayloadError("Код повреждён.")
-            out += n.to_bytes(2, "big")
-        else:
-            n = chunk[0] + chunk[1] * 45
-            if n > 0xFF:
-                raise PayloadError("Код повреждён.")
-            out.append(n)
-    return bytes(out)
+    whole = len(values) - len(values) % 3
+    pairs = [c + d * 45 + e * 2025 for c, d, e in zip(values[0:whole:3], values[1:whole:3], values[2:whole:3])]
+    if pairs and max(pairs) > 0xFFFF:
+        raise PayloadError("Код повреждён.")
+    out = struct.pack(f">{len(pairs)}H", *pairs)
+    if whole < len(values):
+        n = values[-2] + values[-1] * 45
+        if n > 0xFF:
+            raise PayloadError("Код повреждён.")
+        out += bytes((n,))
+    return out
 
 
 @dataclass(frozen=True)

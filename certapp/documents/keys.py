@@ -119,7 +119,11 @@ class KeyStore:
         meta = self._index()["keys"].get(kid)
         if meta is None or meta["retired"]:
             return None
-        return self._private(kid).public_key()
+        keys = self._loaded()[1]
+        public = keys.get(("public", kid))
+        if public is None:  # derived once per process, kept beside the private key until keys.json changes
+            public = keys[("public", kid)] = self._private(kid).public_key()
+        return public
 
     def sign(self, data: bytes) -> tuple[str, bytes]:
         kid, sign = self.signer()

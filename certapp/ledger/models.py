@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityOwned
@@ -32,6 +32,8 @@ class CertificateBalance(MunicipalityOwned, db.Model):
         CheckConstraint("spent >= 0", name="spent_not_negative"),
         CheckConstraint("expired >= 0", name="expired_not_negative"),
         CheckConstraint("nominal = available + reserved + spent + expired", name="sums_to_nominal"),
+        # a municipality's certificates by id: the reconciliation walks them part by part
+        Index("ix_ledger_balance_municipality_certificate", "municipality_id", "certificate_id"),
     )
 
     certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), primary_key=True)

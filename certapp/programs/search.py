@@ -28,10 +28,13 @@ def matches(query: str):
     found = words(query)
     if not found:
         return Program.id.is_(None)  # nothing searchable typed: nothing found
-    name = func.lower(Provider.short_name).like(f"%{' '.join(found)}%")
+    # each part a subquery of its own: an OR across the join would keep the database from the index
+    by_name = Program.provider_id.in_(select(Provider.id).where(
+        func.lower(Provider.short_name).like(f"%{' '.join(found)}%")))
     if db.engine.dialect.name == "postgresql":
         tsquery = " & ".join(f"{word}:*" for word in found)
-        return or_(literal_column(_DOCUMENT).op("@@")(func.to_tsquery("russian", tsquery)), name)
+        return or_(Program.id.in_(select(Program.id).where(
+            literal_column(_DOCUMENT).op("@@")(func.to_tsquery("russian", tsquery)))), by_name)
     fts = " ".join(f'"{word}"*' for word in found)
     return or_(Program.id.in_(select(literal_column("rowid")).select_from(text("program_search"))
-                              .where(text("program_search MATCH :fts").bindparams(fts=fts))), name)
+                              .where(text("program_search MATCH :fts").bindparams(fts=fts))), by_name)

@@ -1,4 +1,5 @@
-"""reconciliation runs: the reconciliation as last computed, which the page and the API answer at once
+"""reconciliation runs: the reconciliation as last computed, which the page and the API answer at once;
+an index of a municipality's balances by certificate
 
 Revision ID: 0022_reconciliation_runs
 Revises: 0021_documents
@@ -31,9 +32,12 @@ def upgrade():
     )
     op.create_index('ix_reconciliation_run_latest', 'reconciliation_run', ['municipality_id', 'computed_at'])
     op.create_index(op.f('ix_reconciliation_run_municipality_id'), 'reconciliation_run', ['municipality_id'])
+    # a municipality's certificates by id: the reconciliation walks them part by part
+    op.create_index('ix_ledger_balance_municipality_certificate', 'ledger_balance', ['municipality_id', 'certificate_id'])
 
 
 def downgrade():
+    op.drop_index('ix_ledger_balance_municipality_certificate', table_name='ledger_balance')
     op.drop_index(op.f('ix_reconciliation_run_municipality_id'), table_name='reconciliation_run')
     op.drop_index('ix_reconciliation_run_latest', table_name='reconciliation_run')
     op.drop_table('reconciliation_run')
