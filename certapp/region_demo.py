@@ -41,6 +41,7 @@ from certapp.documents.models import DocumentCounter
 from certapp.documents.services import PREFIXES, document_signer, key_store
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.programs.models import Program, StudyGroup, program_municipality
+from certapp.programs.services import recount_seats
 from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
 from certapp.reference.services import create_municipality, load_reference_data
 from certapp.registry.models import Admission, License, Provider, RegistryApplication, RegistryEntry
@@ -535,6 +536,7 @@ def build_region(municipalities: int = 60, certificates: int = 1_000_000, progra
             if progress:
                 progress(size)
     lap("certificates")
+    recount_seats()  # PostgreSQL's load ran without the triggers that keep the groups' seats
     registers = _registers(provider_rows, today, now, numbers, writer, ids, department)
     lap("registers")
     numbers.save()

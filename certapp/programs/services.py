@@ -3,7 +3,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
@@ -241,6 +241,12 @@ def taken_seats_expr():
             .correlate(StudyGroup).scalar_subquery())
 
 
+def recount_seats() -> None:
+    """Set every group's seats_taken from its contracts (after a bulk load that bypassed the triggers)."""
+    db.session.execute(update(StudyGroup).values(seats_taken=taken_seats_expr())
+                       .execution_options(synchronize_session=False))
+
+
 def occupied_seats(group_ids: list[int]) -> dict[int, int]:
     """Seats taken in each of the groups."""
     if not group_ids:
@@ -300,10 +306,10 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
         stmt = stmt.where(Program.provider_id == provider_id)
     if text and text.strip():
         stmt = stmt.where(search.matches(text))
-    if with_seats:
+    if with_seats:  # the triggers' counter: no count of a region's contracts per group
         stmt = stmt.where(exists(select(StudyGroup.id).where(
             StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or date.today()),
-            StudyGroup.capacity > taken_seats_expr())))
+            StudyGroup.capacity > StudyGroup.seats_taken)))
     order = (Program.title, Program.id)
     if first_municipality_id and not municipality_id:
         order = (case((_offered_in_municipality(first_municipality_id), 0), else_=1), *order)
@@ -330,7 +336,15 @@ def catalog_cards(programs: list[Program], today: date | None = None) -> dict[in
             for program_id, groups in open_groups.items()}
 
 
-def catalog_providers() -> list[Provider]:
-    """Providers active in the registry, for the catalog's filter."""
-    return list(db.session.execute(select(Provider).join(RegistryEntry).where(RegistryEntry.status == "active")
-                                   .order_by(Provider.short_name)).scalars())
+def catalog_providers(municipality_id: int | None) -> list:
+    """(id, short_name) of the providers active in the registry and admitted in the municipality, for
+    the catalog's filter; none without a municipality (a region's thousands are no list to choose
+    from: the text search finds a provider by name)."""
+    if municipality_id is None:
+        return []
+    return db.session.execute(
+        select(Provider.id, Provider.short_name).join(RegistryEntry, RegistryEntry.provider_id == Provider.id)
+        .join(Admission, Admission.provider_id == Provider.id)
+        .where(RegistryEntry.status == "active", Admission.status == "active",
+               Admission.municipality_id == municipality_id)
+        .order_by(Provider.short_name).execution_options(all_municipalities=True)).all()

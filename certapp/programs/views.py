@@ -36,7 +36,8 @@ def catalog():
         offers = catalog_offers(current_user, page.items)
     return render_template("programs/catalog.html", page=page, filters=filters, directions=list_directions(),
                            municipalities=list_municipalities(),
-                           providers=services.catalog_providers(), cards=services.catalog_cards(page.items),
+                           providers=services.catalog_providers(filters["municipality_id"] or filters["first_municipality_id"]),
+                           cards=services.catalog_cards(page.items),
                            offers=offers)
 
 
