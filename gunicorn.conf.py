@@ -4,7 +4,9 @@ worker starts (certapp.startup)."""
 import os
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
-workers = int(os.environ.get("WORKERS", "2"))
+# sync workers, twice the cores: the writes are bound by the CPU, so more workers add no throughput and
+# threads lengthen the tail (README, «Region scale»: measured with scripts/bench_region.py)
+workers = int(os.environ.get("WORKERS", 2 * (os.cpu_count() or 1)))
 # certapp logs one structured line per request itself (certapp.observability): no access log
 accesslog = None
 forwarded_allow_ips = "127.0.0.1"

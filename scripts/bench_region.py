@@ -43,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VENV = ROOT / ".venv" / "bin"
+#: no settings file, so that both servers run with exactly the settings given on the command line
+EMPTY_CONFIG = Path(tempfile.mkdtemp(prefix="bench-")) / "empty.conf.py"
 
 HELLO_APP = """
 from flask import Flask, jsonify
@@ -64,7 +66,7 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         args = [str(VENV / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                 "--worker-class", worker_class, "--threads", str(threads), "--log-level", "warning",
-                "--config", "/dev/null", app]
+                "--config", str(EMPTY_CONFIG), app]
         self.process = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})})
 
     def wait(self, path: str) -> None:
@@ -147,9 +149,13 @@ def row(what: str, figure: str, baseline: str) -> None:
     print(f"  {what}: {figure}   | baseline: {baseline}", flush=True)
 
 
+def thousands(value: float) -> str:
+    return f"{value:,.0f}".replace(",", " ")
+
+
 def rate_text(result: dict) -> str:
-    return (f"{result['rate']:,.0f} req/s, p50 {result['p50']:.0f} / p95 {result['p95']:.0f} / "
-            f"p99 {result['p99']:.0f} ms").replace(",", " ")
+    return (f"{thousands(result['rate'])} req/s, p50 {result['p50']:.0f} / p95 {result['p95']:.0f} / "
+            f"p99 {result['p99']:.0f} ms")
 
 
 # --- set-up through the services -------------------------------------------------------------------
@@ -291,8 +297,9 @@ def main() -> int:
         from certapp.db import db
         counts = {t: db.session.execute(db.text(f'SELECT count(*) FROM "{t}"')).scalar_one()
                   for t in ("municipality", "certificate", "ledger_entry", "contract", "program")}
-    print("region: " + ", ".join(f"{t} {n:,}".replace(",", " ") for t, n in counts.items()), flush=True)
+    print("region: " + ", ".join(f"{t} {thousands(n)}" for t, n in counts.items()), flush=True)
 
+    EMPTY_CONFIG.write_text("")
     hello_dir = Path(tempfile.mkdtemp(prefix="hello-"))
     (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
     settings = (args.workers, args.worker_class, args.threads)
@@ -364,8 +371,7 @@ def main() -> int:
                 alone = per_second(lambda i: public.verify(decoded[i % 2000][2], decoded[i % 2000][1]))
                 whole = per_second(lambda i: verify(codes[i % 2000]))
                 db.session.rollback()
-            row("QR verification in one process", f"{whole:,.0f}/s".replace(",", " "),
-                f"Ed25519 check alone {alone:,.0f}/s".replace(",", " "))
+            row("QR verification in one process", f"{thousands(whole)}/s", f"Ed25519 check alone {thousands(alone)}/s")
             result = load([(f"{api}/certificates/verify", None, {"code": codes[i % 2000]}) for i in range(4000)],
                           args.clients)
             row("QR verification over HTTP", rate_text(result), rate_text(hello_post))
@@ -380,8 +386,8 @@ def main() -> int:
                 scan = time.perf_counter() - started
                 db.session.rollback()
             seconds, rss, output = measured(flask + ["reconcile"])
-            row(f"flask reconcile ({counts['certificate']:,} certificates, {counts['ledger_entry']:,} entries)"
-                .replace(",", " "), f"{seconds:.1f} s, peak RSS {rss:.0f} MB",
+            row(f"flask reconcile ({thousands(counts['certificate'])} certificates, "
+                f"{thousands(counts['ledger_entry'])} entries)", f"{seconds:.1f} s, peak RSS {rss:.0f} MB",
                 f"one scan of ledger_entry {scan:.1f} s; RSS of the bare app {base_rss:.0f} MB")
             print("    " + output.strip().splitlines()[-1], flush=True)
             seconds, rss, output = measured(flask + ["ledger", "check"])
