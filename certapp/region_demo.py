@@ -26,6 +26,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import hash_password
 from certapp.audit.services import record_event
 from certapp.bookkeeping.models import Agreement, PaymentRegister
+from certapp.bookkeeping.services import agreement_content
 from certapp.certificates import personal_data, qr
 from certapp.certificates.models import Certificate, CertificateApplication, Child
 from certapp.certificates.services import application_content as certificate_application_content
@@ -222,7 +223,7 @@ def _providers(count: int, municipalities, department: dict, password_hash: str,
         agreements.append({"id": first_agreement + i, "number": agreement.number, "provider_id": provider_id,
                            "status": "concluded", "version": 1, "concluded_on": valid_from, "valid_from": valid_from,
                            "bik": BIK, "settlement_account": agreement.settlement_account, "created_at": now,
-                           "municipality_id": m.id, "signature": sign(_agreement_content(agreement))})
+                           "municipality_id": m.id, "signature": sign(agreement_content(agreement))})
         result.append({"id": provider_id, "user_id": user_id, "municipality_id": m.id, "agreement_id": first_agreement + i,
                        "inn": details["inn"], "full_name": details["full_name"]})
     writer.write(User, users)
@@ -236,11 +237,6 @@ def _providers(count: int, municipalities, department: dict, password_hash: str,
     writer.write(Admission, admissions)
     writer.write(Agreement, agreements)
     return result
-
-
-def _agreement_content(agreement) -> dict:
-    from certapp.bookkeeping.services import agreement_content
-    return agreement_content(agreement)
 
 
 def _programs(count: int, providers: list[dict], periods: dict, now: datetime, writer: _Writer, ids: _Ids

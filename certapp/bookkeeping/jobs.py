@@ -124,7 +124,7 @@ def reconcile_nightly() -> int:
 
 @job()
 def export_certificate_lines(job_id: int, actor_id: int, municipality_id: int | None, fmt: str) -> int:
-    """Every certificate's reconciliation line into a CSV or XLSX file (streamed from a server-side cursor,
+    """Every certificate's reconciliation line into a CSV or XLSX file (read page by page by number and
     written as it is read: memory does not grow with the region), with a progress bar."""
     from certapp.bookkeeping import exports
     from certapp.common.exports import write_csv, write_xlsx
