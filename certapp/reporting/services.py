@@ -427,8 +427,24 @@ def _year_bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-def compute_indicators(year: int) -> dict[str, Decimal]:
-    """What the system's data can count for a year."""
+def served_children(year: int, by_municipality: bool = False):
+    """Children who received services in the year (a delivered contract month), all and at non-state
+    providers, in one pass: (all, non-state), or {municipality: (all, non-state)}."""
+    start, end = _year_bounds(year)
+    children = func.count(distinct(Contract.child_id))
+    stmt = (select(children, children.filter(Provider.ownership.in_(NON_STATE_OWNERSHIP))).select_from(ContractMonth)
+            .join(Contract, Contract.id == ContractMonth.contract_id)
+            .join(Provider, Provider.id == Contract.provider_id)
+            .where(ContractMonth.status == "delivered", ContractMonth.month.between(start, end)))
+    if not by_municipality:
+        return tuple(db.session.execute(stmt).one())
+    grouped = stmt.add_columns(Contract.municipality_id).group_by(Contract.municipality_id)
+    return {m: (total, non_state) for total, non_state, m in db.session.execute(grouped)}
+
+
+def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict[str, Decimal]:
+    """What the system's data can count for a year (`served`: served_children's figures when the caller
+    counted them already, for many municipalities at once)."""
     start, end = _year_bounds(year)
     # the providers working in the municipality (in the whole region, without a scope): admitted there
     admitted = select(Admission.provider_id).where(Admission.status == "active")
@@ -444,12 +460,7 @@ def compute_indicators(year: int) -> dict[str, Decimal]:
         Admission.status.in_(("active", "suspended", "ended")),
         Admission.decided_at >= datetime(year, 1, 1, tzinfo=UTC),
         Admission.decided_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
-    served = (select(func.count(distinct(Contract.child_id))).select_from(ContractMonth)
-              .join(Contract, Contract.id == ContractMonth.contract_id)
-              .join(Provider, Provider.id == Contract.provider_id)
-              .where(ContractMonth.status == "delivered", ContractMonth.month.between(start, end)))
-    children_total = db.session.execute(served).scalar_one()
-    children_non_state = db.session.execute(served.where(Provider.ownership.in_(NON_STATE_OWNERSHIP))).scalar_one()
+    children_total, children_non_state = served if served is not None else served_children(year)
     ratings = db.session.execute(select(func.count(), func.count().filter(Feedback.rating >= 4)).where(
         Feedback.month.between(start, end))).one()
     return {
@@ -617,10 +628,11 @@ def region_report(year: int | None = None) -> tuple[int, list[MunicipalitySummar
                                        .where(PaymentRegister.status == "paid")
                                        .group_by(PaymentRegister.municipality_id)).all())
         total = compute_indicators(year)
+        served = served_children(year, by_municipality=True)  # one pass, not one per municipality
     columns = []
     for municipality in list_municipalities():
         with scoped(municipality.id):
-            indicators = compute_indicators(year)
+            indicators = compute_indicators(year, served.get(municipality.id, (0, 0)))
         money = balances.get(municipality.id)
         columns.append(MunicipalitySummary(
             municipality.name, municipality.oktmo, indicators, money.certificates if money else 0,
