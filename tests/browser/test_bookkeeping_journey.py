@@ -68,3 +68,10 @@ def test_bookkeeping_pays_a_register_and_reconciles(page, live_server, watch, vi
     page.goto(f"{url}/bookkeeping/reconciliation")
     expect(page.get_by_text(re.compile("Расхождений нет|расхождений нет", re.I)).first).to_be_visible()
     watch.check()
+    # reconcile now, as a job: its page shows the outcome and leads back to the result
+    page.get_by_role("button", name="Сверить сейчас").click()
+    expect(page.get_by_text(re.compile("Сверка выполнена за .* расхождений нет"))).to_be_visible()
+    watch.check()
+    page.get_by_role("link", name="Открыть результат").click()
+    expect(page.get_by_role("heading", name="Сверка средств сертификатов")).to_be_visible()
+    watch.check()
