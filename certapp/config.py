@@ -85,4 +85,7 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     # a broken Redis must not take the site down: count in memory until it is back
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # summaries that read every certificate of their scope (the reconciliation, the regional report) are
+    # computed while a page waits up to this many certificates; above it they are stored by a job
+    "LIVE_REPORT_LIMIT": 10_000,
 }

@@ -9,3 +9,4 @@ import certapp.jobs.housekeeping  # noqa: F401
 import certapp.mail.services  # noqa: F401
 import certapp.notifications.reactions  # noqa: F401
 import certapp.reminders  # noqa: F401
+import certapp.reporting.jobs  # noqa: F401

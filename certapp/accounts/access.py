@@ -98,7 +98,7 @@ def check_access():
         raise Unauthorized("Войдите в систему.")
     if access == AUTHENTICATED:
         return None
-    if access is not None and current_user.role == "region" and current_user.reads_as(*access):
+    if access is not None and current_user.role == "region" and "region" not in access and current_user.reads_as(*access):
         if request.method in SAFE_METHODS:
             return None
         raise PermissionDeniedError("Региональный оператор только просматривает данные муниципалитетов.")

@@ -856,9 +856,9 @@ def latest_reconciliation() -> StoredReconciliation | None:
 
 def reconciliation_summary() -> Reconciliation | StoredReconciliation:
     """What the page and the API answer at once: the reconciliation computed now while the scope holds
-    few enough certificates (RECONCILE_LIVE_LIMIT; a district's take well under a second), else the
+    few enough certificates (LIVE_REPORT_LIMIT; a district's take well under a second), else the
     newest stored run. Raises NotFoundError when there is none yet."""
-    if count_certificate_lines() <= int(current_app.config.get("RECONCILE_LIVE_LIMIT", 10_000)):
+    if count_certificate_lines() <= current_app.config["LIVE_REPORT_LIMIT"]:
         return reconcile()
     stored = latest_reconciliation()
     if stored is None:

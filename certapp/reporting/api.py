@@ -5,6 +5,7 @@ from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.contracts.services import parse_month
 from certapp.db import db, transaction
+from certapp.jobs.api import JobSchema
 from certapp.reporting import services
 from certapp.reporting.schemas import (
     AnswerSchema,
@@ -105,9 +106,21 @@ def indicators(args):
 @blp.response(200, RegionReportSchema)
 @roles("region")
 def region(args):
-    """The regional operator's report: each municipality's indicators and money, and the total."""
-    year, columns = services.region_report(args.get("year"))
-    return {"year": year, "municipalities": columns}
+    """The regional operator's report: each municipality's indicators and money, and the total —
+    computed now in a small region, else the newest stored one of the year (`computed_at`; 404 before
+    the first: start one with POST)."""
+    return services.region_summary(args.get("year"))
+
+
+@blp.route("/region", methods=["POST"])
+@blp.arguments(IndicatorQuerySchema)
+@blp.response(202, JobSchema)
+@roles("region")
+def compute_region(data):
+    """Recompute the year's regional report (this year's by default) as a job (GET /api/v1/jobs/{id}
+    shows its progress); GET /region then answers it."""
+    with transaction():
+        return services.start_region_report(current_user, data.get("year"))
 
 
 @blp.route("/indicators", methods=["PUT"])

@@ -166,5 +166,8 @@ class MunicipalitySummarySchema(Schema):
 
 class RegionReportSchema(Schema):
     year = fields.Integer()
+    live = fields.Boolean(metadata={"description": "true: computed for this answer; false: the stored report"})
+    computed_at = fields.DateTime(allow_none=True, metadata={"description": "when the stored report was computed"})
+    duration_ms = fields.Integer(allow_none=True, metadata={"description": "how long computing it took"})
     municipalities = fields.List(fields.Nested(MunicipalitySummarySchema),
                                  metadata={"description": "each municipality, then the region's total"})

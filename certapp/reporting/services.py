@@ -1,9 +1,11 @@
 """The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +36,7 @@ from certapp.reporting.models import (
     Feedback,
     FormedExecutionReport,
     IndicatorValue,
+    RegionReport,
     SocialOrder,
     SocialOrderLine,
 )
@@ -608,16 +611,19 @@ class MunicipalitySummary:
     paid: int
 
 
-def region_report(year: int | None = None) -> tuple[int, list[MunicipalitySummary]]:
+def compute_region_report(year: int, progress=None) -> list[MunicipalitySummary]:
     """Indicators and money of every municipality side by side, and the region's total: the
     indicators are counted in each municipality's scope (the same code as its own page), the money in
-    one aggregate per table grouped by municipality."""
+    one aggregate per table grouped by municipality. `progress` (jobs.services.Progress) advances per
+    municipality."""
     from certapp.bookkeeping.models import PaymentRegister
     from certapp.common.scope import scoped
     from certapp.ledger.models import CertificateBalance
     from certapp.reference.services import list_municipalities
 
-    year = year or date.today().year
+    municipalities = list_municipalities()
+    if progress:
+        progress.set_total(len(municipalities) + 1)
     with scoped(None):
         balances = {row.municipality_id: row for row in db.session.execute(
             select(CertificateBalance.municipality_id, func.count().label("certificates"),
@@ -629,15 +635,82 @@ def region_report(year: int | None = None) -> tuple[int, list[MunicipalitySummar
                                        .group_by(PaymentRegister.municipality_id)).all())
         total = compute_indicators(year)
         served = served_children(year, by_municipality=True)  # one pass, not one per municipality
+    if progress:
+        progress.advance()
     columns = []
-    for municipality in list_municipalities():
+    for municipality in municipalities:
         with scoped(municipality.id):
             indicators = compute_indicators(year, served.get(municipality.id, (0, 0)))
         money = balances.get(municipality.id)
         columns.append(MunicipalitySummary(
             municipality.name, municipality.oktmo, indicators, money.certificates if money else 0,
             int(money.issued) if money else 0, int(money.spent) if money else 0, int(paid.get(municipality.id) or 0)))
+        if progress:
+            progress.advance()
     columns.append(MunicipalitySummary(
         "Регион, всего", None, total, sum(c.certificates for c in columns),
         sum(c.issued for c in columns), sum(c.spent for c in columns), sum(c.paid for c in columns)))
-    return year, columns
+    return columns
+
+
+@dataclass
+class RegionSummary:
+    """The regional report as the page and the API answer it: computed now (`computed_at` None) or the
+    newest stored one of the year."""
+
+    year: int
+    municipalities: list[MunicipalitySummary]
+    computed_at: datetime | None = None
+    duration_ms: int | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.computed_at is None
+
+
+def store_region_report(year: int, actor: User | None, progress=None) -> RegionReport:
+    """Compute the year's regional report now and keep it as the one the page and the API answer until
+    the next run."""
+    started = time.perf_counter()
+    columns = compute_region_report(year, progress)
+    report = RegionReport(year=year, created_by_id=actor.id if actor else None,
+                          duration_ms=int((time.perf_counter() - started) * 1000),
+                          result={"municipalities": [{**asdict(c), "indicators": {k: str(v) for k, v in c.indicators.items()}}
+                                                     for c in columns]})
+    db.session.add(report)
+    db.session.flush()
+    record_event("region_report.run", report, actor=actor, details={"year": year, "duration_ms": report.duration_ms})
+    return report
+
+
+def region_summary(year: int | None = None) -> RegionSummary:
+    """The regional report of a year (this one by default): computed now while the region holds few
+    enough certificates (LIVE_REPORT_LIMIT), else the newest stored one. Raises NotFoundError when
+    there is none yet."""
+    from certapp.common.scope import scoped
+    from certapp.ledger.models import CertificateBalance
+
+    year = year or date.today().year
+    with scoped(None):
+        certificates = db.session.execute(select(func.count()).select_from(CertificateBalance)).scalar_one()
+    if certificates <= current_app.config["LIVE_REPORT_LIMIT"]:
+        return RegionSummary(year, compute_region_report(year))
+    report = db.session.execute(select(RegionReport).where(RegionReport.year == year)
+                                .order_by(RegionReport.computed_at.desc(), RegionReport.id.desc())
+                                .limit(1)).scalar_one_or_none()
+    if report is None:
+        raise NotFoundError(f"Отчёт по региону за {year} год ещё не рассчитан: запустите расчёт, "
+                            "он займёт несколько минут.")
+    columns = [MunicipalitySummary(**{**c, "indicators": {k: Decimal(v) for k, v in c["indicators"].items()}})
+               for c in report.result["municipalities"]]
+    return RegionSummary(year, columns, report.computed_at, report.duration_ms)
+
+
+def start_region_report(actor: User, year: int | None = None):
+    """Compute the year's regional report as a job with progress (reporting.jobs)."""
+    from certapp.jobs.services import start
+    from certapp.reporting.jobs import region_report_job
+
+    require_role(actor, "region")
+    year = _check_year(year or date.today().year)
+    return start(region_report_job, "region_report.run", f"Отчёт по региону за {year} год", actor, actor.id, year)

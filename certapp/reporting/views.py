@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from certapp.accounts.access import roles
-from certapp.common.errors import DomainError
+from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.pagination import paginate
@@ -13,7 +13,7 @@ from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.contracts.models import Contract
 from certapp.db import db, transaction
-from certapp.reference.services import get_municipality_of
+from certapp.reference.services import get_municipality_of, list_municipalities
 from certapp.reporting import render, services
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
@@ -116,14 +116,32 @@ def formed_execution(formed_id: int):
 @bp.route("/region")
 @roles("region")
 def region():
-    """Every municipality side by side: indicators, certificates and money, with comparison charts."""
-    year, columns = services.region_report(request.args.get("year", type=int))
-    places = columns[:-1]
+    """Every municipality side by side: indicators, certificates and money, with comparison charts
+    (computed now in a small region, else the newest stored report; recomputing it is a job)."""
+    year = request.args.get("year", type=int) or date.today().year
+    try:
+        report = services.region_summary(year)
+    except NotFoundError as error:
+        return render_template("reporting/region.html", year=year, report=None, missing=error.message,
+                               municipalities=list_municipalities(), viewing=g.region_view)
+    places = report.municipalities[:-1]
     charts = [("Списано за занятия", "₽", [(c.name, c.spent / 100) for c in places], 2)]
     charts += [(name, unit, [(c.name, c.indicators[code]) for c in places], 1 if unit == "%" else 0)
                for code, (name, unit) in services.INDICATORS.items()]
-    return render_template("reporting/region.html", year=year, columns=columns, indicators=services.INDICATORS,
-                           charts=charts, viewing=g.region_view)
+    return render_template("reporting/region.html", year=year, report=report, columns=report.municipalities,
+                           indicators=services.INDICATORS, charts=charts, municipalities=list_municipalities(),
+                           viewing=g.region_view)
+
+
+@bp.route("/region/compute", methods=["POST"])
+@roles("region")
+def compute_region():
+    """Recompute the year's regional report as a job: its page shows the progress and links back."""
+    year = request.form.get("year", type=int)
+    record = run_and_flash(lambda: services.start_region_report(current_user, year), "Расчёт отчёта запущен.")
+    if record is None:
+        return redirect(url_for("reporting.region", year=year))
+    return redirect(url_for("jobs.job", job_id=record.id))
 
 
 @bp.route("/indicators", methods=["GET", "POST"])

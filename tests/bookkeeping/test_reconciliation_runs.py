@@ -15,7 +15,7 @@ from certapp.ledger.models import CertificateBalance
 from tests.factories import make_certificate
 
 #: every scope counts as large: the summary comes from stored runs
-large = pytest.mark.app_config(RECONCILE_LIVE_LIMIT=0)
+large = pytest.mark.app_config(LIVE_REPORT_LIMIT=0)
 
 
 @large
