@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 from flask import g
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 _INSTANCE = tempfile.mkdtemp(prefix="certapp-test-instance-")
 os.environ["CERTAPP_INSTANCE_PATH"] = _INSTANCE
@@ -25,6 +25,10 @@ from tests import factories  # noqa: E402
 
 PG_URL = os.environ.get("CERTAPP_TEST_DATABASE_URL")
 PG_SKIP = "CERTAPP_TEST_DATABASE_URL is not set: the PostgreSQL leg of this test is skipped"
+#: gw0, gw1 … when pytest-xdist runs the suite in several processes (scripts/test: -n auto, at most 4)
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+#: each worker its own Redis database (15, 14 …), since the tests that use Redis empty theirs
+REDIS_URL = f"redis://127.0.0.1:6379/{15 - int(WORKER[2:]) if WORKER else 15}"
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -52,6 +56,21 @@ def _wipe(url: str) -> None:
     engine.dispose()
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker its own PostgreSQL database beside the given one (test_gw0 …),
+    created when missing: the tests empty and refill theirs freely."""
+    if not WORKER:
+        return url
+    given = make_url(url)
+    name = f"{given.database}_{WORKER}"
+    admin = create_engine(given, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
 def make_app(url: str, **overrides):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
 
@@ -70,7 +89,7 @@ def database_url(request, tmp_path_factory):
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip(PG_SKIP)
-        url = normalise_db_url(PG_URL)
+        url = _worker_database(normalise_db_url(PG_URL))
     else:
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
     _wipe(url)

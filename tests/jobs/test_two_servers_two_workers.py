@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 
 from certapp.db import db
 from certapp.mail.models import OutboxMessage
+from tests.conftest import REDIS_URL as WORKER_REDIS_URL
 from tests.notifications.conftest import smtp  # noqa: F401  (the real SMTP server fixture)
 
-REDIS_URL = os.environ.get("CERTAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = os.environ.get("CERTAPP_TEST_REDIS_URL", WORKER_REDIS_URL)
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 

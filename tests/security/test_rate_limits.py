@@ -4,7 +4,7 @@ import socket
 import pytest
 
 from certapp.db import db
-from tests.conftest import make_app
+from tests.conftest import REDIS_URL, make_app
 
 
 def _redis_reachable() -> bool:
@@ -66,8 +66,8 @@ def test_token_creation_is_counted_per_account(users, login):
 def test_two_servers_on_one_redis_count_together(database_url):
     import redis
 
-    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
-    config = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15", "RATELIMIT_LOGIN": "2/minute"}
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    config = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_LOGIN": "2/minute"}
     first, second = make_app(database_url, **config), make_app(database_url, **config)
     data = {"email": "x@example.ru", "password": "x"}
     try:
@@ -82,4 +82,4 @@ def test_two_servers_on_one_redis_count_together(database_url):
             with server.app_context():
                 db.session.remove()
                 db.engine.dispose()
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+        redis.Redis.from_url(REDIS_URL).flushdb()
