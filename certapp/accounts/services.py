@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import ROLES, SELF_REGISTERED_ROLES, ApiToken, LoginThrottle, User
 from certapp.audit.services import record_event
@@ -281,8 +282,8 @@ def user_for_token(token: str) -> User | None:
     """The active user owning a non-revoked token, or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    row = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+    row = db.session.execute(  # the user in the same query: every API request asks this
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _token_hash(token))
     ).scalar_one_or_none()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None

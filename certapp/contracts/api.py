@@ -109,7 +109,7 @@ def get_contract(contract_id: int):
 @roles("parent")
 def sign(contract_id: int):
     """Sign (accept the offer): reserves the certificate's part once, however often it is sent."""
-    with transaction():
+    with transaction(expire=False):  # the answer is the contract just written: no reload
         return services.sign_contract(contract_id, current_user, request.remote_addr)
 
 
@@ -129,7 +129,7 @@ def report(data, contract_id: int):
     """Report a month once, with the lessons planned and held: the month costs its share × held /
     planned (rounded half up to the kopeck); the report spends that less the advance already paid (or
     returns an excess advance to the reserve) and releases the rest to the certificate."""
-    with transaction():
+    with transaction(expire=False):  # the answer is the report just written: no reload
         return services.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
                                      data["attendance"], lessons_planned=data["lessons_planned"],
                                      lessons_held=data["lessons_held"])

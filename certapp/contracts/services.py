@@ -402,8 +402,10 @@ def offer_prolongations(today: date | None = None, batch: int = 500) -> int:
 
 # --- the contract ----------------------------------------------------------------------------------
 
-#: what the contract document reads, loaded with the contract in one query (and its months in a second)
-DOCUMENT_LOAD = (joinedload(Contract.certificate, innerjoin=True), joinedload(Contract.provider, innerjoin=True),
+#: what the contract document (and the API's answer: the municipality) reads, loaded with the contract in
+#: one query (and its months in a second)
+DOCUMENT_LOAD = (joinedload(Contract.municipality, innerjoin=True),
+                 joinedload(Contract.certificate, innerjoin=True), joinedload(Contract.provider, innerjoin=True),
                  joinedload(Contract.child, innerjoin=True), joinedload(Contract.group, innerjoin=True),
                  joinedload(Contract.program, innerjoin=True).joinedload(Program.direction, innerjoin=True),
                  selectinload(Contract.months))
