@@ -321,3 +321,17 @@ def test_the_catalog_tells_a_parent_what_their_certificate_pays_only_where_it_ca
     assert titles == {"Робототехника"}  # Футбол is offered only in Karatuz: a Kuragino certificate does not pay
     page = _login(app, region, "morozova@kuragino.demo").get("/catalog?q=Футбол").get_data(as_text=True)
     assert "По сертификатам: Каратузский район" in page and "оплатит сертификат" not in page
+
+
+def test_a_bookkeeper_chooses_among_the_providers_admitted_in_their_municipality(app, region):
+    import re
+
+    def options(email):
+        page = _login(app, region, email).get("/bookkeeping/registers").get_data(as_text=True)
+        select_ = re.search(r'<select[^>]*name="provider_id".*?</select>', page, re.S).group(0)
+        return set(re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', select_)) - {"все исполнители"}
+
+    karatuz, kuragino = options("buh@karatuz.demo"), options("buh@kuragino.demo")
+    cdt = db.session.get(Provider, _user("cdt@karatuz.demo").provider_id).short_name
+    assert cdt in karatuz and cdt in kuragino  # admitted in both
+    assert len(karatuz) > 1 and not (karatuz - {cdt}) & kuragino  # the others only where they were admitted

@@ -381,8 +381,11 @@ def registry_entries(search: str | None = None, include_inactive: bool = True):
 
 
 def registry_providers() -> list[Provider]:
-    """Every provider that has a registry entry, whatever its status."""
-    return list(db.session.execute(select(Provider).join(RegistryEntry).order_by(Provider.short_name)).scalars())
+    """The providers of the registry (whatever their entry's status) admitted at some time in the
+    current municipality (the scope limits the admissions): the ones its bookkeeping may pay."""
+    return list(db.session.execute(select(Provider).join(RegistryEntry)
+                                   .where(Provider.id.in_(select(Admission.provider_id)))
+                                   .order_by(Provider.short_name)).scalars())
 
 
 # --- staff of a provider ---------------------------------------------------------------------------
