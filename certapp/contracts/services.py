@@ -411,12 +411,21 @@ DOCUMENT_LOAD = (joinedload(Contract.municipality, innerjoin=True),
                  selectinload(Contract.months))
 
 
-def get_contract(contract_id: int, user: User, *, for_update: bool = False, document: bool = False) -> Contract:
+#: what a month's report reads besides the contract: its months, and the program and parent its notice names
+REPORT_LOAD = (joinedload(Contract.program, innerjoin=True), joinedload(Contract.parent, innerjoin=True),
+               selectinload(Contract.months))
+
+
+def get_contract(contract_id: int, user: User, *, for_update: bool = False, document: bool = False,
+                 load: tuple = ()) -> Contract:
     """The contract the user may see. `for_update`: locked (only its own row) and reloaded;
-    `document`: with everything its document reads, in two queries instead of a load per relation."""
+    `document`: with everything its document reads, in two queries instead of a load per relation
+    (`load`: other loader options)."""
     stmt = select(Contract).where(Contract.id == contract_id)
     if document:
         stmt = stmt.options(*DOCUMENT_LOAD)
+    if load:
+        stmt = stmt.options(*load)
     if for_update:
         # serialises signing, reports and termination of one contract on PostgreSQL, and reloads it
         stmt = stmt.with_for_update(of=Contract).execution_options(populate_existing=True)
@@ -530,7 +539,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     reserve, and releases the rest of the month's reserve to the certificate."""
     require_registry_provider(provider_user)
     today = today or date.today()
-    contract = get_contract(contract_id, provider_user, for_update=True)
+    contract = get_contract(contract_id, provider_user, for_update=True, load=REPORT_LOAD)
     if contract.status not in ("active", "terminated"):
         raise TransitionError(f"Договор в состоянии «{contract.status_name}»: отчёт не принимается.")
     month = parse_month(month)
@@ -552,15 +561,8 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     if planned is not None:
         due = share(row.certificate_amount, held, planned)
     advance = paid_advance(contract, month)
-    report = ServiceReport(contract_id=contract.id, month=month, delivered=delivered, reason=reason,
-                           attendance=attendance, lessons_planned=planned, lessons_held=held, amount=due,
-                           advance=advance, reported_by_id=provider_user.id, municipality_id=contract.municipality_id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(report)
-            db.session.flush()
-    except IntegrityError:
-        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+    # the money first (idempotent by its keys), then the report that names its entry: should the report
+    # be a duplicate after all, the caller's transaction (or savepoint) takes the moves back with it
     key, moves = month_key(contract.id, month), dict(contract_id=contract.id, actor=provider_user)
     entries = []
     if due > advance:
@@ -572,7 +574,16 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
         held_text = f"проведено {held} из {planned} занятий" if planned is not None else "услуга не оказана"
         entries.append(ledger.release(contract.certificate_id, row.certificate_amount - due, key + ":release",
                                       **moves, reason=f"{month:%m.%Y}: {held_text}" + (f": {reason}" if reason else "")))
-    report.ledger_entry_id = entries[0].id if entries else None
+    report = ServiceReport(contract_id=contract.id, month=month, delivered=delivered, reason=reason,
+                           attendance=attendance, lessons_planned=planned, lessons_held=held, amount=due,
+                           advance=advance, reported_by_id=provider_user.id, municipality_id=contract.municipality_id,
+                           ledger_entry_id=entries[0].id if entries else None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
     row.status = "delivered" if delivered else "not_delivered"
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,
                  details={"contract": contract.number, "month": month, "amount": due, "advance": advance,

@@ -3,6 +3,7 @@ from datetime import date
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -360,8 +361,9 @@ def provider_of(user: User) -> Provider | None:
 def require_registry_provider(user: User) -> Provider:
     """The provider a user acts for, which must be active in the registry."""
     require_role(user, "provider")
-    provider = provider_of(user)
-    if provider is None or not provider.in_registry:
+    # the provider and its registry entry in one query (every report and offer asks this)
+    provider = user.provider_id and db.session.get(Provider, user.provider_id, options=[joinedload(Provider.entry)])
+    if not provider or not provider.in_registry:
         raise PermissionDeniedError("Действие доступно только исполнителю, включённому в реестр "
                                     "исполнителей услуг.", code="not_in_registry")
     return provider
