@@ -18,7 +18,8 @@ What it does, in order (the set-up goes through the services; the load over HTTP
   5. QR verification: per second in one process (baseline: the Ed25519 check alone) and over HTTP;
   6. reconciliation and the ledger invariant as commands (time and peak RSS; baseline: one
      sequential scan of ledger_entry, and the RSS of a process that only creates the app), and the
-     reconciliation page and API latency for a municipality's bookkeeper and the regional operator.
+     reconciliation page and API latency for a municipality's bookkeeper and the regional operator;
+  7. the regional report: the nightly job that stores it, then its page and API latency.
 The set-up writes to the database (contracts, reports, tokens): run it on a region built for it.
 """
 import argparse
@@ -284,7 +285,7 @@ def main() -> int:
     parser.add_argument("--shared", type=int, default=50, help="certificates with four competing offers")
     parser.add_argument("--reports", type=int, default=1500)
     parser.add_argument("--password", help="the generated accounts' password (for the page latency)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: sign,report,catalog,qr,reconcile")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: sign,report,catalog,qr,reconcile,region")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -414,6 +415,22 @@ def main() -> int:
                     opener = page_session(base, email, args.password)
                     p50, p95 = sequential([base + "/bookkeeping/reconciliation"], 10, opener=opener)
                     row(f"reconciliation page, {label}", f"p50 {p50:.0f} / p95 {p95:.0f} ms", baseline)
+        if "region" not in skip:
+            with app.app_context():
+                from certapp.reporting.jobs import region_report_nightly
+                started = time.perf_counter()
+                region_report_nightly.call_local()  # this year's regional report, stored
+                row("the nightly regional report job (every municipality's indicators and money)",
+                    f"{time.perf_counter() - started:.1f} s", "(was computed inside the page: 9.6 s)")
+            region_token, region_email = official_token(app, "region")
+            hello_seq = sequential([hello.url + "/hello"], 100)
+            baseline = f"hello p50 {hello_seq[0]:.1f} / p95 {hello_seq[1]:.1f} ms"
+            p50, p95 = sequential([api + "/reports/region"], 10, token=region_token)
+            row("regional report API (the stored report)", f"p50 {p50:.0f} / p95 {p95:.0f} ms", baseline)
+            if args.password:
+                opener = page_session(base, region_email, args.password)
+                p50, p95 = sequential([base + "/reports/region"], 10, opener=opener)
+                row("regional report page (the stored report)", f"p50 {p50:.0f} / p95 {p95:.0f} ms", baseline)
     finally:
         server.stop()
         hello.stop()
