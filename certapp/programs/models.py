@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, select
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import register_criteria
@@ -47,6 +47,9 @@ class Program(db.Model):
         CheckConstraint("price_per_month >= 0", name="price_not_negative"),
         CheckConstraint("status IN ('draft', 'submitted', 'published', 'returned', 'unpublished')", name="status"),
         Index("ix_program_catalog", "status", "direction_id", "age_from", "age_to"),
+        # the catalog's order: a page is read in title order and stops after its rows (no sort of a region)
+        Index("ix_program_catalog_order", "title", "id", postgresql_where=text("status = 'published'"),
+              sqlite_where=text("status = 'published'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

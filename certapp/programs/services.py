@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, exists, func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -313,7 +313,8 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
     order = (Program.title, Program.id)
     if first_municipality_id and not municipality_id:
         order = (case((_offered_in_municipality(first_municipality_id), 0), else_=1), *order)
-    return stmt.options(selectinload(Program.groups), selectinload(Program.municipalities)).order_by(*order)
+    return stmt.options(contains_eager(Program.provider), selectinload(Program.groups),
+                        selectinload(Program.municipalities)).order_by(*order)
 
 
 @dataclass(frozen=True)
