@@ -858,7 +858,7 @@ def reconciliation_summary() -> Reconciliation | StoredReconciliation:
     """What the page and the API answer at once: the reconciliation computed now while the scope holds
     few enough certificates (LIVE_REPORT_LIMIT; a district's take well under a second), else the
     newest stored run. Raises NotFoundError when there is none yet."""
-    if count_certificate_lines() <= current_app.config["LIVE_REPORT_LIMIT"]:
+    if ledger.few_certificates():
         return reconcile()
     stored = latest_reconciliation()
     if stored is None:

@@ -249,3 +249,13 @@ def check_invariant(certificate_id: int | None = None, *, after_id: int | None =
                 mismatches.append(Mismatch(row.certificate_id, field, getattr(row, f"cached_{field}"),
                                            int(getattr(row, field))))
     return mismatches
+
+
+def few_certificates() -> bool:
+    """Whether the current scope holds few enough certificates (LIVE_REPORT_LIMIT) for a summary that
+    reads all of them to be computed while a page waits; counts no further than the limit."""
+    from flask import current_app
+
+    limit = current_app.config["LIVE_REPORT_LIMIT"]
+    held = select(CertificateBalance.certificate_id).limit(limit + 1).subquery()
+    return db.session.execute(select(func.count()).select_from(held)).scalar_one() <= limit

@@ -5,7 +5,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app
 from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -688,12 +687,12 @@ def region_summary(year: int | None = None) -> RegionSummary:
     enough certificates (LIVE_REPORT_LIMIT), else the newest stored one. Raises NotFoundError when
     there is none yet."""
     from certapp.common.scope import scoped
-    from certapp.ledger.models import CertificateBalance
+    from certapp.ledger.services import few_certificates
 
     year = year or date.today().year
     with scoped(None):
-        certificates = db.session.execute(select(func.count()).select_from(CertificateBalance)).scalar_one()
-    if certificates <= current_app.config["LIVE_REPORT_LIMIT"]:
+        live = few_certificates()
+    if live:
         return RegionSummary(year, compute_region_report(year))
     report = db.session.execute(select(RegionReport).where(RegionReport.year == year)
                                 .order_by(RegionReport.computed_at.desc(), RegionReport.id.desc())

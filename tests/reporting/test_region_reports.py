@@ -93,3 +93,13 @@ def test_the_nightly_job_stores_this_years_report(app, users):
     stored = db.session.get(RegionReport, report_id)
     assert stored.year == date.today().year and stored.created_by_id is None
     assert _total(stored.result)["certificates"] == 1
+
+
+@pytest.mark.app_config(LIVE_REPORT_LIMIT=1)
+def test_up_to_the_limit_the_report_is_live_and_past_it_stored(users, api):
+    make_certificate(department=users["department"])
+    db.session.commit()
+    assert api(users["region"]).get("/api/v1/reports/region").json["live"] is True
+    make_certificate(department=users["department"])
+    db.session.commit()
+    assert api(users["region"]).get("/api/v1/reports/region").status_code == 404
