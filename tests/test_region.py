@@ -335,3 +335,16 @@ def test_a_bookkeeper_chooses_among_the_providers_admitted_in_their_municipality
     cdt = db.session.get(Provider, _user("cdt@karatuz.demo").provider_id).short_name
     assert cdt in karatuz and cdt in kuragino  # admitted in both
     assert len(karatuz) > 1 and not (karatuz - {cdt}) & kuragino  # the others only where they were admitted
+
+
+def test_an_official_reads_the_whole_public_registry_with_every_providers_license(app, region):
+    """The registry is the region's: a Karatuz official's scope does not hide the license of the Kuragino
+    sports school (its application was filed there), on the page or in the export."""
+    school = db.session.get(Provider, _user("sport@kuragino.demo").provider_id)
+    license_number = school.license.number
+    client = _login(app, region, "uo@karatuz.demo")
+    page = client.get("/registry/")
+    assert page.status_code == 200 and school.short_name in page.get_data(as_text=True)
+    assert license_number in page.get_data(as_text=True)
+    export = client.get("/registry/export.csv")
+    assert export.status_code == 200 and license_number in export.get_data(as_text=True)

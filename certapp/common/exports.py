@@ -4,7 +4,7 @@ import io
 import tempfile
 from datetime import date, datetime
 
-from flask import Response, has_request_context, stream_with_context
+from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -56,11 +56,26 @@ def csv_rows(headers: list[str], rows):
 
 
 def csv_response(headers: list[str], rows, filename: str) -> Response:
-    """A CSV download streamed as it is written: `rows` may be a generator reading the database in
-    batches, so the memory does not grow with the rows."""
-    chunks = csv_rows(headers, rows)
-    return Response(stream_with_context(chunks) if has_request_context() else chunks, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+    """A CSV download: written into a temporary file as the rows come (`rows` may be a generator over a
+    server-side cursor: memory does not grow with the rows), then sent. Written inside the view, since
+    the request's session (and its cursor) is closed once the view returns."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115  (closed by _sent() once sent)
+    for chunk in csv_rows(headers, rows):
+        out.write(chunk.encode("utf-8"))
+    return _sent(out, "text/csv; charset=utf-8", filename)
+
+
+def _sent(out, mimetype: str, filename: str) -> Response:
+    """A written temporary file as a download, read in chunks and closed once sent."""
+    out.seek(0)
+
+    def chunks():
+        try:
+            while data := out.read(64 * 1024):
+                yield data
+        finally:
+            out.close()
+    return Response(chunks(), mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 def _append_text_safe(sheet, values) -> None:
@@ -126,17 +141,9 @@ def xlsx_response(filename: str, sheets) -> Response:
 def xlsx_stream_response(filename: str, title: str, headers: list[str], rows, total_columns: tuple[int, ...] = ()
                          ) -> Response:
     """One sheet written (write_xlsx) into a temporary file as the rows come, then sent."""
-    out = tempfile.TemporaryFile()  # noqa: SIM115  (closed by chunks() once sent)
+    out = tempfile.TemporaryFile()  # noqa: SIM115  (closed by _sent() once sent)
     write_xlsx(out, title, headers, rows, total_columns)
-    out.seek(0)
-
-    def chunks():
-        try:
-            while data := out.read(64 * 1024):
-                yield data
-        finally:
-            out.close()
-    return Response(chunks(), mimetype=XLSX_MIME, headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return _sent(out, XLSX_MIME, filename)
 
 
 def write_csv(out, headers: list[str], rows) -> None:

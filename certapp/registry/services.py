@@ -3,7 +3,7 @@ from datetime import date
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -370,8 +370,13 @@ def require_registry_provider(user: User) -> Provider:
 
 
 def registry_entries(search: str | None = None, include_inactive: bool = True):
-    """Public registry: entries with their providers, searchable by name, ИНН or number."""
-    stmt = select(RegistryEntry).join(RegistryEntry.provider).order_by(RegistryEntry.number)
+    """Public registry: entries with their providers and licenses (loaded with them), searchable by
+    name, ИНН or number. The registry is the region's, whoever asks: an official's scope does not hide
+    the applications (and licenses) of providers that applied in other municipalities."""
+    stmt = (select(RegistryEntry).join(RegistryEntry.provider)
+            .options(contains_eager(RegistryEntry.provider).selectinload(Provider.application)
+                     .selectinload(RegistryApplication.license))
+            .order_by(RegistryEntry.number).execution_options(all_municipalities=True))
     if not include_inactive:
         stmt = stmt.where(RegistryEntry.status == "active")
     if search:
@@ -380,6 +385,14 @@ def registry_entries(search: str | None = None, include_inactive: bool = True):
                               func.lower(Provider.short_name).like(pattern),
                               Provider.inn.like(pattern), RegistryEntry.number.like(pattern)))
     return stmt
+
+
+def registry_rows(search: str | None = None):
+    """The public registry's export rows, read in batches (executed now, fetched as they are written)."""
+    entries = db.session.execute(registry_entries(search).execution_options(yield_per=500)).scalars()
+    return ([entry.number, entry.entered_on, entry.status_name, p.full_name, p.short_name, p.inn, p.ogrn,
+             p.ownership_name, lic.number, lic.issued_on, lic.authority]
+            for entry in entries for p, lic in [(entry.provider, entry.provider.license)])
 
 
 def registry_providers() -> list[Provider]:
