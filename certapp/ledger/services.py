@@ -9,6 +9,7 @@ IMMEDIATE. The CHECK constraints of ledger_balance are the last guard.
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -254,8 +255,6 @@ def check_invariant(certificate_id: int | None = None, *, after_id: int | None =
 def few_certificates() -> bool:
     """Whether the current scope holds few enough certificates (LIVE_REPORT_LIMIT) for a summary that
     reads all of them to be computed while a page waits; counts no further than the limit."""
-    from flask import current_app
-
     limit = current_app.config["LIVE_REPORT_LIMIT"]
     held = select(CertificateBalance.certificate_id).limit(limit + 1).subquery()
     return db.session.execute(select(func.count()).select_from(held)).scalar_one() <= limit

@@ -32,7 +32,7 @@ def index():
 @bp.route("/export.csv")
 @public
 def export_csv():
-    """The public registry as CSV for Excel in the Russian locale, streamed as it is read."""
+    """The public registry as CSV for Excel in the Russian locale (read in batches)."""
     return csv_response(["Номер записи", "Дата включения", "Состояние", "Полное наименование",
                          "Сокращённое наименование", "ИНН", "ОГРН/ОГРНИП", "Форма собственности", "Лицензия №",
                          "Дата лицензии", "Кем выдана"], services.registry_rows(request.args.get("q")), "registry.csv")
