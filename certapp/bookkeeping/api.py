@@ -24,6 +24,7 @@ from certapp.bookkeeping.schemas import (
     InvoiceSchema,
     PaymentRegisterQuerySchema,
     PaymentRegisterSchema,
+    PaymentRegisterSummarySchema,
     PaySchema,
     ReconciliationSchema,
     RegisterRejectSchema,
@@ -77,11 +78,12 @@ def end(data, agreement_id: int):
 
 @blp.route("/payment-registers", methods=["GET"])
 @blp.arguments(PaymentRegisterQuerySchema, location="query")
-@blp.response(200, PaymentRegisterSchema(many=True))
+@blp.response(200, PaymentRegisterSummarySchema(many=True))
 @blp.paginate(SelectPage, **LIST_PAGE)
 @roles("bookkeeping", "department")
 def list_registers(args):
-    """Payment registers, newest month first, a page at a time (X-Pagination)."""
+    """Payment registers, newest month first, a page at a time (X-Pagination), without their lines (a
+    provider's month may hold hundreds): GET /payment-registers/{id} has them."""
     month = parse_month(args["month"]) if args.get("month") else None
     return services.registers_query(month, args.get("status"), args.get("provider_id"))
 

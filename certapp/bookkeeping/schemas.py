@@ -72,6 +72,14 @@ class PaymentRegisterSchema(Schema):
     lines = fields.List(fields.Nested(PaymentRegisterLineSchema))
 
 
+class PaymentRegisterSummarySchema(PaymentRegisterSchema):
+    """A register in a list: without its lines (a provider's month may hold hundreds);
+    GET /payment-registers/{id} has them."""
+
+    class Meta:
+        exclude = ("lines",)
+
+
 class PaymentRegisterQuerySchema(Schema):
     month = fields.String(metadata={"description": "ГГГГ-ММ"})
     status = fields.String(validate=validate.OneOf(list(REGISTER_STATUSES)))
@@ -194,8 +202,16 @@ class InvoiceQuerySchema(PaginationQuerySchema):
     provider_id = fields.Integer()
 
 
+class InvoiceSummarySchema(InvoiceSchema):
+    """An invoice in a list: without its lines (a provider's month may hold hundreds); GET /invoices/{id}
+    has them."""
+
+    class Meta:
+        exclude = ("lines",)
+
+
 class InvoicePageSchema(PageSchema):
-    items = fields.List(fields.Nested(InvoiceSchema))
+    items = fields.List(fields.Nested(InvoiceSummarySchema))
 
 
 class InvoiceFormAllSchema(Schema):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -535,7 +536,8 @@ def reject_invoice(invoice_id: int, actor: User, reason: str) -> Invoice:
 
 def invoices_query(month: date | None = None, kind: str | None = None, status: str | None = None,
                    provider_id: int | None = None):
-    stmt = select(Invoice).order_by(Invoice.month.desc(), Invoice.kind, Invoice.id.desc())
+    stmt = (select(Invoice).options(joinedload(Invoice.provider), joinedload(Invoice.municipality))
+            .order_by(Invoice.month.desc(), Invoice.kind, Invoice.id.desc()))
     if month:
         stmt = stmt.where(Invoice.month == month.replace(day=1))
     for column, value in ((Invoice.kind, kind), (Invoice.status, status), (Invoice.provider_id, provider_id)):
@@ -656,7 +658,8 @@ def _signed_agreement_report(number: str) -> SignedDocument | None:
 
 
 def registers_query(month: date | None = None, status: str | None = None, provider_id: int | None = None):
-    stmt = select(PaymentRegister).order_by(PaymentRegister.month.desc(), PaymentRegister.id)
+    stmt = (select(PaymentRegister).options(joinedload(PaymentRegister.provider), joinedload(PaymentRegister.municipality))
+            .order_by(PaymentRegister.month.desc(), PaymentRegister.id))
     if month:
         stmt = stmt.where(PaymentRegister.month == month.replace(day=1))
     if status:

@@ -99,6 +99,7 @@ def test_the_api_does_the_same_and_the_figures_reconcile(api, users, world):
     assert job["result_url"].startswith("/bookkeeping/registers?month=")
     assert api(users["parent"]).get(f"/api/v1/jobs/{job['id']}").status_code == 404   # not theirs
     listed = client.get("/api/v1/bookkeeping/payment-registers", query_string={"month": f"{world['m0']:%Y-%m}"}).json
+    assert "lines" not in listed[0] and listed[0]["provider_name"]  # the list is of registers; the lines are each one's
     first = client.get(f"/api/v1/bookkeeping/payment-registers/{listed[0]['id']}").json
     assert first["total"] == world["by_month"][world["m0"]] and len(first["lines"]) == 2
     client.post(f"/api/v1/bookkeeping/payment-registers/{first['id']}/approve")

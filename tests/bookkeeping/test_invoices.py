@@ -107,7 +107,9 @@ def test_invoices_through_the_api_and_their_refusals(api, world, users):
     assert started.status_code == 202 and started.json["kind"] == "invoices.form", started.json
     job = client.get(f"/api/v1/jobs/{started.json['id']}").json
     assert (job["state"], job["done"], job["total"]) == ("done", 1, 1) and "Сформировано счетов" in job["message"]
-    invoice = client.get(f"/api/v1/bookkeeping/invoices?kind=advance&month={m0:%Y-%m}").json["items"][0]
+    listed = client.get(f"/api/v1/bookkeeping/invoices?kind=advance&month={m0:%Y-%m}").json["items"][0]
+    assert "lines" not in listed  # the list is of invoices; the lines are each one's
+    invoice = client.get(f"/api/v1/bookkeeping/invoices/{listed['id']}").json
     assert invoice["kind"] == "advance" and invoice["share_percent"] == 80 and len(invoice["lines"]) == 3
     twice = client.post("/api/v1/bookkeeping/invoices", json={"kind": "advance", "month": f"{m0:%Y-%m}",
                                                                "provider_id": provider.id})
