@@ -46,6 +46,8 @@ class Enrollment(MunicipalityOwned, db.Model):
         # is checked by the service; a rejected or ended one lets the child enrol again)
         Index("uq_enrollment_child_group", "child_id", "group_id", unique=True,
               sqlite_where=text("status IN ('requested')"), postgresql_where=text("status IN ('requested')")),
+        # an official's list, newest first: a page of the municipality's rows without walking the region's
+        Index("ix_enrollment_municipality_newest", "municipality_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +84,8 @@ class Contract(MunicipalityOwned, db.Model):
     __tablename__ = "contract"
     __table_args__ = (
         CheckConstraint("status IN ('offered', 'active', 'rejected', 'terminated', 'completed', 'lapsed')", name="status"),
+        # an official's list, newest first: a page of the municipality's rows without walking the region's
+        Index("ix_contract_municipality_newest", "municipality_id", "id"),
         CheckConstraint("certificate_part >= 0 AND parent_part >= 0", name="parts_not_negative"),
         CheckConstraint("certificate_part + parent_part = total", name="parts_sum_to_total"),
         Index("ix_contract_group_status", "group_id", "status"),

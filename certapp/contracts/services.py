@@ -763,8 +763,18 @@ def certificate_parts(certificate_id: int) -> list[ContractPart]:
 
 # --- lists ------------------------------------------------------------------------------------------
 
+#: what the lists of requests and contracts show (pages and API), loaded a page at a time (an IN query per
+#: relation: also fine inside the counts' subqueries), not once per row
+ENROLLMENT_LIST_LOAD = (selectinload(Enrollment.municipality), selectinload(Enrollment.certificate),
+                        selectinload(Enrollment.child), selectinload(Enrollment.provider),
+                        selectinload(Enrollment.group).selectinload(StudyGroup.program), selectinload(Enrollment.contract))
+CONTRACT_LIST_LOAD = (selectinload(Contract.municipality), selectinload(Contract.certificate),
+                      selectinload(Contract.child), selectinload(Contract.provider), selectinload(Contract.program),
+                      selectinload(Contract.months))
+
+
 def enrollments_for(user: User, status: str | None = None):
-    stmt = select(Enrollment).order_by(Enrollment.id.desc())
+    stmt = select(Enrollment).options(*ENROLLMENT_LIST_LOAD).order_by(Enrollment.id.desc())
     if user.role == "parent":
         stmt = stmt.where(Enrollment.parent_id == user.id)
     elif user.role == "provider":
@@ -775,7 +785,7 @@ def enrollments_for(user: User, status: str | None = None):
 
 
 def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None):
-    stmt = select(Contract).order_by(Contract.id.desc())
+    stmt = select(Contract).options(*CONTRACT_LIST_LOAD).order_by(Contract.id.desc())
     if user.role == "parent":
         stmt = stmt.where(Contract.parent_id == user.id)
     elif user.role == "provider":
