@@ -4,9 +4,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -44,6 +44,19 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+class StoredComputation:
+    """Mixin of a summary too long to compute while a page waits (it reads a whole region): computed by
+    a job, nightly or on request, and kept for the page and the API to answer at once."""
+
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: how long the computation took, milliseconds
+    duration_ms: Mapped[int] = mapped_column(BigInteger)
+    #: who asked for it; None: the nightly job
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: the summary as JSON (the model says its shape)
+    result: Mapped[dict] = mapped_column(JSON)
 
 
 @event.listens_for(Engine, "connect")

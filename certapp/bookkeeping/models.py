@@ -4,7 +4,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, MunicipalityTagged
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import StoredComputation, UTCDateTime, db, utcnow
 
 AGREEMENT_STATUSES = {"draft": "Проект", "concluded": "Заключено", "ended": "Прекращено"}
 AGREEMENT_TRANSITIONS = {"draft": {"concluded"}, "concluded": {"ended"}, "ended": set()}
@@ -257,22 +257,15 @@ class AgreementReport(MunicipalityOwned, db.Model):
         return f"<AgreementReport {self.number} {self.status}>"
 
 
-class ReconciliationRun(MunicipalityTagged, db.Model):
-    """A reconciliation as computed (by the nightly job or on request, with progress): what the page and
-    the API answer at once, since computing it reads every ledger entry of the municipality (or, with
-    no municipality, of the region)."""
+class ReconciliationRun(StoredComputation, MunicipalityTagged, db.Model):
+    """A reconciliation as computed: it reads every ledger entry of the municipality (or, with no
+    municipality, of the region). `result`: {"totals": {...}, "municipalities": [...],
+    "providers": [...], "mismatches": [...], "mismatch_count": n}."""
 
     __tablename__ = "reconciliation_run"
     __table_args__ = (Index("ix_reconciliation_run_latest", "municipality_id", "computed_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: how long the computation took, milliseconds
-    duration_ms: Mapped[int] = mapped_column(BigInteger)
-    #: who asked for it; None: the nightly job
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    #: {"totals": {...}, "municipalities": [...], "providers": [...], "mismatches": [...], "mismatch_count": n}
-    result: Mapped[dict] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<ReconciliationRun {self.id} {self.municipality_id} {self.computed_at:%Y-%m-%d %H:%M}>"

@@ -416,16 +416,11 @@ REPORT_LOAD = (joinedload(Contract.program, innerjoin=True), joinedload(Contract
                selectinload(Contract.months))
 
 
-def get_contract(contract_id: int, user: User, *, for_update: bool = False, document: bool = False,
-                 load: tuple = ()) -> Contract:
-    """The contract the user may see. `for_update`: locked (only its own row) and reloaded;
-    `document`: with everything its document reads, in two queries instead of a load per relation
-    (`load`: other loader options)."""
-    stmt = select(Contract).where(Contract.id == contract_id)
-    if document:
-        stmt = stmt.options(*DOCUMENT_LOAD)
-    if load:
-        stmt = stmt.options(*load)
+def get_contract(contract_id: int, user: User, *, for_update: bool = False, load: tuple = ()) -> Contract:
+    """The contract the user may see. `for_update`: locked (only its own row) and reloaded; `load`:
+    loader options for what the caller reads (DOCUMENT_LOAD, REPORT_LOAD), in one or two queries
+    instead of a load per relation."""
+    stmt = select(Contract).where(Contract.id == contract_id).options(*load)
     if for_update:
         # serialises signing, reports and termination of one contract on PostgreSQL, and reloads it
         stmt = stmt.with_for_update(of=Contract).execution_options(populate_existing=True)
@@ -472,7 +467,7 @@ def sign_contract(contract_id: int, parent: User, ip: str | None) -> Contract:
 
     Raises InsufficientBalanceError when the balance no longer covers the certificate's part."""
     require_role(parent, "parent")
-    contract = get_contract(contract_id, parent, for_update=True, document=True)
+    contract = get_contract(contract_id, parent, for_update=True, load=DOCUMENT_LOAD)
     if contract.status == "active":
         return contract  # a retried or double-clicked signing: already done
     if contract.certificate.status != "active":

@@ -353,17 +353,18 @@ def review_queue(status: str | None = None):
 
 
 def provider_of(user: User) -> Provider | None:
+    """The provider a provider account acts for, with its registry entry in the same query (nearly every
+    caller asks whether it is in the registry: every offer and report does)."""
     if user.role != "provider" or user.provider_id is None:
         return None
-    return db.session.get(Provider, user.provider_id)
+    return db.session.get(Provider, user.provider_id, options=[joinedload(Provider.entry)])
 
 
 def require_registry_provider(user: User) -> Provider:
     """The provider a user acts for, which must be active in the registry."""
     require_role(user, "provider")
-    # the provider and its registry entry in one query (every report and offer asks this)
-    provider = user.provider_id and db.session.get(Provider, user.provider_id, options=[joinedload(Provider.entry)])
-    if not provider or not provider.in_registry:
+    provider = provider_of(user)
+    if provider is None or not provider.in_registry:
         raise PermissionDeniedError("Действие доступно только исполнителю, включённому в реестр "
                                     "исполнителей услуг.", code="not_in_registry")
     return provider

@@ -5,7 +5,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Num
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import StoredComputation, UTCDateTime, db, utcnow
 
 ORDER_STATUSES = {"draft": "Проект", "approved": "Утверждён", "superseded": "Заменён новой редакцией"}
 ORDER_TRANSITIONS = {"draft": {"approved"}, "approved": {"superseded"}, "superseded": set()}
@@ -142,23 +142,16 @@ class FormedExecutionReport(MunicipalityOwned, db.Model):
         return f"<FormedExecutionReport {self.number} v{self.version}>"
 
 
-class RegionReport(db.Model):
-    """The regional report of a year as computed (by the nightly job or on request, with progress): what
-    the regional operator's page and API answer at once, since computing it reads every delivered
-    contract month and every balance of the region."""
+class RegionReport(StoredComputation, db.Model):
+    """The regional report of a year as computed: it reads every delivered contract month and every
+    balance of the region. `result`: {"municipalities": [MunicipalitySummary as JSON, indicators as
+    decimal strings]}."""
 
     __tablename__ = "region_report"
     __table_args__ = (Index("ix_region_report_latest", "year", "computed_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: how long the computation took, milliseconds
-    duration_ms: Mapped[int] = mapped_column(BigInteger)
-    #: who asked for it; None: the nightly job
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    #: {"municipalities": [MunicipalitySummary as JSON: indicators as decimal strings], …}
-    result: Mapped[dict] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<RegionReport {self.year} {self.computed_at:%Y-%m-%d %H:%M}>"
