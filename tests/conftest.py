@@ -28,7 +28,9 @@ PG_SKIP = "CERTAPP_TEST_DATABASE_URL is not set: the PostgreSQL leg of this test
 #: gw0, gw1 … when pytest-xdist runs the suite in several processes (scripts/test: -n auto, at most 4)
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 #: each worker its own Redis database (15, 14 …), since the tests that use Redis empty theirs
-REDIS_URL = f"redis://127.0.0.1:6379/{15 - int(WORKER[2:]) if WORKER else 15}"
+#: CERTAPP_TEST_REDIS_DB moves the first one, so that two checkouts can run their suites at once
+REDIS_DB = int(os.environ.get("CERTAPP_TEST_REDIS_DB", "15"))
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB - int(WORKER[2:]) if WORKER else REDIS_DB}"
 
 TEST_CONFIG = {
     "TESTING": True,
