@@ -31,6 +31,7 @@ def load_config(instance_path: str) -> dict:
            if os.environ.get("CERTAPP_PD_RETENTION_YEARS") else {}),
         **({"ADVANCE_PERCENT": int(os.environ["CERTAPP_ADVANCE_PERCENT"])}
            if os.environ.get("CERTAPP_ADVANCE_PERCENT") else {}),
+        **({"TIME_ZONE": os.environ["CERTAPP_TIME_ZONE"]} if os.environ.get("CERTAPP_TIME_ZONE") else {}),
         "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
         "LOG_LEVEL": os.environ.get("CERTAPP_LOG_LEVEL", "INFO"),
         "PROXY_FIX": os.environ.get("CERTAPP_BEHIND_PROXY", "0") == "1",
@@ -88,4 +89,8 @@ DEFAULTS = {
     # summaries that read every certificate of their scope (the reconciliation, the regional report) are
     # computed while a page waits up to this many certificates; above it they are stored by a job
     "LIVE_REPORT_LIMIT": 10_000,
+    #: the time zone in which a day begins for the rules and dates are shown (certapp.common.clock)
+    "TIME_ZONE": "Asia/Krasnoyarsk",
+    #: tests and demonstrations fix the clock here (an ISO date or local date-time); None: the real time
+    "CLOCK_NOW": None,
 }

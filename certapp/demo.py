@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from certapp.accounts.models import User
 from certapp.accounts.services import MUNICIPAL_ROLES, register_user
+from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.months import add_months, first_of_month, last_finished_quarter, months_between, quarter_months
 from certapp.common.scope import scoped
@@ -165,8 +166,8 @@ def _load_registry(users: dict[str, User], period, before_programs=None) -> None
             registry.decide_application(application.id, "approved", department)
     if before_programs:
         before_programs()
-    period_start = period.starts_on if period else date.today()
-    period_end = period.ends_on if period else date.today().replace(year=date.today().year + 1)
+    period_start = period.starts_on if period else clock.today()
+    period_end = period.ends_on if period else clock.today().replace(year=clock.today().year + 1)
     for email, items in DEMO_PROGRAMS.items():
         user = users[email]
         for title, direction, (age_from, age_to), months, hours, price, groups, description in items:
@@ -367,7 +368,7 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
             if not last_month or position == 0:  # the last month: one approved and unpaid, the rest drafts
                 bookkeeping.approve_register(register.id, bookkeeper)
             if not last_month:
-                bookkeeping.mark_paid(register.id, bookkeeper, f"{100 + register.id}", date.today())
+                bookkeeping.mark_paid(register.id, bookkeeper, f"{100 + register.id}", clock.today())
     if practice:
         _load_agreement_report(users, today)
         if past:
@@ -476,7 +477,7 @@ def _load_second(users: dict[str, User], second, today: date) -> None:
             for register in bookkeeping.build_all_registers(month, bookkeeper).built:
                 bookkeeping.approve_register(register.id, bookkeeper)
                 if index < len(past) - 1:
-                    bookkeeping.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", date.today())
+                    bookkeeping.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", clock.today())
         order = reporting.create_order(today.year, department)
         reporting.update_order_lines(order.id, department, {
             code: {"planned_children": children, "planned_child_hours": children * 8 * 9,
@@ -507,7 +508,7 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
     load_reference_data()
     home = get_district()
     second = create_municipality(**SECOND) if two_districts else None
-    today = today or date.today()
+    today = today or clock.today()
     logins, users = [], {}
     for users_of, municipality in ((DEMO_USERS, home), (SECOND_USERS, second))[:2 if two_districts else 1]:
         for role, email, full_name, phone in users_of:

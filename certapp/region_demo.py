@@ -31,6 +31,7 @@ from certapp.certificates import personal_data, qr
 from certapp.certificates.models import Certificate, CertificateApplication, Child
 from certapp.certificates.services import application_content as certificate_application_content
 from certapp.certificates.services import certificate_content, format_number
+from certapp.common import clock
 from certapp.common.errors import NotFoundError
 from certapp.common.money import share
 from certapp.common.months import add_months, first_of_month
@@ -495,7 +496,7 @@ def build_region(municipalities: int = 60, certificates: int = 1_000_000, progra
     """Write the region into the current transaction; returns what was made and how long each part took.
     `progress(done)` is called after each chunk of certificates."""
     started, timings = time.perf_counter(), {}
-    today, now = today or date.today(), datetime.now(UTC)
+    today, now = today or clock.today(), datetime.now(UTC)
     rng, writer, ids, numbers = random.Random(seed), _Writer(), _Ids(), _Numbers(today.year)
     password_hash = hash_password(password)
 

@@ -9,6 +9,7 @@ from sqlalchemy import distinct, func, select
 
 from certapp.bookkeeping.models import PaymentRegister
 from certapp.certificates.models import CertificateApplication
+from certapp.common import clock
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
 from certapp.common.templating import plural
@@ -77,7 +78,7 @@ def _reported_month(today: date) -> date:
 
 def overdue(today: date | None = None) -> list[Overdue]:
     """What has passed its deadline now, by kind (for the department's home)."""
-    today = today or date.today()
+    today = today or clock.today()
     result = []
     for review in REVIEWS:
         count = _count(_waiting(review).where(review.due < today))
@@ -102,7 +103,7 @@ def overdue(today: date | None = None) -> list[Overdue]:
 def check_deadlines(today: date | None = None) -> int:
     """Remind and report; returns how many notifications were written (already sent ones are skipped).
     Officials hear of their own municipality's documents only."""
-    today = today or date.today()
+    today = today or clock.today()
     tomorrow = tomorrow_working(today)
     written = 0
 

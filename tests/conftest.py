@@ -5,6 +5,7 @@ PostgreSQL too. The schema is built by the Alembic migrations, as in production.
 """
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 from flask import g
@@ -32,8 +33,14 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 REDIS_DB = int(os.environ.get("CERTAPP_TEST_REDIS_DB", "15"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB - int(WORKER[2:]) if WORKER else REDIS_DB}"
 
+#: The tests build their dates from date.today() (the machine's zone); the app's clock reads the same zone
+#: here, so that a run near midnight in Krasnoyarsk does not see two different days.
+MACHINE_ZONE = os.environ.get("TZ") or (Path("/etc/timezone").read_text().strip()
+                                        if Path("/etc/timezone").exists() else "UTC")
+
 TEST_CONFIG = {
     "TESTING": True,
+    "TIME_ZONE": MACHINE_ZONE,
     "SECRET_KEY": "test-secret-key-not-for-production",
     "WTF_CSRF_ENABLED": False,
     # cheap hashing in tests only; production uses config.DEFAULTS (above OWASP's minimum)

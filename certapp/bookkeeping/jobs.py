@@ -5,6 +5,7 @@ from datetime import date
 
 from certapp.accounts.models import User
 from certapp.bookkeeping import services
+from certapp.common import clock
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
 from certapp.common.web import path_for
@@ -51,14 +52,14 @@ def build_registers(job_id: int, month_iso: str, actor_id: int) -> int:
 @periodic(crontab(minute="0", hour="6", day="1"))
 def draft_registers_of_last_month() -> int:
     """On the 1st: draft registers for the month just ended (those that exist are left alone)."""
-    return build_month(add_months(first_of_month(date.today()), -1), None)[0]
+    return build_month(add_months(first_of_month(clock.today()), -1), None)[0]
 
 
 @periodic(crontab(minute="30", hour="5", day="1"))
 def form_month_invoices() -> int:
     """On the 1st, before the registers: every provider's final invoice for the month just ended and
     its advance invoice for the new month (drafts for bookkeeping to approve; those formed are left)."""
-    this_month = first_of_month(date.today())
+    this_month = first_of_month(clock.today())
     formed = 0
     for kind, month in (("final", add_months(this_month, -1)), ("advance", this_month)):
         with Progress(None, len(services.providers_to_invoice(month))) as progress, \

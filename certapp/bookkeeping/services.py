@@ -28,6 +28,7 @@ from certapp.bookkeeping.models import (
     ReconciliationRun,
 )
 from certapp.certificates.models import Certificate
+from certapp.common import clock
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import share
 from certapp.common.months import add_months, quarter_months
@@ -97,7 +98,7 @@ def conclude_agreement(agreement_id: int, actor: User, valid_from: date, valid_t
         raise TransitionError("Исполнитель не состоит в реестре: соглашение заключить нельзя.")
     _transition(agreement, "concluded", actor)
     agreement.number = next_number("agreement")
-    agreement.concluded_on = concluded_on or date.today()
+    agreement.concluded_on = concluded_on or clock.today()
     agreement.valid_from, agreement.valid_to = valid_from, valid_to
     agreement.bik, agreement.settlement_account = agreement.provider.bik, agreement.provider.settlement_account
     agreement.signature = sign_document(agreement_content(agreement))
@@ -387,7 +388,7 @@ def form_invoice(kind: str, provider_id: int, month: date, actor: User | None, m
     if actor is not None:
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
-    month, today = month.replace(day=1), today or date.today()
+    month, today = month.replace(day=1), today or clock.today()
     provider = db.session.get(Provider, provider_id)
     if provider is None:
         raise NotFoundError("Исполнитель не найден.")
@@ -595,7 +596,7 @@ def form_agreement_report(provider_user: User, agreement_id: int, year: int, qua
     if agreement is None or agreement.provider_id != provider_user.provider_id or agreement.number is None:
         raise NotFoundError("Соглашение не найдено.")
     first, last = _quarter(year, quarter)
-    if add_months(last, 1) > (today or date.today()):
+    if add_months(last, 1) > (today or clock.today()):
         raise ValidationError(f"Отчёт за {quarter} квартал {year} года формируется после его окончания.",
                               field="quarter")
     if not agreement.in_force_during(first, add_months(last, 1) - timedelta(days=1)) and agreement.status != "ended":

@@ -1,4 +1,3 @@
-from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -15,6 +14,7 @@ from certapp.bookkeeping.models import (
     REGISTER_STATUSES,
     Agreement,
 )
+from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
@@ -113,7 +113,7 @@ def registers():
     status = request.args.get("status") if request.args.get("status") in REGISTER_STATUSES else None
     page = paginate(services.registers_query(month_value, status), request.args.get("page", 1, type=int), 50)
     if not form.month.data:
-        form.month.data = f"{date.today():%Y-%m}"
+        form.month.data = f"{clock.today():%Y-%m}"
     return render_template("bookkeeping/registers.html", page=page, form=form, statuses=REGISTER_STATUSES,
                            status=status, month=month or "")
 
@@ -171,7 +171,7 @@ def invoices():
         month = None
     page = paginate(services.invoices_query(month, **filters), request.args.get("page", 1, type=int), 50)
     if not form.month.data:
-        form.month.data = f"{date.today():%Y-%m}"
+        form.month.data = f"{clock.today():%Y-%m}"
     return render_template("bookkeeping/invoices.html", page=page, form=form, kinds=INVOICE_KINDS,
                            statuses=INVOICE_STATUSES, month=request.args.get("month", ""), **filters)
 
@@ -215,7 +215,7 @@ def agreement_reports():
             .order_by(Agreement.id)).scalars().all()
     return render_template("bookkeeping/agreement_reports.html", page=page, status=status,
                            statuses=AGREEMENT_REPORT_STATUSES, agreements=agreements,
-                           last_quarter=last_finished_quarter(date.today()))
+                           last_quarter=last_finished_quarter(clock.today()))
 
 
 @bp.route("/agreement-reports/<int:report_id>", methods=["GET", "POST"])

@@ -20,6 +20,7 @@ from certapp.certificates.models import (
     CertificateApplication,
     Child,
 )
+from certapp.common import clock
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from certapp.common.events import announce
@@ -75,7 +76,7 @@ def clean_child_data(data: dict) -> dict:
     birth_date = data.get("birth_date")
     if not isinstance(birth_date, date):
         raise ValidationError("Укажите дату рождения.", field="birth_date")
-    today = date.today()
+    today = clock.today()
     if birth_date > today or today.year - birth_date.year > 25:
         raise ValidationError("Дата рождения указана неверно.", field="birth_date")
     snils = snils_digits(data.get("snils"))
@@ -227,7 +228,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
         where = f" ({pending.municipality.name})" if pending else ""
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано{where} "
                             "и рассматривается.", field="child_id", code="duplicate_application")
-    application.due_on = due_date("certificate_review", date.today(), application.municipality_id)
+    application.due_on = due_date("certificate_review", clock.today(), application.municipality_id)
     application.signature = sign_document(application_content(application))
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
     announce("certificate_application.submitted", application, actor=filed_by or parent)
@@ -296,7 +297,7 @@ def confirm(application_id: int, actor: User, today: date | None = None) -> Cert
     _transition_application(application, "confirmed", actor)
     check_eligibility(application.child, application.period)
     choose_category(application.child, application.period, application.category_id)
-    return _issue(application, actor, today or date.today())
+    return _issue(application, actor, today or clock.today())
 
 
 def refuse(application_id: int, actor: User, reason: str) -> CertificateApplication:
@@ -638,7 +639,7 @@ def verify(text: str, user=None, today: date | None = None) -> Verification:
     if certificate is None or certificate.qr_payload != text.strip():
         return Verification(False, False, "Код недействителен: такой сертификат не выдавался.",
                             number=payload.number)
-    today = today or date.today()
+    today = today or clock.today()
     in_force = certificate.status == "active" and certificate.valid_from <= today <= certificate.valid_to
     if in_force:
         reason = "Подпись верна, сертификат действует."

@@ -1,4 +1,5 @@
 """The contracts' periodic work."""
+from certapp.common import clock
 from certapp.contracts.services import end_noticed, lapse_offers, offer_prolongations
 from certapp.db import transaction
 from certapp.jobs import crontab, periodic
@@ -40,7 +41,6 @@ def offer_next_period() -> int:
 def expire_finished_periods() -> int:
     """Every night: the periods that have ended have what is left on their certificates expire
     (once: an expired certificate is not touched again)."""
-    from datetime import date
 
     from sqlalchemy import select
 
@@ -49,7 +49,7 @@ def expire_finished_periods() -> int:
     from certapp.db import db
     from certapp.reference.models import Period
 
-    ended = db.session.execute(select(Period.id).where(Period.ends_on < date.today()).where(
+    ended = db.session.execute(select(Period.id).where(Period.ends_on < clock.today()).where(
         select(Certificate.id).where(Certificate.period_id == Period.id,
                                      Certificate.status.in_(("active", "suspended"))).exists())).scalars().all()
     total = 0
@@ -61,7 +61,6 @@ def expire_finished_periods() -> int:
 @periodic(crontab(minute="30", hour="2"))
 def nightly_ledger_check() -> int:
     """Every night: the ledger invariant; mismatches are reported to the department (once a day)."""
-    from datetime import date
 
     from certapp.common.web import path_for
     from certapp.ledger.services import check_invariant
@@ -77,5 +76,5 @@ def nightly_ledger_check() -> int:
                        + "; ".join(f"сертификат {m.certificate_id}: {m.field}" for m in mismatches[:20])
                        + ". Откройте сверку и сообщите администратору.",
                        role="department", municipality_id=municipality.id, url=path_for("bookkeeping.reconciliation"),
-                       dedupe_key=f"ledger-check:{date.today()}:m{municipality.id}")
+                       dedupe_key=f"ledger-check:{clock.today()}:m{municipality.id}")
     return len(mismatches)

@@ -1,9 +1,9 @@
 """What the contracts feature does when a certificate is issued."""
-from datetime import date
 
 from sqlalchemy import select
 
 from certapp.accounts.models import User
+from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.events import announce, subscribe
 from certapp.common.months import first_of_month
@@ -22,7 +22,7 @@ def enroll_as_asked(certificate, **_):
     if group is None or db.session.execute(select(Enrollment.id).where(
             Enrollment.certificate_id == certificate.id, Enrollment.group_id == group.id)).first():
         return
-    start = max(first_of_month(date.today()), first_of_month(group.starts_on), first_of_month(certificate.valid_from))
+    start = max(first_of_month(clock.today()), first_of_month(group.starts_on), first_of_month(certificate.valid_from))
     try:
         with db.session.begin_nested():
             request_enrollment(db.session.get(User, application.parent_id), certificate.id, group.id, start)

@@ -10,6 +10,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Child
+from certapp.common import clock
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
@@ -105,7 +106,7 @@ def catalog_offers(parent: User, programs: list, today: date | None = None) -> d
     """For a parent browsing the catalog: per program, for each of their active certificates that can
     pay for it (the program is offered in the certificate's municipality), what a contract from this
     month (or the nearest group's start) to the group's end would split into."""
-    today = today or date.today()
+    today = today or clock.today()
     certificates = [c for c in db.session.execute(
         select(Certificate).join(Child).where(Child.parent_id == parent.id, Certificate.status == "active")
         .order_by(Certificate.id)).scalars()]
@@ -137,7 +138,7 @@ def upcoming_payments(certificate_ids: list[int], today: date | None = None, per
         select(Contract.certificate_id, ContractMonth.month, func.sum(ContractMonth.certificate_amount))
         .join(ContractMonth, ContractMonth.contract_id == Contract.id)
         .where(Contract.certificate_id.in_(certificate_ids), Contract.status == "active",
-               ContractMonth.status == "planned", ContractMonth.month >= first_of_month(today or date.today()))
+               ContractMonth.status == "planned", ContractMonth.month >= first_of_month(today or clock.today()))
         .group_by(Contract.certificate_id, ContractMonth.month)
         .order_by(Contract.certificate_id, ContractMonth.month))
     result: dict[int, list[tuple[date, int]]] = {}
@@ -161,7 +162,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
     Refuses (EnrollmentError): no seats, the child's age outside the program's, a certificate not active,
     months outside the certificate's period, the same child already enrolled in the group."""
     require_role(parent, "parent")
-    today = today or date.today()
+    today = today or clock.today()
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or certificate.child.parent_id != parent.id:
         raise NotFoundError("Сертификат не найден.")
@@ -315,7 +316,7 @@ def _offer(enrollment: Enrollment, actor: User | None, prolonged_from: Contract 
         child_id=enrollment.child_id, parent_id=enrollment.parent_id, provider_id=enrollment.provider_id,
         program_id=group.program_id, group_id=group.id, start_month=months[0], end_month=months[-1],
         price_per_month=price, total=total, certificate_part=certificate_part, parent_part=total - certificate_part,
-        status="offered", offer_expires_on=due_date("offer", date.today(), certificate.municipality_id),
+        status="offered", offer_expires_on=due_date("offer", clock.today(), certificate.municipality_id),
         municipality_id=certificate.municipality_id, prolonged_from_id=getattr(prolonged_from, "id", None))
     for month, part in zip(months, split_evenly(certificate_part, len(months))):
         contract.months.append(ContractMonth(month=month, certificate_amount=part, parent_amount=price - part,
@@ -383,7 +384,7 @@ def prolong(contract: Contract, today: date | None = None) -> Contract | None:
 def offer_prolongations(today: date | None = None, batch: int = 500) -> int:
     """Contracts of periods ending within PROLONGATION_DAYS whose program continues are offered for
     the next period (once each), walked in batches by id. Returns how many offers were made."""
-    today = today or date.today()
+    today = today or clock.today()
     later = aliased(Contract)
     ending = (select(Contract).join(Certificate, Certificate.id == Contract.certificate_id)
               .join(Period, Period.id == Certificate.period_id)
@@ -533,7 +534,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     report spends that less the advance already paid, or returns an advance larger than it to the
     reserve, and releases the rest of the month's reserve to the certificate."""
     require_registry_provider(provider_user)
-    today = today or date.today()
+    today = today or clock.today()
     contract = get_contract(contract_id, provider_user, for_update=True, load=REPORT_LOAD)
     if contract.status not in ("active", "terminated"):
         raise TransitionError(f"Договор в состоянии «{contract.status_name}»: отчёт не принимается.")
@@ -633,7 +634,7 @@ def terminate(contract_id: int, actor: User, reason: str, grounds: str | None = 
     in force on its 1st, is still paid — and the months after are cancelled, their reserve released,
     when it ends (end_noticed, every night)."""
     require_role(actor, "parent", "provider", "department")
-    today = today or date.today()
+    today = today or clock.today()
     allowed = GROUNDS_BY_ROLE[actor.role]
     grounds = grounds or allowed[0]
     if grounds not in allowed:
@@ -676,7 +677,7 @@ def _end_on_notice(contract: Contract) -> None:
 
 def end_noticed(today: date | None = None, batch: int = 500) -> int:
     """Contracts whose notice month is over end (one batch; the job calls again while there are more)."""
-    stmt = (select(Contract).where(Contract.status == "active", Contract.terminated_from <= (today or date.today()))
+    stmt = (select(Contract).where(Contract.status == "active", Contract.terminated_from <= (today or clock.today()))
             .order_by(Contract.id).limit(batch).with_for_update(skip_locked=True))
     ended = 0
     for contract in db.session.execute(stmt).scalars():
@@ -798,7 +799,7 @@ def expire_period(period_id: int, actor: User | None, today: date | None = None,
     callers loop, a transaction per batch, so that a region's period never sits in one transaction."""
     from certapp.reference.services import get_period
     period = get_period(period_id)
-    today = today or date.today()
+    today = today or clock.today()
     if today <= period.ends_on:
         raise ValidationError(f"Период {period.name} ещё не закончился ({period.ends_on:%d.%m.%Y}).", field="period")
     counts = {"certificates": 0, "amount": 0}
@@ -829,7 +830,7 @@ def expire_period_in_batches(period_id: int, actor: User | None, batch: int = 10
 def lapse_offers(today: date | None = None, batch: int = 500) -> int:
     """Offers not signed by their day lapse: the seat is freed; nothing was reserved, so nothing is
     released. Returns how many lapsed (one batch; the job calls again while there are more)."""
-    today = today or date.today()
+    today = today or clock.today()
     stmt = (select(Contract).where(Contract.status == "offered", Contract.offer_expires_on < today)
             .order_by(Contract.id).limit(batch).with_for_update(skip_locked=True))
     lapsed = 0

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
 from certapp.certificates.services import certificates_of
+from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
@@ -42,7 +43,7 @@ def enroll(program_id: int):
     chosen = next((g for g in program.groups if g.id == (form.group_id.data or request.args.get("group", type=int))),
                   program.groups[0] if program.groups else None)
     if chosen is not None:
-        first = max(first_of_month(chosen.starts_on), first_of_month(date.today()))
+        first = max(first_of_month(chosen.starts_on), first_of_month(clock.today()))
         form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m))
                                            for m in months_between(first, chosen.ends_on))
         if not form.is_submitted():
@@ -114,7 +115,7 @@ def contracts():
 
 
 def _forms(contract):
-    today_month = first_of_month(date.today())
+    today_month = first_of_month(clock.today())
     report = ReportForm(prefix="report")
     report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
                                    if m.status == "planned" and m.month <= today_month)
@@ -182,7 +183,7 @@ def contract_action(contract_id: int, action: str):
 @roles("provider")
 def group_lessons(group_id: int):
     """The whole group's month on one screen: the children as rows, lessons planned and held, one request."""
-    today = date.today()
+    today = clock.today()
     try:
         month = services.parse_month(request.values.get("month") or first_of_month(today))
     except DomainError as error:

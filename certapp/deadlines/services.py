@@ -8,6 +8,7 @@ from sqlalchemy import select
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
+from certapp.common import clock
 from certapp.common.errors import NotFoundError, ValidationError
 from certapp.common.months import add_months
 from certapp.db import db
@@ -74,7 +75,7 @@ def tomorrow_working(today: date) -> date:
 
 def working_days_left(due: date, today: date | None = None) -> int:
     """Working days from today to the due date (0: due today; negative: overdue by that many)."""
-    return working_days_between(today or date.today(), due, exceptions())
+    return working_days_between(today or clock.today(), due, exceptions())
 
 
 def rules() -> list[dict]:

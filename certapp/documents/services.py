@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from certapp.common import clock
 from certapp.db import db
 from certapp.documents.keys import b64url, b64url_decode, key_store
 from certapp.documents.models import DocumentCounter
@@ -35,7 +36,7 @@ def next_value(kind: str, year: int) -> int:
 
 def next_number(kind: str, day: date | None = None) -> str:
     """E.g. 'РЗ-2026-00012'."""
-    year = (day or date.today()).year
+    year = (day or clock.today()).year
     return f"{PREFIXES[kind]}-{year}-{next_value(kind, year):05d}"
 
 

@@ -19,6 +19,7 @@ from certapp.accounts.services import require_role
 from certapp.audit.models import AuditEvent
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, CertificateApplication, Child
+from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError
 from certapp.common.templating import format_date
 from certapp.contracts.models import Contract
@@ -56,7 +57,7 @@ def retention_ends_on(child: Child) -> date:
 
 def due_for_anonymisation(today: date | None = None):
     """A select() of the children whose retention period is over and who have no open contract."""
-    today = today or date.today()
+    today = today or clock.today()
     cutoff = _add_years(today, -retention_years())
     open_contract = exists().where(and_(Contract.child_id == Child.id, Contract.status.in_(OPEN_CONTRACT)))
     return (select(Child).where(Child.anonymised_at.is_(None), _last_use() < cutoff, ~open_contract)
@@ -72,7 +73,7 @@ def anonymise_child(child_id: int, actor: User, today: date | None = None) -> Ch
         raise NotFoundError("Ребёнок не найден.")
     if child.anonymised_at is not None:
         raise ConflictError("Данные этого ребёнка уже обезличены.", code="already_anonymised")
-    today = today or date.today()
+    today = today or clock.today()
     ends = retention_ends_on(child)
     if today <= ends:
         raise ConflictError(f"Срок хранения данных ещё не истёк: до {format_date(ends)} включительно "

@@ -9,6 +9,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
+from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import parse_rub
 from certapp.common.states import transition
@@ -164,7 +165,7 @@ def _transition(program: Program, to_status: str, actor: User, reason: str | Non
 def submit_program(program_id: int, user: User) -> Program:
     program = _own_program(program_id, user)
     # reviewed by the departments of the municipalities it is offered in: the first one's rule
-    program.review_due_on = due_date("program_review", date.today(),
+    program.review_due_on = due_date("program_review", clock.today(),
                                      program.municipalities[0].id if program.municipalities else None)
     _transition(program, "submitted", user)
     return program
@@ -308,7 +309,7 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
         stmt = stmt.where(search.matches(text))
     if with_seats:  # the triggers' counter: no count of a region's contracts per group
         stmt = stmt.where(exists(select(StudyGroup.id).where(
-            StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or date.today()),
+            StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or clock.today()),
             StudyGroup.capacity > StudyGroup.seats_taken)))
     order = (Program.title, Program.id)
     if first_municipality_id and not municipality_id:
@@ -330,7 +331,7 @@ def catalog_cards(programs: list[Program], today: date | None = None) -> dict[in
     """Cards for a page of the catalog: the seats from the groups' counters (kept by the triggers on
     contracts, read with the groups: a page that changes nothing reads them fresh), no count of
     contracts."""
-    today = today or date.today()
+    today = today or clock.today()
     open_groups = {p.id: [g for g in p.groups if g.ends_on >= today] for p in programs}
     return {program_id: CatalogCard(
                 free_seats=sum(max(0, g.capacity - g.seats_taken) for g in groups),

@@ -4,6 +4,7 @@ from datetime import date
 from sqlalchemy import select
 
 from certapp.audit.services import record_event
+from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.events import announce
 from certapp.common.money import format_rub
@@ -174,7 +175,7 @@ def get_period(period_id: int) -> Period:
 
 def current_period(today: date | None = None, municipality_id: int | None = None) -> Period | None:
     """The period running today in a municipality (the default one when none is named)."""
-    today = today or date.today()
+    today = today or clock.today()
     return db.session.execute(
         select(Period).where(Period.starts_on <= today, Period.ends_on >= today,
                              Period.municipality_id == (municipality_id or get_district().id))
@@ -249,7 +250,7 @@ def update_municipality(municipality_id: int, data: dict, actor) -> Municipality
     if not number or len(number) > 64:
         raise ValidationError("Заполните поле «Номер постановления» (до 64 символов).", field="order_number")
     order_date = data.get("order_date")
-    if not isinstance(order_date, date) or order_date > date.today():
+    if not isinstance(order_date, date) or order_date > clock.today():
         raise ValidationError("Поле «Дата постановления»: укажите дату не позже сегодняшней.", field="order_date")
     fragments = [" ".join(str(f).split()) for f in (data.get("extra_exclusions") or []) if str(f).strip()]
     if len(fragments) > 50 or any(not 3 <= len(f) <= 100 for f in fragments):

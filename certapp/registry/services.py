@@ -8,6 +8,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
+from certapp.common import clock
 from certapp.common.errors import (
     ConflictError,
     DomainError,
@@ -108,7 +109,7 @@ def clean_license_data(data: dict) -> dict | None:
     issued_on = data.get("license_issued_on")
     if not isinstance(issued_on, date):
         raise ValidationError("Укажите дату выдачи лицензии.", field="license_issued_on")
-    if issued_on > date.today():
+    if issued_on > clock.today():
         raise ValidationError("Дата выдачи лицензии не может быть в будущем.", field="license_issued_on")
     return {
         "number": _text(data, "license_number", "Номер лицензии", 64),
@@ -209,7 +210,7 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
     application.flagged, application.flag_reason = check.flagged, check.reason
     application.decision_reason = None
     _ensure_inn_free(application)
-    application.due_on = due_date("registry_review", date.today(), application.municipality_id)
+    application.due_on = due_date("registry_review", clock.today(), application.municipality_id)
     try:
         with db.session.begin_nested():  # the unique index decides a race between two submissions
             _transition(application, "submitted", user)
@@ -307,7 +308,7 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     provider = Provider(application_id=application.id, **{f: getattr(application, f) for f in PROVIDER_FIELDS})
     db.session.add(provider)
     db.session.flush()
-    entry = RegistryEntry(provider=provider, entered_on=date.today(), status="active",
+    entry = RegistryEntry(provider=provider, entered_on=clock.today(), status="active",
                           number=next_number("registry_entry"))
     db.session.add(entry)
     application.signature = sign_document(application_content(application))

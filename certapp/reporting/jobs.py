@@ -1,7 +1,7 @@
 """Reporting's long and periodic work on the job queue: the regional report."""
-from datetime import date
 
 from certapp.accounts.models import User
+from certapp.common import clock
 from certapp.common.scope import scoped
 from certapp.common.web import path_for
 from certapp.db import db, transaction
@@ -29,6 +29,6 @@ def region_report_job(job_id: int, actor_id: int, year: int) -> int:
 def region_report_nightly() -> int:
     """Every night, after the reconciliation: this year's regional report (and, in January, last year's
     final one), stored for the page and the API."""
-    today = date.today()
+    today = clock.today()
     years = [today.year - 1, today.year] if today.month == 1 else [today.year]
     return [compute_and_store(year, None) for year in years][-1]

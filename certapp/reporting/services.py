@@ -12,6 +12,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, CertificateApplication
+from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
 from certapp.common.months import quarter_months
@@ -529,7 +530,7 @@ class IndicatorRow:
 
 
 def indicator_table(year: int | None = None) -> tuple[int, list[IndicatorRow]]:
-    year = year or date.today().year
+    year = year or clock.today().year
     stored = {(v.code, v.year): v.value for v in db.session.execute(select(IndicatorValue)).scalars()}
     current = compute_indicators(year)
     return year, [IndicatorRow(code, name, unit, stored.get((code, BASE_YEAR)), stored.get((code, TARGET_YEAR)),
@@ -689,7 +690,7 @@ def region_summary(year: int | None = None) -> RegionSummary:
     from certapp.common.scope import scoped
     from certapp.ledger.services import few_certificates
 
-    year = year or date.today().year
+    year = year or clock.today().year
     with scoped(None):
         live = few_certificates()
     if live:
@@ -711,5 +712,5 @@ def start_region_report(actor: User, year: int | None = None):
     from certapp.reporting.jobs import region_report_job
 
     require_role(actor, "region")
-    year = _check_year(year or date.today().year)
+    year = _check_year(year or clock.today().year)
     return start(region_report_job, "region_report.run", f"Отчёт по региону за {year} год", actor, actor.id, year)

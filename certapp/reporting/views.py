@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from certapp.accounts.access import roles
+from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
@@ -30,7 +31,7 @@ def social_orders():
         if order is not None:
             return redirect(url_for("reporting.social_order", order_id=order.id))
     orders = db.session.execute(services.orders_query()).scalars().all()
-    return render_template("reporting/social_orders.html", orders=orders, this_year=date.today().year)
+    return render_template("reporting/social_orders.html", orders=orders, this_year=clock.today().year)
 
 
 @bp.route("/social-orders/<int:order_id>", methods=["GET", "POST"])
@@ -64,7 +65,7 @@ def approve(order_id: int):
 
 
 def _period_args():
-    year = request.args.get("year", type=int) or date.today().year
+    year = request.args.get("year", type=int) or clock.today().year
     quarter = request.args.get("quarter", type=int) or None
     return year, quarter
 
@@ -94,7 +95,7 @@ def execution(fmt: str | None = None):
 @roles("department")
 def form_execution():
     """Form the execution report as a document: numbered, frozen, signed (a new version each time)."""
-    year = request.form.get("year", type=int) or date.today().year
+    year = request.form.get("year", type=int) or clock.today().year
     quarter = request.form.get("quarter", type=int) or None
     formed = run_and_flash(lambda: services.form_execution_report(year, quarter, current_user), None)
     if formed is None:
@@ -118,7 +119,7 @@ def formed_execution(formed_id: int):
 def region():
     """Every municipality side by side: indicators, certificates and money, with comparison charts
     (computed now in a small region, else the newest stored report; recomputing it is a job)."""
-    year = request.args.get("year", type=int) or date.today().year
+    year = request.args.get("year", type=int) or clock.today().year
     try:
         report = services.region_summary(year)
     except NotFoundError as error:
