@@ -7,7 +7,11 @@ from werkzeug.routing import IntegerConverter
 
 from certapp import config as config_module
 
-ROOT = Path(__file__).resolve().parent.parent
+#: the package's folder: its templates and migrations are package data (in a checkout, links to the
+#: folders beside it), so that a wheel (`pip install .`) runs as the checkout does
+PACKAGE = Path(__file__).resolve().parent
+#: the checkout (where wsgi.py is), else the working directory: the default home of instance/
+ROOT = PACKAGE.parent if (PACKAGE.parent / "wsgi.py").exists() else Path.cwd()
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -15,7 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=os.environ.get("CERTAPP_INSTANCE_PATH") or str(ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(PACKAGE / "templates"),
         static_folder="static",
     )
     app.json.ensure_ascii = False  # Russian text stays readable in the API
@@ -56,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     from certapp.security import refuse_deep_json, security_headers
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+    migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
