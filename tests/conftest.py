@@ -111,11 +111,18 @@ def database_url(request, tmp_path_factory):
 
 
 def _clean(app) -> None:
+    """Empty every table and restart the ids. On PostgreSQL a DELETE per table with the triggers
+    off (the audit log refuses deletes) is ~20× faster than one TRUNCATE of 46 tables."""
     with app.app_context():
         tables = db.metadata.sorted_tables
         if db.engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            db.session.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in reversed(tables):
+                db.session.execute(table.delete())
+            used = db.session.execute(text(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"))
+            for (name,) in used:
+                db.session.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
         else:
             db.session.execute(text("PRAGMA defer_foreign_keys=ON"))  # user <-> provider is a cycle
             for table in reversed(tables):
@@ -123,11 +130,32 @@ def _clean(app) -> None:
         db.session.commit()
 
 
+#: the app of each database with the default test configuration, built once per process: building
+#: one costs ~0.2 s of CPU (mostly the OpenAPI document), which was half the suite's set-up
+_DEFAULT_APPS: dict[str, object] = {}
+
+
+def _app_for(url: str, overrides: dict):
+    """A fresh app for a test with its own configuration; the shared one, its configuration put back
+    as it was built, otherwise."""
+    if overrides:
+        return make_app(url, **overrides)
+    app = _DEFAULT_APPS.get(url)
+    if app is None:
+        app = _DEFAULT_APPS[url] = make_app(url)
+        app.config["_BUILT_WITH"] = dict(app.config)
+    else:
+        built = app.config["_BUILT_WITH"]
+        app.config.clear()
+        app.config.update(built, _BUILT_WITH=built)
+    return app
+
+
 @pytest.fixture
 def app(request, database_url):
     """The app on a clean database with reference data. @pytest.mark.app_config(KEY=value) overrides."""
     marker = request.node.get_closest_marker("app_config")
-    app = make_app(database_url, **(marker.kwargs if marker else {}))
+    app = _app_for(database_url, marker.kwargs if marker else {})
     _clean(app)
     with app.app_context():
         from certapp.reference.services import load_reference_data
