@@ -1,5 +1,5 @@
 """The home page (what each role can do next) and the role-aware navigation."""
-from flask import Blueprint, g, render_template, url_for
+from flask import Blueprint, g, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -10,57 +10,86 @@ from certapp.reference.services import current_period
 bp = Blueprint("home", __name__)
 
 ANYONE = None
-#: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone)
 STAFF = ("department", "bookkeeping")
+#: the officials' menu in sections that follow their work (the same names as the home page's links)
+SECTIONS = {
+    "registry": "Реестр и программы",
+    "certificates": "Сертификаты",
+    "money": "Договоры и деньги",
+    "reports": "Отчёты",
+    "settings": "Настройки",
+}
+#: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone,
+#: the officials' section). Parents, providers and visitors see their few items in one row; officials
+#: (and the regional operator, who reads their pages) see the sections.
 NAVIGATION = (
-    ("Регион", "reporting.region", ("region",)),
-    ("Каталог программ", "programs.catalog", ("parent", "provider", None)),
-    ("Реестр исполнителей", "registry.index", ANYONE),
-    ("Проверить сертификат", "certificates.verify", ("parent", "provider", None)),
-    ("Проверить документ", "documents.verify", ANYONE),
-    ("Дети", "certificates.children", ("parent",)),
-    ("Сертификаты", "certificates.my_certificates", ("parent",)),
-    ("Заявления", "certificates.my_applications", ("parent",)),
-    ("Заявки в реестр", "registry.my_applications", ("provider",)),
-    ("Сотрудники", "registry.staff", ("provider",)),
-    ("Муниципалитеты", "registry.admissions", ("provider",)),
-    ("Программы", "programs.my_programs", ("provider",)),
-    ("Запись на обучение", "contracts.enrollments", ("parent", "provider")),
-    ("Заявки в реестр", "registry.review", ("department",)),
-    ("Допуск исполнителей", "registry.admissions", ("department",)),
-    ("Программы", "programs.review", ("department",)),
-    ("Заявления", "certificates.queue", ("department",)),
-    ("Получатели", "certificates.holders", STAFF),
-    ("Договоры", "contracts.contracts", ("parent", "provider", *STAFF)),
-    ("Соглашения", "bookkeeping.agreements", STAFF),
-    ("Счета", "bookkeeping.invoices", STAFF),
-    ("Отчёты по соглашениям", "bookkeeping.agreement_reports", ("provider", *STAFF)),
-    ("Реестры на оплату", "bookkeeping.registers", STAFF),
-    ("Сверка", "bookkeeping.reconciliation", STAFF),
-    ("Социальный заказ", "reporting.social_orders", STAFF),
-    ("Исполнение", "reporting.execution", STAFF),
-    ("Показатели", "reporting.indicators", ("department",)),
-    ("Отзывы", "reporting.feedback", ("parent", "provider", "department")),
-    ("Номинал", "reference.periods", STAFF),
-    ("Категории", "certificates.categories", STAFF),
-    ("Журнал", "audit.index", ("department",)),
-    ("Письма", "notifications.outbox", ("department",)),
-    ("Сроки", "deadlines.index", ("department",)),
-    ("Муниципалитет", "reference.municipality", ("department",)),
-    ("Хранение данных", "privacy.retention", ("department",)),
+    ("Регион", "reporting.region", ("region",), None),
+    ("Каталог программ", "programs.catalog", ("parent", "provider", None), None),
+    ("Реестр исполнителей", "registry.index", ANYONE, "registry"),
+    ("Проверить сертификат", "certificates.verify", ("parent", "provider", None), None),
+    ("Проверить документ", "documents.verify", ANYONE, "reports"),
+    ("Дети", "certificates.children", ("parent",), None),
+    ("Сертификаты", "certificates.my_certificates", ("parent",), None),
+    ("Заявления", "certificates.my_applications", ("parent",), None),
+    ("Заявка в реестр", "registry.my_applications", ("provider",), None),
+    ("Сотрудники", "registry.staff", ("provider",), None),
+    ("Муниципалитеты", "registry.admissions", ("provider",), None),
+    ("Программы", "programs.my_programs", ("provider",), None),
+    ("Запись на обучение", "contracts.enrollments", ("parent", "provider"), None),
+    ("Заявки исполнителей", "registry.review", ("department",), "registry"),
+    ("Допуск исполнителей", "registry.admissions", ("department",), "registry"),
+    ("Программы на согласовании", "programs.review", ("department",), "registry"),
+    ("Заявления на сертификат", "certificates.queue", ("department",), "certificates"),
+    ("Реестр получателей", "certificates.holders", STAFF, "certificates"),
+    ("Категории, лимиты и очередь", "certificates.categories", STAFF, "certificates"),
+    ("Периоды и номинал", "reference.periods", STAFF, "certificates"),
+    ("Договоры", "contracts.contracts", ("parent", "provider", *STAFF), "money"),
+    ("Соглашения", "bookkeeping.agreements", STAFF, "money"),
+    ("Счета", "bookkeeping.invoices", STAFF, "money"),
+    ("Отчёты по соглашениям", "bookkeeping.agreement_reports", ("provider", *STAFF), "money"),
+    ("Реестры на оплату", "bookkeeping.registers", STAFF, "money"),
+    ("Сверка", "bookkeeping.reconciliation", STAFF, "money"),
+    ("Социальный заказ", "reporting.social_orders", STAFF, "reports"),
+    ("Отчёт об исполнении", "reporting.execution", STAFF, "reports"),
+    ("Показатели эффективности", "reporting.indicators", ("department",), "reports"),
+    ("Отзывы", "reporting.feedback", ("parent", "provider", "department"), "reports"),
+    ("Журнал действий", "audit.index", ("department",), "reports"),
+    ("Сроки", "deadlines.index", ("department",), "settings"),
+    ("Муниципалитет", "reference.municipality", ("department",), "settings"),
+    ("Письма", "notifications.outbox", ("department",), "settings"),
+    ("Хранение данных", "privacy.retention", ("department",), "settings"),
 )
+OFFICIALS = ("department", "bookkeeping", "region")
+
+
+def _shown(roles) -> bool:
+    if roles is ANYONE:
+        return True
+    if not current_user.is_authenticated:
+        return None in roles
+    return current_user.reads_as(*(r for r in roles if r))
+
+
+def menu(path: str) -> list[dict]:
+    """The signed-in user's menu: groups of links, each {"title": section or None, "items": [...],
+    "active": bool}; an item is {"title", "url", "active"}. Officials get the sections in SECTIONS'
+    order after their top-level items; everyone else one group without a title."""
+    sectioned = current_user.is_authenticated and current_user.role in OFFICIALS
+    groups: dict[str | None, list[dict]] = {None: []}
+    groups.update({key: [] for key in SECTIONS} if sectioned else {})
+    for title, endpoint, roles, section in NAVIGATION:
+        if _shown(roles):
+            url = url_for(endpoint)
+            item = {"title": title, "url": url, "active": url != "/" and path.startswith(url)}
+            groups[section if sectioned else None].append(item)
+    return [{"title": SECTIONS.get(key), "items": items, "active": any(i["active"] for i in items)}
+            for key, items in groups.items() if items]
 
 
 @bp.app_context_processor
 def navigation():
     def nav_items():
-        def shown(roles) -> bool:
-            if roles is ANYONE:
-                return True
-            if not current_user.is_authenticated:
-                return None in roles
-            return current_user.reads_as(*(r for r in roles if r))
-        return [{"title": title, "url": url_for(endpoint)} for title, endpoint, roles in NAVIGATION if shown(roles)]
+        return menu(request.path)
 
     def page_municipality():
         """Whose order the page works under: an official's municipality, or the installation's only one."""

@@ -58,7 +58,7 @@ SECOND_DISTRICT = {
     "region@krai.demo": {"/": "Курагинский район", "/reports/region": "Регион, всего",
                          "/certificates/holders?municipality=04630000": "30-2627-000001",
                          "/certificates/holders?municipality=04624000": "24-2627-000001",
-                         "/reports/execution": "Исполнение", "/audit/": "Журнал"},
+                         "/reports/execution": "Отчёт об исполнении социального заказа", "/audit/": "Журнал"},
 }
 
 

@@ -2,6 +2,31 @@
    inline script and the Content-Security-Policy can forbid it (script-src 'self'). */
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+  // The phone menu: a real button that says whether the menu is open (aria-expanded).
+  var toggle = document.querySelector("[data-nav-toggle]");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("open", open);
+    });
+  }
+  // The officials' sections: one open at a time; a click elsewhere or Escape closes it.
+  var groups = document.querySelectorAll("[data-nav-group]");
+  function closeGroups(except) {
+    for (var i = 0; i < groups.length; i++) { if (groups[i] !== except) { groups[i].open = false; } }
+  }
+  for (var g = 0; g < groups.length; g++) {
+    groups[g].addEventListener("toggle", function (event) { if (event.target.open) { closeGroups(event.target); } });
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-nav-group]")) { closeGroups(null); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeGroups(null); }
+  });
   // <form data-confirm="Вопрос?">: ask before sending.
   document.addEventListener("submit", function (event) {
     var form = event.target;
