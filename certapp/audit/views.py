@@ -2,11 +2,17 @@ from datetime import date
 
 from flask import Blueprint, render_template, request
 
+from certapp import labels
 from certapp.accounts.access import roles
 from certapp.audit.services import query_events
 from certapp.common.pagination import paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+# the journal's words for people (also on a parent's own data page): certapp/labels.py
+bp.add_app_template_filter(labels.action_name, "action_name")
+bp.add_app_template_filter(labels.details_text, "details_text")
+bp.add_app_template_global(labels.object_name, "object_name")
+bp.add_app_template_global(labels.state_name, "state_name")
 
 
 def _date_arg(name: str) -> date | None:

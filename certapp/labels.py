@@ -1,0 +1,159 @@
+"""Russian names for what people read in the audit log and in their own data: every recorded action,
+every kind of object and every state, in one table. People never see `user.login`,
+`PaymentRegister 12` or `draft → approved`.
+
+An action is "<object>.<verb>" (`certificate.issue`) or "<object>.<status>" written by a state
+machine's transition (`contract.active`): the first is named by ACTIONS or VERBS, the second by the
+object's own status names (the same dict its pages use). tests/audit/test_labels.py checks that every
+action the code records has a name here."""
+from certapp.bookkeeping.models import AGREEMENT_REPORT_STATUSES, AGREEMENT_STATUSES, INVOICE_KINDS, INVOICE_STATUSES, REGISTER_STATUSES
+from certapp.certificates.models import APPLICATION_STATUSES as CERTIFICATE_APPLICATION_STATUSES
+from certapp.certificates.models import CERTIFICATE_STATUSES
+from certapp.common.money import format_rub
+from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
+from certapp.ledger.models import ENTRY_KINDS
+from certapp.programs.models import PROGRAM_STATUSES
+from certapp.registry.models import ADMISSION_STATUSES, ENTRY_STATUSES, STAFF_REQUEST_STATUSES
+from certapp.registry.models import APPLICATION_STATUSES as REGISTRY_APPLICATION_STATUSES
+from certapp.reporting.models import ORDER_STATUSES
+
+#: the prefix of an action -> (the object's name, the model's class name, its statuses)
+OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "user": ("Учётная запись", "User", {}),
+    "api_token": ("Токен API", "ApiToken", {}),
+    "child": ("Ребёнок", "Child", {}),
+    "personal_data": ("Персональные данные", "Child", {}),
+    "certificate_application": ("Заявление на сертификат", "CertificateApplication", CERTIFICATE_APPLICATION_STATUSES),
+    "certificate": ("Сертификат", "Certificate", CERTIFICATE_STATUSES),
+    "certificate_category": ("Категория сертификатов", "CertificateCategory", {}),
+    "registry_application": ("Заявка на включение в реестр", "RegistryApplication", REGISTRY_APPLICATION_STATUSES),
+    "registry_entry": ("Запись реестра исполнителей", "RegistryEntry", ENTRY_STATUSES),
+    "staff_request": ("Заявка сотрудника", "StaffRequest", STAFF_REQUEST_STATUSES),
+    "admission": ("Допуск исполнителя", "Admission", ADMISSION_STATUSES),
+    "program": ("Программа", "Program", PROGRAM_STATUSES),
+    "study_group": ("Учебная группа", "StudyGroup", {}),
+    "enrollment": ("Заявка на обучение", "Enrollment", ENROLLMENT_STATUSES),
+    "contract": ("Договор", "Contract", CONTRACT_STATUSES),
+    "service_report": ("Отчёт об оказанных услугах за месяц", "ServiceReport", {}),
+    "ledger": ("Движение средств", "Certificate", ENTRY_KINDS),
+    "agreement": ("Соглашение", "Agreement", AGREEMENT_STATUSES),
+    "agreement_report": ("Отчёт по соглашению", "AgreementReport", AGREEMENT_REPORT_STATUSES),
+    "payment_register": ("Реестр на оплату", "PaymentRegister", REGISTER_STATUSES),
+    "invoice": ("Счёт", "Invoice", {**INVOICE_STATUSES, **INVOICE_KINDS}),
+    "reconciliation": ("Сверка", "ReconciliationRun", {}),
+    "social_order": ("Социальный заказ", "SocialOrder", ORDER_STATUSES),
+    "execution_report": ("Отчёт об исполнении социального заказа", "FormedExecutionReport", {}),
+    "region_report": ("Сводка по региону", "RegionReport", {}),
+    "indicator": ("Показатель", "IndicatorValue", {}),
+    "feedback": ("Отзыв", "Feedback", {}),
+    "period": ("Период", "Period", {}),
+    "municipality": ("Муниципалитет", "Municipality", {}),
+    "deadline_rule": ("Срок", "DeadlineRule", {}),
+    "holiday": ("Производственный календарь", "Holiday", {}),
+    "request": ("Запрос", "request", {}),
+    "demo": ("Демонстрационные данные", "region", {}),
+}
+
+#: the verbs that many objects share
+VERBS = {
+    "create": "создание", "update": "изменение", "draft": "проект создан", "remove": "удаление",
+    "add": "добавление", "set": "установлено значение", "run": "расчёт", "form": "сформирован",
+    "answer": "ответ", "amend": "изменение", "refresh": "пересчёт", "anonymise": "обезличивание",
+    "issue": "выдача", "funded": "финансирование из очереди", "notice": "уведомление о расторжении",
+    "requested": "подана", "submitted": "подано", "offered": "предложен", "revoke": "отзыв",
+    "rotate_key": "смена ключа шифрования", "refused": "отказано", "region": "загрузка региона",
+}
+
+#: actions whose whole name reads better than "<object>: <verb>"
+ACTIONS = {
+    "user.login": "Вход в систему",
+    "user.logout": "Выход из системы",
+    "user.login_failed": "Неудачная попытка входа",
+    "user.login_refused": "Вход отклонён (учётная запись заблокирована или не подтверждена)",
+    "user.login_throttled": "Вход временно ограничен после неудачных попыток",
+    "user.register": "Регистрация",
+    "user.register_repeated": "Повторная регистрация на тот же адрес",
+    "user.activate": "Учётная запись включена или заблокирована",
+    "user.confirmation_sent": "Отправлена ссылка для подтверждения почты",
+    "user.email_confirmed": "Адрес почты подтверждён",
+    "user.email_preferences": "Изменены настройки писем",
+    "user.password_change": "Смена пароля",
+    "user.password_reset": "Пароль восстановлен",
+    "user.password_reset_requested": "Запрошено восстановление пароля",
+    "api_token.create": "Выпуск токена API",
+    "api_token.revoke": "Отзыв токена API",
+    "request.refused": "Запрос отклонён",
+    "certificate.issue": "Выдача сертификата",
+    "certificate.funded": "Сертификат профинансирован из очереди",
+    "contract.notice": "Уведомление о расторжении договора",
+    "service_report.create": "Отчёт за месяц принят",
+    "reconciliation.run": "Сверка выполнена",
+}
+
+
+def action_name(action: str) -> str:
+    """«Вход в систему», «Договор: действует», «Реестр на оплату: утверждён»…"""
+    if action in ACTIONS:
+        return ACTIONS[action]
+    prefix, _, verb = action.rpartition(".")
+    name, _, states = OBJECTS.get(prefix, ("", "", {}))
+    said = states.get(verb) or VERBS.get(verb)
+    if name and said:
+        return f"{name}: {said[:1].lower() + said[1:]}"
+    return name or "Прочее действие"
+
+
+def has_name(action: str) -> bool:
+    prefix, _, verb = action.rpartition(".")
+    return action in ACTIONS or (prefix in OBJECTS and (verb in OBJECTS[prefix][2] or verb in VERBS))
+
+
+#: the model's class name -> its Russian name and statuses
+_BY_CLASS = {cls: (name, states) for name, cls, states in reversed(list(OBJECTS.values()))}
+
+
+def object_name(object_type: str, object_id: str | None) -> str:
+    """«Реестр на оплату № 12» for ("PaymentRegister", "12")."""
+    name = _BY_CLASS.get(object_type, ("Объект", {}))[0]
+    return f"{name} № {object_id}" if object_id not in (None, "") else name
+
+
+def state_name(object_type: str, state: str | None) -> str:
+    """A status in the object's own words («Утверждён» for a register's "approved"); other values as they are."""
+    if state is None:
+        return ""
+    return _BY_CLASS.get(object_type, ("", {}))[1].get(state, state)
+
+
+#: the keys of an event's details, in Russian (a key not named here is shown as it is)
+DETAIL_NAMES = {
+    "reason": "Причина", "grounds": "Основание", "year": "Год", "quarter": "Квартал", "month": "Месяц",
+    "from_month": "С месяца", "start_month": "Первый месяц", "day": "День", "starts_on": "Начало", "ends_on": "Окончание",
+    "total": "Всего", "rows": "Строк", "lines": "Строк", "number": "Номер", "name": "Название", "email": "Почта",
+    "role": "Роль", "inn": "ИНН", "oktmo": "ОКТМО", "number_code": "Код номеров", "code": "Код", "key": "Ключ",
+    "category": "Категория", "before": "Было", "after": "Стало", "nominal": "Номинал", "amount": "Сумма",
+    "provider_id": "Исполнитель №", "program_id": "Программа №", "group_id": "Группа №", "contract_id": "Договор №",
+    "certificate_id": "Сертификат №", "municipality_id": "Муниципалитет №", "agreement": "Соглашение",
+    "failures": "Неудачных попыток", "expired": "Истекло", "duration_ms": "Длительность, мс",
+    "retention_ended_on": "Срок хранения истёк", "muted": "Отключённые темы писем", "by_role": "По ролям",
+}
+#: details that are sums in kopecks
+MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks"}
+
+
+def details_text(details) -> str:
+    """An event's details as a person reads them: «Причина: нет СНИЛС; Номинал: 15 000,00 ₽»."""
+    if not details:
+        return ""
+    if not isinstance(details, dict):
+        return str(details)
+    parts = []
+    for key, value in details.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{DETAIL_NAMES.get(k, k)} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif key in MONEY_KEYS and isinstance(value, int):
+            value = format_rub(value)
+        parts.append(f"{DETAIL_NAMES.get(key, key)}: {value}")
+    return "; ".join(parts)

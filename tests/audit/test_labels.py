@@ -1,0 +1,50 @@
+"""People never see internal codes in the journal or in their own data: every action the code
+records has a Russian name, and the pages show names, not codes."""
+import re
+from pathlib import Path
+
+from certapp import labels
+from certapp.audit.services import record_event
+from certapp.db import db
+
+CODE = Path(__file__).resolve().parents[2] / "certapp"
+
+
+def _recorded_actions() -> set[str]:
+    """Every action written in the code: literal ones, transitions ("<event>.<status>" for each status
+    of that object) and the ledger's kinds."""
+    source = "\n".join(path.read_text() for path in CODE.rglob("*.py"))
+    actions = set(re.findall(r'record_event\(\s*"([a-z_]+\.[a-z_]+)"', source))
+    actions |= set(re.findall(r'action = "([a-z_]+\.[a-z_]+)"', source))
+    for event in set(re.findall(r'event="([a-z_]+)"', source)):
+        actions |= {f"{event}.{status}" for status in labels.OBJECTS[event][2]}
+    return actions
+
+
+def test_every_recorded_action_has_a_russian_name():
+    actions = _recorded_actions()
+    assert len(actions) > 60
+    assert sorted(a for a in actions if not labels.has_name(a)) == []
+
+
+def test_names_read_as_russian():
+    assert labels.action_name("user.login") == "Вход в систему"
+    assert labels.action_name("contract.active") == "Договор: действует"
+    assert labels.action_name("ledger.reserve") == "Движение средств: резерв по договору"
+    assert labels.object_name("PaymentRegister", "12") == "Реестр на оплату № 12"
+    assert labels.state_name("PaymentRegister", "approved") == "Утверждён"
+    assert labels.details_text({"reason": "нет СНИЛС", "nominal": 1500000}) == "Причина: нет СНИЛС; Номинал: 15\u00a0000,00\u00a0₽"
+
+
+def test_the_journal_and_a_parents_own_data_show_names_not_codes(app, users, login):
+    record_event("payment_register.approved", ("PaymentRegister", 12), from_state="draft", to_state="approved",
+                 actor=users["bookkeeping"], details={"reason": "проверено"})
+    db.session.commit()
+    login(users["parent"])  # a login of the parent's own
+    journal = login(users["department"]).get("/audit/").get_data(as_text=True)
+    assert "Реестр на оплату: утверждён" in journal and "Реестр на оплату № 12" in journal
+    assert "Формируется → Утверждён" in journal and "Причина: проверено" in journal
+    for code in ("payment_register.approved", "PaymentRegister 12", "draft → approved", '{"reason"'):
+        assert code not in journal
+    own = login(users["parent"]).get("/account/my-data").get_data(as_text=True)
+    assert "Вход в систему" in own and "user.login" not in own
