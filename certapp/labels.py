@@ -6,6 +6,7 @@ An action is "<object>.<verb>" (`certificate.issue`) or "<object>.<status>" writ
 machine's transition (`contract.active`): the first is named by ACTIONS or VERBS, the second by the
 object's own status names (the same dict its pages use). tests/audit/test_labels.py checks that every
 action the code records has a name here."""
+from certapp.accounts.models import ROLES
 from certapp.bookkeeping.models import AGREEMENT_REPORT_STATUSES, AGREEMENT_STATUSES, INVOICE_KINDS, INVOICE_STATUSES, REGISTER_STATUSES
 from certapp.certificates.models import APPLICATION_STATUSES as CERTIFICATE_APPLICATION_STATUSES
 from certapp.certificates.models import CERTIFICATE_STATUSES
@@ -19,7 +20,7 @@ from certapp.reporting.models import ORDER_STATUSES
 
 #: the prefix of an action -> (the object's name, the model's class name, its statuses)
 OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "user": ("Учётная запись", "User", {}),
+    "user": ("Учётная запись", "User", ROLES),
     "api_token": ("Токен API", "ApiToken", {}),
     "child": ("Ребёнок", "Child", {}),
     "personal_data": ("Персональные данные", "Child", {}),
@@ -72,8 +73,10 @@ ACTIONS = {
     "user.login_refused": "Вход отклонён (учётная запись заблокирована или не подтверждена)",
     "user.login_throttled": "Вход временно ограничен после неудачных попыток",
     "user.register": "Регистрация",
+    "user.create": "Создание учётной записи",
     "user.register_repeated": "Повторная регистрация на тот же адрес",
-    "user.activate": "Учётная запись включена или заблокирована",
+    "user.activate": "Учётная запись включена",
+    "user.deactivate": "Учётная запись заблокирована",
     "user.confirmation_sent": "Отправлена ссылка для подтверждения почты",
     "user.email_confirmed": "Адрес почты подтверждён",
     "user.email_preferences": "Изменены настройки писем",

@@ -29,7 +29,7 @@ def test_department_page_lists_and_filters_events(login, users):
     page = client.get("/audit/?action=user.register").get_data(as_text=True)
     assert "Событий не найдено." in page  # accounts made by factories are "user.create"
     page = client.get("/audit/?action=user.").get_data(as_text=True)
-    assert "user.create" in page and users["bookkeeping"].email in page
+    assert "Создание учётной записи" in page and users["bookkeeping"].email in page
     # a parent's account belongs to no municipality: its events are the region's to see
     assert users["parent"].email not in page
     assert users["parent"].email in login(users["region"]).get("/audit/?action=user.").get_data(as_text=True)
