@@ -106,7 +106,8 @@ def certificate(certificate_id: int):
     contracts = db.session.execute(contract_services.contracts_for(current_user, certificate_id=cert.id)
                                    ).scalars().all()
     return render_template("certificates/certificate.html", certificate=cert, balance=ledger.balance_of(cert.id),
-                           entries=ledger.entries_of(cert.id), status_form=StatusForm(), contracts=contracts,
+                           statement=ledger.statement(cert.id), status_form=StatusForm(), contracts=contracts,
+                           contract_numbers={c.id: c.number for c in contracts},
                            parts=contract_services.certificate_parts(cert.id),
                            queue_position=services.queue_position(cert))
 

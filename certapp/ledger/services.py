@@ -200,6 +200,27 @@ def entries_of(certificate_id: int) -> list[LedgerEntry]:
 
 
 @dataclass
+class StatementLine:
+    """One movement of a certificate's statement and the balances right after it."""
+    entry: LedgerEntry
+    available: int
+    reserved: int
+    spent: int
+    expired: int
+
+
+def statement(certificate_id: int) -> list[StatementLine]:
+    """The certificate's movements in order, each with the balances it left (the entries' deltas
+    summed from the issue on: the same arithmetic as the invariant)."""
+    lines, available, reserved, spent, expired = [], 0, 0, 0, 0
+    for entry in entries_of(certificate_id):
+        available, reserved = available + entry.d_available, reserved + entry.d_reserved
+        spent, expired = spent + entry.d_spent, expired + entry.d_expired
+        lines.append(StatementLine(entry, available, reserved, spent, expired))
+    return lines
+
+
+@dataclass
 class Mismatch:
     certificate_id: int
     field: str
