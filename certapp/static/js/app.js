@@ -13,6 +13,30 @@
       nav.classList.toggle("open", open);
     });
   }
+  // Lists become cards on a phone (CSS, below 760 px): each cell is labelled with its column's title,
+  // taken from the table's head. A table marked .keep-table (a grid of figures) stays a table.
+  var tables = document.querySelectorAll("table.table:not(.keep-table)");
+  for (var t = 0; t < tables.length; t++) {
+    var head = tables[t].tHead;
+    if (!head || !head.rows.length || head.rows.length > 1) { continue; }
+    var titles = [];
+    for (var h = 0; h < head.rows[0].cells.length; h++) {
+      var span = head.rows[0].cells[h].colSpan || 1;
+      for (var k = 0; k < span; k++) { titles.push(head.rows[0].cells[h].innerText.trim()); }
+    }
+    for (var b = 0; b < tables[t].tBodies.length; b++) {
+      var rows = tables[t].tBodies[b].rows;
+      for (var r = 0; r < rows.length; r++) {
+        var column = 0;
+        for (var c = 0; c < rows[r].cells.length; c++) {
+          var cell = rows[r].cells[c];
+          if (titles[column] && (cell.colSpan || 1) === 1) { cell.setAttribute("data-label", titles[column]); }
+          column += cell.colSpan || 1;
+        }
+      }
+    }
+    tables[t].classList.add("as-cards");
+  }
   // The officials' sections: one open at a time; a click elsewhere or Escape closes it.
   var groups = document.querySelectorAll("[data-nav-group]");
   function closeGroups(except) {
