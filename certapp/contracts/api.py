@@ -23,6 +23,7 @@ from certapp.contracts.schemas import (
     ReasonSchema,
     ReportInputSchema,
     ServiceReportSchema,
+    SignSchema,
     TerminateSchema,
 )
 from certapp.db import transaction
@@ -105,12 +106,17 @@ def get_contract(contract_id: int):
 
 
 @blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
+@blp.arguments(SignSchema, required=False)
 @blp.response(200, ContractSchema)
 @roles("parent")
-def sign(contract_id: int):
-    """Sign (accept the offer): reserves the certificate's part once, however often it is sent."""
+def sign(data, contract_id: int):
+    """Sign (accept the offer): reserves the certificate's part once, however often it is sent. When the
+    certificate's balance no longer pays the offer, the certificate pays what it can month by month and
+    the parent the rest (the contract's `split`); that split is signed only when sent back as
+    `expected_certificate_amount`, otherwise 409 `split_changed` with the current `split`."""
     with transaction(expire=False):  # the answer is the contract just written: no reload
-        return services.sign_contract(contract_id, current_user, request.remote_addr)
+        return services.sign_contract(contract_id, current_user, request.remote_addr,
+                                      (data or {}).get("expected_certificate_amount"))
 
 
 @blp.route("/contracts/<int:contract_id>/reject", methods=["POST"])

@@ -111,7 +111,9 @@ def contracts():
     status = request.args.get("status") or None
     status = status if status in CONTRACT_STATUSES else None
     page = paginate(services.contracts_for(current_user, status), request.args.get("page", 1, type=int), 50)
-    return render_template("contracts/contracts.html", page=page, status=status, statuses=CONTRACT_STATUSES)
+    splits = {c.id: services.current_split(c) for c in page.items}  # offers: as they would be signed now
+    return render_template("contracts/contracts.html", page=page, status=status, statuses=CONTRACT_STATUSES,
+                           splits=splits)
 
 
 def _forms(contract):
@@ -133,7 +135,10 @@ def _forms(contract):
 def contract(contract_id: int):
     contract_ = services.get_contract(contract_id, current_user)
     entries = [e for e in entries_of(contract_.certificate_id) if e.contract_id == contract_.id]
-    return render_template("contracts/contract.html", contract=contract_, entries=entries, **_forms(contract_))
+    forms = _forms(contract_)
+    split = services.current_split(contract_)  # an offer: as the parent would sign it now
+    forms["sign_form"].expected_certificate_amount.data = split.certificate_part
+    return render_template("contracts/contract.html", contract=contract_, entries=entries, split=split, **forms)
 
 
 @bp.route("/contracts/<int:contract_id>/<any(sign, reject, report, terminate, correct):action>", methods=["POST"])
@@ -147,7 +152,10 @@ def contract_action(contract_id: int, action: str):
         if not form.validate_on_submit():
             flash("Подтвердите согласие с условиями договора.", "error")
         else:
-            run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr),
+            seen = (form.expected_certificate_amount.data or "").strip()
+            # what the page showed; a value that is not a number of kopecks matches no split and is refused
+            expected = (int(seen) if seen.isdigit() else -1) if seen else None
+            run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr, expected),
                           "Договор подписан. Средства сертификата зарезервированы.")
     elif action == "reject":
         run_and_flash(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
