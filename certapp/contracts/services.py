@@ -199,23 +199,12 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
         raise NotFoundError("Группа не найдена в каталоге.")
     program, child = group.program, certificate.child
     start = parse_month(start_month, "start_month")
-    end = first_of_month(group.ends_on)
-    if certificate.status != "active":
-        raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.", field="certificate_id")
-    check_offered_in(program, certificate.municipality_id)
-    if start < max(first_of_month(group.starts_on), first_of_month(today)) or start > end:
+    if start not in start_months(group, today):
         raise EnrollmentError("Месяц начала должен быть не раньше текущего месяца и начала занятий группы и не позже "
                               "их окончания.", field="start_month")
-    if start < first_of_month(certificate.valid_from) or end > first_of_month(certificate.valid_to):
-        raise EnrollmentError(f"Занятия группы выходят за период сертификата ({certificate.period.name}).",
-                              field="group_id")
-    age = child.age_on(start)
-    if not program.age_from <= age <= program.age_to:
-        raise EnrollmentError(f"Программа для детей {program.age_from}–{program.age_to} лет, а ребёнку {age}.",
-                              field="group_id")
+    check_enrollment(certificate, group, start)
     if _seats_left(group) <= 0:
         raise EnrollmentError("В группе нет свободных мест.", field="group_id")
-    _ensure_not_enrolled(child, group.id)
     enrollment = Enrollment(parent_id=parent.id, child_id=child.id, certificate_id=certificate.id, group_id=group.id,
                             provider_id=program.provider_id, start_month=start, status="requested",
                             municipality_id=certificate.municipality_id)
@@ -229,6 +218,68 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
                  details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
     announce("enrollment.requested", enrollment, actor=parent)
     return enrollment
+
+
+def start_months(group: StudyGroup, today: date) -> list[date]:
+    """The months a child can start in the group: from this month (or the group's start) to its end."""
+    return months_between(max(first_of_month(group.starts_on), first_of_month(today)), group.ends_on)
+
+
+def check_enrollment(certificate: Certificate, group: StudyGroup, start: date) -> None:
+    """Whether the certificate's child can be enrolled in the group from `start` (the seats aside): an
+    active certificate of the program's municipality, the group's months inside the certificate's
+    period, the child's age within the program's, the child not already in the group (a contract or a
+    pending request). Raises EnrollmentError or ConflictError with the reason."""
+    program, child = group.program, certificate.child
+    if certificate.status != "active":
+        raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.", field="certificate_id")
+    check_offered_in(program, certificate.municipality_id)
+    if start < first_of_month(certificate.valid_from) or first_of_month(group.ends_on) > first_of_month(certificate.valid_to):
+        raise EnrollmentError(f"Занятия группы выходят за период сертификата ({certificate.period.name}).",
+                              field="group_id")
+    age = child.age_on(start)
+    if not program.age_from <= age <= program.age_to:
+        raise EnrollmentError(f"Программа для детей {program.age_from}–{program.age_to} лет, а ребёнку {age}.",
+                              field="group_id")
+    _ensure_not_enrolled(child, group.id)
+    if db.session.execute(select(Enrollment.id).join(Child, Child.id == Enrollment.child_id).where(
+            Child.snils_key == child.snils_key, Enrollment.group_id == group.id,
+            Enrollment.status == "requested")).first():
+        raise ConflictError("Ребёнок уже записан в эту группу: заявка ждёт ответа исполнителя.", field="group_id",
+                            code="already_enrolled")
+
+
+@dataclass
+class EnrollmentOption:
+    """One of the parent's certificates on the enrollment form: the split it would pay (usable) or why
+    it cannot be used (refusal)."""
+
+    certificate: Certificate
+    split: PriceSplit | None = None
+    refusal: str | None = None
+
+
+def enrollment_options(parent: User, group: StudyGroup, start: date) -> list[EnrollmentOption]:
+    """The parent's certificates for the enrollment form, each with the split of a contract from
+    `start` to the group's end at its balance now (price_split) or the reason it cannot be used
+    (check_enrollment): the form offers only the usable ones."""
+    require_role(parent, "parent")
+    certificates = db.session.execute(
+        select(Certificate).join(Child, Child.id == Certificate.child_id)
+        .where(Child.parent_id == parent.id, Certificate.status.in_(("active", "suspended")))  # not the past years'
+        .options(selectinload(Certificate.balance), selectinload(Certificate.child))
+        .order_by(Certificate.id.desc())).scalars().all()
+    options = []
+    for certificate in certificates:
+        try:
+            check_enrollment(certificate, group, start)
+        except DomainError as refusal:
+            options.append(EnrollmentOption(certificate, refusal=refusal.message))
+            continue
+        available = certificate.balance.available if certificate.balance else 0  # accounting: no money
+        options.append(EnrollmentOption(certificate, price_split(group.program.price_per_month, start,
+                                                                  group.ends_on, available)))
+    return options
 
 
 def _ensure_not_enrolled(child: Child, group_id: int) -> None:

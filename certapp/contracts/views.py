@@ -4,11 +4,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
-from certapp.certificates.services import certificates_of
 from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
-from certapp.common.money import format_rub, parse_rub
+from certapp.common.money import parse_rub
 from certapp.common.months import first_of_month, month_label, months_between
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
@@ -32,29 +31,41 @@ def month_filter(month: date) -> str:
 @bp.route("/enroll/<int:program_id>", methods=["GET", "POST"])
 @roles("parent")
 def enroll(program_id: int):
+    """The enrollment form: a group and a start month, then only the certificates that can pay for them,
+    each with its split (the certificate's part and the parent's) at its balance now. «Показать расчёт»
+    recomputes the page for another group or month; «Записать ребёнка» sends the request."""
     program = get_program_for(program_id, current_user)
     form = EnrollForm()
-    certificates = [c for c in certificates_of(current_user) if c.status == "active"]
-    form.certificate_id.choices = choices((c.id, f"{c.child.full_name} — № {c.number}, " + (
-        f"доступно {format_rub(c.balance.available)}" if c.balance else "сертификат учёта: оплачивает родитель"))
-        for c in certificates)
-    form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}") for g in program.groups)
-    group_ids = [g.id for g in program.groups]
-    chosen = next((g for g in program.groups if g.id == (form.group_id.data or request.args.get("group", type=int))),
-                  program.groups[0] if program.groups else None)
+    today = clock.today()
+    groups = [g for g in program.groups if services.start_months(g, today)]
+    form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}") for g in groups)
+    submitted, preview = form.is_submitted(), bool(request.form.get("preview"))
+    wanted = form.group_id.data if submitted else request.args.get("group", type=int)
+    # a group not of this program is refused by the form's check, never replaced by another
+    chosen = next((g for g in groups if g.id == wanted), None if submitted else (groups[0] if groups else None))
+    options, start = [], None
     if chosen is not None:
-        first = max(first_of_month(chosen.starts_on), first_of_month(clock.today()))
-        form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m))
-                                           for m in months_between(first, chosen.ends_on))
-        if not form.is_submitted():
-            form.group_id.data = chosen.id
-    if form.validate_on_submit() and form.group_id.data in group_ids:
+        months = services.start_months(chosen, today)
+        form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m)) for m in months)
+        wanted = form.start_month.data if submitted else request.args.get("start")
+        start = next((m for m in months if f"{m:%Y-%m}" == wanted), None)
+        if start is None and (preview or not submitted):  # another group's month: its first one instead
+            start = months[0]
+            form.start_month.data = f"{start:%Y-%m}"
+        form.group_id.data = chosen.id
+        if start is not None:
+            options = services.enrollment_options(current_user, chosen, start)
+    usable = [o for o in options if o.split is not None]
+    form.certificate_id.choices = choices((o.certificate.id, f"{o.certificate.child.full_name} — № {o.certificate.number}")
+                                          for o in usable)
+    if submitted and not preview and form.validate_on_submit():
         enrollment = run_and_flash(lambda: services.request_enrollment(current_user, form.certificate_id.data,
                                                                        form.group_id.data, form.start_month.data),
                                    "Заявка на обучение отправлена исполнителю.")
         if enrollment is not None:
             return redirect(url_for("contracts.enrollments"))
-    return render_template("contracts/enroll.html", form=form, program=program, certificates=certificates)
+    return render_template("contracts/enroll.html", form=form, program=program, group=chosen, start=start,
+                           usable=usable, refused=[o for o in options if o.split is None])
 
 
 @bp.route("/enrollments")
