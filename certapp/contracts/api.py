@@ -15,6 +15,8 @@ from certapp.contracts.schemas import (
     ContractSchema,
     CorrectionSchema,
     EnrollmentInputSchema,
+    EnrollmentOptionsQuerySchema,
+    EnrollmentOptionsSchema,
     EnrollmentQuerySchema,
     EnrollmentSchema,
     GroupLessonsInputSchema,
@@ -50,6 +52,18 @@ def request_enrollment(data):
     """Ask to enroll the certificate's child in a study group from a month to the group's end."""
     with transaction():
         return services.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
+
+
+@blp.route("/groups/<int:group_id>/enrollment-options", methods=["GET"])
+@blp.arguments(EnrollmentOptionsQuerySchema, location="query")
+@blp.response(200, EnrollmentOptionsSchema)
+@roles("parent")
+def enrollment_options(args, group_id: int):
+    """The parent's certificates for a group from a month: those that can be used, each with the split
+    (the certificate's part and the parent's, month by month, at its balance now), and the others with
+    the reason — what the enrollment form shows."""
+    group, start, options = services.group_enrollment_options(current_user, group_id, args["start_month"])
+    return {"group": group, "start_month": start, "options": options}
 
 
 @blp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])

@@ -49,6 +49,38 @@ class ContractMonthSchema(Schema):
     status = fields.String()
 
 
+class EnrollmentOptionsQuerySchema(Schema):
+    start_month = fields.String(load_default=None, metadata={"description": "ГГГГ-ММ; by default the first open"})
+
+
+class PriceSplitSchema(Schema):
+    total = fields.Integer()
+    certificate_part = fields.Integer()
+    parent_part = fields.Integer()
+    certificate_part_display = fields.Function(lambda s: format_rub(s.certificate_part))
+    parent_part_display = fields.Function(lambda s: format_rub(s.parent_part))
+    months = fields.Function(lambda s: [{"month": m.month.isoformat(), "price": m.price,
+                                         "certificate_amount": m.certificate_amount,
+                                         "parent_amount": m.parent_amount} for m in s.shares])
+
+
+class EnrollmentOptionSchema(Schema):
+    certificate_id = fields.Integer(attribute="certificate.id")
+    certificate_number = fields.String(attribute="certificate.number")
+    child_id = fields.Integer(attribute="certificate.child_id")
+    child_name = fields.String(attribute="certificate.child.full_name")
+    usable = fields.Function(lambda o: o.split is not None)
+    refusal = fields.String(allow_none=True, metadata={"description": "why the certificate cannot be used"})
+    split = fields.Nested(PriceSplitSchema, allow_none=True, metadata={
+        "description": "what the certificate and the parent would pay, at the certificate's balance now"})
+
+
+class EnrollmentOptionsSchema(Schema):
+    group_id = fields.Integer(attribute="group.id")
+    start_month = fields.Date()
+    options = fields.List(fields.Nested(EnrollmentOptionSchema))
+
+
 class SignSchema(Schema):
     expected_certificate_amount = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=0), metadata={

@@ -194,9 +194,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or certificate.child.parent_id != parent.id:
         raise NotFoundError("Сертификат не найден.")
-    group = db.session.get(StudyGroup, group_id)
-    if group is None or group.program.status != "published" or not group.program.provider.in_registry:
-        raise NotFoundError("Группа не найдена в каталоге.")
+    group = catalog_group(group_id)
     program, child = group.program, certificate.child
     start = parse_month(start_month, "start_month")
     if start not in start_months(group, today):
@@ -218,6 +216,29 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
                  details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
     announce("enrollment.requested", enrollment, actor=parent)
     return enrollment
+
+
+def catalog_group(group_id: int) -> StudyGroup:
+    """A group of a published program of a provider in the registry: one a parent can ask to join."""
+    group = db.session.get(StudyGroup, group_id)
+    if group is None or group.program.status != "published" or not group.program.provider.in_registry:
+        raise NotFoundError("Группа не найдена в каталоге.")
+    return group
+
+
+def group_enrollment_options(parent: User, group_id: int, start_month=None, today: date | None = None
+                             ) -> tuple[StudyGroup, date, list["EnrollmentOption"]]:
+    """enrollment_options for the API: the group from the catalog, the start month (by default the first
+    one open) checked against the group's months."""
+    group = catalog_group(group_id)
+    months = start_months(group, today or clock.today())
+    if not months:
+        raise EnrollmentError("Занятия группы уже закончились.", field="group_id")
+    start = parse_month(start_month, "start_month") if start_month else months[0]
+    if start not in months:
+        raise ValidationError("Месяц начала должен быть не раньше текущего месяца и начала занятий группы и не "
+                              "позже их окончания.", field="start_month")
+    return group, start, enrollment_options(parent, group, start)
 
 
 def start_months(group: StudyGroup, today: date) -> list[date]:

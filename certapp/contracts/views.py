@@ -7,7 +7,7 @@ from certapp.accounts.access import authenticated, roles
 from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
-from certapp.common.money import parse_rub
+from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import first_of_month, month_label, months_between
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
@@ -56,8 +56,9 @@ def enroll(program_id: int):
         if start is not None:
             options = services.enrollment_options(current_user, chosen, start)
     usable = [o for o in options if o.split is not None]
-    form.certificate_id.choices = choices((o.certificate.id, f"{o.certificate.child.full_name} — № {o.certificate.number}")
-                                          for o in usable)
+    form.certificate_id.choices = choices((o.certificate.id, f"{o.certificate.child.full_name} — № {o.certificate.number}, " + (
+        f"доступно {format_rub(o.certificate.balance.available)}" if o.certificate.balance
+        else "сертификат учёта: оплачивает родитель")) for o in usable)
     if submitted and not preview and form.validate_on_submit():
         enrollment = run_and_flash(lambda: services.request_enrollment(current_user, form.certificate_id.data,
                                                                        form.group_id.data, form.start_month.data),

@@ -92,3 +92,21 @@ def test_the_usable_certificate_is_enrolled_from_the_form(login, family):
         "certificate_id": family["usable"].id, "group_id": family["group"].id, "start_month": f"{this_month():%Y-%m}"})
     assert response.status_code == 302
     assert _enrollments() == family["enrollments"] + 1
+
+
+def test_the_api_gives_the_same_options_and_splits(api, family):
+    client = api(family["parent"])
+    last = current_period().ends_on.replace(day=1)
+    body = client.get(f"/api/v1/groups/{family['group'].id}/enrollment-options?start_month={last:%Y-%m}")
+    assert body.status_code == 200, body.json
+    options = {o["certificate_id"]: o for o in body.json["options"]}
+    usable = options[family["usable"].id]
+    assert usable["usable"] is True and usable["refusal"] is None
+    assert (usable["split"]["certificate_part"], usable["split"]["parent_part"]) == (1_200_00, 50_00)
+    assert usable["split"]["months"] == [{"month": f"{last:%Y-%m-%d}", "price": 1_250_00,
+                                          "certificate_amount": 1_200_00, "parent_amount": 50_00}]
+    assert options[family["too_old"].id]["usable"] is False and options[family["too_old"].id]["split"] is None
+    assert "уже записан" in options[family["enrolled"].id]["refusal"]
+    assert "не действует" in options[family["suspended"].id]["refusal"]
+    wrong = client.get(f"/api/v1/groups/{family['group'].id}/enrollment-options?start_month=2001-01")
+    assert wrong.status_code == 422 and wrong.json["errors"]["json"]["start_month"]
