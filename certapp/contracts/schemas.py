@@ -83,7 +83,7 @@ class EnrollmentOptionsSchema(Schema):
 
 class SignSchema(Schema):
     expected_certificate_amount = fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(min=0), metadata={
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0), metadata={
             "description": "kopecks: the certificate's part the parent saw (`split.expected_certificate_amount` of "
                            "the contract); without it, the offer as made. A split that is no longer current is "
                            "refused (409 split_changed) with the current one in `split`"})

@@ -617,7 +617,9 @@ class SplitChangedError(ledger.InsufficientBalanceError):
     status = 409
 
     def __init__(self, split: OfferSplit):
-        super().__init__(f"{split.message or 'Расчёт изменился.'} Проверьте новый расчёт и подпишите договор ещё раз.",
+        told = split.message or (f"Подписываемый расчёт не совпадает с текущим: сертификат оплачивает "
+                                 f"{format_rub(split.certificate_part)}, вы — {format_rub(split.parent_part)}.")
+        super().__init__(f"{told} Проверьте новый расчёт и подпишите договор ещё раз.",
                          field="expected_certificate_amount")
         self.split = split
         #: added to the API's error body (certapp.errors)

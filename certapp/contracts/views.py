@@ -166,7 +166,7 @@ def contract_action(contract_id: int, action: str):
         else:
             seen = (form.expected_certificate_amount.data or "").strip()
             # what the page showed; a value that is not a number of kopecks matches no split and is refused
-            expected = (int(seen) if seen.isdigit() else -1) if seen else None
+            expected = (int(seen) if seen.isascii() and seen.isdigit() else -1) if seen else None
             run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr, expected),
                           "Договор подписан. Средства сертификата зарезервированы.")
     elif action == "reject":
