@@ -23,11 +23,13 @@ MESSAGES = {
 }
 
 
-def _json(status: int, message: str, errors=None, error_code: str | None = None):
+def _json(status: int, message: str, errors=None, error_code: str | None = None, extra: dict | None = None):
     body = {"code": status, "status": error_code or _status_name(status), "message": message,
             "request_id": request_id()}
     if errors:
         body["errors"] = errors
+    if extra:  # what a refusal tells besides its message (e.g. the current split of an offer)
+        body.update({key: value for key, value in extra.items() if key not in body})
     return jsonify(body), status
 
 
@@ -48,7 +50,7 @@ def handle_domain_error(error: DomainError):
         record_refusal("forbidden")
     if is_api_request():
         errors = {"json": {name: [message] for name, message in error.fields.items()}} if error.fields else None
-        return _json(error.status, error.message, errors, error.code)
+        return _json(error.status, error.message, errors, error.code, getattr(error, "extra", None))
     return _page(error.status, error.message)
 
 

@@ -13,6 +13,8 @@ class ErrorSchema(Schema):
     message = fields.String(metadata={"description": "the reason, in Russian"})
     errors = fields.Dict(metadata={"description": "field messages: {location: {field: [message]}}"})
     request_id = fields.String(allow_none=True, metadata={"description": "the request's id, as in X-Request-ID"})
+    split = fields.Dict(metadata={"description": "split_changed (signing a contract): the current split, to be "
+                                                 "signed with its expected_certificate_amount"})
 
 
 class PaginationQuerySchema(Schema):

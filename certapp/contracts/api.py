@@ -15,6 +15,8 @@ from certapp.contracts.schemas import (
     ContractSchema,
     CorrectionSchema,
     EnrollmentInputSchema,
+    EnrollmentOptionsQuerySchema,
+    EnrollmentOptionsSchema,
     EnrollmentQuerySchema,
     EnrollmentSchema,
     GroupLessonsInputSchema,
@@ -23,6 +25,7 @@ from certapp.contracts.schemas import (
     ReasonSchema,
     ReportInputSchema,
     ServiceReportSchema,
+    SignSchema,
     TerminateSchema,
 )
 from certapp.db import transaction
@@ -49,6 +52,18 @@ def request_enrollment(data):
     """Ask to enroll the certificate's child in a study group from a month to the group's end."""
     with transaction():
         return services.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
+
+
+@blp.route("/groups/<int:group_id>/enrollment-options", methods=["GET"])
+@blp.arguments(EnrollmentOptionsQuerySchema, location="query")
+@blp.response(200, EnrollmentOptionsSchema)
+@roles("parent")
+def enrollment_options(args, group_id: int):
+    """The parent's certificates for a group from a month: those that can be used, each with the split
+    (the certificate's part and the parent's, month by month, at its balance now), and the others with
+    the reason — what the enrollment form shows."""
+    group, start, options = services.group_enrollment_options(current_user, group_id, args["start_month"])
+    return {"group": group, "start_month": start, "options": options}
 
 
 @blp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])
@@ -105,12 +120,17 @@ def get_contract(contract_id: int):
 
 
 @blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
+@blp.arguments(SignSchema, required=False)
 @blp.response(200, ContractSchema)
 @roles("parent")
-def sign(contract_id: int):
-    """Sign (accept the offer): reserves the certificate's part once, however often it is sent."""
+def sign(data, contract_id: int):
+    """Sign (accept the offer): reserves the certificate's part once, however often it is sent. When the
+    certificate's balance no longer pays the offer, the certificate pays what it can month by month and
+    the parent the rest (the contract's `split`); that split is signed only when sent back as
+    `expected_certificate_amount`, otherwise 409 `split_changed` with the current `split`."""
     with transaction(expire=False):  # the answer is the contract just written: no reload
-        return services.sign_contract(contract_id, current_user, request.remote_addr)
+        return services.sign_contract(contract_id, current_user, request.remote_addr,
+                                      (data or {}).get("expected_certificate_amount"))
 
 
 @blp.route("/contracts/<int:contract_id>/reject", methods=["POST"])

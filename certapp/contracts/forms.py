@@ -1,4 +1,4 @@
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from certapp.common.forms import BaseForm, choices
@@ -17,6 +17,8 @@ class DeclineForm(BaseForm):
 
 
 class SignForm(BaseForm):
+    #: the certificate's part (kopecks) shown to the parent: signing another split is refused
+    expected_certificate_amount = HiddenField()
     agree = BooleanField("Я ознакомлен(а) с условиями договора и принимаю их (акцепт оферты)",
                          validators=[DataRequired(message="Подтвердите согласие с условиями договора.")])
     submit = SubmitField("Подписать договор")

@@ -1,9 +1,10 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
 
 from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
 from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
+from certapp.contracts.services import current_split
 
 
 class EnrollmentInputSchema(Schema):
@@ -48,6 +49,71 @@ class ContractMonthSchema(Schema):
     status = fields.String()
 
 
+class EnrollmentOptionsQuerySchema(Schema):
+    start_month = fields.String(load_default=None, metadata={"description": "ГГГГ-ММ; by default the first open"})
+
+
+class PriceSplitSchema(Schema):
+    total = fields.Integer()
+    certificate_part = fields.Integer()
+    parent_part = fields.Integer()
+    certificate_part_display = fields.Function(lambda s: format_rub(s.certificate_part))
+    parent_part_display = fields.Function(lambda s: format_rub(s.parent_part))
+    months = fields.Function(lambda s: [{"month": m.month.isoformat(), "price": m.price,
+                                         "certificate_amount": m.certificate_amount,
+                                         "parent_amount": m.parent_amount} for m in s.shares])
+
+
+class EnrollmentOptionSchema(Schema):
+    certificate_id = fields.Integer(attribute="certificate.id")
+    certificate_number = fields.String(attribute="certificate.number")
+    child_id = fields.Integer(attribute="certificate.child_id")
+    child_name = fields.String(attribute="certificate.child.full_name")
+    usable = fields.Function(lambda o: o.split is not None)
+    refusal = fields.String(allow_none=True, metadata={"description": "why the certificate cannot be used"})
+    split = fields.Nested(PriceSplitSchema, allow_none=True, metadata={
+        "description": "what the certificate and the parent would pay, at the certificate's balance now"})
+
+
+class EnrollmentOptionsSchema(Schema):
+    group_id = fields.Integer(attribute="group.id")
+    start_month = fields.Date()
+    options = fields.List(fields.Nested(EnrollmentOptionSchema))
+
+
+class SignSchema(Schema):
+    expected_certificate_amount = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0), metadata={
+            "description": "kopecks: the certificate's part the parent saw (`split.expected_certificate_amount` of "
+                           "the contract); without it, the offer as made. A split that is no longer current is "
+                           "refused (409 split_changed) with the current one in `split`"})
+
+
+class SplitMonthSchema(Schema):
+    month = fields.Date()
+    price = fields.Integer()
+    certificate_amount = fields.Integer()
+    parent_amount = fields.Integer()
+
+
+class SplitSchema(Schema):
+    """The split as the parent would sign it now (an offer: recomputed from the certificate's balance)."""
+
+    certificate_part = fields.Integer()
+    parent_part = fields.Integer()
+    total = fields.Integer()
+    certificate_part_display = fields.Function(lambda s: format_rub(s.certificate_part))
+    parent_part_display = fields.Function(lambda s: format_rub(s.parent_part))
+    offered_certificate_part = fields.Integer(metadata={"description": "the certificate's part as offered"})
+    available = fields.Integer(allow_none=True, metadata={"description": "the certificate's available balance now"})
+    changed = fields.String(allow_none=True, metadata={
+        "description": "down: the balance no longer covers the offer; up: it covers more; null: as offered"})
+    message = fields.String(allow_none=True)
+    expected_certificate_amount = fields.Function(lambda s: s.certificate_part, metadata={
+        "description": "send this to /sign to sign this split"})
+    months = fields.List(fields.Nested(SplitMonthSchema), attribute="shares")
+
+
 class ContractSchema(Schema):
     id = fields.Integer()
     municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
@@ -66,12 +132,15 @@ class ContractSchema(Schema):
     end_month = fields.Date()
     price_per_month = fields.Integer()
     total = fields.Integer()
-    certificate_part = fields.Integer()
-    parent_part = fields.Integer()
+    #: an offer's parts and months are the current split (recomputed from the certificate's balance when
+    #: read); the offer as made is `split.offered_certificate_part`
+    certificate_part = fields.Integer(attribute="split.certificate_part")
+    parent_part = fields.Integer(attribute="split.parent_part")
     total_display = fields.Function(lambda c: format_rub(c.total))
-    certificate_part_display = fields.Function(lambda c: format_rub(c.certificate_part))
-    parent_part_display = fields.Function(lambda c: format_rub(c.parent_part))
-    months = fields.List(fields.Nested(ContractMonthSchema))
+    certificate_part_display = fields.Function(lambda c: format_rub(c.split.certificate_part))
+    parent_part_display = fields.Function(lambda c: format_rub(c.split.parent_part))
+    months = fields.Method("_months")
+    split = fields.Nested(SplitSchema)
     signed_at = fields.DateTime(allow_none=True)
     signature = fields.String(allow_none=True)
     prolonged_from_id = fields.Integer(allow_none=True, metadata={
@@ -83,6 +152,17 @@ class ContractSchema(Schema):
     termination_grounds_name = fields.String(attribute="grounds_name", allow_none=True)
     terminated_from = fields.Date(allow_none=True, metadata={"description": "the first month no longer paid"})
     termination_reason = fields.String(allow_none=True)
+
+
+    @pre_dump
+    def _current_split(self, contract, **kwargs):
+        contract.split = current_split(contract)
+        return contract
+
+    def _months(self, contract):
+        amounts = {s.month: s for s in contract.split.shares}
+        return [{**ContractMonthSchema().dump(m), "certificate_amount": amounts[m.month].certificate_amount,
+                 "parent_amount": amounts[m.month].parent_amount} for m in contract.months]
 
 
 class ContractQuerySchema(PaginationQuerySchema):

@@ -14,7 +14,7 @@ from certapp.common import clock
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
-from certapp.common.money import share
+from certapp.common.money import format_rub, share
 from certapp.common.months import add_months, first_of_month, months_between
 from certapp.common.states import transition
 from certapp.common.web import path_for
@@ -34,7 +34,7 @@ from certapp.deadlines.services import due_date
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
-from certapp.ledger.models import LedgerEntry
+from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.programs.models import Program, StudyGroup
 from certapp.programs.services import seats_left
 from certapp.reference.models import Municipality, Period
@@ -82,6 +82,31 @@ def split_evenly(total: int, parts: int) -> list[int]:
 
 
 @dataclass(frozen=True)
+class MonthShare:
+    """One month of a price schedule: its price and what the certificate pays of it."""
+
+    month: date
+    price: int
+    certificate_amount: int
+
+    @property
+    def parent_amount(self) -> int:
+        return self.price - self.certificate_amount
+
+
+def split_schedule(prices: list[tuple[date, int]], available: int) -> tuple[MonthShare, ...]:
+    """The one rule of the split: the certificate pays what it can month by month, in month order
+    (each month's certificate part at most what is left of the available balance), the parent the rest
+    of each month. A month in force on its 1st is paid in full while the money lasts (ПФДО practice)."""
+    left, shares = max(0, available), []
+    for month, price in sorted(prices):
+        part = min(price, left)
+        left -= part
+        shares.append(MonthShare(month, price, part))
+    return tuple(shares)
+
+
+@dataclass(frozen=True)
 class PriceSplit:
     """What a contract would cost from a month to a group's end, and who pays which part."""
 
@@ -89,6 +114,8 @@ class PriceSplit:
     months: list[date]
     total: int
     certificate_part: int
+    #: month by month, in month order (split_schedule)
+    shares: tuple[MonthShare, ...] = ()
 
     @property
     def parent_part(self) -> int:
@@ -98,8 +125,9 @@ class PriceSplit:
 def price_split(price_per_month: int, start_month: date, ends_on: date, available: int) -> PriceSplit:
     """The one rule of the offer: the certificate pays up to what is available now, the parent the rest."""
     months = months_between(start_month, ends_on)
-    total = price_per_month * len(months)
-    return PriceSplit(price_per_month, months, total, min(total, max(0, available)))
+    shares = split_schedule([(month, price_per_month) for month in months], available)
+    return PriceSplit(price_per_month, months, price_per_month * len(months),
+                      sum(s.certificate_amount for s in shares), shares)
 
 
 def catalog_offers(parent: User, programs: list, today: date | None = None) -> dict[int, list]:
@@ -166,28 +194,15 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or certificate.child.parent_id != parent.id:
         raise NotFoundError("Сертификат не найден.")
-    group = db.session.get(StudyGroup, group_id)
-    if group is None or group.program.status != "published" or not group.program.provider.in_registry:
-        raise NotFoundError("Группа не найдена в каталоге.")
+    group = catalog_group(group_id)
     program, child = group.program, certificate.child
     start = parse_month(start_month, "start_month")
-    end = first_of_month(group.ends_on)
-    if certificate.status != "active":
-        raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.", field="certificate_id")
-    check_offered_in(program, certificate.municipality_id)
-    if start < max(first_of_month(group.starts_on), first_of_month(today)) or start > end:
+    if start not in start_months(group, today):
         raise EnrollmentError("Месяц начала должен быть не раньше текущего месяца и начала занятий группы и не позже "
                               "их окончания.", field="start_month")
-    if start < first_of_month(certificate.valid_from) or end > first_of_month(certificate.valid_to):
-        raise EnrollmentError(f"Занятия группы выходят за период сертификата ({certificate.period.name}).",
-                              field="group_id")
-    age = child.age_on(start)
-    if not program.age_from <= age <= program.age_to:
-        raise EnrollmentError(f"Программа для детей {program.age_from}–{program.age_to} лет, а ребёнку {age}.",
-                              field="group_id")
+    check_enrollment(certificate, group, start)
     if _seats_left(group) <= 0:
         raise EnrollmentError("В группе нет свободных мест.", field="group_id")
-    _ensure_not_enrolled(child, group.id)
     enrollment = Enrollment(parent_id=parent.id, child_id=child.id, certificate_id=certificate.id, group_id=group.id,
                             provider_id=program.provider_id, start_month=start, status="requested",
                             municipality_id=certificate.municipality_id)
@@ -201,6 +216,91 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
                  details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
     announce("enrollment.requested", enrollment, actor=parent)
     return enrollment
+
+
+def catalog_group(group_id: int) -> StudyGroup:
+    """A group of a published program of a provider in the registry: one a parent can ask to join."""
+    group = db.session.get(StudyGroup, group_id)
+    if group is None or group.program.status != "published" or not group.program.provider.in_registry:
+        raise NotFoundError("Группа не найдена в каталоге.")
+    return group
+
+
+def group_enrollment_options(parent: User, group_id: int, start_month=None, today: date | None = None
+                             ) -> tuple[StudyGroup, date, list["EnrollmentOption"]]:
+    """enrollment_options for the API: the group from the catalog, the start month (by default the first
+    one open) checked against the group's months."""
+    group = catalog_group(group_id)
+    months = start_months(group, today or clock.today())
+    if not months:
+        raise EnrollmentError("Занятия группы уже закончились.", field="group_id")
+    start = parse_month(start_month, "start_month") if start_month else months[0]
+    if start not in months:
+        raise ValidationError("Месяц начала должен быть не раньше текущего месяца и начала занятий группы и не "
+                              "позже их окончания.", field="start_month")
+    return group, start, enrollment_options(parent, group, start)
+
+
+def start_months(group: StudyGroup, today: date) -> list[date]:
+    """The months a child can start in the group: from this month (or the group's start) to its end."""
+    return months_between(max(first_of_month(group.starts_on), first_of_month(today)), group.ends_on)
+
+
+def check_enrollment(certificate: Certificate, group: StudyGroup, start: date) -> None:
+    """Whether the certificate's child can be enrolled in the group from `start` (the seats aside): an
+    active certificate of the program's municipality, the group's months inside the certificate's
+    period, the child's age within the program's, the child not already in the group (a contract or a
+    pending request). Raises EnrollmentError or ConflictError with the reason."""
+    program, child = group.program, certificate.child
+    if certificate.status != "active":
+        raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.", field="certificate_id")
+    check_offered_in(program, certificate.municipality_id)
+    if start < first_of_month(certificate.valid_from) or first_of_month(group.ends_on) > first_of_month(certificate.valid_to):
+        raise EnrollmentError(f"Занятия группы выходят за период сертификата ({certificate.period.name}).",
+                              field="group_id")
+    age = child.age_on(start)
+    if not program.age_from <= age <= program.age_to:
+        raise EnrollmentError(f"Программа для детей {program.age_from}–{program.age_to} лет, а ребёнку {age}.",
+                              field="group_id")
+    _ensure_not_enrolled(child, group.id)
+    if db.session.execute(select(Enrollment.id).join(Child, Child.id == Enrollment.child_id).where(
+            Child.snils_key == child.snils_key, Enrollment.group_id == group.id,
+            Enrollment.status == "requested")).first():
+        raise ConflictError("Ребёнок уже записан в эту группу: заявка ждёт ответа исполнителя.", field="group_id",
+                            code="already_enrolled")
+
+
+@dataclass
+class EnrollmentOption:
+    """One of the parent's certificates on the enrollment form: the split it would pay (usable) or why
+    it cannot be used (refusal)."""
+
+    certificate: Certificate
+    split: PriceSplit | None = None
+    refusal: str | None = None
+
+
+def enrollment_options(parent: User, group: StudyGroup, start: date) -> list[EnrollmentOption]:
+    """The parent's certificates for the enrollment form, each with the split of a contract from
+    `start` to the group's end at its balance now (price_split) or the reason it cannot be used
+    (check_enrollment): the form offers only the usable ones."""
+    require_role(parent, "parent")
+    certificates = db.session.execute(
+        select(Certificate).join(Child, Child.id == Certificate.child_id)
+        .where(Child.parent_id == parent.id, Certificate.status.in_(("active", "suspended")))  # not the past years'
+        .options(selectinload(Certificate.balance), selectinload(Certificate.child))
+        .order_by(Certificate.id.desc())).scalars().all()
+    options = []
+    for certificate in certificates:
+        try:
+            check_enrollment(certificate, group, start)
+        except DomainError as refusal:
+            options.append(EnrollmentOption(certificate, refusal=refusal.message))
+            continue
+        available = certificate.balance.available if certificate.balance else 0  # accounting: no money
+        options.append(EnrollmentOption(certificate, price_split(group.program.price_per_month, start,
+                                                                  group.ends_on, available)))
+    return options
 
 
 def _ensure_not_enrolled(child: Child, group_id: int) -> None:
@@ -318,8 +418,9 @@ def _offer(enrollment: Enrollment, actor: User | None, prolonged_from: Contract 
         price_per_month=price, total=total, certificate_part=certificate_part, parent_part=total - certificate_part,
         status="offered", offer_expires_on=due_date("offer", clock.today(), certificate.municipality_id),
         municipality_id=certificate.municipality_id, prolonged_from_id=getattr(prolonged_from, "id", None))
-    for month, part in zip(months, split_evenly(certificate_part, len(months))):
-        contract.months.append(ContractMonth(month=month, certificate_amount=part, parent_amount=price - part,
+    for share_ in split.shares:
+        contract.months.append(ContractMonth(month=share_.month, certificate_amount=share_.certificate_amount,
+                                             parent_amount=share_.parent_amount,
                                              municipality_id=contract.municipality_id))
     db.session.add(contract)
     record_event("contract.offered", contract, to_state="offered", actor=actor,
@@ -462,25 +563,156 @@ def _transition(contract: Contract, to_status: str, actor: User, details: dict |
                refusal="Договор в состоянии «{status}».", details=details)
 
 
-def sign_contract(contract_id: int, parent: User, ip: str | None) -> Contract:
+# --- the offer's split, as it stands now -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class OfferSplit:
+    """The split a contract is signed with: for an offer, recomputed from the certificate's available
+    balance now (split_schedule); for a contract signed or closed, the one it was signed with."""
+
+    shares: tuple[MonthShare, ...]
+    #: the certificate's part as offered (stored on the contract when the provider accepted)
+    offered_certificate_part: int
+    #: the certificate's available balance now (offers only; None for a contract already signed)
+    available: int | None = None
+
+    @property
+    def certificate_part(self) -> int:
+        return sum(s.certificate_amount for s in self.shares)
+
+    @property
+    def total(self) -> int:
+        return sum(s.price for s in self.shares)
+
+    @property
+    def parent_part(self) -> int:
+        return self.total - self.certificate_part
+
+    @property
+    def changed(self) -> str | None:
+        """'down' when the balance no longer covers the offer (the parent pays more), 'up' when it
+        covers more of it (the parent pays less), None when the offer stands as made."""
+        if self.certificate_part == self.offered_certificate_part:
+            return None
+        return "down" if self.certificate_part < self.offered_certificate_part else "up"
+
+    @property
+    def message(self) -> str | None:
+        """What the parent is told on the offer (and in a refused signing)."""
+        if self.changed is None:
+            return None
+        why = ("остаток сертификата уменьшился (средства зарезервированы по другому договору)"
+               if self.changed == "down" else "остаток сертификата увеличился")
+        return (f"Расчёт изменился: {why} — сейчас доступно {format_rub(self.available or 0)}. "
+                f"Теперь сертификат оплачивает {format_rub(self.certificate_part)} вместо "
+                f"{format_rub(self.offered_certificate_part)}, вы оплачиваете {format_rub(self.parent_part)}.")
+
+
+class SplitChangedError(ledger.InsufficientBalanceError):
+    """The parent signs a split that is not the current one: nothing is signed or reserved, and the
+    answer carries the current split, which the parent can then sign. A kind of the balance refusal,
+    so that whoever handles that one (a retry, a concurrent signing) handles this one too."""
+
+    code = "split_changed"
+    status = 409
+
+    def __init__(self, split: OfferSplit):
+        told = split.message or (f"Подписываемый расчёт не совпадает с текущим: сертификат оплачивает "
+                                 f"{format_rub(split.certificate_part)}, вы — {format_rub(split.parent_part)}.")
+        super().__init__(f"{told} Проверьте новый расчёт и подпишите договор ещё раз.",
+                         field="expected_certificate_amount")
+        self.split = split
+        #: added to the API's error body (certapp.errors)
+        self.extra = {"split": split_payload(split)}
+
+
+def split_payload(split: OfferSplit) -> dict:
+    """The split for the API (kopecks): what to send back as expected_certificate_amount to sign it."""
+    return {"certificate_part": split.certificate_part, "parent_part": split.parent_part, "total": split.total,
+            "certificate_part_display": format_rub(split.certificate_part),
+            "parent_part_display": format_rub(split.parent_part),
+            "offered_certificate_part": split.offered_certificate_part, "available": split.available,
+            "changed": split.changed, "message": split.message,
+            "expected_certificate_amount": split.certificate_part,
+            "months": [{"month": s.month.isoformat(), "price": s.price, "certificate_amount": s.certificate_amount,
+                        "parent_amount": s.parent_amount} for s in split.shares]}
+
+
+def _split_of(contract: Contract, offered: int, available: int) -> OfferSplit:
+    prices = [(m.month, m.certificate_amount + m.parent_amount) for m in contract.months]
+    if min(sum(p for _, p in prices), max(0, available)) == offered:
+        # the balance still pays exactly the offer: it stands as made, month by month
+        shares = tuple(MonthShare(m.month, m.certificate_amount + m.parent_amount, m.certificate_amount)
+                       for m in contract.months)
+    else:
+        shares = split_schedule(prices, available)
+    return OfferSplit(shares, offered, available)
+
+
+def _available(certificate_id: int, fresh: bool = False) -> int:
+    """The certificate's available balance (0 for an accounting certificate, which has no money)."""
+    balance = db.session.get(CertificateBalance, certificate_id, populate_existing=fresh)
+    return balance.available if balance else 0
+
+
+def current_split(contract: Contract, fresh: bool = False) -> OfferSplit:
+    """The contract's split as the parent signs it now: an offer re-split from the certificate's
+    available balance when that no longer pays (or pays more of) the offer; a signed contract's as
+    signed. `fresh`: the balance read again from the database."""
+    if contract.status != "offered":
+        return OfferSplit(tuple(MonthShare(m.month, m.certificate_amount + m.parent_amount, m.certificate_amount)
+                                for m in contract.months), contract.certificate_part)
+    return _split_of(contract, contract.certificate_part, _available(contract.certificate_id, fresh))
+
+
+def _apply_split(contract: Contract, split: OfferSplit, actor: User) -> None:
+    """Write the re-split the parent accepted into the contract and its months, before it is signed."""
+    amounts = {s.month: s for s in split.shares}
+    for row in contract.months:
+        row.certificate_amount, row.parent_amount = amounts[row.month].certificate_amount, amounts[row.month].parent_amount
+    contract.certificate_part, contract.parent_part = split.certificate_part, split.parent_part
+    record_event("contract.resplit", contract, to_state=format_rub(split.certificate_part), actor=actor,
+                 details={"offered_certificate_part": split.offered_certificate_part,
+                          "certificate_part": split.certificate_part, "parent_part": split.parent_part,
+                          "available": split.available})
+
+
+def sign_contract(contract_id: int, parent: User, ip: str | None, expected_certificate_amount: int | None = None
+                  ) -> Contract:
     """The parent accepts the offer: signing time and address recorded, the system signs the content,
     and the certificate's part is reserved. A repeated request reserves nothing twice.
 
-    Raises InsufficientBalanceError when the balance no longer covers the certificate's part."""
+    `expected_certificate_amount` (kopecks): the certificate's part the parent saw; None — the offer
+    as made. The split signed is the current one (current_split): when the certificate's balance no
+    longer pays the offer, the certificate pays what it can and the parent the rest, but only once
+    the parent has seen that split. Raises SplitChangedError (with the current split) when what the
+    parent saw is not the current split, also when another signing took the money meanwhile."""
     require_role(parent, "parent")
     contract = get_contract(contract_id, parent, for_update=True, load=DOCUMENT_LOAD)
     if contract.status == "active":
         return contract  # a retried or double-clicked signing: already done
     if contract.certificate.status != "active":
         raise EnrollmentError(f"Сертификат не действует: {contract.certificate.status_name.lower()}.")
+    offered = contract.certificate_part
+    split = current_split(contract, fresh=True)
+    seen = offered if expected_certificate_amount is None else expected_certificate_amount
+    if split.certificate_part != seen:
+        raise SplitChangedError(split)
+    if split.changed:
+        _apply_split(contract, split, parent)
     # the signing time, the address and the signature over them are written with the status, in one
     # UPDATE (should the reservation be refused, the transaction rolls them back)
     contract.signed_at, contract.signed_ip = utcnow(), ip
     contract.signature = sign_document(contract_content(contract))
     _transition(contract, "active", parent)
     if contract.certificate_part:
-        ledger.reserve(contract.certificate_id, contract.certificate_part, key=f"contract:{contract.id}:reserve",
-                       contract_id=contract.id, actor=parent)
+        try:
+            ledger.reserve(contract.certificate_id, contract.certificate_part, key=f"contract:{contract.id}:reserve",
+                           contract_id=contract.id, actor=parent)
+        except ledger.InsufficientBalanceError:
+            # another contract of the certificate was signed between our reading and the reservation:
+            # nothing is signed (the caller rolls back); the parent is shown the split as it is now
+            raise SplitChangedError(_split_of(contract, offered, _available(contract.certificate_id, fresh=True)))
     return contract
 
 
@@ -764,7 +996,9 @@ def certificate_parts(certificate_id: int) -> list[ContractPart]:
 ENROLLMENT_LIST_LOAD = (selectinload(Enrollment.municipality), selectinload(Enrollment.certificate),
                         selectinload(Enrollment.child), selectinload(Enrollment.provider),
                         selectinload(Enrollment.group).selectinload(StudyGroup.program), selectinload(Enrollment.contract))
-CONTRACT_LIST_LOAD = (selectinload(Contract.municipality), selectinload(Contract.certificate),
+CONTRACT_LIST_LOAD = (selectinload(Contract.municipality),
+                      # the balance: an offer's current split is read from it (current_split)
+                      selectinload(Contract.certificate).selectinload(Certificate.balance),
                       selectinload(Contract.child), selectinload(Contract.provider), selectinload(Contract.program),
                       selectinload(Contract.months))
 

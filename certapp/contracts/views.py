@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
-from certapp.certificates.services import certificates_of
 from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
@@ -32,29 +31,42 @@ def month_filter(month: date) -> str:
 @bp.route("/enroll/<int:program_id>", methods=["GET", "POST"])
 @roles("parent")
 def enroll(program_id: int):
+    """The enrollment form: a group and a start month, then only the certificates that can pay for them,
+    each with its split (the certificate's part and the parent's) at its balance now. «Показать расчёт»
+    recomputes the page for another group or month; «Записать ребёнка» sends the request."""
     program = get_program_for(program_id, current_user)
     form = EnrollForm()
-    certificates = [c for c in certificates_of(current_user) if c.status == "active"]
-    form.certificate_id.choices = choices((c.id, f"{c.child.full_name} — № {c.number}, " + (
-        f"доступно {format_rub(c.balance.available)}" if c.balance else "сертификат учёта: оплачивает родитель"))
-        for c in certificates)
-    form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}") for g in program.groups)
-    group_ids = [g.id for g in program.groups]
-    chosen = next((g for g in program.groups if g.id == (form.group_id.data or request.args.get("group", type=int))),
-                  program.groups[0] if program.groups else None)
+    today = clock.today()
+    groups = [g for g in program.groups if services.start_months(g, today)]
+    form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}") for g in groups)
+    submitted, preview = form.is_submitted(), bool(request.form.get("preview"))
+    wanted = form.group_id.data if submitted else request.args.get("group", type=int)
+    # a group not of this program is refused by the form's check, never replaced by another
+    chosen = next((g for g in groups if g.id == wanted), None if submitted else (groups[0] if groups else None))
+    options, start = [], None
     if chosen is not None:
-        first = max(first_of_month(chosen.starts_on), first_of_month(clock.today()))
-        form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m))
-                                           for m in months_between(first, chosen.ends_on))
-        if not form.is_submitted():
-            form.group_id.data = chosen.id
-    if form.validate_on_submit() and form.group_id.data in group_ids:
+        months = services.start_months(chosen, today)
+        form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m)) for m in months)
+        wanted = form.start_month.data if submitted else request.args.get("start")
+        start = next((m for m in months if f"{m:%Y-%m}" == wanted), None)
+        if start is None and (preview or not submitted):  # another group's month: its first one instead
+            start = months[0]
+            form.start_month.data = f"{start:%Y-%m}"
+        form.group_id.data = chosen.id
+        if start is not None:
+            options = services.enrollment_options(current_user, chosen, start)
+    usable = [o for o in options if o.split is not None]
+    form.certificate_id.choices = choices((o.certificate.id, f"{o.certificate.child.full_name} — № {o.certificate.number}, " + (
+        f"доступно {format_rub(o.certificate.balance.available)}" if o.certificate.balance
+        else "сертификат учёта: оплачивает родитель")) for o in usable)
+    if submitted and not preview and form.validate_on_submit():
         enrollment = run_and_flash(lambda: services.request_enrollment(current_user, form.certificate_id.data,
                                                                        form.group_id.data, form.start_month.data),
                                    "Заявка на обучение отправлена исполнителю.")
         if enrollment is not None:
             return redirect(url_for("contracts.enrollments"))
-    return render_template("contracts/enroll.html", form=form, program=program, certificates=certificates)
+    return render_template("contracts/enroll.html", form=form, program=program, group=chosen, start=start,
+                           usable=usable, refused=[o for o in options if o.split is None])
 
 
 @bp.route("/enrollments")
@@ -111,7 +123,9 @@ def contracts():
     status = request.args.get("status") or None
     status = status if status in CONTRACT_STATUSES else None
     page = paginate(services.contracts_for(current_user, status), request.args.get("page", 1, type=int), 50)
-    return render_template("contracts/contracts.html", page=page, status=status, statuses=CONTRACT_STATUSES)
+    splits = {c.id: services.current_split(c) for c in page.items}  # offers: as they would be signed now
+    return render_template("contracts/contracts.html", page=page, status=status, statuses=CONTRACT_STATUSES,
+                           splits=splits)
 
 
 def _forms(contract):
@@ -133,7 +147,10 @@ def _forms(contract):
 def contract(contract_id: int):
     contract_ = services.get_contract(contract_id, current_user)
     entries = [e for e in entries_of(contract_.certificate_id) if e.contract_id == contract_.id]
-    return render_template("contracts/contract.html", contract=contract_, entries=entries, **_forms(contract_))
+    forms = _forms(contract_)
+    split = services.current_split(contract_)  # an offer: as the parent would sign it now
+    forms["sign_form"].expected_certificate_amount.data = split.certificate_part
+    return render_template("contracts/contract.html", contract=contract_, entries=entries, split=split, **forms)
 
 
 @bp.route("/contracts/<int:contract_id>/<any(sign, reject, report, terminate, correct):action>", methods=["POST"])
@@ -147,7 +164,10 @@ def contract_action(contract_id: int, action: str):
         if not form.validate_on_submit():
             flash("Подтвердите согласие с условиями договора.", "error")
         else:
-            run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr),
+            seen = (form.expected_certificate_amount.data or "").strip()
+            # what the page showed; a value that is not a number of kopecks matches no split and is refused
+            expected = (int(seen) if seen.isascii() and seen.isdigit() else -1) if seen else None
+            run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr, expected),
                           "Договор подписан. Средства сертификата зарезервированы.")
     elif action == "reject":
         run_and_flash(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")

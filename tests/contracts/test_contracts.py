@@ -91,7 +91,7 @@ def test_the_same_signing_request_twice_reserves_once(api, setup):
     assert reserves == 1
 
 
-def test_signing_is_refused_when_the_balance_changed_after_acceptance(api, users, setup):
+def test_signing_is_refused_when_the_balance_changed_after_acceptance_then_signed_as_seen(api, users, setup):
     certificate, provider = setup["certificate"], setup["provider"]
     expensive = make_program(provider, users["department"], title="Дорогая", price_per_month="15 000")
     first = make_contract(certificate, provider, expensive, sign=False)
@@ -101,10 +101,14 @@ def test_signing_is_refused_when_the_balance_changed_after_acceptance(api, users
     parent = api(setup["parent"])
     assert parent.post(f"/api/v1/contracts/{first.id}/sign").status_code == 200
     refused = parent.post(f"/api/v1/contracts/{second.id}/sign")
-    assert refused.status_code == 409 and refused.json["status"] == "insufficient_balance"
+    # the offer is re-split (nothing left: the parent pays all) and signed only once the parent has seen it
+    assert refused.status_code == 409 and refused.json["status"] == "split_changed"
+    assert (refused.json["split"]["certificate_part"], refused.json["split"]["parent_part"]) == (0, second.total)
     db.session.expire_all()
     assert db.session.get(Contract, second.id).status == "offered"
     assert balance_of(certificate.id).available == 0
+    signed = parent.post(f"/api/v1/contracts/{second.id}/sign", json={"expected_certificate_amount": 0})
+    assert signed.status_code == 200 and signed.json["parent_part"] == second.total
 
 
 def test_parent_pays_what_the_certificate_cannot(api, users, setup):
