@@ -124,10 +124,10 @@ def confirm_email(data):
 @blp.response(200, EmailPreferencesSchema)
 @authenticated
 def get_email_preferences():
-    from certapp.notifications.models import NOTIFICATION_KINDS
+    from certapp.notifications.models import kinds_for
 
-    return {"email": [k for k in NOTIFICATION_KINDS if k not in (current_user.email_muted or ())],
-            "kinds": NOTIFICATION_KINDS}
+    offered = kinds_for(current_user.role)
+    return {"email": [k for k in offered if k not in (current_user.email_muted or ())], "kinds": offered}
 
 
 @blp.route("/notification-preferences", methods=["PUT"])

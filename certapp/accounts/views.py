@@ -77,11 +77,12 @@ def logout():
 
 
 def _profile(status: int = 200, **forms):
-    from certapp.notifications.models import NOTIFICATION_KINDS
+    from certapp.notifications.models import kinds_for
 
+    offered = kinds_for(current_user.role)
     preferences = forms.pop("preferences_form", None) or EmailPreferencesForm(
-        kinds=[k for k in NOTIFICATION_KINDS if k not in (current_user.email_muted or ())])
-    preferences.kinds.choices = list(NOTIFICATION_KINDS.items())
+        kinds=[k for k in offered if k not in (current_user.email_muted or ())])
+    preferences.kinds.choices = list(offered.items())
     values = {"password_form": PasswordChangeForm(), "token_form": TokenCreateForm(), "action_form": EmptyForm(),
               "new_token": None, "preferences_form": preferences, **forms}
     return render_template("accounts/profile.html", **values), status
@@ -97,11 +98,11 @@ def profile():
 @authenticated
 def email_preferences():
     """Which notifications also come by email."""
-    from certapp.notifications.models import NOTIFICATION_KINDS
+    from certapp.notifications.models import kinds_for
     from certapp.notifications.services import set_email_preferences
 
     form = EmailPreferencesForm()
-    form.kinds.choices = list(NOTIFICATION_KINDS.items())
+    form.kinds.choices = list(kinds_for(current_user.role).items())
     if not form.validate_on_submit():
         return _profile(422, preferences_form=form)
     with transaction():

@@ -18,6 +18,20 @@ NOTIFICATION_KINDS = {
     "deadline": "Сроки: напоминания и просрочки",
     "system": "Служебные: сверка, письма",
 }
+#: the kinds each role receives (and so chooses among on its profile); a parent is never offered the
+#: registry's or the bookkeeping's letters
+ROLE_KINDS = {
+    "parent": ("certificate", "enrollment", "contract", "feedback", "deadline"),
+    "provider": ("registry", "program", "enrollment", "contract", "bookkeeping", "feedback", "deadline"),
+    "department": tuple(NOTIFICATION_KINDS),
+    "bookkeeping": ("contract", "bookkeeping", "deadline", "system"),
+    "region": ("system",),
+}
+
+
+def kinds_for(role: str) -> dict[str, str]:
+    """The notification kinds a role receives, with their names."""
+    return {kind: NOTIFICATION_KINDS[kind] for kind in ROLE_KINDS.get(role, ())}
 
 
 class Notification(MunicipalityTagged, db.Model):

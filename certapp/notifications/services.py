@@ -9,7 +9,7 @@ from certapp.common.errors import NotFoundError
 from certapp.common.web import absolute_url, path_for
 from certapp.db import db, utcnow
 from certapp.mail.services import queue_email
-from certapp.notifications.models import NOTIFICATION_KINDS, Notification
+from certapp.notifications.models import NOTIFICATION_KINDS, Notification, kinds_for
 
 #: roles whose notifications are shared by every official of the role
 SHARED_ROLES = ("department", "bookkeeping")
@@ -119,10 +119,12 @@ def set_email_preferences(user: User, kinds_by_email: set[str]) -> None:
     from certapp.audit.services import record_event
     from certapp.common.errors import ValidationError
 
-    unknown = set(kinds_by_email) - set(NOTIFICATION_KINDS)
+    offered = set(kinds_for(user.role))
+    unknown = set(kinds_by_email) - offered
     if unknown:
         raise ValidationError(f"Неизвестные виды уведомлений: {', '.join(sorted(unknown))}.", field="email")
-    muted = sorted(set(NOTIFICATION_KINDS) - set(kinds_by_email))
+    # the kinds the role is not offered keep their setting
+    muted = sorted((offered - set(kinds_by_email)) | (set(user.email_muted or ()) - offered))
     if muted != sorted(user.email_muted or []):
         record_event("user.email_preferences", user, actor=user, details={"muted": muted})
     user.email_muted = muted

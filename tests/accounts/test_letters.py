@@ -112,5 +112,18 @@ def test_email_preferences_on_the_profile_and_in_the_api(login, api, users):
     assert put.status_code == 200 and put.json["email"] == ["certificate"]
 
 
+def test_each_role_chooses_among_its_own_letters_and_sees_api_access_only_on_request(login, api, users):
+    parent_page = login(users["parent"]).get("/account/profile").get_data(as_text=True)
+    assert "Заявки на обучение" in parent_page
+    for officials_topic in ("Соглашения и реестры на оплату", "Заявки в реестр исполнителей", "Служебные: сверка"):
+        assert officials_topic not in parent_page
+    # the API part is folded away until asked for
+    assert '<details class="card api-access">' in parent_page
+    assert "bookkeeping" not in api(users["parent"]).get("/api/v1/account/notification-preferences").json["kinds"]
+    refused = api(users["parent"]).put("/api/v1/account/notification-preferences", json={"email": ["bookkeeping"]})
+    assert refused.status_code == 422
+    assert "Соглашения и реестры на оплату" in login(users["bookkeeping"]).get("/account/profile").get_data(as_text=True)
+
+
 def test_staff_created_by_an_administrator_count_as_confirmed(app):
     assert make_user("department").email_confirmed_at is not None
