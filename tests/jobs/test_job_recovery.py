@@ -127,3 +127,18 @@ def test_a_second_run_of_a_job_leaves_it(app):
     db.session.expire_all()
     assert _statuses(ids) == ["submitted", "submitted"]
     assert db.session.get(Job, job_id).message == "Обработано: 2 заявления."
+
+
+def test_a_queued_job_still_waiting_in_the_queue_is_left_for_a_worker(app, monkeypatch):
+    from types import SimpleNamespace
+
+    from certapp.jobs import huey
+
+    department = make_user("department")
+    ids = _applications(2)
+    record = _bulk_job(department, ids, state="queued", heartbeat_at=utcnow() - LONG_AGO)
+    # a busy worker has not reached it yet: its message is in the queue
+    monkeypatch.setattr(huey, "pending", lambda: [SimpleNamespace(name=run_bulk.name, args=(record.id,))])
+    assert recover_stale_jobs() == {"resumed": 0, "handed_out": 0, "failed": 0}
+    db.session.expire_all()
+    assert (db.session.get(Job, record.id).state, _statuses(ids)) == ("queued", ["submitted", "submitted"])
