@@ -183,14 +183,15 @@ class Progress:
 
 # --- jobs whose worker died -----------------------------------------------------------------------
 
-def start_heartbeat(app, interval: float | None = None) -> threading.Thread:
+def start_heartbeat(app, interval: float | None = None, stop: threading.Event | None = None) -> threading.Thread:
     """In a worker process: every `interval` seconds (JOB_HEARTBEAT_SECONDS) mark the jobs it runs as
-    alive, so that a long step (one big register) is not taken for a dead worker."""
+    alive, so that a long step (one big register) is not taken for a dead worker. Beats until `stop` is set
+    (the worker: until the process ends)."""
     interval = interval or app.config["JOB_HEARTBEAT_SECONDS"]
+    stop = stop or threading.Event()
 
     def beat():
-        while True:
-            time.sleep(interval)
+        while not stop.wait(interval):
             with _RUNNING_LOCK:
                 running = dict(_RUNNING)
             if not running:

@@ -142,3 +142,30 @@ def test_a_queued_job_still_waiting_in_the_queue_is_left_for_a_worker(app, monke
     assert recover_stale_jobs() == {"resumed": 0, "handed_out": 0, "failed": 0}
     db.session.expire_all()
     assert (db.session.get(Job, record.id).state, _statuses(ids)) == ("queued", ["submitted", "submitted"])
+
+
+def test_the_worker_keeps_the_jobs_it_runs_alive_between_steps(app):
+    import threading
+    import time
+
+    from certapp.jobs import services
+
+    department = make_user("department")
+    ids = _applications(1)
+    record = _bulk_job(department, ids, state="running", done=0, total=1, heartbeat_at=utcnow() - LONG_AGO)
+    quiet = _bulk_job(department, ids, state="running", done=0, total=1, heartbeat_at=utcnow() - LONG_AGO)
+    job_id, quiet_id = record.id, quiet.id
+    db.session.commit()
+    stop = threading.Event()
+    services._RUNNING[job_id] = 0   # a long step of this process's job; the other job is another (dead) worker's
+    try:
+        beat = services.start_heartbeat(app, interval=0.2, stop=stop)
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        services._RUNNING.pop(job_id, None)
+    beat.join(timeout=35)
+    assert recover_stale_jobs() == {"resumed": 1, "handed_out": 0, "failed": 0}   # only the silent one
+    db.session.expire_all()
+    assert db.session.get(Job, job_id).state == "running"
+    assert db.session.get(Job, quiet_id).attempt == 1
