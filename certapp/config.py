@@ -42,6 +42,9 @@ def load_config(instance_path: str) -> dict:
         **({"MAIL_FROM": os.environ["CERTAPP_MAIL_FROM"]} if os.environ.get("CERTAPP_MAIL_FROM") else {}),
         # the address people open the system at, for links in letters sent by the worker
         **({"BASE_URL": os.environ["CERTAPP_BASE_URL"]} if os.environ.get("CERTAPP_BASE_URL") else {}),
+        # jobs whose worker died (certapp.jobs.services.recover_stale_jobs)
+        **{key: int(os.environ[f"CERTAPP_{key}"]) for key in ("JOB_STALE_SECONDS", "JOB_HEARTBEAT_SECONDS")
+           if os.environ.get(f"CERTAPP_{key}")},
     }
 
 
@@ -91,6 +94,12 @@ DEFAULTS = {
     "LIVE_REPORT_LIMIT": 10_000,
     #: the time zone in which a day begins for the rules and dates are shown (certapp.common.clock)
     "TIME_ZONE": "Asia/Krasnoyarsk",
+    #: a running job whose worker gave no sign of life for this long is taken as dead: resumed or failed
+    "JOB_STALE_SECONDS": 300,
+    #: how often a worker marks the jobs it runs as alive (well under JOB_STALE_SECONDS)
+    "JOB_HEARTBEAT_SECONDS": 30,
+    #: runs of a job handed out again after dead workers before it is marked failed
+    "JOB_MAX_ATTEMPTS": 3,
     #: tests and demonstrations fix the clock here (an ISO date or local date-time); None: the real time
     "CLOCK_NOW": None,
 }

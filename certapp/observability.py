@@ -3,8 +3,10 @@
 Every request gets an id (the caller's X-Request-ID when it is a plain token, else a new one)
 that is sent back in X-Request-ID, printed on error pages and in API errors, and logged with the
 method, path (never the query string), status, duration, user id and address. Log records pass
-through a filter that masks anything shaped like a СНИЛС, an API token or a password field, as a
-second line of defence: no code logs request bodies.
+through a filter that masks a СНИЛС (written with its dashes, or as 11 digits whose control number
+is right; a field named like «snils» whatever it holds), an API token or a password field, as a
+second line of defence: no code logs request bodies. The request id is never masked: it is our own
+token (or the caller's, of a checked shape), and a run of 11 digits in it is not a СНИЛС.
 """
 import json
 import logging
@@ -18,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from certapp.accounts.access import public
+from certapp.common.validators import is_valid_snils
 
 log = logging.getLogger("certapp.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -49,17 +52,33 @@ def finish_request(response):
 
 _SECRETS = [
     (re.compile(r"\b\d{3}-\d{3}-\d{3}[ -]?\d{2}\b"), "***-***-*** **"),        # СНИЛС
-    (re.compile(r"(?<!\d)\d{11}(?!\d)"), "***********"),                        # СНИЛС as 11 digits
+    # СНИЛС as 11 digits: only a run whose control number is right, so that other numbers stay readable
+    (re.compile(r"(?<!\d)\d{11}(?!\d)"), lambda m: "***********" if is_valid_snils(m.group()) else m.group()),
     (re.compile(r"cat_[A-Za-z0-9_-]{8,}"), "cat_***"),                          # API tokens
     (re.compile(r"(?i)(bearer\s+)\S+"), r"\1***"),
     (re.compile(r"(?i)(password\w*['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"), r"\1***"),
 ]
 
 
+#: fields never masked: the request id (a run of digits in it is not a СНИЛС: masking mangled ids)
+_UNMASKED_FIELDS = frozenset({"request_id"})
+
+
 def mask(text_: str) -> str:
     for pattern, replacement in _SECRETS:
         text_ = pattern.sub(replacement, text_)
     return text_
+
+
+def mask_field(name: str, value):
+    """A log record's field: a field named like «snils» is hidden whatever it holds; text is masked."""
+    if name in _UNMASKED_FIELDS or value is None:
+        return value
+    if "snils" in name.lower():
+        return "***********"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if mask(str(value)) == str(value) else "***********"
+    return mask(value) if isinstance(value, str) else value
 
 
 class MaskingFilter(logging.Filter):
@@ -71,7 +90,7 @@ class MaskingFilter(logging.Filter):
         fields = dict(getattr(record, "fields", None) or {})
         if has_request_context() and "request_id" not in fields:
             fields["request_id"] = g.get("request_id")  # Flask's own error log lines carry it too
-        record.fields = {k: mask(v) if isinstance(v, str) else v for k, v in fields.items()}
+        record.fields = {k: mask_field(k, v) for k, v in fields.items()}
         return True
 
 
@@ -86,11 +105,11 @@ class JSONFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = mask(super().format(record))
         fields = getattr(record, "fields", None)
-        if fields:
-            line += " " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
-        return mask(line)
+        if fields:  # each field masked on its own (the request id not at all)
+            line += " " + " ".join(f"{k}={mask_field(k, v)}" for k, v in fields.items() if v is not None)
+        return line
 
 
 def configure_logging(app) -> None:

@@ -5,7 +5,11 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench WORKERS=4 PORT=5001 scripts/run
     # terminal 2: the same database for the set-up, the server's address for the load
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python scripts/bench_contracts.py \
-        --url http://127.0.0.1:5001 --clients 16 --certificates 200 --shared 20
+        --url http://127.0.0.1:5001 --clients 16 --certificates 200 --shared 20 [--municipality 04624000]
+
+On a regional installation (several municipalities) name the one to load with --municipality (its ОКТМО).
+Each run makes new accounts and children (new СНИЛС, checked against those already in the database),
+so that it can be run again on the same database.
 
 The set-up (accounts, a provider in the registry, certificates, offered contracts, API tokens) is made
 directly through the services on DATABASE_URL; the load goes over HTTP only. "Distinct" certificates
@@ -15,6 +19,7 @@ show that it reserves once. At the end the ledger invariant is checked over the 
 """
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -28,7 +33,43 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def prepare(n_distinct: int, n_shared: int) -> dict:
+def choose_municipality(oktmo: str | None):
+    """The municipality to load: the one named by ОКТМО, else the installation's only one."""
+    from certapp.reference.services import list_municipalities, municipality_by_oktmo
+
+    if oktmo:
+        return municipality_by_oktmo(oktmo)
+    municipalities = list_municipalities()
+    if len(municipalities) != 1:
+        names = ", ".join(f"{m.name} ({m.oktmo})" for m in municipalities)
+        raise SystemExit(f"several municipalities: choose one with --municipality ОКТМО ({names})")
+    return municipalities[0]
+
+
+def fresh_snils(count: int, rng=None) -> list[str]:
+    """`count` valid СНИЛС that no child in the database has yet (random, so that runs do not collide)."""
+    from sqlalchemy import select
+
+    from certapp.certificates.models import Child
+    from certapp.certificates.personal_data import snils_key
+    from certapp.common.validators import snils_digits
+    from certapp.db import db
+    from tests.factories import snils
+
+    chosen: dict[str, str] = {}
+    rng = rng or random.SystemRandom()
+    while len(chosen) < count:
+        candidates = {}
+        for body in rng.sample(range(2_000_000, 1_000_000_000), count - len(chosen)):
+            value = snils(body)
+            candidates[snils_key(snils_digits(value))] = value
+        taken = set(db.session.execute(select(Child.snils_key).where(Child.snils_key.in_(list(candidates))))
+                    .scalars())
+        chosen.update({key: value for key, value in candidates.items() if key not in taken})
+    return list(chosen.values())[:count]
+
+
+def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
     from certapp import create_app
     from certapp.accounts import services as accounts
     from certapp.certificates import services as certificates
@@ -37,24 +78,25 @@ def prepare(n_distinct: int, n_shared: int) -> dict:
     from certapp.programs import services as programs
     from certapp.reference.services import current_period, load_reference_data
     from certapp.registry import services as registry
-    from tests.factories import application_data, child_data, program_data, snils
+    from tests.factories import application_data, child_data, program_data
 
     app = create_app()
-    run = str(int(time.time()))
+    run = f"{int(time.time())}-{random.SystemRandom().randrange(10_000):04d}"
     with app.app_context(), transaction():
         load_reference_data()
-        period = current_period()
+        municipality = choose_municipality(oktmo)
+        period = current_period(municipality_id=municipality.id)
         if period is None:
-            raise SystemExit("no period contains today: add one (flask reference load / the periods page)")
+            raise SystemExit(f"no period of {municipality.name} contains today: add one (the periods page)")
         password = "Bench-password-2026"
         dept = accounts.register_user(email=f"bench-dept-{run}@example.ru", password=password,
                                       full_name="Бенчмарк Отдел", phone=None, role="department",
-                                      self_registration=False)
+                                      self_registration=False, municipality_id=municipality.id)
         prov = accounts.register_user(email=f"bench-prov-{run}@example.ru", password=password,
                                       full_name="Бенчмарк Исполнитель", phone="+79130000000", role="provider",
                                       self_registration=False)
-        n = int(run) % 9_000_000
-        application = registry.save_application(prov, application_data(**_ids(n)))
+        n = int(time.time()) % 9_000_000
+        application = registry.save_application(prov, application_data(**_ids(n), municipality_id=municipality.id))
         registry.submit_application(application.id, prov)
         registry.decide_application(application.id, "approved", dept)
         program = programs.save_program(prov, program_data(title=f"Бенчмарк {run}", max_group_size=100))
@@ -64,12 +106,13 @@ def prepare(n_distinct: int, n_shared: int) -> dict:
         programs.submit_program(program.id, prov)
         programs.decide_program(program.id, "published", dept)
         tokens, jobs = {}, []
+        children_snils = fresh_snils(n_distinct + n_shared)
         for i in range(n_distinct + n_shared):
             parent = accounts.register_user(email=f"bench-parent-{run}-{i}@example.ru", password=password,
                                             full_name="Бенчмарк Родитель", phone="+79130000001", role="parent",
                                             self_registration=False)
             tokens[parent.id] = accounts.create_token(parent, "bench")[1]
-            child = certificates.add_child(parent, child_data(snils=snils()))
+            child = certificates.add_child(parent, child_data(snils=children_snils[i]))
             appl = certificates.apply(parent, child.id, period.id, True)
             cert = certificates.confirm(appl.id, dept)
             kind = "distinct" if i < n_distinct else "shared"
@@ -126,10 +169,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--certificates", type=int, default=200, help="certificates with one contract each")
     parser.add_argument("--shared", type=int, default=20, help="certificates with four competing contracts each")
+    parser.add_argument("--municipality", metavar="OKTMO",
+                        help="the municipality to load (its ОКТМО); needed when the database has several")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    setup = prepare(args.certificates, args.shared)
+    setup = prepare(args.certificates, args.shared, args.municipality)
     print(f"set-up: {len(setup['jobs'])} offered contracts on {args.certificates + args.shared} certificates "
           f"in {time.perf_counter() - t0:.1f} s")
     base = args.url.rstrip("/") + "/api/v1"

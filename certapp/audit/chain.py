@@ -6,11 +6,18 @@ commit; SQLite: every write transaction already holds the database's write lock)
 and gives each new event the next `seq`, the head's hash as `prev_hash` and its own `hash`. The
 lock is held only from that moment to the commit, so concurrent requests queue for microseconds,
 not for their whole work. The unique `seq` makes a fork impossible even if the lock were missing.
+
+A database superuser can rewrite an event and rehash the chain after it (and the anchors kept in the
+database): the chain then verifies. Against that, `flask audit anchor` also publishes the head outside
+the database (a line appended to a file the administrator keeps, and a letter), and `flask audit
+verify --anchor FILE` checks that each published head is still in the chain, at its number, with its hash.
 """
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC
+from pathlib import Path
 
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
@@ -141,3 +148,62 @@ def anchor(session: Session) -> AuditAnchor | None:
     session.add(row)
     session.flush()
     return row
+
+
+# --- anchors published outside the database ----------------------------------------------------------
+
+#: a published anchor: one line of the administrator's file (and of the letter)
+ANCHOR_LINE = "certapp-audit-anchor seq={seq} hash={hash} at={at}"
+_ANCHOR_RE = re.compile(r"certapp-audit-anchor seq=(?P<seq>\d+) hash=(?P<hash>[0-9a-f]{64}) at=(?P<at>\S+)")
+
+
+def anchor_line(row: AuditAnchor) -> str:
+    return ANCHOR_LINE.format(seq=row.seq, hash=row.hash, at=row.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def publish_anchor(row: AuditAnchor, path: Path) -> str:
+    """Append the anchor's line to the administrator's file (created if missing); returns the line."""
+    line = anchor_line(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
+    return line
+
+
+@dataclass
+class PublishedAnchor:
+    seq: int
+    hash: str
+    at: str
+    line_no: int
+
+
+def read_anchors(path: Path) -> tuple[list[PublishedAnchor], list[str]]:
+    """The anchors of a published file (blank lines and # comments skipped), and its unreadable lines."""
+    anchors, problems = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        found = _ANCHOR_RE.search(line)
+        if found is None:
+            problems.append(f"строка {number} файла отметок не читается: «{line[:80]}»")
+        else:
+            anchors.append(PublishedAnchor(int(found["seq"]), found["hash"], found["at"], number))
+    return anchors, problems
+
+
+def check_published(session: Session, anchors: list[PublishedAnchor]) -> list[str]:
+    """Each published anchor's event must still be in the chain at its number with the same hash: a chain
+    rewritten and rehashed inside the database (which then verifies) differs from what was published."""
+    problems = []
+    for published in anchors:
+        actual = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == published.seq),
+                                 execution_options=WHOLE_CHAIN).scalar_one_or_none()
+        if actual is None:
+            problems.append(f"события № {published.seq}, опубликованного в отметке от {published.at} "
+                            f"(строка {published.line_no}), в журнале нет: конец журнала удалён")
+        elif actual != published.hash:
+            problems.append(f"событие № {published.seq} не совпадает с опубликованной отметкой от {published.at} "
+                            f"(строка {published.line_no}): журнал переписан и пересчитан после неё")
+    return problems

@@ -9,6 +9,11 @@ A job is a function decorated with ``@job()`` (or ``@periodic(crontab(…))``); 
 application context of its own with a fresh database session, commits through
 ``transaction()`` itself, and must be idempotent: a job may run twice (a worker that crashed
 after doing the work but before acknowledging it), so each checks its row's state first.
+
+A job a person started has a row (certapp.jobs.models.Job) that its worker claims and keeps alive;
+when the worker dies (a killed process loses the message it had taken), the minutely recovery
+(certapp.jobs.services.recover_stale_jobs) hands a ``@job(resumable=True)`` out again — it goes on
+from its checkpoint — and marks any other failed, telling its owner.
 """
 import functools
 import os
@@ -18,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 from huey import MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
 
-__all__ = ["huey", "job", "periodic", "crontab", "set_worker_app"]
+__all__ = ["huey", "job", "periodic", "crontab", "set_worker_app", "JobTaken", "TASKS", "RESUMABLE"]
 
 QUEUE_NAME = os.environ.get("CERTAPP_JOBS_QUEUE", "certapp")
 
@@ -54,6 +59,15 @@ huey = make_huey(os.environ.get("CERTAPP_JOBS_URL"), _instance_path())
 
 #: the app a worker process runs jobs with (set by `flask jobs worker`)
 _worker_app = None
+#: every @job by its name, to hand a job out again from its row (Job.task)
+TASKS: dict = {}
+#: the names of the jobs that go on from their checkpoint when handed out again after a dead worker
+RESUMABLE: set[str] = set()
+
+
+class JobTaken(Exception):  # noqa: N818 (not an error: the run has nothing to do)
+    """The job's row is not this run's to work on: another run claimed it, or it ended (a message
+    handed out twice after a worker died). The run ends quietly."""
 
 
 def set_worker_app(app) -> None:
@@ -78,17 +92,25 @@ def _in_app_context(fn):
         with app.app_context():
             try:
                 return fn(*args, **kwargs)
+            except JobTaken:
+                return None
             finally:
                 db.session.remove()
 
     return run
 
 
-def job(**options):
+def job(resumable: bool = False, **options):
     """Declare a background job: ``@job(retries=3, retry_delay=60)``; call ``fn(…)`` to enqueue it
-    (after the commit that makes its rows visible — see certapp.jobs.services.after_commit)."""
+    (after the commit that makes its rows visible — see certapp.jobs.services.after_commit).
+    `resumable`: a job with a row whose worker died is handed out again and goes on from its
+    checkpoint (each step stands alone); otherwise it is marked failed and its owner told."""
     def decorate(fn):
-        return huey.task(name=f"{fn.__module__}.{fn.__name__}", **options)(_in_app_context(fn))
+        name = f"{fn.__module__}.{fn.__name__}"
+        TASKS[name] = huey.task(name=name, **options)(_in_app_context(fn))
+        if resumable:
+            RESUMABLE.add(name)
+        return TASKS[name]
     return decorate
 
 

@@ -24,25 +24,31 @@ def start_bulk(name: str, title: str, ids, actor: User, **options):
     return start(run_bulk, f"bulk.{name}", title, actor, name, clean_ids(ids), actor.id, options)
 
 
-@job()
+@job(resumable=True)
 def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dict) -> int:
+    """Each row in its own transaction, which also saves the job's checkpoint (the rows done, the
+    refusals): a run handed out again after its worker died goes on with the rows not done yet."""
     from certapp.common.templating import plural
 
     action, forms, result_path = BULK_ACTIONS[name]
     actor = db.session.get(User, actor_id)
-    done, refused = 0, []
     # the worker acts as the official did in the request: within their municipality only
-    with scoped(actor.municipality_id), Progress(job_id, len(ids), every=5) as progress:
-        for row_id in ids:
+    with scoped(actor.municipality_id), Progress(job_id, len(ids)) as progress:
+        state = dict(progress.saved or {"done": 0, "refused": 0, "reasons": []})
+        for row_id in ids[progress.done:]:
             try:
                 with transaction():
                     action(row_id, actor, **options)
-                done += 1
+                    progress.save({**state, "done": state["done"] + 1})
+                state["done"] += 1
             except DomainError as error:
-                refused.append(f"№ {row_id}: {error.message}")
-            progress.advance()
+                state["refused"] += 1
+                state["reasons"] = (state["reasons"] + [f"№ {row_id}: {error.message}"])[:50]
+                with transaction():
+                    progress.save(state)
+        done, refused = state["done"], state["refused"]
         progress.finish("\n".join([f"Обработано: {done} {plural(done, *forms)}."]
-                                  + ([f"Не обработано: {len(refused)}."] + refused[:50] if refused else [])),
+                                  + ([f"Не обработано: {refused}."] + state["reasons"] if refused else [])),
                         result_url=result_path())
     return done
 

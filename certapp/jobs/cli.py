@@ -15,9 +15,29 @@ jobs_cli = AppGroup("jobs", help="Фоновые задания: обработ�
 def worker(workers, periodic):
     """Run the job queue's worker until stopped (SIGTERM/SIGINT finish the running jobs first)."""
     import certapp.tasks  # noqa: F401  (every job known to the worker)
+    from certapp.jobs.services import recover_stale_jobs, start_heartbeat
 
-    set_worker_app(current_app._get_current_object())
+    app = current_app._get_current_object()
+    set_worker_app(app)
+    start_heartbeat(app)
+    # a worker restarted after a crash: its jobs (already silent for JOB_STALE_SECONDS) go on at once
+    with app.app_context():
+        recovered = recover_stale_jobs()
+    if any(recovered.values()):
+        click.echo(f"certapp: jobs of dead workers: resumed {recovered['resumed']}, handed out again "
+                   f"{recovered['handed_out']}, failed {recovered['failed']}")
     click.echo(f"certapp: jobs worker on {type(huey.storage).__name__} «{huey.name}», {workers} threads"
                + (", with the schedule" if periodic else ""))
     huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True,
                          flush_locks=False).run()
+
+
+@jobs_cli.command("recover")
+def recover():
+    """Resume (or mark failed, telling their owners) the jobs whose worker died; the worker with the
+    schedule does it every minute, this does it now."""
+    from certapp.jobs.services import recover_stale_jobs
+
+    recovered = recover_stale_jobs()
+    click.echo(f"Возобновлено: {recovered['resumed']}, передано обработчику заново: {recovered['handed_out']}, "
+               f"завершено с ошибкой: {recovered['failed']}.")

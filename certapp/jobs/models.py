@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityTagged
@@ -32,6 +32,16 @@ class Job(MunicipalityTagged, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the last sign of life of the worker running it (progress, and a beat every JOB_HEARTBEAT_SECONDS);
+    #: for a queued job, when it was last handed to the queue. Older than JOB_STALE_SECONDS: its worker died
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the queue's task and its arguments ({"args": [...], "kwargs": {...}}), to hand the job out again
+    task: Mapped[str | None] = mapped_column(String(200))
+    arguments: Mapped[dict | None] = mapped_column(JSON)
+    #: what a resumable job has done so far, written with each row (bulk: counts and refusals)
+    checkpoint: Mapped[dict | None] = mapped_column(JSON)
+    #: the run that may write the row: raised each time the job is handed out again after a dead worker
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def state_name(self) -> str:

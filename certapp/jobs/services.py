@@ -1,12 +1,14 @@
-"""Enqueueing after the commit, and long work with a progress record (Job)."""
+"""Enqueueing after the commit, long work with a progress record (Job), and jobs whose worker died."""
 import logging
 import os
+import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from certapp.accounts.models import User
@@ -44,13 +46,23 @@ def _forget(session: Session, previous_transaction) -> None:
 
 
 def start(task, kind: str, title: str, actor: User | None, *args, **kwargs) -> Job:
-    """Record a job and enqueue task(job_id, *args, **kwargs) after the commit."""
+    """Record a job and enqueue task(job_id, *args, **kwargs) after the commit. The task and its
+    arguments (JSON values) are kept on the row, so that the job can be handed out again."""
     record = Job(kind=kind, title=title, created_by_id=actor.id if actor else None,
-                 municipality_id=getattr(actor, "municipality_id", None))
+                 municipality_id=getattr(actor, "municipality_id", None), heartbeat_at=utcnow(),
+                 task=task.name, arguments={"args": list(args), "kwargs": kwargs})
     db.session.add(record)
     db.session.flush()
     after_commit(task, record.id, *args, **kwargs)
     return record
+
+
+def _hand_out(record: Job) -> None:
+    """Enqueue the job's task again, after the commit (its run claims the row, see Progress)."""
+    from certapp.jobs import TASKS
+
+    after_commit(TASKS[record.task], record.id, *record.arguments.get("args", ()),
+                 **record.arguments.get("kwargs", {}))
 
 
 def get_job(job_id: int, actor: User) -> Job:
@@ -61,40 +73,89 @@ def get_job(job_id: int, actor: User) -> Job:
     return record
 
 
-def _set(job_id: int, **values) -> None:
-    """Update the job's row in a short transaction of its own, so that pages see progress at once."""
+def _set(job_id: int, attempt: int | None = None, **values) -> None:
+    """Update the job's row in a short transaction of its own, so that pages see progress at once
+    (only while the row is still the given run's: a run handed out again after a dead worker owns it)."""
+    stmt = update(Job).where(Job.id == job_id)
+    if attempt is not None:
+        stmt = stmt.where(Job.attempt == attempt)
     with transaction():
-        db.session.execute(update(Job).where(Job.id == job_id).values(**values))
+        db.session.execute(stmt.values(**values))
+
+
+#: the jobs this process runs now: id -> run (Job.attempt); the heartbeat marks them alive
+_RUNNING: dict[int, int] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def _claim(job_id: int, total: int | None) -> Job:
+    """Take a queued job's row for this run (queued -> running, one statement: of two runs of one job,
+    only one gets it). Raises JobTaken when the row is not queued (another run has it, or it ended)."""
+    from certapp.jobs import JobTaken
+
+    now = utcnow()
+    with transaction(expire=False):
+        record = db.session.get(Job, job_id)
+        claimed = record is not None and db.session.execute(
+            update(Job).where(Job.id == job_id, Job.state == "queued", Job.attempt == record.attempt)
+            .values(state="running", started_at=record.started_at or now, heartbeat_at=now, total=total)
+        ).rowcount == 1
+    if not claimed:
+        logging.getLogger("certapp.jobs").info("job %s is not queued: this run leaves it", job_id)
+        raise JobTaken(job_id)
+    return record
 
 
 class Progress:
     """What a running job reports: ``with Progress(job_id, total) as p: … p.advance()``. Marks the job
     done (with a message and result link) or failed (with the error in Russian), and commits
-    progress every `every` steps."""
+    progress every `every` steps. A job handed out again after its worker died goes on from what
+    its last run saved (`done`, `saved`: see save())."""
 
     def __init__(self, job_id: int | None, total: int | None, every: int = 10, on_advance=None):
         self.job_id, self.total, self.every, self.done = job_id, total, every, 0
         self.message = self.result_url = None
         #: also told of each step (a terminal's progress bar)
         self.on_advance = on_advance
+        #: the run that owns the row (Job.attempt), and what the previous runs saved (Job.checkpoint)
+        self.attempt, self.saved = 0, None
 
     def __enter__(self):
         if self.job_id:
-            _set(self.job_id, state="running", started_at=utcnow(), total=self.total, done=0)
+            record = _claim(self.job_id, self.total)
+            self.attempt, self.saved = record.attempt, record.checkpoint
+            self.done = record.done if record.checkpoint is not None else 0
+            with _RUNNING_LOCK:
+                _RUNNING[self.job_id] = self.attempt
         return self
 
     def set_total(self, total: int) -> None:
         """The number of steps, once the work has counted them."""
         self.total = total
         if self.job_id:
-            _set(self.job_id, total=total)
+            _set(self.job_id, self.attempt, total=total)
 
     def advance(self, steps: int = 1) -> None:
         self.done += steps
         if self.on_advance:
             self.on_advance(steps)
         if self.job_id and (self.done % self.every == 0 or self.done == self.total):
-            _set(self.job_id, done=self.done)
+            _set(self.job_id, self.attempt, done=self.done, heartbeat_at=utcnow())
+
+    def save(self, checkpoint: dict, steps: int = 1) -> None:
+        """Steps done, with what a run handed out again needs to go on from here, written in the
+        caller's transaction: the step's work and the checkpoint commit together or not at all.
+        Raises JobTaken (rolling the step back) when the row has passed to another run."""
+        from certapp.jobs import JobTaken
+
+        self.done += steps
+        self.saved = checkpoint
+        if self.on_advance:
+            self.on_advance(steps)
+        if self.job_id and db.session.execute(
+                update(Job).where(Job.id == self.job_id, Job.attempt == self.attempt)
+                .values(done=self.done, checkpoint=dict(checkpoint), heartbeat_at=utcnow())).rowcount != 1:
+            raise JobTaken(self.job_id)
 
     def finish(self, message: str, result_url: str | None = None) -> None:
         self.message, self.result_url = message, result_url
@@ -102,16 +163,144 @@ class Progress:
     def __exit__(self, exc_type, exc, tb):
         if not self.job_id:
             return False
+        from certapp.jobs import JobTaken
+
+        with _RUNNING_LOCK:
+            _RUNNING.pop(self.job_id, None)
         db.session.rollback()
+        if isinstance(exc, JobTaken):
+            return False
         if exc is None:
-            _set(self.job_id, state="done", done=self.done, finished_at=utcnow(), message=self.message,
-                 result_url=self.result_url)
+            _set(self.job_id, self.attempt, state="done", done=self.done, finished_at=utcnow(),
+                 message=self.message, result_url=self.result_url, error=None)
         else:
             from certapp.common.errors import DomainError
 
             text = exc.message if isinstance(exc, DomainError) else "Внутренняя ошибка; задание можно повторить."
-            _set(self.job_id, state="failed", finished_at=utcnow(), error=text)
+            _set(self.job_id, self.attempt, state="failed", finished_at=utcnow(), error=text)
         return False
+
+
+# --- jobs whose worker died -----------------------------------------------------------------------
+
+def start_heartbeat(app, interval: float | None = None, stop: threading.Event | None = None) -> threading.Thread:
+    """In a worker process: every `interval` seconds (JOB_HEARTBEAT_SECONDS) mark the jobs it runs as
+    alive, so that a long step (one big register) is not taken for a dead worker. Beats until `stop` is set
+    (the worker: until the process ends)."""
+    interval = interval or app.config["JOB_HEARTBEAT_SECONDS"]
+    stop = stop or threading.Event()
+
+    def beat():
+        while not stop.wait(interval):
+            with _RUNNING_LOCK:
+                running = dict(_RUNNING)
+            if not running:
+                continue
+            with app.app_context():
+                try:
+                    with transaction():
+                        db.session.execute(update(Job).where(Job.state == "running", or_(*(
+                            and_(Job.id == job_id, Job.attempt == attempt) for job_id, attempt in running.items())))
+                            .values(heartbeat_at=utcnow()))
+                except Exception:  # a database that is away for a moment: the next beat tries again
+                    logging.getLogger("certapp.jobs").exception("job heartbeat failed")
+                finally:
+                    db.session.remove()
+
+    thread = threading.Thread(target=beat, name="certapp-job-heartbeat", daemon=True)
+    thread.start()
+    return thread
+
+
+def _waiting_in_queue() -> set[int] | None:
+    """The ids of the jobs whose message waits in the queue (or is scheduled); None when the queue
+    cannot be read (then no queued job is taken for lost)."""
+    from certapp.jobs import huey
+
+    try:
+        tasks = huey.pending() + huey.scheduled()
+    except Exception:  # a queue that is down, or a message of a task this process does not know
+        logging.getLogger("certapp.jobs").exception("could not read the job queue")
+        return None
+    return {task.args[0] for task in tasks if task.args and isinstance(task.args[0], int)}
+
+
+def recover_stale_jobs(now=None) -> dict[str, int]:
+    """Jobs whose worker died, found by their heartbeat older than JOB_STALE_SECONDS:
+
+    - a running job of a resumable task (``@job(resumable=True)``) is queued again and goes on from its
+      checkpoint; a queued one whose message was lost (taken by a worker that died before starting it,
+      or never enqueued) is handed out again — each at most JOB_MAX_ATTEMPTS runs in all;
+    - any other is marked failed with a Russian message, and its owner is notified.
+
+    Each change is one conditional UPDATE (two workers' recoveries do it once) and is audited.
+    Returns how many were {"resumed", "handed_out", "failed"}."""
+    from certapp.jobs import RESUMABLE, TASKS
+
+    now = now or utcnow()
+    config = current_app.config
+    cutoff = now - timedelta(seconds=config["JOB_STALE_SECONDS"])
+    counts = {"resumed": 0, "handed_out": 0, "failed": 0}
+    with transaction():
+        stale = list(db.session.execute(
+            select(Job).where(Job.state.in_(("queued", "running")),
+                              or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None) & (Job.created_at < cutoff)))
+            .order_by(Job.id).execution_options(all_municipalities=True)).scalars())
+        waiting = _waiting_in_queue() if any(record.state == "queued" for record in stale) else set()
+        for record in stale:
+            if record.state == "queued" and (waiting is None or record.id in waiting):
+                continue   # still in the queue: a busy worker will take it
+            known = record.task in TASKS and record.arguments is not None
+            again = known and record.attempt + 1 < config["JOB_MAX_ATTEMPTS"] and (
+                record.state == "queued" or record.task in RESUMABLE)
+            if again:
+                if _change(record, cutoff, state="queued", attempt=record.attempt + 1, heartbeat_at=now,
+                           message=None):
+                    _hand_out(record)
+                    _audit(record, "job.resume" if record.state == "running" else "job.hand_out")
+                    counts["resumed" if record.state == "running" else "handed_out"] += 1
+            elif _change(record, cutoff, state="failed", finished_at=now, error=_stale_error(record)):
+                _audit(record, "job.fail_stale")
+                _tell_owner(record)
+                counts["failed"] += 1
+    return counts
+
+
+def _change(record: Job, cutoff, **values) -> bool:
+    """Change a stale job's row if it is still as read (same state and run, heartbeat still old)."""
+    changed = db.session.execute(
+        update(Job).where(Job.id == record.id, Job.state == record.state, Job.attempt == record.attempt,
+                          or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
+        .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+    return changed
+
+
+def _stale_error(record: Job) -> str:
+    done = f" (выполнено {record.done} из {record.total})" if record.total else ""
+    again = "несколько раз " if record.attempt else ""
+    return (f"Обработчик заданий {again}остановился, не закончив задание{done}. Сделанное сохранено; "
+            "запустите задание ещё раз.")
+
+
+def _audit(record: Job, action: str) -> None:
+    # an import inside the function: audit imports jobs' neighbours (the knot noted in ARCHITECTURE.md)
+    from certapp.audit.services import record_event
+
+    record_event(action, record, from_state=record.state,
+                 details={"kind": record.kind, "done": record.done, "total": record.total,
+                          "attempt": record.attempt})
+
+
+def _tell_owner(record: Job) -> None:
+    """A notification (and a letter, if they take them) to whoever started the job."""
+    if record.created_by_id is None:
+        return
+    # inside the function: notifications imports mail, which imports this module
+    from certapp.common.web import path_for
+    from certapp.notifications.services import notify
+
+    notify("system", f"Задание не выполнено: {record.title}", _stale_error(record), user_id=record.created_by_id,
+           url=path_for("jobs.job", job_id=record.id))
 
 
 # --- files that jobs write for people to download -------------------------------------------------

@@ -29,6 +29,9 @@ class OutboxMessage(MunicipalityTagged, db.Model):
     sensitive: Mapped[bool] = mapped_column(default=False, server_default="0")
     #: one letter per fact: a second letter with the same key is not written
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: the letter's Message-ID, chosen when it is written: a letter sent again after a worker died
+    #: carries the same one, so that mail systems drop the repeat
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: when a worker took it; a claim older than CLAIM_TIMEOUT is a crashed worker's and is taken again
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,8 +4,9 @@ Sending is claimed by a conditional UPDATE (pending -> sending), committed befor
 conversation: two workers cannot both send a letter, and a job run twice finds it sent. A worker
 that dies after claiming leaves a stale claim, which the sweep hands out again after
 CLAIM_TIMEOUT (the letter then goes once: it was never sent). A worker that dies after the SMTP
-server accepted the letter but before recording it would send it again; the Message-ID is the
-same both times, so that mail systems can recognise the repeat.
+server accepted the letter but before recording it would send it again; the Message-ID, chosen
+when the letter is written and kept on its row, is the same both times, so that mail systems can
+recognise the repeat.
 """
 import smtplib
 from datetime import timedelta
@@ -38,13 +39,19 @@ def queue_email(to_address: str, subject: str, text_body: str, html_body: str | 
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(OutboxMessage).values(to_address=to_address, subject=subject[:255], text_body=text_body,
                                         html_body=html_body, dedupe_key=dedupe_key, sensitive=sensitive,
-                                        municipality_id=municipality_id)
+                                        municipality_id=municipality_id, message_id=new_message_id())
     if dedupe_key:  # one statement, no savepoint: the first letter with the key wins
         stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
     message_id = db.session.execute(stmt.returning(OutboxMessage.id)).scalar_one_or_none()
     if message_id is not None:
         after_commit(deliver_email, message_id)
     return message_id
+
+
+def new_message_id() -> str:
+    """A letter's Message-ID, chosen once when it is written (the sender's domain on the right)."""
+    domain = current_app.config.get("MAIL_FROM", "").rpartition("@")[2].strip(" >") or "localhost"
+    return make_msgid(idstring="certapp", domain=domain)
 
 
 def smtp_configured() -> bool:
@@ -92,7 +99,7 @@ def _send(message: OutboxMessage) -> None:
     letter["From"] = current_app.config["MAIL_FROM"]
     letter["To"] = message.to_address
     letter["Subject"] = message.subject
-    letter["Message-ID"] = make_msgid(idstring=f"certapp-outbox-{message.id}", domain=url.hostname or "localhost")
+    letter["Message-ID"] = message.message_id  # the same on every attempt: a repeat is recognised
     letter.set_content(message.text_body)
     if message.html_body:
         letter.add_alternative(message.html_body, subtype="html")
