@@ -8,6 +8,7 @@ from certapp.bookkeeping import services
 from certapp.common import clock
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
+from certapp.common.templating import format_number
 from certapp.common.web import path_for
 from certapp.db import db, transaction
 from certapp.jobs import crontab, job, periodic
@@ -94,7 +95,7 @@ def reconcile_and_store(actor: User | None, job_id: int | None = None) -> Reconc
     with Progress(job_id, None, every=1) as progress, transaction():
         run = services.store_reconciliation(actor, progress)
         count = run.result["mismatch_count"]
-        progress.finish(f"Сверка выполнена за {run.duration_ms / 1000:.1f} с: "
+        progress.finish(f"Сверка выполнена за {format_number(run.duration_ms / 1000, 1)} с: "
                         + ("расхождений нет." if not count else f"расхождений: {count}."),
                         result_url=path_for("bookkeeping.reconciliation"))
     return ReconciliationResult(run.id, count)

@@ -39,3 +39,13 @@ MONTHS_RU = ("январь", "февраль", "март", "апрель", "ма
 def month_label(month: date) -> str:
     """date(2026, 10, 1) -> «октябрь 2026»."""
     return f"{MONTHS_RU[month.month - 1]} {month.year}"
+
+
+#: the genitive, after «с» and «до»: «с января 2026 по декабрь 2026»
+MONTHS_RU_GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+                      "ноября", "декабря")
+
+
+def month_label_from(month: date) -> str:
+    """date(2026, 1, 1) -> «января 2026» (as in «с января 2026»)."""
+    return f"{MONTHS_RU_GENITIVE[month.month - 1]} {month.year}"

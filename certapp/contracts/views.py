@@ -8,7 +8,7 @@ from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
-from certapp.common.months import first_of_month, month_label, months_between
+from certapp.common.months import first_of_month, month_label, month_label_from, months_between
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
@@ -24,6 +24,12 @@ bp = Blueprint("contracts", __name__)
 @bp.app_template_filter("month")
 def month_filter(month: date) -> str:
     return month_label(month) if month else ""
+
+
+@bp.app_template_filter("month_from")
+def month_from_filter(month: date) -> str:
+    """«с {{ m|month_from }}» -> «с января 2026»."""
+    return month_label_from(month) if month else ""
 
 
 

@@ -2,7 +2,7 @@
 writing a notification in the transaction of the change (and, through it, the letters)."""
 from certapp.common.events import subscribe
 from certapp.common.money import format_rub
-from certapp.common.months import month_label
+from certapp.common.months import month_label, month_label_from
 from certapp.common.web import path_for
 from certapp.notifications.services import notify
 
@@ -76,7 +76,7 @@ def contract_offered(contract, **_):
     if contract.prolonged_from_id:
         notify("contract", f"Продление обучения: договор № {contract.number}",
                f"Программа «{contract.program.title}» продолжается в следующем учебном году: предлагаем договор "
-               f"по сертификату № {contract.certificate.number} с {month_label(contract.start_month)}. {money} "
+               f"по сертификату № {contract.certificate.number} с {month_label_from(contract.start_month)}. {money} "
                f"или откажитесь до {contract.offer_expires_on:%d.%m.%Y}; неподписанное предложение истечёт.",
                user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
         return
@@ -133,7 +133,7 @@ def contract_notice_given(contract, actor=None, **_):
 @subscribe("contract.terminated")
 def contract_terminated(contract, **_):
     text = (f"Договор по программе «{contract.program.title}» окончен {contract.ends_on:%d.%m.%Y} по уведомлению о "
-            f"расторжении; резерв сертификата за месяцы с {month_label(contract.terminated_from)} возвращён.")
+            f"расторжении; резерв сертификата за месяцы с {month_label_from(contract.terminated_from)} возвращён.")
     title, url = f"Договор № {contract.number} расторгнут", path_for("contracts.contract", contract_id=contract.id)
     notify("contract", title, text, user_id=contract.parent_id, url=url)
     notify("contract", title, text, provider_id=contract.provider_id, url=url)

@@ -16,7 +16,7 @@ from certapp.registry.models import ENTRY_STATUSES, OWNERSHIP_TYPES, PROVIDER_KI
 
 
 class ApplicationForm(BaseForm):
-    kind = RadioField("Заявитель", choices=choices(PROVIDER_KINDS.items()), default="legal_entity",
+    kind = RadioField("Вид заявителя", choices=choices(PROVIDER_KINDS.items()), default="legal_entity",
                       validators=[DataRequired()])
     full_name = StringField("Полное наименование", validators=[DataRequired(), Length(max=500)])
     short_name = StringField("Сокращённое наименование", validators=[DataRequired(), Length(max=255)])

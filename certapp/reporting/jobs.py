@@ -3,6 +3,7 @@
 from certapp.accounts.models import User
 from certapp.common import clock
 from certapp.common.scope import scoped
+from certapp.common.templating import format_number
 from certapp.common.web import path_for
 from certapp.db import db, transaction
 from certapp.jobs import crontab, job, periodic
@@ -14,7 +15,7 @@ def compute_and_store(year: int, actor: User | None, job_id: int | None = None) 
     """The year's regional report computed with progress and stored; returns the stored report's id."""
     with scoped(None), Progress(job_id, None, every=1) as progress, transaction():
         report = services.store_region_report(year, actor, progress)
-        progress.finish(f"Отчёт по региону за {year} год рассчитан за {report.duration_ms / 1000:.1f} с.",
+        progress.finish(f"Отчёт по региону за {year} год рассчитан за {format_number(report.duration_ms / 1000, 1)} с.",
                         result_url=path_for("reporting.region", year=year))
     return report.id
 
