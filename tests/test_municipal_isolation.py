@@ -57,7 +57,8 @@ def _foreign_ids(model, municipality_id: int) -> list[int]:
     if model is Child:
         return _all(select(CertificateApplication.child_id).where(CertificateApplication.municipality_id != municipality_id))
     if model is StaffRequest:
-        own = set(_all(select(Admission.provider_id).where(Admission.municipality_id == municipality_id)))
+        own = set(_all(select(Admission.provider_id).where(Admission.municipality_id == municipality_id,
+                                                           Admission.status == "active")))
         return [r.id for r in _all(select(StaffRequest)) if r.provider_id not in own]
     return []
 
