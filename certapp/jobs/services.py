@@ -64,7 +64,10 @@ def get_job(job_id: int, actor: User) -> Job:
 def _set(job_id: int, **values) -> None:
     """Update the job's row in a short transaction of its own, so that pages see progress at once."""
     with transaction():
-        db.session.execute(update(Job).where(Job.id == job_id).values(**values))
+        # region-wide on purpose: the job writes its own row, chosen by id, whatever scope its work runs
+        # in (a job started by a command or the regional operator belongs to no municipality)
+        db.session.execute(update(Job).where(Job.id == job_id).values(**values)
+                           .execution_options(all_municipalities=True))
 
 
 class Progress:
