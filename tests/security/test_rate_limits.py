@@ -210,4 +210,9 @@ def test_two_gunicorn_servers_on_one_instance_folder_count_together(app, databas
     finally:
         for server in servers:
             server.terminate()
-            server.wait(timeout=30)
+        for server in servers:
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # a loaded machine: the test's answer stands
+                server.kill()
+                server.wait()
