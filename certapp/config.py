@@ -3,6 +3,8 @@ import os
 import secrets
 from pathlib import Path
 
+from certapp.ratelimit import limits_from_environment, storage_uri
+
 
 def _instance_secret(instance_path: str, name: str, nbytes: int = 32) -> str:
     """Read a generated secret from instance/<name>, creating it on first use (mode 0600)."""
@@ -35,8 +37,10 @@ def load_config(instance_path: str) -> dict:
         "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
         "LOG_LEVEL": os.environ.get("CERTAPP_LOG_LEVEL", "INFO"),
         "PROXY_FIX": os.environ.get("CERTAPP_BEHIND_PROXY", "0") == "1",
-        # rate-limit counters shared by every server when Redis is configured
-        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # rate-limit counters: shared by every server in Redis when REDIS_URL is set, else by every
+        # worker of this server in instance/ratelimit.sqlite; each limit can be set (RATELIMIT_LOGIN …)
+        "RATELIMIT_STORAGE_URI": storage_uri(instance_path),
+        **limits_from_environment(),
         # letters: smtp://user:password@host:587?starttls=1 or smtps://…:465; unset: kept in the outbox
         **({"SMTP_URL": os.environ["CERTAPP_SMTP_URL"]} if os.environ.get("CERTAPP_SMTP_URL") else {}),
         **({"MAIL_FROM": os.environ["CERTAPP_MAIL_FROM"]} if os.environ.get("CERTAPP_MAIL_FROM") else {}),

@@ -231,9 +231,11 @@ def _providers(count: int, municipalities, department: dict, password_hash: str,
     writer.write(RegistryApplication, applications)
     writer.write(License, licenses)
     writer.write(Provider, providers)
+    # region-wide: the bulk loader writes every municipality's rows (the user table is no municipality's)
     db.session.execute(text('UPDATE "user" SET provider_id = (SELECT provider.id FROM provider JOIN '
                             'registry_application ra ON ra.id = provider.application_id WHERE ra.applicant_id = '
-                            '"user".id) WHERE role = \'provider\' AND provider_id IS NULL'))
+                            '"user".id) WHERE role = \'provider\' AND provider_id IS NULL')
+                       .execution_options(all_municipalities=True))
     writer.write(RegistryEntry, entries)
     writer.write(Admission, admissions)
     writer.write(Agreement, agreements)
@@ -471,13 +473,15 @@ def _registers(providers: list[dict], today: date, now: datetime, numbers: _Numb
         "JOIN ledger_entry e ON e.contract_id = c.id AND e.month = r.month AND e.d_spent <> 0 "
         "JOIN certificate cert ON cert.id = c.certificate_id JOIN child ON child.id = c.child_id "
         "JOIN program p ON p.id = c.program_id WHERE r.id >= :first"), {"yes": True, "first": rows[0]["id"]})
+    # region-wide: the bulk loader builds every municipality's registers at once (the rows it just wrote)
     db.session.execute(text(
         "UPDATE payment_register SET total = (SELECT coalesce(sum(l.amount), 0) FROM payment_register_line l "
-        "WHERE l.register_id = payment_register.id) WHERE id >= :first"), {"first": rows[0]["id"]})
+        "WHERE l.register_id = payment_register.id) WHERE id >= :first").execution_options(all_municipalities=True),
+        {"first": rows[0]["id"]})
     # a provider with nothing spent has no register (build_register refuses an empty one)
     db.session.execute(text("DELETE FROM payment_register WHERE id >= :first AND NOT EXISTS (SELECT 1 FROM "
-                            "payment_register_line l WHERE l.register_id = payment_register.id)"),
-                       {"first": rows[0]["id"]})
+                            "payment_register_line l WHERE l.register_id = payment_register.id)")
+                       .execution_options(all_municipalities=True), {"first": rows[0]["id"]})
     return db.session.execute(text("SELECT count(*) FROM payment_register WHERE id >= :first"),
                               {"first": rows[0]["id"]}).scalar_one()
 

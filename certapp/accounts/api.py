@@ -24,6 +24,7 @@ blp = Blueprint("accounts_api", __name__, url_prefix="/account",
 @blp.route("/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
 @blp.response(202, MessageSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def register(data):
     """Register a parent or provider account. The answer is the same whether or not the address
@@ -80,6 +81,7 @@ def revoke_token(token_id: int):
 @blp.route("/password-reset", methods=["POST"])
 @blp.arguments(PasswordResetRequestSchema)
 @blp.response(202, MessageSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def password_reset(data):
     """Ask for a reset link by email; the answer is the same whether the address is registered or not."""
@@ -91,6 +93,7 @@ def password_reset(data):
 @blp.route("/password-reset/confirm", methods=["POST"])
 @blp.arguments(PasswordResetSchema)
 @blp.response(204)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def password_reset_confirm(data):
     """Set the new password with the token of the letter's link (once; every session ends)."""
@@ -113,6 +116,7 @@ def resend_confirmation():
 @blp.route("/email-confirmation/confirm", methods=["POST"])
 @blp.arguments(EmailConfirmationSchema)
 @blp.response(200, MessageSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def confirm_email(data):
     with transaction():

@@ -139,6 +139,7 @@ def change_status(data, certificate_id: int):
 @blp.route("/verify", methods=["POST"])
 @blp.arguments(VerifyInputSchema)
 @blp.response(200, VerificationSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def verify(data):
     """Check a scanned QR code. Invalid codes are answered with signature_valid=false and a reason."""
@@ -162,6 +163,7 @@ def _category_values(data: dict) -> dict:
 @categories_blp.route("", methods=["GET"])
 @categories_blp.arguments(CategoryQuerySchema, location="query")
 @categories_blp.response(200, CategorySchema(many=True))
+@categories_blp.doc(security=[])  # anyone: no token needed
 @public
 def list_categories(args):
     """The categories of a period (the municipality's current one by default): who is eligible, the

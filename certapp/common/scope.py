@@ -6,13 +6,18 @@ While a scope is set (by the access check for a department or bookkeeping offici
 for one), every ORM SELECT — `session.get`, relationship loads, joins and aggregates included — gets
 `municipality_id = <scope>` for each such table in it (SQLAlchemy's `with_loader_criteria`), so a
 row of another municipality is simply not there: a 404 on its page, absent from lists and totals.
-A rule that must see the whole region (one certificate per child and period) asks for it with
-`.execution_options(all_municipalities=True)`.
+Every UPDATE and DELETE statement (`update(Model)`, `delete(Model)`, on the ORM class or its Core
+table) on such a table gets the same condition in its WHERE, so a bulk write («прочитать все»)
+cannot reach another municipality's rows either; a textual UPDATE/DELETE cannot be limited and is
+refused inside a scope. A rule that must see or write the whole region (one certificate per child
+and period; a worker delivering the one letter it was handed) asks for it with
+`.execution_options(all_municipalities=True)` and says why beside it.
 """
+import re
 from contextlib import contextmanager
 
 from flask import g, has_app_context
-from sqlalchemy import ForeignKey, event, or_
+from sqlalchemy import ForeignKey, TextClause, event, or_
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship, with_loader_criteria
 
 #: the execution option that lifts the scope for one statement (region-wide rules)
@@ -72,10 +77,46 @@ def scoped(municipality_id: int | None):
         set_scope(before[0], with_untagged=before[1])
 
 
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _write_criteria(table, municipality_id: int):
+    """The condition that limits an UPDATE or DELETE of `table` to the scope, or None for a table no
+    municipality owns."""
+    name = getattr(table, "fullname", None)
+    for mixin in (MunicipalityOwned, MunicipalityTagged):
+        for model in _subclasses(mixin):
+            if getattr(getattr(model, "__table__", None), "fullname", None) != name:
+                continue
+            if mixin is MunicipalityTagged and g.get("municipality_scope_untagged"):
+                return or_(model.municipality_id == municipality_id, model.municipality_id.is_(None))
+            return model.municipality_id == municipality_id
+    for entity, factory in _OTHER_CRITERIA:
+        if entity.__table__.fullname == name:
+            return factory(municipality_id)(entity)
+    return None
+
+
+_TEXT_WRITE = re.compile(r"^\s*(UPDATE|DELETE)\b", re.IGNORECASE)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _limit_to_scope(state) -> None:
     municipality_id = current_scope()
-    if municipality_id is None or not state.is_select or state.execution_options.get(ALL_MUNICIPALITIES):
+    if municipality_id is None or state.execution_options.get(ALL_MUNICIPALITIES):
+        return
+    if state.is_update or state.is_delete:
+        criteria = _write_criteria(state.statement.table, municipality_id)
+        if criteria is not None:
+            state.statement = state.statement.where(criteria)
+        return
+    if isinstance(state.statement, TextClause) and _TEXT_WRITE.match(state.statement.text):
+        raise RuntimeError("a textual UPDATE/DELETE cannot be limited to the municipality scope: write it with "
+                           "update()/delete(), or mark it all_municipalities=True with the reason")
+    if not state.is_select:
         return
     if g.get("municipality_scope_untagged"):
         tagged = with_loader_criteria(MunicipalityTagged, lambda cls: or_(cls.municipality_id == municipality_id,

@@ -41,6 +41,7 @@ class DocumentCheckSchema(Schema):
 @blp.route("/verify", methods=["POST"])
 @blp.arguments(VerifyDocumentSchema)
 @blp.response(200, DocumentCheckSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def verify(data):
     """Check a signed document by its number or its exported file. An invalid one is answered with

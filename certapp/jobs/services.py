@@ -80,7 +80,9 @@ def _set(job_id: int, attempt: int | None = None, **values) -> None:
     if attempt is not None:
         stmt = stmt.where(Job.attempt == attempt)
     with transaction():
-        db.session.execute(stmt.values(**values))
+        # region-wide on purpose: the job writes its own row, chosen by id, whatever scope its work runs
+        # in (a job started by a command or the regional operator belongs to no municipality)
+        db.session.execute(stmt.values(**values).execution_options(all_municipalities=True))
 
 
 #: the jobs this process runs now: id -> run (Job.attempt); the heartbeat marks them alive
@@ -99,6 +101,7 @@ def _claim(job_id: int, total: int | None) -> Job:
         claimed = record is not None and db.session.execute(
             update(Job).where(Job.id == job_id, Job.state == "queued", Job.attempt == record.attempt)
             .values(state="running", started_at=record.started_at or now, heartbeat_at=now, total=total)
+            .execution_options(all_municipalities=True)  # the job's own row, by id (see _set)
         ).rowcount == 1
     if not claimed:
         logging.getLogger("certapp.jobs").info("job %s is not queued: this run leaves it", job_id)
@@ -154,7 +157,8 @@ class Progress:
             self.on_advance(steps)
         if self.job_id and db.session.execute(
                 update(Job).where(Job.id == self.job_id, Job.attempt == self.attempt)
-                .values(done=self.done, checkpoint=dict(checkpoint), heartbeat_at=utcnow())).rowcount != 1:
+                .values(done=self.done, checkpoint=dict(checkpoint), heartbeat_at=utcnow())
+                .execution_options(all_municipalities=True)).rowcount != 1:  # the job's own row, by id
             raise JobTaken(self.job_id)
 
     def finish(self, message: str, result_url: str | None = None) -> None:
@@ -201,7 +205,7 @@ def start_heartbeat(app, interval: float | None = None, stop: threading.Event | 
                     with transaction():
                         db.session.execute(update(Job).where(Job.state == "running", or_(*(
                             and_(Job.id == job_id, Job.attempt == attempt) for job_id, attempt in running.items())))
-                            .values(heartbeat_at=utcnow()))
+                            .values(heartbeat_at=utcnow()).execution_options(all_municipalities=True))
                 except Exception:  # a database that is away for a moment: the next beat tries again
                     logging.getLogger("certapp.jobs").exception("job heartbeat failed")
                 finally:
@@ -271,7 +275,7 @@ def _change(record: Job, cutoff, **values) -> bool:
     changed = db.session.execute(
         update(Job).where(Job.id == record.id, Job.state == record.state, Job.attempt == record.attempt,
                           or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
-        .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+        .values(**values).execution_options(synchronize_session=False, all_municipalities=True)).rowcount == 1
     return changed
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from certapp.common.errors import NotFoundError
 from certapp.db import db, transaction, utcnow
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import after_commit
@@ -58,6 +59,11 @@ def smtp_configured() -> bool:
     return bool(current_app.config.get("SMTP_URL"))
 
 
+#: delivery writes the one letter it was handed, by id, region-wide: a letter to a parent belongs to no
+#: municipality, and an official's request that queued it (scoped to theirs) may deliver it at once
+_DELIVERY = {"all_municipalities": True}
+
+
 def _claim(message_id: int) -> bool:
     now = utcnow()
     with transaction():
@@ -66,7 +72,8 @@ def _claim(message_id: int) -> bool:
             .where(OutboxMessage.id == message_id,
                    or_(OutboxMessage.status == "pending",
                        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)))
-            .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)).rowcount
+            .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            .execution_options(**_DELIVERY)).rowcount
     return claimed == 1
 
 
@@ -74,21 +81,22 @@ def deliver(message_id: int) -> bool:
     """Send one letter if it still waits and SMTP is configured; True when this call sent it."""
     if not smtp_configured() or not _claim(message_id):
         return False
-    message = db.session.get(OutboxMessage, message_id)
+    message = db.session.get(OutboxMessage, message_id, execution_options=_DELIVERY)
     try:
         _send(message)
     except (OSError, smtplib.SMTPException) as error:
         failed = message.attempts >= MAX_ATTEMPTS
         with transaction():
             db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-                status="failed" if failed else "pending", last_error=f"{type(error).__name__}: {error}"[:1000]))
+                status="failed" if failed else "pending", last_error=f"{type(error).__name__}: {error}"[:1000])
+                .execution_options(**_DELIVERY))
         current_app.logger.warning("letter %s not sent (attempt %s): %s", message_id, message.attempts,
                                    type(error).__name__)
         return False
     erased = {"text_body": "(содержимое удалено после отправки)", "html_body": None} if message.sensitive else {}
     with transaction():
         db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-            status="sent", sent_at=utcnow(), last_error=None, **erased))
+            status="sent", sent_at=utcnow(), last_error=None, **erased).execution_options(**_DELIVERY))
     return True
 
 
@@ -114,9 +122,11 @@ def _send(message: OutboxMessage) -> None:
 
 
 def retry(message_id: int) -> None:
-    """The department sends a failed letter again."""
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "failed")
-                       .values(status="pending", attempts=0))
+    """The department sends a failed letter again (the scope: only a letter of its municipality)."""
+    if not db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                          OutboxMessage.status == "failed")
+                              .values(status="pending", attempts=0)).rowcount:
+        raise NotFoundError("Письмо не найдено или уже не ждёт повторной отправки.")
     after_commit(deliver_email, message_id)
 
 

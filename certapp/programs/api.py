@@ -35,6 +35,7 @@ def _program_data(data: dict) -> dict:
 @blp.route("/catalog", methods=["GET"])
 @blp.arguments(CatalogQuerySchema, location="query")
 @blp.response(200, CatalogPageSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def catalog(args):
     """Published programs of providers in the registry, filtered by direction, child's age, provider, text."""
@@ -48,6 +49,7 @@ def catalog(args):
 
 @blp.route("/<int:program_id>", methods=["GET"])
 @blp.response(200, ProgramSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def get_program(program_id: int):
     """A published program with its groups and seats left (its provider and the department see any status)."""

@@ -17,6 +17,7 @@ blp = Blueprint("reference_api", __name__, url_prefix="/reference", description=
 
 @blp.route("/directions", methods=["GET"])
 @blp.response(200, DirectionSchema(many=True))
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def directions():
     """The six directions and their registry numbers of the service."""
@@ -25,6 +26,7 @@ def directions():
 
 @blp.route("/municipalities", methods=["GET"])
 @blp.response(200, MunicipalitySchema(many=True))
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def municipalities():
     """The municipalities of the installation, with their authorised bodies and orders."""
@@ -43,6 +45,7 @@ def update_municipality(data, municipality_id: int):
 
 @blp.route("/periods", methods=["GET"])
 @blp.response(200, PeriodSchema(many=True))
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def periods():
     return services.list_periods()

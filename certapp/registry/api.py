@@ -29,6 +29,7 @@ blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Ð
 @blp.route("/entries", methods=["GET"])
 @blp.arguments(RegistryQuerySchema, location="query")
 @blp.response(200, RegistryPageSchema)
+@blp.doc(security=[])  # anyone: no token needed
 @public
 def entries(args):
     """The public registry of executors."""

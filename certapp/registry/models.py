@@ -262,9 +262,11 @@ class Admission(MunicipalityOwned, db.Model):
 
 
 def _admitted_in_scope(municipality_id: int):
-    # a municipality's officials handle the staff of the providers admitted in it
+    # a municipality's officials handle the staff of the providers admitted in it: an admission in force,
+    # not one merely asked for (else any provider could hand a municipality its people by asking)
     return lambda cls: cls.provider_id.in_(select(Admission.provider_id)
-                                           .where(Admission.municipality_id == municipality_id))
+                                           .where(Admission.municipality_id == municipality_id,
+                                                  Admission.status == "active"))
 
 
 register_criteria(StaffRequest, _admitted_in_scope)

@@ -1,3 +1,4 @@
+from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from certapp.common.schemas import PageSchema, PaginationQuerySchema
@@ -8,6 +9,7 @@ from certapp.registry.models import (
     OWNERSHIP_TYPES,
     PROVIDER_KINDS,
 )
+from certapp.registry.services import can_decide
 
 
 class ApplicationInputSchema(Schema):
@@ -124,6 +126,12 @@ class StaffRequestSchema(Schema):
     status_name = fields.String()
     created_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
+    can_decide = fields.Method("_can_decide", metadata={
+        "description": "the caller may confirm or decline this request now (it waits, and the caller is the "
+                       "organisation's staff or the department of a municipality where it is admitted)"})
+
+    def _can_decide(self, request):
+        return request.status == "requested" and can_decide(request, current_user)
 
 
 class StaffDecisionSchema(Schema):

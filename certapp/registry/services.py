@@ -439,12 +439,30 @@ def staff_requests_for(user: User):
     return stmt.where(StaffRequest.user_id == user.id)
 
 
+def can_decide(request: StaffRequest, user) -> bool:
+    """Who may confirm or decline a request to act for an organisation: its own staff, or the
+    department of a municipality where the organisation's admission is in force. An admission merely
+    asked for (or refused, suspended, ended) gives that municipality no say over the organisation's
+    people: else a provider's request to work there would let its officials hand the organisation to
+    anyone. The page, the API and the template ask this one function."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.role == "provider":
+        return user.provider_id is not None and user.provider_id == request.provider_id
+    if user.role == "department" and user.municipality_id is not None:
+        return db.session.execute(select(Admission.id).where(
+            Admission.provider_id == request.provider_id, Admission.municipality_id == user.municipality_id,
+            Admission.status == "active").execution_options(all_municipalities=True)).first() is not None
+    return False
+
+
 def decide_staff_request(request_id: int, actor: User, approve: bool) -> StaffRequest:
-    """The organisation's staff (or the department) confirm or decline; confirmed, the account acts
-    for the organisation."""
+    """The organisation's staff (or the department where it is admitted, see can_decide) confirm or
+    decline; confirmed, the account acts for the organisation. Raises NotFoundError for a request the
+    actor may not decide, ConflictError when it is decided already or the account acts for another."""
     require_role(actor, "provider", "department")
     request = db.session.get(StaffRequest, request_id)
-    if request is None or (actor.role == "provider" and actor.provider_id != request.provider_id):
+    if request is None or not can_decide(request, actor):
         raise NotFoundError("Запрос не найден.")
     to_status = "approved" if approve else "declined"
     transition(request, to_status, STAFF_REQUEST_TRANSITIONS, actor, event="staff_request",

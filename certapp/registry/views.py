@@ -160,6 +160,11 @@ def staff():
                            requests=db.session.execute(services.staff_requests_for(current_user)).scalars().all())
 
 
+@bp.app_template_global("can_decide_staff")
+def can_decide_staff(staff_request, user) -> bool:
+    return services.can_decide(staff_request, user)
+
+
 @bp.route("/staff-requests/<int:request_id>/<any(approve, decline):decision>", methods=["POST"])
 @roles("provider", "department")
 def decide_staff(request_id: int, decision: str):
