@@ -311,6 +311,8 @@ def request_correction(child_id: int, parent: User, data: dict, note: str | None
     parent corrects the record directly)."""
     require_role(parent, "parent")
     child = get_child(child_id, parent)
+    if child.anonymised_at is not None:
+        raise ConflictError("Сведения о ребёнке обезличены и не изменяются.")
     certificate = issued_certificate(child)
     if certificate is None:
         raise ConflictError("Сертификат на ребёнка не выдан: исправьте сведения сами.", code="no_certificate")
