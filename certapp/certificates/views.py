@@ -85,8 +85,8 @@ def edit_child(child_id: int):
     that the department confirms."""
     child = services.get_child(child_id, current_user)
     issued = services.issued_certificate(child)
-    form = (CorrectionForm if issued else ChildEditForm)(obj=child) if request.method == "GET" else \
-        (CorrectionForm if issued else ChildEditForm)()
+    form_class = CorrectionForm if issued else ChildEditForm
+    form = form_class(obj=child) if request.method == "GET" else form_class()
     if request.method == "GET":
         form.snils.data = ""
     pending = services.pending_correction(child) if issued else None

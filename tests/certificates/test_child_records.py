@@ -201,3 +201,22 @@ def test_a_correction_to_a_snils_taken_in_the_region_is_refused_when_asked_and_w
     assert response.status_code == 409 and response.json["status"] == "snils_taken"
     assert _record(child_id) == before
     assert db.session.get(ChildCorrection, correction.id).status == "requested"
+
+
+def test_on_the_page_a_child_with_a_certificate_gets_a_correction_request_not_a_change(login, users):
+    certificate = make_certificate(users["parent"], users["department"])
+    child_id, before = certificate.child_id, _record(certificate.child_id)
+    db.session.commit()
+    parent = login(users["parent"])
+    page = parent.get(f"/children/{child_id}/edit").get_data(as_text=True)
+    assert "Отправить запрос на исправление" in page and certificate.number in page
+    bad = parent.post(f"/children/{child_id}/edit", data=_form(child_data(first_name="", address="село", snils="")))
+    assert bad.status_code == 422 and "Заполните поле «Имя»." in bad.get_data(as_text=True) \
+        and "Укажите адрес проживания полностью." in bad.get_data(as_text=True)
+    sent = parent.post(f"/children/{child_id}/edit", data={**_form(child_data(first_name="Павел", snils="")),
+                                                          "note": "В свидетельстве — Павел"})
+    assert sent.status_code == 302 and _record(child_id) == before
+    correction = db.session.execute(select(ChildCorrection)).scalar_one()
+    assert (correction.first_name, correction.note, correction.snils_key) == ("Павел", "В свидетельстве — Павел", None)
+    assert "рассматривается" in parent.get(f"/children/{child_id}/edit").get_data(as_text=True)
+    assert "Запросить исправление" in parent.get("/children").get_data(as_text=True)
