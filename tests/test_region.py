@@ -55,7 +55,8 @@ def test_a_provider_admitted_in_both_has_two_agreements_and_two_registers_a_mont
         assert {line.municipality_id for line in register.lines} == {register.municipality_id}
 
 
-def test_a_child_moving_to_the_other_district_is_refused_a_second_certificate_naming_where_it_is_held(app, region):
+def test_a_child_moving_to_the_other_district_is_refused_a_second_certificate_and_its_department_told_where(
+        app, region):
     held = db.session.execute(select(Certificate).where(Certificate.municipality_id == region["first"])
                               ).scalars().first()
     parent = _user("morozova@kuragino.demo")
@@ -64,21 +65,31 @@ def test_a_child_moving_to_the_other_district_is_refused_a_second_certificate_na
         child = certificates.add_child(parent, child_data(snils=decrypt_snils(held.child.snils_encrypted)))
     period = period_of(held.valid_from, region["second"])
     child_id, period_id, snils_key, held_period_id = child.id, period.id, held.snils_key, held.period_id
+    number, contact = held.number, period.municipality.authority
     with pytest.raises(DomainError) as refused:
         certificates.apply(parent, child_id, period_id, consent=True)
-    assert "Каратузский район" in refused.value.message and "во всём регионе" in refused.value.message
+    # the parent learns whom to ask (their own municipality's department), not where or by whom it is held
+    assert contact in refused.value.message
+    assert "Каратузский район" not in refused.value.message and number not in refused.value.message
     db.session.rollback()
     # the same through the page and the API: a clear message, nothing filed
     page = _login(app, region, "morozova@kuragino.demo").post("/certificates/apply", data={
         "child_id": child_id, "period_id": period_id, "consent": "y"})
-    assert page.status_code == 422 and "Каратузский район" in page.get_data(as_text=True)
+    assert page.status_code == 422 and contact in page.get_data(as_text=True)
+    assert number not in page.get_data(as_text=True)
     token = make_token(_user("morozova@kuragino.demo"))
     db.session.commit()
     response = app.test_client().post("/api/v1/certificates/applications", json={
         "child_id": child_id, "period_id": period_id, "consent": True}, headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code in (409, 422) and "Каратузский район" in response.json["message"]
+    assert response.status_code == 409 and "Каратузский район" not in response.json["message"]
     assert db.session.execute(select(func.count()).select_from(Certificate).where(
         Certificate.snils_key == snils_key, Certificate.period_id == held_period_id)).scalar_one() == 1
+    # the department the parent is sent to sees where and which certificate
+    from certapp.notifications.models import Notification
+    told = db.session.execute(select(Notification).where(Notification.role == "department",
+                                                         Notification.municipality_id == region["second"],
+                                                         Notification.body.contains(number))).scalars().all()
+    assert told and "Каратузский район" in told[0].body
 
 
 def test_the_regional_operator_sees_the_municipalities_side_by_side_and_changes_nothing(app, region):

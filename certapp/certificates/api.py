@@ -16,8 +16,12 @@ from certapp.certificates.schemas import (
     CertificatePageSchema,
     CertificateQuerySchema,
     CertificateSchema,
+    ChildCorrectionInputSchema,
+    ChildCorrectionQuerySchema,
+    ChildCorrectionSchema,
     ChildInputSchema,
     ChildSchema,
+    ChildUpdateSchema,
     OnBehalfSchema,
     StatusSchema,
     VerificationSchema,
@@ -47,6 +51,60 @@ def add_child(data):
     """Add a child; СНИЛС is stored encrypted and shown masked."""
     with transaction():
         return services.add_child(current_user, data)
+
+
+@blp.route("/children/<int:child_id>", methods=["GET"])
+@blp.response(200, ChildSchema)
+@roles("parent", "department")
+def get_child(child_id: int):
+    return services.get_child(child_id, current_user)
+
+
+@blp.route("/children/<int:child_id>", methods=["PUT"])
+@blp.arguments(ChildUpdateSchema)
+@blp.response(200, ChildSchema)
+@roles("parent")
+def update_child(data, child_id: int):
+    """Correct the child's record (the whole record; an omitted СНИЛС stays) while no certificate is issued
+    for it; afterwards 409 `correction_required`: ask for a correction (POST …/corrections)."""
+    with transaction():
+        return services.update_child(child_id, current_user, data)
+
+
+@blp.route("/children/<int:child_id>/corrections", methods=["POST"])
+@blp.arguments(ChildCorrectionInputSchema)
+@blp.response(201, ChildCorrectionSchema)
+@roles("parent")
+def request_correction(data, child_id: int):
+    """Ask the department of the certificate's municipality to correct the record of a child with a
+    certificate (the whole record as it should be; an omitted СНИЛС stays)."""
+    note = data.pop("note")
+    with transaction():
+        return services.request_correction(child_id, current_user, data, note)
+
+
+@blp.route("/child-corrections", methods=["GET"])
+@blp.arguments(ChildCorrectionQuerySchema, location="query")
+@blp.response(200, ChildCorrectionSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
+@roles("parent", "department")
+def list_corrections(args):
+    """A parent's own correction requests; for the department, its municipality's (default: awaiting
+    decision); a page at a time (X-Pagination)."""
+    if current_user.role == "parent":
+        return services.corrections_of_query(current_user)
+    return services.corrections_query(args.get("status", "requested"))
+
+
+@blp.route("/child-corrections/<int:correction_id>/decision", methods=["POST"])
+@blp.arguments(CertificateDecisionSchema)
+@blp.response(200, ChildCorrectionSchema)
+@roles("department")
+def decide_correction(data, correction_id: int):
+    """Confirm (the child's record changes, its certificate documents are signed anew, the number
+    stays) or refuse with a reason."""
+    with transaction():
+        return services.decide_correction(correction_id, data["decision"], current_user, data["reason"])
 
 
 @blp.route("/applications", methods=["GET"])

@@ -28,6 +28,24 @@ class ChildForm(BaseForm):
     submit = SubmitField("Добавить ребёнка")
 
 
+class ChildEditForm(ChildForm):
+    snils = StringField("СНИЛС ребёнка", description="Оставьте пустым, если СНИЛС указан верно (сохранённый "
+                                                     "показывается частично).")
+    submit = SubmitField("Сохранить исправления")
+
+
+class CorrectionForm(ChildEditForm):
+    note = TextAreaField("Что исправить и каким документом это подтверждается", validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Отправить запрос на исправление")
+
+
+class CorrectionDecisionForm(BaseForm):
+    decision = RadioField("Решение", choices=choices([("confirmed", "Сведения проверены — исправить"),
+                                                      ("refused", "Отказать")]), validators=[DataRequired()])
+    reason = TextAreaField("Причина отказа", validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Принять решение")
+
+
 class ApplyForm(BaseForm):
     child_id = SelectField("Ребёнок", coerce=int, validators=[DataRequired()])
     period_id = SelectField("Период", coerce=int, validators=[DataRequired()])

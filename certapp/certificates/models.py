@@ -187,6 +187,70 @@ class Certificate(MunicipalityOwned, db.Model):
         return f"<Certificate {self.number} {self.status}>"
 
 
+#: a parent's correction of a child's record once a certificate is issued: the department of the
+#: certificate's municipality confirms or refuses it
+CORRECTION_STATUSES = {"requested": "На рассмотрении", "confirmed": "Подтверждено", "refused": "Отказано"}
+CORRECTION_TRANSITIONS = {"requested": {"confirmed", "refused"}, "confirmed": set(), "refused": set()}
+
+
+def _status_check(statuses: dict) -> str:
+    return "status IN (" + ", ".join(f"'{status}'" for status in statuses) + ")"
+
+
+class ChildCorrection(MunicipalityOwned, db.Model):
+    """A parent's request to correct a child's record after a certificate was issued for it: the whole
+    record as proposed (СНИЛС encrypted, as on the child), decided by the department of the
+    certificate's municipality. On confirmation the child's record takes these values."""
+
+    __tablename__ = "child_correction"
+    __table_args__ = (
+        CheckConstraint(_status_check(CORRECTION_STATUSES), name="status"),
+        # one pending request per child
+        Index("uq_child_correction_pending", "child_id", unique=True,
+              sqlite_where=text("status = 'requested'"), postgresql_where=text("status = 'requested'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="requested", index=True)
+    last_name: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100))
+    patronymic: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    #: the proposed СНИЛС (Fernet token), its HMAC and last two digits; None: the СНИЛС stays
+    snils_encrypted: Mapped[str | None] = mapped_column(Text)
+    snils_key: Mapped[str | None] = mapped_column(String(64))
+    snils_last2: Mapped[str | None] = mapped_column(String(2))
+    birth_certificate: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(500))
+    lives_in_district: Mapped[bool] = mapped_column(default=False)
+    #: the parent's explanation (what was wrong, which document shows it)
+    note: Mapped[str | None] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    child: Mapped[Child] = relationship()
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+
+    @property
+    def status_name(self) -> str:
+        return CORRECTION_STATUSES[self.status]
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.patronymic) if p)
+
+    @property
+    def snils_masked(self) -> str | None:
+        return f"***-***-*** {self.snils_last2}" if self.snils_last2 else None
+
+    def __repr__(self) -> str:
+        return f"<ChildCorrection {self.id} child={self.child_id} {self.status}>"
+
+
 def _applied_in_scope(municipality_id: int):
     # a municipality's officials see the children for whom a certificate was asked in it
     return lambda cls: cls.id.in_(select(CertificateApplication.child_id)

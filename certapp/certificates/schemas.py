@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
+from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
 from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
@@ -15,6 +15,40 @@ class ChildInputSchema(Schema):
     birth_certificate = fields.String(required=True)
     address = fields.String(required=True)
     lives_in_district = fields.Boolean(required=True)
+
+
+class ChildUpdateSchema(ChildInputSchema):
+    snils = fields.String(load_default=None, allow_none=True, load_only=True,
+                          metadata={"description": "omitted or empty: the stored СНИЛС stays"})
+
+
+class ChildCorrectionInputSchema(ChildUpdateSchema):
+    note = fields.String(load_default=None, allow_none=True,
+                         metadata={"description": "what is wrong and which document shows it"})
+
+
+class ChildCorrectionSchema(Schema):
+    id = fields.Integer()
+    municipality = fields.String(attribute="municipality.oktmo")
+    child_id = fields.Integer()
+    status = fields.String()
+    status_name = fields.String()
+    last_name = fields.String()
+    first_name = fields.String()
+    patronymic = fields.String(allow_none=True)
+    birth_date = fields.Date()
+    snils_masked = fields.String(allow_none=True, metadata={"description": "the proposed СНИЛС, masked; null: unchanged"})
+    birth_certificate = fields.String()
+    address = fields.String()
+    lives_in_district = fields.Boolean()
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+
+
+class ChildCorrectionQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(list(CORRECTION_STATUSES)))
 
 
 class ChildSchema(Schema):

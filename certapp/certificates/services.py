@@ -16,13 +16,15 @@ from certapp.certificates.models import (
     APPLICATION_TRANSITIONS,
     CERTIFICATE_STATUSES,
     CERTIFICATE_TRANSITIONS,
+    CORRECTION_TRANSITIONS,
     Certificate,
     CertificateApplication,
     Child,
+    ChildCorrection,
 )
 from certapp.common import clock
 from certapp.common.bulk import BulkResult, for_each
-from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
@@ -41,8 +43,8 @@ from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance
 from certapp.programs.models import StudyGroup
-from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Period
-from certapp.reference.services import get_category, get_period, propose_category
+from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Municipality, Period
+from certapp.reference.services import get_category, get_period, open_periods, propose_category
 
 
 class EligibilityError(DomainError):
@@ -52,6 +54,11 @@ class EligibilityError(DomainError):
 
 class DuplicateCertificateError(ConflictError):
     code = "duplicate_certificate"
+
+    def __init__(self, message: str, *, held=None, **kwargs):
+        super().__init__(message, **kwargs)
+        #: another guardian's application or certificate for the child: for the department, not the parent
+        self.held = held
 
 
 _NAME_RE = re.compile(r"^[А-ЯЁа-яё][А-ЯЁа-яё\- ']*$")
@@ -72,30 +79,63 @@ def _name(data: dict, field: str, label: str, required: bool = True) -> str | No
     return value[:1].upper() + value[1:]
 
 
-def clean_child_data(data: dict) -> dict:
+def _birth_date(data: dict) -> date:
     birth_date = data.get("birth_date")
     if not isinstance(birth_date, date):
         raise ValidationError("Укажите дату рождения.", field="birth_date")
     today = clock.today()
     if birth_date > today or today.year - birth_date.year > 25:
         raise ValidationError("Дата рождения указана неверно.", field="birth_date")
+    return birth_date
+
+
+def _snils(data: dict) -> str:
     snils = snils_digits(data.get("snils"))
     if not is_valid_snils(snils):
         raise ValidationError("СНИЛС указан неверно: нужно 11 цифр с верной контрольной суммой.", field="snils")
+    return snils
+
+
+def _birth_certificate(data: dict) -> str:
     match = _BIRTH_CERT_RE.match(" ".join(str(data.get("birth_certificate") or "").split()))
     if not match:
         raise ValidationError("Свидетельство о рождении: серия и номер, например III-БА № 123456.",
                               field="birth_certificate")
+    return f"{match.group(1).upper()}-{match.group(2).upper()} № {match.group(3)}"
+
+
+def _address(data: dict) -> str:
     address = " ".join(str(data.get("address") or "").split())
     if len(address) < 10 or len(address) > 500:
         raise ValidationError("Укажите адрес проживания полностью.", field="address")
-    return {
-        "last_name": _name(data, "last_name", "Фамилия"), "first_name": _name(data, "first_name", "Имя"),
-        "patronymic": _name(data, "patronymic", "Отчество", required=False),
-        "birth_date": birth_date, "snils": snils,
-        "birth_certificate": f"{match.group(1).upper()}-{match.group(2).upper()} № {match.group(3)}",
-        "address": address, "lives_in_district": bool(data.get("lives_in_district")),
+    return address
+
+
+def clean_child_data(data: dict, *, snils_required: bool = True) -> dict:
+    """The child's record as entered, cleaned. Every field is checked: a ValidationError carries each
+    wrong field's message at once (`fields`). With `snils_required=False` an empty СНИЛС means «keep
+    the one stored» (None in the result)."""
+    checks = {
+        "last_name": lambda: _name(data, "last_name", "Фамилия"),
+        "first_name": lambda: _name(data, "first_name", "Имя"),
+        "patronymic": lambda: _name(data, "patronymic", "Отчество", required=False),
+        "birth_date": lambda: _birth_date(data),
+        "snils": lambda: _snils(data) if snils_required or str(data.get("snils") or "").strip() else None,
+        "birth_certificate": lambda: _birth_certificate(data),
+        "address": lambda: _address(data),
     }
+    clean, errors = {}, {}
+    for field, check in checks.items():
+        try:
+            clean[field] = check()
+        except ValidationError as error:
+            errors[field] = error.message
+    if errors:
+        first = next(iter(errors))
+        raise ValidationError(errors[first] if len(errors) == 1 else "Исправьте ошибки в полях формы.",
+                              field=first, fields=errors)
+    clean["lives_in_district"] = bool(data.get("lives_in_district"))
+    return clean
 
 
 def add_child(parent: User, data: dict) -> Child:
@@ -124,6 +164,256 @@ def get_child(child_id: int, user: User) -> Child:
     return child
 
 
+# --- corrections of a child's record -------------------------------------------------------------
+
+#: the fields of a child's record a parent may correct, with their names on the page (for the audit)
+CHILD_FIELDS = {"last_name": "Фамилия", "first_name": "Имя", "patronymic": "Отчество", "birth_date": "Дата рождения",
+                "snils": "СНИЛС", "birth_certificate": "Свидетельство о рождении", "address": "Адрес проживания",
+                "lives_in_district": "Проживает на территории района"}
+
+
+class CorrectionRequiredError(ConflictError):
+    code = "correction_required"
+
+
+def issued_certificate(child: Child) -> Certificate | None:
+    """The child's latest certificate that is not revoked: once there is one, its record is changed only
+    through a correction the department confirms."""
+    return db.session.execute(select(Certificate).where(Certificate.child_id == child.id,
+                                                        Certificate.status != "revoked")
+                              .order_by(Certificate.id.desc()).execution_options(all_municipalities=True)
+                              ).scalars().first()
+
+
+def _changes(child: Child, clean: dict, snils_key: str | None) -> dict:
+    """{field: (before, after)} of what `clean` changes in the child's record; the СНИЛС is never
+    written out (only its last two digits)."""
+    changes = {field: (getattr(child, field), clean[field]) for field in CHILD_FIELDS
+               if field != "snils" and getattr(child, field) != clean[field]}
+    if snils_key is not None and snils_key != child.snils_key:
+        changes["snils"] = (child.snils_masked, f"***-***-*** {clean['snils'][-2:]}")
+    return changes
+
+
+def _field_names(changes: dict) -> list[str]:
+    # the audit log is append-only and outlives the retention of personal data: it names the fields
+    # changed, never their values (those stay on the child and the correction, which can be anonymised)
+    return [CHILD_FIELDS[field] for field in changes]
+
+
+def _check_snils_free(child: Child, key: str) -> None:
+    """A changed СНИЛС may not be another child's: this parent's (the same child added twice), or, in the
+    whole region, one for whom a certificate is applied for or issued (the holder's details go to the
+    department in the audit, never to the parent)."""
+    if key == child.snils_key:
+        return
+    if db.session.execute(select(Child.id).where(Child.parent_id == child.parent_id, Child.snils_key == key,
+                                                 Child.id != child.id)).first():
+        raise ConflictError("Ребёнок с этим СНИЛС уже добавлен.", field="snils")
+    held = db.session.execute(
+        select(CertificateApplication.child_id).where(
+            CertificateApplication.snils_key == key, CertificateApplication.child_id != child.id,
+            CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES))
+        .execution_options(all_municipalities=True)).first()
+    if held is not None:
+        raise ConflictError("Этот СНИЛС указан у другого ребёнка, на которого подано заявление или выдан сертификат. "
+                            "Проверьте СНИЛС по документу; если он верен, обратитесь в управление образования.",
+                            field="snils", code="snils_taken")
+
+
+def _apply_to_child(child: Child, clean: dict, snils_encrypted: str | None, snils_key: str | None,
+                    snils_last2: str | None) -> None:
+    """Write the cleaned values into the child's record; a new СНИЛС also moves to the child's
+    applications and certificates (their region-wide uniqueness is by it), checked by their unique
+    indexes whatever arrives at once."""
+    for field in CHILD_FIELDS:
+        if field != "snils":
+            setattr(child, field, clean[field])
+    if snils_key is None or snils_key == child.snils_key:
+        return
+    child.snils_encrypted, child.snils_key, child.snils_last2 = snils_encrypted, snils_key, snils_last2
+    documents = [*db.session.execute(select(CertificateApplication).where(CertificateApplication.child_id == child.id)
+                                     .execution_options(all_municipalities=True)).scalars(),
+                 *db.session.execute(select(Certificate).where(Certificate.child_id == child.id)
+                                     .execution_options(all_municipalities=True)).scalars()]
+    for document in documents:
+        document.snils_key = snils_key
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Этот СНИЛС указан у другого ребёнка, на которого подано заявление или выдан "
+                            "сертификат.", field="snils", code="snils_taken")
+
+
+def _resign(child: Child) -> list[str]:
+    """Sign the child's documents anew over what they now say (the numbers stay): its applications and
+    its certificates that are not revoked (the QR code too). Returns the certificates' numbers."""
+    for application in db.session.execute(select(CertificateApplication).where(
+            CertificateApplication.child_id == child.id).execution_options(all_municipalities=True)).scalars():
+        if application.signature:
+            application.signature = sign_document(application_content(application))
+    numbers = []
+    for certificate in db.session.execute(select(Certificate).where(
+            Certificate.child_id == child.id, Certificate.status != "revoked")
+            .execution_options(all_municipalities=True)).scalars():
+        _sign(certificate)
+        numbers.append(certificate.number)
+    return numbers
+
+
+def _clean_correction(child: Child, data: dict) -> tuple[dict, str | None]:
+    """The cleaned record and the HMAC of a new СНИЛС (None: unchanged or not given)."""
+    clean = clean_child_data(data, snils_required=False)
+    key = personal_data.snils_key(clean["snils"]) if clean["snils"] else None
+    if key == child.snils_key:
+        key = None
+    if key is not None:
+        _check_snils_free(child, key)
+    return clean, key
+
+
+def update_child(child_id: int, parent: User, data: dict) -> Child:
+    """The parent corrects the child's record while no certificate is issued for it (an empty СНИЛС
+    keeps the stored one). Raises NotFoundError, ValidationError (every wrong field at once),
+    ConflictError (the СНИЛС is another child's), CorrectionRequiredError (a certificate is issued:
+    ask for a correction instead)."""
+    require_role(parent, "parent")
+    child = get_child(child_id, parent)
+    if child.anonymised_at is not None:
+        raise ConflictError("Сведения о ребёнке обезличены и не изменяются.")
+    if issued_certificate(child) is not None:
+        raise CorrectionRequiredError("На ребёнка выдан сертификат: исправление сведений подтверждает управление "
+                                      "образования. Отправьте запрос на исправление.", code="correction_required")
+    clean, key = _clean_correction(child, data)
+    changes = _changes(child, clean, key)
+    if not changes:
+        return child
+    snils = clean["snils"]
+    _apply_to_child(child, clean, key and personal_data.encrypt_snils(snils), key, key and snils[-2:])
+    if "snils" in changes:
+        _resign(child)
+    record_event("child.update", child, actor=parent, details={"fields": _field_names(changes)})
+    return child
+
+
+def pending_correction(child: Child) -> ChildCorrection | None:
+    return db.session.execute(select(ChildCorrection).where(ChildCorrection.child_id == child.id,
+                                                            ChildCorrection.status == "requested")
+                              .execution_options(all_municipalities=True)).scalar_one_or_none()
+
+
+def request_correction(child_id: int, parent: User, data: dict, note: str | None = None) -> ChildCorrection:
+    """After a certificate is issued, the parent asks the department of the certificate's municipality
+    to correct the child's record (the whole record as it should be; an empty СНИЛС keeps the stored
+    one). Raises NotFoundError, ValidationError (every wrong field at once; nothing to change),
+    ConflictError (a request is already pending; the СНИЛС is another child's; no certificate: the
+    parent corrects the record directly)."""
+    require_role(parent, "parent")
+    child = get_child(child_id, parent)
+    if child.anonymised_at is not None:
+        raise ConflictError("Сведения о ребёнке обезличены и не изменяются.")
+    certificate = issued_certificate(child)
+    if certificate is None:
+        raise ConflictError("Сертификат на ребёнка не выдан: исправьте сведения сами.", code="no_certificate")
+    if pending_correction(child) is not None:
+        raise ConflictError("Запрос на исправление уже отправлен и рассматривается.", code="correction_pending")
+    clean, key = _clean_correction(child, data)
+    changes = _changes(child, clean, key)
+    if not changes:
+        raise ValidationError("Сведения не изменены: исправьте то, что указано неверно.", field="last_name")
+    note = " ".join((note or "").split())[:2000] or None
+    snils = clean.pop("snils")
+    correction = ChildCorrection(
+        child_id=child.id, municipality_id=certificate.municipality_id, status="requested", note=note,
+        requested_by_id=parent.id, snils_key=key, snils_encrypted=key and personal_data.encrypt_snils(snils),
+        snils_last2=key and snils[-2:], **clean)
+    try:
+        with db.session.begin_nested():
+            db.session.add(correction)
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Запрос на исправление уже отправлен и рассматривается.", code="correction_pending")
+    record_event("child_correction.requested", correction, to_state="requested", actor=parent,
+                 details={"child_id": child.id, "certificate": certificate.number, "fields": _field_names(changes)})
+    announce("child_correction.requested", correction, actor=parent)
+    return correction
+
+
+def correction_changes(correction: ChildCorrection) -> dict:
+    """{field name: (now, proposed)} of a correction, for the department's page."""
+    child = correction.child
+    values = {field: getattr(correction, field) for field in CHILD_FIELDS if field != "snils"}
+    values["snils"] = "x" * 11 if correction.snils_key else None
+    changes = _changes(child, values, correction.snils_key)
+    if "snils" in changes:
+        changes["snils"] = (child.snils_masked, correction.snils_masked)
+    return {CHILD_FIELDS[f]: (_shown(before), _shown(after)) for f, (before, after) in changes.items()}
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    if isinstance(value, date):
+        return f"{value:%d.%m.%Y}"
+    return "—" if value is None else str(value)
+
+
+def get_correction(correction_id: int, user: User) -> ChildCorrection:
+    correction = db.session.get(ChildCorrection, correction_id)
+    if correction is None or (not user.reads_as("department") and correction.requested_by_id != user.id):
+        raise NotFoundError("Запрос на исправление не найден.")
+    return correction
+
+
+def corrections_query(status: str | None = "requested"):
+    """The department's corrections (its municipality's, by the scope), oldest first."""
+    stmt = select(ChildCorrection).order_by(ChildCorrection.created_at, ChildCorrection.id)
+    return stmt.where(ChildCorrection.status == status) if status else stmt
+
+
+def corrections_of_query(parent: User):
+    return (select(ChildCorrection).join(Child).where(Child.parent_id == parent.id)
+            .order_by(ChildCorrection.id.desc()).execution_options(all_municipalities=True))
+
+
+def corrections_of(parent: User) -> list[ChildCorrection]:
+    return list(db.session.execute(corrections_of_query(parent)).scalars())
+
+
+def decide_correction(correction_id: int, decision: str, actor: User, reason: str | None = None) -> ChildCorrection:
+    """The department confirms a correction (the child's record takes the proposed values, its documents
+    are signed anew, the certificate keeps its number) or refuses it with a reason. Raises
+    NotFoundError, ValidationError, TransitionError (already decided), ConflictError (the СНИЛС has
+    meanwhile become another child's)."""
+    require_role(actor, "department")
+    if decision not in ("confirmed", "refused"):
+        raise ValidationError("Выберите решение: подтвердить исправление или отказать.", field="decision")
+    reason = " ".join((reason or "").split()) or None
+    if decision == "refused" and not reason:
+        raise ValidationError("Укажите причину отказа.", field="reason")
+    correction = get_correction(correction_id, actor)
+    if decision not in CORRECTION_TRANSITIONS[correction.status]:
+        raise TransitionError(f"Запрос уже в состоянии «{correction.status_name}».")
+    child = correction.child
+    details = {"child_id": child.id}
+    if decision == "confirmed":
+        values = {field: getattr(correction, field) for field in CHILD_FIELDS if field != "snils"}
+        key = correction.snils_key if correction.snils_key != child.snils_key else None
+        if key is not None:
+            _check_snils_free(child, key)
+        changes = _changes(child, {**values, "snils": "x" * 9 + (correction.snils_last2 or "")}, key)
+        _apply_to_child(child, values, correction.snils_encrypted, key, correction.snils_last2)
+        details["certificates"] = _resign(child)
+        details["fields"] = _field_names(changes)
+    else:
+        details["reason"] = reason
+    correction.decided_at, correction.decided_by_id, correction.decision_reason = utcnow(), actor.id, reason
+    transition(correction, decision, CORRECTION_TRANSITIONS, actor, event="child_correction",
+               refusal="Запрос уже в состоянии «{status}».", details=details)
+    return correction
+
+
 # --- applications --------------------------------------------------------------------------------
 
 def _holding_certificate(snils_key: str, period_code: str) -> Certificate | None:
@@ -144,14 +434,52 @@ def check_eligibility(child: Child, period) -> None:
         raise EligibilityError(f"Сертификат выдаётся детям, проживающим на территории: {period.municipality.name}.",
                                field="child_id")
     existing = _holding_certificate(child.snils_key, period.code)
-    if existing is not None:
-        mine = existing.child.parent_id == child.parent_id
-        where = existing.municipality.name
+    if existing is None:
+        return
+    if existing.child.parent_id == child.parent_id:
         raise DuplicateCertificateError(
-            f"На этого ребёнка уже выдан сертификат на {period.code} учебный год ({where})"
-            + (f": № {existing.number}." if mine else " по заявлению другого законного представителя.")
-            + " В одном учебном году у ребёнка может быть один сертификат во всём регионе.",
-            field="child_id")
+            f"На этого ребёнка уже выдан сертификат на {period.code} учебный год: № {existing.number}. "
+            "В одном учебном году у ребёнка может быть один сертификат во всём регионе.", field="child_id")
+    # another guardian's: the parent learns neither where nor by whom nor the number (the department
+    # of the period's municipality sees them: holder_details)
+    raise DuplicateCertificateError(_held_elsewhere_message(period), field="child_id",
+                                    held=existing)
+
+
+def _held_elsewhere_message(period) -> str:
+    """What a parent is told when the child (by СНИЛС) is another guardian's affair: that it cannot be
+    filed here and whom to ask, nothing about the other application or certificate."""
+    authority = period.municipality.authority or "управление образования вашего муниципального образования"
+    return (f"Подать заявление на этого ребёнка на {period.code} учебный год здесь нельзя. Обратитесь в "
+            f"{authority}: там проверят сведения и подскажут, что делать.")
+
+
+def holder_details(held) -> dict:
+    """What the department is told about the other application or certificate of a refused child."""
+    kind = "certificate" if isinstance(held, Certificate) else "application"
+    return {kind: held.number, "municipality": held.municipality.name, "status": held.status,
+            "guardian_id": held.child.parent_id if kind == "certificate" else held.parent_id}
+
+
+def _tell_department(error: DuplicateCertificateError, child: Child, period, *, actor: User, official: bool) -> None:
+    """A child refused as another guardian's: the parent's message says nothing of the other
+    application or certificate; the department of the period's municipality is told the details (an
+    audit event and a notification, kept although the application is refused). An official filing
+    for a parent is shown the details at once."""
+    if error.held is None:
+        return
+    details = holder_details(error.held)
+    if official:
+        error.message = (f"На этого ребёнка на {period.code} учебный год уже есть "
+                         + (f"сертификат № {details['certificate']}" if "certificate" in details
+                            else f"заявление № {details['application']}")
+                         + f" ({details['municipality']}) по заявлению другого законного представителя.")
+        error.fields = {error.field: error.message}
+        return
+    record_event("certificate_application.refused_duplicate", child, actor=actor,
+                 details={"period": period.code, "period_municipality": period.municipality.name, **details})
+    announce("certificate_application.refused_duplicate", child, actor=actor, period=period, details=details)
+    error.persist = True  # nothing else was changed before: the department's record of it is kept
 
 
 def choose_category(child: Child, period, category_id: int | None = None) -> CertificateCategory:
@@ -208,7 +536,11 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
         raise ValidationError("Нужно согласие на обработку персональных данных (152-ФЗ).", field="consent")
     child = get_child(child_id, filed_by or parent)
     period = get_period(period_id)
-    check_eligibility(child, period)
+    try:
+        check_eligibility(child, period)
+    except DuplicateCertificateError as error:
+        _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
+        raise
     category = choose_category(child, period, category_id)
     group = _wanted_group(group_id, child, period)
     application = CertificateApplication(
@@ -225,9 +557,14 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
             CertificateApplication.snils_key == child.snils_key, CertificateApplication.period_code == period.code,
             CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES)
         ).execution_options(all_municipalities=True)).scalars().first()
-        where = f" ({pending.municipality.name})" if pending else ""
-        raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано{where} "
-                            "и рассматривается.", field="child_id", code="duplicate_application")
+        if pending is not None and pending.parent_id != child.parent_id:
+            error = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
+                                              code="duplicate_application")
+            _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
+            raise error
+        raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано"
+                            + (f": № {pending.number}" if pending else "") + " и рассматривается.",
+                            field="child_id", code="duplicate_application")
     application.due_on = due_date("certificate_review", clock.today(), application.municipality_id)
     application.signature = sign_document(application_content(application))
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
@@ -257,6 +594,22 @@ def _signed_application_or_certificate(number: str) -> SignedDocument | None:
         Certificate.number == certificate_number)).scalar_one_or_none()
     return certificate and SignedDocument("certificate", "Социальный сертификат", certificate.number,
                                           certificate_content(certificate), certificate.signature)
+
+
+def child_municipality_id(child: Child) -> int | None:
+    """The municipality the child is known in: that of its latest application; None for a child never
+    applied for (the record does not name where the child lives)."""
+    return db.session.execute(select(CertificateApplication.municipality_id).where(
+        CertificateApplication.child_id == child.id).order_by(CertificateApplication.id.desc()).limit(1)
+        .execution_options(all_municipalities=True)).scalar()
+
+
+def periods_for(child: Child, today: date | None = None) -> list[Period]:
+    """The periods offered to apply for the child: its municipality's open ones, the current first
+    (every municipality's of the installation for a child never applied for)."""
+    known = child_municipality_id(child)
+    ids = [known] if known else db.session.execute(select(Municipality.id)).scalars().all()
+    return open_periods(ids, today)
 
 
 def get_application(application_id: int, user: User) -> CertificateApplication:
@@ -664,6 +1017,9 @@ def reencrypt_personal_data() -> int:
     children = db.session.execute(select(Child)).scalars().all()
     for child in children:
         child.snils_encrypted = personal_data.reencrypt(child.snils_encrypted)
+    for correction in db.session.execute(select(ChildCorrection).where(ChildCorrection.snils_encrypted.is_not(None))
+                                         .execution_options(all_municipalities=True)).scalars():
+        correction.snils_encrypted = personal_data.reencrypt(correction.snils_encrypted)
     db.session.flush()
     record_event("personal_data.rotate_key", ("Child", None), details={"rows": len(children)})
     return len(children)

@@ -3,8 +3,18 @@ from flask_login import current_user
 
 from certapp.accounts.access import public, roles
 from certapp.certificates import render, services
-from certapp.certificates.forms import ApplyForm, CategoryForm, ChildForm, DecisionForm, OnBehalfForm, StatusForm
-from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES
+from certapp.certificates.forms import (
+    ApplyForm,
+    CategoryForm,
+    ChildEditForm,
+    ChildForm,
+    CorrectionDecisionForm,
+    CorrectionForm,
+    DecisionForm,
+    OnBehalfForm,
+    StatusForm,
+)
+from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.common.errors import DomainError
 from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
@@ -33,21 +43,95 @@ def _fields(form, *skip) -> dict:
     return {name: f.data for name, f in form._fields.items() if name not in ("csrf_token", "submit", *skip)}
 
 
+def _submit_child_form(form, action) -> bool:
+    """Check the child form and run `action` (the service) in one transaction; True when it is done.
+    When the form itself finds errors, the service's checks still run, so that every field's error
+    shows at once."""
+    if not form.is_submitted():
+        return False
+    valid = form.validate()
+    if "csrf_token" in form.errors:
+        return False
+    try:
+        if not valid:
+            services.clean_child_data(_fields(form), snils_required=False)
+            return False
+        with transaction():
+            action()
+    except DomainError as error:
+        form.add_domain_error(error, skip_flagged=not valid)
+        return False
+    return True
+
+
 @bp.route("/children", methods=["GET", "POST"])
 @roles("parent")
 def children():
     form = ChildForm()
+    if _submit_child_form(form, lambda: services.add_child(current_user, _fields(form))):
+        flash("Ребёнок добавлен. Теперь можно подать заявление на сертификат.", "success")
+        return redirect(url_for("certificates.children"))
+    kids = services.children_of(current_user)
+    return render_template("certificates/children.html", children=kids, form=form,
+                           certificates=services.certificates_of(current_user),
+                           issued={c.id for c in kids if services.issued_certificate(c)},
+                           corrections=services.corrections_of(current_user)), 422 if form.errors else 200
+
+
+@bp.route("/children/<int:child_id>/edit", methods=["GET", "POST"])
+@roles("parent")
+def edit_child(child_id: int):
+    """Correct a child's record: directly until a certificate is issued for it, then as a request
+    that the department confirms."""
+    child = services.get_child(child_id, current_user)
+    issued = services.issued_certificate(child)
+    form_class = CorrectionForm if issued else ChildEditForm
+    form = form_class(obj=child) if request.method == "GET" else form_class()
+    if request.method == "GET":
+        form.snils.data = ""
+    pending = services.pending_correction(child) if issued else None
+    if issued:
+        done = _submit_child_form(form, lambda: services.request_correction(child.id, current_user, _fields(form, "note"),
+                                                                            form.note.data))
+        message = "Запрос на исправление отправлен в управление образования."
+    else:
+        done = _submit_child_form(form, lambda: services.update_child(child.id, current_user, _fields(form)))
+        message = "Сведения о ребёнке исправлены."
+    if done:
+        flash(message, "success")
+        return redirect(url_for("certificates.children"))
+    return render_template("certificates/child_edit.html", form=form, child=child, issued=issued,
+                           pending=pending), 422 if form.errors else 200
+
+
+@bp.route("/children/corrections")
+@roles("department")
+def corrections():
+    """The requests to correct children's records, for the department of the certificate's municipality."""
+    status = request.args.get("status", "requested")
+    status = status if status in CORRECTION_STATUSES else None
+    page = paginate(services.corrections_query(status), request.args.get("page", 1, type=int), 50)
+    return render_template("certificates/corrections.html", page=page, status=status, statuses=CORRECTION_STATUSES,
+                           changes={c.id: services.correction_changes(c) for c in page.items},
+                           form=CorrectionDecisionForm(formdata=None))
+
+
+@bp.route("/children/corrections/<int:correction_id>/decide", methods=["POST"])
+@roles("department")
+def decide_correction(correction_id: int):
+    form = CorrectionDecisionForm()
     if form.validate_on_submit():
         try:
             with transaction():
-                services.add_child(current_user, _fields(form))
+                services.decide_correction(correction_id, form.decision.data, current_user, form.reason.data)
         except DomainError as error:
-            form.add_domain_error(error)
+            flash(error.message, "error")
         else:
-            flash("Ребёнок добавлен. Теперь можно подать заявление на сертификат.", "success")
-            return redirect(url_for("certificates.children"))
-    return render_template("certificates/children.html", children=services.children_of(current_user), form=form,
-                           certificates=services.certificates_of(current_user)), 422 if form.errors else 200
+            flash("Сведения о ребёнке исправлены, документы подписаны заново." if form.decision.data == "confirmed"
+                  else "В исправлении отказано.", "success")
+    else:
+        flash("Выберите решение.", "error")
+    return redirect(url_for("certificates.corrections"))
 
 
 def _category_choices(periods) -> list:
@@ -58,17 +142,30 @@ def _category_choices(periods) -> list:
         for p in periods for c in p.categories]
 
 
+def _category_label(c) -> str:
+    return (f"{c.name}, {c.ages}, {format_rub(c.certificate_nominal)}"
+            + (", подтверждается документом" if c.needs_document else ""))
+
+
 @bp.route("/certificates/apply", methods=["GET", "POST"])
 @roles("parent")
 def apply():
+    """The application: each child's municipality's open periods (the current one first and
+    preselected) and, per period, that period's categories (a script shows the chosen period's)."""
     form = ApplyForm()
-    form.child_id.choices = choices((c.id, f"{c.full_name}, {c.birth_date:%d.%m.%Y}")
-                                    for c in services.children_of(current_user))
-    periods = list_periods()
-    form.period_id.choices = choices((p.id, p.title) for p in periods)
-    form.category_id.choices = _category_choices(periods)
-    if request.method == "GET" and request.args.get("group", type=int):
-        form.group_id.data = request.args.get("group", type=int)
+    kids = services.children_of(current_user)
+    form.child_id.choices = choices((c.id, f"{c.full_name}, {c.birth_date:%d.%m.%Y}") for c in kids)
+    offered = {c.id: services.periods_for(c) for c in kids}
+    periods = list({p.id: p for c in kids for p in offered[c.id]}.values())
+    several = len({p.municipality_id for p in periods}) > 1
+    form.period_id.choices = choices((p.id, p.title if several else p.name) for p in periods)
+    form.category_id.choices = [(0, "Определить по возрасту ребёнка")] + [
+        (c.id, _category_label(c)) for p in periods for c in p.categories]
+    if request.method == "GET":
+        first = offered[kids[0].id] if kids else []
+        form.period_id.data = first[0].id if first else None
+        if request.args.get("group", type=int):
+            form.group_id.data = request.args.get("group", type=int)
     group = db.session.get(StudyGroup, int(form.group_id.data)) if str(form.group_id.data or "").isdigit() else None
     if form.validate_on_submit():
         try:
@@ -80,7 +177,11 @@ def apply():
         else:
             flash("Заявление подано. Управление образования проверит документы и выдаст сертификат.", "success")
             return redirect(url_for("certificates.my_applications"))
-    return render_template("certificates/apply.html", form=form, group=group), 422 if form.errors else 200
+    child_periods = {child_id: [p.id for p in ps] for child_id, ps in offered.items()}
+    chosen_child = form.child_id.data if form.child_id.data in child_periods else (kids[0].id if kids else None)
+    return render_template("certificates/apply.html", form=form, group=group, periods=periods, several=several,
+                           child_periods=child_periods, shown_periods=child_periods.get(chosen_child, []),
+                           category_label=_category_label), 422 if form.errors else 200
 
 
 @bp.route("/certificates/applications")

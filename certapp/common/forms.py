@@ -27,13 +27,16 @@ class BaseForm(FlaskForm):
                 field.errors = [_name_the_field(field, message) for message in field.errors]
         return valid
 
-    def add_domain_error(self, error: DomainError) -> None:
-        """Show a service's refusal next to its field, or above the form."""
-        field = getattr(self, error.field, None) if error.field else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [error.message]
-        else:
-            self.form_errors.append(error.message)
+    def add_domain_error(self, error: DomainError, *, skip_flagged: bool = False) -> None:
+        """Show a service's refusal next to its field (each field's, when it checked several), or above
+        the form. `skip_flagged`: a field that already shows the form's own error keeps just that one."""
+        for name, message in (error.fields or {None: error.message}).items():
+            field = getattr(self, name, None) if name else None
+            if field is not None and hasattr(field, "errors"):
+                if not (skip_flagged and field.errors):
+                    field.errors = list(field.errors) + [message]
+            else:
+                self.form_errors.append(message)
 
 
 def _name_the_field(field, message: str) -> str:

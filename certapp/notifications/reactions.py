@@ -58,6 +58,34 @@ def application_refused(application, **_):
            user_id=application.parent_id, url=path_for("certificates.my_applications"))
 
 
+@subscribe("certificate_application.refused_duplicate")
+def application_refused_as_duplicate(child, period, details, **_):
+    # the parent was told only to contact this department: it learns what the parent may not
+    held = (f"сертификат № {details['certificate']}" if "certificate" in details
+            else f"заявление № {details['application']}")
+    notify("certificate", f"Родитель не смог подать заявление на {period.code} учебный год",
+           f"На ребёнка (СНИЛС {child.snils_masked}, заявитель — пользователь № {child.parent_id}) уже есть {held} "
+           f"({details['municipality']}) по заявлению другого законного представителя (пользователь "
+           f"№ {details['guardian_id']}). Родителю предложено обратиться в управление образования.",
+           role="department", municipality_id=period.municipality_id)
+
+
+@subscribe("child_correction.requested")
+def child_correction_requested(correction, **_):
+    notify("certificate", "Запрос на исправление сведений о ребёнке",
+           f"Родитель просит исправить сведения о ребёнке {correction.child.full_name}, на которого выдан сертификат.",
+           role="department", municipality_id=correction.municipality_id, url=path_for("certificates.corrections"))
+
+
+@subscribe("child_correction.confirmed", "child_correction.refused")
+def child_correction_decided(correction, **_):
+    text = ("Сведения о ребёнке исправлены, документы сертификата подписаны заново." if correction.status == "confirmed"
+            else f"В исправлении сведений о ребёнке {correction.child.full_name} отказано. Причина: "
+                 f"{correction.decision_reason}")
+    notify("certificate", f"Исправление сведений о ребёнке: {correction.status_name.lower()}", text,
+           user_id=correction.requested_by_id, url=path_for("certificates.children"))
+
+
 # --- enrollments and contracts ----------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.models import AuditEvent
 from certapp.audit.services import record_event
-from certapp.certificates.models import Certificate, CertificateApplication, Child
+from certapp.certificates.models import Certificate, CertificateApplication, Child, ChildCorrection
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError
 from certapp.common.templating import format_date
@@ -89,6 +89,13 @@ def anonymise_child(child_id: int, actor: User, today: date | None = None) -> Ch
     child.snils_key = hashlib.sha256(b"anonymised:" + secrets.token_bytes(16)).hexdigest()
     child.birth_certificate, child.address = "—", "—"
     child.anonymised_at = utcnow()
+    # the corrections asked for it hold the same kind of data
+    for correction in db.session.execute(select(ChildCorrection).where(ChildCorrection.child_id == child.id)
+                                         .execution_options(all_municipalities=True)).scalars():
+        correction.last_name, correction.first_name, correction.patronymic = ANONYMISED, f"№ {child.id}", None
+        correction.birth_date = child.birth_date
+        correction.snils_encrypted = correction.snils_key = correction.snils_last2 = None
+        correction.birth_certificate, correction.address, correction.note = "—", "—", None
     record_event("child.anonymise", child, actor=actor, to_state="anonymised",
                  details={"retention_ended_on": ends})
     return child

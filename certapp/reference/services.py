@@ -182,6 +182,17 @@ def current_period(today: date | None = None, municipality_id: int | None = None
     ).scalars().first()
 
 
+def open_periods(municipality_ids, today: date | None = None) -> list[Period]:
+    """The periods a parent may apply for in these municipalities: the one running today first, then
+    those still to come, by start (a period has no separate application window: applications are taken
+    until it ends). Past periods are not offered."""
+    today = today or clock.today()
+    periods = db.session.execute(select(Period).where(Period.municipality_id.in_(list(municipality_ids)),
+                                                      Period.ends_on >= today)
+                                 .order_by(Period.starts_on, Period.municipality_id)).scalars().all()
+    return sorted(periods, key=lambda p: not p.contains(today))  # stable: the rest keep their order by start
+
+
 def _check_period_values(code, name, starts_on, ends_on, nominal, municipality_id, exclude_id=None):
     if not code or len(code) > 16:
         raise ValidationError("Укажите код периода, например 2026/27.", field="code")

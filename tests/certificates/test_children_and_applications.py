@@ -130,7 +130,7 @@ def test_second_certificate_for_the_same_child_is_refused_for_another_parent(api
     child = client.post("/api/v1/certificates/children", json=_json(child_data(snils="11223344595"))).json
     response = client.post("/api/v1/certificates/applications", json={
         "child_id": child["id"], "period_id": current_period().id, "consent": True})
-    assert response.status_code == 409 and "другого законного представителя" in response.json["message"]
+    assert response.status_code == 409 and "Обратитесь в" in response.json["message"]
     assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 1
 
 
