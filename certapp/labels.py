@@ -9,7 +9,7 @@ action the code records has a name here."""
 from certapp.accounts.models import ROLES
 from certapp.bookkeeping.models import AGREEMENT_REPORT_STATUSES, AGREEMENT_STATUSES, INVOICE_KINDS, INVOICE_STATUSES, REGISTER_STATUSES
 from certapp.certificates.models import APPLICATION_STATUSES as CERTIFICATE_APPLICATION_STATUSES
-from certapp.certificates.models import CERTIFICATE_STATUSES
+from certapp.certificates.models import CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.common.money import format_rub
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
 from certapp.ledger.models import ENTRY_KINDS
@@ -23,6 +23,8 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "user": ("Учётная запись", "User", ROLES),
     "api_token": ("Токен API", "ApiToken", {}),
     "child": ("Ребёнок", "Child", {}),
+    "child_correction": ("Исправление данных ребёнка", "ChildCorrection", CORRECTION_STATUSES),
+    "job": ("Фоновая задача", "Job", {}),
     "personal_data": ("Персональные данные", "Child", {}),
     "certificate_application": ("Заявление на сертификат", "CertificateApplication", CERTIFICATE_APPLICATION_STATUSES),
     "certificate": ("Сертификат", "Certificate", CERTIFICATE_STATUSES),
@@ -63,6 +65,8 @@ VERBS = {
     "issue": "выдача", "funded": "финансирование из очереди", "notice": "уведомление о расторжении",
     "requested": "подана", "submitted": "подано", "offered": "предложен", "revoke": "отзыв",
     "rotate_key": "смена ключа шифрования", "refused": "отказано", "region": "загрузка региона",
+    "resume": "возобновлена после остановки обработчика", "hand_out": "передана обработчику снова",
+    "fail_stale": "прервана: обработчик остановился",
 }
 
 #: actions whose whole name reads better than "<object>: <verb>"
@@ -91,6 +95,8 @@ ACTIONS = {
     "contract.notice": "Уведомление о расторжении договора",
     "service_report.create": "Отчёт за месяц принят",
     "reconciliation.run": "Сверка выполнена",
+    "certificate_application.refused_duplicate": "Заявление отклонено: на ребёнка уже есть сертификат или заявление",
+    "contract.resplit": "Договор: расчёт оплаты пересчитан по остатку сертификата",
 }
 
 
@@ -138,7 +144,7 @@ DETAIL_NAMES = {
     "provider_id": "Исполнитель №", "program_id": "Программа №", "group_id": "Группа №", "contract_id": "Договор №",
     "certificate_id": "Сертификат №", "municipality_id": "Муниципалитет №", "agreement": "Соглашение",
     "failures": "Неудачных попыток", "expired": "Истекло", "duration_ms": "Длительность, мс",
-    "retention_ended_on": "Срок хранения истёк", "muted": "Отключённые темы писем", "by_role": "По ролям",
+    "retention_ended_on": "Срок хранения истёк", "fields": "Изменены поля", "muted": "Отключённые темы писем", "by_role": "По ролям",
 }
 #: details that are sums in kopecks
 MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks"}

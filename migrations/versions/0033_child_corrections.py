@@ -11,7 +11,7 @@ from alembic import op
 import certapp.db
 
 revision = '0033_child_corrections'
-down_revision = '0027_official_lists'
+down_revision = '0030_job_recovery'
 branch_labels = None
 depends_on = None
 

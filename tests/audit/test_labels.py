@@ -14,7 +14,7 @@ def _recorded_actions() -> set[str]:
     """Every action written in the code: literal ones, transitions ("<event>.<status>" for each status
     of that object) and the ledger's kinds."""
     source = "\n".join(path.read_text() for path in CODE.rglob("*.py"))
-    calls = "\n".join(line for line in source.splitlines() if "record_event(" in line)
+    calls = "\n".join(line for line in source.splitlines() if "record_event(" in line or "_audit(" in line)
     actions = set(re.findall(r'"([a-z_]+\.[a-z_]+)"', calls))
     actions |= set(re.findall(r'action = "([a-z_]+\.[a-z_]+)"', source))
     for event in set(re.findall(r'event="([a-z_]+)"', source)):
