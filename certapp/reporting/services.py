@@ -16,6 +16,7 @@ from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
 from certapp.common.months import quarter_months
+from certapp.common.normalise import is_ascii_digits
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
@@ -188,7 +189,7 @@ def order_number(order: SocialOrder) -> str:
 @signed_document_finder
 def _signed_order(number: str) -> SignedDocument | None:
     parts = number.split("-")
-    if len(parts) != 4 or parts[0] != "СЗ" or not all(p.isdigit() for p in parts[1:]):
+    if len(parts) != 4 or parts[0] != "СЗ" or not all(is_ascii_digits(p) for p in parts[1:]):
         return None
     order = db.session.execute(select(SocialOrder).join(Municipality).where(
         Municipality.number_code == parts[1], SocialOrder.year == int(parts[2]),
