@@ -25,8 +25,8 @@ from certapp.common.validators import (
     check_inn,
     check_kpp,
     check_ogrn,
-    digits_only,
     check_settlement_account,
+    digits_only,
     normalise_email,
     normalise_phone,
 )
