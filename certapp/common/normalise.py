@@ -19,8 +19,10 @@ _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 def ascii_text(value) -> str:
     """Unicode NFKC (fullwidth forms, ligatures, non-breaking spaces become their plain letters), then
     every decimal digit of any script as its ASCII digit, every dash as "-", every space as " ", and
-    invisible characters dropped. Other characters stay, for the caller's check to refuse."""
-    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    invisible characters dropped. Other characters (and «№») stay, for the caller's check to refuse."""
+    text = "" if value is None else str(value)
+    # NFKC would spell the numero sign «№» (in «III-БА № 123456») as «No»: it stays as typed
+    text = "№".join(unicodedata.normalize("NFKC", part) for part in text.split("№"))
     if text.isascii():
         return text
     out = []
