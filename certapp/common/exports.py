@@ -79,7 +79,7 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     plain = "".join(_TRANSLIT.get(char.lower(), char).capitalize() if char.isupper() else _TRANSLIT.get(char, char)
                     for char in filename)
     fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("_") or "download"
-    header = f'{disposition}; filename="{fallback}"'
+    header = f"{disposition}; filename={fallback}"  # a token of [A-Za-z0-9._-]: no quotes needed
     if fallback != filename:
         header += f"; filename*=UTF-8''{quote(filename, safe='')}"
     return header
