@@ -78,6 +78,9 @@ MAX_JSON_NUMBER_DIGITS = 20
 #: no API object has more than a few dozen fields; more is a flood of unknown keys, refused before the
 #: schema would spend seconds listing each one as unknown
 MAX_JSON_KEYS = 1000
+#: and no body more than this many keys in all its objects (a list of 300 objects of 999 unknown keys
+#: each would still take a schema seconds)
+MAX_JSON_TOTAL_KEYS = 10_000
 
 
 class HostileJSONError(ValueError):
@@ -94,16 +97,26 @@ def _no_constant(name: str):
     raise HostileJSONError(f"{name} — не число JSON.")
 
 
-def _bounded_object(pairs: list) -> dict:
-    if len(pairs) > MAX_JSON_KEYS:
-        raise HostileJSONError(f"В объекте JSON больше {MAX_JSON_KEYS} полей.")
-    return dict(pairs)
+def _bounded_objects():
+    """An object_pairs_hook counting the keys of one body's objects."""
+    total = 0
+
+    def hook(pairs: list) -> dict:
+        nonlocal total
+        total += len(pairs)
+        if len(pairs) > MAX_JSON_KEYS:
+            raise HostileJSONError(f"В объекте JSON больше {MAX_JSON_KEYS} полей.")
+        if total > MAX_JSON_TOTAL_KEYS:
+            raise HostileJSONError(f"В теле запроса больше {MAX_JSON_TOTAL_KEYS} полей.")
+        return dict(pairs)
+    return hook
 
 
 def hostile_json_reason(data: bytes) -> str | None:
     """Why a JSON body is refused before any parser of the app sees it (None: it may be parsed):
     not UTF-8 or not JSON, nested deeper than MAX_JSON_DEPTH (a RecursionError deep in a parser), a
-    number longer than MAX_JSON_NUMBER_DIGITS, NaN/Infinity, an object with more than MAX_JSON_KEYS keys."""
+    number longer than MAX_JSON_NUMBER_DIGITS, NaN/Infinity, an object with more than MAX_JSON_KEYS keys
+    or more than MAX_JSON_TOTAL_KEYS in all."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -111,7 +124,7 @@ def hostile_json_reason(data: bytes) -> str | None:
     if json_depth_exceeds(text):
         return f"Тело запроса JSON вложено глубже {MAX_JSON_DEPTH} уровней."
     try:
-        json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant, object_pairs_hook=_bounded_object)
+        json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant, object_pairs_hook=_bounded_objects())
     except HostileJSONError as error:
         return str(error)
     except (ValueError, RecursionError):

@@ -93,6 +93,8 @@ def test_a_chunked_body_of_deep_brackets_is_a_400(users, api):
     ('{"child_id": NaN, "period_id": 1, "consent": true}', "не число JSON"),
     ('{"child_id": 1, "period_id": 1,', "не JSON"),
     ("{" + ", ".join(f'"k{i}": 1' for i in range(1001)) + "}", "больше 1000 полей"),
+    ('{"values": [' + ", ".join(["{" + ", ".join(f'"k{i}": 1' for i in range(900)) + "}"] * 12) + "]}",
+     "больше 10000 полей"),
 ])
 def test_json_that_would_crash_a_parser_is_a_russian_400(users, api, body, reason):
     response = api(users["parent"]).post("/api/v1/certificates/applications", data=body,
