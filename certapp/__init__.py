@@ -55,7 +55,9 @@ def register_extensions(app: Flask) -> None:
     from certapp.observability import configure_logging, finish_request, start_request
     from certapp.security import refuse_hostile_json, refuse_oversized_stream, security_headers
 
-    # before every other hook (CSRFProtect's reads the form): a chunked body past the limit is a 413
+    # before every other hook (CSRFProtect's reads the form): the request's id, then a chunked body
+    # past the limit is a 413 (which carries the id)
+    app.before_request(start_request)
     app.before_request(refuse_oversized_stream)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
@@ -70,7 +72,6 @@ def register_extensions(app: Flask) -> None:
 
     api.init_app(app)
     configure_logging(app)
-    app.before_request(start_request)
     app.before_request(check_access)
     app.before_request(refuse_hostile_json)
     app.after_request(security_headers)
