@@ -2,6 +2,7 @@
 from datetime import date
 
 from certapp.common.errors import ValidationError
+from certapp.common.normalise import ascii_text
 
 #: the years anyone may ask about (reports, orders, calendars, agreements): the certificates began under
 #: 189-ФЗ of 2020; a year outside would be a typo, and date() fails past 9999 (a 500, not an answer)
@@ -17,8 +18,9 @@ def check_year(year, field: str = "year") -> int:
 
 
 def year_arg(values, default: int, name: str = "year") -> int:
-    """?year= of a page (or a form's year): the default when absent or not a number, else checked."""
-    raw = (values.get(name) or "").strip()
+    """?year= of a page (or a form's year): the default when absent; anything but a year in range is a
+    ValidationError (a 422 page with the message), never int() of 5000 digits or date(99999, 1, 1)."""
+    raw = ascii_text(values.get(name)).strip()  # ２０２６ is 2026 (common.normalise)
     if not raw:
         return default
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):

@@ -195,3 +195,12 @@ def test_an_arabic_indic_correction_moves_exactly_that_sum_in_the_browser(login,
     db.session.expire_all()
     assert balance_of(certificate.id).spent == spent - 100_00
     assert check_invariant() == []
+
+
+def test_a_year_in_other_digits_is_the_year_and_garbage_is_refused():
+    from certapp.common.months import year_arg
+
+    assert year_arg({"year": "２０２６"}, 2000) == 2026 and year_arg({}, 2030) == 2030
+    for typed in ("99999", "abc", "9" * 5000, "2019"):
+        with pytest.raises(ValidationError):
+            year_arg({"year": typed}, 2026)
