@@ -90,17 +90,17 @@ def _cut(text, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def capped_messages(messages, depth: int = 0):
+def capped_messages(messages):
     """Marshmallow's field messages ({location: {field: [message] | {…}}}), bounded in size."""
     if isinstance(messages, dict):
         items = list(messages.items())
-        capped = {(_cut(key, 100) if isinstance(key, str) else key): capped_messages(value, depth + 1)
+        capped = {(_cut(key, 100) if isinstance(key, str) else key): capped_messages(value)
                   for key, value in items[:MAX_ERROR_FIELDS]}
         if len(items) > MAX_ERROR_FIELDS:
             capped["…"] = [f"И ещё полей с ошибками: {len(items) - MAX_ERROR_FIELDS}."]
         return capped
     if isinstance(messages, (list, tuple)):
-        capped = [capped_messages(message, depth + 1) for message in messages[:MAX_FIELD_MESSAGES]]
+        capped = [capped_messages(message) for message in messages[:MAX_FIELD_MESSAGES]]
         if len(messages) > MAX_FIELD_MESSAGES:
             capped.append(f"И ещё сообщений: {len(messages) - MAX_FIELD_MESSAGES}.")
         return capped
