@@ -57,8 +57,12 @@ def register_extensions(app: Flask) -> None:
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
     from certapp.observability import configure_logging, finish_request, start_request
-    from certapp.security import refuse_deep_json, security_headers
+    from certapp.security import refuse_hostile_json, refuse_oversized_stream, security_headers
 
+    # before every other hook (CSRFProtect's reads the form): the request's id, then a chunked body
+    # past the limit is a 413 (which carries the id)
+    app.before_request(start_request)
+    app.before_request(refuse_oversized_stream)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True,
                      compare_type=True)
@@ -72,9 +76,8 @@ def register_extensions(app: Flask) -> None:
 
     api.init_app(app)
     configure_logging(app)
-    app.before_request(start_request)
     app.before_request(check_access)
-    app.before_request(refuse_deep_json)
+    app.before_request(refuse_hostile_json)
     app.after_request(security_headers)
     app.after_request(finish_request)
     # the municipality scope is the request's: nothing after it (a test, a command sharing the app

@@ -34,6 +34,8 @@ def load_config(instance_path: str) -> dict:
         **({"ADVANCE_PERCENT": int(os.environ["CERTAPP_ADVANCE_PERCENT"])}
            if os.environ.get("CERTAPP_ADVANCE_PERCENT") else {}),
         **({"TIME_ZONE": os.environ["CERTAPP_TIME_ZONE"]} if os.environ.get("CERTAPP_TIME_ZONE") else {}),
+        **({"MAX_CONTENT_LENGTH": int(os.environ["CERTAPP_MAX_CONTENT_LENGTH"])}
+           if os.environ.get("CERTAPP_MAX_CONTENT_LENGTH") else {}),
         "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
         "LOG_LEVEL": os.environ.get("CERTAPP_LOG_LEVEL", "INFO"),
         "PROXY_FIX": os.environ.get("CERTAPP_BEHIND_PROXY", "0") == "1",
@@ -106,4 +108,8 @@ DEFAULTS = {
     "JOB_MAX_ATTEMPTS": 3,
     #: tests and demonstrations fix the clock here (an ISO date or local date-time); None: the real time
     "CLOCK_NOW": None,
+    #: the largest request body, in bytes (Werkzeug answers 413 past it, also for a chunked body): the
+    #: largest thing anyone sends is an exported document checked on /documents/verify (256 KB) or an
+    #: API body of a few hundred rows; CERTAPP_MAX_CONTENT_LENGTH changes it (nginx: client_max_body_size)
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
 }

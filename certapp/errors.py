@@ -67,17 +67,59 @@ def handle_http_exception(error: HTTPException):
         return handle_internal_error(error)
     if status == 429:
         return handle_rate_limit(error)
+    if status == 413:
+        return handle_too_large(error)
     # flask-smorest puts marshmallow's field messages in error.data["messages"]
     data = getattr(error, "data", None) or {}
     if is_api_request():
         message = MESSAGES.get(status, error.name)
         if error.description and not error.description.startswith("The "):
             message = error.description  # ours, in Russian (Werkzeug's defaults are English)
-        return _json(status, message, data.get("messages"), error.name)
+        return _json(status, message, capped_messages(data.get("messages")), error.name)
     if status == 401:
         flash("Войдите в систему, чтобы продолжить.", "info")
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     return _page(status, MESSAGES.get(status, error.name))
+
+
+#: an error answer lists at most this many fields per level and messages per field, each cut to
+#: MAX_MESSAGE_CHARS: a body of 100 000 unknown keys gets a short 422, not a megabytes-long one
+MAX_ERROR_FIELDS, MAX_FIELD_MESSAGES, MAX_MESSAGE_CHARS = 20, 5, 200
+
+
+def _cut(text, limit: int = MAX_MESSAGE_CHARS) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def capped_messages(messages):
+    """Marshmallow's field messages ({location: {field: [message] | {…}}}), bounded in size."""
+    if isinstance(messages, dict):
+        items = list(messages.items())
+        capped = {(_cut(key, 100) if isinstance(key, str) else key): capped_messages(value)
+                  for key, value in items[:MAX_ERROR_FIELDS]}
+        if len(items) > MAX_ERROR_FIELDS:
+            capped["…"] = [f"И ещё полей с ошибками: {len(items) - MAX_ERROR_FIELDS}."]
+        return capped
+    if isinstance(messages, (list, tuple)):
+        capped = [capped_messages(message) for message in messages[:MAX_FIELD_MESSAGES]]
+        if len(messages) > MAX_FIELD_MESSAGES:
+            capped.append(f"И ещё сообщений: {len(messages) - MAX_FIELD_MESSAGES}.")
+        return capped
+    return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(messages)
+
+
+def handle_too_large(error: HTTPException):
+    """413: a body past MAX_CONTENT_LENGTH (with a Content-Length, or counted as a chunked body is read)."""
+    from flask import current_app
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    size = f"{limit / 1024 / 1024:.1f}".rstrip("0").rstrip(".").replace(".", ",") + " МБ" if limit >= 1024 * 1024 \
+        else f"{limit // 1024} КБ"
+    message = f"Слишком большой запрос: тело запроса не может быть больше {size}."
+    if is_api_request():
+        return _json(413, message, error_code="request_too_large")
+    return _page(413, message)
 
 
 def handle_rate_limit(error: HTTPException):

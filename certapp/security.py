@@ -1,6 +1,8 @@
 """HTTP-level protections applied to every answer and every JSON body."""
+import json
+
 from flask import current_app, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 #: the pages use only the app's own files; no inline script (static/js/app.js handles the
 #: behaviour declared by data attributes), inline style attributes remain
@@ -26,6 +28,20 @@ def security_headers(response):
         response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Pragma", "no-cache")
     return response
+
+
+def refuse_oversized_stream():
+    """before_request, first of all: a body without a Content-Length (chunked; gunicorn passes it on
+    with wsgi.input_terminated) is read here up to MAX_CONTENT_LENGTH and cached. Werkzeug stops such a
+    stream at the limit silently (the form or JSON would be parsed cut short); a byte beyond the limit
+    is a 413 like an announced Content-Length over it (which Werkzeug refuses by itself)."""
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        return None
+    limit = request.max_content_length
+    data = request.get_data(cache=True)
+    if limit is not None and len(data) >= limit and request.stream.read(1) != b"":
+        raise RequestEntityTooLarge()
+    return None
 
 
 #: deeper JSON is refused before marshmallow sees it; no API body needs more than a few levels
@@ -56,12 +72,78 @@ def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def refuse_deep_json():
-    """before_request: a JSON body nested deeper than MAX_JSON_DEPTH is a 400, not a RecursionError
-    deep in a parser (Flask's and webargs' both read the cached body after this)."""
-    if not request.is_json or not request.content_length:
-        return None
-    text = request.get_data(cache=True).decode("utf-8", errors="replace")
+#: a number in a JSON body longer than this is refused before int() sees it (Python refuses more than
+#: 4300 digits with a ValueError, a 500): ids and counts fit 64 bits (19 digits), sums are far smaller
+MAX_JSON_NUMBER_DIGITS = 20
+#: no API object has more than a few dozen fields; more is a flood of unknown keys, refused before the
+#: schema would spend seconds listing each one as unknown
+MAX_JSON_KEYS = 1000
+#: and no body more than this many keys in all its objects (a list of 300 objects of 999 unknown keys
+#: each would still take a schema seconds)
+MAX_JSON_TOTAL_KEYS = 10_000
+
+
+class HostileJSONError(ValueError):
+    """A JSON body we refuse to parse further: the Russian reason."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_NUMBER_DIGITS:
+        raise HostileJSONError(f"Число в теле запроса длиннее {MAX_JSON_NUMBER_DIGITS} цифр.")
+    return int(text)
+
+
+def _no_constant(name: str):
+    raise HostileJSONError(f"{name} — не число JSON.")
+
+
+def _bounded_objects():
+    """An object_pairs_hook counting the keys of one body's objects."""
+    total = 0
+
+    def hook(pairs: list) -> dict:
+        nonlocal total
+        total += len(pairs)
+        if len(pairs) > MAX_JSON_KEYS:
+            raise HostileJSONError(f"В объекте JSON больше {MAX_JSON_KEYS} полей.")
+        if total > MAX_JSON_TOTAL_KEYS:
+            raise HostileJSONError(f"В теле запроса больше {MAX_JSON_TOTAL_KEYS} полей.")
+        return dict(pairs)
+    return hook
+
+
+def hostile_json_reason(data: bytes) -> str | None:
+    """Why a JSON body is refused before any parser of the app sees it (None: it may be parsed):
+    not UTF-8 or not JSON, nested deeper than MAX_JSON_DEPTH (a RecursionError deep in a parser), a
+    number longer than MAX_JSON_NUMBER_DIGITS, NaN/Infinity, an object with more than MAX_JSON_KEYS keys
+    or more than MAX_JSON_TOTAL_KEYS in all."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "Тело запроса не в кодировке UTF-8."
     if json_depth_exceeds(text):
-        raise BadRequest(f"Тело запроса JSON вложено глубже {MAX_JSON_DEPTH} уровней.")
+        return f"Тело запроса JSON вложено глубже {MAX_JSON_DEPTH} уровней."
+    try:
+        json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant, object_pairs_hook=_bounded_objects())
+    except HostileJSONError as error:
+        return str(error)
+    except (ValueError, RecursionError):
+        return "Тело запроса — не JSON: проверьте скобки, кавычки и запятые."
     return None
+
+
+def refuse_hostile_json():
+    """before_request: a JSON body that would crash or flood a parser is a 400 with the reason, before
+    Flask's or webargs' parser reads the (cached) body. The body is read whatever its framing: with a
+    Content-Length or chunked (gunicorn passes a chunked body on), both within MAX_CONTENT_LENGTH —
+    reading past it raises the 413."""
+    if not request.is_json:
+        return None
+    data = request.get_data(cache=True)
+    if not data.strip():
+        return None
+    reason = hostile_json_reason(data)
+    if reason:
+        raise BadRequest(reason)
+    return None
+

@@ -108,3 +108,64 @@ def test_the_one_district_demo_becomes_the_default_municipalitys_and_keeps_recon
         issued = certificates.confirm(waiting.id, department)
     assert issued.number.startswith("24-2627-000005-") and issued.municipality_id == karatuz
     assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 5
+
+
+def test_identifiers_typed_in_other_digits_are_rewritten_and_duplicates_reported(app, capsys):
+    """0028: ИНН, license numbers and СНИЛС stored as typed in fullwidth digits (before the normalising
+    edge) are rewritten in ASCII digits, with the СНИЛС's key, its certificate's key and last digits;
+    a row that would then equal another is left alone and reported."""
+    import hashlib
+    import hmac
+
+    from certapp.certificates import personal_data
+    from certapp.certificates.services import add_child
+    from certapp.registry.models import License
+    from tests.factories import child_data, make_certificate, make_provider, make_user, snils
+
+    fullwidth = str.maketrans("0123456789", "０１２３４５６７８９")
+
+    def old_key(typed: str) -> str:  # what the code before 0028 stored: the HMAC of the digits as typed
+        return hmac.new(personal_data._hmac_key(), b"snils:" + typed.encode(), hashlib.sha256).hexdigest()
+
+    department = make_user("department")
+    _, first = make_provider(department=department)
+    _, second = make_provider(department=department)
+    parent, other_parent = make_user("parent"), make_user("parent")
+    held, mixed = snils(), snils()
+    make_certificate(parent, department, snils=held)
+    duplicate = add_child(parent, child_data())
+    certificate = make_certificate(other_parent, department, snils=mixed)
+    db.session.commit()
+    first_inn, second_id, duplicate_id = first.inn, second.id, duplicate.id
+    certificate_id, child_id = certificate.id, certificate.child_id
+    twin_of_first = first_inn.translate(fullwidth)
+    mixed_key = personal_data.snils_key(mixed)
+    db.session.remove()  # its transaction would hold SQLite's lock while the rows are rewritten below
+    typed_mixed = mixed.replace("-", "").replace(" ", "").translate(fullwidth)
+    typed_held = held.replace("-", "").replace(" ", "").translate(fullwidth)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE provider SET inn = :inn WHERE id = :id"), {"inn": twin_of_first, "id": second_id})
+        conn.execute(text("UPDATE license SET number = :n"), {"n": "２４Л０１"})
+        conn.execute(text("UPDATE child SET snils_encrypted = :e, snils_key = :k, snils_last2 = :l WHERE id = :id"),
+                     {"e": personal_data._cipher().encrypt(typed_mixed.encode()).decode(), "k": old_key(typed_mixed),
+                      "l": typed_mixed[-2:], "id": child_id})
+        for table in ("certificate", "certificate_application"):
+            conn.execute(text(f"UPDATE {table} SET snils_key = :k WHERE snils_key = :old"),
+                         {"k": old_key(typed_mixed), "old": mixed_key})
+        conn.execute(text("UPDATE child SET snils_encrypted = :e, snils_key = :k WHERE id = :id"),
+                     {"e": personal_data._cipher().encrypt(typed_held.encode()).decode(), "k": old_key(typed_held),
+                      "id": duplicate_id})
+    downgrade(revision="0027_official_lists")
+    upgrade()
+    printed = capsys.readouterr().out
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT snils_key, snils_last2 FROM child WHERE id = :id"),
+                            {"id": child_id}).one() == (mixed_key, mixed[-2:])
+        assert conn.execute(text("SELECT snils_key FROM certificate WHERE id = :id"),
+                            {"id": certificate_id}).scalar_one() == mixed_key
+        assert conn.execute(text("SELECT snils_key FROM child WHERE id = :id"),
+                            {"id": duplicate_id}).scalar_one() == old_key(typed_held)  # left for a person
+        assert conn.execute(text("SELECT inn FROM provider WHERE id = :id"), {"id": second_id}).scalar_one() \
+            == twin_of_first
+        assert set(conn.execute(select(License.number)).scalars()) == {"24Л01"}
+    assert f"child {duplicate_id} is child " in printed and f"provider {second_id}: inn" in printed

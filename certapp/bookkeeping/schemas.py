@@ -8,7 +8,7 @@ from certapp.bookkeeping.models import (
     REGISTER_STATUSES,
 )
 from certapp.common.money import format_rub
-from certapp.common.schemas import PageSchema, PaginationQuerySchema
+from certapp.common.schemas import PageSchema, PaginationQuerySchema, Year
 
 
 class AgreementSchema(Schema):
@@ -252,7 +252,7 @@ class AgreementReportPageSchema(PageSchema):
 
 class AgreementReportInputSchema(Schema):
     agreement_id = fields.Integer(required=True)
-    year = fields.Integer(required=True)
+    year = Year(required=True)
     quarter = fields.Integer(required=True, validate=validate.Range(min=1, max=4))
 
 

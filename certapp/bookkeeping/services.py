@@ -31,7 +31,7 @@ from certapp.certificates.models import Certificate
 from certapp.common import clock
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import share
-from certapp.common.months import add_months, quarter_months
+from certapp.common.months import add_months, check_year, quarter_months
 from certapp.common.scope import current_scope
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
@@ -551,8 +551,9 @@ def invoices_query(month: date | None = None, kind: str | None = None, status: s
 
 def _quarter(year: int, quarter: int) -> tuple[date, date]:
     """The first days of the quarter's first and last months; refuses a quarter or year out of range."""
-    if quarter not in (1, 2, 3, 4) or not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise ValidationError("Квартал — от 1 до 4, год — четыре цифры.", field="quarter")
+    check_year(year)
+    if quarter not in (1, 2, 3, 4):
+        raise ValidationError("Квартал — от 1 до 4.", field="quarter")
     return quarter_months(year, quarter)
 
 

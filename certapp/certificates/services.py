@@ -26,6 +26,7 @@ from certapp.common import clock
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
+from certapp.common.normalise import ascii_text
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
 from certapp.common.web import path_for
@@ -62,7 +63,7 @@ class DuplicateCertificateError(ConflictError):
 
 
 _NAME_RE = re.compile(r"^[А-ЯЁа-яё][А-ЯЁа-яё\- ']*$")
-_BIRTH_CERT_RE = re.compile(r"^([IVXLCivxlc]{1,6}|[1-9]{1,2})\s*-?\s*([А-ЯЁа-яё]{2})\s*№?\s*(\d{6})$")
+_BIRTH_CERT_RE = re.compile(r"^([IVXLCivxlc]{1,6}|[1-9]{1,2})\s*-?\s*([А-ЯЁа-яё]{2})\s*№?\s*([0-9]{6})$")
 
 
 # --- children ------------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ def _snils(data: dict) -> str:
 
 
 def _birth_certificate(data: dict) -> str:
-    match = _BIRTH_CERT_RE.match(" ".join(str(data.get("birth_certificate") or "").split()))
+    match = _BIRTH_CERT_RE.match(" ".join(ascii_text(data.get("birth_certificate")).split()))
     if not match:
         raise ValidationError("Свидетельство о рождении: серия и номер, например III-БА № 123456.",
                               field="birth_certificate")
@@ -729,7 +730,7 @@ def format_number(district_code: str, period_code: str, sequence: int) -> str:
 def parse_number(text: str) -> str | None:
     """What a person typed -> the certificate number, or None when it is not one (the Damm check digit
     catches any single wrong digit and any swap of two neighbours)."""
-    digits = re.sub(r"\D", "", text or "")
+    digits = re.sub(r"[^0-9]", "", ascii_text(text))
     if len(digits) != 13 or not damm.is_valid(digits):
         return None
     return f"{digits[:2]}-{digits[2:6]}-{digits[6:12]}-{digits[12]}"
@@ -926,7 +927,7 @@ def holders_query(*, search: str | None = None, period_id: int | None = None, st
         stmt = stmt.where(Certificate.status == status)
     if search:
         pattern = f"%{search.strip().lower()}%"
-        digits = re.sub(r"\D", "", search)
+        digits = re.sub(r"[^0-9]", "", ascii_text(search))
         conditions = [func.lower(Child.last_name).like(pattern), func.lower(Child.first_name).like(pattern),
                       Certificate.number.like(f"%{search.strip()}%")]
         if len(digits) == 11 and is_valid_snils(digits):

@@ -16,7 +16,7 @@ from certapp.certificates.forms import (
 )
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.common.errors import DomainError
-from certapp.common.exports import Money, csv_response, xlsx_stream_response
+from certapp.common.exports import Money, content_disposition, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
 from certapp.common.pagination import paginate
@@ -236,7 +236,7 @@ def pdf(certificate_id: int):
     body = render.certificate_pdf(cert, ledger.balance_of(cert.id), cert.period.municipality.name,
                                   contract_services.certificate_parts(cert.id))
     return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f"inline; filename=certificate-{cert.number}.pdf"})
+                    headers={"Content-Disposition": content_disposition(f"certificate-{cert.number}.pdf", "inline")})
 
 
 @bp.route("/certificates/<int:certificate_id>/status", methods=["POST"])

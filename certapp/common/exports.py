@@ -1,8 +1,10 @@
 """Exports that a Russian bookkeeper opens in Excel: CSV (UTF-8 with BOM, ';') and XLSX."""
 import csv
 import io
+import re
 import tempfile
 from datetime import date, datetime
+from urllib.parse import quote
 
 from flask import Response
 from openpyxl import Workbook
@@ -65,6 +67,24 @@ def csv_response(headers: list[str], rows, filename: str) -> Response:
     return _sent(out, "text/csv; charset=utf-8", filename)
 
 
+_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r",
+                      "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "iu", "ia"], strict=True))
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """The Content-Disposition of every download: the name as typed in RFC 6266's filename*=UTF-8''…
+    and a plain ASCII fallback (transliterated) for old clients. HTTP headers are latin-1: gunicorn
+    refuses an answer whose header carries «ЗС-2026-00001» as is, and the download becomes a 500."""
+    plain = "".join(_TRANSLIT.get(char.lower(), char).capitalize() if char.isupper() else _TRANSLIT.get(char, char)
+                    for char in filename)
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("_") or "download"
+    header = f"{disposition}; filename={fallback}"  # a token of [A-Za-z0-9._-]: no quotes needed
+    if fallback != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
 def _sent(out, mimetype: str, filename: str) -> Response:
     """A written temporary file as a download, read in chunks and closed once sent."""
     out.seek(0)
@@ -75,7 +95,7 @@ def _sent(out, mimetype: str, filename: str) -> Response:
                 yield data
         finally:
             out.close()
-    return Response(chunks(), mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(chunks(), mimetype=mimetype, headers={"Content-Disposition": content_disposition(filename)})
 
 
 def _append_text_safe(sheet, values) -> None:
@@ -135,7 +155,7 @@ def xlsx_bytes(sheets) -> bytes:
 
 def xlsx_response(filename: str, sheets) -> Response:
     return Response(xlsx_bytes(sheets), mimetype=XLSX_MIME,
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+                    headers={"Content-Disposition": content_disposition(filename)})
 
 
 def xlsx_stream_response(filename: str, title: str, headers: list[str], rows, total_columns: tuple[int, ...] = ()

@@ -1,7 +1,9 @@
 """Money is integer kopecks everywhere; rubles exist only at the edges."""
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from certapp.common.errors import ValidationError
+from certapp.common.normalise import ascii_text
 
 NBSP = "\u00a0"
 #: the largest sum anyone may type, in rubles: far above any price, nominal or register, far
@@ -21,14 +23,18 @@ def format_rub(kopecks: int | None, *, sign: bool = True) -> str:
 
 
 def parse_rub(text: str | int | float | Decimal, field: str | None = None) -> int:
-    """'12 345,67', '12345.67', '12345' -> kopecks. Refuses negatives and fractions of a kopeck."""
-    if isinstance(text, float):
-        text = repr(text)
-    raw = str(text).strip().replace(NBSP, "").replace(" ", "").replace("₽", "").replace(",", ".")
-    try:
-        value = Decimal(raw) if len(raw) <= 40 else Decimal("NaN")
-    except InvalidOperation:
-        value = Decimal("NaN")
+    """'12 345,67', '12345.67', '12345', '１２３４５', '١٠٠' -> kopecks. A typed sum passes the one
+    normalising edge (common.normalise: any script's digits are ASCII digits) and then may hold only
+    digits, one decimal point or comma, spaces and ₽. Refuses negatives and fractions of a kopeck."""
+    if isinstance(text, bool):
+        text = "nan"  # JSON true is not a sum
+    if isinstance(text, int):
+        value = Decimal(text) if abs(text) <= MAX_RUB * 10 else Decimal(MAX_RUB * 10)  # str() of 5000 digits fails
+    elif isinstance(text, (float, Decimal)):
+        value = Decimal(repr(text)) if isinstance(text, float) else text
+    else:
+        raw = "".join(ascii_text(text).split()).replace("₽", "").replace(",", ".")
+        value = Decimal(raw) if len(raw) <= 40 and _AMOUNT_RE.fullmatch(raw) else Decimal("NaN")
     if not value.is_finite():
         raise ValidationError("Сумма указана неверно: ожидается число рублей, например 12 345,67.", field=field)
     if value < 0:
@@ -39,6 +45,11 @@ def parse_rub(text: str | int | float | Decimal, field: str | None = None) -> in
     if kopecks != kopecks.to_integral_value():
         raise ValidationError("Сумма указывается с точностью до копейки.", field=field)
     return int(kopecks.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+#: what a typed sum may be once normalised: ASCII digits with one optional decimal point (no exponent,
+#: no "_", no "NaN" — Decimal() would take them all)
+_AMOUNT_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def kopecks_to_rub_str(kopecks: int) -> str:

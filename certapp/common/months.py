@@ -1,6 +1,32 @@
 """Calendar months as the first day of the month: the unit of contracts, reports and registers."""
 from datetime import date
 
+from certapp.common.errors import ValidationError
+from certapp.common.normalise import ascii_text
+
+#: the years anyone may ask about (reports, orders, calendars, agreements): the certificates began under
+#: 189-ФЗ of 2020; a year outside would be a typo, and date() fails past 9999 (a 500, not an answer)
+MIN_YEAR, MAX_YEAR = 2020, 2100
+YEAR_MESSAGE = f"Укажите год от {MIN_YEAR} до {MAX_YEAR}."
+
+
+def check_year(year, field: str = "year") -> int:
+    """The one check of a year typed in a page, a query string or a JSON body. Raises ValidationError."""
+    if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationError(YEAR_MESSAGE, field=field)
+    return year
+
+
+def year_arg(values, default: int, name: str = "year") -> int:
+    """?year= of a page (or a form's year): the default when absent; anything but a year in range is a
+    ValidationError (a 422 page with the message), never int() of 5000 digits or date(99999, 1, 1)."""
+    raw = ascii_text(values.get(name)).strip()  # ２０２６ is 2026 (common.normalise)
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+        raise ValidationError(YEAR_MESSAGE, field=name)
+    return check_year(int(raw), name)
+
 
 def first_of_month(day: date) -> date:
     return day.replace(day=1)

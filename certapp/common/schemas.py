@@ -38,6 +38,13 @@ def DecimalString(**kwargs) -> fields.Decimal:  # noqa: N802 - used like a field
     return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
 
 
+def Year(**kwargs) -> fields.Integer:  # noqa: N802 - used like a field class
+    """A year in a query or a body: common.months' range, a 422 with the field beyond it (never a date() 500)."""
+    from certapp.common.months import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
+
+    return fields.Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR, error=YEAR_MESSAGE), **kwargs)
+
+
 class Rubles(fields.Field):
     """Money at the API edge: a string or number of rubles in, kopecks out to the service."""
 

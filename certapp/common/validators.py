@@ -4,6 +4,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from certapp.common.errors import ValidationError
+from certapp.common.normalise import identifier, is_ascii_digits
 
 _PHONE_RE = re.compile(r"^\+?[0-9]{10,15}$")
 
@@ -17,7 +18,7 @@ def normalise_email(email: str, field: str = "email") -> str:
 
 
 def normalise_phone(phone: str, field: str = "phone") -> str:
-    digits = re.sub(r"[\s()\-]", "", phone or "")
+    digits = identifier(phone, r"\s()\-")
     if digits.startswith("8") and len(digits) == 11:
         digits = "+7" + digits[1:]
     if not _PHONE_RE.match(digits):
@@ -26,13 +27,15 @@ def normalise_phone(phone: str, field: str = "phone") -> str:
 
 
 def snils_digits(value: str) -> str:
-    return re.sub(r"[\s\-]", "", value or "")
+    """A СНИЛС as typed (any digits, spaces, dashes) -> its ASCII form without separators
+    (common.normalise): the string its lookup key and its check are computed from."""
+    return identifier(value, r"\s\-")
 
 
 def is_valid_snils(value: str) -> bool:
     """СНИЛС: 11 digits, the last two are the control number of the first nine."""
     digits = snils_digits(value)
-    if not re.fullmatch(r"\d{11}", digits):
+    if not is_ascii_digits(digits, 11):
         return False
     body, control = digits[:9], int(digits[9:])
     if int(body) <= 1001998:  # numbers up to 001-001-998 carry no control number
@@ -64,7 +67,8 @@ _COMMON_PASSWORDS = {
 
 
 def digits_only(value: str | None) -> str:
-    return re.sub(r"\s", "", value or "")
+    """An identifier as typed -> ASCII (common.normalise) without spaces; the caller checks the format."""
+    return identifier(value)
 
 
 def check_inn(value: str, kind: str, field: str = "inn") -> str:
@@ -73,7 +77,7 @@ def check_inn(value: str, kind: str, field: str = "inn") -> str:
 
     number = digits_only(value)
     length = 10 if kind == "legal_entity" else 12
-    if not re.fullmatch(rf"\d{{{length}}}", number):
+    if not re.fullmatch(rf"[0-9]{{{length}}}", number):
         raise ValidationError(f"ИНН {'организации' if length == 10 else 'ИП'} состоит из {length} цифр.", field=field)
     if not inn.is_valid(number):
         raise ValidationError("ИНН указан неверно: не сходится контрольная сумма.", field=field)
@@ -89,7 +93,7 @@ def check_ogrn(value: str, kind: str, field: str = "ogrn") -> str:
 
     number = digits_only(value)
     length, name = (13, "ОГРН") if kind == "legal_entity" else (15, "ОГРНИП")
-    if not re.fullmatch(rf"\d{{{length}}}", number):
+    if not re.fullmatch(rf"[0-9]{{{length}}}", number):
         raise ValidationError(f"{name} состоит из {length} цифр.", field=field)
     if length == 13:
         valid = ogrn.is_valid(number)
@@ -104,14 +108,14 @@ def check_ogrn(value: str, kind: str, field: str = "ogrn") -> str:
 
 def check_kpp(value: str, field: str = "kpp") -> str:
     number = digits_only(value).upper()
-    if not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", number):
+    if not re.fullmatch(r"[0-9]{4}[0-9A-Z]{2}[0-9]{3}", number):
         raise ValidationError("КПП состоит из 9 символов, например 242101001.", field=field)
     return number
 
 
 def check_bik(value: str, field: str = "bik") -> str:
     number = digits_only(value)
-    if not re.fullmatch(r"04\d{7}", number):
+    if not re.fullmatch(r"04[0-9]{7}", number):
         raise ValidationError("БИК состоит из 9 цифр и начинается с 04.", field=field)
     return number
 
@@ -120,7 +124,7 @@ def check_settlement_account(account: str, bik: str, field: str = "settlement_ac
     """Расчётный счёт: 20 digits whose control key agrees with the bank's БИК
     (weights 7-1-3 over the 3 БИК digits and the account; Банк России, положение № 579-П)."""
     number = digits_only(account)
-    if not re.fullmatch(r"\d{20}", number):
+    if not re.fullmatch(r"[0-9]{20}", number):
         raise ValidationError("Расчётный счёт состоит из 20 цифр.", field=field)
     prefix = "0" + bik[4:6] if bik[6:9] == "000" else bik[6:9]
     total = sum(int(d) * (7, 1, 3)[i % 3] for i, d in enumerate(prefix + number))

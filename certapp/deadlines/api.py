@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from certapp.accounts.access import roles
+from certapp.common.schemas import Year
 from certapp.db import db, transaction
 from certapp.deadlines import services
 from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS
@@ -31,7 +32,7 @@ class HolidaySchema(Schema):
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    year = Year()
 
 
 @blp.route("/rules", methods=["GET"])

@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 from certapp.accounts.access import roles
 from certapp.common import clock
 from certapp.common.errors import DomainError
+from certapp.common.months import year_arg
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.db import db, transaction
@@ -52,7 +53,7 @@ def index():
         else:
             flash("Сроки сохранены. Для уже поданных документов сроки не меняются.", "success")
             return redirect(url_for("deadlines.index"))
-    year = request.args.get("year", type=int) or clock.today().year
+    year = year_arg(request.args, clock.today().year)
     return render_template("deadlines/index.html", rules=services.rules(), errors=errors, entered=request.form,
                            holidays=db.session.execute(services.holidays(year)).scalars().all(), year=year,
                            kinds=HOLIDAY_KINDS), 422 if errors else 200

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from certapp.common import clock
+from certapp.common.normalise import ascii_text
 from certapp.db import db
 from certapp.documents.keys import b64url, b64url_decode, key_store
 from certapp.documents.models import DocumentCounter
@@ -101,7 +102,7 @@ def exported(document: SignedDocument) -> dict:
 
 
 def find_signed(number: str) -> SignedDocument | None:
-    number = " ".join(str(number or "").split()).upper()
+    number = " ".join(ascii_text(number).split()).upper()  # ７ and ٧ are 7 (common.normalise)
     for finder in _FINDERS:
         found = finder(number)
         if found is not None:

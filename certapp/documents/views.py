@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from certapp.accounts.access import public, roles
 from certapp.common.errors import NotFoundError
+from certapp.common.exports import content_disposition
 from certapp.documents.keys import key_store
 from certapp.documents.services import check_document, exported, find_signed
 
@@ -53,5 +54,5 @@ def export(number: str):
     if document is None:
         raise NotFoundError("Документ не найден.")
     response = jsonify(exported(document))
-    response.headers["Content-Disposition"] = f"attachment; filename=document-{document.number}.json"
+    response.headers["Content-Disposition"] = content_disposition(f"document-{document.number}.json")
     return response

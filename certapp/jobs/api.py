@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from certapp.accounts.access import authenticated
+from certapp.common.exports import content_disposition
 from certapp.jobs import services
 from certapp.jobs.models import JOB_STATES
 
@@ -38,4 +39,6 @@ def get_job(job_id: int):
 def get_job_file(job_id: int):
     """The file a finished job wrote (an export); 404 until it is done, or once removed (after 7 days)."""
     path, name, mimetype = services.written_file(job_id, current_user)
-    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)
+    response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)
+    response.headers["Content-Disposition"] = content_disposition(name)  # the one spelling of every download
+    return response

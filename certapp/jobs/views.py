@@ -2,6 +2,7 @@ from flask import Blueprint, jsonify, render_template, send_file
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated
+from certapp.common.exports import content_disposition
 from certapp.jobs import services
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -32,4 +33,6 @@ def job_state(job_id: int):
 def file(job_id: int):
     """The file the job wrote (an export), for its starter."""
     path, name, mimetype = services.written_file(job_id, current_user)
-    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)
+    response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)
+    response.headers["Content-Disposition"] = content_disposition(name)  # the one spelling of every download
+    return response

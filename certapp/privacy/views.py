@@ -4,6 +4,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
+from certapp.common.exports import content_disposition
 from certapp.common.jsonable import jsonable
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
@@ -23,7 +24,7 @@ def my_data():
 def my_data_download():
     body = json.dumps(jsonable(services.personal_data_report(current_user)), ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": "attachment; filename=my-data.json"})
+                    headers={"Content-Disposition": content_disposition("my-data.json")})
 
 
 @bp.route("/privacy/retention")

@@ -8,6 +8,7 @@ from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.events import announce
 from certapp.common.money import format_rub
+from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.db import db
 from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Direction, Municipality, Period
 
@@ -110,8 +111,8 @@ def find_municipality(key) -> Municipality | None:
     """A municipality by id (int) or by ОКТМО (str, as in links and the API); None when there is none."""
     if isinstance(key, int) and not isinstance(key, bool):
         return db.session.get(Municipality, key)
-    if isinstance(key, str) and key.strip():
-        return db.session.execute(select(Municipality).where(Municipality.oktmo == key.strip())).scalar()
+    if isinstance(key, str) and identifier(key):
+        return db.session.execute(select(Municipality).where(Municipality.oktmo == identifier(key))).scalar()
     return None
 
 
@@ -119,12 +120,12 @@ def create_municipality(*, name: str, oktmo: str, number_code: str, authority: s
                         order_number: str | None = None, order_date: date | None = None) -> Municipality:
     """Add a municipality to a regional installation (the administrator's command), with the default
     school years. Raises ValidationError, ConflictError (the name, ОКТМО or number code is taken)."""
-    name, oktmo, number_code = " ".join((name or "").split()), (oktmo or "").strip(), (number_code or "").strip()
+    name, oktmo, number_code = " ".join((name or "").split()), identifier(oktmo), identifier(number_code)
     if not 3 <= len(name) <= 255:
         raise ValidationError("Укажите название муниципального образования.", field="name")
-    if not (oktmo.isdigit() and len(oktmo) in (8, 11)):
+    if not (is_ascii_digits(oktmo) and len(oktmo) in (8, 11)):
         raise ValidationError("ОКТМО — 8 или 11 цифр.", field="oktmo")
-    if not (number_code.isdigit() and len(number_code) == 2):
+    if not is_ascii_digits(number_code, 2):
         raise ValidationError("Код в номерах сертификатов — 2 цифры.", field="number_code")
     taken = db.session.execute(select(Municipality).where(
         (Municipality.name == name) | (Municipality.oktmo == oktmo) | (Municipality.number_code == number_code))

@@ -18,6 +18,7 @@ from certapp.common.errors import (
     ValidationError,
 )
 from certapp.common.events import announce
+from certapp.common.normalise import ascii_text
 from certapp.common.states import transition
 from certapp.common.validators import (
     check_bik,
@@ -25,6 +26,7 @@ from certapp.common.validators import (
     check_kpp,
     check_ogrn,
     check_settlement_account,
+    digits_only,
     normalise_email,
     normalise_phone,
 )
@@ -112,7 +114,8 @@ def clean_license_data(data: dict) -> dict | None:
     if issued_on > clock.today():
         raise ValidationError("Дата выдачи лицензии не может быть в будущем.", field="license_issued_on")
     return {
-        "number": _text(data, "license_number", "Номер лицензии", 64),
+        "number": _text({"license_number": ascii_text(data.get("license_number"))}, "license_number",
+                        "Номер лицензии", 64),
         "issued_on": issued_on,
         "authority": _text(data, "license_authority", "Кем выдана лицензия"),
         "additional_education": bool(data.get("license_additional_education")),
@@ -382,7 +385,7 @@ def registry_entries(search: str | None = None, include_inactive: bool = True):
     if not include_inactive:
         stmt = stmt.where(RegistryEntry.status == "active")
     if search:
-        pattern = f"%{search.strip().lower()}%"
+        pattern = f"%{ascii_text(search).strip().lower()}%"  # an ИНН typed in fullwidth digits finds it too
         stmt = stmt.where(or_(func.lower(Provider.full_name).like(pattern),
                               func.lower(Provider.short_name).like(pattern),
                               Provider.inn.like(pattern), RegistryEntry.number.like(pattern)))
@@ -412,7 +415,7 @@ def request_staff_access(user: User, inn: str) -> StaffRequest:
     require_role(user, "provider")
     if user.provider_id is not None:
         raise ConflictError("Вы уже действуете от имени исполнителя.", code="already_provider")
-    inn = "".join((inn or "").split())
+    inn = digits_only(inn)
     provider = db.session.execute(select(Provider).where(Provider.inn == inn)).scalar_one_or_none()
     if provider is None or provider.entry is None or provider.entry.status == "excluded":
         raise ValidationError("Исполнитель с таким ИНН в реестре не найден.", field="inn")

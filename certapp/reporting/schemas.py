@@ -1,11 +1,11 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import DecimalString
+from certapp.common.schemas import DecimalString, Year
 from certapp.reporting.services import INDICATORS
 
 
 class OrderCreateSchema(Schema):
-    year = fields.Integer(required=True)
+    year = Year(required=True)
 
 
 class OrderLineSchema(Schema):
@@ -41,7 +41,7 @@ class OrderLinesInputSchema(Schema):
 
 
 class PeriodQuerySchema(Schema):
-    year = fields.Integer(required=True)
+    year = Year(required=True)
     quarter = fields.Integer(validate=validate.Range(min=1, max=4))
 
 
@@ -68,7 +68,7 @@ class ExecutionSchema(Schema):
 
 
 class FormExecutionSchema(Schema):
-    year = fields.Integer(required=True)
+    year = Year(required=True)
     quarter = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=4),
                              metadata={"description": "1–4; omitted: the whole year"})
 
@@ -85,11 +85,11 @@ class FormedExecutionSchema(Schema):
 
 
 class FormedQuerySchema(Schema):
-    year = fields.Integer(required=True)
+    year = Year(required=True)
 
 
 class IndicatorQuerySchema(Schema):
-    year = fields.Integer()
+    year = Year()
 
 
 class IndicatorRowSchema(Schema):
@@ -121,7 +121,7 @@ class IndicatorTableSchema(Schema):
 
 class IndicatorValueInputSchema(Schema):
     code = fields.String(required=True, validate=validate.OneOf(list(INDICATORS)))
-    year = fields.Integer(required=True)
+    year = Year(required=True)
     value = fields.String(required=True, allow_none=True,
                           metadata={"description": "a number (\"12.5\" or \"12,5\"); null or \"\" removes the value"})
 

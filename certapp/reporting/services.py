@@ -15,7 +15,8 @@ from certapp.certificates.models import Certificate, CertificateApplication
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
-from certapp.common.months import quarter_months
+from certapp.common.months import check_year, quarter_months
+from certapp.common.normalise import is_ascii_digits
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
@@ -105,9 +106,7 @@ def department_counters(now: datetime | None = None) -> list[Counter]:
 # --- the social order ------------------------------------------------------------------------------
 
 def _check_year(year: int) -> int:
-    if not isinstance(year, int) or not 2020 <= year <= 2100:
-        raise ValidationError("Укажите год от 2020 до 2100.", field="year")
-    return year
+    return check_year(year)
 
 
 def get_order(order_id: int) -> SocialOrder:
@@ -188,7 +187,7 @@ def order_number(order: SocialOrder) -> str:
 @signed_document_finder
 def _signed_order(number: str) -> SignedDocument | None:
     parts = number.split("-")
-    if len(parts) != 4 or parts[0] != "СЗ" or not all(p.isdigit() for p in parts[1:]):
+    if len(parts) != 4 or parts[0] != "СЗ" or not all(is_ascii_digits(p) for p in parts[1:]):
         return None
     order = db.session.execute(select(SocialOrder).join(Municipality).where(
         Municipality.number_code == parts[1], SocialOrder.year == int(parts[2]),
@@ -339,6 +338,7 @@ def form_execution_report(year: int, quarter: int | None, actor: User) -> Formed
 
 
 def formed_reports(year: int, quarter: int | None = None):
+    _check_year(year)
     stmt = select(FormedExecutionReport).where(FormedExecutionReport.year == year)
     if quarter is not None:
         stmt = stmt.where(FormedExecutionReport.quarter == quarter)
@@ -530,7 +530,7 @@ class IndicatorRow:
 
 
 def indicator_table(year: int | None = None) -> tuple[int, list[IndicatorRow]]:
-    year = year or clock.today().year
+    year = _check_year(year or clock.today().year)
     stored = {(v.code, v.year): v.value for v in db.session.execute(select(IndicatorValue)).scalars()}
     current = compute_indicators(year)
     return year, [IndicatorRow(code, name, unit, stored.get((code, BASE_YEAR)), stored.get((code, TARGET_YEAR)),
@@ -690,7 +690,7 @@ def region_summary(year: int | None = None) -> RegionSummary:
     from certapp.common.scope import scoped
     from certapp.ledger.services import few_certificates
 
-    year = year or clock.today().year
+    year = _check_year(year or clock.today().year)
     with scoped(None):
         live = few_certificates()
     if live:

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from certapp.accounts.access import roles
 from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
-from certapp.common.exports import xlsx_response
+from certapp.common.exports import content_disposition, xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
+from certapp.common.months import year_arg
 from certapp.common.pagination import paginate
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
@@ -65,7 +66,7 @@ def approve(order_id: int):
 
 
 def _period_args():
-    year = request.args.get("year", type=int) or clock.today().year
+    year = year_arg(request.args, clock.today().year)
     quarter = request.args.get("quarter", type=int) or None
     return year, quarter
 
@@ -86,7 +87,7 @@ def execution(fmt: str | None = None):
                                                render.execution_rows(report), (2, 3, 5, 6, 8, 9))])
     if fmt == "pdf":
         return Response(render.execution_pdf(report, get_municipality_of(current_user).name), mimetype="application/pdf",
-                        headers={"Content-Disposition": f"inline; filename={name}.pdf"})
+                        headers={"Content-Disposition": content_disposition(f"{name}.pdf", "inline")})
     formed = db.session.execute(services.formed_reports(year, quarter or 0)).scalars().all()
     return render_template("reporting/execution.html", report=report, year=year, quarter=quarter, formed=formed)
 
@@ -119,7 +120,7 @@ def formed_execution(formed_id: int):
 def region():
     """Every municipality side by side: indicators, certificates and money, with comparison charts
     (computed now in a small region, else the newest stored report; recomputing it is a job)."""
-    year = request.args.get("year", type=int) or clock.today().year
+    year = year_arg(request.args, clock.today().year)
     try:
         report = services.region_summary(year)
     except NotFoundError as error:
@@ -150,7 +151,7 @@ def compute_region():
 def indicators():
     """The indicators of Приложение № 3 with their charts; the base and target values are edited in
     one form (every value checked, nothing saved while one is wrong)."""
-    year_arg = request.args.get("year", type=int)
+    asked_year = year_arg(request.args, None)
     entered, errors = {}, {}
     if request.method == "POST":
         editable = [(code, year) for code in services.INDICATORS for year in (services.BASE_YEAR, services.TARGET_YEAR)]
@@ -167,8 +168,8 @@ def indicators():
         else:
             flash(f"Сохранено: {changed} {plural(changed, 'значение', 'значения', 'значений')}." if changed
                   else "Значения не изменились.", "success")
-            return redirect(url_for("reporting.indicators", year=year_arg))
-    year, rows = services.indicator_table(year_arg)
+            return redirect(url_for("reporting.indicators", year=asked_year))
+    year, rows = services.indicator_table(asked_year)
     return render_template("reporting/indicators.html", rows=rows, year=year, entered=entered, errors=errors,
                            field_name=services.indicator_field, base_year=services.BASE_YEAR,
                            target_year=services.TARGET_YEAR, categories=services.certificates_by_category(year)), \

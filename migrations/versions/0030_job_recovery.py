@@ -11,7 +11,7 @@ from alembic import op
 from certapp.db import UTCDateTime
 
 revision = '0030_job_recovery'
-down_revision = '0027_official_lists'
+down_revision = '0028_normalised_identifiers'
 branch_labels = None
 depends_on = None
 
