@@ -328,6 +328,9 @@ def test_the_catalog_tells_a_parent_what_their_certificate_pays_only_where_it_ca
     page = parent.get("/catalog?q=Футбол&municipality=all").get_data(as_text=True)
     assert "По сертификатам: Каратузский район" in page and "оплатит сертификат" not in page
     assert "Ваш сертификат эту программу не оплачивает" in page and "/enroll/" not in page
+    football = db.session.execute(select(Program).where(Program.title == "Футбол")).scalar_one()
+    own_page = parent.get(f"/catalog/{football.id}").get_data(as_text=True)
+    assert "Ваш сертификат эту программу не оплачивает" in own_page and "/enroll/" not in own_page
     robotics = parent.get("/catalog?q=Робототехника&municipality=all").get_data(as_text=True)
     assert "/enroll/" in robotics and "не оплачивает" not in robotics
 

@@ -402,8 +402,14 @@ def catalog_cards(programs: list[Program], today: date | None = None,
             next_group=min(ahead, key=lambda g: g.starts_on) if ahead else None,
             running_group=max(running, key=lambda g: g.starts_on) if running else None,
             rating=ratings.get(program.id),
-            offered_here=municipality_ids is None or any(m.id in municipality_ids for m in program.municipalities))
+            offered_here=offered_in_any(program, municipality_ids))
     return cards
+
+
+def offered_in_any(program: Program, municipality_ids: set[int] | None) -> bool:
+    """The program is offered in one of the municipalities (where a parent's certificates pay; None: no
+    limit), so that the parent is offered to enroll."""
+    return municipality_ids is None or any(m.id in municipality_ids for m in program.municipalities)
 
 
 def catalog_providers(municipality_id: int | None) -> list:

@@ -67,7 +67,9 @@ def program(program_id: int):
     program_ = services.get_program_for(program_id, current_user)
     return render_template("programs/program.html", program=program_, seats=services.seats_left(program_.groups),
                            decision_form=ProgramDecisionForm(), in_catalog=services.is_in_catalog(program_),
-                           rating=services.program_ratings([program_.id]).get(program_.id))
+                           rating=services.program_ratings([program_.id]).get(program_.id),
+                           offered_here=services.offered_in_any(
+                               program_, services.certificate_municipalities_of(current_user)))
 
 
 @bp.route("/provider/programs")
