@@ -171,11 +171,15 @@ def register_commands(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from certapp.common.money import format_rub
+    from certapp.common.names import dative, genitive
     from certapp.common.templating import format_date, format_datetime, format_number, plural
 
     app.jinja_env.filters["rub"] = format_rub
     app.jinja_env.filters["ru_date"] = format_date
     app.jinja_env.filters["ru_datetime"] = format_datetime
     app.jinja_env.filters["ru_number"] = format_number
+    # {{ child|dative }} -> "Петровой Анне Андреевне" (a Child, a User or a text «Фамилия Имя Отчество»)
+    app.jinja_env.filters["dative"] = dative
+    app.jinja_env.filters["genitive"] = genitive
     # {{ n|plural('место', 'места', 'мест') }} -> "5 мест"
     app.jinja_env.filters["plural"] = lambda n, one, few, many: f"{format_number(n)} {plural(n, one, few, many)}"

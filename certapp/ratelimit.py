@@ -27,7 +27,7 @@ LIMITS = {
     "token": (("accounts.create_token", "accounts_api.create_token"), ("POST",), "20/hour"),
     "letters": (("accounts.forgot_password", "accounts.resend_confirmation", "accounts_api.password_reset",
                  "accounts_api.resend_confirmation"), ("POST",), "5/hour"),
-    "verify": (("certificates.verify", "certificates_api.verify", "documents.verify", "documents_api.verify"),
+    "verify": (("certificates.verify", "certificates.verify_link", "certificates_api.verify", "documents.verify", "documents_api.verify"),
                None, "60/minute"),
     "catalog": (("programs.catalog", "programs_api.catalog"), None, "120/minute"),
 }

@@ -2,6 +2,7 @@
 """Verify a certificate QR code offline against the published JWKS, with nothing but `cryptography`.
 
     python scripts/verify_qr.py JWKS "CQ1:..."
+    python scripts/verify_qr.py JWKS "https://HOST/V/CQ1:..."   (what a phone reads from the QR image)
 
 JWKS is a file path or an http(s) URL of /.well-known/jwks.json. Exit code 0: the signature is
 valid; 1: it is not. This script is deliberately independent of certapp: it re-implements the
@@ -9,8 +10,10 @@ payload format (certapp/certificates/qr.py) so that a third party can check code
 """
 import base64
 import json
+import re
 import struct
 import sys
+import urllib.parse
 import urllib.request
 from datetime import date, timedelta
 
@@ -30,7 +33,16 @@ def b45decode(text: str) -> bytes:
     return bytes(out)
 
 
+def payload_text(scanned: str) -> str:
+    """The CQ1: text: as it is, or out of the verification address https://HOST/V/CQ1:… (the characters
+    space, % and / of base45 are percent-escaped in the address)."""
+    scanned = scanned.strip()
+    match = re.match(r"https?://[^/]+(?:/.*?)?/v/(?=cq1:)", scanned, re.IGNORECASE)
+    return urllib.parse.unquote(scanned[match.end():]) if match else scanned
+
+
 def parse(code: str) -> dict:
+    code = payload_text(code)
     if not code.startswith("CQ1:"):
         raise ValueError("no CQ1: prefix")
     raw = b45decode(code[4:])

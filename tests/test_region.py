@@ -330,8 +330,20 @@ def test_the_catalog_tells_a_parent_what_their_certificate_pays_only_where_it_ca
     offers = catalog_offers(parent, programs)
     titles = {p.title for p in programs if p.id in offers}
     assert titles == {"Робототехника"}  # Футбол is offered only in Karatuz: a Kuragino certificate does not pay
-    page = _login(app, region, "morozova@kuragino.demo").get("/catalog?q=Футбол").get_data(as_text=True)
+    parent = _login(app, region, "morozova@kuragino.demo")
+    # the page starts in the parent's own municipality: Футбол (Karatuz only) is not there
+    own = parent.get("/catalog?q=Футбол").get_data(as_text=True)
+    assert "Программ по этим условиям не найдено" in own
+    assert f'<option value="{SECOND["oktmo"]}" selected>' in own
+    # all municipalities, chosen explicitly: shown, but no «Записаться» where the certificate does not pay
+    page = parent.get("/catalog?q=Футбол&municipality=all").get_data(as_text=True)
     assert "По сертификатам: Каратузский район" in page and "оплатит сертификат" not in page
+    assert "Ваш сертификат эту программу не оплачивает" in page and "/enroll/" not in page
+    football = db.session.execute(select(Program).where(Program.title == "Футбол")).scalar_one()
+    own_page = parent.get(f"/catalog/{football.id}").get_data(as_text=True)
+    assert "Ваш сертификат эту программу не оплачивает" in own_page and "/enroll/" not in own_page
+    robotics = parent.get("/catalog?q=Робототехника&municipality=all").get_data(as_text=True)
+    assert "/enroll/" in robotics and "не оплачивает" not in robotics
 
 
 def test_a_bookkeeper_chooses_among_the_providers_admitted_in_their_municipality(app, region):

@@ -200,7 +200,9 @@ def change_status(data, certificate_id: int):
 @blp.doc(security=[])  # anyone: no token needed
 @public
 def verify(data):
-    """Check a scanned QR code. Invalid codes are answered with signature_valid=false and a reason."""
+    """Check a scanned QR code (its text CQ1:… or the address https://HOST/V/CQ1:… the image holds) or a
+    certificate number. Invalid codes are answered with signature_valid=false and a reason; a number with
+    signature_valid=null (nothing signed is checked) and only the certificate's validity and status."""
     return services.verify(data["code"], current_user)
 
 

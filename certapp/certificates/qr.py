@@ -2,14 +2,19 @@
 
     CQ1:<base45(body || signature)>
 
+The QR image carries it inside the verification address (`link()`), so that a phone camera opens the
+check page with one tap: https://HOST/V/CQ1:… (`from_scanned()` takes either form back).
+
 body = version u8 | len u8 + key id | len u8 + certificate number | child tag 8 bytes |
        nominal u32 (kopecks) | valid_from u16 | valid_to u16 (days since 2000-01-01)
 The signature covers body. A verifier needs only the JWKS (/.well-known/jwks.json).
 """
 import functools
+import re
 import struct
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import unquote, urlsplit
 
 PREFIX = "CQ1:"
 VERSION = 1
@@ -77,6 +82,33 @@ class Payload:
 
 def encode(payload: Payload, signature: bytes) -> str:
     return PREFIX + b45encode(payload.body() + signature)
+
+
+#: the base45 characters a URL path cannot carry as they are; their escapes are QR-alphanumeric too
+_URL_ESCAPES = {" ": "%20", "%": "%25", "/": "%2F"}
+#: the path of the check page inside a link, upper-case so that the code stays in QR alphanumeric mode
+LINK_PATH = "/V/"
+_LINK = re.compile(r"https?://[^/]+(?:/.*?)?/v/(?=cq1:)", re.IGNORECASE)
+
+
+def link(text: str, base_url: str) -> str:
+    """The address to put in the QR image: base_url/V/<the CQ1: text, escaped>.
+
+    A QR code in alphanumeric mode takes 5.5 bits a character instead of 8, but only digits, upper-case
+    letters and ` $%*+-./:`. The payload is base45 (that alphabet); the host is case-insensitive, so it is
+    upper-cased; the scheme stays lower-case (some readers only take `https://` for a link; the encoder
+    puts those few characters in a byte segment); a path under the base address keeps its case."""
+    parts = urlsplit(base_url.strip())
+    base = f"{parts.scheme.lower()}://{parts.netloc.upper()}{parts.path.rstrip('/')}"
+    return base + LINK_PATH + "".join(_URL_ESCAPES.get(c, c) for c in text)
+
+
+def from_scanned(text: str) -> str:
+    """The CQ1: text of what a reader gave: the bare text, or the address from `link()` (escaped, or as a
+    browser shows it unescaped). Anything else comes back stripped, for `decode()` to refuse."""
+    text = (text or "").strip()
+    match = _LINK.match(text)
+    return unquote(text[match.end():]) if match else text
 
 
 def decode(text: str) -> tuple[Payload, bytes, bytes]:

@@ -15,7 +15,7 @@ FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 
 def _qr(text: str) -> qrcode.QRCode:
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, box_size=8, border=4)
-    code.add_data(text)  # base45 text is all QR-alphanumeric, so the code stays small
+    code.add_data(text)  # base45 text (and the upper-case link holding it) is QR-alphanumeric: the code stays small
     code.make(fit=True)
     return code
 
@@ -36,9 +36,10 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-def certificate_pdf(certificate, balance, district_name: str, parts=()) -> bytes:
-    """The certificate's three parts (189-ФЗ): general information with the signed QR code, the
-    service and the chosen executor, the contracts concluded with their results by month."""
+def certificate_pdf(certificate, balance, district_name: str, parts=(), *, qr_text: str) -> bytes:
+    """The certificate's three parts (189-ФЗ): general information with the signed QR code (qr_text: the
+    check page's link holding it), the service and the chosen executor, the contracts concluded with their
+    results by month."""
     pdf = FPDF(format="A4")
     pdf.set_title(f"Социальный сертификат № {certificate.number}")
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
@@ -77,10 +78,11 @@ def certificate_pdf(certificate, balance, district_name: str, parts=()) -> bytes
         pdf.set_font("DejaVu", "B", 11)
         pdf.cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.image(io.BytesIO(qr_png(certificate.qr_payload)), x=pdf.l_margin, w=60)
+    pdf.image(io.BytesIO(qr_png(qr_text)), x=pdf.l_margin, w=60)
     pdf.set_font("DejaVu", "", 8)
-    pdf.multi_cell(0, 4, "QR-код подписан электронной подписью системы (Ed25519). Проверка: страница «Проверить "
-                         "сертификат» или открытые ключи /.well-known/jwks.json.\n"
+    pdf.multi_cell(0, 4, "QR-код подписан электронной подписью системы (Ed25519). Проверка: наведите камеру "
+                         "телефона на код — откроется страница проверки; или страница «Проверить сертификат» "
+                         "(можно ввести номер сертификата), или открытые ключи /.well-known/jwks.json.\n"
                          f"Подпись документа: {certificate.signature}", new_x="LMARGIN", new_y="NEXT")
     _heading(pdf, "Часть 2. Услуга и выбранный исполнитель")
     _lines(pdf, [f"{p.contract.program.direction.service_code} · {p.contract.program.direction.name} · "

@@ -178,11 +178,13 @@ class StatusSchema(Schema):
 
 class VerifyInputSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(max=2000),
-                         metadata={"description": "текст QR-кода (CQ1:…)"})
+                         metadata={"description": "текст QR-кода (CQ1:… или адрес …/V/CQ1:…) либо номер "
+                                                  "сертификата (ответ — только действует ли он и его состояние)"})
 
 
 class VerificationSchema(Schema):
-    signature_valid = fields.Boolean()
+    signature_valid = fields.Boolean(allow_none=True, metadata={
+        "description": "null when a certificate number was checked instead of a signed code"})
     in_force = fields.Boolean()
     reason = fields.String()
     number = fields.String(allow_none=True)

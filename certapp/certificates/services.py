@@ -754,6 +754,14 @@ def _sign(certificate: Certificate) -> None:
     certificate.signature = sign_document(certificate_content(certificate))
 
 
+def qr_link(certificate: Certificate) -> str:
+    """What the certificate's QR image carries: the check page's address (CERTAPP_BASE_URL) holding the
+    signed payload, so that a phone camera opens the check with one tap."""
+    from flask import current_app  # the installation's address is configuration, read at call time
+
+    return qr.link(certificate.qr_payload, current_app.config["BASE_URL"])
+
+
 def _locked_category(category_id: int) -> CertificateCategory:
     """The category, locked: issuing and funding in one category take turns (PostgreSQL's row lock;
     SQLite's transactions are serialised), so no two take one funded place."""
@@ -958,8 +966,9 @@ def holder_rows(stmt, batch: int = 1000):
 
 @dataclass
 class Verification:
-    #: the signature is good and the code is the one the system issued
-    signature_valid: bool
+    #: the signature is good and the code is the one the system issued; None when a certificate number
+    #: was typed instead of a code (nothing was signed, the register answers)
+    signature_valid: bool | None
     #: the certificate is active and within its validity today
     in_force: bool
     reason: str
@@ -977,9 +986,17 @@ _BY_NUMBER = select(Certificate.id, Certificate.number, Certificate.status, Cert
 
 
 def verify(text: str, user=None, today: date | None = None) -> Verification:
-    """Check a scanned QR text: signature, then the certificate's current state. Never raises for bad input."""
+    """Check what a person scanned or typed: a QR text (bare CQ1:… or the check page's address holding it):
+    signature, then the certificate's current state; or a certificate number: its state only (no name, no
+    personal data either way). Never raises for bad input."""
     if len(text or "") > 2000:
         return Verification(False, False, "Код недействителен: слишком длинный.")
+    text = qr.from_scanned(text)
+    if not text.startswith(qr.PREFIX) and (number := parse_number(text)):
+        return _verify_number(number, user, today)
+    if re.fullmatch(r"[\d\s-]+", text):
+        return Verification(False, False, "Это не номер сертификата: в номере 13 цифр, последняя — контрольная; "
+                                          "проверьте, не набрана ли цифра с ошибкой.")
     try:
         payload, body, signature = qr.decode(text)
     except qr.PayloadError as error:
@@ -990,18 +1007,34 @@ def verify(text: str, user=None, today: date | None = None) -> Verification:
     # plain columns on the session's connection, no ORM: the hot path of a provider's scanner (a code
     # is checked in the whole region, as the number is unique in it)
     certificate = db.session.connection().execute(_BY_NUMBER, {"number": payload.number}).one_or_none()
-    if certificate is None or certificate.qr_payload != text.strip():
+    if certificate is None or certificate.qr_payload != text:
         return Verification(False, False, "Код недействителен: такой сертификат не выдавался.",
                             number=payload.number)
+    return _state(certificate, True, user, today)
+
+
+def _verify_number(number: str, user, today: date | None) -> Verification:
+    certificate = db.session.connection().execute(_BY_NUMBER, {"number": number}).one_or_none()
+    if certificate is None:
+        return Verification(None, False, f"Сертификат № {number} не выдавался.", number=number)
+    return _state(certificate, None, user, today)
+
+
+def _state(certificate, signature_valid: bool | None, user, today: date | None) -> Verification:
+    """The answer about a certificate found (by a good code, or by its number when signature_valid is
+    None): in force today or why not."""
     today = today or clock.today()
     in_force = certificate.status == "active" and certificate.valid_from <= today <= certificate.valid_to
-    if in_force:
-        reason = "Подпись верна, сертификат действует."
-    elif certificate.status == "active":
-        reason = "Подпись верна, но срок действия сертификата не наступил или истёк."
+    status = CERTIFICATE_STATUSES[certificate.status].lower()
+    if signature_valid:
+        reason = ("Подпись верна, сертификат действует." if in_force else
+                  "Подпись верна, но срок действия сертификата не наступил или истёк."
+                  if certificate.status == "active" else f"Подпись верна, но сертификат не действует: {status}.")
     else:
-        reason = f"Подпись верна, но сертификат не действует: {CERTIFICATE_STATUSES[certificate.status].lower()}."
-    result = Verification(True, in_force, reason, certificate.number, certificate.status,
+        lead = f"Сертификат № {certificate.number}"
+        reason = (f"{lead} действует." if in_force else f"{lead}: срок действия не наступил или истёк."
+                  if certificate.status == "active" else f"{lead} не действует: {status}.")
+    result = Verification(signature_valid, in_force, reason, certificate.number, certificate.status,
                           CERTIFICATE_STATUSES[certificate.status], certificate.valid_from, certificate.valid_to)
     if user is not None and getattr(user, "is_authenticated", False) and user.role == "provider":
         available = db.session.execute(select(CertificateBalance.available).where(

@@ -218,8 +218,8 @@ def certificate(certificate_id: int):
 def qr_image(certificate_id: int, fmt: str):
     cert = services.get_certificate(certificate_id, current_user)
     if fmt == "png":
-        return Response(render.qr_png(cert.qr_payload), mimetype="image/png")
-    return Response(render.qr_svg(cert.qr_payload), mimetype="image/svg+xml")
+        return Response(render.qr_png(services.qr_link(cert)), mimetype="image/png")
+    return Response(render.qr_svg(services.qr_link(cert)), mimetype="image/svg+xml")
 
 
 @bp.route("/certificates/<int:certificate_id>/print")
@@ -234,7 +234,7 @@ def print_page(certificate_id: int):
 def pdf(certificate_id: int):
     cert = services.get_certificate(certificate_id, current_user)
     body = render.certificate_pdf(cert, ledger.balance_of(cert.id), cert.period.municipality.name,
-                                  contract_services.certificate_parts(cert.id))
+                                  contract_services.certificate_parts(cert.id), qr_text=services.qr_link(cert))
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(f"certificate-{cert.number}.pdf", "inline")})
 
@@ -354,10 +354,19 @@ def holders(fmt: str | None = None):
 @bp.route("/verify")
 @public
 def verify():
-    """Public check of a scanned QR code; no personal data in the answer."""
+    """Public check of a scanned QR code or a typed certificate number; no personal data in the answer."""
     code = (request.args.get("code") or "").strip()
     result = services.verify(code, current_user) if code else None
     return render_template("certificates/verify.html", code=code, result=result)
+
+
+@bp.route("/v/<path:payload>", merge_slashes=False)
+@bp.route("/V/<path:payload>", merge_slashes=False)
+@public
+def verify_link(payload: str):
+    """The address inside the QR image (services.qr_link): a phone camera opens it and sees the check at once.
+    The router has already unescaped the payload; slashes are part of it (base45), hence no merging."""
+    return render_template("certificates/verify.html", code=payload, result=services.verify(payload, current_user))
 
 
 # --- categories ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ writing a notification in the transaction of the change (and, through it, the le
 from certapp.common.events import subscribe
 from certapp.common.money import format_rub
 from certapp.common.months import month_label, month_label_from
+from certapp.common.names import dative, genitive
 from certapp.common.web import path_for
 from certapp.notifications.services import notify
 
@@ -12,7 +13,7 @@ from certapp.notifications.services import notify
 @subscribe("certificate_application.submitted")
 def application_received(application, **_):
     notify("certificate", f"Заявление № {application.number} принято",
-           f"Заявление на сертификат для ребёнка {application.child.full_name} принято. Управление образования "
+           f"Заявление на сертификат для ребёнка {genitive(application.child)} принято. Управление образования "
            "проверит сведения и сообщит решение.",
            user_id=application.parent_id, url=path_for("certificates.my_applications"))
 
@@ -20,7 +21,7 @@ def application_received(application, **_):
 @subscribe("certificate.issued")
 def certificate_issued(certificate, **_):
     notify("certificate", f"Выдан сертификат № {certificate.number}",
-           f"Ребёнку {certificate.child.full_name} выдан социальный сертификат № {certificate.number} "
+           f"Ребёнку {dative(certificate.child)} выдан социальный сертификат № {certificate.number} "
            f"номиналом {format_rub(certificate.nominal)}. Выберите программу в каталоге и запишите ребёнка.",
            user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
 
@@ -28,7 +29,7 @@ def certificate_issued(certificate, **_):
 @subscribe("certificate.queued")
 def certificate_queued(certificate, position, **_):
     notify("certificate", f"Сертификат учёта № {certificate.number}: место в очереди {position}",
-           f"Ребёнку {certificate.child.full_name} выдан сертификат учёта: финансируемые места категории "
+           f"Ребёнку {dative(certificate.child)} выдан сертификат учёта: финансируемые места категории "
            f"«{certificate.category.name}» заняты. Ребёнок в очереди на место, номер {position}; "
            "когда место освободится, сертификат станет сертификатом финансирования, и мы сообщим об этом.",
            user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
@@ -38,7 +39,7 @@ def certificate_queued(certificate, position, **_):
 def certificate_funded(certificate, **_):
     notify("certificate", f"Сертификат № {certificate.number} получил финансирование",
            f"Освободилось финансируемое место категории «{certificate.category.name}»: сертификат ребёнка "
-           f"{certificate.child.full_name} стал сертификатом финансирования номиналом {format_rub(certificate.nominal)}. "
+           f"{genitive(certificate.child)} стал сертификатом финансирования номиналом {format_rub(certificate.nominal)}. "
            "Распечатайте его заново: QR-код изменился.",
            user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
 
@@ -54,7 +55,7 @@ def enrollment_not_sent(application, reason, **_):
 @subscribe("certificate_application.refused")
 def application_refused(application, **_):
     notify("certificate", f"Отказ по заявлению № {application.number}",
-           f"В выдаче сертификата ребёнку {application.child.full_name} отказано. Причина: {application.decision_reason}",
+           f"В выдаче сертификата ребёнку {dative(application.child)} отказано. Причина: {application.decision_reason}",
            user_id=application.parent_id, url=path_for("certificates.my_applications"))
 
 

@@ -26,6 +26,15 @@ def _with_seats(program):
     return program
 
 
+def _with_ratings(programs: list) -> list:
+    """The parents' average rating and the number of ratings on each program, in one query for all."""
+    ratings = services.program_ratings([p.id for p in programs])
+    for program in programs:
+        rating = ratings.get(program.id)
+        program.rating_average, program.rating_count = (rating.average, rating.count) if rating else (None, 0)
+    return programs
+
+
 def _program_data(data: dict) -> dict:
     data = dict(data)
     data["price_per_month"] = data.pop("price_per_month_rub")
@@ -44,7 +53,9 @@ def catalog(args):
                "text": args.get("q"), "with_seats": args.get("seats", False),
                "municipality_id": services.municipality_filter(args.get("municipality")),
                "first_municipality_id": services.home_municipality_of(current_user)}
-    return paginate(services.catalog_query(**filters), page, per_page)
+    result = paginate(services.catalog_query(**filters), page, per_page)
+    _with_ratings(result.items)
+    return result
 
 
 @blp.route("/<int:program_id>", methods=["GET"])
@@ -53,7 +64,7 @@ def catalog(args):
 @public
 def get_program(program_id: int):
     """A published program with its groups and seats left (its provider and the department see any status)."""
-    return _with_seats(services.get_program_for(program_id, current_user))
+    return _with_ratings([_with_seats(services.get_program_for(program_id, current_user))])[0]
 
 
 @blp.route("", methods=["GET"])
@@ -63,9 +74,9 @@ def get_program(program_id: int):
 def list_programs(args):
     """The provider's own programs; for the department, programs by status (default: awaiting approval)."""
     if current_user.role == "provider":
-        return [_with_seats(p) for p in services.provider_programs(current_user)]
-    return [_with_seats(p) for p in
-            db.session.execute(services.programs_for_review(args.get("status", "submitted"))).scalars()]
+        return _with_ratings([_with_seats(p) for p in services.provider_programs(current_user)])
+    return _with_ratings([_with_seats(p) for p in
+                          db.session.execute(services.programs_for_review(args.get("status", "submitted"))).scalars()])
 
 
 @blp.route("", methods=["POST"])

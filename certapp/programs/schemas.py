@@ -67,6 +67,9 @@ class ProgramSchema(Schema):
     municipalities = fields.Function(lambda p: [{"oktmo": m.oktmo, "name": m.name} for m in p.municipalities],
                                      metadata={"description": "where it is offered: a certificate of one of these pays"})
     groups = fields.List(fields.Nested(GroupSchema))
+    rating_average = fields.Float(allow_none=True, metadata={
+        "description": "parents' average rating (1–5, one decimal) of the program's months; null: none yet"})
+    rating_count = fields.Integer(metadata={"description": "how many ratings"})
 
 
 class CatalogQuerySchema(PaginationQuerySchema):
@@ -76,7 +79,8 @@ class CatalogQuerySchema(PaginationQuerySchema):
     q = fields.String()
     seats = fields.Boolean(load_default=False)
     municipality = fields.String(metadata={"description": "ОКТМО: only the programs offered in this municipality "
-                                                          "(a parent's own municipality comes first anyway)"})
+                                                          "(an unknown one is refused); left out or «all»: every "
+                                                          "municipality, a parent's own first"})
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 

@@ -2,13 +2,16 @@
 
 PostgreSQL: the Russian configuration stems the words (шахматам finds «Шахматы»), each a prefix too
 (робот finds «Робототехника»), over an expression GIN index (migration 0023). SQLite, the embedded
-default: an FTS5 index kept by triggers, prefix matching without stemming. Both over the title and
-the description; the provider's name is matched as text (a provider is looked up by name).
+default: an FTS5 index of the words' stems (the same Snowball stemmer, certapp.common.stemming) kept by
+triggers (migration 0035); the query's words are stemmed alike and each is a prefix, so «роботы» finds
+«Робот» there too. Both over the title and the description; the provider's name is matched as text (a
+provider is looked up by name).
 """
 import re
 
 from sqlalchemy import func, literal_column, or_, select, text
 
+from certapp.common.stemming import stem_words
 from certapp.db import db
 from certapp.programs.models import Program
 from certapp.registry.models import Provider
@@ -35,6 +38,6 @@ def matches(query: str):
         tsquery = " & ".join(f"{word}:*" for word in found)
         return or_(Program.id.in_(select(Program.id).where(
             literal_column(_DOCUMENT).op("@@")(func.to_tsquery("russian", tsquery)))), by_name)
-    fts = " ".join(f'"{word}"*' for word in found)
+    fts = " ".join(f'"{stem}"*' for stem in stem_words(found) if stem)
     return or_(Program.id.in_(select(literal_column("rowid")).select_from(text("program_search"))
                               .where(text("program_search MATCH :fts").bindparams(fts=fts))), by_name)

@@ -28,6 +28,7 @@ from certapp.programs.models import (
 from certapp.reference.services import find_municipality, get_direction
 from certapp.registry.models import Admission, Provider, RegistryEntry
 from certapp.registry.services import admissions_of, require_registry_provider
+from certapp.reporting.models import Feedback
 
 
 class PreProfessionalProgramError(DomainError):
@@ -263,10 +264,24 @@ def seats_left(groups: list[StudyGroup]) -> dict[int, int]:
 
 # --- the public catalog ---------------------------------------------------------------------------
 
-def municipality_filter(oktmo: str | None) -> int | None:
-    """The catalog's municipality filter: by ОКТМО (an unknown one filters nothing out)."""
+#: the catalog's municipality filter value that asks for every municipality
+ALL_MUNICIPALITIES = "all"
+
+
+def municipality_filter(oktmo: str | None, user=None, *, default_home: bool = False) -> int | None:
+    """The catalog's municipality: the one asked for by ОКТМО, every one («all» or nothing asked), or,
+    with `default_home` (the catalog page) and nothing asked, a parent's own — the programs their
+    certificate pays for; they can still choose another or all. Raises ValidationError for an ОКТМО
+    that is not one of the installation's."""
+    oktmo = (oktmo or "").strip()
+    if oktmo == ALL_MUNICIPALITIES:
+        return None
+    if not oktmo:
+        return home_municipality_of(user) if default_home else None
     found = find_municipality(oktmo)
-    return found.id if found else None
+    if found is None:
+        raise ValidationError("Такого муниципалитета нет: выберите из списка.", field="municipality")
+    return found.id
 
 
 def home_municipality_of(user) -> int | None:
@@ -278,6 +293,18 @@ def home_municipality_of(user) -> int | None:
     return db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
                               .where(Child.parent_id == user.id, Certificate.status == "active")
                               .order_by(Certificate.issued_at.desc()).limit(1)).scalar()
+
+
+def certificate_municipalities_of(user) -> set[int] | None:
+    """Where a parent's active certificates pay (a program must be offered there); None when that does not
+    limit anything (not a parent, or no certificate yet: the enrollment page says what to do)."""
+    from certapp.certificates.models import Certificate, Child
+
+    if not getattr(user, "is_authenticated", False) or user.role != "parent":
+        return None
+    found = set(db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
+                                   .where(Child.parent_id == user.id, Certificate.status == "active")).scalars())
+    return found or None
 
 
 def _offered_in_municipality(municipality_id: int):
@@ -319,24 +346,70 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
 
 
 @dataclass(frozen=True)
+class Rating:
+    """Parents' ratings (Feedback, 1–5) of a program's delivered months."""
+
+    average: float
+    count: int
+
+    @property
+    def label(self) -> str:
+        """«4,5»"""
+        return f"{self.average:.1f}".replace(".", ",")
+
+
+def program_ratings(program_ids: list[int]) -> dict[int, Rating]:
+    """The average rating and the number of ratings of each program that has any, in one grouped query
+    (a page of the catalog asks once). Every municipality's parents count."""
+    from certapp.contracts.models import Contract  # contracts depend on programs: imported when used
+
+    if not program_ids:
+        return {}
+    rows = db.session.execute(
+        select(Contract.program_id, func.avg(Feedback.rating), func.count(Feedback.id))
+        .join(Contract, Contract.id == Feedback.contract_id).where(Contract.program_id.in_(program_ids))
+        .group_by(Contract.program_id).execution_options(all_municipalities=True))
+    return {program_id: Rating(round(float(average), 1), count) for program_id, average, count in rows}
+
+
+@dataclass(frozen=True)
 class CatalogCard:
-    """What a catalog card shows beside the program: free seats in its open groups and the group
-    that starts first (its schedule and start date)."""
+    """What a catalog card shows beside the program: free seats in its open groups, the group that
+    starts next (still ahead of today) or, when every open group has started, one that is running;
+    the parents' rating; whether the viewer's certificate pays here (False: show no «Записаться»)."""
 
     free_seats: int
-    nearest_group: StudyGroup | None
+    next_group: StudyGroup | None
+    running_group: StudyGroup | None
+    rating: Rating | None = None
+    offered_here: bool = True
 
 
-def catalog_cards(programs: list[Program], today: date | None = None) -> dict[int, CatalogCard]:
+def catalog_cards(programs: list[Program], today: date | None = None,
+                  municipality_ids: set[int] | None = None) -> dict[int, CatalogCard]:
     """Cards for a page of the catalog: the seats from the groups' counters (kept by the triggers on
     contracts, read with the groups: a page that changes nothing reads them fresh), no count of
-    contracts."""
+    contracts; the ratings in one query. `municipality_ids`: where the viewer's certificates pay."""
     today = today or clock.today()
-    open_groups = {p.id: [g for g in p.groups if g.ends_on >= today] for p in programs}
-    return {program_id: CatalogCard(
-                free_seats=sum(max(0, g.capacity - g.seats_taken) for g in groups),
-                nearest_group=min(groups, key=lambda g: g.starts_on) if groups else None)
-            for program_id, groups in open_groups.items()}
+    ratings = program_ratings([p.id for p in programs])
+    cards = {}
+    for program in programs:
+        groups = [g for g in program.groups if g.ends_on >= today]
+        ahead = [g for g in groups if g.starts_on >= today]
+        running = [g for g in groups if g.starts_on < today]
+        cards[program.id] = CatalogCard(
+            free_seats=sum(max(0, g.capacity - g.seats_taken) for g in groups),
+            next_group=min(ahead, key=lambda g: g.starts_on) if ahead else None,
+            running_group=max(running, key=lambda g: g.starts_on) if running else None,
+            rating=ratings.get(program.id),
+            offered_here=offered_in_any(program, municipality_ids))
+    return cards
+
+
+def offered_in_any(program: Program, municipality_ids: set[int] | None) -> bool:
+    """The program is offered in one of the municipalities (where a parent's certificates pay; None: no
+    limit), so that the parent is offered to enroll."""
+    return municipality_ids is None or any(m.id in municipality_ids for m in program.municipalities)
 
 
 def catalog_providers(municipality_id: int | None) -> list:

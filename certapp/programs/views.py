@@ -10,35 +10,55 @@ from certapp.contracts.services import catalog_offers
 from certapp.db import transaction
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
-from certapp.programs.models import PROGRAM_STATUSES
+from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_STATUSES
 from certapp.reference.services import list_directions, list_municipalities
 from certapp.registry.services import admissions_of, provider_of
 
 bp = Blueprint("programs", __name__)
 
 
-def _catalog_filters(args) -> dict:
-    age = args.get("age", type=int)
-    return {"direction": args.get("direction") or None, "age": age if age is not None and 0 <= age <= 30 else None,
-            "provider_id": args.get("provider", type=int), "text": (args.get("q") or "").strip() or None,
-            "with_seats": args.get("seats") == "1",
-            "municipality_id": services.municipality_filter(args.get("municipality")),
-            "first_municipality_id": services.home_municipality_of(current_user)}
+def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, str]]:
+    """The catalog's filters from the address, and a Russian message for each value that is not valid
+    (that filter is then left out: the page still lists programs)."""
+    errors = {}
+    direction = args.get("direction") or None
+    if direction and direction not in direction_codes:
+        errors["direction"], direction = "Такой направленности нет: выберите из списка.", None
+    age = args.get("age", "").strip() or None
+    if age is not None:
+        age = int(age) if age.isdigit() and MIN_AGE <= int(age) <= MAX_AGE else None
+        if age is None:
+            errors["age"] = f"Возраст — целое число от {MIN_AGE} до {MAX_AGE}."
+    provider_id = args.get("provider", "").strip() or None
+    if provider_id is not None:
+        provider_id = int(provider_id) if provider_id.isdigit() else None
+        if provider_id is None:
+            errors["provider"] = "Такого исполнителя нет: выберите из списка."
+    try:
+        municipality_id = services.municipality_filter(args.get("municipality"), current_user, default_home=True)
+    except DomainError as error:
+        errors["municipality"], municipality_id = error.message, None
+    return {"direction": direction, "age": age, "provider_id": provider_id,
+            "text": (args.get("q") or "").strip() or None, "with_seats": args.get("seats") == "1",
+            "municipality_id": municipality_id,
+            "first_municipality_id": services.home_municipality_of(current_user)}, errors
 
 
 @bp.route("/catalog")
 @public
 def catalog():
-    filters = _catalog_filters(request.args)
+    directions = list_directions()
+    filters, errors = _catalog_filters(request.args, {d.code for d in directions})
     page = paginate(services.catalog_query(**filters), request.args.get("page", 1, type=int), 20)
     offers = {}
     if current_user.is_authenticated and current_user.role == "parent":
         offers = catalog_offers(current_user, page.items)
-    return render_template("programs/catalog.html", page=page, filters=filters, directions=list_directions(),
+    return render_template("programs/catalog.html", page=page, filters=filters, errors=errors, directions=directions,
                            municipalities=list_municipalities(),
                            providers=services.catalog_providers(filters["municipality_id"] or filters["first_municipality_id"]),
-                           cards=services.catalog_cards(page.items),
-                           offers=offers)
+                           cards=services.catalog_cards(
+                               page.items, municipality_ids=services.certificate_municipalities_of(current_user)),
+                           offers=offers), 422 if errors else 200
 
 
 @bp.route("/catalog/<int:program_id>")
@@ -46,7 +66,10 @@ def catalog():
 def program(program_id: int):
     program_ = services.get_program_for(program_id, current_user)
     return render_template("programs/program.html", program=program_, seats=services.seats_left(program_.groups),
-                           decision_form=ProgramDecisionForm(), in_catalog=services.is_in_catalog(program_))
+                           decision_form=ProgramDecisionForm(), in_catalog=services.is_in_catalog(program_),
+                           rating=services.program_ratings([program_.id]).get(program_.id),
+                           offered_here=services.offered_in_any(
+                               program_, services.certificate_municipalities_of(current_user)))
 
 
 @bp.route("/provider/programs")

@@ -35,6 +35,35 @@ def test_qr_code_is_small(certificate):
     assert len(certificate.qr_payload) < 200
 
 
+def test_the_link_in_the_qr_stays_in_alphanumeric_mode_and_small():
+    import qrcode
+    # every base45 character, the three a URL path cannot carry among them, and a long real-world address
+    text = "CQ1:" + qr.b45encode(bytes(range(256))[:120])
+    assert {" ", "%", "/"} <= set(text)
+    link = qr.link(text, "https://sertifikat.obrazovanie.krasnoyarsk.ru/")
+    assert link.startswith("https://SERTIFIKAT.OBRAZOVANIE.KRASNOYARSK.RU/V/CQ1:") and " " not in link
+    code = qrcode.QRCode()
+    code.add_data(link)
+    # "https" in a byte segment, everything after it QR-alphanumeric (5.5 bits a character)
+    assert [(d.mode, len(d.data)) for d in code.data_list] == [(qrcode.util.MODE_8BIT_BYTE, 5),
+                                                               (qrcode.util.MODE_ALPHA_NUM, len(link) - 5)]
+    assert render.qr_version(link) <= 11
+    assert qr.from_scanned(link) == text
+    assert qr.from_scanned(qr.link(text, "http://host.example/certapp")) == text  # a base path keeps its case
+    assert qr.link(text, "http://host.example/certapp").startswith("http://HOST.EXAMPLE/certapp/V/CQ1:")
+    assert qr.from_scanned("  " + text + "\n") == text
+
+
+def test_the_link_opens_the_check_page_even_with_slashes_spaces_and_percents_in_the_payload(client):
+    text = "CQ1:A B%C//D/"
+    path = qr.link(text, "http://localhost").removeprefix("http://LOCALHOST")
+    assert path == "/V/CQ1:A%20B%25C%2F%2FD%2F"
+    page = client.get(path)
+    assert page.status_code == 200
+    assert f">{text}</textarea>" in page.get_data(as_text=True)  # the router unescaped it, merged nothing
+    assert "Код недействителен" in page.get_data(as_text=True)
+
+
 def test_valid_code_verifies_on_the_page_and_in_the_api_without_personal_data(client, api, certificate):
     answer = api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload})
     assert answer.status_code == 200
@@ -131,7 +160,73 @@ def test_an_independent_reader_decodes_the_png(tmp_path, login, users, certifica
     path = tmp_path / "qr.png"
     path.write_bytes(png)
     out = subprocess.run(["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == certificate.qr_payload
+    assert out.stdout.strip() == services.qr_link(certificate)
+
+
+@pytest.mark.skipif(not shutil.which("zbarimg"), reason="zbarimg (Debian zbar-tools) is not installed")
+@pytest.mark.app_config(BASE_URL="https://sertifikat.obrazovanie.krasnoyarsk.ru")
+def test_a_phone_reads_a_link_from_the_qr_and_one_tap_shows_the_check(tmp_path, client, login, users, certificate):
+    from urllib.parse import urlsplit
+    path = tmp_path / "qr.png"
+    path.write_bytes(login(users["parent"]).get(f"/certificates/{certificate.id}/qr.png").data)
+    scanned = subprocess.run(["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    assert scanned.startswith("https://SERTIFIKAT.OBRAZOVANIE.KRASNOYARSK.RU/V/CQ1:")
+    page = client.get(urlsplit(scanned).path).get_data(as_text=True)
+    assert "Подпись верна, сертификат действует." in page and certificate.number in page
+    assert certificate.child.last_name not in page and certificate.child.first_name not in page
+    assert client.get(urlsplit(scanned).path.replace("/V/", "/v/", 1)).get_data(as_text=True) == page
+    # the same link is accepted by the API and by the offline script
+    answer = login(users["department"]).post("/api/v1/certificates/verify", json={"code": scanned}).json
+    assert answer["signature_valid"] is True and answer["in_force"] is True
+    jwks = client.get("/.well-known/jwks.json").json
+    ok, data = verify_qr.verify(jwks, scanned)
+    assert ok and data["number"] == certificate.number
+    assert verify_qr.main(["verify_qr.py", str(_write(tmp_path / "jwks.json", jwks)), scanned]) == 0
+
+
+def _write(path, data):
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_tampered_link_is_refused_by_the_page_and_the_script(client, certificate):
+    link = qr.link(certificate.qr_payload, "http://localhost")
+    tampered = link[:-3] + ("AAA" if link[-3:] != "AAA" else "BBB")
+    page = client.get(tampered.removeprefix("http://LOCALHOST")).get_data(as_text=True)
+    assert "Код недействителен" in page and "Подпись верна" not in page
+    assert verify_qr.verify(client.get("/.well-known/jwks.json").json, tampered)[0] is False
+
+
+def test_a_certificate_number_answers_validity_and_status_but_no_name(client, api, users, certificate):
+    typed = certificate.number.replace("-", " ")
+    answer = api().post("/api/v1/certificates/verify", json={"code": typed})
+    assert answer.status_code == 200
+    assert answer.json == {"signature_valid": None, "in_force": True, "number": certificate.number,
+                           "status": "active", "status_name": answer.json["status_name"],
+                           "reason": f"Сертификат № {certificate.number} действует.",
+                           "valid_from": certificate.valid_from.isoformat(),
+                           "valid_to": certificate.valid_to.isoformat(), "can_pay": None}
+    page = client.get("/verify", query_string={"code": typed}).get_data(as_text=True)
+    assert f"Сертификат № {certificate.number} действует." in page and "по номеру в реестре" in page
+    assert certificate.child.last_name not in page and certificate.child.first_name not in page
+    api(users["department"]).post(f"/api/v1/certificates/{certificate.id}/status",
+                                  json={"status": "revoked", "reason": "Выезд за пределы района"})
+    revoked = api().post("/api/v1/certificates/verify", json={"code": certificate.number}).json
+    assert revoked["in_force"] is False and revoked["status"] == "revoked" and "не действует" in revoked["reason"]
+
+
+def test_an_unknown_or_mistyped_number_is_refused(api, certificate):
+    from stdnum import damm
+    digits = certificate.number.replace("-", "")
+    other = digits[:6] + ("999999" if digits[6:12] != "999999" else "999998")
+    other += damm.calc_check_digit(other)
+    unknown = api().post("/api/v1/certificates/verify", json={"code": other}).json
+    assert unknown["in_force"] is False and unknown["status"] is None and "не выдавался" in unknown["reason"]
+    typo = digits[:7] + str((int(digits[7]) + 1) % 10) + digits[8:]
+    mistyped = api().post("/api/v1/certificates/verify", json={"code": typo}).json
+    assert mistyped["signature_valid"] is False and mistyped["in_force"] is False
+    assert "контрольная" in mistyped["reason"] and mistyped["number"] is None
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (Debian poppler-utils) is not installed")

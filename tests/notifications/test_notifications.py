@@ -215,3 +215,20 @@ def test_a_queue_that_is_down_does_not_undo_a_committed_change(app, users, monke
     parent = _confirmed(users["parent"])
     application = _apply(parent)   # the commit succeeds; the letter waits for the sweep
     assert application.id and db.session.execute(select(OutboxMessage)).scalar_one().status == "pending"
+
+
+def test_the_notifications_name_the_child_in_the_right_case(login, users, app):
+    parent = users["parent"]
+    child = certificates.add_child(parent, child_data(last_name="Петрова", first_name="Анна", patronymic="Андреевна"))
+    application = certificates.apply(parent, child.id, current_period().id, True)
+    db.session.commit()
+    certificates.confirm(application.id, users["department"])
+    db.session.commit()
+    page = login(parent).get("/notifications").get_data(as_text=True)
+    assert "для ребёнка Петровой Анны Андреевны принято" in page
+    assert "Ребёнку Петровой Анне Андреевне выдан социальный сертификат" in page
+    assert "Петрова Анна Андреевна выдан" not in page
+    with app.test_request_context():
+        from flask import render_template_string
+        assert render_template_string("Выдан {{ child|dative }}, для {{ child|genitive }}", child=child) == \
+            "Выдан Петровой Анне Андреевне, для Петровой Анны Андреевны"
