@@ -4,7 +4,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, MetaData, event
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -23,6 +23,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def one_of(column: str, values, name: str | None = None) -> CheckConstraint:
+    """CHECK (column IN (...)) written from the dict (or tuple) that names a document's statuses or
+    kinds, so that the dict is the one source; tests/test_status_checks.py compares every such CHECK
+    of the migrated database with its dict (a status added to the dict needs its migration)."""
+    allowed = tuple(values)
+    return CheckConstraint(f"{column} IN (" + ", ".join(f"'{value}'" for value in allowed) + ")",
+                           name=name or column, info={"column": column, "values": allowed})
 
 
 def utcnow() -> datetime:

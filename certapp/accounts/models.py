@@ -1,10 +1,10 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import UTCDateTime, db, one_of, utcnow
 
 #: role code -> Russian name
 ROLES = {
@@ -23,7 +23,7 @@ SELF_REGISTERED_ROLES = ("parent", "provider")
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     __table_args__ = (
-        CheckConstraint("role IN ('parent', 'provider', 'department', 'bookkeeping', 'region')", name="role"),
+        one_of("role", ROLES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, register_criteria
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import UTCDateTime, db, one_of, utcnow
 
 APPLICATION_STATUSES = {"submitted": "На рассмотрении", "confirmed": "Подтверждено", "refused": "Отказано"}
 APPLICATION_TRANSITIONS = {"submitted": {"confirmed", "refused"}, "confirmed": set(), "refused": set()}
@@ -77,7 +77,7 @@ class CertificateApplication(MunicipalityOwned, db.Model):
 
     __tablename__ = "certificate_application"
     __table_args__ = (
-        CheckConstraint("status IN ('submitted', 'confirmed', 'refused')", name="status"),
+        one_of("status", APPLICATION_STATUSES),
         # one pending or confirmed application per child (by СНИЛС) and school year in the whole region,
         # whatever arrives at once
         Index("uq_certificate_application_child_period", "snils_key", "period_code", unique=True,
@@ -132,8 +132,8 @@ class Certificate(MunicipalityOwned, db.Model):
 
     __tablename__ = "certificate"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'suspended', 'revoked', 'expired')", name="status"),
-        CheckConstraint("kind IN ('financing', 'accounting')", name="kind"),
+        one_of("status", CERTIFICATE_STATUSES),
+        one_of("kind", CERTIFICATE_KINDS),
         # a certificate of accounting holds no money until a funded place makes it one of financing
         CheckConstraint("(kind = 'financing' AND nominal > 0) OR (kind = 'accounting' AND nominal = 0)",
                         name="kind_nominal"),
@@ -193,10 +193,6 @@ CORRECTION_STATUSES = {"requested": "На рассмотрении", "confirmed"
 CORRECTION_TRANSITIONS = {"requested": {"confirmed", "refused"}, "confirmed": set(), "refused": set()}
 
 
-def _status_check(statuses: dict) -> str:
-    return "status IN (" + ", ".join(f"'{status}'" for status in statuses) + ")"
-
-
 class ChildCorrection(MunicipalityOwned, db.Model):
     """A parent's request to correct a child's record after a certificate was issued for it: the whole
     record as proposed (СНИЛС encrypted, as on the child), decided by the department of the
@@ -204,7 +200,7 @@ class ChildCorrection(MunicipalityOwned, db.Model):
 
     __tablename__ = "child_correction"
     __table_args__ = (
-        CheckConstraint(_status_check(CORRECTION_STATUSES), name="status"),
+        one_of("status", CORRECTION_STATUSES),
         # one pending request per child
         Index("uq_child_correction_pending", "child_id", unique=True,
               sqlite_where=text("status = 'requested'"), postgresql_where=text("status = 'requested'")),

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.months import add_months
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import UTCDateTime, db, one_of, utcnow
 
 ENROLLMENT_STATUSES = {"requested": "Ожидает ответа исполнителя", "accepted": "Принята, договор сформирован",
                        "declined": "Отклонена исполнителем", "cancelled": "Отозвана родителем"}
@@ -41,7 +41,7 @@ class Enrollment(MunicipalityOwned, db.Model):
 
     __tablename__ = "enrollment"
     __table_args__ = (
-        CheckConstraint("status IN ('requested', 'accepted', 'declined', 'cancelled')", name="status"),
+        one_of("status", ENROLLMENT_STATUSES),
         # one pending request per child and group, whatever arrives at once (a contract in force
         # is checked by the service; a rejected or ended one lets the child enrol again)
         Index("uq_enrollment_child_group", "child_id", "group_id", unique=True,
@@ -83,7 +83,7 @@ class Contract(MunicipalityOwned, db.Model):
 
     __tablename__ = "contract"
     __table_args__ = (
-        CheckConstraint("status IN ('offered', 'active', 'rejected', 'terminated', 'completed', 'lapsed')", name="status"),
+        one_of("status", CONTRACT_STATUSES),
         # an official's list, newest first: a page of the municipality's rows without walking the region's
         Index("ix_contract_municipality_newest", "municipality_id", "id"),
         CheckConstraint("certificate_part >= 0 AND parent_part >= 0", name="parts_not_negative"),
@@ -165,7 +165,7 @@ class ContractMonth(MunicipalityOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("contract_id", "month", name="uq_contract_month"),
         CheckConstraint("certificate_amount >= 0 AND parent_amount >= 0", name="amounts_not_negative"),
-        CheckConstraint("status IN ('planned', 'delivered', 'not_delivered', 'cancelled')", name="status"),
+        one_of("status", MONTH_STATUSES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

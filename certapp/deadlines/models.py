@@ -4,7 +4,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, PrimaryKeyConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import UTCDateTime, db, one_of, utcnow
 
 HOLIDAY_KINDS = {"holiday": "Нерабочий праздничный день", "workday": "Рабочий день (перенесённый выходной)"}
 
@@ -25,7 +25,7 @@ class Holiday(db.Model):
     by the Government's decree), or a Saturday/Sunday that is a working day. Kept by the department."""
 
     __tablename__ = "holiday"
-    __table_args__ = (CheckConstraint("kind IN ('holiday', 'workday')", name="kind"),)
+    __table_args__ = (one_of("kind", HOLIDAY_KINDS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(unique=True)

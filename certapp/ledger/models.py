@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import UTCDateTime, db, one_of, utcnow
 
 #: kind -> Russian name. A kind fixes which balances its entry moves (see ledger.services.MOVES).
 ENTRY_KINDS = {
@@ -55,8 +55,7 @@ class LedgerEntry(MunicipalityOwned, db.Model):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         UniqueConstraint("certificate_id", "idempotency_key", name="uq_ledger_entry_idempotency"),
-        CheckConstraint("kind IN ('issue', 'reserve', 'release', 'spend', 'advance', 'refund', 'expire', 'correction')",
-                        name="kind"),
+        one_of("kind", ENTRY_KINDS),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("d_available + d_reserved + d_spent + d_expired = "
                         "CASE WHEN kind = 'issue' THEN amount ELSE 0 END", name="balanced"),

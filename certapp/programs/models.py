@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import register_criteria
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import UTCDateTime, db, one_of, utcnow
 from certapp.reference.models import MAX_AGE, MIN_AGE  # noqa: F401  (the service's ages)
 
 #: program kinds; only «общеразвивающая» is accepted (п. 1 of 458-п)
@@ -45,7 +45,7 @@ class Program(db.Model):
         CheckConstraint(f"age_from >= {MIN_AGE} AND age_to <= {MAX_AGE} AND age_from <= age_to", name="ages"),
         CheckConstraint("duration_months BETWEEN 1 AND 12", name="duration"),
         CheckConstraint("price_per_month >= 0", name="price_not_negative"),
-        CheckConstraint("status IN ('draft', 'submitted', 'published', 'returned', 'unpublished')", name="status"),
+        one_of("status", PROGRAM_STATUSES),
         Index("ix_program_catalog", "status", "direction_id", "age_from", "age_to"),
         # the catalog's order: a page is read in title order and stops after its rows (no sort of a region)
         Index("ix_program_catalog_order", "title", "id", postgresql_where=text("status = 'published'"),

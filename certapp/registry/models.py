@@ -1,10 +1,10 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select, text
+from sqlalchemy import ForeignKey, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, register_criteria
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import UTCDateTime, db, one_of, utcnow
 
 #: kind of applicant
 PROVIDER_KINDS = {"legal_entity": "Юридическое лицо", "individual": "Индивидуальный предприниматель"}
@@ -75,8 +75,8 @@ class RegistryApplication(MunicipalityOwned, ProviderDetails, db.Model):
 
     __tablename__ = "registry_application"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'submitted', 'returned', 'approved', 'rejected')", name="status"),
-        CheckConstraint("kind IN ('legal_entity', 'individual')", name="kind"),
+        one_of("status", APPLICATION_STATUSES),
+        one_of("kind", PROVIDER_KINDS),
         # one pending or approved application per ИНН, whatever happens at once
         Index("uq_registry_application_inn_holding", "inn", unique=True,
               sqlite_where=text("status IN ('submitted', 'returned', 'approved')"),
@@ -168,7 +168,7 @@ class RegistryEntry(db.Model):
     """Запись реестра исполнителей."""
 
     __tablename__ = "registry_entry"
-    __table_args__ = (CheckConstraint("status IN ('active', 'suspended', 'excluded')", name="status"),)
+    __table_args__ = (one_of("status", ENTRY_STATUSES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: registry number, e.g. "04624-0007"
@@ -199,7 +199,7 @@ class StaffRequest(db.Model):
 
     __tablename__ = "staff_request"
     __table_args__ = (
-        CheckConstraint("status IN ('requested', 'approved', 'declined')", name="status"),
+        one_of("status", STAFF_REQUEST_STATUSES),
         Index("uq_staff_request_user_pending", "user_id", unique=True, sqlite_where=text("status = 'requested'"),
               postgresql_where=text("status = 'requested'")),
     )
@@ -237,7 +237,7 @@ class Admission(MunicipalityOwned, db.Model):
 
     __tablename__ = "admission"
     __table_args__ = (
-        CheckConstraint("status IN ('requested', 'active', 'refused', 'suspended', 'ended')", name="status"),
+        one_of("status", ADMISSION_STATUSES),
         Index("uq_admission_provider_municipality", "provider_id", "municipality_id", unique=True,
               sqlite_where=text("status IN ('requested', 'active', 'suspended')"),
               postgresql_where=text("status IN ('requested', 'active', 'suspended')")),

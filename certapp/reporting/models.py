@@ -5,7 +5,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Num
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import StoredComputation, UTCDateTime, db, utcnow
+from certapp.db import StoredComputation, UTCDateTime, db, one_of, utcnow
 
 ORDER_STATUSES = {"draft": "Проект", "approved": "Утверждён", "superseded": "Заменён новой редакцией"}
 ORDER_TRANSITIONS = {"draft": {"approved"}, "approved": {"superseded"}, "superseded": set()}
@@ -17,7 +17,7 @@ class SocialOrder(MunicipalityOwned, db.Model):
     __tablename__ = "social_order"
     __table_args__ = (
         UniqueConstraint("municipality_id", "year", "version", name="uq_social_order_year_version"),
-        CheckConstraint("status IN ('draft', 'approved', 'superseded')", name="status"),
+        one_of("status", ORDER_STATUSES),
         Index("uq_social_order_year_approved", "municipality_id", "year", unique=True, sqlite_where=text("status = 'approved'"),
               postgresql_where=text("status = 'approved'")),
         Index("uq_social_order_year_draft", "municipality_id", "year", unique=True, sqlite_where=text("status = 'draft'"),
