@@ -581,7 +581,7 @@ def reportable_months(contract: Contract, today: date | None = None) -> list[Con
             and not (contract.terminated_from and m.month >= contract.terminated_from)]
 
 
-def _refuse_month(contract: Contract, row: ContractMonth, today: date) -> None:
+def _refuse_month(contract: Contract, row: ContractMonth) -> None:
     """Why a month of a contract in force is not in reportable_months: the refusal, changing nothing."""
     month = row.month
     if row.status == "cancelled" or (contract.terminated_from and month >= contract.terminated_from):
@@ -625,7 +625,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     month = parse_month(month)
     row = _month_of(contract, month)
     if row not in reportable_months(contract, today):
-        _refuse_month(contract, row, today)
+        _refuse_month(contract, row)
     delivered, planned, held = _lessons(delivered, lessons_planned, lessons_held)
     scheduled = scheduled_lessons(contract.group, month) if planned is not None else None
     if scheduled is not None and planned > scheduled:
