@@ -226,6 +226,8 @@ def test_the_registers_command_builds_the_month_with_a_progress_bar(app, world):
     assert "Сформировано реестров: 1." in result.stdout and "нет действующего соглашения" in result.stdout
     assert "Реестры" in result.stderr
     assert app.test_cli_runner().invoke(args=["registers", "--month", "13-2026"]).exit_code != 0
+    going_on = app.test_cli_runner().invoke(args=["registers", "--month", f"{world['today']:%Y-%m}"])
+    assert going_on.exit_code != 0 and "только после окончания месяца" in going_on.output
 
 
 def test_certificate_lines_come_a_page_at_a_time_and_export_whole_as_a_job(api, users):
