@@ -363,10 +363,10 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
                                        concluded_on=period.starts_on)
     past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
     for index, month in enumerate(past):
-        for position, register in enumerate(bookkeeping.build_all_registers(month, bookkeeper).built):
+        for position, register in enumerate(bookkeeping.build_all_registers(month, bookkeeper, today=today).built):
             last_month = index == len(past) - 1
             if not last_month or position == 0:  # the last month: one approved and unpaid, the rest drafts
-                bookkeeping.approve_register(register.id, bookkeeper)
+                bookkeeping.approve_register(register.id, bookkeeper, today=today)
             if not last_month:
                 bookkeeping.mark_paid(register.id, bookkeeper, f"{100 + register.id}", clock.today())
     if practice:
@@ -474,8 +474,8 @@ def _load_second(users: dict[str, User], second, today: date) -> None:
                                        concluded_on=period.starts_on)
         past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
         for index, month in enumerate(past):
-            for register in bookkeeping.build_all_registers(month, bookkeeper).built:
-                bookkeeping.approve_register(register.id, bookkeeper)
+            for register in bookkeeping.build_all_registers(month, bookkeeper, today=today).built:
+                bookkeeping.approve_register(register.id, bookkeeper, today=today)
                 if index < len(past) - 1:
                     bookkeeping.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", clock.today())
         order = reporting.create_order(today.year, department)

@@ -18,6 +18,7 @@ is in a paid register, the last one in an approved register.
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, text
@@ -36,7 +37,7 @@ from certapp.common.errors import NotFoundError
 from certapp.common.money import share
 from certapp.common.months import add_months, first_of_month
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport
-from certapp.contracts.services import contract_content, month_key, price_split, split_evenly
+from certapp.contracts.services import contract_content, month_key, price_split, scheduled_lessons, split_evenly
 from certapp.db import db
 from certapp.demo import BIK, company_inn, demo_snils, ogrn, settlement_account
 from certapp.documents.models import DocumentCounter
@@ -272,7 +273,8 @@ def _programs(count: int, providers: list[dict], periods: dict, now: datetime, w
             by_municipality.setdefault(provider["municipality_id"], []).append(
                 {"id": group_id, "program_id": first_program + i, "name": f"Группа {g + 1}", "title": title,
                  "price": price, "ends_on": ends_on, "provider": provider, "service_code": direction.service_code,
-                 "seats": 40})
+                 "seats": 40, "schedule": SimpleNamespace(schedule=groups[-1]["schedule"],
+                                                          starts_on=period.starts_on, ends_on=ends_on)})
     writer.write(Program, programs)
     writer.write(program_municipality, links)
     writer.write(StudyGroup, groups)
@@ -289,6 +291,8 @@ class _Certificates:
         self.sign = document_signer()
         self.sequence = {}  # (municipality, period code) -> last certificate number
         self.counts = {"certificates": 0, "contracts": 0, "reports": 0}
+        #: (schedule, month) -> the lessons the schedule has in the month
+        self.lessons: dict = {}
 
     def chunk(self, municipality, period, category, department_id, groups, start: int, count: int) -> None:
         t = {name: [] for name in ("users", "children", "applications", "certificates", "balances", "enrollments",
@@ -419,15 +423,19 @@ class _Certificates:
         for row in months:
             status = "planned"
             if row.month < current:
-                status = self._report(t, balance, contract_id, row, provider)
+                status = self._report(t, balance, contract_id, row, provider, group["schedule"])
             t["months"].append({"id": self.ids.take(ContractMonth), "contract_id": contract_id, "month": row.month,
                                 "certificate_amount": row.certificate_amount, "parent_amount": row.parent_amount,
                                 "status": status, "municipality_id": municipality.id})
 
-    def _report(self, t, balance, contract_id, row, provider) -> str:
-        """The provider's report of a past month: usually every lesson held, sometimes fewer."""
-        planned = 8
-        held = planned if self.rng.random() < 0.7 else self.rng.randrange(4, planned)
+    def _report(self, t, balance, contract_id, row, provider, group) -> str:
+        """The provider's report of a past month: the lessons of the group's schedule in it, usually every
+        one held, sometimes fewer."""
+        key = (group.schedule, row.month)
+        if key not in self.lessons:
+            self.lessons[key] = scheduled_lessons(group, row.month) or 8
+        planned = self.lessons[key]
+        held = planned if self.rng.random() < 0.7 else self.rng.randrange(planned // 2, planned)
         due = share(row.certificate_amount, held, planned)
         key, first_entry = month_key(contract_id, row.month), None
         if due:
@@ -456,7 +464,10 @@ def _registers(providers: list[dict], today: date, now: datetime, numbers: _Numb
         for provider in providers:
             rows.append({"id": ids.take(PaymentRegister), "number": numbers.take("payment_register"),
                          "provider_id": provider["id"], "agreement_id": provider["agreement_id"], "month": month,
-                         "status": status, "total": 0, "approved_at": now,
+                         "status": status, "total": 0,
+                         # a paid register was approved before its payment order (the 10th of the next month)
+                         "approved_at": now if status == "approved" else datetime.combine(
+                             add_months(month, 1) + timedelta(days=2), day_time(12, 0), tzinfo=clock.zone()).astimezone(UTC),
                          "approved_by_id": department[provider["municipality_id"]],
                          "payment_order_number": str(provider["id"]) if status == "paid" else None,
                          "payment_order_date": add_months(month, 1) + timedelta(days=9) if status == "paid" else None,

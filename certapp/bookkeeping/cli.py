@@ -47,11 +47,13 @@ def registers_cli(month):
     from contextlib import ExitStack
 
     from certapp.bookkeeping.jobs import build_month
+    from certapp.bookkeeping.services import check_month_over
     from certapp.common.errors import DomainError
     from certapp.contracts.services import parse_month
 
     try:
         month_value = parse_month(month)
+        check_month_over(month_value)
     except DomainError as error:
         raise click.ClickException(error.message)
     with ExitStack() as stack:

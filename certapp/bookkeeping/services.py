@@ -31,11 +31,11 @@ from certapp.certificates.models import Certificate
 from certapp.common import clock
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import share
-from certapp.common.months import add_months, check_year, quarter_months
+from certapp.common.months import add_months, check_year, month_label, quarter_months
 from certapp.common.scope import current_scope
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
-from certapp.contracts.services import month_key
+from certapp.contracts.services import month_is_over, month_key
 from certapp.db import db, utcnow
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.ledger import services as ledger
@@ -170,8 +170,21 @@ def _unregistered_entries(provider_id: int, municipality_id: int, month: date):
             .order_by(LedgerEntry.month, LedgerEntry.id))
 
 
+def local_date(moment) -> date:
+    """The day of a stored (UTC) moment where the officials work."""
+    return moment.astimezone(clock.zone()).date()
+
+
+def check_month_over(month: date, today: date | None = None) -> None:
+    """A month's register is built and approved only once the month is over: its reports come after
+    its end (contracts.services.month_is_over), so before that it cannot hold the month's spends."""
+    if not month_is_over(month, today or clock.today()):
+        raise ValidationError(f"Реестр за {month_label(month)} можно сформировать и утвердить только после окончания "
+                              f"месяца — с {add_months(month, 1):%d.%m.%Y}.", field="month", code="month_not_over")
+
+
 def build_register(provider_id: int, month: date, actor: User | None,
-                   municipality_id: int | None = None) -> PaymentRegister:
+                   municipality_id: int | None = None, today: date | None = None) -> PaymentRegister:
     """The month's register of a provider in a municipality (the official's own; the job names it):
     one line per spend entry (and correction), totalled.
 
@@ -182,6 +195,7 @@ def build_register(provider_id: int, month: date, actor: User | None,
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
+    check_month_over(month, today)
     provider = db.session.get(Provider, provider_id)
     if provider is None:
         raise NotFoundError("Исполнитель не найден.")
@@ -244,7 +258,7 @@ def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tu
     return sorted(tuple(row) for row in db.session.execute(stmt).all())
 
 
-def build_all_registers(month: date, actor: User | None, step=None) -> BuildResult:
+def build_all_registers(month: date, actor: User | None, step=None, today: date | None = None) -> BuildResult:
     """Build the month's registers of every provider with something to pay, in one action; a provider
     that cannot be paid is skipped with the reason. Each provider runs inside `step()` — by default a
     savepoint of the caller's transaction; the job passes a transaction of its own per provider that
@@ -254,11 +268,12 @@ def build_all_registers(month: date, actor: User | None, step=None) -> BuildResu
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
+    check_month_over(month, today)
     result = BuildResult()
     for provider_id, paying in providers_to_pay(month, municipality_id):
         try:
             with (step or db.session.begin_nested)():
-                result.built.append(build_register(provider_id, month, actor, paying))
+                result.built.append(build_register(provider_id, month, actor, paying, today))
         except (AgreementRequiredError, ConflictError, ValidationError) as error:
             result.skipped.append((db.session.get(Provider, provider_id), error.message))
     return result
@@ -271,6 +286,7 @@ def start_building(month: date, actor: User):
 
     require_role(actor, "bookkeeping")
     month = month.replace(day=1)
+    check_month_over(month)
     return start(build_registers, "registers.build", f"Формирование реестров за {month:%m.%Y}", actor,
                  month.isoformat(), actor.id)
 
@@ -282,12 +298,15 @@ def get_register(register_id: int) -> PaymentRegister:
     return register
 
 
-def approve_register(register_id: int, actor: User) -> PaymentRegister:
-    """Approve: the register is frozen from now on."""
+def approve_register(register_id: int, actor: User, today: date | None = None) -> PaymentRegister:
+    """Approve: the register is frozen from now on. Refused (month_not_over) before its month is over."""
     require_role(actor, "bookkeeping")
     register = get_register(register_id)
+    if register.status == "draft":
+        check_month_over(register.month, today)
     _transition(register, "approved", actor)
-    register.approved_at, register.approved_by_id = utcnow(), actor.id
+    # the approval's moment by the one clock: a payment order is dated between it and today
+    register.approved_at, register.approved_by_id = clock.now(), actor.id
     return register
 
 
@@ -305,17 +324,27 @@ def reject_register(register_id: int, actor: User, reason: str) -> PaymentRegist
     return register
 
 
-def mark_paid(register_id: int, actor: User, order_number: str, order_date: date) -> PaymentRegister:
+def mark_paid(register_id: int, actor: User, order_number: str, order_date: date, today: date | None = None
+              ) -> PaymentRegister:
+    """The approved register is paid by a payment order dated between the register's approval and today
+    (a payment order is not dated in the future). Every field's refusal at once."""
     require_role(actor, "bookkeeping")
+    today = today or clock.today()
+    register = get_register(register_id)
+    errors = {}
     order_number = " ".join((order_number or "").split())
     if not order_number or len(order_number) > 32:
-        raise ValidationError("Укажите номер платёжного поручения.", field="payment_order_number")
+        errors["payment_order_number"] = "Укажите номер платёжного поручения (до 32 символов)."
     if not isinstance(order_date, date):
-        raise ValidationError("Укажите дату платёжного поручения.", field="payment_order_date")
-    register = get_register(register_id)
-    if register.status == "approved" and order_date < register.approved_at.date():
-        raise ValidationError("Платёжное поручение не может быть раньше утверждения реестра.",
-                              field="payment_order_date")
+        errors["payment_order_date"] = "Укажите дату платёжного поручения."
+    elif order_date > today:
+        errors["payment_order_date"] = (f"Дата платёжного поручения ({order_date:%d.%m.%Y}) не может быть позже "
+                                        f"сегодняшнего дня ({today:%d.%m.%Y}).")
+    elif register.status == "approved" and order_date < (approved := local_date(register.approved_at)):
+        errors["payment_order_date"] = (f"Платёжное поручение не может быть раньше утверждения реестра "
+                                        f"({approved:%d.%m.%Y}).")
+    if errors:
+        raise ValidationError(" ".join(errors.values()), field=next(iter(errors)), fields=errors)
     register.payment_order_number, register.payment_order_date = order_number, order_date
     _transition(register, "paid", actor)
     return register

@@ -18,7 +18,7 @@ from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
-from certapp.common.months import last_finished_quarter
+from certapp.common.months import add_months, first_of_month, last_finished_quarter
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.contracts.services import parse_month
@@ -112,8 +112,8 @@ def registers():
         month_value = None
     status = request.args.get("status") if request.args.get("status") in REGISTER_STATUSES else None
     page = paginate(services.registers_query(month_value, status), request.args.get("page", 1, type=int), 50)
-    if not form.month.data:
-        form.month.data = f"{clock.today():%Y-%m}"
+    if not form.month.data:  # the month just ended: a register is built once its month is over
+        form.month.data = f"{add_months(first_of_month(clock.today()), -1):%Y-%m}"
     return render_template("bookkeeping/registers.html", page=page, form=form, statuses=REGISTER_STATUSES,
                            status=status, month=month or "")
 
@@ -145,10 +145,20 @@ def register_action(register_id: int, action: str):
     else:
         form = PayForm(prefix="pay")
         if form.validate_on_submit():
-            run_and_flash(lambda: services.mark_paid(register_id, current_user, form.payment_order_number.data,
-                                                     form.payment_order_date.data), "Оплата отмечена.")
-        else:
-            flash("Укажите номер и дату платёжного поручения.", "error")
+            try:
+                with transaction():
+                    services.mark_paid(register_id, current_user, form.payment_order_number.data,
+                                       form.payment_order_date.data)
+            except DomainError as error:
+                for name, message in (error.fields or {None: error.message}).items():
+                    form.add_domain_error(DomainError(message, field=name))
+            else:
+                flash("Оплата отмечена.", "success")
+                return redirect(url_for("bookkeeping.register", register_id=register_id))
+        # the refusal beside its field (the date, the number), on the register's page
+        flash("Оплата не отмечена: исправьте отмеченные поля.", "error")
+        return render_template("bookkeeping/register.html", register=services.get_register(register_id),
+                               reject_form=RejectForm(prefix="reject"), pay_form=form), 422
     return redirect(url_for("bookkeeping.register", register_id=register_id))
 
 

@@ -4,7 +4,7 @@ from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
 from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
-from certapp.contracts.services import current_split
+from certapp.contracts.services import current_split, reportable_months
 
 
 class EnrollmentInputSchema(Schema):
@@ -141,6 +141,10 @@ class ContractSchema(Schema):
     parent_part_display = fields.Function(lambda c: format_rub(c.split.parent_part))
     months = fields.Method("_months")
     split = fields.Nested(SplitSchema)
+    reportable_months = fields.Function(
+        lambda c: [m.month.isoformat() for m in reportable_months(c)], metadata={
+            "description": "the months the provider can report now: over (a month is reported after its end, by "
+                           "the 5th of the next by practice) and not reported yet"})
     signed_at = fields.DateTime(allow_none=True)
     signature = fields.String(allow_none=True)
     prolonged_from_id = fields.Integer(allow_none=True, metadata={

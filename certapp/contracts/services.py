@@ -1,4 +1,5 @@
 """Enrollments, contracts and monthly service reports. Money moves only through ledger.services."""
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,8 +16,9 @@ from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
 from certapp.common.money import format_rub, share
-from certapp.common.months import add_months, first_of_month, months_between
+from certapp.common.months import add_months, first_of_month, month_label, months_between
 from certapp.common.states import transition
+from certapp.common.templating import plural
 from certapp.common.web import path_for
 from certapp.contracts.models import (
     CONTRACT_TRANSITIONS,
@@ -746,6 +748,88 @@ def _lessons(delivered: bool | None, planned, held) -> tuple[bool, int | None, i
     return held > 0, planned, held
 
 
+#: the schedule's days of the week, as people write them («пн, ср 15:00», «вторник и четверг», «пн–пт»)
+_WEEKDAYS = (("пн", "понедельник"), ("вт", "вторник"), ("ср", "сред"), ("чт", "четверг"), ("пт", "пятниц"),
+             ("сб", "суббот"), ("вс", "воскресен"))
+_WEEKDAY_WORD = re.compile(r"(?<![а-яе])(" + "|".join(f"{full}[а-яе]*" for _, full in _WEEKDAYS) + "|"
+                           + "|".join(short for short, _ in _WEEKDAYS) + r")(?![а-яе])")
+_DAY_RANGE = re.compile(r"^\s*[-–—]\s*$")
+
+
+def _weekday_of(word: str) -> int | None:
+    for index, (short, full) in enumerate(_WEEKDAYS):
+        if word == short or word.startswith(full):
+            return index
+    return None
+
+
+def schedule_weekdays(schedule: str | None) -> set[int]:
+    """The weekdays (0 = Monday) a group's schedule names: «пн, ср 15:00–16:30» -> {0, 2}; «пн–пт» is a
+    range. Empty when the text names none (then the schedule gives no count of lessons)."""
+    text = (schedule or "").lower().replace("ё", "е")
+    days: set[int] = set()
+    previous, previous_end = None, 0
+    for match in _WEEKDAY_WORD.finditer(text):
+        day = _weekday_of(match.group(1))
+        if day is None:
+            continue
+        if previous is not None and _DAY_RANGE.match(text[previous_end:match.start()]) and day > previous:
+            days.update(range(previous, day + 1))
+        days.add(day)
+        previous, previous_end = day, match.end()
+    return days
+
+
+def scheduled_lessons(group: StudyGroup, month: date) -> int | None:
+    """How many lessons the group's schedule has in the month: its weekdays between the group's start and
+    end that fall in the month (public holidays included: the cap of a report, a cancelled lesson is
+    reported as not held). None when the schedule names no weekdays."""
+    weekdays = schedule_weekdays(group.schedule)
+    if not weekdays:
+        return None
+    first = max(month, group.starts_on)
+    last = min(add_months(month, 1) - timedelta(days=1), group.ends_on)
+    return sum(1 for n in range((last - first).days + 1) if (first + timedelta(days=n)).weekday() in weekdays)
+
+
+#: contracts whose months are reported (a terminated one: the months before its termination)
+REPORTING_STATUSES = ("active", "terminated")
+
+
+def month_is_over(month: date, today: date) -> bool:
+    """A month is reported once it is over: from the 1st of the next month (by the order's practice by
+    the 5th, deadlines «report»; a late report is still accepted, one before the month's end never)."""
+    return add_months(first_of_month(month), 1) <= today
+
+
+def reportable_months(contract: Contract, today: date | None = None) -> list[ContractMonth]:
+    """The one rule of what a provider can report on a contract on `today`: the months of a contract in
+    force (or terminated: those before its termination) not reported yet, and over. Used by the
+    contract's page, the group's lessons page, the API and report_month's check."""
+    today = today or clock.today()
+    if contract.status not in REPORTING_STATUSES:
+        return []
+    return [m for m in contract.months if m.status == "planned" and month_is_over(m.month, today)
+            and not (contract.terminated_from and m.month >= contract.terminated_from)]
+
+
+def _refuse_month(contract: Contract, row: ContractMonth) -> None:
+    """Why a month of a contract in force is not in reportable_months: the refusal, changing nothing."""
+    month = row.month
+    if row.status == "cancelled" or (contract.terminated_from and month >= contract.terminated_from):
+        # the months before the termination can still be reported
+        raise ConflictError(f"{month:%m.%Y} отменён расторжением договора.", field="month", code="month_cancelled")
+    if row.status != "planned":
+        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+    raise _not_over(month)
+
+
+def _not_over(month: date) -> ValidationError:
+    return ValidationError(f"За {month_label(month)} можно отчитаться только после окончания месяца — с "
+                           f"{add_months(month, 1):%d.%m.%Y} (по порядку — до 5-го числа следующего месяца): "
+                           "занятия этого месяца ещё не все прошли.", field="month", code="month_not_over")
+
+
 def month_key(contract_id: int, month: date) -> str:
     """The idempotency key of a contract month's movements (the advance, the report's) in the ledger."""
     return f"contract:{contract_id}:month:{month:%Y-%m}"
@@ -768,18 +852,18 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     require_registry_provider(provider_user)
     today = today or clock.today()
     contract = get_contract(contract_id, provider_user, for_update=True, load=REPORT_LOAD)
-    if contract.status not in ("active", "terminated"):
+    if contract.status not in REPORTING_STATUSES:
         raise TransitionError(f"Договор в состоянии «{contract.status_name}»: отчёт не принимается.")
     month = parse_month(month)
     row = _month_of(contract, month)
-    if row.status == "cancelled" or (contract.terminated_from and month >= contract.terminated_from):
-        # the months before the termination can still be reported
-        raise ConflictError(f"{month:%m.%Y} отменён расторжением договора.", field="month", code="month_cancelled")
-    if month > first_of_month(today):
-        raise ValidationError("Нельзя отчитаться за месяц, который ещё не наступил.", field="month")
-    if row.status != "planned":
-        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+    if row not in reportable_months(contract, today):
+        _refuse_month(contract, row)
     delivered, planned, held = _lessons(delivered, lessons_planned, lessons_held)
+    scheduled = scheduled_lessons(contract.group, month) if planned is not None else None
+    if scheduled is not None and planned > scheduled:
+        raise ValidationError(f"По расписанию группы («{contract.group.schedule}») за {month_label(month)} — "
+                              f"{scheduled} {plural(scheduled, 'занятие', 'занятия', 'занятий')}: больше занятий "
+                              "по расписанию указать нельзя.", field="lessons_planned", code="more_than_scheduled")
     reason = " ".join((reason or "").split()) or None
     if not delivered and not reason:
         raise ValidationError("Укажите, почему услуга не оказана.", field="reason")
@@ -831,6 +915,8 @@ def report_group(provider_user: User, group_id: int, month, rows: list[dict], to
     if group is None or group.program.provider_id != provider_user.provider_id:
         raise NotFoundError("Группа не найдена.")
     month = parse_month(month)
+    if not month_is_over(month, today or clock.today()):
+        raise _not_over(month)
     by_contract = {row["contract_id"]: row for row in rows}
 
     def one(contract_id: int):
@@ -844,19 +930,40 @@ def report_group(provider_user: User, group_id: int, month, rows: list[dict], to
     return for_each(list(by_contract), one)
 
 
-def group_to_report(provider_user: User, group_id: int, month: date) -> tuple[StudyGroup, list[Contract]]:
-    """The group's contracts whose month is still to be reported, for the bulk entry screen."""
+@dataclass
+class GroupMonth:
+    """A group's lessons page: the months that can be reported (newest first), the month shown, the
+    contracts whose month it is to report, and the lessons the schedule has in it."""
+
+    group: StudyGroup
+    months: list[date]
+    month: date | None
+    contracts: list[Contract]
+    scheduled: int | None
+    #: the month shown is over (a month still going on cannot be reported yet)
+    over: bool = True
+
+
+def group_to_report(provider_user: User, group_id: int, month: date | None = None, today: date | None = None
+                    ) -> GroupMonth:
+    """What the group's bulk entry screen offers: the months some contract of the group can report
+    (reportable_months), and for `month` (by default the latest of them) those contracts."""
     require_registry_provider(provider_user)
+    today = today or clock.today()
     group = db.session.get(StudyGroup, group_id)
     if group is None or group.program.provider_id != provider_user.provider_id:
         raise NotFoundError("Группа не найдена.")
     contracts = db.session.execute(
-        select(Contract).join(ContractMonth, ContractMonth.contract_id == Contract.id)
-        .where(Contract.group_id == group.id, Contract.status.in_(("active", "terminated")),
-               ContractMonth.month == month, ContractMonth.status == "planned",
-               or_(Contract.terminated_from.is_(None), Contract.terminated_from > month))
-        .order_by(Contract.id)).scalars().all()
-    return group, list(contracts)
+        select(Contract).where(Contract.group_id == group.id, Contract.status.in_(REPORTING_STATUSES))
+        .options(selectinload(Contract.months), selectinload(Contract.child)).order_by(Contract.id)).scalars().all()
+    by_month: dict[date, list[Contract]] = {}
+    for contract in contracts:
+        for row in reportable_months(contract, today):
+            by_month.setdefault(row.month, []).append(contract)
+    months = sorted(by_month, reverse=True)
+    month = month or (months[0] if months else None)
+    return GroupMonth(group, months, month, by_month.get(month, []),
+                      scheduled_lessons(group, month) if month else None, not month or month_is_over(month, today))
 
 
 def terminate(contract_id: int, actor: User, reason: str, grounds: str | None = None, today: date | None = None

@@ -8,7 +8,7 @@ from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
-from certapp.common.months import first_of_month, month_label, month_label_from, months_between
+from certapp.common.months import month_label, month_label_from
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
@@ -135,10 +135,9 @@ def contracts():
 
 
 def _forms(contract):
-    today_month = first_of_month(clock.today())
     report = ReportForm(prefix="report")
-    report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
-                                   if m.status == "planned" and m.month <= today_month)
+    report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month))
+                                   for m in services.reportable_months(contract, clock.today()))
     terminate = TerminateForm(prefix="terminate")
     terminate.grounds.choices = choices((g, TERMINATION_GROUNDS[g]) for g in GROUNDS_BY_ROLE.get(current_user.role, ()))
     correction = CorrectionForm(prefix="correction")
@@ -179,6 +178,9 @@ def contract_action(contract_id: int, action: str):
         run_and_flash(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
     elif action == "report":
         form = forms["report_form"]
+        # the page offers only reportable_months; any month of the contract is passed on, so that the
+        # service's refusal (the month not over, already reported, cancelled) is what the provider reads
+        form.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract_.months)
         if form.validate_on_submit():
             run_and_flash(lambda: services.report_month(
                 contract_id, current_user, form.month.data, reason=form.reason.data, attendance=form.attendance.data,
@@ -208,22 +210,20 @@ def contract_action(contract_id: int, action: str):
 @bp.route("/contracts/groups/<int:group_id>/lessons", methods=["GET", "POST"])
 @roles("provider")
 def group_lessons(group_id: int):
-    """The whole group's month on one screen: the children as rows, lessons planned and held, one request."""
-    today = clock.today()
-    try:
-        month = services.parse_month(request.values.get("month") or first_of_month(today))
-    except DomainError as error:
-        flash(error.message, "error")
-        month = first_of_month(today)
-    if request.method == "POST":
-        group, contracts = services.group_to_report(current_user, group_id, month)
-        rows = []
-        for contract in contracts:
-            if not request.form.get(f"held-{contract.id}", "").strip():
-                continue  # left empty: not reported now
-            rows.append({"contract_id": contract.id, "lessons_planned": request.form.get(f"planned-{contract.id}", type=int),
-                         "lessons_held": request.form.get(f"held-{contract.id}", type=int),
-                         "reason": request.form.get(f"reason-{contract.id}")})
+    """The whole group's month on one screen: the children as rows, lessons planned and held, one request.
+    Only the months that can be reported (over, not yet reported) are offered."""
+    month = None
+    if request.values.get("month"):
+        try:
+            month = services.parse_month(request.values["month"])
+        except DomainError as error:
+            flash(error.message, "error")
+    if request.method == "POST" and month is not None:
+        ids = [int(key[5:]) for key in request.form if key.startswith("held-") and key[5:].isdigit()]
+        rows = [{"contract_id": contract_id, "lessons_planned": request.form.get(f"planned-{contract_id}", type=int),
+                 "lessons_held": request.form.get(f"held-{contract_id}", type=int),
+                 "reason": request.form.get(f"reason-{contract_id}")}
+                for contract_id in ids if request.form.get(f"held-{contract_id}", "").strip()]  # empty: not now
         if not rows:
             flash("Укажите число проведённых занятий хотя бы для одного ребёнка.", "error")
         else:
@@ -235,8 +235,6 @@ def group_lessons(group_id: int):
             else:
                 flash_bulk(result, "Отчёт принят", ("договор", "договора", "договоров"))
         return redirect(url_for("contracts.group_lessons", group_id=group_id, month=f"{month:%Y-%m}"))
-    group, contracts = services.group_to_report(current_user, group_id, month)
-    months = [m for m in months_between(first_of_month(group.starts_on), min(first_of_month(today),
-                                                                            first_of_month(group.ends_on)))]
-    return render_template("contracts/group_lessons.html", group=group, contracts=contracts, month=month,
-                           months=list(reversed(months)))
+    view = services.group_to_report(current_user, group_id, month)
+    return render_template("contracts/group_lessons.html", view=view, group=view.group, contracts=view.contracts,
+                           month=view.month, months=view.months)

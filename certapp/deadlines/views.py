@@ -17,20 +17,32 @@ from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS
 bp = Blueprint("deadlines", __name__, url_prefix="/deadlines")
 
 
+def working_days(n: int) -> str:
+    """«1 рабочий день», «2 рабочих дня», «5 рабочих дней»: the number with its noun."""
+    return f"{n} {plural(n, 'рабочий день', 'рабочих дня', 'рабочих дней')}"
+
+
+def due_text(due_on: date, left: int) -> str:
+    """What a person reads beside a document: «до 18.12.2026, осталось 5 рабочих дней», «до 18.12.2026,
+    остался 1 рабочий день», «срок 18.12.2026 — сегодня последний день», «срок 18.12.2026, просрочено на
+    2 рабочих дня»."""
+    day = f"{due_on:%d.%m.%Y}"
+    if left < 0:
+        return f"срок {day}, просрочено на {working_days(-left)}"
+    if left == 0:
+        return f"срок {day} — сегодня последний день"
+    verb = "остался" if plural(left, "one", "few", "many") == "one" else "осталось"
+    return f"до {day}, {verb} {working_days(left)}"
+
+
 @bp.app_template_filter("due")
 def due_label(due_on: date | None) -> Markup:
-    """«до 01.12.2026, осталось 3 рабочих дня» / «сегодня последний день» / «просрочено на 2 рабочих дня»."""
+    """The due date and the working days left (or overdue), for a page: see due_text."""
     if not due_on:
         return Markup("")
     left = services.working_days_left(due_on)
-    day = f"{due_on:%d.%m.%Y}"
-    if left < 0:
-        text, css = f"срок {day}, просрочено на {plural(-left, 'рабочий день', 'рабочих дня', 'рабочих дней')}", "due overdue"
-    elif left == 0:
-        text, css = f"срок {day} — сегодня последний день", "due today"
-    else:
-        text, css = f"до {day}, осталось {plural(left, 'рабочий день', 'рабочих дня', 'рабочих дней')}", "due"
-    return Markup(f'<span class="{css}">{escape(text)}</span>')
+    css = "due overdue" if left < 0 else "due today" if left == 0 else "due"
+    return Markup(f'<span class="{css}">{escape(due_text(due_on, left))}</span>')
 
 
 @bp.app_template_global("month_deadline")

@@ -4,9 +4,11 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -18,7 +20,7 @@ from certapp.common.events import announce
 from certapp.common.months import check_year, quarter_months
 from certapp.common.normalise import is_ascii_digits
 from certapp.common.states import transition
-from certapp.contracts.models import Contract, ContractMonth
+from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.db import db, utcnow
 from certapp.documents.services import (
     SignedDocument,
@@ -261,6 +263,25 @@ class ExecutionReport:
         return sum(getattr(line, field) for line in self.lines)
 
 
+def _child_hours(delivered_months) -> dict[int, int]:
+    """Child-hours delivered per direction: each delivered month counts the program's hours_per_month ×
+    lessons held / planned (a half-held month is half the hours; a month reported without lessons counts
+    in full), summed exactly and rounded half up once per direction. Grouped by the figures, so that
+    a region's millions of months are a few hundred rows."""
+    rows = db.session.execute(
+        delivered_months.outerjoin(ServiceReport, (ServiceReport.contract_id == ContractMonth.contract_id)
+                                   & (ServiceReport.month == ContractMonth.month))
+        .with_only_columns(Program.direction_id, Program.hours_per_month, ServiceReport.lessons_held,
+                           ServiceReport.lessons_planned, func.count())
+        .group_by(Program.direction_id, Program.hours_per_month, ServiceReport.lessons_held,
+                  ServiceReport.lessons_planned))
+    exact: dict[int, Fraction] = {}
+    for direction_id, per_month, held, planned, months in rows:
+        share_ = Fraction(held, planned) if planned else Fraction(1)
+        exact[direction_id] = exact.get(direction_id, Fraction(0)) + per_month * share_ * months
+    return {d: int(value + Fraction(1, 2)) for d, value in exact.items()}  # half up, never negative
+
+
 def execution_report(year: int, quarter: int | None = None) -> ExecutionReport:
     """Отчёт об исполнении социального заказа, computed from contracts and service reports: per registry
     number of the service, children served, child-hours delivered and money spent in the year or
@@ -269,13 +290,14 @@ def execution_report(year: int, quarter: int | None = None) -> ExecutionReport:
     if quarter is not None and quarter not in (1, 2, 3, 4):
         raise ValidationError("Квартал — от 1 до 4.", field="quarter")
     start, end = quarter_months(year, quarter)
-    delivered = (select(Program.direction_id, func.count(distinct(Contract.child_id)),
-                        func.coalesce(func.sum(Program.hours_per_month), 0))
-                 .select_from(ContractMonth).join(Contract, Contract.id == ContractMonth.contract_id)
-                 .join(Program, Program.id == Contract.program_id)
-                 .where(ContractMonth.status == "delivered", ContractMonth.month.between(start, end))
-                 .group_by(Program.direction_id))
-    served = {d: (children, int(hours)) for d, children, hours in db.session.execute(delivered)}
+    delivered_months = (select(ContractMonth).join(Contract, Contract.id == ContractMonth.contract_id)
+                        .join(Program, Program.id == Contract.program_id)
+                        .where(ContractMonth.status == "delivered", ContractMonth.month.between(start, end)))
+    children = dict(db.session.execute(
+        delivered_months.with_only_columns(Program.direction_id, func.count(distinct(Contract.child_id)))
+        .group_by(Program.direction_id)).all())
+    hours = _child_hours(delivered_months)
+    served = {d: (children[d], hours.get(d, 0)) for d in children}
     spent = dict(db.session.execute(
         select(Program.direction_id, func.coalesce(func.sum(LedgerEntry.d_spent), 0))
         .select_from(LedgerEntry).join(Contract, Contract.id == LedgerEntry.contract_id)
@@ -362,6 +384,26 @@ def _signed_execution_report(number: str) -> SignedDocument | None:
 
 # --- feedback ------------------------------------------------------------------------------------------
 
+def ratable_months(contract: Contract, rated: set[date] | None = None) -> list[ContractMonth]:
+    """The one rule of what a parent can rate: the contract's months delivered (reported as such, which
+    happens only once a month is over: contracts.services.reportable_months) and not rated yet.
+    `rated`: the months already rated, when the caller has them."""
+    if rated is None:
+        rated = set(db.session.execute(select(Feedback.month).where(Feedback.contract_id == contract.id)).scalars())
+    return [m for m in contract.months if m.status == "delivered" and m.month not in rated]
+
+
+def months_to_rate(parent: User) -> list[tuple[Contract, ContractMonth]]:
+    """Every (contract, month) the parent can rate now (ratable_months), in three queries."""
+    rated: dict[int, set[date]] = {}
+    for contract_id, month in db.session.execute(select(Feedback.contract_id, Feedback.month).where(
+            Feedback.parent_id == parent.id)):
+        rated.setdefault(contract_id, set()).add(month)
+    contracts = db.session.execute(select(Contract).where(Contract.parent_id == parent.id)
+                                   .options(selectinload(Contract.months)).order_by(Contract.id)).scalars()
+    return [(contract, row) for contract in contracts for row in ratable_months(contract, rated.get(contract.id, set()))]
+
+
 def leave_feedback(parent: User, contract_id: int, month: date, rating: int, comment: str | None) -> Feedback:
     """After a delivered month the parent rates the program (1–5, a comment); once per month."""
     require_role(parent, "parent")
@@ -370,7 +412,7 @@ def leave_feedback(parent: User, contract_id: int, month: date, rating: int, com
         raise NotFoundError("Договор не найден.")
     month = month.replace(day=1)
     row = next((m for m in contract.months if m.month == month), None)
-    if row is None or row.status != "delivered":
+    if row is None or row not in ratable_months(contract, rated=set()):  # rated twice: already_rated below
         raise ValidationError("Оценить можно месяц, в котором услуга оказана.", field="month")
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise ValidationError("Оценка — от 1 до 5.", field="rating")

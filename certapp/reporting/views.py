@@ -2,7 +2,6 @@ from datetime import date
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from certapp.accounts.access import roles
 from certapp.common import clock
@@ -13,7 +12,6 @@ from certapp.common.months import year_arg
 from certapp.common.pagination import paginate
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
-from certapp.contracts.models import Contract
 from certapp.db import db, transaction
 from certapp.reference.services import get_municipality_of, list_municipalities
 from certapp.reporting import render, services
@@ -195,10 +193,5 @@ def feedback():
                                                            request.form.get("answer")), "Ответ опубликован.")
         return redirect(url_for("reporting.feedback"))
     page = paginate(services.feedback_for(current_user), request.args.get("page", 1, type=int), 50)
-    to_rate = []
-    if current_user.role == "parent":
-        rated = {(f.contract_id, f.month) for f in db.session.execute(services.feedback_for(current_user)).scalars()}
-        for contract in db.session.execute(select(Contract).where(Contract.parent_id == current_user.id)).scalars():
-            to_rate += [(contract, m) for m in contract.months
-                        if m.status == "delivered" and (contract.id, m.month) not in rated]
+    to_rate = services.months_to_rate(current_user) if current_user.role == "parent" else []
     return render_template("reporting/feedback.html", page=page, to_rate=to_rate)

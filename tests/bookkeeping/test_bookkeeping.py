@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -14,7 +14,7 @@ from tests.factories import current_period, make_certificate, make_contract, mak
 
 
 @pytest.fixture
-def world(users):
+def world(app, users):
     """Two providers: A has an agreement to conclude, B never gets one. Contracts with reported months."""
     department, bookkeeper = users["department"], users["bookkeeping"]
     a_user, a = make_provider(department=department)
@@ -24,14 +24,17 @@ def world(users):
     b_program = make_program(b_user, department, price_per_month="1 500")
     start = current_period().starts_on  # the world is dated at the period's start, whatever today is
     m0, m1 = start, add_months(start, 1)
+    # the day of the tests: the 10th of the month after m1 (a register is built once its month is over)
+    today = add_months(m1, 1) + timedelta(days=9)
     contracts_ = [make_contract(make_certificate(department=department, today=start), user, program, today=start)
                   for user, program in ((a_user, a_program), (a_user, a_second), (b_user, b_program))]
     for contract in contracts_:
         provider_user = a_user if contract.provider_id == a.id else b_user
         for month in (m0, m1):
             if month <= contract.end_month:
-                contracts.report_month(contract.id, provider_user, month, True, today=m1)
+                contracts.report_month(contract.id, provider_user, month, True, today=add_months(m1, 1))
     db.session.commit()
+    app.config["CLOCK_NOW"] = today.isoformat()
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == a.id)).scalar_one()
     # the right answers, from the contracts' own schedules
     spent = {p.id: sum(m.certificate_amount for c in contracts_ if c.provider_id == p.id for m in c.months
@@ -39,7 +42,7 @@ def world(users):
     by_month = {month: sum(m.certificate_amount for c in contracts_ if c.provider_id == a.id for m in c.months
                            if m.month == month) for month in (m0, m1)}
     return {"a": a, "b": b, "agreement": agreement, "spent": spent, "by_month": by_month, "m0": m0, "m1": m1,
-            "bookkeeper": bookkeeper, "period": current_period()}
+            "bookkeeper": bookkeeper, "period": current_period(), "today": today}
 
 
 def _conclude(world):
@@ -69,7 +72,7 @@ def test_bookkeeper_does_the_month_in_the_browser(login, world):
     assert register.total == world["by_month"][world["m0"]]
     assert client.post(f"/bookkeeping/registers/{register.id}/approve").status_code == 302
     assert client.post(f"/bookkeeping/registers/{register.id}/pay", data={
-        "pay-payment_order_number": "512", "pay-payment_order_date": date.today().isoformat()}).status_code == 302
+        "pay-payment_order_number": "512", "pay-payment_order_date": world["today"].isoformat()}).status_code == 302
     db.session.refresh(register)
     assert register.status == "paid"
     page = client.get("/bookkeeping/reconciliation").get_data(as_text=True)
@@ -104,7 +107,7 @@ def test_the_api_does_the_same_and_the_figures_reconcile(api, users, world):
     assert first["total"] == world["by_month"][world["m0"]] and len(first["lines"]) == 2
     client.post(f"/api/v1/bookkeeping/payment-registers/{first['id']}/approve")
     client.post(f"/api/v1/bookkeeping/payment-registers/{first['id']}/pay",
-                json={"payment_order_number": "77", "payment_order_date": date.today().isoformat()})
+                json={"payment_order_number": "77", "payment_order_date": world["today"].isoformat()})
     second = client.post("/api/v1/bookkeeping/payment-registers",
                          json={"provider_id": world["a"].id, "month": f"{world['m1']:%Y-%m}"})
     assert second.status_code == 201 and second.json["total"] == world["by_month"][world["m1"]]
@@ -223,6 +226,8 @@ def test_the_registers_command_builds_the_month_with_a_progress_bar(app, world):
     assert "Сформировано реестров: 1." in result.stdout and "нет действующего соглашения" in result.stdout
     assert "Реестры" in result.stderr
     assert app.test_cli_runner().invoke(args=["registers", "--month", "13-2026"]).exit_code != 0
+    going_on = app.test_cli_runner().invoke(args=["registers", "--month", f"{world['today']:%Y-%m}"])
+    assert going_on.exit_code != 0 and "только после окончания месяца" in going_on.output
 
 
 def test_certificate_lines_come_a_page_at_a_time_and_export_whole_as_a_job(api, users):
@@ -257,3 +262,63 @@ def test_list_endpoints_answer_a_page_with_the_totals_in_a_header(api, users):
     header = __import__("json").loads(page.headers["X-Pagination"])
     assert (header["total"], header["total_pages"], header["page"]) == (3, 2, 2)
     assert client.get("/api/v1/certificates/applications?page_size=5000").status_code == 422
+
+
+def _approved_register(world):
+    _conclude(world)
+    register = services.build_register(world["a"].id, world["m0"], world["bookkeeper"])
+    services.approve_register(register.id, world["bookkeeper"])
+    db.session.commit()
+    return register
+
+
+def test_a_payment_order_dated_in_the_future_is_refused_beside_its_date(api, login, world):
+    register = _approved_register(world)
+    tomorrow = world["today"] + timedelta(days=1)
+    client = api(world["bookkeeper"])
+    response = client.post(f"/api/v1/bookkeeping/payment-registers/{register.id}/pay", json={
+        "payment_order_number": "217", "payment_order_date": tomorrow.isoformat()})
+    assert response.status_code == 422 and response.json["status"] == "validation_error"
+    assert "позже сегодняшнего дня" in response.json["errors"]["json"]["payment_order_date"][0]
+    page = login(world["bookkeeper"]).post(f"/bookkeeping/registers/{register.id}/pay", data={
+        "pay-payment_order_number": "217", "pay-payment_order_date": tomorrow.isoformat()})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'aria-invalid="true"' in body
+    assert f"Дата платёжного поручения ({tomorrow:%d.%m.%Y}) не может быть позже сегодняшнего дня" in body
+    db.session.expire_all()
+    register = services.get_register(register.id)
+    assert (register.status, register.payment_order_number, register.payment_order_date) == ("approved", None, None)
+    paid = client.post(f"/api/v1/bookkeeping/payment-registers/{register.id}/pay", json={
+        "payment_order_number": "217", "payment_order_date": world["today"].isoformat()})
+    assert paid.status_code == 200 and paid.json["status"] == "paid"
+
+
+def test_a_payment_order_before_the_approval_is_refused(app, world):
+    register = _approved_register(world)
+    with pytest.raises(services.ValidationError) as refused:
+        services.mark_paid(register.id, world["bookkeeper"], "12", world["today"] - timedelta(days=1))
+    assert refused.value.fields["payment_order_date"].startswith("Платёжное поручение не может быть раньше")
+    db.session.rollback()
+    assert services.get_register(register.id).status == "approved"
+
+
+def test_the_register_of_a_month_not_over_is_neither_built_nor_approved(app, api, world):
+    _conclude(world)
+    m1 = world["m1"]
+    with pytest.raises(services.ValidationError) as refused:                  # on the last day of m1
+        services.build_register(world["a"].id, m1, world["bookkeeper"], today=add_months(m1, 1) - timedelta(days=1))
+    assert refused.value.code == "month_not_over"
+    db.session.rollback()
+    register = services.build_register(world["a"].id, m1, world["bookkeeper"])   # the clock: m1 is over
+    db.session.commit()
+    app.config["CLOCK_NOW"] = (m1 + timedelta(days=20)).isoformat()               # back inside m1
+    client = api(world["bookkeeper"])
+    build = client.post("/api/v1/bookkeeping/payment-registers", json={
+        "provider_id": world["a"].id, "month": f"{add_months(m1, 1):%Y-%m}"})
+    assert build.status_code == 422 and build.json["status"] == "month_not_over"
+    approve = client.post(f"/api/v1/bookkeeping/payment-registers/{register.id}/approve")
+    assert approve.status_code == 422 and approve.json["status"] == "month_not_over"
+    assert "после окончания месяца" in approve.json["message"]
+    db.session.expire_all()
+    assert services.get_register(register.id).status == "draft"
+    assert len(db.session.execute(services.registers_query()).scalars().all()) == 1

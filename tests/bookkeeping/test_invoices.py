@@ -83,7 +83,7 @@ def test_advance_then_final_by_lessons_held_with_every_kopeck_accounted_for(worl
     assert kinds.count("advance") == 3 and "refund" in kinds
     assert check_invariant() == []
 
-    register = services.build_register(provider.id, m0, bookkeeper)
+    register = services.build_register(provider.id, m0, bookkeeper, today=m1)
     assert register.total == sum(dues)  # advances and finals, paid by the 10th of the next month
 
 

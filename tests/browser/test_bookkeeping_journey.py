@@ -1,10 +1,11 @@
 """Bookkeeping's journey in a real browser: conclude an agreement, build, approve and pay a payment
 register, open the reconciliation."""
 import re
-from datetime import date
+from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from certapp.common.months import add_months
 from tests import factories
 from tests.browser.journeys import check_print, login, staff_user
 
@@ -24,16 +25,26 @@ def _money_to_pay(email: str) -> dict:
     certificate = factories.make_certificate(department=department)
     contract = factories.make_contract(certificate, provider_user, program)
     month = contract.months[0].month
-    contracts.report_month(contract.id, provider_user, month, True)
+    # the month is reported, built and approved once it is over: the journey's day is the 9th of the next
+    day = add_months(month, 1) + timedelta(days=8)
+    contracts.report_month(contract.id, provider_user, month, True, today=day)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
     return {"agreement_id": agreement.id, "provider_id": provider.id, "provider": provider.short_name,
-            "month": f"{month:%Y-%m}", "valid_from": factories.current_period().starts_on.isoformat()}
+            "month": f"{month:%Y-%m}", "valid_from": factories.current_period().starts_on.isoformat(), "day": day}
 
 
 def test_bookkeeping_pays_a_register_and_reconciles(page, live_server, watch, viewport):
     url = live_server.url
     email = f"buh-{viewport}@example.ru"
     world = live_server.run(lambda: _money_to_pay(email))
+    live_server.app.config["CLOCK_NOW"] = world["day"].isoformat()  # the server's day, for this journey only
+    try:
+        _journey(page, watch, url, email, world)
+    finally:
+        live_server.app.config.pop("CLOCK_NOW", None)
+
+
+def _journey(page, watch, url, email, world):
     login(page, watch, url, email)
 
     # the agreement
@@ -57,8 +68,14 @@ def test_bookkeeping_pays_a_register_and_reconciles(page, live_server, watch, vi
     watch.check()
     page.get_by_role("button", name="Утвердить").click()
     watch.check()
+    # a payment order dated tomorrow is refused beside its date; today's is accepted
     page.get_by_label("№ платёжного поручения").fill("512")
-    page.get_by_label("Дата").fill(date.today().isoformat())
+    page.get_by_label("Дата").fill((world["day"] + timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Отметить оплату").click()
+    expect(page.get_by_label("Дата")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text(re.compile("не может быть позже сегодняшнего дня"))).to_be_visible()
+    watch.check()
+    page.get_by_label("Дата").fill(world["day"].isoformat())
     page.get_by_role("button", name="Отметить оплату").click()
     expect(page.get_by_text(re.compile("№ 512"))).to_be_visible()
     watch.check()

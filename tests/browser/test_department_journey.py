@@ -27,8 +27,10 @@ def _queues(email: str) -> dict:
     certificate_application = certificates.apply(parent, child.id, factories.current_period().id, True)
     more = [certificates.apply(parent, certificates.add_child(parent, factories.child_data(first_name=name)).id,
                                factories.current_period().id, True).number for name in ("Анна", "Борис")]
+    from certapp.deadlines.services import rule_days
     return {"application": application.number, "program": program.title, "program_id": program.id,
-            "certificate_application": certificate_application.number, "more": more}
+            "certificate_application": certificate_application.number, "more": more,
+            "due_on": f"{certificate_application.due_on:%d.%m.%Y}", "review_days": rule_days("certificate_review")}
 
 
 def test_the_department_works_its_queues_and_reports(page, live_server, watch, viewport):
@@ -59,6 +61,11 @@ def test_the_department_works_its_queues_and_reports(page, live_server, watch, v
     # the certificate application
     page.goto(f"{url}/certificates/queue")
     watch.check()
+    # the deadline a person reads beside the application: its date and the working days left, in words
+    # (submitted today, so all of the review's 5 working days are left)
+    assert world["review_days"] == 5
+    row = page.get_by_role("row").filter(has_text=world["certificate_application"])
+    expect(row.locator(".due")).to_have_text(f"до {world['due_on']}, осталось 5 рабочих дней")
     page.get_by_role("button", name=f"Принять решение по заявлению {world['certificate_application']}").click()
     expect(page.get_by_role("status").first).to_be_visible()
     watch.check()

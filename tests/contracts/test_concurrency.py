@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from certapp.accounts.models import User
 from certapp.common.errors import DomainError
+from certapp.common.months import add_months
 from certapp.contracts import services
 from certapp.contracts.models import Contract
 from certapp.db import db
@@ -59,7 +60,8 @@ def test_the_same_month_reported_at_once_is_spent_once(app, setup):
     contract_id, provider_id, month = contract.id, setup["provider"].id, contract.months[0].month
 
     def report(i):
-        return services.report_month(contract_id, db.session.get(User, provider_id), month, True)
+        return services.report_month(contract_id, db.session.get(User, provider_id), month, True,
+                                     today=add_months(month, 1))
 
     results = run_concurrently(app, 6, report)
     assert sum(isinstance(r, int) for r in results) == 1

@@ -139,6 +139,31 @@ def test_the_department_sees_due_dates_and_what_is_overdue(login, users):
     assert "просрочено на" in queue and 'class="due overdue"' in queue
 
 
+@pytest.mark.parametrize("left, text", [
+    (5, "до 18.12.2026, осталось 5 рабочих дней"),
+    (1, "до 18.12.2026, остался 1 рабочий день"),
+    (2, "до 18.12.2026, осталось 2 рабочих дня"),
+    (21, "до 18.12.2026, остался 21 рабочий день"),
+    (12, "до 18.12.2026, осталось 12 рабочих дней"),
+    (0, "срок 18.12.2026 — сегодня последний день"),
+    (-2, "срок 18.12.2026, просрочено на 2 рабочих дня"),
+    (-11, "срок 18.12.2026, просрочено на 11 рабочих дней"),
+])
+def test_a_deadline_reads_with_its_number_of_working_days(left, text):
+    from certapp.deadlines.views import due_text
+    assert due_text(date(2026, 12, 18), left) == text
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+def test_the_queue_shows_how_many_working_days_are_left(login, users):
+    parent = users["parent"]
+    application = certificates.apply(parent, certificates.add_child(parent, child_data()).id, current_period().id, True)
+    application.due_on = date(2026, 12, 18)     # Friday 11 → Friday 18: five working days
+    db.session.commit()
+    queue = login(users["department"]).get("/certificates/queue").get_data(as_text=True)
+    assert '<span class="due">до 18.12.2026, осталось 5 рабочих дней</span>' in queue
+
+
 def test_the_department_edits_the_deadlines_and_the_calendar(login, api, users):
     department = login(users["department"])
     page = department.get("/deadlines/").get_data(as_text=True)
@@ -189,7 +214,7 @@ def test_the_nightly_ledger_check_tells_the_department_of_a_mismatch(users):
 def test_the_registers_of_last_month_are_drafted_on_the_first(users):
     from certapp.bookkeeping.jobs import build_month
     from certapp.bookkeeping.models import PaymentRegister
-
-    built, skipped = build_month(date.today().replace(day=1), None)
+    from certapp.common.months import add_months
+    built, skipped = build_month(add_months(date.today().replace(day=1), -1), None)  # nothing to pay
     assert (built, skipped) == (0, [])
     assert db.session.scalar(select(func.count(PaymentRegister.id))) == 0

@@ -34,10 +34,10 @@ def world(users):
                                             (c3, com_user, (m0,)), (c4, com_user, (m0, m1))):
         for month in months:
             if month <= contract.end_month:
-                contracts.report_month(contract.id, provider_user, month, True, today=m1)
+                contracts.report_month(contract.id, provider_user, month, True, today=add_months(m1, 1))
                 delivered.append((contract, month))
     if m0 <= c2.end_month and m1 <= c2.end_month:
-        contracts.report_month(c2.id, state_user, m1, False, reason="Карантин", today=m1)
+        contracts.report_month(c2.id, state_user, m1, False, reason="Карантин", today=add_months(m1, 1))
     db.session.commit()
     return {"m0": m0, "m1": m1, "delivered": delivered, "contracts": (c1, c2, c3, c4), "users": users,
             "parent_of": {c.id: c.parent for c in (c1, c2, c3, c4)}}
@@ -209,3 +209,42 @@ def test_wrong_roles_are_refused(api, users, world):
     assert api(users["provider"]).post("/api/v1/reports/social-orders", json={"year": 2026}).status_code == 403
     assert api(users["bookkeeping"]).post("/api/v1/reports/social-orders", json={"year": 2026}).status_code == 403
     assert api(users["bookkeeping"]).get("/api/v1/reports/indicators").status_code == 403
+
+
+def test_child_hours_follow_the_lessons_held_a_half_held_month_is_half_the_hours(users):
+    department = users["department"]
+    provider_user, _ = make_provider(department=department)
+    program = make_program(provider_user, department, hours_per_month=9)
+    start = current_period().starts_on
+    full, half, whole = (make_contract(make_certificate(department=department, today=start), provider_user, program,
+                                       today=start) for _ in range(3))
+    after = add_months(start, 1)
+    contracts.report_month(full.id, provider_user, start, lessons_planned=8, lessons_held=8, today=after)
+    contracts.report_month(half.id, provider_user, start, lessons_planned=8, lessons_held=4, reason="Карантин",
+                           today=after)
+    contracts.report_month(whole.id, provider_user, start, True, today=after)   # no lessons given: in full
+    db.session.commit()
+    line = next(line for line in services.execution_report(start.year).lines
+                if line.direction.id == program.direction_id)
+    # 9 + 9 × 4/8 + 9 = 22.5 child-hours, rounded half up once for the line
+    assert (line.children, line.child_hours) == (3, 23)
+
+
+def test_the_parent_rates_the_delivered_months_not_yet_rated(login, world):
+    contract, month = world["delivered"][0]
+    parent = world["parent_of"][contract.id]
+    to_rate = services.months_to_rate(parent)
+    expected = [(c.id, m.month) for c in db.session.execute(db.select(type(contract)).where(
+        type(contract).parent_id == parent.id).order_by(type(contract).id)).scalars() for m in c.months
+        if m.status == "delivered"]
+    assert [(c.id, m.month) for c, m in to_rate] == expected and (contract.id, month) in expected
+    planned = next((m for m in contract.months if m.status == "planned"), None)
+    if planned is not None:
+        with pytest.raises(services.ValidationError):
+            services.leave_feedback(parent, contract.id, planned.month, 5, None)
+        db.session.rollback()
+    services.leave_feedback(parent, contract.id, month, 5, "Спасибо")
+    db.session.commit()
+    assert (contract.id, month) not in [(c.id, m.month) for c, m in services.months_to_rate(parent)]
+    page = login(parent).get("/reports/feedback").get_data(as_text=True)
+    assert f'value="{contract.id}:{month.isoformat()}"' not in page
