@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from certapp.common.months import add_months
 from certapp.contracts import services as contracts
 from certapp.db import db
+from certapp.reference.models import Municipality
 from certapp.reporting import services
 from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, make_user
 
@@ -114,6 +115,23 @@ def test_approved_order_is_fixed_and_changes_are_new_versions(api, world):
                      json={"lines": {"technical": {"planned_children": -1, "planned_child_hours": 0,
                                                    "planned_money": 0}}})
     assert bad.status_code == 422
+
+
+def test_social_orders_in_the_api_carry_the_number_the_page_shows(api, login, users):
+    department = users["department"]
+    client = api(department)
+    year = 2026
+    created = client.post("/api/v1/reports/social-orders", json={"year": year}).json
+    code = db.session.get(Municipality, department.municipality_id).number_code
+    assert created["number"] == f"СЗ-{code}-{year}-1"
+    approved = client.post(f"/api/v1/reports/social-orders/{created['id']}/approve")
+    assert approved.status_code == 200 and approved.json["number"] == f"СЗ-{code}-{year}-1"
+    listed = client.get("/api/v1/reports/social-orders").json
+    assert [o["number"] for o in listed] == [f"СЗ-{code}-{year}-1"]
+    page = login(department).get(f"/reports/social-orders/{created['id']}").get_data(as_text=True)
+    assert f"№ СЗ-{code}-{year}-1" in page
+    check = api().post("/api/v1/documents/verify", json={"number": approved.json["number"]})
+    assert check.json["valid"] is True
 
 
 def test_feedback_after_a_delivered_month_and_satisfaction(api, world):
