@@ -489,7 +489,8 @@ def _signed_agreement_or_invoice(number: str) -> SignedDocument | None:
     if number.startswith("СГ-"):
         agreement = db.session.execute(select(Agreement).where(Agreement.number == number)).scalar_one_or_none()
         return agreement and SignedDocument("agreement", "Соглашение о финансовом обеспечении затрат",
-                                            agreement.number, agreement_content(agreement), agreement.signature)
+                                            agreement.number, agreement_content(agreement), agreement.signature,
+                                            gender="n")
     if number.startswith("СЧ-"):
         invoice = db.session.execute(select(Invoice).where(Invoice.number == number)).scalar_one_or_none()
         return invoice and SignedDocument("invoice", invoice.kind_name, invoice.number, invoice_content(invoice),

@@ -82,6 +82,14 @@ class SignedDocument:
     number: str
     content: dict
     signature: str | None
+    #: the grammatical gender of the title's head noun ("m", "f", "n"): «Заявка … ещё не подписана»
+    gender: str = "m"
+
+    @property
+    def unsigned(self) -> str:
+        """«… ещё не подписан(а, о)» in the title's gender."""
+        ending = {"f": "а", "n": "о"}.get(self.gender, "")
+        return f"{self.title} № {self.number} ещё не подписан{ending}."
 
 
 #: features register how to find their signed documents by number (the number's prefix tells)
@@ -156,8 +164,7 @@ def check_document(number: str | None = None, exported: dict | None = None) -> D
     if record is None:
         return DocumentCheck(False, "Документ с таким номером не найден.", number)
     if not record.signature:
-        return DocumentCheck(False, f"{record.title} № {record.number} ещё не подписан.", record.number, record.kind,
-                             record.title)
+        return DocumentCheck(False, record.unsigned, record.number, record.kind, record.title)
     if not verify_document(record.content, record.signature):
         return DocumentCheck(False, f"{record.title} № {record.number}: подпись не сходится — данные документа "
                                     "изменены после подписания.", record.number, record.kind, record.title,
