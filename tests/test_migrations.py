@@ -108,3 +108,50 @@ def test_the_one_district_demo_becomes_the_default_municipalitys_and_keeps_recon
         issued = certificates.confirm(waiting.id, department)
     assert issued.number.startswith("24-2627-000005-") and issued.municipality_id == karatuz
     assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 5
+
+
+def _version() -> str:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_anything(app, users, caplog):
+    """An advance in the ledger stops the downgrade below 0020, a certificate of accounting the one below
+    0018: each with a sentence saying why and what to remove (`flask db downgrade` prints it as
+    «Error: …» and exits 1), not an IntegrityError halfway."""
+    import pytest
+
+    from certapp.ledger import services as ledger
+    from tests.factories import make_certificate, make_contract, make_provider
+
+    provider_user, _ = make_provider(department=users["department"])
+    certificate = make_certificate(users["parent"], users["department"])
+    contract = make_contract(certificate, provider_user)
+    ledger.advance(certificate.id, 100_00, "test:advance", contract_id=contract.id, month=contract.start_month)
+    accounting = make_certificate(users["parent"], users["department"])
+    db.session.execute(text("UPDATE certificate SET kind = 'accounting', nominal = 0 WHERE id = :id"),
+                       {"id": accounting.id})
+    db.session.commit()
+    accounting_id = accounting.id
+    db.session.remove()
+    downgrade(revision="0020_invoices")
+    with pytest.raises(SystemExit):
+        downgrade(revision="0019_contract_notice")
+    assert "Error: Downgrade below 0020_invoices refused: the ledger holds 1 advance" in caplog.text
+    assert _version() == "0020_invoices"
+    with db.engine.connect() as conn:
+        assert {"invoice", "invoice_line"} <= set(inspect(conn).get_table_names())
+        assert conn.execute(text("SELECT COUNT(*) FROM ledger_entry WHERE kind = 'advance'")).scalar_one() == 1
+        assert "lessons_planned" in {c["name"] for c in inspect(conn).get_columns("service_report")}
+
+    with db.engine.begin() as conn:  # what the sentence says to remove
+        conn.execute(text("DELETE FROM ledger_entry WHERE kind IN ('advance', 'refund')"))
+    downgrade(revision="0018_certificate_categories")
+    with pytest.raises(SystemExit):
+        downgrade(revision="0017_municipal_ownership")
+    assert "Error: Downgrade below 0018_certificate_categories refused: 1 certificates" in caplog.text
+    assert _version() == "0018_certificate_categories"
+    with db.engine.connect() as conn:
+        assert "certificate_category" in inspect(conn).get_table_names()
+        assert conn.execute(text("SELECT kind FROM certificate WHERE id = :id"), {"id": accounting_id}).scalar_one() \
+            == "accounting"
