@@ -155,3 +155,32 @@ def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_an
         assert "certificate_category" in inspect(conn).get_table_names()
         assert conn.execute(text("SELECT kind FROM certificate WHERE id = :id"), {"id": accounting_id}).scalar_one() \
             == "accounting"
+
+
+def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_paying(app, users):
+    """0034 asks the provider to sign; agreements concluded before it were concluded without that step and
+    stay in force (their version and term taken as signed by both); a draft stays a draft."""
+    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping.models import Agreement
+    from tests.factories import current_period, make_provider
+
+    _, concluded = make_provider(department=users["department"])
+    _, draft = make_provider(department=users["department"])
+    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == concluded.id)).scalar_one()
+    start = current_period().starts_on
+    bookkeeping.conclude_agreement(agreement.id, users["bookkeeping"], start, None)
+    db.session.commit()
+    ids = (agreement.id, db.session.execute(select(Agreement.id).where(Agreement.provider_id == draft.id)).scalar_one())
+    provider_id, municipality_id = concluded.id, agreement.municipality_id
+    db.session.remove()
+    downgrade(revision="0027_official_lists")
+    with db.engine.connect() as conn:
+        assert "agreement_version" not in inspect(conn).get_table_names()
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+            "SELECT id, provider_signed_version, in_force_from FROM agreement WHERE id IN (:a, :b)"),
+            {"a": ids[0], "b": ids[1]})}
+    assert rows[ids[1]] == (None, None)
+    assert rows[ids[0]][0] == 1 and str(rows[ids[0]][1]) == start.isoformat()
+    assert bookkeeping.agreement_in_force(provider_id, municipality_id, start) is not None

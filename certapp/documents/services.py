@@ -84,6 +84,8 @@ class SignedDocument:
     signature: str | None
     #: the grammatical gender of the title's head noun ("m", "f", "n"): «Заявка … ещё не подписана»
     gender: str = "m"
+    #: the provider whose document it is (its staff may download it), when it is one provider's
+    provider_id: int | None = None
 
     @property
     def unsigned(self) -> str:
@@ -106,6 +108,16 @@ def exported(document: SignedDocument) -> dict:
     """The document as a file to keep or send: its canonical content (plain JSON) and signature."""
     return {"number": document.number, "kind": document.kind, "title": document.title,
             "content": json.loads(canonical(document.content)), "signature": document.signature}
+
+
+def find_signed_for(number: str, user) -> SignedDocument | None:
+    """A signed document the user may download: an official's of their municipality (the scope limits the
+    finders' queries), a provider's staff only their own provider's documents."""
+    document = find_signed(number)
+    if document is not None and getattr(user, "role", None) == "provider" and (
+            document.provider_id is None or document.provider_id != user.provider_id):
+        return None
+    return document
 
 
 def find_signed(number: str) -> SignedDocument | None:

@@ -97,6 +97,7 @@ def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accept
                            lessons_held=8)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
     bookkeeping.conclude_agreement(agreement.id, bookkeeper, start, None)
+    bookkeeping.accept_agreement(agreement.id, provider_user)
     db.session.commit()
     quarter = (start.month - 1) // 3 + 1
     today = add_months(date(start.year, (quarter - 1) * 3 + 1, 1), 3)
