@@ -206,7 +206,7 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
     application.submitted_at = utcnow()
     if check.excluded:
         # the refusal is final and is kept: the system rejects the application, signed as filed and refused
-        application.decided_at = utcnow()
+        application.decided_at, application.decided_by_id = utcnow(), None  # no official: the rule decided
         application.decision_reason = check.reason
         _transition(application, "rejected", user, check.reason)
         _sign(application)

@@ -102,6 +102,9 @@ class IndicatorRowSchema(Schema):
     base = DecimalString(allow_none=True)
     target = DecimalString(allow_none=True)
     current = DecimalString()
+    refused_under_p4 = fields.Integer(allow_none=True, metadata={
+        "description": "providers_applied only: applicants refused under п. 4 of 458-п (art schools) in the year, "
+                       "outside the service's scope and not counted in it"})
 
 
 class CategoryCountSchema(Schema):

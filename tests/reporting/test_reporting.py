@@ -227,3 +227,30 @@ def test_wrong_roles_are_refused(api, users, world):
     assert api(users["provider"]).post("/api/v1/reports/social-orders", json={"year": 2026}).status_code == 403
     assert api(users["bookkeeping"]).post("/api/v1/reports/social-orders", json={"year": 2026}).status_code == 403
     assert api(users["bookkeeping"]).get("/api/v1/reports/indicators").status_code == 403
+
+
+def test_indicator_2_2_counts_applicants_in_scope_and_shows_the_p4_refusals_beside_it(api, login, users):
+    """An art school refused under п. 4 at submission never entered the selection: not in 2.2, beside it."""
+    from certapp.registry import services as registry
+    from certapp.registry.services import ExcludedProviderError
+    from tests.factories import application_data
+
+    department = users["department"]
+    make_provider(department=department)  # approved
+    applicant = make_user("provider")
+    refused = registry.save_application(applicant, application_data())
+    registry.submit_application(refused.id, applicant)
+    registry.decide_application(refused.id, "rejected", department, "Лицензия аннулирована")  # a person's refusal
+    school = make_user("provider")
+    art = registry.save_application(school, application_data(full_name="МБУ ДО «Каратузская детская школа искусств»",
+                                                             short_name="МБУ ДО КДШИ"))
+    with pytest.raises(ExcludedProviderError):
+        registry.submit_application(art.id, school)
+    db.session.commit()
+    year = date.today().year
+    rows = {r["code"]: r for r in api(department).get(f"/api/v1/reports/indicators?year={year}").json["rows"]}
+    assert Decimal(rows["providers_applied"]["current"]) == 2
+    assert rows["providers_applied"]["refused_under_p4"] == 1
+    assert rows["providers_included"]["refused_under_p4"] is None
+    page = login(department).get(f"/reports/indicators?year={year}").get_data(as_text=True)
+    assert "отказано по п. 4 постановления № 458-п (школы искусств) в " + str(year) + " году — 1" in page
