@@ -100,7 +100,8 @@ def _waiting_for(user) -> dict:
                 "offers": _count(contracts.contracts_for(user, "offered"))}
     if user.role == "provider":
         return {"requests": _count(contracts.enrollments_for(user, "requested")),
-                "active": _count(contracts.contracts_for(user, "active"))}
+                "active": _count(contracts.contracts_for(user, "active")),
+                "to_sign": _count(bookkeeping.agreements_to_sign(user))}
     if user.role == "region":
         from certapp.reference.services import list_municipalities
 

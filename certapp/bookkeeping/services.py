@@ -93,6 +93,12 @@ def agreements_query(status: str | None = None, user: User | None = None):
     return stmt.where(Agreement.status == status) if status else stmt
 
 
+def agreements_to_sign(user: User):
+    """The provider's agreements whose current version waits for its signature."""
+    return visible_agreements(user).where(Agreement.status == "concluded", or_(
+        Agreement.provider_signed_version.is_(None), Agreement.provider_signed_version < Agreement.version))
+
+
 def _term(valid_from: date | None, valid_to: date | None) -> None:
     if not isinstance(valid_from, date):
         raise ValidationError("Укажите дату начала действия соглашения.", field="valid_from")

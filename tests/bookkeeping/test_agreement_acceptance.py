@@ -112,6 +112,7 @@ def test_the_provider_reads_and_signs_its_agreement_on_its_page(login, world):
     assert world["b"].short_name not in listing
     home = client.get("/").get_data(as_text=True)
     assert 'href="/bookkeeping/agreements"' in home and 'href="/bookkeeping/registers"' in home
+    assert "Соглашений о финансовом обеспечении затрат ждут вашей подписи: 1" in home
     page = client.get(f"/bookkeeping/agreements/{agreement.id}").get_data(as_text=True)
     assert "Ждёт вашей подписи" in page and "25 сертификатов (детей)" in page
     assert "не позднее 10-го числа следующего месяца" in page and "Реализация дополнительных" in page
@@ -119,6 +120,7 @@ def test_the_provider_reads_and_signs_its_agreement_on_its_page(login, world):
     assert client.post(f"/bookkeeping/agreements/{agreement.id}/accept").status_code == 302
     signed = client.get(f"/bookkeeping/agreements/{agreement.id}").get_data(as_text=True)
     assert "Ждёт вашей подписи" not in signed and "Заключено" in signed
+    assert "ждут вашей подписи" not in client.get("/").get_data(as_text=True)
     db.session.refresh(agreement)
     assert agreement.provider_signed_version == 1 and agreement.in_force_during(world["m0"], world["m0"])
 
