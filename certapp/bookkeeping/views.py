@@ -85,8 +85,8 @@ def agreement_action(agreement_id: int, action: str):
                           else "Дополнительное соглашение подписано и направлено исполнителю на подпись.")
         else:
             for field in form:
-                for error in field.errors:
-                    flash(f"{field.label.text}: {error}", "error")
+                for error in field.errors:  # BaseForm's messages name their field
+                    flash(error, "error")
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 

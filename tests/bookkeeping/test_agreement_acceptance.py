@@ -218,3 +218,13 @@ def test_the_provider_reads_the_registers_and_invoices_that_pay_it(api, login, w
     assert others.get(f"/bookkeeping/invoices/{invoice.id}").status_code == 404
     db.session.refresh(register)
     assert register.status == "draft"
+
+
+def test_the_conclusion_form_names_each_bad_field(login, world):
+    agreement = world["agreement"]
+    page = login(world["bookkeeper"]).post(f"/bookkeeping/agreements/{agreement.id}/conclude", data={
+        "term-valid_from": "", "term-volume_children": "ноль"}, follow_redirects=True).get_data(as_text=True)
+    assert "Заполните поле «Действует с»." in page
+    assert "Поле «Объём: число сертификатов (детей)»: неверное целое число." in page
+    db.session.refresh(agreement)
+    assert agreement.status == "draft"
