@@ -173,7 +173,10 @@ def register_template_helpers(app: Flask) -> None:
     from certapp.common.money import format_rub
     from certapp.common.names import dative, genitive
     from certapp.common.templating import format_date, format_datetime, format_number, plural
+    from certapp.mail.services import smtp_configured
 
+    # whether the installation sends mail (CERTAPP_SMTP_URL): pages say so truthfully
+    app.jinja_env.globals["mail_configured"] = smtp_configured
     app.jinja_env.filters["rub"] = format_rub
     app.jinja_env.filters["ru_date"] = format_date
     app.jinja_env.filters["ru_datetime"] = format_datetime

@@ -361,6 +361,7 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
             Provider.id == users[email].provider_id)).scalar_one()
         bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
                                        concluded_on=period.starts_on)
+        bookkeeping.accept_agreement(agreement.id, users[email])  # the provider signs it too
     past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
     for index, month in enumerate(past):
         for position, register in enumerate(bookkeeping.build_all_registers(month, bookkeeper, today=today).built):
@@ -472,6 +473,7 @@ def _load_second(users: dict[str, User], second, today: date) -> None:
             Agreement.provider_id == users["cdt@karatuz.demo"].provider_id)).scalar_one()
         bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
                                        concluded_on=period.starts_on)
+        bookkeeping.accept_agreement(agreement.id, users["cdt@karatuz.demo"])
         past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
         for index, month in enumerate(past):
             for register in bookkeeping.build_all_registers(month, bookkeeper, today=today).built:

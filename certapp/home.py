@@ -44,10 +44,10 @@ NAVIGATION = (
     ("Категории, лимиты и очередь", "certificates.categories", STAFF, "certificates"),
     ("Периоды и номинал", "reference.periods", STAFF, "certificates"),
     ("Договоры", "contracts.contracts", ("parent", "provider", *STAFF), "money"),
-    ("Соглашения", "bookkeeping.agreements", STAFF, "money"),
-    ("Счета", "bookkeeping.invoices", STAFF, "money"),
+    ("Соглашения", "bookkeeping.agreements", ("provider", *STAFF), "money"),
+    ("Счета", "bookkeeping.invoices", ("provider", *STAFF), "money"),
     ("Отчёты по соглашениям", "bookkeeping.agreement_reports", ("provider", *STAFF), "money"),
-    ("Реестры на оплату", "bookkeeping.registers", STAFF, "money"),
+    ("Реестры на оплату", "bookkeeping.registers", ("provider", *STAFF), "money"),
     ("Сверка", "bookkeeping.reconciliation", STAFF, "money"),
     ("Социальный заказ", "reporting.social_orders", STAFF, "reports"),
     ("Отчёт об исполнении", "reporting.execution", STAFF, "reports"),
@@ -129,7 +129,8 @@ def _waiting_for(user) -> dict:
                 "offers": _count(contracts.contracts_for(user, "offered"))}
     if user.role == "provider":
         return {"requests": _count(contracts.enrollments_for(user, "requested")),
-                "active": _count(contracts.contracts_for(user, "active"))}
+                "active": _count(contracts.contracts_for(user, "active")),
+                "to_sign": _count(bookkeeping.agreements_to_sign(user))}
     if user.role == "region":
         from certapp.reference.services import list_municipalities
 

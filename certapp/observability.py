@@ -182,4 +182,9 @@ def readyz():
     else:
         checks["keys"] = "unknown"
     ready = all(value == "ok" for value in checks.values())
-    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+    # mail is optional (notifications are shown in the app): told to the administrator, not a readiness check
+    from certapp.mail.services import smtp_configured
+
+    mail = "ok" if smtp_configured() else ("not configured (CERTAPP_SMTP_URL): no letters are sent; addresses are "
+                                           "confirmed with `flask users confirm-email --email …`")
+    return jsonify(status="ready" if ready else "not ready", checks=checks, mail=mail), 200 if ready else 503

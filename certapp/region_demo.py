@@ -27,7 +27,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import hash_password
 from certapp.audit.services import record_event
 from certapp.bookkeeping.models import Agreement, PaymentRegister
-from certapp.bookkeeping.services import agreement_content
+from certapp.bookkeeping.services import legacy_agreement_content
 from certapp.certificates import personal_data, qr
 from certapp.certificates.models import Certificate, CertificateApplication, Child
 from certapp.certificates.services import application_content as certificate_application_content
@@ -225,7 +225,9 @@ def _providers(count: int, municipalities, department: dict, password_hash: str,
         agreements.append({"id": first_agreement + i, "number": agreement.number, "provider_id": provider_id,
                            "status": "concluded", "version": 1, "concluded_on": valid_from, "valid_from": valid_from,
                            "bik": BIK, "settlement_account": agreement.settlement_account, "created_at": now,
-                           "municipality_id": m.id, "signature": sign(agreement_content(agreement))})
+                           "municipality_id": m.id, "signature": sign(legacy_agreement_content(agreement)),
+                           # signed by both parties (as agreements concluded before migration 0034 are taken)
+                           "provider_signed_version": 1, "in_force_from": valid_from})
         result.append({"id": provider_id, "user_id": user_id, "municipality_id": m.id, "agreement_id": first_agreement + i,
                        "inn": details["inn"], "full_name": details["full_name"]})
     writer.write(User, users)

@@ -169,3 +169,79 @@ def test_identifiers_typed_in_other_digits_are_rewritten_and_duplicates_reported
             == twin_of_first
         assert set(conn.execute(select(License.number)).scalars()) == {"24Л01"}
     assert f"child {duplicate_id} is child " in printed and f"provider {second_id}: inn" in printed
+
+
+def _version() -> str:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_anything(app, users, caplog):
+    """An advance in the ledger stops the downgrade below 0020, a certificate of accounting the one below
+    0018: each with a sentence saying why and what to remove (`flask db downgrade` prints it as
+    «Error: …» and exits 1), not an IntegrityError halfway."""
+    import pytest
+
+    from certapp.ledger import services as ledger
+    from tests.factories import make_certificate, make_contract, make_provider
+
+    provider_user, _ = make_provider(department=users["department"])
+    certificate = make_certificate(users["parent"], users["department"])
+    contract = make_contract(certificate, provider_user)
+    ledger.advance(certificate.id, 100_00, "test:advance", contract_id=contract.id, month=contract.start_month)
+    accounting = make_certificate(users["parent"], users["department"])
+    db.session.execute(text("UPDATE certificate SET kind = 'accounting', nominal = 0 WHERE id = :id"),
+                       {"id": accounting.id})
+    db.session.commit()
+    accounting_id = accounting.id
+    db.session.remove()
+    downgrade(revision="0020_invoices")
+    with pytest.raises(SystemExit):
+        downgrade(revision="0019_contract_notice")
+    assert "Error: Downgrade below 0020_invoices refused: the ledger holds 1 advance" in caplog.text
+    assert _version() == "0020_invoices"
+    with db.engine.connect() as conn:
+        assert {"invoice", "invoice_line"} <= set(inspect(conn).get_table_names())
+        assert conn.execute(text("SELECT COUNT(*) FROM ledger_entry WHERE kind = 'advance'")).scalar_one() == 1
+        assert "lessons_planned" in {c["name"] for c in inspect(conn).get_columns("service_report")}
+
+    with db.engine.begin() as conn:  # what the sentence says to remove
+        conn.execute(text("DELETE FROM ledger_entry WHERE kind IN ('advance', 'refund')"))
+    downgrade(revision="0018_certificate_categories")
+    with pytest.raises(SystemExit):
+        downgrade(revision="0017_municipal_ownership")
+    assert "Error: Downgrade below 0018_certificate_categories refused: 1 certificates" in caplog.text
+    assert _version() == "0018_certificate_categories"
+    with db.engine.connect() as conn:
+        assert "certificate_category" in inspect(conn).get_table_names()
+        assert conn.execute(text("SELECT kind FROM certificate WHERE id = :id"), {"id": accounting_id}).scalar_one() \
+            == "accounting"
+
+
+def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_paying(app, users):
+    """0034 asks the provider to sign; agreements concluded before it were concluded without that step and
+    stay in force (their version and term taken as signed by both); a draft stays a draft."""
+    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping.models import Agreement
+    from tests.factories import current_period, make_provider
+
+    _, concluded = make_provider(department=users["department"])
+    _, draft = make_provider(department=users["department"])
+    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == concluded.id)).scalar_one()
+    start = current_period().starts_on
+    bookkeeping.conclude_agreement(agreement.id, users["bookkeeping"], start, None)
+    db.session.commit()
+    ids = (agreement.id, db.session.execute(select(Agreement.id).where(Agreement.provider_id == draft.id)).scalar_one())
+    provider_id, municipality_id = concluded.id, agreement.municipality_id
+    db.session.remove()
+    downgrade(revision="0027_official_lists")
+    with db.engine.connect() as conn:
+        assert "agreement_version" not in inspect(conn).get_table_names()
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+            "SELECT id, provider_signed_version, in_force_from FROM agreement WHERE id IN (:a, :b)"),
+            {"a": ids[0], "b": ids[1]})}
+    assert rows[ids[1]] == (None, None)
+    assert rows[ids[0]][0] == 1 and str(rows[ids[0]][1]) == start.isoformat()
+    assert bookkeeping.agreement_in_force(provider_id, municipality_id, start) is not None

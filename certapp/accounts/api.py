@@ -15,6 +15,7 @@ from certapp.accounts.schemas import (
     TokenSchema,
     UserSchema,
 )
+from certapp.common.errors import ConflictError
 from certapp.db import transaction
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/account",
@@ -105,11 +106,15 @@ def password_reset_confirm(data):
 @blp.response(202, MessageSchema)
 @authenticated
 def resend_confirmation():
-    """Send the confirmation link again."""
+    """Send the confirmation link again. 409 mail_not_configured where the installation sends no mail
+    (no CERTAPP_SMTP_URL): nothing is written; the administrator confirms addresses there
+    (`flask users confirm-email`)."""
     if current_user.email_confirmed_at:
         return {"message": "Адрес уже подтверждён."}
     with transaction():
-        letters.send_confirmation(current_user)
+        sent = letters.send_confirmation(current_user)
+    if not sent:
+        raise ConflictError(letters.MAIL_NOT_CONFIGURED, code="mail_not_configured")
     return {"message": f"Письмо со ссылкой отправлено на {current_user.email}."}
 
 

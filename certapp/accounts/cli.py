@@ -63,3 +63,19 @@ def set_active(email, active):
     with transaction():
         services.set_active(user.id, active, actor=None)
     click.echo(f"{user.email}: {'активна' if active else 'заблокирована'}")
+
+
+@users_cli.command("confirm-email")
+@click.option("--email", required=True)
+def confirm_email(email):
+    """Confirm a user's address by hand (an installation without SMTP cannot send the link): notification
+    letters then go to it once mail is configured. Idempotent; audited."""
+    from certapp.accounts.letters import confirm_address
+
+    user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException("Пользователь не найден.")
+    already = user.email_confirmed_at is not None
+    with transaction():
+        confirm_address(user, actor=None)
+    click.echo(f"{user.email}: адрес {'уже был подтверждён' if already else 'подтверждён'}.")

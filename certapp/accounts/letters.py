@@ -11,7 +11,7 @@ from certapp.audit.services import record_event
 from certapp.common.errors import ValidationError
 from certapp.common.web import absolute_url, path_for
 from certapp.db import db, utcnow
-from certapp.mail.services import queue_email
+from certapp.mail.services import queue_email, smtp_configured
 
 CONFIRM_MAX_AGE = 3 * 24 * 3600
 RESET_MAX_AGE = 2 * 3600
@@ -47,20 +47,37 @@ def _link_letter(user: User, purpose: str, endpoint: str, subject: str, text: st
                 sensitive=True)
 
 
-def send_confirmation(user: User) -> None:
-    """A letter with the link that confirms the address (sent at registration and on request)."""
+#: what a user is told when the installation sends no mail (no CERTAPP_SMTP_URL)
+MAIL_NOT_CONFIGURED = ("Почта в системе не настроена: письмо со ссылкой отправить нельзя. Уведомления видны в системе "
+                       "(значок колокольчика), на почту они не приходят. Подтвердить адрес может администратор системы.")
+
+
+def send_confirmation(user: User) -> bool:
+    """A letter with the link that confirms the address (sent at registration and on request). Without
+    SMTP nothing is written (the link would wait in the outbox, unread): returns False, and the caller
+    says so."""
+    if not smtp_configured():
+        return False
     _link_letter(user, "confirm", "accounts.confirm_email", "Подтвердите адрес почты",
                  "Чтобы получать уведомления на этот адрес, подтвердите его: {link}\nСсылка действует 3 дня.")
     record_event("user.confirmation_sent", user, actor=user)
+    return True
+
+
+def confirm_address(user: User, actor: User | None) -> User:
+    """Mark the address confirmed (once): by the owner's link, or by the administrator
+    (`flask users confirm-email`, actor None) where the installation sends no mail."""
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        record_event("user.email_confirmed", user, actor=actor,
+                     details=None if actor is not None else {"by": "administrator (flask users confirm-email)"})
+    return user
 
 
 def confirm_email(token: str) -> User:
     """The owner opened the link: the address is confirmed. Raises ValidationError for a bad or old link."""
     user = _user_of("confirm", token, CONFIRM_MAX_AGE, same_version=False)
-    if user.email_confirmed_at is None:
-        user.email_confirmed_at = utcnow()
-        record_event("user.email_confirmed", user, actor=user)
-    return user
+    return confirm_address(user, user)
 
 
 def request_password_reset(email: str) -> None:

@@ -132,8 +132,11 @@ def resend_confirmation():
         flash("Адрес уже подтверждён.", "info")
     else:
         with transaction():
-            letters.send_confirmation(current_user)
-        flash(f"Письмо со ссылкой отправлено на {current_user.email}.", "success")
+            sent = letters.send_confirmation(current_user)
+        if sent:
+            flash(f"Письмо со ссылкой отправлено на {current_user.email}.", "success")
+        else:
+            flash(letters.MAIL_NOT_CONFIGURED, "warning")
     return redirect(_safe_next(request.form.get("next")))
 
 

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import roles
 from certapp.bookkeeping import services
 from certapp.bookkeeping.schemas import (
+    AgreementDetailSchema,
     AgreementQuerySchema,
     AgreementReportDecisionSchema,
     AgreementReportInputSchema,
@@ -43,10 +44,19 @@ blp = Blueprint("bookkeeping_api", __name__, url_prefix="/bookkeeping",
 @blp.arguments(AgreementQuerySchema, location="query")
 @blp.response(200, AgreementSchema(many=True))
 @blp.paginate(SelectPage, **LIST_PAGE)
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def list_agreements(args):
-    """Agreements, a page at a time (X-Pagination)."""
-    return services.agreements_query(args.get("status"))
+    """Agreements, a page at a time (X-Pagination): an official's municipality's, a provider's own."""
+    return services.agreements_query(args.get("status"), current_user)
+
+
+@blp.route("/agreements/<int:agreement_id>", methods=["GET"])
+@blp.response(200, AgreementDetailSchema)
+@roles("bookkeeping", "department", "provider")
+def get_agreement(agreement_id: int):
+    """One agreement with its content and its versions as signed by each party (a provider: its own; another's
+    is 404)."""
+    return services.get_agreement(agreement_id, current_user)
 
 
 @blp.route("/agreements/<int:agreement_id>/conclude", methods=["POST"])
@@ -54,8 +64,11 @@ def list_agreements(args):
 @blp.response(200, AgreementSchema)
 @roles("bookkeeping")
 def conclude(data, agreement_id: int):
+    """Conclude and sign for the authorised body; in force once the provider signs it too (POST …/accept)."""
     with transaction():
-        return services.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"])
+        return services.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
+                                           volume_children=data.get("volume_children"),
+                                           amount_limit=data.get("amount_limit"))
 
 
 @blp.route("/agreements/<int:agreement_id>/amend", methods=["POST"])
@@ -63,8 +76,21 @@ def conclude(data, agreement_id: int):
 @blp.response(200, AgreementSchema)
 @roles("bookkeeping")
 def amend(data, agreement_id: int):
+    """A supplementary agreement (a new version): in force once the provider signs it; until then the last
+    version both signed stays in force."""
+    volume = {key: data[key] for key in ("volume_children", "amount_limit") if key in data}
     with transaction():
-        return services.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"])
+        return services.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"], **volume)
+
+
+@blp.route("/agreements/<int:agreement_id>/accept", methods=["POST"])
+@blp.response(200, AgreementDetailSchema)
+@roles("provider")
+def accept(agreement_id: int):
+    """The provider signs (accepts) the current version of its agreement, signed by the authorised body:
+    with both signatures it is in force. 409 for a draft or an ended agreement; a repeat signs nothing twice."""
+    with transaction():
+        return services.accept_agreement(agreement_id, current_user)
 
 
 @blp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
@@ -80,12 +106,13 @@ def end(data, agreement_id: int):
 @blp.arguments(PaymentRegisterQuerySchema, location="query")
 @blp.response(200, PaymentRegisterSummarySchema(many=True))
 @blp.paginate(SelectPage, **LIST_PAGE)
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def list_registers(args):
     """Payment registers, newest month first, a page at a time (X-Pagination), without their lines (a
-    provider's month may hold hundreds): GET /payment-registers/{id} has them."""
+    provider's month may hold hundreds): GET /payment-registers/{id} has them. A provider reads the ones
+    that pay it."""
     month = parse_month(args["month"]) if args.get("month") else None
-    return services.registers_query(month, args.get("status"), args.get("provider_id"))
+    return services.registers_query(month, args.get("status"), args.get("provider_id"), current_user)
 
 
 @blp.route("/payment-registers", methods=["POST"])
@@ -112,9 +139,9 @@ def build_all(data):
 
 @blp.route("/payment-registers/<int:register_id>", methods=["GET"])
 @blp.response(200, PaymentRegisterSchema)
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def get_register(register_id: int):
-    return services.get_register(register_id)
+    return services.get_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/approve", methods=["POST"])
@@ -194,11 +221,12 @@ def reconciliation_certificates(args):
 @blp.route("/invoices", methods=["GET"])
 @blp.arguments(InvoiceQuerySchema, location="query")
 @blp.response(200, InvoicePageSchema)
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def list_invoices(args):
-    """Advance and final invoices, newest month first, by month, kind, status and provider."""
+    """Advance and final invoices, newest month first, by month, kind, status and provider (a provider
+    reads its own)."""
     month = parse_month(args["month"]) if args.get("month") else None
-    stmt = services.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"))
+    stmt = services.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"), current_user)
     return paginate(stmt, args["page"], args["per_page"])
 
 
@@ -227,9 +255,9 @@ def form_all_invoices(data):
 
 @blp.route("/invoices/<int:invoice_id>", methods=["GET"])
 @blp.response(200, InvoiceSchema)
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def get_invoice(invoice_id: int):
-    return services.get_invoice(invoice_id)
+    return services.get_invoice(invoice_id, current_user)
 
 
 @blp.route("/invoices/<int:invoice_id>/approve", methods=["POST"])

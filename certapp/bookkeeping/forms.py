@@ -1,5 +1,5 @@
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from certapp.common.forms import BaseForm, choices
 
@@ -7,7 +7,12 @@ from certapp.common.forms import BaseForm, choices
 class TermForm(BaseForm):
     valid_from = DateField("Действует с", validators=[DataRequired()])
     valid_to = DateField("Действует по", validators=[Optional()])
-    submit = SubmitField("Заключить")
+    volume_children = IntegerField("Объём: число сертификатов (детей)", validators=[
+        Optional(), NumberRange(min=1, message="Число сертификатов (детей) — целое число не меньше 1 или пусто.")],
+                                   description="пусто — не ограничено")
+    amount_limit = StringField("Объём: предельная сумма, ₽", validators=[Optional(), Length(max=40)],
+                               description="например, 1 250 000,00; пусто — в пределах средств сертификатов")
+    submit = SubmitField("Подписать и направить исполнителю")
 
 
 class EndForm(BaseForm):

@@ -1,10 +1,10 @@
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, MunicipalityTagged
-from certapp.db import StoredComputation, UTCDateTime, db, utcnow
+from certapp.db import StoredComputation, UTCDateTime, db, one_of, utcnow
 
 AGREEMENT_STATUSES = {"draft": "Проект", "concluded": "Заключено", "ended": "Прекращено"}
 AGREEMENT_TRANSITIONS = {"draft": {"concluded"}, "concluded": {"ended"}, "ended": set()}
@@ -18,7 +18,7 @@ class Agreement(MunicipalityOwned, db.Model):
 
     __tablename__ = "agreement"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'concluded', 'ended')", name="status"),
+        one_of("status", AGREEMENT_STATUSES),
         # one agreement in force (draft or concluded) per provider and municipality
         Index("uq_agreement_provider_open", "provider_id", "municipality_id", unique=True,
               sqlite_where=text("status IN ('draft', 'concluded')"),
@@ -39,22 +39,86 @@ class Agreement(MunicipalityOwned, db.Model):
     settlement_account: Mapped[str | None] = mapped_column(String(20))
     ended_on: Mapped[date | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
+    #: the authorised body's signature (the system's, made when bookkeeping concludes or amends) over
+    #: the current version's content
     signature: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the volume: certificates (children) the provider is paid for, and/or the amount limit (kopecks);
+    #: none: within the certificates the municipality issued
+    volume_children: Mapped[int | None]
+    amount_limit: Mapped[int | None] = mapped_column(BigInteger)
+    #: the money terms fixed at conclusion: the advance's share of a month (per cent) and the day of the
+    #: next month by which the month is paid
+    advance_percent: Mapped[int | None]
+    payment_day: Mapped[int | None]
+    #: the last version the provider signed (accepted), and that version's term: the agreement is in
+    #: force on the term both parties signed (458-п п. 6.1.4: concluded electronically by both)
+    provider_signed_version: Mapped[int | None]
+    in_force_from: Mapped[date | None]
+    in_force_to: Mapped[date | None]
 
     provider = relationship("Provider")
+    versions: Mapped[list["AgreementVersion"]] = relationship(back_populates="agreement",
+                                                              order_by="AgreementVersion.version")
 
     @property
     def status_name(self) -> str:
         return AGREEMENT_STATUSES[self.status]
 
+    @property
+    def awaits_provider(self) -> bool:
+        """The current version is signed by the authorised body and waits for the provider's signature."""
+        return self.status == "concluded" and (self.provider_signed_version or 0) < self.version
+
+    @property
+    def state_name(self) -> str:
+        """The status as both parties see it: «Заключено» only once the provider has signed too."""
+        if self.status == "concluded" and self.provider_signed_version is None:
+            return "Подписано уполномоченным органом, ждёт подписи исполнителя"
+        if self.awaits_provider:
+            return f"Заключено; редакция {self.version} ждёт подписи исполнителя"
+        return self.status_name
+
     def in_force_during(self, first: date, last: date) -> bool:
-        """Concluded and in force on at least one day from first to last."""
-        return (self.status == "concluded" and self.valid_from is not None and self.valid_from <= last
-                and (self.valid_to is None or first <= self.valid_to))
+        """Concluded, signed by both parties, and in force (on the term both signed) on at least one day
+        from first to last."""
+        return (self.status == "concluded" and self.provider_signed_version is not None
+                and self.in_force_from is not None and self.in_force_from <= last
+                and (self.in_force_to is None or first <= self.in_force_to))
 
     def __repr__(self) -> str:
         return f"<Agreement {self.number or self.id} {self.status}>"
+
+
+class AgreementVersion(MunicipalityOwned, db.Model):
+    """One version of an agreement (the conclusion, then each supplementary agreement) as signed: its
+    content frozen, the authorised body's signature (made by bookkeeping) and the provider's, each with
+    its time and signer."""
+
+    __tablename__ = "agreement_version"
+    __table_args__ = (UniqueConstraint("agreement_id", "version", name="uq_agreement_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
+    version: Mapped[int]
+    #: the canonical content as signed (certapp.bookkeeping.services.agreement_content)
+    content: Mapped[dict] = mapped_column(JSON)
+    valid_from: Mapped[date]
+    valid_to: Mapped[date | None]
+    signature: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: the provider's signature over the same content, its time and signer (provider_acceptance_content)
+    provider_signature: Mapped[str | None] = mapped_column(String(200))
+    provider_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    agreement: Mapped[Agreement] = relationship(back_populates="versions")
+    signed_by = relationship("User", foreign_keys=[signed_by_id])
+    provider_signed_by = relationship("User", foreign_keys=[provider_signed_by_id])
+
+    def __repr__(self) -> str:
+        return f"<AgreementVersion {self.agreement_id} v{self.version}>"
 
 
 class PaymentRegister(MunicipalityOwned, db.Model):
@@ -62,7 +126,7 @@ class PaymentRegister(MunicipalityOwned, db.Model):
 
     __tablename__ = "payment_register"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'approved', 'paid', 'rejected')", name="status"),
+        one_of("status", REGISTER_STATUSES),
         Index("uq_payment_register_provider_month", "provider_id", "municipality_id", "month", unique=True,
               sqlite_where=text("status <> 'rejected'"), postgresql_where=text("status <> 'rejected'")),
     )
@@ -138,8 +202,8 @@ class Invoice(MunicipalityOwned, db.Model):
 
     __tablename__ = "invoice"
     __table_args__ = (
-        CheckConstraint("kind IN ('advance', 'final')", name="kind"),
-        CheckConstraint("status IN ('draft', 'approved', 'rejected')", name="status"),
+        one_of("kind", INVOICE_KINDS),
+        one_of("status", INVOICE_STATUSES),
         Index("uq_invoice_provider_month_kind", "provider_id", "municipality_id", "month", "kind", unique=True,
               sqlite_where=text("status <> 'rejected'"), postgresql_where=text("status <> 'rejected'")),
     )
@@ -220,7 +284,7 @@ class AgreementReport(MunicipalityOwned, db.Model):
 
     __tablename__ = "agreement_report"
     __table_args__ = (
-        CheckConstraint("status IN ('submitted', 'accepted', 'returned')", name="status"),
+        one_of("status", AGREEMENT_REPORT_STATUSES),
         CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter"),
         Index("uq_agreement_report_quarter", "agreement_id", "year", "quarter", unique=True,
               sqlite_where=text("status <> 'returned'"), postgresql_where=text("status <> 'returned'")),

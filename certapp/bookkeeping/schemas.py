@@ -7,6 +7,7 @@ from certapp.bookkeeping.models import (
     INVOICE_STATUSES,
     REGISTER_STATUSES,
 )
+from certapp.bookkeeping.services import payment_terms
 from certapp.common.money import format_rub
 from certapp.common.schemas import PageSchema, PaginationQuerySchema, Year
 
@@ -27,7 +28,41 @@ class AgreementSchema(Schema):
     settlement_account = fields.String(allow_none=True)
     ended_on = fields.Date(allow_none=True)
     end_reason = fields.String(allow_none=True)
-    signature = fields.String(allow_none=True)
+    signature = fields.String(allow_none=True, metadata={"description": "the authorised body's signature"})
+    state_name = fields.String(metadata={"description": "the status as both parties see it (waiting for the "
+                                                        "provider's signature, in force …)"})
+    authority = fields.Function(lambda a: a.municipality.authority or a.municipality.name,
+                                metadata={"description": "the party: the municipality's authorised body"})
+    volume_children = fields.Integer(allow_none=True, metadata={"description": "certificates (children); null: "
+                                                                              "not limited"})
+    amount_limit = fields.Integer(allow_none=True, metadata={"description": "kopecks; null: not limited"})
+    advance_percent = fields.Integer(allow_none=True, metadata={"description": "the advance's share of a month"})
+    payment_day = fields.Integer(allow_none=True, metadata={"description": "paid by this day of the next month"})
+    awaits_provider = fields.Boolean(metadata={"description": "the current version waits for the provider's "
+                                                              "signature"})
+    provider_signed_version = fields.Integer(allow_none=True, metadata={"description": "the last version the "
+                                                                                      "provider signed"})
+    in_force_from = fields.Date(allow_none=True, metadata={"description": "the term both parties signed"})
+    in_force_to = fields.Date(allow_none=True)
+
+
+class AgreementVersionSchema(Schema):
+    version = fields.Integer()
+    content = fields.Dict(metadata={"description": "the canonical content as signed: parties, subject, volume, "
+                                                   "payment terms, term, bank details"})
+    signature = fields.String(metadata={"description": "the authorised body's signature (made by bookkeeping)"})
+    signed_at = fields.DateTime()
+    signed_by = fields.String(attribute="signed_by.full_name", allow_none=True)
+    provider_signature = fields.String(allow_none=True)
+    provider_signed_at = fields.DateTime(allow_none=True)
+    provider_signed_by = fields.String(attribute="provider_signed_by.full_name", allow_none=True)
+
+
+class AgreementDetailSchema(AgreementSchema):
+    """One agreement with its versions as signed (the conclusion, then each supplementary agreement)."""
+
+    payment_terms = fields.Function(lambda a: payment_terms(a))
+    versions = fields.List(fields.Nested(AgreementVersionSchema))
 
 
 class AgreementQuerySchema(Schema):
@@ -37,6 +72,10 @@ class AgreementQuerySchema(Schema):
 class TermSchema(Schema):
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
+    volume_children = fields.Integer(allow_none=True, metadata={
+        "description": "the volume: certificates (children); null: not limited; left out when amending: unchanged"})
+    amount_limit = fields.Integer(allow_none=True, metadata={
+        "description": "the volume: the amount limit, kopecks; null: not limited; left out when amending: unchanged"})
 
 
 class EndSchema(Schema):

@@ -1,5 +1,6 @@
 """Agreements, the advance and final invoices, monthly payment registers and reconciliation. Money
 moves only through certapp.ledger.services (here: an approved advance)."""
+import json
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,7 @@ from certapp.bookkeeping.models import (
     REGISTER_TRANSITIONS,
     Agreement,
     AgreementReport,
+    AgreementVersion,
     Invoice,
     InvoiceLine,
     PaymentRegister,
@@ -30,6 +32,7 @@ from certapp.bookkeeping.models import (
 from certapp.certificates.models import Certificate
 from certapp.common import clock
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.events import announce
 from certapp.common.money import share
 from certapp.common.months import add_months, check_year, month_label, quarter_months
 from certapp.common.scope import current_scope
@@ -37,7 +40,13 @@ from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.services import month_is_over, month_key
 from certapp.db import db, utcnow
-from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
+from certapp.documents.services import (
+    SignedDocument,
+    canonical,
+    next_number,
+    sign_document,
+    signed_document_finder,
+)
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.reference.models import Municipality
@@ -62,16 +71,32 @@ def prepare_agreement(provider_id: int, municipality_id: int, actor=None) -> Agr
     return agreement
 
 
-def get_agreement(agreement_id: int) -> Agreement:
-    agreement = db.session.get(Agreement, agreement_id)
+def visible_agreements(user: User | None = None):
+    """The agreements a user may see, in one place for every list and get: a provider its own (in every
+    municipality that pays it), an official those of their municipality (the scope limits them);
+    no user: the caller's rule decides (bookkeeping's services require their role first)."""
+    stmt = select(Agreement)
+    if user is not None and user.role == "provider":
+        stmt = stmt.where(Agreement.provider_id == (user.provider_id or -1))
+    return stmt
+
+
+def get_agreement(agreement_id: int, user: User | None = None) -> Agreement:
+    agreement = db.session.execute(visible_agreements(user).where(Agreement.id == agreement_id)).scalar_one_or_none()
     if agreement is None:
         raise NotFoundError("Соглашение не найдено.")
     return agreement
 
 
-def agreements_query(status: str | None = None):
-    stmt = select(Agreement).join(Provider).order_by(Agreement.status, Provider.short_name)
+def agreements_query(status: str | None = None, user: User | None = None):
+    stmt = visible_agreements(user).join(Provider).order_by(Agreement.status, Provider.short_name, Agreement.id)
     return stmt.where(Agreement.status == status) if status else stmt
+
+
+def agreements_to_sign(user: User):
+    """The provider's agreements whose current version waits for its signature."""
+    return visible_agreements(user).where(Agreement.status == "concluded", or_(
+        Agreement.provider_signed_version.is_(None), Agreement.provider_signed_version < Agreement.version))
 
 
 def _term(valid_from: date | None, valid_to: date | None) -> None:
@@ -81,44 +106,172 @@ def _term(valid_from: date | None, valid_to: date | None) -> None:
         raise ValidationError("Окончание действия раньше начала.", field="valid_to")
 
 
+#: the subject of the agreement (458-п п. 6.1.4; постановление 677 п. 3): what its content names
+AGREEMENT_SUBJECT = ("Финансовое обеспечение (возмещение) затрат исполнителя услуг, связанных с оказанием "
+                     "муниципальной услуги в социальной сфере «Реализация дополнительных общеразвивающих программ» "
+                     "в соответствии с социальными сертификатами, в пределах объёма, указанного в соглашении")
+#: the day of the next month by which a month is paid (the final invoice and the register)
+PAYMENT_DAY = 10
+
+
+def payment_terms(agreement: Agreement) -> str:
+    """How and when the provider is paid, as the agreement says it."""
+    day = agreement.payment_day or PAYMENT_DAY
+    advance = (f"аванс — {agreement.advance_percent} % суммы месяца по договорам, действующим на 1-е число месяца "
+               "(авансовый счёт с 1-го числа месяца); " if agreement.advance_percent else "")
+    return (f"Ежемесячно по реестру на оплату: {advance}окончательный расчёт — итоговым счётом после окончания "
+            "месяца по доле фактически оказанных услуг (проведённых занятий) за вычетом аванса, на основании "
+            f"отчётов исполнителя; оплата не позднее {day}-го числа следующего месяца на расчётный счёт "
+            "исполнителя.")
+
+
 def agreement_content(agreement: Agreement) -> dict:
+    """The canonical content of the agreement document, as both parties sign it: the parties (the
+    municipality's authorised body and the provider), the subject, the volume, the money terms, the
+    term and the bank details."""
+    p, m = agreement.provider, agreement.municipality
+    return {"number": agreement.number, "version": agreement.version,
+            "parties": {"authority": {"name": m.authority or m.name, "municipality": m.name, "oktmo": m.oktmo,
+                                      "order": m.order or None},
+                        "provider": {"inn": p.inn, "name": p.full_name, "head": f"{p.head_position} {p.head_name}"}},
+            "subject": AGREEMENT_SUBJECT,
+            "volume": {"children": agreement.volume_children, "amount_limit": agreement.amount_limit},
+            "payment": {"advance_percent": agreement.advance_percent, "payment_day": agreement.payment_day,
+                        "terms": payment_terms(agreement)},
+            "concluded_on": agreement.concluded_on, "valid_from": agreement.valid_from,
+            "valid_to": agreement.valid_to, "bik": agreement.bik, "settlement_account": agreement.settlement_account}
+
+
+def legacy_agreement_content(agreement) -> dict:
+    """The content agreements were signed over before the provider signed them too (migration 0034):
+    what /documents/verify checks for those that have no version as signed."""
     p = agreement.provider
     return {"number": agreement.number, "version": agreement.version, "provider": {"inn": p.inn, "name": p.full_name},
             "concluded_on": agreement.concluded_on, "valid_from": agreement.valid_from,
             "valid_to": agreement.valid_to, "bik": agreement.bik, "settlement_account": agreement.settlement_account}
 
 
+def current_version(agreement: Agreement) -> AgreementVersion | None:
+    """The current version as signed (None for an agreement concluded before versions were kept)."""
+    return next((v for v in agreement.versions if v.version == agreement.version), None)
+
+
+def signed_content(agreement: Agreement) -> dict:
+    """What the authorised body's signature covers: the current version's content as signed."""
+    version = current_version(agreement)
+    return version.content if version is not None else legacy_agreement_content(agreement)
+
+
+def _volume(volume_children, amount_limit) -> tuple[int | None, int | None]:
+    for value, name, label in ((volume_children, "volume_children", "Число сертификатов (детей)"),
+                               (amount_limit, "amount_limit", "Предельный объём средств")):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0
+                                  or value >= 10**13):
+            raise ValidationError(f"{label} — целое положительное число или пусто (не ограничено).", field=name)
+    return volume_children, amount_limit
+
+
+def _sign_version(agreement: Agreement, actor: User) -> AgreementVersion:
+    """The authorised body signs the agreement's current content (bookkeeping concludes or amends for the
+    department): the signature on the agreement, and the version kept as signed for the provider to sign."""
+    content = agreement_content(agreement)
+    agreement.signature = sign_document(content)
+    version = AgreementVersion(agreement=agreement, version=agreement.version, content=json.loads(canonical(content)),
+                               valid_from=agreement.valid_from, valid_to=agreement.valid_to,
+                               signature=agreement.signature, signed_at=utcnow(), signed_by_id=actor.id,
+                               municipality_id=agreement.municipality_id)
+    db.session.add(version)
+    return version
+
+
 def conclude_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: date | None,
-                       concluded_on: date | None = None) -> Agreement:
-    """Bookkeeping concludes a draft: number, date, term, and the bank details copied from the registry."""
+                       concluded_on: date | None = None, volume_children: int | None = None,
+                       amount_limit: int | None = None) -> Agreement:
+    """Bookkeeping concludes a draft for the authorised body: number, date, term, volume, the money terms
+    (the advance's share, the payment day), the bank details copied from the registry, the authority's
+    signature. The agreement comes into force when the provider signs it too (accept_agreement)."""
     require_role(actor, "bookkeeping")
     agreement = get_agreement(agreement_id)
     _term(valid_from, valid_to)
+    volume_children, amount_limit = _volume(volume_children, amount_limit)
     if not agreement.provider.in_registry:
         raise TransitionError("Исполнитель не состоит в реестре: соглашение заключить нельзя.")
     _transition(agreement, "concluded", actor)
     agreement.number = next_number("agreement")
     agreement.concluded_on = concluded_on or clock.today()
     agreement.valid_from, agreement.valid_to = valid_from, valid_to
+    agreement.volume_children, agreement.amount_limit = volume_children, amount_limit
+    agreement.advance_percent, agreement.payment_day = advance_percent(), PAYMENT_DAY
     agreement.bik, agreement.settlement_account = agreement.provider.bik, agreement.provider.settlement_account
-    agreement.signature = sign_document(agreement_content(agreement))
+    _sign_version(agreement, actor)
+    announce("agreement.to_sign", agreement, actor=actor)
     return agreement
 
 
-def amend_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: date | None) -> Agreement:
-    """A supplementary agreement: a new term and the registry's current bank details, as a new version."""
+#: amend_agreement's volume arguments left out: the volume stays as it is
+UNCHANGED = object()
+
+
+def amend_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: date | None,
+                    volume_children=UNCHANGED, amount_limit=UNCHANGED) -> Agreement:
+    """A supplementary agreement: a new term (and volume, when given) and the registry's current bank
+    details, as a new version signed by the authorised body. It takes effect when the provider signs it;
+    until then the agreement stays in force on the term of the last version both signed."""
     require_role(actor, "bookkeeping")
     agreement = get_agreement(agreement_id)
     if agreement.status != "concluded":
         raise TransitionError("Изменить можно только заключённое соглашение.")
     _term(valid_from, valid_to)
-    before = agreement_content(agreement)
+    volume_children, amount_limit = _volume(
+        agreement.volume_children if volume_children is UNCHANGED else volume_children,
+        agreement.amount_limit if amount_limit is UNCHANGED else amount_limit)
+    before = signed_content(agreement)
     agreement.valid_from, agreement.valid_to = valid_from, valid_to
+    agreement.volume_children, agreement.amount_limit = volume_children, amount_limit
     agreement.bik, agreement.settlement_account = agreement.provider.bik, agreement.provider.settlement_account
     agreement.version += 1
-    agreement.signature = sign_document(agreement_content(agreement))
+    _sign_version(agreement, actor)
     record_event("agreement.amend", agreement, from_state=f"v{agreement.version - 1}",
                  to_state=f"v{agreement.version}", actor=actor, details={"before": before})
+    announce("agreement.to_sign", agreement, actor=actor)
+    return agreement
+
+
+def provider_acceptance_content(agreement: Agreement, version: AgreementVersion) -> dict:
+    """What the provider's signature covers: the version's content as the authority signed it, that
+    signature, and who signed for the provider and when."""
+    return {"agreement": agreement.number, "version": version.version, "content": version.content,
+            "authority_signature": version.signature, "provider": agreement.provider.inn,
+            "signed_at": version.provider_signed_at, "signed_by": version.provider_signed_by_id}
+
+
+def accept_agreement(agreement_id: int, provider_user: User) -> Agreement:
+    """The provider signs (accepts) the agreement's current version, concluded and signed by the
+    authorised body: with both signatures it is in force on that version's term (458-п п. 6.1.4). A
+    repeated request signs nothing twice. Raises NotFoundError (not its agreement), TransitionError (a
+    draft, or ended)."""
+    require_role(provider_user, "provider")
+    agreement = get_agreement(agreement_id, provider_user)
+    if agreement.status == "draft":
+        raise TransitionError("Соглашение ещё не подписано уполномоченным органом: подписать его нельзя.",
+                              code="agreement_not_offered")
+    if agreement.status != "concluded":
+        raise TransitionError(f"Соглашение {agreement.status_name.lower()}: подписать его нельзя.",
+                              code="agreement_ended")
+    if not agreement.awaits_provider:
+        return agreement  # a retried or double-clicked signing: already done
+    version = current_version(agreement)
+    if version is None:  # every version since migration 0034 is kept; an older one was taken as signed
+        raise TransitionError("Редакция соглашения не найдена.")
+    version.provider_signed_at, version.provider_signed_by_id = utcnow(), provider_user.id
+    version.provider_signature = sign_document(provider_acceptance_content(agreement, version))
+    before = agreement.provider_signed_version
+    agreement.provider_signed_version = agreement.version
+    agreement.in_force_from, agreement.in_force_to = version.valid_from, version.valid_to
+    record_event("agreement.provider_signed", agreement, from_state=f"v{before}" if before else "concluded",
+                 to_state=f"v{agreement.version}", actor=provider_user,
+                 details={"version": agreement.version, "provider_id": agreement.provider_id})
+    announce("agreement.provider_signed", agreement, actor=provider_user)
     return agreement
 
 
@@ -133,6 +286,8 @@ def end_agreement(agreement_id: int, actor: User, ended_on: date, reason: str) -
     _transition(agreement, "ended", actor, reason)
     agreement.ended_on, agreement.end_reason = ended_on, reason
     agreement.valid_to = min(filter(None, (agreement.valid_to, ended_on)))
+    if agreement.in_force_from is not None:
+        agreement.in_force_to = min(filter(None, (agreement.in_force_to, ended_on)))
     return agreement
 
 
@@ -291,8 +446,17 @@ def start_building(month: date, actor: User):
                  month.isoformat(), actor.id)
 
 
-def get_register(register_id: int) -> PaymentRegister:
-    register = db.session.get(PaymentRegister, register_id)
+def _own(stmt, model, user: User | None):
+    """A provider reads only the registers and invoices that pay it (officials: their municipality's, by
+    the scope): the one place both lists and gets are limited."""
+    if user is not None and user.role == "provider":
+        stmt = stmt.where(model.provider_id == (user.provider_id or -1))
+    return stmt
+
+
+def get_register(register_id: int, user: User | None = None) -> PaymentRegister:
+    register = db.session.execute(_own(select(PaymentRegister).where(PaymentRegister.id == register_id),
+                                       PaymentRegister, user)).scalar_one_or_none()
     if register is None:
         raise NotFoundError("Реестр не найден.")
     return register
@@ -499,8 +663,9 @@ def start_forming_invoices(kind: str, month: date, actor: User):
                  actor, kind, month.isoformat(), actor.id)
 
 
-def get_invoice(invoice_id: int) -> Invoice:
-    invoice = db.session.get(Invoice, invoice_id)
+def get_invoice(invoice_id: int, user: User | None = None) -> Invoice:
+    invoice = db.session.execute(_own(select(Invoice).where(Invoice.id == invoice_id), Invoice, user)
+                                 ).scalar_one_or_none()
     if invoice is None:
         raise NotFoundError("Счёт не найден.")
     return invoice
@@ -518,11 +683,12 @@ def _signed_agreement_or_invoice(number: str) -> SignedDocument | None:
     if number.startswith("СГ-"):
         agreement = db.session.execute(select(Agreement).where(Agreement.number == number)).scalar_one_or_none()
         return agreement and SignedDocument("agreement", "Соглашение о финансовом обеспечении затрат",
-                                            agreement.number, agreement_content(agreement), agreement.signature)
+                                            agreement.number, signed_content(agreement), agreement.signature,
+                                            gender="n", provider_id=agreement.provider_id)
     if number.startswith("СЧ-"):
         invoice = db.session.execute(select(Invoice).where(Invoice.number == number)).scalar_one_or_none()
         return invoice and SignedDocument("invoice", invoice.kind_name, invoice.number, invoice_content(invoice),
-                                          invoice.signature)
+                                          invoice.signature, provider_id=invoice.provider_id)
     return None
 
 
@@ -565,9 +731,9 @@ def reject_invoice(invoice_id: int, actor: User, reason: str) -> Invoice:
 
 
 def invoices_query(month: date | None = None, kind: str | None = None, status: str | None = None,
-                   provider_id: int | None = None):
-    stmt = (select(Invoice).options(joinedload(Invoice.provider), joinedload(Invoice.municipality))
-            .order_by(Invoice.month.desc(), Invoice.kind, Invoice.id.desc()))
+                   provider_id: int | None = None, user: User | None = None):
+    stmt = _own(select(Invoice).options(joinedload(Invoice.provider), joinedload(Invoice.municipality))
+                .order_by(Invoice.month.desc(), Invoice.kind, Invoice.id.desc()), Invoice, user)
     if month:
         stmt = stmt.where(Invoice.month == month.replace(day=1))
     for column, value in ((Invoice.kind, kind), (Invoice.status, status), (Invoice.provider_id, provider_id)):
@@ -685,12 +851,15 @@ def _signed_agreement_report(number: str) -> SignedDocument | None:
     report = number.startswith("ОС-") and db.session.execute(select(AgreementReport).where(
         AgreementReport.number == number)).scalar_one_or_none()
     return report and SignedDocument("agreement_report", "Отчёт об исполнении соглашения", report.number,
-                                     agreement_report_content(report), report.signature) or None
+                                     agreement_report_content(report), report.signature,
+                                     provider_id=report.provider_id) or None
 
 
-def registers_query(month: date | None = None, status: str | None = None, provider_id: int | None = None):
-    stmt = (select(PaymentRegister).options(joinedload(PaymentRegister.provider), joinedload(PaymentRegister.municipality))
-            .order_by(PaymentRegister.month.desc(), PaymentRegister.id))
+def registers_query(month: date | None = None, status: str | None = None, provider_id: int | None = None,
+                    user: User | None = None):
+    stmt = _own(select(PaymentRegister).options(joinedload(PaymentRegister.provider),
+                                                joinedload(PaymentRegister.municipality))
+                .order_by(PaymentRegister.month.desc(), PaymentRegister.id), PaymentRegister, user)
     if month:
         stmt = stmt.where(PaymentRegister.month == month.replace(day=1))
     if status:

@@ -18,6 +18,7 @@ from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
+from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import add_months, first_of_month, last_finished_quarter
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
@@ -31,23 +32,35 @@ bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
 
 
 @bp.route("/agreements")
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def agreements():
     status = request.args.get("status") or None
     status = status if status in AGREEMENT_STATUSES else None
-    page = paginate(services.agreements_query(status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.agreements_query(status, current_user), request.args.get("page", 1, type=int), 50)
     return render_template("bookkeeping/agreements.html", page=page, status=status, statuses=AGREEMENT_STATUSES)
 
 
 @bp.route("/agreements/<int:agreement_id>")
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def agreement(agreement_id: int):
-    agreement_ = services.get_agreement(agreement_id)
+    agreement_ = services.get_agreement(agreement_id, current_user)
     term = TermForm(prefix="term", obj=agreement_)
+    if agreement_.amount_limit is not None:
+        term.amount_limit.data = kopecks_to_rub_str(agreement_.amount_limit)
     if agreement_.status == "concluded":
         term.submit.label.text = "Изменить (дополнительное соглашение)"
     return render_template("bookkeeping/agreement.html", agreement=agreement_, term_form=term,
-                           end_form=EndForm(prefix="end"))
+                           end_form=EndForm(prefix="end"), payment_terms=services.payment_terms(agreement_),
+                           content=services.signed_content(agreement_) if agreement_.number else None)
+
+
+@bp.route("/agreements/<int:agreement_id>/accept", methods=["POST"])
+@roles("provider")
+def accept_agreement(agreement_id: int):
+    """The provider signs the agreement's current version (the service refuses another's: 404)."""
+    run_and_flash(lambda: services.accept_agreement(agreement_id, current_user),
+                  "Соглашение подписано: с подписями обеих сторон оно действует.")
+    return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
 @bp.route("/agreements/<int:agreement_id>/<any(conclude, amend, end):action>", methods=["POST"])
@@ -64,16 +77,23 @@ def agreement_action(agreement_id: int, action: str):
         form = TermForm(prefix="term")
         if form.validate_on_submit():
             call = services.conclude_agreement if action == "conclude" else services.amend_agreement
-            run_and_flash(lambda: call(agreement_id, current_user, form.valid_from.data, form.valid_to.data),
-                          "Соглашение заключено." if action == "conclude" else "Соглашение изменено.")
+            limit = (form.amount_limit.data or "").strip()
+            run_and_flash(lambda: call(agreement_id, current_user, form.valid_from.data, form.valid_to.data,
+                                       volume_children=form.volume_children.data,
+                                       amount_limit=parse_rub(limit, "amount_limit") if limit else None),
+                          "Соглашение подписано и направлено исполнителю на подпись." if action == "conclude"
+                          else "Дополнительное соглашение подписано и направлено исполнителю на подпись.")
         else:
-            flash("Укажите срок действия.", "error")
+            for field in form:
+                for error in field.errors:  # BaseForm's messages name their field
+                    flash(error, "error")
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
 def _month_form(form_class=MonthForm) -> MonthForm:
     form = form_class()
-    providers = registry_providers()
+    # the providers to choose from: only bookkeeping forms the month (a provider reads its own documents)
+    providers = registry_providers() if current_user.role == "bookkeeping" else []
     form.provider_id.choices = choices([(0, "все исполнители")] + [(p.id, p.short_name) for p in providers])
     return form
 
@@ -97,7 +117,7 @@ def _form_for_month(form, back: str, one, one_done: str, every, every_started: s
 
 
 @bp.route("/registers", methods=["GET", "POST"])
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def registers():
     form = _month_form()
     if request.method == "POST":  # the services refuse any role but bookkeeping
@@ -111,7 +131,8 @@ def registers():
     except DomainError:
         month_value = None
     status = request.args.get("status") if request.args.get("status") in REGISTER_STATUSES else None
-    page = paginate(services.registers_query(month_value, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.registers_query(month_value, status, user=current_user),
+                    request.args.get("page", 1, type=int), 50)
     if not form.month.data:  # the month just ended: a register is built once its month is over
         form.month.data = f"{add_months(first_of_month(clock.today()), -1):%Y-%m}"
     return render_template("bookkeeping/registers.html", page=page, form=form, statuses=REGISTER_STATUSES,
@@ -120,9 +141,9 @@ def registers():
 
 @bp.route("/registers/<int:register_id>")
 @bp.route("/registers/<int:register_id>.<any(csv, xlsx):fmt>")
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def register(register_id: int, fmt: str | None = None):
-    register_ = services.get_register(register_id)
+    register_ = services.get_register(register_id, current_user)
     if fmt == "csv":
         return csv_response(exports.REGISTER_HEADERS, exports.register_rows(register_), f"register-{register_.id}.csv")
     if fmt == "xlsx":
@@ -163,7 +184,7 @@ def register_action(register_id: int, action: str):
 
 
 @bp.route("/invoices", methods=["GET", "POST"])
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def invoices():
     """The advance and final invoices: formed for a month (one provider or all), listed by filters."""
     form = _month_form(InvoiceForm)
@@ -179,7 +200,8 @@ def invoices():
         month = parse_month(request.args["month"]) if request.args.get("month") else None
     except DomainError:
         month = None
-    page = paginate(services.invoices_query(month, **filters), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.invoices_query(month, **filters, user=current_user), request.args.get("page", 1, type=int),
+                    50)
     if not form.month.data:
         form.month.data = f"{clock.today():%Y-%m}"
     return render_template("bookkeeping/invoices.html", page=page, form=form, kinds=INVOICE_KINDS,
@@ -187,9 +209,9 @@ def invoices():
 
 
 @bp.route("/invoices/<int:invoice_id>")
-@roles("bookkeeping", "department")
+@roles("bookkeeping", "department", "provider")
 def invoice(invoice_id: int):
-    return render_template("bookkeeping/invoice.html", invoice=services.get_invoice(invoice_id),
+    return render_template("bookkeeping/invoice.html", invoice=services.get_invoice(invoice_id, current_user),
                            reject_form=RejectForm(prefix="reject"))
 
 

@@ -589,7 +589,7 @@ def _signed_application_or_certificate(number: str) -> SignedDocument | None:
             CertificateApplication.number == number)).scalar_one_or_none()
         return application and SignedDocument("certificate_application", "Заявление о получении сертификата",
                                               application.number, application_content(application),
-                                              application.signature)
+                                              application.signature, gender="n")
     certificate_number = parse_number(number)
     certificate = certificate_number and db.session.execute(select(Certificate).where(
         Certificate.number == certificate_number)).scalar_one_or_none()

@@ -557,7 +557,8 @@ def _signed_contract(number: str) -> SignedDocument | None:
     contract = number.startswith("ДО-") and db.session.execute(select(Contract).where(
         Contract.number == number)).scalar_one_or_none()
     return contract and SignedDocument("contract", "Договор об образовании", contract.number,
-                                       contract_content(contract), contract.signature) or None
+                                       contract_content(contract), contract.signature,
+                                       provider_id=contract.provider_id) or None
 
 
 def _transition(contract: Contract, to_status: str, actor: User, details: dict | None = None) -> None:

@@ -1,9 +1,10 @@
+from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from certapp.accounts.access import public, roles
 from certapp.common.errors import NotFoundError
-from certapp.documents.services import check_document, exported, find_signed
+from certapp.documents.services import check_document, exported, find_signed_for
 
 blp = Blueprint("documents_api", __name__, url_prefix="/documents", description="Подписанные документы")
 
@@ -53,11 +54,12 @@ def verify(data):
 
 @blp.route("/<path:number>", methods=["GET"])
 @blp.response(200, ExportedDocumentSchema)
-@roles("department", "bookkeeping")
+@roles("department", "bookkeeping", "provider")
 def export(number: str):
-    """The signed export of a document of the official's municipality: its canonical content and
-    signature, to keep or to send, and to check later with POST /documents/verify."""
-    document = find_signed(number)
+    """The signed export of a document of the official's municipality (a provider: of its own — its
+    agreements, invoices, reports, contracts; another's is 404): its canonical content and signature, to
+    keep or to send, and to check later with POST /documents/verify."""
+    document = find_signed_for(number, current_user)
     if document is None:
         raise NotFoundError("Документ не найден.")
     return exported(document)

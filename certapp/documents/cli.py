@@ -62,3 +62,15 @@ def check_keys():
     if problems:
         raise SystemExit(1)
     click.echo("Ключи соответствуют базе данных.")
+
+
+@keys_cli.command("sign-missing")
+def sign_missing():
+    """Sign the submitted registry applications that hold no signature (before this version only
+    approved ones were signed); idempotent."""
+    # the registry's documents are signed by the registry's own rule (imported here: a command is the top layer)
+    from certapp.registry.services import sign_unsigned_applications
+
+    with transaction():
+        count = sign_unsigned_applications()
+    click.echo(f"Подписано заявок на включение в реестр: {count}.")

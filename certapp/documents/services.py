@@ -83,6 +83,16 @@ class SignedDocument:
     number: str
     content: dict
     signature: str | None
+    #: the grammatical gender of the title's head noun ("m", "f", "n"): «Заявка … ещё не подписана»
+    gender: str = "m"
+    #: the provider whose document it is (its staff may download it), when it is one provider's
+    provider_id: int | None = None
+
+    @property
+    def unsigned(self) -> str:
+        """«… ещё не подписан(а, о)» in the title's gender."""
+        ending = {"f": "а", "n": "о"}.get(self.gender, "")
+        return f"{self.title} № {self.number} ещё не подписан{ending}."
 
 
 #: features register how to find their signed documents by number (the number's prefix tells)
@@ -99,6 +109,16 @@ def exported(document: SignedDocument) -> dict:
     """The document as a file to keep or send: its canonical content (plain JSON) and signature."""
     return {"number": document.number, "kind": document.kind, "title": document.title,
             "content": json.loads(canonical(document.content)), "signature": document.signature}
+
+
+def find_signed_for(number: str, user) -> SignedDocument | None:
+    """A signed document the user may download: an official's of their municipality (the scope limits the
+    finders' queries), a provider's staff only their own provider's documents."""
+    document = find_signed(number)
+    if document is not None and getattr(user, "role", None) == "provider" and (
+            document.provider_id is None or document.provider_id != user.provider_id):
+        return None
+    return document
 
 
 def find_signed(number: str) -> SignedDocument | None:
@@ -157,8 +177,7 @@ def check_document(number: str | None = None, exported: dict | None = None) -> D
     if record is None:
         return DocumentCheck(False, "Документ с таким номером не найден.", number)
     if not record.signature:
-        return DocumentCheck(False, f"{record.title} № {record.number} ещё не подписан.", record.number, record.kind,
-                             record.title)
+        return DocumentCheck(False, record.unsigned, record.number, record.kind, record.title)
     if not verify_document(record.content, record.signature):
         return DocumentCheck(False, f"{record.title} № {record.number}: подпись не сходится — данные документа "
                                     "изменены после подписания.", record.number, record.kind, record.title,

@@ -3,12 +3,13 @@ page that checks a signed document by its number or its exported file."""
 import json
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_login import current_user
 
 from certapp.accounts.access import public, roles
 from certapp.common.errors import NotFoundError
 from certapp.common.exports import content_disposition
 from certapp.documents.keys import key_store
-from certapp.documents.services import check_document, exported, find_signed
+from certapp.documents.services import check_document, exported, find_signed_for
 
 #: an exported document is small; anything larger is not one
 MAX_EXPORT_BYTES = 256 * 1024
@@ -46,11 +47,12 @@ def verify():
 
 
 @bp.route("/documents/<path:number>/export.json")
-@roles("department", "bookkeeping")
+@roles("department", "bookkeeping", "provider")
 def export(number: str):
-    """An official downloads a document of their municipality as signed: number, content, signature —
+    """An official downloads a document of their municipality as signed, a provider one of its own (its
+    agreements, invoices, reports, contracts): number, content, signature —
     the file the verification page and POST /api/v1/documents/verify check."""
-    document = find_signed(number)
+    document = find_signed_for(number, current_user)
     if document is None:
         raise NotFoundError("Документ не найден.")
     response = jsonify(exported(document))

@@ -257,11 +257,20 @@ def program_returned(program, details=None, **_):
 # --- bookkeeping and feedback -------------------------------------------------------------------------
 
 
-@subscribe("agreement.concluded")
-def agreement_concluded(agreement, **_):
-    notify("bookkeeping", f"Заключено соглашение № {agreement.number}",
-           "Соглашение о финансовом обеспечении затрат заключено: услуги по сертификатам будут оплачиваться "
-           "по реестрам.", provider_id=agreement.provider_id,
+@subscribe("agreement.to_sign")
+def agreement_to_sign(agreement, **_):
+    what = "Соглашение" if agreement.version == 1 else f"Дополнительное соглашение (редакция {agreement.version})"
+    notify("bookkeeping", f"Соглашение № {agreement.number} ждёт вашей подписи",
+           f"{what} о финансовом обеспечении затрат подписано уполномоченным органом. Прочитайте и подпишите его: "
+           "по соглашению, подписанному обеими сторонами, услуги по сертификатам оплачиваются по реестрам.",
+           provider_id=agreement.provider_id, url=path_for("bookkeeping.agreement", agreement_id=agreement.id))
+
+
+@subscribe("agreement.provider_signed")
+def agreement_signed_by_provider(agreement, **_):
+    notify("bookkeeping", f"Исполнитель подписал соглашение № {agreement.number}",
+           f"{agreement.provider.short_name} подписал редакцию {agreement.version}: соглашение действует.",
+           role="bookkeeping", municipality_id=agreement.municipality_id,
            url=path_for("bookkeeping.agreement", agreement_id=agreement.id))
 
 

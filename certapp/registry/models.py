@@ -100,7 +100,7 @@ class RegistryApplication(MunicipalityOwned, ProviderDetails, db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    #: system signature over the canonical content, made at approval
+    #: system signature over the canonical content, made at submission and again at each decision
     signature: Mapped[str | None] = mapped_column(String(200))
 
     applicant = relationship("User", foreign_keys=[applicant_id])

@@ -154,6 +154,9 @@ def save_application(user: User, data: dict, application_id: int | None = None) 
             raise TransitionError("Заявку в этом состоянии изменить нельзя.")
         for field, value in clean.items():
             setattr(application, field, value)
+        # a returned application is corrected: the signed version was the one returned; this one is
+        # signed when submitted again
+        application.signature = None
         if data.get("municipality_id") not in (None, ""):
             application.municipality_id = _applied_municipality(data)
         action = "registry_application.update"
@@ -205,10 +208,11 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
     _number(application)
     application.submitted_at = utcnow()
     if check.excluded:
-        # the refusal is final and is kept: the system rejects the application
-        application.decided_at = utcnow()
+        # the refusal is final and is kept: the system rejects the application, signed as filed and refused
+        application.decided_at, application.decided_by_id = utcnow(), None  # no official: the rule decided
         application.decision_reason = check.reason
         _transition(application, "rejected", user, check.reason)
+        _sign(application)
         raise ExcludedProviderError(check.reason, field="full_name", persist=True)
     application.flagged, application.flag_reason = check.flagged, check.reason
     application.decision_reason = None
@@ -220,7 +224,29 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
     except IntegrityError:
         raise ConflictError("Заявка с этим ИНН уже рассматривается или исполнитель уже в реестре.",
                             field="inn", code="duplicate_inn")
+    _sign(application)
     return application
+
+
+def _sign(application: RegistryApplication) -> None:
+    """The application is an electronic document (п. 6.1.3 of 458-п), signed as submitted — as the
+    parent's application is — and signed again with each decision, whose time its content holds: a
+    refused application checks at /documents/verify as well as an approved one."""
+    application.signature = sign_document(application_content(application))
+
+
+def sign_unsigned_applications() -> int:
+    """Sign the submitted applications that hold no signature (made before applications were signed at
+    submission: only approved ones were). Idempotent; returns how many it signed."""
+    count = 0
+    for application in db.session.execute(select(RegistryApplication).where(
+            RegistryApplication.status != "draft", RegistryApplication.number.is_not(None),
+            RegistryApplication.signature.is_(None)).execution_options(all_municipalities=True)).scalars():
+        _sign(application)
+        record_event("registry_application.signed", application, to_state=application.status, actor=None,
+                     details={"number": application.number, "reason": "signed after the fact"})
+        count += 1
+    return count
 
 
 def _number(application: RegistryApplication) -> None:
@@ -269,6 +295,7 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
     application.decided_by_id = actor.id
     if decision == "approved":
         _enter_registry(application, actor)
+    _sign(application)
     return application
 
 
@@ -304,7 +331,7 @@ def _signed_registry_application(number: str) -> SignedDocument | None:
         return None
     return application and SignedDocument("registry_application", "Заявка на включение в реестр исполнителей",
                                           application.number, application_content(application),
-                                          application.signature)
+                                          application.signature, gender="f")
 
 
 def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEntry:
@@ -314,7 +341,6 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     entry = RegistryEntry(provider=provider, entered_on=clock.today(), status="active",
                           number=next_number("registry_entry"))
     db.session.add(entry)
-    application.signature = sign_document(application_content(application))
     applicant = db.session.get(User, application.applicant_id)
     applicant.provider_id = provider.id
     record_event("registry_entry.create", entry, to_state="active", actor=actor,

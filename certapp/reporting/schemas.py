@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.schemas import DecimalString, Year
-from certapp.reporting.services import INDICATORS
+from certapp.reporting.services import INDICATORS, order_number
 
 
 class OrderCreateSchema(Schema):
@@ -19,6 +19,9 @@ class OrderLineSchema(Schema):
 
 class OrderSchema(Schema):
     id = fields.Integer()
+    number = fields.Function(order_number, metadata={
+        "description": "the order's number, e.g. СЗ-24-2026-1 (municipality code, year, version): the one the "
+                       "page shows and /documents/verify checks"})
     year = fields.Integer()
     version = fields.Integer()
     status = fields.String()
@@ -99,6 +102,9 @@ class IndicatorRowSchema(Schema):
     base = DecimalString(allow_none=True)
     target = DecimalString(allow_none=True)
     current = DecimalString()
+    refused_under_p4 = fields.Integer(allow_none=True, metadata={
+        "description": "providers_applied only: applicants refused under п. 4 of 458-п (art schools) in the year, "
+                       "outside the service's scope and not counted in it"})
 
 
 class CategoryCountSchema(Schema):

@@ -459,13 +459,31 @@ BASE_YEAR, TARGET_YEAR = 2023, 2025
 #: code -> (Russian name, unit)
 INDICATORS = {
     "nonprofit_providers": ("Число некоммерческих организаций — исполнителей услуги в реестре", "ед."),
-    "providers_applied": ("Число исполнителей, подавших заявки на включение в реестр (участвовавших в отборе)", "ед."),
+    "providers_applied": ("Число исполнителей, участвовавших в отборе (заявки на включение в реестр в пределах "
+                          "услуги)", "ед."),
     "providers_included": ("Число исполнителей, включённых в реестр", "ед."),
     "non_state_share": ("Доля негосударственных (немуниципальных) исполнителей в реестре", "%"),
     "children_total": ("Общее число детей, получивших услугу", "чел."),
     "children_non_state": ("Число детей, получивших услугу у негосударственных исполнителей", "чел."),
     "satisfaction": ("Доля потребителей, удовлетворённых качеством услуги (оценки 4–5)", "%"),
 }
+
+
+def _submitted_in(year: int) -> tuple:
+    return (RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=UTC),
+            RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=UTC))
+
+
+def _refused_under_p4():
+    """The applications the system refused at submission under п. 4 of 458-п (art schools: out of the
+    service's scope): rejected with no official deciding (certapp.registry.services.submit_application)."""
+    return (RegistryApplication.status == "rejected") & RegistryApplication.decided_by_id.is_(None)
+
+
+def refused_under_p4(year: int) -> int:
+    """Applicants refused under п. 4 in the year (by ИНН): shown beside indicator 2.2, not in it."""
+    return db.session.execute(select(func.count(distinct(RegistryApplication.inn))).where(
+        *_submitted_in(year), _refused_under_p4())).scalar_one()
 
 
 def _year_bounds(year: int) -> tuple[date, date]:
@@ -498,9 +516,10 @@ def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict
                func.count().filter(Provider.ownership.in_(NON_STATE_OWNERSHIP)))
         .select_from(Provider).join(RegistryEntry)
         .where(RegistryEntry.entered_on <= end, RegistryEntry.status == "active", Provider.id.in_(admitted))).one()
+    # 2.2 «участвовали в отборе»: the applications within the service's scope; an art school refused
+    # under п. 4 of 458-п at submission never entered the selection (counted beside it: refused_under_p4)
     applied = db.session.execute(select(func.count(distinct(RegistryApplication.inn))).where(
-        RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=UTC),
-        RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
+        *_submitted_in(year), ~_refused_under_p4())).scalar_one()
     included = db.session.execute(select(func.count(distinct(Admission.provider_id))).where(
         Admission.status.in_(("active", "suspended", "ended")),
         Admission.decided_at >= datetime(year, 1, 1, tzinfo=UTC),
@@ -569,14 +588,18 @@ class IndicatorRow:
     base: Decimal | None
     target: Decimal | None
     current: Decimal
+    #: providers_applied: the applicants refused under п. 4 of 458-п in the year, not counted in it
+    refused_under_p4: int | None = None
 
 
 def indicator_table(year: int | None = None) -> tuple[int, list[IndicatorRow]]:
     year = _check_year(year or clock.today().year)
     stored = {(v.code, v.year): v.value for v in db.session.execute(select(IndicatorValue)).scalars()}
     current = compute_indicators(year)
-    return year, [IndicatorRow(code, name, unit, stored.get((code, BASE_YEAR)), stored.get((code, TARGET_YEAR)),
-                               current[code]) for code, (name, unit) in INDICATORS.items()]
+    rows = [IndicatorRow(code, name, unit, stored.get((code, BASE_YEAR)), stored.get((code, TARGET_YEAR)),
+                         current[code]) for code, (name, unit) in INDICATORS.items()]
+    next(r for r in rows if r.code == "providers_applied").refused_under_p4 = refused_under_p4(year)
+    return year, rows
 
 
 def indicator_field(code: str, year: int) -> str:

@@ -89,7 +89,16 @@ def upgrade():
 
 
 def downgrade():
-    """Possible while every certificate is one of financing (no queue)."""
+    """Possible while every certificate is one of financing (no queue): refused, before anything changes,
+    when a certificate of accounting exists."""
+    accounting = op.get_bind().execute(sa.text(
+        "SELECT COUNT(*) FROM certificate WHERE kind <> 'financing' OR nominal <= 0")).scalar_one()
+    if accounting:
+        raise RuntimeError(
+            f"Downgrade below 0018_certificate_categories refused: {accounting} certificates are certificates of "
+            "accounting (kind 'accounting', nominal 0, some waiting in a category's queue); the schema before it "
+            "knows only certificates of financing with a nominal above zero. Fund or revoke-and-remove those "
+            "certificates first (or restore a backup taken before 0018); nothing was changed.")
     index, columns, where = CERTIFICATE_UNIQUE
     op.drop_index(index, table_name='certificate')
     with op.batch_alter_table('certificate') as batch:

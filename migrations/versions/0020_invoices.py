@@ -99,7 +99,16 @@ def upgrade():
 
 
 def downgrade():
-    """Possible while no advance has been paid (no advance or refund entries)."""
+    """Possible while no advance has been paid (no advance or refund entries): refused, before anything
+    changes, when the ledger holds one."""
+    moved = op.get_bind().execute(sa.text(
+        "SELECT COUNT(*) FROM ledger_entry WHERE kind IN ('advance', 'refund')")).scalar_one()
+    if moved:
+        raise RuntimeError(
+            f"Downgrade below 0020_invoices refused: the ledger holds {moved} advance or refund entries "
+            "(kind 'advance'/'refund'), which the schema before it cannot hold, and ledger entries are never "
+            "deleted. Restore a backup taken before 0020, or remove those entries first (with the advance "
+            "invoices whose lines name them, and the certificates' balances they moved); nothing was changed.")
     with op.batch_alter_table('ledger_entry') as batch:
         batch.drop_constraint(batch.f('ck_ledger_entry_kind'), type_='check')
         batch.create_check_constraint('kind', OLD_KINDS)

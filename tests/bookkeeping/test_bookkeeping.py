@@ -41,12 +41,14 @@ def world(app, users):
                        if m.month in (m0, m1)) for p in (a, b)}
     by_month = {month: sum(m.certificate_amount for c in contracts_ if c.provider_id == a.id for m in c.months
                            if m.month == month) for month in (m0, m1)}
-    return {"a": a, "b": b, "agreement": agreement, "spent": spent, "by_month": by_month, "m0": m0, "m1": m1,
-            "bookkeeper": bookkeeper, "period": current_period(), "today": today}
+    return {"a": a, "a_user": a_user, "b": b, "agreement": agreement, "spent": spent, "by_month": by_month, "m0": m0,
+            "m1": m1, "bookkeeper": bookkeeper, "period": current_period(), "today": today}
 
 
 def _conclude(world):
+    """Bookkeeping concludes the agreement for the authorised body, the provider signs it: in force."""
     services.conclude_agreement(world["agreement"].id, world["bookkeeper"], world["period"].starts_on, None)
+    services.accept_agreement(world["agreement"].id, world["a_user"])
     db.session.commit()
 
 
@@ -63,6 +65,7 @@ def test_bookkeeper_does_the_month_in_the_browser(login, world):
     db.session.refresh(world["agreement"])
     assert world["agreement"].status == "concluded" and world["agreement"].number.startswith("СГ-")
     assert world["agreement"].settlement_account == world["a"].settlement_account
+    assert login(world["a_user"]).post(f"/bookkeeping/agreements/{world['agreement'].id}/accept").status_code == 302
     page = client.post("/bookkeeping/registers", data={"month": f"{world['m0']:%Y-%m}", "provider_id": "0"},
                        follow_redirects=True).get_data(as_text=True)
     # every provider's register is a job: its page shows the progress and the outcome (B is skipped)
@@ -94,6 +97,8 @@ def test_the_api_does_the_same_and_the_figures_reconcile(api, users, world):
     concluded = client.post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/conclude",
                             json={"valid_from": world["period"].starts_on.isoformat()})
     assert concluded.status_code == 200 and concluded.json["status"] == "concluded"
+    signed = api(world["a_user"]).post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/accept")
+    assert signed.status_code == 200 and signed.json["provider_signed_version"] == 1
     started = client.post("/api/v1/bookkeeping/payment-registers/build-all", json={"month": f"{world['m0']:%Y-%m}"})
     assert started.status_code == 202 and started.json["kind"] == "registers.build"
     job = client.get(f"/api/v1/jobs/{started.json['id']}").json
@@ -220,6 +225,7 @@ def test_the_registers_command_builds_the_month_with_a_progress_bar(app, world):
     from certapp.bookkeeping.services import conclude_agreement
 
     conclude_agreement(world["agreement"].id, world["bookkeeper"], world["period"].starts_on, None)
+    services.accept_agreement(world["agreement"].id, world["a_user"])
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["registers", "--month", f"{world['m0']:%Y-%m}"])
     assert result.exit_code == 0, result.output

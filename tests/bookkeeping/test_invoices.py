@@ -35,6 +35,7 @@ def world(users):
                                 today=start) for _ in LESSONS]
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
     services.conclude_agreement(agreement.id, bookkeeper, start, None)
+    services.accept_agreement(agreement.id, provider_user)  # in force: signed by both
     db.session.commit()
     return {"provider_user": provider_user, "provider": provider, "contracts": contracts_, "m0": start,
             "bookkeeper": bookkeeper}

@@ -1,5 +1,5 @@
-"""Bookkeeping's journey in a real browser: conclude an agreement, build, approve and pay a payment
-register, open the reconciliation."""
+"""Bookkeeping's journey in a real browser: conclude an agreement (the provider signs it on its page),
+build, approve and pay a payment register (the provider reads it), open the reconciliation."""
 import re
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from certapp.common.months import add_months
 from tests import factories
-from tests.browser.journeys import check_print, login, staff_user
+from tests.browser.journeys import PASSWORD, check_print, login, staff_user
 
 
 def _money_to_pay(email: str) -> dict:
@@ -20,7 +20,8 @@ def _money_to_pay(email: str) -> dict:
 
     staff_user("bookkeeping", email)
     department = factories.make_user("department")
-    provider_user, provider = factories.make_provider(department=department)
+    provider_user, provider = factories.make_provider(
+        user=factories.make_user("provider", email=f"provider-{email}", password=PASSWORD), department=department)
     program = factories.make_program(provider_user, department)
     certificate = factories.make_certificate(department=department)
     contract = factories.make_contract(certificate, provider_user, program)
@@ -53,8 +54,24 @@ def _journey(page, watch, url, email, world):
     page.goto(f"{url}/bookkeeping/agreements/{world['agreement_id']}")
     watch.check()
     page.get_by_label("Действует с").fill(world["valid_from"])
-    page.get_by_role("button", name="Заключить").click()
+    page.get_by_label("Объём: число сертификатов (детей)").fill("30")
+    page.get_by_role("button", name="Подписать и направить исполнителю").click()
+    expect(page.get_by_text("ждёт подписи исполнителя").first).to_be_visible()
     watch.check()
+
+    # the provider reads the agreement on its page and signs it
+    page.context.clear_cookies()
+    login(page, watch, url, f"provider-{email}")
+    page.goto(f"{url}/bookkeeping/agreements")
+    watch.check()
+    page.goto(f"{url}/bookkeeping/agreements/{world['agreement_id']}")
+    expect(page.get_by_text("30 сертификатов (детей)")).to_be_visible()
+    watch.check()
+    page.get_by_role("button", name="Подписать соглашение").click()
+    expect(page.get_by_text("Соглашение подписано")).to_be_visible()
+    watch.check()
+    page.context.clear_cookies()
+    login(page, watch, url, email)
 
     # the register: build, approve, pay
     page.goto(f"{url}/bookkeeping/registers")
@@ -80,6 +97,16 @@ def _journey(page, watch, url, email, world):
     expect(page.get_by_text(re.compile("№ 512"))).to_be_visible()
     watch.check()
     check_print(page)  # the paid register
+    register_url = page.url
+
+    # the provider reads the register that paid it
+    page.context.clear_cookies()
+    login(page, watch, url, f"provider-{email}")
+    page.goto(register_url)
+    expect(page.get_by_text(re.compile("№ 512"))).to_be_visible()
+    watch.check()
+    page.context.clear_cookies()
+    login(page, watch, url, email)
 
     # the reconciliation
     page.goto(f"{url}/bookkeeping/reconciliation")

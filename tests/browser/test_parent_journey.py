@@ -67,6 +67,11 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
     page.get_by_role("button", name="Войти").click()
     expect(page).to_have_url(f"{url}/")
     watch.check(watch.phone)
+    # the unconfirmed address (no mail in this installation): one short line, on a phone too
+    banner = page.locator(".confirm-banner")
+    expect(banner).to_contain_text("Адрес почты не подтверждён")
+    line = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.confirm-banner')).lineHeight)")
+    assert banner.bounding_box()["height"] < 2 * line, banner.bounding_box()
 
     # a child and the application
     page.goto(f"{url}/children")

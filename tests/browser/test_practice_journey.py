@@ -56,6 +56,7 @@ def _advance(email: str) -> dict:
     contract = factories.make_contract(factories.make_certificate(department=department), provider_user, program)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
     bookkeeping.conclude_agreement(agreement.id, bookkeeper, factories.current_period().starts_on, None)
+    bookkeeping.accept_agreement(agreement.id, provider_user)
     return {"provider_id": provider.id, "month": f"{contract.start_month:%Y-%m}"}
 
 

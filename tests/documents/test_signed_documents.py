@@ -2,6 +2,7 @@
 whether the signature over its canonical content holds and which key made it."""
 from datetime import date
 
+import pytest
 from sqlalchemy import select, text
 
 from certapp.bookkeeping import services as bookkeeping
@@ -96,6 +97,7 @@ def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accept
                            lessons_held=8)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
     bookkeeping.conclude_agreement(agreement.id, bookkeeper, start, None)
+    bookkeeping.accept_agreement(agreement.id, provider_user)
     db.session.commit()
     quarter = (start.month - 1) // 3 + 1
     today = add_months(date(start.year, (quarter - 1) * 3 + 1, 1), 3)
@@ -126,3 +128,93 @@ def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accept
         "agreement_id": agreement.id, "year": start.year, "quarter": quarter}).status_code in (409, 422)
     assert db.session.execute(select(AgreementReport).where(AgreementReport.status == "accepted")).scalar_one()
     assert db.session.execute(select(CertificateApplication.signature)).scalars().all()
+
+
+def _registry_application(provider_user, **overrides):
+    from certapp.registry import services as registry
+    from tests.factories import application_data
+
+    data = application_data(**overrides)
+    application = registry.save_application(provider_user, data)
+    db.session.flush()
+    return application
+
+
+def test_a_registry_application_is_signed_at_submission_and_a_refused_one_checks(app, users):
+    from certapp.registry import services as registry
+
+    application = _registry_application(users["provider"])
+    registry.submit_application(application.id, users["provider"])
+    db.session.commit()
+    anyone = app.test_client()
+    submitted = _check(anyone, number=application.number)
+    assert submitted["valid"] is True and submitted["kind"] == "registry_application"
+    registry.decide_application(application.id, "rejected", users["department"], "Лицензия аннулирована")
+    db.session.commit()
+    refused = _check(anyone, number=application.number)
+    assert refused["valid"] is True and "подпись верна" in refused["reason"]
+    page = anyone.get(f"/documents/verify?number={application.number}").get_data(as_text=True)
+    assert "ещё не подпис" not in page and "подпись верна" in page
+
+
+def test_an_art_school_refused_at_submission_is_signed(app, users):
+    from certapp.registry import services as registry
+    from certapp.registry.services import ExcludedProviderError
+
+    application = _registry_application(users["provider"], full_name="МБУ ДО «Каратузская детская школа искусств»",
+                                        short_name="МБУ ДО КДШИ")
+    with pytest.raises(ExcludedProviderError):
+        registry.submit_application(application.id, users["provider"])
+    db.session.commit()
+    assert application.status == "rejected"
+    assert _check(app.test_client(), number=application.number)["valid"] is True
+
+
+def test_a_returned_application_is_signed_again_when_resubmitted(app, users):
+    from certapp.registry import services as registry
+    from tests.factories import application_data
+
+    provider = users["provider"]
+    application = _registry_application(provider)
+    registry.submit_application(application.id, provider)
+    registry.decide_application(application.id, "returned", users["department"], "Уточните адрес")
+    db.session.commit()
+    assert _check(app.test_client(), number=application.number)["valid"] is True
+    registry.save_application(provider, application_data(inn=application.inn, ogrn=application.ogrn,
+                                                         actual_address="с. Каратузское, ул. Ленина, 1"),
+                              application.id)
+    db.session.commit()
+    editing = _check(app.test_client(), number=application.number)
+    assert editing["valid"] is False
+    assert editing["reason"] == f"Заявка на включение в реестр исполнителей № {application.number} ещё не подписана."
+    registry.submit_application(application.id, provider)
+    db.session.commit()
+    assert _check(app.test_client(), number=application.number)["valid"] is True
+
+
+def test_the_command_signs_the_applications_submitted_unsigned(app, users):
+    from certapp.registry import services as registry
+    from certapp.registry.models import RegistryApplication
+
+    application = _registry_application(users["provider"])
+    registry.submit_application(application.id, users["provider"])
+    db.session.commit()
+    db.session.execute(text("UPDATE registry_application SET signature = NULL"))  # as submitted before
+    db.session.commit()
+    unsigned = _check(app.test_client(), number=application.number)
+    assert unsigned["reason"] == f"Заявка на включение в реестр исполнителей № {application.number} ещё не подписана."
+    result = app.test_cli_runner().invoke(args=["keys", "sign-missing"])
+    assert result.exit_code == 0 and "Подписано заявок на включение в реестр: 1." in result.output
+    db.session.expire_all()
+    assert db.session.get(RegistryApplication, application.id).signature
+    assert _check(app.test_client(), number=application.number)["valid"] is True
+    again = app.test_cli_runner().invoke(args=["keys", "sign-missing"])
+    assert "Подписано заявок на включение в реестр: 0." in again.output
+
+
+def test_unsigned_messages_agree_with_the_documents_gender():
+    from certapp.documents.services import SignedDocument
+
+    assert SignedDocument("x", "Заявка", "РЗ-1", {}, None, gender="f").unsigned == "Заявка № РЗ-1 ещё не подписана."
+    assert SignedDocument("x", "Соглашение", "СГ-1", {}, None, gender="n").unsigned == "Соглашение № СГ-1 ещё не подписано."
+    assert SignedDocument("x", "Договор", "ДО-1", {}, None).unsigned == "Договор № ДО-1 ещё не подписан."

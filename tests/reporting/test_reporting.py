@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from certapp.common.months import add_months
 from certapp.contracts import services as contracts
 from certapp.db import db
+from certapp.reference.models import Municipality
 from certapp.reporting import services
 from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, make_user
 
@@ -114,6 +115,23 @@ def test_approved_order_is_fixed_and_changes_are_new_versions(api, world):
                      json={"lines": {"technical": {"planned_children": -1, "planned_child_hours": 0,
                                                    "planned_money": 0}}})
     assert bad.status_code == 422
+
+
+def test_social_orders_in_the_api_carry_the_number_the_page_shows(api, login, users):
+    department = users["department"]
+    client = api(department)
+    year = 2026
+    created = client.post("/api/v1/reports/social-orders", json={"year": year}).json
+    code = db.session.get(Municipality, department.municipality_id).number_code
+    assert created["number"] == f"СЗ-{code}-{year}-1"
+    approved = client.post(f"/api/v1/reports/social-orders/{created['id']}/approve")
+    assert approved.status_code == 200 and approved.json["number"] == f"СЗ-{code}-{year}-1"
+    listed = client.get("/api/v1/reports/social-orders").json
+    assert [o["number"] for o in listed] == [f"СЗ-{code}-{year}-1"]
+    page = login(department).get(f"/reports/social-orders/{created['id']}").get_data(as_text=True)
+    assert f"№ СЗ-{code}-{year}-1" in page
+    check = api().post("/api/v1/documents/verify", json={"number": approved.json["number"]})
+    assert check.json["valid"] is True
 
 
 def test_feedback_after_a_delivered_month_and_satisfaction(api, world):
@@ -248,3 +266,30 @@ def test_the_parent_rates_the_delivered_months_not_yet_rated(login, world):
     assert (contract.id, month) not in [(c.id, m.month) for c, m in services.months_to_rate(parent)]
     page = login(parent).get("/reports/feedback").get_data(as_text=True)
     assert f'value="{contract.id}:{month.isoformat()}"' not in page
+
+
+def test_indicator_2_2_counts_applicants_in_scope_and_shows_the_p4_refusals_beside_it(api, login, users):
+    """An art school refused under п. 4 at submission never entered the selection: not in 2.2, beside it."""
+    from certapp.registry import services as registry
+    from certapp.registry.services import ExcludedProviderError
+    from tests.factories import application_data
+
+    department = users["department"]
+    make_provider(department=department)  # approved
+    applicant = make_user("provider")
+    refused = registry.save_application(applicant, application_data())
+    registry.submit_application(refused.id, applicant)
+    registry.decide_application(refused.id, "rejected", department, "Лицензия аннулирована")  # a person's refusal
+    school = make_user("provider")
+    art = registry.save_application(school, application_data(full_name="МБУ ДО «Каратузская детская школа искусств»",
+                                                             short_name="МБУ ДО КДШИ"))
+    with pytest.raises(ExcludedProviderError):
+        registry.submit_application(art.id, school)
+    db.session.commit()
+    year = date.today().year
+    rows = {r["code"]: r for r in api(department).get(f"/api/v1/reports/indicators?year={year}").json["rows"]}
+    assert Decimal(rows["providers_applied"]["current"]) == 2
+    assert rows["providers_applied"]["refused_under_p4"] == 1
+    assert rows["providers_included"]["refused_under_p4"] is None
+    page = login(department).get(f"/reports/indicators?year={year}").get_data(as_text=True)
+    assert "отказано по п. 4 постановления № 458-п (школы искусств) в " + str(year) + " году — 1" in page
