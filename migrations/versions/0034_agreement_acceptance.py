@@ -16,7 +16,7 @@ from alembic import op
 import certapp.db
 
 revision = '0034_agreement_acceptance'
-down_revision = '0035_catalog_stemming'
+down_revision = '0033_child_corrections'
 branch_labels = None
 depends_on = None
 

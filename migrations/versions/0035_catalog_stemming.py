@@ -15,7 +15,7 @@ triggers: recreate them there (SQLITE_TRIGGERS below). PostgreSQL: nothing chang
 from alembic import op
 
 revision = '0035_catalog_stemming'
-down_revision = '0033_child_corrections'
+down_revision = '0034_agreement_acceptance'
 branch_labels = None
 depends_on = None
 
