@@ -44,12 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
 class IdConverter(IntegerConverter):
     """<int:…> in routes, bounded to the ids the database can hold: a larger number is a 404."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
 def register_extensions(app: Flask) -> None:
-    import certapp.models  # noqa: F401  (every table in the metadata)
+    import certapp.models
     import certapp.tasks  # noqa: F401  (the features' reactions to each other's events, and the jobs)
     from certapp.accounts.access import check_access
     from certapp.accounts.services import load_session_user

@@ -538,7 +538,7 @@ def refresh_register(register_id: int, actor: User) -> PaymentRegister:
 
 def advance_percent() -> int:
     """The advance's share of a month, per cent (configuration ADVANCE_PERCENT, default 80)."""
-    percent = int(current_app.config.get("ADVANCE_PERCENT", 80))
+    percent = int(current_app.config["ADVANCE_PERCENT"])  # config.DEFAULTS holds the 80 %
     if not 0 <= percent <= 100:
         raise RuntimeError(f"ADVANCE_PERCENT must be from 0 to 100, not {percent}")
     return percent

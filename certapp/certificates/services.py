@@ -62,6 +62,9 @@ class DuplicateCertificateError(ConflictError):
         self.held = held
 
 
+#: a birth date further back is a typo: certificates are for children (5–18 under 458-п), the record is
+#: kept some years after (the retention period), so no child in it is older than this
+OLDEST_CHILD_YEARS = 25
 _NAME_RE = re.compile(r"^[А-ЯЁа-яё][А-ЯЁа-яё\- ']*$")
 _BIRTH_CERT_RE = re.compile(r"^([IVXLCivxlc]{1,6}|[1-9]{1,2})\s*-?\s*([А-ЯЁа-яё]{2})\s*№?\s*([0-9]{6})$")
 
@@ -85,7 +88,7 @@ def _birth_date(data: dict) -> date:
     if not isinstance(birth_date, date):
         raise ValidationError("Укажите дату рождения.", field="birth_date")
     today = clock.today()
-    if birth_date > today or today.year - birth_date.year > 25:
+    if birth_date > today or today.year - birth_date.year > OLDEST_CHILD_YEARS:
         raise ValidationError("Дата рождения указана неверно.", field="birth_date")
     return birth_date
 

@@ -32,13 +32,13 @@ class PageSchema(Schema):
     total = fields.Integer()
 
 
-def DecimalString(**kwargs) -> fields.Decimal:  # noqa: N802 - used like a field class
+def DecimalString(**kwargs) -> fields.Decimal:
     """A decimal sent as a string ("12.5"), exact, and documented as such (apispec would say number)."""
     metadata = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", **kwargs.pop("metadata", {})}
     return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
 
 
-def Year(**kwargs) -> fields.Integer:  # noqa: N802 - used like a field class
+def Year(**kwargs) -> fields.Integer:
     """A year in a query or a body: common.months' range, a 422 with the field beyond it (never a date() 500)."""
     from certapp.common.months import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
 

@@ -2,6 +2,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from certapp.common.forms import BaseForm, choices
+from certapp.contracts.services import MAX_LESSONS_PER_MONTH
 
 
 class EnrollForm(BaseForm):
@@ -26,8 +27,8 @@ class SignForm(BaseForm):
 
 class ReportForm(BaseForm):
     month = SelectField("Месяц", validators=[DataRequired()])
-    lessons_planned = IntegerField("Занятий по расписанию", validators=[DataRequired(), NumberRange(min=1, max=62)])
-    lessons_held = IntegerField("Проведено занятий", validators=[Optional(), NumberRange(min=0, max=62)],
+    lessons_planned = IntegerField("Занятий по расписанию", validators=[DataRequired(), NumberRange(min=1, max=MAX_LESSONS_PER_MONTH)])
+    lessons_held = IntegerField("Проведено занятий", validators=[Optional(), NumberRange(min=0, max=MAX_LESSONS_PER_MONTH)],
                                 description="Отменённые занятия уменьшают оплату месяца пропорционально; "
                                             "0 — услуга не оказана, месяц не оплачивается.")
     attendance = IntegerField("Посещено занятий (необязательно)", validators=[Optional(), NumberRange(min=0, max=310)])

@@ -437,6 +437,12 @@ def _offer(enrollment: Enrollment, actor: User | None, prolonged_from: Contract 
 
 #: how long before its period's end a contract is offered for the next period
 PROLONGATION_DAYS = 92
+#: the most lessons a month can hold: two a day on each of 31 days (a guard against typos; the group's
+#: schedule caps it further, scheduled_lessons)
+MAX_LESSONS_PER_MONTH = 2 * 31
+#: the most attendance marks of a month: ten children's visits a day on 31 days would already be a group
+#: of ten present every day — a guard against typos, not a rule of the order
+MAX_ATTENDANCE_PER_MONTH = 31 * 10
 
 
 def _next_certificate(contract: Contract) -> Certificate | None:
@@ -741,8 +747,9 @@ def _lessons(delivered: bool | None, planned, held) -> tuple[bool, int | None, i
             raise ValidationError("Укажите, сколько занятий было запланировано и сколько проведено.",
                                   field="lessons_held")
         return bool(delivered), None, None
-    if not isinstance(planned, int) or isinstance(planned, bool) or not 1 <= planned <= 62:
-        raise ValidationError("Занятий по расписанию — целое число от 1 до 62.", field="lessons_planned")
+    if not isinstance(planned, int) or isinstance(planned, bool) or not 1 <= planned <= MAX_LESSONS_PER_MONTH:
+        raise ValidationError(f"Занятий по расписанию — целое число от 1 до {MAX_LESSONS_PER_MONTH}.",
+                              field="lessons_planned")
     if not isinstance(held, int) or isinstance(held, bool) or not 0 <= held <= planned:
         raise ValidationError(f"Проведено занятий — от 0 до {planned} (не больше, чем по расписанию).",
                               field="lessons_held")
@@ -868,7 +875,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     reason = " ".join((reason or "").split()) or None
     if not delivered and not reason:
         raise ValidationError("Укажите, почему услуга не оказана.", field="reason")
-    if attendance is not None and not 0 <= attendance <= 31 * 10:
+    if attendance is not None and not 0 <= attendance <= MAX_ATTENDANCE_PER_MONTH:
         raise ValidationError("Посещаемость указана неверно.", field="attendance")
     due = row.certificate_amount if delivered else 0
     if planned is not None:

@@ -65,7 +65,7 @@ TASKS: dict = {}
 RESUMABLE: set[str] = set()
 
 
-class JobTaken(Exception):  # noqa: N818 (not an error: the run has nothing to do)
+class JobTaken(Exception):
     """The job's row is not this run's to work on: another run claimed it, or it ended (a message
     handed out twice after a worker died). The run ends quietly."""
 

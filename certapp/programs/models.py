@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import register_criteria
 from certapp.db import UTCDateTime, db, one_of, utcnow
-from certapp.reference.models import MAX_AGE, MIN_AGE  # noqa: F401  (the service's ages)
+from certapp.reference.models import MAX_AGE, MIN_AGE
 
 #: program kinds; only «общеразвивающая» is accepted (п. 1 of 458-п)
 PROGRAM_KINDS = {

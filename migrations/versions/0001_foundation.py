@@ -1,14 +1,14 @@
 """foundation: accounts, audit, reference
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-22 16:31:22.613331
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 # revision identifiers, used by Alembic.
 revision = '0001_foundation'

@@ -5,10 +5,10 @@ Revises: 0001_foundation
 Create Date: 2026-11-22 16:40:23.190891
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 # revision identifiers, used by Alembic.
 revision = '0002_registry'

@@ -5,10 +5,10 @@ Revises: 0002_registry
 Create Date: 2026-11-22 16:47:53.017004
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 # revision identifiers, used by Alembic.
 revision = '0003_certificates'

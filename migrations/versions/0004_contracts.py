@@ -5,10 +5,10 @@ Revises: 0003_certificates
 Create Date: 2026-11-22 16:53:02.754048
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 # revision identifiers, used by Alembic.
 revision = '0004_contracts'

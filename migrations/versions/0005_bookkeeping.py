@@ -5,10 +5,10 @@ Revises: 0004_contracts
 Create Date: 2026-11-22 17:03:06.781154
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 # revision identifiers, used by Alembic.
 revision = '0005_bookkeeping'

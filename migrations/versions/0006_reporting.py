@@ -5,10 +5,10 @@ Revises: 0005_bookkeeping
 Create Date: 2026-11-22 17:06:33.231694
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 # revision identifiers, used by Alembic.
 revision = '0006_reporting'

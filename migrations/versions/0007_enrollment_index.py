@@ -5,10 +5,8 @@ Revises: 0006_reporting
 Create Date: 2026-11-22 17:20:53.120017
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_enrollment_index'

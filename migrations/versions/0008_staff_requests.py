@@ -5,10 +5,10 @@ Revises: 0007_enrollment_index
 Create Date: 2026-11-22 17:40:40.197246
 
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 # revision identifiers, used by Alembic.
 revision = '0008_staff_requests'

@@ -7,10 +7,10 @@ Create Date: 2026-11-24 10:50:00
 The per-account lock-out (failed_logins, locked_until) let anyone lock an account out at will;
 it is replaced by login_throttle, keyed by address and account. session_version ends sessions.
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 revision = '0009_sessions_throttle'
 down_revision = '0008_staff_requests'

@@ -7,10 +7,10 @@ Create Date: 2026-11-24 15:54:11
 Accounts that exist already: department and bookkeeping officials were created by an administrator
 and count as confirmed; parents and providers confirm their address by the link they are offered.
 """
-from alembic import op
 import sqlalchemy as sa
-import certapp.db
+from alembic import op
 
+import certapp.db
 
 revision = '0013_jobs_notifications'
 down_revision = '0012_dashboard_indexes'

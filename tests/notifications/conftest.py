@@ -15,7 +15,7 @@ class Inbox:
         self.messages: list = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         with self._lock:
             self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 OK"
