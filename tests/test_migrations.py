@@ -216,6 +216,7 @@ def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_an
         assert "certificate_category" in inspect(conn).get_table_names()
         assert conn.execute(text("SELECT kind FROM certificate WHERE id = :id"), {"id": accounting_id}).scalar_one() \
             == "accounting"
+    upgrade()  # the next tests find the database migrated
 
 
 def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_paying(app, users):
