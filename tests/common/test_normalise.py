@@ -107,7 +107,9 @@ def test_a_child_in_other_digits_gets_no_second_certificate(api, users):
     from tests.factories import current_period
     applied = other.post("/api/v1/certificates/applications", json={
         "child_id": created.json["id"], "period_id": current_period().id, "consent": True})
-    assert applied.status_code == 409 and "другого законного представителя" in applied.json["message"]
+    # refused as the same child, and told only whom to contact (tests/certificates/test_duplicate_snils_privacy.py)
+    assert applied.status_code == 409 and applied.json["status"] == "duplicate_certificate"
+    assert "здесь нельзя" in applied.json["message"]
 
 
 def _other_parent():
