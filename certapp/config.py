@@ -34,6 +34,8 @@ def load_config(instance_path: str) -> dict:
         **({"ADVANCE_PERCENT": int(os.environ["CERTAPP_ADVANCE_PERCENT"])}
            if os.environ.get("CERTAPP_ADVANCE_PERCENT") else {}),
         **({"TIME_ZONE": os.environ["CERTAPP_TIME_ZONE"]} if os.environ.get("CERTAPP_TIME_ZONE") else {}),
+        # a demonstration or a browser check on another day (never set in production)
+        **({"CLOCK_NOW": os.environ["CERTAPP_CLOCK_NOW"]} if os.environ.get("CERTAPP_CLOCK_NOW") else {}),
         **({"MAX_CONTENT_LENGTH": int(os.environ["CERTAPP_MAX_CONTENT_LENGTH"])}
            if os.environ.get("CERTAPP_MAX_CONTENT_LENGTH") else {}),
         "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
