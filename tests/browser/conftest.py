@@ -90,7 +90,12 @@ class PageWatch:
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         page.on("request", self._request)
-        page.on("dialog", lambda dialog: dialog.accept())  # «Утвердить …?» — the journeys say yes
+        self.dialogs: list[str] = []  # what the confirmations asked, in order
+        page.on("dialog", self._dialog)  # «Утвердить …?» — the journeys say yes
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.accept()
 
     def _console(self, message):
         if message.type != "error":

@@ -85,6 +85,8 @@ def _journey(page, watch, url, email, world):
     watch.check()
     page.get_by_role("button", name="Утвердить").click()
     watch.check()
+    # the confirmation says what is approved and that it becomes final
+    assert re.match(r"Утвердить реестр на [\d\u00a0]+,\d\d\u00a0₽\? Утверждённый реестр больше не меняется", watch.dialogs[-1])
     # a payment order dated tomorrow is refused beside its date; today's is accepted
     page.get_by_label("№ платёжного поручения").fill("512")
     page.get_by_label("Дата").fill((world["day"] + timedelta(days=1)).isoformat())
