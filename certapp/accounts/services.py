@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import ROLES, SELF_REGISTERED_ROLES, ApiToken, LoginThrottle, User
 from certapp.audit.services import record_event
-from certapp.common.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, PermissionDeniedError, ValidationError
 from certapp.common.templating import format_wait
 from certapp.common.validators import normalise_email, normalise_phone, validate_password_strength
 from certapp.db import db, utcnow
@@ -54,6 +54,22 @@ REGISTRATION_ACCEPTED = ("Заявка на регистрацию принят�
 MUNICIPAL_ROLES = ("department", "bookkeeping")
 
 
+def clean_registration(email, password, full_name, phone, *, self_registration: bool = True) -> tuple:
+    """The typed account checked whole: (email, full name, phone) normalised, or one ValidationError
+    naming every wrong field (the page shows each beside its field after one submit)."""
+    checks = FieldChecks()
+    email = checks(normalise_email, email)
+    checks(validate_password_strength, password)
+    if "password" not in checks.fields and email and password.lower() in email:
+        checks.fail("password", "Пароль не должен повторять адрес почты.")
+    full_name = checks(_clean_full_name, full_name)
+    phone = checks(normalise_phone, phone) if phone else None
+    if self_registration and not phone and "phone" not in checks.fields:
+        checks.fail("phone", "Укажите телефон.")
+    checks.done()
+    return email, full_name, phone
+
+
 def register_user(*, email: str, password: str, full_name: str, phone: str | None, role: str,
                   actor: User | None = None, self_registration: bool = True,
                   municipality_id: int | None = None) -> User | None:
@@ -68,14 +84,8 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
         raise ValidationError("Неизвестная роль.", field="role")
     if self_registration and role not in SELF_REGISTERED_ROLES:
         raise ValidationError("Эту роль назначает администратор системы.", field="role")
-    email = normalise_email(email)
-    validate_password_strength(password)
-    if password.lower() in email:
-        raise ValidationError("Пароль не должен повторять адрес почты.", field="password")
-    full_name = _clean_full_name(full_name)
-    phone = normalise_phone(phone) if phone else None
-    if self_registration and not phone:
-        raise ValidationError("Укажите телефон.", field="phone")
+    email, full_name, phone = clean_registration(email, password, full_name, phone,
+                                                 self_registration=self_registration)
     existing = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     if existing is not None and self_registration:
         hash_password(password)  # the time a creation takes

@@ -45,6 +45,9 @@ def register():
         else:
             flash(services.REGISTRATION_ACCEPTED, "success")
             return redirect(url_for("accounts.login"))
+    elif form.is_submitted():
+        form.add_service_checks(services.clean_registration, form.email.data, form.password.data or "",
+                                form.full_name.data, form.phone.data)
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
 
 

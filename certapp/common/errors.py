@@ -50,3 +50,29 @@ class TransitionError(DomainError):
 
     code = "invalid_transition"
     status = 409
+
+
+class FieldChecks:
+    """A whole form checked at once: `checks(fn, *args)` runs one check and keeps its ValidationError
+    (the first per field) instead of stopping; `checks.done()` raises them together, so that a person
+    sees every wrong field after one submit (pages beside each field, the API under `errors.json`)."""
+
+    def __init__(self):
+        self.fields: dict[str, str] = {}
+
+    def __call__(self, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except ValidationError as error:
+            for name, message in (error.fields or {"": error.message}).items():
+                self.fields.setdefault(name or "", message)
+            return None
+
+    def fail(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, message)
+
+    def done(self) -> None:
+        if self.fields:
+            messages = list(self.fields.values())
+            message = messages[0] if len(messages) == 1 else "Исправьте поля: " + " ".join(messages)
+            raise ValidationError(message, fields=self.fields)

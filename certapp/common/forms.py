@@ -27,6 +27,15 @@ class BaseForm(FlaskForm):
                 field.errors = [_name_the_field(field, message) for message in field.errors]
         return valid
 
+    def add_service_checks(self, check, *args, **kwargs) -> None:
+        """The form's own validators refused some fields: run the service's checks of the whole form
+        too (a pure function, nothing saved), so that every wrong field shows after one submit; a field
+        the form already flagged keeps its own message."""
+        try:
+            check(*args, **kwargs)
+        except DomainError as error:
+            self.add_domain_error(error, skip_flagged=True)
+
     def add_domain_error(self, error: DomainError, *, skip_flagged: bool = False) -> None:
         """Show a service's refusal next to its field (each field's, when it checked several), or above
         the form. `skip_flagged`: a field that already shows the form's own error keeps just that one."""

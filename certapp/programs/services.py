@@ -10,7 +10,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.common import clock
-from certapp.common.errors import DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.errors import DomainError, FieldChecks, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import parse_rub
 from certapp.common.states import transition
 from certapp.db import db, utcnow
@@ -62,32 +62,37 @@ def _text(data: dict, field: str, label: str, max_len: int) -> str:
 
 
 def clean_program_data(data: dict) -> dict:
-    """Check what a provider typed for a program. Refuses a pre-professional arts program (п. 1 of 458-п)."""
+    """Check what a provider typed for a program (every wrong field in one ValidationError). Refuses a
+    pre-professional arts program (п. 1 of 458-п)."""
     kind = data.get("kind") or "general_developmental"
     if kind not in PROGRAM_KINDS:
         raise ValidationError("Неизвестный вид программы.", field="kind")
-    title = _text(data, "title", "Название программы", 255)
-    description = _text(data, "description", "Описание", 10000)
-    if kind == "pre_professional_arts" or _PRE_PROFESSIONAL_RE.search(title):
+    checks = FieldChecks()
+    title = checks(_text, data, "title", "Название программы", 255)
+    description = checks(_text, data, "description", "Описание", 10000)
+    if kind == "pre_professional_arts" or _PRE_PROFESSIONAL_RE.search(title or ""):
         raise PreProfessionalProgramError(PRE_PROFESSIONAL_REASON, field="kind")
-    age_from = _int(data, "age_from", "Возраст от", MIN_AGE, MAX_AGE)
-    age_to = _int(data, "age_to", "Возраст до", MIN_AGE, MAX_AGE)
-    if age_from > age_to:
-        raise ValidationError("Возраст «от» больше возраста «до».", field="age_to")
+    age_from = checks(_int, data, "age_from", "Возраст от", MIN_AGE, MAX_AGE)
+    age_to = checks(_int, data, "age_to", "Возраст до", MIN_AGE, MAX_AGE)
+    if age_from is not None and age_to is not None and age_from > age_to:
+        checks.fail("age_to", "Возраст «от» больше возраста «до».")
     price = data.get("price_per_month")
-    price = price if isinstance(price, int) and not isinstance(price, bool) else parse_rub(price or "", "price_per_month")
-    if price <= 0:
-        raise ValidationError("Укажите стоимость обучения в месяц.", field="price_per_month")
-    return {
+    price = price if isinstance(price, int) and not isinstance(price, bool) else checks(
+        parse_rub, price or "", "price_per_month")
+    if price is not None and price <= 0 and "price_per_month" not in checks.fields:
+        checks.fail("price_per_month", "Укажите стоимость обучения в месяц.")
+    clean = {
         "title": title, "description": description, "kind": kind,
-        "direction_id": get_direction(data.get("direction")).id,
+        "direction_id": getattr(checks(get_direction, data.get("direction")), "id", None),
         "age_from": age_from, "age_to": age_to,
-        "duration_months": _int(data, "duration_months", "Продолжительность, месяцев", 1, 12),
-        "hours_per_month": _int(data, "hours_per_month", "Часов в месяц", 1, 200),
+        "duration_months": checks(_int, data, "duration_months", "Продолжительность, месяцев", 1, 12),
+        "hours_per_month": checks(_int, data, "hours_per_month", "Часов в месяц", 1, 200),
         "price_per_month": price,
-        "venue_address": _text(data, "venue_address", "Адрес места обучения", 500),
-        "max_group_size": _int(data, "max_group_size", "Наибольший размер группы", 1, 100),
+        "venue_address": checks(_text, data, "venue_address", "Адрес места обучения", 500),
+        "max_group_size": checks(_int, data, "max_group_size", "Наибольший размер группы", 1, 100),
     }
+    checks.done()
+    return clean
 
 
 def _own_program(program_id: int, user: User) -> Program:

@@ -110,6 +110,9 @@ def edit_program(program_id: int | None = None):
         else:
             flash("Программа сохранена.", "success")
             return redirect(url_for("programs.program", program_id=saved.id))
+    elif form.is_submitted():
+        form.add_service_checks(services.clean_program_data, {name: f.data for name, f in form._fields.items()
+                                                               if name not in ("csrf_token", "submit")})
     return render_template("programs/program_form.html", form=form, program=program_), 422 if form.errors else 200
 
 

@@ -12,6 +12,7 @@ from certapp.common import clock
 from certapp.common.errors import (
     ConflictError,
     DomainError,
+    FieldChecks,
     NotFoundError,
     PermissionDeniedError,
     TransitionError,
@@ -74,33 +75,35 @@ def _text(data: dict, field: str, label: str, max_len: int = 500, required: bool
 
 
 def clean_application_data(data: dict) -> dict:
-    """Check and normalise what a provider typed. Raises ValidationError naming the field."""
+    """Check and normalise what a provider typed. Raises one ValidationError naming every wrong field."""
     kind = data.get("kind")
     if kind not in PROVIDER_KINDS:
         raise ValidationError("Выберите: юридическое лицо или индивидуальный предприниматель.", field="kind")
+    checks = FieldChecks()
     ownership = data.get("ownership")
     if ownership not in OWNERSHIP_TYPES:
-        raise ValidationError("Выберите форму собственности.", field="ownership")
-    if (kind == "individual") != (ownership == "individual"):
-        raise ValidationError("Для ИП форма собственности — «Индивидуальный предприниматель», и только для ИП.",
-                              field="ownership")
+        checks.fail("ownership", "Выберите форму собственности.")
+    elif (kind == "individual") != (ownership == "individual"):
+        checks.fail("ownership", "Для ИП форма собственности — «Индивидуальный предприниматель», и только для ИП.")
     clean = {
         "kind": kind,
         "ownership": ownership,
-        "full_name": _text(data, "full_name", "Полное наименование"),
-        "short_name": _text(data, "short_name", "Сокращённое наименование", 255),
-        "inn": check_inn(data.get("inn"), kind),
-        "ogrn": check_ogrn(data.get("ogrn"), kind),
-        "kpp": check_kpp(data.get("kpp")) if kind == "legal_entity" else None,
-        "legal_address": _text(data, "legal_address", "Юридический адрес"),
-        "actual_address": _text(data, "actual_address", "Фактический адрес"),
-        "head_name": _text(data, "head_name", "ФИО руководителя", 255),
-        "head_position": _text(data, "head_position", "Должность руководителя", 255),
-        "phone": normalise_phone(data.get("phone")),
-        "email": normalise_email(data.get("email")),
-        "bik": check_bik(data.get("bik")),
+        "full_name": checks(_text, data, "full_name", "Полное наименование"),
+        "short_name": checks(_text, data, "short_name", "Сокращённое наименование", 255),
+        "inn": checks(check_inn, data.get("inn"), kind),
+        "ogrn": checks(check_ogrn, data.get("ogrn"), kind),
+        "kpp": checks(check_kpp, data.get("kpp")) if kind == "legal_entity" else None,
+        "legal_address": checks(_text, data, "legal_address", "Юридический адрес"),
+        "actual_address": checks(_text, data, "actual_address", "Фактический адрес"),
+        "head_name": checks(_text, data, "head_name", "ФИО руководителя", 255),
+        "head_position": checks(_text, data, "head_position", "Должность руководителя", 255),
+        "phone": checks(normalise_phone, data.get("phone")),
+        "email": checks(normalise_email, data.get("email")),
+        "bik": checks(check_bik, data.get("bik")),
     }
-    clean["settlement_account"] = check_settlement_account(data.get("settlement_account"), clean["bik"])
+    if clean["bik"]:
+        clean["settlement_account"] = checks(check_settlement_account, data.get("settlement_account"), clean["bik"])
+    checks.done()
     return clean
 
 
@@ -122,6 +125,16 @@ def clean_license_data(data: dict) -> dict | None:
     }
 
 
+def clean_application(data: dict) -> tuple[dict, dict | None]:
+    """The organisation's fields and the license's checked at once: (clean data, license data), or one
+    ValidationError naming every wrong field."""
+    checks = FieldChecks()
+    clean = checks(clean_application_data, data)
+    license_data = checks(clean_license_data, data)
+    checks.done()
+    return clean, license_data
+
+
 def get_application(application_id: int, user: User) -> RegistryApplication:
     """An application its applicant or the department may see."""
     application = db.session.get(RegistryApplication, application_id)
@@ -138,8 +151,7 @@ def my_applications(user: User) -> list[RegistryApplication]:
 def save_application(user: User, data: dict, application_id: int | None = None) -> RegistryApplication:
     """Create or edit a draft (or a returned application). Raises ValidationError / TransitionError."""
     require_role(user, "provider")
-    clean = clean_application_data(data)
-    license_data = clean_license_data(data)
+    clean, license_data = clean_application(data)
     if application_id is None:
         if user.provider_id is not None:
             raise ConflictError("Вы уже представляете исполнителя, включённого в реестр: одна учётная запись — "

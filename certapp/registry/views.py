@@ -76,6 +76,8 @@ def edit_application(application_id: int | None = None):
         else:
             flash("Заявка сохранена. Проверьте данные и подайте её на рассмотрение.", "success")
             return redirect(url_for("registry.application", application_id=saved.id))
+    elif form.is_submitted():
+        form.add_service_checks(services.clean_application, _form_data(form))
     return render_template("registry/application_form.html", form=form, application=application), \
         422 if form.errors else 200
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from certapp.certificates.models import Child
 from certapp.common.errors import ValidationError
 from certapp.common.money import parse_rub
+from certapp.common.months import add_months
 from certapp.common.normalise import ascii_text, identifier, is_ascii_digits
 from certapp.common.validators import check_inn, is_valid_snils, snils_digits
 from certapp.contracts import services as contracts
@@ -155,7 +156,8 @@ def correction(users):
     program = make_program(provider_user, users["department"])
     certificate = make_certificate(users["parent"], users["department"])
     contract = make_contract(certificate, provider_user, program)
-    contracts.report_month(contract.id, provider_user, this_month(), True)
+    # reported once the month is over (contracts.services.reportable_months)
+    contracts.report_month(contract.id, provider_user, this_month(), True, today=add_months(this_month(), 1))
     db.session.commit()
     return contract, certificate
 
