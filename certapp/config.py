@@ -34,8 +34,9 @@ def load_config(instance_path: str) -> dict:
         **({"ADVANCE_PERCENT": int(os.environ["CERTAPP_ADVANCE_PERCENT"])}
            if os.environ.get("CERTAPP_ADVANCE_PERCENT") else {}),
         **({"TIME_ZONE": os.environ["CERTAPP_TIME_ZONE"]} if os.environ.get("CERTAPP_TIME_ZONE") else {}),
-        # a demonstration or a browser check on another day (never set in production)
-        **({"CLOCK_NOW": os.environ["CERTAPP_CLOCK_NOW"]} if os.environ.get("CERTAPP_CLOCK_NOW") else {}),
+        # a fixed day for the rules (certapp.common.clock): a demonstration or a check of another day
+        **({"CLOCK_NOW": clock_from_environment(os.environ["CERTAPP_CLOCK_NOW"])}
+           if os.environ.get("CERTAPP_CLOCK_NOW", "").strip() else {}),
         **({"MAX_CONTENT_LENGTH": int(os.environ["CERTAPP_MAX_CONTENT_LENGTH"])}
            if os.environ.get("CERTAPP_MAX_CONTENT_LENGTH") else {}),
         "LOG_FORMAT": os.environ.get("CERTAPP_LOG_FORMAT", "text"),
@@ -54,6 +55,19 @@ def load_config(instance_path: str) -> dict:
         **{key: int(os.environ[f"CERTAPP_{key}"]) for key in ("JOB_STALE_SECONDS", "JOB_HEARTBEAT_SECONDS")
            if os.environ.get(f"CERTAPP_{key}")},
     }
+
+
+def clock_from_environment(value: str) -> str:
+    """CERTAPP_CLOCK_NOW: an ISO date or date-time (local time); anything else stops the start."""
+    from datetime import datetime
+
+    value = value.strip()
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"CERTAPP_CLOCK_NOW={value!r}: укажите дату или момент в формате ISO "
+                         "(2027-01-03 или 2027-01-03T10:00).") from None
+    return value
 
 
 def normalise_db_url(url: str) -> str:

@@ -1,4 +1,6 @@
 """Error answers: JSON under /api/, a Russian page elsewhere. A 500 is a bug and is logged."""
+import re
+
 from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -106,7 +108,61 @@ def capped_messages(messages):
         if len(messages) > MAX_FIELD_MESSAGES:
             capped.append(f"И ещё сообщений: {len(messages) - MAX_FIELD_MESSAGES}.")
         return capped
-    return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(messages)
+    return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(russian(messages))
+
+
+#: marshmallow's own (English) field messages, as the API answers them: in Russian, like ours
+_MARSHMALLOW_MESSAGES = {
+    "Missing data for required field.": "Обязательное поле.",
+    "Field may not be null.": "Поле не может быть пустым (null).",
+    "Unknown field.": "Неизвестное поле.",
+    "Invalid input type.": "Неверный тип данных: ожидается объект JSON.",
+    "Invalid type.": "Неверный тип данных.",
+    "Invalid value.": "Неверное значение.",
+    "Not a valid string.": "Ожидается строка.",
+    "Not a valid utf-8 string.": "Строка не в кодировке UTF-8.",
+    "Not a valid integer.": "Ожидается целое число.",
+    "Not a valid number.": "Ожидается число.",
+    "Number too large.": "Слишком большое число.",
+    "Special numeric values (nan or infinity) are not permitted.": "NaN и бесконечность не допускаются.",
+    "Not a valid boolean.": "Ожидается true или false.",
+    "Not a valid date.": "Неверная дата: укажите ГГГГ-ММ-ДД, например 2026-12-05.",
+    "Not a valid datetime.": "Неверный момент времени: укажите его в формате ISO 8601.",
+    "Not a valid time.": "Неверное время: укажите ЧЧ:ММ.",
+    "Not a valid list.": "Ожидается список.",
+    "Not a valid tuple.": "Ожидается список.",
+    "Not a valid mapping type.": "Ожидается объект JSON.",
+    "Not a valid email address.": "Неверный адрес электронной почты.",
+    "Not a valid URL.": "Неверный адрес (URL).",
+    "Not a valid UUID.": "Неверный идентификатор (UUID).",
+    "String does not match expected pattern.": "Значение не соответствует формату.",
+}
+_MARSHMALLOW_PATTERNS = [(re.compile(pattern), replacement) for pattern, replacement in (
+    (r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$", r"Допустимо от \1 до \2."),
+    (r"^Must be greater than or equal to (.+)\.$", r"Не меньше \1."),
+    (r"^Must be less than or equal to (.+)\.$", r"Не больше \1."),
+    (r"^Must be greater than (.+) and less than (.+)\.$", r"Больше \1 и меньше \2."),
+    (r"^Must be greater than (.+)\.$", r"Больше \1."),
+    (r"^Must be less than (.+)\.$", r"Меньше \1."),
+    (r"^Shorter than minimum length (\d+)\.$", r"Не короче \1 символов."),
+    (r"^Longer than maximum length (\d+)\.$", r"Не длиннее \1 символов."),
+    (r"^Length must be between (\d+) and (\d+)\.$", r"Длина от \1 до \2."),
+    (r"^Length must be (\d+)\.$", r"Длина — ровно \1."),
+    (r"^Must be one of: (.+)\.$", r"Допустимые значения: \1."),
+    (r"^Must be equal to (.+)\.$", r"Должно быть равно \1."),
+)]
+
+
+def russian(message):
+    """A marshmallow message in Russian (ours already are: they pass unchanged)."""
+    if not isinstance(message, str):
+        return message
+    if message in _MARSHMALLOW_MESSAGES:
+        return _MARSHMALLOW_MESSAGES[message]
+    for pattern, replacement in _MARSHMALLOW_PATTERNS:
+        if pattern.match(message):
+            return pattern.sub(replacement, message)
+    return message
 
 
 def handle_too_large(error: HTTPException):

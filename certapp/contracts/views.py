@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
 from certapp.common import clock
+from certapp.common.bulk import BulkResult
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
@@ -233,8 +234,15 @@ def group_lessons(group_id: int):
             except DomainError as error:
                 flash(error.message, "error")
             else:
+                if result.refused:  # the refused rows again, as typed, each with its reason beside it
+                    flash_bulk(BulkResult(done=result.done), "Отчёт принят", ("договор", "договора", "договоров"))
+                    view = services.group_to_report(current_user, group_id, month)
+                    return render_template("contracts/group_lessons.html", view=view, group=view.group,
+                                           contracts=view.contracts, month=view.month, months=view.months,
+                                           entered=request.form,
+                                           row_errors={row_id: message for row_id, _, message in result.refused}), 422
                 flash_bulk(result, "Отчёт принят", ("договор", "договора", "договоров"))
         return redirect(url_for("contracts.group_lessons", group_id=group_id, month=f"{month:%Y-%m}"))
     view = services.group_to_report(current_user, group_id, month)
     return render_template("contracts/group_lessons.html", view=view, group=view.group, contracts=view.contracts,
-                           month=view.month, months=view.months)
+                           month=view.month, months=view.months, entered={}, row_errors={})

@@ -166,3 +166,23 @@ def test_a_terminated_contract_reports_its_months_before_the_termination_once_th
     db.session.commit()
     assert contract.status == "terminated"
     assert [m.month for m in services.reportable_months(contract, date(december.year + 1, 3, 1))] == [december]
+
+
+def test_the_group_page_shows_a_refused_row_as_typed_with_its_reason_beside_it(app, login, setup):
+    contract, december, lessons = _december(setup)
+    provider = login(setup["provider"])
+    url = f"/contracts/groups/{contract.group_id}/lessons"
+    app.config["CLOCK_NOW"] = f"{december.year + 1}-01-04"
+    refused = provider.post(url, data={"month": f"{december:%Y-%m}", f"planned-{contract.id}": str(lessons + 1),
+                                       f"held-{contract.id}": "7", f"reason-{contract.id}": "карантин"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert f'name="planned-{contract.id}" inputmode="numeric" size="3" value="{lessons + 1}"' in page
+    assert f'name="held-{contract.id}" inputmode="numeric" size="3" value="7"' in page and 'value="карантин"' in page
+    beside = page.split(f'name="held-{contract.id}"', 1)[1].split("</td>", 1)[0]
+    assert f'id="error-{contract.id}"' in beside and f"{lessons} занятий" in beside
+    assert f"№ {contract.id}:" not in page      # not the row's database id in a flash above the table
+    _nothing_reported(contract)
+    done = provider.post(url, data={"month": f"{december:%Y-%m}", f"planned-{contract.id}": str(lessons),
+                                    f"held-{contract.id}": "7"}, follow_redirects=True).get_data(as_text=True)
+    assert "Отчёт принят: 1 договор" in done

@@ -1,0 +1,44 @@
+"""The API's field messages are Russian, marshmallow's own (required, types, ranges) included."""
+import re
+
+
+def _leaves(errors):
+    if isinstance(errors, dict):
+        for value in errors.values():
+            yield from _leaves(value)
+    elif isinstance(errors, list):
+        for value in errors:
+            yield from _leaves(value)
+    else:
+        yield errors
+
+
+def _assert_russian(body):
+    messages = list(_leaves(body["errors"]))
+    assert messages
+    for message in messages:
+        assert re.search("[А-Яа-яЁё]", message) and not re.search(r"\b(Not a valid|Missing data|Must be|Unknown"
+                                                                  r" field|may not be)\b", message), message
+
+
+def test_a_wrong_date_a_missing_and_an_unknown_field_are_told_in_russian(api, users):
+    response = api(users["bookkeeping"]).post("/api/v1/bookkeeping/payment-registers/1/pay",
+                                              json={"payment_order_date": "2027-13-01", "extra": 1})
+    assert response.status_code == 422
+    _assert_russian(response.json)
+    fields = response.json["errors"]["json"]
+    assert fields["payment_order_date"] == ["Неверная дата: укажите ГГГГ-ММ-ДД, например 2026-12-05."]
+    assert fields["payment_order_number"] == ["Обязательное поле."]
+    assert fields["extra"] == ["Неизвестное поле."]
+
+
+def test_types_nulls_and_ranges_are_told_in_russian(api, users):
+    client = api(users["department"])
+    response = client.get("/api/v1/reports/execution", query_string={"year": 2026, "quarter": 9})
+    assert response.status_code == 422
+    assert response.json["errors"]["query"]["quarter"] == ["Допустимо от 1 до 4."]
+    response = api(users["bookkeeping"]).post("/api/v1/bookkeeping/agreements/1/conclude",
+                                              json={"valid_from": None, "volume_children": "много"})
+    assert response.status_code == 422
+    _assert_russian(response.json)
+    assert response.json["errors"]["json"]["volume_children"] == ["Ожидается целое число."]
