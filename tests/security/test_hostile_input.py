@@ -208,3 +208,12 @@ def test_the_schemas_own_field_messages_are_russian(users, api):
 ])
 def test_english_field_messages_are_translated_and_ours_kept(english, russian):
     assert capped_messages({"json": {"f": [english]}}) == {"json": {"f": [russian]}}
+
+
+def test_gunicorn_lets_a_5000_digit_id_through_to_the_app():
+    """gunicorn's default request line (4 094 bytes) answered such a path with its own English 414."""
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    assert len("GET /api/v1/certificates/children/" + "9" * 5000 + " HTTP/1.1") < config["limit_request_line"] <= 8190
