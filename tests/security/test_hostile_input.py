@@ -217,3 +217,10 @@ def test_gunicorn_lets_a_5000_digit_id_through_to_the_app():
 
     config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
     assert len("GET /api/v1/certificates/children/" + "9" * 5000 + " HTTP/1.1") < config["limit_request_line"] <= 8190
+
+
+@pytest.mark.parametrize("content", [b"[" * 200_000, b'{"a":' * 100_000])
+def test_an_uploaded_file_of_deep_brackets_is_a_russian_422_not_a_500(client, content):
+    """The public verification page parsed the file itself, past the body guard: a RecursionError, a 500."""
+    response = client.post("/documents/verify", data={"file": (io.BytesIO(content), "d.json")})
+    assert response.status_code == 422 and "Файл не читается" in response.get_data(as_text=True)
