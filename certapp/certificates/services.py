@@ -145,7 +145,8 @@ def add_child(parent: User, data: dict) -> Child:
     clean = clean_child_data(data)
     snils = clean.pop("snils")
     key = personal_data.snils_key(snils)
-    if db.session.execute(select(Child.id).where(Child.parent_id == parent.id, Child.snils_key == key)).first():
+    if db.session.execute(select(Child.id).where(Child.parent_id == parent.id, Child.snils_key == key)
+                          .execution_options(all_municipalities=True)).first():
         raise ConflictError("Ребёнок с этим СНИЛС уже добавлен.", field="snils")
     child = Child(parent_id=parent.id, snils_encrypted=personal_data.encrypt_snils(snils), snils_key=key,
                   snils_last2=snils[-2:], **clean)
@@ -713,7 +714,10 @@ def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: 
         raise ValidationError("Родитель с такой почтой не зарегистрирован: сначала создайте ему учётную запись.",
                               field="parent_email")
     key = personal_data.snils_key(snils_digits(child_data.get("snils")))
+    # the parent's own children, whichever municipality asked for them (one with no application here is
+    # outside the department's scope, and adding it again was a unique-index 500)
     child = db.session.execute(select(Child).where(Child.parent_id == parent.id, Child.snils_key == key)
+                               .execution_options(all_municipalities=True)
                                ).scalar_one_or_none() or add_child(parent, child_data)
     application = apply(parent, child.id, period_id, consent, category_id=category_id, filed_by=actor)
     return confirm(application.id, actor)

@@ -164,6 +164,21 @@ def test_department_issues_on_behalf_of_a_parent_who_came_in_person(login, users
     assert certificate.child.parent_id == users["parent"].id and certificate.application.filed_by_id
 
 
+def test_on_behalf_for_a_child_the_parent_added_but_never_applied_for_uses_that_child(api, users):
+    """The parent's child with no application yet is outside the department's scope: the lookup missed it
+    and adding it again hit the unique index (a 500)."""
+    data = _json(child_data())
+    added = api(users["parent"]).post("/api/v1/certificates/children", json=data)
+    assert added.status_code == 201
+    arabic = "".join(chr(0x0660 + int(c)) if c.isdigit() else c for c in data["snils"])
+    response = api(users["department"]).post("/api/v1/certificates/on-behalf", json={
+        **data, "snils": arabic, "parent_email": users["parent"].email, "period_id": current_period().id,
+        "consent": True})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert db.session.execute(select(func.count()).select_from(Child)).scalar_one() == 1
+    assert db.session.execute(select(Certificate)).scalar_one().child_id == added.json["id"]
+
+
 def test_refusal_needs_a_reason(api, users):
     parent = api(users["parent"])
     child = parent.post("/api/v1/certificates/children", json=_json(child_data())).json
