@@ -438,7 +438,7 @@ def check_eligibility(child: Child, period) -> None:
     existing = _holding_certificate(child.snils_key, period.code)
     if existing is None:
         return
-    if existing.child.parent_id == child.parent_id:
+    if _guardian_of(existing) == child.parent_id:
         raise DuplicateCertificateError(
             f"На этого ребёнка уже выдан сертификат на {period.code} учебный год: № {existing.number}. "
             "В одном учебном году у ребёнка может быть один сертификат во всём регионе.", field="child_id")
@@ -460,7 +460,14 @@ def holder_details(held) -> dict:
     """What the department is told about the other application or certificate of a refused child."""
     kind = "certificate" if isinstance(held, Certificate) else "application"
     return {kind: held.number, "municipality": held.municipality.name, "status": held.status,
-            "guardian_id": held.child.parent_id if kind == "certificate" else held.parent_id}
+            "guardian_id": _guardian_of(held) if kind == "certificate" else held.parent_id}
+
+
+def _guardian_of(certificate: Certificate) -> int:
+    """The parent of a certificate's child in any municipality (an official's scope would hide a child
+    asked for elsewhere, and `certificate.child` would be None)."""
+    return db.session.execute(select(Child.parent_id).where(Child.id == certificate.child_id)
+                              .execution_options(all_municipalities=True)).scalar_one()
 
 
 def _tell_department(error: DuplicateCertificateError, child: Child, period, *, actor: User, official: bool) -> None:
