@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from certapp.certificates.models import Child
 from certapp.common.errors import ValidationError
 from certapp.common.money import parse_rub
+from certapp.common.months import add_months
 from certapp.common.normalise import ascii_text, identifier, is_ascii_digits
 from certapp.common.validators import check_inn, is_valid_snils, snils_digits
 from certapp.contracts import services as contracts
@@ -107,7 +108,9 @@ def test_a_child_in_other_digits_gets_no_second_certificate(api, users):
     from tests.factories import current_period
     applied = other.post("/api/v1/certificates/applications", json={
         "child_id": created.json["id"], "period_id": current_period().id, "consent": True})
-    assert applied.status_code == 409 and "другого законного представителя" in applied.json["message"]
+    # another guardian's child: the parent is told only whom to ask, nothing of the other certificate
+    assert applied.status_code == 409 and applied.json["status"] == "duplicate_certificate"
+    assert "здесь нельзя" in applied.json["message"]
 
 
 def _other_parent():
@@ -153,7 +156,7 @@ def correction(users):
     program = make_program(provider_user, users["department"])
     certificate = make_certificate(users["parent"], users["department"])
     contract = make_contract(certificate, provider_user, program)
-    contracts.report_month(contract.id, provider_user, this_month(), True)
+    contracts.report_month(contract.id, provider_user, this_month(), True, today=add_months(this_month(), 1))
     db.session.commit()
     return contract, certificate
 
