@@ -10,6 +10,9 @@ workers = int(os.environ.get("WORKERS", 2 * (os.cpu_count() or 1)))
 # certapp logs one structured line per request itself (certapp.observability): no access log
 accesslog = None
 forwarded_allow_ips = "127.0.0.1"
+# the longest request line gunicorn accepts (its default, 4094, answered a 5 000-digit id or ?year= with
+# its own English 414 before certapp could give its Russian 404/422)
+limit_request_line = 8190
 
 
 def on_starting(server):

@@ -111,58 +111,59 @@ def capped_messages(messages):
     return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(russian(messages))
 
 
-#: marshmallow's own (English) field messages, as the API answers them: in Russian, like ours
-_MARSHMALLOW_MESSAGES = {
+#: marshmallow's and webargs' own field messages (English) in Russian: a field's reason is Russian
+#: whichever layer found it (a schema's type check, a validator, or our services)
+_FIXED = {
     "Missing data for required field.": "Обязательное поле.",
-    "Field may not be null.": "Поле не может быть пустым (null).",
     "Unknown field.": "Неизвестное поле.",
-    "Invalid input type.": "Неверный тип данных: ожидается объект JSON.",
-    "Invalid type.": "Неверный тип данных.",
+    "Field may not be null.": "Поле не может быть пустым (null).",
+    "Invalid input type.": "Неверный тип значения.",
     "Invalid value.": "Неверное значение.",
-    "Not a valid string.": "Ожидается строка.",
-    "Not a valid utf-8 string.": "Строка не в кодировке UTF-8.",
-    "Not a valid integer.": "Ожидается целое число.",
-    "Not a valid number.": "Ожидается число.",
+    "Invalid input.": "Неверное значение.",
+    "Not a valid integer.": "Укажите целое число (цифрами, без дробной части).",
+    "Not a valid number.": "Укажите число.",
     "Number too large.": "Слишком большое число.",
     "Special numeric values (nan or infinity) are not permitted.": "NaN и бесконечность не допускаются.",
-    "Not a valid boolean.": "Ожидается true или false.",
-    "Not a valid date.": "Неверная дата: укажите ГГГГ-ММ-ДД, например 2026-12-05.",
-    "Not a valid datetime.": "Неверный момент времени: укажите его в формате ISO 8601.",
-    "Not a valid time.": "Неверное время: укажите ЧЧ:ММ.",
-    "Not a valid list.": "Ожидается список.",
-    "Not a valid tuple.": "Ожидается список.",
-    "Not a valid mapping type.": "Ожидается объект JSON.",
-    "Not a valid email address.": "Неверный адрес электронной почты.",
-    "Not a valid URL.": "Неверный адрес (URL).",
+    "Not a valid string.": "Укажите строку.",
+    "Not a valid utf-8 string.": "Строка не в кодировке UTF-8.",
+    "Not a valid boolean.": "Укажите true или false.",
+    "Not a valid list.": "Укажите список.",
+    "Not a valid tuple.": "Укажите список.",
+    "Not a valid mapping type.": "Укажите объект JSON.",
+    "Not a valid date.": "Укажите дату в формате ГГГГ-ММ-ДД.",
+    "Not a valid datetime.": "Укажите дату и время в формате ISO 8601.",
+    "Not a valid time.": "Укажите время в формате ЧЧ:ММ.",
+    "Not a valid email address.": "Укажите адрес электронной почты.",
+    "Not a valid URL.": "Укажите адрес (URL).",
     "Not a valid UUID.": "Неверный идентификатор (UUID).",
-    "String does not match expected pattern.": "Значение не соответствует формату.",
+    "Must be one of the allowed values.": "Выберите одно из допустимых значений.",
+    "Invalid JSON body.": "Тело запроса — не JSON.",
 }
-_MARSHMALLOW_PATTERNS = [(re.compile(pattern), replacement) for pattern, replacement in (
-    (r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$", r"Допустимо от \1 до \2."),
-    (r"^Must be greater than or equal to (.+)\.$", r"Не меньше \1."),
-    (r"^Must be less than or equal to (.+)\.$", r"Не больше \1."),
-    (r"^Must be greater than (.+) and less than (.+)\.$", r"Больше \1 и меньше \2."),
-    (r"^Must be greater than (.+)\.$", r"Больше \1."),
-    (r"^Must be less than (.+)\.$", r"Меньше \1."),
-    (r"^Shorter than minimum length (\d+)\.$", r"Не короче \1 символов."),
-    (r"^Longer than maximum length (\d+)\.$", r"Не длиннее \1 символов."),
-    (r"^Length must be between (\d+) and (\d+)\.$", r"Длина от \1 до \2."),
-    (r"^Length must be (\d+)\.$", r"Длина — ровно \1."),
-    (r"^Must be one of: (.+)\.$", r"Допустимые значения: \1."),
-    (r"^Must be equal to (.+)\.$", r"Должно быть равно \1."),
-)]
+_PATTERNS = (
+    (re.compile(r"Longer than maximum length (\d+)\.?"), "Не длиннее {0} символов."),
+    (re.compile(r"Shorter than minimum length (\d+)\.?"), "Не короче {0} символов."),
+    (re.compile(r"Length must be between (\d+) and (\d+)\.?"), "Длина от {0} до {1}."),
+    (re.compile(r"Length must be (\d+)\.?"), "Длина должна быть {0}."),
+    (re.compile(r"Must be greater than or equal to (\S+) and less than or equal to (\S+?)\.?"), "Допустимо от {0} до {1}."),
+    (re.compile(r"Must be greater than or equal to (\S+?)\.?"), "Не меньше {0}."),
+    (re.compile(r"Must be less than or equal to (\S+?)\.?"), "Не больше {0}."),
+    (re.compile(r"Must be greater than (\S+?)\.?"), "Больше {0}."),
+    (re.compile(r"Must be less than (\S+?)\.?"), "Меньше {0}."),
+    (re.compile(r"Must be one of: (.*?)\.?"), "Допустимые значения: {0}."),
+    (re.compile(r"Not a valid (.+?)\.?"), "Неверное значение ({0})."),
+)
 
 
-def russian(message):
-    """A marshmallow message in Russian (ours already are: they pass unchanged)."""
-    if not isinstance(message, str):
-        return message
-    if message in _MARSHMALLOW_MESSAGES:
-        return _MARSHMALLOW_MESSAGES[message]
-    for pattern, replacement in _MARSHMALLOW_PATTERNS:
-        if pattern.match(message):
-            return pattern.sub(replacement, message)
-    return message
+def russian(message) -> str:
+    """A field message in Russian: ours pass as they are, marshmallow's English defaults translated."""
+    text = str(message)
+    if text in _FIXED:
+        return _FIXED[text]
+    for pattern, template in _PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            return template.format(*match.groups())
+    return text
 
 
 def handle_too_large(error: HTTPException):

@@ -148,7 +148,8 @@ def add_child(parent: User, data: dict) -> Child:
     clean = clean_child_data(data)
     snils = clean.pop("snils")
     key = personal_data.snils_key(snils)
-    if db.session.execute(select(Child.id).where(Child.parent_id == parent.id, Child.snils_key == key)).first():
+    if db.session.execute(select(Child.id).where(Child.parent_id == parent.id, Child.snils_key == key)
+                          .execution_options(all_municipalities=True)).first():
         raise ConflictError("Ребёнок с этим СНИЛС уже добавлен.", field="snils")
     child = Child(parent_id=parent.id, snils_encrypted=personal_data.encrypt_snils(snils), snils_key=key,
                   snils_last2=snils[-2:], **clean)
@@ -440,7 +441,7 @@ def check_eligibility(child: Child, period) -> None:
     existing = _holding_certificate(child.snils_key, period.code)
     if existing is None:
         return
-    if existing.child.parent_id == child.parent_id:
+    if _guardian_of(existing) == child.parent_id:
         raise DuplicateCertificateError(
             f"На этого ребёнка уже выдан сертификат на {period.code} учебный год: № {existing.number}. "
             "В одном учебном году у ребёнка может быть один сертификат во всём регионе.", field="child_id")
@@ -462,7 +463,14 @@ def holder_details(held) -> dict:
     """What the department is told about the other application or certificate of a refused child."""
     kind = "certificate" if isinstance(held, Certificate) else "application"
     return {kind: held.number, "municipality": held.municipality.name, "status": held.status,
-            "guardian_id": held.child.parent_id if kind == "certificate" else held.parent_id}
+            "guardian_id": _guardian_of(held) if kind == "certificate" else held.parent_id}
+
+
+def _guardian_of(certificate: Certificate) -> int:
+    """The parent of a certificate's child in any municipality (an official's scope would hide a child
+    asked for elsewhere, and `certificate.child` would be None)."""
+    return db.session.execute(select(Child.parent_id).where(Child.id == certificate.child_id)
+                              .execution_options(all_municipalities=True)).scalar_one()
 
 
 def _tell_department(error: DuplicateCertificateError, child: Child, period, *, actor: User, official: bool) -> None:
@@ -716,7 +724,10 @@ def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: 
         raise ValidationError("Родитель с такой почтой не зарегистрирован: сначала создайте ему учётную запись.",
                               field="parent_email")
     key = personal_data.snils_key(snils_digits(child_data.get("snils")))
+    # the parent's own children, whichever municipality asked for them (one with no application here is
+    # outside the department's scope, and adding it again was a unique-index 500)
     child = db.session.execute(select(Child).where(Child.parent_id == parent.id, Child.snils_key == key)
+                               .execution_options(all_municipalities=True)
                                ).scalar_one_or_none() or add_child(parent, child_data)
     application = apply(parent, child.id, period_id, consent, category_id=category_id, filed_by=actor)
     return confirm(application.id, actor)

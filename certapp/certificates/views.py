@@ -19,6 +19,7 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import Money, content_disposition, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
+from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk
 from certapp.contracts import services as contract_services
@@ -166,7 +167,8 @@ def apply():
         form.period_id.data = first[0].id if first else None
         if request.args.get("group", type=int):
             form.group_id.data = request.args.get("group", type=int)
-    group = db.session.get(StudyGroup, int(form.group_id.data)) if str(form.group_id.data or "").isdigit() else None
+    group_id = identifier(form.group_id.data)  # «²» or 5 000 digits passed isdigit() and were a 500 in int()
+    group = db.session.get(StudyGroup, int(group_id)) if is_ascii_digits(group_id) and len(group_id) <= 18 else None
     if form.validate_on_submit():
         try:
             with transaction():

@@ -1044,6 +1044,16 @@ def correct_month(contract_id: int, actor: User, month, amount: int, direction: 
         raise ValidationError("За этот месяц ещё нет отчёта: исправлять нечего.", field="month")
     if direction not in ("refund", "charge"):
         raise ValidationError("Укажите вид корректировки.", field="direction")
+    # a month's corrections stay within it: no more back than it spent, no more spent than its part
+    spent = db.session.execute(select(func.coalesce(func.sum(LedgerEntry.d_spent), 0)).where(
+        LedgerEntry.contract_id == contract.id, LedgerEntry.month == month)).scalar_one()
+    if direction == "refund" and amount > spent:
+        raise ValidationError(f"Вернуть можно не больше, чем списано за {month_label(month)}: "
+                              f"{format_rub(spent)}.", field="amount_rub")
+    if direction == "charge" and spent + amount > row.certificate_amount:
+        raise ValidationError(f"Списать за {month_label(month)} можно не больше его доли сертификата "
+                              f"({format_rub(row.certificate_amount)}); уже списано {format_rub(spent)}.",
+                              field="amount_rub")
     deltas = (amount, 0, -amount, 0) if direction == "refund" else (-amount, 0, amount, 0)
     count = db.session.execute(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.contract_id == contract.id, LedgerEntry.kind == "correction")).scalar_one()

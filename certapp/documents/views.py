@@ -10,6 +10,7 @@ from certapp.common.errors import NotFoundError
 from certapp.common.exports import content_disposition
 from certapp.documents.keys import key_store
 from certapp.documents.services import check_document, exported, find_signed_for
+from certapp.security import json_depth_exceeds
 
 #: an exported document is small; anything larger is not one
 MAX_EXPORT_BYTES = 256 * 1024
@@ -33,9 +34,10 @@ def verify():
     result, number = None, (request.values.get("number") or "").strip()
     if request.method == "POST" and request.files.get("file") and request.files["file"].filename:
         raw = request.files["file"].read(MAX_EXPORT_BYTES + 1)
-        try:
-            exported = json.loads(raw) if len(raw) <= MAX_EXPORT_BYTES else None
-        except (ValueError, UnicodeDecodeError):
+        try:  # brackets nested deeper than any export were a RecursionError in the parser, a 500
+            exported = (json.loads(raw) if len(raw) <= MAX_EXPORT_BYTES
+                        and not json_depth_exceeds(raw.decode("utf-8")) else None)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             exported = None
         result = check_document(exported=exported) if isinstance(exported, dict) else None
         if result is None:

@@ -5,6 +5,7 @@ from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str
+from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.contracts.services import catalog_offers
 from certapp.db import transaction
@@ -24,14 +25,16 @@ def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, s
     direction = args.get("direction") or None
     if direction and direction not in direction_codes:
         errors["direction"], direction = "Такой направленности нет: выберите из списка.", None
-    age = args.get("age", "").strip() or None
+    # any script's digits are ASCII digits (common.normalise); str.isdigit() alone took «²» and 5 000
+    # digits, both a ValueError in int(), a 500
+    age = identifier(args.get("age", "")) or None
     if age is not None:
-        age = int(age) if age.isdigit() and MIN_AGE <= int(age) <= MAX_AGE else None
+        age = int(age) if is_ascii_digits(age) and len(age) <= 3 and MIN_AGE <= int(age) <= MAX_AGE else None
         if age is None:
             errors["age"] = f"Возраст — целое число от {MIN_AGE} до {MAX_AGE}."
-    provider_id = args.get("provider", "").strip() or None
+    provider_id = identifier(args.get("provider", "")) or None
     if provider_id is not None:
-        provider_id = int(provider_id) if provider_id.isdigit() else None
+        provider_id = int(provider_id) if is_ascii_digits(provider_id) and len(provider_id) <= 18 else None
         if provider_id is None:
             errors["provider"] = "Такого исполнителя нет: выберите из списка."
     try:

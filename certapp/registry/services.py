@@ -274,6 +274,21 @@ def _ensure_inn_free(application: RegistryApplication) -> None:
     if clash or in_registry:
         raise ConflictError("Заявка с этим ИНН уже рассматривается или исполнитель уже в реестре.",
                             field="inn", code="duplicate_inn")
+    _ensure_ogrn_free(application)
+
+
+def _ensure_ogrn_free(application: RegistryApplication, in_review: bool = True) -> None:
+    """One ОГРН is one organisation (its branches share its ИНН too): another ИНН with it is the same
+    provider entered twice. On submission neither another application in review nor the registry may
+    hold it; on approval, the registry."""
+    clash = in_review and db.session.execute(select(RegistryApplication.id).where(
+        RegistryApplication.ogrn == application.ogrn, RegistryApplication.id != application.id,
+        RegistryApplication.status.in_(APPLICATION_HOLDING_STATUSES))).first()
+    in_registry = db.session.execute(select(Provider.id).where(
+        Provider.ogrn == application.ogrn, Provider.application_id != application.id)).first()
+    if clash or in_registry:
+        raise ConflictError("Заявка с этим ОГРН уже рассматривается или исполнитель уже в реестре.",
+                            field="ogrn", code="duplicate_ogrn")
 
 
 def _reason(reason: str | None, required_for: str) -> str:
@@ -301,6 +316,7 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
         check = exclusion_check(application)
         if check.excluded:
             raise ExcludedProviderError(check.reason)
+        _ensure_ogrn_free(application, in_review=False)
         application.decision_reason = " ".join((reason or "").split()) or None
     _transition(application, decision, actor, application.decision_reason)
     application.decided_at = utcnow()

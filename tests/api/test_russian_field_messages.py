@@ -27,7 +27,7 @@ def test_a_wrong_date_a_missing_and_an_unknown_field_are_told_in_russian(api, us
     assert response.status_code == 422
     _assert_russian(response.json)
     fields = response.json["errors"]["json"]
-    assert fields["payment_order_date"] == ["Неверная дата: укажите ГГГГ-ММ-ДД, например 2026-12-05."]
+    assert fields["payment_order_date"] == ["Укажите дату в формате ГГГГ-ММ-ДД."]
     assert fields["payment_order_number"] == ["Обязательное поле."]
     assert fields["extra"] == ["Неизвестное поле."]
 
@@ -41,4 +41,4 @@ def test_types_nulls_and_ranges_are_told_in_russian(api, users):
                                               json={"valid_from": None, "volume_children": "много"})
     assert response.status_code == 422
     _assert_russian(response.json)
-    assert response.json["errors"]["json"]["volume_children"] == ["Ожидается целое число."]
+    assert response.json["errors"]["json"]["volume_children"] == ["Укажите целое число (цифрами, без дробной части)."]

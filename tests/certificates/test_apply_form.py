@@ -107,3 +107,12 @@ def test_the_period_chosen_and_its_category_are_filed(login, users, world):
     filed = db.session.execute(select(CertificateApplication).where(CertificateApplication.status == "submitted")
                                ).scalar_one()
     assert (filed.period_id, filed.category_id) == (world["current"], world["large"])
+
+
+@pytest.mark.parametrize("group_id", ["²", "9" * 5000])
+def test_a_group_id_int_cannot_parse_is_not_a_500(login, users, world, group_id):
+    """«²» and 5 000 digits passed str.isdigit() and were a ValueError in int()."""
+    response = login(users["parent"]).post("/certificates/apply", data={
+        "child_id": world["unknown"], "period_id": world["current"], "category_id": 0, "consent": "y",
+        "group_id": group_id})
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]

@@ -164,6 +164,42 @@ def test_department_issues_on_behalf_of_a_parent_who_came_in_person(login, users
     assert certificate.child.parent_id == users["parent"].id and certificate.application.filed_by_id
 
 
+def test_on_behalf_for_a_child_the_parent_added_but_never_applied_for_uses_that_child(api, users):
+    """The parent's child with no application yet is outside the department's scope: the lookup missed it
+    and adding it again hit the unique index (a 500)."""
+    data = _json(child_data())
+    added = api(users["parent"]).post("/api/v1/certificates/children", json=data)
+    assert added.status_code == 201
+    arabic = "".join(chr(0x0660 + int(c)) if c.isdigit() else c for c in data["snils"])
+    response = api(users["department"]).post("/api/v1/certificates/on-behalf", json={
+        **data, "snils": arabic, "parent_email": users["parent"].email, "period_id": current_period().id,
+        "consent": True})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert db.session.execute(select(func.count()).select_from(Child)).scalar_one() == 1
+    assert db.session.execute(select(Certificate)).scalar_one().child_id == added.json["id"]
+
+
+def test_another_municipalitys_department_filing_for_a_child_certified_elsewhere_is_told_not_a_500(api, users):
+    """The certificate's child is outside the other department's scope: `certificate.child` was None
+    in the one-certificate-per-year check, a 500."""
+    from certapp.reference.models import Period
+    from certapp.reference.services import create_municipality
+
+    data = child_data()
+    certificate = make_certificate(users["parent"], users["department"], **{"snils": data["snils"]})
+    other = create_municipality(name="Курагинский район", oktmo="04630000", number_code="30")
+    official, parent = make_user("department", municipality_id=other.id), make_user("parent")
+    period = db.session.execute(select(Period).where(Period.municipality_id == other.id,
+                                                     Period.code == current_period().code)).scalar_one()
+    db.session.commit()
+    fullwidth = "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in data["snils"])
+    response = api(official).post("/api/v1/certificates/on-behalf", json={
+        **_json(data), "snils": fullwidth, "parent_email": parent.email, "period_id": period.id, "consent": True})
+    assert response.status_code == 409, response.get_data(as_text=True)
+    assert certificate.number in response.json["message"]
+    assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 1
+
+
 def test_refusal_needs_a_reason(api, users):
     parent = api(users["parent"])
     child = parent.post("/api/v1/certificates/children", json=_json(child_data())).json

@@ -262,7 +262,29 @@ def test_department_corrects_a_month_with_a_correcting_entry(api, users, setup):
     assert balance_of(setup["certificate"].id).spent == contract.months[0].certificate_amount - 100_00
     too_much = {**body, "amount_rub": "99999"}
     assert api(users["department"]).post(f"/api/v1/contracts/{contract.id}/corrections",
-                                         json=too_much).json["status"] == "insufficient_balance"
+                                         json=too_much).json["status"] == "validation_error"
+
+
+def test_a_months_corrections_stay_within_what_it_spent_and_its_part(api, users, setup):
+    """A refund took back more than the month had spent (8 refunds of 100 ₽ and 1 000,50 ₽ against a
+    month of 1 250 ₽: the certificate gained money), a charge spent more than the month's part."""
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    services.report_month(contract.id, setup["provider"], this_month(), True, today=add_months(this_month(), 1))
+    db.session.commit()
+    part, url = contract.months[0].certificate_amount, f"/api/v1/contracts/{contract.id}/corrections"
+    department = api(users["department"])
+    body = {"month": f"{this_month():%Y-%m}", "direction": "refund", "reason": "Занятия отменены"}
+    assert department.post(url, json={**body, "amount_rub": str(part // 100)}).status_code == 201  # all of it back
+    refused = department.post(url, json={**body, "amount_rub": "1"})
+    assert refused.status_code == 422 and "Вернуть можно не больше" in refused.json["errors"]["json"]["amount_rub"][0]
+    charge = {**body, "direction": "charge"}
+    assert department.post(url, json={**charge, "amount_rub": str(part // 100)}).status_code == 201  # spent again
+    refused = department.post(url, json={**charge, "amount_rub": "1"})
+    assert refused.status_code == 422 and "не больше его доли" in refused.json["errors"]["json"]["amount_rub"][0]
+    db.session.expire_all()
+    assert balance_of(setup["certificate"].id).spent == part
+    assert db.session.execute(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.kind == "correction")).scalar_one() == 2
 
 
 def test_the_period_end_expires_what_is_left(app, setup):

@@ -64,6 +64,22 @@ def test_invalid_filters_get_a_russian_message_beside_each_and_the_catalog_still
     assert client.get("/api/v1/programs/catalog?municipality=all").json["total"] == 1
 
 
+@pytest.mark.parametrize(("name", "value"), [("age", "9" * 5000), ("age", "²"),
+                                           ("provider", "9" * 5000), ("provider", "9" * 25)])
+def test_a_filter_int_cannot_parse_is_a_russian_422_not_a_500(client, users, provider_user, name, value):
+    make_program(provider_user, users["department"])
+    db.session.commit()
+    page = client.get("/catalog", query_string={name: value})
+    assert page.status_code == 422 and "Робототехника для начинающих" in page.get_data(as_text=True)
+
+
+def test_a_filter_in_other_digits_is_that_number(client, users, provider_user):
+    make_program(provider_user, users["department"])
+    db.session.commit()
+    page = client.get("/catalog", query_string={"age": "٨", "direction": "technical"})
+    assert page.status_code == 200 and "Робототехника для начинающих" in page.get_data(as_text=True)
+
+
 def test_ratings_show_on_cards_the_program_page_and_the_api_in_one_query(app, client, api, users, provider_user):
     rated = make_program(provider_user, users["department"], title="Шахматы")
     make_program(provider_user, users["department"], title="Футбол", direction="sport")

@@ -159,6 +159,42 @@ def test_second_application_for_the_same_inn_is_refused(api, users):
     assert response.status_code == 409 and response.json["status"] == "duplicate_inn"
 
 
+def test_another_inn_with_the_ogrn_of_a_provider_in_the_registry_is_refused(api, users):
+    """The same organisation entered twice: a valid ИНН of its own but the ОГРН of a provider already in
+    the registry was submitted and approved into a second provider."""
+    _, existing = make_provider(users["provider"], users["department"])
+    db.session.commit()
+    other = make_user("provider")
+    db.session.commit()
+    client = api(other)
+    data = _json(application_data(ogrn="１０" + existing.ogrn[2:]))  # the same ОГРН, typed in fullwidth
+    draft = client.post("/api/v1/registry/applications", json=data).json
+    response = client.post(f"/api/v1/registry/applications/{draft['id']}/submit")
+    assert response.status_code == 409 and response.json["status"] == "duplicate_ogrn"
+    assert "ogrn" in response.json["errors"]["json"]
+    assert db.session.get(RegistryApplication, draft["id"]).status == "draft"
+
+
+def test_two_applications_with_one_ogrn_are_refused_and_never_both_approved(api, users):
+    first_data = application_data()
+    first = services.save_application(users["provider"], first_data)
+    services.submit_application(first.id, users["provider"])
+    other = make_user("provider")
+    second = services.save_application(other, application_data(ogrn=first_data["ogrn"]))
+    db.session.commit()
+    response = api(other).post(f"/api/v1/registry/applications/{second.id}/submit")
+    assert response.status_code == 409 and response.json["status"] == "duplicate_ogrn"
+    # one submitted before the check existed is not approved beside the other
+    db.session.refresh(second)
+    second.status = "submitted"
+    services.decide_application(first.id, "approved", users["department"])
+    db.session.commit()
+    refused = api(users["department"]).post(f"/api/v1/registry/applications/{second.id}/decision",
+                                            json={"decision": "approved"})
+    assert refused.status_code == 409 and refused.json["status"] == "duplicate_ogrn"
+    assert db.session.execute(select(func.count()).select_from(Provider)).scalar_one() == 1
+
+
 def test_returned_application_is_corrected_and_resubmitted(api, users):
     provider, department = api(users["provider"]), api(users["department"])
     created = provider.post("/api/v1/registry/applications", json=_json(application_data())).json

@@ -177,3 +177,50 @@ def test_capped_messages_cut_long_lists_and_texts():
     assert len(capped["json"]["a"]) == 6 and capped["json"]["a"][-1] == "И ещё сообщений: 4."
     assert len(capped["json"]["a"][0]) == 200 and capped["json"][0] == {"b": ["ok"]}
     assert capped_messages(None) is None
+
+
+# --- field messages in Russian --------------------------------------------------------------------------
+
+def test_the_schemas_own_field_messages_are_russian(users, api):
+    """marshmallow's defaults (a wrong type, a missing or unknown field, a validator's bound) were English."""
+    client = api(users["parent"])
+    wrong = client.post("/api/v1/certificates/applications",
+                        json={"child_id": "9" * 5000, "period_id": [1], "consent": "x", "zzz": 1})
+    assert wrong.status_code == 422
+    assert wrong.json["errors"]["json"] == {
+        "child_id": ["Укажите целое число (цифрами, без дробной части)."],
+        "period_id": ["Укажите целое число (цифрами, без дробной части)."],
+        "consent": ["Укажите true или false."], "zzz": ["Неизвестное поле."]}
+    missing = client.post("/api/v1/certificates/applications", json={})
+    assert missing.json["errors"]["json"]["child_id"] == ["Обязательное поле."]
+    too_long = client.post("/api/v1/certificates/verify", json={"code": " " * 3000})
+    assert too_long.status_code == 422 and too_long.json["errors"]["json"]["code"] == ["Не длиннее 2000 символов."]
+    assert db.session.execute(select(func.count()).select_from(CertificateApplication)).scalar_one() == 0
+
+
+@pytest.mark.parametrize(("english", "russian"), [
+    ("Must be greater than or equal to 0.", "Не меньше 0."),
+    ("Must be greater than or equal to 1 and less than or equal to 200.", "Допустимо от 1 до 200."),
+    ("Must be one of: confirmed, refused.", "Допустимые значения: confirmed, refused."),
+    ("Not a valid naive datetime.", "Неверное значение (naive datetime)."),
+    ("Number too large.", "Слишком большое число."),
+    ("Укажите год от 2020 до 2100.", "Укажите год от 2020 до 2100."),
+])
+def test_english_field_messages_are_translated_and_ours_kept(english, russian):
+    assert capped_messages({"json": {"f": [english]}}) == {"json": {"f": [russian]}}
+
+
+def test_gunicorn_lets_a_5000_digit_id_through_to_the_app():
+    """gunicorn's default request line (4 094 bytes) answered such a path with its own English 414."""
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    assert len("GET /api/v1/certificates/children/" + "9" * 5000 + " HTTP/1.1") < config["limit_request_line"] <= 8190
+
+
+@pytest.mark.parametrize("content", [b"[" * 200_000, b'{"a":' * 100_000])
+def test_an_uploaded_file_of_deep_brackets_is_a_russian_422_not_a_500(client, content):
+    """The public verification page parsed the file itself, past the body guard: a RecursionError, a 500."""
+    response = client.post("/documents/verify", data={"file": (io.BytesIO(content), "d.json")})
+    assert response.status_code == 422 and "Файл не читается" in response.get_data(as_text=True)
