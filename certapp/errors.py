@@ -1,4 +1,6 @@
 """Error answers: JSON under /api/, a Russian page elsewhere. A 500 is a bug and is logged."""
+import re
+
 from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -92,8 +94,54 @@ def _cut(text, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+#: marshmallow's default field messages, in Russian (our schemas' own messages are Russian already)
+_MARSHMALLOW = {
+    "Missing data for required field.": "Обязательное поле.",
+    "Unknown field.": "Неизвестное поле.",
+    "Field may not be null.": "Значение не может быть пустым (null).",
+    "Invalid input type.": "Неверный тип значения.",
+    "Invalid value.": "Неверное значение.",
+    "Not a valid integer.": "Нужно целое число.",
+    "Not a valid number.": "Нужно число.",
+    "Not a valid string.": "Нужна строка.",
+    "Not a valid boolean.": "Нужно true или false.",
+    "Not a valid date.": "Нужна дата в виде ГГГГ-ММ-ДД.",
+    "Not a valid datetime.": "Нужны дата и время в формате ISO 8601.",
+    "Not a valid list.": "Нужен список.",
+    "Not a valid mapping type.": "Нужен объект.",
+    "Invalid type.": "Неверный тип значения.",
+    "Not a valid email address.": "Неверный адрес почты.",
+    "Not a valid URL.": "Неверная ссылка.",
+    "Not a valid UUID.": "Неверный идентификатор.",
+    "Special numeric values (nan or infinity) are not permitted.": "Nan и бесконечность не допускаются.",
+    "Number too large.": "Слишком большое число.",
+}
+_MARSHMALLOW_PATTERNS = (
+    (re.compile(r"^Must be one of: (.*)\.$"), "Допустимые значения: {0}."),
+    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"), "Нужно число от {0} до {1}."),
+    (re.compile(r"^Must be greater than or equal to (\S+)\.$"), "Нужно число не меньше {0}."),
+    (re.compile(r"^Must be less than or equal to (\S+)\.$"), "Нужно число не больше {0}."),
+    (re.compile(r"^Must be greater than (\S+)\.$"), "Нужно число больше {0}."),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), "Длина — от {0} до {1} символов."),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), "Не длиннее {0} символов."),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), "Не короче {0} символов."),
+    (re.compile(r"^Length must be (\d+)\.$"), "Длина — ровно {0} символов."),
+)
+
+
+def russian_message(message: str) -> str:
+    """A marshmallow default message in Russian; any other message as it is."""
+    if message in _MARSHMALLOW:
+        return _MARSHMALLOW[message]
+    for pattern, template in _MARSHMALLOW_PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return template.format(*match.groups())
+    return message
+
+
 def capped_messages(messages):
-    """Marshmallow's field messages ({location: {field: [message] | {…}}}), bounded in size."""
+    """Marshmallow's field messages ({location: {field: [message] | {…}}}), bounded in size and in Russian."""
     if isinstance(messages, dict):
         items = list(messages.items())
         capped = {(_cut(key, 100) if isinstance(key, str) else key): capped_messages(value)
@@ -106,7 +154,7 @@ def capped_messages(messages):
         if len(messages) > MAX_FIELD_MESSAGES:
             capped.append(f"И ещё сообщений: {len(messages) - MAX_FIELD_MESSAGES}.")
         return capped
-    return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(messages)
+    return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(russian_message(str(messages)))
 
 
 def handle_too_large(error: HTTPException):
