@@ -163,12 +163,16 @@ DETAIL_NAMES = {
     "kind": "Вид", "certificate_part": "За счёт сертификата", "parent_part": "За счёт родителя",
     "prolonged_from": "Продление договора", "contract": "Договор", "advance": "Аванс", "lessons": "Занятий (план, проведено)",
     "version": "Редакция", "done": "Выполнено", "price": "Цена",
+    "period": "Период", "period_municipality": "Муниципалитет периода", "municipality": "Муниципалитет",
+    "status": "Состояние", "certificate": "Сертификат", "application": "Заявление", "certificates": "Сертификаты",
+    "child_id": "Ребёнок №", "guardian_id": "Законный представитель (учётная запись №)", "mismatches": "Расхождений",
 }
 #: details that are sums in kopecks
 MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks", "total", "certificate_part", "parent_part",
               "advance", "price"}
 #: details whose values are codes with names of their own (the same dicts the pages use)
-VALUE_NAMES = {"grounds": TERMINATION_GROUNDS, "by_role": ROLES, "role": ROLES, "kind": CERTIFICATE_KINDS}
+VALUE_NAMES = {"grounds": TERMINATION_GROUNDS, "by_role": ROLES, "role": ROLES, "kind": CERTIFICATE_KINDS,
+               "status": {**CERTIFICATE_APPLICATION_STATUSES, **CERTIFICATE_STATUSES}}
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _DECIMAL = re.compile(r"^-?\d+\.\d+$")
 

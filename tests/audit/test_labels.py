@@ -61,6 +61,10 @@ def test_details_and_states_read_without_codes(app):
                     "представителя); По ролям: Родитель (законный представитель); Нужен документ: нет; "
                     "Начало: 01.09.2027; Вид: Сертификат персонифицированного финансирования; "
                     "За счёт сертификата: 11\u00a0250,00\u00a0₽")
+    held = labels.details_text({"certificate": "24-2627-000006-5", "status": "active", "child_id": 8,
+                                "guardian_id": 3, "period_municipality": "Каратузский район"})
+    assert held == ("Сертификат: 24-2627-000006-5; Состояние: Действует; Ребёнок №: 8; "
+                    "Законный представитель (учётная запись №): 3; Муниципалитет периода: Каратузский район")
     for code in ("None", "2026-11-01", "parent_will", "contract:1", "False", "financing", "210000"):
         assert code not in text
     with app.app_context():
