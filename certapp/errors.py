@@ -95,7 +95,7 @@ def _cut(text, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 
 def capped_messages(messages):
-    """Marshmallow's field messages ({location: {field: [message] | {…}}}), bounded in size."""
+    """Marshmallow's field messages ({location: {field: [message] | {…}}}), bounded in size and in Russian."""
     if isinstance(messages, dict):
         items = list(messages.items())
         capped = {(_cut(key, 100) if isinstance(key, str) else key): capped_messages(value)

@@ -6,12 +6,17 @@ An action is "<object>.<verb>" (`certificate.issue`) or "<object>.<status>" writ
 machine's transition (`contract.active`): the first is named by ACTIONS or VERBS, the second by the
 object's own status names (the same dict its pages use). tests/audit/test_labels.py checks that every
 action the code records has a name here."""
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
 from certapp.accounts.models import ROLES
 from certapp.bookkeeping.models import AGREEMENT_REPORT_STATUSES, AGREEMENT_STATUSES, INVOICE_KINDS, INVOICE_STATUSES, REGISTER_STATUSES
 from certapp.certificates.models import APPLICATION_STATUSES as CERTIFICATE_APPLICATION_STATUSES
-from certapp.certificates.models import CERTIFICATE_STATUSES, CORRECTION_STATUSES
+from certapp.certificates.models import CERTIFICATE_KINDS, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.common.money import format_rub
-from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES
+from certapp.common.months import month_label
+from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
 from certapp.ledger.models import ENTRY_KINDS
 from certapp.programs.models import PROGRAM_STATUSES
 from certapp.registry.models import ADMISSION_STATUSES, ENTRY_STATUSES, STAFF_REQUEST_STATUSES
@@ -97,6 +102,8 @@ ACTIONS = {
     "reconciliation.run": "Сверка выполнена",
     "certificate_application.refused_duplicate": "Заявление отклонено: на ребёнка уже есть сертификат или заявление",
     "contract.resplit": "Договор: расчёт оплаты пересчитан по остатку сертификата",
+    "agreement.provider_signed": "Соглашение подписано исполнителем",
+    "registry_application.signed": "Заявка на включение в реестр подписана",
 }
 
 
@@ -124,6 +131,12 @@ _BY_CLASS = {cls: (name, states) for name, cls, states in reversed(list(OBJECTS.
 def object_name(object_type: str, object_id: str | None) -> str:
     """«Реестр на оплату № 12» for ("PaymentRegister", "12")."""
     name = _BY_CLASS.get(object_type, ("Объект", {}))[0]
+    if object_type == "IndicatorValue" and object_id and ":" in object_id:
+        # "children_total:2025": the indicator's own name and its year, never the form's field name
+        from certapp.reporting.services import INDICATORS
+        code, _, year = object_id.partition(":")
+        title = INDICATORS.get(code, (None,))[0]
+        return f"{name} «{title}», {year} год" if title else f"{name}, {year} год"
     return f"{name} № {object_id}" if object_id not in (None, "") else name
 
 
@@ -131,7 +144,8 @@ def state_name(object_type: str, state: str | None) -> str:
     """A status in the object's own words («Утверждён» for a register's "approved"); other values as they are."""
     if state is None:
         return ""
-    return _BY_CLASS.get(object_type, ("", {}))[1].get(state, state)
+    said = _BY_CLASS.get(object_type, ("", {}))[1].get(state)
+    return said if said is not None else _value_text(None, state)
 
 
 #: the keys of an event's details, in Russian (a key not named here is shown as it is)
@@ -145,9 +159,53 @@ DETAIL_NAMES = {
     "certificate_id": "Сертификат №", "municipality_id": "Муниципалитет №", "agreement": "Соглашение",
     "failures": "Неудачных попыток", "expired": "Истекло", "duration_ms": "Длительность, мс",
     "retention_ended_on": "Срок хранения истёк", "fields": "Изменены поля", "muted": "Отключённые темы писем", "by_role": "По ролям",
+    "age_from": "Возраст от", "age_to": "Возраст до", "needs_document": "Нужен документ", "funded_limit": "Мест с финансированием",
+    "kind": "Вид", "certificate_part": "За счёт сертификата", "parent_part": "За счёт родителя",
+    "prolonged_from": "Продление договора", "contract": "Договор", "advance": "Аванс", "lessons": "Занятий (план, проведено)",
+    "version": "Редакция", "done": "Выполнено", "price": "Цена",
+    "period": "Период", "period_municipality": "Муниципалитет периода", "municipality": "Муниципалитет",
+    "status": "Состояние", "certificate": "Сертификат", "application": "Заявление", "certificates": "Сертификаты",
+    "child_id": "Ребёнок №", "guardian_id": "Законный представитель (учётная запись №)", "mismatches": "Расхождений",
 }
 #: details that are sums in kopecks
-MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks"}
+MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks", "total", "certificate_part", "parent_part",
+              "advance", "price"}
+#: details whose values are codes with names of their own (the same dicts the pages use)
+VALUE_NAMES = {"grounds": TERMINATION_GROUNDS, "by_role": ROLES, "role": ROLES, "kind": CERTIFICATE_KINDS,
+               "status": {**CERTIFICATE_APPLICATION_STATUSES, **CERTIFICATE_STATUSES}}
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")
+
+
+def _value_text(key: str | None, value) -> str:
+    """One value as a person reads it: sums in roubles, months in words, days as ДД.ММ.ГГГГ, yes/no,
+    named codes by their names, nothing for an empty value, decimals with a comma."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    if key in MONEY_KEYS and isinstance(value, int):
+        return format_rub(value)
+    if key in VALUE_NAMES and isinstance(value, str):
+        return VALUE_NAMES[key].get(value, value)
+    if isinstance(value, list):
+        return ", ".join(_value_text(None, v) for v in value)
+    if isinstance(value, str):
+        day = _ISO_DAY.match(value)
+        if day:
+            try:
+                parsed = date(int(day[1]), int(day[2]), int(day[3]))
+            except ValueError:
+                return value
+            if key in ("month", "from_month", "start_month"):
+                return month_label(parsed)
+            return parsed.strftime("%d.%m.%Y")
+        if _DECIMAL.match(value):
+            try:
+                return str(Decimal(value)).replace(".", ",")
+            except InvalidOperation:
+                return value
+    return str(value)
 
 
 def details_text(details) -> str:
@@ -158,11 +216,13 @@ def details_text(details) -> str:
         return str(details)
     parts = []
     for key, value in details.items():
+        if key == "key":  # the ledger's idempotency key: for the machine, not for people
+            continue
         if isinstance(value, dict):
-            value = ", ".join(f"{DETAIL_NAMES.get(k, k)} {v}" for k, v in value.items())
-        elif isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        elif key in MONEY_KEYS and isinstance(value, int):
-            value = format_rub(value)
+            value = ", ".join(f"{DETAIL_NAMES.get(k, k)} {_value_text(k, v)}" for k, v in value.items())
+        elif value is None:
+            continue
+        else:
+            value = _value_text(key, value)
         parts.append(f"{DETAIL_NAMES.get(key, key)}: {value}")
     return "; ".join(parts)

@@ -20,6 +20,17 @@ def test_the_department_sees_its_menu_in_sections_named_as_on_its_home(app, user
                  "Показатели эффективности", "Журнал действий"):
         assert f">{name}</a>" in menu and f">{name}</a>" in page[page.index("</nav>"):]
 
+@pytest.mark.parametrize("role", ["department", "bookkeeping"])
+def test_the_officials_home_has_the_menus_sections_by_the_same_names(app, users, login, role):
+    page = login(users[role]).get("/").get_data(as_text=True)
+    menu, home = _menu(page), page[page.index("</nav>"):]
+    sections = re.findall(r"<summary>([^<]+)</summary>", menu)
+    assert sections and all(s in SECTIONS.values() for s in sections)
+    assert [t for t in re.findall(r"<h2>([^<]+)</h2>", home) if t in sections or t == "Социальный заказ"] == sections
+    for group in re.findall(r"<details.*?</details>", menu, re.S):
+        for link in re.findall(r'<a href="([^"]+)"', group):
+            assert f'<a href="{link}"' in home
+
 def test_the_open_page_marks_its_section_and_link(app, users, login):
     menu = _menu(login(users["department"]).get("/certificates/queue").get_data(as_text=True))
     assert '<details class="nav-group active" data-nav-group>\n        <summary>Сертификаты</summary>' in menu

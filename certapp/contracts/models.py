@@ -32,8 +32,9 @@ TERMINATION_GROUNDS = {"agreement": "Соглашение сторон", "parent
 GROUNDS_BY_ROLE = {"parent": ("parent_will", "agreement"), "provider": ("provider_grounds", "agreement"),
                    "department": ("department_instruction",)}
 
-MONTH_STATUSES = {"planned": "Запланирован", "delivered": "Оказана", "not_delivered": "Не оказана",
-                  "cancelled": "Отменён (расторжение)"}
+#: a month's service («Услуга» in the payment schedule): the words agree with «услуга»
+MONTH_STATUSES = {"planned": "Запланирована", "delivered": "Оказана", "not_delivered": "Не оказана",
+                  "cancelled": "Отменена (расторжение)"}
 
 
 class Enrollment(MunicipalityOwned, db.Model):

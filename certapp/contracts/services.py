@@ -828,7 +828,7 @@ def _refuse_month(contract: Contract, row: ContractMonth) -> None:
         # the months before the termination can still be reported
         raise ConflictError(f"{month:%m.%Y} отменён расторжением договора.", field="month", code="month_cancelled")
     if row.status != "planned":
-        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+        raise ConflictError(f"За {month_label(month)} отчёт уже подан.", field="month", code="already_reported")
     raise _not_over(month)
 
 
@@ -903,7 +903,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
             db.session.add(report)
             db.session.flush()
     except IntegrityError:
-        raise ConflictError(f"За {month:%m.%Y} отчёт уже подан.", field="month", code="already_reported")
+        raise ConflictError(f"За {month_label(month)} отчёт уже подан.", field="month", code="already_reported")
     row.status = "delivered" if delivered else "not_delivered"
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,
                  details={"contract": contract.number, "month": month, "amount": due, "advance": advance,

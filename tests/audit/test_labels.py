@@ -49,3 +49,25 @@ def test_the_journal_and_a_parents_own_data_show_names_not_codes(app, users, log
         assert code not in journal
     own = login(users["parent"]).get("/account/my-data").get_data(as_text=True)
     assert "Вход в систему" in own and "user.login" not in own
+
+
+def test_details_and_states_read_without_codes(app):
+    """Months in words, days as ДД.ММ.ГГГГ, sums in roubles, named codes, yes/no; empty values and the
+    ledger's idempotency key left out; an indicator by its name and year, its value with a comma."""
+    text = labels.details_text({"month": "2026-11-01", "total": 210000, "quarter": None, "grounds": "parent_will",
+                                "by_role": "parent", "needs_document": False, "key": "contract:1:reserve",
+                                "starts_on": "2027-09-01", "kind": "financing", "certificate_part": 1125000})
+    assert text == ("Месяц: ноябрь 2026; Всего: 2\u00a0100,00\u00a0₽; Основание: Инициатива родителя (законного "
+                    "представителя); По ролям: Родитель (законный представитель); Нужен документ: нет; "
+                    "Начало: 01.09.2027; Вид: Сертификат персонифицированного финансирования; "
+                    "За счёт сертификата: 11\u00a0250,00\u00a0₽")
+    held = labels.details_text({"certificate": "24-2627-000006-5", "status": "active", "child_id": 8,
+                                "guardian_id": 3, "period_municipality": "Каратузский район"})
+    assert held == ("Сертификат: 24-2627-000006-5; Состояние: Действует; Ребёнок №: 8; "
+                    "Законный представитель (учётная запись №): 3; Муниципалитет периода: Каратузский район")
+    for code in ("None", "2026-11-01", "parent_will", "contract:1", "False", "financing", "210000"):
+        assert code not in text
+    with app.app_context():
+        name = labels.object_name("IndicatorValue", "children_total:2025")
+    assert name.startswith("Показатель «") and name.endswith("», 2025 год") and "children_total" not in name
+    assert labels.state_name("IndicatorValue", "60.00") == "60,00"

@@ -206,6 +206,11 @@ def test_the_provider_reads_the_registers_and_invoices_that_pay_it(api, login, w
     pages = login(world["a_user"])
     registers = pages.get("/bookkeeping/registers").get_data(as_text=True)
     assert register.number in registers and "Сформировать" not in registers
+    # a provider working in several municipalities tells its lists apart by the municipality, not by its own name
+    municipality = register.municipality.name
+    for path in ("/bookkeeping/registers", "/bookkeeping/invoices", "/bookkeeping/agreements"):
+        listed_page = pages.get(path).get_data(as_text=True)
+        assert "<th>Муниципалитет</th>" in listed_page and f"<td>{municipality}</td>" in listed_page, path
     assert register.number in pages.get(f"/bookkeeping/registers/{register.id}").get_data(as_text=True)
     assert pages.get(f"/bookkeeping/registers/{register.id}.csv").status_code == 200
     assert invoice.number in pages.get("/bookkeeping/invoices").get_data(as_text=True)

@@ -13,6 +13,13 @@ from tests.test_pages import EMAILS, PAGES
 
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 TOO_WIDE = """() => document.documentElement.scrollWidth - document.documentElement.clientWidth"""
+#: the words of the lists' column titles that do not fit their column whole («Отправл|ен», «Свидетельс|тво»)
+BROKEN_TITLES = """() => { const broken = []; const ctx = document.createElement('canvas').getContext('2d');
+  for (const th of document.querySelectorAll('table.table thead th')) {
+    const style = getComputedStyle(th); if (style.display === 'none') continue;
+    const inner = th.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight); ctx.font = style.font;
+    for (const word of th.innerText.split(/\\s+/)) if (word && ctx.measureText(word).width > inner + 1) broken.push(word); }
+  return broken; }"""
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +63,15 @@ def test_every_page_fits_the_screen(browser, demo_server, role, size):
         page.get_by_label("Пароль", exact=True).fill(passwords[EMAILS[role]])
         page.get_by_role("button", name="Войти").click()
         page.wait_for_url(f"{url}/")
-    wide = []
+    wide, broken = [], []
     for path in PAGES[role]:
         if path.endswith((".csv", ".json")):
             continue
         page.goto(f"{url}{path}")
         if page.evaluate(TOO_WIDE) > 0:
             wide.append((path, page.evaluate("document.documentElement.scrollWidth")))
+        if size == "desktop" and page.evaluate(BROKEN_TITLES):
+            broken.append((path, page.evaluate(BROKEN_TITLES)))
         if size == "phone" and page.locator("table.table").count():
             # a list is a column of cards: each value carries its column's title
             first = page.locator("table.table tbody tr").first
@@ -71,3 +80,4 @@ def test_every_page_fits_the_screen(browser, demo_server, role, size):
                 assert first.locator("td[data-label]").count() >= 1, path
     context.close()
     assert wide == [], f"pages wider than {SIZES[size]['width']} px"
+    assert broken == [], "column titles broken inside a word"

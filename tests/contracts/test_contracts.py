@@ -431,3 +431,16 @@ def test_the_certificate_shows_its_three_parts_on_the_page_in_the_pdf_and_the_ap
     assert f"Договор № {number}" in page and "6 из 8" in page
     text = _pdf_text(login(setup["parent"]).get(f"/certificates/{certificate_id}/certificate.pdf").data, tmp_path)
     assert "Часть 3. Договор и результаты оказания услуги" in text and number in text and "занятий 6 из 8" in text
+
+
+def test_the_contract_page_says_who_pays_to_whom_it_is_shown(setup, login):
+    """The parent reads «Оплачиваете вы»; the provider and the department «Оплачивает родитель»; a month's
+    service in the schedule agrees with «услуга» («Запланирована»)."""
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    db.session.commit()
+    own = login(setup["parent"]).get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert "Оплачиваете вы" in own and "Оплачивает родитель" not in own
+    for user in (setup["provider"], setup["department"]):
+        page = login(user).get(f"/contracts/{contract.id}").get_data(as_text=True)
+        assert "Оплачивает родитель" in page and "Оплачиваете вы" not in page
+    assert "Запланирована" in own and "Запланирован<" not in own

@@ -110,3 +110,17 @@ def test_the_api_gives_the_same_options_and_splits(api, family):
     assert "не действует" in options[family["suspended"].id]["refusal"]
     wrong = client.get(f"/api/v1/groups/{family['group'].id}/enrollment-options?start_month=2001-01")
     assert wrong.status_code == 422 and wrong.json["errors"]["json"]["start_month"]
+
+
+def test_a_group_that_starts_later_says_when(login, setup):
+    """Two groups of one name (this school year's and a later one) are told apart by the later one's start."""
+    from certapp.common.months import add_months
+    from certapp.programs.models import StudyGroup
+    first = setup["group"]
+    later_start = add_months(this_month(), 1)
+    db.session.add(StudyGroup(program_id=setup["program"].id, name=first.name, teacher=first.teacher,
+                              schedule=first.schedule, starts_on=later_start, ends_on=first.ends_on, capacity=5))
+    db.session.commit()
+    page = login(setup["parent"]).get(f"/enroll/{setup['program'].id}").get_data(as_text=True)
+    assert f"{first.name}, {first.schedule}, занятия с {later_start:%d.%m.%Y}</option>" in page
+    assert f"{first.name}, {first.schedule}</option>" in page

@@ -36,6 +36,18 @@ def test_a_parent_sees_and_downloads_what_is_held_about_them(users, login, api):
     assert through_api["account"]["email"] == users["parent"].email
 
 
+def test_a_contract_reads_in_months(users, login):
+    """«сентябрь 2026 — май 2027», not «01.09.2026 — 01.05.2027» (a contract covers its last month too)."""
+    from certapp.common.months import month_label
+    provider_user, _ = factories.make_provider()
+    certificate = factories.make_certificate(parent=users["parent"], department=users["department"])
+    contract = factories.make_contract(certificate, provider_user)
+    db.session.commit()
+    page = login(users["parent"]).get("/account/my-data").get_data(as_text=True)
+    assert f"{month_label(contract.start_month)} — {month_label(contract.end_month)}" in page
+    assert contract.end_month.strftime("%d.%m.%Y") not in page
+
+
 def test_a_report_holds_only_its_owners_children(users, login):
     other = factories.make_certificate()
     db.session.commit()

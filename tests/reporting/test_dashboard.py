@@ -47,3 +47,12 @@ def test_the_home_page_shows_counters_trends_and_the_oldest_waiting(login, users
     assert "выдано за 30 дней: 1, за предыдущие 30: 0" in page
     assert "самое давнее ждёт 3 дня" in page
     assert "Оплачено сертификатами за 30 дней" in page and "0,00\u00a0₽" in page
+
+
+def test_an_application_of_today_waits_since_today_not_0_days(login, users):
+    parent = users["parent"]
+    child = certificates.add_child(parent, child_data())
+    certificates.apply(parent, child.id, current_period().id, True)
+    db.session.commit()
+    page = login(users["department"]).get("/").get_data(as_text=True)
+    assert "поданы сегодня" in page and "ждёт 0 дней" not in page
