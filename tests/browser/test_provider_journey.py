@@ -6,6 +6,7 @@ from datetime import date
 
 from playwright.sync_api import expect
 
+from certapp.common.months import add_months, first_of_month
 from tests import factories
 from tests.browser.journeys import register_and_login, staff_user, user_by_email
 
@@ -151,9 +152,19 @@ def test_a_provider_joins_the_registry_and_serves_a_child(page, live_server, wat
     contract_id = live_server.run(sign)
     page.goto(f"{url}/contracts/{contract_id}")
     watch.check()
-    page.get_by_label("Занятий по расписанию").fill("8")
-    page.get_by_label("Проведено занятий").fill("6")
-    page.get_by_label("Причина отмены занятий").fill("Педагог на курсах")
-    page.get_by_role("button", name="Отчитаться").click()
-    expect(page.get_by_text("Отчёт за месяц принят")).to_be_visible()
-    watch.check()
+    # the contract's first month is this one: nothing can be reported until it is over
+    expect(page.get_by_label("Занятий по расписанию")).to_have_count(0)
+    # a month is reported once it is over: the server's day moves past the month's end, for this step only
+    next_month = add_months(first_of_month(date.today()), 1)
+    live_server.app.config["CLOCK_NOW"] = next_month.replace(day=3).isoformat()
+    try:
+        page.goto(f"{url}/contracts/{contract_id}")
+        watch.check()
+        page.get_by_label("Занятий по расписанию").fill("8")
+        page.get_by_label("Проведено занятий").fill("6")
+        page.get_by_label("Причина отмены занятий").fill("Педагог на курсах")
+        page.get_by_role("button", name="Отчитаться").click()
+        expect(page.get_by_text("Отчёт за месяц принят")).to_be_visible()
+        watch.check()
+    finally:
+        live_server.app.config.pop("CLOCK_NOW", None)
