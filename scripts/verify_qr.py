@@ -69,7 +69,12 @@ def load_jwks(source: str) -> dict:
 
 
 def verify(jwks: dict, code: str) -> tuple[bool, dict]:
-    data = parse(code)
+    """(signature valid, the code's data); a code that does not even parse (a damaged or altered one)
+    is (False, {"error": why})."""
+    try:
+        data = parse(code)
+    except (ValueError, IndexError, struct.error, UnicodeDecodeError, OverflowError) as error:
+        return False, {"error": f"код не разобран ({error})"}
     for key in jwks.get("keys", []):
         if key.get("kid") == data["kid"] and key.get("kty") == "OKP" and key.get("crv") == "Ed25519":
             raw = base64.urlsafe_b64decode(key["x"] + "=" * (-len(key["x"]) % 4))
@@ -85,10 +90,9 @@ def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print(__doc__)
         return 2
-    try:
-        ok, data = verify(load_jwks(argv[1]), argv[2].strip())
-    except (ValueError, IndexError, struct.error) as error:
-        print(f"НЕДЕЙСТВИТЕЛЕН: код не разобран ({error})")
+    ok, data = verify(load_jwks(argv[1]), argv[2].strip())
+    if "error" in data:
+        print(f"НЕДЕЙСТВИТЕЛЕН: {data['error']}")
         return 1
     summary = {k: v for k, v in data.items() if k not in ("body", "signature")}
     print(("ПОДПИСЬ ВЕРНА: " if ok else "ПОДПИСЬ НЕВЕРНА: ") + json.dumps(summary, ensure_ascii=False))

@@ -198,6 +198,8 @@ def test_a_tampered_link_is_refused_by_the_page_and_the_script(client, certifica
     page = client.get(tampered.removeprefix("http://LOCALHOST")).get_data(as_text=True)
     assert "Код недействителен" in page and "Подпись верна" not in page
     assert verify_qr.verify(client.get("/.well-known/jwks.json").json, tampered)[0] is False
+    # an alteration that breaks the code's very encoding (a character outside base45) is refused the same way
+    assert verify_qr.verify(client.get("/.well-known/jwks.json").json, link[:-3] + "%7E~")[0] is False
 
 
 def test_a_certificate_number_answers_validity_and_status_but_no_name(client, api, users, certificate):
