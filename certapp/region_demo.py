@@ -513,7 +513,7 @@ def build_region(municipalities: int = 60, certificates: int = 1_000_000, progra
     """Write the region into the current transaction; returns what was made and how long each part took.
     `progress(done)` is called after each chunk of certificates."""
     started, timings = time.perf_counter(), {}
-    today, now = today or clock.today(), datetime.now(UTC)
+    today, now = today or clock.today(), clock.now()
     rng, writer, ids, numbers = random.Random(seed), _Writer(), _Ids(), _Numbers(today.year)
     password_hash = hash_password(password)
 
