@@ -101,7 +101,7 @@ class AgreementVersion(MunicipalityOwned, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
     version: Mapped[int]
-    #: the canonical content as signed (certapp.bookkeeping.services.agreement_content)
+    #: the canonical content as signed (certapp.bookkeeping.agreements.agreement_content)
     content: Mapped[dict] = mapped_column(JSON)
     valid_from: Mapped[date]
     valid_to: Mapped[date | None]
