@@ -2,13 +2,15 @@
 import sqlite3
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from certapp.common.errors import NotFoundError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -31,6 +33,18 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+M = TypeVar("M")
+
+
+def get_existing(model: type[M], ident: object, message: str = "Запись не найдена.") -> M:
+    """db.session.get() of a row the caller holds the id of (a foreign key, a job's actor): the row, or a
+    NotFoundError (404, with the message) rather than None failing further on."""
+    row = db.session.get(model, ident)
+    if row is None:
+        raise NotFoundError(message)
+    return row
 
 
 def one_of(column: str, values, name: str | None = None) -> CheckConstraint:

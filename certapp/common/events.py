@@ -12,13 +12,17 @@ other facts are announced by name where they happen («certificate.issued», «c
 Reactions register with @subscribe in their feature's `reactions.py`, imported by create_app.
 """
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
-_subscribers: dict[str, list] = defaultdict(list)
+#: a reaction: called with (subject, **data)
+Subscriber = Callable[..., Any]
+_subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 
 
-def subscribe(*names: str):
+def subscribe(*names: str) -> Callable[[Subscriber], Subscriber]:
     """@subscribe("registry_entry.created"): call the function with (subject, **data) on each."""
-    def decorate(fn):
+    def decorate(fn: Subscriber) -> Subscriber:
         for name in names:
             if fn not in _subscribers[name]:
                 _subscribers[name].append(fn)

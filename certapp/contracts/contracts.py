@@ -2,9 +2,11 @@
 document's parts 2 and 3. Money moves only through ledger.services."""
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -68,7 +70,7 @@ REPORT_LOAD = (joinedload(Contract.program, innerjoin=True), joinedload(Contract
                selectinload(Contract.months))
 
 
-def get_contract(contract_id: int, user: User, *, for_update: bool = False, load: tuple = ()) -> Contract:
+def get_contract(contract_id: int, user: User, *, for_update: bool = False, load: tuple[ExecutableOption, ...] = ()) -> Contract:
     """The contract the user may see. `for_update`: locked (only its own row) and reloaded; `load`:
     loader options for what the caller reads (DOCUMENT_LOAD, REPORT_LOAD), in one or two queries
     instead of a load per relation."""
@@ -77,16 +79,15 @@ def get_contract(contract_id: int, user: User, *, for_update: bool = False, load
         # serialises signing, reports and termination of one contract on PostgreSQL, and reloads it
         stmt = stmt.with_for_update(of=Contract).execution_options(populate_existing=True)
     contract = db.session.execute(stmt).scalar_one_or_none()
-    allowed = contract is not None and (
-        (user.role == "parent" and contract.parent_id == user.id)
-        or (user.role == "provider" and contract.provider_id == user.provider_id)
-        or user.reads_as("department", "bookkeeping"))
-    if not allowed:
+    if contract is None or not (
+            (user.role == "parent" and contract.parent_id == user.id)
+            or (user.role == "provider" and contract.provider_id == user.provider_id)
+            or user.reads_as("department", "bookkeeping")):
         raise NotFoundError("Договор не найден.")
     return contract
 
 
-def contract_content(contract: Contract) -> dict:
+def contract_content(contract: Contract) -> dict[str, Any]:
     """The canonical content of the contract document, as signed."""
     return {
         "number": contract.number, "certificate": contract.certificate.number,
@@ -109,7 +110,7 @@ def _signed_contract(number: str) -> SignedDocument | None:
                                        provider_id=contract.provider_id) or None
 
 
-def _transition(contract: Contract, to_status: str, actor: User, details: dict | None = None) -> None:
+def _transition(contract: Contract, to_status: str, actor: User, details: dict[str, Any] | None = None) -> None:
     transition(contract, to_status, CONTRACT_TRANSITIONS, actor, event="contract",
                refusal="Договор в состоянии «{status}».", details=details)
 
@@ -175,7 +176,7 @@ class SplitChangedError(ledger.InsufficientBalanceError):
         self.extra = {"split": split_payload(split)}
 
 
-def split_payload(split: OfferSplit) -> dict:
+def split_payload(split: OfferSplit) -> dict[str, Any]:
     """The split for the API (kopecks): what to send back as expected_certificate_amount to sign it."""
     return {"certificate_part": split.certificate_part, "parent_part": split.parent_part, "total": split.total,
             "certificate_part_display": format_rub(split.certificate_part),
@@ -308,7 +309,10 @@ def terminate(contract_id: int, actor: User, reason: str, grounds: str | None = 
 def _end_on_notice(contract: Contract) -> None:
     """The noticed contract's last day has passed: it is terminated, the months from `terminated_from`
     are cancelled and their reserve returns to the certificate."""
-    cancelled = [m for m in contract.months if m.month >= contract.terminated_from and m.status == "planned"]
+    from_month = contract.terminated_from
+    if from_month is None:
+        raise TransitionError("Договор не расторгается: уведомление о расторжении не направлено.")
+    cancelled = [m for m in contract.months if m.month >= from_month and m.status == "planned"]
     transition(contract, "terminated", CONTRACT_TRANSITIONS, None, event="contract",
                refusal="Договор в состоянии «{status}».",
                details={"from_month": contract.terminated_from, "grounds": contract.termination_grounds})
@@ -387,7 +391,8 @@ CONTRACT_LIST_LOAD = (selectinload(Contract.municipality),
                       selectinload(Contract.months))
 
 
-def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None):
+def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None
+                  ) -> Select[Contract]:
     stmt = select(Contract).options(*CONTRACT_LIST_LOAD).order_by(Contract.id.desc())
     if user.role == "parent":
         stmt = stmt.where(Contract.parent_id == user.id)

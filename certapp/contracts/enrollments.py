@@ -1,9 +1,10 @@
 """Enrollment requests: a parent asks for a seat in a group, the provider accepts (the contract is offered)
 or declines. Money moves only through ledger.services."""
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -26,12 +27,13 @@ from certapp.contracts.models import (
     Enrollment,
 )
 from certapp.contracts.months import PriceSplit, parse_month, price_split
-from certapp.db import db, utcnow
+from certapp.db import db, get_existing, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number
 from certapp.jobs.bulk import register_bulk, start_bulk
+from certapp.jobs.models import Job
 from certapp.ledger import services as ledger
-from certapp.programs.models import StudyGroup
+from certapp.programs.models import Program, StudyGroup
 from certapp.programs.services import seats_left
 from certapp.reference.models import Municipality
 from certapp.registry.services import admitted_in, require_registry_provider
@@ -42,18 +44,19 @@ class EnrollmentError(DomainError):
     status = 422
 
 
-def check_offered_in(program, municipality_id: int) -> None:
+def check_offered_in(program: Program, municipality_id: int) -> None:
     """A certificate pays only for a program offered in its own municipality by a provider admitted
     there: the contract is paid by that municipality under its agreement with the provider."""
     if municipality_id not in {m.id for m in program.municipalities} \
             or not admitted_in(program.provider_id, municipality_id):
-        name = db.session.get(Municipality, municipality_id).name
+        name = get_existing(Municipality, municipality_id).name
         raise EnrollmentError(f"Программа не предлагается в муниципальном образовании сертификата ({name}): "
                               "сертификат оплачивает обучение у исполнителей, допущенных в этом муниципалитете.",
                               field="group_id", code="not_offered_in_municipality")
 
 
-def catalog_offers(parent: User, programs: list, today: date | None = None) -> dict[int, list]:
+def catalog_offers(parent: User, programs: list[Program], today: date | None = None
+                   ) -> dict[int, list[tuple[Certificate, PriceSplit]]]:
     """For a parent browsing the catalog: per program, for each of their active certificates that can
     pay for it (the program is offered in the certificate's municipality), what a contract from this
     month (or the nearest group's start) to the group's end would split into."""
@@ -83,7 +86,7 @@ def _seats_left(group: StudyGroup) -> int:
     return seats_left([group])[group.id]
 
 
-def request_enrollment(parent: User, certificate_id: int, group_id: int, start_month, today: date | None = None
+def request_enrollment(parent: User, certificate_id: int, group_id: int, start_month: object, today: date | None = None
                        ) -> Enrollment:
     """A parent asks to enroll the certificate's child in a group, from start_month to the group's end.
 
@@ -126,7 +129,7 @@ def catalog_group(group_id: int) -> StudyGroup:
     return group
 
 
-def group_enrollment_options(parent: User, group_id: int, start_month=None, today: date | None = None
+def group_enrollment_options(parent: User, group_id: int, start_month: object = None, today: date | None = None
                              ) -> tuple[StudyGroup, date, list["EnrollmentOption"]]:
     """enrollment_options for the API: the group from the catalog, the start month (by default the first
     one open) checked against the group's months."""
@@ -213,22 +216,21 @@ def _ensure_not_enrolled(child: Child, group_id: int) -> None:
 
 def _own_enrollment(enrollment_id: int, user: User) -> Enrollment:
     enrollment = db.session.get(Enrollment, enrollment_id)
-    allowed = enrollment is not None and (
-        (user.role == "parent" and enrollment.parent_id == user.id)
-        or (user.role == "provider" and enrollment.provider_id == user.provider_id)
-        or user.reads_as("department"))
-    if not allowed:
+    if enrollment is None or not (
+            (user.role == "parent" and enrollment.parent_id == user.id)
+            or (user.role == "provider" and enrollment.provider_id == user.provider_id)
+            or user.reads_as("department")):
         raise NotFoundError("Заявка на обучение не найдена.")
     return enrollment
 
 
-def _transition_enrollment(enrollment: Enrollment, to_status: str, actor: User, reason: str | None = None) -> None:
+def _transition_enrollment(enrollment: Enrollment, to_status: str, actor: User | None, reason: str | None = None) -> None:
     transition(enrollment, to_status, ENROLLMENT_TRANSITIONS, actor, event="enrollment",
                refusal="Заявка на обучение уже в состоянии «{status}».", details={"reason": reason} if reason else None)
     enrollment.decided_at = utcnow()
 
 
-def decline_enrollment(enrollment_id: int, actor: User, reason: str) -> Enrollment:
+def decline_enrollment(enrollment_id: int, actor: User, reason: str | None) -> Enrollment:
     require_registry_provider(actor)
     enrollment = _own_enrollment(enrollment_id, actor)
     reason = " ".join((reason or "").split())
@@ -246,7 +248,8 @@ def cancel_enrollment(enrollment_id: int, actor: User) -> Enrollment:
     return enrollment
 
 
-def decide_enrollment(enrollment_id: int, action: str, actor: User, reason: str | None = None):
+def decide_enrollment(enrollment_id: int, action: str, actor: User, reason: str | None = None
+                      ) -> Enrollment | Contract:
     """The provider's answer to an enrollment request: "accept" (the contract is offered) or
     "decline" with a reason."""
     _check_action(action)
@@ -268,13 +271,14 @@ def _check_bulk_action(actor: User, action: str, reason: str | None) -> None:
         raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявок.", field="reason")
 
 
-def decide_enrollments(enrollment_ids, action: str, actor: User, reason: str | None = None) -> BulkResult:
+def decide_enrollments(enrollment_ids: Iterable[int], action: str, actor: User, reason: str | None = None) -> BulkResult:
     """Accept or decline many requests at once (one reason for all); each row stands alone."""
     _check_bulk_action(actor, action, reason)
     return for_each(enrollment_ids, lambda enrollment_id: decide_enrollment(enrollment_id, action, actor, reason))
 
 
-def start_deciding_enrollments(enrollment_ids, action: str, actor: User, reason: str | None = None):
+def start_deciding_enrollments(enrollment_ids: Iterable[int], action: str, actor: User, reason: str | None = None
+                               ) -> Job:
     """decide_enrollments as a job, for more rows than a request should take (certapp.jobs.bulk)."""
     _check_bulk_action(actor, action, reason)
     return start_bulk("enrollments.decide", "Ответ на заявки на обучение", enrollment_ids, actor,
@@ -338,7 +342,7 @@ ENROLLMENT_LIST_LOAD = (selectinload(Enrollment.municipality), selectinload(Enro
                         selectinload(Enrollment.group).selectinload(StudyGroup.program), selectinload(Enrollment.contract))
 
 
-def enrollments_for(user: User, status: str | None = None):
+def enrollments_for(user: User, status: str | None = None) -> Select[Enrollment]:
     stmt = select(Enrollment).options(*ENROLLMENT_LIST_LOAD).order_by(Enrollment.id.desc())
     if user.role == "parent":
         stmt = stmt.where(Enrollment.parent_id == user.id)

@@ -13,7 +13,7 @@ from certapp.db import db, transaction
 from certapp.ledger import services as ledger
 
 
-def expire_period(period_id: int, actor: User | None, today: date | None = None, batch: int | None = None) -> dict:
+def expire_period(period_id: int, actor: User | None, today: date | None = None, batch: int | None = None) -> dict[str, int]:
     """At the period's end what is still available on its certificates expires; nothing carries over.
     `batch`: at most that many certificates (those done are expired, so the next call goes on); the
     callers loop, a transaction per batch, so that a region's period never sits in one transaction."""
@@ -36,7 +36,7 @@ def expire_period(period_id: int, actor: User | None, today: date | None = None,
     return counts
 
 
-def expire_period_in_batches(period_id: int, actor: User | None, batch: int = 1000, today: date | None = None) -> dict:
+def expire_period_in_batches(period_id: int, actor: User | None, batch: int = 1000, today: date | None = None) -> dict[str, int]:
     """expire_period a batch per transaction until none is left; the totals."""
     totals = {"certificates": 0, "amount": 0}
     while True:

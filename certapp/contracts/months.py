@@ -7,7 +7,7 @@ from certapp.common.errors import ValidationError
 from certapp.common.months import add_months, first_of_month, months_between
 
 
-def parse_month(value, field: str = "month") -> date:
+def parse_month(value: object, field: str = "month") -> date:
     """'2026-12', '12.2026' or a date -> the first day of that month."""
     if isinstance(value, date):
         return first_of_month(value)

@@ -51,7 +51,9 @@ def prolong(contract: Contract, today: date | None = None) -> Contract | None:
     if db.session.execute(select(Contract.id).where(Contract.prolonged_from_id == contract.id)).first():
         return None
     certificate = _next_certificate(contract)
-    group = _continuing_group(contract, certificate) if certificate else None
+    if certificate is None:
+        return None
+    group = _continuing_group(contract, certificate)
     if group is None:
         return None
     start = max(first_of_month(group.starts_on), first_of_month(certificate.valid_from))

@@ -3,6 +3,7 @@ corrections. Money moves only through ledger.services."""
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +47,7 @@ def _month_of(contract: Contract, month: date) -> ContractMonth:
     return row
 
 
-def _lessons(delivered: bool | None, planned, held) -> tuple[bool, int | None, int | None]:
+def _lessons(delivered: bool | None, planned: object, held: object) -> tuple[bool, int | None, int | None]:
     """(delivered, planned, held) from what the provider gave: the lessons, or only whether the month
     was delivered (then in full or not at all)."""
     if planned is None and held is None:
@@ -146,7 +147,7 @@ def paid_advance(contract: Contract, month: date) -> int:
     return entry.amount if entry else 0
 
 
-def report_month(contract_id: int, provider_user: User, month, delivered: bool | None = None,
+def report_month(contract_id: int, provider_user: User, month: date | str, delivered: bool | None = None,
                  reason: str | None = None, attendance: int | None = None, today: date | None = None, *,
                  lessons_planned: int | None = None, lessons_held: int | None = None) -> ServiceReport:
     """The provider reports a month once: lessons planned and held (or only whether it was delivered).
@@ -164,7 +165,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
         _refuse_month(contract, row)
     delivered, planned, held = _lessons(delivered, lessons_planned, lessons_held)
     scheduled = scheduled_lessons(contract.group, month) if planned is not None else None
-    if scheduled is not None and planned > scheduled:
+    if planned is not None and scheduled is not None and planned > scheduled:
         raise ValidationError(f"По расписанию группы («{contract.group.schedule}») за {month_label(month)} — "
                               f"{scheduled} {plural(scheduled, 'занятие', 'занятия', 'занятий')}: больше занятий "
                               "по расписанию указать нельзя.", field="lessons_planned", code="more_than_scheduled")
@@ -174,12 +175,13 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     if attendance is not None and not 0 <= attendance <= MAX_ATTENDANCE_PER_MONTH:
         raise ValidationError("Посещаемость указана неверно.", field="attendance")
     due = row.certificate_amount if delivered else 0
-    if planned is not None:
+    if planned is not None and held is not None:
         due = share(row.certificate_amount, held, planned)
     advance = paid_advance(contract, month)
     # the money first (idempotent by its keys), then the report that names its entry: should the report
     # be a duplicate after all, the caller's transaction (or savepoint) takes the moves back with it
-    key, moves = month_key(contract.id, month), dict(contract_id=contract.id, actor=provider_user)
+    key = month_key(contract.id, month)
+    moves: dict[str, Any] = dict(contract_id=contract.id, actor=provider_user)
     entries = []
     if due > advance:
         entries.append(ledger.spend(contract.certificate_id, due - advance, key, month=month, **moves))
@@ -210,7 +212,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     return report
 
 
-def report_group(provider_user: User, group_id: int, month, rows: list[dict], today: date | None = None
+def report_group(provider_user: User, group_id: int, month: date | str, rows: list[dict[str, Any]], today: date | None = None
                  ) -> BulkResult:
     """Lessons of a whole group for a month in one request: a row per contract ({contract_id,
     lessons_planned, lessons_held, reason}); each row stands alone."""
@@ -223,7 +225,7 @@ def report_group(provider_user: User, group_id: int, month, rows: list[dict], to
         raise _not_over(month)
     by_contract = {row["contract_id"]: row for row in rows}
 
-    def one(contract_id: int):
+    def one(contract_id: int) -> ServiceReport:
         row = by_contract[contract_id]
         contract = get_contract(contract_id, provider_user)
         if contract.group_id != group.id:
@@ -266,11 +268,12 @@ def group_to_report(provider_user: User, group_id: int, month: date | None = Non
             by_month.setdefault(row.month, []).append(contract)
     months = sorted(by_month, reverse=True)
     month = month or (months[0] if months else None)
-    return GroupMonth(group, months, month, by_month.get(month, []),
+    return GroupMonth(group, months, month, by_month.get(month, []) if month else [],
                       scheduled_lessons(group, month) if month else None, not month or month_is_over(month, today))
 
 
-def correct_month(contract_id: int, actor: User, month, amount: int, direction: str, reason: str):
+def correct_month(contract_id: int, actor: User, month: date | str, amount: int, direction: str, reason: str
+                  ) -> LedgerEntry:
     """The department corrects a reported month with a correcting entry: 'refund' moves spent back to
     available (the month was not in fact delivered), 'charge' moves available to spent."""
     require_role(actor, "department")

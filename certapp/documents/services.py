@@ -1,5 +1,6 @@
 """Document numbers and the system signature over a document's canonical content."""
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -96,10 +97,11 @@ class SignedDocument:
 
 
 #: features register how to find their signed documents by number (the number's prefix tells)
-_FINDERS: list = []
+Finder = Callable[[str], "SignedDocument | None"]
+_FINDERS: list[Finder] = []
 
 
-def signed_document_finder(finder):
+def signed_document_finder(finder: Finder) -> Finder:
     """@signed_document_finder: finder(number) -> SignedDocument | None, for the documents of one feature."""
     _FINDERS.append(finder)
     return finder

@@ -17,11 +17,16 @@ from its checkpoint — and marks any other failed, telling its owner.
 """
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 from huey import MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = ["huey", "job", "periodic", "crontab", "set_worker_app", "JobTaken", "TASKS", "RESUMABLE"]
 
@@ -75,15 +80,15 @@ def set_worker_app(app) -> None:
     _worker_app = app
 
 
-def _in_app_context(fn):
+def _in_app_context(fn: Callable[P, R]) -> Callable[P, R | None]:
     """Run fn in an application context of its own: the caller's app when there is one (a job
     run at once, in tests or from a command), else the worker's."""
 
     @functools.wraps(fn)
-    def run(*args, **kwargs):
+    def run(*args: P.args, **kwargs: P.kwargs) -> R | None:
         from certapp.db import db
 
-        app = current_app._get_current_object() if has_app_context() else _worker_app
+        app = current_app._get_current_object() if has_app_context() else _worker_app  # type: ignore[attr-defined]  # the proxy's own method
         if app is None:
             from certapp import create_app
 
@@ -100,12 +105,13 @@ def _in_app_context(fn):
     return run
 
 
-def job(resumable: bool = False, **options):
+def job(resumable: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Declare a background job: ``@job(retries=3, retry_delay=60)``; call ``fn(…)`` to enqueue it
     (after the commit that makes its rows visible — see certapp.jobs.services.after_commit).
     `resumable`: a job with a row whose worker died is handed out again and goes on from its
-    checkpoint (each step stands alone); otherwise it is marked failed and its owner told."""
-    def decorate(fn):
+    checkpoint (each step stands alone); otherwise it is marked failed and its owner told. Huey has no
+    types: the job (its TaskWrapper) is Any."""
+    def decorate(fn: Callable[..., Any]) -> Any:
         name = f"{fn.__module__}.{fn.__name__}"
         TASKS[name] = huey.task(name=name, **options)(_in_app_context(fn))
         if resumable:
@@ -114,8 +120,8 @@ def job(resumable: bool = False, **options):
     return decorate
 
 
-def periodic(schedule, **options):
+def periodic(schedule: Any, **options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Declare a periodic job (``crontab(minute='0', hour='3')``), run by the worker's scheduler."""
-    def decorate(fn):
+    def decorate(fn: Callable[..., Any]) -> Any:
         return huey.periodic_task(schedule, name=f"{fn.__module__}.{fn.__name__}", **options)(_in_app_context(fn))
     return decorate

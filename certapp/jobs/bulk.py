@@ -1,12 +1,15 @@
 """A bulk action too long for one request: the rows run one by one, each in its own transaction,
 with a progress bar (certapp.common.bulk runs short ones in the request, each row in a savepoint).
 Features register their row actions by name; the job finds them again in the worker."""
+from collections.abc import Iterable
+
 from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
 from certapp.common.scope import scoped
 from certapp.db import db, transaction
 from certapp.jobs import job
+from certapp.jobs.models import Job
 from certapp.jobs.services import Progress, start
 
 #: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path)
@@ -19,7 +22,7 @@ def register_bulk(name: str, action, forms: tuple[str, str, str], result_path) -
     BULK_ACTIONS[name] = (action, forms, result_path)
 
 
-def start_bulk(name: str, title: str, ids, actor: User, **options):
+def start_bulk(name: str, title: str, ids: Iterable[object], actor: User, **options: object) -> Job:
     """Record and enqueue the bulk job (after the commit); returns the Job."""
     return start(run_bulk, f"bulk.{name}", title, actor, name, clean_ids(ids), actor.id, options)
 

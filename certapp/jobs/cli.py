@@ -17,7 +17,7 @@ def worker(workers, periodic):
     import certapp.tasks  # noqa: F401  (every job known to the worker)
     from certapp.jobs.services import recover_stale_jobs, start_heartbeat
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     set_worker_app(app)
     start_heartbeat(app)
     # a worker restarted after a crash: its jobs (already silent for JOB_STALE_SECONDS) go on at once

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from certapp.accounts.models import User
 from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, DomainError, ValidationError
 from certapp.common.money import format_rub
@@ -55,7 +56,7 @@ def _existing(certificate_id: int, key: str) -> LedgerEntry | None:
         LedgerEntry.certificate_id == certificate_id, LedgerEntry.idempotency_key == key)).scalar_one_or_none()
 
 
-def _same(entry: LedgerEntry, kind: str, amount: int, deltas: tuple) -> LedgerEntry:
+def _same(entry: LedgerEntry, kind: str, amount: int, deltas: tuple[int, ...]) -> LedgerEntry:
     if (entry.kind, entry.amount, (entry.d_available, entry.d_reserved, entry.d_spent, entry.d_expired)) != \
             (kind, amount, deltas):
         raise IdempotencyConflictError("Этот ключ идемпотентности уже использован для другой операции.",
@@ -63,7 +64,7 @@ def _same(entry: LedgerEntry, kind: str, amount: int, deltas: tuple) -> LedgerEn
     return entry
 
 
-def _move(certificate_id: int, kind: str, amount: int, deltas: tuple, key: str, *, actor=None,
+def _move(certificate_id: int, kind: str, amount: int, deltas: tuple[int, ...], key: str, *, actor: User | None = None,
           contract_id: int | None = None, month: date | None = None, reason: str | None = None) -> LedgerEntry:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationError("Сумма операции должна быть целым положительным числом копеек.", field="amount")
@@ -112,7 +113,7 @@ def _refresh(certificate_id: int) -> None:
         db.session.expire(balance)
 
 
-def issue(certificate_id: int, nominal: int, key: str, *, municipality_id: int, actor=None) -> LedgerEntry:
+def issue(certificate_id: int, nominal: int, key: str, *, municipality_id: int, actor: User | None = None) -> LedgerEntry:
     """The opening entry of a certificate: available = nominal, the money of `municipality_id`."""
     if not isinstance(nominal, int) or nominal <= 0:
         raise ValidationError("Номинал должен быть больше нуля.", field="nominal")
@@ -133,39 +134,39 @@ def issue(certificate_id: int, nominal: int, key: str, *, municipality_id: int, 
     return entry
 
 
-def reserve(certificate_id: int, amount: int, key: str, *, contract_id: int, actor=None) -> LedgerEntry:
+def reserve(certificate_id: int, amount: int, key: str, *, contract_id: int, actor: User | None = None) -> LedgerEntry:
     """Move `amount` from available to reserved. Raises InsufficientBalanceError and changes nothing."""
     return _move(certificate_id, "reserve", amount, tuple(d * amount for d in MOVES["reserve"]), key,
                  actor=actor, contract_id=contract_id)
 
 
-def release(certificate_id: int, amount: int, key: str, *, contract_id: int, actor=None,
+def release(certificate_id: int, amount: int, key: str, *, contract_id: int, actor: User | None = None,
             reason: str | None = None) -> LedgerEntry:
     """Move `amount` from reserved back to available (a contract ended early)."""
     return _move(certificate_id, "release", amount, tuple(d * amount for d in MOVES["release"]), key,
                  actor=actor, contract_id=contract_id, reason=reason)
 
 
-def spend(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor=None) -> LedgerEntry:
+def spend(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor: User | None = None) -> LedgerEntry:
     """Move a delivered month's share from reserved to spent (списание)."""
     return _move(certificate_id, "spend", amount, tuple(d * amount for d in MOVES["spend"]), key,
                  actor=actor, contract_id=contract_id, month=month)
 
 
-def advance(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor=None) -> LedgerEntry:
+def advance(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor: User | None = None) -> LedgerEntry:
     """Pay a month's advance before the month is reported: reserved to spent."""
     return _move(certificate_id, "advance", amount, tuple(d * amount for d in MOVES["advance"]), key,
                  actor=actor, contract_id=contract_id, month=month)
 
 
-def refund(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor=None,
+def refund(certificate_id: int, amount: int, key: str, *, contract_id: int, month: date, actor: User | None = None,
            reason: str | None = None) -> LedgerEntry:
     """An advance larger than the month's final amount: the difference returns from spent to the reserve."""
     return _move(certificate_id, "refund", amount, tuple(d * amount for d in MOVES["refund"]), key,
                  actor=actor, contract_id=contract_id, month=month, reason=reason)
 
 
-def expire(certificate_id: int, key: str, actor=None) -> LedgerEntry | None:
+def expire(certificate_id: int, key: str, actor: User | None = None) -> LedgerEntry | None:
     """What is still available at the period's end expires. None when nothing is left."""
     existing = _existing(certificate_id, key)
     if existing is not None:
@@ -177,7 +178,7 @@ def expire(certificate_id: int, key: str, actor=None) -> LedgerEntry | None:
     return _move(certificate_id, "expire", amount, tuple(d * amount for d in MOVES["expire"]), key, actor=actor)
 
 
-def correct(certificate_id: int, deltas: tuple[int, int, int, int], key: str, *, reason: str, actor,
+def correct(certificate_id: int, deltas: tuple[int, int, int, int], key: str, *, reason: str, actor: User,
             contract_id: int | None = None, month: date | None = None) -> LedgerEntry:
     """A correcting entry (the department's): moves between balances that sum to zero, with a reason."""
     if sum(deltas) != 0 or not any(deltas):
@@ -247,14 +248,14 @@ def check_invariant(certificate_id: int | None = None, *, after_id: int | None =
         sums = sums.where(LedgerEntry.certificate_id > after_id)
     if up_to_id is not None:
         sums = sums.where(LedgerEntry.certificate_id <= up_to_id)
-    sums = sums.subquery()
+    entry_sums = sums.subquery()
     fields = ("nominal", "available", "reserved", "spent", "expired")
     cached = {field: getattr(CertificateBalance, field) for field in fields}
-    from_entries = {field: func.coalesce(sums.c[field], 0) for field in fields}
+    from_entries = {field: func.coalesce(entry_sums.c[field], 0) for field in fields}
     total = cached["available"] + cached["reserved"] + cached["spent"] + cached["expired"]
     stmt = (select(CertificateBalance.certificate_id, total.label("total"),
                    *(cached[f].label(f"cached_{f}") for f in fields), *(from_entries[f].label(f) for f in fields))
-            .outerjoin(sums, sums.c.certificate_id == CertificateBalance.certificate_id)
+            .outerjoin(entry_sums, entry_sums.c.certificate_id == CertificateBalance.certificate_id)
             .where(or_(total != cached["nominal"], *(cached[f] != from_entries[f] for f in fields))))
     if certificate_id is not None:
         stmt = stmt.where(CertificateBalance.certificate_id == certificate_id)
@@ -276,6 +277,6 @@ def check_invariant(certificate_id: int | None = None, *, after_id: int | None =
 def few_certificates() -> bool:
     """Whether the current scope holds few enough certificates (LIVE_REPORT_LIMIT) for a summary that
     reads all of them to be computed while a page waits; counts no further than the limit."""
-    limit = current_app.config["LIVE_REPORT_LIMIT"]
+    limit = int(current_app.config["LIVE_REPORT_LIMIT"])
     held = select(CertificateBalance.certificate_id).limit(limit + 1).subquery()
     return db.session.execute(select(func.count()).select_from(held)).scalar_one() <= limit
