@@ -1,7 +1,8 @@
 """The provider's quarterly report on the execution of its agreement."""
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from certapp.accounts.models import User
@@ -36,7 +37,7 @@ def _quarter(year: int, quarter: int) -> tuple[date, date]:
     return quarter_months(year, quarter)
 
 
-def agreement_report_figures(agreement: Agreement, year: int, quarter: int) -> dict:
+def agreement_report_figures(agreement: Agreement, year: int, quarter: int) -> dict[str, Any]:
     """What the provider delivered under the agreement in the quarter and what it received, month by
     month, in three grouped queries: contracts and children served, months delivered, the certificates'
     money spent, and the registers paid in the quarter."""
@@ -62,7 +63,7 @@ def agreement_report_figures(agreement: Agreement, year: int, quarter: int) -> d
                                          "spent": sum(m["spent"] for m in months), "received": int(received)}}
 
 
-def agreement_report_content(report: AgreementReport) -> dict:
+def agreement_report_content(report: AgreementReport) -> dict[str, Any]:
     return {"number": report.number, "figures": report.figures, "formed_at": report.formed_at}
 
 
@@ -115,7 +116,7 @@ def decide_agreement_report(report_id: int, decision: str, actor: User, reason: 
     return report
 
 
-def agreement_reports_query(user: User, status: str | None = None):
+def agreement_reports_query(user: User, status: str | None = None) -> Select[AgreementReport]:
     stmt = select(AgreementReport).order_by(AgreementReport.year.desc(), AgreementReport.quarter.desc(),
                                             AgreementReport.id.desc())
     if user.role == "provider":

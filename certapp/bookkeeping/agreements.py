@@ -2,19 +2,15 @@
 acceptance and the end; which one is in force in a month."""
 import json
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.bookkeeping.models import (
-    AGREEMENT_TRANSITIONS,
-    REGISTER_TRANSITIONS,
-    Agreement,
-    AgreementVersion,
-)
+from certapp.bookkeeping.models import AGREEMENT_TRANSITIONS, REGISTER_TRANSITIONS, Agreement, AgreementVersion, PaymentRegister
 from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.events import announce
@@ -34,7 +30,7 @@ class AgreementRequiredError(DomainError):
     status = 409
 
 
-def prepare_agreement(provider_id: int, municipality_id: int, actor=None) -> Agreement:
+def prepare_agreement(provider_id: int, municipality_id: int, actor: User | None = None) -> Agreement:
     """A draft agreement of a municipality with a provider it has just admitted (called on the
     admission): each municipality pays a provider under its own agreement."""
     agreement = Agreement(provider_id=provider_id, municipality_id=municipality_id, status="draft")
@@ -44,7 +40,7 @@ def prepare_agreement(provider_id: int, municipality_id: int, actor=None) -> Agr
     return agreement
 
 
-def visible_agreements(user: User | None = None):
+def visible_agreements(user: User | None = None) -> Select[Agreement]:
     """The agreements a user may see, in one place for every list and get: a provider its own (in every
     municipality that pays it), an official those of their municipality (the scope limits them);
     no user: the caller's rule decides (bookkeeping's services require their role first)."""
@@ -61,12 +57,12 @@ def get_agreement(agreement_id: int, user: User | None = None) -> Agreement:
     return agreement
 
 
-def agreements_query(status: str | None = None, user: User | None = None):
+def agreements_query(status: str | None = None, user: User | None = None) -> Select[Agreement]:
     stmt = visible_agreements(user).join(Provider).order_by(Agreement.status, Provider.short_name, Agreement.id)
     return stmt.where(Agreement.status == status) if status else stmt
 
 
-def agreements_to_sign(user: User):
+def agreements_to_sign(user: User) -> Select[Agreement]:
     """The provider's agreements whose current version waits for its signature."""
     return visible_agreements(user).where(Agreement.status == "concluded", or_(
         Agreement.provider_signed_version.is_(None), Agreement.provider_signed_version < Agreement.version))
@@ -98,7 +94,7 @@ def payment_terms(agreement: Agreement) -> str:
             "исполнителя.")
 
 
-def agreement_content(agreement: Agreement) -> dict:
+def agreement_content(agreement: Agreement) -> dict[str, Any]:
     """The canonical content of the agreement document, as both parties sign it: the parties (the
     municipality's authorised body and the provider), the subject, the volume, the money terms, the
     term and the bank details."""
@@ -115,7 +111,7 @@ def agreement_content(agreement: Agreement) -> dict:
             "valid_to": agreement.valid_to, "bik": agreement.bik, "settlement_account": agreement.settlement_account}
 
 
-def legacy_agreement_content(agreement) -> dict:
+def legacy_agreement_content(agreement: Agreement) -> dict[str, Any]:
     """The content agreements were signed over before the provider signed them too (migration 0034):
     what /documents/verify checks for those that have no version as signed."""
     p = agreement.provider
@@ -129,19 +125,22 @@ def current_version(agreement: Agreement) -> AgreementVersion | None:
     return next((v for v in agreement.versions if v.version == agreement.version), None)
 
 
-def signed_content(agreement: Agreement) -> dict:
+def signed_content(agreement: Agreement) -> dict[str, Any]:
     """What the authorised body's signature covers: the current version's content as signed."""
     version = current_version(agreement)
     return version.content if version is not None else legacy_agreement_content(agreement)
 
 
-def _volume(volume_children, amount_limit) -> tuple[int | None, int | None]:
-    for value, name, label in ((volume_children, "volume_children", "Число сертификатов (детей)"),
-                               (amount_limit, "amount_limit", "Предельный объём средств")):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0
-                                  or value >= 10**13):
-            raise ValidationError(f"{label} — целое положительное число или пусто (не ограничено).", field=name)
-    return volume_children, amount_limit
+def _volume(volume_children: object, amount_limit: object) -> tuple[int | None, int | None]:
+    return (_limit(volume_children, "volume_children", "Число сертификатов (детей)"),
+            _limit(amount_limit, "amount_limit", "Предельный объём средств"))
+
+
+def _limit(value: object, name: str, label: str) -> int | None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0
+                              or value >= 10**13):
+        raise ValidationError(f"{label} — целое положительное число или пусто (не ограничено).", field=name)
+    return value
 
 
 def _sign_version(agreement: Agreement, actor: User) -> AgreementVersion:
@@ -186,7 +185,7 @@ UNCHANGED = object()
 
 
 def amend_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: date | None,
-                    volume_children=UNCHANGED, amount_limit=UNCHANGED) -> Agreement:
+                    volume_children: object = UNCHANGED, amount_limit: object = UNCHANGED) -> Agreement:
     """A supplementary agreement: a new term (and volume, when given) and the registry's current bank
     details, as a new version signed by the authorised body. It takes effect when the provider signs it;
     until then the agreement stays in force on the term of the last version both signed."""
@@ -210,7 +209,7 @@ def amend_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: 
     return agreement
 
 
-def provider_acceptance_content(agreement: Agreement, version: AgreementVersion) -> dict:
+def provider_acceptance_content(agreement: Agreement, version: AgreementVersion) -> dict[str, Any]:
     """What the provider's signature covers: the version's content as the authority signed it, that
     signature, and who signed for the provider and when."""
     return {"agreement": agreement.number, "version": version.version, "content": version.content,
@@ -264,7 +263,7 @@ def end_agreement(agreement_id: int, actor: User, ended_on: date, reason: str) -
     return agreement
 
 
-def _transition(obj, to_status: str, actor: User, reason: str | None = None) -> None:
+def _transition(obj: Agreement | PaymentRegister, to_status: str, actor: User, reason: str | None = None) -> None:
     agreement = isinstance(obj, Agreement)
     transition(obj, to_status, AGREEMENT_TRANSITIONS if agreement else REGISTER_TRANSITIONS, actor,
                event="agreement" if agreement else "payment_register", refusal="Нельзя перевести из состояния «{status}».",

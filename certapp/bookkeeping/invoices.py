@@ -2,8 +2,9 @@
 certificates' reserves) or rejected. Money moves only through certapp.ledger.services (here: an approved
 advance)."""
 from datetime import date
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -18,7 +19,7 @@ from certapp.bookkeeping.models import (
     Invoice,
     InvoiceLine,
 )
-from certapp.bookkeeping.registers import BuildResult, _own
+from certapp.bookkeeping.registers import BuildResult, Step, _own
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.money import share
@@ -26,19 +27,20 @@ from certapp.common.months import add_months
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_key
-from certapp.db import db, utcnow
+from certapp.db import db, get_existing, utcnow
 from certapp.documents.services import (
     SignedDocument,
     next_number,
     sign_document,
     signed_document_finder,
 )
+from certapp.jobs.models import Job
 from certapp.ledger import services as ledger
 from certapp.reference.services import own_municipality_id
 from certapp.registry.models import Provider
 
 
-def _advance_rows(provider_id: int, municipality_id: int, month: date):
+def _advance_rows(provider_id: int, municipality_id: int, month: date) -> Select[Contract, ContractMonth]:
     """Contract months paid in full this month (the contract in force on its 1st) that have neither
     an advance nor a report yet."""
     return (select(Contract, ContractMonth).join(ContractMonth, ContractMonth.contract_id == Contract.id)
@@ -50,7 +52,8 @@ def _advance_rows(provider_id: int, municipality_id: int, month: date):
             .order_by(Contract.id))
 
 
-def _final_rows(provider_id: int, municipality_id: int, month: date):
+def _final_rows(provider_id: int, municipality_id: int, month: date
+                ) -> Select[Contract, ServiceReport, ContractMonth]:
     return (select(Contract, ServiceReport, ContractMonth)
             .join(ServiceReport, ServiceReport.contract_id == Contract.id)
             .join(ContractMonth, (ContractMonth.contract_id == Contract.id) & (ContractMonth.month == month))
@@ -59,7 +62,7 @@ def _final_rows(provider_id: int, municipality_id: int, month: date):
             .order_by(Contract.id))
 
 
-def _line(contract: Contract, month_amount: int, amount: int, **figures) -> InvoiceLine:
+def _line(contract: Contract, month_amount: int, amount: int, **figures: int | None) -> InvoiceLine:
     return InvoiceLine(contract_id=contract.id, certificate_number=contract.certificate.number,
                        child_initials=contract.child.initials, program_title=contract.program.title,
                        month_amount=month_amount, amount=amount, municipality_id=contract.municipality_id, **figures)
@@ -75,6 +78,8 @@ def form_invoice(kind: str, provider_id: int, month: date, actor: User | None, m
     if actor is not None:
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
+    if municipality_id is None:
+        raise ValidationError("Не указано муниципальное образование счёта.", field="municipality_id")
     month, today = month.replace(day=1), today or clock.today()
     provider = db.session.get(Provider, provider_id)
     if provider is None:
@@ -89,7 +94,7 @@ def form_invoice(kind: str, provider_id: int, month: date, actor: User | None, m
     invoice = Invoice(number=next_number("invoice"), kind=kind, provider_id=provider_id, agreement_id=agreement.id,
                       month=month, status="draft", municipality_id=municipality_id,
                       share_percent=advance_percent() if kind == "advance" else None)
-    if kind == "advance":
+    if invoice.share_percent is not None:  # an advance
         percent = invoice.share_percent
         for contract, row in db.session.execute(_advance_rows(provider_id, municipality_id, month)).all():
             amount = share(row.certificate_amount, percent, 100)
@@ -122,10 +127,11 @@ def providers_to_invoice(month: date, municipality_id: int | None = None) -> lis
         ContractMonth, ContractMonth.contract_id == Contract.id).where(ContractMonth.month == month.replace(day=1))
     if municipality_id is not None:
         pairs = pairs.where(Contract.municipality_id == municipality_id)
-    return sorted(tuple(row) for row in db.session.execute(pairs).all())
+    return sorted(db.session.execute(pairs).tuples().all())
 
 
-def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None, step=None) -> BuildResult:
+def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None, step: Step | None = None
+                  ) -> BuildResult[Invoice]:
     """Every provider's invoice of a kind for the month (a provider that cannot be invoiced is skipped
     with the reason). Each provider runs inside `step()` — a savepoint by default; the job passes a
     transaction of its own that also counts progress. `actor` None: the system's job of the 1st."""
@@ -134,17 +140,17 @@ def form_invoices(kind: str, month: date, actor: User | None, today: date | None
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
-    result = BuildResult()
+    result: BuildResult[Invoice] = BuildResult()
     for provider_id, paying in providers_to_invoice(month, municipality_id):
         try:
             with (step or db.session.begin_nested)():
                 result.built.append(form_invoice(kind, provider_id, month, actor, paying, today))
         except (AgreementRequiredError, ConflictError, ValidationError) as error:
-            result.skipped.append((db.session.get(Provider, provider_id), error.message))
+            result.skipped.append((get_existing(Provider, provider_id), error.message))
     return result
 
 
-def start_forming_invoices(kind: str, month: date, actor: User):
+def start_forming_invoices(kind: str, month: date, actor: User) -> Job:
     """Form every provider's invoices of a kind for the month as a job with progress (bookkeeping.jobs)."""
     from certapp.bookkeeping.jobs import form_invoices_job
     from certapp.jobs.services import start
@@ -165,7 +171,7 @@ def get_invoice(invoice_id: int, user: User | None = None) -> Invoice:
     return invoice
 
 
-def invoice_content(invoice: Invoice) -> dict:
+def invoice_content(invoice: Invoice) -> dict[str, Any]:
     return {"number": invoice.number, "kind": invoice.kind, "provider": invoice.provider.inn, "month": invoice.month,
             "agreement": invoice.agreement.number, "total": invoice.total, "approved_at": invoice.approved_at,
             "lines": [[line.contract_id, line.month_amount, line.lessons_planned, line.lessons_held, line.due,
@@ -176,13 +182,13 @@ def invoice_content(invoice: Invoice) -> dict:
 def _signed_agreement_or_invoice(number: str) -> SignedDocument | None:
     if number.startswith("СГ-"):
         agreement = db.session.execute(select(Agreement).where(Agreement.number == number)).scalar_one_or_none()
-        return agreement and SignedDocument("agreement", "Соглашение о финансовом обеспечении затрат",
-                                            agreement.number, signed_content(agreement), agreement.signature,
-                                            gender="n", provider_id=agreement.provider_id)
+        return SignedDocument("agreement", "Соглашение о финансовом обеспечении затрат", number,
+                              signed_content(agreement), agreement.signature, gender="n",
+                              provider_id=agreement.provider_id) if agreement else None
     if number.startswith("СЧ-"):
         invoice = db.session.execute(select(Invoice).where(Invoice.number == number)).scalar_one_or_none()
-        return invoice and SignedDocument("invoice", invoice.kind_name, invoice.number, invoice_content(invoice),
-                                          invoice.signature, provider_id=invoice.provider_id)
+        return SignedDocument("invoice", invoice.kind_name, number, invoice_content(invoice),
+                              invoice.signature, provider_id=invoice.provider_id) if invoice else None
     return None
 
 
@@ -225,7 +231,7 @@ def reject_invoice(invoice_id: int, actor: User, reason: str) -> Invoice:
 
 
 def invoices_query(month: date | None = None, kind: str | None = None, status: str | None = None,
-                   provider_id: int | None = None, user: User | None = None):
+                   provider_id: int | None = None, user: User | None = None) -> Select[Invoice]:
     stmt = _own(select(Invoice).options(joinedload(Invoice.provider), joinedload(Invoice.municipality))
                 .order_by(Invoice.month.desc(), Invoice.kind, Invoice.id.desc()), Invoice, user)
     if month:

@@ -1,8 +1,11 @@
 """Monthly payment registers: built from the month's spends, approved, rejected, paid."""
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -10,32 +13,34 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.agreements import AgreementRequiredError, _transition, agreement_in_force
-from certapp.bookkeeping.models import (
-    PaymentRegister,
-    PaymentRegisterLine,
-)
+from certapp.bookkeeping.models import Invoice, PaymentRegister, PaymentRegisterLine
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.months import add_months, month_label
 from certapp.contracts.models import Contract
 from certapp.contracts.months import month_is_over
-from certapp.db import db
-from certapp.documents.services import (
-    next_number,
-)
+from certapp.db import db, get_existing
+from certapp.documents.services import next_number
+from certapp.jobs.models import Job
 from certapp.ledger.models import LedgerEntry
 from certapp.reference.services import own_municipality_id
 from certapp.registry.models import Provider
 
+T = TypeVar("T")
+S = TypeVar("S", bound=Select[Any])
+#: runs one provider's part of a bulk build: a savepoint by default, a job's transaction of its own
+Step = Callable[[], AbstractContextManager[object]]
 
-def _payable_with(month: date):
+
+def _payable_with(month: date) -> ColumnElement[bool]:
     """The entries a month's register pays (by the 10th of the next month): the spends, refunds and
     corrections of the month and before, and the advances of the next month."""
     return (LedgerEntry.d_spent != 0) & or_(
         LedgerEntry.month <= month, (LedgerEntry.kind == "advance") & (LedgerEntry.month <= add_months(month, 1)))
 
 
-def _unregistered_entries(provider_id: int, municipality_id: int, month: date):
+def _unregistered_entries(provider_id: int, municipality_id: int, month: date
+                          ) -> Select[LedgerEntry, Contract]:
     """What the month's register of the provider in the municipality pays (_payable_with), not yet in
     a register."""
     taken = select(PaymentRegisterLine.ledger_entry_id).where(PaymentRegisterLine.active)
@@ -45,7 +50,7 @@ def _unregistered_entries(provider_id: int, municipality_id: int, month: date):
             .order_by(LedgerEntry.month, LedgerEntry.id))
 
 
-def local_date(moment) -> date:
+def local_date(moment: datetime) -> date:
     """The day of a stored (UTC) moment where the officials work."""
     return moment.astimezone(clock.zone()).date()
 
@@ -69,6 +74,8 @@ def build_register(provider_id: int, month: date, actor: User | None,
     if actor is not None:
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
+    if municipality_id is None:
+        raise ValidationError("Не указано муниципальное образование реестра.", field="municipality_id")
     month = month.replace(day=1)
     check_month_over(month, today)
     provider = db.session.get(Provider, provider_id)
@@ -117,9 +124,9 @@ def _register_exists(provider: Provider, month: date) -> ConflictError:
 
 
 @dataclass
-class BuildResult:
-    built: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)  # (provider, reason)
+class BuildResult(Generic[T]):
+    built: list[T] = field(default_factory=list)
+    skipped: list[tuple[Provider, str]] = field(default_factory=list)  # (provider, reason)
 
 
 def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tuple[int, int]]:
@@ -130,10 +137,11 @@ def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tu
             .where(_payable_with(month.replace(day=1))))
     if municipality_id is not None:
         stmt = stmt.where(Contract.municipality_id == municipality_id)
-    return sorted(tuple(row) for row in db.session.execute(stmt).all())
+    return sorted(db.session.execute(stmt).tuples().all())
 
 
-def build_all_registers(month: date, actor: User | None, step=None, today: date | None = None) -> BuildResult:
+def build_all_registers(month: date, actor: User | None, step: Step | None = None, today: date | None = None
+                        ) -> BuildResult[PaymentRegister]:
     """Build the month's registers of every provider with something to pay, in one action; a provider
     that cannot be paid is skipped with the reason. Each provider runs inside `step()` — by default a
     savepoint of the caller's transaction; the job passes a transaction of its own per provider that
@@ -144,17 +152,17 @@ def build_all_registers(month: date, actor: User | None, step=None, today: date 
         municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
     check_month_over(month, today)
-    result = BuildResult()
+    result: BuildResult[PaymentRegister] = BuildResult()
     for provider_id, paying in providers_to_pay(month, municipality_id):
         try:
             with (step or db.session.begin_nested)():
                 result.built.append(build_register(provider_id, month, actor, paying, today))
         except (AgreementRequiredError, ConflictError, ValidationError) as error:
-            result.skipped.append((db.session.get(Provider, provider_id), error.message))
+            result.skipped.append((get_existing(Provider, provider_id), error.message))
     return result
 
 
-def start_building(month: date, actor: User):
+def start_building(month: date, actor: User) -> Job:
     """Start building every provider's register for the month as a job (certapp.bookkeeping.jobs)."""
     from certapp.bookkeeping.jobs import build_registers
     from certapp.jobs.services import start
@@ -166,7 +174,7 @@ def start_building(month: date, actor: User):
                  month.isoformat(), actor.id)
 
 
-def _own(stmt, model, user: User | None):
+def _own(stmt: S, model: type[PaymentRegister] | type[Invoice], user: User | None) -> S:
     """A provider reads only the registers and invoices that pay it (officials: their municipality's, by
     the scope): the one place both lists and gets are limited."""
     if user is not None and user.role == "provider":
@@ -224,7 +232,8 @@ def mark_paid(register_id: int, actor: User, order_number: str, order_date: date
     elif order_date > today:
         errors["payment_order_date"] = (f"Дата платёжного поручения ({order_date:%d.%m.%Y}) не может быть позже "
                                         f"сегодняшнего дня ({today:%d.%m.%Y}).")
-    elif register.status == "approved" and order_date < (approved := local_date(register.approved_at)):
+    elif register.status == "approved" and register.approved_at \
+            and order_date < (approved := local_date(register.approved_at)):
         errors["payment_order_date"] = (f"Платёжное поручение не может быть раньше утверждения реестра "
                                         f"({approved:%d.%m.%Y}).")
     if errors:
@@ -255,7 +264,7 @@ def refresh_register(register_id: int, actor: User) -> PaymentRegister:
 
 
 def registers_query(month: date | None = None, status: str | None = None, provider_id: int | None = None,
-                    user: User | None = None):
+                    user: User | None = None) -> Select[PaymentRegister]:
     stmt = _own(select(PaymentRegister).options(joinedload(PaymentRegister.provider),
                                                 joinedload(PaymentRegister.municipality))
                 .order_by(PaymentRegister.month.desc(), PaymentRegister.id), PaymentRegister, user)

@@ -39,7 +39,8 @@ class BaseForm(FlaskForm):
     def add_domain_error(self, error: DomainError, *, skip_flagged: bool = False) -> None:
         """Show a service's refusal next to its field (each field's, when it checked several), or above
         the form. `skip_flagged`: a field that already shows the form's own error keeps just that one."""
-        for name, message in (error.fields or {None: error.message}).items():
+        messages: list[tuple[str | None, str]] = list(error.fields.items()) if error.fields else [(None, error.message)]
+        for name, message in messages:
             field = getattr(self, name, None) if name else None
             if field is not None and hasattr(field, "errors"):
                 if not (skip_flagged and field.errors):

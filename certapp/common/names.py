@@ -33,7 +33,9 @@ def _parts(person) -> tuple[str | None, str | None, str | None]:
     «Фамилия Имя Отчество» (a patronymic of two words, «Ахмед оглы», stays whole)."""
     if hasattr(person, "last_name"):
         return person.last_name, person.first_name, getattr(person, "patronymic", None)
-    words = (person if isinstance(person, str) or person is None else person.full_name or "").split()
+    if person is None:
+        return None, None, None
+    words = (person if isinstance(person, str) else person.full_name or "").split()
     return (words[0] if words else None, words[1] if len(words) > 1 else None,
             " ".join(words[2:]) or None)
 

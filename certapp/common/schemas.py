@@ -1,4 +1,6 @@
 """Shared marshmallow pieces: paging of list endpoints and money at the API edge."""
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from certapp.common.errors import DomainError
@@ -58,7 +60,7 @@ class Rubles(fields.Field):
 class BulkIdsField(fields.List):
     """The rows a bulk action is asked for: 1 to common.bulk.MAX_ROWS ids."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         from certapp.common.bulk import MAX_ROWS
 
         super().__init__(fields.Integer(validate=validate.Range(min=1)), required=True,

@@ -14,7 +14,7 @@ contracts_cli = AppGroup("ledger", help="Средства сертификато
 @contracts_cli.command("expire")
 @click.option("--period", "period_code", required=True, help="Код периода, например 2025/26.")
 @click.option("--municipality", "oktmo", default=None, help="ОКТМО: только этот муниципалитет (иначе все).")
-def expire(period_code, oktmo):
+def expire(period_code: str, oktmo: str | None) -> None:
     """Expire what is left on a finished period's certificates in every municipality (or one);
     nothing carries over. Idempotent."""
     stmt = select(Period).join(Period.municipality).where(Period.code == period_code).order_by(Period.id)
@@ -33,7 +33,7 @@ def expire(period_code, oktmo):
 
 
 @contracts_cli.command("check")
-def check():
+def check() -> None:
     """Check the ledger invariant for every certificate; exit code 1 on any mismatch."""
     mismatches = check_invariant()
     for m in mismatches:

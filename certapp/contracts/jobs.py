@@ -1,4 +1,6 @@
 """The contracts' periodic work."""
+from collections.abc import Callable
+
 from certapp.common import clock
 from certapp.contracts.contracts import end_noticed, lapse_offers
 from certapp.contracts.prolongation import offer_prolongations
@@ -6,7 +8,7 @@ from certapp.db import transaction
 from certapp.jobs import crontab, periodic
 
 
-def _in_batches(step, batch: int = 500) -> int:
+def _in_batches(step: Callable[[], int], batch: int = 500) -> int:
     """Call step() (one batch of at most `batch` rows) in its own transaction until a batch is short."""
     total = 0
     while True:

@@ -1,10 +1,12 @@
+from typing import Any
+
 from marshmallow import Schema, fields, pre_dump, validate
 
 from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
 from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
 from certapp.contracts.contracts import current_split
-from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
+from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS, Contract
 from certapp.contracts.service_reports import reportable_months
 
 
@@ -160,12 +162,12 @@ class ContractSchema(Schema):
 
 
     @pre_dump
-    def _current_split(self, contract, **kwargs):
-        contract.split = current_split(contract)
+    def _current_split(self, contract: Contract, **kwargs: Any) -> Contract:
+        contract.split = current_split(contract)  # type: ignore[attr-defined]  # the dump's own attribute
         return contract
 
-    def _months(self, contract):
-        amounts = {s.month: s for s in contract.split.shares}
+    def _months(self, contract: Contract) -> list[dict[str, Any]]:
+        amounts = {s.month: s for s in contract.split.shares}  # type: ignore[attr-defined]  # set by _current_split
         return [{**ContractMonthSchema().dump(m), "certificate_amount": amounts[m.month].certificate_amount,
                  "parent_amount": amounts[m.month].parent_amount} for m in contract.months]
 

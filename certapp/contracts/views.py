@@ -116,7 +116,7 @@ def decline(enrollment_id: int):
 @roles("provider")
 def bulk():
     """Accept or decline the requests marked on the list, with one reason for all refusals."""
-    action, reason, ids = request.form.get("action"), request.form.get("reason"), request.form.getlist("ids", type=int)
+    action, reason, ids = request.form.get("action", ""), request.form.get("reason"), request.form.getlist("ids", type=int)
     return bulk_from_page(
         ids, lambda: enrollments_services.start_deciding_enrollments(ids, action, current_user, reason),
         lambda: enrollments_services.decide_enrollments(ids, action, current_user, reason),

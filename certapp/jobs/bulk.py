@@ -7,7 +7,7 @@ from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
 from certapp.common.scope import scoped
-from certapp.db import db, transaction
+from certapp.db import get_existing, transaction
 from certapp.jobs import job
 from certapp.jobs.models import Job
 from certapp.jobs.services import Progress, start
@@ -34,7 +34,7 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
     from certapp.common.templating import plural
 
     action, forms, result_path = BULK_ACTIONS[name]
-    actor = db.session.get(User, actor_id)
+    actor = get_existing(User, actor_id)
     # the worker acts as the official did in the request: within their municipality only
     with scoped(actor.municipality_id), Progress(job_id, len(ids)) as progress:
         state = dict(progress.saved or {"done": 0, "refused": 0, "reasons": []})
