@@ -2,11 +2,11 @@
 import sqlite3
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -45,6 +45,13 @@ def get_existing(model: type[M], ident: object, message: str = "Запись н�
     if row is None:
         raise NotFoundError(message)
     return row
+
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE run through the session matched (session.execute() is typed as
+    answering a Result; for those statements it is a CursorResult, which counts them)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def one_of(column: str, values, name: str | None = None) -> CheckConstraint:
@@ -87,7 +94,7 @@ class StoredComputation:
     #: who asked for it; None: the nightly job
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     #: the summary as JSON (the model says its shape)
-    result: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 @event.listens_for(Engine, "connect")

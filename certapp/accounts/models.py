@@ -43,7 +43,7 @@ class User(UserMixin, Model):
     #: count as confirmed); letters go only to confirmed addresses
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: notification kinds (notifications.models.NOTIFICATION_KINDS) the user does not take by email
-    email_muted: Mapped[list | None] = mapped_column(JSON)
+    email_muted: Mapped[list[str] | None] = mapped_column(JSON)
     #: the organisation a provider account acts for, set when its registry application is approved
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", use_alter=True), index=True)
     #: the municipality a department or bookkeeping official works for (None for other roles)

@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,7 +31,7 @@ class AuditEvent(MunicipalityTagged, Model):
     object_id: Mapped[str | None] = mapped_column(String(64))
     from_state: Mapped[str | None] = mapped_column(String(64))
     to_state: Mapped[str | None] = mapped_column(String(64))
-    details: Mapped[dict | None] = mapped_column(JSON)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: position in the chain, 1, 2, 3 … without gaps; set when the transaction commits
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     #: hash of the event at seq - 1 ("0" * 64 for the first)

@@ -1,4 +1,5 @@
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -11,7 +12,7 @@ from certapp.common.money import format_rub
 @click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the providers' lines to this XLSX file.")
 @click.option("--certificates-csv", type=click.Path(dir_okay=False),
               help="Also write every certificate's line to this CSV file (streamed).")
-def reconcile_cli(xlsx, certificates_csv):
+def reconcile_cli(xlsx: str | None, certificates_csv: str | None) -> None:
     """Reconcile every kopeck: per certificate, per provider and for the district. Exit 1 on a mismatch."""
     result = reconciliation.reconcile()
     t = result.totals
@@ -42,7 +43,7 @@ def reconcile_cli(xlsx, certificates_csv):
 
 @click.command("registers")
 @click.option("--month", required=True, help="ГГГГ-ММ: the month whose registers are built.")
-def registers_cli(month):
+def registers_cli(month: str) -> None:
     """Build every provider's draft payment register for a month, with a progress bar (the job of the 1st)."""
     from contextlib import ExitStack
 
@@ -57,7 +58,7 @@ def registers_cli(month):
     except DomainError as error:
         raise click.ClickException(error.message)
     with ExitStack() as stack:
-        def bar(total: int):
+        def bar(total: int) -> Callable[[int], None]:
             return stack.enter_context(click.progressbar(length=total, label="Реестры", file=sys.stderr)
                                        ).update
         built, skipped = build_month(month_value, None, on_start=bar)

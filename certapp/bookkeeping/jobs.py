@@ -1,26 +1,31 @@
 """Bookkeeping's long and periodic work on the job queue."""
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from certapp.accounts.models import User
 from certapp.bookkeeping import invoices, reconciliation, registers
+from certapp.bookkeeping.registers import Step
 from certapp.common import clock
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
 from certapp.common.templating import format_number
 from certapp.common.web import path_for
-from certapp.db import db, transaction
+from certapp.db import db, get_existing, transaction
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress
 from certapp.reference.services import own_municipality_id
 
+T = TypeVar("T")
+
 
 @contextmanager
-def _committed_steps(progress):
+def _committed_steps(progress: Progress) -> Iterator[Step]:
     """Each provider's work in a transaction of its own, counted as done whatever became of it."""
     @contextmanager
-    def step():
+    def step() -> Iterator[None]:
         try:
             with transaction():
                 yield
@@ -29,7 +34,8 @@ def _committed_steps(progress):
     yield step
 
 
-def build_month(month: date, actor: User | None, job_id: int | None = None, on_start=None) -> tuple[int, list[str]]:
+def build_month(month: date, actor: User | None, job_id: int | None = None,
+                on_start: Callable[[int], Callable[[int], object]] | None = None) -> tuple[int, list[str]]:
     """Every provider's register for the month, each in its own transaction, reporting progress
     (to the job's row, and to `on_start(total)`'s callback, e.g. a terminal's progress bar)."""
     total = len(registers.providers_to_pay(month, actor and own_municipality_id(actor)))
@@ -46,7 +52,7 @@ def build_month(month: date, actor: User | None, job_id: int | None = None, on_s
 @job()
 def build_registers(job_id: int, month_iso: str, actor_id: int) -> int:
     """Started from the registers page or the API: the month's registers, with a progress bar."""
-    actor = db.session.get(User, actor_id)
+    actor = get_existing(User, actor_id)
     with scoped(actor.municipality_id):
         return build_month(date.fromisoformat(month_iso), actor, job_id)[0]
 
@@ -73,7 +79,7 @@ def form_month_invoices() -> int:
 @job()
 def form_invoices_job(job_id: int, kind: str, month_iso: str, actor_id: int) -> int:
     """Started from the invoices page or the API: every provider's invoices of a kind, with a progress bar."""
-    actor, month = db.session.get(User, actor_id), date.fromisoformat(month_iso)
+    actor, month = get_existing(User, actor_id), date.fromisoformat(month_iso)
     with scoped(actor.municipality_id):
         total = len(invoices.providers_to_invoice(month, actor.municipality_id))
         with Progress(job_id, total, every=1) as progress, _committed_steps(progress) as committed_step:
@@ -134,7 +140,7 @@ def export_certificate_lines(job_id: int, actor_id: int, municipality_id: int | 
     from certapp.jobs.services import job_file
 
     with scoped(municipality_id), Progress(job_id, reconciliation.count_certificate_lines(), every=10_000) as progress:
-        def counted(lines):
+        def counted(lines: Iterable[T]) -> Iterator[T]:
             for line in lines:
                 yield line
                 progress.advance()

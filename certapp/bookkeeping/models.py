@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -102,7 +103,7 @@ class AgreementVersion(MunicipalityOwned, Model):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
     version: Mapped[int]
     #: the canonical content as signed (certapp.bookkeeping.agreements.agreement_content)
-    content: Mapped[dict] = mapped_column(JSON)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
     valid_from: Mapped[date]
     valid_to: Mapped[date | None]
     signature: Mapped[str] = mapped_column(String(200))
@@ -298,7 +299,7 @@ class AgreementReport(MunicipalityOwned, Model):
     quarter: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     #: the figures as formed: {"months": [...], "totals": {...}}
-    figures: Mapped[dict] = mapped_column(JSON)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
     formed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     formed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     signature: Mapped[str] = mapped_column(String(200))

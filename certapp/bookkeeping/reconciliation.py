@@ -2,9 +2,12 @@
 lines exported from it."""
 import time
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from certapp.accounts.models import User
 from certapp.accounts.services import require_role
@@ -19,6 +22,8 @@ from certapp.common.errors import NotFoundError, ValidationError
 from certapp.common.scope import current_scope
 from certapp.contracts.models import Contract
 from certapp.db import db
+from certapp.jobs.models import Job
+from certapp.jobs.services import Progress
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.reference.models import Municipality
@@ -52,15 +57,15 @@ class MunicipalityLine:
 
 @dataclass
 class Reconciliation:
-    totals: dict
-    providers: list
-    municipalities: list
-    mismatches: list
+    totals: dict[str, int]
+    providers: list[ProviderLine]
+    municipalities: list[MunicipalityLine]
+    mismatches: list[str]
 
     #: computed now (not a stored run)
-    live = True
-    computed_at = None
-    duration_ms = None
+    live: ClassVar[bool] = True
+    computed_at: ClassVar[None] = None
+    duration_ms: ClassVar[None] = None
 
     @property
     def ok(self) -> bool:
@@ -74,11 +79,11 @@ class Reconciliation:
 BALANCE_FIELDS = ("nominal", "available", "reserved", "spent", "expired")
 
 
-def _balance_sums():
+def _balance_sums() -> list[ColumnElement[Any]]:
     return [func.coalesce(func.sum(getattr(CertificateBalance, field)), 0) for field in BALANCE_FIELDS]
 
 
-def reconcile(progress=None, batch: int = 50_000) -> Reconciliation:
+def reconcile(progress: Progress | None = None, batch: int = 50_000) -> Reconciliation:
     """The summary, computed in the database (its memory does not grow with the certificates): totals
     and per-municipality lines of the certificates' money, per provider spent = paid + approved-unpaid
     + payable, and only the mismatches — per certificate (nominal = available + reserved + spent +
@@ -151,7 +156,7 @@ def reconcile(progress=None, batch: int = 50_000) -> Reconciliation:
 STORED_MISMATCHES = 1000
 
 
-def store_reconciliation(actor: User | None, progress=None) -> ReconciliationRun:
+def store_reconciliation(actor: User | None, progress: Progress | None = None) -> ReconciliationRun:
     """Reconcile now (in the current scope: a municipality, or the whole region) and keep the result as
     the one the page and the API answer until the next run."""
     started = time.perf_counter()
@@ -175,20 +180,20 @@ class StoredReconciliation:
     """A stored run as the page, the API and the exports read it (the shape of Reconciliation)."""
 
     run: ReconciliationRun
-    totals: dict
-    providers: list
-    municipalities: list
-    mismatches: list
+    totals: dict[str, int]
+    providers: list[ProviderLine]
+    municipalities: list[MunicipalityLine]
+    mismatches: list[str]
     mismatch_count: int
 
-    live = False
+    live: ClassVar[bool] = False
 
     @property
     def ok(self) -> bool:
         return not self.mismatch_count
 
     @property
-    def computed_at(self):
+    def computed_at(self) -> datetime:
         return self.run.computed_at
 
     @property
@@ -223,7 +228,7 @@ def reconciliation_summary() -> Reconciliation | StoredReconciliation:
     return stored
 
 
-def start_reconciliation(actor: User):
+def start_reconciliation(actor: User) -> Job:
     """Reconcile the official's municipality (the regional operator's: the region) as a job with progress."""
     from certapp.bookkeeping.jobs import reconcile_job
     from certapp.jobs.services import start
@@ -232,13 +237,13 @@ def start_reconciliation(actor: User):
     return start(reconcile_job, "reconciliation.run", "Сверка средств сертификатов", actor, actor.id, current_scope())
 
 
-def _certificate_lines_query():
+def _certificate_lines_query() -> Select[str, int, int, int, int, int]:
     return (select(Certificate.number, CertificateBalance.nominal, CertificateBalance.available,
                    CertificateBalance.reserved, CertificateBalance.spent, CertificateBalance.expired)
             .join(CertificateBalance, CertificateBalance.certificate_id == Certificate.id).order_by(Certificate.number))
 
 
-def certificate_lines(after: str | None = None, limit: int = 100, cap: int = 1000) -> list:
+def certificate_lines(after: str | None = None, limit: int = 100, cap: int = 1000) -> Sequence[Row[str, int, int, int, int, int]]:
     """One page of the per-certificate lines, by number after `after` (keyset: as fast on the last page
     as on the first)."""
     stmt = _certificate_lines_query().limit(max(1, min(limit, cap)))
@@ -251,7 +256,7 @@ def count_certificate_lines() -> int:
     return db.session.execute(select(func.count()).select_from(CertificateBalance)).scalar_one()
 
 
-def start_certificate_export(actor: User, fmt: str):
+def start_certificate_export(actor: User, fmt: str) -> Job:
     """Every certificate's line into a CSV or XLSX file, as a job with progress (bookkeeping.jobs)."""
     from certapp.bookkeeping.jobs import export_certificate_lines
     from certapp.jobs.services import FILE_TYPES, start
@@ -263,7 +268,7 @@ def start_certificate_export(actor: User, fmt: str):
                  actor, actor.id, current_scope(), fmt)
 
 
-def stream_certificate_lines(batch: int = 2000):
+def stream_certificate_lines(batch: int = 2000) -> Iterator[Row[str, int, int, int, int, int]]:
     """Every per-certificate line, read page by page by number (keyset, as certificate_lines): memory
     holds one page, and a job may commit its progress between pages (a server-side cursor would not
     survive the commit)."""

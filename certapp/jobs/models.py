@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,9 +38,9 @@ class Job(MunicipalityTagged, Model):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the queue's task and its arguments ({"args": [...], "kwargs": {...}}), to hand the job out again
     task: Mapped[str | None] = mapped_column(String(200))
-    arguments: Mapped[dict | None] = mapped_column(JSON)
+    arguments: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: what a resumable job has done so far, written with each row (bulk: counts and refusals)
-    checkpoint: Mapped[dict | None] = mapped_column(JSON)
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: the run that may write the row: raised each time the job is handed out again after a dead worker
     attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

@@ -3,9 +3,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import IO, Any
 
 from flask import current_app
 from sqlalchemy import and_, event, or_, select, update
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 from certapp.accounts.models import User
 from certapp.common.errors import NotFoundError
 from certapp.common.exports import XLSX_MIME
-from certapp.db import db, transaction, utcnow
+from certapp.db import db, get_existing, rowcount, transaction, utcnow
 from certapp.jobs.models import Job
 
 _AFTER_COMMIT = "certapp.jobs.after_commit"
@@ -61,8 +63,8 @@ def _hand_out(record: Job) -> None:
     """Enqueue the job's task again, after the commit (its run claims the row, see Progress)."""
     from certapp.jobs import TASKS
 
-    after_commit(TASKS[record.task], record.id, *record.arguments.get("args", ()),
-                 **record.arguments.get("kwargs", {}))
+    arguments = record.arguments or {}
+    after_commit(TASKS[record.task], record.id, *arguments.get("args", ()), **arguments.get("kwargs", {}))
 
 
 def get_job(job_id: int, actor: User) -> Job:
@@ -98,12 +100,12 @@ def _claim(job_id: int, total: int | None) -> Job:
     now = utcnow()
     with transaction(expire=False):
         record = db.session.get(Job, job_id)
-        claimed = record is not None and db.session.execute(
+        claimed = record is not None and rowcount(db.session.execute(
             update(Job).where(Job.id == job_id, Job.state == "queued", Job.attempt == record.attempt)
             .values(state="running", started_at=record.started_at or now, heartbeat_at=now, total=total)
             .execution_options(all_municipalities=True)  # the job's own row, by id (see _set)
-        ).rowcount == 1
-    if not claimed:
+        )) == 1
+    if record is None or not claimed:
         logging.getLogger("certapp.jobs").info("job %s is not queued: this run leaves it", job_id)
         raise JobTaken(job_id)
     return record
@@ -115,15 +117,18 @@ class Progress:
     progress every `every` steps. A job handed out again after its worker died goes on from what
     its last run saved (`done`, `saved`: see save())."""
 
-    def __init__(self, job_id: int | None, total: int | None, every: int = 10, on_advance=None):
+    def __init__(self, job_id: int | None, total: int | None, every: int = 10,
+                 on_advance: Callable[[int], object] | None = None):
         self.job_id, self.total, self.every, self.done = job_id, total, every, 0
-        self.message = self.result_url = None
+        self.message: str | None = None
+        self.result_url: str | None = None
         #: also told of each step (a terminal's progress bar)
         self.on_advance = on_advance
         #: the run that owns the row (Job.attempt), and what the previous runs saved (Job.checkpoint)
-        self.attempt, self.saved = 0, None
+        self.attempt: int = 0
+        self.saved: dict[str, Any] | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> "Progress":
         if self.job_id:
             record = _claim(self.job_id, self.total)
             self.attempt, self.saved = record.attempt, record.checkpoint
@@ -155,10 +160,10 @@ class Progress:
         self.saved = checkpoint
         if self.on_advance:
             self.on_advance(steps)
-        if self.job_id and db.session.execute(
+        if self.job_id and rowcount(db.session.execute(
                 update(Job).where(Job.id == self.job_id, Job.attempt == self.attempt)
                 .values(done=self.done, checkpoint=dict(checkpoint), heartbeat_at=utcnow())
-                .execution_options(all_municipalities=True)).rowcount != 1:  # the job's own row, by id
+                .execution_options(all_municipalities=True))) != 1:  # the job's own row, by id
             raise JobTaken(self.job_id)
 
     def finish(self, message: str, result_url: str | None = None) -> None:
@@ -272,10 +277,10 @@ def recover_stale_jobs(now=None) -> dict[str, int]:
 
 def _change(record: Job, cutoff, **values) -> bool:
     """Change a stale job's row if it is still as read (same state and run, heartbeat still old)."""
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Job).where(Job.id == record.id, Job.state == record.state, Job.attempt == record.attempt,
                           or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
-        .values(**values).execution_options(synchronize_session=False, all_municipalities=True)).rowcount == 1
+        .values(**values).execution_options(synchronize_session=False, all_municipalities=True))) == 1
     return changed
 
 
@@ -322,15 +327,14 @@ def _files_dir() -> Path:
 
 
 @contextmanager
-def job_file(job_id: int, fmt: str):
+def job_file(job_id: int, fmt: str) -> Iterator[IO[Any]]:
     """Write a job's file: yields an open file (text for CSV, binary for XLSX) that becomes the job's
     result only when the block ends without an error (written under a temporary name, then renamed)."""
     if fmt not in FILE_TYPES:
         raise ValueError(fmt)
-    final = _file_path(db.session.get(Job, job_id), fmt)
+    final = _file_path(get_existing(Job, job_id), fmt)
     partial = final.with_suffix(f".{fmt}.part")
-    with open(partial, "w" if fmt == "csv" else "wb", **({"encoding": "utf-8", "newline": ""} if fmt == "csv" else {})
-              ) as out:
+    with (open(partial, "w", encoding="utf-8", newline="") if fmt == "csv" else open(partial, "wb")) as out:
         yield out
     os.replace(partial, final)
 

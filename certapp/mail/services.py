@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from certapp.common.errors import NotFoundError
-from certapp.db import db, transaction, utcnow
+from certapp.db import db, rowcount, transaction, utcnow
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import after_commit
 from certapp.mail.models import OutboxMessage
@@ -67,13 +67,13 @@ _DELIVERY = {"all_municipalities": True}
 def _claim(message_id: int) -> bool:
     now = utcnow()
     with transaction():
-        claimed = db.session.execute(
+        claimed = rowcount(db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id,
                    or_(OutboxMessage.status == "pending",
                        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)))
             .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-            .execution_options(**_DELIVERY)).rowcount
+            .execution_options(**_DELIVERY)))
     return claimed == 1
 
 
@@ -82,6 +82,8 @@ def deliver(message_id: int) -> bool:
     if not smtp_configured() or not _claim(message_id):
         return False
     message = db.session.get(OutboxMessage, message_id, execution_options=_DELIVERY)
+    if message is None:  # claimed a moment ago: only its deletion in between leaves nothing to send
+        return False
     try:
         _send(message)
     except (OSError, smtplib.SMTPException) as error:
@@ -123,9 +125,9 @@ def _send(message: OutboxMessage) -> None:
 
 def retry(message_id: int) -> None:
     """The department sends a failed letter again (the scope: only a letter of its municipality)."""
-    if not db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
+    if not rowcount(db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
                                                           OutboxMessage.status == "failed")
-                              .values(status="pending", attempts=0)).rowcount:
+                              .values(status="pending", attempts=0))):
         raise NotFoundError("Письмо не найдено или уже не ждёт повторной отправки.")
     after_commit(deliver_email, message_id)
 

@@ -7,7 +7,7 @@ from sqlalchemy import or_, select, update
 from certapp.accounts.models import User
 from certapp.common.errors import NotFoundError
 from certapp.common.web import absolute_url, path_for
-from certapp.db import db, utcnow
+from certapp.db import db, get_existing, rowcount, utcnow
 from certapp.mail.services import queue_email
 from certapp.notifications.models import NOTIFICATION_KINDS, Notification, kinds_for
 
@@ -23,7 +23,7 @@ def notify(kind: str, title: str, body: str = "", *, user_id: int | None = None,
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     if user_id is not None and municipality_id is None:  # an official's own notification is their municipality's
-        municipality_id = db.session.get(User, user_id).municipality_id
+        municipality_id = get_existing(User, user_id).municipality_id
     if role is not None and municipality_id is None:
         raise ValueError("a notification to a role names the municipality whose officials it is for")
     if dedupe_key and db.session.execute(select(Notification.id).where(Notification.dedupe_key == dedupe_key)
@@ -68,12 +68,12 @@ def _letter_text(notification: Notification) -> str:
 
 
 def _letter_html(notification: Notification) -> str:
-    link = (f'<p><a href="{escape(_link(notification.url))}">Открыть в системе</a></p>' if notification.url else "")
+    link = (f'<p><a href="{escape(absolute_url(notification.url))}">Открыть в системе</a></p>' if notification.url else "")
     body = "".join(f"<p>{escape(line)}</p>" for line in notification.body.split("\n") if line.strip())
     return (f'<!doctype html><html lang="ru"><body style="font-family: Arial, sans-serif; color: #1d2433">'
             f"<h2 style=\"font-size: 18px\">{escape(notification.title)}</h2>{body}{link}"
             f'<hr><p style="color: #5b6475; font-size: 13px">Социальные сертификаты на дополнительное образование детей. '
-            f'<a href="{escape(_link(path_for("accounts.profile")))}">Настроить уведомления</a></p></body></html>')
+            f'<a href="{escape(absolute_url(path_for("accounts.profile")))}">Настроить уведомления</a></p></body></html>')
 
 
 def visible_to(user: User):
@@ -110,8 +110,8 @@ def mark_read(notification_id: int, user: User) -> Notification:
 
 
 def mark_all_read(user: User) -> int:
-    return db.session.execute(update(Notification).where(visible_to(user), Notification.read_at.is_(None))
-                              .values(read_at=utcnow())).rowcount
+    return rowcount(db.session.execute(update(Notification).where(visible_to(user), Notification.read_at.is_(None))
+                              .values(read_at=utcnow())))
 
 
 def set_email_preferences(user: User, kinds_by_email: set[str]) -> None:

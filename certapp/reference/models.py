@@ -44,7 +44,7 @@ class Municipality(Model):
     order_number: Mapped[str | None] = mapped_column(String(64))
     order_date: Mapped[date | None]
     #: exclusions the municipality's own order adds (lower-case name fragments)
-    extra_exclusions: Mapped[list | None] = mapped_column(JSON)
+    extra_exclusions: Mapped[list[str] | None] = mapped_column(JSON)
 
     @property
     def order(self) -> str:

@@ -1,5 +1,6 @@
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -127,7 +128,7 @@ class FormedExecutionReport(MunicipalityOwned, Model):
     quarter: Mapped[int]
     version: Mapped[int]
     #: the figures as formed: {"lines": [...], "totals": {...}, "order": {...}}
-    figures: Mapped[dict] = mapped_column(JSON)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
     formed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     formed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     signature: Mapped[str] = mapped_column(String(200))
