@@ -1,4 +1,7 @@
 
+from collections.abc import Sequence
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -95,7 +98,7 @@ def agreement_action(agreement_id: int, action: str):
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
-def _month_form(form_class=MonthForm) -> MonthForm:
+def _month_form(form_class: type[MonthForm] = MonthForm) -> MonthForm:
     form = form_class()
     # the providers to choose from: only bookkeeping forms the month (a provider reads its own documents)
     providers = registry_providers() if current_user.role == "bookkeeping" else []
@@ -176,8 +179,7 @@ def register_action(register_id: int, action: str):
                     registers_services.mark_paid(register_id, current_user, form.payment_order_number.data,
                                        form.payment_order_date.data)
             except DomainError as error:
-                for name, message in (error.fields or {None: error.message}).items():
-                    form.add_domain_error(DomainError(message, field=name))
+                form.add_domain_error(error)
             else:
                 flash("Оплата отмечена.", "success")
                 return redirect(url_for("bookkeeping.register", register_id=register_id))
@@ -199,7 +201,7 @@ def invoices():
             lambda provider_id, month: invoices_services.form_invoice(form.kind.data, provider_id, month, current_user),
             "Счёт сформирован.",
             lambda month: invoices_services.start_forming_invoices(form.kind.data, month, current_user), "Счета формируются.")
-    filters = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
+    filters: dict[str, Any] = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
                "status": request.args.get("status") if request.args.get("status") in INVOICE_STATUSES else None}
     try:
         month = parse_month(request.args["month"]) if request.args.get("month") else None
@@ -245,7 +247,7 @@ def agreement_reports():
         return redirect(url_for("bookkeeping.agreement_reports"))
     status = request.args.get("status") if request.args.get("status") in AGREEMENT_REPORT_STATUSES else None
     page = paginate(agreement_reports_services.agreement_reports_query(current_user, status), request.args.get("page", 1, type=int), 50)
-    agreements = []
+    agreements: Sequence[Agreement] = []
     if current_user.role == "provider":
         agreements = db.session.execute(select(Agreement).where(
             Agreement.provider_id == (current_user.provider_id or -1), Agreement.number.is_not(None))
@@ -260,7 +262,7 @@ def agreement_reports():
 def agreement_report(report_id: int):
     report = agreement_reports_services.get_agreement_report(report_id, current_user)
     if request.method == "POST":  # the service refuses any role but bookkeeping
-        decision = request.form.get("decision")
+        decision = request.form.get("decision", "")
         run_and_flash(lambda: agreement_reports_services.decide_agreement_report(report.id, decision, current_user,
                                                                request.form.get("reason")),
                       "Отчёт принят." if decision == "accepted" else "Отчёт возвращён исполнителю.")
@@ -282,10 +284,10 @@ def reconciliation(fmt: str | None = None):
             flash(error.message, "error")
             return redirect(url_for("bookkeeping.reconciliation"))
         result = None
-    if fmt == "csv":
+    if fmt == "csv" and result is not None:
         return csv_response(exports.RECONCILIATION_PROVIDER_HEADERS, exports.provider_rows(result),
                             "reconciliation-providers.csv")
-    if fmt == "xlsx":
+    if fmt == "xlsx" and result is not None:
         return xlsx_response("reconciliation.xlsx", exports.reconciliation_sheets(result))
     after = (request.args.get("after") or "").strip()[:32] or None
     lines = reconciliation_services.certificate_lines(after, 100)

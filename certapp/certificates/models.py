@@ -1,6 +1,7 @@
+from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select, text
+from sqlalchemy import BigInteger, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, register_criteria
@@ -247,7 +248,7 @@ class ChildCorrection(MunicipalityOwned, Model):
         return f"<ChildCorrection {self.id} child={self.child_id} {self.status}>"
 
 
-def _applied_in_scope(municipality_id: int):
+def _applied_in_scope(municipality_id: int) -> Callable[[type[Child]], ColumnElement[bool]]:
     # a municipality's officials see the children for whom a certificate was asked in it
     return lambda cls: cls.id.in_(select(CertificateApplication.child_id)
                                   .where(CertificateApplication.municipality_id == municipality_id))

@@ -9,12 +9,16 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
 from certapp.common.validators import snils_digits
+
+T = TypeVar("T")
 
 
 def _dir() -> Path:
@@ -33,10 +37,10 @@ def _write_secret(path: Path, text: str) -> None:
 
 #: (path, parser) -> (the file's stamp, what the parser made of it): the keys are read once per process
 #: and again only when their file changes (a rotation, by this process or another)
-_parsed: dict = {}
+_parsed: dict[tuple[str, Callable[[str], Any]], tuple[tuple[int, int, int], Any]] = {}
 
 
-def _read(name: str, parse, create):
+def _read(name: str, parse: Callable[[str], T], create: Callable[[], str]) -> T:
     path = os.path.join(current_app.config["KEYS_DIR"], name)  # not pathlib: this runs per row in bulk loads
     try:
         stat = os.stat(path)
@@ -47,7 +51,8 @@ def _read(name: str, parse, create):
     cached = _parsed.get((path, parse))
     if cached is None or cached[0] != stamp:
         cached = _parsed[(path, parse)] = (stamp, parse(Path(path).read_text()))
-    return cached[1]
+    parsed: T = cached[1]
+    return parsed
 
 
 def _parse_fernet_keys(text: str) -> list[bytes]:

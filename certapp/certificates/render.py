@@ -1,6 +1,8 @@
 """The certificate as QR images and a printable PDF (Cyrillic via the bundled DejaVu font)."""
 import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qrcode
 import qrcode.image.svg
@@ -9,6 +11,11 @@ from qrcode.constants import ERROR_CORRECT_Q
 
 from certapp.common.money import format_rub
 from certapp.common.templating import format_date
+
+if TYPE_CHECKING:  # the contracts' parts of the document: contracts imports certificates
+    from certapp.certificates.models import Certificate
+    from certapp.contracts.contracts import ContractPart
+    from certapp.ledger.models import CertificateBalance
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 
@@ -21,7 +28,7 @@ def _qr(text: str) -> qrcode.QRCode:
 
 
 def qr_version(text: str) -> int:
-    return _qr(text).version
+    return int(_qr(text).version)
 
 
 def qr_png(text: str) -> bytes:
@@ -36,7 +43,8 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-def certificate_pdf(certificate, balance, district_name: str, parts=(), *, qr_text: str) -> bytes:
+def certificate_pdf(certificate: Certificate, balance: CertificateBalance | None, district_name: str,
+                    parts: Sequence[ContractPart] = (), *, qr_text: str) -> bytes:
     """The certificate's three parts (189-ФЗ): general information with the signed QR code (qr_text: the
     check page's link holding it), the service and the chosen executor, the contracts concluded with their
     results by month."""

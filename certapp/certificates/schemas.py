@@ -1,6 +1,12 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
+from certapp.certificates.models import (
+    APPLICATION_STATUSES,
+    CERTIFICATE_STATUSES,
+    CORRECTION_STATUSES,
+    Certificate,
+    CertificateApplication,
+)
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
 from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
@@ -101,7 +107,7 @@ class CertificateApplicationSchema(Schema):
     queue_position = fields.Method("_queue_position", allow_none=True, metadata={
         "description": "the certificate's place in its category's waiting queue (1 = next); null when not waiting"})
 
-    def _queue_position(self, application):
+    def _queue_position(self, application: CertificateApplication) -> int | None:
         return queue_position(application.certificate) if application.certificate else None
 
 
@@ -157,7 +163,7 @@ class CertificateSchema(Schema):
     qr_payload = fields.String()
     signature = fields.String()
 
-    def _queue_position(self, certificate):
+    def _queue_position(self, certificate: Certificate) -> int | None:
         return queue_position(certificate)
 
 

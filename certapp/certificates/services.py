@@ -1,9 +1,11 @@
 """Children, certificate applications, certificates, their QR codes and verification."""
 import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from stdnum import damm
 
@@ -41,6 +43,7 @@ from certapp.documents.services import (
     signed_document_finder,
 )
 from certapp.jobs.bulk import register_bulk, start_bulk
+from certapp.jobs.models import Job
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance
 from certapp.programs.models import StudyGroup
@@ -56,7 +59,7 @@ class EligibilityError(DomainError):
 class DuplicateCertificateError(ConflictError):
     code = "duplicate_certificate"
 
-    def __init__(self, message: str, *, held=None, **kwargs):
+    def __init__(self, message: str, *, held: CertificateApplication | Certificate | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         #: another guardian's application or certificate for the child: for the department, not the parent
         self.held = held
@@ -71,7 +74,7 @@ _BIRTH_CERT_RE = re.compile(r"^([IVXLCivxlc]{1,6}|[1-9]{1,2})\s*-?\s*([А-ЯЁа
 
 # --- children ------------------------------------------------------------------------------------
 
-def _name(data: dict, field: str, label: str, required: bool = True) -> str | None:
+def _name(data: dict[str, Any], field: str, label: str, required: bool = True) -> str | None:
     """A name part; `label` is the field's name in the nominative («Фамилия»)."""
     value = " ".join(str(data.get(field) or "").split())
     if not value:
@@ -83,7 +86,7 @@ def _name(data: dict, field: str, label: str, required: bool = True) -> str | No
     return value[:1].upper() + value[1:]
 
 
-def _birth_date(data: dict) -> date:
+def _birth_date(data: dict[str, Any]) -> date:
     birth_date = data.get("birth_date")
     if not isinstance(birth_date, date):
         raise ValidationError("Укажите дату рождения.", field="birth_date")
@@ -93,14 +96,14 @@ def _birth_date(data: dict) -> date:
     return birth_date
 
 
-def _snils(data: dict) -> str:
+def _snils(data: dict[str, Any]) -> str:
     snils = snils_digits(data.get("snils"))
     if not is_valid_snils(snils):
         raise ValidationError("СНИЛС указан неверно: нужно 11 цифр с верной контрольной суммой.", field="snils")
     return snils
 
 
-def _birth_certificate(data: dict) -> str:
+def _birth_certificate(data: dict[str, Any]) -> str:
     match = _BIRTH_CERT_RE.match(" ".join(ascii_text(data.get("birth_certificate")).split()))
     if not match:
         raise ValidationError("Свидетельство о рождении: серия и номер, например III-БА № 123456.",
@@ -108,18 +111,18 @@ def _birth_certificate(data: dict) -> str:
     return f"{match.group(1).upper()}-{match.group(2).upper()} № {match.group(3)}"
 
 
-def _address(data: dict) -> str:
+def _address(data: dict[str, Any]) -> str:
     address = " ".join(str(data.get("address") or "").split())
     if len(address) < 10 or len(address) > 500:
         raise ValidationError("Укажите адрес проживания полностью.", field="address")
     return address
 
 
-def clean_child_data(data: dict, *, snils_required: bool = True) -> dict:
+def clean_child_data(data: dict[str, Any], *, snils_required: bool = True) -> dict[str, Any]:
     """The child's record as entered, cleaned. Every field is checked: a ValidationError carries each
     wrong field's message at once (`fields`). With `snils_required=False` an empty СНИЛС means «keep
     the one stored» (None in the result)."""
-    checks = {
+    checks: dict[str, Callable[[], object]] = {
         "last_name": lambda: _name(data, "last_name", "Фамилия"),
         "first_name": lambda: _name(data, "first_name", "Имя"),
         "patronymic": lambda: _name(data, "patronymic", "Отчество", required=False),
@@ -128,7 +131,8 @@ def clean_child_data(data: dict, *, snils_required: bool = True) -> dict:
         "birth_certificate": lambda: _birth_certificate(data),
         "address": lambda: _address(data),
     }
-    clean, errors = {}, {}
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for field, check in checks.items():
         try:
             clean[field] = check()
@@ -142,7 +146,7 @@ def clean_child_data(data: dict, *, snils_required: bool = True) -> dict:
     return clean
 
 
-def add_child(parent: User, data: dict) -> Child:
+def add_child(parent: User, data: dict[str, Any]) -> Child:
     """A parent adds a child. Raises ValidationError, ConflictError (the same СНИЛС already added)."""
     require_role(parent, "parent", "department")
     clean = clean_child_data(data)
@@ -190,7 +194,7 @@ def issued_certificate(child: Child) -> Certificate | None:
                               ).scalars().first()
 
 
-def _changes(child: Child, clean: dict, snils_key: str | None) -> dict:
+def _changes(child: Child, clean: dict[str, Any], snils_key: str | None) -> dict[str, Any]:
     """{field: (before, after)} of what `clean` changes in the child's record; the СНИЛС is never
     written out (only its last two digits)."""
     changes = {field: (getattr(child, field), clean[field]) for field in CHILD_FIELDS
@@ -200,7 +204,7 @@ def _changes(child: Child, clean: dict, snils_key: str | None) -> dict:
     return changes
 
 
-def _field_names(changes: dict) -> list[str]:
+def _field_names(changes: dict[str, Any]) -> list[str]:
     # the audit log is append-only and outlives the retention of personal data: it names the fields
     # changed, never their values (those stay on the child and the correction, which can be anonymised)
     return [CHILD_FIELDS[field] for field in changes]
@@ -226,7 +230,7 @@ def _check_snils_free(child: Child, key: str) -> None:
                             field="snils", code="snils_taken")
 
 
-def _apply_to_child(child: Child, clean: dict, snils_encrypted: str | None, snils_key: str | None,
+def _apply_to_child(child: Child, clean: dict[str, Any], snils_encrypted: str | None, snils_key: str | None,
                     snils_last2: str | None) -> None:
     """Write the cleaned values into the child's record; a new СНИЛС also moves to the child's
     applications and certificates (their region-wide uniqueness is by it), checked by their unique
@@ -236,6 +240,8 @@ def _apply_to_child(child: Child, clean: dict, snils_encrypted: str | None, snil
             setattr(child, field, clean[field])
     if snils_key is None or snils_key == child.snils_key:
         return
+    if snils_encrypted is None or snils_last2 is None:
+        raise ValueError("a new СНИЛС comes with its encrypted form and its last two digits")
     child.snils_encrypted, child.snils_key, child.snils_last2 = snils_encrypted, snils_key, snils_last2
     documents = [*db.session.execute(select(CertificateApplication).where(CertificateApplication.child_id == child.id)
                                      .execution_options(all_municipalities=True)).scalars(),
@@ -267,7 +273,7 @@ def _resign(child: Child) -> list[str]:
     return numbers
 
 
-def _clean_correction(child: Child, data: dict) -> tuple[dict, str | None]:
+def _clean_correction(child: Child, data: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """The cleaned record and the HMAC of a new СНИЛС (None: unchanged or not given)."""
     clean = clean_child_data(data, snils_required=False)
     key = personal_data.snils_key(clean["snils"]) if clean["snils"] else None
@@ -278,7 +284,7 @@ def _clean_correction(child: Child, data: dict) -> tuple[dict, str | None]:
     return clean, key
 
 
-def update_child(child_id: int, parent: User, data: dict) -> Child:
+def update_child(child_id: int, parent: User, data: dict[str, Any]) -> Child:
     """The parent corrects the child's record while no certificate is issued for it (an empty СНИЛС
     keeps the stored one). Raises NotFoundError, ValidationError (every wrong field at once),
     ConflictError (the СНИЛС is another child's), CorrectionRequiredError (a certificate is issued:
@@ -308,7 +314,7 @@ def pending_correction(child: Child) -> ChildCorrection | None:
                               .execution_options(all_municipalities=True)).scalar_one_or_none()
 
 
-def request_correction(child_id: int, parent: User, data: dict, note: str | None = None) -> ChildCorrection:
+def request_correction(child_id: int, parent: User, data: dict[str, Any], note: str | None = None) -> ChildCorrection:
     """After a certificate is issued, the parent asks the department of the certificate's municipality
     to correct the child's record (the whole record as it should be; an empty СНИЛС keeps the stored
     one). Raises NotFoundError, ValidationError (every wrong field at once; nothing to change),
@@ -345,7 +351,7 @@ def request_correction(child_id: int, parent: User, data: dict, note: str | None
     return correction
 
 
-def correction_changes(correction: ChildCorrection) -> dict:
+def correction_changes(correction: ChildCorrection) -> dict[str, Any]:
     """{field name: (now, proposed)} of a correction, for the department's page."""
     child = correction.child
     values = {field: getattr(correction, field) for field in CHILD_FIELDS if field != "snils"}
@@ -356,7 +362,7 @@ def correction_changes(correction: ChildCorrection) -> dict:
     return {CHILD_FIELDS[f]: (_shown(before), _shown(after)) for f, (before, after) in changes.items()}
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "да" if value else "нет"
     if isinstance(value, date):
@@ -371,13 +377,13 @@ def get_correction(correction_id: int, user: User) -> ChildCorrection:
     return correction
 
 
-def corrections_query(status: str | None = "requested"):
+def corrections_query(status: str | None = "requested") -> Select[ChildCorrection]:
     """The department's corrections (its municipality's, by the scope), oldest first."""
     stmt = select(ChildCorrection).order_by(ChildCorrection.created_at, ChildCorrection.id)
     return stmt.where(ChildCorrection.status == status) if status else stmt
 
 
-def corrections_of_query(parent: User):
+def corrections_of_query(parent: User) -> Select[ChildCorrection]:
     return (select(ChildCorrection).join(Child).where(Child.parent_id == parent.id)
             .order_by(ChildCorrection.id.desc()).execution_options(all_municipalities=True))
 
@@ -401,7 +407,7 @@ def decide_correction(correction_id: int, decision: str, actor: User, reason: st
     if decision not in CORRECTION_TRANSITIONS[correction.status]:
         raise TransitionError(f"Запрос уже в состоянии «{correction.status_name}».")
     child = correction.child
-    details = {"child_id": child.id}
+    details: dict[str, Any] = {"child_id": child.id}
     if decision == "confirmed":
         values = {field: getattr(correction, field) for field in CHILD_FIELDS if field != "snils"}
         key = correction.snils_key if correction.snils_key != child.snils_key else None
@@ -428,7 +434,7 @@ def _holding_certificate(snils_key: str, period_code: str) -> Certificate | None
         Certificate.status != "revoked").execution_options(all_municipalities=True)).scalar_one_or_none()
 
 
-def check_eligibility(child: Child, period) -> None:
+def check_eligibility(child: Child, period: Period) -> None:
     """Age 5–17 on the period start, living in the period's municipality, no certificate for the
     school year yet anywhere in the region."""
     age = child.age_on(period.starts_on)
@@ -451,7 +457,7 @@ def check_eligibility(child: Child, period) -> None:
                                     held=existing)
 
 
-def _held_elsewhere_message(period) -> str:
+def _held_elsewhere_message(period: Period) -> str:
     """What a parent is told when the child (by СНИЛС) is another guardian's affair: that it cannot be
     filed here and whom to ask, nothing about the other application or certificate."""
     authority = period.municipality.authority or "управление образования вашего муниципального образования"
@@ -459,11 +465,11 @@ def _held_elsewhere_message(period) -> str:
             f"{authority}: там проверят сведения и подскажут, что делать.")
 
 
-def holder_details(held) -> dict:
+def holder_details(held: CertificateApplication | Certificate) -> dict[str, Any]:
     """What the department is told about the other application or certificate of a refused child."""
     kind = "certificate" if isinstance(held, Certificate) else "application"
     return {kind: held.number, "municipality": held.municipality.name, "status": held.status,
-            "guardian_id": _guardian_of(held) if kind == "certificate" else held.parent_id}
+            "guardian_id": _guardian_of(held) if isinstance(held, Certificate) else held.parent_id}
 
 
 def _guardian_of(certificate: Certificate) -> int:
@@ -473,7 +479,7 @@ def _guardian_of(certificate: Certificate) -> int:
                               .execution_options(all_municipalities=True)).scalar_one()
 
 
-def _tell_department(error: DuplicateCertificateError, child: Child, period, *, actor: User, official: bool) -> None:
+def _tell_department(error: DuplicateCertificateError, child: Child, period: Period, *, actor: User, official: bool) -> None:
     """A child refused as another guardian's: the parent's message says nothing of the other
     application or certificate; the department of the period's municipality is told the details (an
     audit event and a notification, kept although the application is refused). An official filing
@@ -486,7 +492,7 @@ def _tell_department(error: DuplicateCertificateError, child: Child, period, *, 
                          + (f"сертификат № {details['certificate']}" if "certificate" in details
                             else f"заявление № {details['application']}")
                          + f" ({details['municipality']}) по заявлению другого законного представителя.")
-        error.fields = {error.field: error.message}
+        error.fields = {error.field or "child_id": error.message}
         return
     record_event("certificate_application.refused_duplicate", child, actor=actor,
                  details={"period": period.code, "period_municipality": period.municipality.name, **details})
@@ -494,7 +500,7 @@ def _tell_department(error: DuplicateCertificateError, child: Child, period, *, 
     error.persist = True  # nothing else was changed before: the department's record of it is kept
 
 
-def choose_category(child: Child, period, category_id: int | None = None) -> CertificateCategory:
+def choose_category(child: Child, period: Period, category_id: int | None = None) -> CertificateCategory:
     """The category asked for, or the one proposed from the child's age on the period's start;
     refuses one of another period or whose ages do not fit."""
     age = child.age_on(period.starts_on)
@@ -513,7 +519,7 @@ def choose_category(child: Child, period, category_id: int | None = None) -> Cer
     return category
 
 
-def _wanted_group(group_id: int | None, child: Child, period):
+def _wanted_group(group_id: int | None, child: Child, period: Period) -> StudyGroup | None:
     """The group asked for in the same application: published in the catalog, offered in the period's
     municipality, for the child's age; the rest (seats, dates) is checked when the request is sent."""
     if group_id is None:
@@ -570,10 +576,10 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
             CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES)
         ).execution_options(all_municipalities=True)).scalars().first()
         if pending is not None and pending.parent_id != child.parent_id:
-            error = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
-                                              code="duplicate_application")
-            _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
-            raise error
+            duplicate = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
+                                                  code="duplicate_application")
+            _tell_department(duplicate, child, period, actor=filed_by or parent, official=filed_by is not None)
+            raise duplicate
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано"
                             + (f": № {pending.number}" if pending else "") + " и рассматривается.",
                             field="child_id", code="duplicate_application")
@@ -584,7 +590,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
     return application
 
 
-def application_content(application: CertificateApplication) -> dict:
+def application_content(application: CertificateApplication) -> dict[str, Any]:
     """The canonical content of the parent's application (document 5 of п. 6.1), as signed at
     submission: no personal data but the child's tag."""
     return {"number": application.number, "period": application.period_code,
@@ -598,14 +604,14 @@ def _signed_application_or_certificate(number: str) -> SignedDocument | None:
     if number.startswith("ЗС-"):
         application = db.session.execute(select(CertificateApplication).where(
             CertificateApplication.number == number)).scalar_one_or_none()
-        return application and SignedDocument("certificate_application", "Заявление о получении сертификата",
-                                              application.number, application_content(application),
-                                              application.signature, gender="n")
+        return SignedDocument("certificate_application", "Заявление о получении сертификата", number,
+                              application_content(application), application.signature,
+                              gender="n") if application else None
     certificate_number = parse_number(number)
     certificate = certificate_number and db.session.execute(select(Certificate).where(
         Certificate.number == certificate_number)).scalar_one_or_none()
-    return certificate and SignedDocument("certificate", "Социальный сертификат", certificate.number,
-                                          certificate_content(certificate), certificate.signature)
+    return SignedDocument("certificate", "Социальный сертификат", certificate.number,
+                          certificate_content(certificate), certificate.signature) if certificate else None
 
 
 def child_municipality_id(child: Child) -> int | None:
@@ -631,7 +637,7 @@ def get_application(application_id: int, user: User) -> CertificateApplication:
     return application
 
 
-def applications_query(parent: User):
+def applications_query(parent: User) -> Select[CertificateApplication]:
     return (select(CertificateApplication).where(CertificateApplication.parent_id == parent.id)
             .order_by(CertificateApplication.id.desc()))
 
@@ -640,7 +646,7 @@ def applications_of(parent: User) -> list[CertificateApplication]:
     return list(db.session.execute(applications_query(parent)).scalars())
 
 
-def application_queue(status: str | None = "submitted"):
+def application_queue(status: str | None = "submitted") -> Select[CertificateApplication]:
     stmt = select(CertificateApplication).order_by(CertificateApplication.created_at, CertificateApplication.id)
     return stmt.where(CertificateApplication.status == status) if status else stmt
 
@@ -665,7 +671,7 @@ def confirm(application_id: int, actor: User, today: date | None = None) -> Cert
     return _issue(application, actor, today or clock.today())
 
 
-def refuse(application_id: int, actor: User, reason: str) -> CertificateApplication:
+def refuse(application_id: int, actor: User, reason: str | None) -> CertificateApplication:
     require_role(actor, "department")
     reason = " ".join((reason or "").split())
     if not reason:
@@ -675,7 +681,8 @@ def refuse(application_id: int, actor: User, reason: str) -> CertificateApplicat
     return application
 
 
-def decide(application_id: int, decision: str, actor: User, reason: str | None = None):
+def decide(application_id: int, decision: str, actor: User, reason: str | None = None
+           ) -> Certificate | CertificateApplication:
     """The department's decision on an application: "confirmed" issues the certificate (returned),
     "refused" needs a reason (the application is returned)."""
     _check_decision(decision)
@@ -697,13 +704,13 @@ def _check_bulk_decision(actor: User, decision: str, reason: str | None) -> None
         raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
 
 
-def decide_many(application_ids, decision: str, actor: User, reason: str | None = None) -> BulkResult:
+def decide_many(application_ids: Iterable[int], decision: str, actor: User, reason: str | None = None) -> BulkResult:
     """One decision for many applications (one reason for all refusals); each row stands alone."""
     _check_bulk_decision(actor, decision, reason)
     return for_each(application_ids, lambda application_id: decide(application_id, decision, actor, reason))
 
 
-def start_deciding(application_ids, decision: str, actor: User, reason: str | None = None):
+def start_deciding(application_ids: Iterable[int], decision: str, actor: User, reason: str | None = None) -> Job:
     """decide_many as a job, for more rows than a request should take (certapp.jobs.bulk)."""
     _check_bulk_decision(actor, decision, reason)
     return start_bulk("certificates.decide", "Решение по заявлениям на сертификат", application_ids, actor,
@@ -714,7 +721,7 @@ register_bulk("certificates.decide", lambda row_id, user, decision, reason: deci
               ("заявление", "заявления", "заявлений"), lambda: path_for("certificates.queue"))
 
 
-def file_on_behalf(actor: User, parent_email: str, child_data: dict, period_id: int, consent: bool,
+def file_on_behalf(actor: User, parent_email: str, child_data: dict[str, Any], period_id: int, consent: bool,
                    category_id: int | None = None) -> Certificate:
     """The department files and confirms an application for a parent who came in person."""
     require_role(actor, "department")
@@ -750,7 +757,7 @@ def parse_number(text: str) -> str | None:
     return f"{digits[:2]}-{digits[2:6]}-{digits[6:12]}-{digits[12]}"
 
 
-def certificate_content(certificate: Certificate) -> dict:
+def certificate_content(certificate: Certificate) -> dict[str, Any]:
     """The canonical content of the certificate document, as signed (no personal data but the tag)."""
     return {"number": certificate.number, "period": certificate.period.code, "nominal": certificate.nominal,
             "valid_from": certificate.valid_from, "valid_to": certificate.valid_to,
@@ -874,7 +881,7 @@ class CategoryRow:
         return None if limit is None else max(0, limit - self.funded)
 
 
-def category_rows(period) -> list[CategoryRow]:
+def category_rows(period: Period) -> list[CategoryRow]:
     """The period's categories with their counts, in one grouped query."""
     counts = {(category_id, kind): (total, waiting) for category_id, kind, total, waiting in db.session.execute(
         select(Certificate.category_id, Certificate.kind, func.count(),
@@ -885,14 +892,14 @@ def category_rows(period) -> list[CategoryRow]:
             for c in period.categories]
 
 
-def queue_query(category_id: int):
+def queue_query(category_id: int) -> Select[Certificate]:
     """The category's waiting queue, first first: active certificates of accounting waiting for a place."""
     return (select(Certificate).where(Certificate.category_id == category_id, Certificate.kind == "accounting",
                                       Certificate.queued_at.is_not(None), Certificate.status == "active")
             .order_by(Certificate.queued_at, Certificate.id))
 
 
-def queue_positions(certificates) -> dict[int, int]:
+def queue_positions(certificates: Iterable[Certificate]) -> dict[int, int]:
     """{certificate id: place in the queue} for those of `certificates` that wait."""
     return {c.id: position for c in certificates if (position := queue_position(c)) is not None}
 
@@ -940,7 +947,8 @@ def change_status(certificate_id: int, to_status: str, actor: User, reason: str)
     return certificate
 
 
-def holders_query(*, search: str | None = None, period_id: int | None = None, status: str | None = None):
+def holders_query(*, search: str | None = None, period_id: int | None = None, status: str | None = None
+                  ) -> Select[Certificate]:
     """Реестр получателей сертификатов, for the department."""
     stmt = select(Certificate).join(Child).order_by(Certificate.number)
     if period_id:
@@ -950,7 +958,7 @@ def holders_query(*, search: str | None = None, period_id: int | None = None, st
     if search:
         pattern = f"%{search.strip().lower()}%"
         digits = re.sub(r"[^0-9]", "", ascii_text(search))
-        conditions = [func.lower(Child.last_name).like(pattern), func.lower(Child.first_name).like(pattern),
+        conditions: list[ColumnElement[bool]] = [func.lower(Child.last_name).like(pattern), func.lower(Child.first_name).like(pattern),
                       Certificate.number.like(f"%{search.strip()}%")]
         if len(digits) == 11 and is_valid_snils(digits):
             conditions.append(Certificate.snils_key == personal_data.snils_key(digits))
@@ -961,7 +969,7 @@ def holders_query(*, search: str | None = None, period_id: int | None = None, st
     return stmt
 
 
-def holder_rows(stmt, batch: int = 1000):
+def holder_rows(stmt: Select[Certificate], batch: int = 1000) -> Iterator[Sequence[Any]]:
     """The register of holders as plain rows for an export: the query runs now (inside the caller's
     scope) with the child, period and balance joined, and its rows are fetched in batches as consumed."""
     columns = (select(Certificate.number, Child.last_name, Child.first_name, Child.patronymic, Child.birth_date,
@@ -999,7 +1007,7 @@ _BY_NUMBER = select(Certificate.id, Certificate.number, Certificate.status, Cert
                     Certificate.valid_to, Certificate.qr_payload).where(Certificate.number == bindparam("number"))
 
 
-def verify(text: str, user=None, today: date | None = None) -> Verification:
+def verify(text: str, user: User | None = None, today: date | None = None) -> Verification:
     """Check what a person scanned or typed: a QR text (bare CQ1:… or the check page's address holding it):
     signature, then the certificate's current state; or a certificate number: its state only (no name, no
     personal data either way). Never raises for bad input."""
@@ -1027,14 +1035,14 @@ def verify(text: str, user=None, today: date | None = None) -> Verification:
     return _state(certificate, True, user, today)
 
 
-def _verify_number(number: str, user, today: date | None) -> Verification:
+def _verify_number(number: str, user: User | None, today: date | None) -> Verification:
     certificate = db.session.connection().execute(_BY_NUMBER, {"number": number}).one_or_none()
     if certificate is None:
         return Verification(None, False, f"Сертификат № {number} не выдавался.", number=number)
     return _state(certificate, None, user, today)
 
 
-def _state(certificate, signature_valid: bool | None, user, today: date | None) -> Verification:
+def _state(certificate: Row[int, str, str, date, date, str], signature_valid: bool | None, user: User | None, today: date | None) -> Verification:
     """The answer about a certificate found (by a good code, or by its number when signature_valid is
     None): in force today or why not."""
     today = today or clock.today()
@@ -1067,7 +1075,8 @@ def reencrypt_personal_data() -> int:
         child.snils_encrypted = personal_data.reencrypt(child.snils_encrypted)
     for correction in db.session.execute(select(ChildCorrection).where(ChildCorrection.snils_encrypted.is_not(None))
                                          .execution_options(all_municipalities=True)).scalars():
-        correction.snils_encrypted = personal_data.reencrypt(correction.snils_encrypted)
+        if correction.snils_encrypted is not None:  # so selected; the type cannot tell
+            correction.snils_encrypted = personal_data.reencrypt(correction.snils_encrypted)
     db.session.flush()
     record_event("personal_data.rotate_key", ("Child", None), details={"rows": len(children)})
     return len(children)

@@ -26,7 +26,7 @@ def normalise_phone(phone: str, field: str = "phone") -> str:
     return digits if digits.startswith("+") else "+" + digits
 
 
-def snils_digits(value: str) -> str:
+def snils_digits(value: str | None) -> str:
     """A СНИЛС as typed (any digits, spaces, dashes) -> its ASCII form without separators
     (common.normalise): the string its lookup key and its check are computed from."""
     return identifier(value, r"\s\-")
