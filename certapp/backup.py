@@ -102,6 +102,8 @@ def create_backup(output: Path) -> dict:
         else:
             db_file = work / "database.sqlite"
             db.session.remove()
+            if not url.database:
+                raise BackupError("База данных SQLite в памяти: копировать нечего.")
             source = sqlite3.connect(url.database)
             target = sqlite3.connect(db_file)
             try:
@@ -174,6 +176,8 @@ def restore_backup(archive: Path) -> dict:
         else:
             db.engine.dispose()
             source = sqlite3.connect(work / "database.sqlite")
+            if not url.database:
+                raise BackupError("База данных SQLite в памяти: восстанавливать некуда.")
             target = sqlite3.connect(url.database)
             try:
                 source.backup(target)

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,7 +52,7 @@ def apply_limits(app) -> None:
         key = f"RATELIMIT_{scope.upper()}"
         app.config.setdefault(key, default)
         _checked(key, app.config[key])  # a mistyped limit stops the start, not a request with a 500
-        shared = limiter.shared_limit(lambda key=key: current_app.config[key], scope=scope,
+        shared = limiter.shared_limit(partial(_configured, key), scope=scope,
                                       methods=list(methods) if methods else None)
         for endpoint in endpoints:
             app.view_functions[endpoint] = shared(app.view_functions[endpoint])
@@ -165,6 +166,11 @@ def limits_from_environment() -> dict:
         if os.environ.get(key, "").strip():
             found[key] = _checked(key, os.environ[key].strip())
     return found
+
+
+def _configured(key: str) -> str:
+    """A limit as configured now (read on each request: a test or an operator may change it)."""
+    return str(current_app.config[key])
 
 
 def _checked(key: str, value: str) -> str:

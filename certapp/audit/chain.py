@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
@@ -94,10 +95,11 @@ def verify(session: Session, *, from_seq: int = 1, progress=None) -> ChainReport
     problems: list[str] = []
     expected_seq, prev = from_seq, GENESIS
     if from_seq > 1:
-        prev = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == from_seq - 1),
-                               execution_options=WHOLE_CHAIN).scalar_one_or_none()
-        if prev is None:
+        found = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == from_seq - 1),
+                                execution_options=WHOLE_CHAIN).scalar_one_or_none()
+        if found is None:
             return ChainReport(0, 0, [f"нет события № {from_seq - 1}, с которого начата проверка"])
+        prev = found
     checked = 0
     result = session.execute(select(AuditEvent).where(AuditEvent.seq >= from_seq).order_by(AuditEvent.seq)
                              .execution_options(yield_per=2000, all_municipalities=True))
@@ -108,7 +110,7 @@ def verify(session: Session, *, from_seq: int = 1, progress=None) -> ChainReport
                 progress(checked)
             if ev.seq != expected_seq:
                 problems.append(f"разрыв цепочки: после события № {expected_seq - 1} идёт № {ev.seq} "
-                                f"(удалено {ev.seq - expected_seq})")
+                                f"(удалено {cast(int, ev.seq) - expected_seq})")  # selected by seq: never None
                 break
             if ev.prev_hash != prev:
                 problems.append(f"событие № {ev.seq} (id {ev.id}) не ссылается на предыдущее: цепочка подменена")

@@ -8,6 +8,7 @@ rotation or retirement by any server sharing the directory replaces the file: a 
 mtime), so signing and verifying cost a stat() and the Ed25519 operation.
 """
 import base64
+import builtins
 import json
 import os
 import secrets
@@ -103,7 +104,7 @@ class KeyStore:
         index = self._index()
         return index["active"] or self.rotate()
 
-    def missing_files(self) -> "list[str]":
+    def missing_files(self) -> "builtins.list[str]":  # `list` here is the method below
         """Ids of listed keys (not retired) whose private key file is absent."""
         return [entry["kid"] for entry in self.list()
                 if not entry["retired"] and not (self.dir / f"{entry['kid']}.pem").exists()]
@@ -112,7 +113,10 @@ class KeyStore:
         keys = self._loaded()[1]
         key = keys.get(kid)
         if key is None:
-            key = keys[kid] = serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), password=None)
+            loaded = serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), password=None)
+            if not isinstance(loaded, Ed25519PrivateKey):
+                raise ValueError(f"key {kid} is not an Ed25519 key")
+            key = keys[kid] = loaded
         return key
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
@@ -150,8 +154,10 @@ class KeyStore:
         for entry in self.list():
             if entry["retired"]:
                 continue
-            raw = self.public_key(entry["kid"]).public_bytes(serialization.Encoding.Raw,
-                                                             serialization.PublicFormat.Raw)
+            public = self.public_key(entry["kid"])
+            if public is None:  # no longer in the index
+                continue
+            raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             keys.append({"kty": "OKP", "crv": "Ed25519", "kid": entry["kid"], "use": "sig", "alg": "EdDSA",
                          "x": b64url(raw)})
         return {"keys": keys}

@@ -30,10 +30,9 @@ PREFIXES = {
 def next_value(kind: str, year: int) -> int:
     """The next value of a counter, atomic on both databases (an upsert returning the value)."""
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(DocumentCounter).values(kind=kind, year=year, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["kind", "year"],
-                                      set_={"value": DocumentCounter.value + 1}).returning(DocumentCounter.value)
-    return db.session.execute(stmt).scalar_one()
+    upsert = insert(DocumentCounter).values(kind=kind, year=year, value=1).on_conflict_do_update(
+        index_elements=["kind", "year"], set_={"value": DocumentCounter.value + 1})
+    return db.session.execute(upsert.returning(DocumentCounter.value)).scalar_one()
 
 
 def next_number(kind: str, day: date | None = None) -> str:
