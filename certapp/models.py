@@ -14,3 +14,4 @@ from certapp.programs.models import Program, StudyGroup  # noqa: F401
 from certapp.reference.models import Direction, Municipality, Period  # noqa: F401
 from certapp.registry.models import License, Provider, RegistryApplication, RegistryEntry, StaffRequest  # noqa: F401
 from certapp.reporting.models import Feedback, IndicatorValue, SocialOrder, SocialOrderLine  # noqa: F401
+from certapp.publication.models import Publication  # noqa: F401
