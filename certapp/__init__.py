@@ -113,9 +113,9 @@ def register_blueprints(app: Flask) -> None:
     from certapp.privacy import api as privacy_api
     from certapp.privacy import views as privacy_views
     from certapp.programs import api as programs_api
+    from certapp.programs import views as programs_views
     from certapp.publication import api as publication_api
     from certapp.publication import views as publication_views
-    from certapp.programs import views as programs_views
     from certapp.reference import api as reference_api
     from certapp.reference import views as reference_views
     from certapp.registry import api as registry_api

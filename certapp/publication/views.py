@@ -75,6 +75,18 @@ def index():
 
 # --- the public pages ------------------------------------------------------------------------------------
 
+@bp.route("/open")
+@public
+def open_municipalities():
+    """The municipalities' open data: the only one's page at once, else the list."""
+    from certapp.reference.services import list_municipalities
+
+    municipalities = list_municipalities()
+    if len(municipalities) == 1:
+        return redirect(url_for("publication.open_index", oktmo=municipalities[0].oktmo))
+    return render_template("publication/open_municipalities.html", municipalities=municipalities)
+
+
 @bp.route("/open/<oktmo>")
 @public
 def open_index(oktmo: str):
