@@ -49,7 +49,7 @@ class OpenDataSchema(Schema):
     dataset = fields.String()
     title = fields.String()
     version = fields.Integer()
-    published_on = fields.Date()
+    published_on = fields.String(metadata={"description": "ГГГГ-ММ-ДД"})
     licence = fields.String()
     document = fields.Dict(allow_none=True)
     fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields")
