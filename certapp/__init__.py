@@ -114,6 +114,8 @@ def register_blueprints(app: Flask) -> None:
     from certapp.privacy import views as privacy_views
     from certapp.programs import api as programs_api
     from certapp.programs import views as programs_views
+    from certapp.publication import api as publication_api
+    from certapp.publication import views as publication_views
     from certapp.reference import api as reference_api
     from certapp.reference import views as reference_views
     from certapp.registry import api as registry_api
@@ -124,12 +126,12 @@ def register_blueprints(app: Flask) -> None:
     for bp in (observability.bp, home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
                contracts_views.bp, bookkeeping_views.bp, reporting_views.bp, privacy_views.bp, jobs_views.bp,
-               notifications_views.bp, deadlines_views.bp):
+               notifications_views.bp, deadlines_views.bp, publication_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
                 certificates_api.blp, certificates_api.categories_blp, contracts_api.blp,
                 bookkeeping_api.blp, reporting_api.blp, privacy_api.blp, jobs_api.blp, notifications_api.blp,
-                deadlines_api.blp, documents_api.blp):
+                deadlines_api.blp, documents_api.blp, publication_api.blp, publication_api.open_blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 

@@ -58,6 +58,7 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "municipality": ("Муниципалитет", "Municipality", {}),
     "deadline_rule": ("Срок", "DeadlineRule", {}),
     "holiday": ("Производственный календарь", "Holiday", {}),
+    "publication": ("Набор открытых данных", "Publication", {}),
     "request": ("Запрос", "request", {}),
     "demo": ("Демонстрационные данные", "region", {}),
 }
@@ -104,6 +105,7 @@ ACTIONS = {
     "contract.resplit": "Договор: расчёт оплаты пересчитан по остатку сертификата",
     "agreement.provider_signed": "Соглашение подписано исполнителем",
     "registry_application.signed": "Заявка на включение в реестр подписана",
+    "publication.publish": "Опубликован набор открытых данных",
 }
 
 

@@ -11,6 +11,7 @@ from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
 from certapp.mail.models import OutboxMessage  # noqa: F401
 from certapp.notifications.models import Notification  # noqa: F401
 from certapp.programs.models import Program, StudyGroup  # noqa: F401
+from certapp.publication.models import Publication  # noqa: F401
 from certapp.reference.models import Direction, Municipality, Period  # noqa: F401
 from certapp.registry.models import License, Provider, RegistryApplication, RegistryEntry, StaffRequest  # noqa: F401
 from certapp.reporting.models import Feedback, IndicatorValue, SocialOrder, SocialOrderLine  # noqa: F401

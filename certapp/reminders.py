@@ -22,6 +22,7 @@ from certapp.notifications.services import notify
 from certapp.programs.models import Program
 from certapp.reference.services import list_municipalities
 from certapp.registry.models import RegistryApplication
+from certapp.reporting.services import order_due_on, order_to_remind, overdue_order_year
 
 
 @dataclass
@@ -97,6 +98,10 @@ def overdue(today: date | None = None) -> list[Overdue]:
                                                         PaymentRegister.month.in_(registers)))
         result.append(Overdue(plural(count, "реестр не оплачен", "реестра не оплачены", "реестров не оплачены"), count,
                               "bookkeeping.registers", {"status": "approved"}))
+    year = overdue_order_year(today)
+    if year:
+        result.append(Overdue(f"социальный заказ на {year} год не утверждён (срок — {order_due_on(year):%d.%m.%Y})", 1,
+                              "reporting.social_orders", {}))
     return result
 
 
@@ -188,6 +193,17 @@ def _check_municipality(municipality_id: int, today: date, tomorrow: date) -> in
                                  f"за {month_label(register_month)}", f"Срок оплаты — {due:%d.%m.%Y}.", role=role,
                      url=path_for("bookkeeping.registers", status="approved"),
                      dedupe_key=f"overdue:payment:{register_month}:{role}")
+
+    year = order_to_remind(today)
+    if year:  # plan 4.1: the social order is due by 1 January of its year
+        tell("deadline", f"Утвердите социальный заказ на {year} год до {order_due_on(year):%d.%m.%Y}",
+             "Социальный заказ утверждается до 1 января года, на который он формируется.", role="department",
+             url=path_for("reporting.social_orders"), dedupe_key=f"reminder:social_order:{year}")
+    year = overdue_order_year(today)
+    if year:
+        tell("deadline", f"Просрочен социальный заказ на {year} год",
+             f"Срок утверждения — {order_due_on(year):%d.%m.%Y}; социальный заказ не утверждён.", role="department",
+             url=path_for("reporting.social_orders"), dedupe_key=f"overdue:social_order:{year}")
     return written
 
 

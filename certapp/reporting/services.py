@@ -128,6 +128,33 @@ def approved_order(year: int) -> SocialOrder | None:
                               ).scalar_one_or_none()
 
 
+#: the department is reminded this many days before the social order's due date
+ORDER_REMINDER_DAYS = 30
+
+
+def order_due_on(year: int) -> date:
+    """The social order of a year is approved by 1 January of that year (plan 4.1)."""
+    return date(year, 1, 1)
+
+
+def order_missing(year: int) -> bool:
+    """No version of the year's social order is approved (in the current municipality's scope)."""
+    return approved_order(year) is None
+
+
+def overdue_order_year(today: date | None = None) -> int | None:
+    """The year whose social order is overdue now (its due date passed, none approved), or None."""
+    today = today or clock.today()
+    return today.year if today > order_due_on(today.year) and order_missing(today.year) else None
+
+
+def order_to_remind(today: date | None = None) -> int | None:
+    """The coming year whose social order is due within ORDER_REMINDER_DAYS and not approved yet, or None."""
+    today = today or clock.today()
+    year = today.year + 1
+    return year if (order_due_on(year) - today).days <= ORDER_REMINDER_DAYS and order_missing(year) else None
+
+
 def create_order(year: int, actor: User) -> SocialOrder:
     """A draft for the year: the first version, or the next version copying the approved one."""
     require_role(actor, "department")

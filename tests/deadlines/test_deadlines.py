@@ -16,6 +16,7 @@ from certapp.ledger.services import balance_of, check_invariant
 from certapp.notifications.models import Notification
 from certapp.programs.services import seats_left
 from certapp.reminders import check_deadlines, overdue
+from certapp.reporting import services as reporting
 from tests.factories import child_data, current_period, make_certificate, make_contract, make_program, make_provider
 
 HOLIDAYS_2026 = {date(2026, 1, d): "holiday" for d in (1, 2, 5, 6, 7, 8, 9)} | {
@@ -110,6 +111,10 @@ def test_reminders_come_a_working_day_before_and_overdue_is_told_once(users):
     application = certificates.apply(parent, child.id, current_period().id, True)
     db.session.commit()
     due = application.due_on
+    for year in range(due.year - 1, due.year + 2):  # the social orders are in time (their own deadline)
+        order = reporting.create_order(year, users["department"])
+        reporting.approve_order(order.id, users["department"])
+    db.session.commit()
     day_before = due - timedelta(days=1)
     while services.tomorrow_working(day_before) != due:
         day_before -= timedelta(days=1)
