@@ -33,7 +33,7 @@ from certapp.bookkeeping.schemas import (
 )
 from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.contracts.services import parse_month
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.jobs.api import JobSchema
 
 blp = Blueprint("bookkeeping_api", __name__, url_prefix="/bookkeeping",
@@ -65,10 +65,9 @@ def get_agreement(agreement_id: int):
 @roles("bookkeeping")
 def conclude(data, agreement_id: int):
     """Conclude and sign for the authorised body; in force once the provider signs it too (POST …/accept)."""
-    with transaction():
-        return services.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
-                                           volume_children=data.get("volume_children"),
-                                           amount_limit=data.get("amount_limit"))
+    return services.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
+                                       volume_children=data.get("volume_children"),
+                                       amount_limit=data.get("amount_limit"))
 
 
 @blp.route("/agreements/<int:agreement_id>/amend", methods=["POST"])
@@ -79,8 +78,7 @@ def amend(data, agreement_id: int):
     """A supplementary agreement (a new version): in force once the provider signs it; until then the last
     version both signed stays in force."""
     volume = {key: data[key] for key in ("volume_children", "amount_limit") if key in data}
-    with transaction():
-        return services.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"], **volume)
+    return services.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"], **volume)
 
 
 @blp.route("/agreements/<int:agreement_id>/accept", methods=["POST"])
@@ -89,8 +87,7 @@ def amend(data, agreement_id: int):
 def accept(agreement_id: int):
     """The provider signs (accepts) the current version of its agreement, signed by the authorised body:
     with both signatures it is in force. 409 for a draft or an ended agreement; a repeat signs nothing twice."""
-    with transaction():
-        return services.accept_agreement(agreement_id, current_user)
+    return services.accept_agreement(agreement_id, current_user)
 
 
 @blp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
@@ -98,8 +95,7 @@ def accept(agreement_id: int):
 @blp.response(200, AgreementSchema)
 @roles("bookkeeping")
 def end(data, agreement_id: int):
-    with transaction():
-        return services.end_agreement(agreement_id, current_user, data["ended_on"], data["reason"])
+    return services.end_agreement(agreement_id, current_user, data["ended_on"], data["reason"])
 
 
 @blp.route("/payment-registers", methods=["GET"])
@@ -121,8 +117,7 @@ def list_registers(args):
 @roles("bookkeeping")
 def build(data):
     """Build a provider's register for a month (409 agreement_required without a concluded agreement)."""
-    with transaction():
-        return services.build_register(data["provider_id"], parse_month(data["month"]), current_user)
+    return services.build_register(data["provider_id"], parse_month(data["month"]), current_user)
 
 
 @blp.route("/payment-registers/build-all", methods=["POST"])
@@ -132,8 +127,7 @@ def build(data):
 def build_all(data):
     """Start building every provider's register for a month: a job (follow it at GET /api/v1/jobs/{id};
     its message says which were built and which skipped and why)."""
-    with transaction():
-        record = services.start_building(parse_month(data["month"]), current_user)
+    record = services.start_building(parse_month(data["month"]), current_user)
     return db.session.get(type(record), record.id)
 
 
@@ -148,8 +142,7 @@ def get_register(register_id: int):
 @blp.response(200, PaymentRegisterSchema)
 @roles("bookkeeping")
 def approve(register_id: int):
-    with transaction():
-        return services.approve_register(register_id, current_user)
+    return services.approve_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/refresh", methods=["POST"])
@@ -157,8 +150,7 @@ def approve(register_id: int):
 @roles("bookkeeping")
 def refresh(register_id: int):
     """Re-collect a draft's lines; an approved register is frozen (409 register_frozen)."""
-    with transaction():
-        return services.refresh_register(register_id, current_user)
+    return services.refresh_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/reject", methods=["POST"])
@@ -166,8 +158,7 @@ def refresh(register_id: int):
 @blp.response(200, PaymentRegisterSchema)
 @roles("bookkeeping")
 def reject(data, register_id: int):
-    with transaction():
-        return services.reject_register(register_id, current_user, data["reason"])
+    return services.reject_register(register_id, current_user, data["reason"])
 
 
 @blp.route("/payment-registers/<int:register_id>/pay", methods=["POST"])
@@ -175,8 +166,7 @@ def reject(data, register_id: int):
 @blp.response(200, PaymentRegisterSchema)
 @roles("bookkeeping")
 def pay(data, register_id: int):
-    with transaction():
-        return services.mark_paid(register_id, current_user, data["payment_order_number"], data["payment_order_date"])
+    return services.mark_paid(register_id, current_user, data["payment_order_number"], data["payment_order_date"])
 
 
 @blp.route("/reconciliation", methods=["GET"])
@@ -194,8 +184,7 @@ def reconciliation():
 @roles("bookkeeping", "department")
 def run_reconciliation():
     """Reconcile now as a job (GET /api/v1/jobs/{id} shows its progress); the summary then answers it."""
-    with transaction():
-        return services.start_reconciliation(current_user)
+    return services.start_reconciliation(current_user)
 
 
 @blp.route("/reconciliation/certificates/export", methods=["POST"])
@@ -204,8 +193,7 @@ def run_reconciliation():
 @roles("bookkeeping", "department")
 def export_reconciliation(data):
     """Every certificate's line into a CSV or XLSX file, as a job; the file: GET /api/v1/jobs/{id}/file."""
-    with transaction():
-        return services.start_certificate_export(current_user, data["format"])
+    return services.start_certificate_export(current_user, data["format"])
 
 
 @blp.route("/reconciliation/certificates", methods=["GET"])
@@ -237,8 +225,7 @@ def list_invoices(args):
 def form_invoice(data):
     """Form a provider's advance invoice for a month (from its 1st) or its final invoice (after the
     month). 409 when formed already or without an agreement in force; 422 too early or nothing to invoice."""
-    with transaction():
-        return services.form_invoice(data["kind"], data["provider_id"], parse_month(data["month"]), current_user)
+    return services.form_invoice(data["kind"], data["provider_id"], parse_month(data["month"]), current_user)
 
 
 @blp.route("/invoices/form-all", methods=["POST"])
@@ -248,8 +235,7 @@ def form_invoice(data):
 def form_all_invoices(data):
     """Start forming every provider's invoices of a kind for a month: a job (follow it at
     GET /api/v1/jobs/{id}; its message says which were formed and which skipped and why)."""
-    with transaction():
-        record = services.start_forming_invoices(data["kind"], parse_month(data["month"]), current_user)
+    record = services.start_forming_invoices(data["kind"], parse_month(data["month"]), current_user)
     return db.session.get(type(record), record.id)
 
 
@@ -265,8 +251,7 @@ def get_invoice(invoice_id: int):
 @roles("bookkeeping")
 def approve_invoice(invoice_id: int):
     """Approve: an advance is paid from the certificates' reserve at once (reserved → spent)."""
-    with transaction():
-        return services.approve_invoice(invoice_id, current_user)
+    return services.approve_invoice(invoice_id, current_user)
 
 
 @blp.route("/invoices/<int:invoice_id>/reject", methods=["POST"])
@@ -274,8 +259,7 @@ def approve_invoice(invoice_id: int):
 @blp.response(200, InvoiceSchema)
 @roles("bookkeeping")
 def reject_invoice(data, invoice_id: int):
-    with transaction():
-        return services.reject_invoice(invoice_id, current_user, data["reason"])
+    return services.reject_invoice(invoice_id, current_user, data["reason"])
 
 
 @blp.route("/agreement-reports", methods=["GET"])
@@ -293,8 +277,7 @@ def list_agreement_reports(args):
 @roles("provider")
 def form_agreement_report(data):
     """The provider forms its report for a quarter that is over, from the data; it is signed at once."""
-    with transaction():
-        return services.form_agreement_report(current_user, data["agreement_id"], data["year"], data["quarter"])
+    return services.form_agreement_report(current_user, data["agreement_id"], data["year"], data["quarter"])
 
 
 @blp.route("/agreement-reports/<int:report_id>/decision", methods=["POST"])
@@ -303,5 +286,4 @@ def form_agreement_report(data):
 @roles("bookkeeping")
 def decide_agreement_report(data, report_id: int):
     """Accept the report, or return it with what to correct."""
-    with transaction():
-        return services.decide_agreement_report(report_id, data["decision"], current_user, data["reason"])
+    return services.decide_agreement_report(report_id, data["decision"], current_user, data["reason"])

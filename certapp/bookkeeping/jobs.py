@@ -10,9 +10,10 @@ from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
 from certapp.common.templating import format_number
 from certapp.common.web import path_for
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress
+from certapp.uow import unit_of_work
 
 
 @contextmanager
@@ -21,7 +22,7 @@ def _committed_steps(progress):
     @contextmanager
     def step():
         try:
-            with transaction():
+            with unit_of_work():
                 yield
         finally:
             progress.advance()
@@ -92,7 +93,7 @@ class ReconciliationResult:
 
 def reconcile_and_store(actor: User | None, job_id: int | None = None) -> ReconciliationResult:
     """Reconcile the current scope with progress and store the result (services.store_reconciliation)."""
-    with Progress(job_id, None, every=1) as progress, transaction():
+    with Progress(job_id, None, every=1) as progress, unit_of_work():
         run = services.store_reconciliation(actor, progress)
         count = run.result["mismatch_count"]
         progress.finish(f"Сверка выполнена за {format_number(run.duration_ms / 1000, 1)} с: "

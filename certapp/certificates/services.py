@@ -24,7 +24,14 @@ from certapp.certificates.models import (
 )
 from certapp.common import clock
 from certapp.common.bulk import BulkResult, for_each
-from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.errors import (
+    ConflictError,
+    DomainError,
+    KeptRefusal,
+    NotFoundError,
+    TransitionError,
+    ValidationError,
+)
 from certapp.common.events import announce
 from certapp.common.normalise import ascii_text
 from certapp.common.states import transition
@@ -473,13 +480,14 @@ def _guardian_of(certificate: Certificate) -> int:
                               .execution_options(all_municipalities=True)).scalar_one()
 
 
-def _tell_department(error: DuplicateCertificateError, child: Child, period, *, actor: User, official: bool) -> None:
+def _tell_department(error: DuplicateCertificateError, child: Child, period, *, actor: User,
+                     official: bool) -> KeptRefusal | None:
     """A child refused as another guardian's: the parent's message says nothing of the other
     application or certificate; the department of the period's municipality is told the details (an
-    audit event and a notification, kept although the application is refused). An official filing
-    for a parent is shown the details at once."""
+    audit event and a notification, kept although the application is refused: the result to return).
+    An official filing for a parent is shown the details at once (None: the error is raised)."""
     if error.held is None:
-        return
+        return None
     details = holder_details(error.held)
     if official:
         error.message = (f"На этого ребёнка на {period.code} учебный год уже есть "
@@ -487,11 +495,11 @@ def _tell_department(error: DuplicateCertificateError, child: Child, period, *, 
                             else f"заявление № {details['application']}")
                          + f" ({details['municipality']}) по заявлению другого законного представителя.")
         error.fields = {error.field: error.message}
-        return
+        return None
     record_event("certificate_application.refused_duplicate", child, actor=actor,
                  details={"period": period.code, "period_municipality": period.municipality.name, **details})
     announce("certificate_application.refused_duplicate", child, actor=actor, period=period, details=details)
-    error.persist = True  # nothing else was changed before: the department's record of it is kept
+    return KeptRefusal(error)  # nothing else was changed before: the department's record of it is kept
 
 
 def choose_category(child: Child, period, category_id: int | None = None) -> CertificateCategory:
@@ -535,12 +543,15 @@ def _wanted_group(group_id: int | None, child: Child, period):
 
 
 def apply(parent: User, child_id: int, period_id: int, consent: bool, *, category_id: int | None = None,
-          group_id: int | None = None, filed_by: User | None = None) -> CertificateApplication:
+          group_id: int | None = None, filed_by: User | None = None) -> CertificateApplication | KeptRefusal:
     """File the application for a certificate (п. 6.1.5 of 458-п) in a category (proposed from the
     child's age when none is named).
 
-    Raises ValidationError (no consent), EligibilityError, DuplicateCertificateError, ConflictError
-    (an application for this child and period is already pending — also when two arrive at once).
+    A parent's child whose certificate or application is another guardian's: the department is told,
+    and the result is a KeptRefusal(DuplicateCertificateError) (an official filing for a parent gets
+    the error raised). Raises ValidationError (no consent), EligibilityError, DuplicateCertificateError,
+    ConflictError (an application for this child and period is already pending — also when two arrive
+    at once).
     """
     if filed_by is None:
         require_role(parent, "parent")
@@ -551,8 +562,10 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
     try:
         check_eligibility(child, period)
     except DuplicateCertificateError as error:
-        _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
-        raise
+        refusal = _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
+        if refusal is None:
+            raise
+        return refusal
     category = choose_category(child, period, category_id)
     group = _wanted_group(group_id, child, period)
     application = CertificateApplication(
@@ -572,8 +585,10 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
         if pending is not None and pending.parent_id != child.parent_id:
             error = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
                                               code="duplicate_application")
-            _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
-            raise error
+            refusal = _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
+            if refusal is None:
+                raise error
+            return refusal
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано"
                             + (f": № {pending.number}" if pending else "") + " и рассматривается.",
                             field="child_id", code="duplicate_application")

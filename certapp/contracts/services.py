@@ -31,7 +31,7 @@ from certapp.contracts.models import (
     Enrollment,
     ServiceReport,
 )
-from certapp.db import db, transaction, utcnow
+from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.jobs.bulk import register_bulk, start_bulk
@@ -41,6 +41,7 @@ from certapp.programs.models import Program, StudyGroup
 from certapp.programs.services import seats_left
 from certapp.reference.models import Municipality, Period
 from certapp.registry.services import admitted_in, require_registry_provider
+from certapp.uow import unit_of_work
 
 
 class EnrollmentError(DomainError):
@@ -1179,7 +1180,7 @@ def expire_period_in_batches(period_id: int, actor: User | None, batch: int = 10
     """expire_period a batch per transaction until none is left; the totals."""
     totals = {"certificates": 0, "amount": 0}
     while True:
-        with transaction():
+        with unit_of_work():
             counts = expire_period(period_id, actor, today, batch=batch)
         totals = {key: totals[key] + counts[key] for key in totals}
         if counts["certificates"] < batch:

@@ -15,10 +15,10 @@ from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
-from certapp.db import transaction
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
+from certapp.uow import refuse
 
 bp = Blueprint("contracts", __name__)
 
@@ -233,9 +233,9 @@ def group_lessons(group_id: int):
             flash("Укажите число проведённых занятий хотя бы для одного ребёнка.", "error")
         else:
             try:
-                with transaction():
-                    result = services.report_group(current_user, group_id, month, rows)
+                result = services.report_group(current_user, group_id, month, rows)
             except DomainError as error:
+                refuse(error)
                 flash(error.message, "error")
             else:
                 if result.refused:  # the refused rows again, as typed, each with its reason beside it

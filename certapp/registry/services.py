@@ -13,6 +13,7 @@ from certapp.common.errors import (
     ConflictError,
     DomainError,
     FieldChecks,
+    KeptRefusal,
     NotFoundError,
     PermissionDeniedError,
     TransitionError,
@@ -201,10 +202,11 @@ def _transition(application: RegistryApplication, to_status: str, actor: User, r
                details={"reason": reason} if reason else None)
 
 
-def submit_application(application_id: int, user: User) -> RegistryApplication:
+def submit_application(application_id: int, user: User) -> RegistryApplication | KeptRefusal:
     """Submit for review. Refuses: no license, an excluded art school, an ИНН already pending or in the registry.
 
-    Raises ExcludedProviderError (п. 4 of 458-п), ValidationError, ConflictError, TransitionError.
+    An excluded art school (п. 4 of 458-п) is rejected at once, signed as filed and refused, and the
+    result is a KeptRefusal(ExcludedProviderError). Raises ValidationError, ConflictError, TransitionError.
     """
     require_role(user, "provider")
     application = get_application(application_id, user)
@@ -225,7 +227,7 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
         application.decision_reason = check.reason
         _transition(application, "rejected", user, check.reason)
         _sign(application)
-        raise ExcludedProviderError(check.reason, field="full_name", persist=True)
+        return KeptRefusal(ExcludedProviderError(check.reason, field="full_name"))
     application.flagged, application.flag_reason = check.flagged, check.reason
     application.decision_reason = None
     _ensure_inn_free(application)

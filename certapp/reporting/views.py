@@ -12,9 +12,10 @@ from certapp.common.months import year_arg
 from certapp.common.pagination import paginate
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.reference.services import get_municipality_of, list_municipalities
 from certapp.reporting import render, services
+from certapp.uow import refuse
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
 
@@ -158,9 +159,9 @@ def indicators():
         values = [(code, year, entered[services.indicator_field(code, year)]) for code, year in editable
                   if entered[services.indicator_field(code, year)] is not None]
         try:
-            with transaction():
-                changed = services.set_indicator_values(values, current_user)
+            changed = services.set_indicator_values(values, current_user)
         except DomainError as error:
+            refuse(error)
             errors = error.fields or {"": error.message}
             flash(error.message, "error")
         else:
