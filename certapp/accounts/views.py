@@ -159,6 +159,7 @@ def reset_password(token: str):
     try:
         letters.check_reset_token(token)
     except DomainError as error:
+        refuse(error)
         flash(error.message, "error")
         return redirect(url_for("accounts.forgot_password"))
     if form.validate_on_submit():

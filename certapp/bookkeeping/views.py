@@ -106,6 +106,7 @@ def _form_for_month(form, back: str, one, one_done: str, every, every_started: s
         try:
             month = parse_month(form.month.data)
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
         else:
             if form.provider_id.data:

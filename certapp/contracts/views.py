@@ -222,6 +222,7 @@ def group_lessons(group_id: int):
         try:
             month = services.parse_month(request.values["month"])
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
     if request.method == "POST" and month is not None:
         ids = [int(key[5:]) for key in request.form if key.startswith("held-") and key[5:].isdigit()]

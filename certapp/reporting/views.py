@@ -48,6 +48,7 @@ def social_order(order_id: int):
         except ValueError:
             flash("Плановые значения — целые числа, средства — в рублях.", "error")
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
         else:
             run_and_flash(lambda: services.update_order_lines(order_id, current_user, lines), "План сохранён.")
