@@ -123,8 +123,8 @@ def list_applications(args):
 @roles("parent")
 def apply(data):
     """File the application for a certificate (age 5–17, the district, one certificate per child and period)."""
-    result = services.apply(current_user, data["child_id"], data["period_id"], data["consent"],
-                            category_id=data["category_id"], group_id=data["group_id"])
+    result = services.apply_keeping_refusal(current_user, data["child_id"], data["period_id"], data["consent"],
+                                            category_id=data["category_id"], group_id=data["group_id"])
     return kept_refusal_answer(result) if isinstance(result, KeptRefusal) else result
 
 

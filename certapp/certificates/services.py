@@ -543,15 +543,27 @@ def _wanted_group(group_id: int | None, child: Child, period):
 
 
 def apply(parent: User, child_id: int, period_id: int, consent: bool, *, category_id: int | None = None,
-          group_id: int | None = None, filed_by: User | None = None) -> CertificateApplication | KeptRefusal:
+          group_id: int | None = None, filed_by: User | None = None) -> CertificateApplication:
+    """apply_keeping_refusal() for a caller that keeps no refusal (an official filing for a parent,
+    the demo): a duplicate is raised, and the department's record of it goes with the caller's unit."""
+    result = apply_keeping_refusal(parent, child_id, period_id, consent, category_id=category_id,
+                                   group_id=group_id, filed_by=filed_by)
+    if isinstance(result, KeptRefusal):
+        raise result.error
+    return result
+
+
+def apply_keeping_refusal(parent: User, child_id: int, period_id: int, consent: bool, *,
+                          category_id: int | None = None, group_id: int | None = None,
+                          filed_by: User | None = None) -> CertificateApplication | KeptRefusal:
     """File the application for a certificate (п. 6.1.5 of 458-п) in a category (proposed from the
     child's age when none is named).
 
     A parent's child whose certificate or application is another guardian's: the department is told,
-    and the result is a KeptRefusal(DuplicateCertificateError) (an official filing for a parent gets
-    the error raised). Raises ValidationError (no consent), EligibilityError, DuplicateCertificateError,
-    ConflictError (an application for this child and period is already pending — also when two arrive
-    at once).
+    and the result is a KeptRefusal(DuplicateCertificateError) for the parent's page and the API to
+    show while the record commits (an official filing for a parent gets the error raised). Raises
+    ValidationError (no consent), EligibilityError, DuplicateCertificateError, ConflictError (an
+    application for this child and period is already pending — also when two arrive at once).
     """
     if filed_by is None:
         require_role(parent, "parent")

@@ -172,8 +172,9 @@ def apply():
     group = db.session.get(StudyGroup, int(group_id)) if is_ascii_digits(group_id) and len(group_id) <= 18 else None
     if form.validate_on_submit():
         try:
-            result = services.apply(current_user, form.child_id.data, form.period_id.data, form.consent.data,
-                                    category_id=form.category_id.data or None, group_id=group.id if group else None)
+            result = services.apply_keeping_refusal(
+                current_user, form.child_id.data, form.period_id.data, form.consent.data,
+                category_id=form.category_id.data or None, group_id=group.id if group else None)
         except DomainError as error:
             refuse(error)
             form.add_domain_error(error)
