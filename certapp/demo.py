@@ -244,7 +244,7 @@ def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
     """The next school year opened early: robotics continues in it, Пётр already has his next
     certificate, and his contract is offered for the next year (awaiting the parent's signature)."""
     from certapp.certificates import services as certificates
-    from certapp.contracts import services as contracts
+    from certapp.contracts import prolongation
     from certapp.contracts.models import Contract
     from certapp.programs import services as programs
     from certapp.reference.services import create_period
@@ -262,12 +262,12 @@ def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
         "capacity": robotics.group.capacity})
     application = certificates.apply(petr.child.parent, petr.child_id, following.id, consent=True)
     certificates.confirm(application.id, department, today=period.starts_on)
-    contracts.prolong(robotics)
+    prolongation.prolong(robotics)
 
 
 def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -> None:
     """Contracts in every state, with the months before this one reported."""
-    from certapp.contracts import services as contracts
+    from certapp.contracts import contracts, enrollments, service_reports
     from certapp.programs import services as programs
     from certapp.programs.models import Program
 
@@ -276,9 +276,9 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
 
     def contract(child, title, group=0, start=None, sign=True):
         prog = program(title)
-        enrollment = contracts.request_enrollment(issued[child].child.parent, issued[child].id, prog.groups[group].id,
+        enrollment = enrollments.request_enrollment(issued[child].child.parent, issued[child].id, prog.groups[group].id,
                                                   start or period.starts_on, today=period.starts_on)
-        offer = contracts.accept_enrollment(enrollment.id, users[PROVIDER_OF[title]])
+        offer = enrollments.accept_enrollment(enrollment.id, users[PROVIDER_OF[title]])
         if sign:
             contracts.sign_contract(offer.id, issued[child].child.parent, "127.0.0.1")
         return offer
@@ -287,7 +287,7 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
         for row in offer.months:
             if row.month < first_of_month(today):
                 delivered = row.month != skip
-                contracts.report_month(offer.id, users[PROVIDER_OF[offer.program.title]], row.month, delivered,
+                service_reports.report_month(offer.id, users[PROVIDER_OF[offer.program.title]], row.month, delivered,
                                        None if delivered else "Карантин по гриппу", attendance=8 if delivered else 0,
                                        today=today)
 
@@ -315,13 +315,13 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
     rejected = contract("Дмитрий", "Школа вожатых", sign=False)
     contracts.reject_offer(rejected.id, issued["Дмитрий"].child.parent)               # rejected
     robotics, theatre = program("Робототехника").groups[1], program("Театральная студия «Маска»").groups[0]
-    contracts.request_enrollment(issued["Анна"].child.parent, issued["Анна"].id, robotics.id,
+    enrollments.request_enrollment(issued["Анна"].child.parent, issued["Анна"].id, robotics.id,
                                  min(first_of_month(today), first_of_month(robotics.ends_on)),
                                  today=period.starts_on)                              # awaiting the provider
-    declined = contracts.request_enrollment(issued["Пётр"].child.parent, issued["Пётр"].id, theatre.id,
+    declined = enrollments.request_enrollment(issued["Пётр"].child.parent, issued["Пётр"].id, theatre.id,
                                             min(first_of_month(today),
                                                 first_of_month(theatre.ends_on)), today=period.starts_on)
-    contracts.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
+    enrollments.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
 
 
 #: (indicator code, base 2023, target 2025)
@@ -332,7 +332,7 @@ DEMO_INDICATORS = (("nonprofit_providers", 0, 2), ("providers_applied", 2, 6), (
 
 def _load_agreement_report(users: dict[str, User], today: date) -> None:
     """ЦДТ reports on its agreement for the last quarter that is over, when the agreement was in force in it."""
-    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping import agreement_reports
     from certapp.bookkeeping.models import Agreement
 
     cdt = users["cdt@karatuz.demo"]
@@ -341,14 +341,14 @@ def _load_agreement_report(users: dict[str, User], today: date) -> None:
                                                            Agreement.status == "concluded")).scalars().first()
     first, last = quarter_months(year, quarter)
     if agreement is not None and agreement.in_force_during(first, add_months(last, 1) - timedelta(days=1)):
-        bookkeeping.form_agreement_report(cdt, agreement.id, year, quarter, today=today)
+        agreement_reports.form_agreement_report(cdt, agreement.id, year, quarter, today=today)
 
 
 def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, practice: bool) -> None:
     """Agreements (one provider left without), registers paid / approved / draft, the month's invoices
     (the final ones of last month as drafts, this month's advances, one approved), the social order,
     feedback and the indicators' base and target values."""
-    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping import agreements, invoices, registers
     from certapp.bookkeeping.models import Agreement
     from certapp.contracts.models import Contract
     from certapp.registry.models import Provider
@@ -358,25 +358,25 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
     for email in ("cdt@karatuz.demo", "dyussh@karatuz.demo"):  # ИП Белов: no agreement yet, payable accrues
         agreement = db.session.execute(select(Agreement).join(Provider).where(
             Provider.id == users[email].provider_id)).scalar_one()
-        bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
+        agreements.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
                                        concluded_on=period.starts_on)
-        bookkeeping.accept_agreement(agreement.id, users[email])  # the provider signs it too
+        agreements.accept_agreement(agreement.id, users[email])  # the provider signs it too
     past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
     for index, month in enumerate(past):
-        for position, register in enumerate(bookkeeping.build_all_registers(month, bookkeeper, today=today).built):
+        for position, register in enumerate(registers.build_all_registers(month, bookkeeper, today=today).built):
             last_month = index == len(past) - 1
             if not last_month or position == 0:  # the last month: one approved and unpaid, the rest drafts
-                bookkeeping.approve_register(register.id, bookkeeper, today=today)
+                registers.approve_register(register.id, bookkeeper, today=today)
             if not last_month:
-                bookkeeping.mark_paid(register.id, bookkeeper, f"{100 + register.id}", clock.today())
+                registers.mark_paid(register.id, bookkeeper, f"{100 + register.id}", clock.today())
     if practice:
         _load_agreement_report(users, today)
         if past:
-            bookkeeping.form_invoices("final", past[-1], bookkeeper, today)
-        for position, invoice in enumerate(bookkeeping.form_invoices("advance", first_of_month(today), bookkeeper,
+            invoices.form_invoices("final", past[-1], bookkeeper, today)
+        for position, invoice in enumerate(invoices.form_invoices("advance", first_of_month(today), bookkeeper,
                                                                      today).built):
             if position == 0:
-                bookkeeping.approve_invoice(invoice.id, bookkeeper)
+                invoices.approve_invoice(invoice.id, bookkeeper)
     order = reporting.create_order(today.year, department)
     reporting.update_order_lines(order.id, department, {
         code: {"planned_children": children, "planned_child_hours": children * 8 * 9, "planned_money": money * 100}
@@ -428,10 +428,10 @@ def _admit_in_second(users: dict[str, User], second) -> None:
 def _load_second(users: dict[str, User], second, today: date) -> None:
     """The second district's programme, family, certificate, contract with the Karatuz ЦДТ (paid by
     this district under its own agreement), registers, social order and indicators."""
-    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping import agreements, registers
     from certapp.bookkeeping.models import Agreement
     from certapp.certificates import services as certificates
-    from certapp.contracts import services as contracts
+    from certapp.contracts import contracts, enrollments, service_reports
     from certapp.programs import services as programs
     from certapp.programs.models import Program
     from certapp.reference.services import current_period
@@ -460,25 +460,25 @@ def _load_second(users: dict[str, User], second, today: date) -> None:
         certificate = certificates.confirm(application.id, department, today=period.starts_on)
         robotics = db.session.execute(select(Program).where(Program.title == "Робототехника")
                                       .execution_options(all_municipalities=True)).scalar_one()
-        enrollment = contracts.request_enrollment(parent, certificate.id, robotics.groups[0].id, period.starts_on,
+        enrollment = enrollments.request_enrollment(parent, certificate.id, robotics.groups[0].id, period.starts_on,
                                                   today=period.starts_on)
-        offer = contracts.accept_enrollment(enrollment.id, users["cdt@karatuz.demo"])
+        offer = enrollments.accept_enrollment(enrollment.id, users["cdt@karatuz.demo"])
         contracts.sign_contract(offer.id, parent, "127.0.0.1")
         for row in offer.months:
             if row.month < first_of_month(today):
-                contracts.report_month(offer.id, users["cdt@karatuz.demo"], row.month, True, None, attendance=8,
+                service_reports.report_month(offer.id, users["cdt@karatuz.demo"], row.month, True, None, attendance=8,
                                        today=today)
         agreement = db.session.execute(select(Agreement).where(
             Agreement.provider_id == users["cdt@karatuz.demo"].provider_id)).scalar_one()
-        bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
+        agreements.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
                                        concluded_on=period.starts_on)
-        bookkeeping.accept_agreement(agreement.id, users["cdt@karatuz.demo"])
+        agreements.accept_agreement(agreement.id, users["cdt@karatuz.demo"])
         past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
         for index, month in enumerate(past):
-            for register in bookkeeping.build_all_registers(month, bookkeeper, today=today).built:
-                bookkeeping.approve_register(register.id, bookkeeper, today=today)
+            for register in registers.build_all_registers(month, bookkeeper, today=today).built:
+                registers.approve_register(register.id, bookkeeper, today=today)
                 if index < len(past) - 1:
-                    bookkeeping.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", clock.today())
+                    registers.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", clock.today())
         order = reporting.create_order(today.year, department)
         reporting.update_order_lines(order.id, department, {
             code: {"planned_children": children, "planned_child_hours": children * 8 * 9,

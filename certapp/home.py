@@ -117,9 +117,9 @@ def _days_waiting(stmt, column: str) -> int | None:
 
 def _waiting_for(user) -> dict:
     """What waits for this user, counted from the same queries as the lists they open."""
-    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping import agreements, registers
     from certapp.certificates import services as certificates
-    from certapp.contracts import services as contracts
+    from certapp.contracts import contracts, enrollments
     from certapp.programs import services as programs
     from certapp.registry import services as registry
 
@@ -128,9 +128,9 @@ def _waiting_for(user) -> dict:
         return {"certificates": own, "upcoming": contracts.upcoming_payments([c.id for c in own]),
                 "offers": _count(contracts.contracts_for(user, "offered"))}
     if user.role == "provider":
-        return {"requests": _count(contracts.enrollments_for(user, "requested")),
+        return {"requests": _count(enrollments.enrollments_for(user, "requested")),
                 "active": _count(contracts.contracts_for(user, "active")),
-                "to_sign": _count(bookkeeping.agreements_to_sign(user))}
+                "to_sign": _count(agreements.agreements_to_sign(user))}
     if user.role == "region":
         from certapp.reference.services import list_municipalities
 
@@ -146,8 +146,8 @@ def _waiting_for(user) -> dict:
                 "certificates": _count(certificate_queue),
                 "certificates_days": _days_waiting(certificate_queue, "created_at"),
                 "counters": department_counters(), "trend_days": TREND_DAYS, "overdue": overdue()}
-    return {"agreements": _count(bookkeeping.agreements_query("draft")),
-            "registers": _count(bookkeeping.registers_query(status="draft"))}
+    return {"agreements": _count(agreements.agreements_query("draft")),
+            "registers": _count(registers.registers_query(status="draft"))}
 
 
 @bp.route("/")

@@ -2,7 +2,7 @@ import sys
 
 import click
 
-from certapp.bookkeeping import exports, services
+from certapp.bookkeeping import exports, reconciliation
 from certapp.common.exports import csv_rows, xlsx_bytes
 from certapp.common.money import format_rub
 
@@ -13,7 +13,7 @@ from certapp.common.money import format_rub
               help="Also write every certificate's line to this CSV file (streamed).")
 def reconcile_cli(xlsx, certificates_csv):
     """Reconcile every kopeck: per certificate, per provider and for the district. Exit 1 on a mismatch."""
-    result = services.reconcile()
+    result = reconciliation.reconcile()
     t = result.totals
     click.echo(f"Сертификатов: {t['certificates']}; номинал {format_rub(t['nominal'])}; доступно "
                f"{format_rub(t['available'])}; зарезервировано {format_rub(t['reserved'])}; списано "
@@ -30,7 +30,7 @@ def reconcile_cli(xlsx, certificates_csv):
     if certificates_csv:
         with open(certificates_csv, "w", encoding="utf-8", newline="") as fh:
             for chunk in csv_rows(exports.RECONCILIATION_CERTIFICATE_HEADERS,
-                                  exports.certificate_rows(services.stream_certificate_lines())):
+                                  exports.certificate_rows(reconciliation.stream_certificate_lines())):
                 fh.write(chunk)
         click.echo(f"Записано: {certificates_csv}")
     for line in result.mismatches:
@@ -47,9 +47,9 @@ def registers_cli(month):
     from contextlib import ExitStack
 
     from certapp.bookkeeping.jobs import build_month
-    from certapp.bookkeeping.services import check_month_over
+    from certapp.bookkeeping.registers import check_month_over
     from certapp.common.errors import DomainError
-    from certapp.contracts.services import parse_month
+    from certapp.contracts.months import parse_month
 
     try:
         month_value = parse_month(month)

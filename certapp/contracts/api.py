@@ -6,7 +6,7 @@ from certapp.accounts.access import roles
 from certapp.certificates.services import get_certificate
 from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.common.schemas import BulkResultSchema
-from certapp.contracts import services
+from certapp.contracts import contracts, enrollments, service_reports
 from certapp.contracts.schemas import (
     BulkEnrollmentSchema,
     CertificateDocumentSchema,
@@ -40,7 +40,7 @@ blp = Blueprint("contracts_api", __name__, url_prefix="", description="Заяв�
 @roles("parent", "provider", "department")
 def list_enrollments(args):
     """Enrollments, newest first, a page at a time (X-Pagination)."""
-    return services.enrollments_for(current_user, args.get("status"))
+    return enrollments.enrollments_for(current_user, args.get("status"))
 
 
 @blp.route("/enrollments", methods=["POST"])
@@ -49,7 +49,7 @@ def list_enrollments(args):
 @roles("parent")
 def request_enrollment(data):
     """Ask to enroll the certificate's child in a study group from a month to the group's end."""
-    return services.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
+    return enrollments.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
 
 
 @blp.route("/groups/<int:group_id>/enrollment-options", methods=["GET"])
@@ -60,7 +60,7 @@ def enrollment_options(args, group_id: int):
     """The parent's certificates for a group from a month: those that can be used, each with the split
     (the certificate's part and the parent's, month by month, at its balance now), and the others with
     the reason — what the enrollment form shows."""
-    group, start, options = services.group_enrollment_options(current_user, group_id, args["start_month"])
+    group, start, options = enrollments.group_enrollment_options(current_user, group_id, args["start_month"])
     return {"group": group, "start_month": start, "options": options}
 
 
@@ -69,7 +69,7 @@ def enrollment_options(args, group_id: int):
 @roles("provider")
 def accept(enrollment_id: int):
     """Accept: the contract is offered to the parent, with the certificate's and the parent's parts."""
-    return services.accept_enrollment(enrollment_id, current_user)
+    return enrollments.accept_enrollment(enrollment_id, current_user)
 
 
 @blp.route("/enrollments/<int:enrollment_id>/decline", methods=["POST"])
@@ -77,7 +77,7 @@ def accept(enrollment_id: int):
 @blp.response(200, EnrollmentSchema)
 @roles("provider")
 def decline(data, enrollment_id: int):
-    return services.decline_enrollment(enrollment_id, current_user, data["reason"])
+    return enrollments.decline_enrollment(enrollment_id, current_user, data["reason"])
 
 
 @blp.route("/enrollments/bulk", methods=["POST"])
@@ -87,14 +87,14 @@ def decline(data, enrollment_id: int):
 def bulk(data):
     """Accept or decline many requests at once (one reason for all refusals). Each request stands
     alone: those that cannot be answered are listed in `refused` with the reason, the rest are done."""
-    return services.decide_enrollments(data["ids"], data["action"], current_user, data["reason"])
+    return enrollments.decide_enrollments(data["ids"], data["action"], current_user, data["reason"])
 
 
 @blp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
 @blp.response(200, EnrollmentSchema)
 @roles("parent")
 def cancel(enrollment_id: int):
-    return services.cancel_enrollment(enrollment_id, current_user)
+    return enrollments.cancel_enrollment(enrollment_id, current_user)
 
 
 @blp.route("/contracts", methods=["GET"])
@@ -102,7 +102,7 @@ def cancel(enrollment_id: int):
 @blp.response(200, ContractPageSchema)
 @roles("parent", "provider", "department", "bookkeeping")
 def list_contracts(args):
-    stmt = services.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
+    stmt = contracts.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
     return paginate(stmt, args["page"], args["per_page"])
 
 
@@ -110,7 +110,7 @@ def list_contracts(args):
 @blp.response(200, ContractSchema)
 @roles("parent", "provider", "department", "bookkeeping")
 def get_contract(contract_id: int):
-    return services.get_contract(contract_id, current_user)
+    return contracts.get_contract(contract_id, current_user)
 
 
 @blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
@@ -122,7 +122,7 @@ def sign(data, contract_id: int):
     certificate's balance no longer pays the offer, the certificate pays what it can month by month and
     the parent the rest (the contract's `split`); that split is signed only when sent back as
     `expected_certificate_amount`, otherwise 409 `split_changed` with the current `split`."""
-    return services.sign_contract(contract_id, current_user, request.remote_addr,
+    return contracts.sign_contract(contract_id, current_user, request.remote_addr,
                                   (data or {}).get("expected_certificate_amount"))
 
 
@@ -130,7 +130,7 @@ def sign(data, contract_id: int):
 @blp.response(200, ContractSchema)
 @roles("parent")
 def reject(contract_id: int):
-    return services.reject_offer(contract_id, current_user)
+    return contracts.reject_offer(contract_id, current_user)
 
 
 @blp.route("/contracts/<int:contract_id>/reports", methods=["POST"])
@@ -141,7 +141,7 @@ def report(data, contract_id: int):
     """Report a month once, with the lessons planned and held: the month costs its share × held /
     planned (rounded half up to the kopeck); the report spends that less the advance already paid (or
     returns an excess advance to the reserve) and releases the rest to the certificate."""
-    return services.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
+    return service_reports.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
                                  data["attendance"], lessons_planned=data["lessons_planned"],
                                  lessons_held=data["lessons_held"])
 
@@ -153,7 +153,7 @@ def certificate_document(certificate_id: int):
     """The social certificate in its three parts (189-ФЗ): general information, the service and the
     chosen executor, the contracts concluded with the results of the service month by month."""
     certificate = get_certificate(certificate_id, current_user)
-    parts = services.certificate_parts(certificate.id)
+    parts = contracts.certificate_parts(certificate.id)
     return {"general": certificate, "service": parts, "contracts": parts}
 
 
@@ -164,7 +164,7 @@ def certificate_document(certificate_id: int):
 def group_lessons(data, group_id: int):
     """A whole group's month in one request: a row per contract with the lessons planned and held.
     Each row stands alone: those that cannot be reported are listed in `refused` with the reason."""
-    return services.report_group(current_user, group_id, data["month"], data["rows"])
+    return service_reports.report_group(current_user, group_id, data["month"], data["rows"])
 
 
 @blp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
@@ -174,7 +174,7 @@ def group_lessons(data, group_id: int):
 def terminate(data, contract_id: int):
     """Notice of termination: the contract stays in force to the end of this month (`ends_on`), then
     ends; the reserve for the months after is released then."""
-    return services.terminate(contract_id, current_user, data["reason"], data["grounds"])
+    return contracts.terminate(contract_id, current_user, data["reason"], data["grounds"])
 
 
 @blp.route("/contracts/<int:contract_id>/corrections", methods=["POST"])
@@ -182,7 +182,7 @@ def terminate(data, contract_id: int):
 @blp.response(201, LedgerEntrySchema)
 @roles("department")
 def correct(data, contract_id: int):
-    return services.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
+    return service_reports.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
                                   data["reason"])
 
 

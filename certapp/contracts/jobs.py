@@ -1,6 +1,7 @@
 """The contracts' periodic work."""
 from certapp.common import clock
-from certapp.contracts.services import end_noticed, lapse_offers, offer_prolongations
+from certapp.contracts.contracts import end_noticed, lapse_offers
+from certapp.contracts.prolongation import offer_prolongations
 from certapp.jobs import crontab, periodic
 from certapp.uow import unit_of_work
 
@@ -45,7 +46,7 @@ def expire_finished_periods() -> int:
     from sqlalchemy import select
 
     from certapp.certificates.models import Certificate
-    from certapp.contracts.services import expire_period_in_batches
+    from certapp.contracts.expiry import expire_period_in_batches
     from certapp.db import db
     from certapp.reference.models import Period
 

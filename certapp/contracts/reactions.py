@@ -7,8 +7,8 @@ from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.events import announce, subscribe
 from certapp.common.months import first_of_month
+from certapp.contracts.enrollments import request_enrollment
 from certapp.contracts.models import Enrollment
-from certapp.contracts.services import request_enrollment
 from certapp.db import db
 
 
