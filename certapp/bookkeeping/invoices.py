@@ -105,7 +105,7 @@ def form_invoice(kind: str, provider_id: int, month: date, actor: User | None, m
                               f"за {month:%m.%Y}.", field="month")
     invoice.total = sum(line.amount for line in invoice.lines)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(invoice)
             db.session.flush()
     except IntegrityError:
@@ -141,7 +141,7 @@ def form_or_skip(result: BuildResult, kind: str, provider_id: int, paying: int, 
     savepoint: the action records a refusal per provider and goes on, the refused provider's partial
     work undone."""
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
             result.built.append(form_invoice(kind, provider_id, month.replace(day=1), actor, paying, today))
     except (AgreementRequiredError, ConflictError, ValidationError) as error:
         result.skipped.append((db.session.get(Provider, provider_id), error.message))

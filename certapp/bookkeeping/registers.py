@@ -90,7 +90,7 @@ def build_register(provider_id: int, month: date, actor: User | None,
     register = PaymentRegister(number=next_number("payment_register"), provider_id=provider_id,
                                agreement_id=agreement.id, month=month, status="draft", municipality_id=municipality_id)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(register)
             db.session.flush()
     except IntegrityError:  # built at the same instant by another request
@@ -101,7 +101,7 @@ def build_register(provider_id: int, month: date, actor: User | None,
             child_initials=contract.child.initials, program_title=contract.program.title, month=entry.month,
             amount=entry.d_spent, municipality_id=municipality_id))
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.flush()
     except IntegrityError:  # a concurrent build took an entry first
         raise ConflictError("Часть списаний уже включена в другой реестр; повторите.", code="entry_taken")
@@ -150,7 +150,7 @@ def build_or_skip(result: BuildResult, provider_id: int, paying: int, month: dat
     """One provider's register of the action into `result`, or the reason it cannot be paid. A savepoint:
     the action records a refusal per provider and goes on, the refused provider's partial work undone."""
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
             result.built.append(build_register(provider_id, month.replace(day=1), actor, paying, today))
     except (AgreementRequiredError, ConflictError, ValidationError) as error:
         result.skipped.append((db.session.get(Provider, provider_id), error.message))

@@ -251,7 +251,7 @@ def _apply_to_child(child: Child, clean: dict, snils_encrypted: str | None, snil
     for document in documents:
         document.snils_key = snils_key
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.flush()
     except IntegrityError:
         raise ConflictError("Этот СНИЛС указан у другого ребёнка, на которого подано заявление или выдан "
@@ -341,7 +341,7 @@ def request_correction(child_id: int, parent: User, data: dict, note: str | None
         requested_by_id=parent.id, snils_key=key, snils_encrypted=key and personal_data.encrypt_snils(snils),
         snils_last2=key and snils[-2:], **clean)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(correction)
             db.session.flush()
     except IntegrityError:
@@ -586,7 +586,7 @@ def apply_keeping_refusal(parent: User, child_id: int, period_id: int, consent: 
         municipality_id=period.municipality_id, status="submitted", consent_at=utcnow(),
         filed_by_id=getattr(filed_by, "id", None), wanted_group_id=getattr(group, "id", None))
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(application)
             db.session.flush()
     except IntegrityError:
@@ -845,7 +845,7 @@ def _issue(application: CertificateApplication, actor: User, today: date) -> Cer
         valid_from=max(period.starts_on, today), valid_to=period.ends_on, status="active",
         issued_at=utcnow(), qr_payload="", signature="")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(certificate)
             db.session.flush()
     except IntegrityError:

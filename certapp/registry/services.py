@@ -477,7 +477,7 @@ def request_staff_access(user: User, inn: str) -> StaffRequest:
         raise ValidationError("Исполнитель с таким ИНН в реестре не найден.", field="inn")
     request = StaffRequest(user_id=user.id, provider_id=provider.id, status="requested")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(request)
             db.session.flush()
     except IntegrityError:
@@ -570,7 +570,7 @@ def request_admission(user: User, municipality_id: int) -> Admission:
         raise ValidationError("Выберите муниципальное образование из списка.", field="municipality_id")
     admission = Admission(provider_id=provider.id, municipality_id=municipality.id, status="requested")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(admission)
             db.session.flush()
     except IntegrityError:
