@@ -16,7 +16,9 @@ ROOT = PACKAGE.parent if (PACKAGE.parent / "wsgi.py").exists() else Path.cwd()
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application. `config` overrides the environment (tests pass their own)."""
-    app = Flask(
+    from certapp.uow import CertApp
+
+    app = CertApp(
         __name__,
         instance_path=os.environ.get("CERTAPP_INSTANCE_PATH") or str(ROOT / "instance"),
         template_folder=str(PACKAGE / "templates"),

@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 from certapp.accounts.models import User
 from certapp.accounts.services import MUNICIPAL_ROLES, register_user
 from certapp.common import clock
-from certapp.common.errors import DomainError
+from certapp.common.errors import DomainError, KeptRefusal
 from certapp.common.months import add_months, first_of_month, last_finished_quarter, months_between, quarter_months
 from certapp.common.scope import scoped
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.reference.services import load_reference_data
+from certapp.uow import unit_of_work
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
 
@@ -158,9 +159,7 @@ def _load_registry(users: dict[str, User], period, before_programs=None) -> None
     for n, (email, spec) in enumerate(DEMO_PROVIDERS.items(), start=1):
         user = users[email]
         application = registry.save_application(user, _demo_application(n, email, spec))
-        try:
-            registry.submit_application(application.id, user)
-        except registry.ExcludedProviderError:
+        if isinstance(registry.submit_application(application.id, user), KeptRefusal):
             continue  # the art school: refused and recorded, as п. 4 of 458-п requires
         if spec[-1] == "approved":
             registry.decide_application(application.id, "approved", department)
@@ -544,7 +543,7 @@ def load():
             click.echo(path.read_text())
         return
     try:
-        with transaction():
+        with unit_of_work():
             logins = load_demo()
     except DomainError as error:
         raise click.ClickException(f"Демонстрационные данные не загружены: {error.message}")
@@ -579,7 +578,7 @@ def region(municipalities, certificates, programs, providers, seed, today):
         raise click.ClickException("Программ должно быть не меньше, чем исполнителей.")
     password = "Region-" + secrets.token_urlsafe(9)
     started = time.perf_counter()
-    with click.progressbar(length=certificates, label="Сертификаты", file=sys.stderr) as bar, transaction():
+    with click.progressbar(length=certificates, label="Сертификаты", file=sys.stderr) as bar, unit_of_work():
         made = build_region(municipalities, certificates, programs, providers, seed=seed, password=password,
                             progress=bar.update, today=today.date() if today else None)
     timings = made.pop("timings")

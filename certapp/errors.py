@@ -8,8 +8,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from certapp.accounts.access import is_api_request
 from certapp.audit.services import record_refusal
-from certapp.common.errors import DomainError, PermissionDeniedError
+from certapp.common.errors import DomainError, KeptRefusal, PermissionDeniedError
 from certapp.observability import request_id
+from certapp.uow import keep
 
 MESSAGES = {
     400: "Неверный запрос.",
@@ -54,6 +55,13 @@ def handle_domain_error(error: DomainError):
         errors = {"json": {name: [message] for name, message in error.fields.items()}} if error.fields else None
         return _json(error.status, error.message, errors, error.code, getattr(error, "extra", None))
     return _page(error.status, error.message)
+
+
+def kept_refusal_answer(refusal: KeptRefusal):
+    """The API's answer to a refusal the service recorded and returned (not raised): the error answer
+    of its DomainError, while the request's unit commits the record."""
+    keep()
+    return make_response(handle_domain_error(refusal.error))
 
 
 def handle_csrf_error(error: CSRFError):

@@ -15,7 +15,7 @@ from certapp.common.scope import scoped
 from certapp.common.templating import plural
 from certapp.common.web import path_for
 from certapp.contracts.models import Contract, ContractMonth
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.deadlines.services import month_deadline, tomorrow_working
 from certapp.jobs import crontab, periodic
 from certapp.notifications.services import notify
@@ -23,6 +23,7 @@ from certapp.programs.models import Program
 from certapp.reference.services import list_municipalities
 from certapp.registry.models import RegistryApplication
 from certapp.reporting.services import order_due_on, order_to_remind, overdue_order_year
+from certapp.uow import unit_of_work
 
 
 @dataclass
@@ -210,5 +211,5 @@ def _check_municipality(municipality_id: int, today: date, tomorrow: date) -> in
 @periodic(crontab(minute="0", hour="7"))
 def daily_deadline_check() -> int:
     """Every morning: reminders and overdue notices (idempotent)."""
-    with transaction():
+    with unit_of_work():
         return check_deadlines()

@@ -16,7 +16,6 @@ from certapp.accounts.schemas import (
     UserSchema,
 )
 from certapp.common.errors import ConflictError
-from certapp.db import transaction
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/account",
                 description="Учётные записи и токены API")
@@ -30,8 +29,7 @@ blp = Blueprint("accounts_api", __name__, url_prefix="/account",
 def register(data):
     """Register a parent or provider account. The answer is the same whether or not the address
     was already registered. A token is then created on the profile page after signing in."""
-    with transaction():
-        services.register_user(self_registration=True, **data)
+    services.register_user(self_registration=True, **data)
     return {"message": services.REGISTRATION_ACCEPTED}
 
 
@@ -48,8 +46,7 @@ def me():
 @blp.response(204)
 @authenticated
 def change_password(data):
-    with transaction():
-        services.change_password(current_user, data["current_password"], data["new_password"])
+    services.change_password(current_user, data["current_password"], data["new_password"])
 
 
 @blp.route("/tokens", methods=["GET"])
@@ -65,8 +62,7 @@ def list_tokens():
 @authenticated
 def create_token(data):
     """Create a token; its text is in this answer only."""
-    with transaction():
-        row, token = services.create_token(current_user, data["name"])
+    row, token = services.create_token(current_user, data["name"])
     row.token = token  # shown in this answer only, never stored
     return row
 
@@ -75,8 +71,7 @@ def create_token(data):
 @blp.response(204)
 @authenticated
 def revoke_token(token_id: int):
-    with transaction():
-        services.revoke_token(current_user, token_id)
+    services.revoke_token(current_user, token_id)
 
 
 @blp.route("/password-reset", methods=["POST"])
@@ -86,8 +81,7 @@ def revoke_token(token_id: int):
 @public
 def password_reset(data):
     """Ask for a reset link by email; the answer is the same whether the address is registered or not."""
-    with transaction():
-        letters.request_password_reset(data["email"])
+    letters.request_password_reset(data["email"])
     return {"message": letters.RESET_REQUESTED}
 
 
@@ -98,8 +92,7 @@ def password_reset(data):
 @public
 def password_reset_confirm(data):
     """Set the new password with the token of the letter's link (once; every session ends)."""
-    with transaction():
-        letters.reset_password(data["token"], data["password"])
+    letters.reset_password(data["token"], data["password"])
 
 
 @blp.route("/email-confirmation", methods=["POST"])
@@ -111,8 +104,7 @@ def resend_confirmation():
     (`flask users confirm-email`)."""
     if current_user.email_confirmed_at:
         return {"message": "Адрес уже подтверждён."}
-    with transaction():
-        sent = letters.send_confirmation(current_user)
+    sent = letters.send_confirmation(current_user)
     if not sent:
         raise ConflictError(letters.MAIL_NOT_CONFIGURED, code="mail_not_configured")
     return {"message": f"Письмо со ссылкой отправлено на {current_user.email}."}
@@ -124,8 +116,7 @@ def resend_confirmation():
 @blp.doc(security=[])  # anyone: no token needed
 @public
 def confirm_email(data):
-    with transaction():
-        letters.confirm_email(data["token"])
+    letters.confirm_email(data["token"])
     return {"message": "Адрес почты подтверждён."}
 
 
@@ -146,6 +137,5 @@ def get_email_preferences():
 def set_email_preferences(data):
     from certapp.notifications.services import set_email_preferences as save
 
-    with transaction():
-        save(current_user, set(data["email"]))
+    save(current_user, set(data["email"]))
     return get_email_preferences()

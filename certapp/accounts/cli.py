@@ -5,7 +5,8 @@ from sqlalchemy import select
 from certapp.accounts import services
 from certapp.accounts.models import ROLES, User
 from certapp.common.errors import DomainError
-from certapp.db import db, transaction
+from certapp.db import db
+from certapp.uow import unit_of_work
 
 users_cli = AppGroup("users", help="Учётные записи.")
 
@@ -23,7 +24,7 @@ def create_user(role, email, full_name, phone, oktmo, password):
     from certapp.reference.services import municipality_by_oktmo
 
     try:
-        with transaction():
+        with unit_of_work():
             municipality_id = municipality_by_oktmo(oktmo).id if oktmo else None
             user = services.register_user(email=email, password=password, full_name=full_name,
                                           phone=phone, role=role, self_registration=False,
@@ -41,7 +42,7 @@ def create_token(email, name):
     user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if user is None:
         raise click.ClickException("Пользователь не найден.")
-    with transaction():
+    with unit_of_work():
         _, token = services.create_token(user, name)
     click.echo(token)
 
@@ -60,7 +61,7 @@ def set_active(email, active):
     user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if user is None:
         raise click.ClickException("Пользователь не найден.")
-    with transaction():
+    with unit_of_work():
         services.set_active(user.id, active, actor=None)
     click.echo(f"{user.email}: {'активна' if active else 'заблокирована'}")
 
@@ -76,6 +77,6 @@ def confirm_email(email):
     if user is None:
         raise click.ClickException("Пользователь не найден.")
     already = user.email_confirmed_at is not None
-    with transaction():
+    with unit_of_work():
         confirm_address(user, actor=None)
     click.echo(f"{user.email}: адрес {'уже был подтверждён' if already else 'подтверждён'}.")

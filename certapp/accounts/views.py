@@ -17,7 +17,7 @@ from certapp.accounts.forms import (
 )
 from certapp.audit.services import record_event
 from certapp.common.errors import DomainError
-from certapp.db import transaction
+from certapp.uow import keep, refuse
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -36,11 +36,11 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.register_user(email=form.email.data, password=form.password.data,
-                                       full_name=form.full_name.data, phone=form.phone.data,
-                                       role=form.role.data)
+            services.register_user(email=form.email.data, password=form.password.data,
+                                   full_name=form.full_name.data, phone=form.phone.data,
+                                   role=form.role.data)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash(services.REGISTRATION_ACCEPTED, "success")
@@ -58,11 +58,11 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        with transaction():
-            result = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+        result = services.authenticate(form.email.data, form.password.data, request.remote_addr)
         if result.user:
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
+        keep()  # the failure is recorded (the throttle, the audit) although the answer is a 422
         form.form_errors.append(result.error)
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
@@ -70,10 +70,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @authenticated
 def logout():
-    with transaction():
-        user = current_user._get_current_object()
-        services.end_sessions(user)  # a copy of this session's cookie opens nothing afterwards
-        record_event("user.logout", user)
+    user = current_user._get_current_object()
+    services.end_sessions(user)  # a copy of this session's cookie opens nothing afterwards
+    record_event("user.logout", user)
     logout_user()
     flash("Вы вышли из системы.", "info")
     return redirect(url_for("home.index"))
@@ -108,8 +107,7 @@ def email_preferences():
     form.kinds.choices = list(kinds_for(current_user.role).items())
     if not form.validate_on_submit():
         return _profile(422, preferences_form=form)
-    with transaction():
-        set_email_preferences(current_user, set(form.kinds.data or ()))
+    set_email_preferences(current_user, set(form.kinds.data or ()))
     flash("Настройки уведомлений сохранены.", "success")
     return redirect(url_for("accounts.profile"))
 
@@ -119,9 +117,9 @@ def email_preferences():
 def confirm_email(token: str):
     """The link of the confirmation letter."""
     try:
-        with transaction():
-            letters.confirm_email(token)
+        letters.confirm_email(token)
     except DomainError as error:
+        refuse(error)
         flash(error.message, "error")
     else:
         flash("Адрес почты подтверждён: уведомления будут приходить на него.", "success")
@@ -134,8 +132,7 @@ def resend_confirmation():
     if current_user.email_confirmed_at:
         flash("Адрес уже подтверждён.", "info")
     else:
-        with transaction():
-            sent = letters.send_confirmation(current_user)
+        sent = letters.send_confirmation(current_user)
         if sent:
             flash(f"Письмо со ссылкой отправлено на {current_user.email}.", "success")
         else:
@@ -149,8 +146,7 @@ def forgot_password():
     """Ask for a reset link; the answer is the same whether the address is registered or not."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        with transaction():
-            letters.request_password_reset(form.email.data)
+        letters.request_password_reset(form.email.data)
         flash(letters.RESET_REQUESTED, "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot.html", form=form), 422 if form.errors else 200
@@ -163,13 +159,14 @@ def reset_password(token: str):
     try:
         letters.check_reset_token(token)
     except DomainError as error:
+        refuse(error)
         flash(error.message, "error")
         return redirect(url_for("accounts.forgot_password"))
     if form.validate_on_submit():
         try:
-            with transaction():
-                letters.reset_password(token, form.password.data)
+            letters.reset_password(token, form.password.data)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             logout_user()
@@ -184,9 +181,9 @@ def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.change_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_password(current_user, form.current_password.data, form.new_password.data)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             login_user(current_user._get_current_object())  # this session continues; all others end
@@ -202,9 +199,9 @@ def create_token():
     new_token = None
     if form.validate_on_submit():
         try:
-            with transaction():
-                _, new_token = services.create_token(current_user, form.name.data)
+            _, new_token = services.create_token(current_user, form.name.data)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
     return _profile(201 if new_token else 422, token_form=form, new_token=new_token)
 
@@ -212,7 +209,6 @@ def create_token():
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @authenticated
 def revoke_token(token_id: int):
-    with transaction():
-        services.revoke_token(current_user, token_id)
+    services.revoke_token(current_user, token_id)
     flash("Токен отозван.", "success")
     return redirect(url_for("accounts.profile"))

@@ -6,7 +6,8 @@ from flask.cli import AppGroup
 
 from certapp.audit import chain
 from certapp.audit.models import AuditAnchor
-from certapp.db import db, transaction
+from certapp.db import db
+from certapp.uow import unit_of_work
 
 audit_cli = AppGroup("audit", help="Журнал действий: проверка цепочки и отметки.")
 
@@ -59,7 +60,7 @@ def anchor(anchor_file, mail):
     administrator keeps (and, with --mail, a letter to the department). `flask audit verify --anchor FILE`
     then finds a chain rewritten and rehashed by someone with direct database access."""
     path = anchor_file or _default_anchor_file()
-    with transaction():
+    with unit_of_work():
         row = chain.anchor(db.session)
         if row is not None and mail:
             _mail_anchor(chain.anchor_line(row))

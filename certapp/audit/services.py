@@ -45,12 +45,12 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
 
 
 def record_refusal(reason: str) -> None:
-    """Audit a refused request (no right, a bad token) in a transaction of its own: the request's
-    own work, if any, has been rolled back."""
-    from certapp.db import transaction
+    """Audit a refused request (no right, a bad token) in a unit of its own: the request's own work,
+    if any, is rolled back first (its unit, doomed by the refusal, commits nothing more)."""
+    from certapp.uow import unit_of_work
 
     db.session.rollback()
-    with transaction():
+    with unit_of_work():
         record_event("request.refused", ("Request", None), details={
             "reason": reason, "method": request.method, "path": request.path[:255],
             "endpoint": request.endpoint})

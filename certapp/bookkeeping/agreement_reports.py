@@ -87,7 +87,7 @@ def form_agreement_report(provider_user: User, agreement_id: int, year: int, qua
                              figures=agreement_report_figures(agreement, year, quarter), formed_at=utcnow(),
                              formed_by_id=provider_user.id, municipality_id=agreement.municipality_id, signature="")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(report)
             db.session.flush()
     except IntegrityError:

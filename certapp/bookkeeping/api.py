@@ -34,7 +34,7 @@ from certapp.bookkeeping.schemas import (
 )
 from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.contracts.months import parse_month
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.jobs.api import JobSchema
 
 blp = Blueprint("bookkeeping_api", __name__, url_prefix="/bookkeeping",
@@ -66,10 +66,9 @@ def get_agreement(agreement_id: int):
 @roles("bookkeeping")
 def conclude(data, agreement_id: int):
     """Conclude and sign for the authorised body; in force once the provider signs it too (POST …/accept)."""
-    with transaction():
-        return agreements.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
-                                           volume_children=data.get("volume_children"),
-                                           amount_limit=data.get("amount_limit"))
+    return agreements.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
+                                       volume_children=data.get("volume_children"),
+                                       amount_limit=data.get("amount_limit"))
 
 
 @blp.route("/agreements/<int:agreement_id>/amend", methods=["POST"])
@@ -80,8 +79,7 @@ def amend(data, agreement_id: int):
     """A supplementary agreement (a new version): in force once the provider signs it; until then the last
     version both signed stays in force."""
     volume = {key: data[key] for key in ("volume_children", "amount_limit") if key in data}
-    with transaction():
-        return agreements.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"], **volume)
+    return agreements.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"], **volume)
 
 
 @blp.route("/agreements/<int:agreement_id>/accept", methods=["POST"])
@@ -90,8 +88,7 @@ def amend(data, agreement_id: int):
 def accept(agreement_id: int):
     """The provider signs (accepts) the current version of its agreement, signed by the authorised body:
     with both signatures it is in force. 409 for a draft or an ended agreement; a repeat signs nothing twice."""
-    with transaction():
-        return agreements.accept_agreement(agreement_id, current_user)
+    return agreements.accept_agreement(agreement_id, current_user)
 
 
 @blp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
@@ -99,8 +96,7 @@ def accept(agreement_id: int):
 @blp.response(200, AgreementSchema)
 @roles("bookkeeping")
 def end(data, agreement_id: int):
-    with transaction():
-        return agreements.end_agreement(agreement_id, current_user, data["ended_on"], data["reason"])
+    return agreements.end_agreement(agreement_id, current_user, data["ended_on"], data["reason"])
 
 
 @blp.route("/payment-registers", methods=["GET"])
@@ -122,8 +118,7 @@ def list_registers(args):
 @roles("bookkeeping")
 def build(data):
     """Build a provider's register for a month (409 agreement_required without a concluded agreement)."""
-    with transaction():
-        return registers.build_register(data["provider_id"], parse_month(data["month"]), current_user)
+    return registers.build_register(data["provider_id"], parse_month(data["month"]), current_user)
 
 
 @blp.route("/payment-registers/build-all", methods=["POST"])
@@ -133,8 +128,7 @@ def build(data):
 def build_all(data):
     """Start building every provider's register for a month: a job (follow it at GET /api/v1/jobs/{id};
     its message says which were built and which skipped and why)."""
-    with transaction():
-        record = registers.start_building(parse_month(data["month"]), current_user)
+    record = registers.start_building(parse_month(data["month"]), current_user)
     return db.session.get(type(record), record.id)
 
 
@@ -149,8 +143,7 @@ def get_register(register_id: int):
 @blp.response(200, PaymentRegisterSchema)
 @roles("bookkeeping")
 def approve(register_id: int):
-    with transaction():
-        return registers.approve_register(register_id, current_user)
+    return registers.approve_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/refresh", methods=["POST"])
@@ -158,8 +151,7 @@ def approve(register_id: int):
 @roles("bookkeeping")
 def refresh(register_id: int):
     """Re-collect a draft's lines; an approved register is frozen (409 register_frozen)."""
-    with transaction():
-        return registers.refresh_register(register_id, current_user)
+    return registers.refresh_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/reject", methods=["POST"])
@@ -167,8 +159,7 @@ def refresh(register_id: int):
 @blp.response(200, PaymentRegisterSchema)
 @roles("bookkeeping")
 def reject(data, register_id: int):
-    with transaction():
-        return registers.reject_register(register_id, current_user, data["reason"])
+    return registers.reject_register(register_id, current_user, data["reason"])
 
 
 @blp.route("/payment-registers/<int:register_id>/pay", methods=["POST"])
@@ -176,8 +167,7 @@ def reject(data, register_id: int):
 @blp.response(200, PaymentRegisterSchema)
 @roles("bookkeeping")
 def pay(data, register_id: int):
-    with transaction():
-        return registers.mark_paid(register_id, current_user, data["payment_order_number"], data["payment_order_date"])
+    return registers.mark_paid(register_id, current_user, data["payment_order_number"], data["payment_order_date"])
 
 
 @blp.route("/reconciliation", methods=["GET"])
@@ -195,8 +185,7 @@ def reconciliation():
 @roles("bookkeeping", "department")
 def run_reconciliation():
     """Reconcile now as a job (GET /api/v1/jobs/{id} shows its progress); the summary then answers it."""
-    with transaction():
-        return reconciliation_services.start_reconciliation(current_user)
+    return reconciliation_services.start_reconciliation(current_user)
 
 
 @blp.route("/reconciliation/certificates/export", methods=["POST"])
@@ -205,8 +194,7 @@ def run_reconciliation():
 @roles("bookkeeping", "department")
 def export_reconciliation(data):
     """Every certificate's line into a CSV or XLSX file, as a job; the file: GET /api/v1/jobs/{id}/file."""
-    with transaction():
-        return reconciliation_services.start_certificate_export(current_user, data["format"])
+    return reconciliation_services.start_certificate_export(current_user, data["format"])
 
 
 @blp.route("/reconciliation/certificates", methods=["GET"])
@@ -238,8 +226,7 @@ def list_invoices(args):
 def form_invoice(data):
     """Form a provider's advance invoice for a month (from its 1st) or its final invoice (after the
     month). 409 when formed already or without an agreement in force; 422 too early or nothing to invoice."""
-    with transaction():
-        return invoices.form_invoice(data["kind"], data["provider_id"], parse_month(data["month"]), current_user)
+    return invoices.form_invoice(data["kind"], data["provider_id"], parse_month(data["month"]), current_user)
 
 
 @blp.route("/invoices/form-all", methods=["POST"])
@@ -249,8 +236,7 @@ def form_invoice(data):
 def form_all_invoices(data):
     """Start forming every provider's invoices of a kind for a month: a job (follow it at
     GET /api/v1/jobs/{id}; its message says which were formed and which skipped and why)."""
-    with transaction():
-        record = invoices.start_forming_invoices(data["kind"], parse_month(data["month"]), current_user)
+    record = invoices.start_forming_invoices(data["kind"], parse_month(data["month"]), current_user)
     return db.session.get(type(record), record.id)
 
 
@@ -266,8 +252,7 @@ def get_invoice(invoice_id: int):
 @roles("bookkeeping")
 def approve_invoice(invoice_id: int):
     """Approve: an advance is paid from the certificates' reserve at once (reserved → spent)."""
-    with transaction():
-        return invoices.approve_invoice(invoice_id, current_user)
+    return invoices.approve_invoice(invoice_id, current_user)
 
 
 @blp.route("/invoices/<int:invoice_id>/reject", methods=["POST"])
@@ -275,8 +260,7 @@ def approve_invoice(invoice_id: int):
 @blp.response(200, InvoiceSchema)
 @roles("bookkeeping")
 def reject_invoice(data, invoice_id: int):
-    with transaction():
-        return invoices.reject_invoice(invoice_id, current_user, data["reason"])
+    return invoices.reject_invoice(invoice_id, current_user, data["reason"])
 
 
 @blp.route("/agreement-reports", methods=["GET"])
@@ -294,8 +278,7 @@ def list_agreement_reports(args):
 @roles("provider")
 def form_agreement_report(data):
     """The provider forms its report for a quarter that is over, from the data; it is signed at once."""
-    with transaction():
-        return agreement_reports.form_agreement_report(current_user, data["agreement_id"], data["year"], data["quarter"])
+    return agreement_reports.form_agreement_report(current_user, data["agreement_id"], data["year"], data["quarter"])
 
 
 @blp.route("/agreement-reports/<int:report_id>/decision", methods=["POST"])
@@ -304,5 +287,4 @@ def form_agreement_report(data):
 @roles("bookkeeping")
 def decide_agreement_report(data, report_id: int):
     """Accept the report, or return it with what to correct."""
-    with transaction():
-        return agreement_reports.decide_agreement_report(report_id, data["decision"], current_user, data["reason"])
+    return agreement_reports.decide_agreement_report(report_id, data["decision"], current_user, data["reason"])

@@ -19,7 +19,7 @@ from certapp.bookkeeping.models import (
     Invoice,
     InvoiceLine,
 )
-from certapp.bookkeeping.registers import BuildResult, Step, _own
+from certapp.bookkeeping.registers import BuildResult, _own
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.money import share
@@ -110,7 +110,7 @@ def form_invoice(kind: str, provider_id: int, month: date, actor: User | None, m
                               f"за {month:%m.%Y}.", field="month")
     invoice.total = sum(line.amount for line in invoice.lines)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(invoice)
             db.session.flush()
     except IntegrityError:
@@ -130,23 +130,35 @@ def providers_to_invoice(month: date, municipality_id: int | None = None) -> lis
     return sorted(db.session.execute(pairs).tuples().all())
 
 
-def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None, step: Step | None = None
-                  ) -> BuildResult[Invoice]:
-    """Every provider's invoice of a kind for the month (a provider that cannot be invoiced is skipped
-    with the reason). Each provider runs inside `step()` — a savepoint by default; the job passes a
-    transaction of its own that also counts progress. `actor` None: the system's job of the 1st."""
+def invoices_to_form(month: date, actor: User | None) -> list[tuple[int, int]]:
+    """The (provider, municipality) pairs invoiced for the month in one action, once the actor may.
+    `actor` None: the system's job of the 1st."""
     municipality_id = None
     if actor is not None:
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
-    month = month.replace(day=1)
+    return providers_to_invoice(month.replace(day=1), municipality_id)
+
+
+def form_or_skip(result: BuildResult[Invoice], kind: str, provider_id: int, paying: int, month: date, actor: User | None,
+                 today: date | None = None) -> None:
+    """One provider's invoice of the action into `result`, or the reason it cannot be invoiced. A
+    savepoint: the action records a refusal per provider and goes on, the refused provider's partial
+    work undone."""
+    try:
+        with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
+            result.built.append(form_invoice(kind, provider_id, month.replace(day=1), actor, paying, today))
+    except (AgreementRequiredError, ConflictError, ValidationError) as error:
+        result.skipped.append((get_existing(Provider, provider_id), error.message))
+
+
+def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None) -> BuildResult[Invoice]:
+    """Every provider's invoice of a kind for the month, in the caller's unit (a provider that cannot be
+    invoiced is skipped with the reason; the job commits each provider in a unit of its own:
+    bookkeeping.jobs)."""
     result: BuildResult[Invoice] = BuildResult()
-    for provider_id, paying in providers_to_invoice(month, municipality_id):
-        try:
-            with (step or db.session.begin_nested)():
-                result.built.append(form_invoice(kind, provider_id, month, actor, paying, today))
-        except (AgreementRequiredError, ConflictError, ValidationError) as error:
-            result.skipped.append((get_existing(Provider, provider_id), error.message))
+    for provider_id, paying in invoices_to_form(month, actor):
+        form_or_skip(result, kind, provider_id, paying, month, actor, today)
     return result
 
 

@@ -1,47 +1,47 @@
 """Bookkeeping's long and periodic work on the job queue."""
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from certapp.accounts.models import User
 from certapp.bookkeeping import invoices, reconciliation, registers
-from certapp.bookkeeping.registers import Step
+from certapp.bookkeeping.registers import BuildResult
 from certapp.common import clock
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
 from certapp.common.templating import format_number
 from certapp.common.web import path_for
-from certapp.db import db, get_existing, transaction
+from certapp.db import db, get_existing
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress
-from certapp.reference.services import own_municipality_id
+from certapp.uow import unit_of_work
 
 T = TypeVar("T")
 
 
-@contextmanager
-def _committed_steps(progress: Progress) -> Iterator[Step]:
-    """Each provider's work in a transaction of its own, counted as done whatever became of it."""
-    @contextmanager
-    def step() -> Iterator[None]:
+def _each_in_its_unit(pairs: Iterable[tuple[int, int]], progress: Progress,
+                      one: Callable[[BuildResult[Any], int, int], None]) -> BuildResult[Any]:
+    """one(result, provider_id, paying) for each provider in a unit of work of its own (a job resumed or
+    run again leaves the documents already made alone), counted as done whatever became of it."""
+    result: BuildResult[Any] = BuildResult()
+    for provider_id, paying in pairs:
         try:
-            with transaction():
-                yield
+            with unit_of_work():
+                one(result, provider_id, paying)
         finally:
             progress.advance()
-    yield step
+    return result
 
 
 def build_month(month: date, actor: User | None, job_id: int | None = None,
                 on_start: Callable[[int], Callable[[int], object]] | None = None) -> tuple[int, list[str]]:
     """Every provider's register for the month, each in its own transaction, reporting progress
     (to the job's row, and to `on_start(total)`'s callback, e.g. a terminal's progress bar)."""
-    total = len(registers.providers_to_pay(month, actor and own_municipality_id(actor)))
-    with Progress(job_id, total, every=1, on_advance=on_start(total) if on_start else None) as progress, \
-            _committed_steps(progress) as committed_step:
-        result = registers.build_all_registers(month, actor, step=committed_step)
+    pairs = registers.registers_to_build(month, actor)
+    with Progress(job_id, len(pairs), every=1, on_advance=on_start(len(pairs)) if on_start else None) as progress:
+        result = _each_in_its_unit(pairs, progress, lambda result, provider_id, paying: registers.build_or_skip(
+            result, provider_id, paying, month, actor))
         built, skipped = len(result.built), [reason for _, reason in result.skipped]
         progress.finish("\n".join([f"Сформировано реестров за {month_label(month)}: {built}."]
                                   + ([f"Пропущено: {len(skipped)}."] + skipped if skipped else [])),
@@ -63,6 +63,10 @@ def draft_registers_of_last_month() -> int:
     return build_month(add_months(first_of_month(clock.today()), -1), None)[0]
 
 
+def _invoice_of(kind: str, month: date, actor: User | None) -> Callable[[BuildResult[Any], int, int], None]:
+    return lambda result, provider_id, paying: invoices.form_or_skip(result, kind, provider_id, paying, month, actor)
+
+
 @periodic(crontab(minute="30", hour="5", day="1"))
 def form_month_invoices() -> int:
     """On the 1st, before the registers: every provider's final invoice for the month just ended and
@@ -70,9 +74,9 @@ def form_month_invoices() -> int:
     this_month = first_of_month(clock.today())
     formed = 0
     for kind, month in (("final", add_months(this_month, -1)), ("advance", this_month)):
-        with Progress(None, len(invoices.providers_to_invoice(month))) as progress, \
-                _committed_steps(progress) as committed_step:
-            formed += len(invoices.form_invoices(kind, month, None, step=committed_step).built)
+        pairs = invoices.invoices_to_form(month, None)
+        with Progress(None, len(pairs)) as progress:
+            formed += len(_each_in_its_unit(pairs, progress, _invoice_of(kind, month, None)).built)
     return formed
 
 
@@ -81,9 +85,9 @@ def form_invoices_job(job_id: int, kind: str, month_iso: str, actor_id: int) -> 
     """Started from the invoices page or the API: every provider's invoices of a kind, with a progress bar."""
     actor, month = get_existing(User, actor_id), date.fromisoformat(month_iso)
     with scoped(actor.municipality_id):
-        total = len(invoices.providers_to_invoice(month, actor.municipality_id))
-        with Progress(job_id, total, every=1) as progress, _committed_steps(progress) as committed_step:
-            result = invoices.form_invoices(kind, month, actor, step=committed_step)
+        pairs = invoices.invoices_to_form(month, actor)
+        with Progress(job_id, len(pairs), every=1) as progress:
+            result = _each_in_its_unit(pairs, progress, _invoice_of(kind, month, actor))
             skipped = [f"{provider.short_name}: {reason}" for provider, reason in result.skipped]
             progress.finish("\n".join([f"Сформировано счетов за {month_label(month)}: {len(result.built)}."]
                                        + ([f"Пропущено: {len(skipped)}."] + skipped if skipped else [])),
@@ -99,7 +103,7 @@ class ReconciliationResult:
 
 def reconcile_and_store(actor: User | None, job_id: int | None = None) -> ReconciliationResult:
     """Reconcile the current scope with progress and store the result (reconciliation.store_reconciliation)."""
-    with Progress(job_id, None, every=1) as progress, transaction():
+    with Progress(job_id, None, every=1) as progress, unit_of_work():
         run = reconciliation.store_reconciliation(actor, progress)
         count = run.result["mismatch_count"]
         progress.finish(f"Сверка выполнена за {format_number(run.duration_ms / 1000, 1)} с: "

@@ -97,7 +97,7 @@ def build_register(provider_id: int, month: date, actor: User | None,
     register = PaymentRegister(number=next_number("payment_register"), provider_id=provider_id,
                                agreement_id=agreement.id, month=month, status="draft", municipality_id=municipality_id)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(register)
             db.session.flush()
     except IntegrityError:  # built at the same instant by another request
@@ -108,7 +108,7 @@ def build_register(provider_id: int, month: date, actor: User | None,
             child_initials=contract.child.initials, program_title=contract.program.title, month=entry.month,
             amount=entry.d_spent, municipality_id=municipality_id))
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.flush()
     except IntegrityError:  # a concurrent build took an entry first
         raise ConflictError("Часть списаний уже включена в другой реестр; повторите.", code="entry_taken")
@@ -140,25 +140,36 @@ def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tu
     return sorted(db.session.execute(stmt).tuples().all())
 
 
-def build_all_registers(month: date, actor: User | None, step: Step | None = None, today: date | None = None
-                        ) -> BuildResult[PaymentRegister]:
-    """Build the month's registers of every provider with something to pay, in one action; a provider
-    that cannot be paid is skipped with the reason. Each provider runs inside `step()` — by default a
-    savepoint of the caller's transaction; the job passes a transaction of its own per provider that
-    also counts progress. `actor` None: the system's job of the 1st."""
+def registers_to_build(month: date, actor: User | None, today: date | None = None) -> list[tuple[int, int]]:
+    """The (provider, municipality) pairs whose registers for the month are built in one action, once
+    the actor may and the month is over. `actor` None: the system's job of the 1st."""
     municipality_id = None
     if actor is not None:
         require_role(actor, "bookkeeping")
         municipality_id = own_municipality_id(actor)
     month = month.replace(day=1)
     check_month_over(month, today)
+    return providers_to_pay(month, municipality_id)
+
+
+def build_or_skip(result: BuildResult[PaymentRegister], provider_id: int, paying: int, month: date, actor: User | None,
+                  today: date | None = None) -> None:
+    """One provider's register of the action into `result`, or the reason it cannot be paid. A savepoint:
+    the action records a refusal per provider and goes on, the refused provider's partial work undone."""
+    try:
+        with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
+            result.built.append(build_register(provider_id, month.replace(day=1), actor, paying, today))
+    except (AgreementRequiredError, ConflictError, ValidationError) as error:
+        result.skipped.append((get_existing(Provider, provider_id), error.message))
+
+
+def build_all_registers(month: date, actor: User | None, today: date | None = None) -> BuildResult[PaymentRegister]:
+    """Build the month's registers of every provider with something to pay, in the caller's unit; a
+    provider that cannot be paid is skipped with the reason (the job commits each provider in a unit of
+    its own: bookkeeping.jobs)."""
     result: BuildResult[PaymentRegister] = BuildResult()
-    for provider_id, paying in providers_to_pay(month, municipality_id):
-        try:
-            with (step or db.session.begin_nested)():
-                result.built.append(build_register(provider_id, month, actor, paying, today))
-        except (AgreementRequiredError, ConflictError, ValidationError) as error:
-            result.skipped.append((get_existing(Provider, provider_id), error.message))
+    for provider_id, paying in registers_to_build(month, actor, today):
+        build_or_skip(result, provider_id, paying, month, actor, today)
     return result
 
 

@@ -31,8 +31,9 @@ from certapp.common.months import add_months, first_of_month, last_finished_quar
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.contracts.months import parse_month
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.registry.services import registry_providers
+from certapp.uow import refuse
 
 bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
 
@@ -113,6 +114,7 @@ def _form_for_month(form, back: str, one, one_done: str, every, every_started: s
         try:
             month = parse_month(form.month.data)
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
         else:
             if form.provider_id.data:
@@ -175,10 +177,10 @@ def register_action(register_id: int, action: str):
         form = PayForm(prefix="pay")
         if form.validate_on_submit():
             try:
-                with transaction():
-                    registers_services.mark_paid(register_id, current_user, form.payment_order_number.data,
-                                       form.payment_order_date.data)
+                registers_services.mark_paid(register_id, current_user, form.payment_order_number.data,
+                                   form.payment_order_date.data)
             except DomainError as error:
+                refuse(error)
                 form.add_domain_error(error)
             else:
                 flash("Оплата отмечена.", "success")
@@ -300,8 +302,7 @@ def reconciliation(fmt: str | None = None):
 @roles("bookkeeping", "department")
 def run_reconciliation():
     """Reconcile now, as a job: its page shows the progress and links back to the result."""
-    with transaction():
-        record = reconciliation_services.start_reconciliation(current_user)
+    record = reconciliation_services.start_reconciliation(current_user)
     flash("Сверка запущена.", "success")
     return redirect(url_for("jobs.job", job_id=record.id))
 
@@ -311,9 +312,10 @@ def run_reconciliation():
 def export_reconciliation():
     """Every certificate's line into a file (CSV or XLSX), as a job with progress and a download link."""
     try:
-        with transaction():
-            record = reconciliation_services.start_certificate_export(current_user, request.form.get("format", ""))
+        record = reconciliation_services.start_certificate_export(current_user, request.form.get("format", ""))
     except DomainError as error:
+        refuse(error)
+        refuse(error)
         flash(error.message, "error")
         return redirect(url_for("bookkeeping.reconciliation"))
     flash("Выгрузка запущена.", "success")

@@ -27,9 +27,10 @@ from certapp.certificates.schemas import (
     VerificationSchema,
     VerifyInputSchema,
 )
+from certapp.common.errors import KeptRefusal
 from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.common.schemas import BulkResultSchema
-from certapp.db import transaction
+from certapp.errors import kept_refusal_answer
 from certapp.reference import services as reference
 
 blp = Blueprint("certificates_api", __name__, url_prefix="/certificates",
@@ -49,8 +50,7 @@ def list_children():
 @roles("parent")
 def add_child(data):
     """Add a child; СНИЛС is stored encrypted and shown masked."""
-    with transaction():
-        return services.add_child(current_user, data)
+    return services.add_child(current_user, data)
 
 
 @blp.route("/children/<int:child_id>", methods=["GET"])
@@ -67,8 +67,7 @@ def get_child(child_id: int):
 def update_child(data, child_id: int):
     """Correct the child's record (the whole record; an omitted СНИЛС stays) while no certificate is issued
     for it; afterwards 409 `correction_required`: ask for a correction (POST …/corrections)."""
-    with transaction():
-        return services.update_child(child_id, current_user, data)
+    return services.update_child(child_id, current_user, data)
 
 
 @blp.route("/children/<int:child_id>/corrections", methods=["POST"])
@@ -79,8 +78,7 @@ def request_correction(data, child_id: int):
     """Ask the department of the certificate's municipality to correct the record of a child with a
     certificate (the whole record as it should be; an omitted СНИЛС stays)."""
     note = data.pop("note")
-    with transaction():
-        return services.request_correction(child_id, current_user, data, note)
+    return services.request_correction(child_id, current_user, data, note)
 
 
 @blp.route("/child-corrections", methods=["GET"])
@@ -103,8 +101,7 @@ def list_corrections(args):
 def decide_correction(data, correction_id: int):
     """Confirm (the child's record changes, its certificate documents are signed anew, the number
     stays) or refuse with a reason."""
-    with transaction():
-        return services.decide_correction(correction_id, data["decision"], current_user, data["reason"])
+    return services.decide_correction(correction_id, data["decision"], current_user, data["reason"])
 
 
 @blp.route("/applications", methods=["GET"])
@@ -126,9 +123,9 @@ def list_applications(args):
 @roles("parent")
 def apply(data):
     """File the application for a certificate (age 5–17, the district, one certificate per child and period)."""
-    with transaction():
-        return services.apply(current_user, data["child_id"], data["period_id"], data["consent"],
-                              category_id=data["category_id"], group_id=data["group_id"])
+    result = services.apply_keeping_refusal(current_user, data["child_id"], data["period_id"], data["consent"],
+                                            category_id=data["category_id"], group_id=data["group_id"])
+    return kept_refusal_answer(result) if isinstance(result, KeptRefusal) else result
 
 
 @blp.route("/applications/<int:application_id>/decision", methods=["POST"])
@@ -137,8 +134,7 @@ def apply(data):
 @roles("department")
 def decide(data, application_id: int):
     """Confirm (the certificate is issued at once) or refuse with a reason."""
-    with transaction():
-        result = services.decide(application_id, data["decision"], current_user, data["reason"])
+    result = services.decide(application_id, data["decision"], current_user, data["reason"])
     return result.application if data["decision"] == "confirmed" else result
 
 
@@ -149,8 +145,7 @@ def decide(data, application_id: int):
 def decide_bulk(data):
     """One decision for many applications (one reason for all refusals). Each application stands
     alone: those that cannot be decided are listed in `refused` with the reason, the rest are done."""
-    with transaction():
-        return services.decide_many(data["ids"], data["decision"], current_user, data["reason"])
+    return services.decide_many(data["ids"], data["decision"], current_user, data["reason"])
 
 
 @blp.route("/on-behalf", methods=["POST"])
@@ -161,8 +156,7 @@ def on_behalf(data):
     """File and confirm for a parent who came in person."""
     email, period_id, consent = data.pop("parent_email"), data.pop("period_id"), data.pop("consent")
     category_id = data.pop("category_id")
-    with transaction():
-        return services.file_on_behalf(current_user, email, data, period_id, consent, category_id)
+    return services.file_on_behalf(current_user, email, data, period_id, consent, category_id)
 
 
 @blp.route("", methods=["GET"])
@@ -190,8 +184,7 @@ def get_certificate(certificate_id: int):
 @blp.response(200, CertificateSchema)
 @roles("department")
 def change_status(data, certificate_id: int):
-    with transaction():
-        return services.change_status(certificate_id, data["status"], current_user, data["reason"])
+    return services.change_status(certificate_id, data["status"], current_user, data["reason"])
 
 
 @blp.route("/verify", methods=["POST"])
@@ -245,8 +238,7 @@ def list_categories(args):
 @roles("department")
 def create_category(data):
     """Add a category to one of the department's periods."""
-    with transaction():
-        category = reference.create_category(data["period_id"], _category_values(data), current_user)
+    category = reference.create_category(data["period_id"], _category_values(data), current_user)
     return _category_row(category.id)
 
 
@@ -256,6 +248,5 @@ def create_category(data):
 @roles("department")
 def update_category(data, category_id: int):
     """Change a category. A raised limit funds the first in the waiting queue at once."""
-    with transaction():
-        reference.update_category(category_id, _category_values(data), current_user)
+    reference.update_category(category_id, _category_values(data), current_user)
     return _category_row(category_id)

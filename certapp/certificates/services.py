@@ -26,7 +26,14 @@ from certapp.certificates.models import (
 )
 from certapp.common import clock
 from certapp.common.bulk import BulkResult, for_each
-from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
+from certapp.common.errors import (
+    ConflictError,
+    DomainError,
+    KeptRefusal,
+    NotFoundError,
+    TransitionError,
+    ValidationError,
+)
 from certapp.common.events import announce
 from certapp.common.normalise import ascii_text
 from certapp.common.states import transition
@@ -250,7 +257,7 @@ def _apply_to_child(child: Child, clean: dict[str, Any], snils_encrypted: str | 
     for document in documents:
         document.snils_key = snils_key
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.flush()
     except IntegrityError:
         raise ConflictError("Этот СНИЛС указан у другого ребёнка, на которого подано заявление или выдан "
@@ -340,7 +347,7 @@ def request_correction(child_id: int, parent: User, data: dict[str, Any], note: 
         requested_by_id=parent.id, snils_key=key, snils_encrypted=key and personal_data.encrypt_snils(snils),
         snils_last2=key and snils[-2:], **clean)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(correction)
             db.session.flush()
     except IntegrityError:
@@ -479,13 +486,14 @@ def _guardian_of(certificate: Certificate) -> int:
                               .execution_options(all_municipalities=True)).scalar_one()
 
 
-def _tell_department(error: DuplicateCertificateError, child: Child, period: Period, *, actor: User, official: bool) -> None:
+def _tell_department(error: DuplicateCertificateError, child: Child, period: Period, *, actor: User,
+                     official: bool) -> KeptRefusal | None:
     """A child refused as another guardian's: the parent's message says nothing of the other
     application or certificate; the department of the period's municipality is told the details (an
-    audit event and a notification, kept although the application is refused). An official filing
-    for a parent is shown the details at once."""
+    audit event and a notification, kept although the application is refused: the result to return).
+    An official filing for a parent is shown the details at once (None: the error is raised)."""
     if error.held is None:
-        return
+        return None
     details = holder_details(error.held)
     if official:
         error.message = (f"На этого ребёнка на {period.code} учебный год уже есть "
@@ -493,11 +501,11 @@ def _tell_department(error: DuplicateCertificateError, child: Child, period: Per
                             else f"заявление № {details['application']}")
                          + f" ({details['municipality']}) по заявлению другого законного представителя.")
         error.fields = {error.field or "child_id": error.message}
-        return
+        return None
     record_event("certificate_application.refused_duplicate", child, actor=actor,
                  details={"period": period.code, "period_municipality": period.municipality.name, **details})
     announce("certificate_application.refused_duplicate", child, actor=actor, period=period, details=details)
-    error.persist = True  # nothing else was changed before: the department's record of it is kept
+    return KeptRefusal(error)  # nothing else was changed before: the department's record of it is kept
 
 
 def choose_category(child: Child, period: Period, category_id: int | None = None) -> CertificateCategory:
@@ -542,11 +550,26 @@ def _wanted_group(group_id: int | None, child: Child, period: Period) -> StudyGr
 
 def apply(parent: User, child_id: int, period_id: int, consent: bool, *, category_id: int | None = None,
           group_id: int | None = None, filed_by: User | None = None) -> CertificateApplication:
+    """apply_keeping_refusal() for a caller that keeps no refusal (an official filing for a parent,
+    the demo): a duplicate is raised, and the department's record of it goes with the caller's unit."""
+    result = apply_keeping_refusal(parent, child_id, period_id, consent, category_id=category_id,
+                                   group_id=group_id, filed_by=filed_by)
+    if isinstance(result, KeptRefusal):
+        raise result.error
+    return result
+
+
+def apply_keeping_refusal(parent: User, child_id: int, period_id: int, consent: bool, *,
+                          category_id: int | None = None, group_id: int | None = None,
+                          filed_by: User | None = None) -> CertificateApplication | KeptRefusal:
     """File the application for a certificate (п. 6.1.5 of 458-п) in a category (proposed from the
     child's age when none is named).
 
-    Raises ValidationError (no consent), EligibilityError, DuplicateCertificateError, ConflictError
-    (an application for this child and period is already pending — also when two arrive at once).
+    A parent's child whose certificate or application is another guardian's: the department is told,
+    and the result is a KeptRefusal(DuplicateCertificateError) for the parent's page and the API to
+    show while the record commits (an official filing for a parent gets the error raised). Raises
+    ValidationError (no consent), EligibilityError, DuplicateCertificateError, ConflictError (an
+    application for this child and period is already pending — also when two arrive at once).
     """
     if filed_by is None:
         require_role(parent, "parent")
@@ -557,8 +580,10 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
     try:
         check_eligibility(child, period)
     except DuplicateCertificateError as error:
-        _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
-        raise
+        refusal = _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
+        if refusal is None:
+            raise
+        return refusal
     category = choose_category(child, period, category_id)
     group = _wanted_group(group_id, child, period)
     application = CertificateApplication(
@@ -567,7 +592,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
         municipality_id=period.municipality_id, status="submitted", consent_at=utcnow(),
         filed_by_id=getattr(filed_by, "id", None), wanted_group_id=getattr(group, "id", None))
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(application)
             db.session.flush()
     except IntegrityError:
@@ -576,10 +601,12 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
             CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES)
         ).execution_options(all_municipalities=True)).scalars().first()
         if pending is not None and pending.parent_id != child.parent_id:
-            duplicate = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
-                                                  code="duplicate_application")
-            _tell_department(duplicate, child, period, actor=filed_by or parent, official=filed_by is not None)
-            raise duplicate
+            error = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
+                                              code="duplicate_application")
+            refusal = _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
+            if refusal is None:
+                raise error
+            return refusal
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано"
                             + (f": № {pending.number}" if pending else "") + " и рассматривается.",
                             field="child_id", code="duplicate_application")
@@ -825,7 +852,7 @@ def _issue(application: CertificateApplication, actor: User, today: date) -> Cer
         valid_from=max(period.starts_on, today), valid_to=period.ends_on, status="active",
         issued_at=utcnow(), qr_payload="", signature="")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(certificate)
             db.session.flush()
     except IntegrityError:

@@ -15,7 +15,7 @@ from certapp.certificates.forms import (
     StatusForm,
 )
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
-from certapp.common.errors import DomainError
+from certapp.common.errors import DomainError, KeptRefusal
 from certapp.common.exports import Money, content_disposition, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
@@ -24,7 +24,7 @@ from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk
 from certapp.contracts import contracts as contract_services
 from certapp.contracts.contracts import upcoming_payments
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger import services as ledger
 from certapp.programs.models import StudyGroup
@@ -36,6 +36,7 @@ from certapp.reference.services import (
     own_municipality_id,
     update_category,
 )
+from certapp.uow import keep, refuse
 
 bp = Blueprint("certificates", __name__)
 
@@ -57,9 +58,9 @@ def _submit_child_form(form, action) -> bool:
         if not valid:
             services.clean_child_data(_fields(form), snils_required=False)
             return False
-        with transaction():
-            action()
+        action()
     except DomainError as error:
+        refuse(error)
         form.add_domain_error(error, skip_flagged=not valid)
         return False
     return True
@@ -123,9 +124,9 @@ def decide_correction(correction_id: int):
     form = CorrectionDecisionForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.decide_correction(correction_id, form.decision.data, current_user, form.reason.data)
+            services.decide_correction(correction_id, form.decision.data, current_user, form.reason.data)
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
         else:
             flash("Сведения о ребёнке исправлены, документы подписаны заново." if form.decision.data == "confirmed"
@@ -171,14 +172,19 @@ def apply():
     group = db.session.get(StudyGroup, int(group_id)) if is_ascii_digits(group_id) and len(group_id) <= 18 else None
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.apply(current_user, form.child_id.data, form.period_id.data, form.consent.data,
-                               category_id=form.category_id.data or None, group_id=group.id if group else None)
+            result = services.apply_keeping_refusal(
+                current_user, form.child_id.data, form.period_id.data, form.consent.data,
+                category_id=form.category_id.data or None, group_id=group.id if group else None)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
-            flash("Заявление подано. Управление образования проверит документы и выдаст сертификат.", "success")
-            return redirect(url_for("certificates.my_applications"))
+            if isinstance(result, KeptRefusal):  # the department's record of it stays
+                keep()
+                form.add_domain_error(result.error)
+            else:
+                flash("Заявление подано. Управление образования проверит документы и выдаст сертификат.", "success")
+                return redirect(url_for("certificates.my_applications"))
     child_periods = {child_id: [p.id for p in ps] for child_id, ps in offered.items()}
     chosen_child = form.child_id.data if form.child_id.data in child_periods else (kids[0].id if kids else None)
     return render_template("certificates/apply.html", form=form, group=group, periods=periods, several=several,
@@ -247,9 +253,9 @@ def change_status(certificate_id: int):
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.change_status(certificate_id, form.status.data, current_user, form.reason.data)
+            services.change_status(certificate_id, form.status.data, current_user, form.reason.data)
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
         else:
             flash("Состояние сертификата изменено.", "success")
@@ -274,9 +280,9 @@ def decide(application_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                result = services.decide(application_id, form.decision.data, current_user, form.reason.data)
+            result = services.decide(application_id, form.decision.data, current_user, form.reason.data)
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
         else:
             flash(f"Сертификат № {result.number} выдан." if form.decision.data == "confirmed"
@@ -310,11 +316,11 @@ def on_behalf():
     form.category_id.choices = _category_choices(periods)
     if form.validate_on_submit():
         try:
-            with transaction():
-                cert = services.file_on_behalf(current_user, form.parent_email.data,
-                                               _fields(form, "parent_email", "period_id", "consent", "category_id"),
-                                               form.period_id.data, form.consent.data, form.category_id.data or None)
+            cert = services.file_on_behalf(current_user, form.parent_email.data,
+                                           _fields(form, "parent_email", "period_id", "consent", "category_id"),
+                                           form.period_id.data, form.consent.data, form.category_id.data or None)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash(f"Сертификат № {cert.number} выдан.", "success")
@@ -404,14 +410,14 @@ def edit_category(category_id: int | None = None):
         form.nominal.data = kopecks_to_rub_str(category.nominal)
     if form.validate_on_submit():
         try:
-            with transaction():
-                if category is None:
-                    category = create_category(request.args.get("period", type=int) or 0, _category_values(form),
-                                               current_user)
-                else:
-                    update_category(category.id, _category_values(form), current_user)
-                period_id = category.period_id
+            if category is None:
+                category = create_category(request.args.get("period", type=int) or 0, _category_values(form),
+                                           current_user)
+            else:
+                update_category(category.id, _category_values(form), current_user)
+            period_id = category.period_id
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Категория сохранена.", "success")

@@ -36,7 +36,7 @@ def for_each(ids, action) -> BulkResult:
     result = BulkResult()
     for row_id in clean_ids(ids):
         try:
-            with db.session.begin_nested():
+            with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
                 action(row_id)
         except DomainError as error:
             result.refused.append((row_id, error.code, error.message))

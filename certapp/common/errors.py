@@ -1,4 +1,5 @@
 """Named domain errors: a Russian message for people and a machine code for the API."""
+from dataclasses import dataclass
 
 
 class DomainError(Exception):
@@ -10,19 +11,27 @@ class DomainError(Exception):
     status = 409
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 status: int | None = None, persist: bool = False, fields: dict[str, str] | None = None):
+                 status: int | None = None, fields: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
         #: several fields' messages at once ({field: message}), when a whole form was checked
         self.fields = fields or ({field: message} if field else {})
-        #: the changes made before the refusal are kept (see db.transaction)
-        self.persist = persist
         if code:
             self.code = code
         if status:
             self.status = status
 
+
+
+@dataclass(frozen=True)
+class KeptRefusal:
+    """A refusal that is itself a fact to keep (an art school's registry application rejected under
+    п. 4 of 458-п; a parent told that another guardian holds the child's certificate, recorded for the
+    department): the service writes that fact and returns this instead of raising. The handler shows
+    `error` and keeps the request's unit (certapp.uow.keep), so the record commits."""
+
+    error: DomainError
 
 
 class ValidationError(DomainError):

@@ -3,17 +3,17 @@ from flask import flash
 
 from certapp.audit.services import record_refusal
 from certapp.common.errors import DomainError, PermissionDeniedError
-from certapp.db import transaction
+from certapp.uow import refuse
 
 
 def run_and_flash(action, success: str | None):
-    """Run one service call in its own transaction for a one-button page action: flash the success
-    (unless the caller tells it itself), or flash the service's refusal instead of failing the page.
-    Returns the result or None."""
+    """Run one service call for a one-button page action: flash the success (unless the caller tells
+    it itself), or flash the service's refusal instead of failing the page (the request's unit then
+    keeps nothing). Returns the result or None."""
     try:
-        with transaction():
-            result = action()
+        result = action()
     except DomainError as error:
+        refuse(error)
         if isinstance(error, PermissionDeniedError):
             record_refusal("forbidden")
         flash(error.message, "error")

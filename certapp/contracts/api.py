@@ -28,7 +28,6 @@ from certapp.contracts.schemas import (
     SignSchema,
     TerminateSchema,
 )
-from certapp.db import transaction
 from certapp.ledger import services as ledger
 
 blp = Blueprint("contracts_api", __name__, url_prefix="", description="Заявки на обучение, договоры, отчёты, проводки")
@@ -50,8 +49,7 @@ def list_enrollments(args):
 @roles("parent")
 def request_enrollment(data):
     """Ask to enroll the certificate's child in a study group from a month to the group's end."""
-    with transaction():
-        return enrollments.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
+    return enrollments.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
 
 
 @blp.route("/groups/<int:group_id>/enrollment-options", methods=["GET"])
@@ -71,8 +69,7 @@ def enrollment_options(args, group_id: int):
 @roles("provider")
 def accept(enrollment_id: int):
     """Accept: the contract is offered to the parent, with the certificate's and the parent's parts."""
-    with transaction():
-        return enrollments.accept_enrollment(enrollment_id, current_user)
+    return enrollments.accept_enrollment(enrollment_id, current_user)
 
 
 @blp.route("/enrollments/<int:enrollment_id>/decline", methods=["POST"])
@@ -80,8 +77,7 @@ def accept(enrollment_id: int):
 @blp.response(200, EnrollmentSchema)
 @roles("provider")
 def decline(data, enrollment_id: int):
-    with transaction():
-        return enrollments.decline_enrollment(enrollment_id, current_user, data["reason"])
+    return enrollments.decline_enrollment(enrollment_id, current_user, data["reason"])
 
 
 @blp.route("/enrollments/bulk", methods=["POST"])
@@ -91,16 +87,14 @@ def decline(data, enrollment_id: int):
 def bulk(data):
     """Accept or decline many requests at once (one reason for all refusals). Each request stands
     alone: those that cannot be answered are listed in `refused` with the reason, the rest are done."""
-    with transaction():
-        return enrollments.decide_enrollments(data["ids"], data["action"], current_user, data["reason"])
+    return enrollments.decide_enrollments(data["ids"], data["action"], current_user, data["reason"])
 
 
 @blp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
 @blp.response(200, EnrollmentSchema)
 @roles("parent")
 def cancel(enrollment_id: int):
-    with transaction():
-        return enrollments.cancel_enrollment(enrollment_id, current_user)
+    return enrollments.cancel_enrollment(enrollment_id, current_user)
 
 
 @blp.route("/contracts", methods=["GET"])
@@ -128,17 +122,15 @@ def sign(data, contract_id: int):
     certificate's balance no longer pays the offer, the certificate pays what it can month by month and
     the parent the rest (the contract's `split`); that split is signed only when sent back as
     `expected_certificate_amount`, otherwise 409 `split_changed` with the current `split`."""
-    with transaction(expire=False):  # the answer is the contract just written: no reload
-        return contracts.sign_contract(contract_id, current_user, request.remote_addr,
-                                      (data or {}).get("expected_certificate_amount"))
+    return contracts.sign_contract(contract_id, current_user, request.remote_addr,
+                                  (data or {}).get("expected_certificate_amount"))
 
 
 @blp.route("/contracts/<int:contract_id>/reject", methods=["POST"])
 @blp.response(200, ContractSchema)
 @roles("parent")
 def reject(contract_id: int):
-    with transaction():
-        return contracts.reject_offer(contract_id, current_user)
+    return contracts.reject_offer(contract_id, current_user)
 
 
 @blp.route("/contracts/<int:contract_id>/reports", methods=["POST"])
@@ -149,10 +141,9 @@ def report(data, contract_id: int):
     """Report a month once, with the lessons planned and held: the month costs its share × held /
     planned (rounded half up to the kopeck); the report spends that less the advance already paid (or
     returns an excess advance to the reserve) and releases the rest to the certificate."""
-    with transaction(expire=False):  # the answer is the report just written: no reload
-        return service_reports.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
-                                     data["attendance"], lessons_planned=data["lessons_planned"],
-                                     lessons_held=data["lessons_held"])
+    return service_reports.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
+                                 data["attendance"], lessons_planned=data["lessons_planned"],
+                                 lessons_held=data["lessons_held"])
 
 
 @blp.route("/certificates/<int:certificate_id>/document", methods=["GET"])
@@ -173,8 +164,7 @@ def certificate_document(certificate_id: int):
 def group_lessons(data, group_id: int):
     """A whole group's month in one request: a row per contract with the lessons planned and held.
     Each row stands alone: those that cannot be reported are listed in `refused` with the reason."""
-    with transaction():
-        return service_reports.report_group(current_user, group_id, data["month"], data["rows"])
+    return service_reports.report_group(current_user, group_id, data["month"], data["rows"])
 
 
 @blp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
@@ -184,8 +174,7 @@ def group_lessons(data, group_id: int):
 def terminate(data, contract_id: int):
     """Notice of termination: the contract stays in force to the end of this month (`ends_on`), then
     ends; the reserve for the months after is released then."""
-    with transaction():
-        return contracts.terminate(contract_id, current_user, data["reason"], data["grounds"])
+    return contracts.terminate(contract_id, current_user, data["reason"], data["grounds"])
 
 
 @blp.route("/contracts/<int:contract_id>/corrections", methods=["POST"])
@@ -193,9 +182,8 @@ def terminate(data, contract_id: int):
 @blp.response(201, LedgerEntrySchema)
 @roles("department")
 def correct(data, contract_id: int):
-    with transaction():
-        return service_reports.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
-                                      data["reason"])
+    return service_reports.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
+                                  data["reason"])
 
 
 @blp.route("/certificates/<int:certificate_id>/ledger", methods=["GET"])

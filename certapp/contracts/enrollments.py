@@ -110,7 +110,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
                             provider_id=program.provider_id, start_month=start, status="requested",
                             municipality_id=certificate.municipality_id)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(enrollment)
             db.session.flush()
     except IntegrityError:

@@ -9,8 +9,9 @@ from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate
 from certapp.common import clock
 from certapp.common.errors import ValidationError
 from certapp.common.states import transition
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.ledger import services as ledger
+from certapp.uow import unit_of_work
 
 
 def expire_period(period_id: int, actor: User | None, today: date | None = None, batch: int | None = None) -> dict[str, int]:
@@ -37,10 +38,11 @@ def expire_period(period_id: int, actor: User | None, today: date | None = None,
 
 
 def expire_period_in_batches(period_id: int, actor: User | None, batch: int = 1000, today: date | None = None) -> dict[str, int]:
-    """expire_period a batch per transaction until none is left; the totals."""
+    """expire_period a batch per unit of work until none is left; the totals (the loop of the command
+    and of the nightly job: it commits, so no request calls it)."""
     totals = {"certificates": 0, "amount": 0}
     while True:
-        with transaction():
+        with unit_of_work():
             counts = expire_period(period_id, actor, today, batch=batch)
         totals = {key: totals[key] + counts[key] for key in totals}
         if counts["certificates"] < batch:

@@ -4,15 +4,15 @@ from collections.abc import Callable
 from certapp.common import clock
 from certapp.contracts.contracts import end_noticed, lapse_offers
 from certapp.contracts.prolongation import offer_prolongations
-from certapp.db import transaction
 from certapp.jobs import crontab, periodic
+from certapp.uow import unit_of_work
 
 
 def _in_batches(step: Callable[[], int], batch: int = 500) -> int:
     """Call step() (one batch of at most `batch` rows) in its own transaction until a batch is short."""
     total = 0
     while True:
-        with transaction():
+        with unit_of_work():
             done = step()
         total += done
         if done < batch:
@@ -36,7 +36,7 @@ def end_contracts_on_notice() -> int:
 def offer_next_period() -> int:
     """Every night near a period's end: contracts whose program continues are offered for the next
     period against the child's next certificate (the parent signs or declines; unsigned offers lapse)."""
-    with transaction():
+    with unit_of_work():
         return offer_prolongations()
 
 
@@ -72,7 +72,7 @@ def nightly_ledger_check() -> int:
 
     mismatches = check_invariant()
     if mismatches:
-        with transaction():
+        with unit_of_work():
             for municipality in list_municipalities():  # the ledger is one for the region
                 notify("system", f"Проверка средств: расхождений — {len(mismatches)}",
                        "Остатки сертификатов не сходятся с проводками: "

@@ -61,7 +61,7 @@ def prolong(contract: Contract, today: date | None = None) -> Contract | None:
                             group_id=group.id, provider_id=contract.provider_id, start_month=start,
                             status="requested", municipality_id=certificate.municipality_id)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
             db.session.add(enrollment)
             db.session.flush()
             return _offer(enrollment, None, prolonged_from=contract)

@@ -25,7 +25,7 @@ def enroll_as_asked(certificate: Certificate, **_: object) -> None:
         return
     start = max(first_of_month(clock.today()), first_of_month(group.starts_on), first_of_month(certificate.valid_from))
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
             request_enrollment(get_existing(User, application.parent_id), certificate.id, group.id, start)
     except DomainError as error:
         announce("certificate_application.enrollment_not_sent", application, reason=error.message)

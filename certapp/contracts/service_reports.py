@@ -197,7 +197,7 @@ def report_month(contract_id: int, provider_user: User, month: date | str, deliv
                            advance=advance, reported_by_id=provider_user.id, municipality_id=contract.municipality_id,
                            ledger_entry_id=entries[0].id if entries else None)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(report)
             db.session.flush()
     except IntegrityError:

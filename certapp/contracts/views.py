@@ -18,10 +18,10 @@ from certapp.contracts import months as months_services
 from certapp.contracts import service_reports
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
-from certapp.db import transaction
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
+from certapp.uow import refuse
 
 bp = Blueprint("contracts", __name__)
 
@@ -225,6 +225,7 @@ def group_lessons(group_id: int):
         try:
             month = months_services.parse_month(request.values["month"])
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
     if request.method == "POST" and month is not None:
         ids = [int(key[5:]) for key in request.form if key.startswith("held-") and key[5:].isdigit()]
@@ -236,9 +237,10 @@ def group_lessons(group_id: int):
             flash("Укажите число проведённых занятий хотя бы для одного ребёнка.", "error")
         else:
             try:
-                with transaction():
-                    result = service_reports.report_group(current_user, group_id, month, rows)
+                result = service_reports.report_group(current_user, group_id, month, rows)
             except DomainError as error:
+                refuse(error)
+                refuse(error)
                 flash(error.message, "error")
             else:
                 if result.refused:  # the refused rows again, as typed, each with its reason beside it

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from certapp.accounts.access import roles
 from certapp.common.schemas import Year
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.deadlines import services
 from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS
 
@@ -48,8 +48,7 @@ def get_rules():
 @roles("department")
 def set_rules(data):
     """Change deadlines; documents already filed keep their due dates."""
-    with transaction():
-        services.set_rules(data["days"], current_user)
+    services.set_rules(data["days"], current_user)
     return services.rules()
 
 
@@ -66,13 +65,11 @@ def list_holidays(args):
 @blp.response(201, HolidaySchema)
 @roles("department")
 def add_holiday(data):
-    with transaction():
-        return services.add_holiday(data["day"], data["kind"], data["name"], current_user)
+    return services.add_holiday(data["day"], data["kind"], data["name"], current_user)
 
 
 @blp.route("/holidays/<int:holiday_id>", methods=["DELETE"])
 @blp.response(204)
 @roles("department")
 def remove_holiday(holiday_id: int):
-    with transaction():
-        services.remove_holiday(holiday_id, current_user)
+    services.remove_holiday(holiday_id, current_user)

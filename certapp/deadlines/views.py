@@ -10,9 +10,10 @@ from certapp.common.errors import DomainError
 from certapp.common.months import year_arg
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.deadlines import services
 from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS
+from certapp.uow import refuse
 
 bp = Blueprint("deadlines", __name__, url_prefix="/deadlines")
 
@@ -57,9 +58,9 @@ def index():
     errors = {}
     if request.method == "POST":
         try:
-            with transaction():
-                services.set_rules({kind: request.form.get(kind) for kind in DEADLINE_KINDS}, current_user)
+            services.set_rules({kind: request.form.get(kind) for kind in DEADLINE_KINDS}, current_user)
         except DomainError as error:
+            refuse(error)
             errors = error.fields or {"": error.message}
             flash(error.message, "error")
         else:

@@ -1,8 +1,8 @@
 import click
 from flask.cli import AppGroup
 
-from certapp.db import transaction
 from certapp.documents.keys import key_store
+from certapp.uow import unit_of_work
 
 keys_cli = AppGroup("keys", help="Ключи подписи системы (Ed25519).")
 
@@ -45,7 +45,7 @@ def rotate_personal_data_key():
     from certapp.certificates.personal_data import drop_old_keys
     from certapp.certificates.services import reencrypt_personal_data
 
-    with transaction():
+    with unit_of_work():
         count = reencrypt_personal_data()
     drop_old_keys()  # only after the re-encrypted rows are committed
     click.echo(f"Новый ключ шифрования персональных данных; перешифровано записей: {count}.")
@@ -71,6 +71,6 @@ def sign_missing():
     # the registry's documents are signed by the registry's own rule (imported here: a command is the top layer)
     from certapp.registry.services import sign_unsigned_applications
 
-    with transaction():
+    with unit_of_work():
         count = sign_unsigned_applications()
     click.echo(f"Подписано заявок на включение в реестр: {count}.")

@@ -7,7 +7,7 @@
 
 A job is a function decorated with ``@job()`` (or ``@periodic(crontab(…))``); it runs inside an
 application context of its own with a fresh database session, commits through
-``transaction()`` itself, and must be idempotent: a job may run twice (a worker that crashed
+``certapp.uow.unit_of_work()`` itself (a unit per step), and must be idempotent: a job may run twice (a worker that crashed
 after doing the work but before acknowledging it), so each checks its row's state first.
 
 A job a person started has a row (certapp.jobs.models.Job) that its worker claims and keeps alive;

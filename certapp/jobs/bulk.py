@@ -7,10 +7,11 @@ from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
 from certapp.common.scope import scoped
-from certapp.db import get_existing, transaction
+from certapp.db import get_existing
 from certapp.jobs import job
 from certapp.jobs.models import Job
 from certapp.jobs.services import Progress, start
+from certapp.uow import refuse, unit_of_work
 
 #: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path)
 BULK_ACTIONS: dict[str, tuple] = {}
@@ -40,14 +41,14 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
         state = dict(progress.saved or {"done": 0, "refused": 0, "reasons": []})
         for row_id in ids[progress.done:]:
             try:
-                with transaction():
+                with unit_of_work():
                     action(row_id, actor, **options)
                     progress.save({**state, "done": state["done"] + 1})
                 state["done"] += 1
             except DomainError as error:
                 state["refused"] += 1
                 state["reasons"] = (state["reasons"] + [f"№ {row_id}: {error.message}"])[:50]
-                with transaction():
+                with unit_of_work():
                     progress.save(state)
         done, refused = state["done"], state["refused"]
         progress.finish("\n".join([f"Обработано: {done} {plural(done, *forms)}."]
@@ -58,7 +59,8 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
 
 def bulk_from_page(ids: list, start_job, run, report, back_url: str, started: str):
     """A page's bulk form: more than SYNC_LIMIT rows start `start_job()` and open its progress bar;
-    fewer run `run()` in the request and `report(result)` flashes what was done. Returns the redirect."""
+    fewer run `run()` in the request's unit and `report(result)` flashes what was done. Returns the
+    redirect."""
     from flask import flash, redirect, url_for
 
     from certapp.common.web import run_and_flash
@@ -67,9 +69,9 @@ def bulk_from_page(ids: list, start_job, run, report, back_url: str, started: st
         record = run_and_flash(start_job, started)
         return redirect(url_for("jobs.job", job_id=record.id) if record else back_url)
     try:
-        with transaction():
-            result = run()
+        result = run()
     except DomainError as error:
+        refuse(error)
         flash(error.message, "error")
     else:
         report(result)

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from certapp.accounts.models import User
 from certapp.common.errors import NotFoundError
 from certapp.common.exports import XLSX_MIME
-from certapp.db import db, get_existing, rowcount, transaction, utcnow
+from certapp.db import db, get_existing, rowcount, utcnow
 from certapp.jobs.models import Job
+from certapp.uow import separate_unit, unit_of_work
 
 _AFTER_COMMIT = "certapp.jobs.after_commit"
 
@@ -77,14 +78,28 @@ def get_job(job_id: int, actor: User) -> Job:
 
 def _set(job_id: int, attempt: int | None = None, **values) -> None:
     """Update the job's row in a short transaction of its own, so that pages see progress at once
-    (only while the row is still the given run's: a run handed out again after a dead worker owns it)."""
+    (only while the row is still the given run's: a run handed out again after a dead worker owns it).
+
+    Between steps, the job's session holds no transaction: the update is a unit of its own there.
+    Within a step (a reconciliation reporting progress while it reads), the step's work must not be
+    committed by a progress bar: PostgreSQL writes the row on a connection of its own (the step holds
+    no lock on the job's row: Progress.save writes it only as a step's last statement); SQLite cannot
+    (the step already holds the database's write lock), so the update joins the step and is seen
+    when the step commits."""
     stmt = update(Job).where(Job.id == job_id)
     if attempt is not None:
         stmt = stmt.where(Job.attempt == attempt)
-    with transaction():
-        # region-wide on purpose: the job writes its own row, chosen by id, whatever scope its work runs
-        # in (a job started by a command or the regional operator belongs to no municipality)
-        db.session.execute(stmt.values(**values).execution_options(all_municipalities=True))
+    # region-wide on purpose: the job writes its own row, chosen by id, whatever scope its work runs
+    # in (a job started by a command or the regional operator belongs to no municipality)
+    stmt = stmt.values(**values).execution_options(all_municipalities=True)
+    if not db.session().in_transaction():
+        with unit_of_work():
+            db.session.execute(stmt)
+    elif db.engine.dialect.name == "postgresql":
+        with separate_unit() as session:
+            session.execute(stmt)
+    else:
+        db.session.execute(stmt)
 
 
 #: the jobs this process runs now: id -> run (Job.attempt); the heartbeat marks them alive
@@ -92,23 +107,26 @@ _RUNNING: dict[int, int] = {}
 _RUNNING_LOCK = threading.Lock()
 
 
-def _claim(job_id: int, total: int | None) -> Job:
+def _claim(job_id: int, total: int | None) -> tuple[int, dict | None, int]:
     """Take a queued job's row for this run (queued -> running, one statement: of two runs of one job,
-    only one gets it). Raises JobTaken when the row is not queued (another run has it, or it ended)."""
+    only one gets it). Returns the run's (attempt, checkpoint, done). Raises JobTaken when the row is
+    not queued (another run has it, or it ended)."""
     from certapp.jobs import JobTaken
 
     now = utcnow()
-    with transaction(expire=False):
+    with unit_of_work():
         record = db.session.get(Job, job_id)
         claimed = record is not None and rowcount(db.session.execute(
             update(Job).where(Job.id == job_id, Job.state == "queued", Job.attempt == record.attempt)
             .values(state="running", started_at=record.started_at or now, heartbeat_at=now, total=total)
             .execution_options(all_municipalities=True)  # the job's own row, by id (see _set)
         )) == 1
-    if record is None or not claimed:
+        # what the run needs from the row, read before the commit expires it
+        claim = (record.attempt, record.checkpoint, record.done) if claimed else None
+    if claim is None:
         logging.getLogger("certapp.jobs").info("job %s is not queued: this run leaves it", job_id)
         raise JobTaken(job_id)
-    return record
+    return claim
 
 
 class Progress:
@@ -130,9 +148,8 @@ class Progress:
 
     def __enter__(self) -> "Progress":
         if self.job_id:
-            record = _claim(self.job_id, self.total)
-            self.attempt, self.saved = record.attempt, record.checkpoint
-            self.done = record.done if record.checkpoint is not None else 0
+            self.attempt, self.saved, done = _claim(self.job_id, self.total)
+            self.done = done if self.saved is not None else 0
             with _RUNNING_LOCK:
                 _RUNNING[self.job_id] = self.attempt
         return self
@@ -207,7 +224,7 @@ def start_heartbeat(app, interval: float | None = None, stop: threading.Event | 
                 continue
             with app.app_context():
                 try:
-                    with transaction():
+                    with unit_of_work():
                         db.session.execute(update(Job).where(Job.state == "running", or_(*(
                             and_(Job.id == job_id, Job.attempt == attempt) for job_id, attempt in running.items())))
                             .values(heartbeat_at=utcnow()).execution_options(all_municipalities=True))
@@ -250,7 +267,7 @@ def recover_stale_jobs(now=None) -> dict[str, int]:
     config = current_app.config
     cutoff = now - timedelta(seconds=config["JOB_STALE_SECONDS"])
     counts = {"resumed": 0, "handed_out": 0, "failed": 0}
-    with transaction():
+    with unit_of_work():
         stale = list(db.session.execute(
             select(Job).where(Job.state.in_(("queued", "running")),
                               or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None) & (Job.created_at < cutoff)))

@@ -77,7 +77,7 @@ def _move(certificate_id: int, kind: str, amount: int, deltas: tuple[int, ...], 
                         municipality_id=select(CertificateBalance.municipality_id)
                         .where(CertificateBalance.certificate_id == certificate_id).scalar_subquery())
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the idempotency key's unique index decides a retry or a race (see below)
             db.session.add(entry)
             db.session.flush()
     except IntegrityError:

@@ -20,10 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from certapp.common.errors import NotFoundError
-from certapp.db import db, rowcount, transaction, utcnow
+from certapp.db import db, rowcount, utcnow
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import after_commit
 from certapp.mail.models import OutboxMessage
+from certapp.uow import unit_of_work
 
 #: a claim older than this belongs to a worker that died
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -66,7 +67,7 @@ _DELIVERY = {"all_municipalities": True}
 
 def _claim(message_id: int) -> bool:
     now = utcnow()
-    with transaction():
+    with unit_of_work():
         claimed = rowcount(db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id,
@@ -88,7 +89,7 @@ def deliver(message_id: int) -> bool:
         _send(message)
     except (OSError, smtplib.SMTPException) as error:
         failed = message.attempts >= MAX_ATTEMPTS
-        with transaction():
+        with unit_of_work():
             db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
                 status="failed" if failed else "pending", last_error=f"{type(error).__name__}: {error}"[:1000])
                 .execution_options(**_DELIVERY))
@@ -96,7 +97,7 @@ def deliver(message_id: int) -> bool:
                                    type(error).__name__)
         return False
     erased = {"text_body": "(содержимое удалено после отправки)", "html_body": None} if message.sensitive else {}
-    with transaction():
+    with unit_of_work():
         db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
             status="sent", sent_at=utcnow(), last_error=None, **erased).execution_options(**_DELIVERY))
     return True
@@ -157,7 +158,7 @@ def sweep_outbox() -> int:
     server that was down, a worker that died)."""
     if not smtp_configured():
         return 0
-    with transaction():   # hand them out after the read ends (a job run at once must not wait on it)
+    with unit_of_work():   # hand them out after the read ends (a job run at once must not wait on it)
         ids = waiting_ids()
         for message_id in ids:
             after_commit(deliver_email, message_id)

@@ -5,7 +5,6 @@ from marshmallow import Schema, fields
 from certapp.accounts.access import authenticated
 from certapp.common.pagination import paginate
 from certapp.common.schemas import PageSchema, PaginationQuerySchema
-from certapp.db import transaction
 from certapp.notifications import services
 from certapp.notifications.models import NOTIFICATION_KINDS
 
@@ -43,5 +42,4 @@ def list_notifications(args):
 @blp.response(200, NotificationSchema)
 @authenticated
 def read(notification_id: int):
-    with transaction():
-        return services.mark_read(notification_id, current_user)
+    return services.mark_read(notification_id, current_user)

@@ -4,7 +4,6 @@ from flask_login import current_user
 from certapp.accounts.access import authenticated, roles
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
-from certapp.db import transaction
 from certapp.mail import services as mail
 from certapp.mail.models import MESSAGE_STATUSES
 from certapp.notifications import services
@@ -32,8 +31,7 @@ def index():
 @authenticated
 def read(notification_id: int):
     """Mark read, then open the object it tells about (or go back to the list)."""
-    with transaction():
-        notification = services.mark_read(notification_id, current_user)
+    notification = services.mark_read(notification_id, current_user)
     if request.form.get("open") and notification.url:
         return redirect(notification.url)
     return redirect(url_for("notifications.index", unread=request.args.get("unread")))
@@ -42,8 +40,7 @@ def read(notification_id: int):
 @bp.route("/notifications/read-all", methods=["POST"])
 @authenticated
 def read_all():
-    with transaction():
-        count = services.mark_all_read(current_user)
+    count = services.mark_all_read(current_user)
     flash(f"Прочитано: {count}." if count else "Непрочитанных нет.", "success")
     return redirect(url_for("notifications.index"))
 

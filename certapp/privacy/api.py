@@ -5,7 +5,6 @@ from certapp.accounts.access import authenticated, roles
 from certapp.common.jsonable import jsonable
 from certapp.common.pagination import paginate
 from certapp.common.schemas import PaginationQuerySchema
-from certapp.db import transaction
 from certapp.privacy import services
 from certapp.privacy.schemas import AnonymisedSchema, DuePageSchema, MyDataSchema
 
@@ -34,5 +33,4 @@ def due(args):
 @roles("department")
 def anonymise(child_id: int):
     """Remove the child's names, СНИЛС, documents and address; money records stay."""
-    with transaction():
-        return services.anonymise_child(child_id, current_user)
+    return services.anonymise_child(child_id, current_user)

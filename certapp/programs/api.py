@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.common.pagination import paginate
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.programs import services
 from certapp.programs.schemas import (
     CatalogPageSchema,
@@ -84,8 +84,7 @@ def list_programs(args):
 @blp.response(201, ProgramSchema)
 @roles("provider")
 def create_program(data):
-    with transaction():
-        return _with_seats(services.save_program(current_user, _program_data(data)))
+    return _with_seats(services.save_program(current_user, _program_data(data)))
 
 
 @blp.route("/<int:program_id>", methods=["PUT"])
@@ -93,16 +92,14 @@ def create_program(data):
 @blp.response(200, ProgramSchema)
 @roles("provider")
 def update_program(data, program_id: int):
-    with transaction():
-        return _with_seats(services.save_program(current_user, _program_data(data), program_id))
+    return _with_seats(services.save_program(current_user, _program_data(data), program_id))
 
 
 @blp.route("/<int:program_id>/submit", methods=["POST"])
 @blp.response(200, ProgramSchema)
 @roles("provider")
 def submit_program(program_id: int):
-    with transaction():
-        return _with_seats(services.submit_program(program_id, current_user))
+    return _with_seats(services.submit_program(program_id, current_user))
 
 
 @blp.route("/<int:program_id>/decision", methods=["POST"])
@@ -110,8 +107,7 @@ def submit_program(program_id: int):
 @blp.response(200, ProgramSchema)
 @roles("department")
 def decide_program(data, program_id: int):
-    with transaction():
-        return _with_seats(services.decide_program(program_id, data["decision"], current_user, data["reason"]))
+    return _with_seats(services.decide_program(program_id, data["decision"], current_user, data["reason"]))
 
 
 @blp.route("/<int:program_id>/groups", methods=["POST"])
@@ -119,8 +115,7 @@ def decide_program(data, program_id: int):
 @blp.response(201, GroupSchema)
 @roles("provider")
 def create_group(data, program_id: int):
-    with transaction():
-        group = services.save_group(current_user, program_id, data)
+    group = services.save_group(current_user, program_id, data)
     group.seats_left = services.seats_left([group])[group.id]
     return group
 
@@ -130,7 +125,6 @@ def create_group(data, program_id: int):
 @blp.response(200, GroupSchema)
 @roles("provider")
 def update_group(data, program_id: int, group_id: int):
-    with transaction():
-        group = services.save_group(current_user, program_id, data, group_id)
+    group = services.save_group(current_user, program_id, data, group_id)
     group.seats_left = services.seats_left([group])[group.id]
     return group

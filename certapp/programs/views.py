@@ -8,12 +8,12 @@ from certapp.common.money import kopecks_to_rub_str
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.contracts.enrollments import catalog_offers
-from certapp.db import transaction
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
 from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_STATUSES
 from certapp.reference.services import list_directions, list_municipalities
 from certapp.registry.services import admissions_of, provider_of
+from certapp.uow import refuse
 
 bp = Blueprint("programs", __name__)
 
@@ -106,9 +106,9 @@ def edit_program(program_id: int | None = None):
     if form.validate_on_submit():
         data = {name: f.data for name, f in form._fields.items() if name not in ("csrf_token", "submit")}
         try:
-            with transaction():
-                saved = services.save_program(current_user, data, program_id)
+            saved = services.save_program(current_user, data, program_id)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Программа сохранена.", "success")
@@ -123,9 +123,9 @@ def edit_program(program_id: int | None = None):
 @roles("provider")
 def submit_program(program_id: int):
     try:
-        with transaction():
-            services.submit_program(program_id, current_user)
+        services.submit_program(program_id, current_user)
     except DomainError as error:
+        refuse(error)
         flash(error.message, "error")
     else:
         flash("Программа отправлена на согласование.", "success")
@@ -147,9 +147,9 @@ def edit_group(program_id: int, group_id: int | None = None):
     if form.validate_on_submit():
         data = {name: f.data for name, f in form._fields.items() if name not in ("csrf_token", "submit")}
         try:
-            with transaction():
-                services.save_group(current_user, program_id, data, group_id)
+            services.save_group(current_user, program_id, data, group_id)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Группа сохранена.", "success")
@@ -173,9 +173,9 @@ def decide(program_id: int):
     form = ProgramDecisionForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.decide_program(program_id, form.decision.data, current_user, form.reason.data)
+            services.decide_program(program_id, form.decision.data, current_user, form.reason.data)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Решение по программе принято.", "success")

@@ -2,7 +2,6 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
-from certapp.db import transaction
 from certapp.reference import services
 from certapp.reference.schemas import (
     DirectionSchema,
@@ -39,8 +38,7 @@ def municipalities():
 @roles("department")
 def update_municipality(data, municipality_id: int):
     """The department's own municipality: authorised body, order, the exclusions its order adds."""
-    with transaction():
-        return services.update_municipality(municipality_id, data, current_user)
+    return services.update_municipality(municipality_id, data, current_user)
 
 
 @blp.route("/periods", methods=["GET"])
@@ -56,9 +54,8 @@ def periods():
 @blp.response(201, PeriodSchema)
 @roles("department")
 def create_period(data):
-    with transaction():
-        return services.create_period(code=data["code"], name=data["name"], starts_on=data["starts_on"],
-                                      ends_on=data["ends_on"], nominal=data["nominal_rub"], actor=current_user)
+    return services.create_period(code=data["code"], name=data["name"], starts_on=data["starts_on"],
+                                  ends_on=data["ends_on"], nominal=data["nominal_rub"], actor=current_user)
 
 
 @blp.route("/periods/<int:period_id>", methods=["PUT"])
@@ -66,6 +63,5 @@ def create_period(data):
 @blp.response(200, PeriodSchema)
 @roles("department")
 def update_period(data, period_id: int):
-    with transaction():
-        return services.update_period(period_id, name=data["name"], starts_on=data["starts_on"],
-                                      ends_on=data["ends_on"], nominal=data["nominal_rub"], actor=current_user)
+    return services.update_period(period_id, name=data["name"], starts_on=data["starts_on"],
+                                  ends_on=data["ends_on"], nominal=data["nominal_rub"], actor=current_user)

@@ -1,8 +1,8 @@
 import click
 from flask.cli import AppGroup
 
-from certapp.db import transaction
 from certapp.reference import services
+from certapp.uow import unit_of_work
 
 reference_cli = AppGroup("reference", help="Справочники.")
 
@@ -10,7 +10,7 @@ reference_cli = AppGroup("reference", help="Справочники.")
 @reference_cli.command("load")
 def load():
     """Load directions, the district and default periods (idempotent)."""
-    with transaction():
+    with unit_of_work():
         added = services.load_reference_data()
     click.echo("Справочники: добавлено направленностей {directions}, муниципальных образований {municipalities}, "
                "периодов {periods}, дней календаря {holidays}."
@@ -28,7 +28,7 @@ def add_municipality(name, oktmo, number_code, authority):
     from certapp.reference.services import create_municipality
 
     try:
-        with transaction():
+        with unit_of_work():
             municipality = create_municipality(name=name, oktmo=oktmo, number_code=number_code, authority=authority)
     except DomainError as error:
         raise click.ClickException(error.message)

@@ -4,9 +4,9 @@ from flask_login import current_user
 from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError
 from certapp.common.money import kopecks_to_rub_str, parse_rub
-from certapp.db import transaction
 from certapp.reference import services
 from certapp.reference.forms import MunicipalityForm, PeriodForm
+from certapp.uow import refuse
 
 bp = Blueprint("reference", __name__, url_prefix="/reference")
 
@@ -28,12 +28,12 @@ def municipality():
         form.extra_exclusions.data = "\n".join(current.extra_exclusions or [])
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.update_municipality(current.id, {
-                    "authority": form.authority.data, "order_number": form.order_number.data,
-                    "order_date": form.order_date.data,
-                    "extra_exclusions": (form.extra_exclusions.data or "").splitlines()}, current_user)
+            services.update_municipality(current.id, {
+                "authority": form.authority.data, "order_number": form.order_number.data,
+                "order_date": form.order_date.data,
+                "extra_exclusions": (form.extra_exclusions.data or "").splitlines()}, current_user)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Сведения о муниципальном образовании сохранены.", "success")
@@ -49,14 +49,14 @@ def periods():
 
 def _save_period(form: PeriodForm, period_id: int | None):
     try:
-        with transaction():
-            values = dict(name=form.name.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
-                          nominal=parse_rub(form.nominal.data, field="nominal"), actor=current_user)
-            if period_id is None:
-                services.create_period(code=form.code.data, **values)
-            else:
-                services.update_period(period_id, **values)
+        values = dict(name=form.name.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+                      nominal=parse_rub(form.nominal.data, field="nominal"), actor=current_user)
+        if period_id is None:
+            services.create_period(code=form.code.data, **values)
+        else:
+            services.update_period(period_id, **values)
     except DomainError as error:
+        refuse(error)
         form.add_domain_error(error)
         return False
     return True

@@ -2,8 +2,10 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
+from certapp.common.errors import KeptRefusal
 from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
-from certapp.db import db, transaction
+from certapp.db import db
+from certapp.errors import kept_refusal_answer
 from certapp.registry import services
 from certapp.registry.schemas import (
     AdmissionDecisionSchema,
@@ -55,8 +57,7 @@ def list_applications(args):
 @roles("provider")
 def create_application(data):
     """Save a draft application."""
-    with transaction():
-        return services.save_application(current_user, data)
+    return services.save_application(current_user, data)
 
 
 @blp.route("/applications/<int:application_id>", methods=["GET"])
@@ -71,17 +72,17 @@ def get_application(application_id: int):
 @blp.response(200, ApplicationSchema)
 @roles("provider")
 def update_application(data, application_id: int):
-    with transaction():
-        return services.save_application(current_user, data, application_id)
+    return services.save_application(current_user, data, application_id)
 
 
 @blp.route("/applications/<int:application_id>/submit", methods=["POST"])
 @blp.response(200, ApplicationSchema)
 @roles("provider")
 def submit_application(application_id: int):
-    """Submit for review; an art school is refused under п. 4 of 458-п (422 excluded_provider)."""
-    with transaction():
-        return services.submit_application(application_id, current_user)
+    """Submit for review; an art school is refused under п. 4 of 458-п (422 excluded_provider), and
+    the application stays rejected."""
+    result = services.submit_application(application_id, current_user)
+    return kept_refusal_answer(result) if isinstance(result, KeptRefusal) else result
 
 
 @blp.route("/applications/<int:application_id>/decision", methods=["POST"])
@@ -89,8 +90,7 @@ def submit_application(application_id: int):
 @blp.response(200, ApplicationSchema)
 @roles("department")
 def decide_application(data, application_id: int):
-    with transaction():
-        return services.decide_application(application_id, data["decision"], current_user, data["reason"])
+    return services.decide_application(application_id, data["decision"], current_user, data["reason"])
 
 
 @blp.route("/entries/<int:entry_id>/status", methods=["POST"])
@@ -99,8 +99,7 @@ def decide_application(data, application_id: int):
 @roles("department")
 def change_entry_status(data, entry_id: int):
     """Suspend, restore or exclude a registry entry, with a reason."""
-    with transaction():
-        return services.change_entry_status(entry_id, data["status"], current_user, data["reason"])
+    return services.change_entry_status(entry_id, data["status"], current_user, data["reason"])
 
 
 @blp.route("/staff-requests", methods=["GET"])
@@ -117,8 +116,7 @@ def list_staff_requests():
 @roles("provider")
 def request_staff_access(data):
     """Ask to act for an organisation in the registry (by its ИНН)."""
-    with transaction():
-        return services.request_staff_access(current_user, data["inn"])
+    return services.request_staff_access(current_user, data["inn"])
 
 
 @blp.route("/staff-requests/<int:request_id>/decision", methods=["POST"])
@@ -127,8 +125,7 @@ def request_staff_access(data):
 @roles("provider", "department")
 def decide_staff_request(data, request_id: int):
     """The organisation's staff or the department confirm or decline."""
-    with transaction():
-        return services.decide_staff_request(request_id, current_user, data["approve"])
+    return services.decide_staff_request(request_id, current_user, data["approve"])
 
 
 @blp.route("/admissions", methods=["GET"])
@@ -151,8 +148,7 @@ def list_admissions(args):
 @roles("provider")
 def request_admission(data):
     """Ask to work in one more municipality; its department decides."""
-    with transaction():
-        return services.request_admission(current_user, data["municipality_id"])
+    return services.request_admission(current_user, data["municipality_id"])
 
 
 @blp.route("/admissions/<int:admission_id>/decision", methods=["POST"])
@@ -161,5 +157,4 @@ def request_admission(data):
 @roles("department")
 def decide_admission(data, admission_id: int):
     """Admit, refuse, suspend, restore or end a provider's admission in the department's municipality."""
-    with transaction():
-        return services.decide_admission(admission_id, data["status"], current_user, data.get("reason"))
+    return services.decide_admission(admission_id, data["status"], current_user, data.get("reason"))

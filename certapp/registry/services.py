@@ -13,6 +13,7 @@ from certapp.common.errors import (
     ConflictError,
     DomainError,
     FieldChecks,
+    KeptRefusal,
     NotFoundError,
     PermissionDeniedError,
     TransitionError,
@@ -201,10 +202,11 @@ def _transition(application: RegistryApplication, to_status: str, actor: User, r
                details={"reason": reason} if reason else None)
 
 
-def submit_application(application_id: int, user: User) -> RegistryApplication:
+def submit_application(application_id: int, user: User) -> RegistryApplication | KeptRefusal:
     """Submit for review. Refuses: no license, an excluded art school, an ИНН already pending or in the registry.
 
-    Raises ExcludedProviderError (п. 4 of 458-п), ValidationError, ConflictError, TransitionError.
+    An excluded art school (п. 4 of 458-п) is rejected at once, signed as filed and refused, and the
+    result is a KeptRefusal(ExcludedProviderError). Raises ValidationError, ConflictError, TransitionError.
     """
     require_role(user, "provider")
     application = get_application(application_id, user)
@@ -225,7 +227,7 @@ def submit_application(application_id: int, user: User) -> RegistryApplication:
         application.decision_reason = check.reason
         _transition(application, "rejected", user, check.reason)
         _sign(application)
-        raise ExcludedProviderError(check.reason, field="full_name", persist=True)
+        return KeptRefusal(ExcludedProviderError(check.reason, field="full_name"))
     application.flagged, application.flag_reason = check.flagged, check.reason
     application.decision_reason = None
     _ensure_inn_free(application)
@@ -475,7 +477,7 @@ def request_staff_access(user: User, inn: str) -> StaffRequest:
         raise ValidationError("Исполнитель с таким ИНН в реестре не найден.", field="inn")
     request = StaffRequest(user_id=user.id, provider_id=provider.id, status="requested")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(request)
             db.session.flush()
     except IntegrityError:
@@ -568,7 +570,7 @@ def request_admission(user: User, municipality_id: int) -> Admission:
         raise ValidationError("Выберите муниципальное образование из списка.", field="municipality_id")
     admission = Admission(provider_id=provider.id, municipality_id=municipality.id, status="requested")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(admission)
             db.session.flush()
     except IntegrityError:

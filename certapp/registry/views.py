@@ -2,11 +2,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import public, roles
-from certapp.common.errors import DomainError
+from certapp.common.errors import DomainError, KeptRefusal
 from certapp.common.exports import csv_response
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.reference.services import list_municipalities
 from certapp.registry import services
 from certapp.registry.forms import ApplicationForm, DecisionForm, EntryStatusForm
@@ -17,6 +17,7 @@ from certapp.registry.models import (
     APPLICATION_STATUSES,
     RegistryEntry,
 )
+from certapp.uow import refuse
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 
@@ -69,9 +70,9 @@ def edit_application(application_id: int | None = None):
         _load_form(form, application)
     if form.validate_on_submit():
         try:
-            with transaction():
-                saved = services.save_application(current_user, _form_data(form), application_id)
+            saved = services.save_application(current_user, _form_data(form), application_id)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Заявка сохранена. Проверьте данные и подайте её на рассмотрение.", "success")
@@ -94,12 +95,15 @@ def application(application_id: int):
 @roles("provider")
 def submit(application_id: int):
     try:
-        with transaction():
-            services.submit_application(application_id, current_user)
+        result = services.submit_application(application_id, current_user)
     except DomainError as error:
+        refuse(error)
         flash(error.message, "error")
     else:
-        flash("Заявка подана на рассмотрение в управление образования.", "success")
+        if isinstance(result, KeptRefusal):  # the rejection is kept: the redirect's unit commits it
+            flash(result.error.message, "error")
+        else:
+            flash("Заявка подана на рассмотрение в управление образования.", "success")
     return redirect(url_for("registry.application", application_id=application_id))
 
 
@@ -119,9 +123,9 @@ def decide(application_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.decide_application(application_id, form.decision.data, current_user, form.reason.data)
+            services.decide_application(application_id, form.decision.data, current_user, form.reason.data)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Решение принято.", "success")
@@ -138,9 +142,9 @@ def entry(entry_id: int):
     form = EntryStatusForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                services.change_entry_status(entry_id, form.status.data, current_user, form.reason.data)
+            services.change_entry_status(entry_id, form.status.data, current_user, form.reason.data)
         except DomainError as error:
+            refuse(error)
             form.add_domain_error(error)
         else:
             flash("Состояние записи реестра изменено.", "success")

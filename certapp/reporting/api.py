@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.contracts.months import parse_month
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.jobs.api import JobSchema
 from certapp.reporting import services
 from certapp.reporting.schemas import (
@@ -42,8 +42,7 @@ def list_orders():
 @roles("department")
 def create_order(data):
     """A draft for the year (the next version when one is approved)."""
-    with transaction():
-        return services.create_order(data["year"], current_user)
+    return services.create_order(data["year"], current_user)
 
 
 @blp.route("/social-orders/<int:order_id>/lines", methods=["PUT"])
@@ -51,16 +50,14 @@ def create_order(data):
 @blp.response(200, OrderSchema)
 @roles("department")
 def update_lines(data, order_id: int):
-    with transaction():
-        return services.update_order_lines(order_id, current_user, data["lines"])
+    return services.update_order_lines(order_id, current_user, data["lines"])
 
 
 @blp.route("/social-orders/<int:order_id>/approve", methods=["POST"])
 @blp.response(200, OrderSchema)
 @roles("department")
 def approve(order_id: int):
-    with transaction():
-        return services.approve_order(order_id, current_user)
+    return services.approve_order(order_id, current_user)
 
 
 @blp.route("/execution", methods=["GET"])
@@ -88,8 +85,7 @@ def formed_execution(args):
 def form_execution(data):
     """Form the execution report as a document: numbered, the figures frozen, signed; a new version
     each time (check it later with POST /api/v1/documents/verify)."""
-    with transaction():
-        return services.form_execution_report(data["year"], data["quarter"], current_user)
+    return services.form_execution_report(data["year"], data["quarter"], current_user)
 
 
 @blp.route("/indicators", methods=["GET"])
@@ -119,8 +115,7 @@ def region(args):
 def compute_region(data):
     """Recompute the year's regional report (this year's by default) as a job (GET /api/v1/jobs/{id}
     shows its progress); GET /region then answers it."""
-    with transaction():
-        return services.start_region_report(current_user, data.get("year"))
+    return services.start_region_report(current_user, data.get("year"))
 
 
 @blp.route("/indicators", methods=["PUT"])
@@ -130,8 +125,7 @@ def compute_region(data):
 def set_indicators(data):
     """Edit base (2023) and target (2025) values, several at once: all are checked first and nothing
     changes if one is wrong (field errors are named "code:year"); null or "" removes a value."""
-    with transaction():
-        services.set_indicator_values([(v["code"], v["year"], v["value"]) for v in data["values"]], current_user)
+    services.set_indicator_values([(v["code"], v["year"], v["value"]) for v in data["values"]], current_user)
     year, rows = services.indicator_table()
     return {"year": year, "rows": rows, "categories": services.certificates_by_category(year)}
 
@@ -150,9 +144,8 @@ def list_feedback():
 @blp.response(201, FeedbackSchema)
 @roles("parent")
 def leave_feedback(data):
-    with transaction():
-        return services.leave_feedback(current_user, data["contract_id"], parse_month(data["month"]), data["rating"],
-                                       data["comment"])
+    return services.leave_feedback(current_user, data["contract_id"], parse_month(data["month"]), data["rating"],
+                                   data["comment"])
 
 
 @blp.route("/feedback/<int:feedback_id>/answer", methods=["POST"])
@@ -160,5 +153,4 @@ def leave_feedback(data):
 @blp.response(200, FeedbackSchema)
 @roles("provider")
 def answer(data, feedback_id: int):
-    with transaction():
-        return services.answer_feedback(current_user, feedback_id, data["answer"])
+    return services.answer_feedback(current_user, feedback_id, data["answer"])

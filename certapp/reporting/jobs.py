@@ -5,15 +5,16 @@ from certapp.common import clock
 from certapp.common.scope import scoped
 from certapp.common.templating import format_number
 from certapp.common.web import path_for
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress
 from certapp.reporting import services
+from certapp.uow import unit_of_work
 
 
 def compute_and_store(year: int, actor: User | None, job_id: int | None = None) -> int:
     """The year's regional report computed with progress and stored; returns the stored report's id."""
-    with scoped(None), Progress(job_id, None, every=1) as progress, transaction():
+    with scoped(None), Progress(job_id, None, every=1) as progress, unit_of_work():
         report = services.store_region_report(year, actor, progress)
         progress.finish(f"Отчёт по региону за {year} год рассчитан за {format_number(report.duration_ms / 1000, 1)} с.",
                         result_url=path_for("reporting.region", year=year))

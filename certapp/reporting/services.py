@@ -170,7 +170,7 @@ def create_order(year: int, actor: User) -> SocialOrder:
             planned_child_hours=base.planned_child_hours if base else 0,
             planned_money=base.planned_money if base else 0))
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(order)
             db.session.flush()
     except IntegrityError:
@@ -375,7 +375,7 @@ def form_execution_report(year: int, quarter: int | None, actor: User) -> Formed
                                    version=version, figures=execution_figures(report), formed_by_id=actor.id,
                                    formed_at=utcnow(), municipality_id=municipality_id, signature="")
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(formed)
             db.session.flush()
     except IntegrityError:
@@ -447,7 +447,7 @@ def leave_feedback(parent: User, contract_id: int, month: date, rating: int, com
     feedback = Feedback(contract_id=contract.id, month=month, parent_id=parent.id, rating=rating, comment=comment,
                         municipality_id=contract.municipality_id)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
             db.session.add(feedback)
             db.session.flush()
     except IntegrityError:

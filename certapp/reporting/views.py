@@ -12,9 +12,10 @@ from certapp.common.months import year_arg
 from certapp.common.pagination import paginate
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.reference.services import get_municipality_of, list_municipalities
 from certapp.reporting import render, services
+from certapp.uow import refuse
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
 
@@ -47,6 +48,7 @@ def social_order(order_id: int):
         except ValueError:
             flash("Плановые значения — целые числа, средства — в рублях.", "error")
         except DomainError as error:
+            refuse(error)
             flash(error.message, "error")
         else:
             run_and_flash(lambda: services.update_order_lines(order_id, current_user, lines), "План сохранён.")
@@ -158,9 +160,9 @@ def indicators():
         values = [(code, year, entered[services.indicator_field(code, year)]) for code, year in editable
                   if entered[services.indicator_field(code, year)] is not None]
         try:
-            with transaction():
-                changed = services.set_indicator_values(values, current_user)
+            changed = services.set_indicator_values(values, current_user)
         except DomainError as error:
+            refuse(error)
             errors = error.fields or {"": error.message}
             flash(error.message, "error")
         else:
