@@ -8,7 +8,7 @@ from sqlalchemy import select
 from certapp.audit import chain
 from certapp.audit.models import AuditEvent
 from certapp.common.jsonable import jsonable
-from certapp.db import db
+from certapp.db import db, transaction
 
 
 def record_event(action: str, obj, *, from_state: str | None = None, to_state: str | None = None,
@@ -47,8 +47,6 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
 def record_refusal(reason: str) -> None:
     """Audit a refused request (no right, a bad token) in a transaction of its own: the request's
     own work, if any, has been rolled back."""
-    from certapp.db import transaction
-
     db.session.rollback()
     with transaction():
         record_event("request.refused", ("Request", None), details={

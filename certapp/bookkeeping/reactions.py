@@ -1,9 +1,9 @@
 """What bookkeeping does when other features announce a change (certapp.common.events)."""
 from certapp.bookkeeping.services import prepare_agreement
-from certapp.common.events import subscribe
+from certapp.common import events
 
 
-@subscribe("admission.active")
+@events.admission_active.connect
 def agreement_for_an_admitted_provider(admission, actor=None, from_status=None, **_):
     """A provider admitted in a municipality for the first time gets a draft agreement with it, in
     the same transaction (a restored admission keeps its agreement)."""

@@ -30,9 +30,8 @@ from certapp.bookkeeping.models import (
     ReconciliationRun,
 )
 from certapp.certificates.models import Certificate
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.money import share
 from certapp.common.months import add_months, check_year, month_label, quarter_months
 from certapp.common.scope import current_scope
@@ -204,7 +203,7 @@ def conclude_agreement(agreement_id: int, actor: User, valid_from: date, valid_t
     agreement.advance_percent, agreement.payment_day = advance_percent(), PAYMENT_DAY
     agreement.bik, agreement.settlement_account = agreement.provider.bik, agreement.provider.settlement_account
     _sign_version(agreement, actor)
-    announce("agreement.to_sign", agreement, actor=actor)
+    events.agreement_to_sign.send(agreement, actor=actor)
     return agreement
 
 
@@ -233,7 +232,7 @@ def amend_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: 
     _sign_version(agreement, actor)
     record_event("agreement.amend", agreement, from_state=f"v{agreement.version - 1}",
                  to_state=f"v{agreement.version}", actor=actor, details={"before": before})
-    announce("agreement.to_sign", agreement, actor=actor)
+    events.agreement_to_sign.send(agreement, actor=actor)
     return agreement
 
 
@@ -271,7 +270,7 @@ def accept_agreement(agreement_id: int, provider_user: User) -> Agreement:
     record_event("agreement.provider_signed", agreement, from_state=f"v{before}" if before else "concluded",
                  to_state=f"v{agreement.version}", actor=provider_user,
                  details={"version": agreement.version, "provider_id": agreement.provider_id})
-    announce("agreement.provider_signed", agreement, actor=provider_user)
+    events.agreement_provider_signed.send(agreement, actor=provider_user)
     return agreement
 
 

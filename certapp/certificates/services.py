@@ -22,10 +22,9 @@ from certapp.certificates.models import (
     Child,
     ChildCorrection,
 )
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.normalise import ascii_text
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
@@ -341,7 +340,7 @@ def request_correction(child_id: int, parent: User, data: dict, note: str | None
         raise ConflictError("Запрос на исправление уже отправлен и рассматривается.", code="correction_pending")
     record_event("child_correction.requested", correction, to_state="requested", actor=parent,
                  details={"child_id": child.id, "certificate": certificate.number, "fields": _field_names(changes)})
-    announce("child_correction.requested", correction, actor=parent)
+    events.child_correction_requested.send(correction, actor=parent)
     return correction
 
 
@@ -490,7 +489,7 @@ def _tell_department(error: DuplicateCertificateError, child: Child, period, *, 
         return
     record_event("certificate_application.refused_duplicate", child, actor=actor,
                  details={"period": period.code, "period_municipality": period.municipality.name, **details})
-    announce("certificate_application.refused_duplicate", child, actor=actor, period=period, details=details)
+    events.certificate_application_refused_duplicate.send(child, actor=actor, period=period, details=details)
     error.persist = True  # nothing else was changed before: the department's record of it is kept
 
 
@@ -580,7 +579,7 @@ def apply(parent: User, child_id: int, period_id: int, consent: bool, *, categor
     application.due_on = due_date("certificate_review", clock.today(), application.municipality_id)
     application.signature = sign_document(application_content(application))
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
-    announce("certificate_application.submitted", application, actor=filed_by or parent)
+    events.certificate_application_submitted.send(application, actor=filed_by or parent)
     return application
 
 
@@ -830,9 +829,9 @@ def _issue(application: CertificateApplication, actor: User, today: date) -> Cer
                  details={"number": certificate.number, "nominal": certificate.nominal, "kind": certificate.kind,
                           "category": category.name})
     if funded:
-        announce("certificate.issued", certificate, actor=actor)
+        events.certificate_issued.send(certificate, actor=actor)
     else:
-        announce("certificate.queued", certificate, actor=actor, position=queue_position(certificate))
+        events.certificate_queued.send(certificate, actor=actor, position=queue_position(certificate))
     return certificate
 
 
@@ -856,7 +855,7 @@ def fill_places(category_id: int, actor: User | None = None) -> list[Certificate
         _open_balance(certificate, actor)
         record_event("certificate.funded", certificate, to_state="financing", actor=actor,
                      details={"category": category.name, "nominal": certificate.nominal})
-        announce("certificate.funded", certificate, actor=actor)
+        events.certificate_funded.send(certificate, actor=actor)
     return funded
 
 

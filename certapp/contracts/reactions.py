@@ -3,16 +3,16 @@
 from sqlalchemy import select
 
 from certapp.accounts.models import User
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import DomainError
-from certapp.common.events import announce, subscribe
 from certapp.common.months import first_of_month
 from certapp.contracts.models import Enrollment
 from certapp.contracts.services import request_enrollment
 from certapp.db import db
 
 
-@subscribe("certificate.issued", "certificate.funded")
+@events.certificate_issued.connect
+@events.certificate_funded.connect
 def enroll_as_asked(certificate, **_):
     """One application for both (document 5 of п. 6.1): the certificate now pays, so the enrollment
     the parent asked for in the same application goes to the provider by itself. If it cannot (no
@@ -27,4 +27,4 @@ def enroll_as_asked(certificate, **_):
         with db.session.begin_nested():
             request_enrollment(db.session.get(User, application.parent_id), certificate.id, group.id, start)
     except DomainError as error:
-        announce("certificate_application.enrollment_not_sent", application, reason=error.message)
+        events.certificate_application_enrollment_not_sent.send(application, reason=error.message)

@@ -11,10 +11,9 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import CERTIFICATE_TRANSITIONS, Certificate, Child
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.money import format_rub, share
 from certapp.common.months import add_months, first_of_month, month_label, months_between
 from certapp.common.states import transition
@@ -216,7 +215,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
         raise ConflictError("Ребёнок уже записан в эту группу.", field="group_id", code="already_enrolled")
     record_event("enrollment.requested", enrollment, to_state="requested", actor=parent,
                  details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
-    announce("enrollment.requested", enrollment, actor=parent)
+    events.enrollment_requested.send(enrollment, actor=parent)
     return enrollment
 
 
@@ -429,7 +428,7 @@ def _offer(enrollment: Enrollment, actor: User | None, prolonged_from: Contract 
                  details={"total": total, "certificate_part": certificate_part,
                           "prolonged_from": getattr(prolonged_from, "number", None)})
     db.session.flush()
-    announce("contract.offered", contract, actor=actor)
+    events.contract_offered.send(contract, actor=actor)
     return contract
 
 
@@ -908,7 +907,7 @@ def report_month(contract_id: int, provider_user: User, month, delivered: bool |
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,
                  details={"contract": contract.number, "month": month, "amount": due, "advance": advance,
                           "lessons": [planned, held]})
-    announce("contract.month_reported", report, actor=provider_user)
+    events.contract_month_reported.send(report, actor=provider_user)
     if contract.status == "active" and all(m.status != "planned" for m in contract.months):
         _transition(contract, "completed", provider_user)
     return report
@@ -1003,7 +1002,7 @@ def terminate(contract_id: int, actor: User, reason: str, grounds: str | None = 
     contract.termination_grounds, contract.termination_reason, contract.terminated_by_id = grounds, reason, actor.id
     record_event("contract.notice", contract, to_state=f"до {contract.ends_on:%d.%m.%Y}", actor=actor,
                  details={"grounds": grounds, "reason": reason, "from_month": from_month, "by_role": actor.role})
-    announce("contract.notice_given", contract, actor=actor)
+    events.contract_notice_given.send(contract, actor=actor)
     return contract
 
 

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 from huey import MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
 
+from certapp.db import db
+
 __all__ = ["huey", "job", "periodic", "crontab", "set_worker_app", "JobTaken", "TASKS", "RESUMABLE"]
 
 QUEUE_NAME = os.environ.get("CERTAPP_JOBS_QUEUE", "certapp")
@@ -49,7 +51,7 @@ def make_huey(url: str | None, instance_path: str):
 
 
 def _instance_path() -> str:
-    from certapp import ROOT
+    from certapp import ROOT  # the app factory's package: read when the queue is made, not imported at load
 
     return os.environ.get("CERTAPP_INSTANCE_PATH") or str(ROOT / "instance")
 
@@ -81,10 +83,10 @@ def _in_app_context(fn):
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        from certapp.db import db
-
         app = current_app._get_current_object() if has_app_context() else _worker_app
         if app is None:
+            # the worker process builds its app at its first job: the factory imports every feature,
+            # which register their jobs here, so it can only be imported when a job runs
             from certapp import create_app
 
             app = create_app()

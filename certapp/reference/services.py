@@ -4,9 +4,8 @@ from datetime import date
 from sqlalchemy import select
 
 from certapp.audit.services import record_event
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
-from certapp.common.events import announce
 from certapp.common.money import format_rub
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.db import db
@@ -349,5 +348,5 @@ def update_category(category_id: int, data: dict, actor) -> CertificateCategory:
     for field, value in clean.items():
         setattr(category, field, value)
     record_event("certificate_category.update", category, actor=actor, details={"before": before, "after": clean})
-    announce("certificate_category.changed", category, actor=actor)
+    events.certificate_category_changed.send(category, actor=actor)
     return category

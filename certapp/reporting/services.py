@@ -14,9 +14,8 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, CertificateApplication
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.months import check_year, quarter_months
 from certapp.common.normalise import is_ascii_digits
 from certapp.common.states import transition
@@ -439,7 +438,7 @@ def answer_feedback(provider_user: User, feedback_id: int, answer: str) -> Feedb
         raise ValidationError("Напишите ответ.", field="answer")
     feedback.answer, feedback.answered_at, feedback.answered_by_id = answer[:2000], utcnow(), provider_user.id
     record_event("feedback.answer", feedback, actor=provider_user)
-    announce("feedback.answered", feedback, actor=provider_user)
+    events.feedback_answered.send(feedback, actor=provider_user)
     return feedback
 
 
