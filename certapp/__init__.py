@@ -156,6 +156,7 @@ def register_commands(app: Flask) -> None:
     from certapp.documents.cli import keys_cli
     from certapp.jobs.cli import jobs_cli
     from certapp.reference.cli import reference_cli
+    from certapp.region_demo import region_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
@@ -165,6 +166,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reconcile_cli)
     app.cli.add_command(registers_cli)
     app.cli.add_command(reference_cli)
+    demo_cli.add_command(region_command)  # region_demo builds on the demo's identifiers
     app.cli.add_command(demo_cli)
     app.cli.add_command(jobs_cli)
 

@@ -1,10 +1,15 @@
 import sys
+from contextlib import ExitStack
 
 import click
 
 from certapp.bookkeeping import exports, services
+from certapp.bookkeeping.jobs import build_month
+from certapp.bookkeeping.services import check_month_over
+from certapp.common.errors import DomainError
 from certapp.common.exports import csv_rows, xlsx_bytes
 from certapp.common.money import format_rub
+from certapp.contracts.services import parse_month
 
 
 @click.command("reconcile")
@@ -44,13 +49,6 @@ def reconcile_cli(xlsx, certificates_csv):
 @click.option("--month", required=True, help="ГГГГ-ММ: the month whose registers are built.")
 def registers_cli(month):
     """Build every provider's draft payment register for a month, with a progress bar (the job of the 1st)."""
-    from contextlib import ExitStack
-
-    from certapp.bookkeeping.jobs import build_month
-    from certapp.bookkeeping.services import check_month_over
-    from certapp.common.errors import DomainError
-    from certapp.contracts.services import parse_month
-
     try:
         month_value = parse_month(month)
         check_month_over(month_value)

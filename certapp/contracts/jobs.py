@@ -1,8 +1,16 @@
 """The contracts' periodic work."""
+from sqlalchemy import select
+
+from certapp.certificates.models import Certificate
 from certapp.common import clock
-from certapp.contracts.services import end_noticed, lapse_offers, offer_prolongations
-from certapp.db import transaction
+from certapp.common.web import path_for
+from certapp.contracts.services import end_noticed, expire_period_in_batches, lapse_offers, offer_prolongations
+from certapp.db import db, transaction
 from certapp.jobs import crontab, periodic
+from certapp.ledger.services import check_invariant
+from certapp.notifications.services import notify
+from certapp.reference.models import Period
+from certapp.reference.services import list_municipalities
 
 
 def _in_batches(step, batch: int = 500) -> int:
@@ -42,12 +50,7 @@ def expire_finished_periods() -> int:
     """Every night: the periods that have ended have what is left on their certificates expire
     (once: an expired certificate is not touched again)."""
 
-    from sqlalchemy import select
 
-    from certapp.certificates.models import Certificate
-    from certapp.contracts.services import expire_period_in_batches
-    from certapp.db import db
-    from certapp.reference.models import Period
 
     ended = db.session.execute(select(Period.id).where(Period.ends_on < clock.today()).where(
         select(Certificate.id).where(Certificate.period_id == Period.id,
@@ -62,10 +65,6 @@ def expire_finished_periods() -> int:
 def nightly_ledger_check() -> int:
     """Every night: the ledger invariant; mismatches are reported to the department (once a day)."""
 
-    from certapp.common.web import path_for
-    from certapp.ledger.services import check_invariant
-    from certapp.notifications.services import notify
-    from certapp.reference.services import list_municipalities
 
     mismatches = check_invariant()
     if mismatches:

@@ -1,10 +1,14 @@
 """A bulk action too long for one request: the rows run one by one, each in its own transaction,
 with a progress bar (certapp.common.bulk runs short ones in the request, each row in a savepoint).
 Features register their row actions by name; the job finds them again in the worker."""
+from flask import flash, redirect, url_for
+
 from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
 from certapp.common.scope import scoped
+from certapp.common.templating import plural
+from certapp.common.web import run_and_flash
 from certapp.db import db, transaction
 from certapp.jobs import job
 from certapp.jobs.services import Progress, start
@@ -28,8 +32,6 @@ def start_bulk(name: str, title: str, ids, actor: User, **options):
 def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dict) -> int:
     """Each row in its own transaction, which also saves the job's checkpoint (the rows done, the
     refusals): a run handed out again after its worker died goes on with the rows not done yet."""
-    from certapp.common.templating import plural
-
     action, forms, result_path = BULK_ACTIONS[name]
     actor = db.session.get(User, actor_id)
     # the worker acts as the official did in the request: within their municipality only
@@ -56,10 +58,6 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
 def bulk_from_page(ids: list, start_job, run, report, back_url: str, started: str):
     """A page's bulk form: more than SYNC_LIMIT rows start `start_job()` and open its progress bar;
     fewer run `run()` in the request and `report(result)` flashes what was done. Returns the redirect."""
-    from flask import flash, redirect, url_for
-
-    from certapp.common.web import run_and_flash
-
     if len(ids) > SYNC_LIMIT:
         record = run_and_flash(start_job, started)
         return redirect(url_for("jobs.job", job_id=record.id) if record else back_url)
