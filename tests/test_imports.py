@@ -31,8 +31,6 @@ KNOWN_CYCLE_EDGES = {
     # a long bulk action (jobs.bulk) loads its official (accounts.models.User) in the worker; accounts'
     # letters go through mail, which sends through the queue
     ("jobs", "accounts"),
-    # `flask demo region` builds on the demo's accounts and programs (region_demo imports demo)
-    ("demo", "region_demo"),
 }
 
 
