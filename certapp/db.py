@@ -2,6 +2,7 @@
 import sqlite3
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, event
@@ -23,6 +24,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # flask-sqlalchemy builds db.Model at run time (on Base, adding its table-name and bind machinery);
+    # the models' columns and relationships are typed by the declarative base, so that is what mypy sees
+    Model = Base
+else:
+    Model = db.Model
 
 
 def one_of(column: str, values, name: str | None = None) -> CheckConstraint:

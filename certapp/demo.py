@@ -15,14 +15,14 @@ from stdnum.ru.inn import calc_company_check_digit, calc_personal_check_digits
 
 from certapp.accounts.models import User
 from certapp.accounts.services import MUNICIPAL_ROLES, register_user
-from certapp.bookkeeping import services as bookkeeping
+from certapp.bookkeeping import agreement_reports, agreements, invoices, registers
 from certapp.bookkeeping.models import Agreement
 from certapp.certificates import services as certificates
 from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.months import add_months, first_of_month, last_finished_quarter, months_between, quarter_months
 from certapp.common.scope import scoped
-from certapp.contracts import services as contracts
+from certapp.contracts import contracts, enrollments, prolongation, service_reports
 from certapp.contracts.models import Contract
 from certapp.db import db, transaction
 from certapp.programs import services as programs
@@ -267,7 +267,7 @@ def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
         "capacity": robotics.group.capacity})
     application = certificates.apply(petr.child.parent, petr.child_id, following.id, consent=True)
     certificates.confirm(application.id, department, today=period.starts_on)
-    contracts.prolong(robotics)
+    prolongation.prolong(robotics)
 
 
 def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -> None:
@@ -277,9 +277,9 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
 
     def contract(child, title, group=0, start=None, sign=True):
         prog = program(title)
-        enrollment = contracts.request_enrollment(issued[child].child.parent, issued[child].id, prog.groups[group].id,
+        enrollment = enrollments.request_enrollment(issued[child].child.parent, issued[child].id, prog.groups[group].id,
                                                   start or period.starts_on, today=period.starts_on)
-        offer = contracts.accept_enrollment(enrollment.id, users[PROVIDER_OF[title]])
+        offer = enrollments.accept_enrollment(enrollment.id, users[PROVIDER_OF[title]])
         if sign:
             contracts.sign_contract(offer.id, issued[child].child.parent, "127.0.0.1")
         return offer
@@ -288,7 +288,7 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
         for row in offer.months:
             if row.month < first_of_month(today):
                 delivered = row.month != skip
-                contracts.report_month(offer.id, users[PROVIDER_OF[offer.program.title]], row.month, delivered,
+                service_reports.report_month(offer.id, users[PROVIDER_OF[offer.program.title]], row.month, delivered,
                                        None if delivered else "Карантин по гриппу", attendance=8 if delivered else 0,
                                        today=today)
 
@@ -316,13 +316,13 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
     rejected = contract("Дмитрий", "Школа вожатых", sign=False)
     contracts.reject_offer(rejected.id, issued["Дмитрий"].child.parent)               # rejected
     robotics, theatre = program("Робототехника").groups[1], program("Театральная студия «Маска»").groups[0]
-    contracts.request_enrollment(issued["Анна"].child.parent, issued["Анна"].id, robotics.id,
+    enrollments.request_enrollment(issued["Анна"].child.parent, issued["Анна"].id, robotics.id,
                                  min(first_of_month(today), first_of_month(robotics.ends_on)),
                                  today=period.starts_on)                              # awaiting the provider
-    declined = contracts.request_enrollment(issued["Пётр"].child.parent, issued["Пётр"].id, theatre.id,
+    declined = enrollments.request_enrollment(issued["Пётр"].child.parent, issued["Пётр"].id, theatre.id,
                                             min(first_of_month(today),
                                                 first_of_month(theatre.ends_on)), today=period.starts_on)
-    contracts.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
+    enrollments.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
 
 
 #: (indicator code, base 2023, target 2025)
@@ -339,7 +339,7 @@ def _load_agreement_report(users: dict[str, User], today: date) -> None:
                                                            Agreement.status == "concluded")).scalars().first()
     first, last = quarter_months(year, quarter)
     if agreement is not None and agreement.in_force_during(first, add_months(last, 1) - timedelta(days=1)):
-        bookkeeping.form_agreement_report(cdt, agreement.id, year, quarter, today=today)
+        agreement_reports.form_agreement_report(cdt, agreement.id, year, quarter, today=today)
 
 
 def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, practice: bool) -> None:
@@ -350,25 +350,25 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
     for email in ("cdt@karatuz.demo", "dyussh@karatuz.demo"):  # ИП Белов: no agreement yet, payable accrues
         agreement = db.session.execute(select(Agreement).join(Provider).where(
             Provider.id == users[email].provider_id)).scalar_one()
-        bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
+        agreements.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
                                        concluded_on=period.starts_on)
-        bookkeeping.accept_agreement(agreement.id, users[email])  # the provider signs it too
+        agreements.accept_agreement(agreement.id, users[email])  # the provider signs it too
     past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
     for index, month in enumerate(past):
-        for position, register in enumerate(bookkeeping.build_all_registers(month, bookkeeper, today=today).built):
+        for position, register in enumerate(registers.build_all_registers(month, bookkeeper, today=today).built):
             last_month = index == len(past) - 1
             if not last_month or position == 0:  # the last month: one approved and unpaid, the rest drafts
-                bookkeeping.approve_register(register.id, bookkeeper, today=today)
+                registers.approve_register(register.id, bookkeeper, today=today)
             if not last_month:
-                bookkeeping.mark_paid(register.id, bookkeeper, f"{100 + register.id}", clock.today())
+                registers.mark_paid(register.id, bookkeeper, f"{100 + register.id}", clock.today())
     if practice:
         _load_agreement_report(users, today)
         if past:
-            bookkeeping.form_invoices("final", past[-1], bookkeeper, today)
-        for position, invoice in enumerate(bookkeeping.form_invoices("advance", first_of_month(today), bookkeeper,
+            invoices.form_invoices("final", past[-1], bookkeeper, today)
+        for position, invoice in enumerate(invoices.form_invoices("advance", first_of_month(today), bookkeeper,
                                                                      today).built):
             if position == 0:
-                bookkeeping.approve_invoice(invoice.id, bookkeeper)
+                invoices.approve_invoice(invoice.id, bookkeeper)
     order = reporting.create_order(today.year, department)
     reporting.update_order_lines(order.id, department, {
         code: {"planned_children": children, "planned_child_hours": children * 8 * 9, "planned_money": money * 100}
@@ -440,25 +440,25 @@ def _load_second(users: dict[str, User], second, today: date) -> None:
         certificate = certificates.confirm(application.id, department, today=period.starts_on)
         robotics = db.session.execute(select(Program).where(Program.title == "Робототехника")
                                       .execution_options(all_municipalities=True)).scalar_one()
-        enrollment = contracts.request_enrollment(parent, certificate.id, robotics.groups[0].id, period.starts_on,
+        enrollment = enrollments.request_enrollment(parent, certificate.id, robotics.groups[0].id, period.starts_on,
                                                   today=period.starts_on)
-        offer = contracts.accept_enrollment(enrollment.id, users["cdt@karatuz.demo"])
+        offer = enrollments.accept_enrollment(enrollment.id, users["cdt@karatuz.demo"])
         contracts.sign_contract(offer.id, parent, "127.0.0.1")
         for row in offer.months:
             if row.month < first_of_month(today):
-                contracts.report_month(offer.id, users["cdt@karatuz.demo"], row.month, True, None, attendance=8,
+                service_reports.report_month(offer.id, users["cdt@karatuz.demo"], row.month, True, None, attendance=8,
                                        today=today)
         agreement = db.session.execute(select(Agreement).where(
             Agreement.provider_id == users["cdt@karatuz.demo"].provider_id)).scalar_one()
-        bookkeeping.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
+        agreements.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
                                        concluded_on=period.starts_on)
-        bookkeeping.accept_agreement(agreement.id, users["cdt@karatuz.demo"])
+        agreements.accept_agreement(agreement.id, users["cdt@karatuz.demo"])
         past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
         for index, month in enumerate(past):
-            for register in bookkeeping.build_all_registers(month, bookkeeper, today=today).built:
-                bookkeeping.approve_register(register.id, bookkeeper, today=today)
+            for register in registers.build_all_registers(month, bookkeeper, today=today).built:
+                registers.approve_register(register.id, bookkeeper, today=today)
                 if index < len(past) - 1:
-                    bookkeeping.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", clock.today())
+                    registers.mark_paid(register.id, bookkeeper, f"К-{100 + register.id}", clock.today())
         order = reporting.create_order(today.year, department)
         reporting.update_order_lines(order.id, department, {
             code: {"planned_children": children, "planned_child_hours": children * 8 * 9,

@@ -4,9 +4,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from certapp.accounts.access import public
-from certapp.bookkeeping import services as bookkeeping
+from certapp.bookkeeping import agreements, registers
 from certapp.certificates import services as certificates
-from certapp.contracts import services as contracts
+from certapp.contracts import contracts, enrollments
 from certapp.db import db, utcnow
 from certapp.programs import services as programs
 from certapp.reference.services import current_period, get_municipality_of, list_municipalities
@@ -127,9 +127,9 @@ def _waiting_for(user) -> dict:
         return {"certificates": own, "upcoming": contracts.upcoming_payments([c.id for c in own]),
                 "offers": _count(contracts.contracts_for(user, "offered"))}
     if user.role == "provider":
-        return {"requests": _count(contracts.enrollments_for(user, "requested")),
+        return {"requests": _count(enrollments.enrollments_for(user, "requested")),
                 "active": _count(contracts.contracts_for(user, "active")),
-                "to_sign": _count(bookkeeping.agreements_to_sign(user))}
+                "to_sign": _count(agreements.agreements_to_sign(user))}
     if user.role == "region":
         return {"municipalities": list_municipalities()}
     if user.role == "department":
@@ -140,8 +140,8 @@ def _waiting_for(user) -> dict:
                 "certificates": _count(certificate_queue),
                 "certificates_days": _days_waiting(certificate_queue, "created_at"),
                 "counters": department_counters(), "trend_days": TREND_DAYS, "overdue": overdue()}
-    return {"agreements": _count(bookkeeping.agreements_query("draft")),
-            "registers": _count(bookkeeping.registers_query(status="draft"))}
+    return {"agreements": _count(agreements.agreements_query("draft")),
+            "registers": _count(registers.registers_query(status="draft"))}
 
 
 @bp.route("/")

@@ -29,8 +29,8 @@ from sqlalchemy import func, insert, select, text
 from certapp.accounts.models import User
 from certapp.accounts.services import hash_password
 from certapp.audit.services import record_event
+from certapp.bookkeeping.agreements import legacy_agreement_content
 from certapp.bookkeeping.models import Agreement, PaymentRegister
-from certapp.bookkeeping.services import legacy_agreement_content
 from certapp.certificates import personal_data, qr
 from certapp.certificates.models import Certificate, CertificateApplication, Child
 from certapp.certificates.services import application_content as certificate_application_content
@@ -39,8 +39,10 @@ from certapp.common import clock
 from certapp.common.errors import NotFoundError
 from certapp.common.money import share
 from certapp.common.months import add_months, first_of_month
+from certapp.contracts.contracts import contract_content
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport
-from certapp.contracts.services import contract_content, month_key, price_split, scheduled_lessons, split_evenly
+from certapp.contracts.months import month_key, price_split, split_evenly
+from certapp.contracts.service_reports import scheduled_lessons
 from certapp.db import db, transaction
 from certapp.demo import BIK, company_inn, demo_snils, ogrn, settlement_account
 from certapp.documents.models import DocumentCounter

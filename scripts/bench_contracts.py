@@ -73,7 +73,7 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
     from certapp import create_app
     from certapp.accounts import services as accounts
     from certapp.certificates import services as certificates
-    from certapp.contracts import services as contracts
+    from certapp.contracts import enrollments
     from certapp.db import transaction
     from certapp.programs import services as programs
     from certapp.reference.services import current_period, load_reference_data
@@ -118,9 +118,9 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
             kind = "distinct" if i < n_distinct else "shared"
             for _ in range(1 if kind == "distinct" else 4):
                 group = groups[len(jobs) % len(groups)]  # a shared child's contracts fall in different groups
-                enrollment = contracts.request_enrollment(parent, cert.id, group.id,
+                enrollment = enrollments.request_enrollment(parent, cert.id, group.id,
                                                           date.today().replace(day=1))
-                offer = contracts.accept_enrollment(enrollment.id, prov)
+                offer = enrollments.accept_enrollment(enrollment.id, prov)
                 jobs.append({"contract": offer.id, "parent": parent.id, "kind": kind})
         provider_token = accounts.create_token(prov, "bench")[1]
     return {"app": app, "tokens": tokens, "jobs": jobs, "provider_token": provider_token}

@@ -178,7 +178,7 @@ def offer_contracts(app, distinct: int, shared: int) -> tuple[list[tuple[int, in
     from certapp.certificates.models import Certificate, Child
     from certapp.common.errors import DomainError
     from certapp.common.scope import scoped
-    from certapp.contracts import services as contracts
+    from certapp.contracts import enrollments
     from certapp.contracts.models import Contract
     from certapp.db import db, transaction
     from certapp.programs.models import Program, StudyGroup, program_municipality
@@ -210,8 +210,8 @@ def offer_contracts(app, distinct: int, shared: int) -> tuple[list[tuple[int, in
                     break
                 try:
                     with scoped(municipality_id), transaction():
-                        enrollment = contracts.request_enrollment(parent, certificate_id, group_id, month)
-                        contract = contracts.accept_enrollment(enrollment.id, db.session.get(User, provider_user_id))
+                        enrollment = enrollments.request_enrollment(parent, certificate_id, group_id, month)
+                        contract = enrollments.accept_enrollment(enrollment.id, db.session.get(User, provider_user_id))
                         offers.append((contract.id, parent_id, certificate_id))
                         made += 1
                 except DomainError:  # a full group, a program the child is already in: try another

@@ -157,12 +157,12 @@ def this_month():
 def make_contract(certificate, provider_user, program=None, sign: bool = True, start_month=None, today=None):
     """Enrollment -> acceptance -> (signature) through the services; returns the contract.
     `today` (default the real one) dates the enrollment; the contract starts in its month."""
-    from certapp.contracts import services as contracts
+    from certapp.contracts import contracts, enrollments
     program = program or make_program(provider_user)
     parent = certificate.child.parent
-    enrollment = contracts.request_enrollment(parent, certificate.id, program.groups[0].id,
+    enrollment = enrollments.request_enrollment(parent, certificate.id, program.groups[0].id,
                                               start_month or (today or date.today()).replace(day=1), today=today)
-    contract = contracts.accept_enrollment(enrollment.id, provider_user)
+    contract = enrollments.accept_enrollment(enrollment.id, provider_user)
     if sign:
         contracts.sign_contract(contract.id, parent, "127.0.0.1")
     return contract

@@ -71,7 +71,7 @@ def test_demo_has_certificates_and_contracts_in_every_state(app):
     assert check_invariant() == []
 
     from certapp.bookkeeping.models import PaymentRegister
-    from certapp.bookkeeping.services import reconcile
+    from certapp.bookkeeping.reconciliation import reconcile
     from certapp.reporting.models import Feedback, SocialOrder
     assert set(db.session.execute(select(PaymentRegister.status)).scalars()) == {"paid", "approved", "draft"}
     result = reconcile()

@@ -70,7 +70,7 @@ def test_the_one_district_demo_becomes_the_default_municipalitys_and_keeps_recon
     continues Karatuz's numbering."""
     from datetime import timedelta
 
-    from certapp.bookkeeping.services import reconcile
+    from certapp.bookkeeping.reconciliation import reconcile
     from certapp.certificates import services as certificates
     from certapp.certificates.models import Certificate, CertificateApplication
     from certapp.db import transaction
@@ -222,7 +222,7 @@ def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_an
 def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_paying(app, users):
     """0034 asks the provider to sign; agreements concluded before it were concluded without that step and
     stay in force (their version and term taken as signed by both); a draft stays a draft."""
-    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping import agreements
     from certapp.bookkeeping.models import Agreement
     from tests.factories import current_period, make_provider
 
@@ -230,7 +230,7 @@ def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_p
     _, draft = make_provider(department=users["department"])
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == concluded.id)).scalar_one()
     start = current_period().starts_on
-    bookkeeping.conclude_agreement(agreement.id, users["bookkeeping"], start, None)
+    agreements.conclude_agreement(agreement.id, users["bookkeeping"], start, None)
     db.session.commit()
     ids = (agreement.id, db.session.execute(select(Agreement.id).where(Agreement.provider_id == draft.id)).scalar_one())
     provider_id, municipality_id = concluded.id, agreement.municipality_id
@@ -245,4 +245,4 @@ def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_p
             {"a": ids[0], "b": ids[1]})}
     assert rows[ids[1]] == (None, None)
     assert rows[ids[0]][0] == 1 and str(rows[ids[0]][1]) == start.isoformat()
-    assert bookkeeping.agreement_in_force(provider_id, municipality_id, start) is not None
+    assert agreements.agreement_in_force(provider_id, municipality_id, start) is not None

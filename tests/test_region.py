@@ -155,7 +155,7 @@ def test_a_provider_asks_for_admission_and_only_that_municipalitys_department_de
 
 
 def test_a_program_is_offered_only_where_its_provider_is_admitted_and_paid_only_by_those_certificates(app, region):
-    from certapp.contracts.services import EnrollmentError, request_enrollment
+    from certapp.contracts.enrollments import EnrollmentError, request_enrollment
     from certapp.programs import services as programs
     from certapp.programs.models import Program
 
@@ -322,7 +322,7 @@ def test_staff_accounts_are_made_for_one_municipality_and_the_region_for_none(ap
 
 
 def test_the_catalog_tells_a_parent_what_their_certificate_pays_only_where_it_can(app, region):
-    from certapp.contracts.services import catalog_offers
+    from certapp.contracts.enrollments import catalog_offers
     from certapp.programs.models import Program
 
     parent = _user("morozova@kuragino.demo")

@@ -25,7 +25,7 @@ def region(app):
 
 
 def test_the_region_reconciles_to_the_kopeck_and_every_foreign_key_holds(app, region):
-    from certapp.bookkeeping.services import reconcile
+    from certapp.bookkeeping.reconciliation import reconcile
     from certapp.ledger.services import check_invariant
 
     assert check_invariant() == []

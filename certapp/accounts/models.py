@@ -4,7 +4,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certapp.db import UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, UTCDateTime, one_of, utcnow
 
 #: role code -> Russian name
 ROLES = {
@@ -20,7 +20,7 @@ REGION_READS_AS = frozenset({"department", "bookkeeping"})
 SELF_REGISTERED_ROLES = ("parent", "provider")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
     __table_args__ = (
         one_of("role", ROLES),
@@ -72,7 +72,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email} {self.role}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A personal bearer token. Only its SHA-256 is stored; the token is shown once."""
 
     __tablename__ = "api_token"
@@ -97,7 +97,7 @@ class ApiToken(db.Model):
         return f"<ApiToken {self.id} {self.prefix}… user={self.user_id}>"
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed logins of one account from one address, and until when that pair must wait.
 
     Keyed by a hash of (address, email), so that an attacker slows down without locking the

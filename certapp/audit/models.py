@@ -4,10 +4,10 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityTagged
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import Model, UTCDateTime, utcnow
 
 
-class AuditEvent(MunicipalityTagged, db.Model):
+class AuditEvent(MunicipalityTagged, Model):
     """One state change: who, when, which object, from what to what, from which address.
 
     Append-only and tamper-evident: when its transaction commits, each event is sealed into one
@@ -42,7 +42,7 @@ class AuditEvent(MunicipalityTagged, db.Model):
         return f"<AuditEvent {self.id} {self.action} {self.object_type}:{self.object_id}>"
 
 
-class AuditAnchor(db.Model):
+class AuditAnchor(Model):
     """The chain's head at a moment (`flask audit anchor`, periodically): a copy kept outside the
     database (the command prints it) lets `audit verify` notice events cut off the end."""
 

@@ -2,7 +2,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
-from certapp.bookkeeping import services
+from certapp.bookkeeping import agreement_reports, agreements, invoices, registers
+from certapp.bookkeeping import reconciliation as reconciliation_services
 from certapp.bookkeeping.schemas import (
     AgreementDetailSchema,
     AgreementQuerySchema,
@@ -32,7 +33,7 @@ from certapp.bookkeeping.schemas import (
     TermSchema,
 )
 from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
-from certapp.contracts.services import parse_month
+from certapp.contracts.months import parse_month
 from certapp.db import db, transaction
 from certapp.jobs.api import JobSchema
 
@@ -47,7 +48,7 @@ blp = Blueprint("bookkeeping_api", __name__, url_prefix="/bookkeeping",
 @roles("bookkeeping", "department", "provider")
 def list_agreements(args):
     """Agreements, a page at a time (X-Pagination): an official's municipality's, a provider's own."""
-    return services.agreements_query(args.get("status"), current_user)
+    return agreements.agreements_query(args.get("status"), current_user)
 
 
 @blp.route("/agreements/<int:agreement_id>", methods=["GET"])
@@ -56,7 +57,7 @@ def list_agreements(args):
 def get_agreement(agreement_id: int):
     """One agreement with its content and its versions as signed by each party (a provider: its own; another's
     is 404)."""
-    return services.get_agreement(agreement_id, current_user)
+    return agreements.get_agreement(agreement_id, current_user)
 
 
 @blp.route("/agreements/<int:agreement_id>/conclude", methods=["POST"])
@@ -66,7 +67,7 @@ def get_agreement(agreement_id: int):
 def conclude(data, agreement_id: int):
     """Conclude and sign for the authorised body; in force once the provider signs it too (POST …/accept)."""
     with transaction():
-        return services.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
+        return agreements.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
                                            volume_children=data.get("volume_children"),
                                            amount_limit=data.get("amount_limit"))
 
@@ -80,7 +81,7 @@ def amend(data, agreement_id: int):
     version both signed stays in force."""
     volume = {key: data[key] for key in ("volume_children", "amount_limit") if key in data}
     with transaction():
-        return services.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"], **volume)
+        return agreements.amend_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"], **volume)
 
 
 @blp.route("/agreements/<int:agreement_id>/accept", methods=["POST"])
@@ -90,7 +91,7 @@ def accept(agreement_id: int):
     """The provider signs (accepts) the current version of its agreement, signed by the authorised body:
     with both signatures it is in force. 409 for a draft or an ended agreement; a repeat signs nothing twice."""
     with transaction():
-        return services.accept_agreement(agreement_id, current_user)
+        return agreements.accept_agreement(agreement_id, current_user)
 
 
 @blp.route("/agreements/<int:agreement_id>/end", methods=["POST"])
@@ -99,7 +100,7 @@ def accept(agreement_id: int):
 @roles("bookkeeping")
 def end(data, agreement_id: int):
     with transaction():
-        return services.end_agreement(agreement_id, current_user, data["ended_on"], data["reason"])
+        return agreements.end_agreement(agreement_id, current_user, data["ended_on"], data["reason"])
 
 
 @blp.route("/payment-registers", methods=["GET"])
@@ -112,7 +113,7 @@ def list_registers(args):
     provider's month may hold hundreds): GET /payment-registers/{id} has them. A provider reads the ones
     that pay it."""
     month = parse_month(args["month"]) if args.get("month") else None
-    return services.registers_query(month, args.get("status"), args.get("provider_id"), current_user)
+    return registers.registers_query(month, args.get("status"), args.get("provider_id"), current_user)
 
 
 @blp.route("/payment-registers", methods=["POST"])
@@ -122,7 +123,7 @@ def list_registers(args):
 def build(data):
     """Build a provider's register for a month (409 agreement_required without a concluded agreement)."""
     with transaction():
-        return services.build_register(data["provider_id"], parse_month(data["month"]), current_user)
+        return registers.build_register(data["provider_id"], parse_month(data["month"]), current_user)
 
 
 @blp.route("/payment-registers/build-all", methods=["POST"])
@@ -133,7 +134,7 @@ def build_all(data):
     """Start building every provider's register for a month: a job (follow it at GET /api/v1/jobs/{id};
     its message says which were built and which skipped and why)."""
     with transaction():
-        record = services.start_building(parse_month(data["month"]), current_user)
+        record = registers.start_building(parse_month(data["month"]), current_user)
     return db.session.get(type(record), record.id)
 
 
@@ -141,7 +142,7 @@ def build_all(data):
 @blp.response(200, PaymentRegisterSchema)
 @roles("bookkeeping", "department", "provider")
 def get_register(register_id: int):
-    return services.get_register(register_id, current_user)
+    return registers.get_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/approve", methods=["POST"])
@@ -149,7 +150,7 @@ def get_register(register_id: int):
 @roles("bookkeeping")
 def approve(register_id: int):
     with transaction():
-        return services.approve_register(register_id, current_user)
+        return registers.approve_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/refresh", methods=["POST"])
@@ -158,7 +159,7 @@ def approve(register_id: int):
 def refresh(register_id: int):
     """Re-collect a draft's lines; an approved register is frozen (409 register_frozen)."""
     with transaction():
-        return services.refresh_register(register_id, current_user)
+        return registers.refresh_register(register_id, current_user)
 
 
 @blp.route("/payment-registers/<int:register_id>/reject", methods=["POST"])
@@ -167,7 +168,7 @@ def refresh(register_id: int):
 @roles("bookkeeping")
 def reject(data, register_id: int):
     with transaction():
-        return services.reject_register(register_id, current_user, data["reason"])
+        return registers.reject_register(register_id, current_user, data["reason"])
 
 
 @blp.route("/payment-registers/<int:register_id>/pay", methods=["POST"])
@@ -176,7 +177,7 @@ def reject(data, register_id: int):
 @roles("bookkeeping")
 def pay(data, register_id: int):
     with transaction():
-        return services.mark_paid(register_id, current_user, data["payment_order_number"], data["payment_order_date"])
+        return registers.mark_paid(register_id, current_user, data["payment_order_number"], data["payment_order_date"])
 
 
 @blp.route("/reconciliation", methods=["GET"])
@@ -186,7 +187,7 @@ def reconciliation():
     """The summary at once: totals, per municipality, per provider, and the mismatches (there must be
     none) — computed now in a small scope, else the newest stored run (`computed_at`; 404 before the
     first: start one with POST). The per-certificate lines: /reconciliation/certificates."""
-    return services.reconciliation_summary()
+    return reconciliation_services.reconciliation_summary()
 
 
 @blp.route("/reconciliation", methods=["POST"])
@@ -195,7 +196,7 @@ def reconciliation():
 def run_reconciliation():
     """Reconcile now as a job (GET /api/v1/jobs/{id} shows its progress); the summary then answers it."""
     with transaction():
-        return services.start_reconciliation(current_user)
+        return reconciliation_services.start_reconciliation(current_user)
 
 
 @blp.route("/reconciliation/certificates/export", methods=["POST"])
@@ -205,7 +206,7 @@ def run_reconciliation():
 def export_reconciliation(data):
     """Every certificate's line into a CSV or XLSX file, as a job; the file: GET /api/v1/jobs/{id}/file."""
     with transaction():
-        return services.start_certificate_export(current_user, data["format"])
+        return reconciliation_services.start_certificate_export(current_user, data["format"])
 
 
 @blp.route("/reconciliation/certificates", methods=["GET"])
@@ -214,7 +215,7 @@ def export_reconciliation(data):
 @roles("bookkeeping", "department")
 def reconciliation_certificates(args):
     """Per-certificate lines by number, a page at a time (keyset: pass `next_after` as `after`)."""
-    items = services.certificate_lines(args["after"], args["limit"])
+    items = reconciliation_services.certificate_lines(args["after"], args["limit"])
     return {"items": items, "next_after": items[-1].number if len(items) == args["limit"] else None}
 
 
@@ -226,7 +227,7 @@ def list_invoices(args):
     """Advance and final invoices, newest month first, by month, kind, status and provider (a provider
     reads its own)."""
     month = parse_month(args["month"]) if args.get("month") else None
-    stmt = services.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"), current_user)
+    stmt = invoices.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"), current_user)
     return paginate(stmt, args["page"], args["per_page"])
 
 
@@ -238,7 +239,7 @@ def form_invoice(data):
     """Form a provider's advance invoice for a month (from its 1st) or its final invoice (after the
     month). 409 when formed already or without an agreement in force; 422 too early or nothing to invoice."""
     with transaction():
-        return services.form_invoice(data["kind"], data["provider_id"], parse_month(data["month"]), current_user)
+        return invoices.form_invoice(data["kind"], data["provider_id"], parse_month(data["month"]), current_user)
 
 
 @blp.route("/invoices/form-all", methods=["POST"])
@@ -249,7 +250,7 @@ def form_all_invoices(data):
     """Start forming every provider's invoices of a kind for a month: a job (follow it at
     GET /api/v1/jobs/{id}; its message says which were formed and which skipped and why)."""
     with transaction():
-        record = services.start_forming_invoices(data["kind"], parse_month(data["month"]), current_user)
+        record = invoices.start_forming_invoices(data["kind"], parse_month(data["month"]), current_user)
     return db.session.get(type(record), record.id)
 
 
@@ -257,7 +258,7 @@ def form_all_invoices(data):
 @blp.response(200, InvoiceSchema)
 @roles("bookkeeping", "department", "provider")
 def get_invoice(invoice_id: int):
-    return services.get_invoice(invoice_id, current_user)
+    return invoices.get_invoice(invoice_id, current_user)
 
 
 @blp.route("/invoices/<int:invoice_id>/approve", methods=["POST"])
@@ -266,7 +267,7 @@ def get_invoice(invoice_id: int):
 def approve_invoice(invoice_id: int):
     """Approve: an advance is paid from the certificates' reserve at once (reserved → spent)."""
     with transaction():
-        return services.approve_invoice(invoice_id, current_user)
+        return invoices.approve_invoice(invoice_id, current_user)
 
 
 @blp.route("/invoices/<int:invoice_id>/reject", methods=["POST"])
@@ -275,7 +276,7 @@ def approve_invoice(invoice_id: int):
 @roles("bookkeeping")
 def reject_invoice(data, invoice_id: int):
     with transaction():
-        return services.reject_invoice(invoice_id, current_user, data["reason"])
+        return invoices.reject_invoice(invoice_id, current_user, data["reason"])
 
 
 @blp.route("/agreement-reports", methods=["GET"])
@@ -284,7 +285,7 @@ def reject_invoice(data, invoice_id: int):
 @roles("provider", "bookkeeping", "department")
 def list_agreement_reports(args):
     """Providers' quarterly reports on their agreements (a provider sees its own)."""
-    return paginate(services.agreement_reports_query(current_user, args.get("status")), args["page"], args["per_page"])
+    return paginate(agreement_reports.agreement_reports_query(current_user, args.get("status")), args["page"], args["per_page"])
 
 
 @blp.route("/agreement-reports", methods=["POST"])
@@ -294,7 +295,7 @@ def list_agreement_reports(args):
 def form_agreement_report(data):
     """The provider forms its report for a quarter that is over, from the data; it is signed at once."""
     with transaction():
-        return services.form_agreement_report(current_user, data["agreement_id"], data["year"], data["quarter"])
+        return agreement_reports.form_agreement_report(current_user, data["agreement_id"], data["year"], data["quarter"])
 
 
 @blp.route("/agreement-reports/<int:report_id>/decision", methods=["POST"])
@@ -304,4 +305,4 @@ def form_agreement_report(data):
 def decide_agreement_report(data, report_id: int):
     """Accept the report, or return it with what to correct."""
     with transaction():
-        return services.decide_agreement_report(report_id, data["decision"], current_user, data["reason"])
+        return agreement_reports.decide_agreement_report(report_id, data["decision"], current_user, data["reason"])

@@ -3,13 +3,13 @@ from contextlib import ExitStack
 
 import click
 
-from certapp.bookkeeping import exports, services
+from certapp.bookkeeping import exports, reconciliation
 from certapp.bookkeeping.jobs import build_month
-from certapp.bookkeeping.services import check_month_over
+from certapp.bookkeeping.registers import check_month_over
 from certapp.common.errors import DomainError
 from certapp.common.exports import csv_rows, xlsx_bytes
 from certapp.common.money import format_rub
-from certapp.contracts.services import parse_month
+from certapp.contracts.months import parse_month
 
 
 @click.command("reconcile")
@@ -18,7 +18,7 @@ from certapp.contracts.services import parse_month
               help="Also write every certificate's line to this CSV file (streamed).")
 def reconcile_cli(xlsx, certificates_csv):
     """Reconcile every kopeck: per certificate, per provider and for the district. Exit 1 on a mismatch."""
-    result = services.reconcile()
+    result = reconciliation.reconcile()
     t = result.totals
     click.echo(f"Сертификатов: {t['certificates']}; номинал {format_rub(t['nominal'])}; доступно "
                f"{format_rub(t['available'])}; зарезервировано {format_rub(t['reserved'])}; списано "
@@ -35,7 +35,7 @@ def reconcile_cli(xlsx, certificates_csv):
     if certificates_csv:
         with open(certificates_csv, "w", encoding="utf-8", newline="") as fh:
             for chunk in csv_rows(exports.RECONCILIATION_CERTIFICATE_HEADERS,
-                                  exports.certificate_rows(services.stream_certificate_lines())):
+                                  exports.certificate_rows(reconciliation.stream_certificate_lines())):
                 fh.write(chunk)
         click.echo(f"Записано: {certificates_csv}")
     for line in result.mismatches:

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import select
 
 from certapp.accounts.models import User
-from certapp.bookkeeping import exports, services
+from certapp.bookkeeping import exports, invoices, reconciliation, registers
 from certapp.common import clock
 from certapp.common.exports import write_csv, write_xlsx
 from certapp.common.months import add_months, first_of_month, month_label
@@ -17,6 +17,7 @@ from certapp.db import db, transaction
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress, job_file
 from certapp.reference.models import Municipality
+from certapp.reference.services import own_municipality_id
 
 
 @contextmanager
@@ -35,10 +36,10 @@ def _committed_steps(progress):
 def build_month(month: date, actor: User | None, job_id: int | None = None, on_start=None) -> tuple[int, list[str]]:
     """Every provider's register for the month, each in its own transaction, reporting progress
     (to the job's row, and to `on_start(total)`'s callback, e.g. a terminal's progress bar)."""
-    total = len(services.providers_to_pay(month, actor and services.own_municipality_id(actor)))
+    total = len(registers.providers_to_pay(month, actor and own_municipality_id(actor)))
     with Progress(job_id, total, every=1, on_advance=on_start(total) if on_start else None) as progress, \
             _committed_steps(progress) as committed_step:
-        result = services.build_all_registers(month, actor, step=committed_step)
+        result = registers.build_all_registers(month, actor, step=committed_step)
         built, skipped = len(result.built), [reason for _, reason in result.skipped]
         progress.finish("\n".join([f"Сформировано реестров за {month_label(month)}: {built}."]
                                   + ([f"Пропущено: {len(skipped)}."] + skipped if skipped else [])),
@@ -67,9 +68,9 @@ def form_month_invoices() -> int:
     this_month = first_of_month(clock.today())
     formed = 0
     for kind, month in (("final", add_months(this_month, -1)), ("advance", this_month)):
-        with Progress(None, len(services.providers_to_invoice(month))) as progress, \
+        with Progress(None, len(invoices.providers_to_invoice(month))) as progress, \
                 _committed_steps(progress) as committed_step:
-            formed += len(services.form_invoices(kind, month, None, step=committed_step).built)
+            formed += len(invoices.form_invoices(kind, month, None, step=committed_step).built)
     return formed
 
 
@@ -78,9 +79,9 @@ def form_invoices_job(job_id: int, kind: str, month_iso: str, actor_id: int) -> 
     """Started from the invoices page or the API: every provider's invoices of a kind, with a progress bar."""
     actor, month = db.session.get(User, actor_id), date.fromisoformat(month_iso)
     with scoped(actor.municipality_id):
-        total = len(services.providers_to_invoice(month, actor.municipality_id))
+        total = len(invoices.providers_to_invoice(month, actor.municipality_id))
         with Progress(job_id, total, every=1) as progress, _committed_steps(progress) as committed_step:
-            result = services.form_invoices(kind, month, actor, step=committed_step)
+            result = invoices.form_invoices(kind, month, actor, step=committed_step)
             skipped = [f"{provider.short_name}: {reason}" for provider, reason in result.skipped]
             progress.finish("\n".join([f"Сформировано счетов за {month_label(month)}: {len(result.built)}."]
                                        + ([f"Пропущено: {len(skipped)}."] + skipped if skipped else [])),
@@ -95,9 +96,9 @@ class ReconciliationResult:
 
 
 def reconcile_and_store(actor: User | None, job_id: int | None = None) -> ReconciliationResult:
-    """Reconcile the current scope with progress and store the result (services.store_reconciliation)."""
+    """Reconcile the current scope with progress and store the result (reconciliation.store_reconciliation)."""
     with Progress(job_id, None, every=1) as progress, transaction():
-        run = services.store_reconciliation(actor, progress)
+        run = reconciliation.store_reconciliation(actor, progress)
         count = run.result["mismatch_count"]
         progress.finish(f"Сверка выполнена за {format_number(run.duration_ms / 1000, 1)} с: "
                         + ("расхождений нет." if not count else f"расхождений: {count}."),
@@ -128,13 +129,13 @@ def reconcile_nightly() -> int:
 def export_certificate_lines(job_id: int, actor_id: int, municipality_id: int | None, fmt: str) -> int:
     """Every certificate's reconciliation line into a CSV or XLSX file (read page by page by number and
     written as it is read: memory does not grow with the region), with a progress bar."""
-    with scoped(municipality_id), Progress(job_id, services.count_certificate_lines(), every=10_000) as progress:
+    with scoped(municipality_id), Progress(job_id, reconciliation.count_certificate_lines(), every=10_000) as progress:
         def counted(lines):
             for line in lines:
                 yield line
                 progress.advance()
 
-        rows = exports.certificate_rows(counted(services.stream_certificate_lines()))
+        rows = exports.certificate_rows(counted(reconciliation.stream_certificate_lines()))
         with job_file(job_id, fmt) as out:
             if fmt == "csv":
                 write_csv(out, exports.RECONCILIATION_CERTIFICATE_HEADERS, rows)

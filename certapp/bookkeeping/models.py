@@ -4,7 +4,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, MunicipalityTagged
-from certapp.db import StoredComputation, UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, StoredComputation, UTCDateTime, one_of, utcnow
 
 AGREEMENT_STATUSES = {"draft": "Проект", "concluded": "Заключено", "ended": "Прекращено"}
 AGREEMENT_TRANSITIONS = {"draft": {"concluded"}, "concluded": {"ended"}, "ended": set()}
@@ -13,7 +13,7 @@ REGISTER_STATUSES = {"draft": "Формируется", "approved": "Утвер�
 REGISTER_TRANSITIONS = {"draft": {"approved", "rejected"}, "approved": {"paid"}, "paid": set(), "rejected": set()}
 
 
-class Agreement(MunicipalityOwned, db.Model):
+class Agreement(MunicipalityOwned, Model):
     """Соглашение о финансовом обеспечении (возмещении) затрат with a provider in the registry."""
 
     __tablename__ = "agreement"
@@ -90,7 +90,7 @@ class Agreement(MunicipalityOwned, db.Model):
         return f"<Agreement {self.number or self.id} {self.status}>"
 
 
-class AgreementVersion(MunicipalityOwned, db.Model):
+class AgreementVersion(MunicipalityOwned, Model):
     """One version of an agreement (the conclusion, then each supplementary agreement) as signed: its
     content frozen, the authorised body's signature (made by bookkeeping) and the provider's, each with
     its time and signer."""
@@ -101,7 +101,7 @@ class AgreementVersion(MunicipalityOwned, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
     version: Mapped[int]
-    #: the canonical content as signed (certapp.bookkeeping.services.agreement_content)
+    #: the canonical content as signed (certapp.bookkeeping.agreements.agreement_content)
     content: Mapped[dict] = mapped_column(JSON)
     valid_from: Mapped[date]
     valid_to: Mapped[date | None]
@@ -121,7 +121,7 @@ class AgreementVersion(MunicipalityOwned, db.Model):
         return f"<AgreementVersion {self.agreement_id} v{self.version}>"
 
 
-class PaymentRegister(MunicipalityOwned, db.Model):
+class PaymentRegister(MunicipalityOwned, Model):
     """Реестр на оплату: a provider's spent amounts for a month, approved by bookkeeping, then paid."""
 
     __tablename__ = "payment_register"
@@ -159,7 +159,7 @@ class PaymentRegister(MunicipalityOwned, db.Model):
         return f"<PaymentRegister {self.number} {self.status}>"
 
 
-class PaymentRegisterLine(MunicipalityOwned, db.Model):
+class PaymentRegisterLine(MunicipalityOwned, Model):
     """One ledger entry (a spend, or a correction of one) in a payment register. While its register
     is not rejected the line holds its entry: an entry lands in exactly one register."""
 
@@ -194,7 +194,7 @@ INVOICE_STATUSES = {"draft": "Сформирован", "approved": "Утверж
 INVOICE_TRANSITIONS = {"draft": {"approved", "rejected"}, "approved": set(), "rejected": set()}
 
 
-class Invoice(MunicipalityOwned, db.Model):
+class Invoice(MunicipalityOwned, Model):
     """A provider's invoice for a month of service: the advance at the month's start (a share of the
     contracts in force on its 1st), the final after it (the month's amount × lessons held / planned,
     less the advance). Approving the advance pays it from the certificates' reserve; the final's
@@ -243,7 +243,7 @@ class Invoice(MunicipalityOwned, db.Model):
         return f"<Invoice {self.number} {self.kind} {self.status}>"
 
 
-class InvoiceLine(MunicipalityOwned, db.Model):
+class InvoiceLine(MunicipalityOwned, Model):
     """One contract's month in an invoice."""
 
     __tablename__ = "invoice_line"
@@ -277,7 +277,7 @@ AGREEMENT_REPORT_STATUSES = {"submitted": "На проверке", "accepted": "
 AGREEMENT_REPORT_TRANSITIONS = {"submitted": {"accepted", "returned"}, "accepted": set(), "returned": set()}
 
 
-class AgreementReport(MunicipalityOwned, db.Model):
+class AgreementReport(MunicipalityOwned, Model):
     """Отчёт исполнителя об исполнении соглашения за квартал (Kaluga 677, п. 3.4): the services
     delivered and the money received, formed by the provider from the data, signed, accepted or
     returned by bookkeeping. A returned report is formed anew."""
@@ -321,7 +321,7 @@ class AgreementReport(MunicipalityOwned, db.Model):
         return f"<AgreementReport {self.number} {self.status}>"
 
 
-class ReconciliationRun(StoredComputation, MunicipalityTagged, db.Model):
+class ReconciliationRun(StoredComputation, MunicipalityTagged, Model):
     """A reconciliation as computed: it reads every ledger entry of the municipality (or, with no
     municipality, of the region). `result`: {"totals": {...}, "municipalities": [...],
     "providers": [...], "mismatches": [...], "mismatch_count": n}."""

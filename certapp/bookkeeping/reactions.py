@@ -1,5 +1,5 @@
 """What bookkeeping does when other features announce a change (certapp.common.events)."""
-from certapp.bookkeeping.services import prepare_agreement
+from certapp.bookkeeping.agreements import prepare_agreement
 from certapp.common import events
 
 

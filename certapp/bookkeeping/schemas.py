@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from certapp.bookkeeping.agreements import payment_terms
 from certapp.bookkeeping.models import (
     AGREEMENT_REPORT_STATUSES,
     AGREEMENT_STATUSES,
@@ -7,7 +8,6 @@ from certapp.bookkeeping.models import (
     INVOICE_STATUSES,
     REGISTER_STATUSES,
 )
-from certapp.bookkeeping.services import payment_terms
 from certapp.common.money import format_rub
 from certapp.common.schemas import PageSchema, PaginationQuerySchema, Year
 

@@ -4,7 +4,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from certapp.accounts.access import roles
-from certapp.bookkeeping import exports, services
+from certapp.bookkeeping import agreement_reports as agreement_reports_services
+from certapp.bookkeeping import agreements as agreements_services
+from certapp.bookkeeping import exports
+from certapp.bookkeeping import invoices as invoices_services
+from certapp.bookkeeping import reconciliation as reconciliation_services
+from certapp.bookkeeping import registers as registers_services
 from certapp.bookkeeping.forms import EndForm, InvoiceForm, MonthForm, PayForm, RejectForm, TermForm
 from certapp.bookkeeping.models import (
     AGREEMENT_REPORT_STATUSES,
@@ -22,7 +27,7 @@ from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import add_months, first_of_month, last_finished_quarter
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
-from certapp.contracts.services import parse_month
+from certapp.contracts.months import parse_month
 from certapp.db import db, transaction
 from certapp.registry.services import registry_providers
 
@@ -36,29 +41,29 @@ bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
 def agreements():
     status = request.args.get("status") or None
     status = status if status in AGREEMENT_STATUSES else None
-    page = paginate(services.agreements_query(status, current_user), request.args.get("page", 1, type=int), 50)
+    page = paginate(agreements_services.agreements_query(status, current_user), request.args.get("page", 1, type=int), 50)
     return render_template("bookkeeping/agreements.html", page=page, status=status, statuses=AGREEMENT_STATUSES)
 
 
 @bp.route("/agreements/<int:agreement_id>")
 @roles("bookkeeping", "department", "provider")
 def agreement(agreement_id: int):
-    agreement_ = services.get_agreement(agreement_id, current_user)
+    agreement_ = agreements_services.get_agreement(agreement_id, current_user)
     term = TermForm(prefix="term", obj=agreement_)
     if agreement_.amount_limit is not None:
         term.amount_limit.data = kopecks_to_rub_str(agreement_.amount_limit)
     if agreement_.status == "concluded":
         term.submit.label.text = "Изменить (дополнительное соглашение)"
     return render_template("bookkeeping/agreement.html", agreement=agreement_, term_form=term,
-                           end_form=EndForm(prefix="end"), payment_terms=services.payment_terms(agreement_),
-                           content=services.signed_content(agreement_) if agreement_.number else None)
+                           end_form=EndForm(prefix="end"), payment_terms=agreements_services.payment_terms(agreement_),
+                           content=agreements_services.signed_content(agreement_) if agreement_.number else None)
 
 
 @bp.route("/agreements/<int:agreement_id>/accept", methods=["POST"])
 @roles("provider")
 def accept_agreement(agreement_id: int):
     """The provider signs the agreement's current version (the service refuses another's: 404)."""
-    run_and_flash(lambda: services.accept_agreement(agreement_id, current_user),
+    run_and_flash(lambda: agreements_services.accept_agreement(agreement_id, current_user),
                   "Соглашение подписано: с подписями обеих сторон оно действует.")
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
@@ -69,14 +74,14 @@ def agreement_action(agreement_id: int, action: str):
     if action == "end":
         form = EndForm(prefix="end")
         if form.validate_on_submit():
-            run_and_flash(lambda: services.end_agreement(agreement_id, current_user, form.ended_on.data, form.reason.data),
+            run_and_flash(lambda: agreements_services.end_agreement(agreement_id, current_user, form.ended_on.data, form.reason.data),
                           "Соглашение прекращено.")
         else:
             flash("Укажите дату и основание прекращения.", "error")
     else:
         form = TermForm(prefix="term")
         if form.validate_on_submit():
-            call = services.conclude_agreement if action == "conclude" else services.amend_agreement
+            call = agreements_services.conclude_agreement if action == "conclude" else agreements_services.amend_agreement
             limit = (form.amount_limit.data or "").strip()
             run_and_flash(lambda: call(agreement_id, current_user, form.valid_from.data, form.valid_to.data,
                                        volume_children=form.volume_children.data,
@@ -122,16 +127,16 @@ def registers():
     form = _month_form()
     if request.method == "POST":  # the services refuse any role but bookkeeping
         return _form_for_month(form, "bookkeeping.registers",
-                               lambda provider_id, month: services.build_register(provider_id, month, current_user),
+                               lambda provider_id, month: registers_services.build_register(provider_id, month, current_user),
                                "Реестр сформирован.",
-                               lambda month: services.start_building(month, current_user), "Реестры формируются.")
+                               lambda month: registers_services.start_building(month, current_user), "Реестры формируются.")
     month = request.args.get("month")
     try:
         month_value = parse_month(month) if month else None
     except DomainError:
         month_value = None
     status = request.args.get("status") if request.args.get("status") in REGISTER_STATUSES else None
-    page = paginate(services.registers_query(month_value, status, user=current_user),
+    page = paginate(registers_services.registers_query(month_value, status, user=current_user),
                     request.args.get("page", 1, type=int), 50)
     if not form.month.data:  # the month just ended: a register is built once its month is over
         form.month.data = f"{add_months(first_of_month(clock.today()), -1):%Y-%m}"
@@ -143,7 +148,7 @@ def registers():
 @bp.route("/registers/<int:register_id>.<any(csv, xlsx):fmt>")
 @roles("bookkeeping", "department", "provider")
 def register(register_id: int, fmt: str | None = None):
-    register_ = services.get_register(register_id, current_user)
+    register_ = registers_services.get_register(register_id, current_user)
     if fmt == "csv":
         return csv_response(exports.REGISTER_HEADERS, exports.register_rows(register_), f"register-{register_.id}.csv")
     if fmt == "xlsx":
@@ -157,18 +162,18 @@ def register(register_id: int, fmt: str | None = None):
 @roles("bookkeeping")
 def register_action(register_id: int, action: str):
     if action == "approve":
-        run_and_flash(lambda: services.approve_register(register_id, current_user), "Реестр утверждён.")
+        run_and_flash(lambda: registers_services.approve_register(register_id, current_user), "Реестр утверждён.")
     elif action == "refresh":
-        run_and_flash(lambda: services.refresh_register(register_id, current_user), "Реестр обновлён.")
+        run_and_flash(lambda: registers_services.refresh_register(register_id, current_user), "Реестр обновлён.")
     elif action == "reject":
         form = RejectForm(prefix="reject")
-        run_and_flash(lambda: services.reject_register(register_id, current_user, form.reason.data), "Реестр отклонён.")
+        run_and_flash(lambda: registers_services.reject_register(register_id, current_user, form.reason.data), "Реестр отклонён.")
     else:
         form = PayForm(prefix="pay")
         if form.validate_on_submit():
             try:
                 with transaction():
-                    services.mark_paid(register_id, current_user, form.payment_order_number.data,
+                    registers_services.mark_paid(register_id, current_user, form.payment_order_number.data,
                                        form.payment_order_date.data)
             except DomainError as error:
                 for name, message in (error.fields or {None: error.message}).items():
@@ -178,7 +183,7 @@ def register_action(register_id: int, action: str):
                 return redirect(url_for("bookkeeping.register", register_id=register_id))
         # the refusal beside its field (the date, the number), on the register's page
         flash("Оплата не отмечена: исправьте отмеченные поля.", "error")
-        return render_template("bookkeeping/register.html", register=services.get_register(register_id),
+        return render_template("bookkeeping/register.html", register=registers_services.get_register(register_id),
                                reject_form=RejectForm(prefix="reject"), pay_form=form), 422
     return redirect(url_for("bookkeeping.register", register_id=register_id))
 
@@ -191,16 +196,16 @@ def invoices():
     if request.method == "POST":  # the services refuse any role but bookkeeping
         return _form_for_month(
             form, "bookkeeping.invoices",
-            lambda provider_id, month: services.form_invoice(form.kind.data, provider_id, month, current_user),
+            lambda provider_id, month: invoices_services.form_invoice(form.kind.data, provider_id, month, current_user),
             "Счёт сформирован.",
-            lambda month: services.start_forming_invoices(form.kind.data, month, current_user), "Счета формируются.")
+            lambda month: invoices_services.start_forming_invoices(form.kind.data, month, current_user), "Счета формируются.")
     filters = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
                "status": request.args.get("status") if request.args.get("status") in INVOICE_STATUSES else None}
     try:
         month = parse_month(request.args["month"]) if request.args.get("month") else None
     except DomainError:
         month = None
-    page = paginate(services.invoices_query(month, **filters, user=current_user), request.args.get("page", 1, type=int),
+    page = paginate(invoices_services.invoices_query(month, **filters, user=current_user), request.args.get("page", 1, type=int),
                     50)
     if not form.month.data:
         form.month.data = f"{clock.today():%Y-%m}"
@@ -211,7 +216,7 @@ def invoices():
 @bp.route("/invoices/<int:invoice_id>")
 @roles("bookkeeping", "department", "provider")
 def invoice(invoice_id: int):
-    return render_template("bookkeeping/invoice.html", invoice=services.get_invoice(invoice_id, current_user),
+    return render_template("bookkeeping/invoice.html", invoice=invoices_services.get_invoice(invoice_id, current_user),
                            reject_form=RejectForm(prefix="reject"))
 
 
@@ -219,10 +224,10 @@ def invoice(invoice_id: int):
 @roles("bookkeeping")
 def invoice_action(invoice_id: int, action: str):
     if action == "approve":
-        run_and_flash(lambda: services.approve_invoice(invoice_id, current_user), "Счёт утверждён.")
+        run_and_flash(lambda: invoices_services.approve_invoice(invoice_id, current_user), "Счёт утверждён.")
     else:
         form = RejectForm(prefix="reject")
-        run_and_flash(lambda: services.reject_invoice(invoice_id, current_user, form.reason.data), "Счёт отклонён.")
+        run_and_flash(lambda: invoices_services.reject_invoice(invoice_id, current_user, form.reason.data), "Счёт отклонён.")
     return redirect(url_for("bookkeeping.invoice", invoice_id=invoice_id))
 
 
@@ -231,7 +236,7 @@ def invoice_action(invoice_id: int, action: str):
 def agreement_reports():
     """Providers form their quarterly reports on their agreements; bookkeeping accepts or returns them."""
     if request.method == "POST":  # the service refuses any role but the provider
-        report = run_and_flash(lambda: services.form_agreement_report(
+        report = run_and_flash(lambda: agreement_reports_services.form_agreement_report(
             current_user, request.form.get("agreement_id", type=int) or 0, request.form.get("year", type=int) or 0,
             request.form.get("quarter", type=int) or 0), None)
         if report is not None:
@@ -239,7 +244,7 @@ def agreement_reports():
             return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
         return redirect(url_for("bookkeeping.agreement_reports"))
     status = request.args.get("status") if request.args.get("status") in AGREEMENT_REPORT_STATUSES else None
-    page = paginate(services.agreement_reports_query(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(agreement_reports_services.agreement_reports_query(current_user, status), request.args.get("page", 1, type=int), 50)
     agreements = []
     if current_user.role == "provider":
         agreements = db.session.execute(select(Agreement).where(
@@ -253,10 +258,10 @@ def agreement_reports():
 @bp.route("/agreement-reports/<int:report_id>", methods=["GET", "POST"])
 @roles("provider", "bookkeeping", "department")
 def agreement_report(report_id: int):
-    report = services.get_agreement_report(report_id, current_user)
+    report = agreement_reports_services.get_agreement_report(report_id, current_user)
     if request.method == "POST":  # the service refuses any role but bookkeeping
         decision = request.form.get("decision")
-        run_and_flash(lambda: services.decide_agreement_report(report.id, decision, current_user,
+        run_and_flash(lambda: agreement_reports_services.decide_agreement_report(report.id, decision, current_user,
                                                                request.form.get("reason")),
                       "Отчёт принят." if decision == "accepted" else "Отчёт возвращён исполнителю.")
         return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
@@ -271,7 +276,7 @@ def reconciliation(fmt: str | None = None):
     per-certificate lines a page at a time (keyset by number); the whole computation and the full
     export as jobs with progress."""
     try:
-        result = services.reconciliation_summary()
+        result = reconciliation_services.reconciliation_summary()
     except NotFoundError as error:
         if fmt:
             flash(error.message, "error")
@@ -283,7 +288,7 @@ def reconciliation(fmt: str | None = None):
     if fmt == "xlsx":
         return xlsx_response("reconciliation.xlsx", exports.reconciliation_sheets(result))
     after = (request.args.get("after") or "").strip()[:32] or None
-    lines = services.certificate_lines(after, 100)
+    lines = reconciliation_services.certificate_lines(after, 100)
     return render_template("bookkeeping/reconciliation.html", result=result, lines=lines, after=after,
                            next_after=lines[-1].number if len(lines) == 100 else None,
                            can_start=current_user.role in ("bookkeeping", "department"))
@@ -294,7 +299,7 @@ def reconciliation(fmt: str | None = None):
 def run_reconciliation():
     """Reconcile now, as a job: its page shows the progress and links back to the result."""
     with transaction():
-        record = services.start_reconciliation(current_user)
+        record = reconciliation_services.start_reconciliation(current_user)
     flash("Сверка запущена.", "success")
     return redirect(url_for("jobs.job", job_id=record.id))
 
@@ -305,7 +310,7 @@ def export_reconciliation():
     """Every certificate's line into a file (CSV or XLSX), as a job with progress and a download link."""
     try:
         with transaction():
-            record = services.start_certificate_export(current_user, request.form.get("format", ""))
+            record = reconciliation_services.start_certificate_export(current_user, request.form.get("format", ""))
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("bookkeeping.reconciliation"))

@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, register_criteria
-from certapp.db import UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, UTCDateTime, one_of, utcnow
 
 APPLICATION_STATUSES = {"submitted": "На рассмотрении", "confirmed": "Подтверждено", "refused": "Отказано"}
 APPLICATION_TRANSITIONS = {"submitted": {"confirmed", "refused"}, "confirmed": set(), "refused": set()}
@@ -25,7 +25,7 @@ CERTIFICATE_TRANSITIONS = {
 }
 
 
-class Child(db.Model):
+class Child(Model):
     """Потребитель услуг: a child added by a parent. СНИЛС is stored encrypted and found by HMAC."""
 
     __tablename__ = "child"
@@ -72,7 +72,7 @@ class Child(db.Model):
         return f"<Child {self.id} parent={self.parent_id}>"
 
 
-class CertificateApplication(MunicipalityOwned, db.Model):
+class CertificateApplication(MunicipalityOwned, Model):
     """Заявление потребителя услуг о получении социального сертификата (п. 6.1.5 of 458-п)."""
 
     __tablename__ = "certificate_application"
@@ -127,7 +127,7 @@ class CertificateApplication(MunicipalityOwned, db.Model):
         return f"<CertificateApplication {self.number} {self.status}>"
 
 
-class Certificate(MunicipalityOwned, db.Model):
+class Certificate(MunicipalityOwned, Model):
     """Социальный сертификат. Its money lives in the ledger (ledger_balance, ledger_entry)."""
 
     __tablename__ = "certificate"
@@ -193,7 +193,7 @@ CORRECTION_STATUSES = {"requested": "На рассмотрении", "confirmed"
 CORRECTION_TRANSITIONS = {"requested": {"confirmed", "refused"}, "confirmed": set(), "refused": set()}
 
 
-class ChildCorrection(MunicipalityOwned, db.Model):
+class ChildCorrection(MunicipalityOwned, Model):
     """A parent's request to correct a child's record after a certificate was issued for it: the whole
     record as proposed (СНИЛС encrypted, as on the child), decided by the department of the
     certificate's municipality. On confirmation the child's record takes these values."""

@@ -22,8 +22,8 @@ from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk
-from certapp.contracts import services as contract_services
-from certapp.contracts.services import upcoming_payments
+from certapp.contracts import contracts as contract_services
+from certapp.contracts.contracts import upcoming_payments
 from certapp.db import db, transaction
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger import services as ledger

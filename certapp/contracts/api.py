@@ -6,7 +6,7 @@ from certapp.accounts.access import roles
 from certapp.certificates.services import get_certificate
 from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
 from certapp.common.schemas import BulkResultSchema
-from certapp.contracts import services
+from certapp.contracts import contracts, enrollments, service_reports
 from certapp.contracts.schemas import (
     BulkEnrollmentSchema,
     CertificateDocumentSchema,
@@ -41,7 +41,7 @@ blp = Blueprint("contracts_api", __name__, url_prefix="", description="Заяв�
 @roles("parent", "provider", "department")
 def list_enrollments(args):
     """Enrollments, newest first, a page at a time (X-Pagination)."""
-    return services.enrollments_for(current_user, args.get("status"))
+    return enrollments.enrollments_for(current_user, args.get("status"))
 
 
 @blp.route("/enrollments", methods=["POST"])
@@ -51,7 +51,7 @@ def list_enrollments(args):
 def request_enrollment(data):
     """Ask to enroll the certificate's child in a study group from a month to the group's end."""
     with transaction():
-        return services.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
+        return enrollments.request_enrollment(current_user, data["certificate_id"], data["group_id"], data["start_month"])
 
 
 @blp.route("/groups/<int:group_id>/enrollment-options", methods=["GET"])
@@ -62,7 +62,7 @@ def enrollment_options(args, group_id: int):
     """The parent's certificates for a group from a month: those that can be used, each with the split
     (the certificate's part and the parent's, month by month, at its balance now), and the others with
     the reason — what the enrollment form shows."""
-    group, start, options = services.group_enrollment_options(current_user, group_id, args["start_month"])
+    group, start, options = enrollments.group_enrollment_options(current_user, group_id, args["start_month"])
     return {"group": group, "start_month": start, "options": options}
 
 
@@ -72,7 +72,7 @@ def enrollment_options(args, group_id: int):
 def accept(enrollment_id: int):
     """Accept: the contract is offered to the parent, with the certificate's and the parent's parts."""
     with transaction():
-        return services.accept_enrollment(enrollment_id, current_user)
+        return enrollments.accept_enrollment(enrollment_id, current_user)
 
 
 @blp.route("/enrollments/<int:enrollment_id>/decline", methods=["POST"])
@@ -81,7 +81,7 @@ def accept(enrollment_id: int):
 @roles("provider")
 def decline(data, enrollment_id: int):
     with transaction():
-        return services.decline_enrollment(enrollment_id, current_user, data["reason"])
+        return enrollments.decline_enrollment(enrollment_id, current_user, data["reason"])
 
 
 @blp.route("/enrollments/bulk", methods=["POST"])
@@ -92,7 +92,7 @@ def bulk(data):
     """Accept or decline many requests at once (one reason for all refusals). Each request stands
     alone: those that cannot be answered are listed in `refused` with the reason, the rest are done."""
     with transaction():
-        return services.decide_enrollments(data["ids"], data["action"], current_user, data["reason"])
+        return enrollments.decide_enrollments(data["ids"], data["action"], current_user, data["reason"])
 
 
 @blp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
@@ -100,7 +100,7 @@ def bulk(data):
 @roles("parent")
 def cancel(enrollment_id: int):
     with transaction():
-        return services.cancel_enrollment(enrollment_id, current_user)
+        return enrollments.cancel_enrollment(enrollment_id, current_user)
 
 
 @blp.route("/contracts", methods=["GET"])
@@ -108,7 +108,7 @@ def cancel(enrollment_id: int):
 @blp.response(200, ContractPageSchema)
 @roles("parent", "provider", "department", "bookkeeping")
 def list_contracts(args):
-    stmt = services.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
+    stmt = contracts.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
     return paginate(stmt, args["page"], args["per_page"])
 
 
@@ -116,7 +116,7 @@ def list_contracts(args):
 @blp.response(200, ContractSchema)
 @roles("parent", "provider", "department", "bookkeeping")
 def get_contract(contract_id: int):
-    return services.get_contract(contract_id, current_user)
+    return contracts.get_contract(contract_id, current_user)
 
 
 @blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
@@ -129,7 +129,7 @@ def sign(data, contract_id: int):
     the parent the rest (the contract's `split`); that split is signed only when sent back as
     `expected_certificate_amount`, otherwise 409 `split_changed` with the current `split`."""
     with transaction(expire=False):  # the answer is the contract just written: no reload
-        return services.sign_contract(contract_id, current_user, request.remote_addr,
+        return contracts.sign_contract(contract_id, current_user, request.remote_addr,
                                       (data or {}).get("expected_certificate_amount"))
 
 
@@ -138,7 +138,7 @@ def sign(data, contract_id: int):
 @roles("parent")
 def reject(contract_id: int):
     with transaction():
-        return services.reject_offer(contract_id, current_user)
+        return contracts.reject_offer(contract_id, current_user)
 
 
 @blp.route("/contracts/<int:contract_id>/reports", methods=["POST"])
@@ -150,7 +150,7 @@ def report(data, contract_id: int):
     planned (rounded half up to the kopeck); the report spends that less the advance already paid (or
     returns an excess advance to the reserve) and releases the rest to the certificate."""
     with transaction(expire=False):  # the answer is the report just written: no reload
-        return services.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
+        return service_reports.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
                                      data["attendance"], lessons_planned=data["lessons_planned"],
                                      lessons_held=data["lessons_held"])
 
@@ -162,7 +162,7 @@ def certificate_document(certificate_id: int):
     """The social certificate in its three parts (189-ФЗ): general information, the service and the
     chosen executor, the contracts concluded with the results of the service month by month."""
     certificate = get_certificate(certificate_id, current_user)
-    parts = services.certificate_parts(certificate.id)
+    parts = contracts.certificate_parts(certificate.id)
     return {"general": certificate, "service": parts, "contracts": parts}
 
 
@@ -174,7 +174,7 @@ def group_lessons(data, group_id: int):
     """A whole group's month in one request: a row per contract with the lessons planned and held.
     Each row stands alone: those that cannot be reported are listed in `refused` with the reason."""
     with transaction():
-        return services.report_group(current_user, group_id, data["month"], data["rows"])
+        return service_reports.report_group(current_user, group_id, data["month"], data["rows"])
 
 
 @blp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
@@ -185,7 +185,7 @@ def terminate(data, contract_id: int):
     """Notice of termination: the contract stays in force to the end of this month (`ends_on`), then
     ends; the reserve for the months after is released then."""
     with transaction():
-        return services.terminate(contract_id, current_user, data["reason"], data["grounds"])
+        return contracts.terminate(contract_id, current_user, data["reason"], data["grounds"])
 
 
 @blp.route("/contracts/<int:contract_id>/corrections", methods=["POST"])
@@ -194,7 +194,7 @@ def terminate(data, contract_id: int):
 @roles("department")
 def correct(data, contract_id: int):
     with transaction():
-        return services.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
+        return service_reports.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
                                       data["reason"])
 
 

@@ -2,7 +2,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from certapp.contracts import services
+from certapp.common.errors import DomainError
+from certapp.contracts import expiry
 from certapp.db import db
 from certapp.ledger.services import check_invariant
 from certapp.reference.models import Period
@@ -24,8 +25,8 @@ def expire(period_code, oktmo):
         raise click.ClickException("Период не найден.")
     for period in periods:
         try:
-            counts = services.expire_period_in_batches(period.id, actor=None)
-        except services.DomainError as error:
+            counts = expiry.expire_period_in_batches(period.id, actor=None)
+        except DomainError as error:
             raise click.ClickException(f"{period.municipality.name}: {error.message}")
         click.echo(f"{period.municipality.name}: сертификатов {counts['certificates']}, "
                    f"сгорело копеек {counts['amount']}.")

@@ -2,7 +2,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from certapp.common.forms import BaseForm, choices
-from certapp.contracts.services import MAX_LESSONS_PER_MONTH
+from certapp.contracts.service_reports import MAX_LESSONS_PER_MONTH
 
 
 class EnrollForm(BaseForm):

@@ -4,7 +4,9 @@ from sqlalchemy import select
 from certapp.certificates.models import Certificate
 from certapp.common import clock
 from certapp.common.web import path_for
-from certapp.contracts.services import end_noticed, expire_period_in_batches, lapse_offers, offer_prolongations
+from certapp.contracts.contracts import end_noticed, lapse_offers
+from certapp.contracts.expiry import expire_period_in_batches
+from certapp.contracts.prolongation import offer_prolongations
 from certapp.db import db, transaction
 from certapp.jobs import crontab, periodic
 from certapp.ledger.services import check_invariant

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.months import add_months
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, UTCDateTime, one_of, utcnow
 
 ENROLLMENT_STATUSES = {"requested": "Ожидает ответа исполнителя", "accepted": "Принята, договор сформирован",
                        "declined": "Отклонена исполнителем", "cancelled": "Отозвана родителем"}
@@ -37,7 +37,7 @@ MONTH_STATUSES = {"planned": "Запланирована", "delivered": "Ока�
                   "cancelled": "Отменена (расторжение)"}
 
 
-class Enrollment(MunicipalityOwned, db.Model):
+class Enrollment(MunicipalityOwned, Model):
     """Заявка на обучение: a parent asks to enroll a child with a certificate in a study group."""
 
     __tablename__ = "enrollment"
@@ -78,7 +78,7 @@ class Enrollment(MunicipalityOwned, db.Model):
         return f"<Enrollment {self.id} {self.status}>"
 
 
-class Contract(MunicipalityOwned, db.Model):
+class Contract(MunicipalityOwned, Model):
     """Договор об образовании between the provider and the parent, paid by the certificate up to
     its balance and by the parent for the rest."""
 
@@ -158,7 +158,7 @@ class Contract(MunicipalityOwned, db.Model):
         return f"<Contract {self.number} {self.status}>"
 
 
-class ContractMonth(MunicipalityOwned, db.Model):
+class ContractMonth(MunicipalityOwned, Model):
     """One month of a contract's payment schedule: the price split into the certificate's and the
     parent's parts, and what became of it."""
 
@@ -186,7 +186,7 @@ class ContractMonth(MunicipalityOwned, db.Model):
         return f"<ContractMonth {self.contract_id} {self.month:%Y-%m} {self.status}>"
 
 
-class ServiceReport(MunicipalityOwned, db.Model):
+class ServiceReport(MunicipalityOwned, Model):
     """Отчёт об оказанных услугах за месяц по договору: filed once per contract month by the provider."""
 
     __tablename__ = "service_report"

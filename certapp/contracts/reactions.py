@@ -6,8 +6,8 @@ from certapp.accounts.models import User
 from certapp.common import clock, events
 from certapp.common.errors import DomainError
 from certapp.common.months import first_of_month
+from certapp.contracts.enrollments import request_enrollment
 from certapp.contracts.models import Enrollment
-from certapp.contracts.services import request_enrollment
 from certapp.db import db
 
 

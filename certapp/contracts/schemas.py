@@ -3,8 +3,9 @@ from marshmallow import Schema, fields, pre_dump, validate
 from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
 from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
+from certapp.contracts.contracts import current_split
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
-from certapp.contracts.services import current_split, reportable_months
+from certapp.contracts.service_reports import reportable_months
 
 
 class EnrollmentInputSchema(Schema):

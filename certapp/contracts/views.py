@@ -12,7 +12,10 @@ from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import month_label, month_label_from
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
-from certapp.contracts import services
+from certapp.contracts import contracts as contract_services
+from certapp.contracts import enrollments as enrollments_services
+from certapp.contracts import months as months_services
+from certapp.contracts import service_reports
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
 from certapp.db import transaction
@@ -44,7 +47,7 @@ def enroll(program_id: int):
     program = get_program_for(program_id, current_user)
     form = EnrollForm()
     today = clock.today()
-    groups = [g for g in program.groups if services.start_months(g, today)]
+    groups = [g for g in program.groups if enrollments_services.start_months(g, today)]
     # a group that starts later says when («Группа 1, пн, ср 15:00–16:30, занятия с 01.09.2027»): two groups
     # of one name in two school years are told apart
     form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}"
@@ -56,7 +59,7 @@ def enroll(program_id: int):
     chosen = next((g for g in groups if g.id == wanted), None if submitted else (groups[0] if groups else None))
     options, start = [], None
     if chosen is not None:
-        months = services.start_months(chosen, today)
+        months = enrollments_services.start_months(chosen, today)
         form.start_month.choices = choices((f"{m:%Y-%m}", month_label(m)) for m in months)
         wanted = form.start_month.data if submitted else request.args.get("start")
         start = next((m for m in months if f"{m:%Y-%m}" == wanted), None)
@@ -65,13 +68,13 @@ def enroll(program_id: int):
             form.start_month.data = f"{start:%Y-%m}"
         form.group_id.data = chosen.id
         if start is not None:
-            options = services.enrollment_options(current_user, chosen, start)
+            options = enrollments_services.enrollment_options(current_user, chosen, start)
     usable = [o for o in options if o.split is not None]
     form.certificate_id.choices = choices((o.certificate.id, f"{o.certificate.child.full_name} — № {o.certificate.number}, " + (
         f"доступно {format_rub(o.certificate.balance.available)}" if o.certificate.balance
         else "сертификат учёта: оплачивает родитель")) for o in usable)
     if submitted and not preview and form.validate_on_submit():
-        enrollment = run_and_flash(lambda: services.request_enrollment(current_user, form.certificate_id.data,
+        enrollment = run_and_flash(lambda: enrollments_services.request_enrollment(current_user, form.certificate_id.data,
                                                                        form.group_id.data, form.start_month.data),
                                    "Заявка на обучение отправлена исполнителю.")
         if enrollment is not None:
@@ -85,7 +88,7 @@ def enroll(program_id: int):
 def enrollments():
     status = request.args.get("status") or None
     status = status if status in ENROLLMENT_STATUSES else None
-    page = paginate(services.enrollments_for(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(enrollments_services.enrollments_for(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("contracts/enrollments.html", page=page, status=status, statuses=ENROLLMENT_STATUSES,
                            decline_form=DeclineForm())
 
@@ -93,7 +96,7 @@ def enrollments():
 @bp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])
 @roles("provider")
 def accept(enrollment_id: int):
-    contract = run_and_flash(lambda: services.accept_enrollment(enrollment_id, current_user),
+    contract = run_and_flash(lambda: enrollments_services.accept_enrollment(enrollment_id, current_user),
                              "Заявка принята: договор направлен родителю на подписание.")
     if contract is not None:
         return redirect(url_for("contracts.contract", contract_id=contract.id))
@@ -104,7 +107,7 @@ def accept(enrollment_id: int):
 @roles("provider")
 def decline(enrollment_id: int):
     form = DeclineForm()
-    run_and_flash(lambda: services.decline_enrollment(enrollment_id, current_user, form.reason.data),
+    run_and_flash(lambda: enrollments_services.decline_enrollment(enrollment_id, current_user, form.reason.data),
                   "Заявка отклонена.")
     return redirect(url_for("contracts.enrollments"))
 
@@ -115,8 +118,8 @@ def bulk():
     """Accept or decline the requests marked on the list, with one reason for all refusals."""
     action, reason, ids = request.form.get("action"), request.form.get("reason"), request.form.getlist("ids", type=int)
     return bulk_from_page(
-        ids, lambda: services.start_deciding_enrollments(ids, action, current_user, reason),
-        lambda: services.decide_enrollments(ids, action, current_user, reason),
+        ids, lambda: enrollments_services.start_deciding_enrollments(ids, action, current_user, reason),
+        lambda: enrollments_services.decide_enrollments(ids, action, current_user, reason),
         lambda result: flash_bulk(result, "Принято" if action == "accept" else "Отклонено", ("заявка", "заявки", "заявок")),
         url_for("contracts.enrollments", status=request.args.get("status")), "Заявки обрабатываются.")
 
@@ -124,7 +127,7 @@ def bulk():
 @bp.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
 @roles("parent")
 def cancel(enrollment_id: int):
-    run_and_flash(lambda: services.cancel_enrollment(enrollment_id, current_user), "Заявка отозвана.")
+    run_and_flash(lambda: enrollments_services.cancel_enrollment(enrollment_id, current_user), "Заявка отозвана.")
     return redirect(url_for("contracts.enrollments"))
 
 
@@ -133,8 +136,8 @@ def cancel(enrollment_id: int):
 def contracts():
     status = request.args.get("status") or None
     status = status if status in CONTRACT_STATUSES else None
-    page = paginate(services.contracts_for(current_user, status), request.args.get("page", 1, type=int), 50)
-    splits = {c.id: services.current_split(c) for c in page.items}  # offers: as they would be signed now
+    page = paginate(contract_services.contracts_for(current_user, status), request.args.get("page", 1, type=int), 50)
+    splits = {c.id: contract_services.current_split(c) for c in page.items}  # offers: as they would be signed now
     return render_template("contracts/contracts.html", page=page, status=status, statuses=CONTRACT_STATUSES,
                            splits=splits)
 
@@ -142,7 +145,7 @@ def contracts():
 def _forms(contract):
     report = ReportForm(prefix="report")
     report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month))
-                                   for m in services.reportable_months(contract, clock.today()))
+                                   for m in service_reports.reportable_months(contract, clock.today()))
     terminate = TerminateForm(prefix="terminate")
     terminate.grounds.choices = choices((g, TERMINATION_GROUNDS[g]) for g in GROUNDS_BY_ROLE.get(current_user.role, ()))
     correction = CorrectionForm(prefix="correction")
@@ -155,10 +158,10 @@ def _forms(contract):
 @bp.route("/contracts/<int:contract_id>")
 @roles("parent", "provider", "department", "bookkeeping")
 def contract(contract_id: int):
-    contract_ = services.get_contract(contract_id, current_user)
+    contract_ = contract_services.get_contract(contract_id, current_user)
     entries = [e for e in entries_of(contract_.certificate_id) if e.contract_id == contract_.id]
     forms = _forms(contract_)
-    split = services.current_split(contract_)  # an offer: as the parent would sign it now
+    split = contract_services.current_split(contract_)  # an offer: as the parent would sign it now
     forms["sign_form"].expected_certificate_amount.data = split.certificate_part
     return render_template("contracts/contract.html", contract=contract_, entries=entries, split=split, **forms)
 
@@ -167,7 +170,7 @@ def contract(contract_id: int):
 @authenticated
 def contract_action(contract_id: int, action: str):
     """The contract's actions; each service checks the actor's role and rights."""
-    contract_ = services.get_contract(contract_id, current_user)
+    contract_ = contract_services.get_contract(contract_id, current_user)
     forms = _forms(contract_)
     if action == "sign":
         form = forms["sign_form"]
@@ -177,17 +180,17 @@ def contract_action(contract_id: int, action: str):
             seen = (form.expected_certificate_amount.data or "").strip()
             # what the page showed; a value that is not a number of kopecks matches no split and is refused
             expected = (int(seen) if seen.isascii() and seen.isdigit() else -1) if seen else None
-            run_and_flash(lambda: services.sign_contract(contract_id, current_user, request.remote_addr, expected),
+            run_and_flash(lambda: contract_services.sign_contract(contract_id, current_user, request.remote_addr, expected),
                           "Договор подписан. Средства сертификата зарезервированы.")
     elif action == "reject":
-        run_and_flash(lambda: services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
+        run_and_flash(lambda: contract_services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
     elif action == "report":
         form = forms["report_form"]
         # the page offers only reportable_months; any month of the contract is passed on, so that the
         # service's refusal (the month not over, already reported, cancelled) is what the provider reads
         form.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract_.months)
         if form.validate_on_submit():
-            run_and_flash(lambda: services.report_month(
+            run_and_flash(lambda: service_reports.report_month(
                 contract_id, current_user, form.month.data, reason=form.reason.data, attendance=form.attendance.data,
                 lessons_planned=form.lessons_planned.data, lessons_held=form.lessons_held.data),
                 "Отчёт за месяц принят.")
@@ -196,7 +199,7 @@ def contract_action(contract_id: int, action: str):
     elif action == "terminate":
         form = forms["terminate_form"]
         if form.validate_on_submit():
-            run_and_flash(lambda: services.terminate(contract_id, current_user, form.reason.data, form.grounds.data),
+            run_and_flash(lambda: contract_services.terminate(contract_id, current_user, form.reason.data, form.grounds.data),
                           "Уведомление о расторжении принято: договор действует до конца месяца, затем резерв "
                           "за следующие месяцы вернётся на сертификат.")
         else:
@@ -204,7 +207,7 @@ def contract_action(contract_id: int, action: str):
     else:
         form = forms["correction_form"]
         if form.validate_on_submit():
-            run_and_flash(lambda: services.correct_month(contract_id, current_user, form.month.data,
+            run_and_flash(lambda: service_reports.correct_month(contract_id, current_user, form.month.data,
                                                          parse_rub(form.amount.data, "amount"), form.direction.data,
                                                          form.reason.data), "Корректировка проведена.")
         else:
@@ -220,7 +223,7 @@ def group_lessons(group_id: int):
     month = None
     if request.values.get("month"):
         try:
-            month = services.parse_month(request.values["month"])
+            month = months_services.parse_month(request.values["month"])
         except DomainError as error:
             flash(error.message, "error")
     if request.method == "POST" and month is not None:
@@ -234,19 +237,19 @@ def group_lessons(group_id: int):
         else:
             try:
                 with transaction():
-                    result = services.report_group(current_user, group_id, month, rows)
+                    result = service_reports.report_group(current_user, group_id, month, rows)
             except DomainError as error:
                 flash(error.message, "error")
             else:
                 if result.refused:  # the refused rows again, as typed, each with its reason beside it
                     flash_bulk(BulkResult(done=result.done), "Отчёт принят", ("договор", "договора", "договоров"))
-                    view = services.group_to_report(current_user, group_id, month)
+                    view = service_reports.group_to_report(current_user, group_id, month)
                     return render_template("contracts/group_lessons.html", view=view, group=view.group,
                                            contracts=view.contracts, month=view.month, months=view.months,
                                            entered=request.form,
                                            row_errors={row_id: message for row_id, _, message in result.refused}), 422
                 flash_bulk(result, "Отчёт принят", ("договор", "договора", "договоров"))
         return redirect(url_for("contracts.group_lessons", group_id=group_id, month=f"{month:%Y-%m}"))
-    view = services.group_to_report(current_user, group_id, month)
+    view = service_reports.group_to_report(current_user, group_id, month)
     return render_template("contracts/group_lessons.html", view=view, group=view.group, contracts=view.contracts,
                            month=view.month, months=view.months, entered={}, row_errors={})

@@ -4,7 +4,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, PrimaryKeyConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, UTCDateTime, one_of, utcnow
 
 HOLIDAY_KINDS = {"holiday": "Нерабочий праздничный день", "workday": "Рабочий день (перенесённый выходной)"}
 
@@ -20,7 +20,7 @@ DEADLINE_KINDS = {
 }
 
 
-class Holiday(db.Model):
+class Holiday(Model):
     """The production calendar's exceptions: a weekday that is a public holiday (or a day off moved
     by the Government's decree), or a Saturday/Sunday that is a working day. Kept by the department."""
 
@@ -40,7 +40,7 @@ class Holiday(db.Model):
         return f"<Holiday {self.day} {self.kind}>"
 
 
-class DeadlineRule(MunicipalityOwned, db.Model):
+class DeadlineRule(MunicipalityOwned, Model):
     """A deadline's length as a municipality's department set it under its order (DEADLINE_KINDS
     gives the default)."""
 

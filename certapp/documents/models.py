@@ -1,10 +1,10 @@
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from certapp.db import db
+from certapp.db import Model
 
 
-class DocumentCounter(db.Model):
+class DocumentCounter(Model):
     """The last number given to a kind of document in a year."""
 
     __tablename__ = "document_counter"

@@ -4,12 +4,12 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityTagged
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import Model, UTCDateTime, utcnow
 
 JOB_STATES = {"queued": "В очереди", "running": "Выполняется", "done": "Готово", "failed": "Ошибка"}
 
 
-class Job(MunicipalityTagged, db.Model):
+class Job(MunicipalityTagged, Model):
     """Long work started by a person (building all registers, an export, a bulk decision), with its
     progress: the page and GET /api/v1/jobs/{id} show it while the worker runs it."""
 

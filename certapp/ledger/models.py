@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, UTCDateTime, one_of, utcnow
 
 #: kind -> Russian name. A kind fixes which balances its entry moves (see ledger.services.MOVES).
 ENTRY_KINDS = {
@@ -19,7 +19,7 @@ ENTRY_KINDS = {
 }
 
 
-class CertificateBalance(MunicipalityOwned, db.Model):
+class CertificateBalance(MunicipalityOwned, Model):
     """The cached balances of one certificate, kept with its entries in the same transaction.
 
     The CHECKs make it impossible, whatever the timing, to take a balance below zero or lose a kopeck.
@@ -49,7 +49,7 @@ class CertificateBalance(MunicipalityOwned, db.Model):
                 f"spent={self.spent} expired={self.expired}>")
 
 
-class LedgerEntry(MunicipalityOwned, db.Model):
+class LedgerEntry(MunicipalityOwned, Model):
     """Проводка: one movement of a certificate's money. Append-only: never updated or deleted."""
 
     __tablename__ = "ledger_entry"

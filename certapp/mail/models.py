@@ -4,13 +4,13 @@ from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityTagged
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import Model, UTCDateTime, utcnow
 
 MESSAGE_STATUSES = {"pending": "Ждёт отправки", "sending": "Отправляется", "sent": "Отправлено",
                     "failed": "Не отправлено"}
 
 
-class OutboxMessage(MunicipalityTagged, db.Model):
+class OutboxMessage(MunicipalityTagged, Model):
     """A letter, written in the same transaction as the change it tells about (an outbox): a
     rolled-back change leaves no letter, a committed one is never lost. The worker sends it
     (certapp.mail.services.deliver); without SMTP it waits here, shown on the department's page."""

@@ -4,7 +4,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certapp.common.scope import MunicipalityTagged
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import Model, UTCDateTime, utcnow
 
 #: groups of notifications a user may take by email or not (in the app they always come)
 NOTIFICATION_KINDS = {
@@ -34,7 +34,7 @@ def kinds_for(role: str) -> dict[str, str]:
     return {kind: NOTIFICATION_KINDS[kind] for kind in ROLE_KINDS.get(role, ())}
 
 
-class Notification(MunicipalityTagged, db.Model):
+class Notification(MunicipalityTagged, Model):
     """A message to a person, an organisation (every member of a provider's staff) or a role (every
     department official): shown in the app, and sent by email to those who take that kind."""
 

@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import register_criteria
-from certapp.db import UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, UTCDateTime, db, one_of, utcnow
 from certapp.reference.models import MAX_AGE, MIN_AGE
 
 #: program kinds; only «общеразвивающая» is accepted (п. 1 of 458-п)
@@ -36,7 +36,7 @@ program_municipality = Table(
 )
 
 
-class Program(db.Model):
+class Program(Model):
     """Дополнительная общеразвивающая программа of a provider in the registry."""
 
     __tablename__ = "program"
@@ -91,7 +91,7 @@ class Program(db.Model):
         return f"<Program {self.id} {self.title!r} {self.status}>"
 
 
-class StudyGroup(db.Model):
+class StudyGroup(Model):
     """Учебная группа of a program. Seats left are derived from contracts, never typed."""
 
     __tablename__ = "study_group"

@@ -7,7 +7,7 @@ from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
-from certapp.contracts.services import catalog_offers
+from certapp.contracts.enrollments import catalog_offers
 from certapp.db import transaction
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm

@@ -4,13 +4,13 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Un
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import db
+from certapp.db import Model
 
 #: the eligible ages of the service: 5 to 17 inclusive (under 18) on the period's start
 MIN_AGE, MAX_AGE = 5, 17
 
 
-class Direction(db.Model):
+class Direction(Model):
     """One of the six directions of the service; the direction fixes its registry number."""
 
     __tablename__ = "direction"
@@ -26,7 +26,7 @@ class Direction(db.Model):
         return f"<Direction {self.code} {self.service_code}>"
 
 
-class Municipality(db.Model):
+class Municipality(Model):
     """A municipality (муниципальное образование) that finances certificates under its own order:
     its authorised body, the order (number and date) and the exclusions the order adds to the
     art-school rule that holds everywhere (names or name fragments, as data)."""
@@ -54,7 +54,7 @@ class Municipality(db.Model):
         return f"<Municipality {self.oktmo} {self.name}>"
 
 
-class Period(MunicipalityOwned, db.Model):
+class Period(MunicipalityOwned, Model):
     """A period of certificates (a school year) with its nominal."""
 
     __tablename__ = "period"
@@ -90,7 +90,7 @@ class Period(MunicipalityOwned, db.Model):
         return f"<Period {self.code} {self.starts_on}..{self.ends_on}>"
 
 
-class CertificateCategory(MunicipalityOwned, db.Model):
+class CertificateCategory(MunicipalityOwned, Model):
     """A category (group) of certificates of a period: who is eligible (ages on the period's start,
     or a status the department confirms with documents), the nominal of its certificates and how
     many of them the budget funds. Beyond the limit a child gets a certificate of accounting and a

@@ -4,7 +4,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned, register_criteria
-from certapp.db import UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, UTCDateTime, one_of, utcnow
 
 #: kind of applicant
 PROVIDER_KINDS = {"legal_entity": "Юридическое лицо", "individual": "Индивидуальный предприниматель"}
@@ -70,7 +70,7 @@ class ProviderDetails:
         return OWNERSHIP_TYPES[self.ownership]
 
 
-class RegistryApplication(MunicipalityOwned, ProviderDetails, db.Model):
+class RegistryApplication(MunicipalityOwned, ProviderDetails, Model):
     """Заявка исполнителя услуг на включение в реестр исполнителей (п. 6.1.3 of 458-п)."""
 
     __tablename__ = "registry_application"
@@ -119,7 +119,7 @@ class RegistryApplication(MunicipalityOwned, ProviderDetails, db.Model):
         return f"<RegistryApplication {self.id} {self.inn} {self.status}>"
 
 
-class License(db.Model):
+class License(Model):
     """Лицензия на образовательную деятельность: the basis for inclusion (п. 5.1 of the plan)."""
 
     __tablename__ = "license"
@@ -138,7 +138,7 @@ class License(db.Model):
         return f"<License {self.number}>"
 
 
-class Provider(ProviderDetails, db.Model):
+class Provider(ProviderDetails, Model):
     """Исполнитель услуг in the registry: its data as of the last approved application."""
 
     __tablename__ = "provider"
@@ -164,7 +164,7 @@ class Provider(ProviderDetails, db.Model):
         return f"<Provider {self.id} {self.inn} {self.short_name}>"
 
 
-class RegistryEntry(db.Model):
+class RegistryEntry(Model):
     """Запись реестра исполнителей."""
 
     __tablename__ = "registry_entry"
@@ -193,7 +193,7 @@ STAFF_REQUEST_STATUSES = {"requested": "Ожидает подтверждени�
 STAFF_REQUEST_TRANSITIONS = {"requested": {"approved", "declined"}, "approved": set(), "declined": set()}
 
 
-class StaffRequest(db.Model):
+class StaffRequest(Model):
     """A provider account asks to act for an organisation already in the registry; its staff or the
     department confirm."""
 
@@ -231,7 +231,7 @@ ADMISSION_TRANSITIONS = {"requested": {"active", "refused"}, "active": {"suspend
 ADMISSION_HOLDING_STATUSES = ("requested", "active", "suspended")
 
 
-class Admission(MunicipalityOwned, db.Model):
+class Admission(MunicipalityOwned, Model):
     """Допуск: a provider of the (regional) registry works in a municipality once that
     municipality's department admits it; each admission is paid under its own agreement."""
 

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
-from certapp.contracts.services import parse_month
+from certapp.contracts.months import parse_month
 from certapp.db import db, transaction
 from certapp.jobs.api import JobSchema
 from certapp.reporting import services

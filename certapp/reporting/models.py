@@ -5,13 +5,13 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Num
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import StoredComputation, UTCDateTime, db, one_of, utcnow
+from certapp.db import Model, StoredComputation, UTCDateTime, one_of, utcnow
 
 ORDER_STATUSES = {"draft": "Проект", "approved": "Утверждён", "superseded": "Заменён новой редакцией"}
 ORDER_TRANSITIONS = {"draft": {"approved"}, "approved": {"superseded"}, "superseded": set()}
 
 
-class SocialOrder(MunicipalityOwned, db.Model):
+class SocialOrder(MunicipalityOwned, Model):
     """Муниципальный социальный заказ for a year; once approved it is fixed, and changes are new versions."""
 
     __tablename__ = "social_order"
@@ -44,7 +44,7 @@ class SocialOrder(MunicipalityOwned, db.Model):
         return f"<SocialOrder {self.year} v{self.version} {self.status}>"
 
 
-class SocialOrderLine(db.Model):
+class SocialOrderLine(Model):
     """The planned volume of the service under one registry number of the service."""
 
     __tablename__ = "social_order_line"
@@ -69,7 +69,7 @@ class SocialOrderLine(db.Model):
         return f"<SocialOrderLine {self.order_id} {self.direction_id}>"
 
 
-class Feedback(MunicipalityOwned, db.Model):
+class Feedback(MunicipalityOwned, Model):
     """A parent's rating of a delivered month of a contract; the provider may answer."""
 
     __tablename__ = "feedback"
@@ -95,7 +95,7 @@ class Feedback(MunicipalityOwned, db.Model):
         return f"<Feedback {self.contract_id} {self.month:%Y-%m} {self.rating}>"
 
 
-class IndicatorValue(MunicipalityOwned, db.Model):
+class IndicatorValue(MunicipalityOwned, Model):
     """A base (2023) or target (2025) value of an indicator of Приложение № 3, editable by the department."""
 
     __tablename__ = "indicator_value"
@@ -110,7 +110,7 @@ class IndicatorValue(MunicipalityOwned, db.Model):
         return f"<IndicatorValue {self.code} {self.year}={self.value}>"
 
 
-class FormedExecutionReport(MunicipalityOwned, db.Model):
+class FormedExecutionReport(MunicipalityOwned, Model):
     """The execution report (document 2 of п. 6.1) formed by the department for a quarter or a year:
     numbered, its figures frozen as they were, signed. Forming it again makes a new version."""
 
@@ -142,7 +142,7 @@ class FormedExecutionReport(MunicipalityOwned, db.Model):
         return f"<FormedExecutionReport {self.number} v{self.version}>"
 
 
-class RegionReport(StoredComputation, db.Model):
+class RegionReport(StoredComputation, Model):
     """The regional report of a year as computed: it reads every delivered contract month and every
     balance of the region. `result`: {"municipalities": [MunicipalitySummary as JSON, indicators as
     decimal strings]}."""

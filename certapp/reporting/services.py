@@ -385,7 +385,7 @@ def _signed_execution_report(number: str) -> SignedDocument | None:
 
 def ratable_months(contract: Contract, rated: set[date] | None = None) -> list[ContractMonth]:
     """The one rule of what a parent can rate: the contract's months delivered (reported as such, which
-    happens only once a month is over: contracts.services.reportable_months) and not rated yet.
+    happens only once a month is over: contracts.service_reports.reportable_months) and not rated yet.
     `rated`: the months already rated, when the caller has them."""
     if rated is None:
         rated = set(db.session.execute(select(Feedback.month).where(Feedback.contract_id == contract.id)).scalars())

@@ -16,7 +16,7 @@ depends_on = None
 
 
 # A rejected or ended contract must let the child enrol in the group again: the unique index now
-# covers only pending requests; a contract in force is checked by contracts.services.
+# covers only pending requests; a contract in force is checked by contracts.enrollments.
 
 
 def _recreate(statuses: str) -> None:

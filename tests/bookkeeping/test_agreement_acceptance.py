@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from certapp.audit.models import AuditEvent
-from certapp.bookkeeping import services
+from certapp.bookkeeping import agreements, invoices
+from certapp.bookkeeping import registers as registers_services
 from certapp.bookkeeping.models import Agreement, AgreementVersion
 from certapp.common.months import add_months
-from certapp.contracts import services as contracts
+from certapp.contracts import service_reports
 from certapp.db import db
 from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
 
@@ -27,7 +28,7 @@ def world(users):
     m0, m1 = start, add_months(start, 1)
     contract = make_contract(make_certificate(department=department, today=start), a_user, program, today=start)
     for month in (m0, m1):
-        contracts.report_month(contract.id, a_user, month, True, today=add_months(m1, 1))
+        service_reports.report_month(contract.id, a_user, month, True, today=add_months(m1, 1))
     db.session.commit()
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == a.id)).scalar_one()
     b_agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == b.id)).scalar_one()
@@ -79,7 +80,7 @@ def test_a_concluded_agreement_is_in_force_only_once_the_provider_signs_it(api, 
 
 def test_a_provider_sees_and_signs_only_its_own_agreement(api, login, users, world):
     agreement = world["agreement"]
-    services.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
+    agreements.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
     db.session.commit()
     other = api(world["b_user"])
     assert [a["id"] for a in other.get("/api/v1/bookkeeping/agreements").json] == [world["b_agreement"].id]
@@ -104,7 +105,7 @@ def test_a_provider_sees_and_signs_only_its_own_agreement(api, login, users, wor
 
 def test_the_provider_reads_and_signs_its_agreement_on_its_page(login, world):
     agreement = world["agreement"]
-    services.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None, volume_children=25)
+    agreements.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None, volume_children=25)
     db.session.commit()
     client = login(world["a_user"])
     listing = client.get("/bookkeeping/agreements").get_data(as_text=True)
@@ -129,8 +130,8 @@ def test_a_draft_or_ended_agreement_cannot_be_signed_by_the_provider(api, world)
     agreement, provider = world["agreement"], api(world["a_user"])
     draft = provider.post(f"/api/v1/bookkeeping/agreements/{agreement.id}/accept")
     assert draft.status_code == 409 and draft.json["status"] == "agreement_not_offered"
-    services.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
-    services.end_agreement(agreement.id, world["bookkeeper"], world["m0"], "Исключён из реестра")
+    agreements.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
+    agreements.end_agreement(agreement.id, world["bookkeeper"], world["m0"], "Исключён из реестра")
     db.session.commit()
     ended = provider.post(f"/api/v1/bookkeeping/agreements/{agreement.id}/accept")
     assert ended.status_code == 409 and ended.json["status"] == "agreement_ended"
@@ -153,8 +154,8 @@ def test_a_bad_volume_is_refused_and_nothing_changes(api, login, world):
 
 def test_an_amendment_takes_effect_when_the_provider_signs_it(api, world):
     agreement, m0, m1 = world["agreement"], world["m0"], world["m1"]
-    services.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
-    services.accept_agreement(agreement.id, world["a_user"])
+    agreements.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
+    agreements.accept_agreement(agreement.id, world["a_user"])
     db.session.commit()
     last_of_m0 = m1 - timedelta(days=1)
     amended = api(world["bookkeeper"]).post(f"/api/v1/bookkeeping/agreements/{agreement.id}/amend", json={
@@ -162,7 +163,7 @@ def test_an_amendment_takes_effect_when_the_provider_signs_it(api, world):
     assert amended.status_code == 200 and amended.json["version"] == 2 and amended.json["awaits_provider"]
     db.session.refresh(agreement)
     # until the provider signs version 2, version 1 (no end) stays in force
-    assert services.agreement_in_force(world["a"].id, agreement.municipality_id, m1) is not None
+    assert agreements.agreement_in_force(world["a"].id, agreement.municipality_id, m1) is not None
     detail = api(world["a_user"]).get(f"/api/v1/bookkeeping/agreements/{agreement.id}").json
     assert [v["version"] for v in detail["versions"]] == [1, 2]
     assert detail["versions"][1]["content"]["volume"]["amount_limit"] == 1000_00
@@ -172,16 +173,16 @@ def test_an_amendment_takes_effect_when_the_provider_signs_it(api, world):
     assert "редакция 2 ждёт подписи" in detail["state_name"]
     api(world["a_user"]).post(f"/api/v1/bookkeeping/agreements/{agreement.id}/accept")
     db.session.expire_all()
-    assert services.agreement_in_force(world["a"].id, agreement.municipality_id, m1) is None
-    assert services.agreement_in_force(world["a"].id, agreement.municipality_id, m0) is not None
+    assert agreements.agreement_in_force(world["a"].id, agreement.municipality_id, m1) is None
+    assert agreements.agreement_in_force(world["a"].id, agreement.municipality_id, m0) is not None
 
 
 def test_the_provider_reads_the_registers_and_invoices_that_pay_it(api, login, world):
     agreement = world["agreement"]
-    services.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
-    services.accept_agreement(agreement.id, world["a_user"])
-    register = services.build_register(world["a"].id, world["m0"], world["bookkeeper"])
-    invoice = services.form_invoice("final", world["a"].id, world["m0"], world["bookkeeper"],
+    agreements.conclude_agreement(agreement.id, world["bookkeeper"], world["start"], None)
+    agreements.accept_agreement(agreement.id, world["a_user"])
+    register = registers_services.build_register(world["a"].id, world["m0"], world["bookkeeper"])
+    invoice = invoices.form_invoice("final", world["a"].id, world["m0"], world["bookkeeper"],
                                     today=add_months(world["m1"], 1))
     db.session.commit()
     own, other = api(world["a_user"]), api(world["b_user"])

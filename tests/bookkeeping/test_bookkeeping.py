@@ -5,10 +5,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from certapp.bookkeeping import services
+from certapp.bookkeeping import agreements, reconciliation, registers
 from certapp.bookkeeping.models import Agreement
+from certapp.common.errors import ValidationError
 from certapp.common.months import add_months
-from certapp.contracts import services as contracts
+from certapp.contracts import service_reports
 from certapp.db import db
 from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
 
@@ -32,7 +33,7 @@ def world(app, users):
         provider_user = a_user if contract.provider_id == a.id else b_user
         for month in (m0, m1):
             if month <= contract.end_month:
-                contracts.report_month(contract.id, provider_user, month, True, today=add_months(m1, 1))
+                service_reports.report_month(contract.id, provider_user, month, True, today=add_months(m1, 1))
     db.session.commit()
     app.config["CLOCK_NOW"] = today.isoformat()
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == a.id)).scalar_one()
@@ -47,8 +48,8 @@ def world(app, users):
 
 def _conclude(world):
     """Bookkeeping concludes the agreement for the authorised body, the provider signs it: in force."""
-    services.conclude_agreement(world["agreement"].id, world["bookkeeper"], world["period"].starts_on, None)
-    services.accept_agreement(world["agreement"].id, world["a_user"])
+    agreements.conclude_agreement(world["agreement"].id, world["bookkeeper"], world["period"].starts_on, None)
+    agreements.accept_agreement(world["agreement"].id, world["a_user"])
     db.session.commit()
 
 
@@ -71,7 +72,7 @@ def test_bookkeeper_does_the_month_in_the_browser(login, world):
     # every provider's register is a job: its page shows the progress and the outcome (B is skipped)
     assert "Реестры формируются." in page and "Сформировано реестров" in page and "нет действующего соглашения" in page
     assert "data-job-url" in page and 'value="100"' in page
-    register = db.session.execute(services.registers_query(world["m0"])).scalars().one()
+    register = db.session.execute(registers.registers_query(world["m0"])).scalars().one()
     assert register.total == world["by_month"][world["m0"]]
     assert client.post(f"/bookkeeping/registers/{register.id}/approve").status_code == 302
     assert client.post(f"/bookkeeping/registers/{register.id}/pay", data={
@@ -204,12 +205,12 @@ def test_reconcile_cli_prints_the_figures_and_writes_xlsx(app, world, tmp_path):
 
 def test_a_tampered_register_line_is_reported(app, world):
     _conclude(world)
-    register = services.build_register(world["a"].id, world["m0"], world["bookkeeper"])
-    services.approve_register(register.id, world["bookkeeper"])
+    register = registers.build_register(world["a"].id, world["m0"], world["bookkeeper"])
+    registers.approve_register(register.id, world["bookkeeper"])
     db.session.flush()
     register.lines[0].amount += 1  # what a bad import or a hand edit would do
     db.session.commit()
-    result = services.reconcile()
+    result = reconciliation.reconcile()
     assert not result.ok and any(register.number in m for m in result.mismatches)
     assert app.test_cli_runner().invoke(args=["reconcile"]).exit_code == 1
 
@@ -218,14 +219,14 @@ def test_the_department_cannot_build_registers_in_the_browser(login, users, worl
     page = login(users["department"]).post("/bookkeeping/registers", data={
         "month": f"{world['m0']:%Y-%m}", "provider_id": "0"}, follow_redirects=True).get_data(as_text=True)
     assert "Недостаточно прав" in page
-    assert db.session.execute(services.registers_query()).first() is None
+    assert db.session.execute(registers.registers_query()).first() is None
 
 
 def test_the_registers_command_builds_the_month_with_a_progress_bar(app, world):
-    from certapp.bookkeeping.services import conclude_agreement
+    from certapp.bookkeeping.agreements import conclude_agreement
 
     conclude_agreement(world["agreement"].id, world["bookkeeper"], world["period"].starts_on, None)
-    services.accept_agreement(world["agreement"].id, world["a_user"])
+    agreements.accept_agreement(world["agreement"].id, world["a_user"])
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["registers", "--month", f"{world['m0']:%Y-%m}"])
     assert result.exit_code == 0, result.output
@@ -272,8 +273,8 @@ def test_list_endpoints_answer_a_page_with_the_totals_in_a_header(api, users):
 
 def _approved_register(world):
     _conclude(world)
-    register = services.build_register(world["a"].id, world["m0"], world["bookkeeper"])
-    services.approve_register(register.id, world["bookkeeper"])
+    register = registers.build_register(world["a"].id, world["m0"], world["bookkeeper"])
+    registers.approve_register(register.id, world["bookkeeper"])
     db.session.commit()
     return register
 
@@ -292,7 +293,7 @@ def test_a_payment_order_dated_in_the_future_is_refused_beside_its_date(api, log
     assert page.status_code == 422 and 'aria-invalid="true"' in body
     assert f"Дата платёжного поручения ({tomorrow:%d.%m.%Y}) не может быть позже сегодняшнего дня" in body
     db.session.expire_all()
-    register = services.get_register(register.id)
+    register = registers.get_register(register.id)
     assert (register.status, register.payment_order_number, register.payment_order_date) == ("approved", None, None)
     paid = client.post(f"/api/v1/bookkeeping/payment-registers/{register.id}/pay", json={
         "payment_order_number": "217", "payment_order_date": world["today"].isoformat()})
@@ -301,21 +302,21 @@ def test_a_payment_order_dated_in_the_future_is_refused_beside_its_date(api, log
 
 def test_a_payment_order_before_the_approval_is_refused(app, world):
     register = _approved_register(world)
-    with pytest.raises(services.ValidationError) as refused:
-        services.mark_paid(register.id, world["bookkeeper"], "12", world["today"] - timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:
+        registers.mark_paid(register.id, world["bookkeeper"], "12", world["today"] - timedelta(days=1))
     assert refused.value.fields["payment_order_date"].startswith("Платёжное поручение не может быть раньше")
     db.session.rollback()
-    assert services.get_register(register.id).status == "approved"
+    assert registers.get_register(register.id).status == "approved"
 
 
 def test_the_register_of_a_month_not_over_is_neither_built_nor_approved(app, api, world):
     _conclude(world)
     m1 = world["m1"]
-    with pytest.raises(services.ValidationError) as refused:                  # on the last day of m1
-        services.build_register(world["a"].id, m1, world["bookkeeper"], today=add_months(m1, 1) - timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:                  # on the last day of m1
+        registers.build_register(world["a"].id, m1, world["bookkeeper"], today=add_months(m1, 1) - timedelta(days=1))
     assert refused.value.code == "month_not_over"
     db.session.rollback()
-    register = services.build_register(world["a"].id, m1, world["bookkeeper"])   # the clock: m1 is over
+    register = registers.build_register(world["a"].id, m1, world["bookkeeper"])   # the clock: m1 is over
     db.session.commit()
     app.config["CLOCK_NOW"] = (m1 + timedelta(days=20)).isoformat()               # back inside m1
     client = api(world["bookkeeper"])
@@ -326,5 +327,5 @@ def test_the_register_of_a_month_not_over_is_neither_built_nor_approved(app, api
     assert approve.status_code == 422 and approve.json["status"] == "month_not_over"
     assert "после окончания месяца" in approve.json["message"]
     db.session.expire_all()
-    assert services.get_register(register.id).status == "draft"
-    assert len(db.session.execute(services.registers_query()).scalars().all()) == 1
+    assert registers.get_register(register.id).status == "draft"
+    assert len(db.session.execute(registers.registers_query()).scalars().all()) == 1

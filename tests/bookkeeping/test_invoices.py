@@ -5,10 +5,10 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import select
 
-from certapp.bookkeeping import services
+from certapp.bookkeeping import agreements, invoices, registers
 from certapp.bookkeeping.models import Agreement, Invoice
 from certapp.common.months import add_months
-from certapp.contracts import services as contracts
+from certapp.contracts import service_reports
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.ledger.models import CertificateBalance, LedgerEntry
@@ -34,8 +34,8 @@ def world(users):
     contracts_ = [make_contract(make_certificate(department=department, today=start), provider_user, program,
                                 today=start) for _ in LESSONS]
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
-    services.conclude_agreement(agreement.id, bookkeeper, start, None)
-    services.accept_agreement(agreement.id, provider_user)  # in force: signed by both
+    agreements.conclude_agreement(agreement.id, bookkeeper, start, None)
+    agreements.accept_agreement(agreement.id, provider_user)  # in force: signed by both
     db.session.commit()
     return {"provider_user": provider_user, "provider": provider, "contracts": contracts_, "m0": start,
             "bookkeeper": bookkeeper}
@@ -51,9 +51,9 @@ def test_advance_then_final_by_lessons_held_with_every_kopeck_accounted_for(worl
     advances = [_half_up(Fraction(amount * 80, 100)) for amount in shares]
     assert any(Fraction(a * 80, 100).denominator > 1 for a in shares)  # the rounding is exercised
 
-    advance = services.form_invoice("advance", provider.id, m0, bookkeeper)
+    advance = invoices.form_invoice("advance", provider.id, m0, bookkeeper)
     assert [line.amount for line in advance.lines] == advances and advance.total == sum(advances)
-    services.approve_invoice(advance.id, bookkeeper)
+    invoices.approve_invoice(advance.id, bookkeeper)
     db.session.commit()
     for contract, paid in zip(world["contracts"], advances):
         balance = db.session.get(CertificateBalance, contract.certificate_id)
@@ -61,16 +61,16 @@ def test_advance_then_final_by_lessons_held_with_every_kopeck_accounted_for(worl
 
     m1 = add_months(m0, 1)
     for contract, (planned, held) in zip(world["contracts"], LESSONS):
-        contracts.report_month(contract.id, world["provider_user"], m0, today=m1, lessons_planned=planned,
+        service_reports.report_month(contract.id, world["provider_user"], m0, today=m1, lessons_planned=planned,
                                lessons_held=held, reason=None if held == planned else "Карантин")
     db.session.commit()
     dues = [_half_up(Fraction(amount * held, planned)) for amount, (planned, held) in zip(shares, LESSONS)]
-    final = services.form_invoice("final", provider.id, m0, bookkeeper, today=m1)
+    final = invoices.form_invoice("final", provider.id, m0, bookkeeper, today=m1)
     assert [(line.due, line.advance, line.amount) for line in final.lines] == [
         (due, paid, due - paid) for due, paid in zip(dues, advances)]
     assert final.total == sum(dues) - sum(advances)
     assert any(line.amount < 0 for line in final.lines)  # the month without lessons returns its advance
-    services.approve_invoice(final.id, bookkeeper)
+    invoices.approve_invoice(final.id, bookkeeper)
     db.session.commit()
 
     for contract, amount, due in zip(world["contracts"], shares, dues):
@@ -84,17 +84,17 @@ def test_advance_then_final_by_lessons_held_with_every_kopeck_accounted_for(worl
     assert kinds.count("advance") == 3 and "refund" in kinds
     assert check_invariant() == []
 
-    register = services.build_register(provider.id, m0, bookkeeper, today=m1)
+    register = registers.build_register(provider.id, m0, bookkeeper, today=m1)
     assert register.total == sum(dues)  # advances and finals, paid by the 10th of the next month
 
 
 def test_an_advance_line_reported_before_approval_is_paid_by_the_report(world):
     m0, bookkeeper = world["m0"], world["bookkeeper"]
-    advance = services.form_invoice("advance", world["provider"].id, m0, bookkeeper)
+    advance = invoices.form_invoice("advance", world["provider"].id, m0, bookkeeper)
     first = world["contracts"][0]
-    contracts.report_month(first.id, world["provider_user"], m0, today=add_months(m0, 1), lessons_planned=8,
+    service_reports.report_month(first.id, world["provider_user"], m0, today=add_months(m0, 1), lessons_planned=8,
                            lessons_held=8)
-    services.approve_invoice(advance.id, bookkeeper)
+    invoices.approve_invoice(advance.id, bookkeeper)
     db.session.commit()
     assert [line.amount for line in advance.lines][0] == 0
     assert db.session.get(CertificateBalance, first.certificate_id).spent == _month_amount(first, m0)

@@ -15,7 +15,7 @@ def _money_to_pay(email: str) -> dict:
     from sqlalchemy import select
 
     from certapp.bookkeeping.models import Agreement
-    from certapp.contracts import services as contracts
+    from certapp.contracts import service_reports
     from certapp.db import db
 
     staff_user("bookkeeping", email)
@@ -28,7 +28,7 @@ def _money_to_pay(email: str) -> dict:
     month = contract.months[0].month
     # the month is reported, built and approved once it is over: the journey's day is the 9th of the next
     day = add_months(month, 1) + timedelta(days=8)
-    contracts.report_month(contract.id, provider_user, month, True, today=day)
+    service_reports.report_month(contract.id, provider_user, month, True, today=day)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
     return {"agreement_id": agreement.id, "provider_id": provider.id, "provider": provider.short_name,
             "month": f"{month:%Y-%m}", "valid_from": factories.current_period().starts_on.isoformat(), "day": day}

@@ -37,12 +37,12 @@ def _confirm_application(world, email):
 
 def _accept_enrollment(world):
     from certapp.accounts.models import User
-    from certapp.contracts import services
+    from certapp.contracts import enrollments
     from certapp.db import db
 
     provider = db.session.get(User, world["provider_id"])
-    enrollment = db.session.execute(services.enrollments_for(provider, "requested")).scalars().first()
-    return services.accept_enrollment(enrollment.id, provider).number
+    enrollment = db.session.execute(enrollments.enrollments_for(provider, "requested")).scalars().first()
+    return enrollments.accept_enrollment(enrollment.id, provider).number
 
 
 def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, watch, viewport):

@@ -45,7 +45,7 @@ def test_department_raises_a_limit_and_the_first_in_the_queue_is_funded(page, li
 def _advance(email: str) -> dict:
     from sqlalchemy import select
 
-    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping import agreements
     from certapp.bookkeeping.models import Agreement
     from certapp.db import db
 
@@ -55,8 +55,8 @@ def _advance(email: str) -> dict:
     program = factories.make_program(provider_user, department)
     contract = factories.make_contract(factories.make_certificate(department=department), provider_user, program)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
-    bookkeeping.conclude_agreement(agreement.id, bookkeeper, factories.current_period().starts_on, None)
-    bookkeeping.accept_agreement(agreement.id, provider_user)
+    agreements.conclude_agreement(agreement.id, bookkeeper, factories.current_period().starts_on, None)
+    agreements.accept_agreement(agreement.id, provider_user)
     return {"provider_id": provider.id, "month": f"{contract.start_month:%Y-%m}"}
 
 

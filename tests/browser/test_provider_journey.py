@@ -62,7 +62,7 @@ def _publish_and_enroll(title: str, department_id: int):
     from sqlalchemy import select
 
     from certapp.accounts.models import User
-    from certapp.contracts import services as contracts
+    from certapp.contracts import enrollments
     from certapp.db import db
     from certapp.programs import services as programs
     from certapp.programs.models import Program
@@ -71,7 +71,7 @@ def _publish_and_enroll(title: str, department_id: int):
     program = db.session.execute(select(Program).where(Program.title == title)).scalar_one()
     programs.decide_program(program.id, "published", department)
     certificate = factories.make_certificate(department=department)
-    contracts.request_enrollment(certificate.child.parent, certificate.id, program.groups[0].id,
+    enrollments.request_enrollment(certificate.child.parent, certificate.id, program.groups[0].id,
                                  date.today().replace(day=1))
     return certificate.child.full_name
 
@@ -139,7 +139,7 @@ def test_a_provider_joins_the_registry_and_serves_a_child(page, live_server, wat
     def sign():
         from sqlalchemy import select
 
-        from certapp.contracts import services as contracts
+        from certapp.contracts import contracts
         from certapp.contracts.models import Contract
         from certapp.db import db
 

@@ -23,7 +23,7 @@ def _world(viewport: str):
     """A provider with two two-month programs (3 750 ₽ and 4 200 ₽ a month, in the school year's last
     two months), a parent with a certificate of 15 000 ₽ and an offer of each program, none signed."""
     from certapp.common.months import add_months, first_of_month
-    from certapp.contracts import services
+    from certapp.contracts import enrollments
 
     department = factories.make_user("department")
     provider_user, _ = factories.make_provider(department=department)
@@ -35,8 +35,8 @@ def _world(viewport: str):
     modelling = factories.make_program(provider_user, department, title="Лепка", price_per_month="1 250,00")
     offers = []
     for program in (chess, drawing):
-        enrollment = services.request_enrollment(parent, certificate.id, program.groups[0].id, start)
-        offers.append(services.accept_enrollment(enrollment.id, provider_user))
+        enrollment = enrollments.request_enrollment(parent, certificate.id, program.groups[0].id, start)
+        offers.append(enrollments.accept_enrollment(enrollment.id, provider_user))
     return {"email": parent.email, "parent_id": parent.id, "certificate": certificate.number,
             "certificate_id": certificate.id, "modelling_id": modelling.id, "first_id": offers[0].id,
             "second_id": offers[1].id, "second": offers[1].number}
@@ -44,10 +44,10 @@ def _world(viewport: str):
 
 def _sign_first(world):
     from certapp.accounts.models import User
-    from certapp.contracts import services
+    from certapp.contracts import contracts
     from certapp.db import db
 
-    services.sign_contract(world["first_id"], db.session.get(User, world["parent_id"]), "127.0.0.1")
+    contracts.sign_contract(world["first_id"], db.session.get(User, world["parent_id"]), "127.0.0.1")
 
 
 def _state(world):

@@ -9,7 +9,7 @@ from certapp.common.money import parse_rub
 from certapp.common.months import add_months
 from certapp.common.normalise import ascii_text, identifier, is_ascii_digits
 from certapp.common.validators import check_inn, is_valid_snils, snils_digits
-from certapp.contracts import services as contracts
+from certapp.contracts import service_reports
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import balance_of, check_invariant
@@ -156,8 +156,8 @@ def correction(users):
     program = make_program(provider_user, users["department"])
     certificate = make_certificate(users["parent"], users["department"])
     contract = make_contract(certificate, provider_user, program)
-    # reported once the month is over (contracts.services.reportable_months)
-    contracts.report_month(contract.id, provider_user, this_month(), True, today=add_months(this_month(), 1))
+    # reported once the month is over (contracts.service_reports.reportable_months)
+    service_reports.report_month(contract.id, provider_user, this_month(), True, today=add_months(this_month(), 1))
     db.session.commit()
     return contract, certificate
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from certapp.contracts import services
+from certapp.contracts import enrollments
 from certapp.contracts.models import Contract, Enrollment
 from certapp.db import db
 from certapp.ledger.services import check_invariant
@@ -24,7 +24,7 @@ def _requests(setup, count: int, program=None) -> list[int]:
     ids = []
     for n in range(count):
         certificate = make_certificate(setup["parent"], setup["department"], first_name=NAMES[n % len(NAMES)])
-        ids.append(services.request_enrollment(setup["parent"], certificate.id, group.id, this_month()).id)
+        ids.append(enrollments.request_enrollment(setup["parent"], certificate.id, group.id, this_month()).id)
     db.session.commit()
     return ids
 

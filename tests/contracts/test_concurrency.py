@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 from certapp.accounts.models import User
 from certapp.common.errors import DomainError
 from certapp.common.months import add_months
-from certapp.contracts import services
+from certapp.contracts import contracts as contract_services
+from certapp.contracts import service_reports
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
@@ -26,7 +27,7 @@ def test_contracts_signed_at_the_same_instant_never_overdraw(app, users, setup):
     assert all(c.certificate_part > 15_000_00 // 2 for c in contracts)  # any two together exceed the nominal
 
     def sign(i):
-        return services.sign_contract(ids[i], db.session.get(User, parent_id), "127.0.0.1")
+        return contract_services.sign_contract(ids[i], db.session.get(User, parent_id), "127.0.0.1")
 
     results = run_concurrently(app, len(ids), sign)
     signed = [r for r in results if isinstance(r, int)]
@@ -44,7 +45,7 @@ def test_the_same_contract_signed_by_many_requests_at_once_reserves_once(app, se
     contract_id, parent_id = contract.id, setup["parent"].id
 
     def sign(i):
-        return services.sign_contract(contract_id, db.session.get(User, parent_id), "127.0.0.1")
+        return contract_services.sign_contract(contract_id, db.session.get(User, parent_id), "127.0.0.1")
 
     results = run_concurrently(app, 8, sign)
     assert all(r == contract_id for r in results), results
@@ -60,7 +61,7 @@ def test_the_same_month_reported_at_once_is_spent_once(app, setup):
     contract_id, provider_id, month = contract.id, setup["provider"].id, contract.months[0].month
 
     def report(i):
-        return services.report_month(contract_id, db.session.get(User, provider_id), month, True,
+        return service_reports.report_month(contract_id, db.session.get(User, provider_id), month, True,
                                      today=add_months(month, 1))
 
     results = run_concurrently(app, 6, report)

@@ -3,9 +3,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from certapp.common.errors import ConflictError, ValidationError
 from certapp.common.money import format_rub
 from certapp.common.months import add_months, months_between
-from certapp.contracts import services
+from certapp.contracts import contracts, expiry, service_reports
 from certapp.contracts.models import Contract, Enrollment
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
@@ -194,7 +195,7 @@ def test_a_month_is_reported_once_and_not_delivered_needs_a_reason(app, api, set
 def test_month_by_month_drawdown_until_completion(app, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     for row in list(contract.months):
-        services.report_month(contract.id, setup["provider"], row.month, True, today=add_months(row.month, 1))
+        service_reports.report_month(contract.id, setup["provider"], row.month, True, today=add_months(row.month, 1))
     db.session.commit()
     balance = balance_of(setup["certificate"].id)
     assert balance.spent == contract.certificate_part and balance.reserved == 0
@@ -203,7 +204,7 @@ def test_month_by_month_drawdown_until_completion(app, setup):
 
 def test_notice_ends_the_contract_at_the_end_of_the_month_and_then_releases_the_reserve(api, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
-    services.report_month(contract.id, setup["provider"], contract.months[0].month, True,
+    service_reports.report_month(contract.id, setup["provider"], contract.months[0].month, True,
                           today=add_months(contract.months[0].month, 1))
     db.session.commit()
     parent = api(setup["parent"])
@@ -225,8 +226,8 @@ def test_notice_ends_the_contract_at_the_end_of_the_month_and_then_releases_the_
     again = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "ещё раз"})
     assert again.status_code == 409 and "уже подано" in again.json["message"]
 
-    assert services.end_noticed(today=this_month()) == 0  # the notice month is not over
-    assert services.end_noticed(today=next_month) == 1
+    assert contracts.end_noticed(today=this_month()) == 0  # the notice month is not over
+    assert contracts.end_noticed(today=next_month) == 1
     db.session.commit()
     db.session.expire_all()
     contract = db.session.get(Contract, contract.id)
@@ -252,7 +253,7 @@ def test_the_department_terminates_by_instruction_and_only_so(api, setup):
 
 def test_department_corrects_a_month_with_a_correcting_entry(api, users, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
-    services.report_month(contract.id, setup["provider"], this_month(), True, today=add_months(this_month(), 1))
+    service_reports.report_month(contract.id, setup["provider"], this_month(), True, today=add_months(this_month(), 1))
     db.session.commit()
     body = {"month": f"{this_month():%Y-%m}", "direction": "refund", "amount_rub": "100", "reason": "Занятие отменено"}
     assert api(setup["provider"]).post(f"/api/v1/contracts/{contract.id}/corrections", json=body).status_code == 403
@@ -269,7 +270,7 @@ def test_a_months_corrections_stay_within_what_it_spent_and_its_part(api, users,
     """A refund took back more than the month had spent (8 refunds of 100 ₽ and 1 000,50 ₽ against a
     month of 1 250 ₽: the certificate gained money), a charge spent more than the month's part."""
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
-    services.report_month(contract.id, setup["provider"], this_month(), True, today=add_months(this_month(), 1))
+    service_reports.report_month(contract.id, setup["provider"], this_month(), True, today=add_months(this_month(), 1))
     db.session.commit()
     part, url = contract.months[0].certificate_amount, f"/api/v1/contracts/{contract.id}/corrections"
     department = api(users["department"])
@@ -290,14 +291,14 @@ def test_a_months_corrections_stay_within_what_it_spent_and_its_part(api, users,
 def test_the_period_end_expires_what_is_left(app, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     period = current_period()
-    with pytest.raises(services.ValidationError):
-        services.expire_period(period.id, setup["department"])
-    counts = services.expire_period(period.id, setup["department"], today=period.ends_on + timedelta(days=1))
+    with pytest.raises(ValidationError):
+        expiry.expire_period(period.id, setup["department"])
+    counts = expiry.expire_period(period.id, setup["department"], today=period.ends_on + timedelta(days=1))
     db.session.commit()
     balance = balance_of(setup["certificate"].id)
     assert counts["amount"] == 15_000_00 - contract.certificate_part == balance.expired
     assert balance.available == 0 and setup["certificate"].status == "expired"
-    again = services.expire_period(period.id, setup["department"], today=period.ends_on + timedelta(days=1))
+    again = expiry.expire_period(period.id, setup["department"], today=period.ends_on + timedelta(days=1))
     assert again["certificates"] == 0
 
 
@@ -305,11 +306,11 @@ def test_the_period_expires_in_batches_each_committed(app, setup):
     others = [make_certificate(department=setup["department"]) for _ in range(2)]
     db.session.commit()
     period = current_period()
-    totals = services.expire_period_in_batches(period.id, None, batch=1, today=period.ends_on + timedelta(days=1))
+    totals = expiry.expire_period_in_batches(period.id, None, batch=1, today=period.ends_on + timedelta(days=1))
     assert totals == {"certificates": 3, "amount": 3 * 15_000_00}
     db.session.expire_all()
     assert {c.status for c in (setup["certificate"], *others)} == {"expired"}
-    assert services.expire_period_in_batches(period.id, None, today=period.ends_on + timedelta(days=1)) == {
+    assert expiry.expire_period_in_batches(period.id, None, today=period.ends_on + timedelta(days=1)) == {
         "certificates": 0, "amount": 0}
 
 
@@ -356,12 +357,12 @@ def test_the_notice_month_can_still_be_reported_and_the_months_after_cannot(app,
     if len(contract.months) < 2:
         pytest.skip("the period's last month: nothing to terminate after it")
     first, second = contract.months[0].month, contract.months[1].month
-    services.terminate(contract.id, setup["parent"], "Переезд", today=first + timedelta(days=14))
-    report = services.report_month(contract.id, setup["provider"], first, True, today=second)  # after its end
+    contracts.terminate(contract.id, setup["parent"], "Переезд", today=first + timedelta(days=14))
+    report = service_reports.report_month(contract.id, setup["provider"], first, True, today=second)  # after its end
     assert report.amount == contract.months[0].certificate_amount and contract.status == "active"
-    with pytest.raises(services.ConflictError, match="отменён расторжением"):
-        services.report_month(contract.id, setup["provider"], second, True, today=add_months(second, 1))
-    services.end_noticed(today=second)
+    with pytest.raises(ConflictError, match="отменён расторжением"):
+        service_reports.report_month(contract.id, setup["provider"], second, True, today=add_months(second, 1))
+    contracts.end_noticed(today=second)
     db.session.commit()
     assert contract.status == "terminated" and balance_of(setup["certificate"].id).reserved == 0
 
@@ -409,7 +410,7 @@ def _pdf_text(body: bytes, tmp_path) -> str:
 
 def test_the_certificate_shows_its_three_parts_on_the_page_in_the_pdf_and_the_api(api, login, setup, tmp_path):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
-    services.report_month(contract.id, setup["provider"], this_month(), lessons_planned=8, lessons_held=6,
+    service_reports.report_month(contract.id, setup["provider"], this_month(), lessons_planned=8, lessons_held=6,
                           reason="Карантин", today=add_months(this_month(), 1))
     db.session.commit()
     certificate_id, number = setup["certificate"].id, contract.number

@@ -10,7 +10,7 @@ from certapp.accounts.models import User
 from certapp.certificates import services as certificates
 from certapp.common.money import format_rub
 from certapp.common.months import months_between
-from certapp.contracts import services
+from certapp.contracts import enrollments
 from certapp.contracts.models import Enrollment
 from certapp.db import db
 from tests.factories import current_period, make_certificate, make_contract, make_program, this_month
@@ -36,7 +36,7 @@ def family(users, setup):
     make_contract(usable, provider, other, start_month=current_period().ends_on.replace(day=1))
     too_old = make_certificate(parent, department, first_name="Олег", birth_date=date(year - 16, 1, 10))
     enrolled = make_certificate(parent, department, first_name="Анна", birth_date=date(year - 9, 3, 3))
-    services.request_enrollment(parent, enrolled.id, setup["group"].id, this_month())
+    enrollments.request_enrollment(parent, enrolled.id, setup["group"].id, this_month())
     suspended = make_certificate(parent, department, first_name="Иван", birth_date=date(year - 8, 4, 4))
     certificates.change_status(suspended.id, "suspended", department, "Проверка")
     db.session.commit()
@@ -63,7 +63,7 @@ def test_the_form_shows_the_split_from_the_balance_now(login, family):
     assert family["usable"].number in table and format_rub(1_200_00) in table  # available
     assert f"<strong>{format_rub(certificate_part)}</strong>" in table
     assert f"<strong>{format_rub(total - certificate_part)}</strong>" in table
-    split = services.enrollment_options(db.session.get(User, family["parent"].id), family["group"], start)[-1].split
+    split = enrollments.enrollment_options(db.session.get(User, family["parent"].id), family["group"], start)[-1].split
     assert (split.total, split.certificate_part) == (total, certificate_part)
 
 

@@ -2,7 +2,7 @@
 filter reads them): equal to the contracts counted, whatever moves the contracts."""
 from sqlalchemy import func, select, update
 
-from certapp.contracts import services as contracts
+from certapp.contracts import contracts
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.programs.models import StudyGroup

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from certapp.certificates import services as certificates
-from certapp.contracts import services
+from certapp.contracts import prolongation
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.ledger.services import balance_of, check_invariant
@@ -40,9 +40,9 @@ def test_a_continuing_program_is_offered_for_the_next_period_once_and_the_parent
     db.session.commit()
 
     near_end = current_period().ends_on - timedelta(days=30)
-    assert services.offer_prolongations(today=current_period().ends_on - timedelta(days=200)) == 0  # not near yet
-    assert services.offer_prolongations(today=near_end) == 1
-    assert services.offer_prolongations(today=near_end) == 0  # once per contract
+    assert prolongation.offer_prolongations(today=current_period().ends_on - timedelta(days=200)) == 0  # not near yet
+    assert prolongation.offer_prolongations(today=near_end) == 1
+    assert prolongation.offer_prolongations(today=near_end) == 0  # once per contract
     db.session.commit()
     offer = db.session.execute(select(Contract).where(Contract.prolonged_from_id == contract.id)).scalar_one()
     assert (offer.status, offer.certificate_id, offer.start_month) == ("offered", next_certificate.id,
@@ -63,5 +63,5 @@ def test_no_next_certificate_no_offer(setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     following = _next_period(setup["department"])
     _continue(setup["program"], setup["provider"], following)
-    assert services.offer_prolongations(today=current_period().ends_on - timedelta(days=10)) == 0
-    assert services.prolong(contract) is None
+    assert prolongation.offer_prolongations(today=current_period().ends_on - timedelta(days=10)) == 0
+    assert prolongation.prolong(contract) is None

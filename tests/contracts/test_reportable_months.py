@@ -6,8 +6,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from certapp.common.errors import ValidationError
 from certapp.common.money import share
-from certapp.contracts import services
+from certapp.contracts import contracts, enrollments, service_reports
 from certapp.contracts.models import ServiceReport
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
@@ -32,9 +33,9 @@ def _december(setup):
         "starts_on": date(year, 12, 7), "ends_on": current_period().ends_on, "capacity": 10})
     db.session.flush()
     parent = setup["parent"]
-    enrollment = services.request_enrollment(parent, setup["certificate"].id, group.id, f"{year}-12",
+    enrollment = enrollments.request_enrollment(parent, setup["certificate"].id, group.id, f"{year}-12",
                                              today=date(year, 12, 4))
-    contract = services.sign_contract(services.accept_enrollment(enrollment.id, setup["provider"]).id, parent, None)
+    contract = contracts.sign_contract(enrollments.accept_enrollment(enrollment.id, setup["provider"]).id, parent, None)
     db.session.commit()
     assert contract.group_id == group.id and contract.start_month == date(year, 12, 1)
     # the schedule's lessons in December from the 7th, counted here day by day
@@ -53,26 +54,26 @@ def _nothing_reported(contract):
 
 
 def test_the_schedule_names_its_weekdays_and_counts_the_lessons_of_a_month():
-    assert services.schedule_weekdays("пн, ср 15:00–16:30") == {0, 2}
-    assert services.schedule_weekdays("Вторник и четверг, 16:00") == {1, 3}
-    assert services.schedule_weekdays("пн–пт 9:00") == {0, 1, 2, 3, 4}
-    assert services.schedule_weekdays("сб 11:00–12:30") == {5}
-    assert services.schedule_weekdays("по согласованию с родителями") == set()
+    assert service_reports.schedule_weekdays("пн, ср 15:00–16:30") == {0, 2}
+    assert service_reports.schedule_weekdays("Вторник и четверг, 16:00") == {1, 3}
+    assert service_reports.schedule_weekdays("пн–пт 9:00") == {0, 1, 2, 3, 4}
+    assert service_reports.schedule_weekdays("сб 11:00–12:30") == {5}
+    assert service_reports.schedule_weekdays("по согласованию с родителями") == set()
 
     class Group:
         schedule, starts_on, ends_on = "пн, ср", date(2026, 12, 7), date(2027, 5, 31)
-    assert services.scheduled_lessons(Group, date(2026, 12, 1)) == 8      # 7, 9, 14, 16, 21, 23, 28, 30
-    assert services.scheduled_lessons(Group, date(2027, 2, 1)) == 8
+    assert service_reports.scheduled_lessons(Group, date(2026, 12, 1)) == 8      # 7, 9, 14, 16, 21, 23, 28, 30
+    assert service_reports.scheduled_lessons(Group, date(2027, 2, 1)) == 8
     Group.schedule = "по согласованию"
-    assert services.scheduled_lessons(Group, date(2026, 12, 1)) is None
+    assert service_reports.scheduled_lessons(Group, date(2026, 12, 1)) is None
 
 
 def test_a_month_is_not_reported_before_its_end_by_the_service(setup):
     contract, december, lessons = _december(setup)
-    assert services.reportable_months(contract, december.replace(day=4)) == []
-    assert services.reportable_months(contract, date(december.year, 12, 31)) == []
-    with pytest.raises(services.ValidationError) as refused:
-        services.report_month(contract.id, setup["provider"], december, lessons_planned=lessons, lessons_held=7,
+    assert service_reports.reportable_months(contract, december.replace(day=4)) == []
+    assert service_reports.reportable_months(contract, date(december.year, 12, 31)) == []
+    with pytest.raises(ValidationError) as refused:
+        service_reports.report_month(contract.id, setup["provider"], december, lessons_planned=lessons, lessons_held=7,
                               today=december.replace(day=4))
     assert refused.value.code == "month_not_over" and "после окончания месяца" in refused.value.message
     db.session.rollback()
@@ -110,8 +111,8 @@ def test_the_api_refuses_the_current_month_with_a_code_and_lists_what_can_be_rep
 def test_a_late_report_is_still_accepted(setup):
     contract, december, lessons = _december(setup)
     late = date(december.year + 1, 2, 20)                          # well after the 5th of January
-    assert [m.month for m in services.reportable_months(contract, late)] == [december, date(december.year + 1, 1, 1)]
-    report = services.report_month(contract.id, setup["provider"], december, lessons_planned=lessons,
+    assert [m.month for m in service_reports.reportable_months(contract, late)] == [december, date(december.year + 1, 1, 1)]
+    report = service_reports.report_month(contract.id, setup["provider"], december, lessons_planned=lessons,
                                    lessons_held=lessons, today=late)
     assert report.amount == contract.months[0].certificate_amount
 
@@ -160,12 +161,12 @@ def test_the_group_page_offers_only_months_that_are_over(app, login, setup):
 
 def test_a_terminated_contract_reports_its_months_before_the_termination_once_they_are_over(setup):
     contract, december, lessons = _december(setup)
-    services.terminate(contract.id, setup["parent"], "Переезд", today=december + timedelta(days=14))
+    contracts.terminate(contract.id, setup["parent"], "Переезд", today=december + timedelta(days=14))
     january = date(december.year + 1, 1, 1)
-    services.end_noticed(today=january)
+    contracts.end_noticed(today=january)
     db.session.commit()
     assert contract.status == "terminated"
-    assert [m.month for m in services.reportable_months(contract, date(december.year + 1, 3, 1))] == [december]
+    assert [m.month for m in service_reports.reportable_months(contract, date(december.year + 1, 3, 1))] == [december]
 
 
 def test_the_group_page_shows_a_refused_row_as_typed_with_its_reason_beside_it(app, login, setup):

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from certapp.audit.models import AuditEvent
 from certapp.common.money import format_rub
 from certapp.common.months import add_months, first_of_month
-from certapp.contracts import services
+from certapp.contracts import contracts
+from certapp.contracts import months as months_services
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
@@ -43,7 +44,7 @@ def stale(users, setup):
     second = make_contract(certificate, provider, second_program, sign=False, start_month=start)
     assert (first.certificate_part, second.certificate_part) == (7_500_00, 8_400_00)
     assert second.parent_part == 0
-    services.sign_contract(first.id, setup["parent"], "127.0.0.1")
+    contracts.sign_contract(first.id, setup["parent"], "127.0.0.1")
     db.session.commit()
     assert balance_of(certificate.id).available == 7_500_00
     return {**setup, "first": first, "second": second, "months": months}
@@ -59,15 +60,15 @@ def _ledger_state(certificate_id):
 def test_the_split_is_month_by_month_in_month_order():
     months = [first_of_month(current_period().starts_on), add_months(first_of_month(current_period().starts_on), 1),
               add_months(first_of_month(current_period().starts_on), 2)]
-    shares = services.split_schedule([(months[2], 4_200_00), (months[0], 4_200_00), (months[1], 4_200_00)], 7_500_00)
+    shares = months_services.split_schedule([(months[2], 4_200_00), (months[0], 4_200_00), (months[1], 4_200_00)], 7_500_00)
     assert [(s.month, s.certificate_amount, s.parent_amount) for s in shares] == [
         (months[0], 4_200_00, 0), (months[1], 3_300_00, 9_00_00), (months[2], 0, 4_200_00)]
-    assert [s.certificate_amount for s in services.split_schedule([(months[0], 1_00)], -5)] == [0]
+    assert [s.certificate_amount for s in months_services.split_schedule([(months[0], 1_00)], -5)] == [0]
 
 
 def test_the_stale_offer_shows_the_resplit_to_the_parent(login, stale):
     second = stale["second"]
-    split = services.current_split(db.session.get(Contract, second.id))
+    split = contracts.current_split(db.session.get(Contract, second.id))
     assert (split.certificate_part, split.parent_part, split.changed) == (7_500_00, 9_00_00, "down")
     assert sum(s.certificate_amount for s in split.shares) == 7_500_00
     assert all(s.certificate_amount + s.parent_amount == s.price for s in split.shares)
@@ -131,7 +132,7 @@ def test_signing_the_split_seen_reserves_only_the_certificate_part(api, stale):
     assert (balance.available, balance.reserved) == (0, 15_000_00)
     reserve = db.session.execute(select(LedgerEntry).where(LedgerEntry.contract_id == second.id)).scalar_one()
     assert (reserve.kind, reserve.amount) == ("reserve", 7_500_00)
-    assert services.contract_content(contract)["certificate_part"] == 7_500_00  # the signed document says so
+    assert contracts.contract_content(contract)["certificate_part"] == 7_500_00  # the signed document says so
     assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "contract.resplit")).scalar_one()
     assert check_invariant() == []
     # a retried signing (with the figures or without) does nothing twice
@@ -191,8 +192,8 @@ def test_a_signing_that_loses_the_race_for_the_balance_is_refused_with_the_split
         return real_reserve(certificate_id, amount, key, **kwargs)
 
     monkeypatch.setattr(ledger, "reserve", reserve_after_someone_else)
-    with pytest.raises(services.SplitChangedError) as refused:
-        services.sign_contract(second.id, stale["parent"], "127.0.0.1", 7_500_00)
+    with pytest.raises(contracts.SplitChangedError) as refused:
+        contracts.sign_contract(second.id, stale["parent"], "127.0.0.1", 7_500_00)
     assert (refused.value.split.certificate_part, refused.value.split.available) == (5_00_00, 5_00_00)
     assert refused.value.code == "split_changed"
     db.session.rollback()

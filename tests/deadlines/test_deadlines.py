@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from certapp.audit.models import AuditEvent
 from certapp.certificates import services as certificates
-from certapp.contracts import services as contracts
+from certapp.contracts import contracts
 from certapp.contracts.models import Contract
 from certapp.db import db, transaction
 from certapp.deadlines import services

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
-from certapp.bookkeeping import services as bookkeeping
+from certapp.bookkeeping import agreement_reports, agreements
 from certapp.bookkeeping.models import Agreement, AgreementReport
 from certapp.certificates import services as certificates
 from certapp.certificates.models import CertificateApplication
@@ -92,16 +92,16 @@ def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accept
     start = current_period().starts_on
     certificate = make_certificate(users["parent"], department, today=start)
     contract = make_contract(certificate, provider_user, make_program(provider_user, department), today=start)
-    from certapp.contracts import services as contracts
-    contracts.report_month(contract.id, provider_user, start, today=add_months(start, 1), lessons_planned=8,
+    from certapp.contracts import service_reports
+    service_reports.report_month(contract.id, provider_user, start, today=add_months(start, 1), lessons_planned=8,
                            lessons_held=8)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
-    bookkeeping.conclude_agreement(agreement.id, bookkeeper, start, None)
-    bookkeeping.accept_agreement(agreement.id, provider_user)
+    agreements.conclude_agreement(agreement.id, bookkeeper, start, None)
+    agreements.accept_agreement(agreement.id, provider_user)
     db.session.commit()
     quarter = (start.month - 1) // 3 + 1
     today = add_months(date(start.year, (quarter - 1) * 3 + 1, 1), 3)
-    early = bookkeeping.form_agreement_report
+    early = agreement_reports.form_agreement_report
     try:
         early(provider_user, agreement.id, start.year, quarter, today=add_months(today, -1))
     except Exception as error:  # noqa: BLE001  (the refusal's field is what is checked)

@@ -145,7 +145,7 @@ def test_an_unconfirmed_address_and_a_muted_kind_get_no_letter_but_the_app_shows
 
 
 def test_the_provider_is_told_of_a_new_enrollment_and_the_parent_gets_a_link_to_sign(api, users, smtp):
-    from certapp.contracts import services as contracts
+    from certapp.contracts import contracts, enrollments
     from tests.factories import this_month
 
     provider_user, provider = make_provider(users["provider"], users["department"])
@@ -156,13 +156,13 @@ def test_the_provider_is_told_of_a_new_enrollment_and_the_parent_gets_a_link_to_
     certificate = make_certificate(parent, users["department"])
     _confirmed(provider_user), _confirmed(colleague), _confirmed(parent)
     with transaction():
-        enrollment = contracts.request_enrollment(parent, certificate.id, program.groups[0].id, this_month())
+        enrollment = enrollments.request_enrollment(parent, certificate.id, program.groups[0].id, this_month())
     subjects = {m["To"]: m["Subject"] for m in smtp.messages}
     assert subjects[provider_user.email].startswith("Новая заявка на обучение") and colleague.email in subjects
     for person in (provider_user, colleague):   # the organisation's notification, seen by its staff
         assert api(person).get("/api/v1/notifications").json["items"][0]["title"].startswith("Новая заявка")
     with transaction():
-        contract = contracts.accept_enrollment(enrollment.id, provider_user)
+        contract = enrollments.accept_enrollment(enrollment.id, provider_user)
     letter = smtp.to(parent.email)[-1]
     assert letter["Subject"] == f"Заявка принята: подпишите договор № {contract.number}"
     assert f"/contracts/{contract.id}" in letter.get_body(("plain",)).get_content()

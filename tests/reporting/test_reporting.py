@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 
 from certapp.common.months import add_months
-from certapp.contracts import services as contracts
+from certapp.contracts import service_reports
 from certapp.db import db
 from certapp.reference.models import Municipality
 from certapp.reporting import services
@@ -35,10 +35,10 @@ def world(users):
                                             (c3, com_user, (m0,)), (c4, com_user, (m0, m1))):
         for month in months:
             if month <= contract.end_month:
-                contracts.report_month(contract.id, provider_user, month, True, today=add_months(m1, 1))
+                service_reports.report_month(contract.id, provider_user, month, True, today=add_months(m1, 1))
                 delivered.append((contract, month))
     if m0 <= c2.end_month and m1 <= c2.end_month:
-        contracts.report_month(c2.id, state_user, m1, False, reason="Карантин", today=add_months(m1, 1))
+        service_reports.report_month(c2.id, state_user, m1, False, reason="Карантин", today=add_months(m1, 1))
     db.session.commit()
     return {"m0": m0, "m1": m1, "delivered": delivered, "contracts": (c1, c2, c3, c4), "users": users,
             "parent_of": {c.id: c.parent for c in (c1, c2, c3, c4)}}
@@ -237,10 +237,10 @@ def test_child_hours_follow_the_lessons_held_a_half_held_month_is_half_the_hours
     full, half, whole = (make_contract(make_certificate(department=department, today=start), provider_user, program,
                                        today=start) for _ in range(3))
     after = add_months(start, 1)
-    contracts.report_month(full.id, provider_user, start, lessons_planned=8, lessons_held=8, today=after)
-    contracts.report_month(half.id, provider_user, start, lessons_planned=8, lessons_held=4, reason="Карантин",
+    service_reports.report_month(full.id, provider_user, start, lessons_planned=8, lessons_held=8, today=after)
+    service_reports.report_month(half.id, provider_user, start, lessons_planned=8, lessons_held=4, reason="Карантин",
                            today=after)
-    contracts.report_month(whole.id, provider_user, start, True, today=after)   # no lessons given: in full
+    service_reports.report_month(whole.id, provider_user, start, True, today=after)   # no lessons given: in full
     db.session.commit()
     line = next(line for line in services.execution_report(start.year).lines
                 if line.direction.id == program.direction_id)
