@@ -49,6 +49,7 @@ class IdConverter(IntegerConverter):
 
 
 def register_extensions(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     import certapp.models
     import certapp.tasks  # noqa: F401  (the features' reactions to each other's events, and the jobs)
     from certapp.accounts.access import check_access
@@ -90,6 +91,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp import home, observability
     from certapp.accounts import api as accounts_api
     from certapp.accounts import views as accounts_views
@@ -135,18 +137,21 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_rate_limits(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.ratelimit import apply_limits
 
     apply_limits(app)
 
 
 def register_error_handlers(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.errors import register_error_handlers as register
 
     register(app)
 
 
 def register_commands(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.accounts.cli import users_cli
     from certapp.audit.cli import audit_cli
     from certapp.backup import backup_cli
@@ -172,6 +177,7 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.common.money import format_rub
     from certapp.common.names import dative, genitive
     from certapp.common.templating import format_date, format_datetime, format_number, plural

@@ -6,6 +6,7 @@ import certapp.bookkeeping.reactions
 import certapp.certificates.reactions
 import certapp.contracts.jobs
 import certapp.contracts.reactions
+import certapp.deadlines.reactions
 import certapp.jobs.housekeeping
 import certapp.mail.services
 import certapp.notifications.reactions

@@ -25,9 +25,6 @@ KNOWN_CYCLE_EDGES = {
     # a page of the catalog counts seats (contracts), a parent's municipalities (certificates) and
     # ratings (reporting): programs.services.taken_seats_expr, home_municipality_of, program_ratings
     ("programs", "contracts"), ("programs", "certificates"), ("programs", "reporting"),
-    # reference.services.update_municipality checks the role with accounts.services.require_role, and
-    # load_reference_data loads the production calendar (deadlines)
-    ("reference", "accounts"), ("reference", "deadlines"),
     # a long bulk action (jobs.bulk) loads its official (accounts.models.User) in the worker; accounts'
     # letters go through mail, which sends through the queue
     ("jobs", "accounts"),
@@ -55,8 +52,16 @@ def _type_checking(node) -> bool:
 
 def _imports_of(module: str, path: Path) -> list[tuple]:
     lines = path.read_text().splitlines()
+    tree = ast.parse("\n".join(lines))
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
-    found = []
+    found, block_start = [], {}
+    for node in ast.walk(tree):  # where each run of imports in a row begins: one comment above serves the run
+        for field in ("body", "orelse", "finalbody"):
+            statements, start = getattr(node, field, None), None
+            for statement in statements if isinstance(statements, list) else []:
+                is_import = isinstance(statement, ast.Import | ast.ImportFrom)
+                start = (start or statement.lineno) if is_import else None
+                block_start[id(statement)] = start
 
     def walk(node, in_function):
         for child in ast.iter_child_nodes(node):
@@ -73,12 +78,13 @@ def _imports_of(module: str, path: Path) -> list[tuple]:
             else:
                 walk(child, inner)
                 continue
-            context = "\n".join(lines[max(child.lineno - 2, 0):child.end_lineno])
+            first = block_start.get(id(child)) or child.lineno
+            context = "\n".join(lines[max(first - 2, 0):child.end_lineno])
             for name in names:
                 if name.startswith("certapp") and (target := _resolve(name)):
                     found.append((module, target, child.lineno, in_function, context))
 
-    walk(ast.parse("\n".join(lines)), False)
+    walk(tree, False)
     return found
 
 
@@ -173,16 +179,11 @@ def test_no_domain_module_imports_a_features_pages():
 
 
 def test_an_import_inside_a_function_says_why():
-    """In a function, a certapp import carries a comment on its line or the line above saying why."""
+    """In a function, a certapp import carries a comment saying why: on its line, or on the line above the
+    imports in a row it belongs to."""
     silent = [f"{module}:{line}" for module, _target, line, inner, context in IMPORTS
               if inner and "#" not in context]
-    assert len(silent) <= SILENT_IMPORTS_LEFT, silent
-    # the number may only go down: lower SILENT_IMPORTS_LEFT when it does
-    assert len(silent) == SILENT_IMPORTS_LEFT, f"{len(silent)} left now: lower SILENT_IMPORTS_LEFT"
-
-
-#: in-function imports of certapp modules still without a reason (issue 25: none)
-SILENT_IMPORTS_LEFT = 96
+    assert silent == []
 
 
 # --- events -------------------------------------------------------------------------------------------

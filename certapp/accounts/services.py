@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from certapp.accounts import letters
 from certapp.accounts.models import ROLES, SELF_REGISTERED_ROLES, ApiToken, LoginThrottle, User
 from certapp.audit.services import record_event
-from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, PermissionDeniedError, ValidationError
+from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, ValidationError
 from certapp.common.templating import format_wait
 from certapp.common.validators import normalise_email, normalise_phone, validate_password_strength
 from certapp.db import db, utcnow
@@ -296,12 +296,6 @@ def user_for_token(token: str) -> User | None:
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     return row.user
-
-
-def require_role(user, *roles: str) -> None:
-    """Service-level guard for rules that depend on who acts."""
-    if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
-        raise PermissionDeniedError("Недостаточно прав для этого действия.")
 
 
 def reset_password(token: str, new_password: str) -> User:

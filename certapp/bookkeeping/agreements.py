@@ -7,7 +7,6 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.models import (
     AGREEMENT_TRANSITIONS,
@@ -18,6 +17,7 @@ from certapp.bookkeeping.models import (
 from certapp.common import clock, events
 from certapp.common.errors import DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.months import add_months
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.db import db, utcnow
 from certapp.documents.services import (

@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from stdnum import damm
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates import personal_data, qr
 from certapp.certificates.models import (
@@ -26,6 +25,7 @@ from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, TransitionError, ValidationError
 from certapp.common.normalise import ascii_text
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
 from certapp.common.web import path_for

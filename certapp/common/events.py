@@ -41,6 +41,9 @@ request_refused = _event("request.refused", "A request was refused for want of a
 job_failed_stale = _event("job.failed_stale", "A job's worker died too many times: (job). Its owner is told.")
 
 # --- reference data ----------------------------------------------------------------------------------
+reference_data_loaded = _event("reference_data.loaded", "The installation's reference data was loaded (None): "
+                               "a feature with reference data of its own adds what is missing and returns "
+                               "(name, how many rows it added).")
 certificate_category_changed = _event("certificate_category.changed", "A category's limit or nominal changed: "
                                       "(category, actor).")
 

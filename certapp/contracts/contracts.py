@@ -7,13 +7,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate
 from certapp.common import clock, events
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import format_rub
 from certapp.common.months import add_months, first_of_month
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.contracts.enrollments import EnrollmentError
 from certapp.contracts.models import (

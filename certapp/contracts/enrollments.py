@@ -8,13 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, Child
 from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from certapp.common.months import first_of_month, months_between
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.common.web import path_for
 from certapp.contracts.models import (

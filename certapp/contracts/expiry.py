@@ -11,13 +11,13 @@ from certapp.common.errors import ValidationError
 from certapp.common.states import transition
 from certapp.db import db, transaction
 from certapp.ledger import services as ledger
+from certapp.reference.services import get_period
 
 
 def expire_period(period_id: int, actor: User | None, today: date | None = None, batch: int | None = None) -> dict:
     """At the period's end what is still available on its certificates expires; nothing carries over.
     `batch`: at most that many certificates (those done are expired, so the next call goes on); the
     callers loop, a transaction per batch, so that a region's period never sits in one transaction."""
-    from certapp.reference.services import get_period
     period = get_period(period_id)
     today = today or clock.today()
     if today <= period.ends_on:

@@ -9,13 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import format_rub, share
 from certapp.common.months import add_months, month_label
+from certapp.common.roles import require_role
 from certapp.common.templating import plural
 from certapp.contracts.contracts import REPORT_LOAD, _transition, get_contract
 from certapp.contracts.models import (

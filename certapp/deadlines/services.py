@@ -6,11 +6,11 @@ from flask import g, has_app_context
 from sqlalchemy import select
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.common import clock
 from certapp.common.errors import NotFoundError, ValidationError
 from certapp.common.months import add_months
+from certapp.common.roles import require_role
 from certapp.db import db
 from certapp.deadlines.calendar import PRODUCTION_CALENDAR, add_working_days, next_working_day, working_days_between
 from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS, DeadlineRule, Holiday

@@ -7,11 +7,11 @@ from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.common import clock
 from certapp.common.errors import DomainError, FieldChecks, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import parse_rub
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
@@ -242,6 +242,7 @@ def save_group(user: User, program_id: int, data: dict, group_id: int | None = N
 
 def taken_seats_expr():
     """A correlated SQL expression: the seats taken in StudyGroup (contracts offered or in force)."""
+    # contracts build on programs: imported when used (a cycle tests/test_imports.py still lists)
     from certapp.contracts.models import SEAT_HOLDING_STATUSES, Contract
     return (select(func.count(Contract.id))
             .where(Contract.group_id == StudyGroup.id, Contract.status.in_(SEAT_HOLDING_STATUSES))
@@ -291,6 +292,7 @@ def municipality_filter(oktmo: str | None, user=None, *, default_home: bool = Fa
 
 def home_municipality_of(user) -> int | None:
     """The municipality whose programs a parent sees first: that of the child's newest certificate."""
+    # certificates build on programs: imported when used (a cycle tests/test_imports.py still lists)
     from certapp.certificates.models import Certificate, Child
 
     if not getattr(user, "is_authenticated", False) or user.role != "parent":
@@ -303,6 +305,7 @@ def home_municipality_of(user) -> int | None:
 def certificate_municipalities_of(user) -> set[int] | None:
     """Where a parent's active certificates pay (a program must be offered there); None when that does not
     limit anything (not a parent, or no certificate yet: the enrollment page says what to do)."""
+    # certificates build on programs: imported when used (a cycle tests/test_imports.py still lists)
     from certapp.certificates.models import Certificate, Child
 
     if not getattr(user, "is_authenticated", False) or user.role != "parent":

@@ -6,7 +6,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.common import clock, events
 from certapp.common.errors import (
@@ -19,6 +18,7 @@ from certapp.common.errors import (
     ValidationError,
 )
 from certapp.common.normalise import ascii_text
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.common.validators import (
     check_bik,
