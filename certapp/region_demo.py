@@ -42,6 +42,7 @@ from certapp.common.months import add_months, first_of_month
 from certapp.contracts.contracts import contract_content
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport
 from certapp.contracts.months import month_key, price_split, split_evenly
+from certapp.contracts.seats import recount_seats
 from certapp.contracts.service_reports import scheduled_lessons
 from certapp.db import db, transaction
 from certapp.demo import BIK, company_inn, demo_snils, ogrn, settlement_account
@@ -49,7 +50,6 @@ from certapp.documents.models import DocumentCounter
 from certapp.documents.services import PREFIXES, document_signer, key_store
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.programs.models import Program, StudyGroup, program_municipality
-from certapp.programs.services import recount_seats
 from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
 from certapp.reference.services import create_municipality, load_reference_data
 from certapp.registry.models import Admission, License, Provider, RegistryApplication, RegistryEntry

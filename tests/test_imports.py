@@ -19,18 +19,6 @@ WEB = {"views", "api", "cli", "forms", "schemas"}
 #: what common may import from certapp besides itself: the database handle
 COMMON_MAY_IMPORT = {"certapp.db"}
 
-#: package edges that still close a cycle, each with where it is: the list may only shrink (a test
-#: fails when one of them is gone, so that it is taken off). Issue 25 has the plan for each.
-KNOWN_CYCLE_EDGES = {
-    # a page of the catalog counts seats (contracts), a parent's municipalities (certificates) and
-    # ratings (reporting): programs.services.taken_seats_expr, home_municipality_of, program_ratings
-    ("programs", "contracts"), ("programs", "certificates"), ("programs", "reporting"),
-    # a long bulk action (jobs.bulk) loads its official (accounts.models.User) in the worker; accounts'
-    # letters go through mail, which sends through the queue
-    ("jobs", "accounts"),
-}
-
-
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -150,18 +138,11 @@ def _cycles(edges) -> list[set[str]]:
 
 
 def test_packages_import_one_another_without_a_cycle():
-    edges = {edge: where for edge, where in _graph().items() if edge not in KNOWN_CYCLE_EDGES}
+    edges = _graph()
     described = [sorted(component) for component in _cycles(edges)]
     detail = {edge: where for edge, where in edges.items()
               if any(edge[0] in c and edge[1] in c for c in described)}
     assert described == [], f"import cycles between packages: {described}\n{detail}"
-
-
-def test_each_known_cycle_edge_is_still_there_and_still_closes_a_cycle():
-    edges = _graph()
-    for edge in KNOWN_CYCLE_EDGES:
-        assert edge in edges, f"{edge} is gone: take it off KNOWN_CYCLE_EDGES"
-        assert any(edge[0] in c and edge[1] in c for c in _cycles(edges)), f"{edge} no longer closes a cycle"
 
 
 def test_common_imports_no_feature():

@@ -1070,3 +1070,25 @@ def reencrypt_personal_data() -> int:
     db.session.flush()
     record_event("personal_data.rotate_key", ("Child", None), details={"rows": len(children)})
     return len(children)
+
+
+# --- where a parent's certificates pay (the catalog's first municipality) ---------------------------
+
+
+def home_municipality_of(user) -> int | None:
+    """The municipality whose programs a parent sees first: that of the child's newest certificate."""
+    if not getattr(user, "is_authenticated", False) or user.role != "parent":
+        return None
+    return db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
+                              .where(Child.parent_id == user.id, Certificate.status == "active")
+                              .order_by(Certificate.issued_at.desc()).limit(1)).scalar()
+
+
+def certificate_municipalities_of(user) -> set[int] | None:
+    """Where a parent's active certificates pay (a program must be offered there); None when that does not
+    limit anything (not a parent, or no certificate yet: the enrollment page says what to do)."""
+    if not getattr(user, "is_authenticated", False) or user.role != "parent":
+        return None
+    found = set(db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
+                                   .where(Child.parent_id == user.id, Certificate.status == "active")).scalars())
+    return found or None

@@ -89,6 +89,8 @@ admission_ended = _event("admission.ended", "transition (admission, from_status)
 program_submitted = _event("program.submitted", "transition (program)")
 program_published = _event("program.published", "transition (program)")
 program_returned = _event("program.returned", "transition (program, details)")
+study_group_capacity_set = _event("study_group.capacity_set", "A provider is changing a group's capacity: (group, "
+                                  "capacity). A reaction may refuse it with a ValidationError on the field.")
 
 # --- bookkeeping and feedback --------------------------------------------------------------------------
 agreement_to_sign = _event("agreement.to_sign", "(agreement, actor)")

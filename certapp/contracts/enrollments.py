@@ -25,13 +25,13 @@ from certapp.contracts.models import (
     Enrollment,
 )
 from certapp.contracts.months import PriceSplit, parse_month, price_split
+from certapp.contracts.seats import seats_left
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number
 from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.ledger import services as ledger
 from certapp.programs.models import StudyGroup
-from certapp.programs.services import seats_left
 from certapp.reference.models import Municipality
 from certapp.registry.services import admitted_in, require_registry_provider
 

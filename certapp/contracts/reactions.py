@@ -1,13 +1,14 @@
-"""What the contracts feature does when a certificate is issued."""
+"""What the contracts feature does when a certificate is issued or a group's capacity changes."""
 
 from sqlalchemy import select
 
 from certapp.accounts.models import User
 from certapp.common import clock, events
-from certapp.common.errors import DomainError
+from certapp.common.errors import DomainError, ValidationError
 from certapp.common.months import first_of_month
 from certapp.contracts.enrollments import request_enrollment
 from certapp.contracts.models import Enrollment
+from certapp.contracts.seats import occupied_seats
 from certapp.db import db
 
 
@@ -28,3 +29,11 @@ def enroll_as_asked(certificate, **_):
             request_enrollment(db.session.get(User, application.parent_id), certificate.id, group.id, start)
     except DomainError as error:
         events.certificate_application_enrollment_not_sent.send(application, reason=error.message)
+
+
+@events.study_group_capacity_set.connect
+def capacity_holds_the_contracts(group, capacity, **_):
+    """A group cannot have fewer places than its contracts (offered or in force) hold."""
+    occupied = occupied_seats([group.id]).get(group.id, 0)
+    if capacity < occupied:
+        raise ValidationError(f"В группе уже {occupied} обучающихся: мест не может быть меньше.", field="capacity")

@@ -1,9 +1,10 @@
 """A bulk action too long for one request: the rows run one by one, each in its own transaction,
 with a progress bar (certapp.common.bulk runs short ones in the request, each row in a savepoint).
 Features register their row actions by name; the job finds them again in the worker."""
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, url_for
 
-from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
 from certapp.common.scope import scoped
@@ -11,7 +12,11 @@ from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.db import db, transaction
 from certapp.jobs import job
+from certapp.jobs.models import Job
 from certapp.jobs.services import Progress, start
+
+if TYPE_CHECKING:  # names only: accounts builds on the queue
+    from certapp.accounts.models import User
 
 #: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path)
 BULK_ACTIONS: dict[str, tuple] = {}
@@ -23,7 +28,7 @@ def register_bulk(name: str, action, forms: tuple[str, str, str], result_path) -
     BULK_ACTIONS[name] = (action, forms, result_path)
 
 
-def start_bulk(name: str, title: str, ids, actor: User, **options):
+def start_bulk(name: str, title: str, ids, actor: "User", **options):
     """Record and enqueue the bulk job (after the commit); returns the Job."""
     return start(run_bulk, f"bulk.{name}", title, actor, name, clean_ids(ids), actor.id, options)
 
@@ -33,7 +38,7 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
     """Each row in its own transaction, which also saves the job's checkpoint (the rows done, the
     refusals): a run handed out again after its worker died goes on with the rows not done yet."""
     action, forms, result_path = BULK_ACTIONS[name]
-    actor = db.session.get(User, actor_id)
+    actor = db.session.get(Job, job_id).created_by  # the official who started it (actor_id)
     # the worker acts as the official did in the request: within their municipality only
     with scoped(actor.municipality_id), Progress(job_id, len(ids)) as progress:
         state = dict(progress.saved or {"done": 0, "refused": 0, "reasons": []})

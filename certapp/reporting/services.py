@@ -34,6 +34,7 @@ from certapp.jobs.services import start
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.ledger.services import few_certificates
 from certapp.programs.models import Program
+from certapp.programs.services import Rating
 from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
 from certapp.reference.services import list_directions, list_municipalities, own_municipality_id
 from certapp.registry.models import NON_STATE_OWNERSHIP, Admission, Provider, RegistryApplication, RegistryEntry
@@ -773,3 +774,15 @@ def start_region_report(actor: User, year: int | None = None):
     require_role(actor, "region")
     year = _check_year(year or clock.today().year)
     return start(region_report_job, "region_report.run", f"Отчёт по региону за {year} год", actor, actor.id, year)
+
+
+def program_ratings(program_ids: list[int]) -> dict[int, Rating]:
+    """The average rating and the number of ratings of each program that has any, in one grouped query
+    (a page of the catalog asks once). Every municipality's parents count."""
+    if not program_ids:
+        return {}
+    rows = db.session.execute(
+        select(Contract.program_id, func.avg(Feedback.rating), func.count(Feedback.id))
+        .join(Contract, Contract.id == Feedback.contract_id).where(Contract.program_id.in_(program_ids))
+        .group_by(Contract.program_id).execution_options(all_municipalities=True))
+    return {program_id: Rating(round(float(average), 1), count) for program_id, average, count in rows}
