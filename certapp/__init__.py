@@ -51,6 +51,7 @@ class IdConverter(IntegerConverter):
 
 
 def register_extensions(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     import certapp.models
     import certapp.tasks  # noqa: F401  (the features' reactions to each other's events, and the jobs)
     from certapp.accounts.access import check_access
@@ -92,6 +93,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp import home, observability
     from certapp.accounts import api as accounts_api
     from certapp.accounts import views as accounts_views
@@ -139,18 +141,21 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_rate_limits(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.ratelimit import apply_limits
 
     apply_limits(app)
 
 
 def register_error_handlers(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.errors import register_error_handlers as register
 
     register(app)
 
 
 def register_commands(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.accounts.cli import users_cli
     from certapp.audit.cli import audit_cli
     from certapp.backup import backup_cli
@@ -160,6 +165,7 @@ def register_commands(app: Flask) -> None:
     from certapp.documents.cli import keys_cli
     from certapp.jobs.cli import jobs_cli
     from certapp.reference.cli import reference_cli
+    from certapp.region_demo import region_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
@@ -169,11 +175,13 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reconcile_cli)
     app.cli.add_command(registers_cli)
     app.cli.add_command(reference_cli)
+    demo_cli.add_command(region_command)  # region_demo builds on the demo's identifiers
     app.cli.add_command(demo_cli)
     app.cli.add_command(jobs_cli)
 
 
 def register_template_helpers(app: Flask) -> None:
+    # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.common.money import format_rub
     from certapp.common.names import dative, genitive
     from certapp.common.templating import format_date, format_datetime, format_number, plural

@@ -117,7 +117,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 def register_stemmer(dbapi_connection) -> None:
     """ru_stem(text): the catalog's search index triggers on program call it (migration 0035), so every
     connection that writes programs needs it."""
-    from certapp.common.stemming import stemmed  # snowballstemmer is loaded only by SQLite connections
+    from certapp.stemming import stemmed  # snowballstemmer is loaded only by SQLite connections
 
     dbapi_connection.create_function("ru_stem", 1, stemmed, deterministic=True)
 

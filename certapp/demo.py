@@ -11,15 +11,34 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from stdnum.ru.inn import calc_company_check_digit, calc_personal_check_digits
 
 from certapp.accounts.models import User
 from certapp.accounts.services import MUNICIPAL_ROLES, register_user
+from certapp.bookkeeping import agreement_reports, agreements, invoices, registers
+from certapp.bookkeeping.models import Agreement
+from certapp.certificates import services as certificates
 from certapp.common import clock
 from certapp.common.errors import DomainError, KeptRefusal
 from certapp.common.months import add_months, first_of_month, last_finished_quarter, months_between, quarter_months
 from certapp.common.scope import scoped
+from certapp.contracts import contracts, enrollments, prolongation, service_reports
+from certapp.contracts.models import Contract
 from certapp.db import db
-from certapp.reference.services import load_reference_data
+from certapp.programs import services as programs
+from certapp.programs.models import Program
+from certapp.reference.services import (
+    create_category,
+    create_municipality,
+    create_period,
+    current_period,
+    get_district,
+    load_reference_data,
+    update_category,
+)
+from certapp.registry import services as registry
+from certapp.registry.models import Admission, Provider
+from certapp.reporting import services as reporting
 from certapp.uow import unit_of_work
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
@@ -28,13 +47,11 @@ demo_cli = AppGroup("demo", help="Демонстрационные данные.
 # --- Russian identifiers with valid checksums (the demo and the tests need many) -------------------
 
 def company_inn(n: int) -> str:
-    from stdnum.ru.inn import calc_company_check_digit
     base = f"24{n:07d}"
     return base + calc_company_check_digit(base)
 
 
 def personal_inn(n: int) -> str:
-    from stdnum.ru.inn import calc_personal_check_digits
     base = f"24{n:08d}"
     return base + calc_personal_check_digits(base)
 
@@ -152,9 +169,6 @@ def _demo_application(n: int, email: str, spec: tuple) -> dict:
 
 
 def _load_registry(users: dict[str, User], period, before_programs=None) -> None:
-    from certapp.programs import services as programs
-    from certapp.registry import services as registry
-
     department = users["uo@karatuz.demo"]
     for n, (email, spec) in enumerate(DEMO_PROVIDERS.items(), start=1):
         user = users[email]
@@ -208,8 +222,6 @@ def demo_snils(body: int) -> str:
 def _load_categories(department: User, period) -> None:
     """Three categories: the older children without a limit, the youngest with one funded place (so that
     the second young child waits in the queue), large families confirmed by a document."""
-    from certapp.reference.services import create_category, update_category
-
     default = period.categories[0]
     update_category(default.id, {"name": "Дети 8–17 лет", "age_from": 8, "age_to": 17}, department)
     create_category(period.id, {"name": "Дети 5–7 лет", "age_from": 5, "age_to": 7, "funded_limit": 1}, department)
@@ -221,8 +233,6 @@ def _load_certificates(users: dict[str, User], period, practice: bool) -> dict[s
     """Children, applications (one left for the department's queue) and certificates dated at the period
     start; with the practice of personified financing, categories with limits and a child waiting in
     the queue with a certificate of accounting."""
-    from certapp.certificates import services as certificates
-
     department, issued = users["uo@karatuz.demo"], {}
     if practice:
         _load_categories(department, period)
@@ -243,12 +253,6 @@ def _load_certificates(users: dict[str, User], period, practice: bool) -> dict[s
 def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
     """The next school year opened early: robotics continues in it, Пётр already has his next
     certificate, and his contract is offered for the next year (awaiting the parent's signature)."""
-    from certapp.certificates import services as certificates
-    from certapp.contracts import prolongation
-    from certapp.contracts.models import Contract
-    from certapp.programs import services as programs
-    from certapp.reference.services import create_period
-
     department, start = users["uo@karatuz.demo"], period.ends_on + timedelta(days=1)
     code = f"{start.year}/{(start.year + 1) % 100:02d}"
     following = create_period(code=code, name=f"{code} учебный год", starts_on=start,
@@ -267,10 +271,6 @@ def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
 
 def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -> None:
     """Contracts in every state, with the months before this one reported."""
-    from certapp.contracts import contracts, enrollments, service_reports
-    from certapp.programs import services as programs
-    from certapp.programs.models import Program
-
     def program(title):
         return db.session.execute(select(Program).where(Program.title == title)).scalar_one()
 
@@ -332,9 +332,6 @@ DEMO_INDICATORS = (("nonprofit_providers", 0, 2), ("providers_applied", 2, 6), (
 
 def _load_agreement_report(users: dict[str, User], today: date) -> None:
     """ЦДТ reports on its agreement for the last quarter that is over, when the agreement was in force in it."""
-    from certapp.bookkeeping import agreement_reports
-    from certapp.bookkeeping.models import Agreement
-
     cdt = users["cdt@karatuz.demo"]
     year, quarter = last_finished_quarter(today)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == cdt.provider_id,
@@ -348,12 +345,6 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
     """Agreements (one provider left without), registers paid / approved / draft, the month's invoices
     (the final ones of last month as drafts, this month's advances, one approved), the social order,
     feedback and the indicators' base and target values."""
-    from certapp.bookkeeping import agreements, invoices, registers
-    from certapp.bookkeeping.models import Agreement
-    from certapp.contracts.models import Contract
-    from certapp.registry.models import Provider
-    from certapp.reporting import services as reporting
-
     bookkeeper, department = users["buh@karatuz.demo"], users["uo@karatuz.demo"]
     for email in ("cdt@karatuz.demo", "dyussh@karatuz.demo"):  # ИП Белов: no agreement yet, payable accrues
         agreement = db.session.execute(select(Agreement).join(Provider).where(
@@ -405,9 +396,6 @@ PROVIDER_OF = {title: email for email, items in DEMO_PROGRAMS.items() for title,
 def _admit_in_second(users: dict[str, User], second) -> None:
     """The Karatuz ЦДТ asks to work in the second district too and is admitted; the second district's
     sports school enters the registry through its own department."""
-    from certapp.registry import services as registry
-    from certapp.registry.models import Admission
-
     department = users["uo@kuragino.demo"]
     registry.request_admission(users["cdt@karatuz.demo"], second.id)
     with scoped(second.id):
@@ -428,15 +416,6 @@ def _admit_in_second(users: dict[str, User], second) -> None:
 def _load_second(users: dict[str, User], second, today: date) -> None:
     """The second district's programme, family, certificate, contract with the Karatuz ЦДТ (paid by
     this district under its own agreement), registers, social order and indicators."""
-    from certapp.bookkeeping import agreements, registers
-    from certapp.bookkeeping.models import Agreement
-    from certapp.certificates import services as certificates
-    from certapp.contracts import contracts, enrollments, service_reports
-    from certapp.programs import services as programs
-    from certapp.programs.models import Program
-    from certapp.reference.services import current_period
-    from certapp.reporting import services as reporting
-
     period = current_period(today, second.id)
     department, bookkeeper, parent = users["uo@kuragino.demo"], users["buh@kuragino.demo"], users["morozova@kuragino.demo"]
     with scoped(second.id):
@@ -504,8 +483,6 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
     their municipality's scope, as in a request. `practice` adds what personified financing does in
     practice (certificate categories with a waiting queue, advance and final invoices); without it the
     data is what an installation held before them (the migration tests downgrade it)."""
-    from certapp.reference.services import create_municipality, current_period, get_district
-
     load_reference_data()
     home = get_district()
     second = create_municipality(**SECOND) if two_districts else None
@@ -555,35 +532,3 @@ def load():
         fh.write(text + "\n")
     click.echo(text)
 
-
-@demo_cli.command("region")
-@click.option("--municipalities", type=click.IntRange(1, 89), default=60, show_default=True)
-@click.option("--certificates", type=click.IntRange(0), default=1_000_000, show_default=True)
-@click.option("--programs", type=click.IntRange(1), default=10_000, show_default=True)
-@click.option("--providers", type=click.IntRange(1), default=2_000, show_default=True)
-@click.option("--seed", type=int, default=2026, show_default=True)
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="The day the region is built as of (default today).")
-def region(municipalities, certificates, programs, providers, seed, today):
-    """Build a region-sized dataset in bulk (for benchmarks) into a database without certificates; every
-    generated account has the printed password."""
-    import sys
-    import time
-
-    from certapp.certificates.models import Certificate
-    from certapp.region_demo import build_region
-
-    if db.session.execute(select(Certificate.id).limit(1)).first() is not None:
-        raise click.ClickException("В базе уже есть сертификаты: регион строится в базе без них.")
-    if programs < providers:
-        raise click.ClickException("Программ должно быть не меньше, чем исполнителей.")
-    password = "Region-" + secrets.token_urlsafe(9)
-    started = time.perf_counter()
-    with click.progressbar(length=certificates, label="Сертификаты", file=sys.stderr) as bar, unit_of_work():
-        made = build_region(municipalities, certificates, programs, providers, seed=seed, password=password,
-                            progress=bar.update, today=today.date() if today else None)
-    timings = made.pop("timings")
-    click.echo(f"Регион построен за {time.perf_counter() - started:.0f} с: " + ", ".join(
-        f"{name} {value}" for name, value in made.items()))
-    click.echo("По шагам, с: " + ", ".join(f"{name} {value}" for name, value in timings.items()))
-    click.echo(f"Пароль всех учётных записей: {password} (region@region.demo, department.<код>@region.demo, "
-               "bookkeeping.<код>@region.demo, provider<N>@region.demo, parent<N>@region.demo)")

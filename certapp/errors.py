@@ -1,7 +1,8 @@
 """Error answers: JSON under /api/, a Russian page elsewhere. A 500 is a bug and is logged."""
 import re
+from http import HTTPStatus
 
-from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -9,7 +10,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from certapp.accounts.access import is_api_request
 from certapp.audit.services import record_refusal
 from certapp.common.errors import DomainError, KeptRefusal, PermissionDeniedError
+from certapp.common.templating import format_wait
+from certapp.db import db
 from certapp.observability import request_id
+from certapp.ratelimit import seconds_to_reset
 from certapp.uow import keep
 
 MESSAGES = {
@@ -37,7 +41,6 @@ def _json(status: int, message: str, errors=None, error_code: str | None = None,
 
 
 def _status_name(status: int) -> str:
-    from http import HTTPStatus
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -176,8 +179,6 @@ def russian(message) -> str:
 
 def handle_too_large(error: HTTPException):
     """413: a body past MAX_CONTENT_LENGTH (with a Content-Length, or counted as a chunked body is read)."""
-    from flask import current_app
-
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     size = f"{limit / 1024 / 1024:.1f}".rstrip("0").rstrip(".").replace(".", ",") + " МБ" if limit >= 1024 * 1024 \
         else f"{limit // 1024} КБ"
@@ -190,9 +191,6 @@ def handle_too_large(error: HTTPException):
 def handle_rate_limit(error: HTTPException):
     """429 with Retry-After and a Russian message saying how long to wait (Flask-Limiter adds its
     X-RateLimit-* headers after this)."""
-    from certapp.common.templating import format_wait
-    from certapp.ratelimit import seconds_to_reset
-
     wait = seconds_to_reset()
     message = f"Слишком много запросов. Повторите через {format_wait(wait)}."
     response = make_response(_json(429, message, error_code="rate_limited") if is_api_request()
@@ -203,8 +201,6 @@ def handle_rate_limit(error: HTTPException):
 
 def handle_data_error(error: DataError | OverflowError):
     """A value the database cannot hold (an id or a number out of range): bad input, not a bug."""
-    from certapp.db import db
-
     db.session.rollback()
     message = "Значение вне допустимого диапазона."
     if is_api_request():

@@ -4,8 +4,15 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from certapp.accounts.access import public
+from certapp.bookkeeping import agreements, registers
+from certapp.certificates import services as certificates
+from certapp.contracts import contracts, enrollments
 from certapp.db import db, utcnow
-from certapp.reference.services import current_period
+from certapp.programs import services as programs
+from certapp.reference.services import current_period, get_municipality_of, list_municipalities
+from certapp.registry import services as registry
+from certapp.reminders import overdue
+from certapp.reporting.services import TREND_DAYS, department_counters
 
 bp = Blueprint("home", __name__)
 
@@ -95,8 +102,6 @@ def navigation():
 
     def page_municipality():
         """Whose order the page works under: an official's municipality, or the installation's only one."""
-        from certapp.reference.services import get_municipality_of, list_municipalities
-
         if current_user.is_authenticated and current_user.municipality_id:
             return get_municipality_of(current_user)
         if g.get("region_view") is not None:
@@ -119,12 +124,6 @@ def _days_waiting(stmt, column: str) -> int | None:
 
 def _waiting_for(user) -> dict:
     """What waits for this user, counted from the same queries as the lists they open."""
-    from certapp.bookkeeping import agreements, registers
-    from certapp.certificates import services as certificates
-    from certapp.contracts import contracts, enrollments
-    from certapp.programs import services as programs
-    from certapp.registry import services as registry
-
     if user.role == "parent":
         own = certificates.certificates_of(user)
         return {"certificates": own, "upcoming": contracts.upcoming_payments([c.id for c in own]),
@@ -134,13 +133,8 @@ def _waiting_for(user) -> dict:
                 "active": _count(contracts.contracts_for(user, "active")),
                 "to_sign": _count(agreements.agreements_to_sign(user))}
     if user.role == "region":
-        from certapp.reference.services import list_municipalities
-
         return {"municipalities": list_municipalities()}
     if user.role == "department":
-        from certapp.reminders import overdue
-        from certapp.reporting.services import TREND_DAYS, department_counters
-
         registry_queue, certificate_queue = registry.review_queue("submitted"), certificates.application_queue("submitted")
         return {"registry": _count(registry_queue),
                 "registry_days": _days_waiting(registry_queue, "submitted_at"),

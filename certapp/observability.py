@@ -15,12 +15,18 @@ import time
 import uuid
 from functools import lru_cache
 
+from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, g, has_request_context, jsonify, request
+from flask.logging import default_handler
 from flask_login import current_user
+from flask_migrate import Migrate
 from sqlalchemy import text
 
 from certapp.accounts.access import public
 from certapp.common.validators import is_valid_snils
+from certapp.db import db
+from certapp.documents.keys import key_store
+from certapp.startup import key_problems
 
 log = logging.getLogger("certapp.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -115,8 +121,6 @@ class TextFormatter(logging.Formatter):
 def configure_logging(app) -> None:
     """Our handler (JSON lines when LOG_FORMAT=json) on the 'certapp' logger, which is also Flask's
     app.logger; Flask's default handler is replaced. Tests keep pytest's capture instead."""
-    from flask.logging import default_handler
-
     logger = logging.getLogger("certapp")
     if not any(isinstance(f, MaskingFilter) for f in logger.filters):
         logger.addFilter(MaskingFilter())
@@ -150,9 +154,6 @@ def healthz():
 
 @lru_cache(maxsize=1)
 def _migration_heads() -> frozenset[str]:
-    from alembic.script import ScriptDirectory
-    from flask_migrate import Migrate
-
     migrate: Migrate = current_app.extensions["migrate"].migrate
     return frozenset(ScriptDirectory.from_config(migrate.get_config()).get_heads())
 
@@ -161,10 +162,6 @@ def _migration_heads() -> frozenset[str]:
 @public
 def readyz():
     """Ready for traffic: the database answers, its migrations are current, the keys are present."""
-    from certapp.db import db
-    from certapp.documents.keys import key_store
-    from certapp.startup import key_problems
-
     checks = {}
     try:
         versions = set(db.session.execute(text("SELECT version_num FROM alembic_version")).scalars())

@@ -16,11 +16,14 @@ reported (sometimes with fewer lessons held than planned, releasing the rest), t
 is in a paid register, the last one in an approved register.
 """
 import random
+import secrets
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from types import SimpleNamespace
 
+import click
 from sqlalchemy import func, insert, select, text
 
 from certapp.accounts.models import User
@@ -39,14 +42,14 @@ from certapp.common.months import add_months, first_of_month
 from certapp.contracts.contracts import contract_content
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport
 from certapp.contracts.months import month_key, price_split, split_evenly
+from certapp.contracts.seats import recount_seats
 from certapp.contracts.service_reports import scheduled_lessons
-from certapp.db import db
+from certapp.db import db, transaction
 from certapp.demo import BIK, company_inn, demo_snils, ogrn, settlement_account
 from certapp.documents.models import DocumentCounter
 from certapp.documents.services import PREFIXES, document_signer, key_store
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.programs.models import Program, StudyGroup, program_municipality
-from certapp.programs.services import recount_seats
 from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
 from certapp.reference.services import create_municipality, load_reference_data
 from certapp.registry.models import Admission, License, Provider, RegistryApplication, RegistryEntry
@@ -566,3 +569,30 @@ def build_region(municipalities: int = 60, certificates: int = 1_000_000, progra
     db.session.flush()
     lap("finish")
     return {**counts, "timings": timings}
+
+
+@click.command("region")
+@click.option("--municipalities", type=click.IntRange(1, 89), default=60, show_default=True)
+@click.option("--certificates", type=click.IntRange(0), default=1_000_000, show_default=True)
+@click.option("--programs", type=click.IntRange(1), default=10_000, show_default=True)
+@click.option("--providers", type=click.IntRange(1), default=2_000, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="The day the region is built as of (default today).")
+def region_command(municipalities, certificates, programs, providers, seed, today):
+    """Build a region-sized dataset in bulk (for benchmarks) into a database without certificates; every
+    generated account has the printed password."""
+    if db.session.execute(select(Certificate.id).limit(1)).first() is not None:
+        raise click.ClickException("В базе уже есть сертификаты: регион строится в базе без них.")
+    if programs < providers:
+        raise click.ClickException("Программ должно быть не меньше, чем исполнителей.")
+    password = "Region-" + secrets.token_urlsafe(9)
+    started = time.perf_counter()
+    with click.progressbar(length=certificates, label="Сертификаты", file=sys.stderr) as bar, transaction():
+        made = build_region(municipalities, certificates, programs, providers, seed=seed, password=password,
+                            progress=bar.update, today=today.date() if today else None)
+    timings = made.pop("timings")
+    click.echo(f"Регион построен за {time.perf_counter() - started:.0f} с: " + ", ".join(
+        f"{name} {value}" for name, value in made.items()))
+    click.echo("По шагам, с: " + ", ".join(f"{name} {value}" for name, value in timings.items()))
+    click.echo(f"Пароль всех учётных записей: {password} (region@region.demo, department.<код>@region.demo, "
+               "bookkeeping.<код>@region.demo, provider<N>@region.demo, parent<N>@region.demo)")

@@ -9,15 +9,14 @@ table, the newest child), whatever the size of the database.
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from certapp.certificates import personal_data
+from certapp.certificates.models import Child
 from certapp.db import db
+from certapp.documents.keys import key_store
 
 
 def key_problems() -> list[str]:
     """What in the database the present keys cannot verify or decrypt; empty when all is well."""
-    from certapp.certificates import personal_data
-    from certapp.certificates.models import Child
-    from certapp.documents.keys import key_store
-
     store = key_store()
     usable = {entry["kid"] for entry in store.list() if not entry["retired"]} - set(store.missing_files())
     problems = []

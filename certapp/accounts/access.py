@@ -6,9 +6,14 @@ hook checks the declaration of the endpoint being called; an endpoint without on
 """
 from flask import current_app, g, request, session
 from flask_login import current_user
+from werkzeug.exceptions import NotFound, Unauthorized
 
 from certapp.accounts.models import ROLES
+from certapp.accounts.services import MUNICIPAL_ROLES, user_for_token
+from certapp.audit.services import record_refusal
+from certapp.common.errors import PermissionDeniedError
 from certapp.common.scope import set_scope
+from certapp.reference.services import region_view
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -58,12 +63,6 @@ def is_api_request() -> bool:
 
 def check_access():
     """before_request hook. Returns None to let the request through, or raises."""
-    from werkzeug.exceptions import NotFound, Unauthorized
-
-    from certapp.accounts.services import MUNICIPAL_ROLES, user_for_token
-    from certapp.audit.services import record_refusal
-    from certapp.common.errors import PermissionDeniedError
-
     if is_api_request():
         # The API authenticates only by bearer token, never by the session cookie, which is
         # why it can be exempt from CSRF.
@@ -81,7 +80,6 @@ def check_access():
     # the municipality check, in this one place: an official's every query sees only their municipality
     role = getattr(current_user, "role", None)
     if role == "region":  # reads the officials' pages of the municipality it chose (?municipality=ОКТМО)
-        from certapp.reference.services import region_view
 
         asked = request.args.get("municipality")
         view = region_view(asked or session.get(REGION_VIEW))

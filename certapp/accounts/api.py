@@ -16,6 +16,8 @@ from certapp.accounts.schemas import (
     UserSchema,
 )
 from certapp.common.errors import ConflictError
+from certapp.notifications.models import kinds_for
+from certapp.notifications.services import set_email_preferences as save
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/account",
                 description="Учётные записи и токены API")
@@ -92,7 +94,7 @@ def password_reset(data):
 @public
 def password_reset_confirm(data):
     """Set the new password with the token of the letter's link (once; every session ends)."""
-    letters.reset_password(data["token"], data["password"])
+    services.reset_password(data["token"], data["password"])
 
 
 @blp.route("/email-confirmation", methods=["POST"])
@@ -124,8 +126,6 @@ def confirm_email(data):
 @blp.response(200, EmailPreferencesSchema)
 @authenticated
 def get_email_preferences():
-    from certapp.notifications.models import kinds_for
-
     offered = kinds_for(current_user.role)
     return {"email": [k for k in offered if k not in (current_user.email_muted or ())], "kinds": offered}
 
@@ -135,7 +135,5 @@ def get_email_preferences():
 @blp.response(200, EmailPreferencesSchema)
 @authenticated
 def set_email_preferences(data):
-    from certapp.notifications.services import set_email_preferences as save
-
     save(current_user, set(data["email"]))
     return get_email_preferences()

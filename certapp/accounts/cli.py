@@ -3,9 +3,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from certapp.accounts import services
+from certapp.accounts.letters import confirm_address
 from certapp.accounts.models import ROLES, User
 from certapp.common.errors import DomainError
 from certapp.db import db
+from certapp.reference.services import municipality_by_oktmo
 from certapp.uow import unit_of_work
 
 users_cli = AppGroup("users", help="Учётные записи.")
@@ -21,8 +23,6 @@ users_cli = AppGroup("users", help="Учётные записи.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user(role, email, full_name, phone, oktmo, password):
     """Create an account of any role (department and bookkeeping accounts are made only here)."""
-    from certapp.reference.services import municipality_by_oktmo
-
     try:
         with unit_of_work():
             municipality_id = municipality_by_oktmo(oktmo).id if oktmo else None
@@ -71,8 +71,6 @@ def set_active(email, active):
 def confirm_email(email):
     """Confirm a user's address by hand (an installation without SMTP cannot send the link): notification
     letters then go to it once mail is configured. Idempotent; audited."""
-    from certapp.accounts.letters import confirm_address
-
     user = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     if user is None:
         raise click.ClickException("Пользователь не найден.")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
 from certapp.common.errors import ValidationError
+from certapp.common.validators import normalise_email
 from certapp.common.web import absolute_url, path_for
 from certapp.db import db, utcnow
 from certapp.mail.services import queue_email, smtp_configured
@@ -83,8 +84,6 @@ def confirm_email(token: str) -> User:
 def request_password_reset(email: str) -> None:
     """Send a reset link if the address belongs to an active account; the caller answers the same
     either way (RESET_REQUESTED), so that nobody learns whether an address is registered."""
-    from certapp.common.validators import normalise_email
-
     try:
         email = normalise_email(email)
     except ValidationError:
@@ -99,20 +98,6 @@ def request_password_reset(email: str) -> None:
 
 def check_reset_token(token: str) -> User:
     return _user_of("reset", token, RESET_MAX_AGE, same_version=True)
-
-
-def reset_password(token: str, new_password: str) -> User:
-    """Set a new password by a reset link: every session ends, and the address counts as confirmed
-    (the letter reached its owner). Raises ValidationError for a bad, old or used link or a weak password."""
-    from certapp.accounts.services import end_sessions, hash_password, validate_password_strength
-
-    user = check_reset_token(token)
-    validate_password_strength(new_password, field="password")
-    user.password_hash = hash_password(new_password)
-    user.email_confirmed_at = user.email_confirmed_at or utcnow()
-    end_sessions(user)
-    record_event("user.password_reset", user, actor=user)
-    return user
 
 
 def tell_owner_of_repeated_registration(user: User) -> None:

@@ -13,12 +13,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 
+from certapp.accounts import letters
 from certapp.accounts.models import ROLES, SELF_REGISTERED_ROLES, ApiToken, LoginThrottle, User
 from certapp.audit.services import record_event
-from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, PermissionDeniedError, ValidationError
+from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, ValidationError
 from certapp.common.templating import format_wait
 from certapp.common.validators import normalise_email, normalise_phone, validate_password_strength
 from certapp.db import db, utcnow
+from certapp.reference.models import Municipality
 
 TOKEN_PREFIX = "cat_"
 
@@ -90,8 +92,7 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
     if existing is not None and self_registration:
         hash_password(password)  # the time a creation takes
         record_event("user.register_repeated", existing, actor=existing, details={"role": role})
-        from certapp.accounts.letters import tell_owner_of_repeated_registration
-        tell_owner_of_repeated_registration(existing)
+        letters.tell_owner_of_repeated_registration(existing)
         return None
     if existing is not None:
         raise ConflictError("Пользователь с таким адресом почты уже зарегистрирован.", field="email",
@@ -108,15 +109,12 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
     record_event("user.register" if self_registration else "user.create", user, to_state=role,
                  actor=actor or user, details={"email": email})
     if self_registration:
-        from certapp.accounts.letters import send_confirmation
-        send_confirmation(user)
+        letters.send_confirmation(user)
     return user
 
 
 def _only_municipality() -> int:
     """The municipality of a new official when none is named: the installation's only one."""
-    from certapp.reference.models import Municipality
-
     ids = db.session.execute(select(Municipality.id).order_by(Municipality.id).limit(2)).scalars().all()
     if len(ids) != 1:
         raise ValidationError("Укажите муниципальное образование (ОКТМО) сотрудника." if ids else
@@ -300,7 +298,13 @@ def user_for_token(token: str) -> User | None:
     return row.user
 
 
-def require_role(user, *roles: str) -> None:
-    """Service-level guard for rules that depend on who acts."""
-    if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
-        raise PermissionDeniedError("Недостаточно прав для этого действия.")
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password by a reset link: every session ends, and the address counts as confirmed
+    (the letter reached its owner). Raises ValidationError for a bad, old or used link or a weak password."""
+    user = letters.check_reset_token(token)
+    validate_password_strength(new_password, field="password")
+    user.password_hash = hash_password(new_password)
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    end_sessions(user)
+    record_event("user.password_reset", user, actor=user)
+    return user

@@ -17,6 +17,8 @@ from certapp.accounts.forms import (
 )
 from certapp.audit.services import record_event
 from certapp.common.errors import DomainError
+from certapp.notifications.models import kinds_for
+from certapp.notifications.services import set_email_preferences
 from certapp.uow import keep, refuse
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -79,8 +81,6 @@ def logout():
 
 
 def _profile(status: int = 200, **forms):
-    from certapp.notifications.models import kinds_for
-
     offered = kinds_for(current_user.role)
     preferences = forms.pop("preferences_form", None) or EmailPreferencesForm(
         kinds=[k for k in offered if k not in (current_user.email_muted or ())])
@@ -100,9 +100,6 @@ def profile():
 @authenticated
 def email_preferences():
     """Which notifications also come by email."""
-    from certapp.notifications.models import kinds_for
-    from certapp.notifications.services import set_email_preferences
-
     form = EmailPreferencesForm()
     form.kinds.choices = list(kinds_for(current_user.role).items())
     if not form.validate_on_submit():
@@ -164,7 +161,7 @@ def reset_password(token: str):
         return redirect(url_for("accounts.forgot_password"))
     if form.validate_on_submit():
         try:
-            letters.reset_password(token, form.password.data)
+            services.reset_password(token, form.password.data)
         except DomainError as error:
             refuse(error)
             form.add_domain_error(error)

@@ -4,9 +4,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from certapp.accounts.models import User
 from certapp.audit import chain
 from certapp.audit.models import AuditAnchor
 from certapp.db import db
+from certapp.mail.services import queue_email
 from certapp.uow import unit_of_work
 
 audit_cli = AppGroup("audit", help="Журнал действий: проверка цепочки и отметки.")
@@ -74,9 +76,6 @@ def anchor(anchor_file, mail):
 
 def _mail_anchor(line: str) -> int:
     """A letter with the anchor's line to every active department official (sent after the commit)."""
-    from certapp.accounts.models import User
-    from certapp.mail.services import queue_email
-
     officials = db.session.execute(db.select(User).where(User.role == "department", User.active.is_(True))
                                    .order_by(User.id)).scalars().all()
     for official in officials:

@@ -9,6 +9,7 @@ from certapp.audit import chain
 from certapp.audit.models import AuditEvent
 from certapp.common.jsonable import jsonable
 from certapp.db import db
+from certapp.uow import unit_of_work
 
 
 def record_event(action: str, obj, *, from_state: str | None = None, to_state: str | None = None,
@@ -47,8 +48,6 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
 def record_refusal(reason: str) -> None:
     """Audit a refused request (no right, a bad token) in a unit of its own: the request's own work,
     if any, is rolled back first (its unit, doomed by the refusal, commits nothing more)."""
-    from certapp.uow import unit_of_work
-
     db.session.rollback()
     with unit_of_work():
         record_event("request.refused", ("Request", None), details={

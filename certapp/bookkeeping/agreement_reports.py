@@ -6,7 +6,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.models import (
     AGREEMENT_REPORT_TRANSITIONS,
@@ -17,6 +16,7 @@ from certapp.bookkeeping.models import (
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.months import add_months, check_year, quarter_months
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow

@@ -8,13 +8,12 @@ from flask import current_app
 from sqlalchemy import Select, or_, select
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.models import AGREEMENT_TRANSITIONS, REGISTER_TRANSITIONS, Agreement, AgreementVersion, PaymentRegister
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import DomainError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.months import add_months
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.db import db, utcnow
 from certapp.documents.services import (
@@ -176,7 +175,7 @@ def conclude_agreement(agreement_id: int, actor: User, valid_from: date, valid_t
     agreement.advance_percent, agreement.payment_day = advance_percent(), PAYMENT_DAY
     agreement.bik, agreement.settlement_account = agreement.provider.bik, agreement.provider.settlement_account
     _sign_version(agreement, actor)
-    announce("agreement.to_sign", agreement, actor=actor)
+    events.agreement_to_sign.send(agreement, actor=actor)
     return agreement
 
 
@@ -205,7 +204,7 @@ def amend_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: 
     _sign_version(agreement, actor)
     record_event("agreement.amend", agreement, from_state=f"v{agreement.version - 1}",
                  to_state=f"v{agreement.version}", actor=actor, details={"before": before})
-    announce("agreement.to_sign", agreement, actor=actor)
+    events.agreement_to_sign.send(agreement, actor=actor)
     return agreement
 
 
@@ -243,7 +242,7 @@ def accept_agreement(agreement_id: int, provider_user: User) -> Agreement:
     record_event("agreement.provider_signed", agreement, from_state=f"v{before}" if before else "concluded",
                  to_state=f"v{agreement.version}", actor=provider_user,
                  details={"version": agreement.version, "provider_id": agreement.provider_id})
-    announce("agreement.provider_signed", agreement, actor=provider_user)
+    events.agreement_provider_signed.send(agreement, actor=provider_user)
     return agreement
 
 

@@ -1,11 +1,16 @@
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import click
 
 from certapp.bookkeeping import exports, reconciliation
+from certapp.bookkeeping.jobs import build_month
+from certapp.bookkeeping.registers import check_month_over
+from certapp.common.errors import DomainError
 from certapp.common.exports import csv_rows, xlsx_bytes
 from certapp.common.money import format_rub
+from certapp.contracts.months import parse_month
 
 
 @click.command("reconcile")
@@ -45,13 +50,6 @@ def reconcile_cli(xlsx: str | None, certificates_csv: str | None) -> None:
 @click.option("--month", required=True, help="ГГГГ-ММ: the month whose registers are built.")
 def registers_cli(month: str) -> None:
     """Build every provider's draft payment register for a month, with a progress bar (the job of the 1st)."""
-    from contextlib import ExitStack
-
-    from certapp.bookkeeping.jobs import build_month
-    from certapp.bookkeeping.registers import check_month_over
-    from certapp.common.errors import DomainError
-    from certapp.contracts.months import parse_month
-
     try:
         month_value = parse_month(month)
         check_month_over(month_value)

@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.agreements import AgreementRequiredError, advance_percent, agreement_in_force, signed_content
 from certapp.bookkeeping.models import (
@@ -24,6 +23,7 @@ from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.money import share
 from certapp.common.months import add_months
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_key
@@ -35,6 +35,7 @@ from certapp.documents.services import (
     signed_document_finder,
 )
 from certapp.jobs.models import Job
+from certapp.jobs.services import start
 from certapp.ledger import services as ledger
 from certapp.reference.services import own_municipality_id
 from certapp.registry.models import Provider
@@ -164,8 +165,7 @@ def form_invoices(kind: str, month: date, actor: User | None, today: date | None
 
 def start_forming_invoices(kind: str, month: date, actor: User) -> Job:
     """Form every provider's invoices of a kind for the month as a job with progress (bookkeeping.jobs)."""
-    from certapp.bookkeeping.jobs import form_invoices_job
-    from certapp.jobs.services import start
+    from certapp.bookkeeping.jobs import form_invoices_job  # the job runs this module's functions: bookkeeping.jobs imports it
 
     require_role(actor, "bookkeeping")
     if kind not in INVOICE_KINDS:

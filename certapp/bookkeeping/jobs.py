@@ -4,17 +4,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
+from sqlalchemy import select
+
 from certapp.accounts.models import User
-from certapp.bookkeeping import invoices, reconciliation, registers
+from certapp.bookkeeping import exports, invoices, reconciliation, registers
 from certapp.bookkeeping.registers import BuildResult
 from certapp.common import clock
+from certapp.common.exports import write_csv, write_xlsx
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
 from certapp.common.templating import format_number
 from certapp.common.web import path_for
 from certapp.db import db, get_existing
 from certapp.jobs import crontab, job, periodic
-from certapp.jobs.services import Progress
+from certapp.jobs.services import Progress, job_file
+from certapp.reference.models import Municipality
 from certapp.uow import unit_of_work
 
 T = TypeVar("T")
@@ -124,10 +128,6 @@ def reconcile_job(job_id: int, actor_id: int, municipality_id: int | None) -> in
 @periodic(crontab(minute="30", hour="2"))
 def reconcile_nightly() -> int:
     """Every night: each municipality's reconciliation, and the region's, stored for the pages and the API."""
-    from sqlalchemy import select
-
-    from certapp.reference.models import Municipality
-
     mismatches = 0
     for municipality_id in db.session.execute(select(Municipality.id).order_by(Municipality.id)).scalars().all():
         with scoped(municipality_id):
@@ -139,10 +139,6 @@ def reconcile_nightly() -> int:
 def export_certificate_lines(job_id: int, actor_id: int, municipality_id: int | None, fmt: str) -> int:
     """Every certificate's reconciliation line into a CSV or XLSX file (read page by page by number and
     written as it is read: memory does not grow with the region), with a progress bar."""
-    from certapp.bookkeeping import exports
-    from certapp.common.exports import write_csv, write_xlsx
-    from certapp.jobs.services import job_file
-
     with scoped(municipality_id), Progress(job_id, reconciliation.count_certificate_lines(), every=10_000) as progress:
         def counted(lines: Iterable[T]) -> Iterator[T]:
             for line in lines:

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.models import (
     PaymentRegister,
@@ -19,13 +18,15 @@ from certapp.bookkeeping.models import (
 )
 from certapp.certificates.models import Certificate
 from certapp.common.errors import NotFoundError, ValidationError
+from certapp.common.roles import require_role
 from certapp.common.scope import current_scope
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.jobs.models import Job
-from certapp.jobs.services import Progress
+from certapp.jobs.services import FILE_TYPES, Progress, start
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance, LedgerEntry
+from certapp.ledger.services import check_invariant
 from certapp.reference.models import Municipality
 from certapp.registry.models import Provider
 
@@ -89,8 +90,6 @@ def reconcile(progress: Progress | None = None, batch: int = 50_000) -> Reconcil
     + payable, and only the mismatches — per certificate (nominal = available + reserved + spent +
     expired, each equal to its entries), per register (its total = its lines = their entries). The
     per-certificate lines are read page by page (certificate_lines) or streamed (stream_certificate_lines)."""
-    from certapp.ledger.services import check_invariant
-
     low, high = db.session.execute(select(func.min(CertificateBalance.certificate_id),
                                           func.max(CertificateBalance.certificate_id))).one()
     steps = range((low or 1) - 1, high or 0, batch)
@@ -230,8 +229,7 @@ def reconciliation_summary() -> Reconciliation | StoredReconciliation:
 
 def start_reconciliation(actor: User) -> Job:
     """Reconcile the official's municipality (the regional operator's: the region) as a job with progress."""
-    from certapp.bookkeeping.jobs import reconcile_job
-    from certapp.jobs.services import start
+    from certapp.bookkeeping.jobs import reconcile_job  # the job runs this module's functions: bookkeeping.jobs imports it
 
     require_role(actor, "bookkeeping", "department")
     return start(reconcile_job, "reconciliation.run", "Сверка средств сертификатов", actor, actor.id, current_scope())
@@ -258,8 +256,7 @@ def count_certificate_lines() -> int:
 
 def start_certificate_export(actor: User, fmt: str) -> Job:
     """Every certificate's line into a CSV or XLSX file, as a job with progress (bookkeeping.jobs)."""
-    from certapp.bookkeeping.jobs import export_certificate_lines
-    from certapp.jobs.services import FILE_TYPES, start
+    from certapp.bookkeeping.jobs import export_certificate_lines  # the job runs this module's functions: bookkeeping.jobs imports it
 
     require_role(actor, "bookkeeping", "department")
     if fmt not in FILE_TYPES:

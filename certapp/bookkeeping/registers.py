@@ -10,18 +10,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.agreements import AgreementRequiredError, _transition, agreement_in_force
 from certapp.bookkeeping.models import Invoice, PaymentRegister, PaymentRegisterLine
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.months import add_months, month_label
+from certapp.common.roles import require_role
 from certapp.contracts.models import Contract
 from certapp.contracts.months import month_is_over
 from certapp.db import db, get_existing
 from certapp.documents.services import next_number
 from certapp.jobs.models import Job
+from certapp.jobs.services import start
 from certapp.ledger.models import LedgerEntry
 from certapp.reference.services import own_municipality_id
 from certapp.registry.models import Provider
@@ -175,8 +176,7 @@ def build_all_registers(month: date, actor: User | None, today: date | None = No
 
 def start_building(month: date, actor: User) -> Job:
     """Start building every provider's register for the month as a job (certapp.bookkeeping.jobs)."""
-    from certapp.bookkeeping.jobs import build_registers
-    from certapp.jobs.services import start
+    from certapp.bookkeeping.jobs import build_registers  # the job runs this module's functions: bookkeeping.jobs imports it
 
     require_role(actor, "bookkeeping")
     month = month.replace(day=1)

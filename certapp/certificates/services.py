@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from stdnum import damm
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates import personal_data, qr
 from certapp.certificates.models import (
@@ -24,7 +23,7 @@ from certapp.certificates.models import (
     Child,
     ChildCorrection,
 )
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import (
     ConflictError,
@@ -34,8 +33,8 @@ from certapp.common.errors import (
     TransitionError,
     ValidationError,
 )
-from certapp.common.events import announce
 from certapp.common.normalise import ascii_text
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
 from certapp.common.web import path_for
@@ -354,7 +353,7 @@ def request_correction(child_id: int, parent: User, data: dict[str, Any], note: 
         raise ConflictError("Запрос на исправление уже отправлен и рассматривается.", code="correction_pending")
     record_event("child_correction.requested", correction, to_state="requested", actor=parent,
                  details={"child_id": child.id, "certificate": certificate.number, "fields": _field_names(changes)})
-    announce("child_correction.requested", correction, actor=parent)
+    events.child_correction_requested.send(correction, actor=parent)
     return correction
 
 
@@ -504,7 +503,7 @@ def _tell_department(error: DuplicateCertificateError, child: Child, period: Per
         return None
     record_event("certificate_application.refused_duplicate", child, actor=actor,
                  details={"period": period.code, "period_municipality": period.municipality.name, **details})
-    announce("certificate_application.refused_duplicate", child, actor=actor, period=period, details=details)
+    events.certificate_application_refused_duplicate.send(child, actor=actor, period=period, details=details)
     return KeptRefusal(error)  # nothing else was changed before: the department's record of it is kept
 
 
@@ -613,7 +612,7 @@ def apply_keeping_refusal(parent: User, child_id: int, period_id: int, consent: 
     application.due_on = due_date("certificate_review", clock.today(), application.municipality_id)
     application.signature = sign_document(application_content(application))
     record_event("certificate_application.submitted", application, to_state="submitted", actor=filed_by or parent)
-    announce("certificate_application.submitted", application, actor=filed_by or parent)
+    events.certificate_application_submitted.send(application, actor=filed_by or parent)
     return application
 
 
@@ -864,9 +863,9 @@ def _issue(application: CertificateApplication, actor: User, today: date) -> Cer
                  details={"number": certificate.number, "nominal": certificate.nominal, "kind": certificate.kind,
                           "category": category.name})
     if funded:
-        announce("certificate.issued", certificate, actor=actor)
+        events.certificate_issued.send(certificate, actor=actor)
     else:
-        announce("certificate.queued", certificate, actor=actor, position=queue_position(certificate))
+        events.certificate_queued.send(certificate, actor=actor, position=queue_position(certificate))
     return certificate
 
 
@@ -890,7 +889,7 @@ def fill_places(category_id: int, actor: User | None = None) -> list[Certificate
         _open_balance(certificate, actor)
         record_event("certificate.funded", certificate, to_state="financing", actor=actor,
                      details={"category": category.name, "nominal": certificate.nominal})
-        announce("certificate.funded", certificate, actor=actor)
+        events.certificate_funded.send(certificate, actor=actor)
     return funded
 
 
@@ -1107,3 +1106,25 @@ def reencrypt_personal_data() -> int:
     db.session.flush()
     record_event("personal_data.rotate_key", ("Child", None), details={"rows": len(children)})
     return len(children)
+
+
+# --- where a parent's certificates pay (the catalog's first municipality) ---------------------------
+
+
+def home_municipality_of(user) -> int | None:
+    """The municipality whose programs a parent sees first: that of the child's newest certificate."""
+    if not getattr(user, "is_authenticated", False) or user.role != "parent":
+        return None
+    return db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
+                              .where(Child.parent_id == user.id, Certificate.status == "active")
+                              .order_by(Certificate.issued_at.desc()).limit(1)).scalar()
+
+
+def certificate_municipalities_of(user) -> set[int] | None:
+    """Where a parent's active certificates pay (a program must be offered there); None when that does not
+    limit anything (not a parent, or no certificate yet: the enrollment page says what to do)."""
+    if not getattr(user, "is_authenticated", False) or user.role != "parent":
+        return None
+    found = set(db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
+                                   .where(Child.parent_id == user.id, Certificate.status == "active")).scalars())
+    return found or None

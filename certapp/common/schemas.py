@@ -3,8 +3,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from certapp.common.bulk import MAX_ROWS
 from certapp.common.errors import DomainError
 from certapp.common.money import parse_rub
+from certapp.common.months import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
 
 
 class ErrorSchema(Schema):
@@ -42,8 +44,6 @@ def DecimalString(**kwargs) -> fields.Decimal:
 
 def Year(**kwargs) -> fields.Integer:
     """A year in a query or a body: common.months' range, a 422 with the field beyond it (never a date() 500)."""
-    from certapp.common.months import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
-
     return fields.Integer(validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR, error=YEAR_MESSAGE), **kwargs)
 
 
@@ -61,8 +61,6 @@ class BulkIdsField(fields.List):
     """The rows a bulk action is asked for: 1 to common.bulk.MAX_ROWS ids."""
 
     def __init__(self, **kwargs: Any) -> None:
-        from certapp.common.bulk import MAX_ROWS
-
         super().__init__(fields.Integer(validate=validate.Range(min=1)), required=True,
                          validate=validate.Length(min=1, max=MAX_ROWS), **kwargs)
 

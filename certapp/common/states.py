@@ -1,8 +1,8 @@
 """The one check of a document's state machine. Each document keeps its statuses and allowed
-transitions as one mapping in its models.py; every transition writes an audit event."""
-from certapp.audit.services import record_event
+transitions as one mapping in its models.py; every transition is announced (certapp.common.events:
+`state_changed`, which audit records, then the document's own event when one is declared)."""
+from certapp.common import events
 from certapp.common.errors import TransitionError
-from certapp.common.events import announce
 
 
 def transition(obj, to_status: str, transitions: dict[str, set[str]], actor, *, event: str, refusal: str,
@@ -14,7 +14,9 @@ def transition(obj, to_status: str, transitions: dict[str, set[str]], actor, *, 
     if to_status not in transitions[obj.status]:
         raise TransitionError(refusal.format(status=obj.status_name))
     from_status, obj.status = obj.status, to_status
-    record_event(f"{event}.{to_status}", obj, from_state=from_status, to_state=to_status, actor=actor,
-                 details=details)
-    announce(f"{event}.{to_status}", obj, actor=actor, from_status=from_status, details=details or {})
+    name = f"{event}.{to_status}"
+    events.state_changed.send(obj, event=name, from_status=from_status, to_status=to_status, actor=actor,
+                              details=details)
+    if (declared := events.declared(name)) is not None:
+        declared.send(obj, actor=actor, from_status=from_status, details=details or {})
     return from_status

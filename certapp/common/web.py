@@ -1,8 +1,9 @@
 """Helpers for HTML views."""
-from flask import flash
+from flask import current_app, flash
 
-from certapp.audit.services import record_refusal
+from certapp.common import events
 from certapp.common.errors import DomainError, PermissionDeniedError
+from certapp.common.templating import plural
 from certapp.uow import refuse
 
 
@@ -15,7 +16,7 @@ def run_and_flash(action, success: str | None):
     except DomainError as error:
         refuse(error)
         if isinstance(error, PermissionDeniedError):
-            record_refusal("forbidden")
+            events.request_refused.send(None, reason="forbidden")
         flash(error.message, "error")
         return None
     if success:
@@ -25,8 +26,6 @@ def run_and_flash(action, success: str | None):
 
 def flash_bulk(result, done: str, forms: tuple[str, str, str]) -> None:
     """Tell what a bulk action did: «Принято: 3 заявки.» and each refused row with its reason."""
-    from certapp.common.templating import plural
-
     if result.done:
         flash(f"{done}: {len(result.done)} {plural(len(result.done), *forms)}.", "success")
     for row_id, _code, message in result.refused[:10]:
@@ -37,13 +36,9 @@ def flash_bulk(result, done: str, forms: tuple[str, str, str]) -> None:
 
 def path_for(endpoint: str, **values) -> str:
     """A path inside the app, built without a request (letters and notifications are also written by jobs)."""
-    from flask import current_app
-
     return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def absolute_url(path: str) -> str:
     """The address people open a path at (CERTAPP_BASE_URL), for links in letters."""
-    from flask import current_app
-
     return current_app.config["BASE_URL"].rstrip("/") + path

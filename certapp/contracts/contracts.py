@@ -9,14 +9,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.money import format_rub
 from certapp.common.months import add_months, first_of_month
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.contracts.enrollments import EnrollmentError
 from certapp.contracts.models import (
@@ -302,7 +301,7 @@ def terminate(contract_id: int, actor: User, reason: str, grounds: str | None = 
     contract.termination_grounds, contract.termination_reason, contract.terminated_by_id = grounds, reason, actor.id
     record_event("contract.notice", contract, to_state=f"до {contract.ends_on:%d.%m.%Y}", actor=actor,
                  details={"grounds": grounds, "reason": reason, "from_month": from_month, "by_role": actor.role})
-    announce("contract.notice_given", contract, actor=actor)
+    events.contract_notice_given.send(contract, actor=actor)
     return contract
 
 

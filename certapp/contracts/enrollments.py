@@ -9,14 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, Child
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
-from certapp.common.events import announce
 from certapp.common.months import first_of_month, months_between
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.common.web import path_for
 from certapp.contracts.models import (
@@ -27,6 +26,7 @@ from certapp.contracts.models import (
     Enrollment,
 )
 from certapp.contracts.months import PriceSplit, parse_month, price_split
+from certapp.contracts.seats import seats_left
 from certapp.db import db, get_existing, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number
@@ -34,7 +34,6 @@ from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.jobs.models import Job
 from certapp.ledger import services as ledger
 from certapp.programs.models import Program, StudyGroup
-from certapp.programs.services import seats_left
 from certapp.reference.models import Municipality
 from certapp.registry.services import admitted_in, require_registry_provider
 
@@ -117,7 +116,7 @@ def request_enrollment(parent: User, certificate_id: int, group_id: int, start_m
         raise ConflictError("Ребёнок уже записан в эту группу.", field="group_id", code="already_enrolled")
     record_event("enrollment.requested", enrollment, to_state="requested", actor=parent,
                  details={"group_id": group.id, "certificate_id": certificate.id, "start_month": start})
-    announce("enrollment.requested", enrollment, actor=parent)
+    events.enrollment_requested.send(enrollment, actor=parent)
     return enrollment
 
 
@@ -331,7 +330,7 @@ def _offer(enrollment: Enrollment, actor: User | None, prolonged_from: Contract 
                  details={"total": total, "certificate_part": certificate_part,
                           "prolonged_from": getattr(prolonged_from, "number", None)})
     db.session.flush()
-    announce("contract.offered", contract, actor=actor)
+    events.contract_offered.send(contract, actor=actor)
     return contract
 
 

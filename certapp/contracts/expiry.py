@@ -11,6 +11,7 @@ from certapp.common.errors import ValidationError
 from certapp.common.states import transition
 from certapp.db import db
 from certapp.ledger import services as ledger
+from certapp.reference.services import get_period
 from certapp.uow import unit_of_work
 
 
@@ -18,7 +19,6 @@ def expire_period(period_id: int, actor: User | None, today: date | None = None,
     """At the period's end what is still available on its certificates expires; nothing carries over.
     `batch`: at most that many certificates (those done are expired, so the next call goes on); the
     callers loop, a transaction per batch, so that a region's period never sits in one transaction."""
-    from certapp.reference.services import get_period
     period = get_period(period_id)
     today = today or clock.today()
     if today <= period.ends_on:

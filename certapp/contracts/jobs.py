@@ -1,10 +1,20 @@
 """The contracts' periodic work."""
 from collections.abc import Callable
 
+from sqlalchemy import select
+
+from certapp.certificates.models import Certificate
 from certapp.common import clock
+from certapp.common.web import path_for
 from certapp.contracts.contracts import end_noticed, lapse_offers
+from certapp.contracts.expiry import expire_period_in_batches
 from certapp.contracts.prolongation import offer_prolongations
+from certapp.db import db
 from certapp.jobs import crontab, periodic
+from certapp.ledger.services import check_invariant
+from certapp.notifications.services import notify
+from certapp.reference.models import Period
+from certapp.reference.services import list_municipalities
 from certapp.uow import unit_of_work
 
 
@@ -45,12 +55,7 @@ def expire_finished_periods() -> int:
     """Every night: the periods that have ended have what is left on their certificates expire
     (once: an expired certificate is not touched again)."""
 
-    from sqlalchemy import select
 
-    from certapp.certificates.models import Certificate
-    from certapp.contracts.expiry import expire_period_in_batches
-    from certapp.db import db
-    from certapp.reference.models import Period
 
     ended = db.session.execute(select(Period.id).where(Period.ends_on < clock.today()).where(
         select(Certificate.id).where(Certificate.period_id == Period.id,
@@ -65,10 +70,6 @@ def expire_finished_periods() -> int:
 def nightly_ledger_check() -> int:
     """Every night: the ledger invariant; mismatches are reported to the department (once a day)."""
 
-    from certapp.common.web import path_for
-    from certapp.ledger.services import check_invariant
-    from certapp.notifications.services import notify
-    from certapp.reference.services import list_municipalities
 
     mismatches = check_invariant()
     if mismatches:

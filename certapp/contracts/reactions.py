@@ -1,19 +1,20 @@
-"""What the contracts feature does when a certificate is issued."""
+"""What the contracts feature does when a certificate is issued or a group's capacity changes."""
 
 from sqlalchemy import select
 
 from certapp.accounts.models import User
 from certapp.certificates.models import Certificate
-from certapp.common import clock
-from certapp.common.errors import DomainError
-from certapp.common.events import announce, subscribe
+from certapp.common import clock, events
+from certapp.common.errors import DomainError, ValidationError
 from certapp.common.months import first_of_month
 from certapp.contracts.enrollments import request_enrollment
 from certapp.contracts.models import Enrollment
+from certapp.contracts.seats import occupied_seats
 from certapp.db import db, get_existing
 
 
-@subscribe("certificate.issued", "certificate.funded")
+@events.certificate_issued.connect
+@events.certificate_funded.connect
 def enroll_as_asked(certificate: Certificate, **_: object) -> None:
     """One application for both (document 5 of п. 6.1): the certificate now pays, so the enrollment
     the parent asked for in the same application goes to the provider by itself. If it cannot (no
@@ -28,4 +29,12 @@ def enroll_as_asked(certificate: Certificate, **_: object) -> None:
         with db.session.begin_nested():  # one row's refusal is recorded and the rest goes on: a savepoint undoes that row only
             request_enrollment(get_existing(User, application.parent_id), certificate.id, group.id, start)
     except DomainError as error:
-        announce("certificate_application.enrollment_not_sent", application, reason=error.message)
+        events.certificate_application_enrollment_not_sent.send(application, reason=error.message)
+
+
+@events.study_group_capacity_set.connect
+def capacity_holds_the_contracts(group, capacity, **_):
+    """A group cannot have fewer places than its contracts (offered or in force) hold."""
+    occupied = occupied_seats([group.id]).get(group.id, 0)
+    if capacity < occupied:
+        raise ValidationError(f"В группе уже {occupied} обучающихся: мест не может быть меньше.", field="capacity")

@@ -10,14 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.money import format_rub, share
 from certapp.common.months import add_months, month_label
+from certapp.common.roles import require_role
 from certapp.common.templating import plural
 from certapp.contracts.contracts import REPORT_LOAD, _transition, get_contract
 from certapp.contracts.models import (
@@ -206,7 +205,7 @@ def report_month(contract_id: int, provider_user: User, month: date | str, deliv
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,
                  details={"contract": contract.number, "month": month, "amount": due, "advance": advance,
                           "lessons": [planned, held]})
-    announce("contract.month_reported", report, actor=provider_user)
+    events.contract_month_reported.send(report, actor=provider_user)
     if contract.status == "active" and all(m.status != "planned" for m in contract.months):
         _transition(contract, "completed", provider_user)
     return report

@@ -6,14 +6,15 @@ from flask import g, has_app_context
 from sqlalchemy import select
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.common import clock
 from certapp.common.errors import NotFoundError, ValidationError
 from certapp.common.months import add_months
+from certapp.common.roles import require_role
 from certapp.db import db
-from certapp.deadlines.calendar import add_working_days, next_working_day, working_days_between
+from certapp.deadlines.calendar import PRODUCTION_CALENDAR, add_working_days, next_working_day, working_days_between
 from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS, DeadlineRule, Holiday
+from certapp.reference.services import own_municipality_id
 
 
 def exceptions() -> dict[date, str]:
@@ -34,8 +35,6 @@ def _forget_calendar() -> None:
 def load_calendar() -> int:
     """Fill the production calendar's known years (PRODUCTION_CALENDAR); a year that already has
     days is the department's and is left as it is. Returns how many days were added."""
-    from certapp.deadlines.calendar import PRODUCTION_CALENDAR
-
     kept = {day.year for day in db.session.execute(select(Holiday.day)).scalars()}
     added = [Holiday(day=day, kind="holiday", name=name) for day, name in PRODUCTION_CALENDAR if day.year not in kept]
     db.session.add_all(added)
@@ -46,8 +45,6 @@ def load_calendar() -> int:
 
 def _municipality(municipality_id: int | None) -> int:
     """Whose rules: the one named, else that of the current scope (or the default)."""
-    from certapp.reference.services import own_municipality_id
-
     return municipality_id or own_municipality_id()
 
 

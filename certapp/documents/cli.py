@@ -1,7 +1,10 @@
 import click
 from flask.cli import AppGroup
 
+from certapp.certificates.personal_data import drop_old_keys
+from certapp.certificates.services import reencrypt_personal_data
 from certapp.documents.keys import key_store
+from certapp.startup import key_problems
 from certapp.uow import unit_of_work
 
 keys_cli = AppGroup("keys", help="Ключи подписи системы (Ed25519).")
@@ -42,9 +45,6 @@ def retire(kid):
 @keys_cli.command("rotate-pd")
 def rotate_personal_data_key():
     """Rotate the key that encrypts СНИЛС: a new key, every row re-encrypted, the old keys dropped."""
-    from certapp.certificates.personal_data import drop_old_keys
-    from certapp.certificates.services import reencrypt_personal_data
-
     with unit_of_work():
         count = reencrypt_personal_data()
     drop_old_keys()  # only after the re-encrypted rows are committed
@@ -54,8 +54,6 @@ def rotate_personal_data_key():
 @keys_cli.command("check")
 def check_keys():
     """Check that the key files can verify and decrypt what the database holds (exit 1 if not)."""
-    from certapp.startup import key_problems
-
     problems = key_problems()
     for problem in problems:
         click.echo(f"Ошибка: {problem}", err=True)

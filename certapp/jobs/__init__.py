@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 from huey import MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey, crontab
 
+from certapp.db import db
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -54,7 +56,7 @@ def make_huey(url: str | None, instance_path: str):
 
 
 def _instance_path() -> str:
-    from certapp import ROOT
+    from certapp import ROOT  # the app factory's package: read when the queue is made, not imported at load
 
     return os.environ.get("CERTAPP_INSTANCE_PATH") or str(ROOT / "instance")
 
@@ -86,10 +88,10 @@ def _in_app_context(fn: Callable[P, R]) -> Callable[P, R | None]:
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R | None:
-        from certapp.db import db
-
         app = current_app._get_current_object() if has_app_context() else _worker_app  # type: ignore[attr-defined]  # the proxy's own method
         if app is None:
+            # the worker process builds its app at its first job: the factory imports every feature,
+            # which register their jobs here, so it can only be imported when a job runs
             from certapp import create_app
 
             app = create_app()

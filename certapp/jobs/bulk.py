@@ -2,16 +2,24 @@
 with a progress bar (certapp.common.bulk runs short ones in the request, each row in a savepoint).
 Features register their row actions by name; the job finds them again in the worker."""
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from flask import flash, redirect, url_for
 
 from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
 from certapp.common.scope import scoped
+from certapp.common.templating import plural
+from certapp.common.web import run_and_flash
 from certapp.db import get_existing
 from certapp.jobs import job
 from certapp.jobs.models import Job
 from certapp.jobs.services import Progress, start
 from certapp.uow import refuse, unit_of_work
+
+if TYPE_CHECKING:  # names only: accounts builds on the queue
+    from certapp.accounts.models import User
 
 #: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path)
 BULK_ACTIONS: dict[str, tuple] = {}
@@ -23,7 +31,7 @@ def register_bulk(name: str, action, forms: tuple[str, str, str], result_path) -
     BULK_ACTIONS[name] = (action, forms, result_path)
 
 
-def start_bulk(name: str, title: str, ids: Iterable[object], actor: User, **options: object) -> Job:
+def start_bulk(name: str, title: str, ids: Iterable[object], actor: "User", **options: object) -> Job:
     """Record and enqueue the bulk job (after the commit); returns the Job."""
     return start(run_bulk, f"bulk.{name}", title, actor, name, clean_ids(ids), actor.id, options)
 
@@ -32,10 +40,8 @@ def start_bulk(name: str, title: str, ids: Iterable[object], actor: User, **opti
 def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dict) -> int:
     """Each row in its own transaction, which also saves the job's checkpoint (the rows done, the
     refusals): a run handed out again after its worker died goes on with the rows not done yet."""
-    from certapp.common.templating import plural
-
     action, forms, result_path = BULK_ACTIONS[name]
-    actor = get_existing(User, actor_id)
+    actor = get_existing(Job, job_id).created_by  # the official who started it (actor_id)
     # the worker acts as the official did in the request: within their municipality only
     with scoped(actor.municipality_id), Progress(job_id, len(ids)) as progress:
         state = dict(progress.saved or {"done": 0, "refused": 0, "reasons": []})
@@ -61,10 +67,6 @@ def bulk_from_page(ids: list, start_job, run, report, back_url: str, started: st
     """A page's bulk form: more than SYNC_LIMIT rows start `start_job()` and open its progress bar;
     fewer run `run()` in the request's unit and `report(result)` flashes what was done. Returns the
     redirect."""
-    from flask import flash, redirect, url_for
-
-    from certapp.common.web import run_and_flash
-
     if len(ids) > SYNC_LIMIT:
         record = run_and_flash(start_job, started)
         return redirect(url_for("jobs.job", job_id=record.id) if record else back_url)

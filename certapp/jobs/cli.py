@@ -3,6 +3,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from certapp.jobs import huey, set_worker_app
+from certapp.jobs.services import recover_stale_jobs, start_heartbeat
 
 jobs_cli = AppGroup("jobs", help="Фоновые задания: обработчик очереди.")
 
@@ -15,7 +16,6 @@ jobs_cli = AppGroup("jobs", help="Фоновые задания: обработ�
 def worker(workers, periodic):
     """Run the job queue's worker until stopped (SIGTERM/SIGINT finish the running jobs first)."""
     import certapp.tasks  # noqa: F401  (every job known to the worker)
-    from certapp.jobs.services import recover_stale_jobs, start_heartbeat
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     set_worker_app(app)
@@ -36,8 +36,6 @@ def worker(workers, periodic):
 def recover():
     """Resume (or mark failed, telling their owners) the jobs whose worker died; the worker with the
     schedule does it every minute, this does it now."""
-    from certapp.jobs.services import recover_stale_jobs
-
     recovered = recover_stale_jobs()
     click.echo(f"Возобновлено: {recovered['resumed']}, передано обработчику заново: {recovered['handed_out']}, "
                f"завершено с ошибкой: {recovered['failed']}.")

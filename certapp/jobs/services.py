@@ -7,18 +7,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from certapp.accounts.models import User
-from certapp.common.errors import NotFoundError
+from certapp.audit.services import record_event
+from certapp.common import events
+from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import XLSX_MIME
 from certapp.db import db, get_existing, rowcount, utcnow
+from certapp.jobs import RESUMABLE, TASKS, JobTaken, huey
 from certapp.jobs.models import Job
 from certapp.uow import separate_unit, unit_of_work
+
+if TYPE_CHECKING:  # names only: accounts builds on the queue (its letters go through mail's jobs)
+    from certapp.accounts.models import User
 
 _AFTER_COMMIT = "certapp.jobs.after_commit"
 
@@ -48,7 +53,7 @@ def _forget(session: Session, previous_transaction) -> None:
         session.info.pop(_AFTER_COMMIT, None)
 
 
-def start(task, kind: str, title: str, actor: User | None, *args, **kwargs) -> Job:
+def start(task, kind: str, title: str, actor: "User | None", *args, **kwargs) -> Job:
     """Record a job and enqueue task(job_id, *args, **kwargs) after the commit. The task and its
     arguments (JSON values) are kept on the row, so that the job can be handed out again."""
     record = Job(kind=kind, title=title, created_by_id=actor.id if actor else None,
@@ -62,13 +67,11 @@ def start(task, kind: str, title: str, actor: User | None, *args, **kwargs) -> J
 
 def _hand_out(record: Job) -> None:
     """Enqueue the job's task again, after the commit (its run claims the row, see Progress)."""
-    from certapp.jobs import TASKS
-
     arguments = record.arguments or {}
     after_commit(TASKS[record.task], record.id, *arguments.get("args", ()), **arguments.get("kwargs", {}))
 
 
-def get_job(job_id: int, actor: User) -> Job:
+def get_job(job_id: int, actor: "User") -> Job:
     """A job its starter may see (and the department any)."""
     record = db.session.get(Job, job_id)
     if record is None or (record.created_by_id != actor.id and not actor.reads_as("department")):
@@ -111,8 +114,6 @@ def _claim(job_id: int, total: int | None) -> tuple[int, dict | None, int]:
     """Take a queued job's row for this run (queued -> running, one statement: of two runs of one job,
     only one gets it). Returns the run's (attempt, checkpoint, done). Raises JobTaken when the row is
     not queued (another run has it, or it ended)."""
-    from certapp.jobs import JobTaken
-
     now = utcnow()
     with unit_of_work():
         record = db.session.get(Job, job_id)
@@ -171,8 +172,6 @@ class Progress:
         """Steps done, with what a run handed out again needs to go on from here, written in the
         caller's transaction: the step's work and the checkpoint commit together or not at all.
         Raises JobTaken (rolling the step back) when the row has passed to another run."""
-        from certapp.jobs import JobTaken
-
         self.done += steps
         self.saved = checkpoint
         if self.on_advance:
@@ -189,8 +188,6 @@ class Progress:
     def __exit__(self, exc_type, exc, tb):
         if not self.job_id:
             return False
-        from certapp.jobs import JobTaken
-
         with _RUNNING_LOCK:
             _RUNNING.pop(self.job_id, None)
         db.session.rollback()
@@ -200,8 +197,6 @@ class Progress:
             _set(self.job_id, self.attempt, state="done", done=self.done, finished_at=utcnow(),
                  message=self.message, result_url=self.result_url, error=None)
         else:
-            from certapp.common.errors import DomainError
-
             text = exc.message if isinstance(exc, DomainError) else "Внутренняя ошибка; задание можно повторить."
             _set(self.job_id, self.attempt, state="failed", finished_at=utcnow(), error=text)
         return False
@@ -241,8 +236,6 @@ def start_heartbeat(app, interval: float | None = None, stop: threading.Event | 
 def _waiting_in_queue() -> set[int] | None:
     """The ids of the jobs whose message waits in the queue (or is scheduled); None when the queue
     cannot be read (then no queued job is taken for lost)."""
-    from certapp.jobs import huey
-
     try:
         tasks = huey.pending() + huey.scheduled()
     except Exception:  # a queue that is down, or a message of a task this process does not know
@@ -261,8 +254,6 @@ def recover_stale_jobs(now=None) -> dict[str, int]:
 
     Each change is one conditional UPDATE (two workers' recoveries do it once) and is audited.
     Returns how many were {"resumed", "handed_out", "failed"}."""
-    from certapp.jobs import RESUMABLE, TASKS
-
     now = now or utcnow()
     config = current_app.config
     cutoff = now - timedelta(seconds=config["JOB_STALE_SECONDS"])
@@ -285,9 +276,9 @@ def recover_stale_jobs(now=None) -> dict[str, int]:
                     _hand_out(record)
                     _audit(record, "job.resume" if record.state == "running" else "job.hand_out")
                     counts["resumed" if record.state == "running" else "handed_out"] += 1
-            elif _change(record, cutoff, state="failed", finished_at=now, error=_stale_error(record)):
+            elif _change(record, cutoff, state="failed", finished_at=now, error=stale_error(record)):
                 _audit(record, "job.fail_stale")
-                _tell_owner(record)
+                events.job_failed_stale.send(record)
                 counts["failed"] += 1
     return counts
 
@@ -301,7 +292,8 @@ def _change(record: Job, cutoff, **values) -> bool:
     return changed
 
 
-def _stale_error(record: Job) -> str:
+def stale_error(record: Job) -> str:
+    """Why a job whose worker stopped is marked failed, for its page and its owner."""
     done = f" (выполнено {record.done} из {record.total})" if record.total else ""
     again = "несколько раз " if record.attempt else ""
     return (f"Обработчик заданий {again}остановился, не закончив задание{done}. Сделанное сохранено; "
@@ -309,24 +301,11 @@ def _stale_error(record: Job) -> str:
 
 
 def _audit(record: Job, action: str) -> None:
-    # an import inside the function: audit imports jobs' neighbours (the knot noted in ARCHITECTURE.md)
-    from certapp.audit.services import record_event
-
     record_event(action, record, from_state=record.state,
                  details={"kind": record.kind, "done": record.done, "total": record.total,
                           "attempt": record.attempt})
 
 
-def _tell_owner(record: Job) -> None:
-    """A notification (and a letter, if they take them) to whoever started the job."""
-    if record.created_by_id is None:
-        return
-    # inside the function: notifications imports mail, which imports this module
-    from certapp.common.web import path_for
-    from certapp.notifications.services import notify
-
-    notify("system", f"Задание не выполнено: {record.title}", _stale_error(record), user_id=record.created_by_id,
-           url=path_for("jobs.job", job_id=record.id))
 
 
 # --- files that jobs write for people to download -------------------------------------------------
@@ -361,7 +340,7 @@ def _file_path(record: Job, fmt: str) -> Path:
     return _files_dir() / f"job-{record.id}-{record.created_at:%Y%m%d%H%M%S%f}.{fmt}"
 
 
-def written_file(job_id: int, actor: User) -> tuple[Path, str, str]:
+def written_file(job_id: int, actor: "User") -> tuple[Path, str, str]:
     """(path, download name, MIME type) of the file a finished job wrote, for its starter (and the
     department). Raises NotFoundError (no such job, not finished, no file or removed as old)."""
     record = get_job(job_id, actor)

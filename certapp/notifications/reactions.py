@@ -1,16 +1,17 @@
 """Who is told what when a document changes (certapp.common.events): one reaction per fact, each
 writing a notification in the transaction of the change (and, through it, the letters)."""
-from certapp.common.events import subscribe
+from certapp.common import events
 from certapp.common.money import format_rub
 from certapp.common.months import month_label, month_label_from
 from certapp.common.names import dative, genitive
 from certapp.common.web import path_for
+from certapp.jobs.services import stale_error
 from certapp.notifications.services import notify
 
 # --- certificates ----------------------------------------------------------------------------------
 
 
-@subscribe("certificate_application.submitted")
+@events.certificate_application_submitted.connect
 def application_received(application, **_):
     notify("certificate", f"Заявление № {application.number} принято",
            f"Заявление на сертификат для ребёнка {genitive(application.child)} принято. Управление образования "
@@ -18,7 +19,7 @@ def application_received(application, **_):
            user_id=application.parent_id, url=path_for("certificates.my_applications"))
 
 
-@subscribe("certificate.issued")
+@events.certificate_issued.connect
 def certificate_issued(certificate, **_):
     notify("certificate", f"Выдан сертификат № {certificate.number}",
            f"Ребёнку {dative(certificate.child)} выдан социальный сертификат № {certificate.number} "
@@ -26,7 +27,7 @@ def certificate_issued(certificate, **_):
            user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
 
 
-@subscribe("certificate.queued")
+@events.certificate_queued.connect
 def certificate_queued(certificate, position, **_):
     notify("certificate", f"Сертификат учёта № {certificate.number}: место в очереди {position}",
            f"Ребёнку {dative(certificate.child)} выдан сертификат учёта: финансируемые места категории "
@@ -35,7 +36,7 @@ def certificate_queued(certificate, position, **_):
            user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
 
 
-@subscribe("certificate.funded")
+@events.certificate_funded.connect
 def certificate_funded(certificate, **_):
     notify("certificate", f"Сертификат № {certificate.number} получил финансирование",
            f"Освободилось финансируемое место категории «{certificate.category.name}»: сертификат ребёнка "
@@ -44,7 +45,7 @@ def certificate_funded(certificate, **_):
            user_id=certificate.application.parent_id, url=path_for("certificates.certificate", certificate_id=certificate.id))
 
 
-@subscribe("certificate_application.enrollment_not_sent")
+@events.certificate_application_enrollment_not_sent.connect
 def enrollment_not_sent(application, reason, **_):
     notify("enrollment", f"Заявка на обучение по заявлению № {application.number} не отправлена",
            f"Сертификат выдан, но записать ребёнка в группу «{application.wanted_group.name}» программы "
@@ -52,14 +53,14 @@ def enrollment_not_sent(application, reason, **_):
            user_id=application.parent_id, url=path_for("programs.catalog"))
 
 
-@subscribe("certificate_application.refused")
+@events.certificate_application_refused.connect
 def application_refused(application, **_):
     notify("certificate", f"Отказ по заявлению № {application.number}",
            f"В выдаче сертификата ребёнку {dative(application.child)} отказано. Причина: {application.decision_reason}",
            user_id=application.parent_id, url=path_for("certificates.my_applications"))
 
 
-@subscribe("certificate_application.refused_duplicate")
+@events.certificate_application_refused_duplicate.connect
 def application_refused_as_duplicate(child, period, details, **_):
     # the parent was told only to contact this department: it learns what the parent may not
     held = (f"сертификат № {details['certificate']}" if "certificate" in details
@@ -71,14 +72,15 @@ def application_refused_as_duplicate(child, period, details, **_):
            role="department", municipality_id=period.municipality_id)
 
 
-@subscribe("child_correction.requested")
+@events.child_correction_requested.connect
 def child_correction_requested(correction, **_):
     notify("certificate", "Запрос на исправление сведений о ребёнке",
            f"Родитель просит исправить сведения о ребёнке {correction.child.full_name}, на которого выдан сертификат.",
            role="department", municipality_id=correction.municipality_id, url=path_for("certificates.corrections"))
 
 
-@subscribe("child_correction.confirmed", "child_correction.refused")
+@events.child_correction_confirmed.connect
+@events.child_correction_refused.connect
 def child_correction_decided(correction, **_):
     text = ("Сведения о ребёнке исправлены, документы сертификата подписаны заново." if correction.status == "confirmed"
             else f"В исправлении сведений о ребёнке {correction.child.full_name} отказано. Причина: "
@@ -90,7 +92,7 @@ def child_correction_decided(correction, **_):
 # --- enrollments and contracts ----------------------------------------------------------------------
 
 
-@subscribe("enrollment.requested")
+@events.enrollment_requested.connect
 def enrollment_requested(enrollment, **_):
     notify("enrollment", f"Новая заявка на обучение: {enrollment.group.program.title}",
            f"Родитель просит записать ребёнка ({enrollment.child.age_on(enrollment.start_month)} лет) в группу "
@@ -98,7 +100,7 @@ def enrollment_requested(enrollment, **_):
            provider_id=enrollment.provider_id, url=path_for("contracts.enrollments", status="requested"))
 
 
-@subscribe("contract.offered")
+@events.contract_offered.connect
 def contract_offered(contract, **_):
     money = (f"Сертификат оплатит {format_rub(contract.certificate_part)}, ваша часть — "
              f"{format_rub(contract.parent_part)}. Откройте договор и подпишите его")
@@ -114,14 +116,14 @@ def contract_offered(contract, **_):
            user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
 
 
-@subscribe("enrollment.declined")
+@events.enrollment_declined.connect
 def enrollment_declined(enrollment, **_):
     notify("enrollment", f"Заявка на обучение отклонена: {enrollment.group.program.title}",
            f"Исполнитель отклонил заявку. Причина: {enrollment.decline_reason}",
            user_id=enrollment.parent_id, url=path_for("contracts.enrollments"))
 
 
-@subscribe("contract.active")
+@events.contract_active.connect
 def contract_signed(contract, **_):
     notify("contract", f"Договор № {contract.number} подписан",
            f"Родитель подписал договор по программе «{contract.program.title}». Обучение с месяца: "
@@ -129,14 +131,14 @@ def contract_signed(contract, **_):
            provider_id=contract.provider_id, url=path_for("contracts.contract", contract_id=contract.id))
 
 
-@subscribe("contract.rejected")
+@events.contract_rejected.connect
 def contract_rejected(contract, **_):
     notify("contract", f"Договор № {contract.number} не подписан",
            f"Родитель отказался от договора по программе «{contract.program.title}»; место в группе свободно.",
            provider_id=contract.provider_id, url=path_for("contracts.contract", contract_id=contract.id))
 
 
-@subscribe("contract.lapsed")
+@events.contract_lapsed.connect
 def contract_lapsed(contract, **_):
     title = f"Договор № {contract.number} не подписан в срок"
     text = (f"Договор по программе «{contract.program.title}» не был подписан до "
@@ -146,7 +148,7 @@ def contract_lapsed(contract, **_):
     notify("contract", title, text, provider_id=contract.provider_id, url=url)
 
 
-@subscribe("contract.notice_given")
+@events.contract_notice_given.connect
 def contract_notice_given(contract, actor=None, **_):
     text = (f"Подано уведомление о расторжении договора по программе «{contract.program.title}» "
             f"({contract.grounds_name.lower()}): договор действует до {contract.ends_on:%d.%m.%Y}, этот месяц "
@@ -159,7 +161,7 @@ def contract_notice_given(contract, actor=None, **_):
         notify("contract", title, text, provider_id=contract.provider_id, url=url)
 
 
-@subscribe("contract.terminated")
+@events.contract_terminated.connect
 def contract_terminated(contract, **_):
     text = (f"Договор по программе «{contract.program.title}» окончен {contract.ends_on:%d.%m.%Y} по уведомлению о "
             f"расторжении; резерв сертификата за месяцы с {month_label_from(contract.terminated_from)} возвращён.")
@@ -168,7 +170,7 @@ def contract_terminated(contract, **_):
     notify("contract", title, text, provider_id=contract.provider_id, url=url)
 
 
-@subscribe("contract.month_reported")
+@events.contract_month_reported.connect
 def month_reported(report, **_):
     contract = report.contract
     delivered = report.amount if report.ledger_entry_id else 0
@@ -183,7 +185,7 @@ def month_reported(report, **_):
 # --- the registry and programs ----------------------------------------------------------------------
 
 
-@subscribe("registry_application.submitted")
+@events.registry_application_submitted.connect
 def registry_application_submitted(application, **_):
     notify("registry", f"Заявка в реестр № {application.number}: {application.short_name}",
            f"Исполнитель {application.short_name} (ИНН {application.inn}) подал заявку на включение в реестр.",
@@ -191,7 +193,7 @@ def registry_application_submitted(application, **_):
            url=path_for("registry.application", application_id=application.id))
 
 
-@subscribe("admission.requested")
+@events.admission_requested.connect
 def admission_requested(admission, **_):
     notify("registry", f"Запрос на допуск: {admission.provider.short_name}",
            f"Исполнитель из реестра (ИНН {admission.provider.inn}) просит допуска в муниципальном образовании "
@@ -199,7 +201,10 @@ def admission_requested(admission, **_):
            url=path_for("registry.admissions", status="requested"))
 
 
-@subscribe("admission.active", "admission.refused", "admission.suspended", "admission.ended")
+@events.admission_active.connect
+@events.admission_refused.connect
+@events.admission_suspended.connect
+@events.admission_ended.connect
 def admission_decided(admission, from_status=None, **_):
     if from_status is None:
         return
@@ -214,25 +219,25 @@ def _registry_decision(application, title: str, text: str) -> None:
            url=path_for("registry.application", application_id=application.id))
 
 
-@subscribe("registry_application.approved")
+@events.registry_application_approved.connect
 def registry_application_approved(application, **_):
     _registry_decision(application, f"Заявка № {application.number} одобрена",
                        f"{application.short_name} включён в реестр исполнителей. Теперь можно добавлять программы.")
 
 
-@subscribe("registry_application.returned")
+@events.registry_application_returned.connect
 def registry_application_returned(application, **_):
     _registry_decision(application, f"Заявка № {application.number} возвращена на доработку",
                        f"Замечания: {application.decision_reason}")
 
 
-@subscribe("registry_application.rejected")
+@events.registry_application_rejected.connect
 def registry_application_rejected(application, **_):
     _registry_decision(application, f"Отказ во включении в реестр по заявке № {application.number}",
                        f"Основание: {application.decision_reason}")
 
 
-@subscribe("program.submitted")
+@events.program_submitted.connect
 def program_submitted(program, **_):
     for municipality in program.municipalities:
         notify("program", f"Программа на согласовании: {program.title}",
@@ -240,13 +245,13 @@ def program_submitted(program, **_):
                role="department", municipality_id=municipality.id, url=path_for("programs.review"))
 
 
-@subscribe("program.published")
+@events.program_published.connect
 def program_published(program, **_):
     notify("program", f"Программа опубликована: {program.title}", "Программа видна родителям в каталоге.",
            provider_id=program.provider_id, url=path_for("programs.program", program_id=program.id))
 
 
-@subscribe("program.returned")
+@events.program_returned.connect
 def program_returned(program, details=None, **_):
     reason = (details or {}).get("reason")
     notify("program", f"Программа возвращена на доработку: {program.title}",
@@ -257,7 +262,7 @@ def program_returned(program, details=None, **_):
 # --- bookkeeping and feedback -------------------------------------------------------------------------
 
 
-@subscribe("agreement.to_sign")
+@events.agreement_to_sign.connect
 def agreement_to_sign(agreement, **_):
     what = "Соглашение" if agreement.version == 1 else f"Дополнительное соглашение (редакция {agreement.version})"
     notify("bookkeeping", f"Соглашение № {agreement.number} ждёт вашей подписи",
@@ -266,7 +271,7 @@ def agreement_to_sign(agreement, **_):
            provider_id=agreement.provider_id, url=path_for("bookkeeping.agreement", agreement_id=agreement.id))
 
 
-@subscribe("agreement.provider_signed")
+@events.agreement_provider_signed.connect
 def agreement_signed_by_provider(agreement, **_):
     notify("bookkeeping", f"Исполнитель подписал соглашение № {agreement.number}",
            f"{agreement.provider.short_name} подписал редакцию {agreement.version}: соглашение действует.",
@@ -274,14 +279,14 @@ def agreement_signed_by_provider(agreement, **_):
            url=path_for("bookkeeping.agreement", agreement_id=agreement.id))
 
 
-@subscribe("payment_register.approved")
+@events.payment_register_approved.connect
 def register_approved(register, **_):
     notify("bookkeeping", f"Реестр на оплату № {register.number} утверждён",
            f"Реестр за {month_label(register.month)} на сумму {format_rub(register.total)} утверждён и будет оплачен.",
            provider_id=register.provider_id, url=path_for("bookkeeping.register", register_id=register.id))
 
 
-@subscribe("payment_register.paid")
+@events.payment_register_paid.connect
 def register_paid(register, **_):
     notify("bookkeeping", f"Реестр № {register.number} оплачен",
            f"Оплата за {month_label(register.month)}: {format_rub(register.total)}"
@@ -289,7 +294,19 @@ def register_paid(register, **_):
            provider_id=register.provider_id, url=path_for("bookkeeping.register", register_id=register.id))
 
 
-@subscribe("feedback.answered")
+@events.feedback_answered.connect
 def feedback_answered(feedback, **_):
     notify("feedback", f"Исполнитель ответил на отзыв: {feedback.contract.program.title}", feedback.answer,
            user_id=feedback.parent_id, url=path_for("reporting.feedback"))
+
+
+# --- jobs ---------------------------------------------------------------------------------------------
+
+
+@events.job_failed_stale.connect
+def job_failed_stale(job, **_):
+    """A notification (and a letter, if they take them) to whoever started the job."""
+    if job.created_by_id is None:
+        return
+    notify("system", f"Задание не выполнено: {job.title}", stale_error(job), user_id=job.created_by_id,
+           url=path_for("jobs.job", job_id=job.id))

@@ -2,10 +2,11 @@
 confirmed their address. Written in the transaction of the change they tell about."""
 from html import escape
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from certapp.accounts.models import User
-from certapp.common.errors import NotFoundError
+from certapp.audit.services import record_event
+from certapp.common.errors import NotFoundError, ValidationError
 from certapp.common.web import absolute_url, path_for
 from certapp.db import db, get_existing, rowcount, utcnow
 from certapp.mail.services import queue_email
@@ -92,8 +93,6 @@ def notifications_for(user: User, unread: bool = False):
 
 
 def unread_count(user: User) -> int:
-    from sqlalchemy import func
-
     return db.session.execute(select(func.count()).select_from(Notification).where(
         visible_to(user), Notification.read_at.is_(None))).scalar_one()
 
@@ -116,9 +115,6 @@ def mark_all_read(user: User) -> int:
 
 def set_email_preferences(user: User, kinds_by_email: set[str]) -> None:
     """The kinds the user takes by email; the others come only in the app."""
-    from certapp.audit.services import record_event
-    from certapp.common.errors import ValidationError
-
     offered = set(kinds_for(user.role))
     unknown = set(kinds_by_email) - offered
     if unknown:

@@ -15,12 +15,12 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, select
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.models import AuditEvent
 from certapp.audit.services import record_event
 from certapp.certificates.models import Certificate, CertificateApplication, Child, ChildCorrection
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError
+from certapp.common.roles import require_role
 from certapp.common.templating import format_date
 from certapp.contracts.models import Contract
 from certapp.db import db, utcnow

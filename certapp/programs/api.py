@@ -2,7 +2,9 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
+from certapp.certificates.services import home_municipality_of
 from certapp.common.pagination import paginate
+from certapp.contracts.seats import seats_left
 from certapp.db import db
 from certapp.programs import services
 from certapp.programs.schemas import (
@@ -15,12 +17,13 @@ from certapp.programs.schemas import (
     ProgramQuerySchema,
     ProgramSchema,
 )
+from certapp.reporting.services import program_ratings
 
 blp = Blueprint("programs_api", __name__, url_prefix="/programs", description="Программы, группы и каталог")
 
 
 def _with_seats(program):
-    seats = services.seats_left(program.groups)
+    seats = seats_left(program.groups)
     for group in program.groups:
         group.seats_left = seats[group.id]
     return program
@@ -28,7 +31,7 @@ def _with_seats(program):
 
 def _with_ratings(programs: list) -> list:
     """The parents' average rating and the number of ratings on each program, in one query for all."""
-    ratings = services.program_ratings([p.id for p in programs])
+    ratings = program_ratings([p.id for p in programs])
     for program in programs:
         rating = ratings.get(program.id)
         program.rating_average, program.rating_count = (rating.average, rating.count) if rating else (None, 0)
@@ -52,7 +55,7 @@ def catalog(args):
     filters = {"direction": args.get("direction"), "age": args.get("age"), "provider_id": args.get("provider"),
                "text": args.get("q"), "with_seats": args.get("seats", False),
                "municipality_id": services.municipality_filter(args.get("municipality")),
-               "first_municipality_id": services.home_municipality_of(current_user)}
+               "first_municipality_id": home_municipality_of(current_user)}
     result = paginate(services.catalog_query(**filters), page, per_page)
     _with_ratings(result.items)
     return result
@@ -116,7 +119,7 @@ def decide_program(data, program_id: int):
 @roles("provider")
 def create_group(data, program_id: int):
     group = services.save_group(current_user, program_id, data)
-    group.seats_left = services.seats_left([group])[group.id]
+    group.seats_left = seats_left([group])[group.id]
     return group
 
 
@@ -126,5 +129,5 @@ def create_group(data, program_id: int):
 @roles("provider")
 def update_group(data, program_id: int, group_id: int):
     group = services.save_group(current_user, program_id, data, group_id)
-    group.seats_left = services.seats_left([group])[group.id]
+    group.seats_left = seats_left([group])[group.id]
     return group

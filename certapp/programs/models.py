@@ -110,7 +110,7 @@ class StudyGroup(Model):
     capacity: Mapped[int]
     #: seats held by contracts (offered or in force), kept by the database's triggers on contract in the
     #: same transaction (migration 0024) for the catalog's «free seats» filter over every group; the
-    #: per-group checks count the contracts themselves (programs.services.taken_seats_expr)
+    #: per-group checks count the contracts themselves (contracts.seats.taken_seats_expr)
     seats_taken: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

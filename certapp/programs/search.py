@@ -2,7 +2,7 @@
 
 PostgreSQL: the Russian configuration stems the words (шахматам finds «Шахматы»), each a prefix too
 (робот finds «Робототехника»), over an expression GIN index (migration 0023). SQLite, the embedded
-default: an FTS5 index of the words' stems (the same Snowball stemmer, certapp.common.stemming) kept by
+default: an FTS5 index of the words' stems (the same Snowball stemmer, certapp.stemming) kept by
 triggers (migration 0035); the query's words are stemmed alike and each is a prefix, so «роботы» finds
 «Робот» there too. Both over the title and the description; the provider's name is matched as text (a
 provider is looked up by name).
@@ -11,10 +11,10 @@ import re
 
 from sqlalchemy import func, literal_column, or_, select, text
 
-from certapp.common.stemming import stem_words
 from certapp.db import db
 from certapp.programs.models import Program
 from certapp.registry.models import Provider
+from certapp.stemming import stem_words
 
 #: the indexed document; the expression must be the index's own for PostgreSQL to use it
 _DOCUMENT = "to_tsvector('russian'::regconfig, (program.title::text || ' ' || program.description))"

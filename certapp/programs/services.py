@@ -3,15 +3,15 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import case, exists, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import DomainError, FieldChecks, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import parse_rub
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
@@ -28,7 +28,6 @@ from certapp.programs.models import (
 from certapp.reference.services import find_municipality, get_direction
 from certapp.registry.models import Admission, Provider, RegistryEntry
 from certapp.registry.services import admissions_of, require_registry_provider
-from certapp.reporting.models import Feedback
 
 
 class PreProfessionalProgramError(DomainError):
@@ -230,41 +229,12 @@ def save_group(user: User, program_id: int, data: dict, group_id: int | None = N
         group = db.session.get(StudyGroup, group_id)
         if group is None or group.program_id != program.id:
             raise NotFoundError("Группа не найдена.")
-        occupied = occupied_seats([group.id]).get(group.id, 0)
-        if clean["capacity"] < occupied:
-            raise ValidationError(f"В группе уже {occupied} обучающихся: мест не может быть меньше.",
-                                  field="capacity")
+        # contracts hold the seats: their reaction refuses a capacity below the seats they hold
+        events.study_group_capacity_set.send(group, capacity=clean["capacity"])
         for field, value in clean.items():
             setattr(group, field, value)
         record_event("study_group.update", group, actor=user)
     return group
-
-
-def taken_seats_expr():
-    """A correlated SQL expression: the seats taken in StudyGroup (contracts offered or in force)."""
-    from certapp.contracts.models import SEAT_HOLDING_STATUSES, Contract
-    return (select(func.count(Contract.id))
-            .where(Contract.group_id == StudyGroup.id, Contract.status.in_(SEAT_HOLDING_STATUSES))
-            .correlate(StudyGroup).scalar_subquery())
-
-
-def recount_seats() -> None:
-    """Set every group's seats_taken from its contracts (after a bulk load that bypassed the triggers)."""
-    db.session.execute(update(StudyGroup).values(seats_taken=taken_seats_expr())
-                       .execution_options(synchronize_session=False))
-
-
-def occupied_seats(group_ids: list[int]) -> dict[int, int]:
-    """Seats taken in each of the groups."""
-    if not group_ids:
-        return {}
-    rows = db.session.execute(select(StudyGroup.id, taken_seats_expr()).where(StudyGroup.id.in_(group_ids)))
-    return {group_id: taken for group_id, taken in rows}
-
-
-def seats_left(groups: list[StudyGroup]) -> dict[int, int]:
-    occupied = occupied_seats([g.id for g in groups])
-    return {g.id: g.capacity - occupied.get(g.id, 0) for g in groups}
 
 
 # --- the public catalog ---------------------------------------------------------------------------
@@ -273,43 +243,20 @@ def seats_left(groups: list[StudyGroup]) -> dict[int, int]:
 ALL_MUNICIPALITIES = "all"
 
 
-def municipality_filter(oktmo: str | None, user=None, *, default_home: bool = False) -> int | None:
-    """The catalog's municipality: the one asked for by ОКТМО, every one («all» or nothing asked), or,
-    with `default_home` (the catalog page) and nothing asked, a parent's own — the programs their
-    certificate pays for; they can still choose another or all. Raises ValidationError for an ОКТМО
-    that is not one of the installation's."""
+def municipality_filter(oktmo: str | None, home: int | None = None) -> int | None:
+    """The catalog's municipality: the one asked for by ОКТМО, every one («all», or nothing asked and no
+    `home`), or with nothing asked the `home` one (the catalog page gives a parent's own,
+    certificates.services.home_municipality_of: the programs their certificate pays for; they can still
+    choose another or all). Raises ValidationError for an ОКТМО that is not one of the installation's."""
     oktmo = (oktmo or "").strip()
     if oktmo == ALL_MUNICIPALITIES:
         return None
     if not oktmo:
-        return home_municipality_of(user) if default_home else None
+        return home
     found = find_municipality(oktmo)
     if found is None:
         raise ValidationError("Такого муниципалитета нет: выберите из списка.", field="municipality")
     return found.id
-
-
-def home_municipality_of(user) -> int | None:
-    """The municipality whose programs a parent sees first: that of the child's newest certificate."""
-    from certapp.certificates.models import Certificate, Child
-
-    if not getattr(user, "is_authenticated", False) or user.role != "parent":
-        return None
-    return db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
-                              .where(Child.parent_id == user.id, Certificate.status == "active")
-                              .order_by(Certificate.issued_at.desc()).limit(1)).scalar()
-
-
-def certificate_municipalities_of(user) -> set[int] | None:
-    """Where a parent's active certificates pay (a program must be offered there); None when that does not
-    limit anything (not a parent, or no certificate yet: the enrollment page says what to do)."""
-    from certapp.certificates.models import Certificate, Child
-
-    if not getattr(user, "is_authenticated", False) or user.role != "parent":
-        return None
-    found = set(db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
-                                   .where(Child.parent_id == user.id, Certificate.status == "active")).scalars())
-    return found or None
 
 
 def _offered_in_municipality(municipality_id: int):
@@ -363,20 +310,6 @@ class Rating:
         return f"{self.average:.1f}".replace(".", ",")
 
 
-def program_ratings(program_ids: list[int]) -> dict[int, Rating]:
-    """The average rating and the number of ratings of each program that has any, in one grouped query
-    (a page of the catalog asks once). Every municipality's parents count."""
-    from certapp.contracts.models import Contract  # contracts depend on programs: imported when used
-
-    if not program_ids:
-        return {}
-    rows = db.session.execute(
-        select(Contract.program_id, func.avg(Feedback.rating), func.count(Feedback.id))
-        .join(Contract, Contract.id == Feedback.contract_id).where(Contract.program_id.in_(program_ids))
-        .group_by(Contract.program_id).execution_options(all_municipalities=True))
-    return {program_id: Rating(round(float(average), 1), count) for program_id, average, count in rows}
-
-
 @dataclass(frozen=True)
 class CatalogCard:
     """What a catalog card shows beside the program: free seats in its open groups, the group that
@@ -390,13 +323,14 @@ class CatalogCard:
     offered_here: bool = True
 
 
-def catalog_cards(programs: list[Program], today: date | None = None,
-                  municipality_ids: set[int] | None = None) -> dict[int, CatalogCard]:
+def catalog_cards(programs: list[Program], today: date | None = None, municipality_ids: set[int] | None = None,
+                  ratings: dict[int, Rating] | None = None) -> dict[int, CatalogCard]:
     """Cards for a page of the catalog: the seats from the groups' counters (kept by the triggers on
     contracts, read with the groups: a page that changes nothing reads them fresh), no count of
-    contracts; the ratings in one query. `municipality_ids`: where the viewer's certificates pay."""
+    contracts; `ratings` by program (reporting.services.program_ratings, one query for the page).
+    `municipality_ids`: where the viewer's certificates pay."""
     today = today or clock.today()
-    ratings = program_ratings([p.id for p in programs])
+    ratings = ratings or {}
     cards = {}
     for program in programs:
         groups = [g for g in program.groups if g.ends_on >= today]

@@ -2,17 +2,20 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import public, roles
+from certapp.certificates.services import certificate_municipalities_of, home_municipality_of
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.contracts.enrollments import catalog_offers
+from certapp.contracts.seats import seats_left
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
 from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_STATUSES
 from certapp.reference.services import list_directions, list_municipalities
 from certapp.registry.services import admissions_of, provider_of
+from certapp.reporting.services import program_ratings
 from certapp.uow import refuse
 
 bp = Blueprint("programs", __name__)
@@ -38,13 +41,15 @@ def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, s
         if provider_id is None:
             errors["provider"] = "Такого исполнителя нет: выберите из списка."
     try:
-        municipality_id = services.municipality_filter(args.get("municipality"), current_user, default_home=True)
+        oktmo = (args.get("municipality") or "").strip()
+        # nothing asked: a parent's own municipality first
+        municipality_id = services.municipality_filter(oktmo, None if oktmo else home_municipality_of(current_user))
     except DomainError as error:
         errors["municipality"], municipality_id = error.message, None
     return {"direction": direction, "age": age, "provider_id": provider_id,
             "text": (args.get("q") or "").strip() or None, "with_seats": args.get("seats") == "1",
             "municipality_id": municipality_id,
-            "first_municipality_id": services.home_municipality_of(current_user)}, errors
+            "first_municipality_id": home_municipality_of(current_user)}, errors
 
 
 @bp.route("/catalog")
@@ -60,7 +65,8 @@ def catalog():
                            municipalities=list_municipalities(),
                            providers=services.catalog_providers(filters["municipality_id"] or filters["first_municipality_id"]),
                            cards=services.catalog_cards(
-                               page.items, municipality_ids=services.certificate_municipalities_of(current_user)),
+                               page.items, municipality_ids=certificate_municipalities_of(current_user),
+                               ratings=program_ratings([p.id for p in page.items])),
                            offers=offers), 422 if errors else 200
 
 
@@ -68,11 +74,11 @@ def catalog():
 @public
 def program(program_id: int):
     program_ = services.get_program_for(program_id, current_user)
-    return render_template("programs/program.html", program=program_, seats=services.seats_left(program_.groups),
+    return render_template("programs/program.html", program=program_, seats=seats_left(program_.groups),
                            decision_form=ProgramDecisionForm(), in_catalog=services.is_in_catalog(program_),
-                           rating=services.program_ratings([program_.id]).get(program_.id),
+                           rating=program_ratings([program_.id]).get(program_.id),
                            offered_here=services.offered_in_any(
-                               program_, services.certificate_municipalities_of(current_user)))
+                               program_, certificate_municipalities_of(current_user)))
 
 
 @bp.route("/provider/programs")
@@ -181,5 +187,5 @@ def decide(program_id: int):
             flash("Решение по программе принято.", "success")
             return redirect(url_for("programs.review"))
     program_ = services.get_program_for(program_id, current_user)
-    return render_template("programs/program.html", program=program_, seats=services.seats_left(program_.groups),
+    return render_template("programs/program.html", program=program_, seats=seats_left(program_.groups),
                            decision_form=form, in_catalog=services.is_in_catalog(program_)), 422

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.exports import csv_rows
 from certapp.common.money import kopecks_to_rub_str
 from certapp.common.months import check_year
+from certapp.common.roles import require_role
 from certapp.db import db
 from certapp.publication.models import PUBLICATION_KINDS, Publication
 from certapp.reference.models import Municipality

@@ -1,7 +1,9 @@
 import click
 from flask.cli import AppGroup
 
+from certapp.common.errors import DomainError
 from certapp.reference import services
+from certapp.reference.services import create_municipality
 from certapp.uow import unit_of_work
 
 reference_cli = AppGroup("reference", help="Справочники.")
@@ -24,9 +26,6 @@ def load():
 @click.option("--authority", default=None, help="Уполномоченный орган.")
 def add_municipality(name, oktmo, number_code, authority):
     """Add a municipality to a regional installation (its department then fills in its order)."""
-    from certapp.common.errors import DomainError
-    from certapp.reference.services import create_municipality
-
     try:
         with unit_of_work():
             municipality = create_municipality(name=name, oktmo=oktmo, number_code=number_code, authority=authority)

@@ -4,11 +4,12 @@ from datetime import date
 from sqlalchemy import select
 
 from certapp.audit.services import record_event
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
-from certapp.common.events import announce
 from certapp.common.money import format_rub
 from certapp.common.normalise import identifier, is_ascii_digits
+from certapp.common.roles import require_role
+from certapp.common.scope import current_scope
 from certapp.db import db
 from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Direction, Municipality, Period
 
@@ -36,8 +37,6 @@ DEFAULT_PERIODS = (
 
 def load_reference_data() -> dict:
     """Insert what is missing; never overwrites what the department has edited. Idempotent."""
-    from certapp.deadlines.services import load_calendar
-
     added = {"directions": 0, "municipalities": 0, "periods": 0}
     existing = {d.code: d for d in db.session.execute(select(Direction)).scalars()}
     for code, name, service_code in DIRECTIONS:
@@ -50,7 +49,9 @@ def load_reference_data() -> dict:
         db.session.flush()
     added["periods"] = add_default_periods(get_district())
     db.session.flush()
-    added["holidays"] = load_calendar()
+    # other features' reference data (the production calendar): each reaction says what it added
+    for _reaction, (name, count) in events.reference_data_loaded.send(None):
+        added[name] = count
     return added
 
 
@@ -98,8 +99,6 @@ def get_district() -> Municipality:
 def own_municipality_id(user=None) -> int:
     """The municipality a user acts or looks in: an official's own; else the current scope's (the
     regional operator's chosen one, a job's); else the default one."""
-    from certapp.common.scope import current_scope
-
     return getattr(user, "municipality_id", None) or current_scope() or get_district().id
 
 
@@ -248,9 +247,6 @@ def update_period(period_id: int, *, name: str, starts_on: date, ends_on: date, 
 def update_municipality(municipality_id: int, data: dict, actor) -> Municipality:
     """The department keeps its municipality's authorised body, order and the exclusions the order
     adds (name fragments, one per line on the page). Raises ValidationError naming the field."""
-    from certapp.accounts.services import require_role
-    from certapp.audit.services import record_event
-
     require_role(actor, "department")
     municipality = db.session.get(Municipality, municipality_id)
     if municipality is None or actor.municipality_id not in (None, municipality.id):
@@ -349,5 +345,5 @@ def update_category(category_id: int, data: dict, actor) -> CertificateCategory:
     for field, value in clean.items():
         setattr(category, field, value)
     record_event("certificate_category.update", category, actor=actor, details={"before": before, "after": clean})
-    announce("certificate_category.changed", category, actor=actor)
+    events.certificate_category_changed.send(category, actor=actor)
     return category

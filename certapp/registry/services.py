@@ -6,9 +6,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import (
     ConflictError,
     DomainError,
@@ -19,8 +18,8 @@ from certapp.common.errors import (
     TransitionError,
     ValidationError,
 )
-from certapp.common.events import announce
 from certapp.common.normalise import ascii_text
+from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.common.validators import (
     check_bik,
@@ -375,7 +374,7 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     applicant.provider_id = provider.id
     record_event("registry_entry.create", entry, to_state="active", actor=actor,
                  details={"number": entry.number, "inn": provider.inn})
-    announce("registry_entry.created", entry, actor=actor)
+    events.registry_entry_created.send(entry, actor=actor)
     # the municipality that reviewed the application admits the provider at once
     admission = Admission(provider_id=provider.id, municipality_id=application.municipality_id, status="requested")
     db.session.add(admission)
@@ -578,7 +577,7 @@ def request_admission(user: User, municipality_id: int) -> Admission:
                             field="municipality_id", code="admission_exists")
     record_event("admission.requested", admission, to_state="requested", actor=user,
                  details={"provider_id": provider.id})
-    announce("admission.requested", admission, actor=user)
+    events.admission_requested.send(admission, actor=user)
     return admission
 
 

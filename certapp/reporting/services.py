@@ -11,14 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
-from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
+from certapp.bookkeeping.models import PaymentRegister
 from certapp.certificates.models import Certificate, CertificateApplication
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
-from certapp.common.events import announce
 from certapp.common.months import check_year, quarter_months
 from certapp.common.normalise import is_ascii_digits
+from certapp.common.roles import require_role
+from certapp.common.scope import scoped
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.db import db, utcnow
@@ -29,10 +30,13 @@ from certapp.documents.services import (
     sign_document,
     signed_document_finder,
 )
-from certapp.ledger.models import LedgerEntry
+from certapp.jobs.services import start
+from certapp.ledger.models import CertificateBalance, LedgerEntry
+from certapp.ledger.services import few_certificates
 from certapp.programs.models import Program
+from certapp.programs.services import Rating
 from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
-from certapp.reference.services import list_directions, own_municipality_id
+from certapp.reference.services import list_directions, list_municipalities, own_municipality_id
 from certapp.registry.models import NON_STATE_OWNERSHIP, Admission, Provider, RegistryApplication, RegistryEntry
 from certapp.reporting.models import (
     ORDER_TRANSITIONS,
@@ -466,7 +470,7 @@ def answer_feedback(provider_user: User, feedback_id: int, answer: str) -> Feedb
         raise ValidationError("Напишите ответ.", field="answer")
     feedback.answer, feedback.answered_at, feedback.answered_by_id = answer[:2000], utcnow(), provider_user.id
     record_event("feedback.answer", feedback, actor=provider_user)
-    announce("feedback.answered", feedback, actor=provider_user)
+    events.feedback_answered.send(feedback, actor=provider_user)
     return feedback
 
 
@@ -708,11 +712,6 @@ def compute_region_report(year: int, progress=None) -> list[MunicipalitySummary]
     indicators are counted in each municipality's scope (the same code as its own page), the money in
     one aggregate per table grouped by municipality. `progress` (jobs.services.Progress) advances per
     municipality."""
-    from certapp.bookkeeping.models import PaymentRegister
-    from certapp.common.scope import scoped
-    from certapp.ledger.models import CertificateBalance
-    from certapp.reference.services import list_municipalities
-
     municipalities = list_municipalities()
     if progress:
         progress.set_total(len(municipalities) + 1)
@@ -779,9 +778,6 @@ def region_summary(year: int | None = None) -> RegionSummary:
     """The regional report of a year (this one by default): computed now while the region holds few
     enough certificates (LIVE_REPORT_LIMIT), else the newest stored one. Raises NotFoundError when
     there is none yet."""
-    from certapp.common.scope import scoped
-    from certapp.ledger.services import few_certificates
-
     year = _check_year(year or clock.today().year)
     with scoped(None):
         live = few_certificates()
@@ -800,9 +796,20 @@ def region_summary(year: int | None = None) -> RegionSummary:
 
 def start_region_report(actor: User, year: int | None = None):
     """Compute the year's regional report as a job with progress (reporting.jobs)."""
-    from certapp.jobs.services import start
-    from certapp.reporting.jobs import region_report_job
+    from certapp.reporting.jobs import region_report_job  # the job runs this module's functions: reporting.jobs imports it
 
     require_role(actor, "region")
     year = _check_year(year or clock.today().year)
     return start(region_report_job, "region_report.run", f"Отчёт по региону за {year} год", actor, actor.id, year)
+
+
+def program_ratings(program_ids: list[int]) -> dict[int, Rating]:
+    """The average rating and the number of ratings of each program that has any, in one grouped query
+    (a page of the catalog asks once). Every municipality's parents count."""
+    if not program_ids:
+        return {}
+    rows = db.session.execute(
+        select(Contract.program_id, func.avg(Feedback.rating), func.count(Feedback.id))
+        .join(Contract, Contract.id == Feedback.contract_id).where(Contract.program_id.in_(program_ids))
+        .group_by(Contract.program_id).execution_options(all_municipalities=True))
+    return {program_id: Rating(round(float(average), 1), count) for program_id, average, count in rows}

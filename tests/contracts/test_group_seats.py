@@ -4,9 +4,9 @@ from sqlalchemy import func, select, update
 
 from certapp.contracts import contracts
 from certapp.contracts.models import Contract
+from certapp.contracts.seats import taken_seats_expr
 from certapp.db import db
 from certapp.programs.models import StudyGroup
-from certapp.programs.services import taken_seats_expr
 from tests.factories import make_certificate, make_contract, make_program, make_provider
 
 

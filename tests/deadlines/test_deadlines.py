@@ -9,12 +9,12 @@ from certapp.audit.models import AuditEvent
 from certapp.certificates import services as certificates
 from certapp.contracts import contracts
 from certapp.contracts.models import Contract
+from certapp.contracts.seats import seats_left
 from certapp.db import db, transaction
 from certapp.deadlines import services
 from certapp.deadlines.calendar import add_working_days, working_days_between
 from certapp.ledger.services import balance_of, check_invariant
 from certapp.notifications.models import Notification
-from certapp.programs.services import seats_left
 from certapp.reminders import check_deadlines, overdue
 from certapp.reporting import services as reporting
 from tests.factories import child_data, current_period, make_certificate, make_contract, make_program, make_provider
