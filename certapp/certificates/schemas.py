@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
+from certapp.common.schemas import BulkIdsField, Rubles
 
 
 class ChildInputSchema(Schema):
@@ -161,14 +161,10 @@ class CertificateSchema(Schema):
         return queue_position(certificate)
 
 
-class CertificateQuerySchema(PaginationQuerySchema):
+class CertificateQuerySchema(Schema):
     q = fields.String()
     period = fields.Integer()
     status = fields.String(validate=validate.OneOf(list(CERTIFICATE_STATUSES)))
-
-
-class CertificatePageSchema(PageSchema):
-    items = fields.List(fields.Nested(CertificateSchema))
 
 
 class StatusSchema(Schema):

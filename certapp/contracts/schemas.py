@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, pre_dump, validate
 
 from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
+from certapp.common.schemas import BulkIdsField, Rubles
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
 from certapp.contracts.services import current_split, reportable_months
 
@@ -169,13 +169,9 @@ class ContractSchema(Schema):
                  "parent_amount": amounts[m.month].parent_amount} for m in contract.months]
 
 
-class ContractQuerySchema(PaginationQuerySchema):
+class ContractQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(list(CONTRACT_STATUSES)))
     certificate_id = fields.Integer()
-
-
-class ContractPageSchema(PageSchema):
-    items = fields.List(fields.Nested(ContractSchema))
 
 
 class ReportInputSchema(Schema):
