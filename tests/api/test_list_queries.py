@@ -66,7 +66,8 @@ def _program(world: World):
 def _contract(world: World):
     _provider_world(world)
     if "program" not in world.ids:  # one program with room for everyone
-        world.ids["program"] = make_program(world.user("executor"), world.user("department"), capacity=MANY + 5).id
+        world.ids["program"] = make_program(world.user("executor"), world.user("department"), capacity=MANY,
+                                             max_group_size=MANY).id
     from certapp.programs.models import Program
 
     certificate = make_certificate(world.user("parent"), world.user("department"))
@@ -82,7 +83,7 @@ def _application(world: World):
 def _notification(world: World):
     from certapp.notifications.services import notify
 
-    return notify("certificate_issued", f"Уведомление {next(_numbers)}", user_id=world.ids["parent"])
+    return notify("certificate", f"Уведомление {next(_numbers)}", user_id=world.ids["parent"])
 
 
 def _holiday(world: World):
@@ -97,7 +98,8 @@ def _enrollment(world: World):
 
     _provider_world(world)
     if "program" not in world.ids:
-        world.ids["program"] = make_program(world.user("executor"), world.user("department"), capacity=MANY + 5).id
+        world.ids["program"] = make_program(world.user("executor"), world.user("department"), capacity=MANY,
+                                             max_group_size=MANY).id
     from certapp.programs.models import Program
 
     group = db.session.get(Program, world.ids["program"]).groups[0]
