@@ -166,3 +166,10 @@ def make_contract(certificate, provider_user, program=None, sign: bool = True, s
     if sign:
         contracts.sign_contract(contract.id, parent, "127.0.0.1")
     return contract
+
+
+def listed_total(response) -> int:
+    """The rows a paginated list GET of the API counts in all (its X-Pagination header)."""
+    import json
+
+    return json.loads(response.headers["X-Pagination"])["total"]

@@ -176,14 +176,14 @@ def test_a_program_is_offered_only_where_its_provider_is_admitted_and_paid_only_
     assert "Каратузский район" in not_offered.value.message
     db.session.rollback()
     # the catalog filters by municipality (ОКТМО), and shows a parent's own municipality first
-    catalog = app.test_client().get(f"/api/v1/programs/catalog?municipality={SECOND['oktmo']}&per_page=50").json
-    titles = {p["title"] for p in catalog["items"]}
+    catalog = app.test_client().get(f"/api/v1/programs/catalog?municipality={SECOND['oktmo']}&page_size=50").json
+    titles = {p["title"] for p in catalog}
     assert "Хоккей с мячом" in titles and "Робототехника" in titles and "Футбол" not in titles
     token = make_token(_user("morozova@kuragino.demo"))
     db.session.commit()
-    mine = app.test_client().get("/api/v1/programs/catalog?per_page=50", headers={"Authorization": f"Bearer {token}"}).json
-    first = [p for p in mine["items"] if any(m["oktmo"] == SECOND["oktmo"] for m in p["municipalities"])]
-    assert mine["items"][:len(first)] == first and len(first) < len(mine["items"])
+    mine = app.test_client().get("/api/v1/programs/catalog?page_size=50", headers={"Authorization": f"Bearer {token}"}).json
+    first = [p for p in mine if any(m["oktmo"] == SECOND["oktmo"] for m in p["municipalities"])]
+    assert mine[:len(first)] == first and len(first) < len(mine)
 
 
 def test_a_registry_application_goes_to_the_department_of_the_chosen_municipality(app, region):

@@ -16,6 +16,7 @@ from certapp.accounts.schemas import (
     UserSchema,
 )
 from certapp.common.errors import ConflictError
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.notifications.models import kinds_for
 from certapp.notifications.services import set_email_preferences as save
 
@@ -53,6 +54,7 @@ def change_password(data):
 
 @blp.route("/tokens", methods=["GET"])
 @blp.response(200, TokenSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @authenticated
 def list_tokens():
     return current_user.tokens

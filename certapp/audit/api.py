@@ -3,13 +3,12 @@ from marshmallow import Schema, fields
 
 from certapp.accounts.access import roles
 from certapp.audit.services import query_events
-from certapp.common.pagination import paginate
-from certapp.common.schemas import PageSchema, PaginationQuerySchema
+from certapp.common.pagination import LIST_PAGE, SelectPage
 
 blp = Blueprint("audit_api", __name__, url_prefix="/audit-events", description="Журнал действий")
 
 
-class AuditQuerySchema(PaginationQuerySchema):
+class AuditQuerySchema(Schema):
     action = fields.String()
     object_type = fields.String()
     object_id = fields.String()
@@ -32,15 +31,11 @@ class AuditEventSchema(Schema):
     details = fields.Dict(allow_none=True)
 
 
-class AuditPageSchema(PageSchema):
-    items = fields.List(fields.Nested(AuditEventSchema))
-
-
 @blp.route("", methods=["GET"])
 @blp.arguments(AuditQuerySchema, location="query")
-@blp.response(200, AuditPageSchema)
+@blp.response(200, AuditEventSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department")
 def list_events(args):
-    """The audit log, newest first."""
-    page, per_page = args.pop("page"), args.pop("per_page")
-    return paginate(query_events(**args), page, per_page)
+    """The audit log, newest first, a page at a time (X-Pagination)."""
+    return query_events(**args)

@@ -9,7 +9,6 @@ from certapp.bookkeeping.schemas import (
     AgreementQuerySchema,
     AgreementReportDecisionSchema,
     AgreementReportInputSchema,
-    AgreementReportPageSchema,
     AgreementReportQuerySchema,
     AgreementReportSchema,
     AgreementSchema,
@@ -21,9 +20,9 @@ from certapp.bookkeeping.schemas import (
     ExportSchema,
     InvoiceFormAllSchema,
     InvoiceFormSchema,
-    InvoicePageSchema,
     InvoiceQuerySchema,
     InvoiceSchema,
+    InvoiceSummarySchema,
     PaymentRegisterQuerySchema,
     PaymentRegisterSchema,
     PaymentRegisterSummarySchema,
@@ -32,7 +31,7 @@ from certapp.bookkeeping.schemas import (
     RegisterRejectSchema,
     TermSchema,
 )
-from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.contracts.months import parse_month
 from certapp.db import db
 from certapp.jobs.api import JobSchema
@@ -209,14 +208,14 @@ def reconciliation_certificates(args):
 
 @blp.route("/invoices", methods=["GET"])
 @blp.arguments(InvoiceQuerySchema, location="query")
-@blp.response(200, InvoicePageSchema)
+@blp.response(200, InvoiceSummarySchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("bookkeeping", "department", "provider")
 def list_invoices(args):
     """Advance and final invoices, newest month first, by month, kind, status and provider (a provider
-    reads its own)."""
+    reads its own), a page at a time (X-Pagination)."""
     month = parse_month(args["month"]) if args.get("month") else None
-    stmt = invoices.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"), current_user)
-    return paginate(stmt, args["page"], args["per_page"])
+    return invoices.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"), current_user)
 
 
 @blp.route("/invoices", methods=["POST"])
@@ -265,11 +264,13 @@ def reject_invoice(data, invoice_id: int):
 
 @blp.route("/agreement-reports", methods=["GET"])
 @blp.arguments(AgreementReportQuerySchema, location="query")
-@blp.response(200, AgreementReportPageSchema)
+@blp.response(200, AgreementReportSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("provider", "bookkeeping", "department")
 def list_agreement_reports(args):
-    """Providers' quarterly reports on their agreements (a provider sees its own)."""
-    return paginate(agreement_reports.agreement_reports_query(current_user, args.get("status")), args["page"], args["per_page"])
+    """Providers' quarterly reports on their agreements (a provider sees its own), a page at a time
+    (X-Pagination)."""
+    return agreement_reports.agreement_reports_query(current_user, args.get("status"))
 
 
 @blp.route("/agreement-reports", methods=["POST"])

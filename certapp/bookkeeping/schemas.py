@@ -9,7 +9,7 @@ from certapp.bookkeeping.models import (
     REGISTER_STATUSES,
 )
 from certapp.common.money import format_rub
-from certapp.common.schemas import PageSchema, PaginationQuerySchema, Year
+from certapp.common.schemas import Year
 
 
 class AgreementSchema(Schema):
@@ -234,7 +234,7 @@ class InvoiceSchema(Schema):
     lines = fields.List(fields.Nested(InvoiceLineSchema))
 
 
-class InvoiceQuerySchema(PaginationQuerySchema):
+class InvoiceQuerySchema(Schema):
     month = fields.String(metadata={"description": "ГГГГ-ММ"})
     kind = fields.String(validate=validate.OneOf(list(INVOICE_KINDS)))
     status = fields.String(validate=validate.OneOf(list(INVOICE_STATUSES)))
@@ -247,10 +247,6 @@ class InvoiceSummarySchema(InvoiceSchema):
 
     class Meta:
         exclude = ("lines",)
-
-
-class InvoicePageSchema(PageSchema):
-    items = fields.List(fields.Nested(InvoiceSummarySchema))
 
 
 class InvoiceFormAllSchema(Schema):
@@ -281,12 +277,8 @@ class AgreementReportSchema(Schema):
     return_reason = fields.String(allow_none=True)
 
 
-class AgreementReportQuerySchema(PaginationQuerySchema):
+class AgreementReportQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(list(AGREEMENT_REPORT_STATUSES)))
-
-
-class AgreementReportPageSchema(PageSchema):
-    items = fields.List(fields.Nested(AgreementReportSchema))
 
 
 class AgreementReportInputSchema(Schema):

@@ -13,7 +13,6 @@ from certapp.certificates.schemas import (
     CertificateApplicationQuerySchema,
     CertificateApplicationSchema,
     CertificateDecisionSchema,
-    CertificatePageSchema,
     CertificateQuerySchema,
     CertificateSchema,
     ChildCorrectionInputSchema,
@@ -28,7 +27,7 @@ from certapp.certificates.schemas import (
     VerifyInputSchema,
 )
 from certapp.common.errors import KeptRefusal
-from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.schemas import BulkResultSchema
 from certapp.errors import kept_refusal_answer
 from certapp.reference import services as reference
@@ -39,6 +38,7 @@ blp = Blueprint("certificates_api", __name__, url_prefix="/certificates",
 
 @blp.route("/children", methods=["GET"])
 @blp.response(200, ChildSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent")
 def list_children():
     return services.children_of(current_user)
@@ -161,15 +161,15 @@ def on_behalf(data):
 
 @blp.route("", methods=["GET"])
 @blp.arguments(CertificateQuerySchema, location="query")
-@blp.response(200, CertificatePageSchema)
+@blp.response(200, CertificateSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent", "department", "bookkeeping")
 def list_certificates(args):
-    """A parent's own certificates; for the department and bookkeeping, the register of holders."""
+    """A parent's own certificates; for the department and bookkeeping, the register of holders; a page
+    at a time (X-Pagination)."""
     if current_user.role == "parent":
-        items = services.certificates_of(current_user)
-        return {"items": items, "page": 1, "per_page": len(items), "total": len(items)}
-    stmt = services.holders_query(search=args.get("q"), period_id=args.get("period"), status=args.get("status"))
-    return paginate(stmt, args["page"], args["per_page"])
+        return services.certificates_of(current_user)
+    return services.holders_query(search=args.get("q"), period_id=args.get("period"), status=args.get("status"))
 
 
 @blp.route("/<int:certificate_id>", methods=["GET"])
@@ -216,6 +216,7 @@ def _category_values(data: dict) -> dict:
 @categories_blp.route("", methods=["GET"])
 @categories_blp.arguments(CategoryQuerySchema, location="query")
 @categories_blp.response(200, CategorySchema(many=True))
+@categories_blp.paginate(SelectPage, **LIST_PAGE)
 @categories_blp.doc(security=[])  # anyone: no token needed
 @public
 def list_categories(args):

@@ -9,7 +9,7 @@ from certapp.certificates.models import (
 )
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
+from certapp.common.schemas import BulkIdsField, Rubles
 
 
 class ChildInputSchema(Schema):
@@ -167,14 +167,10 @@ class CertificateSchema(Schema):
         return queue_position(certificate)
 
 
-class CertificateQuerySchema(PaginationQuerySchema):
+class CertificateQuerySchema(Schema):
     q = fields.String()
     period = fields.Integer()
     status = fields.String(validate=validate.OneOf(list(CERTIFICATE_STATUSES)))
-
-
-class CertificatePageSchema(PageSchema):
-    items = fields.List(fields.Nested(CertificateSchema))
 
 
 class StatusSchema(Schema):

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from stdnum import damm
 
 from certapp.accounts.models import User
@@ -665,7 +666,7 @@ def get_application(application_id: int, user: User) -> CertificateApplication:
 
 def applications_query(parent: User) -> Select[CertificateApplication]:
     return (select(CertificateApplication).where(CertificateApplication.parent_id == parent.id)
-            .order_by(CertificateApplication.id.desc()))
+            .options(selectinload(CertificateApplication.certificate)).order_by(CertificateApplication.id.desc()))
 
 
 def applications_of(parent: User) -> list[CertificateApplication]:
@@ -673,7 +674,8 @@ def applications_of(parent: User) -> list[CertificateApplication]:
 
 
 def application_queue(status: str | None = "submitted") -> Select[CertificateApplication]:
-    stmt = select(CertificateApplication).order_by(CertificateApplication.created_at, CertificateApplication.id)
+    stmt = (select(CertificateApplication).options(selectinload(CertificateApplication.certificate))
+            .order_by(CertificateApplication.created_at, CertificateApplication.id))
     return stmt.where(CertificateApplication.status == status) if status else stmt
 
 
@@ -951,9 +953,14 @@ def get_certificate(certificate_id: int, user: User) -> Certificate:
     return certificate
 
 
+def _with_rows(stmt):
+    """A certificates' query with what each row shows (the child, the balances) loaded for all rows at once."""
+    return stmt.options(selectinload(Certificate.child), selectinload(Certificate.balance))
+
+
 def certificates_of(parent: User) -> list[Certificate]:
-    return list(db.session.execute(select(Certificate).join(Child).where(Child.parent_id == parent.id)
-                                   .order_by(Certificate.id.desc())).scalars())
+    return list(db.session.execute(_with_rows(select(Certificate).join(Child).where(Child.parent_id == parent.id)
+                                              .order_by(Certificate.id.desc()))).scalars())
 
 
 def change_status(certificate_id: int, to_status: str, actor: User, reason: str) -> Certificate:
@@ -992,7 +999,7 @@ def holders_query(*, search: str | None = None, period_id: int | None = None, st
         if number:
             conditions.append(Certificate.number == number)
         stmt = stmt.where(or_(*conditions))
-    return stmt
+    return _with_rows(stmt)
 
 
 def holder_rows(stmt: Select[Certificate], batch: int = 1000) -> Iterator[Sequence[Any]]:

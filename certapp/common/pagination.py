@@ -1,10 +1,22 @@
-"""Pagination of select() statements for pages and the API."""
+"""Pagination: the HTML pages' `paginate()` and the API's one contract, `SelectPage`.
+
+Every list GET of /api/v1 is decorated with `@blp.paginate(SelectPage, **LIST_PAGE)`: it takes `page`
+and `page_size` (100 by default, at most 1 000), answers the page's rows as a JSON array and puts the
+totals in the `X-Pagination` header (flask-smorest's contract, documented in the OpenAPI). The
+handler returns a select() statement (two queries: the count and the page, never the whole table), a
+`Rows` (a statement plus what to load for the page's rows at once), or a short list (sliced)."""
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_smorest import Page as SmorestPage
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from certapp.db import db
+
+#: the list endpoints' page sizes: `page_size` by default and at most
+LIST_PAGE = {"page_size": 100, "max_page_size": 1000}
+#: the HTML pages' largest page
+MAX_HTML_PAGE = 200
 
 
 @dataclass
@@ -27,34 +39,42 @@ class Page:
         return self.page < self.pages
 
 
+def count(stmt: Select) -> int:
+    """The rows a statement would answer, counted by the database."""
+    return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+
+
 def paginate(stmt, page: int = 1, per_page: int = 50) -> Page:
     page = max(1, int(page or 1))
-    per_page = min(200, max(1, int(per_page or 50)))
-    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    per_page = min(MAX_HTML_PAGE, max(1, int(per_page or 50)))
     items = list(db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars())
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    return Page(items=items, page=page, per_page=per_page, total=count(stmt))
+
+
+@dataclass
+class Rows:
+    """A statement to page and what to do with one page's rows before they are serialised — load
+    their seats, ratings … for the whole page in one query, so that the list's query count does not
+    grow with its rows."""
+
+    stmt: Select
+    prepare: Callable[[list], list]
 
 
 class SelectPage(SmorestPage):
-    """flask-smorest's pager over a select() statement: the list endpoints answer one page (`page`,
-    `page_size`, up to 1 000) in the same list shape as before, with the totals in the
-    X-Pagination header; the count and the page are two queries, never the whole table. (A short
-    list — a provider's own few rows — is sliced as it is.)"""
+    """flask-smorest's pager over a select() statement, a `Rows` or a list (see the module)."""
 
     @property
     def items(self):
         if isinstance(self.collection, list):
             return super().items
         params = self.page_params
-        return list(db.session.execute(self.collection.limit(params.page_size).offset(params.first_item)).scalars())
+        stmt = self.collection.stmt if isinstance(self.collection, Rows) else self.collection
+        rows = list(db.session.execute(stmt.limit(params.page_size).offset(params.first_item)).scalars())
+        return self.collection.prepare(rows) if isinstance(self.collection, Rows) else rows
 
     @property
     def item_count(self):
         if isinstance(self.collection, list):
             return super().item_count
-        return db.session.execute(select(func.count()).select_from(self.collection.order_by(None).subquery())
-                                  ).scalar_one()
-
-
-#: the list endpoints' page sizes
-LIST_PAGE = {"page_size": 100, "max_page_size": 1000}
+        return count(self.collection.stmt if isinstance(self.collection, Rows) else self.collection)

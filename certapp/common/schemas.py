@@ -1,4 +1,4 @@
-"""Shared marshmallow pieces: paging of list endpoints and money at the API edge."""
+"""Shared marshmallow pieces: errors, money and years at the API edge, bulk actions."""
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -19,21 +19,6 @@ class ErrorSchema(Schema):
     request_id = fields.String(allow_none=True, metadata={"description": "the request's id, as in X-Request-ID"})
     split = fields.Dict(metadata={"description": "split_changed (signing a contract): the current split, to be "
                                                  "signed with its expected_certificate_amount"})
-
-
-class PaginationQuerySchema(Schema):
-    """?page=&per_page= of a list endpoint; subclasses add their filters."""
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-
-
-class PageSchema(Schema):
-    """The envelope of a paginated answer (common.pagination.Page); subclasses add `items`."""
-
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 def DecimalString(**kwargs) -> fields.Decimal:

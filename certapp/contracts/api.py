@@ -4,13 +4,12 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
 from certapp.certificates.services import get_certificate
-from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.schemas import BulkResultSchema
 from certapp.contracts import contracts, enrollments, service_reports
 from certapp.contracts.schemas import (
     BulkEnrollmentSchema,
     CertificateDocumentSchema,
-    ContractPageSchema,
     ContractQuerySchema,
     ContractSchema,
     CorrectionSchema,
@@ -99,11 +98,12 @@ def cancel(enrollment_id: int):
 
 @blp.route("/contracts", methods=["GET"])
 @blp.arguments(ContractQuerySchema, location="query")
-@blp.response(200, ContractPageSchema)
+@blp.response(200, ContractSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent", "provider", "department", "bookkeeping")
 def list_contracts(args):
-    stmt = contracts.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
-    return paginate(stmt, args["page"], args["per_page"])
+    """Contracts, newest first, a page at a time (X-Pagination)."""
+    return contracts.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
 
 
 @blp.route("/contracts/<int:contract_id>", methods=["GET"])
@@ -188,10 +188,11 @@ def correct(data, contract_id: int):
 
 @blp.route("/certificates/<int:certificate_id>/ledger", methods=["GET"])
 @blp.response(200, LedgerEntrySchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent", "department", "bookkeeping")
 def certificate_ledger(certificate_id: int):
-    """The movements of a certificate's money."""
-    return ledger.entries_of(get_certificate(certificate_id, current_user).id)
+    """The movements of a certificate's money, oldest first, a page at a time (X-Pagination)."""
+    return ledger.entries_query(get_certificate(certificate_id, current_user).id)
 
 
 @blp.route("/ledger/invariant", methods=["GET"])

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, pre_dump, validate
 
 from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
+from certapp.common.schemas import BulkIdsField, Rubles
 from certapp.contracts.contracts import current_split
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS, Contract
 from certapp.contracts.service_reports import reportable_months
@@ -172,13 +172,9 @@ class ContractSchema(Schema):
                  "parent_amount": amounts[m.month].parent_amount} for m in contract.months]
 
 
-class ContractQuerySchema(PaginationQuerySchema):
+class ContractQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(list(CONTRACT_STATUSES)))
     certificate_id = fields.Integer()
-
-
-class ContractPageSchema(PageSchema):
-    items = fields.List(fields.Nested(ContractSchema))
 
 
 class ReportInputSchema(Schema):

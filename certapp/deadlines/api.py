@@ -3,8 +3,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from certapp.accounts.access import roles
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.schemas import Year
-from certapp.db import db
 from certapp.deadlines import services
 from certapp.deadlines.models import DEADLINE_KINDS, HOLIDAY_KINDS
 
@@ -37,6 +37,7 @@ class YearQuerySchema(Schema):
 
 @blp.route("/rules", methods=["GET"])
 @blp.response(200, RuleSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department")
 def get_rules():
     return services.rules()
@@ -55,9 +56,10 @@ def set_rules(data):
 @blp.route("/holidays", methods=["GET"])
 @blp.arguments(YearQuerySchema, location="query")
 @blp.response(200, HolidaySchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department", "bookkeeping")
 def list_holidays(args):
-    return db.session.execute(services.holidays(args.get("year"))).scalars().all()
+    return services.holidays(args.get("year"))
 
 
 @blp.route("/holidays", methods=["POST"])

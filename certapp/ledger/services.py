@@ -195,9 +195,13 @@ def balance_of(certificate_id: int) -> CertificateBalance | None:
     return db.session.get(CertificateBalance, certificate_id)
 
 
+def entries_query(certificate_id: int):
+    """The certificate's ledger entries, oldest first."""
+    return select(LedgerEntry).where(LedgerEntry.certificate_id == certificate_id).order_by(LedgerEntry.id)
+
+
 def entries_of(certificate_id: int) -> list[LedgerEntry]:
-    return list(db.session.execute(select(LedgerEntry).where(LedgerEntry.certificate_id == certificate_id)
-                                   .order_by(LedgerEntry.id)).scalars())
+    return list(db.session.execute(entries_query(certificate_id)).scalars())
 
 
 @dataclass

@@ -3,8 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from certapp.accounts.access import authenticated
-from certapp.common.pagination import paginate
-from certapp.common.schemas import PageSchema, PaginationQuerySchema
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.notifications import services
 from certapp.notifications.models import NOTIFICATION_KINDS
 
@@ -21,21 +20,19 @@ class NotificationSchema(Schema):
     read_at = fields.DateTime(allow_none=True)
 
 
-class NotificationPageSchema(PageSchema):
-    items = fields.List(fields.Nested(NotificationSchema))
-
-
-class NotificationQuerySchema(PaginationQuerySchema):
+class NotificationQuerySchema(Schema):
     unread = fields.Boolean(load_default=False, metadata={"description": "only those not yet read"})
 
 
 @blp.route("", methods=["GET"])
 @blp.arguments(NotificationQuerySchema, location="query")
-@blp.response(200, NotificationPageSchema)
+@blp.response(200, NotificationSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @authenticated
 def list_notifications(args):
-    """The caller's notifications, newest first (provider staff: their organisation's too)."""
-    return paginate(services.notifications_for(current_user, args["unread"]), args["page"], args["per_page"])
+    """The caller's notifications, newest first (provider staff: their organisation's too), a page at a time
+    (X-Pagination)."""
+    return services.notifications_for(current_user, args["unread"])
 
 
 @blp.route("/<int:notification_id>/read", methods=["POST"])

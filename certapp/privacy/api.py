@@ -3,10 +3,9 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import authenticated, roles
 from certapp.common.jsonable import jsonable
-from certapp.common.pagination import paginate
-from certapp.common.schemas import PaginationQuerySchema
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.privacy import services
-from certapp.privacy.schemas import AnonymisedSchema, DuePageSchema, MyDataSchema
+from certapp.privacy.schemas import AnonymisedSchema, DueChildSchema, MyDataSchema
 
 blp = Blueprint("privacy_api", __name__, url_prefix="/privacy", description="Персональные данные (152-ФЗ)")
 
@@ -20,12 +19,13 @@ def my_data():
 
 
 @blp.route("/due", methods=["GET"])
-@blp.arguments(PaginationQuerySchema, location="query")
-@blp.response(200, DuePageSchema)
+@blp.response(200, DueChildSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department")
-def due(args):
-    """Children whose retention period is over and who have no open contract."""
-    return paginate(services.due_for_anonymisation(), args["page"], args["per_page"])
+def due():
+    """Children whose retention period is over and who have no open contract, a page at a time
+    (X-Pagination)."""
+    return services.due_for_anonymisation()
 
 
 @blp.route("/children/<int:child_id>/anonymise", methods=["POST"])

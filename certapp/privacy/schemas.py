@@ -1,7 +1,5 @@
 from marshmallow import Schema, fields
 
-from certapp.common.schemas import PageSchema
-
 
 class MyDataSchema(Schema):
     account = fields.Dict(metadata={"description": "the account: email, name, phone, role, dates, tokens"})
@@ -14,10 +12,6 @@ class DueChildSchema(Schema):
     full_name = fields.String()
     birth_date = fields.Date()
     parent_id = fields.Integer()
-
-
-class DuePageSchema(PageSchema):
-    items = fields.List(fields.Nested(DueChildSchema))
 
 
 class AnonymisedSchema(Schema):

@@ -3,12 +3,11 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.certificates.services import home_municipality_of
-from certapp.common.pagination import paginate
+from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.contracts.seats import seats_left
-from certapp.db import db
 from certapp.programs import services
 from certapp.programs.schemas import (
-    CatalogPageSchema,
+    CatalogItemSchema,
     CatalogQuerySchema,
     GroupInputSchema,
     GroupSchema,
@@ -21,12 +20,22 @@ from certapp.reporting.services import program_ratings
 
 blp = Blueprint("programs_api", __name__, url_prefix="/programs", description="Программы, группы и каталог")
 
+#: the catalog's pages: 20 cards by default, as on the catalog page
+CATALOG_PAGE = {**LIST_PAGE, "page_size": 20}
 
-def _with_seats(program):
-    seats = seats_left(program.groups)
-    for group in program.groups:
-        group.seats_left = seats[group.id]
-    return program
+
+def _with_seats(programs: list) -> list:
+    """Seats left in each group of the programs, in one query for all."""
+    seats = seats_left([group for program in programs for group in program.groups])
+    for program in programs:
+        for group in program.groups:
+            group.seats_left = seats[group.id]
+    return programs
+
+
+def _card(program):
+    """One program with its groups' seats and its rating."""
+    return _with_ratings(_with_seats([program]))[0]
 
 
 def _with_ratings(programs: list) -> list:
@@ -46,19 +55,18 @@ def _program_data(data: dict) -> dict:
 
 @blp.route("/catalog", methods=["GET"])
 @blp.arguments(CatalogQuerySchema, location="query")
-@blp.response(200, CatalogPageSchema)
+@blp.response(200, CatalogItemSchema(many=True))
+@blp.paginate(SelectPage, **CATALOG_PAGE)
 @blp.doc(security=[])  # anyone: no token needed
 @public
 def catalog(args):
-    """Published programs of providers in the registry, filtered by direction, child's age, provider, text."""
-    page, per_page = args.pop("page"), args.pop("per_page")
+    """Published programs of providers in the registry, filtered by direction, child's age, provider,
+    text; a page at a time (X-Pagination)."""
     filters = {"direction": args.get("direction"), "age": args.get("age"), "provider_id": args.get("provider"),
                "text": args.get("q"), "with_seats": args.get("seats", False),
                "municipality_id": services.municipality_filter(args.get("municipality")),
                "first_municipality_id": home_municipality_of(current_user)}
-    result = paginate(services.catalog_query(**filters), page, per_page)
-    _with_ratings(result.items)
-    return result
+    return Rows(services.catalog_query(**filters), _with_ratings)
 
 
 @blp.route("/<int:program_id>", methods=["GET"])
@@ -67,19 +75,19 @@ def catalog(args):
 @public
 def get_program(program_id: int):
     """A published program with its groups and seats left (its provider and the department see any status)."""
-    return _with_ratings([_with_seats(services.get_program_for(program_id, current_user))])[0]
+    return _card(services.get_program_for(program_id, current_user))
 
 
 @blp.route("", methods=["GET"])
 @blp.arguments(ProgramQuerySchema, location="query")
 @blp.response(200, ProgramSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("provider", "department")
 def list_programs(args):
-    """The provider's own programs; for the department, programs by status (default: awaiting approval)."""
-    if current_user.role == "provider":
-        return _with_ratings([_with_seats(p) for p in services.provider_programs(current_user)])
-    return _with_ratings([_with_seats(p) for p in
-                          db.session.execute(services.programs_for_review(args.get("status", "submitted"))).scalars()])
+    """The provider's own programs; for the department, programs by status (default: awaiting
+    approval); a page at a time (X-Pagination)."""
+    return Rows(services.programs_visible_to(current_user, args.get("status", "submitted")),
+                lambda programs: _with_ratings(_with_seats(programs)))
 
 
 @blp.route("", methods=["POST"])
@@ -87,7 +95,8 @@ def list_programs(args):
 @blp.response(201, ProgramSchema)
 @roles("provider")
 def create_program(data):
-    return _with_seats(services.save_program(current_user, _program_data(data)))
+    program = services.save_program(current_user, _program_data(data))
+    return _card(program)
 
 
 @blp.route("/<int:program_id>", methods=["PUT"])
@@ -95,14 +104,16 @@ def create_program(data):
 @blp.response(200, ProgramSchema)
 @roles("provider")
 def update_program(data, program_id: int):
-    return _with_seats(services.save_program(current_user, _program_data(data), program_id))
+    program = services.save_program(current_user, _program_data(data), program_id)
+    return _card(program)
 
 
 @blp.route("/<int:program_id>/submit", methods=["POST"])
 @blp.response(200, ProgramSchema)
 @roles("provider")
 def submit_program(program_id: int):
-    return _with_seats(services.submit_program(program_id, current_user))
+    program = services.submit_program(program_id, current_user)
+    return _card(program)
 
 
 @blp.route("/<int:program_id>/decision", methods=["POST"])
@@ -110,7 +121,8 @@ def submit_program(program_id: int):
 @blp.response(200, ProgramSchema)
 @roles("department")
 def decide_program(data, program_id: int):
-    return _with_seats(services.decide_program(program_id, data["decision"], current_user, data["reason"]))
+    program = services.decide_program(program_id, data["decision"], current_user, data["reason"])
+    return _card(program)
 
 
 @blp.route("/<int:program_id>/groups", methods=["POST"])

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
-from certapp.common.schemas import PageSchema, PaginationQuerySchema, Rubles
+from certapp.common.schemas import Rubles
 from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
 
 
@@ -72,7 +72,7 @@ class ProgramSchema(Schema):
     rating_count = fields.Integer(metadata={"description": "how many ratings"})
 
 
-class CatalogQuerySchema(PaginationQuerySchema):
+class CatalogQuerySchema(Schema):
     direction = fields.String()
     age = fields.Integer(validate=validate.Range(min=0, max=30))
     provider = fields.Integer()
@@ -81,16 +81,11 @@ class CatalogQuerySchema(PaginationQuerySchema):
     municipality = fields.String(metadata={"description": "ОКТМО: only the programs offered in this municipality "
                                                           "(an unknown one is refused); left out or «all»: every "
                                                           "municipality, a parent's own first"})
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
 class CatalogItemSchema(ProgramSchema):
     class Meta:
         exclude = ("groups",)
-
-
-class CatalogPageSchema(PageSchema):
-    items = fields.List(fields.Nested(CatalogItemSchema))
 
 
 class ProgramQuerySchema(Schema):

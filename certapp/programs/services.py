@@ -119,9 +119,20 @@ def is_in_catalog(program: Program) -> bool:
 
 
 def provider_programs(user: User) -> list[Program]:
+    return list(db.session.execute(_own_programs_query(user)).scalars())
+
+
+def _own_programs_query(user: User):
     provider = require_registry_provider(user)
-    return list(db.session.execute(select(Program).where(Program.provider_id == provider.id)
-                                   .order_by(Program.id.desc())).scalars())
+    return select(Program).where(Program.provider_id == provider.id).order_by(Program.id.desc())
+
+
+def programs_visible_to(user: User, status: str | None = "submitted"):
+    """The programs a user lists: a provider its own (any status; PermissionDeniedError outside the
+    registry), the department those in `status`; with what a program's card shows loaded for all rows."""
+    stmt = _own_programs_query(user) if user.role == "provider" else programs_for_review(status)
+    return stmt.options(selectinload(Program.provider), selectinload(Program.direction),
+                        selectinload(Program.municipalities), selectinload(Program.groups))
 
 
 def save_program(user: User, data: dict, program_id: int | None = None) -> Program:

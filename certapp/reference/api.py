@@ -2,6 +2,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.reference import services
 from certapp.reference.schemas import (
     DirectionSchema,
@@ -16,6 +17,7 @@ blp = Blueprint("reference_api", __name__, url_prefix="/reference", description=
 
 @blp.route("/directions", methods=["GET"])
 @blp.response(200, DirectionSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @blp.doc(security=[])  # anyone: no token needed
 @public
 def directions():
@@ -25,6 +27,7 @@ def directions():
 
 @blp.route("/municipalities", methods=["GET"])
 @blp.response(200, MunicipalitySchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @blp.doc(security=[])  # anyone: no token needed
 @public
 def municipalities():
@@ -43,6 +46,7 @@ def update_municipality(data, municipality_id: int):
 
 @blp.route("/periods", methods=["GET"])
 @blp.response(200, PeriodSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @blp.doc(security=[])  # anyone: no token needed
 @public
 def periods():

@@ -3,8 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.common.errors import KeptRefusal
-from certapp.common.pagination import LIST_PAGE, SelectPage, paginate
-from certapp.db import db
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.errors import kept_refusal_answer
 from certapp.registry import services
 from certapp.registry.schemas import (
@@ -18,7 +17,6 @@ from certapp.registry.schemas import (
     DecisionSchema,
     EntryStatusSchema,
     RegistryEntrySchema,
-    RegistryPageSchema,
     RegistryQuerySchema,
     StaffDecisionSchema,
     StaffRequestInputSchema,
@@ -30,12 +28,13 @@ blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Ð
 
 @blp.route("/entries", methods=["GET"])
 @blp.arguments(RegistryQuerySchema, location="query")
-@blp.response(200, RegistryPageSchema)
+@blp.response(200, RegistryEntrySchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @blp.doc(security=[])  # anyone: no token needed
 @public
 def entries(args):
-    """The public registry of executors."""
-    return paginate(services.registry_entries(args.get("search")), args["page"], args["per_page"])
+    """The public registry of executors, a page at a time (X-Pagination)."""
+    return services.registry_entries(args.get("search"))
 
 
 @blp.route("/applications", methods=["GET"])
@@ -104,10 +103,12 @@ def change_entry_status(data, entry_id: int):
 
 @blp.route("/staff-requests", methods=["GET"])
 @blp.response(200, StaffRequestSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("provider", "department")
 def list_staff_requests():
-    """Requests to act for an organisation: own, to one's organisation, or (department) all."""
-    return db.session.execute(services.staff_requests_for(current_user)).scalars().all()
+    """Requests to act for an organisation: own, to one's organisation, or (department) all; a page at a
+    time (X-Pagination)."""
+    return services.staff_requests_for(current_user)
 
 
 @blp.route("/staff-requests", methods=["POST"])

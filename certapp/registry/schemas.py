@@ -1,7 +1,6 @@
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import PageSchema, PaginationQuerySchema
 from certapp.registry.models import (
     ADMISSION_STATUSES,
     APPLICATION_STATUSES,
@@ -104,12 +103,8 @@ class RegistryEntrySchema(Schema):
     license = fields.Nested(LicenseSchema, attribute="provider.license")
 
 
-class RegistryQuerySchema(PaginationQuerySchema):
+class RegistryQuerySchema(Schema):
     search = fields.String()
-
-
-class RegistryPageSchema(PageSchema):
-    items = fields.List(fields.Nested(RegistryEntrySchema))
 
 
 class StaffRequestInputSchema(Schema):

@@ -3,7 +3,7 @@ from datetime import date
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
@@ -145,6 +145,7 @@ def get_application(application_id: int, user: User) -> RegistryApplication:
 
 def my_applications(user: User) -> list[RegistryApplication]:
     return list(db.session.execute(select(RegistryApplication).where(RegistryApplication.applicant_id == user.id)
+                                   .options(selectinload(RegistryApplication.license))
                                    .order_by(RegistryApplication.id.desc())).scalars())
 
 
@@ -403,7 +404,8 @@ def change_entry_status(entry_id: int, to_status: str, actor: User, reason: str 
 
 def review_queue(status: str | None = None):
     """Applications for the department: flagged first, then oldest first."""
-    stmt = select(RegistryApplication).where(RegistryApplication.status != "draft")
+    stmt = (select(RegistryApplication).where(RegistryApplication.status != "draft")
+            .options(selectinload(RegistryApplication.license)))
     if status:
         stmt = stmt.where(RegistryApplication.status == status)
     return stmt.order_by(RegistryApplication.flagged.desc(),
@@ -556,7 +558,8 @@ def admissions_of(provider_id: int) -> list[Admission]:
 
 def admissions_query(status: str | None = None):
     """Admissions as the caller may see them (a municipality's officials: their own)."""
-    stmt = select(Admission).join(Admission.provider).order_by(Admission.status.desc(), Provider.short_name)
+    stmt = (select(Admission).join(Admission.provider).options(contains_eager(Admission.provider))
+            .order_by(Admission.status.desc(), Provider.short_name))
     return stmt.where(Admission.status == status) if status else stmt
 
 

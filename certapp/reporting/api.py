@@ -4,7 +4,6 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.contracts.months import parse_month
-from certapp.db import db
 from certapp.jobs.api import JobSchema
 from certapp.reporting import services
 from certapp.reporting.schemas import (
@@ -31,9 +30,10 @@ blp = Blueprint("reporting_api", __name__, url_prefix="/reports",
 
 @blp.route("/social-orders", methods=["GET"])
 @blp.response(200, OrderSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department", "bookkeeping")
 def list_orders():
-    return db.session.execute(services.orders_query()).scalars().all()
+    return services.orders_query()
 
 
 @blp.route("/social-orders", methods=["POST"])
@@ -72,10 +72,11 @@ def execution(args):
 @blp.route("/execution/formed", methods=["GET"])
 @blp.arguments(FormedQuerySchema, location="query")
 @blp.response(200, FormedExecutionSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department", "bookkeeping")
 def formed_execution(args):
     """The execution reports formed for a year (every quarter and version), newest version first."""
-    return db.session.execute(services.formed_reports(args["year"])).scalars().all()
+    return services.formed_reports(args["year"])
 
 
 @blp.route("/execution/formed", methods=["POST"])

@@ -13,7 +13,7 @@ from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.ledger.services import check_invariant
-from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
+from tests.factories import current_period, listed_total, make_certificate, make_contract, make_program, make_provider
 
 #: (lessons planned, held) of the three contracts' first month
 LESSONS = ((8, 8), (8, 3), (9, 0))
@@ -108,7 +108,7 @@ def test_invoices_through_the_api_and_their_refusals(api, world, users):
     assert started.status_code == 202 and started.json["kind"] == "invoices.form", started.json
     job = client.get(f"/api/v1/jobs/{started.json['id']}").json
     assert (job["state"], job["done"], job["total"]) == ("done", 1, 1) and "Сформировано счетов" in job["message"]
-    listed = client.get(f"/api/v1/bookkeeping/invoices?kind=advance&month={m0:%Y-%m}").json["items"][0]
+    listed = client.get(f"/api/v1/bookkeeping/invoices?kind=advance&month={m0:%Y-%m}").json[0]
     assert "lines" not in listed  # the list is of invoices; the lines are each one's
     invoice = client.get(f"/api/v1/bookkeeping/invoices/{listed['id']}").json
     assert invoice["kind"] == "advance" and invoice["share_percent"] == 80 and len(invoice["lines"]) == 3
@@ -120,8 +120,8 @@ def test_invoices_through_the_api_and_their_refusals(api, world, users):
         "kind": "final", "month": f"{future:%Y-%m}", "provider_id": provider.id}).status_code == 422
     assert client.post("/api/v1/bookkeeping/invoices", json={"kind": "interim", "month": "2026-01",
                                                             "provider_id": provider.id}).status_code == 422
-    listed = client.get(f"/api/v1/bookkeeping/invoices?kind=advance&month={m0:%Y-%m}").json
-    assert listed["total"] == 1 and listed["items"][0]["status"] == "draft"
+    listed = client.get(f"/api/v1/bookkeeping/invoices?kind=advance&month={m0:%Y-%m}")
+    assert listed_total(listed) == 1 and listed.json[0]["status"] == "draft"
     assert client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/reject", json={"reason": " "}
                        ).status_code == 422
     approved = client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve")

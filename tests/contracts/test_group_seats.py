@@ -7,7 +7,7 @@ from certapp.contracts.models import Contract
 from certapp.contracts.seats import taken_seats_expr
 from certapp.db import db
 from certapp.programs.models import StudyGroup
-from tests.factories import make_certificate, make_contract, make_program, make_provider
+from tests.factories import listed_total, make_certificate, make_contract, make_program, make_provider
 
 
 def _counter_agrees() -> bool:
@@ -28,11 +28,11 @@ def test_offers_signatures_refusals_and_ends_move_the_counter_and_the_catalog_fi
     second = make_contract(make_certificate(department=users["department"]), provider_user, program)
     db.session.commit()
     assert _seats(group_id) == 2 and _counter_agrees()                 # signed: still one seat each
-    assert api().get("/api/v1/programs/catalog?seats=true").json["total"] == 0   # the group is full
+    assert listed_total(api().get("/api/v1/programs/catalog?seats=true")) == 0   # the group is full
     contracts.reject_offer(first.id, first.certificate.child.parent)
     db.session.commit()
     assert _seats(group_id) == 1 and _counter_agrees()                 # a refused offer frees its seat
-    assert api().get("/api/v1/programs/catalog?seats=true").json["total"] == 1
+    assert listed_total(api().get("/api/v1/programs/catalog?seats=true")) == 1
     # any path that changes contracts, even a bulk UPDATE, keeps the counter
     db.session.execute(update(Contract).where(Contract.id == second.id).values(status="completed"))
     assert _seats(group_id) == 0 and _counter_agrees()

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from certapp.db import db
 from certapp.programs.models import Program
-from tests.factories import current_period, make_program, make_provider, program_data
+from tests.factories import current_period, listed_total, make_program, make_provider, program_data
 
 
 @pytest.fixture
@@ -53,14 +53,14 @@ def test_catalog_api_filters_by_direction_age_provider_text_and_seats(api, users
                  groups=0)
     db.session.commit()
     client = api()
-    assert client.get("/api/v1/programs/catalog").json["total"] == 2
+    assert listed_total(client.get("/api/v1/programs/catalog")) == 2
     found = client.get("/api/v1/programs/catalog?direction=technical&age=7").json
-    assert [p["title"] for p in found["items"]] == ["Робототехника для начинающих"]
-    assert found["items"][0]["service_code"] == "804200О.99.0.ББ52АЕ04000"
-    assert client.get("/api/v1/programs/catalog?age=13").json["total"] == 1
-    assert client.get("/api/v1/programs/catalog?q=ФУТБОЛ").json["total"] == 1
-    assert client.get("/api/v1/programs/catalog?seats=true").json["total"] == 1
-    assert client.get(f"/api/v1/programs/catalog?provider={provider_user.provider_id}").json["total"] == 2
+    assert [p["title"] for p in found] == ["Робототехника для начинающих"]
+    assert found[0]["service_code"] == "804200О.99.0.ББ52АЕ04000"
+    assert listed_total(client.get("/api/v1/programs/catalog?age=13")) == 1
+    assert listed_total(client.get("/api/v1/programs/catalog?q=ФУТБОЛ")) == 1
+    assert listed_total(client.get("/api/v1/programs/catalog?seats=true")) == 1
+    assert listed_total(client.get(f"/api/v1/programs/catalog?provider={provider_user.provider_id}")) == 2
     assert client.get("/api/v1/programs/catalog?age=abc").status_code == 422
 
 
@@ -111,13 +111,13 @@ def test_group_capacity_cannot_exceed_the_program_group_size(api, provider_user)
 def test_suspended_providers_programs_leave_the_catalog_at_once(api, users, provider_user):
     make_program(provider_user, users["department"])
     db.session.commit()
-    assert api().get("/api/v1/programs/catalog").json["total"] == 1
+    assert listed_total(api().get("/api/v1/programs/catalog")) == 1
     entry_id = db.session.get(type(provider_user), provider_user.id).provider_id
     from certapp.registry.models import Provider
     provider = db.session.get(Provider, entry_id)
     api(users["department"]).post(f"/api/v1/registry/entries/{provider.entry.id}/status",
                                   json={"status": "suspended", "reason": "Нарушение"})
-    assert api().get("/api/v1/programs/catalog").json["total"] == 0
+    assert listed_total(api().get("/api/v1/programs/catalog")) == 0
 
 
 def test_unpublished_program_is_hidden_from_the_public_and_other_providers(api, users, provider_user):
@@ -144,8 +144,8 @@ def test_catalog_stays_paginated(api, users, provider_user):
     for i in range(25):
         make_program(provider_user, users["department"], title=f"Программа {i:02d}", groups=0)
     db.session.commit()
-    page = api().get("/api/v1/programs/catalog?per_page=10&page=3").json
-    assert page["total"] == 25 and len(page["items"]) == 5
+    page = api().get("/api/v1/programs/catalog?page_size=10&page=3")
+    assert listed_total(page) == 25 and len(page.json) == 5
 
 
 def test_catalog_cards_show_seats_start_and_what_the_certificate_pays(client, users, login):
@@ -176,7 +176,7 @@ def test_catalog_text_search_is_full_text_by_words_and_their_starts(app, api, us
     client = api()
 
     def titles(query):
-        return sorted(p["title"] for p in client.get("/api/v1/programs/catalog", query_string={"q": query}).json["items"])
+        return sorted(p["title"] for p in client.get("/api/v1/programs/catalog", query_string={"q": query}).json)
     assert titles("робот") == ["Робототехника для начинающих"]          # a word's start
     assert titles("программирование роботов") == ["Робототехника для начинающих"]  # every word, any order
     assert titles("ШАХМАТЫ") == ["Шахматы"] and titles("эндшпиль") == ["Шахматы"]   # the description too
