@@ -1,12 +1,16 @@
 """Run one action from N threads at once against the real database."""
 import threading
 
+from sqlalchemy import Engine
+
 from certapp.db import db, transaction
 
 
 def run_concurrently(app, n: int, action) -> list:
     """Call action(i) in n threads released together by a barrier, each in its own app context
     and transaction. Returns each thread's result or the exception it raised."""
+    if not isinstance(db.engine, Engine):
+        raise RuntimeError("threads need the database itself: mark the test @pytest.mark.commits")
     db.session.commit()  # the test's own transaction must not hold a lock while the threads run
     barrier = threading.Barrier(n)
     results: list = [None] * n

@@ -2,24 +2,29 @@
 
 Every test that uses `app` runs on SQLite and, when CERTAPP_TEST_DATABASE_URL is set, on
 PostgreSQL too. The schema is built by the Alembic migrations, as in production.
+
+Each database holds its reference data and nothing else between tests. A test runs inside one
+outer transaction that is rolled back at its end: the app's sessions join it through a savepoint
+(`join_transaction_mode="create_savepoint"`), so the app's own commit() and rollback() work as in
+production, on that savepoint. A test whose work must really be committed, because other threads
+or processes read it (concurrency, job workers, servers) or because it changes the schema, says
+so with @pytest.mark.commits: it runs on the database itself, which is emptied after it.
 """
 import os
-import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import g
 from sqlalchemy import create_engine, inspect, make_url, text
 
-_INSTANCE = tempfile.mkdtemp(prefix="certapp-test-instance-")
-os.environ["CERTAPP_INSTANCE_PATH"] = _INSTANCE
 # jobs run at once, in the test's process, from an in-memory queue (tests/jobs start real workers)
 os.environ.setdefault("CERTAPP_JOBS_URL", "memory://")
 
-from certapp import create_app  # noqa: E402
-from certapp.config import normalise_db_url  # noqa: E402
-from certapp.db import db  # noqa: E402
-from certapp.jobs import huey  # noqa: E402
+from certapp import create_app
+from certapp.config import normalise_db_url
+from certapp.db import db
+from certapp.jobs import huey
 
 huey.immediate = True
 from tests import factories  # noqa: E402
@@ -49,6 +54,15 @@ TEST_CONFIG = {
     # limits are tested where they are enabled (tests/security/test_rate_limits.py)
     "RATELIMIT_ENABLED": False,
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def instance_path(tmp_path_factory):
+    """The instance folder (keys, the rate limits' counters) in pytest's own temporary folders,
+    which pytest removes in its turn, not in a folder left in /tmp; read when an app is built."""
+    path = str(tmp_path_factory.mktemp("instance"))
+    os.environ["CERTAPP_INSTANCE_PATH"] = path
+    return path
 
 
 def _wipe(url: str) -> None:
@@ -94,7 +108,7 @@ def make_app(url: str, **overrides):
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
-    """A migrated, empty database of each kind, once per test session."""
+    """A migrated database of each kind holding the reference data, once per test session."""
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip(PG_SKIP)
@@ -102,11 +116,11 @@ def database_url(request, tmp_path_factory):
     else:
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
     _wipe(url)
-    app = make_app(url)
+    app = _app_for(url, {})
     with app.app_context():
         from flask_migrate import upgrade
         upgrade()
-        db.engine.dispose()
+    _reset(app)
     return url
 
 
@@ -130,6 +144,48 @@ def _clean(app) -> None:
         db.session.commit()
 
 
+def _reset(app) -> None:
+    """Put the database back as every test expects it: the reference data and nothing else, committed."""
+    _clean(app)
+    with app.app_context():
+        from certapp.reference.services import load_reference_data
+        load_reference_data()
+        db.session.commit()
+        db.session.remove()
+
+
+@contextmanager
+def _rolled_back():
+    """Run the app (in the current app context) inside one transaction rolled back at the end.
+
+    The app's engine is swapped for one connection holding the outer transaction; every session
+    joins it through a savepoint of its own (see _join_by_savepoint), so a commit() in the app
+    releases that savepoint and a rollback() returns to it. Code that would open a connection of
+    its own (`db.engine.connect()`) fails at once here: such a test needs @pytest.mark.commits."""
+    engines = db.engines
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection
+    try:
+        yield
+    finally:
+        db.session.remove()
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
+
+
+def _join_by_savepoint() -> None:
+    """Sessions bound to a connection already in a transaction begin a savepoint of their own and
+    leave the transaction to its owner; bound to an engine (production, @pytest.mark.commits) this
+    changes nothing."""
+    db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+
+
+_join_by_savepoint()
+
+
 #: the app of each database with the default test configuration, built once per process: building
 #: one costs ~0.2 s of CPU (mostly the OpenAPI document), which was half the suite's set-up
 _DEFAULT_APPS: dict[str, object] = {}
@@ -151,19 +207,31 @@ def _app_for(url: str, overrides: dict):
     return app
 
 
+@pytest.fixture(autouse=True)
+def committed_work_removed(request):
+    """After a test marked @pytest.mark.commits, its database back to the reference data alone
+    (whether it used `app` or apps of its own on `database_url`)."""
+    yield
+    if request.node.get_closest_marker("commits") and "database_url" in request.fixturenames:
+        _reset(_app_for(request.getfixturevalue("database_url"), {}))
+
+
 @pytest.fixture
 def app(request, database_url):
-    """The app on a clean database with reference data. @pytest.mark.app_config(KEY=value) overrides."""
+    """The app on a database holding the reference data, its work rolled back after the test (or,
+    with @pytest.mark.commits, committed and emptied after it). @pytest.mark.app_config(KEY=value)
+    overrides the configuration."""
     marker = request.node.get_closest_marker("app_config")
     app = _app_for(database_url, marker.kwargs if marker else {})
-    _clean(app)
     with app.app_context():
-        from certapp.reference.services import load_reference_data
-        load_reference_data()
-        db.session.commit()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+        if request.node.get_closest_marker("commits"):
+            yield app  # the database is reset by committed_work_removed
+            db.session.remove()
+        else:
+            with _rolled_back():
+                yield app
+        if marker:
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -5,6 +6,9 @@ from sqlalchemy import func, inspect, select, text
 
 from certapp.accounts.models import User
 from certapp.db import db, include_name
+
+#: the migrations change the schema, through connections of their own
+pytestmark = pytest.mark.commits
 
 
 def test_migrations_upgrade_an_empty_database_and_match_the_models(app):
@@ -180,7 +184,6 @@ def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_an
     """An advance in the ledger stops the downgrade below 0020, a certificate of accounting the one below
     0018: each with a sentence saying why and what to remove (`flask db downgrade` prints it as
     «Error: …» and exits 1), not an IntegrityError halfway."""
-    import pytest
 
     from certapp.ledger import services as ledger
     from tests.factories import make_certificate, make_contract, make_provider

@@ -82,6 +82,7 @@ def test_a_rolled_back_event_leaves_no_trace_in_the_chain(app):
     assert db.session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars().all() == [1, 2]
 
 
+@pytest.mark.commits  # threads, each with its own connection
 def test_concurrent_transactions_keep_the_chain_linear(app):
     results = run_concurrently(app, 8, lambda i: record_event("test.parallel", ("Test", i)))
     assert not [r for r in results if isinstance(r, Exception)]

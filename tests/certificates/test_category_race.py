@@ -1,6 +1,7 @@
 """The waiting queue under concurrent requests (SQLite with immediate transactions, and PostgreSQL
 when configured): never more funded certificates than places, never two promotions for one place,
 the queue funded in its order."""
+import pytest
 from sqlalchemy import func, select
 
 from certapp.accounts.models import User
@@ -13,6 +14,10 @@ from certapp.reference.models import CertificateCategory
 from certapp.reference.services import create_category, update_category
 from tests.concurrency import run_concurrently
 from tests.factories import child_data, current_period
+
+#: every test runs its action from threads, each with its own connection
+pytestmark = pytest.mark.commits
+
 
 NAMES = ("Анна", "Борис", "Вера", "Глеб", "Дарья", "Егор", "Жанна", "Зоя")
 LIMIT = 3

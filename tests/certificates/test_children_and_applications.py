@@ -134,6 +134,7 @@ def test_second_certificate_for_the_same_child_is_refused_for_another_parent(api
     assert db.session.execute(select(func.count()).select_from(Certificate)).scalar_one() == 1
 
 
+@pytest.mark.commits  # threads, each with its own connection
 def test_two_simultaneous_applications_produce_one(app, users):
     from certapp.certificates import services
     other = make_user("parent")

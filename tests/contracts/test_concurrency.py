@@ -1,5 +1,6 @@
 """Requests at the same instant against the real database (SQLite with immediate transactions, and
 PostgreSQL when configured): never overdraw, never reserve twice."""
+import pytest
 from sqlalchemy import func, select
 
 from certapp.accounts.models import User
@@ -13,6 +14,9 @@ from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import InsufficientBalanceError, balance_of, check_invariant
 from tests.concurrency import run_concurrently
 from tests.factories import make_contract, make_program
+
+#: every test runs its action from threads, each with its own connection
+pytestmark = pytest.mark.commits
 
 
 def test_contracts_signed_at_the_same_instant_never_overdraw(app, users, setup):

@@ -10,6 +10,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from certapp.certificates import services as certificates
@@ -20,6 +21,10 @@ from certapp.jobs.models import Job
 from certapp.jobs.services import _AFTER_COMMIT
 from tests.conftest import MACHINE_ZONE
 from tests.factories import child_data, current_period, make_user
+
+#: the workers are processes of their own
+pytestmark = pytest.mark.commits
+
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -144,6 +144,7 @@ def test_a_queued_job_still_waiting_in_the_queue_is_left_for_a_worker(app, monke
     assert (db.session.get(Job, record.id).state, _statuses(ids)) == ("queued", ["submitted", "submitted"])
 
 
+@pytest.mark.commits  # the heartbeat's thread has its own connection
 def test_the_worker_keeps_the_jobs_it_runs_alive_between_steps(app):
     import threading
     import time

@@ -17,6 +17,10 @@ from certapp.mail.models import OutboxMessage
 from tests.conftest import REDIS_URL as WORKER_REDIS_URL
 from tests.notifications.conftest import smtp  # noqa: F401  (the real SMTP server fixture)
 
+#: the servers and workers are processes of their own
+pytestmark = pytest.mark.commits
+
+
 REDIS_URL = os.environ.get("CERTAPP_TEST_REDIS_URL", WORKER_REDIS_URL)
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

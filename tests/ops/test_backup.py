@@ -13,6 +13,10 @@ from certapp.db import db, transaction
 from tests import factories
 from tests.conftest import make_app
 
+#: the backup is read by pg_dump or a connection of its own
+pytestmark = pytest.mark.commits
+
+
 PASSPHRASE = "correct horse battery staple"
 
 

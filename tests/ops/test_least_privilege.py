@@ -11,6 +11,10 @@ from certapp.db import db
 from tests import factories
 from tests.conftest import make_app
 
+#: the application's role reads the data through a connection of its own
+pytestmark = pytest.mark.commits
+
+
 GRANTS = Path(__file__).resolve().parents[2] / "deploy" / "postgresql" / "grants.sql"
 
 

@@ -111,6 +111,7 @@ def test_ratings_show_on_cards_the_program_page_and_the_api_in_one_query(app, cl
     assert api().get(f"/api/v1/programs/{rated.id}").json["rating_count"] == 2
 
 
+@pytest.mark.commits  # migrations change the schema
 def test_the_search_index_is_stemmed_after_the_migration_on_a_database_that_holds_programs(app, api, users,
                                                                                           provider_user):
     from flask_migrate import downgrade, upgrade

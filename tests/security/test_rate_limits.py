@@ -63,6 +63,7 @@ def test_token_creation_is_counted_per_account(users, login):
 
 
 @pytest.mark.skipif(not _redis_reachable(), reason="no Redis at 127.0.0.1:6379")
+@pytest.mark.commits  # apps of its own on the database
 def test_two_servers_on_one_redis_count_together(database_url):
     import redis
 
@@ -94,6 +95,7 @@ def test_the_embedded_default_keeps_the_counters_in_a_file_beside_the_data(monke
     assert load_config(str(tmp_path))["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/3"
 
 
+@pytest.mark.commits  # apps of its own on the database
 def test_two_apps_on_the_embedded_default_count_together(database_url, monkeypatch, tmp_path):
     from certapp.config import load_config
 
@@ -159,6 +161,7 @@ def test_processes_sharing_the_file_never_let_more_than_the_limit_through(tmp_pa
     assert sum(passed) == 500, passed
 
 
+@pytest.mark.commits  # servers in processes of their own
 def test_two_gunicorn_servers_on_one_instance_folder_count_together(app, database_url, tmp_path):
     """Real processes, as gunicorn's workers are: the verification limit, set in the environment,
     holds for the address across both (each would let 3 through on its own before)."""
