@@ -24,6 +24,7 @@ SECTIONS = {
 #: (and the regional operator, who reads their pages) see the sections.
 NAVIGATION = (
     ("Регион", "reporting.region", ("region",), None),
+    ("Что ждёт решения", "matters.index", ("provider", *STAFF), None),
     ("Каталог программ", "programs.catalog", ("parent", "provider", None), None),
     ("Реестр исполнителей", "registry.index", ANYONE, "registry"),
     ("Проверить сертификат", "certificates.verify", ("parent", "provider", None), None),

@@ -5,7 +5,7 @@ from certapp.common.money import format_rub
 from certapp.common.months import month_label, month_label_from
 from certapp.common.names import dative, genitive
 from certapp.common.web import path_for
-from certapp.notifications.services import notify
+from certapp.notifications.services import notify, settle, subject_of
 
 # --- certificates ----------------------------------------------------------------------------------
 
@@ -75,7 +75,8 @@ def application_refused_as_duplicate(child, period, details, **_):
 def child_correction_requested(correction, **_):
     notify("certificate", "Запрос на исправление сведений о ребёнке",
            f"Родитель просит исправить сведения о ребёнке {correction.child.full_name}, на которого выдан сертификат.",
-           role="department", municipality_id=correction.municipality_id, url=path_for("certificates.corrections"))
+           role="department", municipality_id=correction.municipality_id, url=path_for("certificates.corrections"),
+           subject=subject_of(correction))
 
 
 @subscribe("child_correction.confirmed", "child_correction.refused")
@@ -95,7 +96,8 @@ def enrollment_requested(enrollment, **_):
     notify("enrollment", f"Новая заявка на обучение: {enrollment.group.program.title}",
            f"Родитель просит записать ребёнка ({enrollment.child.age_on(enrollment.start_month)} лет) в группу "
            f"«{enrollment.group.name}» с месяца: {month_label(enrollment.start_month)}. Примите или отклоните заявку.",
-           provider_id=enrollment.provider_id, url=path_for("contracts.enrollments", status="requested"))
+           provider_id=enrollment.provider_id, url=path_for("contracts.enrollments", status="requested"),
+           subject=subject_of(enrollment))
 
 
 @subscribe("contract.offered")
@@ -107,11 +109,13 @@ def contract_offered(contract, **_):
                f"Программа «{contract.program.title}» продолжается в следующем учебном году: предлагаем договор "
                f"по сертификату № {contract.certificate.number} с {month_label_from(contract.start_month)}. {money} "
                f"или откажитесь до {contract.offer_expires_on:%d.%m.%Y}; неподписанное предложение истечёт.",
-               user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
+               user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id),
+               subject=subject_of(contract))
         return
     notify("enrollment", f"Заявка принята: подпишите договор № {contract.number}",
            f"Исполнитель принял заявку на программу «{contract.program.title}». {money}.",
-           user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
+           user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id),
+           subject=subject_of(contract))
 
 
 @subscribe("enrollment.declined")
@@ -188,7 +192,7 @@ def registry_application_submitted(application, **_):
     notify("registry", f"Заявка в реестр № {application.number}: {application.short_name}",
            f"Исполнитель {application.short_name} (ИНН {application.inn}) подал заявку на включение в реестр.",
            role="department", municipality_id=application.municipality_id,
-           url=path_for("registry.application", application_id=application.id))
+           url=path_for("registry.application", application_id=application.id), subject=subject_of(application))
 
 
 @subscribe("admission.requested")
@@ -196,7 +200,7 @@ def admission_requested(admission, **_):
     notify("registry", f"Запрос на допуск: {admission.provider.short_name}",
            f"Исполнитель из реестра (ИНН {admission.provider.inn}) просит допуска в муниципальном образовании "
            f"«{admission.municipality.name}».", role="department", municipality_id=admission.municipality_id,
-           url=path_for("registry.admissions", status="requested"))
+           url=path_for("registry.admissions", status="requested"), subject=subject_of(admission))
 
 
 @subscribe("admission.active", "admission.refused", "admission.suspended", "admission.ended")
@@ -237,7 +241,8 @@ def program_submitted(program, **_):
     for municipality in program.municipalities:
         notify("program", f"Программа на согласовании: {program.title}",
                f"Исполнитель {program.provider.short_name} направил программу на согласование.",
-               role="department", municipality_id=municipality.id, url=path_for("programs.review"))
+               role="department", municipality_id=municipality.id, url=path_for("programs.program", program_id=program.id),
+               subject=subject_of(program))
 
 
 @subscribe("program.published")
@@ -263,7 +268,8 @@ def agreement_to_sign(agreement, **_):
     notify("bookkeeping", f"Соглашение № {agreement.number} ждёт вашей подписи",
            f"{what} о финансовом обеспечении затрат подписано уполномоченным органом. Прочитайте и подпишите его: "
            "по соглашению, подписанному обеими сторонами, услуги по сертификатам оплачиваются по реестрам.",
-           provider_id=agreement.provider_id, url=path_for("bookkeeping.agreement", agreement_id=agreement.id))
+           provider_id=agreement.provider_id, url=path_for("bookkeeping.agreement", agreement_id=agreement.id),
+           subject=subject_of(agreement))
 
 
 @subscribe("agreement.provider_signed")
@@ -293,3 +299,38 @@ def register_paid(register, **_):
 def feedback_answered(feedback, **_):
     notify("feedback", f"Исполнитель ответил на отзыв: {feedback.contract.program.title}", feedback.answer,
            user_id=feedback.parent_id, url=path_for("reporting.feedback"))
+
+
+# --- a decided matter settles the notifications that asked to act on it ------------------------------------
+#: event -> what was decided, as the settled notification says it («решено: заявка одобрена»)
+SETTLED_BY = {
+    "child_correction.confirmed": "сведения исправлены",
+    "child_correction.refused": "в исправлении отказано",
+    "contract.offered": "заявка принята, предложен договор",
+    "enrollment.declined": "заявка отклонена",
+    "contract.active": "договор подписан",
+    "contract.rejected": "от договора отказались",
+    "contract.lapsed": "договор не подписан в срок",
+    "registry_application.approved": "заявка одобрена",
+    "registry_application.returned": "заявка возвращена на доработку",
+    "registry_application.rejected": "во включении в реестр отказано",
+    "admission.active": "допуск предоставлен",
+    "admission.refused": "в допуске отказано",
+    "program.published": "программа опубликована",
+    "program.returned": "программа возвращена на доработку",
+    "agreement.provider_signed": "соглашение подписано",
+}
+
+
+def _settle_on(name: str, outcome: str):
+    @subscribe(name)
+    def settled(subject, **_):
+        # an accepted enrollment is announced as its contract's offer: the enrollment is what was asked
+        enrollment = getattr(subject, "enrollment", None) if name == "contract.offered" else None
+        settle(subject_of(enrollment or subject), outcome)
+    settled.__name__ = f"settle_{name.replace('.', '_')}"
+    return settled
+
+
+for _name, _outcome in SETTLED_BY.items():
+    _settle_on(_name, _outcome)
