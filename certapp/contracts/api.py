@@ -108,7 +108,11 @@ def cancel(enrollment_id: int):
 @blp.response(200, ContractPageSchema)
 @roles("parent", "provider", "department", "bookkeeping")
 def list_contracts(args):
-    stmt = services.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
+    """The caller's contracts, newest first, filtered by state, certificate, provider, the child's name or a
+    number (`q`) and the month they are in force in (`month`, ГГГГ-ММ)."""
+    month = services.parse_month(args["month"]) if args.get("month") else None
+    stmt = services.contracts_for(current_user, args.get("status"), args.get("certificate_id"), args.get("provider"),
+                                  args.get("q"), month)
     return paginate(stmt, args["page"], args["per_page"])
 
 

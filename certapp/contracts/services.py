@@ -40,6 +40,7 @@ from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.programs.models import Program, StudyGroup
 from certapp.programs.services import seats_left
 from certapp.reference.models import Municipality, Period
+from certapp.registry.models import Provider
 from certapp.registry.services import admitted_in, require_registry_provider
 
 
@@ -1139,7 +1140,10 @@ def enrollments_for(user: User, status: str | None = None):
     return stmt
 
 
-def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None):
+def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None,
+                  provider_id: int | None = None, text: str | None = None, month: date | None = None):
+    """The contracts a user sees, newest first, filtered: `text` — every word in the child's name, the
+    contract's or the certificate's number; `month` — in force (by its months) in that month."""
     stmt = select(Contract).options(*CONTRACT_LIST_LOAD).order_by(Contract.id.desc())
     if user.role == "parent":
         stmt = stmt.where(Contract.parent_id == user.id)
@@ -1149,7 +1153,26 @@ def contracts_for(user: User, status: str | None = None, certificate_id: int | N
         stmt = stmt.where(Contract.status == status)
     if certificate_id:
         stmt = stmt.where(Contract.certificate_id == certificate_id)
+    if provider_id:
+        stmt = stmt.where(Contract.provider_id == provider_id)
+    if month:
+        stmt = stmt.where(Contract.start_month <= month, Contract.end_month >= month)
+    words = (text or "").lower().replace("ё", "е").split()
+    if words:
+        stmt = stmt.join(Child, Child.id == Contract.child_id).join(Certificate, Certificate.id == Contract.certificate_id)
+        for word in words[:5]:
+            stmt = stmt.where(or_(*(func.replace(func.lower(column), "ё", "е").contains(word, autoescape=True)
+                                    for column in (Child.last_name, Child.first_name, Child.patronymic,
+                                                   Contract.number, Certificate.number))))
     return stmt
+
+
+def contract_providers(user: User) -> list[Provider]:
+    """The providers of the contracts an official sees: the choices of the contracts' provider filter."""
+    if user.role in ("parent", "provider"):
+        return []
+    return list(db.session.execute(select(Provider).where(Provider.id.in_(select(Contract.provider_id).distinct()))
+                                   .order_by(Provider.short_name)).scalars())
 
 
 def expire_period(period_id: int, actor: User | None, today: date | None = None, batch: int | None = None) -> dict:
