@@ -9,8 +9,8 @@ from certapp.common.bulk import BulkResult
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
-from certapp.common.months import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE, month_label, month_label_from
-from certapp.common.normalise import ascii_text, identifier, is_ascii_digits
+from certapp.common.months import month_arg, month_label, month_label_from
+from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import services
@@ -141,15 +141,10 @@ def _contract_filters(args) -> tuple[dict, dict[str, str]]:
         provider_id = int(provider_id) if is_ascii_digits(provider_id) and len(provider_id) <= 18 else None
         if provider_id is None:
             errors["provider"] = "Такого исполнителя нет: выберите из списка."
-    month = None
-    if args.get("month"):
-        try:
-            month = services.parse_month(ascii_text(args["month"])[:20])
-        except DomainError:
-            errors["month"] = "Выберите месяц, например «декабрь 2026»."
-        else:
-            if not MIN_YEAR <= month.year <= MAX_YEAR:
-                errors["month"], month = YEAR_MESSAGE, None
+    try:
+        month = month_arg(args)
+    except DomainError as error:
+        errors["month"], month = error.message, None
     text = " ".join((args.get("q") or "").split())[:100] or None
     return {"status": status, "provider_id": provider_id, "month": month, "text": text}, errors
 
