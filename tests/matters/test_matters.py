@@ -164,3 +164,21 @@ def test_an_overdue_notice_is_settled_once_nothing_of_its_kind_is_late(users):
     db.session.refresh(notice)
     assert notice.settled_text.startswith("решено: всё рассмотрено")
     assert notifications.unread_count(users["department"]) == 0
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+def test_the_regional_operator_reads_a_municipality_s_matters(login, api, users):
+    from certapp.reference.services import get_district
+
+    late = _application(users["parent"], date(2026, 12, 8))
+    db.session.commit()
+    district = get_district()
+    page = login(users["region"]).get(f"/matters?municipality={district.oktmo}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and late.number in text and "просрочено на 3 рабочих дня" in text
+    assert f'<option value="{district.oktmo}" selected>{district.name}</option>' in text
+    unknown = login(users["region"]).get("/matters?municipality=00000000000")
+    assert unknown.status_code == 422 and f"Муниципалитета нет: показан «{district.name}»." in unknown.get_data(as_text=True)
+    listed = api(users["region"]).get(f"/api/v1/matters?municipality={district.oktmo}").json
+    assert [m["title"] for m in listed["items"]] == [f"Заявление на сертификат № {late.number}"]
+    assert listed["items"][0]["municipality"] == district.name
