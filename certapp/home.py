@@ -57,6 +57,8 @@ NAVIGATION = (
     ("Отчёты по соглашениям", "bookkeeping.agreement_reports", ("provider", *STAFF), "money"),
     ("Реестры на оплату", "bookkeeping.registers", ("provider", *STAFF), "money"),
     ("Сверка", "bookkeeping.reconciliation", STAFF, "money"),
+    # the officials' section of what they watch (a sixth item in their top row would wrap it at 1280 px)
+    ("Что ждёт решения", "matters.index", ("provider", *STAFF), "reports"),
     ("Социальный заказ", "reporting.social_orders", STAFF, "reports"),
     ("Отчёт об исполнении", "reporting.execution", STAFF, "reports"),
     ("Показатели эффективности", "reporting.indicators", ("department",), "reports"),
@@ -128,8 +130,10 @@ def _waiting_for(user) -> dict:
         own = certificates.certificates_of(user)
         return {"certificates": own, "upcoming": contracts.upcoming_payments([c.id for c in own]),
                 "offers": _count(contracts.contracts_for(user, "offered"))}
+    from certapp.matters.services import overdue_count
+
     if user.role == "provider":
-        return {"requests": _count(enrollments.enrollments_for(user, "requested")),
+        return {"requests": _count(enrollments.enrollments_for(user, "requested")), "overdue": overdue_count(user),
                 "active": _count(contracts.contracts_for(user, "active")),
                 "to_sign": _count(agreements.agreements_to_sign(user))}
     if user.role == "region":
@@ -142,7 +146,7 @@ def _waiting_for(user) -> dict:
                 "certificates": _count(certificate_queue),
                 "certificates_days": _days_waiting(certificate_queue, "created_at"),
                 "counters": department_counters(), "trend_days": TREND_DAYS, "overdue": overdue()}
-    return {"agreements": _count(agreements.agreements_query("draft")),
+    return {"agreements": _count(agreements.agreements_query("draft")), "overdue": overdue_count(user),
             "registers": _count(registers.registers_query(status="draft"))}
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import distinct, func, select
 
 from certapp.bookkeeping.models import PaymentRegister
 from certapp.certificates.models import CertificateApplication
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.months import add_months, first_of_month, month_label
 from certapp.common.scope import scoped
 from certapp.common.templating import plural
@@ -17,13 +17,11 @@ from certapp.common.web import path_for
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db
 from certapp.deadlines.services import month_deadline, tomorrow_working
-from certapp.jobs import crontab, periodic
-from certapp.notifications.services import notify
+from certapp.notifications.services import notify, settle
 from certapp.programs.models import Program
 from certapp.reference.services import list_municipalities
 from certapp.registry.models import RegistryApplication
 from certapp.reporting.services import order_due_on, order_to_remind, overdue_order_year
-from certapp.uow import unit_of_work
 
 
 @dataclass
@@ -85,20 +83,21 @@ def overdue(today: date | None = None) -> list[Overdue]:
     for review in REVIEWS:
         count = _count(_waiting(review).where(review.due < today))
         if count:
-            result.append(Overdue(plural(count, *review.forms), count, review.endpoint, {}))
+            result.append(Overdue(plural(count, *review.forms), count, "matters.index",
+                                  {"kind": review.kind, "overdue": 1}))
     month = _reported_month(today)
     if month_deadline("report", month) < today:
         providers = db.session.execute(select(func.count(distinct(_unreported(month).subquery().c.provider_id)))).scalar_one()
         if providers:
-            result.append(Overdue(f"исполнители без отчёта за {month_label(month)}", providers, "contracts.contracts",
-                                  {"status": "active"}))
+            result.append(Overdue(f"исполнители без отчёта за {month_label(month)}", providers, "matters.index",
+                                  {"kind": "report", "overdue": 1}))
     registers = [m for m in db.session.execute(select(PaymentRegister.month).where(
         PaymentRegister.status == "approved").distinct()).scalars() if month_deadline("payment", m) < today]
     if registers:
         count = _count(select(PaymentRegister.id).where(PaymentRegister.status == "approved",
                                                         PaymentRegister.month.in_(registers)))
         result.append(Overdue(plural(count, "реестр не оплачен", "реестра не оплачены", "реестров не оплачены"), count,
-                              "bookkeeping.registers", {"status": "approved"}))
+                              "matters.index", {"kind": "payment", "overdue": 1}))
     year = overdue_order_year(today)
     if year:
         result.append(Overdue(f"социальный заказ на {year} год не утверждён (срок — {order_due_on(year):%d.%m.%Y})", 1,
@@ -159,15 +158,19 @@ def _check_municipality(municipality_id: int, today: date, tomorrow: date) -> in
                           **kwargs) is not None
 
     for review in REVIEWS:
+        if settle_review_notices(review, municipality_id, today, tomorrow):
+            continue
+        subject = review_subject(review.kind, municipality_id)
         soon = _count(_waiting(review).where(review.due >= today, review.due <= tomorrow))
         if soon:
             tell("deadline", f"Срок истекает {tomorrow:%d.%m.%Y}: {_counted(soon, review.forms)}",
                  "Примите решение до конца срока.", role="department", url=path_for(review.endpoint),
-                 dedupe_key=f"reminder:{review.kind}:{tomorrow}")
+                 dedupe_key=f"reminder:{review.kind}:{tomorrow}", subject=subject)
         late = _count(_waiting(review).where(review.due < today))
         if late:
             tell("deadline", f"Просрочено: {_counted(late, review.forms)}", "Срок рассмотрения истёк.",
-                 role="department", url=path_for(review.endpoint), dedupe_key=f"overdue:{review.kind}:{today}")
+                 role="department", url=path_for(review.endpoint), dedupe_key=f"overdue:{review.kind}:{today}",
+                 subject=subject)
 
     month = _reported_month(today)
     if month_deadline("report", month) < today:
@@ -208,8 +211,39 @@ def _check_municipality(municipality_id: int, today: date, tomorrow: date) -> in
     return written
 
 
-@periodic(crontab(minute="0", hour="7"))
-def daily_deadline_check() -> int:
-    """Every morning: reminders and overdue notices (idempotent)."""
-    with unit_of_work():
-        return check_deadlines()
+def review_subject(kind: str, municipality_id: int) -> str:
+    """The subject of a municipality's reminders and overdue notices of one kind of review."""
+    return f"deadline:{kind}:m{municipality_id}"
+
+
+def settle_review_notices(review: Review, municipality_id: int, today: date, tomorrow: date | None = None) -> int:
+    """When nothing of a kind waits past its due date or near it any more (all decided), its reminders
+    and overdue notices say so and stop waiting. Run in the municipality's scope."""
+    tomorrow = tomorrow or tomorrow_working(today)
+    if _count(_waiting(review).where(review.due <= tomorrow)):
+        return 0
+    return settle(review_subject(review.kind, municipality_id), f"всё рассмотрено ({review.forms[2]} в сроке нет)")
+
+
+def _settle_after_decision(kind: str):
+    review = next(r for r in REVIEWS if r.kind == kind)
+
+    def settled(document, **_):
+        municipality_ids = ([m.id for m in document.municipalities] if isinstance(document, Program)
+                            else [document.municipality_id])
+        for municipality_id in municipality_ids:
+            with scoped(municipality_id):
+                settle_review_notices(review, municipality_id, clock.today())
+    return settled
+
+
+# a decision may leave nothing of its kind waiting: the notices about that kind are settled at once
+for _review, _decisions in (("certificate_review", (events.certificate_application_confirmed,
+                                                    events.certificate_application_refused)),
+                            ("registry_review", (events.registry_application_approved,
+                                                 events.registry_application_returned,
+                                                 events.registry_application_rejected)),
+                            ("program_review", (events.program_published, events.program_returned))):
+    _settle = _settle_after_decision(_review)
+    for _decision in _decisions:
+        _decision.connect(_settle, weak=False)  # a closure: nothing else holds it

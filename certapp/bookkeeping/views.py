@@ -1,5 +1,5 @@
-
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -27,7 +27,7 @@ from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str, parse_rub
-from certapp.common.months import add_months, first_of_month, last_finished_quarter
+from certapp.common.months import add_months, first_of_month, last_finished_quarter, month_arg
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.contracts.months import parse_month
@@ -99,6 +99,14 @@ def agreement_action(agreement_id: int, action: str):
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
+def month_filter(args: Mapping[str, str]) -> tuple[date | None, dict[str, str]]:
+    """?month= of a list, or None with the Russian message beside the field (the list then shows every month)."""
+    try:
+        return month_arg(args), {}
+    except DomainError as error:
+        return None, {"month": error.message}
+
+
 def _month_form(form_class: type[MonthForm] = MonthForm) -> MonthForm:
     form = form_class()
     # the providers to choose from: only bookkeeping forms the month (a provider reads its own documents)
@@ -135,18 +143,17 @@ def registers():
                                lambda provider_id, month: registers_services.build_register(provider_id, month, current_user),
                                "Реестр сформирован.",
                                lambda month: registers_services.start_building(month, current_user), "Реестры формируются.")
-    month = request.args.get("month")
-    try:
-        month_value = parse_month(month) if month else None
-    except DomainError:
-        month_value = None
+    month_value, errors = month_filter(request.args)
     status = request.args.get("status") if request.args.get("status") in REGISTER_STATUSES else None
     page = paginate(registers_services.registers_query(month_value, status, user=current_user),
                     request.args.get("page", 1, type=int), 50)
-    if not form.month.data:  # the month just ended: a register is built once its month is over
-        form.month.data = f"{add_months(first_of_month(clock.today()), -1):%Y-%m}"
+    last_month = add_months(first_of_month(clock.today()), -1)  # a register is built once its month is over
+    form.month.render_kw = {**form.month.render_kw, "max": f"{last_month:%Y-%m}"}
+    if not form.month.data:
+        form.month.data = f"{last_month:%Y-%m}"
     return render_template("bookkeeping/registers.html", page=page, form=form, statuses=REGISTER_STATUSES,
-                           status=status, month=month or "")
+                           status=status, month=f"{month_value:%Y-%m}" if month_value else "", errors=errors
+                           ), 422 if errors else 200
 
 
 @bp.route("/registers/<int:register_id>")
@@ -205,16 +212,14 @@ def invoices():
             lambda month: invoices_services.start_forming_invoices(form.kind.data, month, current_user), "Счета формируются.")
     filters: dict[str, Any] = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
                "status": request.args.get("status") if request.args.get("status") in INVOICE_STATUSES else None}
-    try:
-        month = parse_month(request.args["month"]) if request.args.get("month") else None
-    except DomainError:
-        month = None
+    month, errors = month_filter(request.args)
     page = paginate(invoices_services.invoices_query(month, **filters, user=current_user), request.args.get("page", 1, type=int),
                     50)
     if not form.month.data:
         form.month.data = f"{clock.today():%Y-%m}"
     return render_template("bookkeeping/invoices.html", page=page, form=form, kinds=INVOICE_KINDS,
-                           statuses=INVOICE_STATUSES, month=request.args.get("month", ""), **filters)
+                           statuses=INVOICE_STATUSES, month=f"{month:%Y-%m}" if month else "", errors=errors,
+                           **filters), 422 if errors else 200
 
 
 @bp.route("/invoices/<int:invoice_id>")

@@ -49,6 +49,7 @@ certificate_category_changed = _event("certificate_category.changed", "A categor
 
 # --- certificates ----------------------------------------------------------------------------------
 certificate_application_submitted = _event("certificate_application.submitted", "(application, actor)")
+certificate_application_confirmed = _event("certificate_application.confirmed", "transition (application)")
 certificate_application_refused = _event("certificate_application.refused", "transition (application)")
 certificate_application_refused_duplicate = _event(
     "certificate_application.refused_duplicate",

@@ -28,6 +28,25 @@ def year_arg(values, default: int, name: str = "year") -> int:
     return check_year(int(raw), name)
 
 
+MONTH_MESSAGE = "Выберите месяц, например «декабрь 2026»."
+
+
+def month_arg(values, name: str = "month") -> date | None:
+    """?month= of a list (a month picker sends «2026-12»; «12.2026» typed where the browser has none): the
+    first day of that month, None when absent; anything else is a ValidationError with the Russian
+    message for the field (never int() of 5000 digits or date(99999, 1, 1))."""
+    raw = ascii_text(values.get(name)).strip()
+    if not raw:
+        return None
+    parts = raw.split("-") if "-" in raw else raw.split(".")[::-1]
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+        raise ValidationError(MONTH_MESSAGE, field=name)
+    year, month = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12:
+        raise ValidationError(MONTH_MESSAGE, field=name)
+    return date(check_year(year, name), month, 1)
+
+
 def first_of_month(day: date) -> date:
     return day.replace(day=1)
 

@@ -7,6 +7,7 @@ from certapp.certificates.services import get_certificate
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.schemas import BulkResultSchema
 from certapp.contracts import contracts, enrollments, service_reports
+from certapp.contracts.months import parse_month
 from certapp.contracts.schemas import (
     BulkEnrollmentSchema,
     CertificateDocumentSchema,
@@ -102,8 +103,11 @@ def cancel(enrollment_id: int):
 @blp.paginate(SelectPage, **LIST_PAGE)
 @roles("parent", "provider", "department", "bookkeeping")
 def list_contracts(args):
-    """Contracts, newest first, a page at a time (X-Pagination)."""
-    return contracts.contracts_for(current_user, args.get("status"), args.get("certificate_id"))
+    """The caller's contracts, newest first, a page at a time (X-Pagination), filtered by state, certificate,
+    provider, the child's name or a number (`q`) and the month they are in force in (`month`, ГГГГ-ММ)."""
+    month = parse_month(args["month"]) if args.get("month") else None
+    return contracts.contracts_for(current_user, args.get("status"), args.get("certificate_id"), args.get("provider"),
+                                   args.get("q"), month)
 
 
 @blp.route("/contracts/<int:contract_id>", methods=["GET"])

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
-from certapp.certificates.models import Certificate
+from certapp.certificates.models import Certificate, Child
 from certapp.common import clock, events
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import format_rub
@@ -32,6 +32,7 @@ from certapp.documents.services import SignedDocument, sign_document, signed_doc
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance
 from certapp.programs.models import Program
+from certapp.registry.models import Provider
 
 
 def upcoming_payments(certificate_ids: list[int], today: date | None = None, per_certificate: int = 3
@@ -390,8 +391,11 @@ CONTRACT_LIST_LOAD = (selectinload(Contract.municipality),
                       selectinload(Contract.months))
 
 
-def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None
+def contracts_for(user: User, status: str | None = None, certificate_id: int | None = None,
+                  provider_id: int | None = None, text: str | None = None, month: date | None = None
                   ) -> Select[Contract]:
+    """The contracts a user sees, newest first, filtered: `text` — every word in the child's name, the
+    contract's or the certificate's number; `month` — in force (by its months) in that month."""
     stmt = select(Contract).options(*CONTRACT_LIST_LOAD).order_by(Contract.id.desc())
     if user.role == "parent":
         stmt = stmt.where(Contract.parent_id == user.id)
@@ -401,7 +405,26 @@ def contracts_for(user: User, status: str | None = None, certificate_id: int | N
         stmt = stmt.where(Contract.status == status)
     if certificate_id:
         stmt = stmt.where(Contract.certificate_id == certificate_id)
+    if provider_id:
+        stmt = stmt.where(Contract.provider_id == provider_id)
+    if month:
+        stmt = stmt.where(Contract.start_month <= month, Contract.end_month >= month)
+    words = (text or "").lower().replace("ё", "е").split()
+    if words:
+        stmt = stmt.join(Child, Child.id == Contract.child_id).join(Certificate, Certificate.id == Contract.certificate_id)
+        for word in words[:5]:
+            stmt = stmt.where(or_(*(func.replace(func.lower(column), "ё", "е").contains(word, autoescape=True)
+                                    for column in (Child.last_name, Child.first_name, Child.patronymic,
+                                                   Contract.number, Certificate.number))))
     return stmt
+
+
+def contract_providers(user: User) -> list[Provider]:
+    """The providers of the contracts an official sees: the choices of the contracts' provider filter."""
+    if user.role in ("parent", "provider"):
+        return []
+    return list(db.session.execute(select(Provider).where(Provider.id.in_(select(Contract.provider_id).distinct()))
+                                   .order_by(Provider.short_name)).scalars())
 
 
 def lapse_offers(today: date | None = None, batch: int = 500) -> int:

@@ -172,9 +172,17 @@ class ContractSchema(Schema):
                  "parent_amount": amounts[m.month].parent_amount} for m in contract.months]
 
 
+MONTH_MESSAGE = "Месяц указывается как ГГГГ-ММ, например 2026-12."
+
+
 class ContractQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(list(CONTRACT_STATUSES)))
     certificate_id = fields.Integer()
+    provider = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={"description": "a provider's id"})
+    q = fields.String(validate=validate.Length(max=100), metadata={
+        "description": "words of the child's name, the contract's or the certificate's number"})
+    month = fields.String(validate=validate.Regexp(r"^(20[2-9]\d|2100)-(0[1-9]|1[0-2])$", error=MONTH_MESSAGE),
+                          metadata={"description": "ГГГГ-ММ: the contracts in force in that month"})
 
 
 class ReportInputSchema(Schema):

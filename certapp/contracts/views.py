@@ -9,7 +9,8 @@ from certapp.common.bulk import BulkResult
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
-from certapp.common.months import month_label, month_label_from
+from certapp.common.months import month_arg, month_label, month_label_from
+from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import contracts as contract_services
@@ -131,15 +132,35 @@ def cancel(enrollment_id: int):
     return redirect(url_for("contracts.enrollments"))
 
 
+def _contract_filters(args) -> tuple[dict, dict[str, str]]:
+    """The contracts list's filters from the address, and a Russian message for each value that is not
+    valid (that filter is then left out: the page still lists contracts)."""
+    errors = {}
+    status = args.get("status") or None
+    if status and status not in CONTRACT_STATUSES:
+        errors["status"], status = "Такого состояния нет: выберите из списка.", None
+    provider_id = identifier(args.get("provider", "")) or None
+    if provider_id is not None:
+        provider_id = int(provider_id) if is_ascii_digits(provider_id) and len(provider_id) <= 18 else None
+        if provider_id is None:
+            errors["provider"] = "Такого исполнителя нет: выберите из списка."
+    try:
+        month = month_arg(args)
+    except DomainError as error:
+        errors["month"], month = error.message, None
+    text = " ".join((args.get("q") or "").split())[:100] or None
+    return {"status": status, "provider_id": provider_id, "month": month, "text": text}, errors
+
+
 @bp.route("/contracts")
 @roles("parent", "provider", "department", "bookkeeping")
 def contracts():
-    status = request.args.get("status") or None
-    status = status if status in CONTRACT_STATUSES else None
-    page = paginate(contract_services.contracts_for(current_user, status), request.args.get("page", 1, type=int), 50)
-    splits = {c.id: contract_services.current_split(c) for c in page.items}  # offers: as they would be signed now
-    return render_template("contracts/contracts.html", page=page, status=status, statuses=CONTRACT_STATUSES,
-                           splits=splits)
+    filters, errors = _contract_filters(request.args)
+    page = paginate(contracts.contracts_for(current_user, **filters), request.args.get("page", 1, type=int), 50)
+    splits = {c.id: contracts.current_split(c) for c in page.items}  # offers: as they would be signed now
+    return render_template("contracts/contracts.html", page=page, status=filters["status"], statuses=CONTRACT_STATUSES,
+                           splits=splits, filters=filters, errors=errors,
+                           providers=contracts.contract_providers(current_user)), 422 if errors else 200
 
 
 def _forms(contract):

@@ -18,10 +18,14 @@ class NotificationSchema(Schema):
     url = fields.String(allow_none=True, metadata={"description": "the object's page, a path in the app"})
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)
+    settled_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the matter it asked to act on was decided: it no longer waits"})
+    settled_text = fields.String(allow_none=True, metadata={"description": "«решено: …»"})
 
 
 class NotificationQuerySchema(Schema):
-    unread = fields.Boolean(load_default=False, metadata={"description": "only those not yet read"})
+    unread = fields.Boolean(load_default=False, metadata={
+        "description": "only those that wait: not yet read and their matter not decided"})
 
 
 @blp.route("", methods=["GET"])

@@ -60,6 +60,18 @@ class Notification(MunicipalityTagged, Model):
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the matter it asks someone to act on («RegistryApplication:12», «deadline:certificate_review:m3»):
+    #: when that matter is decided, the notification is settled
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: when its matter was decided, and what was decided («решено: заявка одобрена»): a settled
+    #: notification no longer waits (it is not counted as unread)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    settled_text: Mapped[str | None] = mapped_column(String(255))
+
+    @property
+    def waiting(self) -> bool:
+        """New and its matter not yet decided: what the bell counts."""
+        return self.read_at is None and self.settled_at is None
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.kind} {self.title!r}>"

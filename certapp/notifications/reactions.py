@@ -6,7 +6,7 @@ from certapp.common.months import month_label, month_label_from
 from certapp.common.names import dative, genitive
 from certapp.common.web import path_for
 from certapp.jobs.services import stale_error
-from certapp.notifications.services import notify
+from certapp.notifications.services import notify, settle, subject_of
 
 # --- certificates ----------------------------------------------------------------------------------
 
@@ -76,7 +76,8 @@ def application_refused_as_duplicate(child, period, details, **_):
 def child_correction_requested(correction, **_):
     notify("certificate", "Запрос на исправление сведений о ребёнке",
            f"Родитель просит исправить сведения о ребёнке {correction.child.full_name}, на которого выдан сертификат.",
-           role="department", municipality_id=correction.municipality_id, url=path_for("certificates.corrections"))
+           role="department", municipality_id=correction.municipality_id, url=path_for("certificates.corrections"),
+           subject=subject_of(correction))
 
 
 @events.child_correction_confirmed.connect
@@ -97,7 +98,8 @@ def enrollment_requested(enrollment, **_):
     notify("enrollment", f"Новая заявка на обучение: {enrollment.group.program.title}",
            f"Родитель просит записать ребёнка ({enrollment.child.age_on(enrollment.start_month)} лет) в группу "
            f"«{enrollment.group.name}» с месяца: {month_label(enrollment.start_month)}. Примите или отклоните заявку.",
-           provider_id=enrollment.provider_id, url=path_for("contracts.enrollments", status="requested"))
+           provider_id=enrollment.provider_id, url=path_for("contracts.enrollments", status="requested"),
+           subject=subject_of(enrollment))
 
 
 @events.contract_offered.connect
@@ -109,11 +111,13 @@ def contract_offered(contract, **_):
                f"Программа «{contract.program.title}» продолжается в следующем учебном году: предлагаем договор "
                f"по сертификату № {contract.certificate.number} с {month_label_from(contract.start_month)}. {money} "
                f"или откажитесь до {contract.offer_expires_on:%d.%m.%Y}; неподписанное предложение истечёт.",
-               user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
+               user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id),
+               subject=subject_of(contract))
         return
     notify("enrollment", f"Заявка принята: подпишите договор № {contract.number}",
            f"Исполнитель принял заявку на программу «{contract.program.title}». {money}.",
-           user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id))
+           user_id=contract.parent_id, url=path_for("contracts.contract", contract_id=contract.id),
+           subject=subject_of(contract))
 
 
 @events.enrollment_declined.connect
@@ -190,7 +194,7 @@ def registry_application_submitted(application, **_):
     notify("registry", f"Заявка в реестр № {application.number}: {application.short_name}",
            f"Исполнитель {application.short_name} (ИНН {application.inn}) подал заявку на включение в реестр.",
            role="department", municipality_id=application.municipality_id,
-           url=path_for("registry.application", application_id=application.id))
+           url=path_for("registry.application", application_id=application.id), subject=subject_of(application))
 
 
 @events.admission_requested.connect
@@ -198,7 +202,7 @@ def admission_requested(admission, **_):
     notify("registry", f"Запрос на допуск: {admission.provider.short_name}",
            f"Исполнитель из реестра (ИНН {admission.provider.inn}) просит допуска в муниципальном образовании "
            f"«{admission.municipality.name}».", role="department", municipality_id=admission.municipality_id,
-           url=path_for("registry.admissions", status="requested"))
+           url=path_for("registry.admissions", status="requested"), subject=subject_of(admission))
 
 
 @events.admission_active.connect
@@ -242,7 +246,8 @@ def program_submitted(program, **_):
     for municipality in program.municipalities:
         notify("program", f"Программа на согласовании: {program.title}",
                f"Исполнитель {program.provider.short_name} направил программу на согласование.",
-               role="department", municipality_id=municipality.id, url=path_for("programs.review"))
+               role="department", municipality_id=municipality.id, url=path_for("programs.program", program_id=program.id),
+               subject=subject_of(program))
 
 
 @events.program_published.connect
@@ -268,7 +273,8 @@ def agreement_to_sign(agreement, **_):
     notify("bookkeeping", f"Соглашение № {agreement.number} ждёт вашей подписи",
            f"{what} о финансовом обеспечении затрат подписано уполномоченным органом. Прочитайте и подпишите его: "
            "по соглашению, подписанному обеими сторонами, услуги по сертификатам оплачиваются по реестрам.",
-           provider_id=agreement.provider_id, url=path_for("bookkeeping.agreement", agreement_id=agreement.id))
+           provider_id=agreement.provider_id, url=path_for("bookkeeping.agreement", agreement_id=agreement.id),
+           subject=subject_of(agreement))
 
 
 @events.agreement_provider_signed.connect
@@ -310,3 +316,37 @@ def job_failed_stale(job, **_):
         return
     notify("system", f"Задание не выполнено: {job.title}", stale_error(job), user_id=job.created_by_id,
            url=path_for("jobs.job", job_id=job.id))
+
+
+# --- a decided matter settles the notifications that asked to act on it ------------------------------------
+#: event -> what was decided, as the settled notification says it («решено: заявка одобрена»)
+SETTLED_BY = {
+    "child_correction.confirmed": "сведения исправлены",
+    "child_correction.refused": "в исправлении отказано",
+    "contract.offered": "заявка принята, предложен договор",
+    "enrollment.declined": "заявка отклонена",
+    "contract.active": "договор подписан",
+    "contract.rejected": "от договора отказались",
+    "contract.lapsed": "договор не подписан в срок",
+    "registry_application.approved": "заявка одобрена",
+    "registry_application.returned": "заявка возвращена на доработку",
+    "registry_application.rejected": "во включении в реестр отказано",
+    "admission.active": "допуск предоставлен",
+    "admission.refused": "в допуске отказано",
+    "program.published": "программа опубликована",
+    "program.returned": "программа возвращена на доработку",
+    "agreement.provider_signed": "соглашение подписано",
+}
+
+
+def _settle_on(name: str, outcome: str) -> None:
+    def settled(subject, **_):
+        # an accepted enrollment is announced as its contract's offer: the enrollment is what was asked
+        enrollment = getattr(subject, "enrollment", None) if name == "contract.offered" else None
+        settle(subject_of(enrollment or subject), outcome)
+    settled.__name__ = f"settle_{name.replace('.', '_')}"
+    events.DECLARED[name].connect(settled, weak=False)  # a closure: nothing else holds it
+
+
+for _name, _outcome in SETTLED_BY.items():
+    _settle_on(_name, _outcome)

@@ -18,9 +18,10 @@ SHARED_ROLES = ("department", "bookkeeping")
 
 def notify(kind: str, title: str, body: str = "", *, user_id: int | None = None, provider_id: int | None = None,
            role: str | None = None, municipality_id: int | None = None, url: str | None = None,
-           dedupe_key: str | None = None) -> Notification | None:
+           dedupe_key: str | None = None, subject: str | None = None) -> Notification | None:
     """Notify one user, a provider's staff or every official of a role in a municipality; returns
-    None when a notification with the same dedupe_key exists (a reminder already sent)."""
+    None when a notification with the same dedupe_key exists (a reminder already sent). `subject`: the
+    matter it asks to act on (see settle)."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     if user_id is not None and municipality_id is None:  # an official's own notification is their municipality's
@@ -31,7 +32,7 @@ def notify(kind: str, title: str, body: str = "", *, user_id: int | None = None,
                                          .execution_options(all_municipalities=True)).first():
         return None
     notification = Notification(kind=kind, title=title[:255], body=body, url=url, dedupe_key=dedupe_key,
-                                user_id=user_id, provider_id=provider_id, role=role, municipality_id=municipality_id)
+                                subject=subject, user_id=user_id, provider_id=provider_id, role=role, municipality_id=municipality_id)
     db.session.add(notification)
     db.session.flush()
     for person in _recipients(notification):
@@ -88,13 +89,31 @@ def visible_to(user: User):
 
 
 def notifications_for(user: User, unread: bool = False):
+    """The user's notifications, newest first; `unread`: those that wait (new, their matter not decided)."""
     stmt = select(Notification).where(visible_to(user)).order_by(Notification.created_at.desc(), Notification.id.desc())
-    return stmt.where(Notification.read_at.is_(None)) if unread else stmt
+    return stmt.where(Notification.read_at.is_(None), Notification.settled_at.is_(None)) if unread else stmt
+
+
+def subject_of(obj) -> str:
+    """The subject key of a document: «RegistryApplication:12»."""
+    return f"{type(obj).__name__}:{obj.id}"
+
+
+def settle(subject: str, outcome: str) -> int:
+    """The matter `subject` is decided: its notifications not yet settled say so («решено: {outcome}») and
+    stop waiting. Returns how many. Every recipient's notification about this one matter is settled,
+    whoever decided it (a provider's has no municipality: the scope would hide it from the decider)."""
+    return db.session.execute(
+        update(Notification).where(Notification.subject == subject, Notification.settled_at.is_(None))
+        .values(settled_at=utcnow(), settled_text=f"решено: {outcome}"[:255])
+        .execution_options(all_municipalities=True, synchronize_session=False)).rowcount
 
 
 def unread_count(user: User) -> int:
+    """What waits: new notifications whose matter is not yet decided."""
+
     return db.session.execute(select(func.count()).select_from(Notification).where(
-        visible_to(user), Notification.read_at.is_(None))).scalar_one()
+        visible_to(user), Notification.read_at.is_(None), Notification.settled_at.is_(None))).scalar_one()
 
 
 def mark_read(notification_id: int, user: User) -> Notification:

@@ -76,7 +76,7 @@ def _journey(page, watch, url, email, world):
     # the register: build, approve, pay
     page.goto(f"{url}/bookkeeping/registers")
     watch.check()
-    page.get_by_label("Месяц (ГГГГ-ММ)").fill(world["month"])
+    page.get_by_label("За какой месяц").fill(world["month"])
     page.get_by_label("Исполнитель").select_option(str(world["provider_id"]))
     page.get_by_role("button", name="Сформировать").click()
     expect(page.get_by_text("Реестр сформирован.")).to_be_visible()

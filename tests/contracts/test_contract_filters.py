@@ -1,0 +1,71 @@
+"""The contracts list finds by the child's name or a number, the provider, the state and the month in force,
+in the page (filters kept across pages; a wrong value told in Russian beside its field) and the API."""
+from certapp.db import db
+from tests.factories import make_certificate, make_contract, make_program, make_provider, make_user
+
+
+def _two_providers(users):
+    first_user, first = make_provider(users["provider"], users["department"])
+    second_user, second = make_provider(make_user("provider"), users["department"])
+    anna = make_contract(make_certificate(users["parent"], users["department"], first_name="Анна", last_name="Петрова"),
+                         first_user, make_program(first_user, users["department"]))
+    boris = make_contract(make_certificate(users["parent"], users["department"], first_name="Борис",
+                                           last_name="Ёлкин"), second_user,
+                          make_program(second_user, users["department"], title="Шахматы"), sign=False)
+    db.session.commit()
+    return first, second, anna, boris
+
+
+def test_the_department_finds_contracts_by_child_number_provider_state_and_month(login, users):
+    first, second, anna, boris = _two_providers(users)
+    client = login(users["department"])
+    by_name = client.get("/contracts?q=петрова+анна").get_data(as_text=True)
+    assert anna.number in by_name and boris.number not in by_name and "Найдено: 1 договор" in by_name
+    assert boris.number in client.get("/contracts?q=елкин").get_data(as_text=True)          # ё and е alike
+    assert anna.number in client.get(f"/contracts?q={anna.certificate.number}").get_data(as_text=True)
+    by_provider = client.get(f"/contracts?provider={second.id}").get_data(as_text=True)
+    assert boris.number in by_provider and anna.number not in by_provider
+    offered = client.get("/contracts?status=offered").get_data(as_text=True)
+    assert boris.number in offered and anna.number not in offered
+    month = f"{anna.start_month:%Y-%m}"
+    in_month = client.get(f"/contracts?month={month}").get_data(as_text=True)
+    assert anna.number in in_month and 'type="month" name="month" value="' + month + '"' in in_month
+    assert "Договоров нет." in client.get("/contracts?month=2020-01").get_data(as_text=True)
+
+
+def test_a_wrong_filter_is_told_in_russian_and_the_list_stays(login, api, users):
+    _, _, anna, boris = _two_providers(users)
+    page = login(users["department"]).get("/contracts?status=nonsense&month=13.2026&provider=abc")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Такого состояния нет: выберите из списка." in text and "Выберите месяц, например «декабрь 2026»." in text
+    assert "Такого исполнителя нет" in text and anna.number in text and boris.number in text
+    refused = api(users["department"]).get("/api/v1/contracts?month=2026-13&provider=x")
+    assert refused.status_code == 422
+    assert refused.json["errors"]["query"]["month"] == ["Месяц указывается как ГГГГ-ММ, например 2026-12."]
+    assert set(refused.json["errors"]["query"]) == {"month", "provider"}
+
+
+def test_the_api_filters_alike_and_a_provider_sees_only_its_own(api, users):
+    first, second, anna, boris = _two_providers(users)
+    client = api(users["department"])
+    assert [c["number"] for c in client.get("/api/v1/contracts?q=Петрова").json["items"]] == [anna.number]
+    assert [c["number"] for c in client.get(f"/api/v1/contracts?provider={second.id}").json["items"]] == [boris.number]
+    month = f"{anna.start_month:%Y-%m}"
+    assert {c["number"] for c in client.get(f"/api/v1/contracts?month={month}").json["items"]} == {anna.number,
+                                                                                                    boris.number}
+    own = api(users["provider"]).get(f"/api/v1/contracts?provider={second.id}").json
+    assert own["items"] == []                                   # another provider's filter finds none of its own
+    assert api(users["provider"]).get("/api/v1/contracts?q=Ёлкин").json["items"] == []
+
+
+def test_the_pages_keep_the_filters(login, users):
+    first_user, first = make_provider(users["provider"], users["department"])
+    program = make_program(first_user, users["department"], capacity=60, max_group_size=60)
+    for i in range(51):
+        make_contract(make_certificate(users["parent"], users["department"], first_name=f"Анна{'а' * (i % 3)}",
+                                       last_name="Петрова"), first_user, program, sign=False)
+    db.session.commit()
+    page = login(users["department"]).get("/contracts?q=петрова&status=offered").get_data(as_text=True)
+    assert "Страница 1 из 2" in page and "/contracts?q=%D0%BF%D0%B5%D1%82%D1%80%D0%BE%D0%B2%D0%B0&amp;status=offered&amp;page=2" in page
+    assert "Найдено: 51 договор" in page

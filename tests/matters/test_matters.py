@@ -1,0 +1,184 @@
+"""«Что ждёт решения»: what waits on an official's or a provider's side, with due dates from the deadlines'
+rules and the working days overdue; filters and paging in the page and the API; notifications whose
+matter was decided say so and stop waiting."""
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from certapp.certificates import services as certificates
+from certapp.contracts import services as contracts
+from certapp.db import db, transaction
+from certapp.matters.services import matters_for
+from certapp.notifications import services as notifications
+from certapp.notifications.models import Notification
+from certapp.registry import services as registry
+from certapp.reminders import check_deadlines
+from tests.factories import (
+    application_data,
+    child_data,
+    current_period,
+    make_certificate,
+    make_contract,
+    make_program,
+    make_provider,
+    make_user,
+)
+
+
+def _application(parent, due_on: date, **child):
+    application = certificates.apply(parent, certificates.add_child(parent, child_data(**child)).id,
+                                     current_period().id, True)
+    application.due_on = due_on
+    return application
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+def test_the_department_reads_what_waits_and_how_many_working_days_it_is_overdue(login, users):
+    late = _application(users["parent"], date(2026, 12, 8), first_name="Анна")        # Tue: 9, 10, 11 passed
+    soon = _application(users["parent"], date(2026, 12, 18), first_name="Борис")      # Fri: 14–18 left
+    db.session.commit()
+    page = login(users["department"]).get("/matters")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Ждут решения: 2 дела, из них просрочено: <strong>1</strong>" in text
+    assert f"Заявление на сертификат № {late.number}" in text and late.child.full_name in text
+    assert "08.12.2026" in text and "просрочено на 3 рабочих дня" in text
+    assert "18.12.2026" in text and "осталось 5 рабочих дней" in text
+    assert text.index(late.number) < text.index(soon.number)                          # the overdue one first
+    only_late = login(users["department"]).get("/matters?overdue=1").get_data(as_text=True)
+    assert late.number in only_late and soon.number not in only_late
+    home = login(users["department"]).get("/").get_data(as_text=True)
+    assert 'href="/matters?overdue=1"' in home and "/matters?kind=certificate_review&amp;overdue=1" in home
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+def test_a_wrong_filter_is_told_in_russian_beside_it_and_the_list_stays(login, api, users):
+    _application(users["parent"], date(2026, 12, 8))
+    db.session.commit()
+    page = login(users["department"]).get("/matters?kind=nonsense&provider=abc")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Такого вида дел нет: выберите из списка." in text and "Такого исполнителя нет" in text
+    assert "просрочено на 3 рабочих дня" in text
+    client = api(users["department"])
+    refused = client.get("/api/v1/matters?kind=nonsense&overdue=maybe")
+    assert refused.status_code == 422 and set(refused.json["errors"]["query"]) == {"kind", "overdue"}
+    assert api(users["parent"]).get("/api/v1/matters").status_code == 403
+    assert login(users["parent"]).get("/matters").status_code == 403
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+def test_the_api_lists_the_same_matters_with_the_same_filters_and_pages(api, users):
+    for i, day in enumerate((8, 10, 18)):
+        _application(users["parent"], date(2026, 12, day), first_name=f"Анна{'а' * i}")
+    provider_user = make_user("provider")
+    application = registry.save_application(provider_user, application_data())
+    registry.submit_application(application.id, provider_user)
+    db.session.commit()
+    client = api(users["department"])
+    everything = client.get("/api/v1/matters").json
+    assert everything["total"] == 4 and everything["overdue"] == 2
+    first = everything["items"][0]
+    assert first["kind"] == "certificate_review" and first["due_on"] == "2026-12-08" and first["days_left"] == -3
+    assert first["overdue"] and first["days_overdue"] == 3 and first["due_text"] == "просрочено на 3 рабочих дня"
+    registry_only = client.get("/api/v1/matters?kind=registry_review").json
+    assert [m["title"] for m in registry_only["items"]] == [f"Заявка в реестр № {application.number}"]
+    second_page = client.get("/api/v1/matters?per_page=3&page=2").json
+    assert second_page["total"] == 4 and len(second_page["items"]) == 1
+    assert client.get("/api/v1/matters?overdue=true").json["total"] == 2
+
+
+def test_a_provider_sees_its_own_months_to_report_and_the_department_filters_by_provider(users):
+    provider_user, provider = make_provider(users["provider"], users["department"])
+    program = make_program(provider_user, users["department"])
+    make_contract(make_certificate(users["parent"], users["department"]), provider_user, program,
+                  today=date(2026, 12, 4))
+    db.session.commit()
+    # December is reported from 1 January, due on the 5th; on 12.01.2027 (6–8 January are holidays) it is
+    # two working days late
+    today = date(2027, 1, 12)
+    own = matters_for(provider_user, today=today)
+    assert [(m.kind, m.title, m.due_on, m.due_text) for m in own] == [
+        ("report", "Отчёт за декабрь 2026: 1 договор", date(2027, 1, 5), "просрочено на 2 рабочих дня")]
+    department = users["department"]
+    assert [m.provider_name for m in matters_for(department, kind="report", provider_id=provider.id, today=today)] \
+        == [provider.short_name]
+    assert matters_for(department, kind="report", provider_id=provider.id + 1000, today=today) == []
+    assert matters_for(provider_user, today=date(2026, 12, 31)) == []          # December is not over yet
+
+
+def test_a_notification_about_a_decided_matter_says_so_and_no_longer_waits(login, users):
+    department = users["department"]
+    applications = []
+    for _ in range(3):
+        user = make_user("provider")
+        application = registry.save_application(user, application_data())
+        registry.submit_application(application.id, user)
+        applications.append(application)
+    db.session.commit()
+    assert notifications.unread_count(department) == 3
+    for application in applications:
+        with transaction():
+            registry.decide_application(application.id, "approved", department)
+    assert notifications.unread_count(department) == 0            # none of the three waits any more
+    told = db.session.execute(select(Notification).where(Notification.role == "department")).scalars().all()
+    assert {n.settled_text for n in told} == {"решено: заявка одобрена"} and all(n.read_at is None for n in told)
+    page = login(department).get("/notifications").get_data(as_text=True)
+    assert page.count("решено: заявка одобрена") == 3 and "· новое" not in page
+    assert login(department).get("/notifications?unread=1").get_data(as_text=True).count("решено") == 0
+
+
+def test_a_provider_s_enrollment_request_is_settled_by_its_answer(users):
+    provider_user, _ = make_provider(users["provider"], users["department"])
+    program = make_program(provider_user, users["department"])
+    certificate = make_certificate(users["parent"], users["department"])
+    enrollment = contracts.request_enrollment(users["parent"], certificate.id, program.groups[0].id,
+                                              date.today().replace(day=1))
+    db.session.commit()
+    asked = db.session.execute(select(Notification).where(Notification.subject == f"Enrollment:{enrollment.id}")
+                               ).scalar_one()
+    assert asked.settled_at is None and notifications.unread_count(provider_user) >= 1
+    with transaction():
+        contract = contracts.accept_enrollment(enrollment.id, provider_user)
+    db.session.refresh(asked)
+    assert asked.settled_text == "решено: заявка принята, предложен договор"
+    offer = db.session.execute(select(Notification).where(Notification.subject == f"Contract:{contract.id}")
+                               ).scalar_one()
+    assert offer.settled_at is None                                  # the parent's offer still waits for them
+    with transaction():
+        contracts.sign_contract(contract.id, users["parent"], "127.0.0.1")
+    db.session.refresh(offer)
+    assert offer.settled_text == "решено: договор подписан"
+
+
+def test_an_overdue_notice_is_settled_once_nothing_of_its_kind_is_late(users):
+    application = _application(users["parent"], date(2026, 12, 8))
+    db.session.commit()
+    with transaction():
+        check_deadlines(date(2026, 12, 11))
+    notice = db.session.execute(select(Notification).where(Notification.kind == "deadline")).scalar_one()
+    assert notice.title == "Просрочено: 1 заявление на сертификат" and notice.settled_at is None
+    with transaction():
+        certificates.confirm(application.id, users["department"])
+    db.session.refresh(notice)
+    assert notice.settled_text.startswith("решено: всё рассмотрено")
+    assert notifications.unread_count(users["department"]) == 0
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+def test_the_regional_operator_reads_a_municipality_s_matters(login, api, users):
+    from certapp.reference.services import get_district
+
+    late = _application(users["parent"], date(2026, 12, 8))
+    db.session.commit()
+    district = get_district()
+    page = login(users["region"]).get(f"/matters?municipality={district.oktmo}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and late.number in text and "просрочено на 3 рабочих дня" in text
+    assert f'<option value="{district.oktmo}" selected>{district.name}</option>' in text
+    unknown = login(users["region"]).get("/matters?municipality=00000000000")
+    assert unknown.status_code == 422 and f"Муниципалитета нет: показан «{district.name}»." in unknown.get_data(as_text=True)
+    listed = api(users["region"]).get(f"/api/v1/matters?municipality={district.oktmo}").json
+    assert [m["title"] for m in listed["items"]] == [f"Заявление на сертификат № {late.number}"]
+    assert listed["items"][0]["municipality"] == district.name
