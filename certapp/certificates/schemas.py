@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, PageSchema, PaginationQuerySchema, Rubles
+from certapp.common.schemas import BulkIdsField, BulkResultSchema, PageSchema, PaginationQuerySchema, Rubles
 
 
 class ChildInputSchema(Schema):
@@ -116,6 +116,14 @@ class CertificateDecisionSchema(Schema):
 
 class BulkDecisionSchema(CertificateDecisionSchema):
     ids = BulkIdsField(metadata={"description": "the applications' ids"})
+
+
+class BulkDecisionResultSchema(BulkResultSchema):
+    """What a bulk decision did; `queued` are the confirmed applications whose certificate went to
+    its category's waiting queue (a certificate of accounting: no funded place was left)."""
+
+    queued = fields.List(fields.Integer(), metadata={"description": "applications (among `done`) whose "
+                                                    "certificate waits in the category's queue"})
 
 
 class OnBehalfSchema(ChildInputSchema):

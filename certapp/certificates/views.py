@@ -292,7 +292,8 @@ def decide_bulk():
 
     def report(result):
         if decision == "confirmed":
-            flash_bulk(result, "Выдано", ("сертификат", "сертификата", "сертификатов"))
+            flash_bulk(result, "Выдано", ("сертификат", "сертификата", "сертификатов"),
+                       {services.QUEUED_NOTE: len(result.queued)})
         else:
             flash_bulk(result, "Отказано", ("заявление", "заявления", "заявлений"))
 
