@@ -23,7 +23,7 @@ class EndForm(BaseForm):
 
 class MonthForm(BaseForm):
     #: a month picker (any month may be asked: the service says why one is refused); a browser without one
-    #: shows a text box, and «2026-12» or «12.2026» are read alike (contracts.services.parse_month)
+    #: shows a text box, and «2026-12» or «12.2026» are read alike (contracts.months.parse_month)
     month = StringField("За какой месяц", validators=[DataRequired()], render_kw={"type": "month"})
     provider_id = SelectField("Исполнитель", coerce=int, validators=[Optional()])
     submit = SubmitField("Сформировать")

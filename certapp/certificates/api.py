@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.certificates import services
 from certapp.certificates.schemas import (
+    BulkDecisionResultSchema,
     BulkDecisionSchema,
     CategoryCreateSchema,
     CategoryInputSchema,
@@ -28,7 +29,6 @@ from certapp.certificates.schemas import (
 )
 from certapp.common.errors import KeptRefusal
 from certapp.common.pagination import LIST_PAGE, SelectPage
-from certapp.common.schemas import BulkResultSchema
 from certapp.errors import kept_refusal_answer
 from certapp.reference import services as reference
 
@@ -140,11 +140,12 @@ def decide(data, application_id: int):
 
 @blp.route("/applications/bulk-decision", methods=["POST"])
 @blp.arguments(BulkDecisionSchema)
-@blp.response(200, BulkResultSchema)
+@blp.response(200, BulkDecisionResultSchema)
 @roles("department")
 def decide_bulk(data):
     """One decision for many applications (one reason for all refusals). Each application stands
-    alone: those that cannot be decided are listed in `refused` with the reason, the rest are done."""
+    alone: those that cannot be decided are listed in `refused` with the reason, the rest are done;
+    `queued` lists those whose certificate went to the waiting queue (no funded place left)."""
     return services.decide_many(data["ids"], data["decision"], current_user, data["reason"])
 
 

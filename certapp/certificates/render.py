@@ -43,11 +43,12 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-def certificate_pdf(certificate: Certificate, balance: CertificateBalance | None, district_name: str,
-                    parts: Sequence[ContractPart] = (), *, qr_text: str) -> bytes:
+def certificate_pdf(certificate: "Certificate", balance: "CertificateBalance | None", district_name: str,
+                    parts: "Sequence[ContractPart]" = (), *, qr_text: str, verify_url: str, keys_url: str) -> bytes:
     """The certificate's three parts (189-ФЗ): general information with the signed QR code (qr_text: the
-    check page's link holding it), the service and the chosen executor, the contracts concluded with their
-    results by month."""
+    check page's link holding it) and how a parent checks it (verify_url: the page taking the number;
+    keys_url: the public keys, for integrators), the service and the chosen executor, the contracts
+    concluded with their results by month."""
     pdf = FPDF(format="A4")
     pdf.set_title(f"Социальный сертификат № {certificate.number}")
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
@@ -87,11 +88,7 @@ def certificate_pdf(certificate: Certificate, balance: CertificateBalance | None
         pdf.cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.image(io.BytesIO(qr_png(qr_text)), x=pdf.l_margin, w=60)
-    pdf.set_font("DejaVu", "", 8)
-    pdf.multi_cell(0, 4, "QR-код подписан электронной подписью системы (Ed25519). Проверка: наведите камеру "
-                         "телефона на код — откроется страница проверки; или страница «Проверить сертификат» "
-                         "(можно ввести номер сертификата), или открытые ключи /.well-known/jwks.json.\n"
-                         f"Подпись документа: {certificate.signature}", new_x="LMARGIN", new_y="NEXT")
+    _how_to_check(pdf, certificate.number, verify_url, keys_url, certificate.signature)
     _heading(pdf, "Часть 2. Услуга и выбранный исполнитель")
     _lines(pdf, [f"{p.contract.program.direction.service_code} · {p.contract.program.direction.name} · "
                  f"«{p.contract.program.title}» · {p.contract.provider.full_name}, ИНН {p.contract.provider.inn}"
@@ -108,6 +105,22 @@ def certificate_pdf(certificate: Certificate, balance: CertificateBalance | None
                   + (f", оплачено {format_rub(m.spent)}" if m.spent is not None else "") for m in part.months]
     _lines(pdf, lines or ["Договоров, заключённых по сертификату, пока нет."])
     return bytes(pdf.output())
+
+
+def _how_to_check(pdf: FPDF, number: str, verify_url: str, keys_url: str, signature: str) -> None:
+    """How a parent (or anyone given the certificate) checks it, in plain words with the link; the
+    technical note for information systems stays small."""
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.multi_cell(0, 5, "Как проверить сертификат", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.multi_cell(0, 5, "Наведите камеру телефона на QR-код и откройте ссылку: страница покажет, действует ли "
+                         "сертификат.\n"
+                         f"Или откройте в браузере {verify_url} и введите номер сертификата {number}.\n"
+                         "Проверка показывает только, действует ли сертификат; имя ребёнка на ней не видно.",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 7)
+    pdf.multi_cell(0, 3.5, "Для информационных систем: QR-код подписан электронной подписью (Ed25519).\n"
+                           f"Открытые ключи: {keys_url}\nПодпись документа: {signature}", new_x="LMARGIN", new_y="NEXT")
 
 
 def _heading(pdf: FPDF, text: str) -> None:

@@ -9,7 +9,7 @@ from certapp.certificates.models import (
 )
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, Rubles
+from certapp.common.schemas import BulkIdsField, BulkResultSchema, Rubles
 
 
 class ChildInputSchema(Schema):
@@ -122,6 +122,14 @@ class CertificateDecisionSchema(Schema):
 
 class BulkDecisionSchema(CertificateDecisionSchema):
     ids = BulkIdsField(metadata={"description": "the applications' ids"})
+
+
+class BulkDecisionResultSchema(BulkResultSchema):
+    """What a bulk decision did; `queued` are the confirmed applications whose certificate went to
+    its category's waiting queue (a certificate of accounting: no funded place was left)."""
+
+    queued = fields.List(fields.Integer(), metadata={"description": "applications (among `done`) whose "
+                                                    "certificate waits in the category's queue"})
 
 
 class OnBehalfSchema(ChildInputSchema):

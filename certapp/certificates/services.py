@@ -1,4 +1,5 @@
 """Children, certificate applications, certificates, their QR codes and verification."""
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -732,10 +733,33 @@ def _check_bulk_decision(actor: User, decision: str, reason: str | None) -> None
         raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
 
 
-def decide_many(application_ids: Iterable[int], decision: str, actor: User, reason: str | None = None) -> BulkResult:
-    """One decision for many applications (one reason for all refusals); each row stands alone."""
+#: how a bulk decision's report names the certificates that went to the waiting queue (the page, the job)
+QUEUED_NOTE = "Из них в очереди ожидания (в категории не осталось оплачиваемых мест)"
+
+
+@dataclass
+class DecisionResult(BulkResult):
+    #: the applications whose certificate went to its category's waiting queue (no funded place left)
+    queued: list[int] = dataclasses.field(default_factory=list)
+
+
+def went_to_queue(result: object) -> bool:
+    """Whether a decision issued a certificate of accounting waiting in its category's queue."""
+    return isinstance(result, Certificate) and result.queued_at is not None
+
+
+def decide_many(application_ids: Iterable[int], decision: str, actor: User, reason: str | None = None) -> DecisionResult:
+    """One decision for many applications (one reason for all refusals); each row stands alone.
+    The answer also lists the applications whose certificate went to the waiting queue."""
     _check_bulk_decision(actor, decision, reason)
-    return for_each(application_ids, lambda application_id: decide(application_id, decision, actor, reason))
+    queued: list[int] = []
+
+    def one(application_id: int) -> None:
+        if went_to_queue(decide(application_id, decision, actor, reason)):
+            queued.append(application_id)
+
+    result = for_each(application_ids, one)
+    return DecisionResult(result.done, result.refused, queued)
 
 
 def start_deciding(application_ids: Iterable[int], decision: str, actor: User, reason: str | None = None) -> Job:
@@ -745,7 +769,9 @@ def start_deciding(application_ids: Iterable[int], decision: str, actor: User, r
                       decision=decision, reason=reason)
 
 
-register_bulk("certificates.decide", lambda row_id, user, decision, reason: decide(row_id, decision, user, reason),
+register_bulk("certificates.decide",
+              lambda row_id, user, decision, reason: (
+                  QUEUED_NOTE if went_to_queue(decide(row_id, decision, user, reason)) else None),
               ("заявление", "заявления", "заявлений"), lambda: path_for("certificates.queue"))
 
 

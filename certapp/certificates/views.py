@@ -21,7 +21,7 @@ from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
-from certapp.common.web import flash_bulk
+from certapp.common.web import absolute_url, flash_bulk
 from certapp.contracts import contracts as contract_services
 from certapp.contracts.contracts import upcoming_payments
 from certapp.db import db
@@ -242,7 +242,9 @@ def print_page(certificate_id: int):
 def pdf(certificate_id: int):
     cert = services.get_certificate(certificate_id, current_user)
     body = render.certificate_pdf(cert, ledger.balance_of(cert.id), cert.period.municipality.name,
-                                  contract_services.certificate_parts(cert.id), qr_text=services.qr_link(cert))
+                                  contract_services.certificate_parts(cert.id), qr_text=services.qr_link(cert),
+                                  verify_url=absolute_url(url_for("certificates.verify")),
+                                  keys_url=absolute_url(url_for("documents.jwks")))
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(f"certificate-{cert.number}.pdf", "inline")})
 
@@ -298,7 +300,8 @@ def decide_bulk():
 
     def report(result):
         if decision == "confirmed":
-            flash_bulk(result, "Выдано", ("сертификат", "сертификата", "сертификатов"))
+            flash_bulk(result, "Выдано", ("сертификат", "сертификата", "сертификатов"),
+                       {services.QUEUED_NOTE: len(result.queued)})
         else:
             flash_bulk(result, "Отказано", ("заявление", "заявления", "заявлений"))
 

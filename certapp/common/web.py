@@ -1,4 +1,6 @@
 """Helpers for HTML views."""
+from typing import Any
+
 from flask import current_app, flash
 
 from certapp.common import events
@@ -24,10 +26,14 @@ def run_and_flash(action, success: str | None):
     return result
 
 
-def flash_bulk(result, done: str, forms: tuple[str, str, str]) -> None:
-    """Tell what a bulk action did: «Принято: 3 заявки.» and each refused row with its reason."""
+def flash_bulk(result: Any, done: str, forms: tuple[str, str, str], notes: dict[str, int] | None = None) -> None:
+    """Tell what a bulk action did: «Принято: 3 заявки.», then `notes` (a remark on some of the rows
+    done -> how many) and each refused row with its reason."""
     if result.done:
         flash(f"{done}: {len(result.done)} {plural(len(result.done), *forms)}.", "success")
+    for note, count in (notes or {}).items():
+        if count:
+            flash(f"{note}: {count}.", "warning")
     for row_id, _code, message in result.refused[:10]:
         flash(f"№ {row_id}: {message}", "error")
     if len(result.refused) > 10:

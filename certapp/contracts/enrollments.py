@@ -17,6 +17,7 @@ from certapp.common.errors import ConflictError, DomainError, NotFoundError, Val
 from certapp.common.months import first_of_month, months_between
 from certapp.common.roles import require_role
 from certapp.common.states import transition
+from certapp.common.templating import format_date, plural
 from certapp.common.web import path_for
 from certapp.contracts.models import (
     ENROLLMENT_TRANSITIONS,
@@ -34,7 +35,7 @@ from certapp.jobs.bulk import register_bulk, start_bulk
 from certapp.jobs.models import Job
 from certapp.ledger import services as ledger
 from certapp.programs.models import Program, StudyGroup
-from certapp.reference.models import Municipality
+from certapp.reference.models import Municipality, Period
 from certapp.registry.services import admitted_in, require_registry_provider
 
 
@@ -141,6 +142,29 @@ def group_enrollment_options(parent: User, group_id: int, start_month: object = 
         raise ValidationError("Месяц начала должен быть не раньше текущего месяца и начала занятий группы и не "
                               "позже их окончания.", field="start_month")
     return group, start, enrollment_options(parent, group, start)
+
+
+def group_labels(program: Program, groups: list[StudyGroup]) -> dict[int, str]:
+    """How the enrollment form names each group: its name and schedule, the school year its lessons start
+    in (a period of the program's municipalities), its dates and free seats («Группа 1, пн, ср 15:00–16:30
+    — 2026/27 учебный год, 01.09.2026–31.05.2027, свободно 3 места из 12»); two groups still alike after
+    that are told apart by their teacher."""
+    periods = db.session.execute(select(Period).where(Period.municipality_id.in_(
+        [m.id for m in program.municipalities])).order_by(Period.starts_on)).scalars().all()
+    seats = seats_left(groups)
+
+    def label(group: StudyGroup, teacher: bool) -> str:
+        period = next((p for p in periods if p.starts_on <= group.starts_on <= p.ends_on), None)
+        free = max(seats.get(group.id, 0), 0)
+        seats_text = (f"свободно {free} {plural(free, 'место', 'места', 'мест')} из {group.capacity}" if free
+                      else "свободных мест нет")
+        return (f"{group.name}, {group.schedule}" + (f" ({group.teacher})" if teacher else "")
+                + (f" — {period.name}, " if period else " — ")
+                + f"{format_date(group.starts_on)}–{format_date(group.ends_on)}, {seats_text}")
+
+    labels = {group.id: label(group, False) for group in groups}
+    alike = {text for text in labels.values() if list(labels.values()).count(text) > 1}
+    return {group.id: label(group, True) if labels[group.id] in alike else labels[group.id] for group in groups}
 
 
 def start_months(group: StudyGroup, today: date) -> list[date]:

@@ -49,11 +49,9 @@ def enroll(program_id: int):
     form = EnrollForm()
     today = clock.today()
     groups = [g for g in program.groups if enrollments_services.start_months(g, today)]
-    # a group that starts later says when («Группа 1, пн, ср 15:00–16:30, занятия с 01.09.2027»): two groups
-    # of one name in two school years are told apart
-    form.group_id.choices = choices((g.id, f"{g.name}, {g.schedule}"
-                                     + (f", занятия с {g.starts_on:%d.%m.%Y}" if g.starts_on > today else ""))
-                                    for g in groups)
+    # each group with its school year, dates and free seats: two groups of one name are told apart
+    labels = enrollments_services.group_labels(program, groups)
+    form.group_id.choices = choices((g.id, labels[g.id]) for g in groups)
     submitted, preview = form.is_submitted(), bool(request.form.get("preview"))
     wanted = form.group_id.data if submitted else request.args.get("group", type=int)
     # a group not of this program is refused by the form's check, never replaced by another

@@ -21,7 +21,8 @@ from certapp.uow import refuse, unit_of_work
 if TYPE_CHECKING:  # names only: accounts builds on the queue
     from certapp.accounts.models import User
 
-#: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path)
+#: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path);
+#: an action may return a note (a str) about its row: the report counts the rows of each note
 BULK_ACTIONS: dict[str, tuple] = {}
 #: more rows than this run as a job with a progress bar instead of in the request
 SYNC_LIMIT = 20
@@ -44,13 +45,16 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
     actor = get_existing(Job, job_id).created_by  # the official who started it (actor_id)
     # the worker acts as the official did in the request: within their municipality only
     with scoped(actor.municipality_id), Progress(job_id, len(ids)) as progress:
-        state = dict(progress.saved or {"done": 0, "refused": 0, "reasons": []})
+        state = {"notes": {}, **(progress.saved or {"done": 0, "refused": 0, "reasons": []})}
         for row_id in ids[progress.done:]:
             try:
                 with unit_of_work():
-                    action(row_id, actor, **options)
-                    progress.save({**state, "done": state["done"] + 1})
-                state["done"] += 1
+                    note = action(row_id, actor, **options)
+                    notes = state["notes"]
+                    if isinstance(note, str):
+                        notes = {**notes, note: notes.get(note, 0) + 1}
+                    progress.save({**state, "done": state["done"] + 1, "notes": notes})
+                state["done"], state["notes"] = state["done"] + 1, notes
             except DomainError as error:
                 state["refused"] += 1
                 state["reasons"] = (state["reasons"] + [f"№ {row_id}: {error.message}"])[:50]
@@ -58,6 +62,7 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
                     progress.save(state)
         done, refused = state["done"], state["refused"]
         progress.finish("\n".join([f"Обработано: {done} {plural(done, *forms)}."]
+                                  + [f"{note}: {count}." for note, count in state["notes"].items()]
                                   + ([f"Не обработано: {refused}."] + state["reasons"] if refused else [])),
                         result_url=result_path())
     return done

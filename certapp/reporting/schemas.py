@@ -101,7 +101,8 @@ class IndicatorRowSchema(Schema):
     unit = fields.String()
     base = DecimalString(allow_none=True)
     target = DecimalString(allow_none=True)
-    current = DecimalString()
+    current = DecimalString(allow_none=True, metadata={"description": "null: a share with nothing to count it "
+                                                                      "of (no ratings, no providers)"})
     refused_under_p4 = fields.Integer(allow_none=True, metadata={
         "description": "providers_applied only: applicants refused under п. 4 of 458-п (art schools) in the year, "
                        "outside the service's scope and not counted in it"})
@@ -163,7 +164,8 @@ class AnswerSchema(Schema):
 class MunicipalitySummarySchema(Schema):
     name = fields.String()
     oktmo = fields.String(allow_none=True, metadata={"description": "null for the region's total"})
-    indicators = fields.Dict(keys=fields.String(), values=DecimalString())
+    indicators = fields.Dict(keys=fields.String(), values=DecimalString(allow_none=True), metadata={
+        "description": "null: a share with nothing to count it of (no ratings, no providers)"})
     certificates = fields.Integer()
     issued = fields.Integer(metadata={"description": "kopecks: the nominal of every certificate issued"})
     spent = fields.Integer(metadata={"description": "kopecks: paid out of certificates for delivered months"})

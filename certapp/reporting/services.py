@@ -536,7 +536,7 @@ def served_children(year: int, by_municipality: bool = False):
     return {m: (total, non_state) for total, non_state, m in db.session.execute(grouped)}
 
 
-def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict[str, Decimal]:
+def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict[str, Decimal | None]:
     """What the system's data can count for a year (`served`: served_children's figures when the caller
     counted them already, for many municipalities at once)."""
     start, end = _year_bounds(year)
@@ -607,8 +607,9 @@ def certificates_by_category(year: int) -> list[CategoryCount]:
             for period, base, name, own, limit, financing, accounting, queued, money in rows]
 
 
-def _share(part: int, whole: int) -> Decimal:
-    return (Decimal(part * 100) / whole).quantize(Decimal("0.1")) if whole else Decimal(0)
+def _share(part: int, whole: int) -> Decimal | None:
+    """part of whole in per cent; None when there is no whole (no ratings: «нет данных», not 0 %)."""
+    return (Decimal(part * 100) / whole).quantize(Decimal("0.1")) if whole else None
 
 
 @dataclass
@@ -618,7 +619,8 @@ class IndicatorRow:
     unit: str
     base: Decimal | None
     target: Decimal | None
-    current: Decimal
+    #: None: a share with nothing to count it of (no ratings, no providers)
+    current: Decimal | None
     #: providers_applied: the applicants refused under п. 4 of 458-п in the year, not counted in it
     refused_under_p4: int | None = None
 
@@ -699,7 +701,8 @@ class MunicipalitySummary:
 
     name: str
     oktmo: str | None
-    indicators: dict[str, Decimal]
+    #: None for a share with nothing to count it of
+    indicators: dict[str, Decimal | None]
     certificates: int
     #: kopecks
     issued: int
@@ -759,6 +762,15 @@ class RegionSummary:
         return self.computed_at is None
 
 
+def _stored(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _loaded(value: str | None) -> Decimal | None:
+    """A stored indicator back (None: no data)."""
+    return None if value is None else Decimal(value)
+
+
 def store_region_report(year: int, actor: User | None, progress=None) -> RegionReport:
     """Compute the year's regional report now and keep it as the one the page and the API answer until
     the next run."""
@@ -766,7 +778,7 @@ def store_region_report(year: int, actor: User | None, progress=None) -> RegionR
     columns = compute_region_report(year, progress)
     report = RegionReport(year=year, created_by_id=actor.id if actor else None,
                           duration_ms=int((time.perf_counter() - started) * 1000),
-                          result={"municipalities": [{**asdict(c), "indicators": {k: str(v) for k, v in c.indicators.items()}}
+                          result={"municipalities": [{**asdict(c), "indicators": {k: _stored(v) for k, v in c.indicators.items()}}
                                                      for c in columns]})
     db.session.add(report)
     db.session.flush()
@@ -789,7 +801,7 @@ def region_summary(year: int | None = None) -> RegionSummary:
     if report is None:
         raise NotFoundError(f"Отчёт по региону за {year} год ещё не рассчитан: запустите расчёт, "
                             "он займёт несколько минут.")
-    columns = [MunicipalitySummary(**{**c, "indicators": {k: Decimal(v) for k, v in c["indicators"].items()}})
+    columns = [MunicipalitySummary(**{**c, "indicators": {k: _loaded(v) for k, v in c["indicators"].items()}})
                for c in report.result["municipalities"]]
     return RegionSummary(year, columns, report.computed_at, report.duration_ms)
 

@@ -104,3 +104,47 @@ def test_many_applications_are_decided_by_a_job_with_a_progress_bar(login, api, 
     state = department.get(f"/jobs/{job_id}.json").json
     assert (state["state"], state["percent"]) == ("done", 100)
     assert login(users["parent"]).get(f"/jobs/{job_id}").status_code == 404
+
+
+def _one_funded_place():
+    current_period().categories[0].funded_limit = 1
+    db.session.commit()
+
+
+def test_the_page_says_how_many_certificates_went_to_the_waiting_queue(login, users):
+    ids = _applications(users["parent"], 3)
+    _one_funded_place()
+    page = login(users["department"]).post("/certificates/applications/bulk", data={"ids": ids, "decision": "confirmed"},
+                                           follow_redirects=True).get_data(as_text=True)
+    assert "Выдано: 3 сертификата." in page
+    assert "Из них в очереди ожидания (в категории не осталось оплачиваемых мест): 2." in page
+
+
+def test_the_api_lists_the_applications_whose_certificate_waits_in_the_queue(api, users):
+    ids = _applications(users["parent"], 3)
+    _one_funded_place()
+    answer = api(users["department"]).post("/api/v1/certificates/applications/bulk-decision",
+                                           json={"ids": ids, "decision": "confirmed"})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["done"] == ids and answer.json["queued"] == ids[1:]
+    kinds = [db.session.get(CertificateApplication, i).certificate.kind for i in ids]
+    assert kinds == ["financing", "accounting", "accounting"]
+
+
+def test_without_a_limit_nothing_is_queued_and_the_page_says_nothing_of_it(login, api, users):
+    ids = _applications(users["parent"], 2)
+    answer = api(users["department"]).post("/api/v1/certificates/applications/bulk-decision",
+                                           json={"ids": ids[:1], "decision": "confirmed"})
+    assert answer.json["queued"] == []
+    page = login(users["department"]).post("/certificates/applications/bulk", data={"ids": ids[1:], "decision": "confirmed"},
+                                           follow_redirects=True).get_data(as_text=True)
+    assert "Выдано: 1 сертификат." in page and "очереди ожидания" not in page
+
+
+def test_the_job_counts_the_certificates_that_went_to_the_waiting_queue(login, users):
+    ids = _applications(users["parent"], 21)
+    _one_funded_place()
+    answer = login(users["department"]).post("/certificates/applications/bulk", data={"ids": ids, "decision": "confirmed"})
+    page = login(users["department"]).get(answer.location).get_data(as_text=True)
+    assert "Обработано: 21 заявление." in page
+    assert "Из них в очереди ожидания (в категории не осталось оплачиваемых мест): 20." in page

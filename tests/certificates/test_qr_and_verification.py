@@ -240,6 +240,15 @@ def test_pdf_renders_cyrillic(tmp_path, login, users, certificate):
     path.write_bytes(pdf)
     out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "СОЦИАЛЬНЫЙ СЕРТИФИКАТ" in out and certificate.child.last_name in out
+    # line by line as printed (the default reading order may move a wrapped line's end elsewhere)
+    words = " ".join(subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                                    check=True).stdout.split())
+    base = login(users["parent"]).application.config["BASE_URL"].rstrip("/")
+    # a parent reads how to check it, with the link to type the number at; the keys stay a small note
+    assert "Как проверить сертификат Наведите камеру телефона на QR-код" in words
+    assert f"откройте в браузере {base}/verify и введите номер сертификата {certificate.number}" in words
+    assert "Для информационных систем: QR-код подписан электронной подписью (Ed25519)." in words
+    assert f"Открытые ключи: {base}/.well-known/jwks.json" in words and "Подпись документа: " in words
 
 
 def test_holders_register_exports_xlsx_with_totals(login, users, certificate):

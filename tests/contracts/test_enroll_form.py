@@ -112,8 +112,8 @@ def test_the_api_gives_the_same_options_and_splits(api, family):
     assert wrong.status_code == 422 and wrong.json["errors"]["json"]["start_month"]
 
 
-def test_a_group_that_starts_later_says_when(login, setup):
-    """Two groups of one name (this school year's and a later one) are told apart by the later one's start."""
+def test_each_group_says_its_school_year_dates_and_free_seats(login, setup):
+    """Two groups of one name (this school year's and a later one) are told apart by their dates."""
     from certapp.common.months import add_months
     from certapp.programs.models import StudyGroup
     first = setup["group"]
@@ -122,5 +122,21 @@ def test_a_group_that_starts_later_says_when(login, setup):
                               schedule=first.schedule, starts_on=later_start, ends_on=first.ends_on, capacity=5))
     db.session.commit()
     page = login(setup["parent"]).get(f"/enroll/{setup['program'].id}").get_data(as_text=True)
-    assert f"{first.name}, {first.schedule}, занятия с {later_start:%d.%m.%Y}</option>" in page
-    assert f"{first.name}, {first.schedule}</option>" in page
+    period = current_period()
+    free = first.capacity - first.seats_taken
+    assert (f"{first.name}, {first.schedule} — {period.name}, {first.starts_on:%d.%m.%Y}–{first.ends_on:%d.%m.%Y}, "
+            f"свободно {free} ") in page
+    assert (f"{first.name}, {first.schedule} — {period.name}, {later_start:%d.%m.%Y}–{first.ends_on:%d.%m.%Y}, "
+            "свободно 5 мест из 5</option>") in page
+
+
+def test_two_groups_alike_in_everything_are_told_apart_by_their_teacher(login, setup):
+    from certapp.programs.models import StudyGroup
+    first = setup["group"]
+    db.session.add(StudyGroup(program_id=setup["program"].id, name=first.name, teacher="Сидорова Е. В.",
+                              schedule=first.schedule, starts_on=first.starts_on, ends_on=first.ends_on,
+                              capacity=first.capacity, seats_taken=first.seats_taken))
+    db.session.commit()
+    page = login(setup["parent"]).get(f"/enroll/{setup['program'].id}").get_data(as_text=True)
+    assert f"{first.name}, {first.schedule} (Сидорова Е. В.) — " in page
+    assert f"{first.name}, {first.schedule} ({first.teacher}) — " in page

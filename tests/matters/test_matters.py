@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from certapp.certificates import services as certificates
-from certapp.contracts import services as contracts
+from certapp.contracts import enrollments as contracts
 from certapp.db import db, transaction
 from certapp.matters.services import matters_for
 from certapp.notifications import services as notifications

@@ -103,3 +103,29 @@ def test_up_to_the_limit_the_report_is_live_and_past_it_stored(users, api):
     make_certificate(department=users["department"])
     db.session.commit()
     assert api(users["region"]).get("/api/v1/reports/region").status_code == 404
+
+
+def test_a_share_with_nothing_to_count_it_of_says_no_data_not_zero_per_cent(users, api, login):
+    make_certificate(department=users["department"])
+    db.session.commit()
+    # no ratings and no provider in the registry: both shares have no base (null in the API)
+    indicators = _total(api(users["region"]).get("/api/v1/reports/region").json)["indicators"]
+    assert indicators["satisfaction"] is None and indicators["non_state_share"] is None
+    assert indicators["children_total"] == "0"
+    page = login(users["region"]).get("/reports/region").get_data(as_text=True)
+    row = page.split("Доля потребителей, удовлетворённых качеством услуги (оценки 4–5), %", 1)[1].split("</tr>", 1)[0]
+    assert "нет данных" in row and "0,0" not in row
+    rows = {r["code"]: r for r in api(users["department"]).get("/api/v1/reports/indicators").json["rows"]}
+    assert rows["satisfaction"]["current"] is None
+    own = login(users["department"]).get("/reports/indicators").get_data(as_text=True)
+    assert "нет данных" in own.split("Доля потребителей, удовлетворённых качеством", 1)[1].split("</tr>", 1)[0]
+
+
+@large
+def test_a_stored_report_keeps_no_data_apart_from_zero(users, api):
+    make_certificate(department=users["department"])
+    db.session.commit()
+    client = api(users["region"])
+    assert client.post("/api/v1/reports/region", json={"year": 2025}).status_code == 202
+    indicators = _total(client.get("/api/v1/reports/region?year=2025").json)["indicators"]
+    assert indicators["satisfaction"] is None and indicators["children_total"] == "0"

@@ -51,6 +51,13 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { closeGroups(null); }
   });
+  // <select data-refresh="button-id">: choosing another value sends the form as that button would, so
+  // that the page is recomputed for the choice (the enrollment form's months follow its group).
+  document.addEventListener("change", function (event) {
+    var id = event.target.getAttribute && event.target.getAttribute("data-refresh");
+    var button = id ? document.getElementById(id) : null;
+    if (button && button.form && button.form.requestSubmit) { button.form.requestSubmit(button); }
+  });
   // <form data-confirm="Вопрос?">: ask before sending.
   document.addEventListener("submit", function (event) {
     var form = event.target;
