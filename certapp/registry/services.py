@@ -31,7 +31,7 @@ from certapp.common.validators import (
     normalise_email,
     normalise_phone,
 )
-from certapp.db import db, utcnow
+from certapp.db import db, get_existing, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.reference.services import find_municipality, get_district, own_municipality_id
@@ -357,9 +357,9 @@ def _signed_registry_application(number: str) -> SignedDocument | None:
             RegistryEntry.number == number)).scalar_one_or_none()
     else:
         return None
-    return application and SignedDocument("registry_application", "Заявка на включение в реестр исполнителей",
-                                          application.number, application_content(application),
-                                          application.signature, gender="f")
+    return SignedDocument("registry_application", "Заявка на включение в реестр исполнителей",
+                          application.number or number, application_content(application),
+                          application.signature, gender="f") if application else None
 
 
 def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEntry:
@@ -369,7 +369,7 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     entry = RegistryEntry(provider=provider, entered_on=clock.today(), status="active",
                           number=next_number("registry_entry"))
     db.session.add(entry)
-    applicant = db.session.get(User, application.applicant_id)
+    applicant = get_existing(User, application.applicant_id)
     applicant.provider_id = provider.id
     record_event("registry_entry.create", entry, to_state="active", actor=actor,
                  details={"number": entry.number, "inn": provider.inn})

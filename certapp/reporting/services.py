@@ -66,7 +66,7 @@ class Counter:
 
     @property
     def change(self) -> int | None:
-        return None if self.recent is None else self.recent - self.before
+        return None if self.recent is None or self.before is None else self.recent - self.before
 
 
 def _windows(model, column, *where, total=None, now: datetime) -> tuple[int, int]:
@@ -194,8 +194,8 @@ def _signed_order(number: str) -> SignedDocument | None:
     order = db.session.execute(select(SocialOrder).join(Municipality).where(
         Municipality.number_code == parts[1], SocialOrder.year == int(parts[2]),
         SocialOrder.version == int(parts[3]))).scalar_one_or_none()
-    return order and SignedDocument("social_order", "Муниципальный социальный заказ", order_number(order),
-                                    order_content(order), order.signature)
+    return SignedDocument("social_order", "Муниципальный социальный заказ", order_number(order),
+                          order_content(order), order.signature) if order else None
 
 
 def approve_order(order_id: int, actor: User) -> SocialOrder:
@@ -309,9 +309,10 @@ def execution_report(year: int, quarter: int | None = None) -> ExecutionReport:
     lines = []
     for direction in list_directions():
         p = plan.get(direction.id)
-        children, hours = served.get(direction.id, (0, 0))
+        served_children, served_hours = served.get(direction.id, (0, 0))
         lines.append(ExecutionLine(direction, p.planned_children if p else 0, p.planned_child_hours if p else 0,
-                                   p.planned_money if p else 0, children, hours, int(spent.get(direction.id, 0))))
+                                   p.planned_money if p else 0, served_children, served_hours,
+                                   int(spent.get(direction.id, 0))))
     return ExecutionReport(year, quarter, start, end, order, lines)
 
 
