@@ -559,7 +559,7 @@ def admissions_query(status: str | None = None):
     return stmt.where(Admission.status == status) if status else stmt
 
 
-def request_admission(user: User, municipality_id: int) -> Admission:
+def request_admission(user: User, municipality_id: int | None) -> Admission:
     """A provider in the registry asks to work in one more municipality; its department decides.
     Raises ValidationError (no such municipality), ConflictError (already admitted or asked)."""
     provider = require_registry_provider(user)

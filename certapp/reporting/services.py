@@ -1,6 +1,7 @@
 """The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -107,7 +108,7 @@ def department_counters(now: datetime | None = None) -> list[Counter]:
 
 # --- the social order ------------------------------------------------------------------------------
 
-def _check_year(year: int) -> int:
+def _check_year(year: object) -> int:
     return check_year(year)
 
 
@@ -128,10 +129,10 @@ def approved_order(year: int) -> SocialOrder | None:
                               ).scalar_one_or_none()
 
 
-def create_order(year: int, actor: User) -> SocialOrder:
+def create_order(year: int | None, actor: User) -> SocialOrder:
     """A draft for the year: the first version, or the next version copying the approved one."""
     require_role(actor, "department")
-    _check_year(year)
+    year = _check_year(year)
     current = approved_order(year)
     latest = db.session.execute(select(func.max(SocialOrder.version)).where(SocialOrder.year == year)).scalar()
     order = SocialOrder(year=year, version=(latest or 0) + 1, status="draft", municipality_id=own_municipality_id(actor))
@@ -430,7 +431,7 @@ def leave_feedback(parent: User, contract_id: int, month: date, rating: int, com
     return feedback
 
 
-def answer_feedback(provider_user: User, feedback_id: int, answer: str) -> Feedback:
+def answer_feedback(provider_user: User, feedback_id: int | None, answer: str | None) -> Feedback:
     require_role(provider_user, "provider")
     feedback = db.session.get(Feedback, feedback_id)
     if feedback is None or feedback.contract.provider_id != provider_user.provider_id:
@@ -626,7 +627,7 @@ def _indicator_value(code: str, year: int, value) -> Decimal | None:
     return number
 
 
-def set_indicator_values(values: list[tuple[str, int, object]], actor: User) -> int:
+def set_indicator_values(values: Sequence[tuple[str, int, object]], actor: User) -> int:
     """The department edits base and target values, all at once: every value is checked first and
     nothing changes if one is wrong (each wrong one is named); an empty value removes a stored one.
     Returns how many values changed; each change is audited."""
