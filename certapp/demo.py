@@ -222,7 +222,7 @@ def _load_categories(department: User, period) -> None:
                                 "needs_document": True, "nominal": 20_000_00, "funded_limit": 10}, department)
 
 
-def _load_certificates(users: dict[str, User], period, practice: bool) -> dict[str, Certificate]:
+def _load_certificates(users: dict[str, User], period, practice: bool) -> "dict[str, Certificate]":
     """Children, applications (one left for the department's queue) and certificates dated at the period
     start; with the practice of personified financing, categories with limits and a child waiting in
     the queue with a certificate of accounting."""

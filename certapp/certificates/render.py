@@ -43,8 +43,8 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-def certificate_pdf(certificate: Certificate, balance: CertificateBalance | None, district_name: str,
-                    parts: Sequence[ContractPart] = (), *, qr_text: str) -> bytes:
+def certificate_pdf(certificate: "Certificate", balance: "CertificateBalance | None", district_name: str,
+                    parts: "Sequence[ContractPart]" = (), *, qr_text: str) -> bytes:
     """The certificate's three parts (189-ФЗ): general information with the signed QR code (qr_text: the
     check page's link holding it), the service and the chosen executor, the contracts concluded with their
     results by month."""
