@@ -24,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PACKAGE / "templates"),
         static_folder="static",
     )
-    app.json.ensure_ascii = False  # Russian text stays readable in the API
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # the default provider's; Russian text stays readable in the API
     app.url_map.converters["int"] = IdConverter
     app.config.update(config_module.DEFAULTS)
     if config is None or "SQLALCHEMY_DATABASE_URI" not in config or "SECRET_KEY" not in config:
@@ -89,7 +89,7 @@ def register_extensions(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         # behind nginx on the same machine: trust its X-Forwarded-For/-Proto (one hop) only
         from werkzeug.middleware.proxy_fix import ProxyFix
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # as Flask documents
 
 
 def register_blueprints(app: Flask) -> None:

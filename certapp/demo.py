@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import current_app
@@ -40,6 +41,9 @@ from certapp.registry import services as registry
 from certapp.registry.models import Admission, Provider
 from certapp.reporting import services as reporting
 from certapp.uow import unit_of_work
+
+if TYPE_CHECKING:  # the features are imported inside the loaders: they import the app's parts at once
+    from certapp.certificates.models import Certificate
 
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
 
@@ -95,7 +99,7 @@ DEMO_USERS = (
 )
 
 #: the second district of the demo region, with its own officials, a provider, a family and money
-SECOND = {"name": "Курагинский район", "oktmo": "04630000", "number_code": "30",
+SECOND: dict[str, Any] = {"name": "Курагинский район", "oktmo": "04630000", "number_code": "30",
           "authority": "Управление образования администрации Курагинского района (демо)"}
 SECOND_USERS = (
     ("department", "uo@kuragino.demo", "Никитина Светлана Юрьевна", "+73913621111"),
@@ -229,7 +233,7 @@ def _load_categories(department: User, period) -> None:
                                 "needs_document": True, "nominal": 20_000_00, "funded_limit": 10}, department)
 
 
-def _load_certificates(users: dict[str, User], period, practice: bool) -> dict[str, object]:
+def _load_certificates(users: dict[str, User], period, practice: bool) -> "dict[str, Certificate]":
     """Children, applications (one left for the department's queue) and certificates dated at the period
     start; with the practice of personified financing, categories with limits and a child waiting in
     the queue with a certificate of accounting."""
@@ -260,6 +264,8 @@ def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
     petr = issued["Пётр"]
     robotics = db.session.execute(select(Contract).where(Contract.certificate_id == petr.id, Contract.status ==
                                                          "active")).scalars().first()
+    if robotics is None:
+        raise RuntimeError("the demo's Пётр has no contract in force to prolong")
     programs.save_group(users[PROVIDER_OF[robotics.program.title]], robotics.program_id, {
         "name": robotics.group.name, "teacher": robotics.group.teacher, "schedule": robotics.group.schedule,
         "starts_on": following.starts_on, "ends_on": following.ends_on - timedelta(days=92),
@@ -417,6 +423,8 @@ def _load_second(users: dict[str, User], second, today: date) -> None:
     """The second district's programme, family, certificate, contract with the Karatuz ЦДТ (paid by
     this district under its own agreement), registers, social order and indicators."""
     period = current_period(today, second.id)
+    if period is None:
+        raise RuntimeError("the demo's second district has no current period")
     department, bookkeeper, parent = users["uo@kuragino.demo"], users["buh@kuragino.demo"], users["morozova@kuragino.demo"]
     with scoped(second.id):
         school = users["sport@kuragino.demo"]
@@ -488,12 +496,15 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
     second = create_municipality(**SECOND) if two_districts else None
     today = today or clock.today()
     logins, users = [], {}
-    for users_of, municipality in ((DEMO_USERS, home), (SECOND_USERS, second))[:2 if two_districts else 1]:
+    for users_of, municipality in [(DEMO_USERS, home)] + ([(SECOND_USERS, second)] if second else []):
         for role, email, full_name, phone in users_of:
             password = "Demo-" + secrets.token_urlsafe(9)
-            users[email] = register_user(email=email, password=password, full_name=full_name, phone=phone, role=role,
-                                         self_registration=False,
-                                         municipality_id=municipality.id if role in MUNICIPAL_ROLES else None)
+            user = register_user(email=email, password=password, full_name=full_name, phone=phone, role=role,
+                                 self_registration=False,
+                                 municipality_id=municipality.id if role in MUNICIPAL_ROLES else None)
+            if user is None:  # only a self-registration answers None
+                raise RuntimeError(f"the demo's {email} was not created")
+            users[email] = user
             logins.append((role, email, password))
     period = current_period(today)
     with scoped(home.id):

@@ -115,10 +115,10 @@ def capped_messages(messages):
             capped["…"] = [f"И ещё полей с ошибками: {len(items) - MAX_ERROR_FIELDS}."]
         return capped
     if isinstance(messages, (list, tuple)):
-        capped = [capped_messages(message) for message in messages[:MAX_FIELD_MESSAGES]]
+        listed = [capped_messages(message) for message in messages[:MAX_FIELD_MESSAGES]]
         if len(messages) > MAX_FIELD_MESSAGES:
-            capped.append(f"И ещё сообщений: {len(messages) - MAX_FIELD_MESSAGES}.")
-        return capped
+            listed.append(f"И ещё сообщений: {len(messages) - MAX_FIELD_MESSAGES}.")
+        return listed
     return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(russian(messages))
 
 

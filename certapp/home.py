@@ -93,7 +93,7 @@ def menu(path: str) -> list[dict]:
             url = url_for(endpoint)
             item = {"title": title, "url": url, "active": url != "/" and path.startswith(url)}
             groups[section if sectioned else None].append(item)
-    return [{"title": SECTIONS.get(key), "items": items, "active": any(i["active"] for i in items)}
+    return [{"title": SECTIONS.get(key) if key else None, "items": items, "active": any(i["active"] for i in items)}
             for key, items in groups.items() if items]
 
 

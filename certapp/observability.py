@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 
 from alembic.script import ScriptDirectory
@@ -56,7 +57,7 @@ def finish_request(response):
 
 # --- logging ------------------------------------------------------------------------------------
 
-_SECRETS = [
+_SECRETS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b\d{3}-\d{3}-\d{3}[ -]?\d{2}\b"), "***-***-*** **"),        # СНИЛС
     # СНИЛС as 11 digits: only a run whose control number is right, so that other numbers stay readable
     (re.compile(r"(?<!\d)\d{11}(?!\d)"), lambda m: "***********" if is_valid_snils(m.group()) else m.group()),
@@ -130,13 +131,13 @@ def configure_logging(app) -> None:
     logger.removeHandler(default_handler)
     if not any(getattr(h, "certapp", False) for h in logger.handlers):
         handler = logging.StreamHandler()
-        handler.certapp = True
+        handler.certapp = True  # type: ignore[attr-defined]  # marks the handler as ours
         handler.addFilter(MaskingFilter())
         logger.addHandler(handler)
         logger.propagate = False
-    for handler in logger.handlers:
-        if getattr(handler, "certapp", False):
-            handler.setFormatter(JSONFormatter() if app.config.get("LOG_FORMAT") == "json"
+    for ours in logger.handlers:
+        if getattr(ours, "certapp", False):
+            ours.setFormatter(JSONFormatter() if app.config.get("LOG_FORMAT") == "json"
                                  else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
 
 

@@ -22,6 +22,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from types import SimpleNamespace
+from typing import Any, cast  # cast: the documents' content reads attributes only, a SimpleNamespace stands in for a row
 
 import click
 from sqlalchemy import func, insert, select, text
@@ -115,6 +116,8 @@ class _Writer:
             db.session.execute(insert(table), rows)
             return
         raw = db.session.connection().connection.driver_connection
+        if raw is None:
+            raise RuntimeError("no driver connection to COPY through")
         quoted = ", ".join(f'"{c}"' for c in columns)
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
             for row in rows:
@@ -134,7 +137,8 @@ class _Numbers:
     """Document numbers as next_number() gives them, taken in bulk from the counters."""
 
     def __init__(self, year: int):
-        self.year, self.used = year, {}
+        self.year = year
+        self.used: dict[str, int] = {}
 
     def take(self, kind: str) -> str:
         if kind not in self.used:
@@ -230,7 +234,7 @@ def _providers(count: int, municipalities, department: dict, password_hash: str,
         agreements.append({"id": first_agreement + i, "number": agreement.number, "provider_id": provider_id,
                            "status": "concluded", "version": 1, "concluded_on": valid_from, "valid_from": valid_from,
                            "bik": BIK, "settlement_account": agreement.settlement_account, "created_at": now,
-                           "municipality_id": m.id, "signature": sign(legacy_agreement_content(agreement)),
+                           "municipality_id": m.id, "signature": sign(legacy_agreement_content(cast(Agreement, agreement))),
                            # signed by both parties (as agreements concluded before migration 0034 are taken)
                            "provider_signed_version": 1, "in_force_from": valid_from})
         result.append({"id": provider_id, "user_id": user_id, "municipality_id": m.id, "agreement_id": first_agreement + i,
@@ -255,7 +259,8 @@ def _programs(count: int, providers: list[dict], periods: dict, now: datetime, w
     """Published programs spread over the providers, each with four groups for the whole period;
     returns the groups per municipality."""
     directions = list(db.session.execute(select(Direction).order_by(Direction.id)).scalars())
-    programs, links, groups, by_municipality = [], [], [], {}
+    programs, links, groups = [], [], []
+    by_municipality: dict[int, list[dict[str, Any]]] = {}
     first_program, first_group = ids.take(Program, count), ids.take(StudyGroup, count * GROUPS_PER_PROGRAM)
     for i in range(count):
         provider = providers[i % len(providers)]
@@ -302,7 +307,7 @@ class _Certificates:
         self.lessons: dict = {}
 
     def chunk(self, municipality, period, category, department_id, groups, start: int, count: int) -> None:
-        t = {name: [] for name in ("users", "children", "applications", "certificates", "balances", "enrollments",
+        t: dict[str, list[dict[str, Any]]] = {name: [] for name in ("users", "children", "applications", "certificates", "balances", "enrollments",
                                    "contracts", "months", "entries", "reports")}
         first = {model: self.ids.take(model, count) for model in (User, Child, CertificateApplication, Certificate)}
         current = first_of_month(self.today)
@@ -335,7 +340,7 @@ class _Certificates:
                 "child_id": child_id, "snils_key": key, "period_id": period.id, "status": "confirmed",
                 "consent_at": self.now, "decided_at": self.now, "decided_by_id": department_id,
                 "created_at": self.now, "municipality_id": municipality.id, "period_code": period.code,
-                "category_id": category.id, "signature": self.sign(certificate_application_content(application))})
+                "category_id": category.id, "signature": self.sign(certificate_application_content(cast(CertificateApplication, application)))})
             sequence = self.sequence[(municipality.id, period.code)] = self.sequence.get(
                 (municipality.id, period.code), 0) + 1
             nominal = category.certificate_nominal
@@ -350,14 +355,14 @@ class _Certificates:
                 "period_id": period.id, "application_id": ids["CertificateApplication"], "nominal": nominal,
                 "valid_from": certificate.valid_from, "valid_to": certificate.valid_to, "status": "active",
                 "issued_at": self.now, "qr_payload": qr.encode(payload, self.sign_qr(payload.body())),
-                "signature": self.sign(certificate_content(certificate)), "municipality_id": municipality.id,
+                "signature": self.sign(certificate_content(cast(Certificate, certificate))), "municipality_id": municipality.id,
                 "period_code": period.code, "category_id": category.id, "kind": "financing"})
             balance = {"certificate_id": certificate_id, "nominal": nominal, "available": 0, "reserved": 0,
                        "spent": 0, "expired": 0, "municipality_id": municipality.id}
             self._entry(t, balance, "issue", nominal, f"issue:{certificate.number}", None, None, None)
             roll = self.rng.random()
             wanted = 0 if roll < CONTRACT_SHARES[0] else 1 if roll < CONTRACT_SHARES[0] + CONTRACT_SHARES[1] else 2
-            chosen = []
+            chosen: list[dict[str, Any]] = []
             for _ in range(wanted):
                 group = self._group(groups, chosen)
                 if group is not None:
@@ -422,7 +427,7 @@ class _Certificates:
             "end_month": split.months[-1], "price_per_month": split.price_per_month, "total": split.total,
             "certificate_part": split.certificate_part, "parent_part": split.parent_part, "status": "active",
             "offered_at": signed_at, "signed_at": signed_at, "signed_ip": "127.0.0.1",
-            "signature": self.sign(contract_content(document)), "municipality_id": municipality.id})
+            "signature": self.sign(contract_content(cast(Contract, document))), "municipality_id": municipality.id})
         if split.certificate_part:
             self._entry(t, balance, "reserve", split.certificate_part, f"contract:{contract_id}:reserve", contract_id,
                         None, None, parent_id)
@@ -444,11 +449,12 @@ class _Certificates:
         planned = self.lessons[key]
         held = planned if self.rng.random() < 0.7 else self.rng.randrange(planned // 2, planned)
         due = share(row.certificate_amount, held, planned)
-        key, first_entry = month_key(contract_id, row.month), None
+        entry_key, first_entry = month_key(contract_id, row.month), None
         if due:
-            first_entry = self._entry(t, balance, "spend", due, key, contract_id, row.month, None, provider["user_id"])
+            first_entry = self._entry(t, balance, "spend", due, entry_key, contract_id, row.month, None,
+                                      provider["user_id"])
         if row.certificate_amount > due:
-            entry = self._entry(t, balance, "release", row.certificate_amount - due, key + ":release", contract_id,
+            entry = self._entry(t, balance, "release", row.certificate_amount - due, entry_key + ":release", contract_id,
                                 None, f"{row.month:%m.%Y}: проведено {held} из {planned} занятий", provider["user_id"])
             first_entry = first_entry or entry
         t["reports"].append({"id": self.ids.take(ServiceReport), "contract_id": contract_id, "month": row.month,

@@ -4,8 +4,10 @@ department's home page. Each check is an aggregate query over an indexed due dat
 reminder has a dedupe key, so that the job may run several times a day (or on two workers)."""
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from certapp.bookkeeping.models import PaymentRegister
 from certapp.certificates.models import CertificateApplication
@@ -27,8 +29,8 @@ from certapp.reporting.services import order_due_on, order_to_remind, overdue_or
 @dataclass
 class Review:
     kind: str
-    model: type
-    due: object
+    model: Any  # a model with id and status (RegistryApplication, Program, …)
+    due: InstrumentedAttribute[date | None]
     #: (one, few, many) of what waits
     forms: tuple[str, str, str]
     endpoint: str

@@ -72,7 +72,7 @@ def check_access():
         if token and user is None:
             record_refusal("invalid_token")
             raise Unauthorized("Токен недействителен или отозван.")
-        g._login_user = user or current_app.login_manager.anonymous_user()
+        g._login_user = user or current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]  # set by Flask-Login
     if request.routing_exception is not None:
         raise request.routing_exception
     if request.endpoint is None:

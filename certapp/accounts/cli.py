@@ -31,6 +31,8 @@ def create_user(role, email, full_name, phone, oktmo, password):
                                           municipality_id=municipality_id)
     except DomainError as error:
         raise click.ClickException(error.message)
+    if user is None:  # only a self-registration answers None (for an address already registered)
+        raise click.ClickException("Пользователь с таким адресом уже есть.")
     click.echo(f"Создан пользователь {user.email} ({ROLES[user.role]}), id={user.id}")
 
 

@@ -243,7 +243,7 @@ def load_session_user(session_id: str) -> User | None:
     return user
 
 
-def set_active(user_id: int, active: bool, actor: User) -> User:
+def set_active(user_id: int, active: bool, actor: User | None) -> User:
     user = get_user(user_id)
     if user.active != active:
         user.active = active

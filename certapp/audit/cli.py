@@ -32,9 +32,10 @@ def verify(since_last_anchor, anchor_file):
     if since_last_anchor:
         last = db.session.execute(db.select(AuditAnchor.seq).order_by(AuditAnchor.seq.desc()).limit(1)).scalar()
         from_seq = (last or 0) + 1
-    report = chain.verify(db.session, from_seq=from_seq,
+    report = chain.verify(db.session(), from_seq=from_seq,
                           progress=lambda n: click.echo(f"  проверено {n} событий…", err=True))
-    problems, published = list(report.problems), []
+    problems = list(report.problems)
+    published: list[chain.PublishedAnchor] = []
     if anchor_file is not None:
         if not anchor_file.is_file():
             problems.append(f"файла отметок {anchor_file} нет")
@@ -43,7 +44,7 @@ def verify(since_last_anchor, anchor_file):
             problems += unreadable
             if not published and not unreadable:
                 problems.append(f"в файле {anchor_file} нет ни одной отметки")
-            problems += chain.check_published(db.session, published)
+            problems += chain.check_published(db.session(), published)
     for problem in problems:
         click.echo(f"НАРУШЕНИЕ: {problem}")
     if problems:
@@ -63,7 +64,7 @@ def anchor(anchor_file, mail):
     then finds a chain rewritten and rehashed by someone with direct database access."""
     path = anchor_file or _default_anchor_file()
     with unit_of_work():
-        row = chain.anchor(db.session)
+        row = chain.anchor(db.session())
         if row is not None and mail:
             _mail_anchor(chain.anchor_line(row))
     if row is None:

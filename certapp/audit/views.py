@@ -1,4 +1,5 @@
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, render_template, request
 
@@ -25,7 +26,7 @@ def _date_arg(name: str) -> date | None:
 @bp.route("/")
 @roles("department")
 def index():
-    filters = {key: (request.args.get(key) or "").strip() or None
+    filters: dict[str, Any] = {key: (request.args.get(key) or "").strip() or None
                for key in ("action", "object_type", "object_id", "actor")}
     filters["date_from"], filters["date_to"] = _date_arg("date_from"), _date_arg("date_to")
     page = paginate(query_events(**filters), request.args.get("page", 1, type=int), 50)

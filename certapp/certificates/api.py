@@ -1,8 +1,11 @@
+from typing import Any
+
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.certificates import services
+from certapp.certificates.models import Certificate
 from certapp.certificates.schemas import (
     BulkDecisionResultSchema,
     BulkDecisionSchema,
@@ -135,7 +138,7 @@ def apply(data):
 def decide(data, application_id: int):
     """Confirm (the certificate is issued at once) or refuse with a reason."""
     result = services.decide(application_id, data["decision"], current_user, data["reason"])
-    return result.application if data["decision"] == "confirmed" else result
+    return result.application if isinstance(result, Certificate) else result
 
 
 @blp.route("/applications/bulk-decision", methods=["POST"])
@@ -209,7 +212,7 @@ def _category_row(category_id: int):
     return next(row for row in services.category_rows(category.period) if row.category.id == category.id)
 
 
-def _category_values(data: dict) -> dict:
+def _category_values(data: dict[str, Any]) -> dict[str, Any]:
     return {**{k: data[k] for k in ("name", "age_from", "age_to", "needs_document", "funded_limit")},
             "nominal": data["nominal_rub"]}
 
@@ -228,9 +231,10 @@ def list_categories(args):
     else:
         municipality = reference.municipality_by_oktmo(args["municipality"]) if args.get("municipality") \
             else reference.get_district()
-        period = reference.current_period(municipality_id=municipality.id)
-        if period is None:
+        current = reference.current_period(municipality_id=municipality.id)
+        if current is None:
             return []
+        period = current
     return services.category_rows(period)
 
 

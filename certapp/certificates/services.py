@@ -1,12 +1,12 @@
 """Children, certificate applications, certificates, their QR codes and verification."""
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Result, Row, Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from stdnum import damm
@@ -1028,7 +1028,7 @@ def holders_query(*, search: str | None = None, period_id: int | None = None, st
     return _with_rows(stmt)
 
 
-def holder_rows(stmt: Select[Certificate], batch: int = 1000) -> Iterator[Sequence[Any]]:
+def holder_rows(stmt: Select[Certificate], batch: int = 1000) -> Iterator[Row[Any]]:
     """The register of holders as plain rows for an export: the query runs now (inside the caller's
     scope) with the child, period and balance joined, and its rows are fetched in batches as consumed."""
     columns = (select(Certificate.number, Child.last_name, Child.first_name, Child.patronymic, Child.birth_date,
@@ -1038,7 +1038,7 @@ def holder_rows(stmt: Select[Certificate], batch: int = 1000) -> Iterator[Sequen
                .join(Period, Period.id == Certificate.period_id)
                .outerjoin(CertificateBalance, CertificateBalance.certificate_id == Certificate.id))
     ids = stmt.with_only_columns(Certificate.id).order_by(None).scalar_subquery()
-    result = db.session.execute(columns.join(Child, Child.id == Certificate.child_id).where(Certificate.id.in_(ids))
+    result: Result[Any] = db.session.execute(columns.join(Child, Child.id == Certificate.child_id).where(Certificate.id.in_(ids))
                                 .order_by(Certificate.number).execution_options(yield_per=batch))
     return iter(result)
 

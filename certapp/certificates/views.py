@@ -1,3 +1,6 @@
+from collections.abc import Iterable
+from typing import Any
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -28,6 +31,7 @@ from certapp.db import db
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger import services as ledger
 from certapp.programs.models import StudyGroup
+from certapp.reference.models import Period
 from certapp.reference.services import (
     create_category,
     current_period,
@@ -41,7 +45,7 @@ from certapp.uow import keep, refuse
 bp = Blueprint("certificates", __name__)
 
 
-def _fields(form, *skip) -> dict:
+def _fields(form: Any, *skip: str) -> dict[str, Any]:
     return {name: f.data for name, f in form._fields.items() if name not in ("csrf_token", "submit", *skip)}
 
 
@@ -110,7 +114,7 @@ def edit_child(child_id: int):
 @roles("department")
 def corrections():
     """The requests to correct children's records, for the department of the certificate's municipality."""
-    status = request.args.get("status", "requested")
+    status: str | None = request.args.get("status", "requested")
     status = status if status in CORRECTION_STATUSES else None
     page = paginate(services.corrections_query(status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/corrections.html", page=page, status=status, statuses=CORRECTION_STATUSES,
@@ -136,7 +140,7 @@ def decide_correction(correction_id: int):
     return redirect(url_for("certificates.corrections"))
 
 
-def _category_choices(periods) -> list:
+def _category_choices(periods: Iterable[Period]) -> list[tuple[int, str]]:
     """«by the child's age» first, then every category of the periods offered, named with its period."""
     return [(0, "Определить по возрасту ребёнка")] + [
         (c.id, f"{p.name}: {c.name}, {c.ages}, {format_rub(c.certificate_nominal)}"
@@ -188,7 +192,7 @@ def apply():
     child_periods = {child_id: [p.id for p in ps] for child_id, ps in offered.items()}
     chosen_child = form.child_id.data if form.child_id.data in child_periods else (kids[0].id if kids else None)
     return render_template("certificates/apply.html", form=form, group=group, periods=periods, several=several,
-                           child_periods=child_periods, shown_periods=child_periods.get(chosen_child, []),
+                           child_periods=child_periods, shown_periods=child_periods.get(chosen_child, []) if chosen_child is not None else [],
                            category_label=_category_label), 422 if form.errors else 200
 
 
@@ -269,7 +273,7 @@ def change_status(certificate_id: int):
 @bp.route("/certificates/queue")
 @roles("department")
 def queue():
-    status = request.args.get("status", "submitted")
+    status: str | None = request.args.get("status", "submitted")
     status = status if status in APPLICATION_STATUSES else None
     page = paginate(services.application_queue(status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/queue.html", page=page, status=status, statuses=APPLICATION_STATUSES,
@@ -296,7 +300,7 @@ def decide(application_id: int):
 @roles("department")
 def decide_bulk():
     """One decision for the applications marked on the queue (one reason for all refusals)."""
-    decision, reason, ids = request.form.get("decision"), request.form.get("reason"), request.form.getlist("ids", type=int)
+    decision, reason, ids = request.form.get("decision", ""), request.form.get("reason"), request.form.getlist("ids", type=int)
 
     def report(result):
         if decision == "confirmed":
@@ -335,7 +339,7 @@ HOLDER_HEADERS = ["Номер сертификата", "Ребёнок", "Дат
                   "Зарезервировано, ₽", "Списано, ₽", "Состояние", "Действует с", "Действует по"]
 
 
-def _holder_filters() -> dict:
+def _holder_filters() -> dict[str, Any]:
     period_id = request.args.get("period", type=int)
     status = request.args.get("status")
     return {"search": (request.args.get("q") or "").strip() or None, "period_id": period_id,
@@ -382,7 +386,7 @@ def verify_link(payload: str):
 
 # --- categories ------------------------------------------------------------------------------------
 
-def _category_values(form: CategoryForm) -> dict:
+def _category_values(form: CategoryForm) -> dict[str, Any]:
     return {"name": form.name.data, "age_from": form.age_from.data, "age_to": form.age_to.data,
             "needs_document": form.needs_document.data, "funded_limit": form.funded_limit.data,
             "nominal": parse_rub(form.nominal.data, field="nominal") if (form.nominal.data or "").strip() else None}
@@ -409,7 +413,7 @@ def categories():
 def edit_category(category_id: int | None = None):
     category = get_category(category_id) if category_id else None
     form = CategoryForm(obj=category) if request.method == "GET" else CategoryForm()
-    if request.method == "GET" and category.nominal is not None:
+    if request.method == "GET" and category is not None and category.nominal is not None:
         form.nominal.data = kopecks_to_rub_str(category.nominal)
     if form.validate_on_submit():
         try:

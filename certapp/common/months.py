@@ -1,5 +1,7 @@
 """Calendar months as the first day of the month: the unit of contracts, reports and registers."""
+from collections.abc import Mapping
 from datetime import date
+from typing import Any, overload
 
 from certapp.common.errors import ValidationError
 from certapp.common.normalise import ascii_text
@@ -17,7 +19,11 @@ def check_year(year, field: str = "year") -> int:
     return year
 
 
-def year_arg(values, default: int, name: str = "year") -> int:
+@overload
+def year_arg(values: Mapping[str, Any], default: int, name: str = "year") -> int: ...
+@overload
+def year_arg(values: Mapping[str, Any], default: None, name: str = "year") -> int | None: ...
+def year_arg(values: Mapping[str, Any], default: int | None, name: str = "year") -> int | None:
     """?year= of a page (or a form's year): the default when absent; anything but a year in range is a
     ValidationError (a 422 page with the message), never int() of 5000 digits or date(99999, 1, 1)."""
     raw = ascii_text(values.get(name)).strip()  # ２０２６ is 2026 (common.normalise)

@@ -75,12 +75,12 @@ def index():
 @bp.route("/holidays", methods=["POST"])
 @roles("department")
 def add_holiday():
-    day = request.form.get("day")
+    typed = request.form.get("day")
     try:
-        day = date.fromisoformat(day) if day else None
+        day = date.fromisoformat(typed) if typed else None
     except ValueError:
         day = None
-    run_and_flash(lambda: services.add_holiday(day, request.form.get("kind"), request.form.get("name"), current_user),
+    run_and_flash(lambda: services.add_holiday(day, request.form.get("kind", ""), request.form.get("name", ""), current_user),
                   "День добавлен в календарь.")
     return redirect(url_for("deadlines.index", year=day.year if day else None))
 

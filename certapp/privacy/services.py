@@ -10,6 +10,7 @@ their signatures still verify.
 import hashlib
 import secrets
 from datetime import date
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, select
@@ -103,7 +104,7 @@ def anonymise_child(child_id: int, actor: User, today: date | None = None) -> Ch
 
 def personal_data_report(user: User) -> dict:
     """Everything the system holds about the user and, for a parent, their children, as plain data."""
-    report = {
+    report: dict[str, Any] = {
         "account": {"email": user.email, "full_name": user.full_name, "phone": user.phone, "role": user.role_name,
                     "created_at": user.created_at, "last_login_at": user.last_login_at,
                     "api_tokens": [{"name": t.name, "created_at": t.created_at, "revoked_at": t.revoked_at}

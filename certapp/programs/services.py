@@ -1,9 +1,11 @@
 """Programs, study groups and the public catalog."""
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import case, exists, select
+from sqlalchemy import Row, case, exists, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from certapp.accounts.models import User
@@ -41,9 +43,9 @@ PRE_PROFESSIONAL_REASON = ("Дополнительные предпрофесс�
 _PRE_PROFESSIONAL_RE = re.compile(r"пред\s*-?\s*профессиональн", re.IGNORECASE)
 
 
-def _int(data: dict, field: str, label: str, low: int, high: int) -> int:
+def _int(data: dict[str, Any], field: str, label: str, low: int, high: int) -> int:
     try:
-        value = int(data.get(field))
+        value = int(data.get(field, ""))
     except (TypeError, ValueError):
         raise ValidationError(f"Поле «{label}»: укажите целое число.", field=field)
     if not low <= value <= high:
@@ -105,11 +107,10 @@ def _own_program(program_id: int, user: User) -> Program:
 def get_program_for(program_id: int, user) -> Program:
     """A program as the user may see it: published to all, any status to its provider and the department."""
     program = db.session.get(Program, program_id)
-    visible = program is not None and (
-        is_in_catalog(program)
-        or (user is not None and user.is_authenticated and user.reads_as("department"))
-        or (getattr(user, "role", None) == "provider" and user.provider_id == program.provider_id))
-    if not visible:
+    if program is None or not (
+            is_in_catalog(program)
+            or (user is not None and user.is_authenticated and user.reads_as("department"))
+            or (getattr(user, "role", None) == "provider" and user.provider_id == program.provider_id)):
         raise NotFoundError("Программа не найдена.")
     return program
 
@@ -162,6 +163,7 @@ def _offered_in(provider_id: int, chosen) -> list:
     admitted = {a.municipality_id: a.municipality for a in admissions_of(provider_id) if a.status == "active"}
     if not chosen:
         return sorted(admitted.values(), key=lambda m: m.name)
+    ids: set[int | None]
     try:
         ids = {int(value) for value in chosen}
     except (TypeError, ValueError):
@@ -169,7 +171,7 @@ def _offered_in(provider_id: int, chosen) -> list:
     if not ids <= set(admitted):
         raise ValidationError("Программу можно предложить только в муниципальных образованиях, где исполнитель "
                               "допущен.", field="municipalities")
-    return sorted((admitted[i] for i in ids), key=lambda m: m.name)
+    return sorted((admitted[i] for i in ids if i is not None), key=lambda m: m.name)
 
 
 def _transition(program: Program, to_status: str, actor: User, reason: str | None = None) -> None:
@@ -237,9 +239,10 @@ def save_group(user: User, program_id: int, data: dict, group_id: int | None = N
         db.session.add(group)
         record_event("study_group.create", group, actor=user, details={"program_id": program.id})
     else:
-        group = db.session.get(StudyGroup, group_id)
-        if group is None or group.program_id != program.id:
+        found = db.session.get(StudyGroup, group_id)
+        if found is None or found.program_id != program.id:
             raise NotFoundError("Группа не найдена.")
+        group = found
         # contracts hold the seats: their reaction refuses a capacity below the seats they hold
         events.study_group_capacity_set.send(group, capacity=clean["capacity"])
         for field, value in clean.items():
@@ -301,7 +304,7 @@ def catalog_query(*, direction: str | None = None, age: int | None = None, provi
         stmt = stmt.where(exists(select(StudyGroup.id).where(
             StudyGroup.program_id == Program.id, StudyGroup.ends_on >= (today or clock.today()),
             StudyGroup.capacity > StudyGroup.seats_taken)))
-    order = (Program.title, Program.id)
+    order: tuple[Any, ...] = (Program.title, Program.id)
     if first_municipality_id and not municipality_id:
         order = (case((_offered_in_municipality(first_municipality_id), 0), else_=1), *order)
     return stmt.options(contains_eager(Program.provider), selectinload(Program.groups),
@@ -362,7 +365,7 @@ def offered_in_any(program: Program, municipality_ids: set[int] | None) -> bool:
     return municipality_ids is None or any(m.id in municipality_ids for m in program.municipalities)
 
 
-def catalog_providers(municipality_id: int | None) -> list:
+def catalog_providers(municipality_id: int | None) -> Sequence[Row[int, str]]:
     """(id, short_name) of the providers active in the registry and admitted in the municipality, for
     the catalog's filter; none without a municipality (a region's thousands are no list to choose
     from: the text search finds a provider by name)."""

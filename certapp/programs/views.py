@@ -30,13 +30,13 @@ def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, s
         errors["direction"], direction = "Такой направленности нет: выберите из списка.", None
     # any script's digits are ASCII digits (common.normalise); str.isdigit() alone took «²» and 5 000
     # digits, both a ValueError in int(), a 500
-    age = identifier(args.get("age", "")) or None
-    if age is not None:
+    age: str | int | None = identifier(args.get("age", "")) or None
+    if isinstance(age, str):
         age = int(age) if is_ascii_digits(age) and len(age) <= 3 and MIN_AGE <= int(age) <= MAX_AGE else None
         if age is None:
             errors["age"] = f"Возраст — целое число от {MIN_AGE} до {MAX_AGE}."
-    provider_id = identifier(args.get("provider", "")) or None
-    if provider_id is not None:
+    provider_id: str | int | None = identifier(args.get("provider", "")) or None
+    if isinstance(provider_id, str):
         provider_id = int(provider_id) if is_ascii_digits(provider_id) and len(provider_id) <= 18 else None
         if provider_id is None:
             errors["provider"] = "Такого исполнителя нет: выберите из списка."
@@ -167,7 +167,7 @@ def edit_group(program_id: int, group_id: int | None = None):
 @bp.route("/programs/review")
 @roles("department")
 def review():
-    status = request.args.get("status", "submitted")
+    status: str | None = request.args.get("status", "submitted")
     status = status if status in PROGRAM_STATUSES else None
     page = paginate(services.programs_for_review(status), request.args.get("page", 1, type=int), 50)
     return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES)

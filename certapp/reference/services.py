@@ -1,5 +1,6 @@
 """Reference data: directions, the district, periods, their nominal and certificate categories."""
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -10,7 +11,7 @@ from certapp.common.money import format_rub
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.roles import require_role
 from certapp.common.scope import current_scope
-from certapp.db import db
+from certapp.db import db, get_existing
 from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Direction, Municipality, Period
 
 #: Приложение № 1 к 458-п. The «О» after 804200 and «ББ», «АЕ», «АЖ» are Cyrillic letters.
@@ -103,7 +104,7 @@ def own_municipality_id(user=None) -> int:
 
 
 def get_municipality_of(user) -> Municipality:
-    return db.session.get(Municipality, own_municipality_id(user))
+    return get_existing(Municipality, own_municipality_id(user))
 
 
 def find_municipality(key) -> Municipality | None:
@@ -233,7 +234,7 @@ def update_period(period_id: int, *, name: str, starts_on: date, ends_on: date, 
     period = get_period(period_id)
     name = " ".join((name or "").split())
     _check_period_values(period.code, name, starts_on, ends_on, nominal, period.municipality_id, exclude_id=period.id)
-    before = {"name": period.name, "starts_on": period.starts_on, "ends_on": period.ends_on,
+    before: dict[str, Any] = {"name": period.name, "starts_on": period.starts_on, "ends_on": period.ends_on,
               "nominal": period.nominal}
     after = {"name": name, "starts_on": starts_on, "ends_on": ends_on, "nominal": nominal}
     if before == after:

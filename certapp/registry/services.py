@@ -31,7 +31,7 @@ from certapp.common.validators import (
     normalise_email,
     normalise_phone,
 )
-from certapp.db import db, utcnow
+from certapp.db import db, get_existing, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.reference.services import find_municipality, get_district, own_municipality_id
@@ -359,9 +359,9 @@ def _signed_registry_application(number: str) -> SignedDocument | None:
             RegistryEntry.number == number)).scalar_one_or_none()
     else:
         return None
-    return application and SignedDocument("registry_application", "Заявка на включение в реестр исполнителей",
-                                          application.number, application_content(application),
-                                          application.signature, gender="f")
+    return SignedDocument("registry_application", "Заявка на включение в реестр исполнителей",
+                          application.number or number, application_content(application),
+                          application.signature, gender="f") if application else None
 
 
 def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEntry:
@@ -371,7 +371,7 @@ def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEn
     entry = RegistryEntry(provider=provider, entered_on=clock.today(), status="active",
                           number=next_number("registry_entry"))
     db.session.add(entry)
-    applicant = db.session.get(User, application.applicant_id)
+    applicant = get_existing(User, application.applicant_id)
     applicant.provider_id = provider.id
     record_event("registry_entry.create", entry, to_state="active", actor=actor,
                  details={"number": entry.number, "inn": provider.inn})
@@ -563,7 +563,7 @@ def admissions_query(status: str | None = None):
     return stmt.where(Admission.status == status) if status else stmt
 
 
-def request_admission(user: User, municipality_id: int) -> Admission:
+def request_admission(user: User, municipality_id: int | None) -> Admission:
     """A provider in the registry asks to work in one more municipality; its department decides.
     Raises ValidationError (no such municipality), ConflictError (already admitted or asked)."""
     provider = require_registry_provider(user)

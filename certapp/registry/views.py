@@ -157,7 +157,7 @@ def entry(entry_id: int):
 def staff():
     """Requests to act for an organisation: filed here by a provider account, confirmed by its staff."""
     if request.method == "POST":
-        run_and_flash(lambda: services.request_staff_access(current_user, request.form.get("inn")),
+        run_and_flash(lambda: services.request_staff_access(current_user, request.form.get("inn", "")),
                       "Запрос отправлен: его подтвердит сотрудник организации или управление образования.")
         return redirect(url_for("registry.staff"))
     provider = services.provider_of(current_user)
@@ -204,7 +204,7 @@ def admissions():
 @bp.route("/admissions/<int:admission_id>/decide", methods=["POST"])
 @roles("department")
 def decide_admission(admission_id: int):
-    to_status = request.form.get("status")
+    to_status = request.form.get("status", "")
     run_and_flash(lambda: services.decide_admission(admission_id, to_status, current_user, request.form.get("reason")),
                   "Решение о допуске принято.")
     return redirect(url_for("registry.admissions"))

@@ -1,6 +1,7 @@
 """The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -70,7 +71,7 @@ class Counter:
 
     @property
     def change(self) -> int | None:
-        return None if self.recent is None else self.recent - self.before
+        return None if self.recent is None or self.before is None else self.recent - self.before
 
 
 def _windows(model, column, *where, total=None, now: datetime) -> tuple[int, int]:
@@ -111,7 +112,7 @@ def department_counters(now: datetime | None = None) -> list[Counter]:
 
 # --- the social order ------------------------------------------------------------------------------
 
-def _check_year(year: int) -> int:
+def _check_year(year: object) -> int:
     return check_year(year)
 
 
@@ -159,10 +160,10 @@ def order_to_remind(today: date | None = None) -> int | None:
     return year if (order_due_on(year) - today).days <= ORDER_REMINDER_DAYS and order_missing(year) else None
 
 
-def create_order(year: int, actor: User) -> SocialOrder:
+def create_order(year: int | None, actor: User) -> SocialOrder:
     """A draft for the year: the first version, or the next version copying the approved one."""
     require_role(actor, "department")
-    _check_year(year)
+    year = _check_year(year)
     current = approved_order(year)
     latest = db.session.execute(select(func.max(SocialOrder.version)).where(SocialOrder.year == year)).scalar()
     order = SocialOrder(year=year, version=(latest or 0) + 1, status="draft", municipality_id=own_municipality_id(actor))
@@ -225,8 +226,8 @@ def _signed_order(number: str) -> SignedDocument | None:
     order = db.session.execute(select(SocialOrder).join(Municipality).where(
         Municipality.number_code == parts[1], SocialOrder.year == int(parts[2]),
         SocialOrder.version == int(parts[3]))).scalar_one_or_none()
-    return order and SignedDocument("social_order", "Муниципальный социальный заказ", order_number(order),
-                                    order_content(order), order.signature)
+    return SignedDocument("social_order", "Муниципальный социальный заказ", order_number(order),
+                          order_content(order), order.signature) if order else None
 
 
 def approve_order(order_id: int, actor: User) -> SocialOrder:
@@ -340,9 +341,10 @@ def execution_report(year: int, quarter: int | None = None) -> ExecutionReport:
     lines = []
     for direction in list_directions():
         p = plan.get(direction.id)
-        children, hours = served.get(direction.id, (0, 0))
+        served_children, served_hours = served.get(direction.id, (0, 0))
         lines.append(ExecutionLine(direction, p.planned_children if p else 0, p.planned_child_hours if p else 0,
-                                   p.planned_money if p else 0, children, hours, int(spent.get(direction.id, 0))))
+                                   p.planned_money if p else 0, served_children, served_hours,
+                                   int(spent.get(direction.id, 0))))
     return ExecutionReport(year, quarter, start, end, order, lines)
 
 
@@ -460,7 +462,7 @@ def leave_feedback(parent: User, contract_id: int, month: date, rating: int, com
     return feedback
 
 
-def answer_feedback(provider_user: User, feedback_id: int, answer: str) -> Feedback:
+def answer_feedback(provider_user: User, feedback_id: int | None, answer: str | None) -> Feedback:
     require_role(provider_user, "provider")
     feedback = db.session.get(Feedback, feedback_id)
     if feedback is None or feedback.contract.provider_id != provider_user.provider_id:
@@ -658,7 +660,7 @@ def _indicator_value(code: str, year: int, value) -> Decimal | None:
     return number
 
 
-def set_indicator_values(values: list[tuple[str, int, object]], actor: User) -> int:
+def set_indicator_values(values: Sequence[tuple[str, int, object]], actor: User) -> int:
     """The department edits base and target values, all at once: every value is checked first and
     nothing changes if one is wrong (each wrong one is named); an empty value removes a stored one.
     Returns how many values changed; each change is audited."""

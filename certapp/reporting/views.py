@@ -1,4 +1,5 @@
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -127,7 +128,8 @@ def region():
         return render_template("reporting/region.html", year=year, report=None, missing=error.message,
                                municipalities=list_municipalities(), viewing=g.region_view)
     places = report.municipalities[:-1]
-    charts = [("Списано за занятия", "₽", [(c.name, c.spent / 100) for c in places], 2)]
+    charts: list[tuple[str, str, list[tuple[str, Any]], int]] = [
+        ("Списано за занятия", "₽", [(c.name, c.spent / 100) for c in places], 2)]
     charts += [(name, unit, [(c.name, c.indicators[code]) for c in places], 1 if unit == "%" else 0)
                for code, (name, unit) in services.INDICATORS.items()]
     return render_template("reporting/region.html", year=year, report=report, columns=report.municipalities,
@@ -183,12 +185,12 @@ def feedback():
         if current_user.role == "parent":
             contract_id, _, month = (request.form.get("contract_month") or "").partition(":")
             try:
-                contract_id, month_value = int(contract_id), date.fromisoformat(month)
+                contract, month_value = int(contract_id), date.fromisoformat(month)
                 rating = int(request.form.get("rating", ""))
             except ValueError:
                 flash("Выберите месяц и оценку.", "error")
             else:
-                run_and_flash(lambda: services.leave_feedback(current_user, contract_id, month_value, rating,
+                run_and_flash(lambda: services.leave_feedback(current_user, contract, month_value, rating,
                                                               request.form.get("comment")), "Спасибо за отзыв!")
         elif current_user.role == "provider":
             run_and_flash(lambda: services.answer_feedback(current_user, request.form.get("feedback_id", type=int),

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from certapp.certificates import services as certificates
+from certapp.contracts import contracts as contract_docs
 from certapp.contracts import enrollments as contracts
 from certapp.db import db, transaction
 from certapp.matters.services import matters_for
@@ -147,7 +148,7 @@ def test_a_provider_s_enrollment_request_is_settled_by_its_answer(users):
                                ).scalar_one()
     assert offer.settled_at is None                                  # the parent's offer still waits for them
     with transaction():
-        contracts.sign_contract(contract.id, users["parent"], "127.0.0.1")
+        contract_docs.sign_contract(contract.id, users["parent"], "127.0.0.1")
     db.session.refresh(offer)
     assert offer.settled_text == "решено: договор подписан"
 
