@@ -3,6 +3,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from stdnum import damm
@@ -770,8 +771,6 @@ def _sign(certificate: Certificate) -> None:
 def qr_link(certificate: Certificate) -> str:
     """What the certificate's QR image carries: the check page's address (CERTAPP_BASE_URL) holding the
     signed payload, so that a phone camera opens the check with one tap."""
-    from flask import current_app  # the installation's address is configuration, read at call time
-
     return qr.link(certificate.qr_payload, current_app.config["BASE_URL"])
 
 
