@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from certapp import config as config_module
@@ -88,7 +89,6 @@ def register_extensions(app: Flask) -> None:
     app.teardown_request(lambda error: set_scope(None))
     if app.config.get("PROXY_FIX"):
         # behind nginx on the same machine: trust its X-Forwarded-For/-Proto (one hop) only
-        from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # as Flask documents
 
 

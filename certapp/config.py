@@ -1,6 +1,7 @@
 """Settings from the environment, with safe development defaults kept in instance/."""
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 from certapp.ratelimit import limits_from_environment, storage_uri
@@ -59,8 +60,6 @@ def load_config(instance_path: str) -> dict:
 
 def clock_from_environment(value: str) -> str:
     """CERTAPP_CLOCK_NOW: an ISO date or date-time (local time); anything else stops the start."""
-    from datetime import datetime
-
     value = value.strip()
     try:
         datetime.fromisoformat(value)

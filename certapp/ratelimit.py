@@ -60,8 +60,6 @@ def apply_limits(app) -> None:
 
 def seconds_to_reset() -> int:
     """Seconds until the breached limit of this request lets the client in again."""
-    import time
-
     current = current_app.extensions["certapp.limiter"].current_limit
     return max(1, int(current.reset_at - time.time()) + 1) if current else 60
 

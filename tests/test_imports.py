@@ -68,9 +68,9 @@ def _imports_of(module: str, path: Path) -> list[tuple]:
                 continue
             first = block_start.get(id(child)) or child.lineno
             context = "\n".join(lines[max(first - 2, 0):child.end_lineno])
-            for name in names:
-                if name.startswith("certapp") and (target := _resolve(name)):
-                    found.append((module, target, child.lineno, in_function, context))
+            targets = {_resolve(name) for name in names if name.startswith("certapp")} - {None}
+            for target in targets or ([None] if in_function else []):  # None: a library, listed when in a function
+                found.append((module, target, child.lineno, in_function, context))
 
     walk(tree, False)
     return found
@@ -78,11 +78,13 @@ def _imports_of(module: str, path: Path) -> list[tuple]:
 
 def _imports():
     """(module, imported module, line, inside a function, the source line and the one above) for every
-    import of a certapp module; imports under `if TYPE_CHECKING:` name types only and are left out."""
+    import of a certapp module, and every import of a library inside a function (imported module None);
+    imports under `if TYPE_CHECKING:` name types only and are left out."""
     return [found for module, path in MODULES.items() for found in _imports_of(module, path)]
 
 
-IMPORTS = _imports()
+ALL_IMPORTS = _imports()
+IMPORTS = [row for row in ALL_IMPORTS if row[1] is not None]
 
 
 def _node(module: str) -> str | None:
@@ -160,9 +162,9 @@ def test_no_domain_module_imports_a_features_pages():
 
 
 def test_an_import_inside_a_function_says_why():
-    """In a function, a certapp import carries a comment saying why: on its line, or on the line above the
-    imports in a row it belongs to."""
-    silent = [f"{module}:{line}" for module, _target, line, inner, context in IMPORTS
+    """In a function, an import (of certapp or a library) carries a comment saying why: on its line, or on
+    the line above the imports in a row it belongs to."""
+    silent = [f"{module}:{line}" for module, _target, line, inner, context in ALL_IMPORTS
               if inner and "#" not in context]
     assert silent == []
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import ColumnElement, Result, Row, Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -832,8 +833,6 @@ def _sign(certificate: Certificate) -> None:
 def qr_link(certificate: Certificate) -> str:
     """What the certificate's QR image carries: the check page's address (CERTAPP_BASE_URL) holding the
     signed payload, so that a phone camera opens the check with one tap."""
-    from flask import current_app  # the installation's address is configuration, read at call time
-
     return qr.link(certificate.qr_payload, current_app.config["BASE_URL"])
 
 

@@ -2,6 +2,7 @@
 import re
 
 from email_validator import EmailNotValidError, validate_email
+from stdnum.ru import inn, ogrn
 
 from certapp.common.errors import ValidationError
 from certapp.common.normalise import identifier, is_ascii_digits
@@ -73,8 +74,6 @@ def digits_only(value: str | None) -> str:
 
 def check_inn(value: str, kind: str, field: str = "inn") -> str:
     """ИНН: 10 digits for an organisation, 12 for an individual entrepreneur, with checksums."""
-    from stdnum.ru import inn
-
     number = digits_only(value)
     length = 10 if kind == "legal_entity" else 12
     if not re.fullmatch(rf"[0-9]{{{length}}}", number):
@@ -89,8 +88,6 @@ def check_inn(value: str, kind: str, field: str = "inn") -> str:
 
 def check_ogrn(value: str, kind: str, field: str = "ogrn") -> str:
     """ОГРН: 13 digits; ОГРНИП: 15 digits; with the check digit."""
-    from stdnum.ru import ogrn
-
     number = digits_only(value)
     length, name = (13, "ОГРН") if kind == "legal_entity" else (15, "ОГРНИП")
     if not re.fullmatch(rf"[0-9]{{{length}}}", number):
