@@ -24,6 +24,7 @@ from tests.factories import (
     make_program,
     make_provider,
     make_token,
+    this_month,
 )
 
 #: the larger list: a statement per row would show as 49 more
@@ -103,7 +104,7 @@ def _enrollment(world: World):
 
     group = db.session.get(Program, world.ids["program"]).groups[0]
     certificate = make_certificate(world.user("parent"), world.user("department"))
-    return contracts.request_enrollment(world.user("parent"), certificate.id, group.id, current_period().starts_on)
+    return contracts.request_enrollment(world.user("parent"), certificate.id, group.id, this_month())
 
 
 LISTINGS = {
