@@ -146,7 +146,8 @@ def check_deadlines(today: date | None = None) -> int:
                           else f"Отчёт за {month_label(month)} — до {due:%d.%m.%Y}"),
              f"Не отчитано по договорам: {count} ({names[municipality_id]}).", provider_id=provider_id,
              url=path_for("contracts.contracts", status="active"),
-             dedupe_key=f"{'overdue' if late else 'reminder'}:report:{provider_id}:{month}:m{municipality_id}")
+             dedupe_key=f"{'overdue' if late else 'reminder'}:report:{provider_id}:{month}:m{municipality_id}",
+             subject=report_subject(month, municipality_id, provider_id))
     return written
 
 
@@ -182,7 +183,7 @@ def _check_municipality(municipality_id: int, today: date, tomorrow: date) -> in
             tell("deadline", f"Не поданы отчёты за {month_label(month)}: "
                              f"{_counted(providers, ('исполнитель', 'исполнителя', 'исполнителей'))}",
                  "Срок подачи отчётов истёк.", role="department", url=path_for("contracts.contracts", status="active"),
-                 dedupe_key=f"overdue:report:{month}")
+                 dedupe_key=f"overdue:report:{month}", subject=report_subject(month, municipality_id))
 
     for register_month, count in db.session.execute(
             select(PaymentRegister.month, func.count()).where(PaymentRegister.status == "approved")
@@ -192,13 +193,14 @@ def _check_municipality(municipality_id: int, today: date, tomorrow: date) -> in
             tell("deadline", f"Оплатить до {due:%d.%m.%Y}: {_counted(count, ('реестр', 'реестра', 'реестров'))}",
                  f"Утверждённые реестры за {month_label(register_month)} ждут оплаты.", role="bookkeeping",
                  url=path_for("bookkeeping.registers", status="approved"),
-                 dedupe_key=f"reminder:payment:{register_month}")
+                 dedupe_key=f"reminder:payment:{register_month}", subject=payment_subject(register_month, municipality_id))
         elif due < today:
             for role in ("bookkeeping", "department"):
                 tell("deadline", f"Просрочена оплата: {_counted(count, ('реестр', 'реестра', 'реестров'))} "
                                  f"за {month_label(register_month)}", f"Срок оплаты — {due:%d.%m.%Y}.", role=role,
                      url=path_for("bookkeeping.registers", status="approved"),
-                     dedupe_key=f"overdue:payment:{register_month}:{role}")
+                     dedupe_key=f"overdue:payment:{register_month}:{role}",
+                     subject=payment_subject(register_month, municipality_id))
 
     year = order_to_remind(today)
     if year:  # plan 4.1: the social order is due by 1 January of its year
@@ -237,6 +239,37 @@ def _settle_after_decision(kind: str):
             with scoped(municipality_id):
                 settle_review_notices(review, municipality_id, clock.today())
     return settled
+
+
+def report_subject(month: date, municipality_id: int, provider_id: int | None = None) -> str:
+    """The subject of the notices of a month's unreported contracts: a provider's own, or the department's."""
+    return f"deadline:report:{month:%Y-%m}:m{municipality_id}" + (f":p{provider_id}" if provider_id else "")
+
+
+def payment_subject(month: date, municipality_id: int) -> str:
+    return f"deadline:payment:{month:%Y-%m}:m{municipality_id}"
+
+
+@subscribe("contract.month_reported")
+def settle_reported_month(report, **_):
+    """The provider's last unreported contract of a month in a municipality is reported: its notices of that
+    month are settled, and the department's once no provider's is left."""
+    contract = report.contract
+    month, municipality_id = report.month, contract.municipality_id
+    unreported = _unreported(month).where(Contract.municipality_id == municipality_id)
+    if not _count(unreported.where(Contract.provider_id == contract.provider_id)):
+        settle(report_subject(month, municipality_id, contract.provider_id), "отчёты за месяц поданы")
+        if not _count(unreported):
+            settle(report_subject(month, municipality_id), "все исполнители отчитались")
+
+
+@subscribe("payment_register.paid")
+def settle_paid_month(register, **_):
+    """No approved register of the month is left unpaid: its payment notices are settled."""
+    if not _count(select(PaymentRegister.id).where(PaymentRegister.status == "approved",
+                                                   PaymentRegister.month == register.month,
+                                                   PaymentRegister.municipality_id == register.municipality_id)):
+        settle(payment_subject(register.month, register.municipality_id), "реестры за месяц оплачены")
 
 
 # a decision may leave nothing of its kind waiting: the notices about that kind are settled at once

@@ -183,3 +183,25 @@ def test_the_regional_operator_reads_a_municipality_s_matters(login, api, users)
     listed = api(users["region"]).get(f"/api/v1/matters?municipality={district.oktmo}").json
     assert [m["title"] for m in listed["items"]] == [f"Заявление на сертификат № {late.number}"]
     assert listed["items"][0]["municipality"] == district.name
+
+
+def test_a_late_report_notice_is_settled_when_the_month_is_reported(users):
+    provider_user, provider = make_provider(users["provider"], users["department"])
+    contract = make_contract(make_certificate(users["parent"], users["department"]), provider_user,
+                             make_program(provider_user, users["department"]), today=date(2026, 12, 4))
+    db.session.commit()
+    late = date(2027, 1, 12)
+    with transaction():
+        check_deadlines(late)
+    told = db.session.execute(select(Notification).where(Notification.kind == "deadline")
+                              .order_by(Notification.id)).scalars().all()
+    assert {n.title for n in told} == {"Просрочен отчёт за декабрь 2026",
+                                       "Не поданы отчёты за декабрь 2026: 1 исполнитель"}
+    waiting = notifications.unread_count(provider_user), notifications.unread_count(users["department"])
+    with transaction():
+        contracts.report_month(contract.id, provider_user, date(2026, 12, 1), True, today=late)
+    for notice in told:
+        db.session.refresh(notice)
+    assert {n.settled_text for n in told} == {"решено: отчёты за месяц поданы", "решено: все исполнители отчитались"}
+    assert (notifications.unread_count(provider_user), notifications.unread_count(users["department"])) == (
+        waiting[0] - 1, waiting[1] - 1)
