@@ -176,12 +176,14 @@ def _indicators(year) -> Snapshot:
                     {"year": year, "base_year": BASE_YEAR, "target_year": TARGET_YEAR})
 
 
-def _registry() -> Snapshot:
-    """The registry's executors admitted in the municipality (the scope limits the admissions)."""
+def _registry(municipality_id: int) -> Snapshot:
+    """The registry's executors admitted in the municipality. The registry's query reads the whole region
+    (registry_entries lifts the scope for its statement), so the municipality is named here."""
     from certapp.registry.models import Admission, Provider
     from certapp.registry.services import registry_entries
 
-    admitted = select(Admission.provider_id).where(Admission.status == "active")
+    admitted = select(Admission.provider_id).where(Admission.status == "active",
+                                                   Admission.municipality_id == municipality_id)
     entries = db.session.execute(registry_entries().where(Provider.id.in_(admitted))).scalars()
     rows = []
     for entry in entries:
@@ -220,7 +222,7 @@ def snapshot_of(kind: str, municipality_id: int, *, source_id=None, year=None) -
     if kind == "indicators":
         return _indicators(year)
     if kind == "registry":
-        return _registry()
+        return _registry(municipality_id)
     if kind == "catalog":
         return _catalog(municipality_id)
     raise ValidationError("Неизвестный набор данных.", field="kind")

@@ -196,6 +196,9 @@ def test_a_provider_or_a_parent_cannot_publish(login, api, users):
 
 def test_another_municipalitys_department_cannot_publish_yours(api, users):
     order = _order(users["department"])
+    _, provider = make_provider(department=users["department"])  # admitted in the first municipality only
+    db.session.commit()
+    provider_inn = provider.inn
     other = Municipality(name="Курагинский район", oktmo="04630000", number_code="25")
     db.session.add(other)
     db.session.commit()
@@ -208,6 +211,8 @@ def test_another_municipalitys_department_cannot_publish_yours(api, users):
     assert _publications() == 0
     response = client.post("/api/v1/publications", json={"kind": "registry"})  # its own registry: fine
     assert response.status_code == 201 and response.get_json()["oktmo"] == "04630000"
+    rows = client.get("/api/v1/open/04630000/registry/1").get_json()["rows"]
+    assert provider_inn not in [r["inn"] for r in rows]              # its registry holds its own executors
     assert api().get(f"/api/v1/open/{_oktmo()}").get_json() == []   # nothing appeared under the first one
 
 
@@ -273,8 +278,10 @@ def test_the_department_page_lists_what_it_can_publish_with_a_confirmation(login
 
 def test_a_stranger_finds_another_municipalitys_set_while_logged_in_elsewhere(api, login, users):
     """The public pages are public for an official of another municipality too (no scope hides them)."""
+    _, provider = make_provider(department=users["department"])
     with transaction():
         services.publish("registry", users["department"])
+    assert [r["inn"] for r in db.session.execute(select(Publication)).scalar_one().snapshot["rows"]] == [provider.inn]
     other = Municipality(name="Курагинский район", oktmo="04630000", number_code="25")
     db.session.add(other)
     db.session.commit()
