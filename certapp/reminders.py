@@ -250,7 +250,7 @@ def payment_subject(month: date, municipality_id: int) -> str:
     return f"deadline:payment:{month:%Y-%m}:m{municipality_id}"
 
 
-@subscribe("contract.month_reported")
+@events.contract_month_reported.connect
 def settle_reported_month(report, **_):
     """The provider's last unreported contract of a month in a municipality is reported: its notices of that
     month are settled, and the department's once no provider's is left."""
@@ -263,7 +263,7 @@ def settle_reported_month(report, **_):
             settle(report_subject(month, municipality_id), "все исполнители отчитались")
 
 
-@subscribe("payment_register.paid")
+@events.payment_register_paid.connect
 def settle_paid_month(register, **_):
     """No approved register of the month is left unpaid: its payment notices are settled."""
     if not _count(select(PaymentRegister.id).where(PaymentRegister.status == "approved",
