@@ -2,7 +2,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.publication import services
 from certapp.publication.schemas import OpenDataSchema, OpenDatasetSchema, OpenSetSchema, PublicationSchema, PublishSchema
 
@@ -26,8 +26,7 @@ def list_publications():
 def publish(data):
     """Publish a set as it is now: its next version, public and final (a social order: approved only;
     a document once)."""
-    with transaction():
-        return services.publish(data["kind"], current_user, source_id=data["source_id"], year=data["year"])
+    return services.publish(data["kind"], current_user, source_id=data["source_id"], year=data["year"])
 
 
 @open_blp.route("/<oktmo>", methods=["GET"])

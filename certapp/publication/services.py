@@ -18,9 +18,14 @@ from certapp.common.money import kopecks_to_rub_str
 from certapp.common.months import check_year
 from certapp.common.roles import require_role
 from certapp.db import db
+from certapp.programs.services import catalog_query
 from certapp.publication.models import PUBLICATION_KINDS, Publication
 from certapp.reference.models import Municipality
 from certapp.reference.services import find_municipality, own_municipality_id
+from certapp.registry.models import Admission, Provider
+from certapp.registry.services import registry_entries
+from certapp.reporting.models import ORDER_STATUSES
+from certapp.reporting.services import BASE_YEAR, TARGET_YEAR, get_formed_report, get_order, indicator_table, order_number
 
 LICENCE = "Creative Commons Attribution 4.0 (CC BY 4.0): свободное использование с указанием источника"
 #: the version of the Методические рекомендации по публикации открытых данных the passport follows
@@ -128,9 +133,6 @@ class Snapshot:
 
 def _social_order(order_id) -> Snapshot:
     """The approved social order (its current version); a draft or a superseded one is refused."""
-    from certapp.reporting.models import ORDER_STATUSES
-    from certapp.reporting.services import get_order, order_number
-
     order = get_order(_source_id(order_id, "Выберите социальный заказ."))
     if order.status != "approved":
         raise TransitionError(f"Опубликовать можно только утверждённый социальный заказ, а этот — "
@@ -147,8 +149,6 @@ def _social_order(order_id) -> Snapshot:
 
 def _execution_report(report_id) -> Snapshot:
     """A formed execution report, with the figures frozen when it was formed."""
-    from certapp.reporting.services import get_formed_report
-
     formed = get_formed_report(_source_id(report_id, "Выберите сформированный отчёт."))
     figures = formed.figures
     rows = [{"service_code": line["service_code"], "direction": line["direction"],
@@ -165,8 +165,6 @@ def _execution_report(report_id) -> Snapshot:
 
 def _indicators(year) -> Snapshot:
     """Whatever rows the indicator service returns for the year, with base, target and fact."""
-    from certapp.reporting.services import BASE_YEAR, TARGET_YEAR, indicator_table
-
     if year is None:
         raise ValidationError("Укажите год показателей.", field="year")
     year, table = indicator_table(check_year(year))
@@ -179,9 +177,6 @@ def _indicators(year) -> Snapshot:
 def _registry(municipality_id: int) -> Snapshot:
     """The registry's executors admitted in the municipality. The registry's query reads the whole region
     (registry_entries lifts the scope for its statement), so the municipality is named here."""
-    from certapp.registry.models import Admission, Provider
-    from certapp.registry.services import registry_entries
-
     admitted = select(Admission.provider_id).where(Admission.status == "active",
                                                    Admission.municipality_id == municipality_id)
     entries = db.session.execute(registry_entries().where(Provider.id.in_(admitted))).scalars()
@@ -197,8 +192,6 @@ def _registry(municipality_id: int) -> Snapshot:
 
 
 def _catalog(municipality_id: int) -> Snapshot:
-    from certapp.programs.services import catalog_query
-
     programs = db.session.execute(catalog_query(municipality_id=municipality_id)).unique().scalars()
     rows = [{"title": p.title, "provider": p.provider.short_name, "service_code": p.direction.service_code,
              "direction": p.direction.name, "age_from": p.age_from, "age_to": p.age_to,

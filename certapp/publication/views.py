@@ -13,10 +13,12 @@ from certapp.common.exports import content_disposition
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import year_arg
 from certapp.common.templating import format_date
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.publication import services
 from certapp.publication.models import PUBLICATION_KINDS
-from certapp.reference.services import get_municipality_of
+from certapp.reference.services import get_municipality_of, list_municipalities
+from certapp.reporting.models import FormedExecutionReport, SocialOrder
+from certapp.uow import refuse
 
 bp = Blueprint("publication", __name__)
 
@@ -43,15 +45,13 @@ def _source_arg():
 def index():
     """What the department can publish (each with a confirm saying what becomes public and final) and
     what it has published."""
-    from certapp.reporting.models import FormedExecutionReport, SocialOrder
-
     errors, kind = {}, request.form.get("kind")
     if request.method == "POST":
         try:
             year = year_arg(request.form, clock.today().year) if kind == "indicators" else None
-            with transaction():
-                publication = services.publish(kind, current_user, source_id=_source_arg(), year=year)
+            publication = services.publish(kind, current_user, source_id=_source_arg(), year=year)
         except DomainError as error:
+            refuse(error)
             errors = {f"{kind}:{name}": message for name, message in (error.fields or {"": error.message}).items()}
             flash(error.message, "error")
         else:
@@ -79,8 +79,6 @@ def index():
 @public
 def open_municipalities():
     """The municipalities' open data: the only one's page at once, else the list."""
-    from certapp.reference.services import list_municipalities
-
     municipalities = list_municipalities()
     if len(municipalities) == 1:
         return redirect(url_for("publication.open_index", oktmo=municipalities[0].oktmo))
