@@ -1,7 +1,7 @@
 """publication of open data: a published version of a set, its data frozen as published, never changed
 
 Revision ID: 0038_publication
-Revises: 0035_catalog_stemming
+Revises: 0036_notification_settled
 Create Date: 2026-12-04 19:05:00
 
 The database refuses to change a published version whatever the code does: on PostgreSQL a trigger
@@ -14,7 +14,7 @@ from alembic import op
 import certapp.db
 
 revision = '0038_publication'
-down_revision = '0035_catalog_stemming'
+down_revision = '0036_notification_settled'
 branch_labels = None
 depends_on = None
 
