@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from certapp import config as config_module
+from certapp.uow import CertApp
 
 #: the package's folder: its templates and migrations are package data (in a checkout, links to the
 #: folders beside it), so that a wheel (`pip install .`) runs as the checkout does
@@ -17,8 +18,6 @@ ROOT = PACKAGE.parent if (PACKAGE.parent / "wsgi.py").exists() else Path.cwd()
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application. `config` overrides the environment (tests pass their own)."""
-    from certapp.uow import CertApp
-
     app = CertApp(
         __name__,
         instance_path=os.environ.get("CERTAPP_INSTANCE_PATH") or str(ROOT / "instance"),

@@ -1,6 +1,5 @@
 """The SQLAlchemy base with a constraint naming convention and SQLite tuning (the commit: certapp.uow)."""
 import sqlite3
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -9,8 +8,6 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, 
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
-
-from certapp.common.errors import NotFoundError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -36,16 +33,6 @@ else:
 
 
 M = TypeVar("M")
-
-
-def get_existing(model: type[M], ident: object, message: str = "Запись не найдена.") -> M:
-    """db.session.get() of a row the caller holds the id of (a foreign key, a job's actor): the row, or a
-    NotFoundError (404, with the message) rather than None failing further on."""
-    row = db.session.get(model, ident)
-    if row is None:
-        raise NotFoundError(message)
-    return row
-
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -132,16 +119,6 @@ def _sqlite_on_begin(conn):
     # balance and then both write it (the SQLite half of "never below zero").
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-@contextmanager
-def transaction():
-    """certapp.uow.unit_of_work() under its former name, for scripts and tests written before it (a
-    handler never opens one: its request is already a unit, see certapp.uow)."""
-    from certapp.uow import unit_of_work  # certapp.uow imports this module
-
-    with unit_of_work() as unit:
-        yield unit
 
 
 #: database objects that migrations make outside the models (the catalog's search index, and SQLite's

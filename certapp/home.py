@@ -8,6 +8,7 @@ from certapp.bookkeeping import agreements, registers
 from certapp.certificates import services as certificates
 from certapp.contracts import contracts, enrollments
 from certapp.db import db, utcnow
+from certapp.matters.services import overdue_count
 from certapp.programs import services as programs
 from certapp.reference.services import current_period, get_municipality_of, list_municipalities
 from certapp.registry import services as registry
@@ -130,8 +131,6 @@ def _waiting_for(user) -> dict:
         own = certificates.certificates_of(user)
         return {"certificates": own, "upcoming": contracts.upcoming_payments([c.id for c in own]),
                 "offers": _count(contracts.contracts_for(user, "offered"))}
-    from certapp.matters.services import overdue_count
-
     if user.role == "provider":
         return {"requests": _count(enrollments.enrollments_for(user, "requested")), "overdue": overdue_count(user),
                 "active": _count(contracts.contracts_for(user, "active")),

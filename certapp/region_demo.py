@@ -45,7 +45,7 @@ from certapp.contracts.models import Contract, ContractMonth, Enrollment, Servic
 from certapp.contracts.months import month_key, price_split, split_evenly
 from certapp.contracts.seats import recount_seats
 from certapp.contracts.service_reports import scheduled_lessons
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.demo import BIK, company_inn, demo_snils, ogrn, settlement_account
 from certapp.documents.models import DocumentCounter
 from certapp.documents.services import PREFIXES, document_signer, key_store
@@ -55,6 +55,7 @@ from certapp.reference.models import CertificateCategory, Direction, Municipalit
 from certapp.reference.services import create_municipality, load_reference_data
 from certapp.registry.models import Admission, License, Provider, RegistryApplication, RegistryEntry
 from certapp.registry.services import application_content as registry_application_content
+from certapp.uow import transaction
 
 #: words the programs' titles are made of, so that a text search finds realistic shares
 TOPICS = ("Робототехника", "Шахматы", "Футбол", "Волейбол", "Лыжные гонки", "Юный эколог", "Краеведение",

@@ -25,10 +25,11 @@ def main() -> int:
     args = parser.parse_args()
 
     from certapp import create_app
-    from certapp.db import db, transaction
+    from certapp.db import db
     from certapp.programs.models import Program, StudyGroup
     from certapp.reference.models import Direction
     from certapp.reference.services import current_period, load_reference_data
+    from certapp.uow import transaction
     from tests.factories import make_provider
 
     app = create_app()

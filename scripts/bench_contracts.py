@@ -74,10 +74,10 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
     from certapp.accounts import services as accounts
     from certapp.certificates import services as certificates
     from certapp.contracts import enrollments
-    from certapp.db import transaction
     from certapp.programs import services as programs
     from certapp.reference.services import current_period, load_reference_data
     from certapp.registry import services as registry
+    from certapp.uow import transaction
     from tests.factories import application_data, child_data, program_data
 
     app = create_app()

@@ -38,7 +38,8 @@ def main() -> int:
     from certapp.bookkeeping.models import Agreement, PaymentRegister
     from certapp.certificates.models import Certificate, Child
     from certapp.contracts.models import Contract
-    from certapp.db import db, transaction
+    from certapp.db import db
+    from certapp.uow import transaction
     from tests.test_pages import PAGES
 
     app = create_app({"RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})  # logs in by posting the form

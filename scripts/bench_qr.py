@@ -36,9 +36,10 @@ def main() -> int:
     from certapp import create_app
     from certapp.certificates import qr
     from certapp.certificates.services import verify
-    from certapp.db import db, transaction
+    from certapp.db import db
     from certapp.documents.keys import key_store
     from certapp.reference.services import load_reference_data
+    from certapp.uow import transaction
     from tests.factories import make_certificate, make_user
 
     app = create_app()

@@ -180,8 +180,9 @@ def offer_contracts(app, distinct: int, shared: int) -> tuple[list[tuple[int, in
     from certapp.common.scope import scoped
     from certapp.contracts import enrollments
     from certapp.contracts.models import Contract
-    from certapp.db import db, transaction
+    from certapp.db import db
     from certapp.programs.models import Program, StudyGroup, program_municipality
+    from certapp.uow import transaction
 
     offers, tokens = [], {}
     month = date.today().replace(day=1)
@@ -229,7 +230,8 @@ def contracts_to_report(app, count: int) -> tuple[list[int], dict[int, str], dic
     from certapp.accounts import services as accounts
     from certapp.accounts.models import User
     from certapp.contracts.models import Contract, ContractMonth
-    from certapp.db import db, transaction
+    from certapp.db import db
+    from certapp.uow import transaction
 
     month = date.today().replace(day=1)
     with app.app_context():
@@ -252,7 +254,8 @@ def official_token(app, role: str) -> tuple[str, str]:
 
     from certapp.accounts import services as accounts
     from certapp.accounts.models import User
-    from certapp.db import db, transaction
+    from certapp.db import db
+    from certapp.uow import transaction
 
     with app.app_context(), transaction():
         user = db.session.execute(select(User).where(User.role == role).order_by(User.id)).scalars().first()

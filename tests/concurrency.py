@@ -3,7 +3,8 @@ import threading
 
 from sqlalchemy import Engine
 
-from certapp.db import db, transaction
+from certapp.db import db
+from certapp.uow import transaction
 
 
 def run_concurrently(app, n: int, action) -> list:

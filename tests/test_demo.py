@@ -47,9 +47,9 @@ def test_demo_has_certificates_and_contracts_in_every_state(app):
 
     from certapp.certificates.models import Certificate, CertificateApplication
     from certapp.contracts.models import Contract, Enrollment
-    from certapp.db import transaction
     from certapp.demo import load_demo
     from certapp.ledger.services import check_invariant
+    from certapp.uow import transaction
     from tests.factories import current_period
 
     with transaction():

@@ -16,8 +16,8 @@ from certapp.common import events
 
 PACKAGE = Path(__file__).resolve().parent.parent / "certapp"
 WEB = {"views", "api", "cli", "forms", "schemas"}
-#: what common may import from certapp besides itself: the database handle
-COMMON_MAY_IMPORT = {"certapp.db"}
+#: what common may import from certapp besides itself: the database handle and its unit of work
+COMMON_MAY_IMPORT = {"certapp.db", "certapp.uow"}
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)

@@ -77,9 +77,9 @@ def test_the_one_district_demo_becomes_the_default_municipalitys_and_keeps_recon
     from certapp.bookkeeping.reconciliation import reconcile
     from certapp.certificates import services as certificates
     from certapp.certificates.models import Certificate, CertificateApplication
-    from certapp.db import transaction
     from certapp.demo import load_demo
     from certapp.ledger.services import check_invariant
+    from certapp.uow import transaction
     from tests.factories import current_period
 
     with transaction():

@@ -18,7 +18,7 @@ from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.certificates.models import Certificate, CertificateApplication, Child
 from certapp.common.scope import ALL_MUNICIPALITIES, MunicipalityOwned, MunicipalityTagged
 from certapp.contracts.models import Contract, Enrollment
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.demo import SECOND, load_demo
 from certapp.jobs.models import Job
 from certapp.mail.models import OutboxMessage
@@ -28,6 +28,7 @@ from certapp.programs.models import Program
 from certapp.reference.models import Municipality, Period
 from certapp.registry.models import Admission, RegistryApplication, StaffRequest
 from certapp.reporting.models import Feedback, SocialOrder
+from certapp.uow import transaction
 from tests.factories import current_period, make_token
 
 OFFICIALS = {"uo@karatuz.demo": "department", "buh@karatuz.demo": "bookkeeping",

@@ -4,8 +4,9 @@ from datetime import timedelta
 import pytest
 
 from certapp.accounts.models import User
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.demo import load_demo
+from certapp.uow import transaction
 from tests.factories import current_period
 
 PAGES = {

@@ -11,12 +11,13 @@ from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.certificates import services as certificates
 from certapp.certificates.models import Certificate
 from certapp.common.errors import DomainError
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.demo import SECOND, load_demo
 from certapp.reference.models import Municipality
 from certapp.reference.services import current_period as period_of
 from certapp.registry import services as registry
 from certapp.registry.models import Admission, Provider
+from certapp.uow import transaction
 from tests.factories import child_data, current_period, make_token, make_user
 
 

@@ -12,10 +12,11 @@ from certapp.bookkeeping.registers import BuildResult
 from certapp.common import clock
 from certapp.common.exports import write_csv, write_xlsx
 from certapp.common.months import add_months, first_of_month, month_label
+from certapp.common.rows import get_existing
 from certapp.common.scope import scoped
 from certapp.common.templating import format_number
 from certapp.common.web import path_for
-from certapp.db import db, get_existing
+from certapp.db import db
 from certapp.jobs import crontab, job, periodic
 from certapp.jobs.services import Progress, job_file
 from certapp.reference.models import Municipality

@@ -17,9 +17,10 @@ from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.months import add_months, month_label
 from certapp.common.roles import require_role
+from certapp.common.rows import get_existing
 from certapp.contracts.models import Contract
 from certapp.contracts.months import month_is_over
-from certapp.db import db, get_existing
+from certapp.db import db
 from certapp.documents.services import next_number
 from certapp.jobs.models import Job
 from certapp.jobs.services import start

@@ -16,6 +16,7 @@ from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
 from certapp.common.months import first_of_month, months_between
 from certapp.common.roles import require_role
+from certapp.common.rows import get_existing
 from certapp.common.states import transition
 from certapp.common.templating import format_date, plural
 from certapp.common.web import path_for
@@ -28,7 +29,7 @@ from certapp.contracts.models import (
 )
 from certapp.contracts.months import PriceSplit, parse_month, price_split
 from certapp.contracts.seats import seats_left
-from certapp.db import db, get_existing, utcnow
+from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import next_number
 from certapp.jobs.bulk import register_bulk, start_bulk

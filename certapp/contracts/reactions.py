@@ -7,10 +7,11 @@ from certapp.certificates.models import Certificate
 from certapp.common import clock, events
 from certapp.common.errors import DomainError, ValidationError
 from certapp.common.months import first_of_month
+from certapp.common.rows import get_existing
 from certapp.contracts.enrollments import request_enrollment
 from certapp.contracts.models import Enrollment
 from certapp.contracts.seats import occupied_seats
-from certapp.db import db, get_existing
+from certapp.db import db
 
 
 @events.certificate_issued.connect

@@ -6,13 +6,12 @@ from typing import TYPE_CHECKING
 
 from flask import flash, redirect, url_for
 
-from certapp.accounts.models import User
 from certapp.common.bulk import clean_ids
 from certapp.common.errors import DomainError
+from certapp.common.rows import get_existing
 from certapp.common.scope import scoped
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
-from certapp.db import get_existing
 from certapp.jobs import job
 from certapp.jobs.models import Job
 from certapp.jobs.services import Progress, start

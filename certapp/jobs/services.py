@@ -17,7 +17,8 @@ from certapp.audit.services import record_event
 from certapp.common import events
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import XLSX_MIME
-from certapp.db import db, get_existing, rowcount, utcnow
+from certapp.common.rows import get_existing
+from certapp.db import db, rowcount, utcnow
 from certapp.jobs import RESUMABLE, TASKS, JobTaken, huey
 from certapp.jobs.models import Job
 from certapp.uow import separate_unit, unit_of_work

@@ -7,8 +7,9 @@ from sqlalchemy import func, or_, select, update
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
 from certapp.common.errors import NotFoundError, ValidationError
+from certapp.common.rows import get_existing
 from certapp.common.web import absolute_url, path_for
-from certapp.db import db, get_existing, rowcount, utcnow
+from certapp.db import db, rowcount, utcnow
 from certapp.mail.services import queue_email
 from certapp.notifications.models import NOTIFICATION_KINDS, Notification, kinds_for
 

@@ -10,8 +10,9 @@ from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.money import format_rub
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.roles import require_role
+from certapp.common.rows import get_existing
 from certapp.common.scope import current_scope
-from certapp.db import db, get_existing
+from certapp.db import db
 from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Direction, Municipality, Period
 
 #: Приложение № 1 к 458-п. The «О» after 804200 and «ББ», «АЕ», «АЖ» are Cyrillic letters.

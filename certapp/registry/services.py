@@ -20,6 +20,7 @@ from certapp.common.errors import (
 )
 from certapp.common.normalise import ascii_text
 from certapp.common.roles import require_role
+from certapp.common.rows import get_existing
 from certapp.common.states import transition
 from certapp.common.validators import (
     check_bik,
@@ -31,7 +32,7 @@ from certapp.common.validators import (
     normalise_email,
     normalise_phone,
 )
-from certapp.db import db, get_existing, utcnow
+from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.reference.services import find_municipality, get_district, own_municipality_id

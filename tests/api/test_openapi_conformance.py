@@ -15,7 +15,8 @@ from schemathesis.checks import content_type_conformance, not_a_server_error, re
 from sqlalchemy import select
 
 from certapp.accounts.models import User
-from certapp.db import db, transaction
+from certapp.db import db
+from certapp.uow import transaction
 from tests import factories
 
 #: examples per operation and role; CERTAPP_SCHEMATHESIS_EXAMPLES raises it for a longer run

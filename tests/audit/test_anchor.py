@@ -7,8 +7,9 @@ from sqlalchemy import select, text
 from certapp.audit import chain
 from certapp.audit.models import AuditEvent
 from certapp.audit.services import record_event
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.mail.models import OutboxMessage
+from certapp.uow import transaction
 from tests.factories import make_user
 
 

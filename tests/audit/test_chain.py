@@ -6,7 +6,8 @@ from sqlalchemy.exc import DBAPIError
 from certapp.audit import chain
 from certapp.audit.models import AuditEvent
 from certapp.audit.services import record_event
-from certapp.db import db, transaction
+from certapp.db import db
+from certapp.uow import transaction
 from tests.concurrency import run_concurrently
 
 

@@ -44,7 +44,8 @@ class LiveServer:
 
     def run(self, action):
         """Run action() against the server's database (set-up and checks), committed."""
-        from certapp.db import db, transaction
+        from certapp.db import db
+        from certapp.uow import transaction
 
         with self.app.app_context():
             with transaction():

@@ -27,10 +27,11 @@ def demo_server():
     """The demo installation on its own SQLite database and server (the journeys' server stays empty)."""
     from flask_migrate import upgrade
 
-    from certapp.db import db, transaction
+    from certapp.db import db
     from certapp.demo import load_demo
     from certapp.programs.models import Program
     from certapp.reference.services import load_reference_data
+    from certapp.uow import transaction
     from tests.conftest import TEST_CONFIG, make_app
     from tests.factories import current_period
 

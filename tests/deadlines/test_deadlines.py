@@ -10,13 +10,14 @@ from certapp.certificates import services as certificates
 from certapp.contracts import contracts
 from certapp.contracts.models import Contract
 from certapp.contracts.seats import seats_left
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.deadlines import services
 from certapp.deadlines.calendar import add_working_days, working_days_between
 from certapp.ledger.services import balance_of, check_invariant
 from certapp.notifications.models import Notification
 from certapp.reminders import check_deadlines, overdue
 from certapp.reporting import services as reporting
+from certapp.uow import transaction
 from tests.factories import child_data, current_period, make_certificate, make_contract, make_program, make_provider
 
 HOLIDAYS_2026 = {date(2026, 1, d): "holiday" for d in (1, 2, 5, 6, 7, 8, 9)} | {

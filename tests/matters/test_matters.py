@@ -9,12 +9,13 @@ from sqlalchemy import select
 from certapp.certificates import services as certificates
 from certapp.contracts import contracts as contract_docs
 from certapp.contracts import enrollments as contracts
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.matters.services import matters_for
 from certapp.notifications import services as notifications
 from certapp.notifications.models import Notification
 from certapp.registry import services as registry
 from certapp.reminders import check_deadlines
+from certapp.uow import transaction
 from tests.factories import (
     application_data,
     child_data,

@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import func, select
 
 from certapp.certificates import services as certificates
-from certapp.db import db, transaction, utcnow
+from certapp.db import db, utcnow
 from certapp.mail import services as mail
 from certapp.mail.models import OutboxMessage
 from certapp.notifications import services
 from certapp.notifications.models import Notification
+from certapp.uow import transaction
 from tests.factories import child_data, current_period, listed_total, make_certificate, make_program, make_provider, make_user
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import create_engine, func, select, text
 
 from certapp.certificates.models import Certificate
 from certapp.config import normalise_db_url
-from certapp.db import db, transaction
+from certapp.db import db
+from certapp.uow import transaction
 from tests import factories
 from tests.conftest import make_app
 

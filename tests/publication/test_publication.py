@@ -13,12 +13,13 @@ from sqlalchemy.exc import DBAPIError
 
 from certapp.audit.models import AuditEvent
 from certapp.common.errors import NotFoundError, PermissionDeniedError, TransitionError
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.publication import services
 from certapp.publication.models import Publication, PublishedVersionChanged
 from certapp.reference.models import Municipality
 from certapp.reference.services import get_district
 from certapp.reporting import services as reporting
+from certapp.uow import transaction
 from tests.factories import make_certificate, make_program, make_provider, make_user
 
 pytestmark = pytest.mark.app_config(CLOCK_NOW="2026-12-04T12:00:00")

@@ -4,10 +4,11 @@ from datetime import date
 
 from sqlalchemy import select
 
-from certapp.db import db, transaction
+from certapp.db import db
 from certapp.notifications.models import Notification
 from certapp.reminders import check_deadlines, overdue
 from certapp.reporting import services
+from certapp.uow import transaction
 
 
 def _approve(year: int, department) -> None:
