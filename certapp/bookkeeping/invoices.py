@@ -129,7 +129,7 @@ def providers_to_invoice(month: date, municipality_id: int | None = None) -> lis
         ContractMonth, ContractMonth.contract_id == Contract.id).where(ContractMonth.month == month.replace(day=1))
     if municipality_id is not None:
         pairs = pairs.where(Contract.municipality_id == municipality_id)
-    return sorted(db.session.execute(pairs).tuples().all())
+    return sorted((int(provider), int(municipality)) for provider, municipality in db.session.execute(pairs).all())
 
 
 def invoices_to_form(month: date, actor: User | None) -> list[tuple[int, int]]:
