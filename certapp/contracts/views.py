@@ -154,11 +154,11 @@ def _contract_filters(args) -> tuple[dict, dict[str, str]]:
 @roles("parent", "provider", "department", "bookkeeping")
 def contracts():
     filters, errors = _contract_filters(request.args)
-    page = paginate(contracts.contracts_for(current_user, **filters), request.args.get("page", 1, type=int), 50)
-    splits = {c.id: contracts.current_split(c) for c in page.items}  # offers: as they would be signed now
+    page = paginate(contract_services.contracts_for(current_user, **filters), request.args.get("page", 1, type=int), 50)
+    splits = {c.id: contract_services.current_split(c) for c in page.items}  # offers: as they would be signed now
     return render_template("contracts/contracts.html", page=page, status=filters["status"], statuses=CONTRACT_STATUSES,
                            splits=splits, filters=filters, errors=errors,
-                           providers=contracts.contract_providers(current_user)), 422 if errors else 200
+                           providers=contract_services.contract_providers(current_user)), 422 if errors else 200
 
 
 def _forms(contract):

@@ -1,9 +1,12 @@
 """Migration 0036 (a notification's subject and settlement) upgrades a database holding notifications and
 downgrades back, keeping them."""
+import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from certapp.db import db
+
+pytestmark = pytest.mark.commits  # migrations run on the database itself
 
 
 def test_0036_keeps_the_notifications_both_ways(app):
