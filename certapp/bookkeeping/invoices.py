@@ -127,7 +127,7 @@ def providers_to_invoice(month: date, municipality_id: int | None = None) -> lis
         ContractMonth, ContractMonth.contract_id == Contract.id).where(ContractMonth.month == month.replace(day=1))
     if municipality_id is not None:
         pairs = pairs.where(Contract.municipality_id == municipality_id)
-    return sorted(db.session.execute(pairs).tuples().all())
+    return sorted((provider_id, municipality_id) for provider_id, municipality_id in db.session.execute(pairs))
 
 
 def form_invoices(kind: str, month: date, actor: User | None, today: date | None = None, step: Step | None = None

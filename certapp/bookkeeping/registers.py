@@ -137,7 +137,7 @@ def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tu
             .where(_payable_with(month.replace(day=1))))
     if municipality_id is not None:
         stmt = stmt.where(Contract.municipality_id == municipality_id)
-    return sorted(db.session.execute(stmt).tuples().all())
+    return sorted((provider_id, municipality_id) for provider_id, municipality_id in db.session.execute(stmt))
 
 
 def build_all_registers(month: date, actor: User | None, step: Step | None = None, today: date | None = None
