@@ -177,7 +177,7 @@ def register_action(register_id: int, action: str):
             try:
                 with transaction():
                     registers_services.mark_paid(register_id, current_user, form.payment_order_number.data,
-                                       form.payment_order_date.data)
+                                                 form.payment_order_date.data)
             except DomainError as error:
                 form.add_domain_error(error)
             else:
@@ -264,7 +264,7 @@ def agreement_report(report_id: int):
     if request.method == "POST":  # the service refuses any role but bookkeeping
         decision = request.form.get("decision", "")
         run_and_flash(lambda: agreement_reports_services.decide_agreement_report(report.id, decision, current_user,
-                                                               request.form.get("reason")),
+                                                                                 request.form.get("reason")),
                       "Отчёт принят." if decision == "accepted" else "Отчёт возвращён исполнителю.")
         return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
     return render_template("bookkeeping/agreement_report.html", report=report)

@@ -130,7 +130,7 @@ def sign(data, contract_id: int):
     `expected_certificate_amount`, otherwise 409 `split_changed` with the current `split`."""
     with transaction(expire=False):  # the answer is the contract just written: no reload
         return contracts.sign_contract(contract_id, current_user, request.remote_addr,
-                                      (data or {}).get("expected_certificate_amount"))
+                                       (data or {}).get("expected_certificate_amount"))
 
 
 @blp.route("/contracts/<int:contract_id>/reject", methods=["POST"])
@@ -151,8 +151,8 @@ def report(data, contract_id: int):
     returns an excess advance to the reserve) and releases the rest to the certificate."""
     with transaction(expire=False):  # the answer is the report just written: no reload
         return service_reports.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
-                                     data["attendance"], lessons_planned=data["lessons_planned"],
-                                     lessons_held=data["lessons_held"])
+                                            data["attendance"], lessons_planned=data["lessons_planned"],
+                                            lessons_held=data["lessons_held"])
 
 
 @blp.route("/certificates/<int:certificate_id>/document", methods=["GET"])
@@ -195,7 +195,7 @@ def terminate(data, contract_id: int):
 def correct(data, contract_id: int):
     with transaction():
         return service_reports.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
-                                      data["reason"])
+                                             data["reason"])
 
 
 @blp.route("/certificates/<int:certificate_id>/ledger", methods=["GET"])
