@@ -12,13 +12,7 @@ from certapp.accounts.models import User
 from certapp.accounts.services import require_role
 from certapp.audit.services import record_event
 from certapp.bookkeeping.agreements import AgreementRequiredError, advance_percent, agreement_in_force, signed_content
-from certapp.bookkeeping.models import (
-    INVOICE_KINDS,
-    INVOICE_TRANSITIONS,
-    Agreement,
-    Invoice,
-    InvoiceLine,
-)
+from certapp.bookkeeping.models import INVOICE_KINDS, INVOICE_TRANSITIONS, Agreement, Invoice, InvoiceLine
 from certapp.bookkeeping.registers import BuildResult, Step, _own
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
@@ -28,12 +22,7 @@ from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_key
 from certapp.db import db, get_existing, utcnow
-from certapp.documents.services import (
-    SignedDocument,
-    next_number,
-    sign_document,
-    signed_document_finder,
-)
+from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.jobs.models import Job
 from certapp.ledger import services as ledger
 from certapp.reference.services import own_municipality_id

@@ -19,13 +19,7 @@ from certapp.common.events import announce
 from certapp.common.months import first_of_month, months_between
 from certapp.common.states import transition
 from certapp.common.web import path_for
-from certapp.contracts.models import (
-    ENROLLMENT_TRANSITIONS,
-    SEAT_HOLDING_STATUSES,
-    Contract,
-    ContractMonth,
-    Enrollment,
-)
+from certapp.contracts.models import ENROLLMENT_TRANSITIONS, SEAT_HOLDING_STATUSES, Contract, ContractMonth, Enrollment
 from certapp.contracts.months import PriceSplit, parse_month, price_split
 from certapp.db import db, get_existing, utcnow
 from certapp.deadlines.services import due_date
