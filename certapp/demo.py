@@ -283,7 +283,7 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
     def contract(child, title, group=0, start=None, sign=True):
         prog = program(title)
         enrollment = enrollments.request_enrollment(issued[child].child.parent, issued[child].id, prog.groups[group].id,
-                                                  start or period.starts_on, today=period.starts_on)
+                                                    start or period.starts_on, today=period.starts_on)
         offer = enrollments.accept_enrollment(enrollment.id, users[PROVIDER_OF[title]])
         if sign:
             contracts.sign_contract(offer.id, issued[child].child.parent, "127.0.0.1")
@@ -294,8 +294,8 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
             if row.month < first_of_month(today):
                 delivered = row.month != skip
                 service_reports.report_month(offer.id, users[PROVIDER_OF[offer.program.title]], row.month, delivered,
-                                       None if delivered else "Карантин по гриппу", attendance=8 if delivered else 0,
-                                       today=today)
+                                             None if delivered else "Карантин по гриппу", attendance=8 if delivered else 0,
+                                             today=today)
 
     # a short autumn group, so that one contract is already completed
     ecology = program("Юный эколог")
@@ -322,11 +322,11 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
     contracts.reject_offer(rejected.id, issued["Дмитрий"].child.parent)               # rejected
     robotics, theatre = program("Робототехника").groups[1], program("Театральная студия «Маска»").groups[0]
     enrollments.request_enrollment(issued["Анна"].child.parent, issued["Анна"].id, robotics.id,
-                                 min(first_of_month(today), first_of_month(robotics.ends_on)),
-                                 today=period.starts_on)                              # awaiting the provider
+                                   min(first_of_month(today), first_of_month(robotics.ends_on)),
+                                   today=period.starts_on)                              # awaiting the provider
     declined = enrollments.request_enrollment(issued["Пётр"].child.parent, issued["Пётр"].id, theatre.id,
-                                            min(first_of_month(today),
-                                                first_of_month(theatre.ends_on)), today=period.starts_on)
+                                              min(first_of_month(today),
+                                                  first_of_month(theatre.ends_on)), today=period.starts_on)
     enrollments.decline_enrollment(declined.id, users["cdt@karatuz.demo"], "Группа укомплектована")
 
 
@@ -356,7 +356,7 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
         agreement = db.session.execute(select(Agreement).join(Provider).where(
             Provider.id == users[email].provider_id)).scalar_one()
         agreements.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
-                                       concluded_on=period.starts_on)
+                                      concluded_on=period.starts_on)
         agreements.accept_agreement(agreement.id, users[email])  # the provider signs it too
     past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
     for index, month in enumerate(past):
@@ -371,7 +371,7 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
         if past:
             invoices.form_invoices("final", past[-1], bookkeeper, today)
         for position, invoice in enumerate(invoices.form_invoices("advance", first_of_month(today), bookkeeper,
-                                                                     today).built):
+                                                                  today).built):
             if position == 0:
                 invoices.approve_invoice(invoice.id, bookkeeper)
     order = reporting.create_order(today.year, department)
@@ -448,17 +448,17 @@ def _load_second(users: dict[str, User], second, today: date) -> None:
         robotics = db.session.execute(select(Program).where(Program.title == "Робототехника")
                                       .execution_options(all_municipalities=True)).scalar_one()
         enrollment = enrollments.request_enrollment(parent, certificate.id, robotics.groups[0].id, period.starts_on,
-                                                  today=period.starts_on)
+                                                    today=period.starts_on)
         offer = enrollments.accept_enrollment(enrollment.id, users["cdt@karatuz.demo"])
         contracts.sign_contract(offer.id, parent, "127.0.0.1")
         for row in offer.months:
             if row.month < first_of_month(today):
                 service_reports.report_month(offer.id, users["cdt@karatuz.demo"], row.month, True, None, attendance=8,
-                                       today=today)
+                                             today=today)
         agreement = db.session.execute(select(Agreement).where(
             Agreement.provider_id == users["cdt@karatuz.demo"].provider_id)).scalar_one()
         agreements.conclude_agreement(agreement.id, bookkeeper, period.starts_on, period.ends_on,
-                                       concluded_on=period.starts_on)
+                                      concluded_on=period.starts_on)
         agreements.accept_agreement(agreement.id, users["cdt@karatuz.demo"])
         past = [m for m in months_between(period.starts_on, today) if m < first_of_month(today)]
         for index, month in enumerate(past):

@@ -138,7 +138,7 @@ def configure_logging(app) -> None:
     for ours in logger.handlers:
         if getattr(ours, "certapp", False):
             ours.setFormatter(JSONFormatter() if app.config.get("LOG_FORMAT") == "json"
-                                 else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+                              else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
 
 
 # --- health ---------------------------------------------------------------------------------------

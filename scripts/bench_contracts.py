@@ -119,7 +119,7 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
             for _ in range(1 if kind == "distinct" else 4):
                 group = groups[len(jobs) % len(groups)]  # a shared child's contracts fall in different groups
                 enrollment = enrollments.request_enrollment(parent, cert.id, group.id,
-                                                          date.today().replace(day=1))
+                                                            date.today().replace(day=1))
                 offer = enrollments.accept_enrollment(enrollment.id, prov)
                 jobs.append({"contract": offer.id, "parent": parent.id, "kind": kind})
         provider_token = accounts.create_token(prov, "bench")[1]

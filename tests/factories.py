@@ -161,7 +161,7 @@ def make_contract(certificate, provider_user, program=None, sign: bool = True, s
     program = program or make_program(provider_user)
     parent = certificate.child.parent
     enrollment = enrollments.request_enrollment(parent, certificate.id, program.groups[0].id,
-                                              start_month or (today or date.today()).replace(day=1), today=today)
+                                                start_month or (today or date.today()).replace(day=1), today=today)
     contract = enrollments.accept_enrollment(enrollment.id, provider_user)
     if sign:
         contracts.sign_contract(contract.id, parent, "127.0.0.1")

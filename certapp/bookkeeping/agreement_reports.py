@@ -7,12 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
-from certapp.bookkeeping.models import (
-    AGREEMENT_REPORT_TRANSITIONS,
-    Agreement,
-    AgreementReport,
-    PaymentRegister,
-)
+from certapp.bookkeeping.models import AGREEMENT_REPORT_TRANSITIONS, Agreement, AgreementReport, PaymentRegister
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.months import add_months, check_year, quarter_months
@@ -20,12 +15,7 @@ from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
-from certapp.documents.services import (
-    SignedDocument,
-    next_number,
-    sign_document,
-    signed_document_finder,
-)
+from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.ledger.models import LedgerEntry
 
 

@@ -16,11 +16,7 @@ from certapp.common.months import add_months
 from certapp.common.roles import require_role
 from certapp.common.states import transition
 from certapp.db import db, utcnow
-from certapp.documents.services import (
-    canonical,
-    next_number,
-    sign_document,
-)
+from certapp.documents.services import canonical, next_number, sign_document
 from certapp.registry.models import Provider
 
 

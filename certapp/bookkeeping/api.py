@@ -66,8 +66,8 @@ def get_agreement(agreement_id: int):
 def conclude(data, agreement_id: int):
     """Conclude and sign for the authorised body; in force once the provider signs it too (POST …/accept)."""
     return agreements.conclude_agreement(agreement_id, current_user, data["valid_from"], data["valid_to"],
-                                       volume_children=data.get("volume_children"),
-                                       amount_limit=data.get("amount_limit"))
+                                         volume_children=data.get("volume_children"),
+                                         amount_limit=data.get("amount_limit"))
 
 
 @blp.route("/agreements/<int:agreement_id>/amend", methods=["POST"])

@@ -28,7 +28,7 @@ from certapp.common.rows import get_existing
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_key
-from certapp.db import db, utcnow
+from certapp.db import db, get_existing, utcnow
 from certapp.documents.services import (
     SignedDocument,
     next_number,
@@ -129,7 +129,7 @@ def providers_to_invoice(month: date, municipality_id: int | None = None) -> lis
         ContractMonth, ContractMonth.contract_id == Contract.id).where(ContractMonth.month == month.replace(day=1))
     if municipality_id is not None:
         pairs = pairs.where(Contract.municipality_id == municipality_id)
-    return sorted((int(provider), int(municipality)) for provider, municipality in db.session.execute(pairs).all())
+    return sorted((provider_id, municipality_id) for provider_id, municipality_id in db.session.execute(pairs))
 
 
 def invoices_to_form(month: date, actor: User | None) -> list[tuple[int, int]]:

@@ -11,11 +11,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
-from certapp.bookkeeping.models import (
-    PaymentRegister,
-    PaymentRegisterLine,
-    ReconciliationRun,
-)
+from certapp.bookkeeping.models import PaymentRegister, PaymentRegisterLine, ReconciliationRun
 from certapp.certificates.models import Certificate
 from certapp.common.errors import NotFoundError, ValidationError
 from certapp.common.roles import require_role

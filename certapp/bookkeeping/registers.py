@@ -139,7 +139,7 @@ def providers_to_pay(month: date, municipality_id: int | None = None) -> list[tu
             .where(_payable_with(month.replace(day=1))))
     if municipality_id is not None:
         stmt = stmt.where(Contract.municipality_id == municipality_id)
-    return sorted((int(provider), int(municipality)) for provider, municipality in db.session.execute(stmt).all())
+    return sorted((provider_id, municipality_id) for provider_id, municipality_id in db.session.execute(stmt))
 
 
 def registers_to_build(month: date, actor: User | None, today: date | None = None) -> list[tuple[int, int]]:

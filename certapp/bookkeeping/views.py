@@ -185,7 +185,7 @@ def register_action(register_id: int, action: str):
         if form.validate_on_submit():
             try:
                 registers_services.mark_paid(register_id, current_user, form.payment_order_number.data,
-                                   form.payment_order_date.data)
+                                             form.payment_order_date.data)
             except DomainError as error:
                 refuse(error)
                 form.add_domain_error(error)
@@ -271,7 +271,7 @@ def agreement_report(report_id: int):
     if request.method == "POST":  # the service refuses any role but bookkeeping
         decision = request.form.get("decision", "")
         run_and_flash(lambda: agreement_reports_services.decide_agreement_report(report.id, decision, current_user,
-                                                               request.form.get("reason")),
+                                                                                 request.form.get("reason")),
                       "Отчёт принят." if decision == "accepted" else "Отчёт возвращён исполнителю.")
         return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
     return render_template("bookkeeping/agreement_report.html", report=report)

@@ -127,7 +127,7 @@ def sign(data, contract_id: int):
     the parent the rest (the contract's `split`); that split is signed only when sent back as
     `expected_certificate_amount`, otherwise 409 `split_changed` with the current `split`."""
     return contracts.sign_contract(contract_id, current_user, request.remote_addr,
-                                  (data or {}).get("expected_certificate_amount"))
+                                   (data or {}).get("expected_certificate_amount"))
 
 
 @blp.route("/contracts/<int:contract_id>/reject", methods=["POST"])
@@ -146,8 +146,8 @@ def report(data, contract_id: int):
     planned (rounded half up to the kopeck); the report spends that less the advance already paid (or
     returns an excess advance to the reserve) and releases the rest to the certificate."""
     return service_reports.report_month(contract_id, current_user, data["month"], data["delivered"], data["reason"],
-                                 data["attendance"], lessons_planned=data["lessons_planned"],
-                                 lessons_held=data["lessons_held"])
+                                        data["attendance"], lessons_planned=data["lessons_planned"],
+                                        lessons_held=data["lessons_held"])
 
 
 @blp.route("/certificates/<int:certificate_id>/document", methods=["GET"])
@@ -187,7 +187,7 @@ def terminate(data, contract_id: int):
 @roles("department")
 def correct(data, contract_id: int):
     return service_reports.correct_month(contract_id, current_user, data["month"], data["amount_rub"], data["direction"],
-                                  data["reason"])
+                                         data["reason"])
 
 
 @blp.route("/certificates/<int:certificate_id>/ledger", methods=["GET"])

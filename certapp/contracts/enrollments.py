@@ -20,13 +20,7 @@ from certapp.common.rows import get_existing
 from certapp.common.states import transition
 from certapp.common.templating import format_date, plural
 from certapp.common.web import path_for
-from certapp.contracts.models import (
-    ENROLLMENT_TRANSITIONS,
-    SEAT_HOLDING_STATUSES,
-    Contract,
-    ContractMonth,
-    Enrollment,
-)
+from certapp.contracts.models import ENROLLMENT_TRANSITIONS, SEAT_HOLDING_STATUSES, Contract, ContractMonth, Enrollment
 from certapp.contracts.months import PriceSplit, parse_month, price_split
 from certapp.contracts.seats import seats_left
 from certapp.db import db, utcnow

@@ -10,10 +10,7 @@ from certapp.common import clock
 from certapp.common.errors import DomainError
 from certapp.common.months import first_of_month
 from certapp.contracts.enrollments import _offer
-from certapp.contracts.models import (
-    Contract,
-    Enrollment,
-)
+from certapp.contracts.models import Contract, Enrollment
 from certapp.db import db
 from certapp.programs.models import StudyGroup
 from certapp.reference.models import Period

@@ -19,11 +19,7 @@ from certapp.common.months import add_months, month_label
 from certapp.common.roles import require_role
 from certapp.common.templating import plural
 from certapp.contracts.contracts import REPORT_LOAD, _transition, get_contract
-from certapp.contracts.models import (
-    Contract,
-    ContractMonth,
-    ServiceReport,
-)
+from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_is_over, month_key, parse_month
 from certapp.db import db
 from certapp.ledger import services as ledger

@@ -74,7 +74,7 @@ def enroll(program_id: int):
         else "сертификат учёта: оплачивает родитель")) for o in usable)
     if submitted and not preview and form.validate_on_submit():
         enrollment = run_and_flash(lambda: enrollments_services.request_enrollment(current_user, form.certificate_id.data,
-                                                                       form.group_id.data, form.start_month.data),
+                                                                                   form.group_id.data, form.start_month.data),
                                    "Заявка на обучение отправлена исполнителю.")
         if enrollment is not None:
             return redirect(url_for("contracts.enrollments"))
@@ -227,8 +227,8 @@ def contract_action(contract_id: int, action: str):
         form = forms["correction_form"]
         if form.validate_on_submit():
             run_and_flash(lambda: service_reports.correct_month(contract_id, current_user, form.month.data,
-                                                         parse_rub(form.amount.data, "amount"), form.direction.data,
-                                                         form.reason.data), "Корректировка проведена.")
+                                                                parse_rub(form.amount.data, "amount"), form.direction.data,
+                                                                form.reason.data), "Корректировка проведена.")
         else:
             flash("Заполните месяц, сумму и основание корректировки.", "error")
     return redirect(url_for("contracts.contract", contract_id=contract_id))

@@ -127,8 +127,8 @@ def _send(message: OutboxMessage) -> None:
 def retry(message_id: int) -> None:
     """The department sends a failed letter again (the scope: only a letter of its municipality)."""
     if not rowcount(db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                          OutboxMessage.status == "failed")
-                              .values(status="pending", attempts=0))):
+                                                                   OutboxMessage.status == "failed")
+                                       .values(status="pending", attempts=0))):
         raise NotFoundError("Письмо не найдено или уже не ждёт повторной отправки.")
     after_commit(deliver_email, message_id)
 

@@ -130,7 +130,7 @@ def mark_read(notification_id: int, user: User) -> Notification:
 
 def mark_all_read(user: User) -> int:
     return rowcount(db.session.execute(update(Notification).where(visible_to(user), Notification.read_at.is_(None))
-                              .values(read_at=utcnow())))
+                                       .values(read_at=utcnow())))
 
 
 def set_email_preferences(user: User, kinds_by_email: set[str]) -> None:

@@ -62,7 +62,7 @@ def test_advance_then_final_by_lessons_held_with_every_kopeck_accounted_for(worl
     m1 = add_months(m0, 1)
     for contract, (planned, held) in zip(world["contracts"], LESSONS):
         service_reports.report_month(contract.id, world["provider_user"], m0, today=m1, lessons_planned=planned,
-                               lessons_held=held, reason=None if held == planned else "Карантин")
+                                     lessons_held=held, reason=None if held == planned else "Карантин")
     db.session.commit()
     dues = [_half_up(Fraction(amount * held, planned)) for amount, (planned, held) in zip(shares, LESSONS)]
     final = invoices.form_invoice("final", provider.id, m0, bookkeeper, today=m1)
@@ -93,7 +93,7 @@ def test_an_advance_line_reported_before_approval_is_paid_by_the_report(world):
     advance = invoices.form_invoice("advance", world["provider"].id, m0, bookkeeper)
     first = world["contracts"][0]
     service_reports.report_month(first.id, world["provider_user"], m0, today=add_months(m0, 1), lessons_planned=8,
-                           lessons_held=8)
+                                 lessons_held=8)
     invoices.approve_invoice(advance.id, bookkeeper)
     db.session.commit()
     assert [line.amount for line in advance.lines][0] == 0

@@ -72,7 +72,7 @@ def _publish_and_enroll(title: str, department_id: int):
     programs.decide_program(program.id, "published", department)
     certificate = factories.make_certificate(department=department)
     enrollments.request_enrollment(certificate.child.parent, certificate.id, program.groups[0].id,
-                                 date.today().replace(day=1))
+                                   date.today().replace(day=1))
     return certificate.child.full_name
 
 

@@ -66,7 +66,7 @@ def test_the_same_month_reported_at_once_is_spent_once(app, setup):
 
     def report(i):
         return service_reports.report_month(contract_id, db.session.get(User, provider_id), month, True,
-                                     today=add_months(month, 1))
+                                            today=add_months(month, 1))
 
     results = run_concurrently(app, 6, report)
     assert sum(isinstance(r, int) for r in results) == 1

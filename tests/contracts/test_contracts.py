@@ -205,7 +205,7 @@ def test_month_by_month_drawdown_until_completion(app, setup):
 def test_notice_ends_the_contract_at_the_end_of_the_month_and_then_releases_the_reserve(api, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     service_reports.report_month(contract.id, setup["provider"], contract.months[0].month, True,
-                          today=add_months(contract.months[0].month, 1))
+                                 today=add_months(contract.months[0].month, 1))
     db.session.commit()
     parent = api(setup["parent"])
     wrong = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Переезд",
@@ -411,7 +411,7 @@ def _pdf_text(body: bytes, tmp_path) -> str:
 def test_the_certificate_shows_its_three_parts_on_the_page_in_the_pdf_and_the_api(api, login, setup, tmp_path):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     service_reports.report_month(contract.id, setup["provider"], this_month(), lessons_planned=8, lessons_held=6,
-                          reason="Карантин", today=add_months(this_month(), 1))
+                                 reason="Карантин", today=add_months(this_month(), 1))
     db.session.commit()
     certificate_id, number = setup["certificate"].id, contract.number
     expected = round(contract.months[0].certificate_amount * 6 / 8)

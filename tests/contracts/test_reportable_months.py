@@ -34,7 +34,7 @@ def _december(setup):
     db.session.flush()
     parent = setup["parent"]
     enrollment = enrollments.request_enrollment(parent, setup["certificate"].id, group.id, f"{year}-12",
-                                             today=date(year, 12, 4))
+                                                today=date(year, 12, 4))
     contract = contracts.sign_contract(enrollments.accept_enrollment(enrollment.id, setup["provider"]).id, parent, None)
     db.session.commit()
     assert contract.group_id == group.id and contract.start_month == date(year, 12, 1)
@@ -74,7 +74,7 @@ def test_a_month_is_not_reported_before_its_end_by_the_service(setup):
     assert service_reports.reportable_months(contract, date(december.year, 12, 31)) == []
     with pytest.raises(ValidationError) as refused:
         service_reports.report_month(contract.id, setup["provider"], december, lessons_planned=lessons, lessons_held=7,
-                              today=december.replace(day=4))
+                                     today=december.replace(day=4))
     assert refused.value.code == "month_not_over" and "после окончания месяца" in refused.value.message
     db.session.rollback()
     _nothing_reported(contract)
@@ -113,7 +113,7 @@ def test_a_late_report_is_still_accepted(setup):
     late = date(december.year + 1, 2, 20)                          # well after the 5th of January
     assert [m.month for m in service_reports.reportable_months(contract, late)] == [december, date(december.year + 1, 1, 1)]
     report = service_reports.report_month(contract.id, setup["provider"], december, lessons_planned=lessons,
-                                   lessons_held=lessons, today=late)
+                                          lessons_held=lessons, today=late)
     assert report.amount == contract.months[0].certificate_amount
 
 

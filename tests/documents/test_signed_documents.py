@@ -93,7 +93,7 @@ def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accept
     contract = make_contract(certificate, provider_user, make_program(provider_user, department), today=start)
     from certapp.contracts import service_reports
     service_reports.report_month(contract.id, provider_user, start, today=add_months(start, 1), lessons_planned=8,
-                           lessons_held=8)
+                                 lessons_held=8)
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
     agreements.conclude_agreement(agreement.id, bookkeeper, start, None)
     agreements.accept_agreement(agreement.id, provider_user)

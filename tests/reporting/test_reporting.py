@@ -239,7 +239,7 @@ def test_child_hours_follow_the_lessons_held_a_half_held_month_is_half_the_hours
     after = add_months(start, 1)
     service_reports.report_month(full.id, provider_user, start, lessons_planned=8, lessons_held=8, today=after)
     service_reports.report_month(half.id, provider_user, start, lessons_planned=8, lessons_held=4, reason="Карантин",
-                           today=after)
+                                 today=after)
     service_reports.report_month(whole.id, provider_user, start, True, today=after)   # no lessons given: in full
     db.session.commit()
     line = next(line for line in services.execution_report(start.year).lines
