@@ -1,4 +1,5 @@
 """Bookkeeping's long and periodic work on the job queue."""
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,8 @@ from certapp.jobs.services import Progress
 from certapp.uow import unit_of_work
 
 
-def _each_in_its_unit(pairs, progress, one) -> BuildResult:
+def _each_in_its_unit(pairs: list[tuple[int, int]], progress: Progress,
+                      one: Callable[[BuildResult, int, int], None]) -> BuildResult:
     """one(result, provider_id, paying) for each provider in a unit of work of its own (a job resumed or
     run again leaves the documents already made alone), counted as done whatever became of it."""
     result = BuildResult()
@@ -57,7 +59,7 @@ def draft_registers_of_last_month() -> int:
     return build_month(add_months(first_of_month(clock.today()), -1), None)[0]
 
 
-def _invoice_of(kind: str, month: date, actor: User | None):
+def _invoice_of(kind: str, month: date, actor: User | None) -> Callable[[BuildResult, int, int], None]:
     return lambda result, provider_id, paying: invoices.form_or_skip(result, kind, provider_id, paying, month, actor)
 
 
