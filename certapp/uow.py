@@ -13,11 +13,14 @@
 Side effects wait for the commit: letters and jobs are enqueued by `certapp.jobs.services.after_commit`
 (the session's after_commit event), the audit chain is sealed just before it (certapp.audit.chain).
 """
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from certapp.common.errors import DomainError
 from certapp.db import db
 
 #: the units open on a session, innermost last (session.info)
@@ -28,13 +31,13 @@ class Unit:
     """One unit's state: `doomed` — it rolls back whatever happens next; `kept` — a request's unit
     commits although its answer is an error (the answer tells a refusal that is itself recorded)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.doomed = False
         self.kept = False
 
 
 @contextmanager
-def unit_of_work():
+def unit_of_work() -> Iterator[Unit]:
     """Commit on a normal end unless doomed; roll back on an exception (and re-raise it).
 
     A unit opened inside another (the refused request's audit record, see
@@ -68,7 +71,7 @@ transaction = unit_of_work
 
 
 @contextmanager
-def separate_unit():
+def separate_unit() -> Iterator[Session]:
     """A unit on a connection of its own, beside the session's open transaction (a job's progress
     shown while its step still works, see certapp.jobs.services._set): commits on a normal end."""
     with Session(db.engine) as session, session.begin():
@@ -96,7 +99,7 @@ def keep() -> None:
         unit.kept = True
 
 
-def refuse(error):
+def refuse(error: DomainError) -> DomainError:
     """A DomainError a handler shows (beside a field, flashed) instead of raising: nothing of the
     request is kept. Returns the error."""
     doom()
@@ -107,7 +110,7 @@ class CertApp(Flask):
     """Flask with one unit of work per request, around the view (the hooks before it only read,
     or record a refusal in a unit of their own)."""
 
-    def dispatch_request(self):
+    def dispatch_request(self) -> ResponseReturnValue:
         with unit_of_work() as unit:
             response = self.make_response(super().dispatch_request())
             if response.status_code >= 400 and not unit.kept:

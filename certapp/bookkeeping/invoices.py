@@ -28,7 +28,7 @@ from certapp.common.rows import get_existing
 from certapp.common.states import transition
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_key
-from certapp.db import db, get_existing, utcnow
+from certapp.db import db, utcnow
 from certapp.documents.services import (
     SignedDocument,
     next_number,

@@ -50,7 +50,7 @@ def _fields(form: Any, *skip: str) -> dict[str, Any]:
 
 
 def _submit_child_form(form, action) -> bool:
-    """Check the child form and run `action` (the service) in one transaction; True when it is done.
+    """Check the child form and run `action` (the service) in the request's unit; True when it is done.
     When the form itself finds errors, the service's checks still run, so that every field's error
     shows at once."""
     if not form.is_submitted():

@@ -124,7 +124,7 @@ def _claim(job_id: int, total: int | None) -> tuple[int, dict | None, int]:
             .execution_options(all_municipalities=True)  # the job's own row, by id (see _set)
         )) == 1
         # what the run needs from the row, read before the commit expires it
-        claim = (record.attempt, record.checkpoint, record.done) if claimed else None
+        claim = (record.attempt, record.checkpoint, record.done) if claimed and record is not None else None
     if claim is None:
         logging.getLogger("certapp.jobs").info("job %s is not queued: this run leaves it", job_id)
         raise JobTaken(job_id)

@@ -80,7 +80,7 @@ def update_application(data, application_id: int):
 def submit_application(application_id: int):
     """Submit for review; an art school is refused under п. 4 of 458-п (422 excluded_provider), and
     the application stays rejected."""
-    result = services.submit_application(application_id, current_user)
+    result = services.submit_application_keeping_refusal(application_id, current_user)
     return kept_refusal_answer(result) if isinstance(result, KeptRefusal) else result
 
 

@@ -203,11 +203,21 @@ def _transition(application: RegistryApplication, to_status: str, actor: User, r
                details={"reason": reason} if reason else None)
 
 
-def submit_application(application_id: int, user: User) -> RegistryApplication | KeptRefusal:
+def submit_application(application_id: int, user: User) -> RegistryApplication:
+    """submit_application_keeping_refusal() raising the refusal of an excluded art school (its
+    rejection stays written in the session: the caller's unit rolls it back, or the caller commits it)."""
+    result = submit_application_keeping_refusal(application_id, user)
+    if isinstance(result, KeptRefusal):
+        raise result.error
+    return result
+
+
+def submit_application_keeping_refusal(application_id: int, user: User) -> RegistryApplication | KeptRefusal:
     """Submit for review. Refuses: no license, an excluded art school, an ИНН already pending or in the registry.
 
     An excluded art school (п. 4 of 458-п) is rejected at once, signed as filed and refused, and the
-    result is a KeptRefusal(ExcludedProviderError). Raises ValidationError, ConflictError, TransitionError.
+    result is a KeptRefusal(ExcludedProviderError) for the provider's page and the API to show while
+    the rejection commits. Raises ValidationError, ConflictError, TransitionError.
     """
     require_role(user, "provider")
     application = get_application(application_id, user)

@@ -95,7 +95,7 @@ def application(application_id: int):
 @roles("provider")
 def submit(application_id: int):
     try:
-        result = services.submit_application(application_id, current_user)
+        result = services.submit_application_keeping_refusal(application_id, current_user)
     except DomainError as error:
         refuse(error)
         flash(error.message, "error")

@@ -2,6 +2,7 @@
 whether the signature over its canonical content holds and which key made it."""
 from datetime import date
 
+import pytest
 from sqlalchemy import select, text
 
 from certapp.bookkeeping import agreement_reports, agreements
@@ -162,7 +163,8 @@ def test_an_art_school_refused_at_submission_is_signed(app, users):
 
     application = _registry_application(users["provider"], full_name="МБУ ДО «Каратузская детская школа искусств»",
                                         short_name="МБУ ДО КДШИ")
-    assert isinstance(registry.submit_application(application.id, users["provider"]).error, ExcludedProviderError)
+    with pytest.raises(ExcludedProviderError):
+        registry.submit_application(application.id, users["provider"])
     db.session.commit()
     assert application.status == "rejected"
     assert _check(app.test_client(), number=application.number)["valid"] is True
