@@ -19,6 +19,7 @@ WEB = {"views", "api", "cli", "forms", "schemas"}
 #: what common may import from certapp besides itself: the database handle and its unit of work
 COMMON_MAY_IMPORT = {"certapp.db", "certapp.uow"}
 
+
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -77,7 +78,7 @@ def _imports_of(module: str, path: Path) -> list[tuple]:
 
 
 def _imports():
-    """(module, imported module, line, inside a function, the source line and the one above) for every
+    """(module, imported module, line, inside a function, its source with the line above its run) for every
     import of a certapp module, and every import of a library inside a function (imported module None);
     imports under `if TYPE_CHECKING:` name types only and are left out."""
     return [found for module, path in MODULES.items() for found in _imports_of(module, path)]

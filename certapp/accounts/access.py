@@ -80,7 +80,6 @@ def check_access():
     # the municipality check, in this one place: an official's every query sees only their municipality
     role = getattr(current_user, "role", None)
     if role == "region":  # reads the officials' pages of the municipality it chose (?municipality=ОКТМО)
-
         asked = request.args.get("municipality")
         view = region_view(asked or session.get(REGION_VIEW))
         if asked and not is_api_request():

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from certapp.db import db
 from certapp.programs.models import Program
-from tests.factories import current_period, listed_total, make_program, make_provider, program_data
+from tests.factories import current_period, listed_total, make_certificate, make_contract, make_program, make_provider, program_data
 
 
 @pytest.fixture
@@ -191,3 +191,28 @@ def test_catalog_text_search_is_full_text_by_words_and_their_starts(app, api, us
     db.session.get(Program, program.id).title = "Юный натуралист"
     db.session.commit()
     assert titles("натуралист") == ["Юный натуралист"] and titles("эколог") == []
+
+
+def test_a_group_keeps_at_least_the_places_its_contracts_hold(login, api, users, provider_user):
+    """contracts refuse, as a reaction to study_group_capacity_set, a capacity below their seats: on the
+    page beside the field, in the API as a 422 naming it; nothing changes; the seats held are accepted."""
+    program = make_program(provider_user, users["department"], capacity=10)
+    for _ in range(2):
+        make_contract(make_certificate(department=users["department"]), provider_user, program)
+    db.session.commit()
+    group = program.groups[0]
+    url = f"/provider/programs/{program.id}/groups/{group.id}"
+    data = {"name": group.name, "teacher": group.teacher, "schedule": group.schedule,
+            "starts_on": group.starts_on.isoformat(), "ends_on": group.ends_on.isoformat()}
+    refusal = "В группе уже 2 обучающихся: мест не может быть меньше."
+
+    page = login(provider_user).post(url, data={**data, "capacity": "1"})
+    assert page.status_code == 422 and refusal in page.get_data(as_text=True)
+    client = api(provider_user)
+    refused = client.put(f"/api/v1/programs/{program.id}/groups/{group.id}", json={**data, "capacity": 1})
+    assert refused.status_code == 422 and refused.json["errors"]["json"]["capacity"] == [refusal]
+    db.session.expire_all()
+    assert db.session.get(type(group), group.id).capacity == 10
+
+    accepted = client.put(f"/api/v1/programs/{program.id}/groups/{group.id}", json={**data, "capacity": 2})
+    assert accepted.status_code == 200 and accepted.json["capacity"] == 2 and accepted.json["seats_left"] == 0
