@@ -44,9 +44,7 @@ def entries(args):
 def list_applications(args):
     """A provider's own applications; for the department, the review queue (flagged first, oldest
     first), a page at a time (X-Pagination)."""
-    if current_user.role == "provider":
-        return services.my_applications(current_user)
-    return services.review_queue(args.get("status"))
+    return services.applications_visible_to(current_user, args.get("status"))
 
 
 @blp.route("/applications", methods=["POST"])
@@ -141,10 +139,7 @@ def decide_staff_request(data, request_id: int):
 def list_admissions(args):
     """A provider's admissions in every municipality; the department's: those in its municipality,
     a page at a time (X-Pagination)."""
-    if current_user.role == "provider":
-        provider = services.provider_of(current_user)
-        return services.admissions_of(provider.id) if provider else []
-    return services.admissions_query(args.get("status"))
+    return services.admissions_visible_to(current_user, args.get("status"))
 
 
 @blp.route("/admissions", methods=["POST"])

@@ -144,9 +144,18 @@ def get_application(application_id: int, user: User) -> RegistryApplication:
 
 
 def my_applications(user: User) -> list[RegistryApplication]:
-    return list(db.session.execute(select(RegistryApplication).where(RegistryApplication.applicant_id == user.id)
-                                   .options(selectinload(RegistryApplication.license))
-                                   .order_by(RegistryApplication.id.desc())).scalars())
+    return list(db.session.execute(_own_applications_query(user)).scalars())
+
+
+def _own_applications_query(user: User):
+    return (select(RegistryApplication).where(RegistryApplication.applicant_id == user.id)
+            .options(selectinload(RegistryApplication.license)).order_by(RegistryApplication.id.desc()))
+
+
+def applications_visible_to(user: User, status: str | None = None):
+    """The registry applications a user lists: a provider account its own; the department the review
+    queue (in `status`)."""
+    return _own_applications_query(user) if user.role == "provider" else review_queue(status)
 
 
 def save_application(user: User, data: dict, application_id: int | None = None) -> RegistryApplication:
@@ -551,8 +560,21 @@ def admitted_in(provider_id: int, municipality_id: int) -> bool:
 
 def admissions_of(provider_id: int) -> list[Admission]:
     """A provider's admissions, every municipality (its staff see them all)."""
-    return list(db.session.execute(select(Admission).where(Admission.provider_id == provider_id)
-                                   .order_by(Admission.id.desc()).execution_options(all_municipalities=True)).scalars())
+    return list(db.session.execute(_admissions_of_query(provider_id)).scalars())
+
+
+def _admissions_of_query(provider_id: int | None):
+    return (select(Admission).where(Admission.provider_id == provider_id).order_by(Admission.id.desc())
+            .execution_options(all_municipalities=True))
+
+
+def admissions_visible_to(user: User, status: str | None = None):
+    """The admissions a user lists: a provider's staff their organisation's in every municipality (none
+    before it is a provider); the department those in its municipality (in `status`)."""
+    if user.role == "provider":
+        provider = provider_of(user)
+        return _admissions_of_query(provider.id if provider else None)
+    return admissions_query(status)
 
 
 def admissions_query(status: str | None = None):
