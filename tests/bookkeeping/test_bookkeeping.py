@@ -299,6 +299,21 @@ def test_a_payment_order_dated_in_the_future_is_refused_beside_its_date(api, log
     assert paid.status_code == 200 and paid.json["status"] == "paid"
 
 
+def test_a_payment_order_number_longer_than_its_column_is_refused_beside_it_by_the_api_and_the_page(api, login, world):
+    register = _approved_register(world)
+    too_long = "1" * 33  # payment_register.payment_order_number is String(32)
+    response = api(world["bookkeeper"]).post(f"/api/v1/bookkeeping/payment-registers/{register.id}/pay", json={
+        "payment_order_number": too_long, "payment_order_date": world["today"].isoformat()})
+    assert response.status_code == 422
+    assert response.json["errors"]["json"]["payment_order_number"] == ["Не длиннее 32 символов."]
+    page = login(world["bookkeeper"]).post(f"/bookkeeping/registers/{register.id}/pay", data={
+        "pay-payment_order_number": too_long, "pay-payment_order_date": world["today"].isoformat()})
+    assert page.status_code == 422 and 'aria-invalid="true"' in page.get_data(as_text=True)
+    db.session.expire_all()
+    register = services.get_register(register.id)
+    assert (register.status, register.payment_order_number, register.payment_order_date) == ("approved", None, None)
+
+
 def test_a_payment_order_before_the_approval_is_refused(app, world):
     register = _approved_register(world)
     with pytest.raises(services.ValidationError) as refused:
