@@ -25,7 +25,6 @@ from tests.factories import (
     make_provider,
     make_token,
     this_month,
-    make_user,
 )
 
 #: the larger list: a statement per row would show as 49 more
