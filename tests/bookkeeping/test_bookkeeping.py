@@ -3,14 +3,21 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from certapp.bookkeeping import services
-from certapp.bookkeeping.models import Agreement
+from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.common.months import add_months
 from certapp.contracts import services as contracts
 from certapp.db import db
-from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
+from tests.factories import (
+    current_period,
+    make_certificate,
+    make_contract,
+    make_program,
+    make_provider,
+    money_unchanged,
+)
 
 
 @pytest.fixture
@@ -160,18 +167,24 @@ def test_an_approved_register_is_frozen(api, world):
     register = client.post("/api/v1/bookkeeping/payment-registers", json={
         "provider_id": world["a"].id, "month": f"{world['m0']:%Y-%m}"}).json
     assert client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/approve").status_code == 200
-    refresh = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/refresh")
-    assert refresh.status_code == 409 and refresh.json["status"] == "register_frozen"
-    reject = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/reject", json={"reason": "x"})
-    assert reject.status_code == 409
-    unpaid_date = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/pay", json={
-        "payment_order_number": "1", "payment_order_date": "2000-01-01"})
-    assert unpaid_date.status_code == 422
+    with money_unchanged():
+        refresh = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/refresh")
+        assert refresh.status_code == 409 and refresh.json["status"] == "register_frozen"
+        reject = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/reject", json={"reason": "x"})
+        assert reject.status_code == 409
+        unpaid_date = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/pay", json={
+            "payment_order_number": "1", "payment_order_date": "2000-01-01"})
+        assert unpaid_date.status_code == 422
+    after = client.get(f"/api/v1/bookkeeping/payment-registers/{register['id']}").json
+    assert (after["status"], after["total"], after["payment_order_number"]) == ("approved", register["total"], None)
+    assert [line["ledger_entry_id"] for line in after["lines"]] == [line["ledger_entry_id"] for line in register["lines"]]
 
 
 def test_wrong_roles_are_refused(api, users, world):
     body = {"provider_id": world["a"].id, "month": f"{world['m0']:%Y-%m}"}
-    assert api(users["department"]).post("/api/v1/bookkeeping/payment-registers", json=body).status_code == 403
+    with money_unchanged():
+        assert api(users["department"]).post("/api/v1/bookkeeping/payment-registers", json=body).status_code == 403
+    assert db.session.execute(select(func.count(PaymentRegister.id))).scalar_one() == 0
     assert api(users["parent"]).get("/api/v1/bookkeeping/reconciliation").status_code == 403
     assert api(users["provider"]).post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/conclude",
                                        json={"valid_from": "2026-09-01"}).status_code == 403
