@@ -2,7 +2,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
-from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.db import transaction
 from certapp.registry import services
 from certapp.registry.schemas import (
@@ -108,7 +108,7 @@ def change_entry_status(data, entry_id: int):
 def list_staff_requests():
     """Requests to act for an organisation: own, to one's organisation, or (department) all; a page at a
     time (X-Pagination)."""
-    return services.staff_requests_for(current_user)
+    return Rows(services.staff_requests_for(current_user), lambda rows: services.mark_decidable(rows, current_user))
 
 
 @blp.route("/staff-requests", methods=["POST"])

@@ -499,7 +499,8 @@ def request_staff_access(user: User, inn: str) -> StaffRequest:
 def staff_requests_for(user: User):
     """A provider's staff see the requests to their organisation; a provider account its own; the
     department all."""
-    stmt = select(StaffRequest).order_by(StaffRequest.status.desc(), StaffRequest.id.desc())
+    stmt = (select(StaffRequest).options(selectinload(StaffRequest.user), selectinload(StaffRequest.provider))
+            .order_by(StaffRequest.status.desc(), StaffRequest.id.desc()))
     if user.reads_as("department"):
         return stmt
     if user.provider_id is not None:
@@ -507,21 +508,36 @@ def staff_requests_for(user: User):
     return stmt.where(StaffRequest.user_id == user.id)
 
 
-def can_decide(request: StaffRequest, user) -> bool:
+def can_decide(request: StaffRequest, user, admitted: set[int] | None = None) -> bool:
     """Who may confirm or decline a request to act for an organisation: its own staff, or the
     department of a municipality where the organisation's admission is in force. An admission merely
     asked for (or refused, suspended, ended) gives that municipality no say over the organisation's
     people: else a provider's request to work there would let its officials hand the organisation to
-    anyone. The page, the API and the template ask this one function."""
+    anyone. The page, the API and the template ask this one function (`admitted`: the providers
+    admitted in the user's municipality, when a page of requests has read them at once)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.role == "provider":
         return user.provider_id is not None and user.provider_id == request.provider_id
     if user.role == "department" and user.municipality_id is not None:
-        return db.session.execute(select(Admission.id).where(
-            Admission.provider_id == request.provider_id, Admission.municipality_id == user.municipality_id,
-            Admission.status == "active").execution_options(all_municipalities=True)).first() is not None
+        return request.provider_id in (_admitted_here([request.provider_id], user) if admitted is None else admitted)
     return False
+
+
+def _admitted_here(provider_ids: list[int], user) -> set[int]:
+    """Those of the providers whose admission to the user's municipality is in force."""
+    return set(db.session.execute(select(Admission.provider_id).where(
+        Admission.provider_id.in_(provider_ids), Admission.municipality_id == user.municipality_id,
+        Admission.status == "active").execution_options(all_municipalities=True)).scalars())
+
+
+def mark_decidable(requests: list[StaffRequest], user) -> list[StaffRequest]:
+    """Note on each of a page of requests whether `user` may decide it (can_decide), in one query for the
+    page: `decidable_for` = {user id: bool}, which the schema reads while the request still waits."""
+    admitted = _admitted_here([r.provider_id for r in requests], user) if user.role == "department" else None
+    for request in requests:
+        request.decidable_for = {user.id: can_decide(request, user, admitted)}
+    return requests
 
 
 def decide_staff_request(request_id: int, actor: User, approve: bool) -> StaffRequest:
