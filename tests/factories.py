@@ -4,7 +4,6 @@ from contextlib import contextmanager
 from datetime import date
 
 from certapp.accounts import services as account_services
-from certapp.common import clock
 
 PASSWORD = "Test-password-2026"
 _seq = itertools.count(1)
@@ -35,6 +34,7 @@ _providers = itertools.count(1000)
 
 
 def application_data(kind: str = "legal_entity", **overrides) -> dict:
+    from datetime import date
     n = next(_providers)
     data = {
         "kind": kind,
@@ -107,8 +107,9 @@ def snils(n: int | None = None) -> str:
 
 
 def child_data(**overrides) -> dict:
+    from datetime import date
     data = {"last_name": "Иванов", "first_name": "Пётр", "patronymic": "Сергеевич",
-            "birth_date": date(clock.today().year - 10, 5, 10),
+            "birth_date": date(date.today().year - 10, 5, 10),
             "snils": snils(), "birth_certificate": "III-БА № 123456",
             "address": "662850, Красноярский край, с. Каратузское, ул. Мира, 5", "lives_in_district": True}
     data.update(overrides)
@@ -118,14 +119,14 @@ def child_data(**overrides) -> dict:
 def current_period():
     """The school-year period that contains today (created if the reference data has none), so that the
     tests do not depend on the day they run."""
-    from datetime import timedelta
+    from datetime import date, timedelta
 
     from sqlalchemy import select
 
     from certapp.db import db
     from certapp.reference.models import Period
     from certapp.reference.services import get_district, with_default_category
-    today = clock.today()
+    today = date.today()
     start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
     code = f"{start.year}/{(start.year + 1) % 100:02d}"
     home = get_district().id  # the default municipality's
@@ -151,7 +152,7 @@ def make_certificate(parent=None, department=None, today=None, **child_overrides
 
 
 def this_month():
-    return clock.today().replace(day=1)
+    return date.today().replace(day=1)
 
 
 def make_contract(certificate, provider_user, program=None, sign: bool = True, start_month=None, today=None):
@@ -161,7 +162,7 @@ def make_contract(certificate, provider_user, program=None, sign: bool = True, s
     program = program or make_program(provider_user)
     parent = certificate.child.parent
     enrollment = contracts.request_enrollment(parent, certificate.id, program.groups[0].id,
-                                              start_month or (today or clock.today()).replace(day=1), today=today)
+                                              start_month or (today or date.today()).replace(day=1), today=today)
     contract = contracts.accept_enrollment(enrollment.id, provider_user)
     if sign:
         contracts.sign_contract(contract.id, parent, "127.0.0.1")
