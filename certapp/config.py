@@ -93,6 +93,11 @@ DEFAULTS = {
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
     "API_SPEC_OPTIONS": {
+        "info": {"description": (
+            "Lists: every list GET answers one page as a JSON array, asked with `page` and `page_size` "
+            "(at most 1 000), and puts the totals in the `X-Pagination` header (total, total_pages, page, "
+            "previous_page, next_page). The reconciliation's certificate lines alone are a keyset cursor "
+            "(`after`, `limit`).")},
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
         },

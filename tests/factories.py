@@ -1,5 +1,6 @@
 """Factories for the main objects, built through the services so that the rules hold."""
 import itertools
+from contextlib import contextmanager
 from datetime import date
 
 from certapp.accounts import services as account_services
@@ -173,3 +174,28 @@ def listed_total(response) -> int:
     import json
 
     return json.loads(response.headers["X-Pagination"])["total"]
+
+
+def money_state() -> tuple:
+    """Every certificate's balances and the number of ledger entries, read from the database."""
+    from sqlalchemy import func, select
+
+    from certapp.db import db
+    from certapp.ledger.models import CertificateBalance, LedgerEntry
+
+    db.session.expire_all()
+    balances = db.session.execute(
+        select(CertificateBalance.certificate_id, CertificateBalance.available, CertificateBalance.reserved,
+               CertificateBalance.spent, CertificateBalance.expired).order_by(CertificateBalance.certificate_id)
+        .execution_options(all_municipalities=True)).all()
+    entries = db.session.execute(select(func.count(LedgerEntry.id)).execution_options(all_municipalities=True)).scalar_one()
+    return tuple(map(tuple, balances)), entries
+
+
+@contextmanager
+def money_unchanged():
+    """A refusal moves no money: the same balances of every certificate and the same ledger entries after
+    the block as before it."""
+    before = money_state()
+    yield
+    assert money_state() == before, "a refused request moved money"

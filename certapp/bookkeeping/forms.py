@@ -1,7 +1,9 @@
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from certapp.bookkeeping.models import PaymentRegister
 from certapp.common.forms import BaseForm, choices
+from certapp.common.schemas import column_length
 
 
 class TermForm(BaseForm):
@@ -40,6 +42,7 @@ class RejectForm(BaseForm):
 
 
 class PayForm(BaseForm):
-    payment_order_number = StringField("№ платёжного поручения", validators=[DataRequired(), Length(max=32)])
+    payment_order_number = StringField("№ платёжного поручения", validators=[
+        DataRequired(), Length(max=column_length(PaymentRegister.payment_order_number))])
     payment_order_date = DateField("Дата", validators=[DataRequired()])
     submit = SubmitField("Отметить оплату")

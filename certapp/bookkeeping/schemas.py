@@ -7,9 +7,10 @@ from certapp.bookkeeping.models import (
     INVOICE_KINDS,
     INVOICE_STATUSES,
     REGISTER_STATUSES,
+    PaymentRegister,
 )
 from certapp.common.money import format_rub
-from certapp.common.schemas import Year
+from certapp.common.schemas import ColumnString, Year
 
 
 class AgreementSchema(Schema):
@@ -139,7 +140,7 @@ class RegisterRejectSchema(Schema):
 
 
 class PaySchema(Schema):
-    payment_order_number = fields.String(required=True)
+    payment_order_number = ColumnString(PaymentRegister.payment_order_number, required=True)
     payment_order_date = fields.Date(required=True)
 
 

@@ -92,9 +92,7 @@ def request_correction(data, child_id: int):
 def list_corrections(args):
     """A parent's own correction requests; for the department, its municipality's (default: awaiting
     decision); a page at a time (X-Pagination)."""
-    if current_user.role == "parent":
-        return services.corrections_of_query(current_user)
-    return services.corrections_query(args.get("status", "requested"))
+    return services.corrections_visible_to(current_user, args.get("status", "requested"))
 
 
 @blp.route("/child-corrections/<int:correction_id>/decision", methods=["POST"])
@@ -115,9 +113,7 @@ def decide_correction(data, correction_id: int):
 def list_applications(args):
     """A parent's own applications; for the department, the queue (default: awaiting decision); a
     page at a time (X-Pagination)."""
-    if current_user.role == "parent":
-        return services.applications_query(current_user)
-    return services.application_queue(args.get("status", "submitted"))
+    return services.applications_visible_to(current_user, args.get("status", "submitted"))
 
 
 @blp.route("/applications", methods=["POST"])
@@ -171,9 +167,8 @@ def on_behalf(data):
 def list_certificates(args):
     """A parent's own certificates; for the department and bookkeeping, the register of holders; a page
     at a time (X-Pagination)."""
-    if current_user.role == "parent":
-        return services.certificates_of(current_user)
-    return services.holders_query(search=args.get("q"), period_id=args.get("period"), status=args.get("status"))
+    return services.certificates_visible_to(current_user, search=args.get("q"), period_id=args.get("period"),
+                                            status=args.get("status"))
 
 
 @blp.route("/<int:certificate_id>", methods=["GET"])

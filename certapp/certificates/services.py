@@ -397,6 +397,11 @@ def corrections_of_query(parent: User) -> Select[ChildCorrection]:
             .order_by(ChildCorrection.id.desc()).execution_options(all_municipalities=True))
 
 
+def corrections_visible_to(user: User, status: str | None = "requested"):
+    """The corrections of a child's record a user lists: a parent their own; the department those in `status`."""
+    return corrections_of_query(user) if user.role == "parent" else corrections_query(status)
+
+
 def corrections_of(parent: User) -> list[ChildCorrection]:
     return list(db.session.execute(corrections_of_query(parent)).scalars())
 
@@ -673,6 +678,11 @@ def applications_query(parent: User) -> Select[CertificateApplication]:
 
 def applications_of(parent: User) -> list[CertificateApplication]:
     return list(db.session.execute(applications_query(parent)).scalars())
+
+
+def applications_visible_to(user: User, status: str | None = "submitted") -> Select[CertificateApplication]:
+    """The certificate applications a user lists: a parent their own; the department its queue in `status`."""
+    return applications_query(user) if user.role == "parent" else application_queue(status)
 
 
 def application_queue(status: str | None = "submitted") -> Select[CertificateApplication]:
@@ -984,8 +994,21 @@ def _with_rows(stmt):
 
 
 def certificates_of(parent: User) -> list[Certificate]:
-    return list(db.session.execute(_with_rows(select(Certificate).join(Child).where(Child.parent_id == parent.id)
-                                              .order_by(Certificate.id.desc()))).scalars())
+    return list(db.session.execute(_own_certificates_query(parent)).scalars())
+
+
+def _own_certificates_query(parent: User):
+    return _with_rows(select(Certificate).join(Child).where(Child.parent_id == parent.id)
+                      .order_by(Certificate.id.desc()))
+
+
+def certificates_visible_to(user: User, *, search: str | None = None, period_id: int | None = None,
+                            status: str | None = None):
+    """The certificates a user lists: a parent their children's; the department and bookkeeping the
+    register of holders, filtered."""
+    if user.role == "parent":
+        return _own_certificates_query(user)
+    return holders_query(search=search, period_id=period_id, status=status)
 
 
 def change_status(certificate_id: int, to_status: str, actor: User, reason: str) -> Certificate:

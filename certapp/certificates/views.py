@@ -116,7 +116,7 @@ def corrections():
     """The requests to correct children's records, for the department of the certificate's municipality."""
     status: str | None = request.args.get("status", "requested")
     status = status if status in CORRECTION_STATUSES else None
-    page = paginate(services.corrections_query(status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.corrections_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/corrections.html", page=page, status=status, statuses=CORRECTION_STATUSES,
                            changes={c.id: services.correction_changes(c) for c in page.items},
                            form=CorrectionDecisionForm(formdata=None))
@@ -275,7 +275,7 @@ def change_status(certificate_id: int):
 def queue():
     status: str | None = request.args.get("status", "submitted")
     status = status if status in APPLICATION_STATUSES else None
-    page = paginate(services.application_queue(status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.applications_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/queue.html", page=page, status=status, statuses=APPLICATION_STATUSES,
                            form=DecisionForm())
 

@@ -21,6 +21,16 @@ class ErrorSchema(Schema):
                                                  "signed with its expected_certificate_amount"})
 
 
+def column_length(column) -> int:
+    """The length of a model's String column: the one limit that a form and a schema check too."""
+    return column.property.columns[0].type.length
+
+
+def ColumnString(column, **kwargs) -> fields.String:
+    """A string no longer than its model's column (a 422 beside the field, not a database error)."""
+    return fields.String(validate=validate.Length(max=column_length(column)), **kwargs)
+
+
 def DecimalString(**kwargs) -> fields.Decimal:
     """A decimal sent as a string ("12.5"), exact, and documented as such (apispec would say number)."""
     metadata = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", **kwargs.pop("metadata", {})}

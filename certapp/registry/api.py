@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.common.errors import KeptRefusal
-from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.errors import kept_refusal_answer
 from certapp.registry import services
 from certapp.registry.schemas import (
@@ -45,9 +45,7 @@ def entries(args):
 def list_applications(args):
     """A provider's own applications; for the department, the review queue (flagged first, oldest
     first), a page at a time (X-Pagination)."""
-    if current_user.role == "provider":
-        return services.my_applications(current_user)
-    return services.review_queue(args.get("status"))
+    return services.applications_visible_to(current_user, args.get("status"))
 
 
 @blp.route("/applications", methods=["POST"])
@@ -108,7 +106,7 @@ def change_entry_status(data, entry_id: int):
 def list_staff_requests():
     """Requests to act for an organisation: own, to one's organisation, or (department) all; a page at a
     time (X-Pagination)."""
-    return services.staff_requests_for(current_user)
+    return Rows(services.staff_requests_for(current_user), lambda rows: services.mark_decidable(rows, current_user))
 
 
 @blp.route("/staff-requests", methods=["POST"])
@@ -137,10 +135,7 @@ def decide_staff_request(data, request_id: int):
 def list_admissions(args):
     """A provider's admissions in every municipality; the department's: those in its municipality,
     a page at a time (X-Pagination)."""
-    if current_user.role == "provider":
-        provider = services.provider_of(current_user)
-        return services.admissions_of(provider.id) if provider else []
-    return services.admissions_query(args.get("status"))
+    return services.admissions_visible_to(current_user, args.get("status"))
 
 
 @blp.route("/admissions", methods=["POST"])

@@ -126,7 +126,10 @@ class StaffRequestSchema(Schema):
                        "organisation's staff or the department of a municipality where it is admitted)"})
 
     def _can_decide(self, request):
-        return request.status == "requested" and can_decide(request, current_user)
+        if request.status != "requested":
+            return False
+        marked = getattr(request, "decidable_for", {})  # a list's page, read at once (services.mark_decidable)
+        return marked[current_user.id] if current_user.id in marked else can_decide(request, current_user)
 
 
 class StaffDecisionSchema(Schema):

@@ -145,9 +145,18 @@ def get_application(application_id: int, user: User) -> RegistryApplication:
 
 
 def my_applications(user: User) -> list[RegistryApplication]:
-    return list(db.session.execute(select(RegistryApplication).where(RegistryApplication.applicant_id == user.id)
-                                   .options(selectinload(RegistryApplication.license))
-                                   .order_by(RegistryApplication.id.desc())).scalars())
+    return list(db.session.execute(_own_applications_query(user)).scalars())
+
+
+def _own_applications_query(user: User):
+    return (select(RegistryApplication).where(RegistryApplication.applicant_id == user.id)
+            .options(selectinload(RegistryApplication.license)).order_by(RegistryApplication.id.desc()))
+
+
+def applications_visible_to(user: User, status: str | None = None):
+    """The registry applications a user lists: a provider account its own; the department the review
+    queue (in `status`)."""
+    return _own_applications_query(user) if user.role == "provider" else review_queue(status)
 
 
 def save_application(user: User, data: dict, application_id: int | None = None) -> RegistryApplication:
@@ -502,7 +511,8 @@ def request_staff_access(user: User, inn: str) -> StaffRequest:
 def staff_requests_for(user: User):
     """A provider's staff see the requests to their organisation; a provider account its own; the
     department all."""
-    stmt = select(StaffRequest).order_by(StaffRequest.status.desc(), StaffRequest.id.desc())
+    stmt = (select(StaffRequest).options(selectinload(StaffRequest.user), selectinload(StaffRequest.provider))
+            .order_by(StaffRequest.status.desc(), StaffRequest.id.desc()))
     if user.reads_as("department"):
         return stmt
     if user.provider_id is not None:
@@ -510,21 +520,36 @@ def staff_requests_for(user: User):
     return stmt.where(StaffRequest.user_id == user.id)
 
 
-def can_decide(request: StaffRequest, user) -> bool:
+def can_decide(request: StaffRequest, user, admitted: set[int] | None = None) -> bool:
     """Who may confirm or decline a request to act for an organisation: its own staff, or the
     department of a municipality where the organisation's admission is in force. An admission merely
     asked for (or refused, suspended, ended) gives that municipality no say over the organisation's
     people: else a provider's request to work there would let its officials hand the organisation to
-    anyone. The page, the API and the template ask this one function."""
+    anyone. The page, the API and the template ask this one function (`admitted`: the providers
+    admitted in the user's municipality, when a page of requests has read them at once)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.role == "provider":
         return user.provider_id is not None and user.provider_id == request.provider_id
     if user.role == "department" and user.municipality_id is not None:
-        return db.session.execute(select(Admission.id).where(
-            Admission.provider_id == request.provider_id, Admission.municipality_id == user.municipality_id,
-            Admission.status == "active").execution_options(all_municipalities=True)).first() is not None
+        return request.provider_id in (_admitted_here([request.provider_id], user) if admitted is None else admitted)
     return False
+
+
+def _admitted_here(provider_ids: list[int], user) -> set[int]:
+    """Those of the providers whose admission to the user's municipality is in force."""
+    return set(db.session.execute(select(Admission.provider_id).where(
+        Admission.provider_id.in_(provider_ids), Admission.municipality_id == user.municipality_id,
+        Admission.status == "active").execution_options(all_municipalities=True)).scalars())
+
+
+def mark_decidable(requests: list[StaffRequest], user) -> list[StaffRequest]:
+    """Note on each of a page of requests whether `user` may decide it (can_decide), in one query for the
+    page: `decidable_for` = {user id: bool}, which the schema reads while the request still waits."""
+    admitted = _admitted_here([r.provider_id for r in requests], user) if user.role == "department" else None
+    for request in requests:
+        request.decidable_for = {user.id: can_decide(request, user, admitted)}
+    return requests
 
 
 def decide_staff_request(request_id: int, actor: User, approve: bool) -> StaffRequest:
@@ -563,8 +588,21 @@ def admitted_in(provider_id: int, municipality_id: int) -> bool:
 
 def admissions_of(provider_id: int) -> list[Admission]:
     """A provider's admissions, every municipality (its staff see them all)."""
-    return list(db.session.execute(select(Admission).where(Admission.provider_id == provider_id)
-                                   .order_by(Admission.id.desc()).execution_options(all_municipalities=True)).scalars())
+    return list(db.session.execute(_admissions_of_query(provider_id)).scalars())
+
+
+def _admissions_of_query(provider_id: int | None):
+    return (select(Admission).where(Admission.provider_id == provider_id).order_by(Admission.id.desc())
+            .execution_options(all_municipalities=True))
+
+
+def admissions_visible_to(user: User, status: str | None = None):
+    """The admissions a user lists: a provider's staff their organisation's in every municipality (none
+    before it is a provider); the department those in its municipality (in `status`)."""
+    if user.role == "provider":
+        provider = provider_of(user)
+        return _admissions_of_query(provider.id if provider else None)
+    return admissions_query(status)
 
 
 def admissions_query(status: str | None = None):

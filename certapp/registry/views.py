@@ -113,7 +113,7 @@ def review():
     status = request.args.get("status") or None
     if status not in APPLICATION_STATUSES:
         status = None
-    page = paginate(services.review_queue(status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.applications_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("registry/review.html", page=page, status=status, statuses=APPLICATION_STATUSES)
 
 
@@ -196,7 +196,7 @@ def admissions():
                                free=[m for m in list_municipalities() if m.id not in held])
     status = request.args.get("status") or None
     status = status if status in ADMISSION_STATUSES else None
-    page = paginate(services.admissions_query(status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.admissions_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("registry/admissions.html", page=page, status=status, statuses=ADMISSION_STATUSES,
                            transitions=ADMISSION_TRANSITIONS)
 

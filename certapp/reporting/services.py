@@ -124,7 +124,8 @@ def get_order(order_id: int) -> SocialOrder:
 
 
 def orders_query(year: int | None = None):
-    stmt = select(SocialOrder).order_by(SocialOrder.year.desc(), SocialOrder.version.desc())
+    stmt = (select(SocialOrder).options(selectinload(SocialOrder.lines))
+            .order_by(SocialOrder.year.desc(), SocialOrder.version.desc()))
     return stmt.where(SocialOrder.year == year) if year else stmt
 
 

@@ -16,6 +16,7 @@ from certapp.accounts.models import User
 from certapp.audit.services import record_event
 from certapp.certificates import services as certificates
 from certapp.db import db
+from certapp.reporting.services import create_order
 from tests.factories import (
     child_data,
     current_period,
@@ -24,6 +25,7 @@ from tests.factories import (
     make_program,
     make_provider,
     make_token,
+    make_user,
     this_month,
 )
 
@@ -40,6 +42,10 @@ class World:
 
     def user(self, role: str) -> User:
         return db.session.get(User, self.ids[role])
+
+    def counter(self, name: str, start: int):
+        """This test's own sequence (years, days) starting at `start`."""
+        return self.ids.setdefault(f"{name} counter", itertools.count(start))
 
 
 @dataclass
@@ -89,7 +95,7 @@ def _notification(world: World):
 def _holiday(world: World):
     from certapp.deadlines.services import add_holiday
 
-    return add_holiday(date(2031, 1, 1) + timedelta(days=next(_numbers)), "holiday", "Праздник",
+    return add_holiday(date(2031, 1, 1) + timedelta(days=next(world.counter("day", 0))), "holiday", "Праздник",
                        world.user("department"))
 
 
@@ -105,6 +111,14 @@ def _enrollment(world: World):
     group = db.session.get(Program, world.ids["program"]).groups[0]
     certificate = make_certificate(world.user("parent"), world.user("department"))
     return contracts.request_enrollment(world.user("parent"), certificate.id, group.id, this_month())
+
+
+def _staff_request(world: World):
+    """An account asks to act for a provider admitted in the department's municipality."""
+    from certapp.registry.services import provider_of, request_staff_access
+
+    _provider_world(world)
+    return request_staff_access(make_user("provider"), provider_of(world.user("executor")).inn)
 
 
 LISTINGS = {
@@ -129,6 +143,9 @@ LISTINGS = {
     "own certificates": Listing("/api/v1/certificates", "parent",
                                 lambda w: make_certificate(w.user("parent"), w.user("department"))),
     "enrollments": Listing("/api/v1/enrollments", "parent", _enrollment),
+    "staff requests": Listing("/api/v1/registry/staff-requests", "department", _staff_request),
+    "social orders": Listing("/api/v1/reports/social-orders", "department",
+                             lambda w: create_order(next(w.counter("year", 2030)), w.user("department"))),
     "contracts": Listing("/api/v1/contracts", "department", _contract),
     "own contracts": Listing("/api/v1/contracts", "parent", _contract),
 }
@@ -140,14 +157,12 @@ NOT_COUNTED = {
     "/api/v1/reference/periods": "a municipality's school years: a handful",
     "/api/v1/reference/certificate-categories": "a period's few categories, counted in one grouped query",
     "/api/v1/deadlines/rules": "the fixed set of deadline rules",
-    "/api/v1/registry/staff-requests": "not yet counted",
     "/api/v1/certificates/child-corrections": "not yet counted",
     "/api/v1/certificates/{certificate_id}/ledger": "not yet counted",
     "/api/v1/bookkeeping/agreements": "not yet counted",
     "/api/v1/bookkeeping/payment-registers": "not yet counted",
     "/api/v1/bookkeeping/invoices": "not yet counted",
     "/api/v1/bookkeeping/agreement-reports": "not yet counted",
-    "/api/v1/reports/social-orders": "not yet counted",
     "/api/v1/reports/execution/formed": "not yet counted",
     "/api/v1/reports/feedback": "not yet counted",
     "/api/v1/privacy/due": "not yet counted",

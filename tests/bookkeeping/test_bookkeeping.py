@@ -3,15 +3,22 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from certapp.bookkeeping import agreements, reconciliation, registers
-from certapp.bookkeeping.models import Agreement
+from certapp.bookkeeping import agreements, reconciliation, registers, services
+from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.common.errors import ValidationError
 from certapp.common.months import add_months
 from certapp.contracts import service_reports
 from certapp.db import db
-from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider
+from tests.factories import (
+    current_period,
+    make_certificate,
+    make_contract,
+    make_program,
+    make_provider,
+    money_unchanged,
+)
 
 
 @pytest.fixture
@@ -161,18 +168,24 @@ def test_an_approved_register_is_frozen(api, world):
     register = client.post("/api/v1/bookkeeping/payment-registers", json={
         "provider_id": world["a"].id, "month": f"{world['m0']:%Y-%m}"}).json
     assert client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/approve").status_code == 200
-    refresh = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/refresh")
-    assert refresh.status_code == 409 and refresh.json["status"] == "register_frozen"
-    reject = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/reject", json={"reason": "x"})
-    assert reject.status_code == 409
-    unpaid_date = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/pay", json={
-        "payment_order_number": "1", "payment_order_date": "2000-01-01"})
-    assert unpaid_date.status_code == 422
+    with money_unchanged():
+        refresh = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/refresh")
+        assert refresh.status_code == 409 and refresh.json["status"] == "register_frozen"
+        reject = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/reject", json={"reason": "x"})
+        assert reject.status_code == 409
+        unpaid_date = client.post(f"/api/v1/bookkeeping/payment-registers/{register['id']}/pay", json={
+            "payment_order_number": "1", "payment_order_date": "2000-01-01"})
+        assert unpaid_date.status_code == 422
+    after = client.get(f"/api/v1/bookkeeping/payment-registers/{register['id']}").json
+    assert (after["status"], after["total"], after["payment_order_number"]) == ("approved", register["total"], None)
+    assert [line["ledger_entry_id"] for line in after["lines"]] == [line["ledger_entry_id"] for line in register["lines"]]
 
 
 def test_wrong_roles_are_refused(api, users, world):
     body = {"provider_id": world["a"].id, "month": f"{world['m0']:%Y-%m}"}
-    assert api(users["department"]).post("/api/v1/bookkeeping/payment-registers", json=body).status_code == 403
+    with money_unchanged():
+        assert api(users["department"]).post("/api/v1/bookkeeping/payment-registers", json=body).status_code == 403
+    assert db.session.execute(select(func.count(PaymentRegister.id))).scalar_one() == 0
     assert api(users["parent"]).get("/api/v1/bookkeeping/reconciliation").status_code == 403
     assert api(users["provider"]).post(f"/api/v1/bookkeeping/agreements/{world['agreement'].id}/conclude",
                                        json={"valid_from": "2026-09-01"}).status_code == 403
@@ -302,6 +315,21 @@ def test_a_payment_order_dated_in_the_future_is_refused_beside_its_date(api, log
     paid = client.post(f"/api/v1/bookkeeping/payment-registers/{register.id}/pay", json={
         "payment_order_number": "217", "payment_order_date": world["today"].isoformat()})
     assert paid.status_code == 200 and paid.json["status"] == "paid"
+
+
+def test_a_payment_order_number_longer_than_its_column_is_refused_beside_it_by_the_api_and_the_page(api, login, world):
+    register = _approved_register(world)
+    too_long = "1" * 33  # payment_register.payment_order_number is String(32)
+    response = api(world["bookkeeper"]).post(f"/api/v1/bookkeeping/payment-registers/{register.id}/pay", json={
+        "payment_order_number": too_long, "payment_order_date": world["today"].isoformat()})
+    assert response.status_code == 422
+    assert response.json["errors"]["json"]["payment_order_number"] == ["Не длиннее 32 символов."]
+    page = login(world["bookkeeper"]).post(f"/bookkeeping/registers/{register.id}/pay", data={
+        "pay-payment_order_number": too_long, "pay-payment_order_date": world["today"].isoformat()})
+    assert page.status_code == 422 and 'aria-invalid="true"' in page.get_data(as_text=True)
+    db.session.expire_all()
+    register = services.get_register(register.id)
+    assert (register.status, register.payment_order_number, register.payment_order_date) == ("approved", None, None)
 
 
 def test_a_payment_order_before_the_approval_is_refused(app, world):

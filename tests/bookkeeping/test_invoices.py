@@ -13,7 +13,15 @@ from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.ledger.services import check_invariant
-from tests.factories import current_period, listed_total, make_certificate, make_contract, make_program, make_provider
+from tests.factories import (
+    current_period,
+    listed_total,
+    make_certificate,
+    make_contract,
+    make_program,
+    make_provider,
+    money_unchanged,
+)
 
 #: (lessons planned, held) of the three contracts' first month
 LESSONS = ((8, 8), (8, 3), (9, 0))
@@ -126,10 +134,14 @@ def test_invoices_through_the_api_and_their_refusals(api, world, users):
                        ).status_code == 422
     approved = client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve")
     assert approved.status_code == 200 and approved.json["signature"]
-    assert client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve").status_code == 409
-    assert api(users["parent"]).get("/api/v1/bookkeeping/invoices").status_code == 403
-    assert api(world["provider_user"]).post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve"
-                                            ).status_code == 403
+    with money_unchanged():
+        assert client.post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve").status_code == 409
+        assert api(users["parent"]).get("/api/v1/bookkeeping/invoices").status_code == 403
+        assert api(world["provider_user"]).post(f"/api/v1/bookkeeping/invoices/{invoice['id']}/approve"
+                                                ).status_code == 403
+    after = client.get(f"/api/v1/bookkeeping/invoices/{invoice['id']}").json
+    assert (after["status"], after["total"], after["signature"]) == ("approved", invoice["total"],
+                                                                     approved.json["signature"])
     assert db.session.execute(select(Invoice).where(Invoice.status == "approved")).scalar_one()
 
 

@@ -6,7 +6,7 @@ from certapp.audit.models import AuditEvent
 from certapp.certificates import services
 from certapp.certificates.models import Certificate, CertificateApplication
 from certapp.db import db
-from tests.factories import child_data, current_period, make_user
+from tests.factories import child_data, current_period, make_user, money_unchanged
 
 NAMES = ("Анна", "Борис", "Вера", "Глеб", "Дарья")
 
@@ -72,13 +72,14 @@ def test_bulk_refusals_in_the_api(api, users):
     ids = _applications(users["parent"], 2)
     department = api(users["department"])
     url = "/api/v1/certificates/applications/bulk-decision"
-    missing = department.post(url, json={"ids": ids, "decision": "refused"})
-    assert missing.status_code == 422 and missing.json["errors"]["json"]["reason"]
-    assert department.post(url, json={"ids": [], "decision": "confirmed"}).json["errors"]["json"]["ids"]
-    assert department.post(url, json={"ids": list(range(1, 202)), "decision": "confirmed"}).status_code == 422
-    assert department.post(url, json={"ids": ids, "decision": "maybe"}).status_code == 422
-    assert api(users["parent"]).post(url, json={"ids": ids, "decision": "confirmed"}).status_code == 403
-    assert api(make_user("provider")).post(url, json={"ids": ids, "decision": "confirmed"}).status_code == 403
+    with money_unchanged():  # no certificate issued, no nominal credited
+        missing = department.post(url, json={"ids": ids, "decision": "refused"})
+        assert missing.status_code == 422 and missing.json["errors"]["json"]["reason"]
+        assert department.post(url, json={"ids": [], "decision": "confirmed"}).json["errors"]["json"]["ids"]
+        assert department.post(url, json={"ids": list(range(1, 202)), "decision": "confirmed"}).status_code == 422
+        assert department.post(url, json={"ids": ids, "decision": "maybe"}).status_code == 422
+        assert api(users["parent"]).post(url, json={"ids": ids, "decision": "confirmed"}).status_code == 403
+        assert api(make_user("provider")).post(url, json={"ids": ids, "decision": "confirmed"}).status_code == 403
     assert _statuses(ids) == ["submitted", "submitted"]
 
 

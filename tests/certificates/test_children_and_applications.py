@@ -8,7 +8,15 @@ from certapp.common.errors import DomainError
 from certapp.db import db
 from certapp.ledger.services import check_invariant
 from tests.concurrency import run_concurrently
-from tests.factories import child_data, current_period, listed_total, make_certificate, make_user, snils
+from tests.factories import (
+    child_data,
+    current_period,
+    listed_total,
+    make_certificate,
+    make_user,
+    money_unchanged,
+    snils,
+)
 
 
 def _form(data):
@@ -116,10 +124,11 @@ def test_child_outside_the_district_and_missing_consent_are_refused(api, users):
 def test_second_certificate_for_the_same_child_is_refused_for_the_same_parent(api, users):
     certificate = make_certificate(users["parent"], users["department"], snils="112-233-445 95")
     db.session.commit()
-    response = api(users["parent"]).post("/api/v1/certificates/applications", json={
-        "child_id": certificate.child_id, "period_id": current_period().id, "consent": True})
-    assert response.status_code == 409 and response.json["status"] == "duplicate_certificate"
-    assert certificate.number in response.json["message"]
+    with money_unchanged():
+        response = api(users["parent"]).post("/api/v1/certificates/applications", json={
+            "child_id": certificate.child_id, "period_id": current_period().id, "consent": True})
+        assert response.status_code == 409 and response.json["status"] == "duplicate_certificate"
+        assert certificate.number in response.json["message"]
 
 
 def test_second_certificate_for_the_same_child_is_refused_for_another_parent(api, users):
@@ -208,7 +217,8 @@ def test_refusal_needs_a_reason(api, users):
         "child_id": child["id"], "period_id": current_period().id, "consent": True}).json
     department = api(users["department"])
     url = f"/api/v1/certificates/applications/{application['id']}/decision"
-    assert department.post(url, json={"decision": "refused"}).status_code == 422
+    with money_unchanged():
+        assert department.post(url, json={"decision": "refused"}).status_code == 422
     refused = department.post(url, json={"decision": "refused", "reason": "Не приложено свидетельство"})
     assert refused.json["status"] == "refused"
     assert parent.get("/api/v1/certificates/applications").json[0]["decision_reason"] == "Не приложено свидетельство"
@@ -217,10 +227,11 @@ def test_refusal_needs_a_reason(api, users):
 def test_wrong_roles_are_refused(api, users):
     certificate = make_certificate(department=users["department"])
     db.session.commit()
-    assert api(users["provider"]).post("/api/v1/certificates/children", json=_json(child_data())).status_code == 403
-    assert api(users["parent"]).post(f"/api/v1/certificates/applications/{certificate.application_id}/decision",
-                                     json={"decision": "confirmed"}).status_code == 403
-    assert api(users["parent"]).get(f"/api/v1/certificates/{certificate.id}").status_code == 404
+    with money_unchanged():
+        assert api(users["provider"]).post("/api/v1/certificates/children", json=_json(child_data())).status_code == 403
+        assert api(users["parent"]).post(f"/api/v1/certificates/applications/{certificate.application_id}/decision",
+                                         json={"decision": "confirmed"}).status_code == 403
+        assert api(users["parent"]).get(f"/api/v1/certificates/{certificate.id}").status_code == 404
     assert api(users["bookkeeping"]).get(f"/api/v1/certificates/{certificate.id}").status_code == 200
 
 
@@ -229,3 +240,9 @@ def test_snils_is_encrypted_at_rest(app, users):
     db.session.commit()
     raw = db.session.execute(text("SELECT snils_encrypted, snils_key FROM child")).one()
     assert "11223344595" not in raw[0] and "11223344595" not in raw[1]
+
+
+def test_the_money_check_of_refusals_sees_a_certificate_issued(app, users):
+    """tests.factories.money_unchanged, which the refusals above rely on, fails when money moved."""
+    with pytest.raises(AssertionError, match="moved money"), money_unchanged():
+        make_certificate(users["parent"], users["department"])

@@ -11,7 +11,15 @@ from certapp.contracts.models import Contract, Enrollment
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import balance_of, check_invariant
-from tests.factories import current_period, make_certificate, make_contract, make_program, make_user, this_month
+from tests.factories import (
+    current_period,
+    make_certificate,
+    make_contract,
+    make_program,
+    make_user,
+    money_unchanged,
+    this_month,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +116,8 @@ def test_signing_is_refused_when_the_balance_changed_after_acceptance_then_signe
     assert second.certificate_part > 0 and first.certificate_part == 15_000_00
     parent = api(setup["parent"])
     assert parent.post(f"/api/v1/contracts/{first.id}/sign").status_code == 200
-    refused = parent.post(f"/api/v1/contracts/{second.id}/sign")
+    with money_unchanged():
+        refused = parent.post(f"/api/v1/contracts/{second.id}/sign")
     # the offer is re-split (nothing left: the parent pays all) and signed only once the parent has seen it
     assert refused.status_code == 409 and refused.json["status"] == "split_changed"
     assert (refused.json["split"]["certificate_part"], refused.json["split"]["parent_part"]) == (0, second.total)
@@ -180,11 +189,14 @@ def test_a_month_is_reported_once_and_not_delivered_needs_a_reason(app, api, set
     provider = api(setup["provider"])
     url = f"/api/v1/contracts/{contract.id}/reports"
     month = f"{this_month():%Y-%m}"
-    assert provider.post(url, json={"month": month, "delivered": False}).status_code == 422
+    with money_unchanged():
+        assert provider.post(url, json={"month": month, "delivered": False}).status_code == 422
     released = provider.post(url, json={"month": month, "delivered": False, "reason": "Педагог на больничном"})
     assert released.status_code == 201 and released.json["amount"] == 0
-    assert provider.post(url, json={"month": month, "delivered": True}).status_code == 409
-    future = provider.post(url, json={"month": f"{add_months(this_month(), 1):%Y-%m}", "delivered": True})
+    with money_unchanged():
+        assert provider.post(url, json={"month": month, "delivered": True}).status_code == 409
+    with money_unchanged():  # a month not over, or not the contract's: refused either way
+        future = provider.post(url, json={"month": f"{add_months(this_month(), 1):%Y-%m}", "delivered": True})
     if len(contract.months) > 1:  # the next month is going on: not reported before its end
         assert future.status_code == 422 and future.json["status"] == "month_not_over"
     db.session.expire_all()
@@ -208,8 +220,9 @@ def test_notice_ends_the_contract_at_the_end_of_the_month_and_then_releases_the_
                                  today=add_months(contract.months[0].month, 1))
     db.session.commit()
     parent = api(setup["parent"])
-    wrong = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Переезд",
-                                                                             "grounds": "provider_grounds"})
+    with money_unchanged():
+        wrong = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Переезд",
+                                                                                 "grounds": "provider_grounds"})
     assert wrong.status_code == 422 and wrong.json["errors"]["json"]["grounds"]
     response = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Переезд"})
     if len(contract.months) == 1:
@@ -223,7 +236,8 @@ def test_notice_ends_the_contract_at_the_end_of_the_month_and_then_releases_the_
     db.session.expire_all()
     balance = balance_of(setup["certificate"].id)
     assert balance.reserved == contract.certificate_part - contract.months[0].certificate_amount  # not yet
-    again = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "ещё раз"})
+    with money_unchanged():
+        again = parent.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "ещё раз"})
     assert again.status_code == 409 and "уже подано" in again.json["message"]
 
     assert contracts.end_noticed(today=this_month()) == 0  # the notice month is not over
@@ -243,7 +257,9 @@ def test_the_department_terminates_by_instruction_and_only_so(api, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     db.session.commit()
     department = api(setup["department"])
-    refused = department.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "x", "grounds": "agreement"})
+    with money_unchanged():
+        refused = department.post(f"/api/v1/contracts/{contract.id}/terminate",
+                                  json={"reason": "x", "grounds": "agreement"})
     assert refused.status_code == 422
     response = department.post(f"/api/v1/contracts/{contract.id}/terminate", json={"reason": "Предписание № 5"})
     assert response.status_code == (422 if len(contract.months) == 1 else 200)
@@ -256,14 +272,16 @@ def test_department_corrects_a_month_with_a_correcting_entry(api, users, setup):
     service_reports.report_month(contract.id, setup["provider"], this_month(), True, today=add_months(this_month(), 1))
     db.session.commit()
     body = {"month": f"{this_month():%Y-%m}", "direction": "refund", "amount_rub": "100", "reason": "Занятие отменено"}
-    assert api(setup["provider"]).post(f"/api/v1/contracts/{contract.id}/corrections", json=body).status_code == 403
+    with money_unchanged():
+        assert api(setup["provider"]).post(f"/api/v1/contracts/{contract.id}/corrections", json=body).status_code == 403
     response = api(users["department"]).post(f"/api/v1/contracts/{contract.id}/corrections", json=body)
     assert response.status_code == 201 and response.json["kind"] == "correction"
     db.session.expire_all()
     assert balance_of(setup["certificate"].id).spent == contract.months[0].certificate_amount - 100_00
     too_much = {**body, "amount_rub": "99999"}
-    assert api(users["department"]).post(f"/api/v1/contracts/{contract.id}/corrections",
-                                         json=too_much).json["status"] == "validation_error"
+    with money_unchanged():
+        assert api(users["department"]).post(f"/api/v1/contracts/{contract.id}/corrections",
+                                             json=too_much).json["status"] == "validation_error"
 
 
 def test_a_months_corrections_stay_within_what_it_spent_and_its_part(api, users, setup):
@@ -276,11 +294,13 @@ def test_a_months_corrections_stay_within_what_it_spent_and_its_part(api, users,
     department = api(users["department"])
     body = {"month": f"{this_month():%Y-%m}", "direction": "refund", "reason": "Занятия отменены"}
     assert department.post(url, json={**body, "amount_rub": str(part // 100)}).status_code == 201  # all of it back
-    refused = department.post(url, json={**body, "amount_rub": "1"})
+    with money_unchanged():
+        refused = department.post(url, json={**body, "amount_rub": "1"})
     assert refused.status_code == 422 and "Вернуть можно не больше" in refused.json["errors"]["json"]["amount_rub"][0]
     charge = {**body, "direction": "charge"}
     assert department.post(url, json={**charge, "amount_rub": str(part // 100)}).status_code == 201  # spent again
-    refused = department.post(url, json={**charge, "amount_rub": "1"})
+    with money_unchanged():
+        refused = department.post(url, json={**charge, "amount_rub": "1"})
     assert refused.status_code == 422 and "не больше его доли" in refused.json["errors"]["json"]["amount_rub"][0]
     db.session.expire_all()
     assert balance_of(setup["certificate"].id).spent == part
@@ -319,10 +339,11 @@ def test_wrong_roles_and_strangers_are_refused(api, users, setup):
     enrollment_id = contract.enrollment_id
     stranger = make_user("parent")
     db.session.commit()
-    assert api(setup["parent"]).post(f"/api/v1/enrollments/{enrollment_id}/accept").status_code == 403
-    assert api(setup["provider"]).post(f"/api/v1/contracts/{contract.id}/sign").status_code == 403
-    assert api(stranger).get(f"/api/v1/contracts/{contract.id}").status_code == 404
-    assert api(stranger).post(f"/api/v1/contracts/{contract.id}/sign").status_code == 404
+    with money_unchanged():
+        assert api(setup["parent"]).post(f"/api/v1/enrollments/{enrollment_id}/accept").status_code == 403
+        assert api(setup["provider"]).post(f"/api/v1/contracts/{contract.id}/sign").status_code == 403
+        assert api(stranger).get(f"/api/v1/contracts/{contract.id}").status_code == 404
+        assert api(stranger).post(f"/api/v1/contracts/{contract.id}/sign").status_code == 404
     assert api(users["bookkeeping"]).get(f"/api/v1/contracts/{contract.id}").status_code == 200
 
 
