@@ -21,6 +21,7 @@ from certapp.contracts.models import Contract, ContractMonth, Enrollment
 from certapp.db import db
 from certapp.deadlines.services import month_deadline, working_days_left
 from certapp.programs.models import Program
+from certapp.reference.models import Municipality
 from certapp.registry.models import Provider, RegistryApplication
 
 #: kind -> the name people read in the filter and beside each matter
@@ -165,8 +166,6 @@ def _reports(today: date, provider_id: int | None) -> list[Matter]:
     if provider_id:
         stmt = stmt.where(Contract.provider_id == provider_id)
     rows = db.session.execute(stmt).all()
-    from certapp.reference.models import Municipality
-
     providers = {p.id: p.short_name for p in db.session.execute(
         select(Provider).where(Provider.id.in_({r[0] for r in rows}))).scalars()} if rows else {}
     places = {m.id: m.name for m in db.session.execute(select(Municipality)).scalars()} if rows else {}
