@@ -226,7 +226,7 @@ def settle_review_notices(review: Review, municipality_id: int, today: date, tom
     tomorrow = tomorrow or tomorrow_working(today)
     if _count(_waiting(review).where(review.due <= tomorrow)):
         return 0
-    return settle(review_subject(review.kind, municipality_id), f"всё рассмотрено ({review.forms[2]} в сроке нет)")
+    return settle(review_subject(review.kind, municipality_id), "всё рассмотрено")
 
 
 def _settle_after_decision(kind: str):

@@ -5,12 +5,12 @@ and, for a provider, its own; this module only gathers, filters and orders."""
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import User
 from certapp.audit.models import AuditEvent
-from certapp.bookkeeping.models import PaymentRegister
+from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.certificates.models import CertificateApplication
 from certapp.common import clock
 from certapp.common.months import add_months, first_of_month, month_label
@@ -32,6 +32,7 @@ MATTER_KINDS = {
     "report": "Отчёт исполнителя за месяц",
     "payment": "Оплата реестра",
     "enrollment": "Заявка на обучение",
+    "agreement": "Соглашение на подпись",
 }
 #: the kinds each role is concerned with (the regional operator reads the department's and the
 #: bookkeeping's); a provider sees its own
@@ -39,7 +40,7 @@ ROLE_MATTERS = {
     "department": ("certificate_review", "registry_review", "program_review", "report", "payment"),
     "bookkeeping": ("payment", "report"),
     "region": ("certificate_review", "registry_review", "program_review", "report", "payment"),
-    "provider": ("report", "enrollment"),
+    "provider": ("report", "enrollment", "agreement"),
 }
 
 
@@ -207,8 +208,23 @@ def _enrollments(today: date, provider_id: int | None) -> list[Matter]:
             for e in db.session.execute(stmt).scalars()]
 
 
+def _agreements(today: date, provider_id: int | None) -> list[Matter]:
+    """A provider's agreements whose current version waits for its signature (no deadline is set)."""
+    if provider_id is None:
+        return []
+    stmt = (select(Agreement).where(Agreement.provider_id == provider_id, Agreement.status == "concluded",
+                                    or_(Agreement.provider_signed_version.is_(None),
+                                        Agreement.provider_signed_version < Agreement.version))
+            .options(joinedload(Agreement.provider), joinedload(Agreement.municipality)))
+    return [Matter("agreement", f"Соглашение № {a.number}" + (f", редакция {a.version}" if a.version > 1 else ""),
+                   a.municipality.name, _day(a.created_at), None, None,
+                   path_for("bookkeeping.agreement", agreement_id=a.id), a.municipality.name, a.provider_id,
+                   a.provider.short_name) for a in db.session.execute(stmt).scalars()]
+
+
 SOURCES = {"certificate_review": _certificate_reviews, "registry_review": _registry_reviews,
-           "program_review": _program_reviews, "report": _reports, "payment": _payments, "enrollment": _enrollments}
+           "program_review": _program_reviews, "report": _reports, "payment": _payments, "enrollment": _enrollments,
+           "agreement": _agreements}
 
 
 def _order(matter: Matter) -> tuple:

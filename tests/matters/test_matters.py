@@ -173,7 +173,7 @@ def test_an_overdue_notice_is_settled_once_nothing_of_its_kind_is_late(users):
     with transaction():
         certificates.confirm(application.id, users["department"])
     db.session.refresh(notice)
-    assert notice.settled_text.startswith("решено: всё рассмотрено")
+    assert notice.settled_text == "решено: всё рассмотрено"
     social_orders = db.session.execute(select(func.count()).select_from(Notification).where(
         Notification.role == "department", Notification.title.like("%социальный заказ%"))).scalar_one()
     assert notifications.unread_count(users["department"]) == social_orders  # not approved in this test
@@ -218,3 +218,20 @@ def test_a_late_report_notice_is_settled_when_the_month_is_reported(users):
         "решено: отчёты за месяц поданы", "решено: все исполнители отчитались"}
     assert (notifications.unread_count(provider_user), notifications.unread_count(users["department"])) == (
         waiting[0] - 1, waiting[1] - 1)
+
+
+def test_a_provider_sees_its_agreement_to_sign_until_it_signs(users):
+    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping.models import Agreement
+
+    provider_user, provider = make_provider(users["provider"], users["department"])
+    agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == provider.id)).scalar_one()
+    assert [m.kind for m in matters_for(provider_user)] == []                       # a draft is not theirs yet
+    with transaction():
+        bookkeeping.conclude_agreement(agreement.id, users["bookkeeping"], current_period().starts_on, None)
+    waiting = matters_for(provider_user)
+    assert [(m.kind, m.title, m.due_text) for m in waiting] == [
+        ("agreement", f"Соглашение № {agreement.number}", "срок не установлен")]
+    with transaction():
+        bookkeeping.accept_agreement(agreement.id, provider_user)
+    assert matters_for(provider_user) == []
