@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
-#: (file name, demo account or None, path, viewport, what it shows)
+#: (file name, demo account or None, path, viewport, what it shows[, what to click first: Playwright selectors])
 SHOTS = (
     ("catalog", None, "/catalog", DESKTOP, "Каталог программ (без входа)"),
     ("parent-home-phone", "ivanova@karatuz.demo", "/", PHONE, "Родитель на телефоне: сертификаты и ближайшие списания"),
@@ -46,6 +46,13 @@ SHOTS = (
      "Категории сертификатов: финансируемые места и очередь"),
     ("bookkeeping-invoices", "buh@karatuz.demo", "/bookkeeping/invoices", DESKTOP, "Бухгалтерия: авансовые и итоговые счета"),
     ("document-verify", None, "/documents/verify?number=%D0%94%D0%9E-2026-00001", DESKTOP, "Проверка подписанного документа"),
+    ("department-menu", "uo@karatuz.demo", "/", DESKTOP, "Меню управления образования: разделы, открыт «Сертификаты»",
+     ('#site-nav summary:text-is("Сертификаты")',)),
+    ("provider-menu-phone", "cdt@karatuz.demo", "/", PHONE, "Меню исполнителя на телефоне: открыт «Договоры и деньги»",
+     ("[data-nav-toggle]", '#site-nav summary:text-is("Договоры и деньги")')),
+    ("parent-contracts-phone", "ivanova@karatuz.demo", "/contracts", PHONE, "Договоры родителя на телефоне: карточки"),
+    ("department-queue-phone", "uo@karatuz.demo", "/certificates/queue?status=", PHONE,
+     "Заявления на сертификат на телефоне: карточки с решением"),
 )
 
 
@@ -102,7 +109,7 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
-                for name, email, path, viewport, caption in SHOTS:
+                for name, email, path, viewport, caption, *clicks in SHOTS:
                     context = browser.new_context(viewport=viewport, locale="ru-RU", device_scale_factor=1)
                     page = context.new_page()
                     if email:
@@ -112,6 +119,8 @@ def main() -> None:
                         page.get_by_role("button", name="Войти").click()
                         page.wait_for_load_state("load")
                     page.goto(url + path)
+                    for selector in (clicks[0] if clicks else ()):
+                        page.locator(selector).click()
                     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     print(f"{name}.png — {caption}")
                     context.close()

@@ -23,9 +23,11 @@ def run_and_flash(action, success: str | None):
     return result
 
 
-def flash_bulk(result, done: str, forms: tuple[str, str, str], notes: dict[str, int] | None = None) -> None:
+def flash_bulk(result, done: str, forms: tuple[str, str, str], notes: dict[str, int] | None = None,
+               row_name=None) -> None:
     """Tell what a bulk action did: «Принято: 3 заявки.», then `notes` (a remark on some of the rows
-    done -> how many) and each refused row with its reason."""
+    done -> how many) and each refused row with its reason, named by `row_name(row_id)` (its document's
+    number: «Заявление № 24-…»; without it «№ id», for rows whose id is the number people see)."""
     from certapp.common.templating import plural
 
     if result.done:
@@ -34,7 +36,7 @@ def flash_bulk(result, done: str, forms: tuple[str, str, str], notes: dict[str, 
         if count:
             flash(f"{note}: {count}.", "warning")
     for row_id, _code, message in result.refused[:10]:
-        flash(f"№ {row_id}: {message}", "error")
+        flash(f"{row_name(row_id) if row_name else f'№ {row_id}'}: {message}", "error")
     if len(result.refused) > 10:
         flash(f"Ещё не обработано: {len(result.refused) - 10}.", "error")
 
