@@ -86,7 +86,9 @@ def prepare(instance: Path) -> tuple[dict, dict]:
 def serve(env: dict, port: int) -> subprocess.Popen:
     server = subprocess.Popen([str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
                                "--workers", "2", "wsgi:app"], cwd=ROOT, env=env)
-    for _ in range(100):
+    for _ in range(300):  # a minute: on a busy machine the master's key check and the workers take a while
+        if server.poll() is not None:
+            sys.exit(f"screenshots: the server stopped (exit code {server.returncode})")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return server
