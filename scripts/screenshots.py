@@ -98,6 +98,16 @@ def serve(env: dict, port: int) -> subprocess.Popen:
     sys.exit("screenshots: the server did not start")
 
 
+def login(page, url: str, email: str, password: str) -> None:
+    page.goto(f"{url}/account/login")
+    page.get_by_label("Электронная почта").fill(email)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_load_state("load")
+    if "/account/login" in page.url:
+        sys.exit(f"screenshots: {email} could not log in: {page.locator('.alert').all_inner_texts()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -111,25 +121,31 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+                # one session per account, logged in once (logins from one address are rate-limited)
+                pages = {}
                 for name, email, path, viewport, caption, *clicks in SHOTS:
-                    context = browser.new_context(viewport=viewport, locale="ru-RU", device_scale_factor=1)
-                    page = context.new_page()
-                    if email:
-                        page.goto(f"{url}/account/login")
-                        page.get_by_label("Электронная почта").fill(email)
-                        page.get_by_label("Пароль").fill(passwords[email])
-                        page.get_by_role("button", name="Войти").click()
-                        page.wait_for_load_state("load")
+                    if email not in pages:
+                        context = browser.new_context(viewport=viewport, locale="ru-RU", device_scale_factor=1)
+                        pages[email] = context.new_page()
+                        if email:
+                            login(pages[email], url, email, passwords[email])
+                    page = pages[email]
+                    page.set_viewport_size(viewport)
                     page.goto(url + path)
+                    if "/account/login" in page.url:
+                        sys.exit(f"screenshots: {name}: {email or 'a visitor'} is not logged in")
                     for selector in (clicks[0] if clicks else ()):
                         page.locator(selector).click()
                     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     print(f"{name}.png — {caption}")
-                    context.close()
                 browser.close()
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:  # the workers finish their requests first: on a busy machine that can take a while
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 if __name__ == "__main__":
