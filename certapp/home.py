@@ -27,9 +27,11 @@ SECTIONS = {
     "reports": "Отчёты",
     "settings": "Настройки",
 }
+#: a parent's own pages stay in the row; what anyone may open (the registry, the checks) goes under «Ещё»
+PARENT_MORE = ("Ещё", ("registry.index", "certificates.verify", "documents.verify"))
 #: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone,
-#: the officials' section). Parents, providers and visitors see their few items in one row; officials
-#: (and the regional operator, who reads their pages) see the sections.
+#: the section for those who see sections). Parents and visitors see their few items in one row;
+#: officials (and the regional operator, who reads their pages) and providers see the sections.
 NAVIGATION = (
     ("Регион", "reporting.region", ("region",), None),
     ("Каталог программ", "programs.catalog", ("parent", "provider", None), None),
@@ -40,11 +42,11 @@ NAVIGATION = (
     ("Дети", "certificates.children", ("parent",), None),
     ("Сертификаты", "certificates.my_certificates", ("parent",), None),
     ("Заявления", "certificates.my_applications", ("parent",), None),
-    ("Заявка в реестр", "registry.my_applications", ("provider",), None),
-    ("Сотрудники", "registry.staff", ("provider",), None),
-    ("Муниципалитеты", "registry.admissions", ("provider",), None),
-    ("Программы", "programs.my_programs", ("provider",), None),
-    ("Запись на обучение", "contracts.enrollments", ("parent", "provider"), None),
+    ("Заявка в реестр", "registry.my_applications", ("provider",), "registry"),
+    ("Сотрудники", "registry.staff", ("provider",), "registry"),
+    ("Муниципалитеты", "registry.admissions", ("provider",), "registry"),
+    ("Программы", "programs.my_programs", ("provider",), "registry"),
+    ("Запись на обучение", "contracts.enrollments", ("parent", "provider"), "registry"),
     ("Заявки исполнителей", "registry.review", ("department",), "registry"),
     ("Допуск исполнителей", "registry.admissions", ("department",), "registry"),
     ("Программы на согласовании", "programs.review", ("department",), "registry"),
@@ -72,6 +74,8 @@ NAVIGATION = (
     ("Хранение данных", "privacy.retention", ("department",), "settings"),
 )
 OFFICIALS = ("department", "bookkeeping", "region")
+#: the roles whose menu is in sections
+SECTIONED = (*OFFICIALS, "provider")
 
 
 def _shown(roles) -> bool:
@@ -82,19 +86,29 @@ def _shown(roles) -> bool:
     return current_user.reads_as(*(r for r in roles if r))
 
 
+def _section(endpoint: str, section: str | None) -> str | None:
+    """The group an item of the signed-in user's menu goes in (None: the row itself)."""
+    role = current_user.role if current_user.is_authenticated else None
+    if role in SECTIONED:
+        return section
+    if role == "parent" and endpoint in PARENT_MORE[1]:
+        return "more"
+    return None
+
+
 def menu(path: str) -> list[dict]:
     """The signed-in user's menu: groups of links, each {"title": section or None, "items": [...],
-    "active": bool}; an item is {"title", "url", "active"}. Officials get the sections in SECTIONS'
-    order after their top-level items; everyone else one group without a title."""
-    sectioned = current_user.is_authenticated and current_user.role in OFFICIALS
-    groups: dict[str | None, list[dict]] = {None: []}
-    groups.update({key: [] for key in SECTIONS} if sectioned else {})
+    "active": bool}; an item is {"title", "url", "active"}. Officials and providers get the sections in
+    SECTIONS' order after their top-level items; a parent its own pages and «Ещё»; visitors one row.
+    Every role's menu fits one row at 1280 px (tests/browser/test_menu.py)."""
+    titles = {**SECTIONS, "more": PARENT_MORE[0]}
+    groups: dict[str | None, list[dict]] = {None: [], **{key: [] for key in titles}}
     for title, endpoint, roles, section in NAVIGATION:
         if _shown(roles):
             url = url_for(endpoint)
             item = {"title": title, "url": url, "active": url != "/" and path.startswith(url)}
-            groups[section if sectioned else None].append(item)
-    return [{"title": SECTIONS.get(key) if key else None, "items": items, "active": any(i["active"] for i in items)}
+            groups[_section(endpoint, section)].append(item)
+    return [{"title": titles.get(key), "items": items, "active": any(i["active"] for i in items)}
             for key, items in groups.items() if items]
 
 

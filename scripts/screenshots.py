@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
-#: (file name, demo account or None, path, viewport, what it shows)
+#: (file name, demo account or None, path, viewport, what it shows[, what to click first: Playwright selectors])
 SHOTS = (
     ("catalog", None, "/catalog", DESKTOP, "Каталог программ (без входа)"),
     ("parent-home-phone", "ivanova@karatuz.demo", "/", PHONE, "Родитель на телефоне: сертификаты и ближайшие списания"),
@@ -46,6 +46,13 @@ SHOTS = (
      "Категории сертификатов: финансируемые места и очередь"),
     ("bookkeeping-invoices", "buh@karatuz.demo", "/bookkeeping/invoices", DESKTOP, "Бухгалтерия: авансовые и итоговые счета"),
     ("document-verify", None, "/documents/verify?number=%D0%94%D0%9E-2026-00001", DESKTOP, "Проверка подписанного документа"),
+    ("department-menu", "uo@karatuz.demo", "/", DESKTOP, "Меню управления образования: разделы, открыт «Сертификаты»",
+     ('#site-nav summary:text-is("Сертификаты")',)),
+    ("provider-menu-phone", "cdt@karatuz.demo", "/", PHONE, "Меню исполнителя на телефоне: открыт «Договоры и деньги»",
+     ("[data-nav-toggle]", '#site-nav summary:text-is("Договоры и деньги")')),
+    ("parent-contracts-phone", "ivanova@karatuz.demo", "/contracts", PHONE, "Договоры родителя на телефоне: карточки"),
+    ("department-queue-phone", "uo@karatuz.demo", "/certificates/queue?status=", PHONE,
+     "Заявления на сертификат на телефоне: карточки с решением"),
 )
 
 
@@ -79,7 +86,9 @@ def prepare(instance: Path) -> tuple[dict, dict]:
 def serve(env: dict, port: int) -> subprocess.Popen:
     server = subprocess.Popen([str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
                                "--workers", "2", "wsgi:app"], cwd=ROOT, env=env)
-    for _ in range(100):
+    for _ in range(300):  # a minute: on a busy machine the master's key check and the workers take a while
+        if server.poll() is not None:
+            sys.exit(f"screenshots: the server stopped (exit code {server.returncode})")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return server
@@ -87,6 +96,16 @@ def serve(env: dict, port: int) -> subprocess.Popen:
             time.sleep(0.2)
     server.terminate()
     sys.exit("screenshots: the server did not start")
+
+
+def login(page, url: str, email: str, password: str) -> None:
+    page.goto(f"{url}/account/login")
+    page.get_by_label("Электронная почта").fill(email)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_load_state("load")
+    if "/account/login" in page.url:
+        sys.exit(f"screenshots: {email} could not log in: {page.locator('.alert').all_inner_texts()}")
 
 
 def main() -> None:
@@ -102,23 +121,31 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
-                for name, email, path, viewport, caption in SHOTS:
-                    context = browser.new_context(viewport=viewport, locale="ru-RU", device_scale_factor=1)
-                    page = context.new_page()
-                    if email:
-                        page.goto(f"{url}/account/login")
-                        page.get_by_label("Электронная почта").fill(email)
-                        page.get_by_label("Пароль").fill(passwords[email])
-                        page.get_by_role("button", name="Войти").click()
-                        page.wait_for_load_state("load")
+                # one session per account, logged in once (logins from one address are rate-limited)
+                pages = {}
+                for name, email, path, viewport, caption, *clicks in SHOTS:
+                    if email not in pages:
+                        context = browser.new_context(viewport=viewport, locale="ru-RU", device_scale_factor=1)
+                        pages[email] = context.new_page()
+                        if email:
+                            login(pages[email], url, email, passwords[email])
+                    page = pages[email]
+                    page.set_viewport_size(viewport)
                     page.goto(url + path)
+                    if "/account/login" in page.url:
+                        sys.exit(f"screenshots: {name}: {email or 'a visitor'} is not logged in")
+                    for selector in (clicks[0] if clicks else ()):
+                        page.locator(selector).click()
                     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     print(f"{name}.png — {caption}")
-                    context.close()
                 browser.close()
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:  # the workers finish their requests first: on a busy machine that can take a while
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from certapp.home import SECTIONS
 
 
 def _menu(html: str) -> str:
-    return html[html.index('<nav class="nav"'):html.index("</nav>")]
+    """The menu's sections and links, without the account's (the profile and «Выйти» under the name)."""
+    menu = html[html.index('<nav class="nav"'):html.index("</nav>")]
+    return menu[:menu.index('<details class="nav-group nav-account"')]
 
 def test_the_department_sees_its_menu_in_sections_named_as_on_its_home(app, users, login):
     page = login(users["department"]).get("/").get_data(as_text=True)
@@ -36,10 +38,38 @@ def test_the_open_page_marks_its_section_and_link(app, users, login):
     assert '<details class="nav-group active" data-nav-group>\n        <summary>Сертификаты</summary>' in menu
     assert 'class="active" aria-current="page">Заявления на сертификат</a>' in menu
 
-@pytest.mark.parametrize("role", ["parent", "provider"])
-def test_parents_and_providers_see_one_row_without_sections(app, users, login, role):
-    menu = _menu(login(users[role]).get("/").get_data(as_text=True))
-    assert "<details" not in menu and "Договоры</a>" in menu
+def test_parents_see_their_pages_in_the_row_and_what_anyone_may_open_under_more(app, users, login):
+    menu = _menu(login(users["parent"]).get("/").get_data(as_text=True))
+    top = menu[:menu.index("<details")]
+    for name in ("Каталог программ", "Дети", "Сертификаты", "Заявления", "Запись на обучение", "Договоры", "Отзывы"):
+        assert f">{name}</a>" in top
+    assert re.findall(r"<summary>([^<]+)</summary>", menu) == ["Ещё"]
+    assert re.findall(r">([^<>]+)</a>", menu[menu.index("<details"):]) == [
+        "Реестр исполнителей", "Проверить сертификат", "Проверить документ"]
+
+
+def test_the_account_menu_holds_the_profile_and_logout_under_the_initials(app, users, login):
+    page = login(users["parent"]).get("/").get_data(as_text=True)
+    account = page[page.index('<details class="nav-group nav-account"'):page.index("</nav>")]
+    surname, first, middle = users["parent"].full_name.split()[:3]
+    assert f">{surname} {first[0]}. {middle[0]}.</summary>" in account
+    assert ">Выйти</button>" in account and "/account/profile" in account
+
+
+def test_the_provider_works_in_sections_named_as_the_officials_and_its_home(app, users, login):
+    page = login(users["provider"]).get("/").get_data(as_text=True)
+    menu, home = _menu(page), page[page.index("</nav>"):]
+    assert re.findall(r"<summary>([^<]+)</summary>", menu) == [SECTIONS[key] for key in ("registry", "money", "reports")]
+    groups = {re.search(r"<summary>([^<]+)</summary>", g).group(1): re.findall(r">([^<>]+)</a>", g)
+              for g in re.findall(r"<details.*?</details>", menu, re.S)}
+    assert groups["Реестр и программы"] == ["Реестр исполнителей", "Заявка в реестр", "Сотрудники", "Муниципалитеты",
+                                            "Программы", "Запись на обучение"]
+    assert groups["Договоры и деньги"] == ["Договоры", "Соглашения", "Счета", "Отчёты по соглашениям", "Реестры на оплату"]
+    # outside the sections: what a provider opens with a parent at hand
+    top = menu[:menu.index("<details")]
+    assert ">Каталог программ</a>" in top and ">Проверить сертификат</a>" in top
+    for title in groups:
+        assert f"<h2>{title}</h2>" in home
 
 def test_the_phone_menu_is_a_button_that_says_whether_it_is_open(app, client):
     page = client.get("/").get_data(as_text=True)

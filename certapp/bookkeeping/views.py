@@ -89,7 +89,7 @@ def agreement_action(agreement_id: int, action: str):
             limit = (form.amount_limit.data or "").strip()
             run_and_flash(lambda: call(agreement_id, current_user, form.valid_from.data, form.valid_to.data,
                                        volume_children=form.volume_children.data,
-                                       amount_limit=parse_rub(limit, "amount_limit") if limit else None),
+                                       amount_limit=parse_rub(limit, "amount_limit", form.amount_limit.label.text) if limit else None),
                           "Соглашение подписано и направлено исполнителю на подпись." if action == "conclude"
                           else "Дополнительное соглашение подписано и направлено исполнителю на подпись.")
         else:

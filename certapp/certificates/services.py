@@ -731,6 +731,13 @@ def decide(application_id: int, decision: str, actor: User, reason: str | None =
     return refuse(application_id, actor, reason)
 
 
+def application_name(application_id: int) -> str:
+    """How a bulk decision's report names an application: by its number («Заявление № 24-…»)."""
+    number = db.session.execute(select(CertificateApplication.number).where(
+        CertificateApplication.id == application_id)).scalar()
+    return f"Заявление № {number}" if number else f"Заявление (строка {application_id})"
+
+
 def _check_decision(decision: str) -> None:
     if decision not in ("confirmed", "refused"):
         raise ValidationError("Выберите решение: выдать сертификат или отказать.", field="decision")
@@ -783,7 +790,8 @@ def start_deciding(application_ids: Iterable[int], decision: str, actor: User, r
 register_bulk("certificates.decide",
               lambda row_id, user, decision, reason: (
                   QUEUED_NOTE if went_to_queue(decide(row_id, decision, user, reason)) else None),
-              ("заявление", "заявления", "заявлений"), lambda: path_for("certificates.queue"))
+              ("заявление", "заявления", "заявлений"), lambda: path_for("certificates.queue"),
+              lambda application_id: application_name(application_id))
 
 
 def file_on_behalf(actor: User, parent_email: str, child_data: dict[str, Any], period_id: int, consent: bool,

@@ -305,9 +305,9 @@ def decide_bulk():
     def report(result):
         if decision == "confirmed":
             flash_bulk(result, "Выдано", ("сертификат", "сертификата", "сертификатов"),
-                       {services.QUEUED_NOTE: len(result.queued)})
+                       {services.QUEUED_NOTE: len(result.queued)}, services.application_name)
         else:
-            flash_bulk(result, "Отказано", ("заявление", "заявления", "заявлений"))
+            flash_bulk(result, "Отказано", ("заявление", "заявления", "заявлений"), row_name=services.application_name)
 
     return bulk_from_page(ids, lambda: services.start_deciding(ids, decision, current_user, reason),
                           lambda: services.decide_many(ids, decision, current_user, reason), report,

@@ -22,10 +22,21 @@ def format_rub(kopecks: int | None, *, sign: bool = True) -> str:
     return f"{text}{NBSP}₽" if sign else text
 
 
-def parse_rub(text: str | int | float | Decimal, field: str | None = None) -> int:
+def parse_rub(text: str | int | float | Decimal, field: str | None = None, label: str | None = None) -> int:
     """'12 345,67', '12345.67', '12345', '１２３４５', '١٠٠' -> kopecks. A typed sum passes the one
     normalising edge (common.normalise: any script's digits are ASCII digits) and then may hold only
-    digits, one decimal point or comma, spaces and ₽. Refuses negatives and fractions of a kopeck."""
+    digits, one decimal point or comma, spaces and ₽. Refuses negatives and fractions of a kopeck.
+    `label`: the field's Russian name, for a refusal shown away from its field («Объём: предельная
+    сумма, ₽ — сумма указана неверно: …»)."""
+    try:
+        return _parse_rub(text, field)
+    except ValidationError as error:
+        if label is None:
+            raise
+        raise ValidationError(f"{label} — {error.message[0].lower()}{error.message[1:]}", field=field) from None
+
+
+def _parse_rub(text, field: str | None) -> int:
     if isinstance(text, bool):
         text = "nan"  # JSON true is not a sum
     if isinstance(text, int):

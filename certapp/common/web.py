@@ -1,4 +1,5 @@
 """Helpers for HTML views."""
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, flash
@@ -26,16 +27,18 @@ def run_and_flash(action, success: str | None):
     return result
 
 
-def flash_bulk(result: Any, done: str, forms: tuple[str, str, str], notes: dict[str, int] | None = None) -> None:
+def flash_bulk(result: Any, done: str, forms: tuple[str, str, str], notes: dict[str, int] | None = None,
+               row_name: Callable[[int], str] | None = None) -> None:
     """Tell what a bulk action did: «Принято: 3 заявки.», then `notes` (a remark on some of the rows
-    done -> how many) and each refused row with its reason."""
+    done -> how many) and each refused row with its reason, named by `row_name(row_id)` (its document's
+    number: «Заявление № 24-…»; without it «№ id», for rows whose id is the number people see)."""
     if result.done:
         flash(f"{done}: {len(result.done)} {plural(len(result.done), *forms)}.", "success")
     for note, count in (notes or {}).items():
         if count:
             flash(f"{note}: {count}.", "warning")
     for row_id, _code, message in result.refused[:10]:
-        flash(f"№ {row_id}: {message}", "error")
+        flash(f"{row_name(row_id) if row_name else f'№ {row_id}'}: {message}", "error")
     if len(result.refused) > 10:
         flash(f"Ещё не обработано: {len(result.refused) - 10}.", "error")
 

@@ -227,7 +227,7 @@ def contract_action(contract_id: int, action: str):
         form = forms["correction_form"]
         if form.validate_on_submit():
             run_and_flash(lambda: service_reports.correct_month(contract_id, current_user, form.month.data,
-                                                                parse_rub(form.amount.data, "amount"), form.direction.data,
+                                                                parse_rub(form.amount.data, "amount", "Корректировка: сумма, ₽"), form.direction.data,
                                                                 form.reason.data), "Корректировка проведена.")
         else:
             flash("Заполните месяц, сумму и основание корректировки.", "error")

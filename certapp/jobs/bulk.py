@@ -20,15 +20,16 @@ from certapp.uow import refuse, unit_of_work
 if TYPE_CHECKING:  # names only: accounts builds on the queue
     from certapp.accounts.models import User
 
-#: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path);
-#: an action may return a note (a str) about its row: the report counts the rows of each note
+#: name -> (row action(row_id, actor, **options), Russian name of the rows' plural forms, result path,
+#: row_name(row_id) naming a refused row or None: «№ id»); an action may return a note (a str) about its
+#: row: the report counts the rows of each note
 BULK_ACTIONS: dict[str, tuple] = {}
 #: more rows than this run as a job with a progress bar instead of in the request
 SYNC_LIMIT = 20
 
 
-def register_bulk(name: str, action, forms: tuple[str, str, str], result_path) -> None:
-    BULK_ACTIONS[name] = (action, forms, result_path)
+def register_bulk(name: str, action, forms: tuple[str, str, str], result_path, row_name=None) -> None:
+    BULK_ACTIONS[name] = (action, forms, result_path, row_name)
 
 
 def start_bulk(name: str, title: str, ids: Iterable[object], actor: "User", **options: object) -> Job:
@@ -40,7 +41,7 @@ def start_bulk(name: str, title: str, ids: Iterable[object], actor: "User", **op
 def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dict) -> int:
     """Each row in its own transaction, which also saves the job's checkpoint (the rows done, the
     refusals): a run handed out again after its worker died goes on with the rows not done yet."""
-    action, forms, result_path = BULK_ACTIONS[name]
+    action, forms, result_path, row_name = BULK_ACTIONS[name]
     actor = get_existing(Job, job_id).created_by  # the official who started it (actor_id)
     # the worker acts as the official did in the request: within their municipality only
     with scoped(actor.municipality_id), Progress(job_id, len(ids)) as progress:
@@ -56,7 +57,7 @@ def run_bulk(job_id: int, name: str, ids: list[int], actor_id: int, options: dic
                 state["done"], state["notes"] = state["done"] + 1, notes
             except DomainError as error:
                 state["refused"] += 1
-                state["reasons"] = (state["reasons"] + [f"№ {row_id}: {error.message}"])[:50]
+                state["reasons"] = (state["reasons"] + [f"{row_name(row_id) if row_name else f'№ {row_id}'}: {error.message}"])[:50]
                 with unit_of_work():
                     progress.save(state)
         done, refused = state["done"], state["refused"]

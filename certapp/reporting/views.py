@@ -44,7 +44,8 @@ def social_order(order_id: int):
             lines = {line.direction.code: {
                 "planned_children": int(request.form.get(f"{line.direction.code}-children", "0") or 0),
                 "planned_child_hours": int(request.form.get(f"{line.direction.code}-hours", "0") or 0),
-                "planned_money": parse_rub(request.form.get(f"{line.direction.code}-money", "0") or "0", "money"),
+                "planned_money": parse_rub(request.form.get(f"{line.direction.code}-money", "0") or "0", "money",
+                                           f"{line.direction.name}: средства, ₽"),
             } for line in order.lines}
         except ValueError:
             flash("Плановые значения — целые числа, средства — в рублях.", "error")

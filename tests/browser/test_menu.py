@@ -1,6 +1,7 @@
 """The official's menu as a person uses it: five sections in one row at 1280 px, a section opens by
 click and closes with Escape; on a phone the menu is a button (reached with Tab, it says whether the
 menu is open) and the sections open inside it."""
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.journeys import login, staff_user
@@ -33,7 +34,7 @@ def test_the_department_finds_its_pages_through_the_sections(page, live_server, 
         expect(toggle).to_be_hidden()
         # one row: the header is no taller than one line of sections and the user's name
         assert page.locator("header.topbar").bounding_box()["height"] < 90
-    assert nav.locator("summary").all_inner_texts() == SECTIONS
+    assert nav.locator(".nav-group:not(.nav-account) summary").all_inner_texts() == SECTIONS
     watch.check()
     nav.get_by_text("Сертификаты", exact=True).click()
     link = nav.get_by_role("link", name="Заявления на сертификат")
@@ -47,4 +48,34 @@ def test_the_department_finds_its_pages_through_the_sections(page, live_server, 
     if viewport == "phone":
         page.get_by_role("button", name="☰ Меню").click()
     expect(page.locator("#site-nav details.active summary")).to_have_text("Сертификаты")
+    watch.check()
+
+
+@pytest.mark.parametrize("role", ["parent", "provider", "department", "bookkeeping", "region"])
+def test_every_roles_menu_fits_in_one_row_at_1280_and_opens_on_a_phone(page, live_server, watch, viewport, role):
+    email = f"menu.{role}.{viewport}@example.ru"
+    with live_server.app.app_context():
+        from certapp.db import db
+
+        staff_user(role, email)
+        db.session.commit()
+    login(page, watch, live_server.url, email)
+    nav = page.locator("#site-nav")
+    if viewport == "phone":
+        page.get_by_role("button", name="☰ Меню").click()
+        expect(nav).to_be_visible()
+        # the open menu fits the phone's width (watch.check) and each section opens inside it
+        for summary in nav.locator(".nav-group:not(.nav-account) summary").all():
+            summary.click()
+            watch.check()
+    else:
+        # one row: the sections (or a parent's few links) and the user's name, no second line
+        assert page.locator("header.topbar").bounding_box()["height"] < 90, role
+    sections = nav.locator(".nav-group:not(.nav-account) summary").all_inner_texts()
+    assert sections == (["Ещё"] if role == "parent" else
+                        ["Реестр и программы", "Договоры и деньги", "Отчёты"] if role == "provider" else sections)
+    assert sections
+    # the account: the profile and «Выйти» under the name
+    nav.locator(".nav-account summary").click()
+    expect(nav.get_by_role("button", name="Выйти")).to_be_visible()
     watch.check()

@@ -99,6 +99,8 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
     page.goto(f"{url}/")
     page.get_by_role("link", name=re.compile(r"Уведомления: непрочитанных \d+")).click()
     expect(page.get_by_text(f"Выдан сертификат № {number}")).to_be_visible()
+    # the child's name declined as a person reads it, not «Ребёнку Иванов Пётр Сергеевич»
+    expect(page.get_by_text("Ребёнку Иванову Петру Сергеевичу выдан социальный сертификат").first).to_be_visible()
     watch.check(watch.phone)
     page.locator(".notification", has_text=f"Выдан сертификат № {number}").get_by_role("button", name="Открыть").click()
     expect(page.get_by_role("heading", name=f"Социальный сертификат № {number}")).to_be_visible()
@@ -128,6 +130,10 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
     watch.check(watch.phone)
     page.get_by_role("link", name="Записать ребёнка по сертификату").click()
     watch.check(watch.phone)
+    # the group with its school year, dates and free seats
+    group = page.eval_on_selector("#group_id option:checked", "o => o.textContent").strip()
+    assert re.fullmatch(r"Группа 1, вт, чт 15:00 — .+ учебный год, \d\d\.\d\d\.\d{4}–\d\d\.\d\d\.\d{4}, "
+                        r"свободно \d+ мест(а|о)? из \d+", group), group
     page.get_by_role("button", name="Записать ребёнка").click()
     watch.check(watch.phone)
     contract_number = live_server.run(lambda: _accept_enrollment(world))

@@ -149,3 +149,13 @@ def test_the_job_counts_the_certificates_that_went_to_the_waiting_queue(login, u
     page = login(users["department"]).get(answer.location).get_data(as_text=True)
     assert "Обработано: 21 заявление." in page
     assert "Из них в очереди ожидания (в категории не осталось оплачиваемых мест): 20." in page
+
+
+def test_a_refused_row_is_named_by_its_applications_number_not_its_id(login, users):
+    ids = _applications(users["parent"], 2)
+    department = login(users["department"])
+    department.post("/certificates/applications/bulk", data={"ids": ids[:1], "decision": "confirmed"})
+    page = department.post("/certificates/applications/bulk", data={"ids": ids, "decision": "confirmed"},
+                           follow_redirects=True).get_data(as_text=True)
+    number = db.session.get(CertificateApplication, ids[0]).number
+    assert f"Заявление № {number}: " in page and f"№ {ids[0]}:" not in page

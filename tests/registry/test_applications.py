@@ -268,3 +268,10 @@ def test_registry_search_finds_by_cyrillic_name_in_any_case(api):
     found = api().get("/api/v1/registry/entries?search=ДОМ ДЕТСКОГО")
     assert listed_total(found) == 1 and found.json[0]["short_name"] == "МБУ ДО ДДТ"
     assert BIK not in found.get_data(as_text=True)  # bank details are not published
+
+
+def test_a_draft_is_titled_a_draft_of_an_application_not_an_application_draft(login, users):
+    draft = services.save_application(users["provider"], application_data())
+    db.session.commit()
+    page = login(users["provider"]).get(f"/registry/applications/{draft.id}/edit").get_data(as_text=True)
+    assert f"<h1>Черновик заявки № {draft.id}</h1>" in page and "Заявка черновик" not in page

@@ -57,6 +57,9 @@ def test_department_enters_and_approves_the_social_order_then_gets_the_execution
     response = client.post("/reports/social-orders", data={"year": year})
     assert response.status_code == 302
     order = db.session.execute(services.orders_query(year)).scalars().first()
+    # a wrong sum among twelve fields names its field in the message at the top of the page
+    wrong = client.post(f"/reports/social-orders/{order.id}", data={"sport-money": "двадцать"}, follow_redirects=True)
+    assert "физкультурно-спортивная: средства, ₽ — сумма указана неверно" in wrong.get_data(as_text=True)
     client.post(f"/reports/social-orders/{order.id}", data={
         "technical-children": "10", "technical-hours": "800", "technical-money": "100 000",
         "sport-children": "4", "sport-hours": "300", "sport-money": "20 000,50"})
