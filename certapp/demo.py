@@ -396,6 +396,11 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
     reporting.set_indicator_values([(code, year, value) for code, base, target in DEMO_INDICATORS
                                     for year, value in ((reporting.BASE_YEAR, base), (reporting.TARGET_YEAR, target))],
                                    department)
+    from certapp.publication import services as publication  # the demo's public open data pages
+
+    publication.publish("social_order", department, source_id=order.id)
+    for kind in ("registry", "catalog"):
+        publication.publish(kind, department)
 
 
 PROVIDER_OF = {title: email for email, items in DEMO_PROGRAMS.items() for title, *_ in items}

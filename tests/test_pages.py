@@ -11,7 +11,8 @@ from tests.factories import current_period
 
 PAGES = {
     None: ["/", "/catalog", "/catalog/1", "/registry/", "/registry/export.csv", "/reference/directions", "/verify",
-           "/.well-known/jwks.json", "/api/v1/openapi.json"],
+           "/.well-known/jwks.json", "/api/v1/openapi.json", "/open", "/open/04624000", "/open/04624000/registry",
+           "/open/04624000/catalog", "/open/04624000/catalog/meta"],
     "parent": ["/", "/children", "/certificates/", "/certificates/1", "/certificates/1/print", "/certificates/apply",
                "/certificates/applications", "/enrollments", "/contracts", "/contracts/1", "/reports/feedback",
                "/enroll/1", "/account/profile", "/children/1/edit"],
@@ -22,7 +23,7 @@ PAGES = {
                    "/reports/social-orders", "/reports/social-orders/1", "/reports/execution",
                    "/reports/indicators", "/reports/feedback", "/bookkeeping/agreements", "/bookkeeping/registers",
                    "/bookkeeping/reconciliation", "/reference/periods", "/registry/entries/1", "/matters",
-                   "/matters?overdue=1"],
+                   "/matters?overdue=1", "/publication"],
     "bookkeeping": ["/", "/bookkeeping/agreements", "/bookkeeping/agreements/1", "/bookkeeping/registers",
                     "/bookkeeping/registers/1", "/bookkeeping/reconciliation", "/certificates/holders",
                     "/reports/execution", "/contracts", "/matters", "/bookkeeping/invoices"],

@@ -42,7 +42,7 @@ class Field:
     format: str
 
 
-_MONEY = "число: рубли с двумя знаками после точки"
+MONEY_FORMAT = "число: рубли с двумя знаками после точки"
 _INT = "целое число"
 _TEXT = "строка"
 _DATE = "дата ГГГГ-ММ-ДД"
@@ -50,7 +50,7 @@ _SERVICE = [Field("service_code", "registry number of the service", "Реест�
             Field("direction", "direction of programs", "Направленность программ", _TEXT)]
 _PLAN = [Field("planned_children", "planned number of children", "Плановое число детей", _INT),
          Field("planned_child_hours", "planned child-hours", "Плановый объём услуги, человеко-часов", _INT),
-         Field("planned_money_rub", "planned financing, roubles", "Плановый объём финансового обеспечения, руб.", _MONEY)]
+         Field("planned_money_rub", "planned financing, roubles", "Плановый объём финансового обеспечения, руб.", MONEY_FORMAT)]
 
 #: kind -> the set's structure
 FIELDS: dict[str, list[Field]] = {
@@ -58,7 +58,7 @@ FIELDS: dict[str, list[Field]] = {
     "execution_report": _SERVICE + _PLAN + [
         Field("children", "children served", "Фактическое число детей, получивших услугу", _INT),
         Field("child_hours", "child-hours delivered", "Фактический объём услуги, человеко-часов", _INT),
-        Field("money_rub", "money spent, roubles", "Фактический объём финансового обеспечения, руб.", _MONEY)],
+        Field("money_rub", "money spent, roubles", "Фактический объём финансового обеспечения, руб.", MONEY_FORMAT)],
     "indicators": [
         Field("code", "indicator code", "Код показателя", _TEXT),
         Field("name", "indicator", "Наименование показателя", _TEXT),
@@ -85,7 +85,7 @@ FIELDS: dict[str, list[Field]] = {
         Field("age_to", "age to", "Возраст детей до, лет", _INT),
         Field("duration_months", "duration, months", "Продолжительность, месяцев", _INT),
         Field("hours_per_month", "hours per month", "Часов в месяц", _INT),
-        Field("price_per_month_rub", "price per month, roubles", "Стоимость в месяц, руб.", _MONEY),
+        Field("price_per_month_rub", "price per month, roubles", "Стоимость в месяц, руб.", MONEY_FORMAT),
         Field("venue_address", "venue", "Адрес проведения занятий", _TEXT)],
 }
 

@@ -101,7 +101,7 @@ def dataset(oktmo: str, dataset: str, version: int | None = None):
     shown = services.find_version(municipality, dataset, version)
     return render_template("publication/dataset.html", municipality=municipality, shown=shown,
                            publication=shown.publication, versions=services.versions(municipality, dataset),
-                           money=services._MONEY)
+                           money=services.MONEY_FORMAT)
 
 
 def _file(body: str, mimetype: str, name: str) -> Response:
