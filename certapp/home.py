@@ -108,7 +108,7 @@ def menu(path: str) -> list[dict]:
             url = url_for(endpoint)
             item = {"title": title, "url": url, "active": url != "/" and path.startswith(url)}
             groups[_section(endpoint, section)].append(item)
-    return [{"title": titles.get(key), "items": items, "active": any(i["active"] for i in items)}
+    return [{"title": titles.get(key) if key else None, "items": items, "active": any(i["active"] for i in items)}
             for key, items in groups.items() if items]
 
 

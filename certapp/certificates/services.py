@@ -397,7 +397,7 @@ def corrections_of_query(parent: User) -> Select[ChildCorrection]:
             .order_by(ChildCorrection.id.desc()).execution_options(all_municipalities=True))
 
 
-def corrections_visible_to(user: User, status: str | None = "requested"):
+def corrections_visible_to(user: User, status: str | None = "requested") -> Select[ChildCorrection]:
     """The corrections of a child's record a user lists: a parent their own; the department those in `status`."""
     return corrections_of_query(user) if user.role == "parent" else corrections_query(status)
 
@@ -608,11 +608,12 @@ def apply_keeping_refusal(parent: User, child_id: int, period_id: int, consent: 
             CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES)
         ).execution_options(all_municipalities=True)).scalars().first()
         if pending is not None and pending.parent_id != child.parent_id:
-            error = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
-                                              code="duplicate_application")
-            refusal = _tell_department(error, child, period, actor=filed_by or parent, official=filed_by is not None)
+            duplicate = DuplicateCertificateError(_held_elsewhere_message(period), field="child_id", held=pending,
+                                                  code="duplicate_application")
+            refusal = _tell_department(duplicate, child, period, actor=filed_by or parent,
+                                       official=filed_by is not None)
             if refusal is None:
-                raise error
+                raise duplicate from None
             return refusal
         raise ConflictError(f"Заявление на этого ребёнка на {period.code} учебный год уже подано"
                             + (f": № {pending.number}" if pending else "") + " и рассматривается.",
@@ -996,7 +997,7 @@ def get_certificate(certificate_id: int, user: User) -> Certificate:
     return certificate
 
 
-def _with_rows(stmt):
+def _with_rows(stmt: Select[Certificate]) -> Select[Certificate]:
     """A certificates' query with what each row shows (the child, the balances) loaded for all rows at once."""
     return stmt.options(selectinload(Certificate.child), selectinload(Certificate.balance))
 
@@ -1005,13 +1006,13 @@ def certificates_of(parent: User) -> list[Certificate]:
     return list(db.session.execute(_own_certificates_query(parent)).scalars())
 
 
-def _own_certificates_query(parent: User):
+def _own_certificates_query(parent: User) -> Select[Certificate]:
     return _with_rows(select(Certificate).join(Child).where(Child.parent_id == parent.id)
                       .order_by(Certificate.id.desc()))
 
 
 def certificates_visible_to(user: User, *, search: str | None = None, period_id: int | None = None,
-                            status: str | None = None):
+                            status: str | None = None) -> Select[Certificate]:
     """The certificates a user lists: a parent their children's; the department and bookkeeping the
     register of holders, filtered."""
     if user.role == "parent":
@@ -1174,7 +1175,7 @@ def reencrypt_personal_data() -> int:
 # --- where a parent's certificates pay (the catalog's first municipality) ---------------------------
 
 
-def home_municipality_of(user) -> int | None:
+def home_municipality_of(user: Any) -> int | None:
     """The municipality whose programs a parent sees first: that of the child's newest certificate."""
     if not getattr(user, "is_authenticated", False) or user.role != "parent":
         return None
@@ -1183,7 +1184,7 @@ def home_municipality_of(user) -> int | None:
                               .order_by(Certificate.issued_at.desc()).limit(1)).scalar()
 
 
-def certificate_municipalities_of(user) -> set[int] | None:
+def certificate_municipalities_of(user: Any) -> set[int] | None:
     """Where a parent's active certificates pay (a program must be offered there); None when that does not
     limit anything (not a parent, or no certificate yet: the enrollment page says what to do)."""
     if not getattr(user, "is_authenticated", False) or user.role != "parent":

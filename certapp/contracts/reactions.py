@@ -12,6 +12,7 @@ from certapp.contracts.enrollments import request_enrollment
 from certapp.contracts.models import Enrollment
 from certapp.contracts.seats import occupied_seats
 from certapp.db import db
+from certapp.programs.models import StudyGroup
 
 
 @events.certificate_issued.connect
@@ -34,7 +35,7 @@ def enroll_as_asked(certificate: Certificate, **_: object) -> None:
 
 
 @events.study_group_capacity_set.connect
-def capacity_holds_the_contracts(group, capacity, **_):
+def capacity_holds_the_contracts(group: StudyGroup, capacity: int, **_: object) -> None:
     """A group cannot have fewer places than its contracts (offered or in force) hold."""
     occupied = occupied_seats([group.id]).get(group.id, 0)
     if capacity < occupied:

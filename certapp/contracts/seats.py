@@ -1,14 +1,14 @@
 """The seats of a study group that contracts hold (offered or in force): counted from the contracts
 themselves for the per-group checks; the groups' `seats_taken` counters, kept by the database's
 triggers, serve the catalog's filter over every group."""
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, func, select, update
 
 from certapp.contracts.models import SEAT_HOLDING_STATUSES, Contract
 from certapp.db import db
 from certapp.programs.models import StudyGroup
 
 
-def taken_seats_expr():
+def taken_seats_expr() -> ScalarSelect[int]:
     """A correlated SQL expression: the seats taken in StudyGroup (contracts offered or in force)."""
     return (select(func.count(Contract.id))
             .where(Contract.group_id == StudyGroup.id, Contract.status.in_(SEAT_HOLDING_STATUSES))

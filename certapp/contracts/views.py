@@ -1,4 +1,5 @@
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -130,16 +131,17 @@ def cancel(enrollment_id: int):
     return redirect(url_for("contracts.enrollments"))
 
 
-def _contract_filters(args) -> tuple[dict, dict[str, str]]:
+def _contract_filters(args) -> tuple[dict[str, Any], dict[str, str]]:
     """The contracts list's filters from the address, and a Russian message for each value that is not
     valid (that filter is then left out: the page still lists contracts)."""
     errors = {}
     status = args.get("status") or None
     if status and status not in CONTRACT_STATUSES:
         errors["status"], status = "Такого состояния нет: выберите из списка.", None
-    provider_id = identifier(args.get("provider", "")) or None
-    if provider_id is not None:
-        provider_id = int(provider_id) if is_ascii_digits(provider_id) and len(provider_id) <= 18 else None
+    provider = identifier(args.get("provider", "")) or None
+    provider_id: int | None = None
+    if provider is not None:
+        provider_id = int(provider) if is_ascii_digits(provider) and len(provider) <= 18 else None
         if provider_id is None:
             errors["provider"] = "Такого исполнителя нет: выберите из списка."
     try:

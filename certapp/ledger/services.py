@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -195,7 +195,7 @@ def balance_of(certificate_id: int) -> CertificateBalance | None:
     return db.session.get(CertificateBalance, certificate_id)
 
 
-def entries_query(certificate_id: int):
+def entries_query(certificate_id: int) -> Select[LedgerEntry]:
     """The certificate's ledger entries, oldest first."""
     return select(LedgerEntry).where(LedgerEntry.certificate_id == certificate_id).order_by(LedgerEntry.id)
 

@@ -2,6 +2,7 @@
 provider must act on, with its due date from certapp.deadlines (the one rule of due dates) and the
 working days left or overdue. Whose rows a user sees is the municipality scope's (certapp.common.scope)
 and, for a provider, its own; this module only gathers, filters and orders."""
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -72,7 +73,7 @@ class Matter:
 
     @property
     def days_overdue(self) -> int:
-        return -self.days_left if self.overdue else 0
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
 
     @property
     def due_text(self) -> str:
@@ -144,16 +145,16 @@ def _program_reviews(today: date, provider_id: int | None) -> list[Matter]:
             for p in programs]
 
 
-def _submitted_at(programs: list[Program]) -> dict[str, datetime]:
+def _submitted_at(programs: Sequence[Program]) -> dict[str, datetime]:
     """When each program was last sent for review: the audit log keeps it (the program has no column)."""
     if not programs:
         return {}
     # the log's rows of these programs (already in the reader's scope), whichever municipality tagged them
-    return dict(db.session.execute(
+    return {str(object_id): at for object_id, at in db.session.execute(
         select(AuditEvent.object_id, func.max(AuditEvent.created_at))
         .where(AuditEvent.action == "program.submitted", AuditEvent.object_type == "Program",
                AuditEvent.object_id.in_([str(p.id) for p in programs]))
-        .group_by(AuditEvent.object_id).execution_options(all_municipalities=True)).all())
+        .group_by(AuditEvent.object_id).execution_options(all_municipalities=True))}
 
 
 def _reports(today: date, provider_id: int | None) -> list[Matter]:
@@ -252,7 +253,7 @@ def of_provider(matters: list[Matter], provider_id: int | None) -> list[Matter]:
 
 def providers_of(matters: list[Matter]) -> list[tuple[int, str]]:
     """The providers the matters concern, by name: the choices of the provider filter."""
-    return sorted({(m.provider_id, m.provider_name) for m in matters if m.provider_id}, key=lambda p: (p[1], p[0]))
+    return sorted({(m.provider_id, m.provider_name or "") for m in matters if m.provider_id}, key=lambda p: (p[1], p[0]))
 
 
 def page_of(matters: list[Matter], page: int, per_page: int) -> Page:

@@ -20,15 +20,16 @@ def _filters(args) -> tuple[dict, dict[str, str]]:
     kind = args.get("kind") or None
     if kind and kind not in kinds:
         errors["kind"], kind = "Такого вида дел нет: выберите из списка.", None
-    provider_id = identifier(args.get("provider", "")) or None
-    if provider_id is not None:
-        provider_id = int(provider_id) if is_ascii_digits(provider_id) and len(provider_id) <= 18 else None
+    provider = identifier(args.get("provider", "")) or None
+    provider_id: int | None = None
+    if provider is not None:
+        provider_id = int(provider) if is_ascii_digits(provider) and len(provider) <= 18 else None
         if provider_id is None:
             errors["provider"] = "Такого исполнителя нет: выберите из списка."
     if current_user.role == "region" and args.get("municipality") and find_municipality(args["municipality"]) is None:
         errors["municipality"] = f"Муниципалитета нет: показан «{g.region_view.name}»."
-    page = identifier(args.get("page", "")) or "1"
-    page = int(page) if is_ascii_digits(page) and len(page) <= 6 and int(page) >= 1 else 1
+    page_text = identifier(args.get("page", "")) or "1"
+    page = int(page_text) if is_ascii_digits(page_text) and len(page_text) <= 6 and int(page_text) >= 1 else 1
     return {"kind": kind, "overdue_only": args.get("overdue") == "1", "provider_id": provider_id, "page": page}, errors
 
 

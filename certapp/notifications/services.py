@@ -104,10 +104,10 @@ def settle(subject: str, outcome: str) -> int:
     """The matter `subject` is decided: its notifications not yet settled say so («решено: {outcome}») and
     stop waiting. Returns how many. Every recipient's notification about this one matter is settled,
     whoever decided it (a provider's has no municipality: the scope would hide it from the decider)."""
-    return db.session.execute(
+    return rowcount(db.session.execute(
         update(Notification).where(Notification.subject == subject, Notification.settled_at.is_(None))
         .values(settled_at=utcnow(), settled_text=f"решено: {outcome}"[:255])
-        .execution_options(all_municipalities=True, synchronize_session=False)).rowcount
+        .execution_options(all_municipalities=True, synchronize_session=False)))
 
 
 def unread_count(user: User) -> int:

@@ -5,7 +5,7 @@ from sqlalchemy import DDL, JSON, ForeignKey, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import MunicipalityOwned
-from certapp.db import UTCDateTime, db, utcnow
+from certapp.db import Model, UTCDateTime, utcnow
 
 #: kind -> (Russian name of the kind, how often it is updated)
 PUBLICATION_KINDS = {
@@ -21,7 +21,7 @@ class PublishedVersionChanged(Exception):
     """Raised when code tries to change or delete a published version (it never changes)."""
 
 
-class Publication(MunicipalityOwned, db.Model):
+class Publication(MunicipalityOwned, Model):
     """One published version of an open data set: its data frozen as published (`snapshot`), never
     recomputed and never changed (refused here and, by a trigger, in the database); a new version is
     a new publication."""

@@ -261,8 +261,8 @@ def own_publications():
 
 
 def published_sources(kind: str) -> set[int]:
-    return set(db.session.execute(select(Publication.source_id).where(
-        Publication.kind == kind, Publication.source_id.is_not(None))).scalars())
+    return {source_id for source_id in db.session.execute(select(Publication.source_id).where(
+        Publication.kind == kind, Publication.source_id.is_not(None))).scalars() if source_id is not None}
 
 
 # --- what the public reads ------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def index():
     if request.method == "POST":
         try:
             year = year_arg(request.form, clock.today().year) if kind == "indicators" else None
-            publication = services.publish(kind, current_user, source_id=_source_arg(), year=year)
+            publication = services.publish(kind or "", current_user, source_id=_source_arg(), year=year)
         except DomainError as error:
             refuse(error)
             errors = {f"{kind}:{name}": message for name, message in (error.fields or {"": error.message}).items()}

@@ -548,7 +548,7 @@ def mark_decidable(requests: list[StaffRequest], user) -> list[StaffRequest]:
     page: `decidable_for` = {user id: bool}, which the schema reads while the request still waits."""
     admitted = _admitted_here([r.provider_id for r in requests], user) if user.role == "department" else None
     for request in requests:
-        request.decidable_for = {user.id: can_decide(request, user, admitted)}
+        request.decidable_for = {user.id: can_decide(request, user, admitted)}  # type: ignore[attr-defined]  # read by the schema
     return requests
 
 
