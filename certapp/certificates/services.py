@@ -733,10 +733,11 @@ def decide(application_id: int, decision: str, actor: User, reason: str | None =
 
 
 def application_name(application_id: int) -> str:
-    """How a bulk decision's report names an application: by its number («Заявление № 24-…»)."""
+    """How a bulk decision's report names an application: by its number («Заявление № 24-…»); one not
+    found (or outside the official's municipality) by the id that was sent."""
     number = db.session.execute(select(CertificateApplication.number).where(
         CertificateApplication.id == application_id)).scalar()
-    return f"Заявление № {number}" if number else f"Заявление (строка {application_id})"
+    return f"Заявление № {number}" if number else f"№ {application_id}"
 
 
 def _check_decision(decision: str) -> None:
