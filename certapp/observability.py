@@ -21,7 +21,7 @@ from flask import Blueprint, current_app, g, has_request_context, jsonify, reque
 from flask.logging import default_handler
 from flask_login import current_user
 from flask_migrate import Migrate
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from certapp.accounts.access import public
 from certapp.common.validators import is_valid_snils
@@ -43,11 +43,18 @@ def start_request() -> None:
     g.request_started = time.perf_counter()
 
 
+def _user_id() -> int | None:
+    """The request's user id without loading the user again: the request's unit has committed (and
+    expired what it loaded) before this hook runs."""
+    state = inspect(current_user._get_current_object(), raiseerr=False)
+    return state.identity[0] if state is not None and state.identity else None
+
+
 def finish_request(response):
     response.headers["X-Request-ID"] = g.get("request_id", "")
     if request.endpoint != "static":
         started = g.get("request_started")
-        user_id = current_user.id if current_user and current_user.is_authenticated else None
+        user_id = _user_id()
         log.info("request", extra={"fields": {
             "request_id": g.get("request_id"), "method": request.method, "path": request.path,
             "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)
