@@ -184,6 +184,7 @@ def register_commands(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     # imported when an app is built, not with the package: importing any certapp module must not load every feature
     from certapp.common.money import format_rub
+    from certapp.common.months import month_text
     from certapp.common.names import dative, genitive
     from certapp.common.templating import format_date, format_datetime, format_number, plural
     from certapp.mail.services import smtp_configured
@@ -194,6 +195,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["ru_date"] = format_date
     app.jinja_env.filters["ru_datetime"] = format_datetime
     app.jinja_env.filters["ru_number"] = format_number
+    # {{ "2026-07"|ru_month }} -> "июль 2026" (a month kept as ГГГГ-ММ in a document's figures)
+    app.jinja_env.filters["ru_month"] = month_text
     # {{ child|dative }} -> "Петровой Анне Андреевне" (a Child, a User or a text «Фамилия Имя Отчество»)
     app.jinja_env.filters["dative"] = dative
     app.jinja_env.filters["genitive"] = genitive

@@ -28,7 +28,7 @@ SECTIONS = {
     "settings": "Настройки",
 }
 #: a parent's own pages stay in the row; what anyone may open (the registry, the checks) goes under «Ещё»
-PARENT_MORE = ("Ещё", ("registry.index", "certificates.verify", "documents.verify"))
+PARENT_MORE = ("Ещё", ("registry.index", "certificates.verify", "publication.open_municipalities", "documents.verify"))
 #: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone,
 #: the section for those who see sections). Parents and visitors see their few items in one row;
 #: officials (and the regional operator, who reads their pages) and providers see the sections.
@@ -37,7 +37,8 @@ NAVIGATION = (
     ("Каталог программ", "programs.catalog", ("parent", "provider", None), None),
     ("Реестр исполнителей", "registry.index", ANYONE, "registry"),
     ("Проверить сертификат", "certificates.verify", ("parent", "provider", None), None),
-    ("Открытые данные", "publication.open_municipalities", ("parent", "provider", None), None),
+    # a parent's under «Ещё», a provider's under «Отчёты»: with it in their top row the name went to a second line
+    ("Открытые данные", "publication.open_municipalities", ("parent", "provider", None), "reports"),
     ("Проверить документ", "documents.verify", ANYONE, "reports"),
     ("Дети", "certificates.children", ("parent",), None),
     ("Сертификаты", "certificates.my_certificates", ("parent",), None),

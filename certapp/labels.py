@@ -16,7 +16,7 @@ from certapp.certificates.models import APPLICATION_STATUSES as CERTIFICATE_APPL
 from certapp.certificates.models import CERTIFICATE_KINDS, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.common.money import format_rub
 from certapp.common.months import month_label
-from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS
+from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, MONTH_STATUSES, TERMINATION_GROUNDS
 from certapp.ledger.models import ENTRY_KINDS
 from certapp.programs.models import PROGRAM_STATUSES
 from certapp.registry.models import ADMISSION_STATUSES, ENTRY_STATUSES, STAFF_REQUEST_STATUSES
@@ -42,8 +42,8 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "study_group": ("Учебная группа", "StudyGroup", {}),
     "enrollment": ("Заявка на обучение", "Enrollment", ENROLLMENT_STATUSES),
     "contract": ("Договор", "Contract", CONTRACT_STATUSES),
-    "service_report": ("Отчёт об оказанных услугах за месяц", "ServiceReport", {}),
-    "ledger": ("Движение средств", "Certificate", ENTRY_KINDS),
+    "service_report": ("Отчёт об оказанных услугах за месяц", "ServiceReport", MONTH_STATUSES),
+    "ledger": ("Движение средств", "LedgerEntry", ENTRY_KINDS),
     "agreement": ("Соглашение", "Agreement", AGREEMENT_STATUSES),
     "agreement_report": ("Отчёт по соглашению", "AgreementReport", AGREEMENT_REPORT_STATUSES),
     "payment_register": ("Реестр на оплату", "PaymentRegister", REGISTER_STATUSES),
@@ -142,12 +142,23 @@ def object_name(object_type: str, object_id: str | None) -> str:
     return f"{name} № {object_id}" if object_id not in (None, "") else name
 
 
+#: a document's version as recorded ("v2"), and the word its pages use for it
+_VERSION = re.compile(r"^v(\d+)$")
+VERSION_WORDS = {"Publication": "версия"}
+
+
 def state_name(object_type: str, state: str | None) -> str:
-    """A status in the object's own words («Утверждён» for a register's "approved"); other values as they are."""
+    """A status in the object's own words («Утверждён» for a register's "approved"), a version as «редакция 2»
+    («версия 2» of an open data set); other values as they are."""
     if state is None:
         return ""
     said = _BY_CLASS.get(object_type, ("", {}))[1].get(state)
-    return said if said is not None else _value_text(None, state)
+    if said is not None:
+        return said
+    version = _VERSION.match(state)
+    if version:
+        return f"{VERSION_WORDS.get(object_type, 'редакция')} {version[1]}"
+    return _value_text(None, state)
 
 
 #: the keys of an event's details, in Russian (a key not named here is shown as it is)
@@ -168,6 +179,7 @@ DETAIL_NAMES = {
     "period": "Период", "period_municipality": "Муниципалитет периода", "municipality": "Муниципалитет",
     "status": "Состояние", "certificate": "Сертификат", "application": "Заявление", "certificates": "Сертификаты",
     "child_id": "Ребёнок №", "guardian_id": "Законный представитель (учётная запись №)", "mismatches": "Расхождений",
+    "dataset": "Код набора данных", "title": "Наименование", "published_on": "Дата публикации",
 }
 #: details that are sums in kopecks
 MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks", "total", "certificate_part", "parent_part",

@@ -45,7 +45,8 @@ def test_parents_see_their_pages_in_the_row_and_what_anyone_may_open_under_more(
         assert f">{name}</a>" in top
     assert re.findall(r"<summary>([^<]+)</summary>", menu) == ["Ещё"]
     assert re.findall(r">([^<>]+)</a>", menu[menu.index("<details"):]) == [
-        "Реестр исполнителей", "Проверить сертификат", "Проверить документ"]
+        "Реестр исполнителей", "Проверить сертификат", "Открытые данные", "Проверить документ"]
+    assert ">Открытые данные</a>" not in top  # with it in the row the name went to a second line at 1280 px
 
 
 def test_the_account_menu_holds_the_profile_and_logout_under_the_initials(app, users, login):

@@ -40,7 +40,7 @@ class TokenCreateForm(BaseForm):
 class EmptyForm(BaseForm):
     """A form with nothing but its CSRF token, for one-button actions."""
 
-    submit = SubmitField("OK")
+    submit = SubmitField("Выполнить")
 
 
 class ForgotPasswordForm(BaseForm):

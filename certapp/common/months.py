@@ -97,6 +97,11 @@ MONTHS_RU_GENITIVE = ("января", "февраля", "марта", "апре�
                       "ноября", "декабря")
 
 
+def month_text(month: date | str) -> str:
+    """A month as people read it, from a date or the «ГГГГ-ММ» a signed document keeps: «2026-07» -> «июль 2026»."""
+    return month_label(date.fromisoformat(f"{month}-01") if isinstance(month, str) else month)
+
+
 def month_label_from(month: date) -> str:
     """date(2026, 1, 1) -> «января 2026» (as in «с января 2026»)."""
     return f"{MONTHS_RU_GENITIVE[month.month - 1]} {month.year}"

@@ -5,6 +5,7 @@ from fpdf import FPDF
 from certapp.certificates.render import FONTS
 from certapp.common.exports import Money
 from certapp.common.money import format_rub
+from certapp.common.templating import format_date
 
 EXECUTION_HEADERS = ["Реестровый номер услуги", "Направленность", "Детей: план", "Детей: факт", "%",
                      "Человеко-часов: план", "Человеко-часов: факт", "%", "Средства: план, ₽", "Средства: факт, ₽", "%"]
@@ -32,12 +33,14 @@ def execution_pdf(report, district_name: str) -> bytes:
     pdf.multi_cell(0, 7, f"Отчёт об исполнении муниципального социального заказа за {report.title}",
                    align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    order = (f"редакция {report.order.version}, утверждён {report.order.approved_at:%d.%m.%Y}" if report.order
+    order = (f"редакция {report.order.version}, утверждён {format_date(report.order.approved_at)}" if report.order
              else "социальный заказ на год не утверждён")
     pdf.multi_cell(0, 5, f"{district_name}. Услуга «Реализация дополнительных общеразвивающих программ». План: "
                          f"{order}.", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    widths = (46, 38, 17, 17, 13, 22, 22, 13, 30, 30, 13)
+    # the page's 277 mm: each column fits its longest text («физкультурно-спортивная», «Дети факт» in bold) and
+    # the cell's padding, so headers and names do not run into their neighbours
+    widths = (46, 44, 21, 21, 13, 23, 23, 13, 30, 30, 13)
     headers = ["Реестровый номер", "Направленность", "Дети план", "Дети факт", "%", "Чел.-ч план", "Чел.-ч факт", "%",
                "Средства план", "Средства факт", "%"]
     pdf.set_font("DejaVu", "B", 8)

@@ -34,6 +34,12 @@ def test_names_read_as_russian():
     assert labels.action_name("ledger.reserve") == "Движение средств: резерв по договору"
     assert labels.object_name("PaymentRegister", "12") == "Реестр на оплату № 12"
     assert labels.state_name("PaymentRegister", "approved") == "Утверждён"
+    assert labels.state_name("ServiceReport", "delivered") == "Оказана"
+    assert labels.state_name("Agreement", "v2") == "редакция 2" and labels.state_name("Publication", "v1") == "версия 1"
+    assert labels.object_name("LedgerEntry", "22") == "Движение средств № 22"
+    assert labels.details_text({"dataset": "registry", "title": "Реестр исполнителей услуг",
+                                "published_on": "2026-12-05"}) == \
+        "Код набора данных: registry; Наименование: Реестр исполнителей услуг; Дата публикации: 05.12.2026"
     assert labels.details_text({"reason": "нет СНИЛС", "nominal": 1500000}) == "Причина: нет СНИЛС; Номинал: 15\u00a0000,00\u00a0₽"
 
 

@@ -2,6 +2,7 @@
 for the municipality's authorised body, the provider reads it — parties, subject, volume, money terms —
 and signs it; only then are registers and invoices built under it. The provider reads the registers and
 invoices that pay it, and nothing of another provider's."""
+import html
 from datetime import timedelta
 
 import pytest
@@ -124,6 +125,8 @@ def test_the_provider_reads_and_signs_its_agreement_on_its_page(login, world):
     assert "ждут вашей подписи" not in client.get("/").get_data(as_text=True)
     db.session.refresh(agreement)
     assert agreement.provider_signed_version == 1 and agreement.in_force_during(world["m0"], world["m0"])
+    ending = html.unescape(login(world["bookkeeper"]).get(f"/bookkeeping/agreements/{agreement.id}").get_data(as_text=True))
+    assert f'data-confirm="Прекратить соглашение № {agreement.number}? Это окончательно' in ending
 
 
 def test_a_draft_or_ended_agreement_cannot_be_signed_by_the_provider(api, world):

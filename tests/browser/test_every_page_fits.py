@@ -79,6 +79,9 @@ def test_every_page_fits_the_screen(browser, demo_server, role, size):
             if first.count() and first.locator("td").count() > 1:
                 assert "as-cards" in page.locator("table.table").first.get_attribute("class"), path
                 assert first.locator("td[data-label]").count() >= 1, path
+                # the head's row is no empty framed card above the first one
+                head = page.locator("table.table.as-cards thead tr").first
+                assert head.evaluate("tr => getComputedStyle(tr).borderTopWidth") == "0px", path
     context.close()
     assert wide == [], f"pages wider than {SIZES[size]['width']} px"
     assert broken == [], "column titles broken inside a word"

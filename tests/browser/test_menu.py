@@ -75,6 +75,8 @@ def test_every_roles_menu_fits_in_one_row_at_1280_and_opens_on_a_phone(page, liv
     assert sections == (["Ещё"] if role == "parent" else
                         ["Реестр и программы", "Договоры и деньги", "Отчёты"] if role == "provider" else sections)
     assert sections
+    if role in ("parent", "provider"):  # the open data go under «Ещё» / «Отчёты», not in the row
+        assert "Открытые данные" not in nav.locator(":scope > a").all_inner_texts()
     # the account: the profile and «Выйти» under the name
     nav.locator(".nav-account summary").click()
     expect(nav.get_by_role("button", name="Выйти")).to_be_visible()

@@ -107,6 +107,7 @@ def test_a_parent_gives_notice_and_reads_the_certificates_three_parts(page, live
         page.get_by_label("Причина").fill("Переезд в другой район")
         page.get_by_role("button", name="Подать уведомление о расторжении").click()
         expect(page.get_by_text("Уведомление о расторжении принято")).to_be_visible()
+        assert re.match(r"Подать уведомление о расторжении договора № ДО-\d{4}-\d{5}\? Это окончательно", watch.dialogs[-1])
         expect(page.get_by_text(re.compile(r"договор действует до \d\d\.\d\d\.\d{4}"))).to_be_visible()
         watch.check()
 

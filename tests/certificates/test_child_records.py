@@ -136,6 +136,7 @@ def test_after_a_certificate_the_department_confirms_a_correction_and_the_docume
     assert [c["id"] for c in listed] == [asked.json["id"]]
     page = login(users["department"]).get("/children/corrections").get_data(as_text=True)
     assert "Фамилия: Иванов → <strong>Петров</strong>" in page and "Опечатка, см. свидетельство" in page
+    assert ">Решить</button>" in page and ">OK<" not in page
     decided = login(users["department"]).post(f"/children/corrections/{asked.json['id']}/decide",
                                               data={"decision": "confirmed"})
     assert decided.status_code == 302

@@ -44,7 +44,8 @@ def test_parent_applies_department_confirms_and_parent_sees_the_certificate(logi
     application = db.session.execute(select(CertificateApplication)).scalar_one()
 
     department = login(users["department"])
-    assert application.number in department.get("/certificates/queue").get_data(as_text=True)
+    queue = department.get("/certificates/queue").get_data(as_text=True)
+    assert application.number in queue and ">Решить</button>" in queue and ">OK<" not in queue
     assert department.post(f"/certificates/applications/{application.id}/decide",
                            data={"decision": "confirmed"}).status_code == 302
     certificate = db.session.execute(select(Certificate)).scalar_one()

@@ -52,3 +52,10 @@ def test_a_csv_read_from_a_server_side_cursor_arrives_whole(database_url):
     with app.app_context():
         db.engine.dispose()
     assert response.status_code == 200 and len(lines) == 2501 and lines[-1] == "2500;строка 2500"
+
+
+def test_a_csv_download_says_its_charset_once(app):
+    """werkzeug adds «; charset=utf-8» to a text/ type itself: given it too, the header said it twice."""
+    response = csv_response(["Название"], [["строка"]], "x.csv")
+    assert response.get_data(as_text=True).lstrip("\ufeff").startswith("Название")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"

@@ -1,3 +1,4 @@
+import html
 from datetime import timedelta
 
 import pytest
@@ -466,3 +467,17 @@ def test_the_contract_page_says_who_pays_to_whom_it_is_shown(setup, login):
         page = login(user).get(f"/contracts/{contract.id}").get_data(as_text=True)
         assert "Оплачивает родитель" in page and "Оплачиваете вы" not in page
     assert "Запланирована" in own and "Запланирован<" not in own
+
+
+def test_refusing_an_offer_and_terminating_ask_to_confirm_and_say_it_is_final(setup, login):
+    """The parent's «Отказаться от договора» and the notice of termination are final: the page asks first."""
+    offered = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    db.session.commit()
+    page = html.unescape(login(setup["parent"]).get(f"/contracts/{offered.id}").get_data(as_text=True))
+    assert f'data-confirm="Отказаться от договора № {offered.number}? Отказ окончателен' in page
+    contracts.reject_offer(offered.id, setup["parent"])  # one contract of a child in a group at a time
+    db.session.commit()
+    active = make_contract(setup["certificate"], setup["provider"], setup["program"])
+    db.session.commit()
+    page = html.unescape(login(setup["parent"]).get(f"/contracts/{active.id}").get_data(as_text=True))
+    assert f'data-confirm="Подать уведомление о расторжении договора № {active.number}? Это окончательно' in page

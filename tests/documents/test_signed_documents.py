@@ -9,7 +9,7 @@ from certapp.bookkeeping import agreement_reports, agreements
 from certapp.bookkeeping.models import Agreement, AgreementReport
 from certapp.certificates import services as certificates
 from certapp.certificates.models import CertificateApplication
-from certapp.common.months import add_months
+from certapp.common.months import add_months, month_label
 from certapp.db import db
 from certapp.documents.keys import key_store
 from certapp.reporting import services as reporting
@@ -86,7 +86,7 @@ def test_the_department_forms_the_execution_report_in_versions(app, users, api, 
     assert formed.number in page and "в отчёте / сейчас" in page
 
 
-def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accepts(app, users, api):
+def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accepts(app, users, api, login):
     department, bookkeeper = users["department"], users["bookkeeping"]
     provider_user, provider = make_provider(department=department)
     start = current_period().starts_on
@@ -111,6 +111,8 @@ def test_a_provider_reports_on_its_agreement_and_bookkeeping_returns_then_accept
     month = next(m for m in report.figures["months"] if m["month"] == f"{start:%Y-%m}")
     assert (month["children"], month["months_delivered"], month["spent"]) == (1, 1, contract.months[0].certificate_amount)
     assert _check(app.test_client(), number=report.number)["valid"]
+    page = login(bookkeeper).get(f"/bookkeeping/agreement-reports/{report.id}").get_data(as_text=True)
+    assert f"<td>{month_label(start)}</td>" in page and f"{start:%Y-%m}</td>" not in page  # «сентябрь 2026»
 
     client = api(bookkeeper)
     assert client.post(f"/api/v1/bookkeeping/agreement-reports/{report.id}/decision",

@@ -67,7 +67,7 @@ def test_the_open_data_files_are_csv_with_bom_and_semicolons_and_json(client, us
         services.publish("social_order", users["department"], source_id=order.id)
     base = f"/open/{_oktmo()}/social-order-{YEAR}"
     raw = client.get(f"{base}/data.csv")
-    assert raw.status_code == 200 and raw.mimetype == "text/csv"
+    assert raw.status_code == 200 and raw.headers["Content-Type"] == "text/csv; charset=utf-8"
     body = raw.data.decode("utf-8")
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
@@ -77,6 +77,7 @@ def test_the_open_data_files_are_csv_with_bom_and_semicolons_and_json(client, us
     data = json.loads(client.get(f"{base}/1/data.json").data)
     assert data["version"] == 1 and data["published_on"] == "2026-12-04"
     assert len(data["rows"]) == len(rows) - 1 and data["document"]["version"] == order.version
+    assert client.get(f"{base}/structure.csv").headers["Content-Type"] == "text/csv; charset=utf-8"
     structure = list(csv.reader(io.StringIO(client.get(f"{base}/structure.csv").data.decode("utf-8")[1:]),
                                 delimiter=";"))
     assert structure[0] == ["field name", "english description", "russian description", "format"]

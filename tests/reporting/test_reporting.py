@@ -1,3 +1,6 @@
+import re
+import shutil
+import subprocess
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -6,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from certapp.common.months import add_months
+from certapp.common.templating import format_date
 from certapp.contracts import service_reports
 from certapp.db import db
 from certapp.reference.models import Municipality
@@ -51,7 +55,7 @@ def _expected(world, direction: str, months):
             "money": sum(next(x.certificate_amount for x in c.months if x.month == m) for c, m in rows)}
 
 
-def test_department_enters_and_approves_the_social_order_then_gets_the_execution_report(login, world):
+def test_department_enters_and_approves_the_social_order_then_gets_the_execution_report(login, world, tmp_path):
     year = world["m0"].year
     client = login(world["users"]["department"])
     response = client.post("/reports/social-orders", data={"year": year})
@@ -84,6 +88,18 @@ def test_department_enters_and_approves_the_social_order_then_gets_the_execution
     assert book["A2"].value.startswith("804200") and book["A8"].value == "Итого"
     pdf = client.get(f"/reports/execution.pdf?year={year}")
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    text = _pdf_layout_text(pdf.data, tmp_path)
+    # the approval's day where the district lives (as on the page), not the server's UTC day
+    assert f"утверждён {format_date(order.approved_at)}" in text
+    assert re.search(r"Дети план +Дети факт", text) and "физкультурно-спортивная " in text  # no column runs into the next
+
+
+def _pdf_layout_text(body: bytes, tmp_path) -> str:
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(body)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_quarter_report_counts_only_its_months(api, world):
