@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from certapp.accounts.models import User
@@ -255,7 +255,7 @@ def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication
     return publication
 
 
-def own_publications():
+def own_publications() -> Select[Publication]:
     """The municipality's publications (in the official's scope), newest first."""
     return select(Publication).order_by(Publication.published_at.desc(), Publication.id.desc())
 

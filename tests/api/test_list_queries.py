@@ -166,6 +166,9 @@ NOT_COUNTED = {
     "/api/v1/reports/execution/formed": "not yet counted",
     "/api/v1/reports/feedback": "not yet counted",
     "/api/v1/privacy/due": "not yet counted",
+    "/api/v1/publications": "a municipality's few publications a year, rows without relations",
+    "/api/v1/open/{oktmo}": "a municipality's published sets: at most one per kind and year",
+    "/api/v1/matters": "read in one query per kind of matter (a fixed number), whatever the rows, then paged",
 }
 
 

@@ -5,7 +5,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from certapp.bookkeeping import agreements, reconciliation, registers, services
+from certapp.bookkeeping import agreements, reconciliation, registers
 from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.common.errors import ValidationError
 from certapp.common.months import add_months
@@ -328,7 +328,7 @@ def test_a_payment_order_number_longer_than_its_column_is_refused_beside_it_by_t
         "pay-payment_order_number": too_long, "pay-payment_order_date": world["today"].isoformat()})
     assert page.status_code == 422 and 'aria-invalid="true"' in page.get_data(as_text=True)
     db.session.expire_all()
-    register = services.get_register(register.id)
+    register = registers.get_register(register.id)
     assert (register.status, register.payment_order_number, register.payment_order_date) == ("approved", None, None)
 
 

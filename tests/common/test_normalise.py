@@ -191,7 +191,7 @@ def test_an_arabic_indic_correction_moves_exactly_that_sum_in_the_browser(login,
             "correction-reason": "Занятие отменено"}
     refused = client.post(f"/contracts/{contract.id}/correct", data={**form, "correction-amount": "1e2"},
                           follow_redirects=True)
-    assert "Сумма указана неверно" in refused.get_data(as_text=True)
+    assert "Корректировка: сумма, ₽ — сумма указана неверно" in refused.get_data(as_text=True)
     assert _corrections() == 0
     done = client.post(f"/contracts/{contract.id}/correct", data={**form, "correction-amount": "١٠٠"},
                        follow_redirects=True)

@@ -221,7 +221,7 @@ def test_a_late_report_notice_is_settled_when_the_month_is_reported(users):
 
 
 def test_a_provider_sees_its_agreement_to_sign_until_it_signs(users):
-    from certapp.bookkeeping import services as bookkeeping
+    from certapp.bookkeeping import agreements as bookkeeping
     from certapp.bookkeeping.models import Agreement
 
     provider_user, provider = make_provider(users["provider"], users["department"])
