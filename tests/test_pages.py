@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, text
 
 from certapp.accounts.models import User
 from certapp.db import db
@@ -32,8 +33,22 @@ EMAILS = {"parent": "ivanova@karatuz.demo", "provider": "cdt@karatuz.demo", "dep
           "bookkeeping": "buh@karatuz.demo"}
 
 
+def _ids_from_one() -> None:
+    """The pages above name the demo's rows by id (…/1). On PostgreSQL the rolled-back tests before this
+    one used ids up (a sequence is not rolled back): the empty tables' sequences start again at 1."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in db.metadata.sorted_tables:
+        if "id" in table.c and db.session.execute(select(table.c.id).limit(1)).first() is None:
+            sequence = db.session.execute(text("SELECT pg_get_serial_sequence(:table, 'id')"),
+                                          {"table": table.name}).scalar()
+            if sequence:
+                db.session.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
+
+
 @pytest.fixture
 def demo(app):
+    _ids_from_one()
     with transaction():
         logins = load_demo(today=current_period().starts_on + timedelta(days=80))
     return {email: password for _, email, password in logins}
@@ -69,6 +84,6 @@ SECOND_DISTRICT = {
 def test_the_second_district_and_the_region_see_their_data_on_their_pages(app, demo, email):
     client = app.test_client()
     assert client.post("/account/login", data={"email": email, "password": demo[email]}).status_code == 302
-    for path, text in SECOND_DISTRICT[email].items():
+    for path, expected in SECOND_DISTRICT[email].items():
         response = client.get(path)
-        assert response.status_code == 200 and text in response.get_data(as_text=True), (email, path)
+        assert response.status_code == 200 and expected in response.get_data(as_text=True), (email, path)
