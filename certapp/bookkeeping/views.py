@@ -3,6 +3,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -52,15 +53,21 @@ def agreements():
 @bp.route("/agreements/<int:agreement_id>")
 @roles("bookkeeping", "department", "provider")
 def agreement(agreement_id: int):
-    agreement_ = agreements_services.get_agreement(agreement_id, current_user)
-    term = TermForm(prefix="term", obj=agreement_)
-    if agreement_.amount_limit is not None:
-        term.amount_limit.data = kopecks_to_rub_str(agreement_.amount_limit)
+    return _agreement_page(agreements_services.get_agreement(agreement_id, current_user))
+
+
+def _agreement_page(agreement_: Agreement, term: TermForm | None = None, status: int = 200) -> ResponseReturnValue:
+    """The agreement's page; `term`: the conclude/amend form as sent, its errors beside its fields."""
+    if term is None:
+        term = TermForm(prefix="term", obj=agreement_)
+        if agreement_.amount_limit is not None:
+            term.amount_limit.data = kopecks_to_rub_str(agreement_.amount_limit)
     if agreement_.status == "concluded":
         term.submit.label.text = "Изменить (дополнительное соглашение)"
     return render_template("bookkeeping/agreement.html", agreement=agreement_, term_form=term,
                            end_form=EndForm(prefix="end"), payment_terms=agreements_services.payment_terms(agreement_),
-                           content=agreements_services.signed_content(agreement_) if agreement_.number else None)
+                           content=agreements_services.signed_content(agreement_) if agreement_.number else None
+                           ), status
 
 
 @bp.route("/agreements/<int:agreement_id>/accept", methods=["POST"])
@@ -84,18 +91,27 @@ def agreement_action(agreement_id: int, action: str):
             flash("Укажите дату и основание прекращения.", "error")
     else:
         form = TermForm(prefix="term")
-        if form.validate_on_submit():
+        form.validate_on_submit()
+        limit = (form.amount_limit.data or "").strip()
+        amount_limit = None
+        if limit:
+            try:
+                amount_limit = parse_rub(limit, "amount_limit")
+            except DomainError as error:
+                form.add_domain_error(error)
+        if not any(field.errors for field in form) and not form.form_errors:
             call = agreements_services.conclude_agreement if action == "conclude" else agreements_services.amend_agreement
-            limit = (form.amount_limit.data or "").strip()
-            run_and_flash(lambda: call(agreement_id, current_user, form.valid_from.data, form.valid_to.data,
-                                       volume_children=form.volume_children.data,
-                                       amount_limit=parse_rub(limit, "amount_limit", form.amount_limit.label.text) if limit else None),
-                          "Соглашение подписано и направлено исполнителю на подпись." if action == "conclude"
-                          else "Дополнительное соглашение подписано и направлено исполнителю на подпись.")
-        else:
-            for field in form:
-                for error in field.errors:  # BaseForm's messages name their field
-                    flash(error, "error")
+            try:
+                call(agreement_id, current_user, form.valid_from.data, form.valid_to.data,
+                     volume_children=form.volume_children.data, amount_limit=amount_limit)
+            except DomainError as error:
+                form.add_domain_error(refuse(error))
+            else:
+                flash("Соглашение подписано и направлено исполнителю на подпись." if action == "conclude"
+                      else "Дополнительное соглашение подписано и направлено исполнителю на подпись.", "success")
+                return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
+        # every field's error beside its field, the values as sent
+        return _agreement_page(agreements_services.get_agreement(agreement_id, current_user), form, 422)
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
