@@ -2,7 +2,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
-from certapp.db import db
+from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.publication import services
 from certapp.publication.schemas import OpenDataSchema, OpenDatasetSchema, OpenSetSchema, PublicationSchema, PublishSchema
 
@@ -13,10 +13,11 @@ open_blp = Blueprint("open_api", __name__, url_prefix="/open", description="От
 
 @blp.route("", methods=["GET"])
 @blp.response(200, PublicationSchema(many=True))
+@blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department")
 def list_publications():
-    """The municipality's publications, newest first."""
-    return db.session.execute(services.own_publications()).scalars().all()
+    """The municipality's publications, newest first, a page at a time (X-Pagination)."""
+    return services.own_publications()
 
 
 @blp.route("", methods=["POST"])
@@ -31,10 +32,11 @@ def publish(data):
 
 @open_blp.route("/<oktmo>", methods=["GET"])
 @open_blp.response(200, OpenSetSchema(many=True))
+@open_blp.paginate(SelectPage, **LIST_PAGE)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
 def open_sets(oktmo: str):
-    """The municipality's published sets, each at its current version."""
+    """The municipality's published sets, each at its current version, a page at a time (X-Pagination)."""
     return services.published_sets(services.open_municipality(oktmo))
 
 

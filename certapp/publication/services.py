@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
@@ -256,8 +257,10 @@ def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication
 
 
 def own_publications():
-    """The municipality's publications (in the official's scope), newest first."""
-    return select(Publication).order_by(Publication.published_at.desc(), Publication.id.desc())
+    """The municipality's publications (in the official's scope), newest first, each with its publisher
+    and municipality loaded in the same query."""
+    return (select(Publication).options(joinedload(Publication.published_by), joinedload(Publication.municipality))
+            .order_by(Publication.published_at.desc(), Publication.id.desc()))
 
 
 def published_sources(kind: str) -> set[int]:
