@@ -165,10 +165,9 @@ def _execution_report(report_id) -> Snapshot:
 
 
 def _indicators(year) -> Snapshot:
-    """Whatever rows the indicator service returns for the year, with base, target and fact."""
-    if year is None:
-        raise ValidationError("Укажите год показателей.", field="year")
-    year, table = indicator_table(check_year(year))
+    """Whatever rows the indicator service returns for the year (this year when none is named, as the
+    page and the API offer), with base, target and fact."""
+    year, table = indicator_table(check_year(clock.today().year if year is None else year))
     rows = [{"code": row.code, "name": row.name, "unit": row.unit, "base": _number(row.base),
              "target": _number(row.target), "fact": _number(row.current)} for row in table]
     return Snapshot("indicators", f"indicators-{year}", f"Показатели эффективности за {year} год", rows,

@@ -255,6 +255,13 @@ def test_the_indicators_publish_every_row_the_indicator_service_returns(users):
     assert {"base", "target", "fact"} <= set(publication.snapshot["rows"][0])
 
 
+def test_the_indicators_are_this_years_when_no_year_is_named(api, users):
+    """As the API documents (and the page offers): the year of the clock."""
+    response = api(users["department"]).post("/api/v1/publications", json={"kind": "indicators"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["dataset"] == f"indicators-{YEAR}"
+
+
 def test_no_personal_data_of_children_is_ever_published(client, users):
     department = users["department"]
     certificate = make_certificate(users["parent"], department)
