@@ -64,7 +64,7 @@ def csv_response(headers: list[str], rows, filename: str) -> Response:
     out = tempfile.TemporaryFile()  # noqa: SIM115  (closed by _sent() once sent)
     for chunk in csv_rows(headers, rows):
         out.write(chunk.encode("utf-8"))
-    return _sent(out, "text/csv; charset=utf-8", filename)
+    return _sent(out, "text/csv", filename)  # werkzeug adds "; charset=utf-8" to a text/ type
 
 
 _TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",

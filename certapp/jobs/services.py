@@ -312,7 +312,7 @@ def _audit(record: Job, action: str) -> None:
 # --- files that jobs write for people to download -------------------------------------------------
 
 #: format -> MIME type of the files a job may write
-FILE_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_MIME}
+FILE_TYPES = {"csv": "text/csv", "xlsx": XLSX_MIME}
 #: days a written file is kept (the nightly clean-up removes older ones)
 FILE_DAYS = 7
 

@@ -119,7 +119,7 @@ def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
     if fmt == "json":
         return _file(json.dumps(services.data_json(publication), ensure_ascii=False, indent=1),
                      "application/json", name)
-    return _file(services.data_csv(publication), "text/csv; charset=utf-8", name)
+    return _file(services.data_csv(publication), "text/csv", name)
 
 
 @bp.route("/open/<oktmo>/<dataset>/structure.csv")
@@ -127,7 +127,7 @@ def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
 @public
 def structure(oktmo: str, dataset: str, version: int | None = None):
     publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
-    return _file(services.structure_csv(publication), "text/csv; charset=utf-8",
+    return _file(services.structure_csv(publication), "text/csv",
                  f"structure-{publication.published_on:%Y%m%d}.csv")
 
 
@@ -155,4 +155,4 @@ def meta(oktmo: str, dataset: str):
 @public
 def meta_csv(oktmo: str, dataset: str):
     _, _, rows = _passport(oktmo, dataset)
-    return _file(services.meta_csv(rows), "text/csv; charset=utf-8", "meta.csv")
+    return _file(services.meta_csv(rows), "text/csv", "meta.csv")

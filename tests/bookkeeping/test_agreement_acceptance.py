@@ -147,7 +147,7 @@ def test_a_bad_volume_is_refused_and_nothing_changes(api, login, world):
     assert refused.status_code == 422 and refused.json["errors"]["json"].get("volume_children")
     page = login(world["bookkeeper"]).post(f"/bookkeeping/agreements/{agreement.id}/conclude", data={
         "term-valid_from": world["start"].isoformat(), "term-amount_limit": "сто рублей"}, follow_redirects=True)
-    assert "Сумма указана неверно" in page.get_data(as_text=True)
+    assert "Объём: предельная сумма, ₽ — сумма указана неверно" in page.get_data(as_text=True)
     db.session.refresh(agreement)
     assert (agreement.status, agreement.number, agreement.versions) == ("draft", None, [])
 

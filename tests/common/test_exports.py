@@ -52,3 +52,4 @@ def test_a_csv_read_from_a_server_side_cursor_arrives_whole(database_url):
     with app.app_context():
         db.engine.dispose()
     assert response.status_code == 200 and len(lines) == 2501 and lines[-1] == "2500;строка 2500"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset, not two
