@@ -15,7 +15,7 @@ Side effects wait for the commit: letters and jobs are enqueued by `certapp.jobs
 """
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
 from flask import Flask
 from flask.typing import ResponseReturnValue
@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from certapp.db import db
 
-#: the refusal a handler shows (a certapp.common.errors.DomainError)
-E = TypeVar("E", bound=Exception)
+if TYPE_CHECKING:  # a type only: common imports uow (common.web's refusals), never the other way
+    from certapp.common.errors import DomainError
 
 #: the units open on a session, innermost last (session.info)
 _UNITS = "certapp.uow.units"
@@ -102,7 +102,7 @@ def keep() -> None:
         unit.kept = True
 
 
-def refuse(error: E) -> E:
+def refuse(error: "DomainError") -> "DomainError":
     """A DomainError a handler shows (beside a field, flashed) instead of raising: nothing of the
     request is kept. Returns the error."""
     doom()

@@ -11,9 +11,9 @@ from werkzeug.exceptions import NotFound, Unauthorized
 from certapp.accounts.models import ROLES
 from certapp.accounts.services import MUNICIPAL_ROLES, user_for_token
 from certapp.audit.services import record_refusal
-from certapp.common.errors import PermissionDeniedError
+from certapp.common.errors import PermissionDeniedError, ValidationError
 from certapp.common.scope import set_scope
-from certapp.reference.services import region_view
+from certapp.reference.services import find_municipality, region_view
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -91,6 +91,11 @@ def check_access():
     access = access_of(request.endpoint)
     if access == PUBLIC:
         return None
+    if role == "region" and is_api_request() and request.args.get("municipality") \
+            and find_municipality(request.args["municipality"]) is None:
+        # an integrator is told, never answered with the first municipality's rows in its place (a page
+        # shows them with the refusal beside its filter)
+        raise ValidationError("Муниципального образования с таким ОКТМО нет.", field="municipality")
     if not current_user.is_authenticated:
         raise Unauthorized("Войдите в систему.")
     if access == AUTHENTICATED:

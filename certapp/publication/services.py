@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
@@ -164,10 +165,9 @@ def _execution_report(report_id) -> Snapshot:
 
 
 def _indicators(year) -> Snapshot:
-    """Whatever rows the indicator service returns for the year, with base, target and fact."""
-    if year is None:
-        raise ValidationError("Укажите год показателей.", field="year")
-    year, table = indicator_table(check_year(year))
+    """Whatever rows the indicator service returns for the year (this year when none is named, as the
+    page and the API offer), with base, target and fact."""
+    year, table = indicator_table(check_year(clock.today().year if year is None else year))
     rows = [{"code": row.code, "name": row.name, "unit": row.unit, "base": _number(row.base),
              "target": _number(row.target), "fact": _number(row.current)} for row in table]
     return Snapshot("indicators", f"indicators-{year}", f"Показатели эффективности за {year} год", rows,
@@ -256,8 +256,10 @@ def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication
 
 
 def own_publications() -> Select[Publication]:
-    """The municipality's publications (in the official's scope), newest first."""
-    return select(Publication).order_by(Publication.published_at.desc(), Publication.id.desc())
+    """The municipality's publications (in the official's scope), newest first, each with its publisher
+    and municipality loaded in the same query."""
+    return (select(Publication).options(joinedload(Publication.published_by), joinedload(Publication.municipality))
+            .order_by(Publication.published_at.desc(), Publication.id.desc()))
 
 
 def published_sources(kind: str) -> set[int]:

@@ -67,7 +67,7 @@ def test_the_open_data_files_are_csv_with_bom_and_semicolons_and_json(client, us
         services.publish("social_order", users["department"], source_id=order.id)
     base = f"/open/{_oktmo()}/social-order-{YEAR}"
     raw = client.get(f"{base}/data.csv")
-    assert raw.status_code == 200 and raw.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert raw.status_code == 200 and raw.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset
     body = raw.data.decode("utf-8")
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
@@ -254,6 +254,13 @@ def test_the_indicators_publish_every_row_the_indicator_service_returns(users):
     _, rows = reporting.indicator_table(YEAR)
     assert [r["code"] for r in publication.snapshot["rows"]] == [r.code for r in rows]
     assert {"base", "target", "fact"} <= set(publication.snapshot["rows"][0])
+
+
+def test_the_indicators_are_this_years_when_no_year_is_named(api, users):
+    """As the API documents (and the page offers): the year of the clock."""
+    response = api(users["department"]).post("/api/v1/publications", json={"kind": "indicators"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["dataset"] == f"indicators-{YEAR}"
 
 
 def test_no_personal_data_of_children_is_ever_published(client, users):
