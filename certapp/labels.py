@@ -130,9 +130,17 @@ def has_name(action: str) -> bool:
 _BY_CLASS = {cls: (name, states) for name, cls, states in reversed(list(OBJECTS.values()))}
 
 
-def object_name(object_type: str, object_id: str | None) -> str:
-    """«Реестр на оплату № 12» for ("PaymentRegister", "12")."""
+#: the details that name a numbered document by its id, and the document's type
+DETAIL_DOCUMENTS = {"certificate_id": "Certificate", "contract_id": "Contract"}
+
+
+def object_name(object_type: str, object_id: str | None, numbers: dict[tuple[str, str], str] | None = None) -> str:
+    """«Реестр на оплату № 12» for ("PaymentRegister", "12"); a document people know by its number is
+    named by it when `numbers` ({(type, id): number}) has it («Договор № ДО-2026-00010»)."""
     name = _BY_CLASS.get(object_type, ("Объект", {}))[0]
+    number = (numbers or {}).get((object_type, str(object_id)))
+    if number:
+        return f"{name} № {number}"
     if object_type == "IndicatorValue" and object_id and ":" in object_id:
         # "children_total:2025": the indicator's own name and its year, never the form's field name
         from certapp.reporting.services import INDICATORS
@@ -222,8 +230,9 @@ def _value_text(key: str | None, value) -> str:
     return str(value)
 
 
-def details_text(details) -> str:
-    """An event's details as a person reads them: «Причина: нет СНИЛС; Номинал: 15 000,00 ₽»."""
+def details_text(details, numbers: dict[tuple[str, str], str] | None = None) -> str:
+    """An event's details as a person reads them: «Причина: нет СНИЛС; Номинал: 15 000,00 ₽»; a document
+    named by its id is named by its number when `numbers` has it («Договор: ДО-2026-00010»)."""
     if not details:
         return ""
     if not isinstance(details, dict):
@@ -235,6 +244,9 @@ def details_text(details) -> str:
         if isinstance(value, dict):
             value = ", ".join(f"{DETAIL_NAMES.get(k, k)} {_value_text(k, v)}" for k, v in value.items())
         elif value is None:
+            continue
+        elif key in DETAIL_DOCUMENTS and (number := (numbers or {}).get((DETAIL_DOCUMENTS[key], str(value)))):
+            parts.append(f"{DETAIL_NAMES[key].removesuffix(' №')}: {number}")
             continue
         else:
             value = _value_text(key, value)

@@ -77,3 +77,16 @@ def test_details_and_states_read_without_codes(app):
         name = labels.object_name("IndicatorValue", "children_total:2025")
     assert name.startswith("Показатель «") and name.endswith("», 2025 год") and "children_total" not in name
     assert labels.state_name("IndicatorValue", "60.00") == "60,00"
+
+
+def test_the_journal_names_documents_by_their_numbers_not_their_ids(app, users, login):
+    from tests.factories import make_certificate
+
+    certificate = make_certificate(users["parent"], users["department"])
+    record_event("certificate.suspended", certificate, actor=users["department"],
+                 details={"certificate_id": certificate.id, "reason": "проверка"})
+    db.session.commit()
+    journal = login(users["department"]).get("/audit/").get_data(as_text=True)
+    assert f"Сертификат № {certificate.number}" in journal and f"Сертификат: {certificate.number}" in journal
+    assert f"Сертификат № {certificate.id}<" not in journal and f"Сертификат №: {certificate.id}" not in journal
+    assert labels.details_text({"certificate_id": 7}) == "Сертификат №: 7"  # a number unknown: the id, as before
