@@ -51,3 +51,15 @@ def identifier(value, separators: str = r"\s") -> str:
 def is_ascii_digits(value: str, length: int | None = None) -> bool:
     """Only the ASCII digits 0-9 (str.isdigit() and \\d also take ７ and ٧), `length` of them if given."""
     return bool(value) and value.isascii() and value.isdigit() and (length is None or len(value) == length)
+
+
+def id_filter(args, name: str, errors: dict[str, str], message: str) -> int | None:
+    """A list filter's id from the address (?provider=…), normalised; a value that is no id puts `message`
+    beside its field in `errors` and leaves the filter out."""
+    text = identifier(args.get(name, "")) or None
+    if text is None:
+        return None
+    if is_ascii_digits(text) and len(text) <= 18:
+        return int(text)
+    errors[name] = message
+    return None

@@ -11,7 +11,7 @@ from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import month_arg, month_label, month_label_from
-from certapp.common.normalise import identifier, is_ascii_digits
+from certapp.common.normalise import id_filter
 from certapp.common.pagination import paginate
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import contracts as contract_services
@@ -138,12 +138,7 @@ def _contract_filters(args) -> tuple[dict[str, Any], dict[str, str]]:
     status = args.get("status") or None
     if status and status not in CONTRACT_STATUSES:
         errors["status"], status = "Такого состояния нет: выберите из списка.", None
-    provider = identifier(args.get("provider", "")) or None
-    provider_id: int | None = None
-    if provider is not None:
-        provider_id = int(provider) if is_ascii_digits(provider) and len(provider) <= 18 else None
-        if provider_id is None:
-            errors["provider"] = "Такого исполнителя нет: выберите из списка."
+    provider_id = id_filter(args, "provider", errors, "Такого исполнителя нет: выберите из списка.")
     try:
         month = month_arg(args)
     except DomainError as error:

@@ -3,7 +3,7 @@ from flask import Blueprint, g, render_template, request
 from flask_login import current_user
 
 from certapp.accounts.access import roles
-from certapp.common.normalise import identifier, is_ascii_digits
+from certapp.common.normalise import id_filter, identifier, is_ascii_digits
 from certapp.matters import services
 from certapp.reference.services import find_municipality, list_municipalities
 
@@ -20,12 +20,7 @@ def _filters(args) -> tuple[dict, dict[str, str]]:
     kind = args.get("kind") or None
     if kind and kind not in kinds:
         errors["kind"], kind = "Такого вида дел нет: выберите из списка.", None
-    provider = identifier(args.get("provider", "")) or None
-    provider_id: int | None = None
-    if provider is not None:
-        provider_id = int(provider) if is_ascii_digits(provider) and len(provider) <= 18 else None
-        if provider_id is None:
-            errors["provider"] = "Такого исполнителя нет: выберите из списка."
+    provider_id = id_filter(args, "provider", errors, "Такого исполнителя нет: выберите из списка.")
     if current_user.role == "region" and args.get("municipality") and find_municipality(args["municipality"]) is None:
         errors["municipality"] = f"Муниципалитета нет: показан «{g.region_view.name}»."
     page_text = identifier(args.get("page", "")) or "1"
