@@ -50,6 +50,12 @@ def one_of(column: str, values, name: str | None = None) -> CheckConstraint:
                            name=name or column, info={"column": column, "values": allowed})
 
 
+def column_length(column) -> int:
+    """The length of a model's String column: the one limit of that field (the service checks it, and the
+    API documents it)."""
+    return column.property.columns[0].type.length
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -1,5 +1,5 @@
 from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField, TelField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo
 
 from certapp.common.forms import BaseForm, MultiCheckboxField, choices
 
@@ -9,9 +9,9 @@ class RegisterForm(BaseForm):
         ("parent", "Родитель (законный представитель) ребёнка"),
         ("provider", "Сотрудник организации — исполнителя услуг или ИП"),
     ]), default="parent", validators=[DataRequired()])
-    full_name = StringField("Фамилия, имя, отчество", validators=[DataRequired(), Length(max=255)])
-    email = EmailField("Электронная почта", validators=[DataRequired(), Length(max=255)])
-    phone = TelField("Телефон", validators=[DataRequired(), Length(max=32)])
+    full_name = StringField("Фамилия, имя, отчество", validators=[DataRequired()])
+    email = EmailField("Электронная почта", validators=[DataRequired()])
+    phone = TelField("Телефон", validators=[DataRequired()])
     password = PasswordField("Пароль (не короче 10 символов)", validators=[DataRequired()])
     password2 = PasswordField("Пароль ещё раз", validators=[
         DataRequired(), EqualTo("password", message="Пароли не совпадают.")])
@@ -33,7 +33,7 @@ class PasswordChangeForm(BaseForm):
 
 
 class TokenCreateForm(BaseForm):
-    name = StringField("Название токена", validators=[DataRequired(), Length(max=100)])
+    name = StringField("Название токена", validators=[DataRequired()])
     submit = SubmitField("Создать токен")
 
 
@@ -44,7 +44,7 @@ class EmptyForm(BaseForm):
 
 
 class ForgotPasswordForm(BaseForm):
-    email = EmailField("Электронная почта", validators=[DataRequired(), Length(max=255)])
+    email = EmailField("Электронная почта", validators=[DataRequired()])
     submit = SubmitField("Отправить ссылку")
 
 

@@ -13,6 +13,7 @@ from certapp.common.errors import ConflictError, NotFoundError, ValidationError
 from certapp.common.months import add_months, check_year, quarter_months
 from certapp.common.roles import require_role
 from certapp.common.states import transition
+from certapp.common.validators import free_text
 from certapp.contracts.models import Contract, ContractMonth
 from certapp.db import db, utcnow
 from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
@@ -94,9 +95,7 @@ def decide_agreement_report(report_id: int, decision: str, actor: User, reason: 
     require_role(actor, "bookkeeping")
     if decision not in ("accepted", "returned"):
         raise ValidationError("Решение: принять или вернуть на доработку.", field="decision")
-    reason = " ".join((reason or "").split()) or None
-    if decision == "returned" and not reason:
-        raise ValidationError("Укажите, что исправить.", field="reason")
+    reason = free_text(reason, "Укажите, что исправить." if decision == "returned" else None)
     report = db.session.get(AgreementReport, report_id)
     if report is None:
         raise NotFoundError("Отчёт не найден.")

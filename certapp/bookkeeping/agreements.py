@@ -15,6 +15,7 @@ from certapp.common.errors import DomainError, NotFoundError, TransitionError, V
 from certapp.common.months import add_months
 from certapp.common.roles import require_role
 from certapp.common.states import transition
+from certapp.common.validators import free_text
 from certapp.db import db, utcnow
 from certapp.documents.services import canonical, next_number, sign_document
 from certapp.registry.models import Provider
@@ -126,7 +127,8 @@ def signed_content(agreement: Agreement) -> dict[str, Any]:
     return version.content if version is not None else legacy_agreement_content(agreement)
 
 
-def _volume(volume_children: object, amount_limit: object) -> tuple[int | None, int | None]:
+def check_volume(volume_children: object, amount_limit: object) -> tuple[int | None, int | None]:
+    """An agreement's volume: the number of certificates and the money limit, each positive or empty."""
     return (_limit(volume_children, "volume_children", "Число сертификатов (детей)"),
             _limit(amount_limit, "amount_limit", "Предельный объём средств"))
 
@@ -160,7 +162,7 @@ def conclude_agreement(agreement_id: int, actor: User, valid_from: date, valid_t
     require_role(actor, "bookkeeping")
     agreement = get_agreement(agreement_id)
     _term(valid_from, valid_to)
-    volume_children, amount_limit = _volume(volume_children, amount_limit)
+    volume_children, amount_limit = check_volume(volume_children, amount_limit)
     if not agreement.provider.in_registry:
         raise TransitionError("Исполнитель не состоит в реестре: соглашение заключить нельзя.")
     _transition(agreement, "concluded", actor)
@@ -189,7 +191,7 @@ def amend_agreement(agreement_id: int, actor: User, valid_from: date, valid_to: 
     if agreement.status != "concluded":
         raise TransitionError("Изменить можно только заключённое соглашение.")
     _term(valid_from, valid_to)
-    volume_children, amount_limit = _volume(
+    volume_children, amount_limit = check_volume(
         agreement.volume_children if volume_children is UNCHANGED else volume_children,
         agreement.amount_limit if amount_limit is UNCHANGED else amount_limit)
     before = signed_content(agreement)
@@ -245,9 +247,7 @@ def accept_agreement(agreement_id: int, provider_user: User) -> Agreement:
 def end_agreement(agreement_id: int, actor: User, ended_on: date, reason: str) -> Agreement:
     require_role(actor, "bookkeeping")
     agreement = get_agreement(agreement_id)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("Укажите основание прекращения.", field="reason")
+    reason = free_text(reason, "Укажите основание прекращения.")
     if not isinstance(ended_on, date):
         raise ValidationError("Укажите дату прекращения.", field="ended_on")
     _transition(agreement, "ended", actor, reason)

@@ -1,25 +1,22 @@
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Optional
 
-from certapp.bookkeeping.models import PaymentRegister
 from certapp.common.forms import BaseForm, choices
-from certapp.common.schemas import column_length
 
 
 class TermForm(BaseForm):
     valid_from = DateField("Действует с", validators=[DataRequired()])
     valid_to = DateField("Действует по", validators=[Optional()])
-    volume_children = IntegerField("Объём: число сертификатов (детей)", validators=[
-        Optional(), NumberRange(min=1, message="Число сертификатов (детей) — целое число не меньше 1 или пусто.")],
+    volume_children = IntegerField("Объём: число сертификатов (детей)", validators=[Optional()],
                                    description="пусто — не ограничено")
-    amount_limit = StringField("Объём: предельная сумма, ₽", validators=[Optional(), Length(max=40)],
+    amount_limit = StringField("Объём: предельная сумма, ₽", validators=[Optional()],
                                description="например, 1 250 000,00; пусто — в пределах средств сертификатов")
     submit = SubmitField("Подписать и направить исполнителю")
 
 
 class EndForm(BaseForm):
     ended_on = DateField("Дата прекращения", validators=[DataRequired()])
-    reason = TextAreaField("Основание", validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField("Основание", validators=[DataRequired()])
     submit = SubmitField("Прекратить")
 
 
@@ -37,12 +34,11 @@ class InvoiceForm(MonthForm):
 
 
 class RejectForm(BaseForm):
-    reason = StringField("Причина", validators=[DataRequired(), Length(max=2000)])
+    reason = StringField("Причина", validators=[DataRequired()])
     submit = SubmitField("Отклонить")
 
 
 class PayForm(BaseForm):
-    payment_order_number = StringField("№ платёжного поручения", validators=[
-        DataRequired(), Length(max=column_length(PaymentRegister.payment_order_number))])
+    payment_order_number = StringField("№ платёжного поручения", validators=[DataRequired()])
     payment_order_date = DateField("Дата", validators=[DataRequired()])
     submit = SubmitField("Отметить оплату")

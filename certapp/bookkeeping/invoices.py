@@ -26,6 +26,7 @@ from certapp.common.months import add_months
 from certapp.common.roles import require_role
 from certapp.common.rows import get_existing
 from certapp.common.states import transition
+from certapp.common.validators import free_text
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_key
 from certapp.db import db, utcnow
@@ -233,9 +234,7 @@ def approve_invoice(invoice_id: int, actor: User) -> Invoice:
 def reject_invoice(invoice_id: int, actor: User, reason: str) -> Invoice:
     """Reject a draft (a new one can be formed for the month)."""
     require_role(actor, "bookkeeping")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("Укажите причину отклонения.", field="reason")
+    reason = free_text(reason, "Укажите причину отклонения.")
     invoice = get_invoice(invoice_id)
     transition(invoice, "rejected", INVOICE_TRANSITIONS, actor, event="invoice",
                refusal="Счёт в состоянии «{status}».", details={"reason": reason})

@@ -18,9 +18,10 @@ from certapp.common.errors import ConflictError, NotFoundError, TransitionError,
 from certapp.common.months import add_months, month_label
 from certapp.common.roles import require_role
 from certapp.common.rows import get_existing
+from certapp.common.validators import free_text, text_field
 from certapp.contracts.models import Contract
 from certapp.contracts.months import month_is_over
-from certapp.db import db
+from certapp.db import column_length, db
 from certapp.documents.services import next_number
 from certapp.jobs.models import Job
 from certapp.jobs.services import start
@@ -217,9 +218,7 @@ def approve_register(register_id: int, actor: User, today: date | None = None) -
 def reject_register(register_id: int, actor: User, reason: str) -> PaymentRegister:
     """Reject a draft: its entries are free again for a new register."""
     require_role(actor, "bookkeeping")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("Укажите причину отклонения.", field="reason")
+    reason = free_text(reason, "Укажите причину отклонения.")
     register = get_register(register_id)
     _transition(register, "rejected", actor, reason)
     register.rejection_reason = reason
@@ -236,9 +235,11 @@ def mark_paid(register_id: int, actor: User, order_number: str, order_date: date
     today = today or clock.today()
     register = get_register(register_id)
     errors = {}
-    order_number = " ".join((order_number or "").split())
-    if not order_number or len(order_number) > 32:
-        errors["payment_order_number"] = "Укажите номер платёжного поручения (до 32 символов)."
+    try:
+        order_number = text_field(order_number, "payment_order_number", "№ платёжного поручения",
+                                  column_length(PaymentRegister.payment_order_number)) or ""
+    except ValidationError as error:
+        errors.update(error.fields)
     if not isinstance(order_date, date):
         errors["payment_order_date"] = "Укажите дату платёжного поручения."
     elif order_date > today:

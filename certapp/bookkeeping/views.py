@@ -99,6 +99,8 @@ def agreement_action(agreement_id: int, action: str):
                 amount_limit = parse_rub(limit, "amount_limit")
             except DomainError as error:
                 form.add_domain_error(error)
+                # the volume's own rule too, so that every wrong field shows after one submit
+                form.add_service_checks(agreements_services.check_volume, form.volume_children.data, None)
         if not any(field.errors for field in form) and not form.form_errors:
             call = agreements_services.conclude_agreement if action == "conclude" else agreements_services.amend_agreement
             try:

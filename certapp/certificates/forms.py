@@ -10,20 +10,20 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from certapp.common.forms import BaseForm, choices
 
 
 class ChildForm(BaseForm):
-    last_name = StringField("Фамилия", validators=[DataRequired(), Length(max=100)])
-    first_name = StringField("Имя", validators=[DataRequired(), Length(max=100)])
-    patronymic = StringField("Отчество (если есть)", validators=[Optional(), Length(max=100)])
+    last_name = StringField("Фамилия", validators=[DataRequired()])
+    first_name = StringField("Имя", validators=[DataRequired()])
+    patronymic = StringField("Отчество (если есть)", validators=[Optional()])
     birth_date = DateField("Дата рождения", validators=[DataRequired()])
     snils = StringField("СНИЛС ребёнка", validators=[DataRequired()], description="11 цифр в виде XXX-XXX-XXX YY")
     birth_certificate = StringField("Свидетельство о рождении: серия и номер", validators=[DataRequired()],
                                     description="Например, III-БА № 123456")
-    address = StringField("Адрес проживания", validators=[DataRequired(), Length(max=500)])
+    address = StringField("Адрес проживания", validators=[DataRequired()])
     lives_in_district = BooleanField("Ребёнок проживает на территории Каратузского района")
     submit = SubmitField("Добавить ребёнка")
 
@@ -35,14 +35,14 @@ class ChildEditForm(ChildForm):
 
 
 class CorrectionForm(ChildEditForm):
-    note = TextAreaField("Что исправить и каким документом это подтверждается", validators=[Optional(), Length(max=2000)])
+    note = TextAreaField("Что исправить и каким документом это подтверждается", validators=[Optional()])
     submit = SubmitField("Отправить запрос на исправление")
 
 
 class CorrectionDecisionForm(BaseForm):
     decision = RadioField("Решение", choices=choices([("confirmed", "Сведения проверены — исправить"),
                                                       ("refused", "Отказать")]), validators=[DataRequired()])
-    reason = TextAreaField("Причина отказа", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("Причина отказа", validators=[Optional()])
     submit = SubmitField("Принять решение")
 
 
@@ -61,7 +61,7 @@ class ApplyForm(BaseForm):
 class DecisionForm(BaseForm):
     decision = RadioField("Решение", choices=choices([("confirmed", "Документы проверены — выдать сертификат"),
                                                       ("refused", "Отказать")]), validators=[DataRequired()])
-    reason = TextAreaField("Причина отказа", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("Причина отказа", validators=[Optional()])
     submit = SubmitField("Принять решение")
 
 
@@ -76,12 +76,12 @@ class OnBehalfForm(ChildForm):
 class StatusForm(BaseForm):
     status = SelectField("Новое состояние", choices=choices([("active", "Действует"), ("suspended", "Приостановить"),
                                                              ("revoked", "Аннулировать")]))
-    reason = TextAreaField("Основание", validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField("Основание", validators=[DataRequired()])
     submit = SubmitField("Изменить состояние")
 
 
 class CategoryForm(BaseForm):
-    name = StringField("Название", validators=[DataRequired(), Length(max=100)],
+    name = StringField("Название", validators=[DataRequired()],
                        description="Например, «Дети из многодетных семей».")
     age_from = IntegerField("Возраст от, лет", validators=[DataRequired()], description="На дату начала периода.")
     age_to = IntegerField("Возраст до, лет", validators=[DataRequired()], description="Включительно.")

@@ -39,9 +39,9 @@ from certapp.common.errors import (
 from certapp.common.normalise import ascii_text
 from certapp.common.roles import require_role
 from certapp.common.states import transition
-from certapp.common.validators import is_valid_snils, normalise_email, snils_digits
+from certapp.common.validators import free_text, is_valid_snils, normalise_email, snils_digits, text_field
 from certapp.common.web import path_for
-from certapp.db import db, utcnow
+from certapp.db import column_length, db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.documents.keys import key_store
 from certapp.documents.services import (
@@ -77,6 +77,8 @@ class DuplicateCertificateError(ConflictError):
 #: a birth date further back is a typo: certificates are for children (5–18 under 458-п), the record is
 #: kept some years after (the retention period), so no child in it is older than this
 OLDEST_CHILD_YEARS = 25
+#: the longest surname, name or patronymic of a child, and address: their columns'
+NAME_MAX, ADDRESS_MAX = column_length(Child.last_name), column_length(Child.address)
 _NAME_RE = re.compile(r"^[А-ЯЁа-яё][А-ЯЁа-яё\- ']*$")
 _BIRTH_CERT_RE = re.compile(r"^([IVXLCivxlc]{1,6}|[1-9]{1,2})\s*-?\s*([А-ЯЁа-яё]{2})\s*№?\s*([0-9]{6})$")
 
@@ -90,7 +92,8 @@ def _name(data: dict[str, Any], field: str, label: str, required: bool = True) -
         if required:
             raise ValidationError(f"Заполните поле «{label}».", field=field)
         return None
-    if len(value) > 100 or not _NAME_RE.match(value):
+    text_field(value, field, label, NAME_MAX)
+    if not _NAME_RE.match(value):
         raise ValidationError(f"Поле «{label}» пишется русскими буквами.", field=field)
     return value[:1].upper() + value[1:]
 
@@ -121,8 +124,8 @@ def _birth_certificate(data: dict[str, Any]) -> str:
 
 
 def _address(data: dict[str, Any]) -> str:
-    address = " ".join(str(data.get("address") or "").split())
-    if len(address) < 10 or len(address) > 500:
+    address = text_field(data.get("address"), "address", "Адрес проживания", ADDRESS_MAX) or ""
+    if len(address) < 10:
         raise ValidationError("Укажите адрес проживания полностью.", field="address")
     return address
 
@@ -342,7 +345,7 @@ def request_correction(child_id: int, parent: User, data: dict[str, Any], note: 
     changes = _changes(child, clean, key)
     if not changes:
         raise ValidationError("Сведения не изменены: исправьте то, что указано неверно.", field="last_name")
-    note = " ".join((note or "").split())[:2000] or None
+    note = free_text(note, field="note")
     snils = clean.pop("snils")
     correction = ChildCorrection(
         child_id=child.id, municipality_id=certificate.municipality_id, status="requested", note=note,
@@ -414,9 +417,7 @@ def decide_correction(correction_id: int, decision: str, actor: User, reason: st
     require_role(actor, "department")
     if decision not in ("confirmed", "refused"):
         raise ValidationError("Выберите решение: подтвердить исправление или отказать.", field="decision")
-    reason = " ".join((reason or "").split()) or None
-    if decision == "refused" and not reason:
-        raise ValidationError("Укажите причину отказа.", field="reason")
+    reason = free_text(reason, "Укажите причину отказа." if decision == "refused" else None)
     correction = get_correction(correction_id, actor)
     if decision not in CORRECTION_TRANSITIONS[correction.status]:
         raise TransitionError(f"Запрос уже в состоянии «{correction.status_name}».")
@@ -714,9 +715,7 @@ def confirm(application_id: int, actor: User, today: date | None = None) -> Cert
 
 def refuse(application_id: int, actor: User, reason: str | None) -> CertificateApplication:
     require_role(actor, "department")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("Укажите причину отказа.", field="reason")
+    reason = free_text(reason, "Укажите причину отказа.")
     application = get_application(application_id, actor)
     _transition_application(application, "refused", actor, reason)
     return application
@@ -749,8 +748,8 @@ def _check_bulk_decision(actor: User, decision: str, reason: str | None) -> None
     """Refuse a bulk decision as a whole before any row: the role, the decision, the common reason."""
     require_role(actor, "department")
     _check_decision(decision)
-    if decision == "refused" and not " ".join((reason or "").split()):
-        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявлений.", field="reason")
+    free_text(reason, "Укажите причину отказа: она будет одной для всех отмеченных заявлений."
+              if decision == "refused" else None)
 
 
 #: how a bulk decision's report names the certificates that went to the waiting queue (the page, the job)
@@ -1025,9 +1024,7 @@ def change_status(certificate_id: int, to_status: str, actor: User, reason: str)
     """Suspend, restore or revoke a certificate (the department), with a reason."""
     require_role(actor, "department")
     certificate = get_certificate(certificate_id, actor)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("Укажите основание.", field="reason")
+    reason = free_text(reason, "Укажите основание.")
     if to_status == "revoked":
         _locked_category(certificate.category_id)  # before the certificate's row: one lock order with issuing
     transition(certificate, to_status, CERTIFICATE_TRANSITIONS, actor, event="certificate",

@@ -7,6 +7,7 @@ from certapp.common.bulk import MAX_ROWS
 from certapp.common.errors import DomainError
 from certapp.common.money import parse_rub
 from certapp.common.months import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
+from certapp.db import column_length
 
 
 class ErrorSchema(Schema):
@@ -19,11 +20,6 @@ class ErrorSchema(Schema):
     request_id = fields.String(allow_none=True, metadata={"description": "the request's id, as in X-Request-ID"})
     split = fields.Dict(metadata={"description": "split_changed (signing a contract): the current split, to be "
                                                  "signed with its expected_certificate_amount"})
-
-
-def column_length(column) -> int:
-    """The length of a model's String column: the one limit that a form and a schema check too."""
-    return column.property.columns[0].type.length
 
 
 def ColumnString(column, **kwargs) -> fields.String:

@@ -1,5 +1,6 @@
 """Checksums and formats of Russian identifiers and contact data."""
 import re
+from typing import overload
 
 from email_validator import EmailNotValidError, validate_email
 from stdnum.ru import inn, ogrn
@@ -8,6 +9,46 @@ from certapp.common.errors import ValidationError
 from certapp.common.normalise import identifier, is_ascii_digits
 
 _PHONE_RE = re.compile(r"^\+?[0-9]{10,15}$")
+
+#: the longest free text a person writes in a decision (a reason, a remark, a note, a comment, an answer):
+#: about a page of text; the one limit for the page, the API and the service
+REASON_MAX = 2000
+
+
+def text_field(value: object, field: str, label: str, max_len: int, *, required: bool = True,
+               multiline: bool = False) -> str | None:
+    """The one rule of a text field: spaces collapsed (a `multiline` text keeps its lines), required unless
+    said, at most `max_len` characters (the column's length). `label` names the field in the nominative."""
+    cleaned = str(value or "").strip() if multiline else " ".join(str(value or "").split())
+    if not cleaned:
+        if required:
+            raise ValidationError(f"Заполните поле «{label}».", field=field)
+        return None
+    if len(cleaned) > max_len:
+        raise ValidationError(f"Поле «{label}» длиннее {max_len} символов.", field=field)
+    return cleaned
+
+
+@overload
+def free_text(value: object, missing: str, field: str = "reason") -> str: ...
+@overload
+def free_text(value: object, missing: None = None, field: str = "reason") -> str | None: ...
+@overload
+def free_text(value: object, missing: str | None, field: str = "reason") -> str | None: ...
+
+
+def free_text(value: object, missing: str | None = None, field: str = "reason") -> str | None:
+    """The one rule of a free-text reason, remark, note or comment: spaces collapsed, at most REASON_MAX
+    characters (refused, never cut); when `missing` is given it is required and that is the message."""
+    cleaned = " ".join(str(value or "").split())
+    if not cleaned:
+        if missing:
+            raise ValidationError(missing, field=field)
+        return None
+    if len(cleaned) > REASON_MAX:
+        raise ValidationError(f"Текст длиннее {REASON_MAX} символов (сейчас {len(cleaned)}): сократите его.",
+                              field=field)
+    return cleaned
 
 
 def normalise_email(email: str, field: str = "email") -> str:

@@ -17,6 +17,7 @@ from certapp.common.money import format_rub
 from certapp.common.months import add_months, first_of_month
 from certapp.common.roles import require_role
 from certapp.common.states import transition
+from certapp.common.validators import free_text
 from certapp.contracts.enrollments import EnrollmentError
 from certapp.contracts.models import (
     CONTRACT_TRANSITIONS,
@@ -286,9 +287,7 @@ def terminate(contract_id: int, actor: User, reason: str, grounds: str | None = 
     if grounds not in allowed:
         raise ValidationError("Выберите основание расторжения: " + "; ".join(TERMINATION_GROUNDS[g] for g in allowed)
                               + ".", field="grounds")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("Укажите причину расторжения.", field="reason")
+    reason = free_text(reason, "Укажите причину расторжения.")
     contract = get_contract(contract_id, actor, for_update=True)
     if contract.status != "active":
         raise TransitionError(f"Договор в состоянии «{contract.status_name}»: расторгнуть его нельзя.")

@@ -19,6 +19,7 @@ from certapp.common.roles import require_role
 from certapp.common.rows import get_existing
 from certapp.common.states import transition
 from certapp.common.templating import format_date, plural
+from certapp.common.validators import free_text
 from certapp.common.web import path_for
 from certapp.contracts.models import ENROLLMENT_TRANSITIONS, SEAT_HOLDING_STATUSES, Contract, ContractMonth, Enrollment
 from certapp.contracts.months import PriceSplit, parse_month, price_split
@@ -251,9 +252,7 @@ def _transition_enrollment(enrollment: Enrollment, to_status: str, actor: User |
 def decline_enrollment(enrollment_id: int, actor: User, reason: str | None) -> Enrollment:
     require_registry_provider(actor)
     enrollment = _own_enrollment(enrollment_id, actor)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("Укажите причину отказа.", field="reason")
+    reason = free_text(reason, "Укажите причину отказа.")
     enrollment.decline_reason = reason
     _transition_enrollment(enrollment, "declined", actor, reason)
     return enrollment
@@ -285,8 +284,8 @@ def _check_bulk_action(actor: User, action: str, reason: str | None) -> None:
     """Refuse a bulk answer as a whole before any row: the provider, the action, the common reason."""
     require_registry_provider(actor)
     _check_action(action)
-    if action == "decline" and not " ".join((reason or "").split()):
-        raise ValidationError("Укажите причину отказа: она будет одной для всех отмеченных заявок.", field="reason")
+    free_text(reason, "Укажите причину отказа: она будет одной для всех отмеченных заявок."
+              if action == "decline" else None)
 
 
 def decide_enrollments(enrollment_ids: Iterable[int], action: str, actor: User, reason: str | None = None) -> BulkResult:

@@ -1,8 +1,7 @@
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Optional
 
 from certapp.common.forms import BaseForm, choices
-from certapp.contracts.service_reports import MAX_LESSONS_PER_MONTH
 
 
 class EnrollForm(BaseForm):
@@ -13,7 +12,7 @@ class EnrollForm(BaseForm):
 
 
 class DeclineForm(BaseForm):
-    reason = StringField("Причина отказа", validators=[DataRequired(), Length(max=2000)])
+    reason = StringField("Причина отказа", validators=[DataRequired()])
     submit = SubmitField("Отклонить")
 
 
@@ -27,18 +26,18 @@ class SignForm(BaseForm):
 
 class ReportForm(BaseForm):
     month = SelectField("Месяц", validators=[DataRequired()])
-    lessons_planned = IntegerField("Занятий по расписанию", validators=[DataRequired(), NumberRange(min=1, max=MAX_LESSONS_PER_MONTH)])
-    lessons_held = IntegerField("Проведено занятий", validators=[Optional(), NumberRange(min=0, max=MAX_LESSONS_PER_MONTH)],
+    lessons_planned = IntegerField("Занятий по расписанию", validators=[DataRequired()])
+    lessons_held = IntegerField("Проведено занятий", validators=[Optional()],
                                 description="Отменённые занятия уменьшают оплату месяца пропорционально; "
                                             "0 — услуга не оказана, месяц не оплачивается.")
-    attendance = IntegerField("Посещено занятий (необязательно)", validators=[Optional(), NumberRange(min=0, max=310)])
-    reason = StringField("Причина отмены занятий", validators=[Optional(), Length(max=2000)])
+    attendance = IntegerField("Посещено занятий (необязательно)", validators=[Optional()])
+    reason = StringField("Причина отмены занятий", validators=[Optional()])
     submit = SubmitField("Отчитаться")
 
 
 class TerminateForm(BaseForm):
     grounds = SelectField("Основание", validators=[DataRequired()])
-    reason = TextAreaField("Причина", validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField("Причина", validators=[DataRequired()])
     submit = SubmitField("Подать уведомление о расторжении")
 
 
@@ -47,5 +46,5 @@ class CorrectionForm(BaseForm):
     direction = RadioField("Корректировка", choices=choices([
         ("refund", "вернуть списанное на сертификат"), ("charge", "списать дополнительно")]), default="refund")
     amount = StringField("Сумма, ₽", validators=[DataRequired()])
-    reason = TextAreaField("Основание", validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField("Основание", validators=[DataRequired()])
     submit = SubmitField("Провести корректировку")

@@ -18,6 +18,7 @@ from certapp.common.money import format_rub, share
 from certapp.common.months import add_months, month_label
 from certapp.common.roles import require_role
 from certapp.common.templating import plural
+from certapp.common.validators import free_text
 from certapp.contracts.contracts import REPORT_LOAD, _transition, get_contract
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_is_over, month_key, parse_month
@@ -164,9 +165,7 @@ def report_month(contract_id: int, provider_user: User, month: date | str, deliv
         raise ValidationError(f"По расписанию группы («{contract.group.schedule}») за {month_label(month)} — "
                               f"{scheduled} {plural(scheduled, 'занятие', 'занятия', 'занятий')}: больше занятий "
                               "по расписанию указать нельзя.", field="lessons_planned", code="more_than_scheduled")
-    reason = " ".join((reason or "").split()) or None
-    if not delivered and not reason:
-        raise ValidationError("Укажите, почему услуга не оказана.", field="reason")
+    reason = free_text(reason, None if delivered else "Укажите, почему услуга не оказана.")
     if attendance is not None and not 0 <= attendance <= MAX_ATTENDANCE_PER_MONTH:
         raise ValidationError("Посещаемость указана неверно.", field="attendance")
     due = row.certificate_amount if delivered else 0

@@ -18,6 +18,7 @@ from certapp.accounts.models import User
 from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, DomainError, ValidationError
 from certapp.common.money import format_rub
+from certapp.common.validators import free_text
 from certapp.db import db
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 
@@ -184,11 +185,10 @@ def correct(certificate_id: int, deltas: tuple[int, int, int, int], key: str, *,
     if sum(deltas) != 0 or not any(deltas):
         raise ValidationError("Корректировка должна перемещать сумму между остатками, не меняя номинал.",
                               field="amount")
-    if not (reason or "").strip():
-        raise ValidationError("Укажите причину корректировки.", field="reason")
+    reason = free_text(reason, "Укажите причину корректировки.")
     amount = sum(d for d in deltas if d > 0)
     return _move(certificate_id, "correction", amount, deltas, key, actor=actor, contract_id=contract_id,
-                 month=month, reason=reason.strip())
+                 month=month, reason=reason)
 
 
 def balance_of(certificate_id: int) -> CertificateBalance | None:

@@ -1,21 +1,21 @@
 from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from certapp.common.forms import BaseForm, MultiCheckboxField, choices
 from certapp.programs.models import PROGRAM_KINDS
 
 
 class ProgramForm(BaseForm):
-    title = StringField("Название программы", validators=[DataRequired(), Length(max=255)])
+    title = StringField("Название программы", validators=[DataRequired()])
     kind = SelectField("Вид программы", choices=choices(PROGRAM_KINDS.items()), default="general_developmental")
     direction = SelectField("Направленность", validators=[DataRequired()])
-    description = TextAreaField("Описание", validators=[DataRequired(), Length(max=10000)])
+    description = TextAreaField("Описание", validators=[DataRequired()])
     age_from = IntegerField("Возраст от, лет", validators=[DataRequired()])
     age_to = IntegerField("Возраст до, лет", validators=[DataRequired()], description="От 5 до 17 лет включительно.")
     duration_months = IntegerField("Продолжительность, месяцев", validators=[DataRequired()])
     hours_per_month = IntegerField("Часов в месяц", validators=[DataRequired()])
     price_per_month = StringField("Стоимость в месяц, ₽", validators=[DataRequired()], description="Например, 1 250,00.")
-    venue_address = StringField("Адрес места обучения", validators=[DataRequired(), Length(max=500)])
+    venue_address = StringField("Адрес места обучения", validators=[DataRequired()])
     max_group_size = IntegerField("Наибольший размер группы", validators=[DataRequired()])
     municipalities = MultiCheckboxField("Муниципальные образования", coerce=int, validators=[Optional()],
                                         description="Где программа предлагается по сертификатам этих муниципалитетов "
@@ -24,9 +24,9 @@ class ProgramForm(BaseForm):
 
 
 class GroupForm(BaseForm):
-    name = StringField("Название группы", validators=[DataRequired(), Length(max=255)])
-    teacher = StringField("Педагог", validators=[DataRequired(), Length(max=255)])
-    schedule = StringField("Расписание", validators=[DataRequired(), Length(max=500)],
+    name = StringField("Название группы", validators=[DataRequired()])
+    teacher = StringField("Педагог", validators=[DataRequired()])
+    schedule = StringField("Расписание", validators=[DataRequired()],
                            description="Например: вт, чт 15:00–16:30")
     starts_on = DateField("Начало занятий", validators=[DataRequired()])
     ends_on = DateField("Окончание занятий", validators=[DataRequired()])
@@ -38,5 +38,5 @@ class ProgramDecisionForm(BaseForm):
     decision = RadioField("Решение", choices=choices([
         ("published", "Согласовать и опубликовать"), ("returned", "Вернуть на доработку"),
         ("unpublished", "Снять с публикации")]), validators=[DataRequired()])
-    reason = TextAreaField("Замечания", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("Замечания", validators=[Optional()])
     submit = SubmitField("Принять решение")

@@ -15,6 +15,7 @@ from certapp.common.errors import DomainError, FieldChecks, NotFoundError, Trans
 from certapp.common.money import parse_rub
 from certapp.common.roles import require_role
 from certapp.common.states import transition
+from certapp.common.validators import free_text, text_field
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
 from certapp.programs import search
@@ -53,14 +54,6 @@ def _int(data: dict[str, Any], field: str, label: str, low: int, high: int) -> i
     return value
 
 
-def _text(data: dict, field: str, label: str, max_len: int) -> str:
-    value = " ".join(str(data.get(field) or "").split()) if max_len <= 500 else str(data.get(field) or "").strip()
-    if not value:
-        raise ValidationError(f"Заполните поле «{label}».", field=field)
-    if len(value) > max_len:
-        raise ValidationError(f"Поле «{label}» длиннее {max_len} символов.", field=field)
-    return value
-
 
 def clean_program_data(data: dict) -> dict:
     """Check what a provider typed for a program (every wrong field in one ValidationError). Refuses a
@@ -69,8 +62,8 @@ def clean_program_data(data: dict) -> dict:
     if kind not in PROGRAM_KINDS:
         raise ValidationError("Неизвестный вид программы.", field="kind")
     checks = FieldChecks()
-    title = checks(_text, data, "title", "Название программы", 255)
-    description = checks(_text, data, "description", "Описание", 10000)
+    title = checks(text_field, data.get("title"), "title", "Название программы", 255)
+    description = checks(text_field, data.get("description"), "description", "Описание", 10000, multiline=True)
     if kind == "pre_professional_arts" or _PRE_PROFESSIONAL_RE.search(title or ""):
         raise PreProfessionalProgramError(PRE_PROFESSIONAL_REASON, field="kind")
     age_from = checks(_int, data, "age_from", "Возраст от", MIN_AGE, MAX_AGE)
@@ -89,7 +82,7 @@ def clean_program_data(data: dict) -> dict:
         "duration_months": checks(_int, data, "duration_months", "Продолжительность, месяцев", 1, 12),
         "hours_per_month": checks(_int, data, "hours_per_month", "Часов в месяц", 1, 200),
         "price_per_month": price,
-        "venue_address": checks(_text, data, "venue_address", "Адрес места обучения", 500),
+        "venue_address": checks(text_field, data.get("venue_address"), "venue_address", "Адрес места обучения", 500),
         "max_group_size": checks(_int, data, "max_group_size", "Наибольший размер группы", 1, 100),
     }
     checks.done()
@@ -197,9 +190,7 @@ def decide_program(program_id: int, decision: str, actor: User, reason: str | No
         raise NotFoundError("Программа не найдена.")
     if decision not in ("published", "returned", "unpublished"):
         raise ValidationError("Неизвестное решение.", field="decision")
-    reason = " ".join((reason or "").split()) or None
-    if decision in ("returned", "unpublished") and not reason:
-        raise ValidationError("Укажите причину.", field="reason")
+    reason = free_text(reason, "Укажите причину." if decision in ("returned", "unpublished") else None)
     if decision == "published" and not program.provider.in_registry:
         raise TransitionError("Исполнитель не состоит в реестре: программу опубликовать нельзя.")
     _transition(program, decision, actor, reason)
@@ -223,9 +214,9 @@ def clean_group_data(data: dict, program: Program) -> dict:
     if not isinstance(ends_on, date) or ends_on <= starts_on:
         raise ValidationError("Дата окончания должна быть позже даты начала.", field="ends_on")
     return {
-        "name": _text(data, "name", "Название группы", 255),
-        "teacher": _text(data, "teacher", "Педагог", 255),
-        "schedule": _text(data, "schedule", "Расписание", 500),
+        "name": text_field(data.get("name"), "name", "Название группы", 255),
+        "teacher": text_field(data.get("teacher"), "teacher", "Педагог", 255),
+        "schedule": text_field(data.get("schedule"), "schedule", "Расписание", 500),
         "starts_on": starts_on, "ends_on": ends_on,
         "capacity": _int(data, "capacity", "Мест в группе", 1, program.max_group_size),
     }

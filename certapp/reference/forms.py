@@ -1,13 +1,13 @@
 from wtforms import DateField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from certapp.common.forms import BaseForm
 
 
 class PeriodForm(BaseForm):
-    code = StringField("Код периода", validators=[DataRequired(), Length(max=16)],
+    code = StringField("Код периода", validators=[DataRequired()],
                        description="Например, 2026/27. Входит в номер сертификата и не меняется.")
-    name = StringField("Название", validators=[DataRequired(), Length(max=100)])
+    name = StringField("Название", validators=[DataRequired()])
     starts_on = DateField("Дата начала", validators=[DataRequired()])
     ends_on = DateField("Дата окончания", validators=[DataRequired()])
     nominal = StringField("Номинал сертификата, ₽", validators=[DataRequired()],
@@ -16,8 +16,8 @@ class PeriodForm(BaseForm):
 
 
 class MunicipalityForm(BaseForm):
-    authority = StringField("Уполномоченный орган", validators=[DataRequired(), Length(max=500)])
-    order_number = StringField("Номер постановления", validators=[DataRequired(), Length(max=64)])
+    authority = StringField("Уполномоченный орган", validators=[DataRequired()])
+    order_number = StringField("Номер постановления", validators=[DataRequired()])
     order_date = DateField("Дата постановления", validators=[DataRequired()])
     extra_exclusions = TextAreaField("Исключения по постановлению муниципального образования",
                                      description="Части наименований организаций, не участвующих в отборе, — по одной "

@@ -6,12 +6,13 @@ from sqlalchemy import select
 
 from certapp.audit.services import record_event
 from certapp.common import clock, events
-from certapp.common.errors import ConflictError, NotFoundError, ValidationError
+from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, ValidationError
 from certapp.common.money import format_rub
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.roles import require_role
 from certapp.common.rows import get_existing
 from certapp.common.scope import current_scope
+from certapp.common.validators import text_field
 from certapp.db import db
 from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Direction, Municipality, Period
 
@@ -196,10 +197,10 @@ def open_periods(municipality_ids, today: date | None = None) -> list[Period]:
 
 
 def _check_period_values(code, name, starts_on, ends_on, nominal, municipality_id, exclude_id=None):
-    if not code or len(code) > 16:
-        raise ValidationError("Укажите код периода, например 2026/27.", field="code")
-    if not name or len(name) > 100:
-        raise ValidationError("Укажите название периода.", field="name")
+    checks = FieldChecks()
+    checks(text_field, code, "code", "Код периода", 16)
+    checks(text_field, name, "name", "Название", 100)
+    checks.done()
     if ends_on <= starts_on:
         raise ValidationError("Дата окончания должна быть позже даты начала.", field="ends_on")
     if nominal is None or nominal <= 0:
@@ -253,12 +254,8 @@ def update_municipality(municipality_id: int, data: dict, actor) -> Municipality
     municipality = db.session.get(Municipality, municipality_id)
     if municipality is None or actor.municipality_id not in (None, municipality.id):
         raise NotFoundError("Муниципальное образование не найдено.")
-    authority = " ".join(str(data.get("authority") or "").split())
-    if not authority or len(authority) > 500:
-        raise ValidationError("Заполните поле «Уполномоченный орган» (до 500 символов).", field="authority")
-    number = " ".join(str(data.get("order_number") or "").split())
-    if not number or len(number) > 64:
-        raise ValidationError("Заполните поле «Номер постановления» (до 64 символов).", field="order_number")
+    authority = text_field(data.get("authority"), "authority", "Уполномоченный орган", 500)
+    number = text_field(data.get("order_number"), "order_number", "Номер постановления", 64)
     order_date = data.get("order_date")
     if not isinstance(order_date, date) or order_date > clock.today():
         raise ValidationError("Поле «Дата постановления»: укажите дату не позже сегодняшней.", field="order_date")
@@ -291,9 +288,7 @@ def propose_category(period: Period, age: int) -> CertificateCategory | None:
 
 
 def _clean_category(data: dict) -> dict:
-    name = " ".join(str(data.get("name") or "").split())
-    if not name or len(name) > 100:
-        raise ValidationError("Заполните поле «Название» (до 100 символов).", field="name")
+    name = text_field(data.get("name"), "name", "Название", 100)
     ages = {}
     for field, label in (("age_from", "Возраст от"), ("age_to", "Возраст до")):
         value = data.get(field)

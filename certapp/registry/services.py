@@ -29,8 +29,10 @@ from certapp.common.validators import (
     check_ogrn,
     check_settlement_account,
     digits_only,
+    free_text,
     normalise_email,
     normalise_phone,
+    text_field,
 )
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date
@@ -66,14 +68,6 @@ PROVIDER_FIELDS = ("inn", *ProviderDetails.__annotations__)
 LICENSE_FIELDS = ("number", "issued_on", "authority", "additional_education")
 
 
-def _text(data: dict, field: str, label: str, max_len: int = 500, required: bool = True) -> str | None:
-    value = " ".join(str(data.get(field) or "").split())
-    if required and not value:
-        raise ValidationError(f"Заполните поле «{label}».", field=field)
-    if len(value) > max_len:
-        raise ValidationError(f"Поле «{label}» длиннее {max_len} символов.", field=field)
-    return value or None
-
 
 def clean_application_data(data: dict) -> dict:
     """Check and normalise what a provider typed. Raises one ValidationError naming every wrong field."""
@@ -89,15 +83,15 @@ def clean_application_data(data: dict) -> dict:
     clean = {
         "kind": kind,
         "ownership": ownership,
-        "full_name": checks(_text, data, "full_name", "Полное наименование"),
-        "short_name": checks(_text, data, "short_name", "Сокращённое наименование", 255),
+        "full_name": checks(text_field, data.get("full_name"), "full_name", "Полное наименование", 500),
+        "short_name": checks(text_field, data.get("short_name"), "short_name", "Сокращённое наименование", 255),
         "inn": checks(check_inn, data.get("inn"), kind),
         "ogrn": checks(check_ogrn, data.get("ogrn"), kind),
         "kpp": checks(check_kpp, data.get("kpp")) if kind == "legal_entity" else None,
-        "legal_address": checks(_text, data, "legal_address", "Юридический адрес"),
-        "actual_address": checks(_text, data, "actual_address", "Фактический адрес"),
-        "head_name": checks(_text, data, "head_name", "ФИО руководителя", 255),
-        "head_position": checks(_text, data, "head_position", "Должность руководителя", 255),
+        "legal_address": checks(text_field, data.get("legal_address"), "legal_address", "Юридический адрес", 500),
+        "actual_address": checks(text_field, data.get("actual_address"), "actual_address", "Фактический адрес", 500),
+        "head_name": checks(text_field, data.get("head_name"), "head_name", "ФИО руководителя", 255),
+        "head_position": checks(text_field, data.get("head_position"), "head_position", "Должность руководителя", 255),
         "phone": checks(normalise_phone, data.get("phone")),
         "email": checks(normalise_email, data.get("email")),
         "bik": checks(check_bik, data.get("bik")),
@@ -118,10 +112,9 @@ def clean_license_data(data: dict) -> dict | None:
     if issued_on > clock.today():
         raise ValidationError("Дата выдачи лицензии не может быть в будущем.", field="license_issued_on")
     return {
-        "number": _text({"license_number": ascii_text(data.get("license_number"))}, "license_number",
-                        "Номер лицензии", 64),
+        "number": text_field(ascii_text(data.get("license_number")), "license_number", "Номер лицензии", 64),
         "issued_on": issued_on,
-        "authority": _text(data, "license_authority", "Кем выдана лицензия"),
+        "authority": text_field(data.get("license_authority"), "license_authority", "Кем выдана лицензия", 500),
         "additional_education": bool(data.get("license_additional_education")),
     }
 
@@ -314,10 +307,7 @@ def _ensure_ogrn_free(application: RegistryApplication, in_review: bool = True) 
 
 
 def _reason(reason: str | None, required_for: str) -> str:
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError(f"Укажите причину ({required_for}).", field="reason")
-    return reason[:2000]
+    return free_text(reason, f"Укажите причину ({required_for}).")
 
 
 def decide_application(application_id: int, decision: str, actor: User, reason: str | None = None):
@@ -339,7 +329,7 @@ def decide_application(application_id: int, decision: str, actor: User, reason: 
         if check.excluded:
             raise ExcludedProviderError(check.reason)
         _ensure_ogrn_free(application, in_review=False)
-        application.decision_reason = " ".join((reason or "").split()) or None
+        application.decision_reason = free_text(reason)
     _transition(application, decision, actor, application.decision_reason)
     application.decided_at = utcnow()
     application.decided_by_id = actor.id
@@ -657,6 +647,6 @@ def decide_admission(admission_id: int, to_status: str, actor: User, reason: str
         raise ValidationError("Неизвестное решение.", field="decision")
     if to_status == "active" and not admission.provider.in_registry:
         raise TransitionError("Исполнитель не состоит в реестре: допустить его нельзя.")
-    reason = (" ".join((reason or "").split()) or None) if to_status == "active" else _reason(reason, "основание")
+    reason = free_text(reason) if to_status == "active" else _reason(reason, "основание")
     _decide(admission, to_status, actor, reason)
     return admission

@@ -22,6 +22,7 @@ from certapp.common.normalise import is_ascii_digits
 from certapp.common.roles import require_role
 from certapp.common.scope import scoped
 from certapp.common.states import transition
+from certapp.common.validators import free_text
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.db import db, utcnow
 from certapp.documents.services import (
@@ -450,7 +451,7 @@ def leave_feedback(parent: User, contract_id: int, month: date, rating: int, com
         raise ValidationError("Оценить можно месяц, в котором услуга оказана.", field="month")
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise ValidationError("Оценка — от 1 до 5.", field="rating")
-    comment = (comment or "").strip()[:2000] or None
+    comment = free_text(comment, field="comment")
     feedback = Feedback(contract_id=contract.id, month=month, parent_id=parent.id, rating=rating, comment=comment,
                         municipality_id=contract.municipality_id)
     try:
@@ -468,10 +469,8 @@ def answer_feedback(provider_user: User, feedback_id: int | None, answer: str | 
     feedback = db.session.get(Feedback, feedback_id)
     if feedback is None or feedback.contract.provider_id != provider_user.provider_id:
         raise NotFoundError("Отзыв не найден.")
-    answer = (answer or "").strip()
-    if not answer:
-        raise ValidationError("Напишите ответ.", field="answer")
-    feedback.answer, feedback.answered_at, feedback.answered_by_id = answer[:2000], utcnow(), provider_user.id
+    answer = free_text(answer, "Напишите ответ.", field="answer")
+    feedback.answer, feedback.answered_at, feedback.answered_by_id = answer, utcnow(), provider_user.id
     record_event("feedback.answer", feedback, actor=provider_user)
     events.feedback_answered.send(feedback, actor=provider_user)
     return feedback

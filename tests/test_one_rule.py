@@ -1,0 +1,69 @@
+"""A field's rule is written once, in its service (certapp.common.validators for texts and reasons): the page's
+form only parses types and the API's schema only documents them, so the page and the API refuse the same
+input with the same message beside the same field."""
+import importlib
+import pkgutil
+
+import pytest
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Optional
+
+import certapp
+from certapp.common.forms import BaseForm
+from certapp.common.validators import REASON_MAX
+from certapp.db import db
+from certapp.programs.models import Program
+from tests.factories import make_program, make_provider
+
+#: what a form may still check itself: presence (also the `required` attribute a browser shows) and
+#: the repeated password, which only a page asks for
+PAGE_ONLY = (DataRequired, InputRequired, Optional, EqualTo)
+
+
+def _forms() -> list[type[BaseForm]]:
+    for module in pkgutil.walk_packages(certapp.__path__, "certapp."):
+        if module.name.endswith(".forms"):
+            importlib.import_module(module.name)
+    found, todo = [], list(BaseForm.__subclasses__())
+    while todo:
+        form = todo.pop()
+        found.append(form)
+        todo.extend(form.__subclasses__())
+    return found
+
+
+def test_no_form_restates_a_services_rule():
+    restated = []
+    for form in _forms():
+        for name in dir(form):
+            unbound = getattr(form, name)
+            for validator in getattr(unbound, "kwargs", {}).get("validators") or ():
+                if not isinstance(validator, PAGE_ONLY):
+                    restated.append(f"{form.__module__}.{form.__name__}.{name}: {type(validator).__name__}")
+    assert len(_forms()) > 30
+    assert restated == [], "a form checks a rule its service owns: " + ", ".join(restated)
+
+
+@pytest.fixture
+def published(users):
+    provider, _ = make_provider(users["provider"], users["department"])
+    program = make_program(provider, users["department"])
+    db.session.commit()
+    return program
+
+
+@pytest.mark.parametrize("length, refused", [(REASON_MAX, False), (REASON_MAX + 1, True)])
+def test_a_reason_too_long_is_refused_alike_by_the_page_and_the_api(login, api, users, published, length, refused):
+    message = f"Текст длиннее {REASON_MAX} символов (сейчас {length}): сократите его."
+    reason = "я" * length
+    answer = api(users["department"]).post(f"/api/v1/programs/{published.id}/decision",
+                                           json={"decision": "unpublished", "reason": reason})
+    page = login(users["department"]).post(f"/programs/{published.id}/decide",
+                                           data={"decision": "unpublished", "reason": reason})
+    if refused:
+        assert answer.status_code == 422 and answer.json["errors"]["json"]["reason"] == [message]
+        text = page.get_data(as_text=True)
+        assert page.status_code == 422 and message in text and 'aria-invalid="true"' in text
+        assert db.session.get(Program, published.id).status == "published"  # nothing changed, never cut
+    else:
+        assert answer.status_code == 200, answer.json
+        assert db.session.get(Program, published.id).remarks == reason
