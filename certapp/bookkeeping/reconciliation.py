@@ -224,10 +224,18 @@ def reconciliation_summary() -> Reconciliation | StoredReconciliation:
 
 
 def start_reconciliation(actor: User) -> Job:
-    """Reconcile the official's municipality (the regional operator's: the region) as a job with progress."""
+    """Reconcile the official's municipality (the regional operator's: the region) as a job with progress;
+    while one is queued or running for the same scope, that one."""
     from certapp.bookkeeping.jobs import reconcile_job  # the job runs this module's functions: bookkeeping.jobs imports it
 
     require_role(actor, "bookkeeping", "department")
+    # one run at a time per scope: a second request (a double click, a retry) answers the run not yet done
+    unfinished = db.session.execute(select(Job).where(
+        Job.kind == "reconciliation.run", Job.state.in_(("queued", "running")),
+        Job.municipality_id.is_(None) if actor.municipality_id is None else Job.municipality_id == actor.municipality_id,
+    ).order_by(Job.id.desc()).limit(1)).scalar()
+    if unfinished is not None:
+        return unfinished
     return start(reconcile_job, "reconciliation.run", "Сверка средств сертификатов", actor, actor.id, current_scope())
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from certapp.bookkeeping.models import ReconciliationRun
 from certapp.db import db
+from certapp.jobs.models import Job
 from certapp.jobs.services import FILE_DAYS, remove_old_files
 from certapp.ledger.models import CertificateBalance
 from tests.factories import make_certificate
@@ -114,3 +115,20 @@ def test_the_whole_export_is_an_xlsx_file_for_its_starter_only(users, login, api
     assert "файл удалён" in client.get(f"/jobs/{job_id}/file", follow_redirects=True).get_data(as_text=True)
     assert "csv или xlsx" in client.post("/bookkeeping/reconciliation/export", data={"format": "pdf"},
                                          follow_redirects=True).get_data(as_text=True)
+
+
+@large
+def test_a_second_request_while_a_run_is_unfinished_answers_that_run(users, api, login):
+    bookkeeper = users["bookkeeping"]
+    unfinished = Job(kind="reconciliation.run", title="Сверка средств сертификатов", state="running",
+                     created_by_id=bookkeeper.id, municipality_id=bookkeeper.municipality_id)
+    db.session.add(unfinished)
+    db.session.commit()
+    started = api(bookkeeper).post("/api/v1/bookkeeping/reconciliation")
+    assert started.status_code == 202 and started.json["id"] == unfinished.id, started.json
+    login(bookkeeper).post("/bookkeeping/reconciliation/run")
+    assert db.session.execute(select(Job.id).where(Job.kind == "reconciliation.run")).scalars().all() == [unfinished.id]
+    unfinished.state = "done"
+    db.session.commit()
+    again = api(bookkeeper).post("/api/v1/bookkeeping/reconciliation")
+    assert again.status_code == 202 and again.json["id"] != unfinished.id
