@@ -235,14 +235,17 @@ def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication
             Publication.kind == kind, Publication.source_id == snapshot.source_id)).first():
         raise ConflictError("Этот документ уже опубликован: новая версия — после новой редакции.",
                             field="source_id", code="already_published")
-    latest = db.session.execute(select(func.max(Publication.version)).where(
-        Publication.dataset == snapshot.dataset)).scalar_one()
+    content = json.loads(json.dumps({"description": DESCRIPTIONS[kind], "document": snapshot.document,
+                                     "fields": [f.__dict__ for f in FIELDS[kind]], "rows": snapshot.rows}))
+    latest = db.session.execute(select(Publication).where(Publication.dataset == snapshot.dataset)
+                                .order_by(Publication.version.desc()).limit(1)).scalar()
+    if latest is not None and latest.snapshot == content:
+        raise ConflictError(f"Данные не изменились с версии {latest.version} от {latest.published_on:%d.%m.%Y}: "
+                            "новая версия не нужна.", code="unchanged")
     publication = Publication(
-        kind=kind, dataset=snapshot.dataset, version=(latest or 0) + 1, source_id=snapshot.source_id,
-        title=snapshot.title, published_on=clock.today(), published_at=clock.now(), published_by_id=actor.id,
-        municipality_id=municipality_id,
-        snapshot=json.loads(json.dumps({"description": DESCRIPTIONS[kind], "document": snapshot.document,
-                                        "fields": [f.__dict__ for f in FIELDS[kind]], "rows": snapshot.rows})))
+        kind=kind, dataset=snapshot.dataset, version=(latest.version if latest else 0) + 1,
+        source_id=snapshot.source_id, title=snapshot.title, published_on=clock.today(), published_at=clock.now(),
+        published_by_id=actor.id, municipality_id=municipality_id, snapshot=content)
     try:
         with db.session.begin_nested():
             db.session.add(publication)

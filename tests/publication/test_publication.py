@@ -299,3 +299,17 @@ def test_a_stranger_finds_another_municipalitys_set_while_logged_in_elsewhere(ap
     assert login(stranger).get(f"/open/{_oktmo()}/registry").status_code == 200
     with pytest.raises(NotFoundError):
         services.versions(other, "registry")
+
+
+def test_publishing_the_registry_again_unchanged_is_refused_and_a_change_makes_a_new_version(api, users):
+    department = users["department"]
+    client = api(department)
+    first = client.post("/api/v1/publications", json={"kind": "registry"})
+    assert first.status_code == 201, first.json
+    again = client.post("/api/v1/publications", json={"kind": "registry"})
+    assert again.status_code == 409 and again.json["status"] == "unchanged"
+    assert "не изменились с версии 1 от 04.12.2026" in again.json["message"] and _publications() == 1
+    make_provider(department=department)
+    db.session.commit()
+    changed = client.post("/api/v1/publications", json={"kind": "registry"})
+    assert changed.status_code == 201 and changed.json["version"] == 2
