@@ -12,6 +12,7 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import content_disposition
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import year_arg
+from certapp.common.pagination import paginate
 from certapp.common.templating import format_date
 from certapp.db import db
 from certapp.publication import services
@@ -63,7 +64,7 @@ def index():
     reports = db.session.execute(select(FormedExecutionReport).order_by(
         FormedExecutionReport.year.desc(), FormedExecutionReport.quarter, FormedExecutionReport.version.desc())
     ).scalars().all()
-    published = db.session.execute(services.own_publications()).scalars().all()
+    published = paginate(services.own_publications(), request.args.get("page", 1, type=int), 50)
     return render_template("publication/index.html", orders=orders, reports=reports, published=published,
                            published_orders=services.published_sources("social_order"),
                            published_reports=services.published_sources("execution_report"),
