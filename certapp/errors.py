@@ -55,7 +55,9 @@ def handle_domain_error(error: DomainError):
     if isinstance(error, PermissionDeniedError):
         record_refusal("forbidden")
     if is_api_request():
-        errors = {"json": {name: [message] for name, message in error.fields.items()}} if error.fields else None
+        # where the refused value came from, as webargs names it: a list's filters are the query's
+        location = "query" if request.method in ("GET", "HEAD") else "json"
+        errors = {location: {name: [message] for name, message in error.fields.items()}} if error.fields else None
         return _json(error.status, error.message, errors, error.code, getattr(error, "extra", None))
     return _page(error.status, error.message)
 

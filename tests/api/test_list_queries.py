@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
@@ -122,11 +122,14 @@ def _staff_request(world: World):
 
 
 def _publication(world: World):
-    """A new version of the registry, published by another official of the municipality each time."""
+    """The indicators of another year (an unchanged set is not published again), published by another
+    official of the municipality each time."""
+    from certapp.publication.models import Publication
     from certapp.publication.services import publish
 
     department = world.user("department")
-    return publish("registry", make_user("department", municipality_id=department.municipality_id))
+    year = 2030 + db.session.execute(select(func.count()).select_from(Publication)).scalar_one()
+    return publish("indicators", make_user("department", municipality_id=department.municipality_id), year=year)
 
 
 LISTINGS = {

@@ -109,7 +109,7 @@ def test_the_api_gives_the_same_options_and_splits(api, family):
     assert "уже записан" in options[family["enrolled"].id]["refusal"]
     assert "не действует" in options[family["suspended"].id]["refusal"]
     wrong = client.get(f"/api/v1/groups/{family['group'].id}/enrollment-options?start_month=2001-01")
-    assert wrong.status_code == 422 and wrong.json["errors"]["json"]["start_month"]
+    assert wrong.status_code == 422 and wrong.json["errors"]["query"]["start_month"]
 
 
 def test_each_group_says_its_school_year_dates_and_free_seats(login, setup):

@@ -197,7 +197,7 @@ def test_the_regional_operator_reads_a_municipality_s_matters(login, api, users)
     assert listed[0]["municipality"] == district.name
     for url in ("/api/v1/matters", "/api/v1/contracts", "/api/v1/certificates"):  # never another's rows instead
         refused = api(users["region"]).get(f"{url}?municipality=00000000000")
-        assert refused.status_code == 422 and "municipality" in refused.json["errors"]["json"], url
+        assert refused.status_code == 422 and "municipality" in refused.json["errors"]["query"], url
 
 
 def test_a_late_report_notice_is_settled_when_the_month_is_reported(users):
