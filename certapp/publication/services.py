@@ -223,6 +223,10 @@ def snapshot_of(kind: str, municipality_id: int, *, source_id=None, year=None) -
 
 # --- the act of publication ------------------------------------------------------------------------------
 
+#: what a version's data are (its publisher and keeper aside): an unchanged set is not published again
+_DATA_KEYS = ("description", "document", "fields", "rows")
+
+
 def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication:
     """The department publishes a set of its municipality: the data as they are now become the set's
     next version, public and final. Raises ValidationError (an unknown set, a missing document or
@@ -235,11 +239,15 @@ def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication
             Publication.kind == kind, Publication.source_id == snapshot.source_id)).first():
         raise ConflictError("Этот документ уже опубликован: новая версия — после новой редакции.",
                             field="source_id", code="already_published")
+    municipality = db.session.get(Municipality, municipality_id)
+    # who published and who keeps the set are part of the version, as they were that day
     content = json.loads(json.dumps({"description": DESCRIPTIONS[kind], "document": snapshot.document,
-                                     "fields": [f.__dict__ for f in FIELDS[kind]], "rows": snapshot.rows}))
+                                     "fields": [f.__dict__ for f in FIELDS[kind]], "rows": snapshot.rows,
+                                     "publisher": actor.full_name,
+                                     "creator": municipality.authority or municipality.name}))
     latest = db.session.execute(select(Publication).where(Publication.dataset == snapshot.dataset)
                                 .order_by(Publication.version.desc()).limit(1)).scalar()
-    if latest is not None and latest.snapshot == content:
+    if latest is not None and all(latest.snapshot.get(key) == content[key] for key in _DATA_KEYS):
         raise ConflictError(f"Данные не изменились с версии {latest.version} от {latest.published_on:%d.%m.%Y}: "
                             "новая версия не нужна.", code="unchanged")
     publication = Publication(
@@ -355,8 +363,10 @@ def passport(municipality: Municipality, dataset: str, urls: dict) -> list[tuple
         ("identifier", "Идентификационный номер (код) набора данных", f"{municipality.oktmo}-{dataset}"),
         ("title", "Наименование набора данных", current.title),
         ("description", "Описание набора данных", current.snapshot["description"]),
-        ("creator", "Владелец набора данных", municipality.authority or municipality.name),
-        ("publisher", "Ответственное лицо", current.published_by.full_name),
+        # as they were when the version was published (a version published before they were kept: as now)
+        ("creator", "Владелец набора данных",
+         current.snapshot.get("creator") or municipality.authority or municipality.name),
+        ("publisher", "Ответственное лицо", current.snapshot.get("publisher") or current.published_by.full_name),
         ("format", "Формат данных", "CSV (UTF-8 с BOM, разделитель «;»), JSON"),
         ("data", "Гиперссылка (URL) на набор", urls["data"]),
         ("structure", "Описание структуры набора данных", urls["structure"]),

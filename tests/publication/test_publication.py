@@ -95,6 +95,14 @@ def test_the_passport_says_what_the_set_is_who_keeps_it_when_and_the_licence(cli
     meta = dict(csv.reader(io.StringIO(client.get(f"/open/{_oktmo()}/social-order-{YEAR}/meta.csv")
                                        .data.decode("utf-8")[1:]), delimiter=";"))
     assert meta["modified"] == "2026-12-04" and meta["valid"] == "1" and meta["structure"].endswith("structure.csv")
+    # the passport names the publisher and the keeper as they were that day, not as they are now
+    publisher = users["department"].full_name
+    users["department"].full_name = "Другой Человек Иванович"
+    db.session.get(Municipality, users["department"].municipality_id).authority = "Новое название органа"
+    db.session.commit()
+    meta = dict(csv.reader(io.StringIO(client.get(f"/open/{_oktmo()}/social-order-{YEAR}/meta.csv")
+                                       .data.decode("utf-8")[1:]), delimiter=";"))
+    assert meta["publisher"] == publisher and meta["creator"] != "Новое название органа"
 
 
 def test_a_new_version_is_a_new_publication_and_the_replaced_one_is_kept_and_marked(app, client, users):
