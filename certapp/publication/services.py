@@ -18,6 +18,7 @@ from certapp.common.exports import csv_rows
 from certapp.common.money import kopecks_to_rub_str
 from certapp.common.months import check_year
 from certapp.common.roles import require_role
+from certapp.common.rows import get_existing
 from certapp.db import db
 from certapp.programs.services import catalog_query
 from certapp.publication.models import PUBLICATION_KINDS, Publication
@@ -239,7 +240,7 @@ def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication
             Publication.kind == kind, Publication.source_id == snapshot.source_id)).first():
         raise ConflictError("Этот документ уже опубликован: новая версия — после новой редакции.",
                             field="source_id", code="already_published")
-    municipality = db.session.get(Municipality, municipality_id)
+    municipality = get_existing(Municipality, municipality_id)
     # who published and who keeps the set are part of the version, as they were that day
     content = json.loads(json.dumps({"description": DESCRIPTIONS[kind], "document": snapshot.document,
                                      "fields": [f.__dict__ for f in FIELDS[kind]], "rows": snapshot.rows,
