@@ -8,7 +8,7 @@ from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.imports import services
 from certapp.imports.models import IMPORT_KINDS, ImportBatch
-from certapp.imports.schemas import ImportBatchSchema, UploadFileSchema, UploadFormSchema
+from certapp.imports.schemas import ImportBatchSchema, ImportSummarySchema, UploadFileSchema, UploadFormSchema
 from certapp.imports.views import TEMPLATE_NAMES
 
 blp = Blueprint("imports_api", __name__, url_prefix="/imports",
@@ -25,7 +25,7 @@ def _with_job(batch: ImportBatch) -> dict:
 
 
 @blp.route("", methods=["GET"])
-@blp.response(200, ImportBatchSchema(many=True))
+@blp.response(200, ImportSummarySchema(many=True))
 @blp.paginate(SelectPage, **LIST_PAGE)
 @roles("department")
 def list_imports():

@@ -20,6 +20,25 @@ class ProblemSchema(Schema):
     message = fields.String()
 
 
+class ImportSummarySchema(Schema):
+    """An upload in a list: without its problems (thousands at most), which GET /imports/{id} gives."""
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": list(IMPORT_KINDS)})
+    kind_name = fields.String()
+    status = fields.String(metadata={"enum": list(IMPORT_STATUSES)})
+    status_name = fields.String()
+    dry_run = fields.Boolean()
+    filename = fields.String()
+    rows = fields.Integer()
+    created = fields.Integer()
+    skipped = fields.Integer()
+    problem_count = fields.Integer()
+    message = fields.String(allow_none=True)
+    job_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+
 class ImportBatchSchema(Schema):
     id = fields.Integer()
     kind = fields.String(metadata={"enum": list(IMPORT_KINDS)})
