@@ -55,7 +55,7 @@ def import_cli(kind: str, path: str, dry_run: bool, oktmo: str | None) -> None:
             if result.problems:
                 unit.doomed = True  # all rows or none
             else:
-                batch = db.session.get(ImportBatch, batch_id)
+                batch = db.session.get_one(ImportBatch, batch_id)
                 services.finish(batch, result)
                 message = batch.message or ""
         click.echo("", err=True)

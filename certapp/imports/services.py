@@ -220,7 +220,7 @@ def read_table(kind: str, filename: str, content: bytes) -> tuple[list[tuple[int
     if not content.strip():
         raise FileProblem("Файл пуст.", field="file")
     cols = columns(kind)
-    raw_rows = _xlsx_rows(content) if file_format(filename, content) == "xlsx" else _csv_rows(content)
+    raw_rows: Iterator[list[Any]] = _xlsx_rows(content) if file_format(filename, content) == "xlsx" else _csv_rows(content)
     header = next(raw_rows, None)
     if not header or not any(_cell(h) for h in header):
         raise FileProblem("В первой строке файла должны быть заголовки столбцов, как в шаблоне.", field="file")
@@ -287,7 +287,8 @@ class RowProblems:
     """One row's checks: the first problem of each column is kept, every column is checked."""
 
     def __init__(self, check: Check, row: int):
-        self.check, self.row, self.fields = check, row, {}
+        self.check, self.row = check, row
+        self.fields: dict[str, str] = {}
 
     def fail(self, key: str, message: str) -> None:
         self.fields.setdefault(key, message)
@@ -441,7 +442,7 @@ def _check_provider(check: Check, row: int, values: dict[str, str]) -> None:
         exclusion = check_exclusion(clean["full_name"], clean["short_name"],
                                     extra=tuple(check.municipality.extra_exclusions or ()), extra_basis=check.municipality.name)
         if exclusion.excluded:
-            problems.fail("full_name", exclusion.reason)
+            problems.fail("full_name", exclusion.reason or "Исполнитель не включается в реестр (п. 4 постановления 458-п).")
         email_row = check.taken.get(f"email:{clean['email']}")
         if email_row is not None:
             problems.fail("email", f"Этот адрес почты уже у исполнителя в строке {email_row} этого файла.")
@@ -787,6 +788,8 @@ def load_job(job_id: int, batch_id: int) -> None:
     record = get_existing(Job, job_id)
     actor = record.created_by
     municipality_id = record.municipality_id
+    if municipality_id is None:  # started by an official: always theirs
+        raise ImportRefused("Загрузка выполняется только в муниципалитете того, кто её начал.")
     with scoped(municipality_id), Progress(job_id, None) as progress:
         try:
             message = _load_batch(batch_id, actor, municipality_id, progress)

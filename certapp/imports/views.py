@@ -30,7 +30,7 @@ def index():
                 errors["kind"] = "Выберите, что загружается."
             if upload is None or not upload.filename:
                 errors["file"] = "Выберите файл CSV или XLSX."
-            if errors:
+            if errors or upload is None:
                 raise services.ImportRefused("Исправьте поля формы.", fields=errors)
             content = upload.read(services.MAX_FILE_BYTES + 1)
             batch = services.upload(current_user, kind, upload.filename or "", content,

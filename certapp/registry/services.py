@@ -384,7 +384,7 @@ def _signed_registry_application(number: str) -> SignedDocument | None:
                           application.signature, gender="f") if application else None
 
 
-def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEntry:
+def _enter_registry(application: RegistryApplication, actor: User | None) -> RegistryEntry:
     provider = Provider(application_id=application.id, **{f: getattr(application, f) for f in PROVIDER_FIELDS})
     db.session.add(provider)
     db.session.flush()
@@ -640,7 +640,7 @@ def get_admission(admission_id: int) -> Admission:
     return admission
 
 
-def _decide(admission: Admission, to_status: str, actor: User, reason: str | None = None) -> None:
+def _decide(admission: Admission, to_status: str, actor: User | None, reason: str | None = None) -> None:
     transition(admission, to_status, ADMISSION_TRANSITIONS, actor, event="admission",
                refusal="Нельзя перевести допуск из состояния «{status}».", details={"reason": reason} if reason else None)
     admission.reason = reason

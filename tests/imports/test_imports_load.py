@@ -288,3 +288,37 @@ def test_the_page_uploads_a_dry_run_and_shows_the_problems_by_row(users, login, 
     text = answer.get_data(as_text=True)
     assert "Проверен" in text and "Номинал, ₽" in text and "Сумма указана неверно" in text
     assert db.session.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == 1
+
+
+def test_a_load_whose_worker_died_is_handed_out_again_and_loads_once(users, api, period, monkeypatch):
+    from datetime import timedelta
+
+    from certapp.db import utcnow
+    from certapp.jobs import services as jobs
+    from certapp.jobs.models import Job
+
+    def start_without_running(*args, **kwargs):
+        record = jobs.start(*args, **kwargs)
+        db.session.info.pop(jobs._AFTER_COMMIT, None)  # the message is lost with the worker that took it
+        return record
+
+    monkeypatch.setattr(services, "start", start_without_running)
+    answer = post(api(users["department"]), "certificates", csv_bytes([certificate_row(91), certificate_row(92)]))
+    job = db.session.get(Job, answer.json["job_id"])
+    job.state, job.heartbeat_at = "running", utcnow() - timedelta(hours=1)  # claimed by a worker that then died
+    db.session.commit()
+    before = counts()
+    assert jobs.recover_stale_jobs() == {"resumed": 1, "handed_out": 0, "failed": 0}
+    db.session.expire_all()
+    batch = db.session.get(ImportBatch, answer.json["id"])
+    assert batch.status == "imported" and batch.created == 2 and db.session.get(Job, job.id).state == "done"
+    assert counts()[0] == before[0] + 2 and check_invariant() == []
+
+
+def test_the_command_loads_providers_into_the_registry(app, users, period, tmp_path):
+    path = tmp_path / "исполнители.csv"
+    path.write_bytes(csv_bytes([provider_row(9)]))
+    result = app.test_cli_runner().invoke(args=["import", "providers", str(path)])
+    assert result.exit_code == 0 and "Загружено: 1 строка" in result.output, result.output
+    provider = db.session.execute(select(Provider).where(Provider.short_name == "АНО «Радуга 9»")).scalar_one()
+    assert provider.in_registry
