@@ -322,3 +322,11 @@ def test_the_command_loads_providers_into_the_registry(app, users, period, tmp_p
     assert result.exit_code == 0 and "Загружено: 1 строка" in result.output, result.output
     provider = db.session.execute(select(Provider).where(Provider.short_name == "АНО «Радуга 9»")).scalar_one()
     assert provider.in_registry
+
+
+def test_html_in_an_imported_providers_name_is_shown_as_text(users, api, login, period):
+    client = api(users["department"])
+    post(client, "providers", csv_bytes([provider_row(10, **{"Сокращённое наименование": "<script>alert(1)</script>"})]))
+    assert db.session.execute(select(Provider).where(Provider.short_name == "<script>alert(1)</script>")).scalar_one()
+    page = login(users["department"]).get("/registry/").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
