@@ -62,6 +62,8 @@ MAX_ROWS = 5000
 MAX_CELL = 1000
 #: the problems a batch keeps and a page shows (there are rarely more than a few; thousands mean one cause)
 MAX_PROBLEMS = 2000
+#: the most an XLSX file may unpack into (its XML), against an archive that unpacks into gigabytes
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 #: the columns a row may have at most (a sheet with thousands of columns is not a template)
 MAX_COLUMNS = 60
 
@@ -201,14 +203,21 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
 def _xlsx_rows(content: bytes) -> Iterator[list[object]]:
     from openpyxl import load_workbook  # only an upload of XLSX needs the reader
 
+    unreadable = FileProblem("Файл XLSX не читается: сохраните его в Excel или LibreOffice ещё раз.", field="file")
+    try:
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(content)).infolist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise unreadable from None
+    if unpacked > MAX_UNPACKED_BYTES:  # a small archive that unpacks into gigabytes (a «zip bomb»)
+        raise FileProblem("Файл XLSX слишком велик в распакованном виде: разделите его на части.", field="file")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = book.worksheets[0]
         for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
             yield list(row)
         book.close()
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, OSError, EOFError):
-        raise FileProblem("Файл XLSX не читается: сохраните его в Excel или LibreOffice ещё раз.", field="file") from None
+    except Exception:  # noqa: BLE001  (whatever a hostile or broken workbook makes openpyxl raise is a refusal, never a 500)
+        raise unreadable from None
 
 
 def read_table(kind: str, filename: str, content: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
@@ -840,8 +849,9 @@ def record_refusal(batch_id: int, error: "_Refused") -> None:
 
 
 def get_batch(batch_id: int, actor: User) -> ImportBatch:
-    """A batch of the official's municipality (the scope hides another's: 404)."""
-    require_role(actor, "department")
+    """A batch of the official's municipality (the scope hides another's: 404); the regional operator
+    reads those of the municipality it views."""
+    require_role(actor, "department", "region")
     batch = db.session.get(ImportBatch, batch_id)
     if batch is None:
         raise NotFoundError("Загрузка не найдена.")

@@ -264,6 +264,12 @@ def test_hostile_files_are_refused_with_a_reason_and_names_are_escaped(users, ap
     assert "больше 2 МБ" in checked.problems[0].message
     fake = post(client, "providers", b"PK\x03\x04 not a workbook", name="x.xlsx", dry_run=True)
     assert "XLSX не читается" in fake.json["problems"][0]["message"]
+    bomb = io.BytesIO()
+    import zipfile
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"0" * (services.MAX_UNPACKED_BYTES + 1))
+    unpacked = post(client, "providers", bomb.getvalue(), name="bomb.xlsx", dry_run=True).json["problems"][0]
+    assert "распакованном виде" in unpacked["message"]
     many = "СНИЛС ребёнка\n" + "1\n" * (services.MAX_ROWS + 1)
     assert "строк" in post(client, "certificates", many.encode(), dry_run=True).json["problems"][0]["message"]
     no_columns = post(client, "certificates", "Имя;Фамилия\nПётр;Иванов\n".encode(), dry_run=True).json
