@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from certapp.accounts.models import User
 from certapp.accounts.services import create_passwordless_account
@@ -805,6 +806,16 @@ def load_job(job_id: int, batch_id: int) -> None:
         except _Refused as error:
             record_refusal(batch_id, error)
             raise
+        except IntegrityError:
+            # a unique key (the rows' natural keys, a certificate per child and year) decided a race with
+            # another load of the same rows that committed first: this one wrote nothing
+            raced = ImportRefused("Эти строки одновременно загрузила другая загрузка: эта ничего не изменила. "
+                                  "Загрузите файл ещё раз — уже загруженное останется как есть.")
+            record_failure(batch_id, raced.message)
+            raise raced from None
+        except DomainError as error:
+            record_failure(batch_id, error.message)
+            raise
         progress.finish(message, result_url=_batch_url(batch_id))
 
 
@@ -846,6 +857,14 @@ def record_refusal(batch_id: int, error: "_Refused") -> None:
     unit of its own after the load's was rolled back."""
     with unit_of_work():
         finish(get_existing(ImportBatch, batch_id), error.result)
+
+
+def record_failure(batch_id: int, message: str) -> None:
+    """A load that stopped on a refusal: nothing of it was written; its batch says why."""
+    with unit_of_work():
+        batch = get_existing(ImportBatch, batch_id)
+        batch.status, batch.finished_at, batch.content = "failed", utcnow(), None
+        batch.message = f"Ничего не загружено: {message}"
 
 
 def get_batch(batch_id: int, actor: User) -> ImportBatch:

@@ -336,3 +336,32 @@ def test_html_in_an_imported_providers_name_is_shown_as_text(users, api, login, 
     assert db.session.execute(select(Provider).where(Provider.short_name == "<script>alert(1)</script>")).scalar_one()
     page = login(users["department"]).get("/registry/").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+
+
+def test_a_load_finding_a_problem_the_upload_did_not_see_changes_nothing_and_says_why(users, api, period, monkeypatch):
+    from datetime import timedelta
+
+    from certapp.db import utcnow
+    from certapp.jobs import services as jobs
+    from certapp.jobs.models import Job
+
+    def start_without_running(*args, **kwargs):
+        record = jobs.start(*args, **kwargs)
+        db.session.info.pop(jobs._AFTER_COMMIT, None)
+        return record
+
+    monkeypatch.setattr(services, "start", start_without_running)
+    answer = post(api(users["department"]), "certificates", csv_bytes([certificate_row(95), certificate_row(96)]))
+    assert answer.json["status"] == "queued"
+    # meanwhile the department issues a certificate to the second child in the ordinary way
+    factories.make_certificate(department=users["department"], snils=snils(7_000_096))
+    job = db.session.get(Job, answer.json["job_id"])
+    job.heartbeat_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    before, money = counts(), money_state()
+    jobs.recover_stale_jobs()
+    db.session.expire_all()
+    batch = db.session.get(ImportBatch, answer.json["id"])
+    assert batch.status == "failed" and batch.problems[0]["row"] == 3 and "уже есть сертификат" in batch.problems[0]["message"]
+    assert db.session.get(Job, job.id).state == "failed"
+    assert counts() == before and money_state() == money
