@@ -109,6 +109,8 @@ def register_blueprints(app: Flask) -> None:
     from certapp.documents import api as documents_api
     from certapp.documents import views as documents_views
     from certapp.extensions import api, csrf
+    from certapp.imports import api as imports_api
+    from certapp.imports import views as imports_views
     from certapp.jobs import api as jobs_api
     from certapp.jobs import views as jobs_views
     from certapp.matters import api as matters_api
@@ -131,12 +133,13 @@ def register_blueprints(app: Flask) -> None:
     for bp in (observability.bp, home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
                contracts_views.bp, bookkeeping_views.bp, reporting_views.bp, privacy_views.bp, jobs_views.bp,
-               notifications_views.bp, deadlines_views.bp, publication_views.bp, matters_views.bp):
+               notifications_views.bp, deadlines_views.bp, publication_views.bp, matters_views.bp, imports_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
                 certificates_api.blp, certificates_api.categories_blp, contracts_api.blp,
                 bookkeeping_api.blp, reporting_api.blp, privacy_api.blp, jobs_api.blp, notifications_api.blp,
-                deadlines_api.blp, documents_api.blp, publication_api.blp, publication_api.open_blp, matters_api.blp):
+                deadlines_api.blp, documents_api.blp, publication_api.blp, publication_api.open_blp, matters_api.blp,
+                imports_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 
@@ -164,6 +167,7 @@ def register_commands(app: Flask) -> None:
     from certapp.contracts.cli import contracts_cli
     from certapp.demo import demo_cli
     from certapp.documents.cli import keys_cli
+    from certapp.imports.cli import import_cli
     from certapp.jobs.cli import jobs_cli
     from certapp.reference.cli import reference_cli
     from certapp.region_demo import region_command
@@ -179,6 +183,7 @@ def register_commands(app: Flask) -> None:
     demo_cli.add_command(region_command)  # region_demo builds on the demo's identifiers
     app.cli.add_command(demo_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(import_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

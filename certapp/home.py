@@ -55,6 +55,7 @@ NAVIGATION = (
     ("Реестр получателей", "certificates.holders", STAFF, "certificates"),
     ("Категории, лимиты и очередь", "certificates.categories", STAFF, "certificates"),
     ("Периоды и номинал", "reference.periods", STAFF, "certificates"),
+    ("Загрузка из прежней системы", "imports.index", ("department",), "settings"),
     ("Договоры", "contracts.contracts", ("parent", "provider", *STAFF), "money"),
     ("Соглашения", "bookkeeping.agreements", ("provider", *STAFF), "money"),
     ("Счета", "bookkeeping.invoices", ("provider", *STAFF), "money"),

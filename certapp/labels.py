@@ -17,6 +17,7 @@ from certapp.certificates.models import CERTIFICATE_KINDS, CERTIFICATE_STATUSES,
 from certapp.common.money import format_rub
 from certapp.common.months import month_label
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, MONTH_STATUSES, TERMINATION_GROUNDS
+from certapp.imports.models import IMPORT_STATUSES
 from certapp.ledger.models import ENTRY_KINDS
 from certapp.programs.models import PROGRAM_STATUSES
 from certapp.registry.models import ADMISSION_STATUSES, ENTRY_STATUSES, STAFF_REQUEST_STATUSES
@@ -61,6 +62,7 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "publication": ("Набор открытых данных", "Publication", {}),
     "request": ("Запрос", "request", {}),
     "demo": ("Демонстрационные данные", "region", {}),
+    "import_batch": ("Загрузка данных из прежней системы", "ImportBatch", IMPORT_STATUSES),
 }
 
 #: the verbs that many objects share
@@ -106,6 +108,11 @@ ACTIONS = {
     "agreement.provider_signed": "Соглашение подписано исполнителем",
     "registry_application.signed": "Заявка на включение в реестр подписана",
     "publication.publish": "Опубликован набор открытых данных",
+    "import_batch.checked": "Файл загрузки проверен (без записи)",
+    "import_batch.uploaded": "Файл загрузки принят",
+    "registry_application.imported": "Заявка на включение в реестр перенесена из прежней системы",
+    "certificate.imported": "Сертификат перенесён из прежней системы",
+    "contract.imported": "Договор перенесён из прежней системы",
 }
 
 

@@ -6,6 +6,7 @@ from certapp.certificates.models import Certificate, CertificateApplication, Chi
 from certapp.contracts.models import Contract, ContractMonth, Enrollment, ServiceReport  # noqa: F401
 from certapp.deadlines.models import DeadlineRule, Holiday  # noqa: F401
 from certapp.documents.models import DocumentCounter  # noqa: F401
+from certapp.imports.models import ImportBatch, ImportedRow  # noqa: F401
 from certapp.jobs.models import Job  # noqa: F401
 from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
 from certapp.mail.models import OutboxMessage  # noqa: F401

@@ -24,7 +24,7 @@ PAGES = {
                    "/reports/social-orders", "/reports/social-orders/1", "/reports/execution",
                    "/reports/indicators", "/reports/feedback", "/bookkeeping/agreements", "/bookkeeping/registers",
                    "/bookkeeping/reconciliation", "/reference/periods", "/registry/entries/1", "/matters",
-                   "/matters?overdue=1", "/publication"],
+                   "/matters?overdue=1", "/publication", "/imports"],
     "bookkeeping": ["/", "/bookkeeping/agreements", "/bookkeeping/agreements/1", "/bookkeeping/registers",
                     "/bookkeeping/registers/1", "/bookkeeping/reconciliation", "/certificates/holders",
                     "/reports/execution", "/contracts", "/matters", "/bookkeeping/invoices"],

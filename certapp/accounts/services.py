@@ -308,3 +308,27 @@ def reset_password(token: str, new_password: str) -> User:
     end_sessions(user)
     record_event("user.password_reset", user, actor=user)
     return user
+
+
+#: the password hash of an account created without a password (certapp.imports): no password matches
+#: it (argon2 refuses it as a hash), so its owner sets one by «Забыли пароль?»
+NO_PASSWORD = "!no-password"
+
+
+def create_passwordless_account(*, email: str, full_name: str, phone: str | None, role: str,
+                                actor: User | None) -> User:
+    """An account for a parent or a provider whose data arrived from another system: no password until
+    its owner sets one through the password reset letter. Raises ValidationError, ConflictError (email taken)."""
+    if role not in SELF_REGISTERED_ROLES:
+        raise ValidationError("Так создаются только учётные записи родителей и исполнителей.", field="role")
+    email = normalise_email(email)
+    full_name = _clean_full_name(full_name)
+    phone = normalise_phone(phone) if phone else None
+    if db.session.execute(select(User.id).where(User.email == email)).first():
+        raise ConflictError("Пользователь с таким адресом почты уже зарегистрирован.", field="email",
+                            code="duplicate_account")
+    user = User(email=email, password_hash=NO_PASSWORD, full_name=full_name, phone=phone, role=role)
+    db.session.add(user)
+    db.session.flush()
+    record_event("user.create", user, to_state=role, actor=actor, details={"email": email, "imported": True})
+    return user

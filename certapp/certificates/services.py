@@ -1190,3 +1190,69 @@ def certificate_municipalities_of(user: Any) -> set[int] | None:
     found = set(db.session.execute(select(Certificate.municipality_id).join(Child, Child.id == Certificate.child_id)
                                    .where(Child.parent_id == user.id, Certificate.status == "active")).scalars())
     return found or None
+
+
+# --- a district's certificates arriving from another system (certapp.imports) -----------------------
+
+def held_for(snils_key: str, period_code: str) -> str | None:
+    """Why the child cannot get a certificate for the school year carried over: one (or an application
+    in review) already held anywhere in the region; None when free."""
+    held = _holding_certificate(snils_key, period_code)
+    if held is not None:
+        return (f"На ребёнка уже есть сертификат на {period_code} учебный год: № {held.number} "
+                f"({held.municipality.name}).")
+    pending = db.session.execute(select(CertificateApplication).where(
+        CertificateApplication.snils_key == snils_key, CertificateApplication.period_code == period_code,
+        CertificateApplication.status.in_(APPLICATION_HOLDING_STATUSES)
+    ).execution_options(all_municipalities=True)).scalars().first()  # one per child and year in the region
+    if pending is not None:
+        return f"На ребёнка уже подано заявление на {period_code} учебный год: № {pending.number}."
+    return None
+
+
+def issue_imported(parent: User, child_data: dict[str, Any], period: Period, category: CertificateCategory,
+                   nominal: int, available: int, actor: User | None) -> Certificate:
+    """A certificate of financing carried over from the system a district leaves, with its balance: the
+    child (under `parent`, found again by СНИЛС), a confirmed application filed by the department, the
+    certificate (this system's number, signed, valid for the whole period) and its opening entries in
+    the ledger — the issue of the nominal, then what was spent before (ledger.open_spent), so that
+    `available` is what is left. `child_data` is clean_child_data()'s; the caller checked it, the period,
+    the category and that no certificate or application holds the child for the school year."""
+    snils = child_data["snils"]
+    key = personal_data.snils_key(snils)
+    child = db.session.execute(select(Child).where(Child.parent_id == parent.id, Child.snils_key == key)
+                               .execution_options(all_municipalities=True)).scalar_one_or_none()
+    if child is None:
+        child = Child(parent_id=parent.id, snils_encrypted=personal_data.encrypt_snils(snils), snils_key=key,
+                      snils_last2=snils[-2:], **{k: v for k, v in child_data.items() if k != "snils"})
+        db.session.add(child)
+        db.session.flush()
+        record_event("child.create", child, actor=actor, details={"imported": True})
+    now = utcnow()
+    application = CertificateApplication(
+        number=next_number("certificate_application"), parent_id=parent.id, child_id=child.id, snils_key=key,
+        period_id=period.id, period_code=period.code, category_id=category.id, municipality_id=period.municipality_id,
+        status="confirmed", consent_at=now, filed_by_id=getattr(actor, "id", None), decided_at=now,
+        decided_by_id=getattr(actor, "id", None), decision_reason="Перенесено из прежней системы")
+    db.session.add(application)
+    db.session.flush()
+    application.signature = sign_document(application_content(application))
+    municipality = period.municipality
+    sequence = next_value(f"certificate:{municipality.number_code}:{period.code}", period.starts_on.year)
+    certificate = Certificate(
+        number=format_number(municipality.number_code, period.code, sequence), child_id=child.id, snils_key=key,
+        period_id=period.id, period_code=period.code, municipality_id=period.municipality_id,
+        application_id=application.id, category_id=category.id, kind="financing", nominal=nominal,
+        valid_from=period.starts_on, valid_to=period.ends_on, status="active", issued_at=now, qr_payload="",
+        signature="")
+    db.session.add(certificate)
+    db.session.flush()
+    _sign(certificate)
+    _open_balance(certificate, actor)
+    if nominal > available:
+        ledger.open_spent(certificate.id, nominal - available, key=f"opening:{certificate.number}", actor=actor,
+                          reason="Израсходовано до переноса из прежней системы")
+    record_event("certificate.imported", certificate, to_state="active", actor=actor,
+                 details={"number": certificate.number, "nominal": nominal, "available": available,
+                          "category": category.name})
+    return certificate

@@ -1,7 +1,7 @@
 """The contract: its document, the offer's split as it stands now, signing, termination and the certificate
 document's parts 2 and 3. Money moves only through ledger.services."""
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -25,11 +25,12 @@ from certapp.contracts.models import (
     TERMINATION_GROUNDS,
     Contract,
     ContractMonth,
+    Enrollment,
     ServiceReport,
 )
-from certapp.contracts.months import MonthShare, split_schedule
+from certapp.contracts.months import MonthShare, price_split, split_schedule
 from certapp.db import db, utcnow
-from certapp.documents.services import SignedDocument, sign_document, signed_document_finder
+from certapp.documents.services import SignedDocument, next_number, sign_document, signed_document_finder
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance
 from certapp.programs.models import Program
@@ -439,3 +440,43 @@ def lapse_offers(today: date | None = None, batch: int = 500) -> int:
                    details={"reason": f"не подписан до {contract.offer_expires_on:%d.%m.%Y} включительно"})
         lapsed += 1
     return lapsed
+
+
+# --- a district's contracts in force arriving from another system (certapp.imports) -----------------
+
+def enter_imported(certificate: Certificate, group: Any, start_month: date, price_per_month: int,
+                   signed_on: date, actor: User | None) -> Contract:
+    """A contract in force in the system a district leaves, carried over from `start_month` (the first
+    month this system pays) to the group's end at `price_per_month`: its accepted enrollment, the contract
+    signed (on `signed_on`, by the system's signature) and active, its months split by the certificate's
+    available balance now (split_schedule: the parent pays the rest), and the certificate's part reserved
+    in the ledger. The caller checked the certificate, the group (enrollments.check_enrollment) and the
+    seats."""
+    split = price_split(price_per_month, start_month, group.ends_on, _available(certificate.id, fresh=True))
+    child = certificate.child
+    enrollment = Enrollment(parent_id=child.parent_id, child_id=child.id, certificate_id=certificate.id,
+                            group_id=group.id, provider_id=group.program.provider_id, start_month=start_month,
+                            status="accepted", decided_at=utcnow(), municipality_id=certificate.municipality_id)
+    db.session.add(enrollment)
+    db.session.flush()
+    contract = Contract(
+        number=next_number("contract"), enrollment_id=enrollment.id, certificate_id=certificate.id,
+        child_id=child.id, parent_id=child.parent_id, provider_id=group.program.provider_id,
+        program_id=group.program_id, group_id=group.id, start_month=split.months[0], end_month=split.months[-1],
+        price_per_month=price_per_month, total=split.total, certificate_part=split.certificate_part,
+        parent_part=split.parent_part, status="active", offered_at=utcnow(),
+        signed_at=datetime.combine(signed_on, time(12), tzinfo=UTC), municipality_id=certificate.municipality_id)
+    for share in split.shares:
+        contract.months.append(ContractMonth(month=share.month, certificate_amount=share.certificate_amount,
+                                             parent_amount=share.parent_amount,
+                                             municipality_id=contract.municipality_id))
+    db.session.add(contract)
+    db.session.flush()
+    contract.signature = sign_document(contract_content(contract))
+    if contract.certificate_part:
+        ledger.reserve(certificate.id, contract.certificate_part, key=f"contract:{contract.id}:reserve",
+                       contract_id=contract.id, actor=actor)
+    record_event("contract.imported", contract, to_state="active", actor=actor,
+                 details={"number": contract.number, "certificate_part": contract.certificate_part,
+                          "parent_part": contract.parent_part})
+    return contract

@@ -16,6 +16,8 @@ ENTRY_KINDS = {
     "refund": "Возврат излишне выплаченного аванса в резерв",
     "expire": "Сгорание остатка",
     "correction": "Корректировка",
+    #: an imported certificate's opening balance: what it had spent in the system it came from
+    "opening": "Израсходовано до переноса (входящий остаток)",
 }
 
 

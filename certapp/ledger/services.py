@@ -40,6 +40,7 @@ MOVES = {
     "advance": (0, -1, 1, 0),
     "refund": (0, 1, -1, 0),
     "expire": (-1, 0, 0, 1),
+    "opening": (-1, 0, 1, 0),
 }
 REFUSALS = {
     "reserve": "На сертификате недостаточно средств: доступно {available}.",
@@ -49,6 +50,7 @@ REFUSALS = {
     "refund": "Списано меньше, чем нужно вернуть в резерв.",
     "expire": "На сертификате нет такого остатка.",
     "correction": "Корректировка увела бы остаток сертификата ниже нуля.",
+    "opening": "Входящий остаток больше номинала сертификата.",
 }
 
 
@@ -165,6 +167,15 @@ def refund(certificate_id: int, amount: int, key: str, *, contract_id: int, mont
     """An advance larger than the month's final amount: the difference returns from spent to the reserve."""
     return _move(certificate_id, "refund", amount, tuple(d * amount for d in MOVES["refund"]), key,
                  actor=actor, contract_id=contract_id, month=month, reason=reason)
+
+
+def open_spent(certificate_id: int, amount: int, key: str, *, actor: User | None = None,
+               reason: str | None = None) -> LedgerEntry:
+    """The opening entry of a certificate carried over from another system (certapp.imports): after its
+    issue entry (the nominal), what it had already spent there moves from available to spent, so that
+    available is the balance carried over and nominal = available + reserved + spent + expired holds."""
+    return _move(certificate_id, "opening", amount, tuple(d * amount for d in MOVES["opening"]), key,
+                 actor=actor, reason=reason)
 
 
 def expire(certificate_id: int, key: str, actor: User | None = None) -> LedgerEntry | None:

@@ -374,7 +374,7 @@ def _signed_registry_application(number: str) -> SignedDocument | None:
                           application.signature, gender="f") if application else None
 
 
-def _enter_registry(application: RegistryApplication, actor: User) -> RegistryEntry:
+def _enter_registry(application: RegistryApplication, actor: User | None) -> RegistryEntry:
     provider = Provider(application_id=application.id, **{f: getattr(application, f) for f in PROVIDER_FIELDS})
     db.session.add(provider)
     db.session.flush()
@@ -630,7 +630,7 @@ def get_admission(admission_id: int) -> Admission:
     return admission
 
 
-def _decide(admission: Admission, to_status: str, actor: User, reason: str | None = None) -> None:
+def _decide(admission: Admission, to_status: str, actor: User | None, reason: str | None = None) -> None:
     transition(admission, to_status, ADMISSION_TRANSITIONS, actor, event="admission",
                refusal="Нельзя перевести допуск из состояния «{status}».", details={"reason": reason} if reason else None)
     admission.reason = reason
@@ -650,3 +650,50 @@ def decide_admission(admission_id: int, to_status: str, actor: User, reason: str
     reason = free_text(reason) if to_status == "active" else _reason(reason, "основание")
     _decide(admission, to_status, actor, reason)
     return admission
+
+
+# --- a district's providers arriving from another system (certapp.imports) --------------------------
+
+def enter_imported(user: User, clean: dict, license_data: dict, municipality_id: int, actor: User | None,
+                   entered_on: date | None = None) -> Provider:
+    """A provider already in the registry of the system a district leaves: its application is kept as
+    approved by the importing official (signed, numbered), the provider enters the registry with its
+    entry and is admitted in the municipality, `user` (its account) acting for it. The caller checked
+    the data (clean_application), the art-school exclusion and that the ИНН and ОГРН are free."""
+    now = utcnow()
+    application = RegistryApplication(applicant_id=user.id, status="approved", municipality_id=municipality_id,
+                                      submitted_at=now, decided_at=now, decided_by_id=getattr(actor, "id", None),
+                                      decision_reason="Перенесено из прежней системы", **clean)
+    application.license = License(**license_data)
+    db.session.add(application)
+    _number(application)
+    db.session.flush()
+    record_event("registry_application.imported", application, to_state="approved", actor=actor,
+                 details={"inn": application.inn, "number": application.number})
+    entry = _enter_registry(application, actor)
+    if entered_on is not None:
+        entry.entered_on = entered_on
+    _sign(application)
+    return entry.provider
+
+
+def ogrn_taken(ogrn: str) -> bool:
+    """Whether a provider in the registry, or an application in review, holds the ОГРН."""
+    return db.session.execute(select(Provider.id).where(Provider.ogrn == ogrn).union_all(
+        select(RegistryApplication.id).where(RegistryApplication.ogrn == ogrn,
+                                             RegistryApplication.status.in_(APPLICATION_HOLDING_STATUSES)))
+        .limit(1).execution_options(all_municipalities=True)).first() is not None  # one ОГРН in the whole region
+
+
+def inn_taken(inn: str) -> str | None:
+    """Why the ИНН cannot enter the registry again (a provider holds it, or an application in review),
+    or None."""
+    provider = db.session.execute(select(Provider).where(Provider.inn == inn)).scalar_one_or_none()
+    if provider is not None:
+        number = provider.entry.number if provider.entry else ""
+        return f"Исполнитель с этим ИНН уже в реестре: {provider.short_name}" + (f", запись № {number}." if number else ".")
+    if db.session.execute(select(RegistryApplication.id).where(
+            RegistryApplication.inn == inn, RegistryApplication.status.in_(APPLICATION_HOLDING_STATUSES))
+            .execution_options(all_municipalities=True)).first():  # one ИНН in the whole region
+        return "Заявка исполнителя с этим ИНН уже рассматривается."
+    return None

@@ -132,6 +132,15 @@ def _publication(world: World):
     return publish("indicators", make_user("department", municipality_id=department.municipality_id), year=year)
 
 
+def _import_batch(world: World):
+    """A dry run of a certificates file by the municipality's official."""
+    from certapp.imports.services import template_rows, upload
+
+    headers, rows = template_rows("certificates")
+    content = ("\ufeff" + ";".join(headers) + "\n" + ";".join(rows[0]) + "\n").encode()
+    return upload(world.user("department"), "certificates", "c.csv", content, dry_run=True)
+
+
 LISTINGS = {
     "account tokens": Listing("/api/v1/account/tokens", "parent", lambda w: make_token(w.user("parent"))),
     "audit events": Listing("/api/v1/audit-events?object_type=Thing", "department",
@@ -160,6 +169,7 @@ LISTINGS = {
     "contracts": Listing("/api/v1/contracts", "department", _contract),
     "own contracts": Listing("/api/v1/contracts", "parent", _contract),
     "publications": Listing("/api/v1/publications", "department", _publication),
+    "imports": Listing("/api/v1/imports", "department", _import_batch),
 }
 
 #: the list GETs not counted here, and why (the contract test below keeps this honest)

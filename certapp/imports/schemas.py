@@ -1,0 +1,63 @@
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from certapp.imports.models import IMPORT_KINDS, IMPORT_STATUSES
+
+
+class UploadFormSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(list(IMPORT_KINDS)),
+                         metadata={"description": "providers | certificates | contracts"})
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "only check: nothing is written"})
+
+
+class UploadFileSchema(Schema):
+    file = Upload(required=True, metadata={"description": "CSV (`;`, UTF-8) or XLSX made from the template"})
+
+
+class ProblemSchema(Schema):
+    row = fields.Integer(allow_none=True, metadata={"description": "the file's row (the header is row 1); none: the whole file"})
+    field = fields.String(metadata={"description": "the column's Russian header"})
+    message = fields.String()
+
+
+class ImportSummarySchema(Schema):
+    """An upload in a list: without its problems (thousands at most), which GET /imports/{id} gives."""
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": list(IMPORT_KINDS)})
+    kind_name = fields.String()
+    status = fields.String(metadata={"enum": list(IMPORT_STATUSES)})
+    status_name = fields.String()
+    dry_run = fields.Boolean()
+    filename = fields.String()
+    rows = fields.Integer()
+    created = fields.Integer()
+    skipped = fields.Integer()
+    problem_count = fields.Integer()
+    message = fields.String(allow_none=True)
+    job_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class ImportBatchSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": list(IMPORT_KINDS)})
+    kind_name = fields.String()
+    status = fields.String(metadata={"enum": list(IMPORT_STATUSES)})
+    status_name = fields.String()
+    dry_run = fields.Boolean()
+    filename = fields.String()
+    sha256 = fields.String()
+    rows = fields.Integer()
+    created = fields.Integer(metadata={"description": "rows written by the load"})
+    skipped = fields.Integer(metadata={"description": "rows loaded before with the same values, left as they were"})
+    problem_count = fields.Integer()
+    problems = fields.List(fields.Nested(ProblemSchema), allow_none=True)
+    message = fields.String(allow_none=True)
+    job_id = fields.Integer(allow_none=True)
+    state = fields.String(allow_none=True, metadata={"description": "the load job's state"})
+    done = fields.Integer(allow_none=True, metadata={"description": "rows the load job has gone through"})
+    total = fields.Integer(allow_none=True)
+    percent = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
