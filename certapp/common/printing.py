@@ -221,10 +221,13 @@ def _table(pdf: _Pdf, headers: Sequence[str], rows: Sequence[Sequence[str]], wid
     pdf.set_font(FONT, "", 8 if len(headers) > 6 else 9)
     rows = [*rows, *([totals] if totals else [])]
     columns = len(headers) or max((len(row) for row in rows), default=1)
-    # a long word (a name of 250 letters) is cut by letters, never runs into the next cell
-    longest = max((pdf.get_string_width(word) for row in [headers, *rows] for cell in row for word in str(cell).split()),
-                  default=0)
-    wrap = WrapMode.CHAR if longest > pdf.epw / (columns + 1) else WrapMode.WORD
+    shares = list(widths) if widths else [1] * columns
+    room = [pdf.epw * share / sum(shares) - 2.5 for share in shares]  # the cell's padding on both sides
+    # a word wider than its column (a name of 250 letters) is cut by letters, never runs into the next cell;
+    # otherwise words stay whole
+    too_wide = any(pdf.get_string_width(word) > room[i] for row in [headers, *rows]
+                   for i, cell in enumerate(row) for word in str(cell).split())
+    wrap = WrapMode.CHAR if too_wide else WrapMode.WORD
     align = tuple("RIGHT" if i in numeric else "LEFT" for i in range(columns))
     with pdf.table(col_widths=tuple(widths) if widths else None, text_align=align, line_height=4.5,
                    headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),

@@ -1,10 +1,18 @@
-"""The enrollment contract (document 6 of п. 6.1) as printed: the common layout (certapp/common/printing.py)."""
+"""The enrollment contract (document 6 of п. 6.1) as printed, and the certificate with its contracts' parts:
+the common layout (certapp/common/printing.py)."""
+from flask import url_for
+
+from certapp.certificates import services as certificates
+from certapp.certificates.models import Certificate
+from certapp.certificates.printing import certificate_document
 from certapp.common.money import format_rub
 from certapp.common.printing import Party, PrintedDocument, Section, Signature, Table
 from certapp.common.templating import format_date
-from certapp.contracts.contracts import current_split
+from certapp.common.web import absolute_url
+from certapp.contracts.contracts import certificate_parts, current_split
 from certapp.contracts.models import Contract
 from certapp.documents.printing import bank_details, issuer, provider_party
+from certapp.ledger.services import balance_of
 
 #: a contract is never amended (a prolongation is a contract of its own): it has one version
 CONTRACT_VERSION = 1
@@ -50,3 +58,12 @@ def contract_document(contract: Contract) -> PrintedDocument:
         signatures=[Signature("Заказчик (законный представитель)", contract.parent.full_name, contract.signature,
                               contract.signed_at)] if signed else [],
         filename=f"contract-{contract.number}")
+
+
+def printed_certificate(certificate: Certificate) -> PrintedDocument:
+    """The certificate in its three parts, with its balance, its contracts and the links a parent checks it
+    at (the signed QR code, the page taking the number, the public keys)."""
+    return certificate_document(certificate, balance_of(certificate.id), certificate_parts(certificate.id),
+                                qr_text=certificates.qr_link(certificate),
+                                verify_url=absolute_url(url_for("certificates.verify")),
+                                keys_url=absolute_url(url_for("documents.jwks")))

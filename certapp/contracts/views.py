@@ -19,10 +19,10 @@ from certapp.contracts import contracts as contract_services
 from certapp.contracts import enrollments as enrollments_services
 from certapp.contracts import months as months_services
 from certapp.contracts import service_reports
-from certapp.contracts.printing import contract_document
-from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.contracts import DOCUMENT_LOAD
+from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
+from certapp.contracts.printing import contract_document
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for

@@ -8,7 +8,6 @@ import subprocess
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
 
 from certapp.common.templating import format_date
 from certapp.db import db
