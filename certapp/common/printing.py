@@ -300,12 +300,13 @@ def _signature_block(pdf: _Pdf, document: PrintedDocument) -> None:
     pdf.set_font(FONT, "B", 10)
     pdf.multi_cell(0, 5, "Проверить подпись", new_x="LEFT", new_y="NEXT")
     pdf.set_font(FONT, "", 9)
-    pdf.multi_cell(0, 4.5, "Наведите камеру телефона на QR-код или откройте ссылку:", new_x="LEFT", new_y="NEXT")
+    pdf.multi_cell(0, 4.5, "Наведите камеру телефона на QR-код или откройте ссылку:", new_x="LEFT", new_y="NEXT",
+                   align="L")
     pdf.set_font(FONT, "", 8)
-    pdf.multi_cell(0, 4.5, readable(link), new_x="LEFT", new_y="NEXT", wrapmode=WrapMode.CHAR, link=link)
+    pdf.multi_cell(0, 4.5, readable(link), new_x="LEFT", new_y="NEXT", wrapmode=WrapMode.CHAR, link=link, align="L")
     pdf.set_font(FONT, "", 9)
     pdf.multi_cell(0, 4.5, f"Страница скажет, верна ли подпись документа № {number} и каким ключом она сделана.",
-                   new_x="LEFT", new_y="NEXT")
+                   new_x="LEFT", new_y="NEXT", align="L")
     pdf.set_y(max(pdf.get_y(), top + qr_size) + 2)
 
 
