@@ -53,5 +53,5 @@ def agreement_document(agreement: Agreement) -> PrintedDocument:
             Section("3. Порядок оплаты", paragraphs=[payment_terms(agreement)]),
             Section("4. Реквизиты исполнителя", paragraphs=[bank]),
         ],
-        signatures=signatures, verify_number=agreement.number if agreement.signature else None,
+        signatures=signatures,
         filename=f"agreement-{agreement.number or agreement.id}")

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import unquote
@@ -139,12 +139,11 @@ class PrintedDocument:
     #: the file's name without «.pdf» (ASCII is safest; Cyrillic goes into filename*)
     filename: str = "document"
     landscape: bool = False
-    #: the number the check page takes (None: the document is not signed — a draft — and has no check)
-    verify_number: str | None = field(default=None)
 
     @property
     def checkable_number(self) -> str | None:
-        return self.verify_number if self.verify_number is not None else (self.number if self.signatures else None)
+        """The number the check page takes; None for a document nobody signed yet (a draft): it has no check."""
+        return self.number if self.signatures else None
 
 
 def verify_link(number: str) -> str:
