@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import roles
 from certapp.bookkeeping import agreement_reports, agreements, invoices, registers
 from certapp.bookkeeping import reconciliation as reconciliation_services
+from certapp.bookkeeping.printing import agreement_document
 from certapp.bookkeeping.schemas import (
     AgreementDetailSchema,
     AgreementQuerySchema,
@@ -32,6 +33,7 @@ from certapp.bookkeeping.schemas import (
     TermSchema,
 )
 from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.contracts.months import parse_month
 from certapp.db import db
 from certapp.jobs.api import JobSchema
@@ -57,6 +59,15 @@ def get_agreement(agreement_id: int):
     """One agreement with its content and its versions as signed by each party (a provider: its own; another's
     is 404)."""
     return agreements.get_agreement(agreement_id, current_user)
+
+
+@blp.route("/agreements/<int:agreement_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSES)
+@roles("bookkeeping", "department", "provider")
+def agreement_pdf(agreement_id: int):
+    """The agreement as a PDF: its current version, the parties, the terms and both signatures (a provider:
+    its own; another's is 404)."""
+    return pdf_response(agreement_document(agreements.get_agreement(agreement_id, current_user)))
 
 
 @blp.route("/agreements/<int:agreement_id>/conclude", methods=["POST"])

@@ -23,6 +23,7 @@ from certapp.bookkeeping.models import (
     REGISTER_STATUSES,
     Agreement,
 )
+from certapp.bookkeeping.printing import agreement_document
 from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
@@ -30,6 +31,7 @@ from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import add_months, first_of_month, last_finished_quarter, month_arg
 from certapp.common.pagination import paginate
+from certapp.common.printing import pdf_response, print_page
 from certapp.common.web import run_and_flash
 from certapp.contracts.months import parse_month
 from certapp.db import db
@@ -54,6 +56,18 @@ def agreements():
 @roles("bookkeeping", "department", "provider")
 def agreement(agreement_id: int):
     return _agreement_page(agreements_services.get_agreement(agreement_id, current_user))
+
+
+@bp.route("/agreements/<int:agreement_id>/print")
+@bp.route("/agreements/<int:agreement_id>/agreement.pdf", endpoint="agreement_pdf")
+@roles("bookkeeping", "department", "provider")
+def agreement_print(agreement_id: int) -> ResponseReturnValue:
+    """The agreement printed (its current version, both signatures): a print-friendly page or the PDF."""
+    document = agreement_document(agreements_services.get_agreement(agreement_id, current_user))
+    if request.path.endswith(".pdf"):
+        return pdf_response(document)
+    return print_page(document, url_for("bookkeeping.agreement_pdf", agreement_id=agreement_id),
+                      url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
 def _agreement_page(agreement_: Agreement, term: TermForm | None = None, status: int = 200) -> ResponseReturnValue:

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.certificates import services
 from certapp.certificates.models import Certificate
+from certapp.certificates.printing import application_document
 from certapp.certificates.schemas import (
     BulkDecisionResultSchema,
     BulkDecisionSchema,
@@ -32,6 +33,7 @@ from certapp.certificates.schemas import (
 )
 from certapp.common.errors import KeptRefusal
 from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.errors import kept_refusal_answer
 from certapp.reference import services as reference
 
@@ -135,6 +137,15 @@ def decide(data, application_id: int):
     """Confirm (the certificate is issued at once) or refuse with a reason."""
     result = services.decide(application_id, data["decision"], current_user, data["reason"])
     return result.application if isinstance(result, Certificate) else result
+
+
+@blp.route("/applications/<int:application_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSES)
+@roles("parent", "department")
+def application_pdf(application_id: int):
+    """The parent's certificate application as a PDF (the parent's own; the department of its municipality;
+    another's is 404)."""
+    return pdf_response(application_document(services.get_application(application_id, current_user)))
 
 
 @blp.route("/applications/bulk-decision", methods=["POST"])

@@ -18,15 +18,19 @@ from certapp.certificates.forms import (
     StatusForm,
 )
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
+from certapp.certificates.printing import application_document
 from certapp.common.errors import DomainError, KeptRefusal
-from certapp.common.exports import Money, content_disposition, csv_response, xlsx_stream_response
+from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
-from certapp.common.web import absolute_url, flash_bulk
+from certapp.common.printing import pdf_response
+from certapp.common.printing import print_page as printing_page
+from certapp.common.web import flash_bulk
 from certapp.contracts import contracts as contract_services
 from certapp.contracts.contracts import upcoming_payments
+from certapp.contracts.printing import printed_certificate
 from certapp.db import db
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger import services as ledger
@@ -204,6 +208,18 @@ def my_applications():
                            positions=services.queue_positions([a.certificate for a in applications if a.certificate]))
 
 
+@bp.route("/certificates/applications/<int:application_id>/print")
+@bp.route("/certificates/applications/<int:application_id>/application.pdf", endpoint="application_pdf")
+@roles("parent", "department")
+def application_print(application_id: int):
+    """The parent's application printed: a print-friendly page or the PDF (the parent's own; the department)."""
+    document = application_document(services.get_application(application_id, current_user))
+    if request.path.endswith(".pdf"):
+        return pdf_response(document)
+    back = url_for("certificates.my_applications") if current_user.role == "parent" else url_for("certificates.queue")
+    return printing_page(document, url_for("certificates.application_pdf", application_id=application_id), back)
+
+
 @bp.route("/certificates/")
 @roles("parent")
 def my_certificates():
@@ -235,22 +251,15 @@ def qr_image(certificate_id: int, fmt: str):
 
 
 @bp.route("/certificates/<int:certificate_id>/print")
+@bp.route("/certificates/<int:certificate_id>/certificate.pdf", endpoint="pdf")
 @roles("parent", "department", "bookkeeping")
 def print_page(certificate_id: int):
-    cert = services.get_certificate(certificate_id, current_user)
-    return render_template("certificates/print.html", certificate=cert, balance=ledger.balance_of(cert.id))
-
-
-@bp.route("/certificates/<int:certificate_id>/certificate.pdf")
-@roles("parent", "department", "bookkeeping")
-def pdf(certificate_id: int):
-    cert = services.get_certificate(certificate_id, current_user)
-    body = render.certificate_pdf(cert, ledger.balance_of(cert.id), cert.period.municipality.name,
-                                  contract_services.certificate_parts(cert.id), qr_text=services.qr_link(cert),
-                                  verify_url=absolute_url(url_for("certificates.verify")),
-                                  keys_url=absolute_url(url_for("documents.jwks")))
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": content_disposition(f"certificate-{cert.number}.pdf", "inline")})
+    """The certificate printed in its three parts: a print-friendly page or the PDF (the common layout)."""
+    document = printed_certificate(services.get_certificate(certificate_id, current_user))
+    if request.path.endswith(".pdf"):
+        return pdf_response(document)
+    return printing_page(document, url_for("certificates.pdf", certificate_id=certificate_id),
+                         url_for("certificates.certificate", certificate_id=certificate_id))
 
 
 @bp.route("/certificates/<int:certificate_id>/status", methods=["POST"])

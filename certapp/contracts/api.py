@@ -5,9 +5,11 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import roles
 from certapp.certificates.services import get_certificate
 from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.common.schemas import BulkResultSchema
 from certapp.contracts import contracts, enrollments, service_reports
 from certapp.contracts.months import parse_month
+from certapp.contracts.printing import contract_document, printed_certificate
 from certapp.contracts.schemas import (
     BulkEnrollmentSchema,
     CertificateDocumentSchema,
@@ -117,6 +119,16 @@ def get_contract(contract_id: int):
     return contracts.get_contract(contract_id, current_user)
 
 
+@blp.route("/contracts/<int:contract_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSES)
+@roles("parent", "provider", "department", "bookkeeping")
+def contract_pdf(contract_id: int):
+    """The contract as a PDF (the common layout: parties, terms, the schedule, the parent's signature, the
+    link to check it); whoever may read the contract (another parent's is 404)."""
+    return pdf_response(contract_document(contracts.get_contract(contract_id, current_user,
+                                                                  load=contracts.DOCUMENT_LOAD)))
+
+
 @blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
 @blp.arguments(SignSchema, required=False)
 @blp.response(200, ContractSchema)
@@ -159,6 +171,15 @@ def certificate_document(certificate_id: int):
     certificate = get_certificate(certificate_id, current_user)
     parts = contracts.certificate_parts(certificate.id)
     return {"general": certificate, "service": parts, "contracts": parts}
+
+
+@blp.route("/certificates/<int:certificate_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSES)
+@roles("parent", "department", "bookkeeping")
+def certificate_pdf(certificate_id: int):
+    """The certificate as a PDF in its three parts with its signed QR code (the common layout); the parent's
+    own, or an official's of the municipality (another parent's is 404)."""
+    return pdf_response(printed_certificate(get_certificate(certificate_id, current_user)))
 
 
 @blp.route("/groups/<int:group_id>/lessons", methods=["POST"])

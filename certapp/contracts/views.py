@@ -13,13 +13,16 @@ from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import month_arg, month_label, month_label_from
 from certapp.common.normalise import id_filter
 from certapp.common.pagination import paginate
+from certapp.common.printing import pdf_response, print_page
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import contracts as contract_services
 from certapp.contracts import enrollments as enrollments_services
 from certapp.contracts import months as months_services
 from certapp.contracts import service_reports
+from certapp.contracts.contracts import DOCUMENT_LOAD
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
+from certapp.contracts.printing import contract_document
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
@@ -180,6 +183,18 @@ def contract(contract_id: int):
     split = contract_services.current_split(contract_)  # an offer: as the parent would sign it now
     forms["sign_form"].expected_certificate_amount.data = split.certificate_part
     return render_template("contracts/contract.html", contract=contract_, entries=entries, split=split, **forms)
+
+
+@bp.route("/contracts/<int:contract_id>/print")
+@bp.route("/contracts/<int:contract_id>/contract.pdf", endpoint="contract_pdf")
+@roles("parent", "provider", "department", "bookkeeping")
+def contract_print(contract_id: int):
+    """The contract printed: a print-friendly page, or the PDF (the same layout as every document)."""
+    document = contract_document(contract_services.get_contract(contract_id, current_user, load=DOCUMENT_LOAD))
+    if request.path.endswith(".pdf"):
+        return pdf_response(document)
+    return print_page(document, url_for("contracts.contract_pdf", contract_id=contract_id),
+                      url_for("contracts.contract", contract_id=contract_id))
 
 
 @bp.route("/contracts/<int:contract_id>/<any(sign, reject, report, terminate, correct):action>", methods=["POST"])

@@ -4,8 +4,10 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.common.errors import KeptRefusal
 from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
+from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.errors import kept_refusal_answer
 from certapp.registry import services
+from certapp.registry.printing import registry_application_document
 from certapp.registry.schemas import (
     AdmissionDecisionSchema,
     AdmissionQuerySchema,
@@ -62,6 +64,14 @@ def create_application(data):
 @roles("provider", "department")
 def get_application(application_id: int):
     return services.get_application(application_id, current_user)
+
+
+@blp.route("/applications/<int:application_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSES)
+@roles("provider", "department")
+def application_pdf(application_id: int):
+    """The registry application as a PDF (its applicant or the department; another's is 404)."""
+    return pdf_response(registry_application_document(services.get_application(application_id, current_user)))
 
 
 @blp.route("/applications/<int:application_id>", methods=["PUT"])

@@ -5,6 +5,7 @@ from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError, KeptRefusal
 from certapp.common.exports import csv_response
 from certapp.common.pagination import paginate
+from certapp.common.printing import pdf_response, print_page
 from certapp.common.web import run_and_flash
 from certapp.db import db
 from certapp.reference.services import list_municipalities
@@ -17,6 +18,7 @@ from certapp.registry.models import (
     APPLICATION_STATUSES,
     RegistryEntry,
 )
+from certapp.registry.printing import registry_application_document
 from certapp.uow import refuse
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -89,6 +91,18 @@ def application(application_id: int):
     app_ = services.get_application(application_id, current_user)
     return render_template("registry/application.html", application=app_, decision_form=DecisionForm(),
                            check=services.exclusion_check(app_))
+
+
+@bp.route("/applications/<int:application_id>/print")
+@bp.route("/applications/<int:application_id>/application.pdf", endpoint="application_pdf")
+@roles("provider", "department")
+def application_print(application_id: int):
+    """The application printed: a print-friendly page or the PDF (its applicant or the department)."""
+    document = registry_application_document(services.get_application(application_id, current_user))
+    if request.path.endswith(".pdf"):
+        return pdf_response(document)
+    return print_page(document, url_for("registry.application_pdf", application_id=application_id),
+                      url_for("registry.application", application_id=application_id))
 
 
 @bp.route("/applications/<int:application_id>/submit", methods=["POST"])

@@ -3,9 +3,10 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.contracts.months import parse_month
 from certapp.jobs.api import JobSchema
-from certapp.reporting import services
+from certapp.reporting import render, services
 from certapp.reporting.schemas import (
     AnswerSchema,
     ExecutionSchema,
@@ -60,6 +61,15 @@ def approve(order_id: int):
     return services.approve_order(order_id, current_user)
 
 
+@blp.route("/social-orders/<int:order_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSES)
+@roles("department", "bookkeeping")
+def order_pdf(order_id: int):
+    """A version of the social order as a PDF: its lines, the approval and its signature (the official's
+    municipality; another's is 404)."""
+    return pdf_response(render.order_document(services.get_order(order_id)))
+
+
 @blp.route("/execution", methods=["GET"])
 @blp.arguments(PeriodQuerySchema, location="query")
 @blp.response(200, ExecutionSchema)
@@ -87,6 +97,16 @@ def form_execution(data):
     """Form the execution report as a document: numbered, the figures frozen, signed; a new version
     each time (check it later with POST /api/v1/documents/verify)."""
     return services.form_execution_report(data["year"], data["quarter"], current_user)
+
+
+@blp.route("/execution/formed/<int:formed_id>/pdf", methods=["GET"])
+@blp.doc(responses=PDF_RESPONSES)
+@roles("department", "bookkeeping")
+def formed_execution_pdf(formed_id: int):
+    """A formed execution report as a PDF: its frozen figures, number, version and signature (the official's
+    municipality; another's is 404)."""
+    formed = services.get_formed_report(formed_id)
+    return pdf_response(render.execution_document(formed.figures, formed.municipality, formed))
 
 
 @blp.route("/indicators", methods=["GET"])

@@ -1,16 +1,18 @@
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import roles
 from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
-from certapp.common.exports import content_disposition, xlsx_response
+from certapp.common.exports import xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import year_arg
 from certapp.common.pagination import paginate
+from certapp.common.printing import pdf_response, print_page
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.db import db
@@ -75,6 +77,7 @@ def _period_args():
 
 @bp.route("/execution")
 @bp.route("/execution.<any(xlsx, pdf):fmt>")
+@bp.route("/execution/print", defaults={"fmt": "print"})
 @roles("department", "bookkeeping")
 def execution(fmt: str | None = None):
     year, quarter = _period_args()
@@ -87,9 +90,13 @@ def execution(fmt: str | None = None):
     if fmt == "xlsx":
         return xlsx_response(f"{name}.xlsx", [(f"Исполнение {report.title}"[:31], render.EXECUTION_HEADERS,
                                                render.execution_rows(report), (2, 3, 5, 6, 8, 9))])
-    if fmt == "pdf":
-        return Response(render.execution_pdf(report, get_municipality_of(current_user).name), mimetype="application/pdf",
-                        headers={"Content-Disposition": content_disposition(f"{name}.pdf", "inline")})
+    if fmt in ("pdf", "print"):
+        document = replace(render.execution_document(services.execution_figures(report),
+                                                      get_municipality_of(current_user)), filename=name)
+        if fmt == "pdf":
+            return pdf_response(document)
+        return print_page(document, url_for("reporting.execution", fmt="pdf", year=year, quarter=quarter),
+                          url_for("reporting.execution", year=year, quarter=quarter))
     formed = db.session.execute(services.formed_reports(year, quarter or 0)).scalars().all()
     return render_template("reporting/execution.html", report=report, year=year, quarter=quarter, formed=formed)
 
@@ -115,6 +122,31 @@ def formed_execution(formed_id: int):
     live = services.execution_figures(services.execution_report(formed.year, formed.quarter or None))
     return render_template("reporting/formed_execution.html", formed=formed, live=live,
                            fields=services.EXECUTION_FIELDS)
+
+
+@bp.route("/execution/formed/<int:formed_id>/print")
+@bp.route("/execution/formed/<int:formed_id>/report.pdf", endpoint="formed_execution_pdf")
+@roles("department", "bookkeeping")
+def formed_execution_print(formed_id: int):
+    """A formed report printed with its frozen figures, number, version and signature: a page or the PDF."""
+    formed = services.get_formed_report(formed_id)
+    document = render.execution_document(formed.figures, formed.municipality, formed)
+    if request.path.endswith(".pdf"):
+        return pdf_response(document)
+    return print_page(document, url_for("reporting.formed_execution_pdf", formed_id=formed_id),
+                      url_for("reporting.formed_execution", formed_id=formed_id))
+
+
+@bp.route("/social-orders/<int:order_id>/print")
+@bp.route("/social-orders/<int:order_id>/order.pdf", endpoint="social_order_pdf")
+@roles("department", "bookkeeping")
+def social_order_print(order_id: int):
+    """A version of the social order printed with its lines and approval: a page or the PDF."""
+    document = render.order_document(services.get_order(order_id))
+    if request.path.endswith(".pdf"):
+        return pdf_response(document)
+    return print_page(document, url_for("reporting.social_order_pdf", order_id=order_id),
+                      url_for("reporting.social_order", order_id=order_id))
 
 
 @bp.route("/region")

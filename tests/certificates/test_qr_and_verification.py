@@ -245,7 +245,7 @@ def test_pdf_renders_cyrillic(tmp_path, login, users, certificate):
                                     check=True).stdout.split())
     base = login(users["parent"]).application.config["BASE_URL"].rstrip("/")
     # a parent reads how to check it, with the link to type the number at; the keys stay a small note
-    assert "Как проверить сертификат Наведите камеру телефона на QR-код" in words
+    assert "Как проверить сертификат. Наведите камеру телефона на QR-код" in words
     assert f"откройте в браузере {base}/verify и введите номер сертификата {certificate.number}" in words
     assert "Для информационных систем: QR-код подписан электронной подписью (Ed25519)." in words
     assert f"Открытые ключи: {base}/.well-known/jwks.json" in words and "Подпись документа: " in words
