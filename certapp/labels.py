@@ -59,6 +59,8 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "deadline_rule": ("Срок", "DeadlineRule", {}),
     "holiday": ("Производственный календарь", "Holiday", {}),
     "publication": ("Набор открытых данных", "Publication", {}),
+    "checklist_item": ("Пункт чек-листа мониторинга качества", "ChecklistItem", {}),
+    "monitoring_visit": ("Посещение исполнителя (мониторинг качества)", "MonitoringVisit", {}),
     "request": ("Запрос", "request", {}),
     "demo": ("Демонстрационные данные", "region", {}),
 }
@@ -106,6 +108,7 @@ ACTIONS = {
     "agreement.provider_signed": "Соглашение подписано исполнителем",
     "registry_application.signed": "Заявка на включение в реестр подписана",
     "publication.publish": "Опубликован набор открытых данных",
+    "checklist_item.retire": "Пункт выведен из чек-листа мониторинга качества",
 }
 
 
@@ -187,7 +190,7 @@ DETAIL_NAMES = {
     "period": "Период", "period_municipality": "Муниципалитет периода", "municipality": "Муниципалитет",
     "status": "Состояние", "certificate": "Сертификат", "application": "Заявление", "certificates": "Сертификаты",
     "child_id": "Ребёнок №", "guardian_id": "Законный представитель (учётная запись №)", "mismatches": "Расхождений",
-    "dataset": "Код набора данных", "title": "Наименование", "published_on": "Дата публикации",
+    "dataset": "Код набора данных", "score": "Оценка, %", "weight": "Вес", "title": "Наименование", "published_on": "Дата публикации",
 }
 #: details that are sums in kopecks
 MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks", "total", "certificate_part", "parent_part",

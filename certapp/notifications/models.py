@@ -26,6 +26,7 @@ ROLE_KINDS = {
     "department": tuple(NOTIFICATION_KINDS),
     "bookkeeping": ("contract", "bookkeeping", "deadline", "system"),
     "region": ("system",),
+    "moc": ("system",),
 }
 
 
