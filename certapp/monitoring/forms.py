@@ -1,9 +1,9 @@
 from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange
 
 from certapp.common.forms import BaseForm
 from certapp.monitoring.models import MAX_WEIGHT
-from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE
+from certapp.monitoring.services import MAX_TITLE
 
 
 class ChecklistItemForm(BaseForm):
@@ -19,12 +19,13 @@ class VisitForm(BaseForm):
 
     provider_id = SelectField("Исполнитель", validate_choice=False)
     visited_on = StringField("Дата посещения", description="ДД.ММ.ГГГГ")
-    comment = TextAreaField("Комментарий к посещению", validators=[Optional(), Length(max=MAX_COMMENT)])
+    comment = TextAreaField("Комментарий к посещению")
 
 
 class MocAccountForm(BaseForm):
-    full_name = StringField("ФИО сотрудника", validators=[InputRequired()])
-    email = StringField("Адрес почты", validators=[InputRequired()])
-    phone = StringField("Телефон", validators=[Optional()])
-    password = PasswordField("Пароль", validators=[InputRequired()],
-                             description="Не короче 10 знаков; сотрудник сменит его в профиле.")
+    """Every field is checked by the accounts' service at once (each wrong one shown beside it)."""
+
+    full_name = StringField("ФИО сотрудника")
+    email = StringField("Адрес почты")
+    phone = StringField("Телефон")
+    password = PasswordField("Пароль", description="Не короче 10 знаков; сотрудник сменит его в профиле.")

@@ -40,8 +40,9 @@ def checklist(include_retired: bool = False) -> Select:
     return stmt if include_retired else stmt.where(ChecklistItem.retired_at.is_(None))
 
 
-def active_items() -> list[ChecklistItem]:
-    return list(db.session.execute(checklist()).scalars())
+def active_items(municipality_id: int) -> list[ChecklistItem]:
+    """The items asked on a new visit in the municipality."""
+    return list(db.session.execute(checklist().where(ChecklistItem.municipality_id == municipality_id)).scalars())
 
 
 def _clean_text(value, field: str, label: str, limit: int, required: bool) -> str | None:
@@ -75,7 +76,9 @@ def add_item(title, weight, actor: User) -> ChecklistItem:
 
 
 def get_item(item_id: int) -> ChecklistItem:
-    item = db.session.get(ChecklistItem, item_id)
+    """An item of the caller's municipality's checklist (a query, so the scope applies even to a row the
+    session already holds)."""
+    item = db.session.execute(select(ChecklistItem).where(ChecklistItem.id == item_id)).scalar_one_or_none()
     if item is None:
         raise NotFoundError("Пункт чек-листа не найден.")
     return item
@@ -85,6 +88,8 @@ def retire_item(item_id: int, actor: User) -> ChecklistItem:
     """Stop asking an item on new visits; the visits that asked it keep its result."""
     require_role(actor, "moc")
     item = get_item(item_id)
+    if item.municipality_id != actor.municipality_id:
+        raise NotFoundError("Пункт чек-листа не найден.")
     if item.retired:
         raise ValidationError("Пункт уже выведен из чек-листа.", code="already_retired", status=409)
     item.retired_at, item.retired_by_id = utcnow(), actor.id
@@ -162,7 +167,7 @@ def record_visit(actor: User, *, provider_id: int | None, visited_on: date | Non
     provider_id = checks(_check_provider, provider_id, actor.municipality_id)
     visited_on = checks(_check_day, visited_on, today or clock.today())
     comment = checks(_clean_text, comment, "comment", "Комментарий", MAX_COMMENT, False)
-    rows = _check_results(results, active_items(), checks)
+    rows = _check_results(results, active_items(actor.municipality_id), checks)
     checks.done()
     visit = MonitoringVisit(municipality_id=actor.municipality_id, provider_id=provider_id, visited_on=visited_on,
                             comment=comment, created_by_id=actor.id,
@@ -291,7 +296,7 @@ def moc_waiting(user: User) -> dict:
     visited = set(db.session.execute(select(MonitoringVisit.provider_id).where(
         MonitoringVisit.municipality_id == user.municipality_id,
         MonitoringVisit.visited_on.between(date(year, 1, 1), date(year, 12, 31)))).scalars())
-    return {"items": len(active_items()), "figures": quality_figures(year, [user.municipality_id]),
+    return {"items": len(active_items(user.municipality_id)), "figures": quality_figures(year, [user.municipality_id]),
             "not_visited": [p for p in providers_to_monitor(user.municipality_id) if p.id not in visited]}
 
 

@@ -70,7 +70,7 @@ def _entered_results(items) -> dict[int, tuple[str | None, str | None]]:
 @roles("moc")
 def new_visit():
     """Record a visit: the provider, the day, every item's result and comment, in one form."""
-    items = services.active_items()
+    items = services.active_items(current_user.municipality_id)
     providers = services.providers_to_monitor(current_user.municipality_id)
     form = VisitForm()
     form.provider_id.choices = [("", "— выберите —")] + [(str(p.id), p.short_name) for p in providers]
