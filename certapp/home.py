@@ -27,10 +27,10 @@ SECTIONS = {
     "money": "Договоры и деньги",
     "reports": "Отчёты",
     "settings": "Настройки",
-    # the support centre's own section; the department and the regional operator find the same pages
-    # under «Отчёты» (a sixth section would wrap their row at 1280 px)
-    "quality": "Мониторинг качества",
 }
+#: the support centre's own section (its menu holds little else); the department and the regional operator
+#: find the same pages under «Отчёты» (a sixth section would wrap their row at 1280 px)
+QUALITY = ("quality", "Мониторинг качества")
 #: a parent's own pages stay in the row; what anyone may open (the registry, the checks) goes under «Ещё»
 PARENT_MORE = ("Ещё", ("registry.index", "certificates.verify", "publication.open_municipalities", "documents.verify"))
 #: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone,
@@ -101,7 +101,7 @@ def _section(endpoint: str, section: str | None) -> str | None:
     """The group an item of the signed-in user's menu goes in (None: the row itself)."""
     role = current_user.role if current_user.is_authenticated else None
     if role in SECTIONED:
-        return "reports" if section == "quality" and role != "moc" else section
+        return "reports" if section == QUALITY[0] and role != "moc" else section
     if role == "parent" and endpoint in PARENT_MORE[1]:
         return "more"
     return None
@@ -112,7 +112,7 @@ def menu(path: str) -> list[dict]:
     "active": bool}; an item is {"title", "url", "active"}. Officials and providers get the sections in
     SECTIONS' order after their top-level items; a parent its own pages and «Ещё»; visitors one row.
     Every role's menu fits one row at 1280 px (tests/browser/test_menu.py)."""
-    titles = {**SECTIONS, "more": PARENT_MORE[0]}
+    titles = {QUALITY[0]: QUALITY[1], **SECTIONS, "more": PARENT_MORE[0]}
     groups: dict[str | None, list[dict]] = {None: [], **{key: [] for key in titles}}
     for title, endpoint, roles, section in NAVIGATION:
         if _shown(roles):
