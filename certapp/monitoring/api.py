@@ -6,9 +6,16 @@ from certapp.common import clock
 from certapp.common.errors import ValidationError
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.monitoring import services
-from certapp.monitoring.schemas import (ChecklistItemSchema, ChecklistQuerySchema, MunicipalityFiguresSchema,
-                                        VisitInputSchema, VisitQuerySchema, VisitSchema, VisitSummarySchema,
-                                        YearQuerySchema)
+from certapp.monitoring.schemas import (
+    ChecklistItemSchema,
+    ChecklistQuerySchema,
+    MunicipalityFiguresSchema,
+    VisitInputSchema,
+    VisitQuerySchema,
+    VisitSchema,
+    VisitSummarySchema,
+    YearQuerySchema,
+)
 
 blp = Blueprint("monitoring_api", __name__, url_prefix="/monitoring",
                 description="Мониторинг качества услуг муниципальным опорным центром")

@@ -21,8 +21,7 @@ from certapp.common.errors import FieldChecks, NotFoundError, PermissionDeniedEr
 from certapp.common.months import MAX_YEAR, MIN_YEAR
 from certapp.common.roles import require_role
 from certapp.db import db, utcnow
-from certapp.monitoring.models import (COMPLIANCE_THRESHOLD, MAX_WEIGHT, RESULT_CREDIT, RESULTS, ChecklistItem,
-                                       MonitoringVisit, VisitResult)
+from certapp.monitoring.models import COMPLIANCE_THRESHOLD, MAX_WEIGHT, RESULT_CREDIT, RESULTS, ChecklistItem, MonitoringVisit, VisitResult
 from certapp.reference.models import Municipality
 from certapp.registry.models import Admission, Provider, RegistryEntry
 
@@ -30,6 +29,14 @@ MAX_TITLE = 500
 MAX_COMMENT = 2000
 #: the roles that read a municipality's checklist and visits (the regional operator reads as the department)
 READERS = ("moc", "department")
+
+
+def _centre_of(actor: User) -> int:
+    """The municipality a support centre's official works for (every such account has one)."""
+    require_role(actor, "moc")
+    if actor.municipality_id is None:
+        raise PermissionDeniedError("Учётная запись опорного центра не привязана к муниципальному образованию.")
+    return actor.municipality_id
 
 
 # --- the checklist ---------------------------------------------------------------------------------
@@ -64,12 +71,12 @@ def _clean_weight(value) -> int:
 
 def add_item(title, weight, actor: User) -> ChecklistItem:
     """Add an item to the actor's municipality's checklist. Raises ValidationError naming every wrong field."""
-    require_role(actor, "moc")
+    municipality_id = _centre_of(actor)
     checks = FieldChecks()
     title = checks(_clean_text, title, "title", "Пункт чек-листа", MAX_TITLE, True)
     weight = checks(_clean_weight, weight)
     checks.done()
-    item = ChecklistItem(municipality_id=actor.municipality_id, title=title, weight=weight, created_by_id=actor.id)
+    item = ChecklistItem(municipality_id=municipality_id, title=title, weight=weight, created_by_id=actor.id)
     db.session.add(item)
     record_event("checklist_item.create", item, actor=actor, details={"title": title, "weight": weight})
     return item
@@ -162,14 +169,14 @@ def record_visit(actor: User, *, provider_id: int | None, visited_on: date | Non
     """Record a visit of the actor's support centre to a provider: `results` {item id: (result, comment)} for
     every item of the current checklist. Raises ValidationError naming every wrong field at once
     (`provider_id`, `visited_on`, `comment`, `results`, `results.<item id>`)."""
-    require_role(actor, "moc")
+    municipality_id = _centre_of(actor)
     checks = FieldChecks()
-    provider_id = checks(_check_provider, provider_id, actor.municipality_id)
+    provider_id = checks(_check_provider, provider_id, municipality_id)
     visited_on = checks(_check_day, visited_on, today or clock.today())
     comment = checks(_clean_text, comment, "comment", "Комментарий", MAX_COMMENT, False)
-    rows = _check_results(results, active_items(actor.municipality_id), checks)
+    rows = _check_results(results, active_items(municipality_id), checks)
     checks.done()
-    visit = MonitoringVisit(municipality_id=actor.municipality_id, provider_id=provider_id, visited_on=visited_on,
+    visit = MonitoringVisit(municipality_id=municipality_id, provider_id=provider_id, visited_on=visited_on,
                             comment=comment, created_by_id=actor.id,
                             score=visit_score([(result, item.weight) for item, result, _ in rows]))
     visit.results = [VisitResult(item_id=item.id, result=result, weight=item.weight, comment=text)
@@ -292,12 +299,12 @@ def region_comparison(year: int) -> list[MunicipalityFigures]:
 
 def moc_waiting(user: User) -> dict:
     """The support centre's home: its checklist's size, the year's figures, the providers not visited yet."""
-    year = clock.today().year
+    year, municipality_id = clock.today().year, _centre_of(user)
     visited = set(db.session.execute(select(MonitoringVisit.provider_id).where(
-        MonitoringVisit.municipality_id == user.municipality_id,
+        MonitoringVisit.municipality_id == municipality_id,
         MonitoringVisit.visited_on.between(date(year, 1, 1), date(year, 12, 31)))).scalars())
-    return {"items": len(active_items(user.municipality_id)), "figures": quality_figures(year, [user.municipality_id]),
-            "not_visited": [p for p in providers_to_monitor(user.municipality_id) if p.id not in visited]}
+    return {"items": len(active_items(municipality_id)), "figures": quality_figures(year, [municipality_id]),
+            "not_visited": [p for p in providers_to_monitor(municipality_id) if p.id not in visited]}
 
 
 # --- the support centre's accounts -----------------------------------------------------------------

@@ -3,6 +3,7 @@ real documents it tries to approve a payment register, issue a certificate and s
 nothing changed), then every write of the URL map it is not granted — pages and API — is refused and
 leaves its municipality's every row as it was."""
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,10 +13,20 @@ from certapp.bookkeeping.models import Agreement, PaymentRegister
 from certapp.certificates.models import CertificateApplication
 from certapp.contracts.models import Contract
 from certapp.db import db
-from tests.factories import money_unchanged
-from tests.test_municipal_isolation import _all, _official, _signed_in, _snapshot, region  # noqa: F401  (a fixture)
+from certapp.demo import load_demo
+from certapp.uow import transaction
+from tests.factories import current_period, money_unchanged
+from tests.test_municipal_isolation import _all, _official, _signed_in, _snapshot
 
 MOC = "moc@karatuz.demo"
+
+
+@pytest.fixture
+def region(app):
+    """The demo's two districts, as tests/test_municipal_isolation.py loads them (its helpers read this)."""
+    with transaction():
+        logins = load_demo(today=current_period().starts_on + timedelta(days=80))
+    return {"passwords": {email: password for _, email, password in logins}}
 
 
 def _first(model, municipality_id: int, **where) -> int:
