@@ -5,8 +5,8 @@ Revision ID: 0040_monitoring
 Revises: 0038_publication
 Create Date: 2026-12-04 22:10:00
 
-A downgrade refuses while a support centre's account exists (its role would break the CHECK): block and
-remove those accounts first. The checklist and the visits go with the tables.
+A downgrade refuses while a support centre's account exists (its role would break the CHECK): remove those
+accounts or give them another role first. The checklist and the visits go with the tables.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -96,7 +96,7 @@ def downgrade():
     accounts = op.get_bind().execute(sa.text("SELECT count(*) FROM \"user\" WHERE role = 'moc'")).scalar_one()
     if accounts:
         raise RuntimeError(f"Downgrade below 0040_monitoring refused: {accounts} support centre (moc) accounts "
-                           "exist; remove them first (their role would break the CHECK).")
+                           "exist; remove them or give them another role first (their role would break the CHECK).")
     op.drop_index(op.f('ix_visit_result_visit_id'), table_name='visit_result')
     op.drop_index(op.f('ix_visit_result_item_id'), table_name='visit_result')
     op.drop_table('visit_result')
