@@ -20,8 +20,11 @@ from certapp.common import clock
 from certapp.common.errors import FieldChecks, NotFoundError, PermissionDeniedError, ValidationError
 from certapp.common.months import MAX_YEAR, MIN_YEAR
 from certapp.common.roles import require_role
+from certapp.common.templating import format_date, format_number
+from certapp.common.web import path_for
 from certapp.db import db, utcnow
 from certapp.monitoring.models import COMPLIANCE_THRESHOLD, MAX_WEIGHT, RESULT_CREDIT, RESULTS, ChecklistItem, MonitoringVisit, VisitResult
+from certapp.notifications.services import notify
 from certapp.reference.models import Municipality
 from certapp.registry.models import Admission, Provider, RegistryEntry
 
@@ -184,7 +187,17 @@ def record_visit(actor: User, *, provider_id: int | None, visited_on: date | Non
     db.session.add(visit)
     record_event("monitoring_visit.create", visit, actor=actor,
                  details={"provider_id": provider_id, "day": visited_on, "score": str(visit.score)})
+    _tell_the_provider(visit)
     return visit
+
+
+def _tell_the_provider(visit: MonitoringVisit) -> None:
+    """The provider's staff learn the visit's result (in the app, and by letter if they take them)."""
+    verdict = "соответствует чек-листу" if visit.compliant else "не соответствует чек-листу"
+    notify("monitoring", f"Посещение опорного центра {format_date(visit.visited_on)}: оценка {format_number(visit.score, 1)} %",
+           f"Результат: {verdict}. Результаты по каждому пункту — на странице посещения.",
+           provider_id=visit.provider_id, municipality_id=visit.municipality_id,
+           url=path_for("monitoring.visit", visit_id=visit.id))
 
 
 VISIT_LOAD = (selectinload(MonitoringVisit.provider), selectinload(MonitoringVisit.created_by),

@@ -10,7 +10,7 @@ from certapp.common.errors import DomainError, PermissionDeniedError, Validation
 from certapp.common.months import year_arg
 from certapp.common.normalise import ascii_text, id_filter, identifier, is_ascii_digits
 from certapp.common.pagination import paginate
-from certapp.common.templating import plural
+from certapp.common.templating import format_number, plural
 from certapp.db import db
 from certapp.monitoring import services
 from certapp.monitoring.forms import ChecklistItemForm, MocAccountForm, VisitForm
@@ -91,7 +91,7 @@ def new_visit():
             form.add_domain_error(ValidationError(error.message, fields={
                 key: message for key, message in error.fields.items() if not key.startswith("results.")}))
         else:
-            flash(f"Посещение записано: оценка {visit_.score} %.", "success")
+            flash(f"Посещение записано: оценка {format_number(visit_.score, 1)} %.", "success")
             return redirect(url_for("monitoring.visit", visit_id=visit_.id))
     failed = request.method == "POST"
     return render_template("monitoring/visit_form.html", form=form, items=items, results=RESULTS,

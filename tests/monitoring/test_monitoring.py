@@ -195,6 +195,8 @@ def test_a_provider_sees_its_own_visits_and_results_and_nobody_elses(api, login,
     assert "20.11.2026" in html and "100,0 %" in html and world["other"].short_name not in html
     assert page.get(f"/monitoring/visits/{other.id}").status_code == 404
     assert page.get("/monitoring/visits/new").status_code == 403
+    told = page.get("/notifications").get_data(as_text=True)
+    assert "Посещение опорного центра 20.11.2026: оценка 100,0 %" in told
     assert client.post("/api/v1/monitoring/visits", json={}).status_code == 403
     assert client.get("/api/v1/monitoring/checklist-items").status_code == 403
 
