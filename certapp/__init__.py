@@ -115,6 +115,8 @@ def register_blueprints(app: Flask) -> None:
     from certapp.jobs import views as jobs_views
     from certapp.matters import api as matters_api
     from certapp.matters import views as matters_views
+    from certapp.monitoring import api as monitoring_api
+    from certapp.monitoring import views as monitoring_views
     from certapp.notifications import api as notifications_api
     from certapp.notifications import views as notifications_views
     from certapp.privacy import api as privacy_api
@@ -133,13 +135,14 @@ def register_blueprints(app: Flask) -> None:
     for bp in (observability.bp, home.bp, accounts_views.bp, audit_views.bp, reference_views.bp, registry_views.bp,
                programs_views.bp, documents_views.bp, certificates_views.bp,
                contracts_views.bp, bookkeeping_views.bp, reporting_views.bp, privacy_views.bp, jobs_views.bp,
-               notifications_views.bp, deadlines_views.bp, publication_views.bp, matters_views.bp, imports_views.bp):
+               notifications_views.bp, deadlines_views.bp, publication_views.bp, matters_views.bp, imports_views.bp,
+               monitoring_views.bp):
         app.register_blueprint(bp)
     for blp in (accounts_api.blp, reference_api.blp, audit_api.blp, registry_api.blp, programs_api.blp,
                 certificates_api.blp, certificates_api.categories_blp, contracts_api.blp,
                 bookkeeping_api.blp, reporting_api.blp, privacy_api.blp, jobs_api.blp, notifications_api.blp,
                 deadlines_api.blp, documents_api.blp, publication_api.blp, publication_api.open_blp, matters_api.blp,
-                imports_api.blp):
+                imports_api.blp, monitoring_api.blp):
         csrf.exempt(blp)  # bearer tokens only, see accounts.access
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)
 

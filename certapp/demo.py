@@ -26,6 +26,7 @@ from certapp.common.scope import scoped
 from certapp.contracts import contracts, enrollments, prolongation, service_reports
 from certapp.contracts.models import Contract
 from certapp.db import db
+from certapp.monitoring import services as monitoring
 from certapp.programs import services as programs
 from certapp.programs.models import Program
 from certapp.reference.services import (
@@ -108,6 +109,27 @@ SECOND_USERS = (
     ("provider", "sport@kuragino.demo", "Ковалёв Олег Николаевич", "+73913623333"),
     ("region", "region@krai.demo", "Волкова Ирина Сергеевна", "+73912000001"),  # the regional operator
 )
+#: the municipal support centre of Karatuz (quality monitoring, plan 6.2 of 458-п): loaded with `practice`
+MOC_USER = ("moc", "moc@karatuz.demo", "Григорьева Елена Викторовна", "+73913727777")
+#: its checklist of the service standard: (item, weight); the last is retired after the first visit
+MOC_CHECKLIST = (
+    ("Программа и расписание занятий размещены в каталоге и соответствуют фактическим", 3),
+    ("Занятия проводит педагог с документом об образовании и без ограничений по ст. 351.1 ТК РФ", 3),
+    ("Наполняемость групп не превышает заявленную в программе", 2),
+    ("Помещение и оборудование соответствуют СП 2.4.3648-20", 2),
+    ("Журнал посещаемости ведётся, отчёты о занятиях совпадают с ним", 2),
+    ("Родители ознакомлены с договором и порядком оплаты за счёт сертификата", 1),
+    ("Информационный стенд о персонифицированном финансировании", 1),
+)
+#: (provider's email, days before today, results in the checklist's order, comment)
+MOC_VISITS = (
+    ("cdt@karatuz.demo", 60, ("met", "met", "met", "partial", "met", "met", "not_met"),
+     "Стенд о сертификатах не оформлен; в кабинете робототехники не хватает розеток."),
+    ("dyussh@karatuz.demo", 25, ("met", "partial", "not_met", "met", "partial", "met"),
+     "Группа по футболу на 4 человека больше заявленной; журнал ведётся с пропусками."),
+    ("cdt@karatuz.demo", 10, ("met", "met", "met", "met", "met", "met"), "Замечания прошлого посещения устранены."),
+)
+
 SECOND_ADDRESS = "662910, Красноярский край, Курагинский район, пгт Курагино, "
 
 ADDRESS = "662850, Красноярский край, Каратузский район, с. Каратузское, "
@@ -491,6 +513,26 @@ SECOND_INDICATORS = (("nonprofit_providers", 0, 1), ("providers_applied", 1, 4),
                      ("satisfaction", 80, 90))
 
 
+def _load_monitoring(users: dict[str, User], home, today: date) -> tuple[str, str, str]:
+    """The support centre: its account, its checklist (the last item retired after the first visit, as a
+    standard changes) and its visits to Karatuz's providers. Returns its login."""
+    role, email, full_name, phone = MOC_USER
+    password = "Demo-" + secrets.token_urlsafe(9)
+    moc = register_user(email=email, password=password, full_name=full_name, phone=phone, role=role,
+                        self_registration=False, municipality_id=home.id)
+    assert moc is not None  # an administrator's creation never answers None
+    with scoped(home.id):
+        items = [monitoring.add_item(title, weight, moc) for title, weight in MOC_CHECKLIST]
+        for n, (provider_email, days, results, comment) in enumerate(MOC_VISITS):
+            asked = [item for item in items if not item.retired]
+            monitoring.record_visit(moc, provider_id=users[provider_email].provider_id,
+                                    visited_on=today - timedelta(days=days), comment=comment, today=today,
+                                    results={item.id: (result, None) for item, result in zip(asked, results, strict=True)})
+            if n == 0:
+                monitoring.retire_item(items[-1].id, moc)
+    return role, email, password
+
+
 def load_demo(today: date | None = None, *, two_districts: bool = True, practice: bool = True
               ) -> list[tuple[str, str, str]]:
     """Create the demo dataset — two districts of one region (or Karatuz alone, as an installation of
@@ -523,6 +565,8 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
             if practice:
                 _load_prolongation(users, issued, period)
             _load_bookkeeping_and_reports(users, period, today, practice)
+    if practice:
+        logins.append(_load_monitoring(users, home, today))
         if second:
             _load_second(users, second, today)
     return logins

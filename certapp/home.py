@@ -9,6 +9,7 @@ from certapp.certificates import services as certificates
 from certapp.contracts import contracts, enrollments
 from certapp.db import db, utcnow
 from certapp.matters.services import overdue_count
+from certapp.monitoring.services import moc_waiting
 from certapp.programs import services as programs
 from certapp.reference.services import current_period, get_municipality_of, list_municipalities
 from certapp.registry import services as registry
@@ -27,6 +28,9 @@ SECTIONS = {
     "reports": "Отчёты",
     "settings": "Настройки",
 }
+#: the support centre's own section (its menu holds little else); the department and the regional operator
+#: find the same pages under «Отчёты» (a sixth section would wrap their row at 1280 px)
+QUALITY = ("quality", "Мониторинг качества")
 #: a parent's own pages stay in the row; what anyone may open (the registry, the checks) goes under «Ещё»
 PARENT_MORE = ("Ещё", ("registry.index", "certificates.verify", "publication.open_municipalities", "documents.verify"))
 #: (title, endpoint, roles that see it — None in the tuple: visitors without a login; ANYONE: everyone,
@@ -70,12 +74,18 @@ NAVIGATION = (
     ("Отзывы", "reporting.feedback", ("parent", "provider", "department"), "reports"),
     ("Публикация открытых данных", "publication.index", ("department",), "reports"),
     ("Журнал действий", "audit.index", ("department",), "reports"),
+    ("Посещения исполнителей", "monitoring.visits", ("moc", "department"), "quality"),
+    ("Мониторинг качества", "monitoring.visits", ("provider",), "reports"),
+    ("Записать посещение", "monitoring.new_visit", ("moc",), "quality"),
+    ("Чек-лист стандарта", "monitoring.checklist", ("moc", "department"), "quality"),
+    ("Мониторинг по муниципалитетам", "monitoring.region", ("region",), "reports"),
     ("Сроки", "deadlines.index", ("department",), "settings"),
     ("Муниципалитет", "reference.municipality", ("department",), "settings"),
     ("Письма", "notifications.outbox", ("department",), "settings"),
     ("Хранение данных", "privacy.retention", ("department",), "settings"),
+    ("Опорный центр", "monitoring.staff", ("department",), "settings"),
 )
-OFFICIALS = ("department", "bookkeeping", "region")
+OFFICIALS = ("department", "bookkeeping", "region", "moc")
 #: the roles whose menu is in sections
 SECTIONED = (*OFFICIALS, "provider")
 
@@ -92,7 +102,7 @@ def _section(endpoint: str, section: str | None) -> str | None:
     """The group an item of the signed-in user's menu goes in (None: the row itself)."""
     role = current_user.role if current_user.is_authenticated else None
     if role in SECTIONED:
-        return section
+        return "reports" if section == QUALITY[0] and role != "moc" else section
     if role == "parent" and endpoint in PARENT_MORE[1]:
         return "more"
     return None
@@ -103,7 +113,7 @@ def menu(path: str) -> list[dict]:
     "active": bool}; an item is {"title", "url", "active"}. Officials and providers get the sections in
     SECTIONS' order after their top-level items; a parent its own pages and «Ещё»; visitors one row.
     Every role's menu fits one row at 1280 px (tests/browser/test_menu.py)."""
-    titles = {**SECTIONS, "more": PARENT_MORE[0]}
+    titles = {QUALITY[0]: QUALITY[1], **SECTIONS, "more": PARENT_MORE[0]}
     groups: dict[str | None, list[dict]] = {None: [], **{key: [] for key in titles}}
     for title, endpoint, roles, section in NAVIGATION:
         if _shown(roles):
@@ -153,6 +163,8 @@ def _waiting_for(user) -> dict:
                 "to_sign": _count(agreements.agreements_to_sign(user))}
     if user.role == "region":
         return {"municipalities": list_municipalities()}
+    if user.role == "moc":
+        return moc_waiting(user)
     if user.role == "department":
         registry_queue, certificate_queue = registry.review_queue("submitted"), certificates.application_queue("submitted")
         return {"registry": _count(registry_queue),

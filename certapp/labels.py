@@ -60,6 +60,8 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "deadline_rule": ("Срок", "DeadlineRule", {}),
     "holiday": ("Производственный календарь", "Holiday", {}),
     "publication": ("Набор открытых данных", "Publication", {}),
+    "checklist_item": ("Пункт чек-листа мониторинга качества", "ChecklistItem", {}),
+    "monitoring_visit": ("Посещение исполнителя (мониторинг качества)", "MonitoringVisit", {}),
     "request": ("Запрос", "request", {}),
     "demo": ("Демонстрационные данные", "region", {}),
     "import_batch": ("Загрузка данных из прежней системы", "ImportBatch", IMPORT_STATUSES),
@@ -113,6 +115,7 @@ ACTIONS = {
     "registry_application.imported": "Заявка на включение в реестр перенесена из прежней системы",
     "certificate.imported": "Сертификат перенесён из прежней системы",
     "contract.imported": "Договор перенесён из прежней системы",
+    "checklist_item.retire": "Пункт выведен из чек-листа мониторинга качества",
 }
 
 
@@ -194,7 +197,7 @@ DETAIL_NAMES = {
     "period": "Период", "period_municipality": "Муниципалитет периода", "municipality": "Муниципалитет",
     "status": "Состояние", "certificate": "Сертификат", "application": "Заявление", "certificates": "Сертификаты",
     "child_id": "Ребёнок №", "guardian_id": "Законный представитель (учётная запись №)", "mismatches": "Расхождений",
-    "dataset": "Код набора данных", "title": "Наименование", "published_on": "Дата публикации",
+    "dataset": "Код набора данных", "score": "Оценка, %", "weight": "Вес", "title": "Наименование", "published_on": "Дата публикации",
 }
 #: details that are sums in kopecks
 MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks", "total", "certificate_part", "parent_part",

@@ -249,3 +249,35 @@ def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_p
     assert rows[ids[1]] == (None, None)
     assert rows[ids[0]][0] == 1 and str(rows[ids[0]][1]) == start.isoformat()
     assert agreements.agreement_in_force(provider_id, municipality_id, start) is not None
+
+
+def test_0040_upgrades_a_database_with_a_support_centre_and_refuses_to_downgrade_while_it_has_accounts(
+        app, users, caplog):
+    """The support centre's checklist and visits live in 0040's tables; a moc account stops the downgrade
+    with the sentence saying what to do, before anything is changed."""
+    from datetime import date
+
+    from certapp.monitoring import services
+    from tests.factories import make_provider, make_user
+
+    _, provider = make_provider(department=users["department"])
+    moc = make_user("moc")
+    item = services.add_item("Расписание соответствует каталогу", 2, moc)
+    services.record_visit(moc, provider_id=provider.id, visited_on=date(2026, 11, 2), results={item.id: ("met", None)},
+                          today=date(2026, 12, 1))
+    db.session.commit()
+    db.session.remove()
+    with pytest.raises(SystemExit):
+        downgrade(revision="0038_publication")
+    assert "Error: Downgrade below 0040_monitoring refused: 1 support centre (moc) accounts exist" in caplog.text
+    assert _version() == "0040_monitoring"
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT score FROM monitoring_visit")).scalar_one() == 100
+    with db.engine.begin() as conn:  # what the sentence says: another role
+        conn.execute(text("UPDATE \"user\" SET role = 'department' WHERE role = 'moc'"))
+    downgrade(revision="0038_publication")
+    with db.engine.connect() as conn:
+        assert "monitoring_visit" not in inspect(conn).get_table_names()
+    upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM checklist_item")).scalar_one() == 0

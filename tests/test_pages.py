@@ -18,7 +18,8 @@ PAGES = {
                "/certificates/applications", "/enrollments", "/contracts", "/contracts/1", "/reports/feedback",
                "/enroll/1", "/account/profile", "/children/1/edit", "/contracts/1/print"],
     "provider": ["/", "/registry/applications", "/provider/programs", "/enrollments", "/contracts", "/contracts/1",
-                 "/reports/feedback", "/provider/programs/new", "/matters", "/contracts/1/print"],
+                 "/reports/feedback", "/provider/programs/new", "/matters", "/contracts/1/print", "/monitoring/",
+                 "/monitoring/visits/1"],
     "department": ["/", "/registry/review", "/registry/applications/1", "/programs/review", "/certificates/queue",
                    "/certificates/holders", "/certificates/on-behalf", "/certificates/1", "/children/corrections", "/contracts", "/audit/",
                    "/reports/social-orders", "/reports/social-orders/1", "/reports/execution",
@@ -26,14 +27,17 @@ PAGES = {
                    "/bookkeeping/reconciliation", "/reference/periods", "/registry/entries/1", "/matters",
                    "/matters?overdue=1", "/publication", "/imports", "/registry/applications/1/print",
                    "/reports/social-orders/1/print", "/reports/execution/print", "/certificates/1/print",
-                   "/certificates/applications/1/print"],
+                   "/certificates/applications/1/print", "/monitoring/", "/monitoring/checklist",
+                   "/monitoring/visits/1", "/monitoring/staff"],
     "bookkeeping": ["/", "/bookkeeping/agreements", "/bookkeeping/agreements/1", "/bookkeeping/registers",
                     "/bookkeeping/registers/1", "/bookkeeping/reconciliation", "/certificates/holders",
                     "/reports/execution", "/contracts", "/matters", "/bookkeeping/invoices",
                     "/bookkeeping/agreements/1/print"],
+    "moc": ["/", "/monitoring/", "/monitoring/?year=2026", "/monitoring/checklist", "/monitoring/visits/new",
+            "/monitoring/visits/1", "/account/profile", "/notifications"],
 }
 EMAILS = {"parent": "ivanova@karatuz.demo", "provider": "cdt@karatuz.demo", "department": "uo@karatuz.demo",
-          "bookkeeping": "buh@karatuz.demo"}
+          "bookkeeping": "buh@karatuz.demo", "moc": "moc@karatuz.demo"}
 
 
 def _ids_from_one() -> None:
@@ -79,7 +83,8 @@ SECOND_DISTRICT = {
     "region@krai.demo": {"/": "Курагинский район", "/reports/region": "Регион, всего",
                          "/certificates/holders?municipality=04630000": "30-2627-000001",
                          "/certificates/holders?municipality=04624000": "24-2627-000001",
-                         "/reports/execution": "Отчёт об исполнении социального заказа", "/audit/": "Журнал"},
+                         "/reports/execution": "Отчёт об исполнении социального заказа", "/audit/": "Журнал",
+                         "/monitoring/region": "Регион, всего", "/monitoring/staff?municipality=04624000": "Григорьева"},
 }
 
 

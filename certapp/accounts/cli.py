@@ -19,10 +19,10 @@ users_cli = AppGroup("users", help="Учётные записи.")
 @click.option("--full-name", required=True)
 @click.option("--phone", default=None)
 @click.option("--municipality", "oktmo", default=None,
-              help="ОКТМО of the official's municipality (department, bookkeeping); may be left out while there is one.")
+              help="ОКТМО of the official's municipality (department, bookkeeping, moc); may be left out while there is one.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user(role, email, full_name, phone, oktmo, password):
-    """Create an account of any role (department and bookkeeping accounts are made only here)."""
+    """Create an account of any role (department, bookkeeping and moc accounts are made here or, a moc's, on /monitoring/staff)."""
     try:
         with unit_of_work():
             municipality_id = municipality_by_oktmo(oktmo).id if oktmo else None

@@ -13,6 +13,9 @@ ROLES = {
     "department": "Управление образования",
     "bookkeeping": "Бухгалтерия",
     "region": "Региональный оператор",
+    # plan 6.2 of 458-п: monitors the providers' quality against the service standard; changes no money,
+    # no registry, certificate or contract (certapp.monitoring)
+    "moc": "Муниципальный опорный центр",
 }
 #: the roles whose pages the regional operator reads (read-only) in every municipality
 REGION_READS_AS = frozenset({"department", "bookkeeping"})
@@ -46,7 +49,7 @@ class User(UserMixin, Model):
     email_muted: Mapped[list[str] | None] = mapped_column(JSON)
     #: the organisation a provider account acts for, set when its registry application is approved
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", use_alter=True), index=True)
-    #: the municipality a department or bookkeeping official works for (None for other roles)
+    #: the municipality a department, bookkeeping or support-centre official works for (None for other roles)
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", order_by="ApiToken.id")

@@ -53,7 +53,7 @@ REGISTRATION_ACCEPTED = ("Заявка на регистрацию принят�
 
 
 #: roles that work for one municipality
-MUNICIPAL_ROLES = ("department", "bookkeeping")
+MUNICIPAL_ROLES = ("department", "bookkeeping", "moc")
 
 
 def clean_registration(email, password, full_name, phone, *, self_registration: bool = True) -> tuple:
@@ -100,7 +100,7 @@ def register_user(*, email: str, password: str, full_name: str, phone: str | Non
     if role in MUNICIPAL_ROLES:
         municipality_id = municipality_id or _only_municipality()
     elif municipality_id is not None:
-        raise ValidationError("Муниципальное образование указывается только управлению образования и бухгалтерии.",
+        raise ValidationError("Муниципальное образование указывается только управлению образования, бухгалтерии и опорному центру.",
                               field="municipality")
     user = User(email=email, password_hash=hash_password(password), full_name=full_name, phone=phone,
                 role=role, email_confirmed_at=None if self_registration else utcnow(), municipality_id=municipality_id)

@@ -17,15 +17,18 @@ NOTIFICATION_KINDS = {
     "feedback": "Отзывы",
     "deadline": "Сроки: напоминания и просрочки",
     "system": "Служебные: сверка, письма",
+    "monitoring": "Мониторинг качества: посещения опорного центра",
 }
 #: the kinds each role receives (and so chooses among on its profile); a parent is never offered the
 #: registry's or the bookkeeping's letters
 ROLE_KINDS = {
     "parent": ("certificate", "enrollment", "contract", "feedback", "deadline"),
-    "provider": ("registry", "program", "enrollment", "contract", "bookkeeping", "feedback", "deadline"),
-    "department": tuple(NOTIFICATION_KINDS),
+    "provider": ("registry", "program", "enrollment", "contract", "bookkeeping", "feedback", "deadline", "monitoring"),
+    # every kind but the visits' results, which go to the provider visited only
+    "department": tuple(kind for kind in NOTIFICATION_KINDS if kind != "monitoring"),
     "bookkeeping": ("contract", "bookkeeping", "deadline", "system"),
     "region": ("system",),
+    "moc": ("system",),
 }
 
 

@@ -141,6 +141,30 @@ def _import_batch(world: World):
     return upload(world.user("department"), "certificates", "c.csv", content, dry_run=True)
 
 
+def _moc(world: World) -> User:
+    """The support centre of the department's municipality, made once per test."""
+    if "moc" not in world.ids:
+        world.ids["moc"] = make_user("moc", municipality_id=world.user("department").municipality_id).id
+    return world.user("moc")
+
+
+def _checklist_item(world: World):
+    from certapp.monitoring.services import add_item
+
+    return add_item(f"Пункт {next(_numbers)}", 1, _moc(world))
+
+
+def _visit(world: World):
+    """A visit to the executor's organisation, checked against a one-item checklist."""
+    from certapp.monitoring.services import active_items, add_item, record_visit
+
+    _provider_world(world)
+    moc = _moc(world)
+    items = active_items(moc.municipality_id) or [add_item("Расписание соответствует каталогу", 1, moc)]
+    return record_visit(moc, provider_id=world.user("executor").provider_id, visited_on=date(2026, 11, 2),
+                        results={item.id: ("met", f"<b>{next(_numbers)}</b>") for item in items}, today=date(2026, 12, 1))
+
+
 LISTINGS = {
     "account tokens": Listing("/api/v1/account/tokens", "parent", lambda w: make_token(w.user("parent"))),
     "audit events": Listing("/api/v1/audit-events?object_type=Thing", "department",
@@ -170,6 +194,9 @@ LISTINGS = {
     "own contracts": Listing("/api/v1/contracts", "parent", _contract),
     "publications": Listing("/api/v1/publications", "department", _publication),
     "imports": Listing("/api/v1/imports", "department", _import_batch),
+    "checklist items": Listing("/api/v1/monitoring/checklist-items", "department", _checklist_item),
+    "monitoring visits": Listing("/api/v1/monitoring/visits", "department", _visit),
+    "own monitoring visits": Listing("/api/v1/monitoring/visits", "executor", _visit),
 }
 
 #: the list GETs not counted here, and why (the contract test below keeps this honest)
@@ -189,6 +216,7 @@ NOT_COUNTED = {
     "/api/v1/reports/execution/formed": "not yet counted",
     "/api/v1/reports/feedback": "not yet counted",
     "/api/v1/privacy/due": "not yet counted",
+    "/api/v1/monitoring/region": "one row per municipality of the installation and the region's, a few queries each",
     "/api/v1/matters": "read in one query per kind of matter (a fixed number), whatever the rows, then paged",
 }
 

@@ -22,7 +22,7 @@ from tests import factories
 #: examples per operation and role; CERTAPP_SCHEMATHESIS_EXAMPLES raises it for a longer run
 EXAMPLES = int(os.environ.get("CERTAPP_SCHEMATHESIS_EXAMPLES", "4"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-ROLES = [None, "parent", "provider", "department", "bookkeeping", "region"]
+ROLES = [None, "parent", "provider", "department", "bookkeeping", "region", "moc"]
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def test_the_department_finds_its_pages_through_the_sections(page, live_server, 
     watch.check()
 
 
-@pytest.mark.parametrize("role", ["parent", "provider", "department", "bookkeeping", "region"])
+@pytest.mark.parametrize("role", ["parent", "provider", "department", "bookkeeping", "region", "moc"])
 def test_every_roles_menu_fits_in_one_row_at_1280_and_opens_on_a_phone(page, live_server, watch, viewport, role):
     email = f"menu.{role}.{viewport}@example.ru"
     with live_server.app.app_context():
@@ -73,7 +73,8 @@ def test_every_roles_menu_fits_in_one_row_at_1280_and_opens_on_a_phone(page, liv
         assert page.locator("header.topbar").bounding_box()["height"] < 90, role
     sections = nav.locator(".nav-group:not(.nav-account) summary").all_inner_texts()
     assert sections == (["Ещё"] if role == "parent" else
-                        ["Реестр и программы", "Договоры и деньги", "Отчёты"] if role == "provider" else sections)
+                        ["Реестр и программы", "Договоры и деньги", "Отчёты"] if role == "provider" else
+                        ["Мониторинг качества", "Реестр и программы", "Отчёты"] if role == "moc" else sections)
     assert sections
     if role in ("parent", "provider"):  # the open data go under «Ещё» / «Отчёты», not in the row
         assert "Открытые данные" not in nav.locator(":scope > a").all_inner_texts()

@@ -1,0 +1,31 @@
+from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange
+
+from certapp.common.forms import BaseForm
+from certapp.monitoring.models import MAX_WEIGHT
+from certapp.monitoring.services import MAX_TITLE
+
+
+class ChecklistItemForm(BaseForm):
+    title = TextAreaField("Пункт чек-листа", validators=[InputRequired(), Length(max=MAX_TITLE)],
+                          description="Требование стандарта, как его проверяют на месте.")
+    weight = IntegerField("Вес", validators=[InputRequired(), NumberRange(min=1, max=MAX_WEIGHT)], default=1,
+                          description=f"Целое число от 1 до {MAX_WEIGHT}: насколько пункт важен в итоговой оценке.")
+
+
+class VisitForm(BaseForm):
+    """The visit's own fields; each item's result and comment come as result-<id> and comment-<id> (the
+    view reads them) and every field is checked by the service at once."""
+
+    provider_id = SelectField("Исполнитель", validate_choice=False)
+    visited_on = StringField("Дата посещения", description="ДД.ММ.ГГГГ")
+    comment = TextAreaField("Комментарий к посещению")
+
+
+class MocAccountForm(BaseForm):
+    """Every field is checked by the accounts' service at once (each wrong one shown beside it)."""
+
+    full_name = StringField("ФИО сотрудника")
+    email = StringField("Адрес почты")
+    phone = StringField("Телефон")
+    password = PasswordField("Пароль", description="Не короче 10 знаков; сотрудник сменит его в профиле.")
