@@ -1,15 +1,14 @@
 from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired
 
 from certapp.common.forms import BaseForm
 from certapp.monitoring.models import MAX_WEIGHT
-from certapp.monitoring.services import MAX_TITLE
 
 
 class ChecklistItemForm(BaseForm):
-    title = TextAreaField("Пункт чек-листа", validators=[InputRequired(), Length(max=MAX_TITLE)],
+    title = TextAreaField("Пункт чек-листа", validators=[InputRequired()],
                           description="Требование стандарта, как его проверяют на месте.")
-    weight = IntegerField("Вес", validators=[InputRequired(), NumberRange(min=1, max=MAX_WEIGHT)], default=1,
+    weight = IntegerField("Вес", validators=[InputRequired()], default=1,
                           description=f"Целое число от 1 до {MAX_WEIGHT}: насколько пункт важен в итоговой оценке.")
 
 

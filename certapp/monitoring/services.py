@@ -21,6 +21,7 @@ from certapp.common.errors import FieldChecks, NotFoundError, PermissionDeniedEr
 from certapp.common.months import MAX_YEAR, MIN_YEAR
 from certapp.common.roles import require_role
 from certapp.common.templating import format_date, format_number
+from certapp.common.validators import text_field
 from certapp.common.web import path_for
 from certapp.db import db, utcnow
 from certapp.monitoring.models import COMPLIANCE_THRESHOLD, MAX_WEIGHT, RESULT_CREDIT, RESULTS, ChecklistItem, MonitoringVisit, VisitResult
@@ -55,16 +56,6 @@ def active_items(municipality_id: int) -> list[ChecklistItem]:
     return list(db.session.execute(checklist().where(ChecklistItem.municipality_id == municipality_id)).scalars())
 
 
-def _clean_text(value, field: str, label: str, limit: int, required: bool) -> str | None:
-    text = str(value or "").strip()
-    if not text:
-        if required:
-            raise ValidationError(f"Заполните поле «{label}».", field=field)
-        return None
-    if len(text) > limit:
-        raise ValidationError(f"Поле «{label}»: не длиннее {limit} знаков.", field=field)
-    return text
-
 
 def _clean_weight(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WEIGHT:
@@ -76,7 +67,7 @@ def add_item(title, weight, actor: User) -> ChecklistItem:
     """Add an item to the actor's municipality's checklist. Raises ValidationError naming every wrong field."""
     municipality_id = _centre_of(actor)
     checks = FieldChecks()
-    title = checks(_clean_text, title, "title", "Пункт чек-листа", MAX_TITLE, True)
+    title = checks(text_field, title, "title", "Пункт чек-листа", MAX_TITLE, multiline=True)
     weight = checks(_clean_weight, weight)
     checks.done()
     item = ChecklistItem(municipality_id=municipality_id, title=title, weight=weight, created_by_id=actor.id)
@@ -161,7 +152,8 @@ def _check_results(results: dict, items: list[ChecklistItem], checks: FieldCheck
         if result not in RESULTS:
             checks.fail(f"results.{item.id}", f"Отметьте результат по пункту «{item.title[:80]}».")
             continue
-        comment = checks(_clean_text, comment, f"results.{item.id}", "Комментарий к пункту", MAX_COMMENT, False)
+        comment = checks(text_field, comment, f"results.{item.id}", "Комментарий к пункту", MAX_COMMENT,
+                         required=False, multiline=True)
         rows.append((item, result, comment))
     return rows
 
@@ -176,7 +168,7 @@ def record_visit(actor: User, *, provider_id: int | None, visited_on: date | Non
     checks = FieldChecks()
     provider_id = checks(_check_provider, provider_id, municipality_id)
     visited_on = checks(_check_day, visited_on, today or clock.today())
-    comment = checks(_clean_text, comment, "comment", "Комментарий", MAX_COMMENT, False)
+    comment = checks(text_field, comment, "comment", "Комментарий", MAX_COMMENT, required=False, multiline=True)
     rows = _check_results(results, active_items(municipality_id), checks)
     checks.done()
     visit = MonitoringVisit(municipality_id=municipality_id, provider_id=provider_id, visited_on=visited_on,

@@ -92,7 +92,7 @@ def test_every_wrong_field_of_a_visit_is_shown_beside_it_at_once_and_nothing_is_
     assert answer.status_code == 422
     html = answer.get_data(as_text=True)
     assert "Выберите исполнителя." in html and "Укажите дату посещения" in html
-    assert "не длиннее 2000 знаков" in html
+    assert "Поле «Комментарий» длиннее 2000 символов." in html
     assert html.count("Отметьте результат по пункту") == 2  # the unknown result and the missing one
     assert f'id="err-item-{world["items"][1].id}"' in html and 'aria-invalid="true"' in html
     assert _count(MonitoringVisit) == 0 and _count(VisitResult) == 0
