@@ -10,6 +10,8 @@ class ProgramInputSchema(Schema):
     description = fields.String(required=True)
     direction = fields.String(required=True, metadata={"description": "код направленности, например technical"})
     kind = fields.String(load_default="general_developmental", validate=validate.OneOf(list(PROGRAM_KINDS)))
+    adapted = fields.Boolean(load_default=False, metadata={
+        "description": "адаптированная программа для обучающихся с ОВЗ и детей-инвалидов"})
     age_from = fields.Integer(required=True)
     age_to = fields.Integer(required=True)
     duration_months = fields.Integer(required=True)
@@ -48,7 +50,8 @@ class ProgramSchema(Schema):
     description = fields.String()
     direction = fields.String(attribute="direction.code")
     direction_name = fields.String(attribute="direction.name")
-    service_code = fields.String(attribute="direction.service_code")
+    service_code = fields.String(attribute="service_code.registry_number", allow_none=True)
+    adapted = fields.Boolean()
     kind = fields.String()
     age_from = fields.Integer()
     age_to = fields.Integer()
