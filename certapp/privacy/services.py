@@ -86,6 +86,7 @@ def anonymise_child(child_id: int, actor: User, today: date | None = None) -> Ch
     child.last_name, child.first_name, child.patronymic = ANONYMISED, f"№ {child.id}", None
     child.birth_date = child.birth_date.replace(month=1, day=1)
     child.snils_encrypted, child.snils_last2 = "", "**"
+    child.health_encrypted, child.health_consent_at = None, None  # health data (152-ФЗ art. 10) goes too
     # a fresh, meaningless lookup key: the same СНИЛС added again later is a new record
     child.snils_key = hashlib.sha256(b"anonymised:" + secrets.token_bytes(16)).hexdigest()
     child.birth_certificate, child.address = "—", "—"

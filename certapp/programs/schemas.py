@@ -1,3 +1,4 @@
+from certapp.reference.service_scope import registry_number_of
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
@@ -50,7 +51,8 @@ class ProgramSchema(Schema):
     description = fields.String()
     direction = fields.String(attribute="direction.code")
     direction_name = fields.String(attribute="direction.name")
-    service_code = fields.String(attribute="service_code.registry_number", allow_none=True)
+    service_code = fields.Function(lambda p: registry_number_of(p.direction_id, p.adapted), metadata={
+        "description": "реестровый номер услуги: the direction's, or its adapted one for an adapted program"})
     adapted = fields.Boolean()
     kind = fields.String()
     age_from = fields.Integer()

@@ -3,7 +3,9 @@ and, per municipality, those its order finances. A program's number is fixed by 
 «адаптированная программа» mark."""
 from collections.abc import Iterable
 
+from flask import g, has_app_context
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from certapp.audit.services import record_event
 from certapp.common.errors import NotFoundError, ValidationError
@@ -71,6 +73,7 @@ def add_default_financed(municipality: Municipality) -> int:
 def list_service_codes() -> list[ServiceCode]:
     """Every registry number of the service: by direction, the «за исключением» one first."""
     return list(db.session.execute(select(ServiceCode).join(Direction, Direction.id == ServiceCode.direction_id)
+                                   .options(selectinload(ServiceCode.direction))
                                    .order_by(ServiceCode.adapted, Direction.id)).scalars())
 
 
@@ -79,7 +82,7 @@ def financed_codes(municipality_id: int) -> list[ServiceCode]:
     return list(db.session.execute(
         select(ServiceCode).join(FinancedServiceCode, FinancedServiceCode.service_code_id == ServiceCode.id)
         .where(FinancedServiceCode.municipality_id == municipality_id)
-        .order_by(ServiceCode.adapted, ServiceCode.direction_id)
+        .options(selectinload(ServiceCode.direction)).order_by(ServiceCode.adapted, ServiceCode.direction_id)
         .execution_options(all_municipalities=True)).scalars())  # a parent's check reads any municipality's order
 
 
@@ -91,6 +94,17 @@ def finances_adapted(municipality_id: int) -> bool:
 def code_for(direction_id: int, adapted: bool) -> ServiceCode | None:
     return db.session.execute(select(ServiceCode).where(ServiceCode.direction_id == direction_id,
                                                         ServiceCode.adapted.is_(bool(adapted)))).scalar_one_or_none()
+
+
+def registry_number_of(direction_id: int, adapted: bool) -> str | None:
+    """A program's registry number for lists: the twelve numbers read once per request, not per row."""
+    numbers = g.get("_registry_numbers") if has_app_context() else None
+    if numbers is None:
+        numbers = {(direction, bool(is_adapted)): number for direction, is_adapted, number in db.session.execute(
+            select(ServiceCode.direction_id, ServiceCode.adapted, ServiceCode.registry_number)).all()}
+        if has_app_context():
+            g._registry_numbers = numbers
+    return numbers.get((direction_id, bool(adapted)))
 
 
 def program_service_code(program) -> ServiceCode | None:
