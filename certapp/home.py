@@ -71,6 +71,7 @@ NAVIGATION = (
     ("Журнал действий", "audit.index", ("department",), "reports"),
     ("Сроки", "deadlines.index", ("department",), "settings"),
     ("Муниципалитет", "reference.municipality", ("department",), "settings"),
+    ("Услуги по приказу", "reference.service_codes", ("department",), "settings"),
     ("Письма", "notifications.outbox", ("department",), "settings"),
     ("Хранение данных", "privacy.retention", ("department",), "settings"),
 )

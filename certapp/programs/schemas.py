@@ -1,9 +1,9 @@
-from certapp.reference.service_scope import registry_number_of
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
 from certapp.common.schemas import Rubles
 from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
+from certapp.reference.service_scope import registry_number_of
 
 
 class ProgramInputSchema(Schema):
