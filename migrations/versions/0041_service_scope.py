@@ -39,6 +39,17 @@ SERVICE_CODES = (
     ("social_humanitarian", True, "804200\u041e.99.0.\u0411\u041152\u0410\u041768000", _ADAPTED),
 )
 
+#: frozen here as in 0035_catalog_stemming
+_INSERT = ("INSERT INTO program_search (rowid, title, description) "
+           "VALUES (new.id, ru_stem(new.title), ru_stem(new.description));")
+SQLITE_SEARCH_TRIGGERS = (
+    f"CREATE TRIGGER program_search_insert AFTER INSERT ON program BEGIN {_INSERT} END",
+    "CREATE TRIGGER program_search_delete AFTER DELETE ON program BEGIN "
+    "DELETE FROM program_search WHERE rowid = old.id; END",
+    "CREATE TRIGGER program_search_update AFTER UPDATE OF title, description ON program BEGIN "
+    f"DELETE FROM program_search WHERE rowid = old.id; {_INSERT} END",
+)
+
 
 def upgrade():
     service_code = op.create_table(
@@ -67,11 +78,11 @@ def upgrade():
     )
     op.create_index(op.f('ix_financed_service_code_municipality_id'), 'financed_service_code', ['municipality_id'],
                     unique=False)
-    with op.batch_alter_table('program') as batch:
-        batch.add_column(sa.Column('adapted', sa.Boolean(), server_default=sa.false(), nullable=False))
-    with op.batch_alter_table('child') as batch:
-        batch.add_column(sa.Column('health_encrypted', sa.Text(), nullable=True))
-        batch.add_column(sa.Column('health_consent_at', certapp.db.UTCDateTime(timezone=True), nullable=True))
+    # ADD COLUMN in place on both databases: a batch rebuild of `program` on SQLite would drop the catalog
+    # search's triggers (0035)
+    op.add_column('program', sa.Column('adapted', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('child', sa.Column('health_encrypted', sa.Text(), nullable=True))
+    op.add_column('child', sa.Column('health_consent_at', certapp.db.UTCDateTime(timezone=True), nullable=True))
 
     conn = op.get_bind()
     directions = dict(conn.execute(sa.text("SELECT code, id FROM direction")).all())
@@ -90,6 +101,9 @@ def downgrade():
         batch.drop_column('health_encrypted')
     with op.batch_alter_table('program') as batch:
         batch.drop_column('adapted')
+    if op.get_bind().dialect.name == "sqlite":  # the rebuilt table lost the catalog search's triggers
+        for trigger in SQLITE_SEARCH_TRIGGERS:
+            op.execute(trigger)
     op.drop_index(op.f('ix_financed_service_code_municipality_id'), table_name='financed_service_code')
     op.drop_table('financed_service_code')
     op.drop_table('service_code')
