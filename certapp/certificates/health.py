@@ -55,9 +55,9 @@ def can_see_health(child: Child, user: Any) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.role == "parent":
-        return child.parent_id == user.id
-    return (user.role == "department" and user.municipality_id is not None
-            and user.municipality_id == child_municipality_id(child))
+        return bool(child.parent_id == user.id)
+    return bool(user.role == "department" and user.municipality_id is not None
+                and user.municipality_id == child_municipality_id(child))
 
 
 def statuses_of(child: Child) -> list[str]:

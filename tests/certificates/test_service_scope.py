@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from certapp.audit.models import AuditEvent
 from certapp.certificates import health
 from certapp.certificates import services as certificates
-from certapp.certificates.models import CertificateApplication, Child
+from certapp.certificates.models import CertificateApplication
 from certapp.common.months import add_months
 from certapp.contracts import enrollments, service_reports
 from certapp.contracts.models import Enrollment
