@@ -3,7 +3,7 @@ and, per municipality, those its order finances. A program's number is fixed by 
 «адаптированная программа» mark."""
 from collections.abc import Iterable
 
-from flask import g, has_app_context
+from flask import has_request_context, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -98,12 +98,13 @@ def code_for(direction_id: int, adapted: bool) -> ServiceCode | None:
 
 def registry_number_of(direction_id: int, adapted: bool) -> str | None:
     """A program's registry number for lists: the twelve numbers read once per request, not per row."""
-    numbers = g.get("_registry_numbers") if has_app_context() else None
+    holder = request._get_current_object() if has_request_context() else None  # type: ignore[attr-defined]
+    numbers = getattr(holder, "_registry_numbers", None)
     if numbers is None:
         numbers = {(direction, bool(is_adapted)): number for direction, is_adapted, number in db.session.execute(
             select(ServiceCode.direction_id, ServiceCode.adapted, ServiceCode.registry_number)).all()}
-        if has_app_context():
-            g._registry_numbers = numbers
+        if holder is not None:
+            holder._registry_numbers = numbers
     return numbers.get((direction_id, bool(adapted)))
 
 
