@@ -122,7 +122,7 @@ def test_withdrawing_the_consent_erases_the_statuses(api, login, users):
     assert health.statuses_of(child) == ["disabled"]
 
 
-def test_an_application_for_a_child_with_ovz_is_refused_with_the_legal_reason_and_changes_nothing(api, users):
+def test_an_application_for_a_child_with_ovz_is_refused_with_the_legal_reason_and_changes_nothing(api, login, users):
     parent, department = users["parent"], users["department"]
     child = _child_with_ovz(parent)
     before = db.session.execute(select(func.count()).select_from(CertificateApplication)).scalar_one()
@@ -133,7 +133,13 @@ def test_an_application_for_a_child_with_ovz_is_refused_with_the_legal_reason_an
     assert response.json["legal_reason"] == REASON and response.json["adapted_programs"] == []
     assert department.email in response.json["contact"]  # no adapted program: whom to ask
     assert "child_id" in response.json["errors"]["json"]
+    page = login(parent).post("/certificates/apply", data={"child_id": child.id, "period_id": current_period().id,
+                                                           "consent": "y"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'id="child_id-error"' in text and REASON in text
     assert db.session.execute(select(func.count()).select_from(CertificateApplication)).scalar_one() == before
+    assert not db.session.execute(select(AuditEvent.id).where(
+        AuditEvent.action.like("certificate_application.%"))).first()
 
 
 def test_a_child_with_ovz_is_refused_a_program_not_adapted_and_told_where_adapted_ones_are(users):
