@@ -226,3 +226,11 @@ def test_the_indicators_and_the_execution_report_count_by_registry_number(api, u
     assert {row["registry_number"]: row["children"] for row in execution["by_service_code"]}[sport_adapted] == 1
     assert api(department).get(f"/api/v1/programs/{adapted.id}").json["service_code"] == sport_adapted
 
+
+
+def test_a_key_rotation_reencrypts_the_statuses(users):
+    child = _child_with_ovz(users["parent"])
+    token = child.health_encrypted
+    certificates.reencrypt_personal_data()  # the old keys stay in the file: other tests' rows still decrypt
+    db.session.expire_all()
+    assert child.health_encrypted != token and health.statuses_of(child) == ["ovz"]
