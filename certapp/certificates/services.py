@@ -703,6 +703,8 @@ def confirm(application_id: int, actor: User, today: date | None = None) -> Cert
     _locked_category(application.category_id)  # first: one lock order with revoking and funding
     _transition_application(application, "confirmed", actor)
     check_eligibility(application.child, application.period)
+    # statuses stated after filing: the department refuses the application with the legal reason
+    check_certificate_scope(application.child, application.period.municipality)
     choose_category(application.child, application.period, application.category_id)
     return _issue(application, actor, today or clock.today())
 

@@ -234,3 +234,19 @@ def test_a_key_rotation_reencrypts_the_statuses(users):
     certificates.reencrypt_personal_data()  # the old keys stay in the file: other tests' rows still decrypt
     db.session.expire_all()
     assert child.health_encrypted != token and health.statuses_of(child) == ["ovz"]
+
+
+def test_statuses_stated_after_filing_stop_the_confirmation_with_the_legal_reason(users):
+    parent, department = users["parent"], users["department"]
+    child = certificates.add_child(parent, child_data())
+    application = certificates.apply(parent, child.id, current_period().id, True)
+    health.set_health(child.id, parent, ["ovz"], True)
+    db.session.commit()
+    try:
+        certificates.confirm(application.id, department)
+    except health.ServiceScopeError as error:
+        assert error.message.startswith(REASON)
+    else:
+        raise AssertionError("a certificate was issued outside the service's scope")
+    db.session.rollback()
+    assert db.session.get(CertificateApplication, application.id).status == "submitted"
