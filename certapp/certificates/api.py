@@ -4,7 +4,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
-from certapp.certificates import services
+from certapp.certificates import health, services
 from certapp.certificates.models import Certificate
 from certapp.certificates.printing import application_document
 from certapp.certificates.schemas import (
@@ -26,12 +26,14 @@ from certapp.certificates.schemas import (
     ChildInputSchema,
     ChildSchema,
     ChildUpdateSchema,
+    HealthInputSchema,
+    HealthSchema,
     OnBehalfSchema,
     StatusSchema,
     VerificationSchema,
     VerifyInputSchema,
 )
-from certapp.common.errors import KeptRefusal
+from certapp.common.errors import KeptRefusal, NotFoundError
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.errors import kept_refusal_answer
@@ -73,6 +75,42 @@ def update_child(data, child_id: int):
     """Correct the child's record (the whole record; an omitted СНИЛС stays) while no certificate is issued
     for it; afterwards 409 `correction_required`: ask for a correction (POST …/corrections)."""
     return services.update_child(child_id, current_user, data)
+
+
+def _health_of(child_id: int) -> dict[str, Any]:
+    child = services.get_child(child_id, current_user)
+    shown = health.health_for(child, current_user)
+    if shown is None:  # not the parent's child, nor the department's of the child's municipality
+        raise NotFoundError("Ребёнок не найден.")
+    return {"child_id": child.id, **shown}
+
+
+@blp.route("/children/<int:child_id>/health", methods=["GET"])
+@blp.response(200, HealthSchema)
+@roles("parent", "department")
+def get_health(child_id: int):
+    """The child's health statuses: the parent's own child, or the department of the child's
+    municipality; 404 to anyone else."""
+    return _health_of(child_id)
+
+
+@blp.route("/children/<int:child_id>/health", methods=["PUT"])
+@blp.arguments(HealthInputSchema)
+@blp.response(200, HealthSchema)
+@roles("parent")
+def set_health(data, child_id: int):
+    """State the child's health statuses with the separate consent (`consent: true`, 422 without it)."""
+    health.set_health(child_id, current_user, data["statuses"], data["consent"])
+    return _health_of(child_id)
+
+
+@blp.route("/children/<int:child_id>/health", methods=["DELETE"])
+@blp.response(200, HealthSchema)
+@roles("parent")
+def withdraw_health(child_id: int):
+    """Withdraw the consent: the statuses are erased."""
+    health.withdraw_health(child_id, current_user)
+    return _health_of(child_id)
 
 
 @blp.route("/children/<int:child_id>/corrections", methods=["POST"])

@@ -12,7 +12,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional
 
-from certapp.common.forms import BaseForm, choices
+from certapp.certificates.models import HEALTH_STATUSES
+from certapp.common.forms import BaseForm, MultiCheckboxField, choices
 
 
 class ChildForm(BaseForm):
@@ -44,6 +45,19 @@ class CorrectionDecisionForm(BaseForm):
                                                       ("refused", "Отказать")]), validators=[DataRequired()])
     reason = TextAreaField("Причина отказа", validators=[Optional()])
     submit = SubmitField("Принять решение")
+
+
+class HealthForm(BaseForm):
+    statuses = MultiCheckboxField("Сведения о здоровье ребёнка", choices=choices(HEALTH_STATUSES.items()),
+                                  validators=[Optional()])
+    health_consent = BooleanField("Даю отдельное согласие на обработку сведений о здоровье ребёнка (ст. 10 "
+                                  "Федерального закона № 152-ФЗ): их увидит только управление образования "
+                                  "муниципалитета ребёнка")
+    submit = SubmitField("Сохранить")
+
+
+class HealthWithdrawForm(BaseForm):
+    submit = SubmitField("Отозвать согласие и удалить сведения")
 
 
 class ApplyForm(BaseForm):

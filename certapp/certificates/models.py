@@ -26,6 +26,11 @@ CERTIFICATE_TRANSITIONS = {
 }
 
 
+#: what a parent may state about a child's health (152-ФЗ special category): pupils with these are
+#: outside the service «за исключением обучающихся с ОВЗ и детей-инвалидов» (Приложение 1 к 458-п)
+HEALTH_STATUSES = {"ovz": "Ограниченные возможности здоровья (ОВЗ)", "disabled": "Ребёнок-инвалид"}
+
+
 class Child(Model):
     """Потребитель услуг: a child added by a parent. СНИЛС is stored encrypted and found by HMAC."""
 
@@ -48,6 +53,11 @@ class Child(Model):
     address: Mapped[str] = mapped_column(String(500))
     #: the parent states that the child lives in the district (checked with documents by the department)
     lives_in_district: Mapped[bool] = mapped_column(default=False)
+    #: Fernet token of the child's health statuses (HEALTH_STATUSES, comma-separated): health data, a
+    #: special category under 152-ФЗ art. 10, kept only with its own consent (certificates.health)
+    health_encrypted: Mapped[str | None] = mapped_column(Text)
+    #: when the parent gave the separate consent to keep the health statuses; None: no value is kept
+    health_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: when names, СНИЛС, documents and address were removed after the retention period (privacy)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -102,6 +102,18 @@ def decrypt_snils(token: str) -> str | None:
         return None
 
 
+def encrypt_text(text: str) -> str:
+    """Other personal data of a special category (a child's health statuses), with the same keys."""
+    return _cipher().encrypt(text.encode()).decode()
+
+
+def decrypt_text(token: str) -> str | None:
+    try:
+        return _cipher().decrypt(token.encode()).decode()
+    except InvalidToken:
+        return None
+
+
 def snils_key(snils: str) -> str:
     """The keyed hash that finds the same child whoever enters the СНИЛС."""
     return hmac.new(_hmac_key(), b"snils:" + snils_digits(snils).encode(), hashlib.sha256).hexdigest()

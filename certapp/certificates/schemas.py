@@ -69,6 +69,20 @@ class ChildSchema(Schema):
     lives_in_district = fields.Boolean()
 
 
+class HealthInputSchema(Schema):
+    statuses = fields.List(fields.String(), load_default=list, metadata={
+        "description": "ovz (ограниченные возможности здоровья), disabled (ребёнок-инвалид)"})
+    consent = fields.Boolean(load_default=False, metadata={
+        "description": "the separate consent to process health data (152-ФЗ art. 10); required"})
+
+
+class HealthSchema(Schema):
+    child_id = fields.Integer()
+    statuses = fields.List(fields.String())
+    names = fields.List(fields.String())
+    consent_at = fields.DateTime(allow_none=True)
+
+
 class ChildBriefSchema(Schema):
     id = fields.Integer()
     last_name = fields.String()

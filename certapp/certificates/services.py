@@ -15,6 +15,7 @@ from stdnum import damm
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
 from certapp.certificates import personal_data, qr
+from certapp.certificates.health import check_certificate_scope, check_program_scope, child_municipality_id
 from certapp.certificates.models import (
     APPLICATION_HOLDING_STATUSES,
     APPLICATION_TRANSITIONS,
@@ -549,6 +550,7 @@ def _wanted_group(group_id: int | None, child: Child, period: Period) -> StudyGr
                               field="group_id")
     if group.ends_on < period.starts_on or group.starts_on > period.ends_on:
         raise ValidationError("Занятия группы не приходятся на период сертификата.", field="group_id")
+    check_program_scope(child, program, period.municipality_id)
     age = child.age_on(max(period.starts_on, group.starts_on))
     if not program.age_from <= age <= program.age_to:
         raise ValidationError(f"Программа для детей {program.age_from}–{program.age_to} лет, а ребёнку {age}.",
@@ -592,6 +594,7 @@ def apply_keeping_refusal(parent: User, child_id: int, period_id: int, consent: 
         if refusal is None:
             raise
         return refusal
+    check_certificate_scope(child, period.municipality)  # Приложение 1 к 458-п: refused, nothing changes
     category = choose_category(child, period, category_id)
     group = _wanted_group(group_id, child, period)
     application = CertificateApplication(
@@ -650,14 +653,6 @@ def _signed_application_or_certificate(number: str) -> SignedDocument | None:
                           certificate_content(certificate), certificate.signature) if certificate else None
 
 
-def child_municipality_id(child: Child) -> int | None:
-    """The municipality the child is known in: that of its latest application; None for a child never
-    applied for (the record does not name where the child lives)."""
-    return db.session.execute(select(CertificateApplication.municipality_id).where(
-        CertificateApplication.child_id == child.id).order_by(CertificateApplication.id.desc()).limit(1)
-        .execution_options(all_municipalities=True)).scalar()
-
-
 def periods_for(child: Child, today: date | None = None) -> list[Period]:
     """The periods offered to apply for the child: its municipality's open ones, the current first
     (every municipality's of the installation for a child never applied for)."""
@@ -709,6 +704,8 @@ def confirm(application_id: int, actor: User, today: date | None = None) -> Cert
     _locked_category(application.category_id)  # first: one lock order with revoking and funding
     _transition_application(application, "confirmed", actor)
     check_eligibility(application.child, application.period)
+    # statuses stated after filing: the department refuses the application with the legal reason
+    check_certificate_scope(application.child, application.period.municipality)
     choose_category(application.child, application.period, application.category_id)
     return _issue(application, actor, today or clock.today())
 
@@ -1161,6 +1158,8 @@ def reencrypt_personal_data() -> int:
     children = db.session.execute(select(Child)).scalars().all()
     for child in children:
         child.snils_encrypted = personal_data.reencrypt(child.snils_encrypted)
+        if child.health_encrypted:
+            child.health_encrypted = personal_data.reencrypt(child.health_encrypted)
     for correction in db.session.execute(select(ChildCorrection).where(ChildCorrection.snils_encrypted.is_not(None))
                                          .execution_options(all_municipalities=True)).scalars():
         if correction.snils_encrypted is not None:  # so selected; the type cannot tell

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 
 from certapp.accounts.access import public, roles
-from certapp.certificates import render, services
+from certapp.certificates import health, render, services
 from certapp.certificates.forms import (
     ApplyForm,
     CategoryForm,
@@ -14,12 +14,14 @@ from certapp.certificates.forms import (
     CorrectionDecisionForm,
     CorrectionForm,
     DecisionForm,
+    HealthForm,
+    HealthWithdrawForm,
     OnBehalfForm,
     StatusForm,
 )
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.certificates.printing import application_document
-from certapp.common.errors import DomainError, KeptRefusal
+from certapp.common.errors import DomainError, KeptRefusal, NotFoundError
 from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
@@ -112,6 +114,40 @@ def edit_child(child_id: int):
         return redirect(url_for("certificates.children"))
     return render_template("certificates/child_edit.html", form=form, child=child, issued=issued,
                            pending=pending), 422 if form.errors else 200
+
+
+@bp.route("/children/<int:child_id>/health", methods=["GET", "POST"])
+@roles("parent", "department")
+def child_health(child_id: int):
+    """A child's health statuses (ОВЗ, disability): the parent states them with their own consent or
+    withdraws it; the department of the child's municipality reads them; anyone else gets a 404."""
+    child = services.get_child(child_id, current_user)
+    shown = health.health_for(child, current_user)
+    if shown is None:
+        raise NotFoundError("Ребёнок не найден.")
+    form = HealthForm(statuses=shown["statuses"]) if current_user.role == "parent" else None
+    if form is not None and form.validate_on_submit():
+        try:
+            health.set_health(child.id, current_user, form.statuses.data, bool(form.health_consent.data))
+        except DomainError as error:
+            refuse(error)
+            form.add_domain_error(error)
+        else:
+            flash("Сведения о здоровье ребёнка сохранены.", "success")
+            return redirect(url_for("certificates.child_health", child_id=child.id))
+    return render_template("certificates/child_health.html", child=child, shown=shown, form=form,
+                           withdraw=HealthWithdrawForm() if form is not None else None), \
+        422 if form is not None and form.errors else 200
+
+
+@bp.route("/children/<int:child_id>/health/withdraw", methods=["POST"])
+@roles("parent")
+def withdraw_child_health(child_id: int):
+    form = HealthWithdrawForm()
+    if form.validate_on_submit():
+        health.withdraw_health(child_id, current_user)
+        flash("Согласие отозвано, сведения о здоровье ребёнка удалены.", "success")
+    return redirect(url_for("certificates.child_health", child_id=child_id))
 
 
 @bp.route("/children/corrections")
@@ -238,7 +274,8 @@ def certificate(certificate_id: int):
                            statement=ledger.statement(cert.id), status_form=StatusForm(), contracts=contracts,
                            contract_numbers={c.id: c.number for c in contracts},
                            parts=contract_services.certificate_parts(cert.id),
-                           queue_position=services.queue_position(cert))
+                           queue_position=services.queue_position(cert),
+                           health_visible=cert.child is not None and health.can_see_health(cert.child, current_user))
 
 
 @bp.route("/certificates/<int:certificate_id>/qr.<any(png, svg):fmt>")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
+from certapp.certificates.health import check_program_scope
 from certapp.certificates.models import Certificate, Child
 from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
@@ -177,6 +178,7 @@ def check_enrollment(certificate: Certificate, group: StudyGroup, start: date) -
     if certificate.status != "active":
         raise EnrollmentError(f"Сертификат не действует: {certificate.status_name.lower()}.", field="certificate_id")
     check_offered_in(program, certificate.municipality_id)
+    check_program_scope(child, program, certificate.municipality_id)  # Приложение 1 к 458-п
     if start < first_of_month(certificate.valid_from) or first_of_month(group.ends_on) > first_of_month(certificate.valid_to):
         raise EnrollmentError(f"Занятия группы выходят за период сертификата ({certificate.period.name}).",
                               field="group_id")

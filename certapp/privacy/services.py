@@ -18,7 +18,8 @@ from sqlalchemy import and_, exists, func, select
 from certapp.accounts.models import User
 from certapp.audit.models import AuditEvent
 from certapp.audit.services import record_event
-from certapp.certificates.models import Certificate, CertificateApplication, Child, ChildCorrection
+from certapp.certificates.health import statuses_of
+from certapp.certificates.models import HEALTH_STATUSES, Certificate, CertificateApplication, Child, ChildCorrection
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError
 from certapp.common.roles import require_role
@@ -86,6 +87,7 @@ def anonymise_child(child_id: int, actor: User, today: date | None = None) -> Ch
     child.last_name, child.first_name, child.patronymic = ANONYMISED, f"№ {child.id}", None
     child.birth_date = child.birth_date.replace(month=1, day=1)
     child.snils_encrypted, child.snils_last2 = "", "**"
+    child.health_encrypted, child.health_consent_at = None, None  # health data (152-ФЗ art. 10) goes too
     # a fresh, meaningless lookup key: the same СНИЛС added again later is a new record
     child.snils_key = hashlib.sha256(b"anonymised:" + secrets.token_bytes(16)).hexdigest()
     child.birth_certificate, child.address = "—", "—"
@@ -128,6 +130,9 @@ def personal_data_report(user: User) -> dict:
             "birth_certificate": child.birth_certificate, "address": child.address,
             "lives_in_district": child.lives_in_district, "added_at": child.created_at,
             "anonymised_at": child.anonymised_at,
+            # the parent's own statement, with its own consent (shown to the parent only)
+            "health": {"statuses": [HEALTH_STATUSES[s] for s in statuses_of(child)],
+                       "consent_at": child.health_consent_at},
             "applications": [{"number": a.number, "status": a.status, "created_at": a.created_at,
                               "decision_reason": a.decision_reason} for a in applications],
             "certificates": [{"number": c.number, "status": c.status, "nominal_kopecks": c.nominal,

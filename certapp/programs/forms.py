@@ -1,4 +1,4 @@
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from certapp.common.forms import BaseForm, MultiCheckboxField, choices
@@ -9,6 +9,9 @@ class ProgramForm(BaseForm):
     title = StringField("Название программы", validators=[DataRequired()])
     kind = SelectField("Вид программы", choices=choices(PROGRAM_KINDS.items()), default="general_developmental")
     direction = SelectField("Направленность", validators=[DataRequired()])
+    adapted = BooleanField("Адаптированная программа", description="Для обучающихся с ОВЗ и детей-инвалидов: "
+                           "у неё свой реестровый номер услуги, её оплачивают сертификаты тех муниципалитетов, "
+                           "чей приказ финансирует адаптированные программы.")
     description = TextAreaField("Описание", validators=[DataRequired()])
     age_from = IntegerField("Возраст от, лет", validators=[DataRequired()])
     age_to = IntegerField("Возраст до, лет", validators=[DataRequired()], description="От 5 до 17 лет включительно.")

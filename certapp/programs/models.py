@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, select, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, false, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certapp.common.scope import register_criteria
@@ -58,6 +58,9 @@ class Program(Model):
     description: Mapped[str] = mapped_column(Text)
     direction_id: Mapped[int] = mapped_column(ForeignKey("direction.id"))
     kind: Mapped[str] = mapped_column(String(32), default="general_developmental")
+    #: «адаптированная программа» for pupils with ОВЗ and disabled children: with the direction it fixes
+    #: the program's registry number of the service (reference.service_scope.program_service_code)
+    adapted: Mapped[bool] = mapped_column(default=False, server_default=false())
     age_from: Mapped[int]
     age_to: Mapped[int]
     duration_months: Mapped[int]
@@ -76,6 +79,11 @@ class Program(Model):
 
     provider = relationship("Provider")
     direction = relationship("Direction")
+    #: the registry number of the service the program belongs to: its direction and its «адаптированная» mark
+    service_code = relationship(
+        "ServiceCode", viewonly=True, uselist=False,
+        primaryjoin="and_(foreign(Program.direction_id) == remote(ServiceCode.direction_id), "
+                    "foreign(Program.adapted) == remote(ServiceCode.adapted))")
     municipalities = relationship("Municipality", secondary=program_municipality, order_by="Municipality.name")
     groups: Mapped[list["StudyGroup"]] = relationship(back_populates="program", order_by="StudyGroup.starts_on")
 

@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 from certapp.common.money import format_rub
 from certapp.common.schemas import Rubles
 from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
+from certapp.reference.service_scope import registry_number_of
 
 
 class ProgramInputSchema(Schema):
@@ -10,6 +11,8 @@ class ProgramInputSchema(Schema):
     description = fields.String(required=True)
     direction = fields.String(required=True, metadata={"description": "код направленности, например technical"})
     kind = fields.String(load_default="general_developmental", validate=validate.OneOf(list(PROGRAM_KINDS)))
+    adapted = fields.Boolean(load_default=False, metadata={
+        "description": "адаптированная программа для обучающихся с ОВЗ и детей-инвалидов"})
     age_from = fields.Integer(required=True)
     age_to = fields.Integer(required=True)
     duration_months = fields.Integer(required=True)
@@ -48,7 +51,9 @@ class ProgramSchema(Schema):
     description = fields.String()
     direction = fields.String(attribute="direction.code")
     direction_name = fields.String(attribute="direction.name")
-    service_code = fields.String(attribute="direction.service_code")
+    service_code = fields.Function(lambda p: registry_number_of(p.direction_id, p.adapted), metadata={
+        "description": "реестровый номер услуги: the direction's, or its adapted one for an adapted program"})
+    adapted = fields.Boolean()
     kind = fields.String()
     age_from = fields.Integer()
     age_to = fields.Integer()

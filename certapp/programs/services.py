@@ -77,6 +77,8 @@ def clean_program_data(data: dict) -> dict:
         checks.fail("price_per_month", "Укажите стоимость обучения в месяц.")
     clean = {
         "title": title, "description": description, "kind": kind,
+        # «адаптированная программа» for pupils with ОВЗ and disabled children (its own registry number)
+        "adapted": data.get("adapted") in (True, "y", "on", "1", "true"),
         "direction_id": getattr(checks(get_direction, data.get("direction")), "id", None),
         "age_from": age_from, "age_to": age_to,
         "duration_months": checks(_int, data, "duration_months", "Продолжительность, месяцев", 1, 12),

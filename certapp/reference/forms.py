@@ -1,7 +1,7 @@
 from wtforms import DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired
 
-from certapp.common.forms import BaseForm
+from certapp.common.forms import BaseForm, MultiCheckboxField
 
 
 class PeriodForm(BaseForm):
@@ -22,4 +22,13 @@ class MunicipalityForm(BaseForm):
     extra_exclusions = TextAreaField("Исключения по постановлению муниципального образования",
                                      description="Части наименований организаций, не участвующих в отборе, — по одной "
                                                  "на строку. Правило п. 4 (детские школы искусств) действует всегда.")
+    submit = SubmitField("Сохранить")
+
+
+class ServiceCodesForm(BaseForm):
+    codes = MultiCheckboxField("Услуги, которые финансирует приказ (Приложение 1)",
+                               description="Реестровые номера услуги «Реализация дополнительных общеразвивающих "
+                                           "программ». Сертификаты оплачивают только программы отмеченных услуг; "
+                                           "дети с ОВЗ и дети-инвалиды получают сертификат, только если отмечены "
+                                           "адаптированные программы.")
     submit = SubmitField("Сохранить")

@@ -26,6 +26,34 @@ class Direction(Model):
         return f"<Direction {self.code} {self.service_code}>"
 
 
+class ServiceCode(Model):
+    """A registry number of the service «Реализация дополнительных общеразвивающих программ» in the
+    federal list: a direction, the form (очная) and the pupils it is for. Приложение 1 к 458-п names
+    the six «за исключением обучающихся с ОВЗ и детей-инвалидов»; the list also has adapted-program
+    numbers for pupils with ОВЗ and disabled children. Reference data, loaded by migration 0041."""
+
+    __tablename__ = "service_code"
+    __table_args__ = (UniqueConstraint("direction_id", "adapted", name="uq_service_code_direction_adapted"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: реестровый номер услуги; contains Cyrillic letters
+    registry_number: Mapped[str] = mapped_column(String(32), unique=True)
+    direction_id: Mapped[int] = mapped_column(ForeignKey("direction.id"))
+    #: an adapted program for pupils with ОВЗ and disabled children; False: «за исключением» them
+    adapted: Mapped[bool] = mapped_column(default=False)
+    #: the pupils and form as the list words them
+    name: Mapped[str] = mapped_column(String(500))
+
+    direction: Mapped[Direction] = relationship()
+
+    @property
+    def title(self) -> str:
+        return f"{self.registry_number} — {self.direction.name} направленность, {self.name}"
+
+    def __repr__(self) -> str:
+        return f"<ServiceCode {self.registry_number} adapted={self.adapted}>"
+
+
 class Municipality(Model):
     """A municipality (муниципальное образование) that finances certificates under its own order:
     its authorised body, the order (number and date) and the exclusions the order adds to the
@@ -134,3 +162,19 @@ class CertificateCategory(MunicipalityOwned, Model):
 
     def __repr__(self) -> str:
         return f"<CertificateCategory {self.id} {self.name}>"
+
+
+class FinancedServiceCode(MunicipalityOwned, Model):
+    """A registry number of the service that the municipality's order finances (its Приложение 1):
+    the department keeps the set; programs of other numbers are not paid by its certificates."""
+
+    __tablename__ = "financed_service_code"
+    __table_args__ = (UniqueConstraint("municipality_id", "service_code_id", name="uq_financed_service_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_code_id: Mapped[int] = mapped_column(ForeignKey("service_code.id"))
+
+    service_code: Mapped[ServiceCode] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<FinancedServiceCode {self.municipality_id} {self.service_code_id}>"

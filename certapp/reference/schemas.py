@@ -51,3 +51,16 @@ class MunicipalityUpdateSchema(Schema):
     order_number = fields.String(required=True)
     order_date = fields.Date(required=True)
     extra_exclusions = fields.List(fields.String(), load_default=list)
+
+
+class ServiceCodeSchema(Schema):
+    registry_number = fields.String()
+    direction = fields.String(attribute="direction.code")
+    direction_name = fields.String(attribute="direction.name")
+    adapted = fields.Boolean(metadata={"description": "адаптированная программа для обучающихся с ОВЗ и детей-инвалидов"})
+    name = fields.String()
+
+
+class ServiceCodesUpdateSchema(Schema):
+    codes = fields.List(fields.String(), required=True, metadata={
+        "description": "the registry numbers the municipality's order finances (at least one)"})

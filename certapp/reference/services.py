@@ -15,6 +15,7 @@ from certapp.common.scope import current_scope
 from certapp.common.validators import text_field
 from certapp.db import db
 from certapp.reference.models import MAX_AGE, MIN_AGE, CertificateCategory, Direction, Municipality, Period
+from certapp.reference.service_scope import add_default_financed, load_service_codes
 
 #: Приложение № 1 к 458-п. The «О» after 804200 and «ББ», «АЕ», «АЖ» are Cyrillic letters.
 DIRECTIONS = (
@@ -40,7 +41,7 @@ DEFAULT_PERIODS = (
 
 def load_reference_data() -> dict:
     """Insert what is missing; never overwrites what the department has edited. Idempotent."""
-    added = {"directions": 0, "municipalities": 0, "periods": 0}
+    added = {"directions": 0, "municipalities": 0, "periods": 0, "service_codes": 0}
     existing = {d.code: d for d in db.session.execute(select(Direction)).scalars()}
     for code, name, service_code in DIRECTIONS:
         if code not in existing:
@@ -51,6 +52,10 @@ def load_reference_data() -> dict:
         added["municipalities"] += 1
         db.session.flush()
     added["periods"] = add_default_periods(get_district())
+    added["service_codes"] = load_service_codes()
+    if added["service_codes"]:  # the numbers arrive after the municipalities: each finances 458-п's six
+        for municipality in db.session.execute(select(Municipality)).scalars():
+            add_default_financed(municipality)
     db.session.flush()
     # other features' reference data (the production calendar): each reaction says what it added
     for _reaction, (name, count) in events.reference_data_loaded.send(None):
@@ -140,6 +145,7 @@ def create_municipality(*, name: str, oktmo: str, number_code: str, authority: s
     db.session.add(municipality)
     db.session.flush()
     add_default_periods(municipality)
+    add_default_financed(municipality)
     record_event("municipality.create", municipality, details={"oktmo": oktmo, "number_code": number_code})
     return municipality
 

@@ -4,8 +4,8 @@ from flask_login import current_user
 from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError
 from certapp.common.money import kopecks_to_rub_str, parse_rub
-from certapp.reference import services
-from certapp.reference.forms import MunicipalityForm, PeriodForm
+from certapp.reference import service_scope, services
+from certapp.reference.forms import MunicipalityForm, PeriodForm, ServiceCodesForm
 from certapp.uow import refuse
 
 bp = Blueprint("reference", __name__, url_prefix="/reference")
@@ -39,6 +39,29 @@ def municipality():
             flash("Сведения о муниципальном образовании сохранены.", "success")
             return redirect(url_for("reference.municipality"))
     return render_template("reference/municipality.html", form=form, municipality=current), 422 if form.errors else 200
+
+
+@bp.route("/service-codes", methods=["GET", "POST"])
+@roles("department")
+def service_codes():
+    """The registry numbers of the service that the department's municipality's order finances."""
+    current = services.get_municipality_of(current_user)
+    codes = service_scope.list_service_codes()
+    form = ServiceCodesForm()
+    form.codes.choices = [(c.registry_number, c.title) for c in codes]
+    if request.method == "GET":
+        form.codes.data = [c.registry_number for c in service_scope.financed_codes(current.id)]
+    if form.validate_on_submit():
+        try:
+            service_scope.set_financed_codes(current.id, form.codes.data or [], current_user)
+        except DomainError as error:
+            refuse(error)
+            form.add_domain_error(error)
+        else:
+            flash("Перечень финансируемых услуг сохранён.", "success")
+            return redirect(url_for("reference.service_codes"))
+    return render_template("reference/service_codes.html", form=form, municipality=current,
+                           reason=service_scope.legal_reason(current)), 422 if form.errors else 200
 
 
 @bp.route("/periods")

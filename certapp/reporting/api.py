@@ -24,6 +24,7 @@ from certapp.reporting.schemas import (
     PeriodQuerySchema,
     RegionReportSchema,
 )
+from certapp.reporting.service_codes import indicators_by_service_code
 
 blp = Blueprint("reporting_api", __name__, url_prefix="/reports",
                 description="Социальный заказ, отчёт об исполнении, показатели, отзывы")
@@ -115,7 +116,8 @@ def formed_execution_pdf(formed_id: int):
 @roles("department")
 def indicators(args):
     year, rows = services.indicator_table(args.get("year"))
-    return {"year": year, "rows": rows, "categories": services.certificates_by_category(year)}
+    return {"year": year, "rows": rows, "categories": services.certificates_by_category(year),
+            "by_service_code": indicators_by_service_code(year)}
 
 
 @blp.route("/region", methods=["GET"])
@@ -148,7 +150,8 @@ def set_indicators(data):
     changes if one is wrong (field errors are named "code:year"); null or "" removes a value."""
     services.set_indicator_values([(v["code"], v["year"], v["value"]) for v in data["values"]], current_user)
     year, rows = services.indicator_table()
-    return {"year": year, "rows": rows, "categories": services.certificates_by_category(year)}
+    return {"year": year, "rows": rows, "categories": services.certificates_by_category(year),
+            "by_service_code": indicators_by_service_code(year)}
 
 
 @blp.route("/feedback", methods=["GET"])

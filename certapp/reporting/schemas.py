@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.schemas import DecimalString, Year
+from certapp.reporting.service_codes import execution_by_service_code
 from certapp.reporting.services import INDICATORS, order_number
 
 
@@ -62,12 +63,24 @@ class ExecutionLineSchema(Schema):
     money_percent = DecimalString(allow_none=True)
 
 
+class ServiceCodeCountSchema(Schema):
+    registry_number = fields.String()
+    direction = fields.String()
+    adapted = fields.Boolean(metadata={"description": "адаптированная программа (ОВЗ, дети-инвалиды)"})
+    financed = fields.Boolean(metadata={"description": "the municipality's order finances this number"})
+    children = fields.Integer(metadata={"description": "children served (a contract month delivered)"})
+    money = fields.Integer(metadata={"description": "kopecks spent from certificates"})
+
+
 class ExecutionSchema(Schema):
     year = fields.Integer()
     quarter = fields.Integer(allow_none=True)
     title = fields.String()
     order_id = fields.Integer(attribute="order.id", allow_none=True)
     lines = fields.List(fields.Nested(ExecutionLineSchema))
+    by_service_code = fields.Function(
+        lambda report: ServiceCodeCountSchema(many=True).dump(execution_by_service_code(report.year, report.quarter)),
+        metadata={"description": "children and money by registry number of the service (adapted ones apart)"})
 
 
 class FormExecutionSchema(Schema):
@@ -124,6 +137,8 @@ class IndicatorTableSchema(Schema):
     rows = fields.List(fields.Nested(IndicatorRowSchema))
     categories = fields.List(fields.Nested(CategoryCountSchema),
                              metadata={"description": "certificates by category of the periods running in the year"})
+    by_service_code = fields.List(fields.Nested(ServiceCodeCountSchema), metadata={
+        "description": "children served and money in the year by registry number of the service"})
 
 
 class IndicatorValueInputSchema(Schema):

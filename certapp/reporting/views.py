@@ -18,6 +18,7 @@ from certapp.common.web import run_and_flash
 from certapp.db import db
 from certapp.reference.services import get_municipality_of, list_municipalities
 from certapp.reporting import render, services
+from certapp.reporting.service_codes import execution_by_service_code, indicators_by_service_code
 from certapp.uow import refuse
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
@@ -98,7 +99,8 @@ def execution(fmt: str | None = None):
         return print_page(document, url_for("reporting.execution", fmt="pdf", year=year, quarter=quarter),
                           url_for("reporting.execution", year=year, quarter=quarter))
     formed = db.session.execute(services.formed_reports(year, quarter or 0)).scalars().all()
-    return render_template("reporting/execution.html", report=report, year=year, quarter=quarter, formed=formed)
+    return render_template("reporting/execution.html", report=report, year=year, quarter=quarter, formed=formed,
+                           by_code=execution_by_service_code(year, quarter))
 
 
 @bp.route("/execution/form", methods=["POST"])
@@ -207,7 +209,8 @@ def indicators():
     year, rows = services.indicator_table(asked_year)
     return render_template("reporting/indicators.html", rows=rows, year=year, entered=entered, errors=errors,
                            field_name=services.indicator_field, base_year=services.BASE_YEAR,
-                           target_year=services.TARGET_YEAR, categories=services.certificates_by_category(year)), \
+                           target_year=services.TARGET_YEAR, categories=services.certificates_by_category(year),
+                           by_code=indicators_by_service_code(year)), \
         422 if errors else 200
 
 

@@ -2,7 +2,7 @@
 ledger's opening entry (what a carried-over certificate had spent before)
 
 Revision ID: 0042_imports
-Revises: 0040_monitoring
+Revises: 0041_service_scope
 Create Date: 2026-12-04 22:50:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import certapp.db
 
 revision = '0042_imports'
-down_revision = '0040_monitoring'
+down_revision = '0041_service_scope'
 branch_labels = None
 depends_on = None
 

@@ -203,6 +203,8 @@ LISTINGS = {
 NOT_COUNTED = {
     "/api/v1/reference/directions": "the six directions of the reference data: a fixed list",
     "/api/v1/reference/municipalities": "the installation's few municipalities: a fixed list",
+    "/api/v1/reference/service-codes": "the twelve registry numbers of the reference data: a fixed list",
+    "/api/v1/reference/municipalities/{municipality_id}/service-codes": "at most the twelve registry numbers",
     "/api/v1/reference/periods": "a municipality's school years: a handful",
     "/api/v1/reference/certificate-categories": "a period's few categories, counted in one grouped query",
     "/api/v1/deadlines/rules": "the fixed set of deadline rules",

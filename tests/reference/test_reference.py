@@ -22,7 +22,7 @@ def test_reference_load_is_idempotent_and_keeps_edits(app):
     period = db.session.execute(select(Period).where(Period.code == "2026/27")).scalar_one()
     period.nominal = 99_00
     db.session.commit()
-    assert load_reference_data() == {"directions": 0, "municipalities": 0, "periods": 0, "holidays": 0}
+    assert load_reference_data() == {"directions": 0, "municipalities": 0, "periods": 0, "service_codes": 0, "holidays": 0}
     assert db.session.execute(select(func.count()).select_from(Direction)).scalar_one() == 6
     assert db.session.get(Period, period.id).nominal == 99_00
 
