@@ -108,7 +108,7 @@ def test_officials_belong_to_a_municipality(app):
     parent = runner.invoke(args=["users", "create", "--role", "parent", "--email", "p2@example.ru",
                                  "--full-name", "Иванова Мария Сергеевна", "--municipality", "04624000",
                                  "--password", "Длинный-пароль-1"])
-    assert parent.exit_code != 0 and "только управлению образования и бухгалтерии" in parent.output
+    assert parent.exit_code != 0 and "только управлению образования, бухгалтерии и опорному центру" in parent.output
 
 
 def test_the_department_keeps_its_municipalitys_order_and_exclusions(login, api, users):
