@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.certificates.services import home_municipality_of
 from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
+from certapp.common.replica import reads_from_replica
 from certapp.contracts.seats import seats_left
 from certapp.programs import services
 from certapp.programs.schemas import (
@@ -59,6 +60,7 @@ def _program_data(data: dict) -> dict:
 @blp.paginate(SelectPage, **CATALOG_PAGE)
 @blp.doc(security=[])  # anyone: no token needed
 @public
+@reads_from_replica
 def catalog(args):
     """Published programs of providers in the registry, filtered by direction, child's age, provider,
     text; a page at a time (X-Pagination)."""

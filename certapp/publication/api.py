@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.replica import reads_from_replica
 from certapp.publication import services
 from certapp.publication.schemas import OpenDataSchema, OpenDatasetSchema, OpenSetSchema, PublicationSchema, PublishSchema
 
@@ -35,6 +36,7 @@ def publish(data):
 @open_blp.paginate(SelectPage, **LIST_PAGE)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
+@reads_from_replica
 def open_sets(oktmo: str):
     """The municipality's published sets, each at its current version, a page at a time (X-Pagination)."""
     return services.published_sets(services.open_municipality(oktmo))
@@ -44,6 +46,7 @@ def open_sets(oktmo: str):
 @open_blp.response(200, OpenDatasetSchema)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
+@reads_from_replica
 def open_dataset(oktmo: str, dataset: str):
     """A published set's versions, newest first (404 for a set never published)."""
     every = services.versions(services.open_municipality(oktmo), dataset)
@@ -54,6 +57,7 @@ def open_dataset(oktmo: str, dataset: str):
 @open_blp.response(200, OpenDataSchema)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
+@reads_from_replica
 def open_version(oktmo: str, dataset: str, version: int):
     """One version's data as published (the same as its data.json file)."""
     return services.data_json(services.find_version(services.open_municipality(oktmo), dataset, version).publication)

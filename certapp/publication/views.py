@@ -12,6 +12,7 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import content_disposition
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import year_arg
+from certapp.common.replica import reads_from_replica
 from certapp.common.templating import format_date
 from certapp.db import db
 from certapp.publication import services
@@ -77,6 +78,7 @@ def index():
 
 @bp.route("/open")
 @public
+@reads_from_replica
 def open_municipalities():
     """The municipalities' open data: the only one's page at once, else the list."""
     municipalities = list_municipalities()
@@ -87,6 +89,7 @@ def open_municipalities():
 
 @bp.route("/open/<oktmo>")
 @public
+@reads_from_replica
 def open_index(oktmo: str):
     municipality = services.open_municipality(oktmo)
     return render_template("publication/open_index.html", municipality=municipality,
@@ -96,6 +99,7 @@ def open_index(oktmo: str):
 @bp.route("/open/<oktmo>/<dataset>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>")
 @public
+@reads_from_replica
 def dataset(oktmo: str, dataset: str, version: int | None = None):
     municipality = services.open_municipality(oktmo)
     shown = services.find_version(municipality, dataset, version)
@@ -113,6 +117,7 @@ def _file(body: str, mimetype: str, name: str) -> Response:
 @bp.route("/open/<oktmo>/<dataset>/data.<any(csv, json):fmt>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/data.<any(csv, json):fmt>")
 @public
+@reads_from_replica
 def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
     """The open data file of a version (the current one at the set's stable address)."""
     publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
@@ -126,6 +131,7 @@ def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
 @bp.route("/open/<oktmo>/<dataset>/structure.csv")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/structure.csv")
 @public
+@reads_from_replica
 def structure(oktmo: str, dataset: str, version: int | None = None):
     publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
     return _file(services.structure_csv(publication), "text/csv",
@@ -145,6 +151,7 @@ def _passport(oktmo: str, dataset: str):
 
 @bp.route("/open/<oktmo>/<dataset>/meta")
 @public
+@reads_from_replica
 def meta(oktmo: str, dataset: str):
     """The set's passport, as people read it."""
     municipality, every, rows = _passport(oktmo, dataset)
@@ -154,6 +161,7 @@ def meta(oktmo: str, dataset: str):
 
 @bp.route("/open/<oktmo>/<dataset>/meta.csv")
 @public
+@reads_from_replica
 def meta_csv(oktmo: str, dataset: str):
     _, _, rows = _passport(oktmo, dataset)
     return _file(services.meta_csv(rows), "text/csv", "meta.csv")

@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.replica import reads_from_replica
 from certapp.contracts.months import parse_month
 from certapp.jobs.api import JobSchema
 from certapp.reporting import services
@@ -102,6 +103,7 @@ def indicators(args):
 @blp.arguments(IndicatorQuerySchema, location="query")
 @blp.response(200, RegionReportSchema)
 @roles("region")
+@reads_from_replica
 def region(args):
     """The regional operator's report: each municipality's indicators and money, and the total —
     computed now in a small region, else the newest stored one of the year (`computed_at`; 404 before
