@@ -90,6 +90,8 @@ DEFAULTS = {
     "MAIL_FROM": "Сертификаты <noreply@localhost>",
     "BASE_URL": "http://127.0.0.1:5000",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    #: QR verification keeps certificates' states per process (certapp.certificates.state_cache)
+    "CERTIFICATE_STATE_CACHE": True,
     #: the standby is read only while it lags the primary by at most this (certapp.common.replica)
     "REPLICA_MAX_LAG_SECONDS": 5.0,
     "WTF_CSRF_TIME_LIMIT": None,

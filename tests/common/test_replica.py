@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from certapp.common.replica import EXTENSION, MARK
 from certapp.db import db
@@ -78,7 +79,7 @@ class Pair:
                     with engine.connect() as connection:
                         connection.execute(text("SELECT 1"))
                     return
-                except Exception:
+                except OperationalError:
                     time.sleep(0.1)
         finally:
             engine.dispose()
