@@ -263,3 +263,34 @@ def test_reads_fall_back_to_the_primary_when_the_standby_stops(app, pair):
         pair.start_standby()
     replica.refresh(force=True)
     assert replica.replayed is not None
+
+
+def test_the_municipality_scope_holds_on_the_standby(app, pair):
+    """The scope hook (certapp.common.scope) limits the standby's reads as it does the primary's: an
+    official of another municipality reads no certificate of Karatuz there."""
+    from sqlalchemy import func, select
+
+    from certapp.certificates.models import Certificate
+    from certapp.common.scope import set_scope
+    from certapp.db import REPLICA_READS
+    from certapp.reference.services import create_municipality
+
+    certificate = factories.make_certificate()
+    other = create_municipality(name="Курагинский район", oktmo="04630000", number_code="63")
+    db.session.commit()
+    own, other_id = certificate.municipality_id, other.id
+    _replayed(app)
+    sent = _on_standby(app)
+    with app.test_request_context():
+        session = db.session()
+        counts = {}
+        for municipality_id in (own, other_id):
+            session.info[REPLICA_READS] = app.extensions[EXTENSION].engine
+            set_scope(municipality_id)
+            counts[municipality_id] = session.execute(
+                select(func.count()).select_from(Certificate).where(Certificate.number == certificate.number)).scalar_one()
+            set_scope(None)
+        session.info.pop(REPLICA_READS, None)
+        session.rollback()
+    assert counts == {own: 1, other_id: 0}
+    assert sum("municipality_id" in statement for statement in sent) == 2
