@@ -28,7 +28,9 @@ BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = [pytest.mark.commits,
               pytest.mark.skipif(not PG_URL, reason=PG_SKIP),
               pytest.mark.skipif(not (BIN / "pg_basebackup").exists() or shutil.which("runuser") is None,
-                                 reason=f"PostgreSQL 15's binaries ({BIN}) or runuser are missing: no standby")]
+                                 reason=f"PostgreSQL 15's binaries ({BIN}) or runuser are missing: no standby"),
+              pytest.mark.skipif(os.geteuid() != 0, reason="the standby's clusters run as postgres by runuser, "
+                                                           "which needs root")]
 
 
 def _as_postgres(*command: str, check: bool = True) -> subprocess.CompletedProcess:
