@@ -56,9 +56,10 @@ def b45decode(text: str) -> bytes:
         raise PayloadError("Код обрезан.")
     whole = len(values) - len(values) % 3
     pairs = [c + d * 45 + e * 2025 for c, d, e in zip(values[0:whole:3], values[1:whole:3], values[2:whole:3])]
-    if pairs and max(pairs) > 0xFFFF:
-        raise PayloadError("Код повреждён.")
-    out = struct.pack(f">{len(pairs)}H", *pairs)
+    try:
+        out = struct.pack(f">{len(pairs)}H", *pairs)
+    except struct.error:  # a triple above 0xFFFF
+        raise PayloadError("Код повреждён.") from None
     if whole < len(values):
         n = values[-2] + values[-1] * 45
         if n > 0xFF:

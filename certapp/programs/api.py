@@ -55,12 +55,12 @@ def _program_data(data: dict) -> dict:
 
 
 @blp.route("/catalog", methods=["GET"])
+@reads_from_replica
 @blp.arguments(CatalogQuerySchema, location="query")
 @blp.response(200, CatalogItemSchema(many=True))
 @blp.paginate(SelectPage, **CATALOG_PAGE)
 @blp.doc(security=[])  # anyone: no token needed
 @public
-@reads_from_replica
 def catalog(args):
     """Published programs of providers in the registry, filtered by direction, child's age, provider,
     text; a page at a time (X-Pagination)."""

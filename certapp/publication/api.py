@@ -32,21 +32,21 @@ def publish(data):
 
 
 @open_blp.route("/<oktmo>", methods=["GET"])
+@reads_from_replica
 @open_blp.response(200, OpenSetSchema(many=True))
 @open_blp.paginate(SelectPage, **LIST_PAGE)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
-@reads_from_replica
 def open_sets(oktmo: str):
     """The municipality's published sets, each at its current version, a page at a time (X-Pagination)."""
     return services.published_sets(services.open_municipality(oktmo))
 
 
 @open_blp.route("/<oktmo>/<dataset>", methods=["GET"])
+@reads_from_replica
 @open_blp.response(200, OpenDatasetSchema)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
-@reads_from_replica
 def open_dataset(oktmo: str, dataset: str):
     """A published set's versions, newest first (404 for a set never published)."""
     every = services.versions(services.open_municipality(oktmo), dataset)
@@ -54,10 +54,10 @@ def open_dataset(oktmo: str, dataset: str):
 
 
 @open_blp.route("/<oktmo>/<dataset>/<int:version>", methods=["GET"])
+@reads_from_replica
 @open_blp.response(200, OpenDataSchema)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
-@reads_from_replica
 def open_version(oktmo: str, dataset: str, version: int):
     """One version's data as published (the same as its data.json file)."""
     return services.data_json(services.find_version(services.open_municipality(oktmo), dataset, version).publication)

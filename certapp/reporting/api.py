@@ -100,10 +100,10 @@ def indicators(args):
 
 
 @blp.route("/region", methods=["GET"])
+@reads_from_replica
 @blp.arguments(IndicatorQuerySchema, location="query")
 @blp.response(200, RegionReportSchema)
 @roles("region")
-@reads_from_replica
 def region(args):
     """The regional operator's report: each municipality's indicators and money, and the total —
     computed now in a small region, else the newest stored one of the year (`computed_at`; 404 before

@@ -296,3 +296,21 @@ def test_the_municipality_scope_holds_on_the_standby(app, pair):
         session.rollback()
     assert counts == {own: 1, other_id: 0}
     assert sum("municipality_id" in statement for statement in sent) == 2
+
+
+def test_the_public_registry_open_data_and_the_regional_comparison_read_the_standby(app, pair):
+    factories.make_provider()
+    region = factories.make_user("region")
+    db.session.commit()
+    official = app.test_client()
+    assert official.post("/account/login", data={"email": region.email, "password": factories.PASSWORD}).status_code == 302
+    _replayed(app)
+    app.extensions[EXTENSION].refresh(force=True)
+    sent = _on_standby(app)
+    for client, url in ((app.test_client(), "/registry/"), (app.test_client(), "/registry/export.csv"),
+                        (app.test_client(), "/open"), (app.test_client(), "/api/v1/programs/catalog"),
+                        (official, "/reports/region")):
+        sent.clear()
+        response = client.get(url)
+        assert response.status_code in (200, 302), (url, response.status_code)
+        assert sent, f"{url} was not read from the standby"
