@@ -56,6 +56,8 @@ def register_extensions(app: Flask) -> None:
     import certapp.tasks  # noqa: F401  (the features' reactions to each other's events, and the jobs)
     from certapp.accounts.access import check_access
     from certapp.accounts.services import load_session_user
+    from certapp.certificates.state_cache import init_state_cache
+    from certapp.common.replica import init_replica
     from certapp.common.scope import set_scope
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
@@ -67,6 +69,8 @@ def register_extensions(app: Flask) -> None:
     app.before_request(start_request)
     app.before_request(refuse_oversized_stream)
     db.init_app(app)
+    init_replica(app)
+    init_state_cache(app)
     migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)

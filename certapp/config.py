@@ -24,6 +24,11 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": normalise_db_url(db_url),
+        # a hot standby for the reads of the catalog, open data, reports and exports (certapp.common.replica)
+        **({"SQLALCHEMY_REPLICA_URI": normalise_db_url(os.environ["DATABASE_REPLICA_URL"])}
+           if os.environ.get("DATABASE_REPLICA_URL") else {}),
+        **({"REPLICA_MAX_LAG_SECONDS": float(os.environ["CERTAPP_REPLICA_MAX_LAG"])}
+           if os.environ.get("CERTAPP_REPLICA_MAX_LAG") else {}),
         **({"KEYS_DIR": os.environ["CERTAPP_KEYS_DIR"]} if os.environ.get("CERTAPP_KEYS_DIR") else {}),
         # where jobs write the files people download: shared by every server and worker, like the keys
         **({"EXPORTS_DIR": os.environ["CERTAPP_EXPORTS_DIR"]} if os.environ.get("CERTAPP_EXPORTS_DIR") else {}),
@@ -85,6 +90,10 @@ DEFAULTS = {
     "MAIL_FROM": "Сертификаты <noreply@localhost>",
     "BASE_URL": "http://127.0.0.1:5000",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    #: QR verification keeps certificates' states per process (certapp.certificates.state_cache)
+    "CERTIFICATE_STATE_CACHE": True,
+    #: the standby is read only while it lags the primary by at most this (certapp.common.replica)
+    "REPLICA_MAX_LAG_SECONDS": 5.0,
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_I18N_ENABLED": False,
     "API_TITLE": "certapp API",

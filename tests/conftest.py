@@ -53,6 +53,9 @@ TEST_CONFIG = {
     "SERVER_NAME": "localhost",
     # limits are tested where they are enabled (tests/security/test_rate_limits.py)
     "RATELIMIT_ENABLED": False,
+    # a test's certificates are rolled back unheard by the cache: it is tested where it is enabled
+    # (tests/certificates/test_state_cache.py)
+    "CERTIFICATE_STATE_CACHE": False,
 }
 
 

@@ -32,6 +32,7 @@ from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import add_months, first_of_month, last_finished_quarter, month_arg
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
+from certapp.common.replica import reads_from_replica
 from certapp.common.web import run_and_flash
 from certapp.contracts.months import parse_month
 from certapp.db import db
@@ -312,6 +313,7 @@ def agreement_report(report_id: int):
 @bp.route("/reconciliation")
 @bp.route("/reconciliation.<any(csv, xlsx):fmt>")
 @roles("bookkeeping", "department")
+@reads_from_replica
 def reconciliation(fmt: str | None = None):
     """The summary at once (computed now in a small scope, else the newest stored run); the
     per-certificate lines a page at a time (keyset by number); the whole computation and the full

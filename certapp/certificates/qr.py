@@ -22,6 +22,7 @@ EPOCH = date(2000, 1, 1)
 SIGNATURE_LEN = 64
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+_VALUES = bytes(_INDEX.get(chr(byte), 255) for byte in range(256))
 
 
 class PayloadError(ValueError):
@@ -45,17 +46,20 @@ def b45encode(data: bytes) -> str:
 
 
 def b45decode(text: str) -> bytes:
-    try:
-        values = [_INDEX[c] for c in text]
-    except KeyError:
+    try:  # each character's value by one table (255: not in the alphabet), a verification's hot path
+        values = text.encode("latin-1").translate(_VALUES)
+    except UnicodeEncodeError:
+        raise PayloadError("В коде есть недопустимые символы.") from None
+    if 255 in values:
         raise PayloadError("В коде есть недопустимые символы.")
     if len(values) % 3 == 1:
         raise PayloadError("Код обрезан.")
     whole = len(values) - len(values) % 3
     pairs = [c + d * 45 + e * 2025 for c, d, e in zip(values[0:whole:3], values[1:whole:3], values[2:whole:3])]
-    if pairs and max(pairs) > 0xFFFF:
-        raise PayloadError("Код повреждён.")
-    out = struct.pack(f">{len(pairs)}H", *pairs)
+    try:
+        out = struct.pack(f">{len(pairs)}H", *pairs)
+    except struct.error:  # a triple above 0xFFFF
+        raise PayloadError("Код повреждён.") from None
     if whole < len(values):
         n = values[-2] + values[-1] * 45
         if n > 0xFF:

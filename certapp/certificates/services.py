@@ -27,6 +27,8 @@ from certapp.certificates.models import (
     Child,
     ChildCorrection,
 )
+from certapp.certificates.state_cache import EXTENSION as STATE_CACHE
+from certapp.certificates.state_cache import StateCache
 from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import (
@@ -1113,15 +1115,26 @@ def verify(text: str, user: User | None = None, today: date | None = None) -> Ve
                                           "или подписан неизвестным ключом).")
     # plain columns on the session's connection, no ORM: the hot path of a provider's scanner (a code
     # is checked in the whole region, as the number is unique in it)
-    certificate = db.session.connection().execute(_BY_NUMBER, {"number": payload.number}).one_or_none()
+    certificate = _by_number(payload.number)
     if certificate is None or certificate.qr_payload != text:
         return Verification(False, False, "Код недействителен: такой сертификат не выдавался.",
                             number=payload.number)
     return _state(certificate, True, user, today)
 
 
+def _read_by_number(number: str) -> Row[int, str, str, date, date, str] | None:
+    return db.session.connection().execute(_BY_NUMBER, {"number": number}).one_or_none()
+
+
+def _by_number(number: str) -> Row[int, str, str, date, date, str] | None:
+    """The certificate's state for a verification: from this process's cache when there is one
+    (certapp.certificates.state_cache: a change reaches it within a second), else from the database."""
+    cache: StateCache | None = current_app.extensions.get(STATE_CACHE)
+    return cache.row(number, _read_by_number) if cache is not None else _read_by_number(number)
+
+
 def _verify_number(number: str, user: User | None, today: date | None) -> Verification:
-    certificate = db.session.connection().execute(_BY_NUMBER, {"number": number}).one_or_none()
+    certificate = _by_number(number)
     if certificate is None:
         return Verification(None, False, f"Сертификат № {number} не выдавался.", number=number)
     return _state(certificate, None, user, today)

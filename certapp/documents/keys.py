@@ -120,10 +120,10 @@ class KeyStore:
         return key
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
-        meta = self._index()["keys"].get(kid)
+        index, keys = self._loaded()
+        meta = index["keys"].get(kid)
         if meta is None or meta["retired"]:
             return None
-        keys = self._loaded()[1]
         public = keys.get(("public", kid))
         if public is None:  # derived once per process, kept beside the private key until keys.json changes
             public = keys[("public", kid)] = self._private(kid).public_key()
@@ -163,5 +163,14 @@ class KeyStore:
         return {"keys": keys}
 
 
+#: directory name -> its KeyStore (one per process: building the paths cost as much as the stat on a
+#: QR verification's hot path)
+_STORES: dict[str, KeyStore] = {}
+
+
 def key_store() -> KeyStore:
-    return KeyStore(current_app.config["KEYS_DIR"])
+    directory = str(current_app.config["KEYS_DIR"])
+    store = _STORES.get(directory)
+    if store is None:
+        store = _STORES[directory] = KeyStore(directory)
+    return store

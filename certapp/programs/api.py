@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.certificates.services import home_municipality_of
 from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
+from certapp.common.replica import reads_from_replica
 from certapp.contracts.seats import seats_left
 from certapp.programs import services
 from certapp.programs.schemas import (
@@ -54,6 +55,7 @@ def _program_data(data: dict) -> dict:
 
 
 @blp.route("/catalog", methods=["GET"])
+@reads_from_replica
 @blp.arguments(CatalogQuerySchema, location="query")
 @blp.response(200, CatalogItemSchema(many=True))
 @blp.paginate(SelectPage, **CATALOG_PAGE)

@@ -8,6 +8,7 @@ from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str
 from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
+from certapp.common.replica import reads_from_replica
 from certapp.contracts.enrollments import catalog_offers
 from certapp.contracts.seats import seats_left
 from certapp.programs import services
@@ -54,6 +55,7 @@ def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, s
 
 @bp.route("/catalog")
 @public
+@reads_from_replica
 def catalog():
     directions = list_directions()
     filters, errors = _catalog_filters(request.args, {d.code for d in directions})
@@ -72,6 +74,7 @@ def catalog():
 
 @bp.route("/catalog/<int:program_id>")
 @public
+@reads_from_replica
 def program(program_id: int):
     program_ = services.get_program_for(program_id, current_user)
     return render_template("programs/program.html", program=program_, seats=seats_left(program_.groups),

@@ -13,6 +13,7 @@ from certapp.common.exports import content_disposition
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import year_arg
 from certapp.common.pagination import paginate
+from certapp.common.replica import reads_from_replica
 from certapp.common.templating import format_date
 from certapp.db import db
 from certapp.publication import services
@@ -78,6 +79,7 @@ def index():
 
 @bp.route("/open")
 @public
+@reads_from_replica
 def open_municipalities():
     """The municipalities' open data: the only one's page at once, else the list."""
     municipalities = list_municipalities()
@@ -88,6 +90,7 @@ def open_municipalities():
 
 @bp.route("/open/<oktmo>")
 @public
+@reads_from_replica
 def open_index(oktmo: str):
     municipality = services.open_municipality(oktmo)
     return render_template("publication/open_index.html", municipality=municipality,
@@ -97,6 +100,7 @@ def open_index(oktmo: str):
 @bp.route("/open/<oktmo>/<dataset>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>")
 @public
+@reads_from_replica
 def dataset(oktmo: str, dataset: str, version: int | None = None):
     municipality = services.open_municipality(oktmo)
     shown = services.find_version(municipality, dataset, version)
@@ -114,6 +118,7 @@ def _file(body: str, mimetype: str, name: str) -> Response:
 @bp.route("/open/<oktmo>/<dataset>/data.<any(csv, json):fmt>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/data.<any(csv, json):fmt>")
 @public
+@reads_from_replica
 def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
     """The open data file of a version (the current one at the set's stable address)."""
     publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
@@ -127,6 +132,7 @@ def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
 @bp.route("/open/<oktmo>/<dataset>/structure.csv")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/structure.csv")
 @public
+@reads_from_replica
 def structure(oktmo: str, dataset: str, version: int | None = None):
     publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
     return _file(services.structure_csv(publication), "text/csv",
@@ -146,6 +152,7 @@ def _passport(oktmo: str, dataset: str):
 
 @bp.route("/open/<oktmo>/<dataset>/meta")
 @public
+@reads_from_replica
 def meta(oktmo: str, dataset: str):
     """The set's passport, as people read it."""
     municipality, every, rows = _passport(oktmo, dataset)
@@ -155,6 +162,7 @@ def meta(oktmo: str, dataset: str):
 
 @bp.route("/open/<oktmo>/<dataset>/meta.csv")
 @public
+@reads_from_replica
 def meta_csv(oktmo: str, dataset: str):
     _, _, rows = _passport(oktmo, dataset)
     return _file(services.meta_csv(rows), "text/csv", "meta.csv")

@@ -6,6 +6,7 @@ from certapp.common.errors import DomainError, KeptRefusal
 from certapp.common.exports import csv_response
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
+from certapp.common.replica import reads_from_replica
 from certapp.common.web import run_and_flash
 from certapp.db import db
 from certapp.reference.services import list_municipalities
@@ -26,6 +27,7 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 
 @bp.route("/")
 @public
+@reads_from_replica
 def index():
     search = (request.args.get("q") or "").strip()
     page = paginate(services.registry_entries(search or None), request.args.get("page", 1, type=int), 50)
@@ -34,6 +36,7 @@ def index():
 
 @bp.route("/export.csv")
 @public
+@reads_from_replica
 def export_csv():
     """The public registry as CSV for Excel in the Russian locale (read in batches)."""
     return csv_response(["Номер записи", "Дата включения", "Состояние", "Полное наименование",

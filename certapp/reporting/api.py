@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
+from certapp.common.replica import reads_from_replica
 from certapp.contracts.months import parse_month
 from certapp.jobs.api import JobSchema
 from certapp.reporting import render, services
@@ -121,6 +122,7 @@ def indicators(args):
 
 
 @blp.route("/region", methods=["GET"])
+@reads_from_replica
 @blp.arguments(IndicatorQuerySchema, location="query")
 @blp.response(200, RegionReportSchema)
 @roles("region")

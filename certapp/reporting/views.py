@@ -13,6 +13,7 @@ from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import year_arg
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
+from certapp.common.replica import reads_from_replica
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.db import db
@@ -80,6 +81,7 @@ def _period_args():
 @bp.route("/execution.<any(xlsx, pdf):fmt>")
 @bp.route("/execution/print", defaults={"fmt": "print"})
 @roles("department", "bookkeeping")
+@reads_from_replica
 def execution(fmt: str | None = None):
     year, quarter = _period_args()
     try:
@@ -118,6 +120,7 @@ def form_execution():
 
 @bp.route("/execution/formed/<int:formed_id>")
 @roles("department", "bookkeeping")
+@reads_from_replica
 def formed_execution(formed_id: int):
     """A formed report: its frozen figures beside the live ones computed now."""
     formed = services.get_formed_report(formed_id)
@@ -153,6 +156,7 @@ def social_order_print(order_id: int):
 
 @bp.route("/region")
 @roles("region")
+@reads_from_replica
 def region():
     """Every municipality side by side: indicators, certificates and money, with comparison charts
     (computed now in a small region, else the newest stored report; recomputing it is a job)."""
