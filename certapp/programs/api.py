@@ -5,6 +5,7 @@ from certapp.accounts.access import public, roles
 from certapp.certificates.services import home_municipality_of
 from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.contracts.seats import seats_left
+from certapp.pagecache.pages import cached_public
 from certapp.programs import services
 from certapp.programs.schemas import (
     CatalogItemSchema,
@@ -54,6 +55,7 @@ def _program_data(data: dict) -> dict:
 
 
 @blp.route("/catalog", methods=["GET"])
+@cached_public("catalog")
 @blp.arguments(CatalogQuerySchema, location="query")
 @blp.response(200, CatalogItemSchema(many=True))
 @blp.paginate(SelectPage, **CATALOG_PAGE)
@@ -70,6 +72,7 @@ def catalog(args):
 
 
 @blp.route("/<int:program_id>", methods=["GET"])
+@cached_public("catalog")
 @blp.response(200, ProgramSchema)
 @blp.doc(security=[])  # anyone: no token needed
 @public

@@ -10,6 +10,7 @@ from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.contracts.enrollments import catalog_offers
 from certapp.contracts.seats import seats_left
+from certapp.pagecache.pages import cached_public
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
 from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_STATUSES
@@ -53,6 +54,7 @@ def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, s
 
 
 @bp.route("/catalog")
+@cached_public("catalog")
 @public
 def catalog():
     directions = list_directions()
@@ -71,6 +73,7 @@ def catalog():
 
 
 @bp.route("/catalog/<int:program_id>")
+@cached_public("catalog")
 @public
 def program(program_id: int):
     program_ = services.get_program_for(program_id, current_user)

@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 
 from certapp.accounts.access import public, roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.pagecache.pages import cached_public
 from certapp.publication import services
 from certapp.publication.schemas import OpenDataSchema, OpenDatasetSchema, OpenSetSchema, PublicationSchema, PublishSchema
 
@@ -31,6 +32,7 @@ def publish(data):
 
 
 @open_blp.route("/<oktmo>", methods=["GET"])
+@cached_public("open")
 @open_blp.response(200, OpenSetSchema(many=True))
 @open_blp.paginate(SelectPage, **LIST_PAGE)
 @open_blp.doc(security=[])  # anyone: no token needed
@@ -41,6 +43,7 @@ def open_sets(oktmo: str):
 
 
 @open_blp.route("/<oktmo>/<dataset>", methods=["GET"])
+@cached_public("open")
 @open_blp.response(200, OpenDatasetSchema)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public
@@ -51,6 +54,7 @@ def open_dataset(oktmo: str, dataset: str):
 
 
 @open_blp.route("/<oktmo>/<dataset>/<int:version>", methods=["GET"])
+@cached_public("open")
 @open_blp.response(200, OpenDataSchema)
 @open_blp.doc(security=[])  # anyone: no token needed
 @public

@@ -14,6 +14,7 @@ from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import year_arg
 from certapp.common.templating import format_date
 from certapp.db import db
+from certapp.pagecache.pages import cached_public
 from certapp.publication import services
 from certapp.publication.models import PUBLICATION_KINDS
 from certapp.reference.services import get_municipality_of, list_municipalities
@@ -76,6 +77,7 @@ def index():
 # --- the public pages ------------------------------------------------------------------------------------
 
 @bp.route("/open")
+@cached_public("open")
 @public
 def open_municipalities():
     """The municipalities' open data: the only one's page at once, else the list."""
@@ -86,6 +88,7 @@ def open_municipalities():
 
 
 @bp.route("/open/<oktmo>")
+@cached_public("open")
 @public
 def open_index(oktmo: str):
     municipality = services.open_municipality(oktmo)
@@ -95,6 +98,7 @@ def open_index(oktmo: str):
 
 @bp.route("/open/<oktmo>/<dataset>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>")
+@cached_public("open")
 @public
 def dataset(oktmo: str, dataset: str, version: int | None = None):
     municipality = services.open_municipality(oktmo)
@@ -112,6 +116,7 @@ def _file(body: str, mimetype: str, name: str) -> Response:
 
 @bp.route("/open/<oktmo>/<dataset>/data.<any(csv, json):fmt>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/data.<any(csv, json):fmt>")
+@cached_public("open")
 @public
 def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
     """The open data file of a version (the current one at the set's stable address)."""
@@ -125,6 +130,7 @@ def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
 
 @bp.route("/open/<oktmo>/<dataset>/structure.csv")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/structure.csv")
+@cached_public("open")
 @public
 def structure(oktmo: str, dataset: str, version: int | None = None):
     publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
@@ -144,6 +150,7 @@ def _passport(oktmo: str, dataset: str):
 
 
 @bp.route("/open/<oktmo>/<dataset>/meta")
+@cached_public("open")
 @public
 def meta(oktmo: str, dataset: str):
     """The set's passport, as people read it."""
@@ -153,6 +160,7 @@ def meta(oktmo: str, dataset: str):
 
 
 @bp.route("/open/<oktmo>/<dataset>/meta.csv")
+@cached_public("open")
 @public
 def meta_csv(oktmo: str, dataset: str):
     _, _, rows = _passport(oktmo, dataset)

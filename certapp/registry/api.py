@@ -5,6 +5,7 @@ from certapp.accounts.access import public, roles
 from certapp.common.errors import KeptRefusal
 from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.errors import kept_refusal_answer
+from certapp.pagecache.pages import cached_public
 from certapp.registry import services
 from certapp.registry.schemas import (
     AdmissionDecisionSchema,
@@ -27,6 +28,7 @@ blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Ð
 
 
 @blp.route("/entries", methods=["GET"])
+@cached_public("registry")
 @blp.arguments(RegistryQuerySchema, location="query")
 @blp.response(200, RegistryEntrySchema(many=True))
 @blp.paginate(SelectPage, **LIST_PAGE)

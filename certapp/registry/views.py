@@ -7,6 +7,7 @@ from certapp.common.exports import csv_response
 from certapp.common.pagination import paginate
 from certapp.common.web import run_and_flash
 from certapp.db import db
+from certapp.pagecache.pages import cached_public
 from certapp.reference.services import list_municipalities
 from certapp.registry import services
 from certapp.registry.forms import ApplicationForm, DecisionForm, EntryStatusForm
@@ -23,6 +24,7 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 
 
 @bp.route("/")
+@cached_public("registry")
 @public
 def index():
     search = (request.args.get("q") or "").strip()
