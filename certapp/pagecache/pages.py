@@ -93,7 +93,7 @@ def cached_public(scope: str):
         def wrapper(*args, **kwargs):
             store = _store()
             key = page_key(scope) if store is not None else None
-            if key is None:
+            if store is None or key is None:
                 response = current_app.make_response(view(*args, **kwargs))
                 response.headers["Vary"] = VARY
                 return response

@@ -8,12 +8,15 @@ the session commits, each scope written gets a new stamp by one upsert in the sa
 reader that sees the commit's data sees its stamp, and the stamp's row is locked only while the
 commit itself runs.
 """
+import os
 import re
 import secrets
+import threading
 
 from flask import has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from certapp.db import db
@@ -118,5 +121,34 @@ def stamps() -> dict[str, int]:
     cached = environ.get(_STAMPS)
     if cached is None:
         cached = environ[_STAMPS] = {name: 0 for name in SCOPES}
-        cached.update((name, stamp) for name, stamp in db.session.execute(text("SELECT name, stamp FROM data_version")))
+        cached.update((name, stamp) for name, stamp in _read())
     return cached
+
+
+_READ = text("SELECT name, stamp FROM data_version")
+#: each thread's connection for reading the stamps (autocommit, kept open between requests)
+_reader = threading.local()
+
+
+def _read() -> list:
+    """The stamps as committed, in one round trip: on a connection of this thread's own in autocommit, so
+    that a page answered from the cache opens no transaction (no BEGIN, COMMIT nor pool check-out on the
+    request's session). On SQLite (a file read in process, and every transaction there takes the write
+    lock: certapp.db) and on a session bound to a connection already in a transaction (a test's), the
+    session reads them."""
+    bind = db.session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
+        return list(db.session.execute(_READ))
+    for attempt in (1, 2):
+        conn = getattr(_reader, "conn", None)
+        if conn is None or conn.closed or _reader.engine is not bind or _reader.pid != os.getpid():
+            conn = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+            _reader.conn, _reader.engine, _reader.pid = conn, bind, os.getpid()
+        try:
+            return list(conn.execute(_READ))
+        except DBAPIError:  # the server restarted or dropped the connection: once more on a new one
+            _reader.conn = None
+            conn.invalidate()
+            if attempt == 2:
+                raise
+    return []

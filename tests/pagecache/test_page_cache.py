@@ -167,3 +167,14 @@ def test_pages_are_kept_in_redis_when_it_is_configured(app, client, users, progr
     _take_the_seat(users, program)
     assert "0 из 1" in client.get(page).get_data(as_text=True)
     store.flushdb()
+
+
+@pytest.mark.commits
+def test_committed_for_real_a_seat_taken_shows_on_the_next_request(app, client, users, program):
+    """The stamps read on a connection of their own (autocommit, no transaction), as in production."""
+    page = f"/catalog/{program.id}"
+    assert "1 из 1" in client.get(page).get_data(as_text=True)
+    etag = client.get(page).headers["ETag"]
+    _take_the_seat(users, program)
+    fresh = client.get(page, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and "0 из 1" in fresh.get_data(as_text=True)
