@@ -75,8 +75,9 @@ def _remember_connection(session: Session, transaction: SessionTransaction, conn
 @event.listens_for(Session, "before_commit")
 def _bump_before_commit(session: Session) -> None:
     """The stamps of the scopes this transaction wrote, set in it (after a last flush: what the
-    commit would flush counts too)."""
-    if not session.info.get(_CONNECTIONS):
+    commit would flush counts too). A savepoint's release (SQLAlchemy tells before_commit for those too)
+    waits for the real commit: the stamp's row stays unlocked until then."""
+    if session.in_nested_transaction() or not session.info.get(_CONNECTIONS):
         return
     session.flush()
     written = touched(session)

@@ -178,3 +178,16 @@ def test_committed_for_real_a_seat_taken_shows_on_the_next_request(app, client, 
     _take_the_seat(users, program)
     fresh = client.get(page, headers={"If-None-Match": etag})
     assert fresh.status_code == 200 and "0 из 1" in fresh.get_data(as_text=True)
+
+
+def test_a_savepoint_released_leaves_the_stamp_to_the_real_commit(app, program):
+    with app.test_request_context():
+        before = stamps()["catalog"]
+    with db.session.begin_nested():
+        db.session.execute(update(Contract).where(Contract.id == -1).values(status="active"))
+    assert touched(db.session()) == {"catalog"}
+    assert db.session.execute(text("SELECT count(*) FROM data_version WHERE name = 'catalog' AND stamp != :s"),
+                              {"s": before}).scalar_one() == 0
+    db.session.commit()
+    with app.test_request_context():
+        assert stamps()["catalog"] != before
