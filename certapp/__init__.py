@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
     from certapp.observability import configure_logging, finish_request, start_request
+    from certapp.pagecache.pages import init_app as init_page_cache
     from certapp.security import refuse_hostile_json, refuse_oversized_stream, security_headers
 
     # before every other hook (CSRFProtect's reads the form): the request's id, then a chunked body
@@ -83,6 +84,7 @@ def register_extensions(app: Flask) -> None:
 
     api.init_app(app)
     configure_logging(app)
+    init_page_cache(app)
     app.before_request(check_access)
     app.before_request(refuse_hostile_json)
     app.after_request(security_headers)

@@ -51,6 +51,9 @@ def load_config(instance_path: str) -> dict:
         # rate-limit counters: shared by every server in Redis when REDIS_URL is set, else by every
         # worker of this server in instance/ratelimit.sqlite; each limit can be set (RATELIMIT_LOGIN …)
         "RATELIMIT_STORAGE_URI": storage_uri(instance_path),
+        # public pages kept (certapp.pagecache): in Redis when one is configured, else in each process's memory
+        "PAGE_CACHE": os.environ.get("CERTAPP_PAGE_CACHE", "1") != "0",
+        "PAGE_CACHE_URL": os.environ.get("CERTAPP_PAGE_CACHE_URL") or os.environ.get("REDIS_URL") or None,
         **limits_from_environment(),
         # letters: smtp://user:password@host:587?starttls=1 or smtps://…:465; unset: kept in the outbox
         **({"SMTP_URL": os.environ["CERTAPP_SMTP_URL"]} if os.environ.get("CERTAPP_SMTP_URL") else {}),
@@ -122,6 +125,12 @@ DEFAULTS = {
     # years a child's personal data is kept after its last certificate ends (then it may be anonymised)
     "PD_RETENTION_YEARS": 3,
     "RATELIMIT_STORAGE_URI": "memory://",
+    #: anonymous public pages kept by their data version (certapp.pagecache); PAGE_CACHE_URL: a Redis URL,
+    #: None: each process's memory (at most PAGE_CACHE_MEMORY_MB); PAGE_CACHE_TTL: seconds a page stays in Redis
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_URL": None,
+    "PAGE_CACHE_MEMORY_MB": 32,
+    "PAGE_CACHE_TTL": 3600,
     # a broken Redis must not take the site down: count in memory until it is back
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     # summaries that read every certificate of their scope (the reconciliation, the regional report) are

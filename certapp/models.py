@@ -12,6 +12,7 @@ from certapp.ledger.models import CertificateBalance, LedgerEntry  # noqa: F401
 from certapp.mail.models import OutboxMessage  # noqa: F401
 from certapp.monitoring.models import ChecklistItem, MonitoringVisit, VisitResult  # noqa: F401
 from certapp.notifications.models import Notification  # noqa: F401
+from certapp.pagecache.models import DataVersion  # noqa: F401
 from certapp.programs.models import Program, StudyGroup  # noqa: F401
 from certapp.publication.models import Publication  # noqa: F401
 from certapp.reference.models import Direction, Municipality, Period  # noqa: F401

@@ -50,6 +50,7 @@ from certapp.demo import BIK, company_inn, demo_snils, ogrn, settlement_account
 from certapp.documents.models import DocumentCounter
 from certapp.documents.services import PREFIXES, document_signer, key_store
 from certapp.ledger.models import CertificateBalance, LedgerEntry
+from certapp.pagecache.versions import bump_all
 from certapp.programs.models import Program, StudyGroup, program_municipality
 from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
 from certapp.reference.services import create_municipality, load_reference_data
@@ -573,6 +574,7 @@ def build_region(municipalities: int = 60, certificates: int = 1_000_000, progra
     counts = {"municipalities": len(municipality_rows), "providers": len(provider_rows), "programs": programs,
               **maker.counts, "registers": registers, "rows": writer.rows}
     record_event("demo.region", ("region", 0), details=counts)
+    bump_all()  # COPY is not the SQL the page cache reads its writes from: every public page anew
     db.session.flush()
     lap("finish")
     return {**counts, "timings": timings}

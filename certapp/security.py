@@ -4,6 +4,8 @@ import json
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
+from certapp.pagecache.pages import PUBLIC_PAGE
+
 #: the pages use only the app's own files; no inline script (static/js/app.js handles the
 #: behaviour declared by data attributes), inline style attributes remain
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -24,6 +26,9 @@ def security_headers(response):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     # Personal data (children, certificates, contracts, exports, the API) must not stay in a
     # shared computer's browser cache or a proxy: every generated answer is no-store.
+    # an anonymous public page answered by the page cache carries its own (public, revalidated by ETag)
+    if request.environ.get(PUBLIC_PAGE):
+        return response
     if request.endpoint not in CACHEABLE_ENDPOINTS and not (request.endpoint or "").startswith("api-docs."):
         response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Pragma", "no-cache")

@@ -38,6 +38,9 @@ EXTENSION = "certapp.replica"
 MARK = "wal_lsn"
 #: g's flag: this request sent a write to the primary
 _WROTE = "certapp_wrote"
+#: g's flag: the answer is made to be kept in the page cache under the newest data version, so it is read
+#: where that version is (the primary), never from a standby that may not have replayed it yet
+PRIMARY_ONLY = "certapp_primary_only"
 #: statements that do not change data (a transaction's own bookkeeping included)
 _READS = ("SELECT", "SHOW", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SET ")
 
@@ -160,6 +163,8 @@ def reads_from_replica(view: F) -> F:
     @wraps(view)
     def wrapper(*args, **kwargs):
         replica: Replica | None = current_app.extensions.get(EXTENSION)
+        if g.get(PRIMARY_ONLY):
+            return view(*args, **kwargs)
         mark = session.get(MARK)
         engine = replica.engine_for(lsn(mark) if mark else None) if replica is not None else None
         if engine is None:

@@ -6,6 +6,7 @@ from certapp.certificates.services import home_municipality_of
 from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.common.replica import reads_from_replica
 from certapp.contracts.seats import seats_left
+from certapp.pagecache.pages import cached_public
 from certapp.programs import services
 from certapp.programs.schemas import (
     CatalogItemSchema,
@@ -55,6 +56,7 @@ def _program_data(data: dict) -> dict:
 
 
 @blp.route("/catalog", methods=["GET"])
+@cached_public("catalog")
 @reads_from_replica
 @blp.arguments(CatalogQuerySchema, location="query")
 @blp.response(200, CatalogItemSchema(many=True))
@@ -72,6 +74,7 @@ def catalog(args):
 
 
 @blp.route("/<int:program_id>", methods=["GET"])
+@cached_public("catalog")
 @blp.response(200, ProgramSchema)
 @blp.doc(security=[])  # anyone: no token needed
 @public

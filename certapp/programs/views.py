@@ -11,6 +11,7 @@ from certapp.common.pagination import paginate
 from certapp.common.replica import reads_from_replica
 from certapp.contracts.enrollments import catalog_offers
 from certapp.contracts.seats import seats_left
+from certapp.pagecache.pages import cached_public
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
 from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_STATUSES
@@ -54,6 +55,7 @@ def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, s
 
 
 @bp.route("/catalog")
+@cached_public("catalog")
 @public
 @reads_from_replica
 def catalog():
@@ -73,6 +75,7 @@ def catalog():
 
 
 @bp.route("/catalog/<int:program_id>")
+@cached_public("catalog")
 @public
 @reads_from_replica
 def program(program_id: int):

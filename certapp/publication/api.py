@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from certapp.accounts.access import public, roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.replica import reads_from_replica
+from certapp.pagecache.pages import cached_public
 from certapp.publication import services
 from certapp.publication.schemas import OpenDataSchema, OpenDatasetSchema, OpenSetSchema, PublicationSchema, PublishSchema
 
@@ -32,6 +33,7 @@ def publish(data):
 
 
 @open_blp.route("/<oktmo>", methods=["GET"])
+@cached_public("open")
 @reads_from_replica
 @open_blp.response(200, OpenSetSchema(many=True))
 @open_blp.paginate(SelectPage, **LIST_PAGE)
@@ -43,6 +45,7 @@ def open_sets(oktmo: str):
 
 
 @open_blp.route("/<oktmo>/<dataset>", methods=["GET"])
+@cached_public("open")
 @reads_from_replica
 @open_blp.response(200, OpenDatasetSchema)
 @open_blp.doc(security=[])  # anyone: no token needed
@@ -54,6 +57,7 @@ def open_dataset(oktmo: str, dataset: str):
 
 
 @open_blp.route("/<oktmo>/<dataset>/<int:version>", methods=["GET"])
+@cached_public("open")
 @reads_from_replica
 @open_blp.response(200, OpenDataSchema)
 @open_blp.doc(security=[])  # anyone: no token needed

@@ -16,6 +16,7 @@ from certapp.common.pagination import paginate
 from certapp.common.replica import reads_from_replica
 from certapp.common.templating import format_date
 from certapp.db import db
+from certapp.pagecache.pages import cached_public
 from certapp.publication import services
 from certapp.publication.models import PUBLICATION_KINDS
 from certapp.reference.services import get_municipality_of, list_municipalities
@@ -78,6 +79,7 @@ def index():
 # --- the public pages ------------------------------------------------------------------------------------
 
 @bp.route("/open")
+@cached_public("open")
 @public
 @reads_from_replica
 def open_municipalities():
@@ -89,6 +91,7 @@ def open_municipalities():
 
 
 @bp.route("/open/<oktmo>")
+@cached_public("open")
 @public
 @reads_from_replica
 def open_index(oktmo: str):
@@ -99,6 +102,7 @@ def open_index(oktmo: str):
 
 @bp.route("/open/<oktmo>/<dataset>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>")
+@cached_public("open")
 @public
 @reads_from_replica
 def dataset(oktmo: str, dataset: str, version: int | None = None):
@@ -117,6 +121,7 @@ def _file(body: str, mimetype: str, name: str) -> Response:
 
 @bp.route("/open/<oktmo>/<dataset>/data.<any(csv, json):fmt>")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/data.<any(csv, json):fmt>")
+@cached_public("open")
 @public
 @reads_from_replica
 def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
@@ -131,6 +136,7 @@ def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
 
 @bp.route("/open/<oktmo>/<dataset>/structure.csv")
 @bp.route("/open/<oktmo>/<dataset>/<int:version>/structure.csv")
+@cached_public("open")
 @public
 @reads_from_replica
 def structure(oktmo: str, dataset: str, version: int | None = None):
@@ -151,6 +157,7 @@ def _passport(oktmo: str, dataset: str):
 
 
 @bp.route("/open/<oktmo>/<dataset>/meta")
+@cached_public("open")
 @public
 @reads_from_replica
 def meta(oktmo: str, dataset: str):
@@ -161,6 +168,7 @@ def meta(oktmo: str, dataset: str):
 
 
 @bp.route("/open/<oktmo>/<dataset>/meta.csv")
+@cached_public("open")
 @public
 @reads_from_replica
 def meta_csv(oktmo: str, dataset: str):

@@ -6,6 +6,7 @@ from certapp.common.errors import KeptRefusal
 from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.errors import kept_refusal_answer
+from certapp.pagecache.pages import cached_public
 from certapp.registry import services
 from certapp.registry.printing import registry_application_document
 from certapp.registry.schemas import (
@@ -29,6 +30,7 @@ blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Ð
 
 
 @blp.route("/entries", methods=["GET"])
+@cached_public("registry")
 @blp.arguments(RegistryQuerySchema, location="query")
 @blp.response(200, RegistryEntrySchema(many=True))
 @blp.paginate(SelectPage, **LIST_PAGE)

@@ -9,6 +9,7 @@ from certapp.common.printing import pdf_response, print_page
 from certapp.common.replica import reads_from_replica
 from certapp.common.web import run_and_flash
 from certapp.db import db
+from certapp.pagecache.pages import cached_public
 from certapp.reference.services import list_municipalities
 from certapp.registry import services
 from certapp.registry.forms import ApplicationForm, DecisionForm, EntryStatusForm
@@ -26,6 +27,7 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 
 
 @bp.route("/")
+@cached_public("registry")
 @public
 @reads_from_replica
 def index():

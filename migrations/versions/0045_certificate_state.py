@@ -1,7 +1,7 @@
 """a certificate's state changed: verifiers' caches hear of it (certapp.certificates.state_cache)
 
 Revision ID: 0045_certificate_state
-Revises: 0042_imports
+Revises: 0043_data_version
 Create Date: 2026-12-04 22:30:00
 
 PostgreSQL: a statement-level trigger sends NOTIFY certificate_state when a statement changes a
@@ -14,7 +14,7 @@ table on SQLite drops the triggers: recreate them there (SQLITE_TRIGGERS below).
 from alembic import op
 
 revision = '0045_certificate_state'
-down_revision = '0042_imports'
+down_revision = '0043_data_version'
 branch_labels = None
 depends_on = None
 
