@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from certapp.audit.models import AuditEvent
-from certapp.contracts import service_reports
 from certapp.common.months import add_months
+from certapp.contracts import service_reports
 from certapp.db import db
 from certapp.publication import services as publication
 from certapp.reference.models import Municipality
