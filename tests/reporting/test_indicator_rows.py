@@ -212,7 +212,7 @@ def test_the_page_shows_every_row_with_its_figures_and_where_each_comes_from(log
     client = login(users["department"])
     page = client.get(f"/reports/indicators?year={served['year']}").get_data(as_text=True)
     for number in NUMBERS:
-        assert f'<td data-label="№">{number}</td>' in page
+        assert f'<td data-label="№" style="white-space:nowrap">{number}</td>' in page
     assert "нет данных — мониторинг качества не проводился" in page
     assert "нет данных — значение не внесено" in page and "вычислено по данным системы" in page
     assert "Исполнители, оказывающие услугу (с договорами, действовавшими в году), ед." in page
