@@ -1084,6 +1084,30 @@ class MunicipalitySummary:
     paid: int
 
 
+#: the rows whose fact the department enters (numbers and нет/есть)
+ENTERED_CODES = tuple(row.code for row in ROWS if row.kind != COMPUTED)
+
+
+def entered_by_municipality(year: int) -> dict[int, dict[str, Decimal]]:
+    """The facts entered for the year in every municipality of the current scope (the region's: no
+    scope), {municipality: {code: value}}, in one query."""
+    grouped: dict[int, dict[str, Decimal]] = {}
+    for municipality_id, code, value in db.session.execute(select(
+            IndicatorEntry.municipality_id, IndicatorEntry.code, IndicatorEntry.value).where(IndicatorEntry.year == year)):
+        grouped.setdefault(municipality_id, {})[code] = value
+    return grouped
+
+
+def _entered_total(entered: dict[int, dict[str, Decimal]]) -> dict[str, Decimal | None]:
+    """The region's total of the entered rows: the sum of the numbers entered (None: none entered);
+    нет/есть has no total."""
+    total: dict[str, Decimal | None] = {}
+    for code in ENTERED_CODES:
+        values = [own[code] for own in entered.values() if code in own]
+        total[code] = sum(values, Decimal(0)) if values and not BY_CODE[code].yes_no else None
+    return total
+
+
 def compute_region_report(year: int, progress=None) -> list[MunicipalitySummary]:
     """Indicators and money of every municipality side by side, and the region's total: the
     indicators are counted in each municipality's scope (the same code as its own page), the money in
@@ -1103,12 +1127,16 @@ def compute_region_report(year: int, progress=None) -> list[MunicipalitySummary]
                                        .group_by(PaymentRegister.municipality_id)).all())
         total = compute_indicators(year)
         served = served_children(year, by_municipality=True)  # one pass, not one per municipality
+        entered = entered_by_municipality(year)
+    total.update(_entered_total(entered))
     if progress:
         progress.advance()
     columns = []
     for municipality in municipalities:
         with scoped(municipality.id):
             indicators = compute_indicators(year, served.get(municipality.id, (0, 0)))
+        own = entered.get(municipality.id, {})
+        indicators.update({code: own.get(code) for code in ENTERED_CODES})
         money = balances.get(municipality.id)
         columns.append(MunicipalitySummary(
             municipality.name, municipality.oktmo, indicators, money.certificates if money else 0,

@@ -131,10 +131,10 @@ def region():
     places = report.municipalities[:-1]
     charts: list[tuple[str, str, list[tuple[str, Any]], int]] = [
         ("Списано за занятия", "₽", [(c.name, c.spent / 100) for c in places], 2)]
-    charts += [(f"{services.BY_CODE[code].number}. {name}", unit, [(c.name, c.indicators.get(code)) for c in places],
-                1 if unit == "%" else 0) for code, (name, unit) in services.COMPUTED_INDICATORS.items()]
+    charts += [(f"{row.number}. {row.name}", row.unit, [(c.name, c.indicators.get(row.code)) for c in places],
+                1 if row.unit == "%" else 0) for row in services.ROWS if not row.yes_no]
     return render_template("reporting/region.html", year=year, report=report, columns=report.municipalities,
-                           indicators=services.COMPUTED_INDICATORS, numbers=services.BY_CODE, charts=charts, municipalities=list_municipalities(),
+                           indicators=services.ROWS, text=services.indicator_text, charts=charts, municipalities=list_municipalities(),
                            viewing=g.region_view)
 
 

@@ -254,12 +254,22 @@ def test_the_published_indicators_hold_every_row_with_how_its_fact_was_obtained(
     assert {"number", "base", "target", "fact", "state", "source"} <= set(names)
 
 
-def test_the_regional_comparison_lists_the_new_computed_rows(api, login, users, served):
-    report = api(users["region"]).get(f"/api/v1/reports/region?year={served['year']}").json
-    total = report["municipalities"][-1]["indicators"]
+def test_the_regional_comparison_lists_every_row_computed_and_entered(api, login, users, served):
+    department = api(users["department"])
+    year = served["year"]
+    assert department.put(FACTS, json=_fact(year=year, value="7", source_date=f"{year}-06-01")).status_code == 200
+    assert department.put(FACTS, json=_fact(code="feedback_mechanism", year=year, value="есть",
+                                            source_date=f"{year}-06-01")).status_code == 200
+    report = api(users["region"]).get(f"/api/v1/reports/region?year={year}").json
+    own, total = report["municipalities"][0]["indicators"], report["municipalities"][-1]["indicators"]
     assert Decimal(total["providers_serving"]) == 2 and Decimal(total["providers_satisfaction_survey"]) == 1
     assert total["providers_monitoring_quality"] is None
-    page = login(users["region"]).get(f"/reports/region?year={served['year']}").get_data(as_text=True)
+    assert Decimal(own["nonprofit_supported"]) == 7 and Decimal(total["nonprofit_supported"]) == 7
+    assert Decimal(own["feedback_mechanism"]) == 1 and total["feedback_mechanism"] is None
+    assert own["nonprofit_social"] is None
+    page = login(users["region"]).get(f"/reports/region?year={year}").get_data(as_text=True)
     assert "3.2. Исполнители, оказывающие услугу" in page and "4.4. Исполнители, проводящие мониторинг" in page
+    feedback_row = page[page.index("5.1. Создание механизмов"):]
+    assert ">есть</td>" in feedback_row[:feedback_row.index("</tr>")]
     # the region reads the department's page of the municipality it views, and changes nothing
     assert login(users["region"]).get("/reports/indicators").status_code == 200
