@@ -407,7 +407,7 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
                                     for year, value in ((reporting.BASE_YEAR, base), (reporting.TARGET_YEAR, target))],
                                    department)
     entered_on = min(today, clock.today())  # a demonstration dated ahead of the clock enters its facts today
-    for code, value, source, source_date in DEMO_FACTS:
+    for code, value, source, source_date in DEMO_FACTS if practice else ():
         reporting.enter_indicator_value(code, entered_on.year, value, source, source_date or entered_on, department)
     from certapp.publication import services as publication  # the demo's public open data pages
 
@@ -509,7 +509,8 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
     """Create the demo dataset — two districts of one region (or Karatuz alone, as an installation of
     one district was); returns (role, email, password) of its accounts. Each official's steps run in
     their municipality's scope, as in a request. `practice` adds what personified financing does in
-    practice (certificate categories with a waiting queue, advance and final invoices); without it the
+    practice (certificate categories with a waiting queue, advance and final invoices, the indicators'
+    facts entered by hand); without it the
     data is what an installation held before them (the migration tests downgrade it)."""
     load_reference_data()
     home = get_district()

@@ -46,7 +46,8 @@ def downgrade():
     (the downgraded code could not show it)."""
     entered = op.get_bind().execute(sa.text("SELECT COUNT(*) FROM indicator_entry")).scalar_one()
     if entered:
-        raise RuntimeError(f"indicator_entry holds {entered} entered indicator values: export them and delete "
-                           "them (DELETE FROM indicator_entry) before downgrading below 0039_indicator_rows")
+        raise RuntimeError(f"Downgrade below 0039_indicator_rows refused: {entered} indicator facts entered by hand "
+                           "(indicator_entry) would be lost; export them and delete them (DELETE FROM "
+                           "indicator_entry) first")
     op.drop_index(op.f('ix_indicator_entry_municipality_id'), table_name='indicator_entry')
     op.drop_table('indicator_entry')
