@@ -357,7 +357,17 @@ def _load_contracts(users: dict[str, User], issued: dict, period, today: date) -
 #: (indicator code, base 2023, target 2025)
 DEMO_INDICATORS = (("nonprofit_providers", 0, 2), ("providers_applied", 2, 6), ("providers_included", 2, 5),
                    ("non_state_share", 0, 30), ("children_total", 180, 400), ("children_non_state", 0, 60),
-                   ("satisfaction", 85, 90))
+                   ("satisfaction", 85, 90), ("nonprofit_social", 1, 2),
+                   # the process rows of Приложение № 3: нет → есть
+                   *((code, "нет", "есть") for code in ("acts_revised", "information_campaign", "quality_standards",
+                                                         "quality_monitoring_system", "monitoring_unit",
+                                                         "feedback_mechanism")))
+#: (code, value, source, the source's date) of the facts the department entered: the order itself, the
+#: campaign on the district's site
+DEMO_FACTS = (("acts_revised", "есть", "Постановление администрации Каратузского района № 458-п", date(2023, 5, 16)),
+              ("information_campaign", "есть", "Публикации на сайте управления образования и в газете района", None),
+              ("feedback_mechanism", "есть", "Оценки родителей и ответы исполнителей в системе", None),
+              ("nonprofit_social", "1", "Реестр социально ориентированных НКО края", None))
 
 
 def _load_agreement_report(users: dict[str, User], today: date) -> None:
@@ -418,6 +428,9 @@ def _load_bookkeeping_and_reports(users: dict[str, User], period, today: date, p
     reporting.set_indicator_values([(code, year, value) for code, base, target in DEMO_INDICATORS
                                     for year, value in ((reporting.BASE_YEAR, base), (reporting.TARGET_YEAR, target))],
                                    department)
+    entered_on = min(today, clock.today())  # a demonstration dated ahead of the clock enters its facts today
+    for code, value, source, source_date in DEMO_FACTS if practice else ():
+        reporting.enter_indicator_value(code, entered_on.year, value, source, source_date or entered_on, department)
     from certapp.publication import services as publication  # the demo's public open data pages
 
     publication.publish("social_order", department, source_id=order.id)
@@ -538,7 +551,8 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
     """Create the demo dataset — two districts of one region (or Karatuz alone, as an installation of
     one district was); returns (role, email, password) of its accounts. Each official's steps run in
     their municipality's scope, as in a request. `practice` adds what personified financing does in
-    practice (certificate categories with a waiting queue, advance and final invoices); without it the
+    practice (certificate categories with a waiting queue, advance and final invoices, the indicators'
+    facts entered by hand); without it the
     data is what an installation held before them (the migration tests downgrade it)."""
     load_reference_data()
     home = get_district()

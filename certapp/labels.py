@@ -54,6 +54,7 @@ OBJECTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "execution_report": ("Отчёт об исполнении социального заказа", "FormedExecutionReport", {}),
     "region_report": ("Сводка по региону", "RegionReport", {}),
     "indicator": ("Показатель", "IndicatorValue", {}),
+    "indicator_entry": ("Фактическое значение показателя", "IndicatorEntry", {}),
     "feedback": ("Отзыв", "Feedback", {}),
     "period": ("Период", "Period", {}),
     "municipality": ("Муниципалитет", "Municipality", {}),
@@ -154,12 +155,12 @@ def object_name(object_type: str, object_id: str | None, numbers: dict[tuple[str
     number = (numbers or {}).get((object_type, str(object_id)))
     if number:
         return f"{name} № {number}"
-    if object_type == "IndicatorValue" and object_id and ":" in object_id:
-        # "children_total:2025": the indicator's own name and its year, never the form's field name
-        from certapp.reporting.services import INDICATORS
+    if object_type in ("IndicatorValue", "IndicatorEntry") and object_id and ":" in object_id:
+        # "children_total:2025": the indicator's number, own name and year, never the form's field name
+        from certapp.reporting.services import BY_CODE
         code, _, year = object_id.partition(":")
-        title = INDICATORS.get(code, (None,))[0]
-        return f"{name} «{title}», {year} год" if title else f"{name}, {year} год"
+        indicator = BY_CODE.get(code)
+        return f"{name} {indicator.number} «{indicator.name}», {year} год" if indicator else f"{name}, {year} год"
     return f"{name} № {object_id}" if object_id not in (None, "") else name
 
 
@@ -201,6 +202,7 @@ DETAIL_NAMES = {
     "status": "Состояние", "certificate": "Сертификат", "application": "Заявление", "certificates": "Сертификаты",
     "child_id": "Ребёнок №", "guardian_id": "Законный представитель (учётная запись №)", "mismatches": "Расхождений",
     "dataset": "Код набора данных", "score": "Оценка, %", "weight": "Вес", "title": "Наименование", "published_on": "Дата публикации",
+    "source": "Источник", "source_date": "Дата документа",
 }
 #: details that are sums in kopecks
 MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks", "total", "certificate_part", "parent_part",

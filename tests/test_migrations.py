@@ -222,6 +222,32 @@ def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_an
     upgrade()  # the next tests find the database migrated
 
 
+def test_the_downgrade_below_0039_refuses_while_a_fact_entered_by_hand_is_stored(app, users, caplog):
+    """A fact of Приложение № 3 entered with its source would be lost: the downgrade says so and what to
+    remove, and changes nothing; emptied, it goes down."""
+    from datetime import date
+
+    from certapp.reporting import services as reporting
+    from certapp.uow import transaction
+
+    with transaction():
+        reporting.enter_indicator_value("acts_revised", date.today().year, "есть", "Постановление № 458-п",
+                                        date.today(), users["department"])
+    db.session.remove()
+    downgrade(revision="0039_indicator_rows")
+    with pytest.raises(SystemExit):
+        downgrade(revision="-1")
+    assert "Error: Downgrade below 0039_indicator_rows refused: 1 indicator facts" in caplog.text
+    assert _version() == "0039_indicator_rows"
+    with db.engine.begin() as conn:  # what the sentence says to remove
+        assert conn.execute(text("SELECT source FROM indicator_entry")).scalar_one() == "Постановление № 458-п"
+        conn.execute(text("DELETE FROM indicator_entry"))
+    downgrade(revision="-1")
+    with db.engine.connect() as conn:
+        assert "indicator_entry" not in inspect(conn).get_table_names()
+    upgrade()  # the next tests find the database migrated
+
+
 def test_agreements_concluded_before_0034_are_taken_as_signed_by_both_and_keep_paying(app, users):
     """0034 asks the provider to sign; agreements concluded before it were concluded without that step and
     stay in force (their version and term taken as signed by both); a draft stays a draft."""

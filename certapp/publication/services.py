@@ -27,7 +27,16 @@ from certapp.reference.services import find_municipality, own_municipality_id
 from certapp.registry.models import Admission, Provider
 from certapp.registry.services import registry_entries
 from certapp.reporting.models import ORDER_STATUSES
-from certapp.reporting.services import BASE_YEAR, TARGET_YEAR, get_formed_report, get_order, indicator_table, order_number
+from certapp.reporting.services import (
+    BASE_YEAR,
+    TARGET_YEAR,
+    YES_NO,
+    IndicatorRow,
+    get_formed_report,
+    get_order,
+    indicator_table,
+    order_number,
+)
 
 LICENCE = "Creative Commons Attribution 4.0 (CC BY 4.0): свободное использование с указанием источника"
 #: the version of the Методические рекомендации по публикации открытых данных the passport follows
@@ -48,6 +57,7 @@ MONEY_FORMAT = "число: рубли с двумя знаками после �
 _INT = "целое число"
 _TEXT = "строка"
 _DATE = "дата ГГГГ-ММ-ДД"
+_INDICATOR = "число, «есть» / «нет» или пусто"
 _SERVICE = [Field("service_code", "registry number of the service", "Реестровый номер услуги", _TEXT),
             Field("direction", "direction of programs", "Направленность программ", _TEXT)]
 _PLAN = [Field("planned_children", "planned number of children", "Плановое число детей", _INT),
@@ -62,12 +72,19 @@ FIELDS: dict[str, list[Field]] = {
         Field("child_hours", "child-hours delivered", "Фактический объём услуги, человеко-часов", _INT),
         Field("money_rub", "money spent, roubles", "Фактический объём финансового обеспечения, руб.", MONEY_FORMAT)],
     "indicators": [
+        Field("number", "row number in Annex 3", "Номер показателя в Приложении № 3", _TEXT),
         Field("code", "indicator code", "Код показателя", _TEXT),
+        Field("goal", "goal", "Цель", _TEXT),
+        Field("type", "type of indicator", "Тип индикатора", _TEXT),
         Field("name", "indicator", "Наименование показателя", _TEXT),
-        Field("unit", "unit", "Единица измерения", _TEXT),
-        Field("base", "base value", "Базовое значение", "число или пусто"),
-        Field("target", "target value", "Целевое значение", "число или пусто"),
-        Field("fact", "actual value", "Фактическое значение за год", "число")],
+        Field("unit", "unit", "Единица измерения", "строка или пусто (показатель «нет/есть»)"),
+        Field("kind", "how the fact is obtained", "Как получено фактическое значение", _TEXT),
+        Field("base", "base value", "Базовое значение", _INDICATOR),
+        Field("target", "target value", "Целевое значение", _INDICATOR),
+        Field("fact", "actual value", "Фактическое значение за год", _INDICATOR),
+        Field("state", "state of the actual value", "Состояние фактического значения", "вычислено, внесено или нет данных"),
+        Field("source", "source of an entered value, or why there is none", "Источник внесённого значения или причина отсутствия", _TEXT),
+        Field("source_date", "date of the source document", "Дата документа-источника", "дата ГГГГ-ММ-ДД или пусто")],
     "registry": [
         Field("number", "registry entry number", "Номер реестровой записи", _TEXT),
         Field("entered_on", "date of entry", "Дата включения в реестр", _DATE),
@@ -98,8 +115,9 @@ DESCRIPTIONS = {
                     "детей, человеко-часы и финансовое обеспечение. Каждая редакция — отдельная версия.",
     "execution_report": "Отчёт об исполнении муниципального социального заказа: плановые и фактические значения "
                         "объёма услуги по реестровым номерам за период.",
-    "indicators": "Показатели эффективности (Приложение № 3 к приказу № 458-п): базовое, целевое и фактическое "
-                  "значения каждого показателя.",
+    "indicators": "Показатели эффективности (Приложение № 3 к приказу № 458-п), все строки таблицы: базовое, "
+                  "целевое и фактическое значения каждого показателя; вычислено ли фактическое значение системой или "
+                  "внесено управлением образования (с источником), или данных нет.",
     "registry": "Реестр исполнителей муниципальной услуги в социальной сфере: организации и индивидуальные "
                 "предприниматели, допущенные к оказанию услуги по социальным сертификатам в муниципалитете.",
     "catalog": "Дополнительные общеразвивающие программы, на которые можно записать ребёнка по социальному "
@@ -165,12 +183,23 @@ def _execution_report(report_id) -> Snapshot:
                     rows, document, formed.id)
 
 
+def _indicator_value(row: IndicatorRow, value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return row.text(value) if row.kind == YES_NO else _number(value)
+
+
 def _indicators(year) -> Snapshot:
-    """Whatever rows the indicator service returns for the year (this year when none is named, as the
-    page and the API offer), with base, target and fact."""
+    """Every row of Приложение № 3 the indicator service returns for the year (this year when none is
+    named, as the page and the API offer): base, target and fact, how the fact was obtained and, for an
+    entered one, its source (never who entered it)."""
     year, table = indicator_table(check_year(clock.today().year if year is None else year))
-    rows = [{"code": row.code, "name": row.name, "unit": row.unit, "base": _number(row.base),
-             "target": _number(row.target), "fact": _number(row.current)} for row in table]
+    rows = [{"number": row.number, "code": row.code, "goal": row.indicator.goal if row.indicator else None,
+             "type": row.indicator.type if row.indicator else None, "name": row.name, "unit": row.unit,
+             "kind": row.kind_name, "base": _indicator_value(row, row.base), "target": _indicator_value(row, row.target),
+             "fact": _indicator_value(row, row.current), "state": row.state_name,
+             "source": row.source or row.missing_reason,
+             "source_date": row.source_date.isoformat() if row.source_date else None} for row in table]
     return Snapshot("indicators", f"indicators-{year}", f"Показатели эффективности за {year} год", rows,
                     {"year": year, "base_year": BASE_YEAR, "target_year": TARGET_YEAR})
 

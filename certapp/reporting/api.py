@@ -16,7 +16,9 @@ from certapp.reporting.schemas import (
     FormedExecutionSchema,
     FormedQuerySchema,
     FormExecutionSchema,
+    IndicatorFactInputSchema,
     IndicatorQuerySchema,
+    IndicatorRowSchema,
     IndicatorTableSchema,
     IndicatorValuesInputSchema,
     OrderCreateSchema,
@@ -154,6 +156,21 @@ def set_indicators(data):
     year, rows = services.indicator_table()
     return {"year": year, "rows": rows, "categories": services.certificates_by_category(year),
             "by_service_code": indicators_by_service_code(year)}
+
+
+@blp.route("/indicators/facts", methods=["PUT"])
+@blp.arguments(IndicatorFactInputSchema)
+@blp.response(200, IndicatorRowSchema)
+@roles("department")
+def set_indicator_fact(data):
+    """Enter the fact of a year of a row the system cannot count (kind entered: a whole number; yes_no:
+    нет/есть) with its source and the source document's date; null or "" removes it. Every wrong field is
+    named at once (422, errors.json: code, year, value, source, source_date); a computed row is refused.
+    Answers the row as the indicators list shows it, with who entered the value and when."""
+    services.enter_indicator_value(data["code"], data["year"], data["value"], data["source"], data["source_date"],
+                                   current_user)
+    _, rows = services.indicator_table(data["year"])
+    return next(row for row in rows if row.code == data["code"])
 
 
 @blp.route("/feedback", methods=["GET"])

@@ -111,6 +111,35 @@ class IndicatorValue(MunicipalityOwned, Model):
         return f"<IndicatorValue {self.code} {self.year}={self.value}>"
 
 
+class IndicatorEntry(MunicipalityOwned, Model):
+    """The fact of a year of an indicator of Приложение № 3 that the system's data cannot count (1.1,
+    1.2, 1.4: a number; 2.1, 3.1, 4.1–4.3, 5.1: нет/есть as 0/1), entered by the department with its
+    source; replacing it is audited (the audit log keeps every earlier value)."""
+
+    __tablename__ = "indicator_entry"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "code", "year", name="uq_indicator_entry_code_year"),
+        CheckConstraint("value >= 0", name="value_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int]
+    #: a count, or 1 (есть) / 0 (нет) for a yes/no indicator
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    #: where the figure comes from: a document, a report, a letter («Приказ УО от … № …»)
+    source: Mapped[str] = mapped_column(String(500))
+    #: the date of that document
+    source_date: Mapped[date | None]
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entered_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<IndicatorEntry {self.code} {self.year}={self.value}>"
+
+
 class FormedExecutionReport(MunicipalityOwned, Model):
     """The execution report (document 2 of п. 6.1) formed by the department for a quarter or a year:
     numbered, its figures frozen as they were, signed. Forming it again makes a new version."""

@@ -109,13 +109,31 @@ class IndicatorQuerySchema(Schema):
 
 
 class IndicatorRowSchema(Schema):
+    number = fields.String(metadata={"description": "the row's number in Приложение № 3: 1.1 … 5.3"})
     code = fields.String()
+    goal = fields.String(attribute="indicator.goal", metadata={"description": "the goal (column 2)"})
+    type = fields.String(attribute="indicator.type", metadata={
+        "description": "Процесс, Промежуточный результат or Итоговый результат (column 3)"})
     name = fields.String()
-    unit = fields.String()
-    base = DecimalString(allow_none=True)
-    target = DecimalString(allow_none=True)
-    current = DecimalString(allow_none=True, metadata={"description": "null: a share with nothing to count it "
-                                                                      "of (no ratings, no providers)"})
+    unit = fields.String(metadata={"description": "ед., чел., % or empty for a yes/no row"})
+    kind = fields.String(metadata={"description": "computed: the system counts it; entered: a number the "
+                                                  "department enters; yes_no: нет/есть the department enters"})
+    kind_name = fields.String()
+    base = DecimalString(allow_none=True, metadata={"description": "the base year's value (yes_no: 0 нет, 1 есть)"})
+    target = DecimalString(allow_none=True, metadata={"description": "the target year's value (yes_no: 0 нет, 1 есть)"})
+    current = DecimalString(allow_none=True, metadata={
+        "description": "the year's fact (yes_no: 0 нет, 1 есть); null: no data — a share with nothing to count it "
+                       "of, a value not entered, quality monitoring not carried out (missing_reason)"})
+    base_text = fields.String(metadata={"description": "the base as the page shows it («есть», «12», «87,5», «—»)"})
+    target_text = fields.String()
+    current_text = fields.String(metadata={"description": "the fact as the page shows it, or why there is none"})
+    state = fields.String(metadata={"description": "computed, entered or missing"})
+    state_name = fields.String(metadata={"description": "вычислено, внесено or нет данных"})
+    missing_reason = fields.String(allow_none=True)
+    source = fields.String(allow_none=True, metadata={"description": "an entered fact's source"})
+    source_date = fields.Date(allow_none=True, metadata={"description": "the date of the source document"})
+    entered_by = fields.String(allow_none=True, metadata={"description": "who entered the fact (full name)"})
+    entered_at = fields.DateTime(allow_none=True)
     refused_under_p4 = fields.Integer(allow_none=True, metadata={
         "description": "providers_applied only: applicants refused under п. 4 of 458-п (art schools) in the year, "
                        "outside the service's scope and not counted in it"})
@@ -146,6 +164,19 @@ class IndicatorValueInputSchema(Schema):
     year = Year(required=True)
     value = fields.String(required=True, allow_none=True,
                           metadata={"description": "a number (\"12.5\" or \"12,5\"); null or \"\" removes the value"})
+
+
+class IndicatorFactInputSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "an entered or yes_no row's code"})
+    year = Year(required=True, metadata={"description": "the year of the fact: this year or an earlier one"})
+    value = fields.Raw(required=True, allow_none=True, metadata={
+        "description": "entered: a whole number as a string (\"12\"); yes_no: \"есть\"/\"нет\" (or true/false); "
+                       "null or \"\" removes the fact"})
+    source = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "where the value comes from (a document, report or letter), up to 500 characters; required "
+                       "with a value"})
+    source_date = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the source document's date, ГГГГ-ММ-ДД; required for yes_no rows"})
 
 
 class IndicatorValuesInputSchema(Schema):

@@ -1,10 +1,11 @@
 """The social order and its execution report, feedback, and the indicators of Приложение № 3 to 458-п."""
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import distinct, func, select
@@ -16,12 +17,13 @@ from certapp.audit.services import record_event
 from certapp.bookkeeping.models import PaymentRegister
 from certapp.certificates.models import Certificate, CertificateApplication
 from certapp.common import clock, events
-from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
+from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, TransitionError, ValidationError
 from certapp.common.months import check_year, quarter_months
-from certapp.common.normalise import is_ascii_digits
+from certapp.common.normalise import ascii_text, is_ascii_digits
 from certapp.common.roles import require_role
-from certapp.common.scope import scoped
+from certapp.common.scope import current_scope, scoped
 from certapp.common.states import transition
+from certapp.common.templating import format_number
 from certapp.common.validators import free_text
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.db import db, utcnow
@@ -35,6 +37,7 @@ from certapp.documents.services import (
 from certapp.jobs.services import start
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.ledger.services import few_certificates
+from certapp.monitoring.services import quality_figures
 from certapp.programs.models import Program
 from certapp.programs.services import Rating
 from certapp.reference.models import CertificateCategory, Direction, Municipality, Period
@@ -44,6 +47,7 @@ from certapp.reporting.models import (
     ORDER_TRANSITIONS,
     Feedback,
     FormedExecutionReport,
+    IndicatorEntry,
     IndicatorValue,
     RegionReport,
     SocialOrder,
@@ -487,19 +491,110 @@ def feedback_for(user: User):
 
 # --- indicators ------------------------------------------------------------------------------------------
 
+#: the years of the base value and of the target of Приложение № 3 to 458-п («значение: год: 2023 / 2025»)
 BASE_YEAR, TARGET_YEAR = 2023, 2025
 
-#: code -> (Russian name, unit)
-INDICATORS = {
-    "nonprofit_providers": ("Число некоммерческих организаций — исполнителей услуги в реестре", "ед."),
-    "providers_applied": ("Число исполнителей, участвовавших в отборе (заявки на включение в реестр в пределах "
-                          "услуги)", "ед."),
-    "providers_included": ("Число исполнителей, включённых в реестр", "ед."),
-    "non_state_share": ("Доля негосударственных (немуниципальных) исполнителей в реестре", "%"),
-    "children_total": ("Общее число детей, получивших услугу", "чел."),
-    "children_non_state": ("Число детей, получивших услугу у негосударственных исполнителей", "чел."),
-    "satisfaction": ("Доля потребителей, удовлетворённых качеством услуги (оценки 4–5)", "%"),
+#: how a row's fact comes about: counted from the data, entered as a number, entered as нет/есть
+COMPUTED, ENTERED, YES_NO = "computed", "entered", "yes_no"
+KIND_NAMES = {COMPUTED: "считает система", ENTERED: "вносится вручную", YES_NO: "вносится вручную: нет или есть"}
+#: a row's fact of the year as the page says it
+STATE_NAMES = {"computed": "вычислено", "entered": "внесено", "missing": "нет данных"}
+
+#: the five goals of the table (column 2)
+GOALS = {
+    "1": "Улучшение условий для оказания муниципальных услуг некоммерческими организациями",
+    "2": "Усиление конкуренции при выборе немуниципальных исполнителей услуг",
+    "3": "Увеличение охвата услугами (доступа к услугам)",
+    "4": "Повышение качества оказанных услуг",
+    "5": "Рост удовлетворённости граждан оказанием муниципальных услуг в социальной сфере",
 }
+PROCESS, INTERMEDIATE, FINAL = "Процесс", "Промежуточный результат", "Итоговый результат"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One row of the table of Приложение № 3: its number, type (column 3), name (column 4, shortened
+    where the order repeats itself), unit («» for a yes/no row) and how its fact comes about."""
+
+    number: str
+    code: str
+    type: str
+    name: str
+    unit: str
+    kind: str
+
+    @property
+    def goal(self) -> str:
+        return GOALS[self.number.partition(".")[0]]
+
+    @property
+    def yes_no(self) -> bool:
+        return self.kind == YES_NO
+
+
+#: every row of the table, in its order (the codes of the first computed rows are kept as the API had them)
+ROWS = (
+    Indicator("1.1", "nonprofit_supported", PROCESS,
+              "Некоммерческие организации, оказывающие муниципальные услуги в социальной сфере, которым "
+              "предоставляется государственная поддержка (обучение, налоговые льготы и т. п.)", "ед.", ENTERED),
+    Indicator("1.2", "nonprofit_social", INTERMEDIATE,
+              "Некоммерческие организации, оказывающие муниципальные услуги в социальной сфере, всего", "ед.", ENTERED),
+    Indicator("1.3", "nonprofit_providers", FINAL,
+              "Число некоммерческих организаций — исполнителей услуги в реестре", "ед.", COMPUTED),
+    Indicator("1.4", "nonprofit_providers_supported", FINAL,
+              "Из них некоммерческие организации, которым предоставляется государственная поддержка", "ед.", ENTERED),
+    Indicator("2.1", "acts_revised", PROCESS,
+              "Уточнение (доработка) актов органов местного самоуправления с учётом механизмов Федерального "
+              "закона № 189-ФЗ", "", YES_NO),
+    Indicator("2.2", "providers_applied", INTERMEDIATE,
+              "Число исполнителей, участвовавших в отборе (заявки на включение в реестр в пределах услуги)", "ед.",
+              COMPUTED),
+    Indicator("2.3", "providers_included", INTERMEDIATE, "Число исполнителей, включённых в реестр", "ед.", COMPUTED),
+    Indicator("2.4", "non_state_share", FINAL, "Доля негосударственных (немуниципальных) исполнителей в реестре", "%",
+              COMPUTED),
+    Indicator("3.1", "information_campaign", PROCESS,
+              "Информационная кампания для потребителей услуг и исполнителей услуг", "", YES_NO),
+    Indicator("3.2", "providers_serving", INTERMEDIATE,
+              "Исполнители, оказывающие услугу (с договорами, действовавшими в году)", "ед.", COMPUTED),
+    Indicator("3.3", "providers_serving_non_state", INTERMEDIATE,
+              "Из них не являющиеся государственными или муниципальными учреждениями", "ед.", COMPUTED),
+    Indicator("3.4", "children_total", FINAL, "Общее число детей, получивших услугу", "чел.", COMPUTED),
+    Indicator("3.5", "children_non_state", FINAL, "Число детей, получивших услугу у негосударственных исполнителей",
+              "чел.", COMPUTED),
+    Indicator("4.1", "quality_standards", PROCESS,
+              "Определение стандарта (порядка) оказания услуги и минимальных требований к качеству её оказания", "",
+              YES_NO),
+    Indicator("4.2", "quality_monitoring_system", PROCESS,
+              "Создание системы мониторинга и оценки качества оказания услуги", "", YES_NO),
+    Indicator("4.3", "monitoring_unit", PROCESS,
+              "Структурное подразделение, проводящее мониторинг оказания услуги по стандарту, и перечень "
+              "мероприятий мониторинга (чек-лист)", "", YES_NO),
+    Indicator("4.4", "providers_monitoring_quality", INTERMEDIATE,
+              "Исполнители, проводящие мониторинг оказания услуги в соответствии со стандартом (порядком)", "ед.",
+              COMPUTED),
+    Indicator("4.5", "checklist_compliance", FINAL,
+              "Доля соответствия показателей мониторинга показателям чек-листа", "%", COMPUTED),
+    Indicator("5.1", "feedback_mechanism", PROCESS,
+              "Создание механизмов обратной связи исполнителей услуг с потребителями услуг", "", YES_NO),
+    Indicator("5.2", "providers_satisfaction_survey", INTERMEDIATE,
+              "Исполнители, проводящие мониторинг удовлетворённости потребителей (родители оценили месяцы года)",
+              "ед.", COMPUTED),
+    Indicator("5.3", "satisfaction", FINAL, "Доля потребителей, удовлетворённых качеством услуги (оценки 4–5)", "%",
+              COMPUTED),
+)
+BY_CODE = {row.code: row for row in ROWS}
+#: code -> (Russian name, unit), every row (the audit log's names, the API's codes)
+INDICATORS = {row.code: (row.name, row.unit) for row in ROWS}
+#: the rows the system counts, as the regional comparison shows them
+COMPUTED_INDICATORS = {row.code: (row.name, row.unit) for row in ROWS if row.kind == COMPUTED}
+#: why a computed fact is missing, where it can be
+MISSING_REASONS = {
+    "non_state_share": "нет данных — в реестре нет исполнителей",
+    "satisfaction": "нет данных — за год нет оценок родителей",
+    "providers_monitoring_quality": "нет данных — мониторинг качества не проводился",
+    "checklist_compliance": "нет данных — мониторинг качества не проводился",
+}
+NOT_ENTERED = "нет данных — значение не внесено"
 
 
 def _submitted_in(year: int) -> tuple:
@@ -538,9 +633,45 @@ def served_children(year: int, by_municipality: bool = False):
     return {m: (total, non_state) for total, non_state, m in db.session.execute(grouped)}
 
 
+#: contracts signed by the parent (in force, or ended after being in force)
+SIGNED_CONTRACTS = ("active", "terminated", "completed")
+
+
+def serving_providers(year: int) -> tuple[int, int]:
+    """3.2 and 3.3: the providers that delivered the service in the year — a signed contract with a
+    month of the year not cancelled — all and those that are not state or municipal institutions."""
+    start, end = _year_bounds(year)
+    providers = func.count(distinct(Contract.provider_id))
+    row = db.session.execute(
+        select(providers, providers.filter(Provider.ownership.in_(NON_STATE_OWNERSHIP))).select_from(ContractMonth)
+        .join(Contract, Contract.id == ContractMonth.contract_id).join(Provider, Provider.id == Contract.provider_id)
+        .where(Contract.status.in_(SIGNED_CONTRACTS), ContractMonth.status != "cancelled",
+               ContractMonth.month.between(start, end))).one()
+    return int(row[0]), int(row[1])
+
+
+def surveying_providers(year: int) -> int:
+    """5.2: the providers whose consumers' satisfaction was measured in the year: parents rated at least
+    one of their months of the year (the feedback mechanism of this system)."""
+    start, end = _year_bounds(year)
+    return db.session.execute(select(func.count(distinct(Contract.provider_id))).select_from(Feedback)
+                              .join(Contract, Contract.id == Feedback.contract_id)
+                              .where(Feedback.month.between(start, end))).scalar_one()
+
+
+def _quality_rows(year: int) -> dict[str, Decimal | None]:
+    """4.4 (providers whose quality the support centre monitored in the year, ед.) and 4.5 (the share of
+    them whose latest visit meets the checklist, %), from the monitoring visits, in the current
+    municipality's scope (the region's without one). 4.5 is None — «нет данных» — without a visit."""
+    scope = current_scope()
+    figures = quality_figures(year, None if scope is None else [scope])
+    return {"providers_monitoring_quality": Decimal(figures.providers_monitored) if figures.providers_monitored else None,
+            "checklist_compliance": figures.compliant_share}
+
+
 def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict[str, Decimal | None]:
-    """What the system's data can count for a year (`served`: served_children's figures when the caller
-    counted them already, for many municipalities at once)."""
+    """What the system's data can count for a year: every COMPUTED row (`served`: served_children's
+    figures when the caller counted them already, for many municipalities at once). None: no data."""
     start, end = _year_bounds(year)
     # the providers working in the municipality (in the whole region, without a scope): admitted there
     admitted = select(Admission.provider_id).where(Admission.status == "active")
@@ -557,6 +688,7 @@ def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict
         Admission.status.in_(("active", "suspended", "ended")),
         Admission.decided_at >= datetime(year, 1, 1, tzinfo=UTC),
         Admission.decided_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
+    serving, serving_non_state = serving_providers(year)
     children_total, children_non_state = served if served is not None else served_children(year)
     ratings = db.session.execute(select(func.count(), func.count().filter(Feedback.rating >= 4)).where(
         Feedback.month.between(start, end))).one()
@@ -565,8 +697,12 @@ def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict
         "providers_applied": Decimal(applied),
         "providers_included": Decimal(included),
         "non_state_share": _share(non_state, in_registry),
+        "providers_serving": Decimal(serving),
+        "providers_serving_non_state": Decimal(serving_non_state),
         "children_total": Decimal(children_total),
         "children_non_state": Decimal(children_non_state),
+        **_quality_rows(year),
+        "providers_satisfaction_survey": Decimal(surveying_providers(year)),
         "satisfaction": _share(ratings[1], ratings[0]),
     }
 
@@ -614,6 +750,16 @@ def _share(part: int, whole: int) -> Decimal | None:
     return (Decimal(part * 100) / whole).quantize(Decimal("0.1")) if whole else None
 
 
+def indicator_text(indicator: Indicator, value: Decimal | None, missing: str = "—") -> str:
+    """A value as a person reads it: «есть»/«нет» for a yes/no row, «12», «87,5» (a share to a tenth),
+    `missing` for none."""
+    if value is None:
+        return missing
+    if indicator.yes_no:
+        return "есть" if value else "нет"
+    return format_number(value, 1 if indicator.unit == "%" else (2 if value % 1 else 0))
+
+
 @dataclass
 class IndicatorRow:
     code: str
@@ -621,18 +767,96 @@ class IndicatorRow:
     unit: str
     base: Decimal | None
     target: Decimal | None
-    #: None: a share with nothing to count it of (no ratings, no providers)
+    #: the fact of the year: computed, or entered; None: no data (a share with nothing to count it of, a
+    #: figure not entered, quality monitoring not carried out); a yes/no row: 1 (есть) or 0 (нет)
     current: Decimal | None
     #: providers_applied: the applicants refused under п. 4 of 458-п in the year, not counted in it
     refused_under_p4: int | None = None
+    indicator: Indicator | None = None
+    #: the entered fact, with its source and author (ENTERED and YES_NO rows)
+    entry: IndicatorEntry | None = None
+
+    @property
+    def number(self) -> str:
+        return self.indicator.number if self.indicator else ""
+
+    @property
+    def kind(self) -> str:
+        return self.indicator.kind if self.indicator else COMPUTED
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+    @property
+    def state(self) -> str:
+        """computed, entered or missing: where the year's figure comes from."""
+        if self.current is None:
+            return "missing"
+        return "computed" if self.kind == COMPUTED else "entered"
+
+    @property
+    def state_name(self) -> str:
+        return STATE_NAMES[self.state]
+
+    @property
+    def missing_reason(self) -> str | None:
+        if self.current is not None:
+            return None
+        return MISSING_REASONS.get(self.code, "нет данных") if self.kind == COMPUTED else NOT_ENTERED
+
+    def text(self, value: Decimal | None, missing: str = "—") -> str:
+        return indicator_text(self.indicator, value, missing) if self.indicator else str(value)
+
+    @property
+    def current_text(self) -> str:
+        return self.text(self.current, self.missing_reason or "нет данных")
+
+    @property
+    def base_text(self) -> str:
+        return self.text(self.base)
+
+    @property
+    def target_text(self) -> str:
+        return self.text(self.target)
+
+    @property
+    def source(self) -> str | None:
+        return self.entry.source if self.entry else None
+
+    @property
+    def source_date(self) -> date | None:
+        return self.entry.source_date if self.entry else None
+
+    @property
+    def entered_by(self) -> str | None:
+        return self.entry.entered_by.full_name if self.entry else None
+
+    @property
+    def entered_at(self) -> datetime | None:
+        return self.entry.entered_at if self.entry else None
+
+
+def indicator_entries(year: int) -> dict[str, IndicatorEntry]:
+    """The facts entered for the year (in the current scope), by code, with their authors."""
+    return {entry.code: entry for entry in db.session.execute(
+        select(IndicatorEntry).where(IndicatorEntry.year == year)
+        .options(selectinload(IndicatorEntry.entered_by))).scalars()}
 
 
 def indicator_table(year: int | None = None) -> tuple[int, list[IndicatorRow]]:
+    """Every row of Приложение № 3 for the year, in the order's order: base and target as stored, the
+    fact counted (COMPUTED) or as entered (ENTERED, YES_NO), each saying which or that there is none."""
     year = _check_year(year or clock.today().year)
     stored = {(v.code, v.year): v.value for v in db.session.execute(select(IndicatorValue)).scalars()}
     current = compute_indicators(year)
-    rows = [IndicatorRow(code, name, unit, stored.get((code, BASE_YEAR)), stored.get((code, TARGET_YEAR)),
-                         current[code]) for code, (name, unit) in INDICATORS.items()]
+    entries = indicator_entries(year)
+    rows = []
+    for indicator in ROWS:
+        entry = entries.get(indicator.code) if indicator.kind != COMPUTED else None
+        fact = current[indicator.code] if indicator.kind == COMPUTED else (entry.value if entry else None)
+        rows.append(IndicatorRow(indicator.code, indicator.name, indicator.unit, stored.get((indicator.code, BASE_YEAR)),
+                                 stored.get((indicator.code, TARGET_YEAR)), fact, indicator=indicator, entry=entry))
     next(r for r in rows if r.code == "providers_applied").refused_under_p4 = refused_under_p4(year)
     return year, rows
 
@@ -642,22 +866,60 @@ def indicator_field(code: str, year: int) -> str:
     return f"{code}:{year}"
 
 
+#: the largest value of an indicator (Numeric(12, 2))
+MAX_INDICATOR = 10**9
+NUMBER_MESSAGE = "Значение показателя — число, например 12,5."
+_NUMBER = re.compile(r"(\d+)(?:\.(\d+))?")
+YES_WORDS, NO_WORDS = frozenset({"есть", "да", "yes", "true", "1"}), frozenset({"нет", "no", "false", "0"})
+
+
+def _parse_number(value, unit: str, whole: bool = False) -> Decimal | None:
+    """A number as typed, through the normalising edge (fullwidth and Arabic-Indic digits are digits, a
+    non-breaking space is a space): spaces between thousands, a comma or a dot, at most two decimals;
+    empty: None. Refused: letters, signs, exponents, more than 9 digits (5 000 digits are never parsed)."""
+    text = ascii_text(value).strip() if not isinstance(value, bool) else "?"
+    if not text:
+        return None
+    if len(text) > 20:
+        raise ValidationError("Значение вне допустимого диапазона: не больше 999 999 999.")
+    text = text.replace(" ", "").replace(",", ".")
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        raise ValidationError("Значение не может быть отрицательным." if text.startswith("-") else NUMBER_MESSAGE)
+    if len(match[1].lstrip("0")) > 9:
+        raise ValidationError("Значение вне допустимого диапазона: не больше 999 999 999.")
+    if match[2] is not None and len(match[2]) > 2:
+        raise ValidationError("Не больше двух знаков после запятой.")
+    number = Decimal(text).quantize(Decimal("0.01"))
+    if unit == "%" and number > 100:
+        raise ValidationError("Значение вне допустимого диапазона: от 0 до 100 %.")
+    if whole and number % 1:
+        raise ValidationError("Число организаций — целое.")
+    return number
+
+
+def _parse_yes_no(value) -> Decimal | None:
+    """нет/есть (also да, yes/no, true/false, 1/0 and a JSON boolean) as 0/1; empty: None."""
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    text = ascii_text(value).strip().lower()
+    if not text:
+        return None
+    if text in YES_WORDS:
+        return Decimal(1)
+    if text in NO_WORDS:
+        return Decimal(0)
+    raise ValidationError("Выберите «есть» или «нет».")
+
+
 def _indicator_value(code: str, year: int, value) -> Decimal | None:
-    """A base or target value as entered (a comma or a dot; empty: no value); raises ValidationError."""
-    if code not in INDICATORS:
+    """A base or target value as entered (a number, or нет/есть; empty: no value); raises ValidationError."""
+    indicator = BY_CODE.get(code)
+    if indicator is None:
         raise ValidationError("Неизвестный показатель.")
     if year not in (BASE_YEAR, TARGET_YEAR):
         raise ValidationError(f"Редактируются значения {BASE_YEAR} (базовый) и {TARGET_YEAR} (целевой) годов.")
-    text = "" if value is None else str(value).replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    if not text:
-        return None
-    try:
-        number = Decimal(text).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        raise ValidationError("Значение показателя — число, например 12,5.")
-    if not number.is_finite() or number < 0 or number >= 10**9 or (INDICATORS[code][1] == "%" and number > 100):
-        raise ValidationError("Значение вне допустимого диапазона" + (": от 0 до 100 %." if INDICATORS[code][1] == "%" else "."))
-    return number
+    return _parse_yes_no(value) if indicator.yes_no else _parse_number(value, indicator.unit)
 
 
 def set_indicator_values(values: Sequence[tuple[str, int, object]], actor: User) -> int:
@@ -695,6 +957,115 @@ def set_indicator_values(values: Sequence[tuple[str, int, object]], actor: User)
     return changed
 
 
+#: the longest source of an entered value (the column's size)
+SOURCE_LENGTH = 500
+SOURCE_DATE_MESSAGE = "Дата документа — ДД.ММ.ГГГГ, не позже сегодняшнего дня."
+
+
+def _parse_source(text) -> str:
+    source = " ".join(str(text or "").split())
+    if not source:
+        raise ValidationError("Укажите источник: документ, отчёт или письмо, откуда значение.")
+    if len(source) > SOURCE_LENGTH:
+        raise ValidationError(f"Источник — не длиннее {SOURCE_LENGTH} знаков.")
+    if not source.isprintable():
+        raise ValidationError("Источник содержит непечатаемые знаки.")
+    return source
+
+
+def _parse_source_date(value, required: bool) -> date | None:
+    """The source document's date: a date, «ГГГГ-ММ-ДД» (a date field) or «ДД.ММ.ГГГГ»; from 2000 on and
+    not after today."""
+    if isinstance(value, date):
+        day = value
+    else:
+        text = ascii_text(value).strip()
+        if not text:
+            if required:
+                raise ValidationError("Укажите дату документа.")
+            return None
+        parts = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text) or re.fullmatch(r"(\d{2})\.(\d{2})\.(\d{4})", text)
+        if parts is None:
+            raise ValidationError(SOURCE_DATE_MESSAGE)
+        numbers = [int(p) for p in parts.groups()]
+        year, month, day_of_month = numbers if len(parts[1]) == 4 else numbers[::-1]
+        try:
+            day = date(year, month, day_of_month)
+        except ValueError:
+            raise ValidationError(SOURCE_DATE_MESSAGE)
+    if not date(2000, 1, 1) <= day <= clock.today():
+        raise ValidationError(SOURCE_DATE_MESSAGE)
+    return day
+
+
+def _entry_year(year) -> int:
+    year = check_year(year)
+    if year > clock.today().year:
+        raise ValidationError(f"Фактическое значение вносится за прошедший или текущий год, не позже "
+                              f"{clock.today().year}.", field="year")
+    return year
+
+
+def enter_indicator_value(code: str, year, value, source, source_date, actor: User) -> IndicatorEntry | None:
+    """The department enters the fact of the year of a row the system cannot count (ENTERED: a whole
+    number; YES_NO: нет/есть) with its source (required) and the source document's date (required for
+    нет/есть); an empty value removes the fact. Every field is checked at once (ValidationError with
+    `fields`: code, year, value, source, source_date) and nothing changes while one is wrong. The change
+    is audited with its source; returns the stored fact (None when removed)."""
+    require_role(actor, "department")
+    indicator = BY_CODE.get(code)
+    if indicator is None:
+        raise ValidationError("Неизвестный показатель.", field="code")
+    if indicator.kind == COMPUTED:
+        raise ValidationError(f"Показатель {indicator.number} считает система: его значение не вносится.",
+                              field="code", code="computed_indicator")
+    checks = FieldChecks()
+    year = checks(_entry_year, year)
+    parsed = checks(_field, "value", lambda: _parse_yes_no(value) if indicator.yes_no
+                    else _parse_number(value, indicator.unit, whole=True))
+    removing = "value" not in checks.fields and parsed is None
+    text = date_of = None
+    if not removing:
+        text = checks(_field, "source", _parse_source, source)
+        date_of = checks(_field, "source_date", _parse_source_date, source_date, indicator.yes_no)
+    checks.done()
+    entry = db.session.execute(select(IndicatorEntry).where(IndicatorEntry.code == code,
+                                                            IndicatorEntry.year == year)).scalar_one_or_none()
+    before = None if entry is None else str(entry.value)
+    if removing:
+        if entry is None:
+            return None
+        db.session.delete(entry)
+        record_event("indicator_entry.remove", ("IndicatorEntry", indicator_field(code, year)), from_state=before,
+                     actor=actor)
+        return None
+    assert parsed is not None and text is not None
+    if entry is not None and (entry.value, entry.source, entry.source_date) == (parsed, text, date_of):
+        return entry
+    if entry is None:
+        entry = IndicatorEntry(code=code, year=year, municipality_id=own_municipality_id(actor))
+        db.session.add(entry)
+    entry.value, entry.source, entry.source_date = parsed, text, date_of
+    entry.entered_by_id, entry.entered_at = actor.id, utcnow()
+    try:
+        with db.session.begin_nested():  # the unique index decides a race; the savepoint keeps the unit to refuse by name
+            db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Значение только что внесено другим сотрудником: обновите страницу.",
+                            code="entered_meanwhile")
+    record_event("indicator_entry.set", ("IndicatorEntry", indicator_field(code, year)), from_state=before,
+                 to_state=str(parsed), actor=actor, details={"source": text, "source_date": date_of})
+    return entry
+
+
+def _field(name: str, check, *args):
+    """Run a check whose ValidationError belongs beside the field `name`."""
+    try:
+        return check(*args)
+    except ValidationError as error:
+        raise ValidationError(error.message, field=name)
+
+
 # --- the region ------------------------------------------------------------------------------------
 
 @dataclass
@@ -710,6 +1081,30 @@ class MunicipalitySummary:
     issued: int
     spent: int
     paid: int
+
+
+#: the rows whose fact the department enters (numbers and нет/есть)
+ENTERED_CODES = tuple(row.code for row in ROWS if row.kind != COMPUTED)
+
+
+def entered_by_municipality(year: int) -> dict[int, dict[str, Decimal]]:
+    """The facts entered for the year in every municipality of the current scope (the region's: no
+    scope), {municipality: {code: value}}, in one query."""
+    grouped: dict[int, dict[str, Decimal]] = {}
+    for municipality_id, code, value in db.session.execute(select(
+            IndicatorEntry.municipality_id, IndicatorEntry.code, IndicatorEntry.value).where(IndicatorEntry.year == year)):
+        grouped.setdefault(municipality_id, {})[code] = value
+    return grouped
+
+
+def _entered_total(entered: dict[int, dict[str, Decimal]]) -> dict[str, Decimal | None]:
+    """The region's total of the entered rows: the sum of the numbers entered (None: none entered);
+    нет/есть has no total."""
+    total: dict[str, Decimal | None] = {}
+    for code in ENTERED_CODES:
+        values = [own[code] for own in entered.values() if code in own]
+        total[code] = sum(values, Decimal(0)) if values and not BY_CODE[code].yes_no else None
+    return total
 
 
 def compute_region_report(year: int, progress=None) -> list[MunicipalitySummary]:
@@ -731,12 +1126,16 @@ def compute_region_report(year: int, progress=None) -> list[MunicipalitySummary]
                                        .group_by(PaymentRegister.municipality_id)).all())
         total = compute_indicators(year)
         served = served_children(year, by_municipality=True)  # one pass, not one per municipality
+        entered = entered_by_municipality(year)
+    total.update(_entered_total(entered))
     if progress:
         progress.advance()
     columns = []
     for municipality in municipalities:
         with scoped(municipality.id):
             indicators = compute_indicators(year, served.get(municipality.id, (0, 0)))
+        own = entered.get(municipality.id, {})
+        indicators.update({code: own.get(code) for code in ENTERED_CODES})
         money = balances.get(municipality.id)
         columns.append(MunicipalitySummary(
             municipality.name, municipality.oktmo, indicators, money.certificates if money else 0,

@@ -169,10 +169,10 @@ def region():
     places = report.municipalities[:-1]
     charts: list[tuple[str, str, list[tuple[str, Any]], int]] = [
         ("Списано за занятия", "₽", [(c.name, c.spent / 100) for c in places], 2)]
-    charts += [(name, unit, [(c.name, c.indicators[code]) for c in places], 1 if unit == "%" else 0)
-               for code, (name, unit) in services.INDICATORS.items()]
+    charts += [(f"{row.number}. {row.name}", row.unit, [(c.name, c.indicators.get(row.code)) for c in places],
+                1 if row.unit == "%" else 0) for row in services.ROWS if not row.yes_no]
     return render_template("reporting/region.html", year=year, report=report, columns=report.municipalities,
-                           indicators=services.INDICATORS, charts=charts, municipalities=list_municipalities(),
+                           indicators=services.ROWS, text=services.indicator_text, charts=charts, municipalities=list_municipalities(),
                            viewing=g.region_view)
 
 
@@ -190,8 +190,8 @@ def compute_region():
 @bp.route("/indicators", methods=["GET", "POST"])
 @roles("department")
 def indicators():
-    """The indicators of Приложение № 3 with their charts; the base and target values are edited in
-    one form (every value checked, nothing saved while one is wrong)."""
+    """The indicators of Приложение № 3, every row, with their charts; the base and target values are
+    edited in one form (every value checked, nothing saved while one is wrong)."""
     asked_year = year_arg(request.args, None)
     entered, errors = {}, {}
     if request.method == "POST":
@@ -210,12 +210,45 @@ def indicators():
             flash(f"Сохранено: {changed} {plural(changed, 'значение', 'значения', 'значений')}." if changed
                   else "Значения не изменились.", "success")
             return redirect(url_for("reporting.indicators", year=asked_year))
+    return _indicators_page(asked_year, entered=entered, errors=errors)
+
+
+def _indicators_page(asked_year: int | None, *, entered: dict | None = None, errors: dict | None = None,
+                     fact: dict | None = None):
+    """The indicators page; `fact`: the fact form sent back with its errors ({"code", "values", "errors"})."""
     year, rows = services.indicator_table(asked_year)
-    return render_template("reporting/indicators.html", rows=rows, year=year, entered=entered, errors=errors,
-                           field_name=services.indicator_field, base_year=services.BASE_YEAR,
-                           target_year=services.TARGET_YEAR, categories=services.certificates_by_category(year),
+    return render_template("reporting/indicators.html", rows=rows, year=year, entered=entered or {},
+                           errors=errors or {}, fact=fact or {}, field_name=services.indicator_field,
+                           base_year=services.BASE_YEAR, target_year=services.TARGET_YEAR,
+                           categories=services.certificates_by_category(year),
                            by_code=indicators_by_service_code(year)), \
-        422 if errors else 200
+        422 if errors or fact else 200
+
+
+FACT_FIELDS = ("value", "source", "source_date")
+
+
+@bp.route("/indicators/facts", methods=["POST"])
+@roles("department")
+def indicator_fact():
+    """The fact of the year of one row the system cannot count, with its source (the row's own form: its
+    errors beside its fields, the rest of the page as it was)."""
+    code = request.form.get("code", "")
+    values = {name: request.form.get(name, "") for name in FACT_FIELDS}
+    asked_year = None
+    try:
+        asked_year = year_arg(request.form, None)
+        entry = services.enter_indicator_value(code, asked_year, values["value"], values["source"],
+                                               values["source_date"], current_user)
+    except DomainError as error:
+        refuse(error)
+        flash(error.message, "error")
+        return _indicators_page(asked_year, fact={"code": code, "values": values,
+                                             "errors": error.fields or {"value": error.message}})
+    number = services.BY_CODE[code].number
+    flash(f"Показатель {number}: значение за {asked_year} год сохранено." if entry is not None
+          else f"Показатель {number}: значение за {asked_year} год удалено.", "success")
+    return redirect(url_for("reporting.indicators", year=asked_year, _anchor=f"fact-{code}"))
 
 
 @bp.route("/feedback", methods=["GET", "POST"])

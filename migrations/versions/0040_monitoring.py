@@ -2,7 +2,7 @@
 visits to providers with each item's result (plan 6.1–6.2 of 458-п; Приложение 3, rows 4.4–4.5)
 
 Revision ID: 0040_monitoring
-Revises: 0038_publication
+Revises: 0039_indicator_rows
 Create Date: 2026-12-04 22:10:00
 
 A downgrade refuses while a support centre's account exists (its role would break the CHECK): remove those
@@ -14,7 +14,7 @@ from alembic import op
 import certapp.db
 
 revision = '0040_monitoring'
-down_revision = '0038_publication'
+down_revision = '0039_indicator_rows'
 branch_labels = None
 depends_on = None
 

@@ -75,7 +75,7 @@ def test_details_and_states_read_without_codes(app):
         assert code not in text
     with app.app_context():
         name = labels.object_name("IndicatorValue", "children_total:2025")
-    assert name.startswith("Показатель «") and name.endswith("», 2025 год") and "children_total" not in name
+    assert name.startswith("Показатель 3.4 «") and name.endswith("», 2025 год") and "children_total" not in name
     assert labels.state_name("IndicatorValue", "60.00") == "60,00"
 
 
