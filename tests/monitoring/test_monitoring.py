@@ -297,3 +297,20 @@ def test_a_repeated_item_and_a_huge_comment_are_refused(api, world):
     weight = client.post("/api/v1/monitoring/checklist-items", json={"title": "Пункт", "weight": 0})
     assert weight.status_code == 422 and "weight" in weight.json["errors"]["json"]
     assert _count(MonitoringVisit) == 0 and _count(ChecklistItem) == 3
+
+
+def test_rows_4_4_and_4_5_of_the_indicators_come_from_the_visits(api, users, world):
+    """The department's indicators page and API read 4.4 and 4.5 from the support centre's visits."""
+    client = api(users["department"])
+
+    def rows() -> dict:
+        listed = client.get("/api/v1/reports/indicators?year=2026").json
+        return {row["code"]: row for row in listed["rows"]}
+
+    before = rows()
+    assert before["providers_monitoring_quality"]["current"] is None and before["checklist_compliance"]["current"] is None
+    _visit(world, world["own"])  # every item met: 100 %
+    _visit(world, world["other"], results=("not_met", "met", "met"))  # 50 %: below the threshold
+    after = rows()
+    assert Decimal(after["providers_monitoring_quality"]["current"]) == 2
+    assert Decimal(after["checklist_compliance"]["current"]) == 50
