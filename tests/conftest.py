@@ -10,13 +10,15 @@ production, on that savepoint. A test whose work must really be committed, becau
 or processes read it (concurrency, job workers, servers) or because it changes the schema, says
 so with @pytest.mark.commits: it runs on the database itself, which is emptied after it.
 """
+import hashlib
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import g
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, make_url, text
 
 # jobs run at once, in the test's process, from an in-memory queue (tests/jobs start real workers)
 os.environ.setdefault("CERTAPP_JOBS_URL", "memory://")
@@ -65,33 +67,74 @@ def instance_path(tmp_path_factory):
     return path
 
 
-def _wipe(url: str) -> None:
-    """Drop every table, so that the migrations start from an empty database."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for table in inspect(conn).get_table_names():  # IF EXISTS: FTS5's tables go with theirs
-                conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
-    engine.dispose()
+#: the files that decide the migrated schema: the migrations and what they import from the app
+_MIGRATIONS = Path(__file__).resolve().parent.parent
 
 
-def _worker_database(url: str) -> str:
-    """Under pytest-xdist each worker its own PostgreSQL database beside the given one (test_gw0 …),
-    created when missing: the tests empty and refill theirs freely."""
-    if not WORKER:
-        return url
+def _migrations_key() -> str:
+    """A digest of the migrations (and certapp/db.py, which they import): a migrated database kept
+    under this key is the one the migrations would build now."""
+    digest = hashlib.sha256()
+    files = sorted(path for path in (_MIGRATIONS / "migrations").rglob("*")
+                   if path.is_file() and "__pycache__" not in path.parts)
+    for path in [*files, _MIGRATIONS / "certapp" / "db.py"]:
+        digest.update(str(path.relative_to(_MIGRATIONS)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def _migrate(url: str) -> None:
+    """Run the migrations on an empty database, then let go of its connections."""
+    app = make_app(url)
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _postgresql_database(url: str) -> str:
+    """This process's PostgreSQL database (under pytest-xdist each worker its own beside the given one,
+    test_gw0 …), created afresh as a copy of a template migrated once: `<given>_migrated_<key>`, built
+    by the first process that needs it (an advisory lock keeps the others waiting) and kept on the
+    server for the next runs while the migrations do not change."""
     given = make_url(url)
-    name = f"{given.database}_{WORKER}"
-    admin = create_engine(given, isolation_level="AUTOCOMMIT")
+    name = f"{given.database}_{WORKER}" if WORKER else given.database
+    template = f"{given.database}_migrated_{_migrations_key()}"
+    admin = create_engine(given.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": template})
+        try:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": template}).first() is None:
+                building = f"{template}_partial"  # renamed once migrated: a run stopped halfway leaves no template
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{building}"'))
+                conn.execute(text(f'CREATE DATABASE "{building}"'))
+                _migrate(given.set(database=building).render_as_string(hide_password=False))
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{template}"'))
+                stale = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix AND datname <> :name"),
+                                     {"prefix": f"{given.database}_migrated_%", "name": template}).scalars().all()
+                for old in stale:  # the templates of migrations that have changed since
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{old}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": template})
     admin.dispose()
     return given.set(database=name).render_as_string(hide_password=False)
+
+
+def _sqlite_database(path: Path, cache: Path) -> str:
+    """A copy of a SQLite file migrated once and kept in pytest's cache under the migrations' key."""
+    migrated = cache / f"migrated-{_migrations_key()}.sqlite"
+    if not migrated.exists():
+        building = cache / f"{migrated.name}.{os.getpid()}"  # then moved in whole: workers may race
+        building.unlink(missing_ok=True)
+        _migrate(f"sqlite:///{building}")
+        os.replace(building, migrated)
+        for old in cache.glob("migrated-*.sqlite"):
+            if old != migrated:
+                old.unlink(missing_ok=True)
+    shutil.copyfile(migrated, path)
+    return f"sqlite:///{path}"
 
 
 def make_app(url: str, **overrides):
@@ -108,19 +151,17 @@ def make_app(url: str, **overrides):
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
-    """A migrated database of each kind holding the reference data, once per test session."""
+    """A migrated database of each kind holding the reference data, once per test process: a copy of
+    one migrated once per change of the migrations (see _postgresql_database, _sqlite_database)."""
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip(PG_SKIP)
-        url = _worker_database(normalise_db_url(PG_URL))
+        url = _postgresql_database(normalise_db_url(PG_URL))
     else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
-    _wipe(url)
-    app = _app_for(url, {})
-    with app.app_context():
-        from flask_migrate import upgrade
-        upgrade()
-    _reset(app)
+        cache = request.config.cache if hasattr(request.config, "cache") else None
+        folder = cache.mkdir("certapp-migrated") if cache else tmp_path_factory.getbasetemp()
+        url = _sqlite_database(tmp_path_factory.mktemp("db") / "test.sqlite", Path(folder))
+    _reset(_app_for(url, {}))
     return url
 
 
