@@ -29,7 +29,7 @@ from certapp.db import db
 from certapp.jobs import huey
 
 huey.immediate = True
-from tests import factories  # noqa: E402
+from tests import factories, shared  # noqa: E402
 
 PG_URL = os.environ.get("CERTAPP_TEST_DATABASE_URL")
 PG_SKIP = "CERTAPP_TEST_DATABASE_URL is not set: the PostgreSQL leg of this test is skipped"
@@ -248,10 +248,75 @@ def _app_for(url: str, overrides: dict):
     return app
 
 
+#: the open module transaction of each database's default app (see tests/shared.py)
+_MODULE_TRANSACTIONS: dict[str, shared.ModuleTransaction] = {}
+
+
+def _end_module_transaction(url: str) -> None:
+    held = _MODULE_TRANSACTIONS.pop(url, None)
+    if held is not None:
+        try:
+            held.outer.rollback()
+        finally:
+            held.connection.close()
+
+
+def _shares_module_transaction(request) -> bool:
+    """Whether the test runs on the default app inside its module's transaction."""
+    return ("app" in request.fixturenames and not request.node.get_closest_marker("app_config")
+            and not request.node.get_closest_marker("commits"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def module_transactions_ended():
+    yield
+    for url in list(_MODULE_TRANSACTIONS):
+        _end_module_transaction(url)
+
+
+@contextmanager
+def _in_module_transaction(url: str, request):
+    """Run the default app (in the current app context) inside a savepoint of its module's transaction,
+    rolled back at the end of the test; the shared data the test uses is built first (tests/shared.py).
+    As in _rolled_back, the engine is swapped for the connection during the test."""
+    module = request.node.module.__name__
+    held = _MODULE_TRANSACTIONS.get(url)
+    if held is not None and held.module != module:
+        _end_module_transaction(url)
+        held = None
+    engines = db.engines
+    engine = engines[None]
+    if held is None:
+        connection = engine.connect()
+        held = _MODULE_TRANSACTIONS[url] = shared.ModuleTransaction(module, connection, connection.begin())
+    engines[None] = held.connection
+    shared.current = held
+    try:
+        shared.build_for(request)
+        savepoint = held.connection.begin_nested()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            try:
+                savepoint.rollback()
+            except Exception:  # the test left the module's transaction unusable: start the next one afresh
+                _end_module_transaction(url)
+                raise
+    finally:
+        shared.current = None
+        engines[None] = engine
+
+
 @pytest.fixture(autouse=True)
 def committed_work_removed(request):
-    """After a test marked @pytest.mark.commits, its database back to the reference data alone
-    (whether it used `app` or apps of its own on `database_url`)."""
+    """Before a test that does not share its module's transaction, the open ones ended (SQLite would
+    keep the test's other connections waiting on their write lock); after a test marked
+    @pytest.mark.commits, its database back to the reference data alone (whether it used `app` or
+    apps of its own on `database_url`)."""
+    if not _shares_module_transaction(request):
+        for url in list(_MODULE_TRANSACTIONS):
+            _end_module_transaction(url)
     yield
     if request.node.get_closest_marker("commits") and "database_url" in request.fixturenames:
         _reset(_app_for(request.getfixturevalue("database_url"), {}))
@@ -268,8 +333,11 @@ def app(request, database_url):
         if request.node.get_closest_marker("commits"):
             yield app  # the database is reset by committed_work_removed
             db.session.remove()
-        else:
+        elif marker:
             with _rolled_back():
+                yield app
+        else:
+            with _in_module_transaction(database_url, request):
                 yield app
         if marker:
             db.engine.dispose()
@@ -280,12 +348,14 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def users(app):
-    """One account of each role, with factories.PASSWORD."""
+def _users():
+    """One account of each role, with factories.PASSWORD (built once per module: tests/shared.py)."""
     result = {role: factories.make_user(role) for role in ("parent", "provider", "department", "bookkeeping", "region")}
     db.session.commit()
     return result
+
+
+users = shared.shared_fixture(_users)
 
 
 @pytest.fixture
