@@ -40,8 +40,8 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 REDIS_DB = int(os.environ.get("CERTAPP_TEST_REDIS_DB", "15"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB - int(WORKER[2:]) if WORKER else REDIS_DB}"
 
-#: The tests build their dates from date.today() (the machine's zone); the app's clock reads the same zone
-#: here, so that a run near midnight in Krasnoyarsk does not see two different days.
+#: The tests read their days from the app's clock (certapp.common.clock: the test's CLOCK_NOW, else the real
+#: day); in the tests it reads the machine's zone, the one the database's own timestamps are read in.
 MACHINE_ZONE = os.environ.get("TZ") or (Path("/etc/timezone").read_text().strip()
                                         if Path("/etc/timezone").exists() else "UTC")
 
