@@ -1,3 +1,5 @@
+from typing import cast
+
 from marshmallow import Schema, fields, validate
 
 from certapp.certificates.models import (
@@ -244,8 +246,8 @@ class CategoryCreateSchema(CategoryInputSchema):
 
 
 def _known_queue_position(certificate: Certificate) -> int | None:
-    """The place a list has read for all its rows at once (services.with_queue_positions), else asked
-    for this one."""
-    if hasattr(certificate, "known_queue_position"):
-        return certificate.known_queue_position
+    """The place a list has read for all its rows at once (api._certificates_with_queue_positions), else
+    asked for this one."""
+    if "known_queue_position" in vars(certificate):
+        return cast(int | None, vars(certificate)["known_queue_position"])
     return queue_position(certificate)

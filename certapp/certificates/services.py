@@ -999,14 +999,6 @@ def queue_position(certificate: Certificate) -> int | None:
     return queue_positions([certificate]).get(certificate.id)
 
 
-def with_queue_positions(certificates: list[Certificate]) -> list[Certificate]:
-    """The certificates, each with its `known_queue_position` (what the schemas show), in one query for all."""
-    positions = queue_positions(certificates)
-    for certificate in certificates:
-        certificate.known_queue_position = positions.get(certificate.id)
-    return certificates
-
-
 def get_certificate(certificate_id: int, user: User) -> Certificate:
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or (not user.reads_as("department", "bookkeeping")
