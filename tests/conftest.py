@@ -227,25 +227,38 @@ def _join_by_savepoint() -> None:
 _join_by_savepoint()
 
 
-#: the app of each database with the default test configuration, built once per process: building
-#: one costs ~0.2 s of CPU (mostly the OpenAPI document), which was half the suite's set-up
-_DEFAULT_APPS: dict[str, object] = {}
+#: the app of each database and test configuration, built once per process: building one costs ~1 s of
+#: CPU (mostly the OpenAPI document), which was half the suite's set-up
+_APPS: dict[tuple[str, str], object] = {}
+
+#: settings read while a request is served, not when the app is built: a test that overrides only these
+#: runs on the default app (its configuration put back after it)
+RUNTIME_SETTINGS = frozenset({"CLOCK_NOW", "PROPAGATE_EXCEPTIONS", "MAX_CONTENT_LENGTH", "LIVE_REPORT_LIMIT",
+                              "JOB_MAX_ATTEMPTS"})
 
 
 def _app_for(url: str, overrides: dict):
-    """A fresh app for a test with its own configuration; the shared one, its configuration put back
-    as it was built, otherwise."""
-    if overrides:
-        return make_app(url, **overrides)
-    app = _DEFAULT_APPS.get(url)
+    """The app of the database built with these overrides (once), its configuration put back as it was
+    built."""
+    key = (url, repr(sorted(overrides.items())))
+    app = _APPS.get(key)
     if app is None:
-        app = _DEFAULT_APPS[url] = make_app(url)
+        app = _APPS[key] = make_app(url, **overrides)
         app.config["_BUILT_WITH"] = dict(app.config)
     else:
         built = app.config["_BUILT_WITH"]
         app.config.clear()
         app.config.update(built, _BUILT_WITH=built)
     return app
+
+
+def _overrides(request) -> dict:
+    marker = request.node.get_closest_marker("app_config")
+    return marker.kwargs if marker else {}
+
+
+def _builds_own_app(overrides: dict) -> bool:
+    return not set(overrides) <= RUNTIME_SETTINGS
 
 
 #: the open module transaction of each database's default app (see tests/shared.py)
@@ -263,7 +276,7 @@ def _end_module_transaction(url: str) -> None:
 
 def _shares_module_transaction(request) -> bool:
     """Whether the test runs on the default app inside its module's transaction."""
-    return ("app" in request.fixturenames and not request.node.get_closest_marker("app_config")
+    return ("app" in request.fixturenames and not _builds_own_app(_overrides(request))
             and not request.node.get_closest_marker("commits"))
 
 
@@ -275,11 +288,11 @@ def module_transactions_ended():
 
 
 @contextmanager
-def _in_module_transaction(url: str, request):
+def _in_module_transaction(url: str, request, settings: dict):
     """Run the default app (in the current app context) inside a savepoint of its module's transaction,
     rolled back at the end of the test; the shared data the test uses is built first (tests/shared.py).
     As in _rolled_back, the engine is swapped for the connection during the test."""
-    module = request.node.module.__name__
+    module = (request.node.module.__name__, repr(sorted(settings.items())))  # data built under its settings
     held = _MODULE_TRANSACTIONS.get(url)
     if held is not None and held.module != module:
         _end_module_transaction(url)
@@ -327,19 +340,22 @@ def app(request, database_url):
     """The app on a database holding the reference data, its work rolled back after the test (or,
     with @pytest.mark.commits, committed and emptied after it). @pytest.mark.app_config(KEY=value)
     overrides the configuration."""
-    marker = request.node.get_closest_marker("app_config")
-    app = _app_for(database_url, marker.kwargs if marker else {})
+    overrides = _overrides(request)
+    own = _builds_own_app(overrides)
+    app = _app_for(database_url, overrides if own else {})
+    if not own:
+        app.config.update(overrides)
     with app.app_context():
         if request.node.get_closest_marker("commits"):
             yield app  # the database is reset by committed_work_removed
             db.session.remove()
-        elif marker:
+        elif own:
             with _rolled_back():
                 yield app
         else:
-            with _in_module_transaction(database_url, request):
+            with _in_module_transaction(database_url, request, overrides):
                 yield app
-        if marker:
+        if own:
             db.engine.dispose()
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import select
 
 from certapp.db import db
 
@@ -19,7 +20,8 @@ from certapp.db import db
 class ModuleTransaction:
     """One connection of an app, in a transaction rolled back when its module's tests are done."""
 
-    module: str
+    #: the module, and the settings its data was built under
+    module: tuple[str, str]
     connection: object
     outer: object
     #: builder -> what it built, as (model, id) pairs or plain values
@@ -49,12 +51,33 @@ def _remember(value):
     return ("value", value)
 
 
-def _load(recipe):
+def _models(recipe, found: dict) -> dict:
+    """{model: ids} of the instances a recipe names."""
     kind, value = recipe
     if kind == "dict":
-        return {key: _load(item) for key, item in value.items()}
+        for item in value.values():
+            _models(item, found)
+    elif kind in ("list", "tuple"):
+        for item in value:
+            _models(item, found)
+    elif kind == "model":
+        found.setdefault(value[0], set()).add(value[1])
+    return found
+
+
+def _load(recipe):
+    """The built value again, its instances read in one query per model (then from the identity map)."""
+    for model, ids in _models(recipe, {}).items():
+        db.session.execute(select(model).where(model.id.in_(ids))).scalars().all()
+    return _loaded(recipe)
+
+
+def _loaded(recipe):
+    kind, value = recipe
+    if kind == "dict":
+        return {key: _loaded(item) for key, item in value.items()}
     if kind in ("list", "tuple"):
-        items = [_load(item) for item in value]
+        items = [_loaded(item) for item in value]
         return items if kind == "list" else tuple(items)
     if kind == "model":
         model, ident = value
