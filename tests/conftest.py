@@ -233,8 +233,7 @@ _APPS: dict[tuple[str, str], object] = {}
 
 #: settings read while a request is served, not when the app is built: a test that overrides only these
 #: runs on the default app (its configuration put back after it)
-RUNTIME_SETTINGS = frozenset({"CLOCK_NOW", "PROPAGATE_EXCEPTIONS", "MAX_CONTENT_LENGTH", "LIVE_REPORT_LIMIT",
-                              "JOB_MAX_ATTEMPTS"})
+RUNTIME_SETTINGS = frozenset({"CLOCK_NOW", "MAX_CONTENT_LENGTH", "LIVE_REPORT_LIMIT", "JOB_MAX_ATTEMPTS"})
 
 
 def _app_for(url: str, overrides: dict):
