@@ -10,13 +10,15 @@ production, on that savepoint. A test whose work must really be committed, becau
 or processes read it (concurrency, job workers, servers) or because it changes the schema, says
 so with @pytest.mark.commits: it runs on the database itself, which is emptied after it.
 """
+import hashlib
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import g
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, make_url, text
 
 # jobs run at once, in the test's process, from an in-memory queue (tests/jobs start real workers)
 os.environ.setdefault("CERTAPP_JOBS_URL", "memory://")
@@ -27,7 +29,7 @@ from certapp.db import db
 from certapp.jobs import huey
 
 huey.immediate = True
-from tests import factories  # noqa: E402
+from tests import factories, shared  # noqa: E402
 
 PG_URL = os.environ.get("CERTAPP_TEST_DATABASE_URL")
 PG_SKIP = "CERTAPP_TEST_DATABASE_URL is not set: the PostgreSQL leg of this test is skipped"
@@ -38,8 +40,8 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 REDIS_DB = int(os.environ.get("CERTAPP_TEST_REDIS_DB", "15"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB - int(WORKER[2:]) if WORKER else REDIS_DB}"
 
-#: The tests build their dates from date.today() (the machine's zone); the app's clock reads the same zone
-#: here, so that a run near midnight in Krasnoyarsk does not see two different days.
+#: The tests read their days from the app's clock (certapp.common.clock: the test's CLOCK_NOW, else the real
+#: day); in the tests it reads the machine's zone, the one the database's own timestamps are read in.
 MACHINE_ZONE = os.environ.get("TZ") or (Path("/etc/timezone").read_text().strip()
                                         if Path("/etc/timezone").exists() else "UTC")
 
@@ -68,33 +70,74 @@ def instance_path(tmp_path_factory):
     return path
 
 
-def _wipe(url: str) -> None:
-    """Drop every table, so that the migrations start from an empty database."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for table in inspect(conn).get_table_names():  # IF EXISTS: FTS5's tables go with theirs
-                conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
-    engine.dispose()
+#: the files that decide the migrated schema: the migrations and what they import from the app
+_MIGRATIONS = Path(__file__).resolve().parent.parent
 
 
-def _worker_database(url: str) -> str:
-    """Under pytest-xdist each worker its own PostgreSQL database beside the given one (test_gw0 …),
-    created when missing: the tests empty and refill theirs freely."""
-    if not WORKER:
-        return url
+def _migrations_key() -> str:
+    """A digest of the migrations (and certapp/db.py, which they import): a migrated database kept
+    under this key is the one the migrations would build now."""
+    digest = hashlib.sha256()
+    files = sorted(path for path in (_MIGRATIONS / "migrations").rglob("*")
+                   if path.is_file() and "__pycache__" not in path.parts)
+    for path in [*files, _MIGRATIONS / "certapp" / "db.py"]:
+        digest.update(str(path.relative_to(_MIGRATIONS)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def _migrate(url: str) -> None:
+    """Run the migrations on an empty database, then let go of its connections."""
+    app = make_app(url)
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _postgresql_database(url: str) -> str:
+    """This process's PostgreSQL database (under pytest-xdist each worker its own beside the given one,
+    test_gw0 …), created afresh as a copy of a template migrated once: `<given>_migrated_<key>`, built
+    by the first process that needs it (an advisory lock keeps the others waiting) and kept on the
+    server for the next runs while the migrations do not change."""
     given = make_url(url)
-    name = f"{given.database}_{WORKER}"
-    admin = create_engine(given, isolation_level="AUTOCOMMIT")
+    name = f"{given.database}_{WORKER}" if WORKER else given.database
+    template = f"{given.database}_migrated_{_migrations_key()}"
+    admin = create_engine(given.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": template})
+        try:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": template}).first() is None:
+                building = f"{template}_partial"  # renamed once migrated: a run stopped halfway leaves no template
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{building}"'))
+                conn.execute(text(f'CREATE DATABASE "{building}"'))
+                _migrate(given.set(database=building).render_as_string(hide_password=False))
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{template}"'))
+                stale = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix AND datname <> :name"),
+                                     {"prefix": f"{given.database}_migrated_%", "name": template}).scalars().all()
+                for old in stale:  # the templates of migrations that have changed since
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{old}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": template})
     admin.dispose()
     return given.set(database=name).render_as_string(hide_password=False)
+
+
+def _sqlite_database(path: Path, cache: Path) -> str:
+    """A copy of a SQLite file migrated once and kept in pytest's cache under the migrations' key."""
+    migrated = cache / f"migrated-{_migrations_key()}.sqlite"
+    if not migrated.exists():
+        building = cache / f"{migrated.name}.{os.getpid()}"  # then moved in whole: workers may race
+        building.unlink(missing_ok=True)
+        _migrate(f"sqlite:///{building}")
+        os.replace(building, migrated)
+        for old in cache.glob("migrated-*.sqlite"):
+            if old != migrated:
+                old.unlink(missing_ok=True)
+    shutil.copyfile(migrated, path)
+    return f"sqlite:///{path}"
 
 
 def make_app(url: str, **overrides):
@@ -111,19 +154,17 @@ def make_app(url: str, **overrides):
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
-    """A migrated database of each kind holding the reference data, once per test session."""
+    """A migrated database of each kind holding the reference data, once per test process: a copy of
+    one migrated once per change of the migrations (see _postgresql_database, _sqlite_database)."""
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip(PG_SKIP)
-        url = _worker_database(normalise_db_url(PG_URL))
+        url = _postgresql_database(normalise_db_url(PG_URL))
     else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
-    _wipe(url)
-    app = _app_for(url, {})
-    with app.app_context():
-        from flask_migrate import upgrade
-        upgrade()
-    _reset(app)
+        cache = request.config.cache if hasattr(request.config, "cache") else None
+        folder = cache.mkdir("certapp-migrated") if cache else tmp_path_factory.getbasetemp()
+        url = _sqlite_database(tmp_path_factory.mktemp("db") / "test.sqlite", Path(folder))
+    _reset(_app_for(url, {}))
     return url
 
 
@@ -189,19 +230,22 @@ def _join_by_savepoint() -> None:
 _join_by_savepoint()
 
 
-#: the app of each database with the default test configuration, built once per process: building
-#: one costs ~0.2 s of CPU (mostly the OpenAPI document), which was half the suite's set-up
-_DEFAULT_APPS: dict[str, object] = {}
+#: the app of each database and test configuration, built once per process: building one costs ~1 s of
+#: CPU (mostly the OpenAPI document), which was half the suite's set-up
+_APPS: dict[tuple[str, str], object] = {}
+
+#: settings read while a request is served, not when the app is built: a test that overrides only these
+#: runs on the default app (its configuration put back after it)
+RUNTIME_SETTINGS = frozenset({"CLOCK_NOW", "MAX_CONTENT_LENGTH", "LIVE_REPORT_LIMIT", "JOB_MAX_ATTEMPTS"})
 
 
 def _app_for(url: str, overrides: dict):
-    """A fresh app for a test with its own configuration; the shared one, its configuration put back
-    as it was built, otherwise."""
-    if overrides:
-        return make_app(url, **overrides)
-    app = _DEFAULT_APPS.get(url)
+    """The app of the database built with these overrides (once), its configuration put back as it was
+    built."""
+    key = (url, repr(sorted(overrides.items())))
+    app = _APPS.get(key)
     if app is None:
-        app = _DEFAULT_APPS[url] = make_app(url)
+        app = _APPS[key] = make_app(url, **overrides)
         app.config["_BUILT_WITH"] = dict(app.config)
     else:
         built = app.config["_BUILT_WITH"]
@@ -210,10 +254,84 @@ def _app_for(url: str, overrides: dict):
     return app
 
 
+def _overrides(request) -> dict:
+    marker = request.node.get_closest_marker("app_config")
+    return marker.kwargs if marker else {}
+
+
+def _builds_own_app(overrides: dict) -> bool:
+    return not set(overrides) <= RUNTIME_SETTINGS
+
+
+#: the open module transaction of each database's default app (see tests/shared.py)
+_MODULE_TRANSACTIONS: dict[str, shared.ModuleTransaction] = {}
+
+
+def _end_module_transaction(url: str) -> None:
+    held = _MODULE_TRANSACTIONS.pop(url, None)
+    if held is not None:
+        try:
+            held.outer.rollback()
+        finally:
+            held.connection.close()
+
+
+def _shares_module_transaction(request) -> bool:
+    """Whether the test runs on the default app inside its module's transaction."""
+    return ("app" in request.fixturenames and not _builds_own_app(_overrides(request))
+            and not request.node.get_closest_marker("commits"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def module_transactions_ended():
+    yield
+    for url in list(_MODULE_TRANSACTIONS):
+        _end_module_transaction(url)
+
+
+@contextmanager
+def _in_module_transaction(url: str, request, settings: dict):
+    """Run the default app (in the current app context) inside a savepoint of its module's transaction,
+    rolled back at the end of the test; the shared data the test uses is built first (tests/shared.py).
+    As in _rolled_back, the engine is swapped for the connection during the test."""
+    module = (request.node.module.__name__, repr(sorted(settings.items())))  # data built under its settings
+    held = _MODULE_TRANSACTIONS.get(url)
+    if held is not None and held.module != module:
+        _end_module_transaction(url)
+        held = None
+    engines = db.engines
+    engine = engines[None]
+    if held is None:
+        connection = engine.connect()
+        held = _MODULE_TRANSACTIONS[url] = shared.ModuleTransaction(module, connection, connection.begin())
+    engines[None] = held.connection
+    shared.current = held
+    try:
+        shared.build_for(request)
+        savepoint = held.connection.begin_nested()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            try:
+                savepoint.rollback()
+            except Exception:  # the test left the module's transaction unusable: start the next one afresh
+                _end_module_transaction(url)
+                raise
+    finally:
+        shared.current = None
+        engines[None] = engine
+
+
 @pytest.fixture(autouse=True)
 def committed_work_removed(request):
-    """After a test marked @pytest.mark.commits, its database back to the reference data alone
-    (whether it used `app` or apps of its own on `database_url`)."""
+    """Before a test that does not share its module's transaction, the open ones ended (SQLite would
+    keep the test's other connections waiting on their write lock); after a test marked
+    @pytest.mark.commits, its database back to the reference data alone (whether it used `app` or
+    apps of its own on `database_url`)."""
+    if not _shares_module_transaction(request):
+        for url in list(_MODULE_TRANSACTIONS):
+            _end_module_transaction(url)
     yield
     if request.node.get_closest_marker("commits") and "database_url" in request.fixturenames:
         _reset(_app_for(request.getfixturevalue("database_url"), {}))
@@ -224,16 +342,22 @@ def app(request, database_url):
     """The app on a database holding the reference data, its work rolled back after the test (or,
     with @pytest.mark.commits, committed and emptied after it). @pytest.mark.app_config(KEY=value)
     overrides the configuration."""
-    marker = request.node.get_closest_marker("app_config")
-    app = _app_for(database_url, marker.kwargs if marker else {})
+    overrides = _overrides(request)
+    own = _builds_own_app(overrides)
+    app = _app_for(database_url, overrides if own else {})
+    if not own:
+        app.config.update(overrides)
     with app.app_context():
         if request.node.get_closest_marker("commits"):
             yield app  # the database is reset by committed_work_removed
             db.session.remove()
-        else:
+        elif own:
             with _rolled_back():
                 yield app
-        if marker:
+        else:
+            with _in_module_transaction(database_url, request, overrides):
+                yield app
+        if own:
             db.engine.dispose()
 
 
@@ -242,12 +366,14 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def users(app):
-    """One account of each role, with factories.PASSWORD."""
+def _users():
+    """One account of each role, with factories.PASSWORD (built once per module: tests/shared.py)."""
     result = {role: factories.make_user(role) for role in ("parent", "provider", "department", "bookkeeping", "region")}
     db.session.commit()
     return result
+
+
+users = shared.shared_fixture(_users)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from certapp.accounts import services as account_services
+from certapp.common import clock
 
 PASSWORD = "Test-password-2026"
 _seq = itertools.count(1)
@@ -34,7 +35,6 @@ _providers = itertools.count(1000)
 
 
 def application_data(kind: str = "legal_entity", **overrides) -> dict:
-    from datetime import date
     n = next(_providers)
     data = {
         "kind": kind,
@@ -107,9 +107,8 @@ def snils(n: int | None = None) -> str:
 
 
 def child_data(**overrides) -> dict:
-    from datetime import date
     data = {"last_name": "Иванов", "first_name": "Пётр", "patronymic": "Сергеевич",
-            "birth_date": date(date.today().year - 10, 5, 10),
+            "birth_date": date(clock.today().year - 10, 5, 10),
             "snils": snils(), "birth_certificate": "III-БА № 123456",
             "address": "662850, Красноярский край, с. Каратузское, ул. Мира, 5", "lives_in_district": True}
     data.update(overrides)
@@ -119,14 +118,14 @@ def child_data(**overrides) -> dict:
 def current_period():
     """The school-year period that contains today (created if the reference data has none), so that the
     tests do not depend on the day they run."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import select
 
     from certapp.db import db
     from certapp.reference.models import Period
     from certapp.reference.services import get_district, with_default_category
-    today = date.today()
+    today = clock.today()
     start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
     code = f"{start.year}/{(start.year + 1) % 100:02d}"
     home = get_district().id  # the default municipality's
@@ -142,7 +141,7 @@ def current_period():
 
 
 def make_certificate(parent=None, department=None, today=None, **child_overrides):
-    """A certificate issued through the real services (as of `today`, default the real one); returns it."""
+    """A certificate issued through the real services (as of `today`, default the clock's); returns it."""
     from certapp.certificates import services as certificates
     parent = parent or make_user("parent")
     department = department or make_user("department")
@@ -152,17 +151,18 @@ def make_certificate(parent=None, department=None, today=None, **child_overrides
 
 
 def this_month():
-    return date.today().replace(day=1)
+    """The first day of the month the clock reads (the test's CLOCK_NOW, else the real day)."""
+    return clock.today().replace(day=1)
 
 
 def make_contract(certificate, provider_user, program=None, sign: bool = True, start_month=None, today=None):
     """Enrollment -> acceptance -> (signature) through the services; returns the contract.
-    `today` (default the real one) dates the enrollment; the contract starts in its month."""
+    `today` (default the clock's) dates the enrollment; the contract starts in its month."""
     from certapp.contracts import contracts, enrollments
     program = program or make_program(provider_user)
     parent = certificate.child.parent
     enrollment = enrollments.request_enrollment(parent, certificate.id, program.groups[0].id,
-                                                start_month or (today or date.today()).replace(day=1), today=today)
+                                                start_month or (today or clock.today()).replace(day=1), today=today)
     contract = enrollments.accept_enrollment(enrollment.id, provider_user)
     if sign:
         contracts.sign_contract(contract.id, parent, "127.0.0.1")

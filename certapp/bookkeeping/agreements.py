@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
@@ -54,7 +55,8 @@ def get_agreement(agreement_id: int, user: User | None = None) -> Agreement:
 
 
 def agreements_query(status: str | None = None, user: User | None = None) -> Select[Agreement]:
-    stmt = visible_agreements(user).join(Provider).order_by(Agreement.status, Provider.short_name, Agreement.id)
+    stmt = (visible_agreements(user).join(Provider).order_by(Agreement.status, Provider.short_name, Agreement.id)
+            .options(selectinload(Agreement.provider)))  # what each row shows, for all rows at once
     return stmt.where(Agreement.status == status) if status else stmt
 
 

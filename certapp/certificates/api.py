@@ -34,7 +34,7 @@ from certapp.certificates.schemas import (
     VerifyInputSchema,
 )
 from certapp.common.errors import KeptRefusal, NotFoundError
-from certapp.common.pagination import LIST_PAGE, SelectPage
+from certapp.common.pagination import LIST_PAGE, Rows, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.errors import kept_refusal_answer
 from certapp.reference import services as reference
@@ -153,7 +153,22 @@ def decide_correction(data, correction_id: int):
 def list_applications(args):
     """A parent's own applications; for the department, the queue (default: awaiting decision); a
     page at a time (X-Pagination)."""
-    return services.applications_visible_to(current_user, args.get("status", "submitted"))
+    return Rows(services.applications_visible_to(current_user, args.get("status", "submitted")), _with_queue_positions)
+
+
+def _with_queue_positions(applications: list[Any]) -> list[Any]:
+    """The page's applications, their certificates' places in the queues read at once."""
+    _certificates_with_queue_positions([a.certificate for a in applications if a.certificate])
+    return applications
+
+
+def _certificates_with_queue_positions(certificates: list[Any]) -> list[Any]:
+    """The page's certificates, each with its `known_queue_position` (what the schemas show), in one
+    query for all."""
+    positions = services.queue_positions(certificates)
+    for certificate in certificates:
+        certificate.known_queue_position = positions.get(certificate.id)
+    return certificates
 
 
 @blp.route("/applications", methods=["POST"])
@@ -216,8 +231,8 @@ def on_behalf(data):
 def list_certificates(args):
     """A parent's own certificates; for the department and bookkeeping, the register of holders; a page
     at a time (X-Pagination)."""
-    return services.certificates_visible_to(current_user, search=args.get("q"), period_id=args.get("period"),
-                                            status=args.get("status"))
+    return Rows(services.certificates_visible_to(current_user, search=args.get("q"), period_id=args.get("period"),
+                                                 status=args.get("status")), _certificates_with_queue_positions)
 
 
 @blp.route("/<int:certificate_id>", methods=["GET"])

@@ -1,3 +1,5 @@
+from typing import cast
+
 from marshmallow import Schema, fields, validate
 
 from certapp.certificates.models import (
@@ -122,7 +124,7 @@ class CertificateApplicationSchema(Schema):
         "description": "the certificate's place in its category's waiting queue (1 = next); null when not waiting"})
 
     def _queue_position(self, application: CertificateApplication) -> int | None:
-        return queue_position(application.certificate) if application.certificate else None
+        return _known_queue_position(application.certificate) if application.certificate else None
 
 
 class CertificateApplicationQuerySchema(Schema):
@@ -186,7 +188,7 @@ class CertificateSchema(Schema):
     signature = fields.String()
 
     def _queue_position(self, certificate: Certificate) -> int | None:
-        return queue_position(certificate)
+        return _known_queue_position(certificate)
 
 
 class CertificateQuerySchema(Schema):
@@ -255,3 +257,11 @@ class CategoryInputSchema(Schema):
 
 class CategoryCreateSchema(CategoryInputSchema):
     period_id = fields.Integer(required=True)
+
+
+def _known_queue_position(certificate: Certificate) -> int | None:
+    """The place a list has read for all its rows at once (api._certificates_with_queue_positions), else
+    asked for this one."""
+    if "known_queue_position" in vars(certificate):
+        return cast(int | None, vars(certificate)["known_queue_position"])
+    return queue_position(certificate)

@@ -76,7 +76,11 @@ def working_days_left(due: date, today: date | None = None) -> int:
 
 
 def rules() -> list[dict]:
-    return [{"kind": kind, "name": name, "unit": unit, "default": default, "days": rule_days(kind)}
+    """Every deadline with the days the current scope's municipality set (else the default), in one query."""
+    municipality_id = _municipality(None)
+    days: dict[str, int] = {kind: n for kind, n in db.session.execute(
+        select(DeadlineRule.kind, DeadlineRule.days).where(DeadlineRule.municipality_id == municipality_id))}
+    return [{"kind": kind, "name": name, "unit": unit, "default": default, "days": days.get(kind, default)}
             for kind, (name, unit, default) in DEADLINE_KINDS.items()]
 
 

@@ -481,7 +481,11 @@ def answer_feedback(provider_user: User, feedback_id: int | None, answer: str | 
 
 
 def feedback_for(user: User):
-    stmt = select(Feedback).join(Contract, Contract.id == Feedback.contract_id).order_by(Feedback.id.desc())
+    """The ratings a user reads, newest first, each with its contract's program and provider loaded for
+    all rows at once."""
+    of_contract = selectinload(Feedback.contract)
+    stmt = (select(Feedback).join(Contract, Contract.id == Feedback.contract_id).order_by(Feedback.id.desc())
+            .options(of_contract.selectinload(Contract.program), of_contract.selectinload(Contract.provider)))
     if user.role == "parent":
         stmt = stmt.where(Feedback.parent_id == user.id)
     elif user.role == "provider":

@@ -2,10 +2,10 @@
 add a child, apply, (the department confirms), open, print and download the certificate, find a
 program in the catalog, enroll, (the provider accepts), sign the contract and see the balance move."""
 import re
-from datetime import date
 
 from playwright.sync_api import expect
 
+from certapp.common import clock
 from tests import factories
 from tests.browser.journeys import check_print
 
@@ -79,7 +79,7 @@ def test_a_parent_gets_a_certificate_and_signs_a_contract(page, live_server, wat
     page.get_by_label("Фамилия", exact=True).fill("Иванов")
     page.get_by_label("Имя", exact=True).fill("Пётр")
     page.get_by_label("Отчество (если есть)").fill("Сергеевич")
-    page.get_by_label("Дата рождения").fill(f"{date.today().year - 10}-05-10")
+    page.get_by_label("Дата рождения").fill(f"{live_server.run(clock.today).year - 10}-05-10")
     page.get_by_label("СНИЛС ребёнка").fill(factories.snils())
     page.get_by_label("Свидетельство о рождении: серия и номер").fill("III-БА № 123456")
     page.get_by_label("Адрес проживания").fill("662850, Красноярский край, с. Каратузское, ул. Мира, 5")

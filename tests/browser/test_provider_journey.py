@@ -2,10 +2,10 @@
 refused with the legal reason), (the department approves), add a program and a group, accept an
 enrollment and report a month."""
 import re
-from datetime import date
 
 from playwright.sync_api import expect
 
+from certapp.common import clock
 from certapp.common.months import add_months, first_of_month
 from tests import factories
 from tests.browser.journeys import register_and_login, staff_user, user_by_email
@@ -72,7 +72,7 @@ def _publish_and_enroll(title: str, department_id: int):
     programs.decide_program(program.id, "published", department)
     certificate = factories.make_certificate(department=department)
     enrollments.request_enrollment(certificate.child.parent, certificate.id, program.groups[0].id,
-                                   date.today().replace(day=1))
+                                   clock.today().replace(day=1))
     return certificate.child.full_name
 
 
@@ -155,7 +155,7 @@ def test_a_provider_joins_the_registry_and_serves_a_child(page, live_server, wat
     # the contract's first month is this one: nothing can be reported until it is over
     expect(page.get_by_label("Занятий по расписанию")).to_have_count(0)
     # a month is reported once it is over: the server's day moves past the month's end, for this step only
-    next_month = add_months(first_of_month(date.today()), 1)
+    next_month = add_months(first_of_month(live_server.run(clock.today)), 1)
     live_server.app.config["CLOCK_NOW"] = next_month.replace(day=3).isoformat()
     try:
         page.goto(f"{url}/contracts/{contract_id}")

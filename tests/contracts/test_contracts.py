@@ -62,15 +62,16 @@ def test_parent_provider_and_department_do_their_part_in_the_browser(app, login,
     cert_page = parent.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     assert contract.number in cert_page and "Резерв по договору" in cert_page
 
-    set_clock(app, add_months(this_month(), 1))  # the month is over: now it is reported
+    month = this_month()
+    set_clock(app, add_months(month, 1))  # the month is over: now it is reported
     assert provider.post(f"/contracts/{contract.id}/report", data={
-        "report-month": f"{this_month():%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "8",
+        "report-month": f"{month:%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "8",
         "report-attendance": "8"}).status_code == 302
     first = contract.months[0].certificate_amount
     db.session.expire_all()
     assert balance_of(certificate.id).spent == first
     again = provider.post(f"/contracts/{contract.id}/report", data={
-        "report-month": f"{this_month():%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "8"},
+        "report-month": f"{month:%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "8"},
         follow_redirects=True)
     assert "отчёт уже подан" in again.get_data(as_text=True)  # the month is no longer offered
     department = login(setup["department"])
@@ -88,9 +89,10 @@ def test_the_api_does_the_same(app, api, setup):
     assert sum(m["certificate_amount"] for m in contract.json["months"]) == contract.json["certificate_part"]
     signed = parent.post(f"/api/v1/contracts/{contract.json['id']}/sign")
     assert signed.status_code == 200 and signed.json["status"] == "active"
-    set_clock(app, add_months(this_month(), 1))  # the month is over: now it is reported
+    month = this_month()
+    set_clock(app, add_months(month, 1))  # the month is over: now it is reported
     report = provider.post(f"/api/v1/contracts/{contract.json['id']}/reports",
-                           json={"month": f"{this_month():%Y-%m}", "delivered": True, "attendance": 7})
+                           json={"month": f"{month:%Y-%m}", "delivered": True, "attendance": 7})
     assert report.status_code == 201 and report.json["amount"] == contract.json["months"][0]["certificate_amount"]
     ledger = parent.get(f"/api/v1/certificates/{setup['certificate'].id}/ledger").json
     assert [e["kind"] for e in ledger] == ["issue", "reserve", "spend"]
@@ -186,10 +188,11 @@ def test_group_outside_the_certificate_period_is_refused(api, users, setup):
 def test_a_month_is_reported_once_and_not_delivered_needs_a_reason(app, api, setup):
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"])
     db.session.commit()
-    set_clock(app, add_months(this_month(), 1))  # the month is over
+    first = this_month()
+    set_clock(app, add_months(first, 1))  # the month is over
     provider = api(setup["provider"])
     url = f"/api/v1/contracts/{contract.id}/reports"
-    month = f"{this_month():%Y-%m}"
+    month = f"{first:%Y-%m}"
     with money_unchanged():
         assert provider.post(url, json={"month": month, "delivered": False}).status_code == 422
     released = provider.post(url, json={"month": month, "delivered": False, "reason": "Педагог на больничном"})
@@ -197,7 +200,7 @@ def test_a_month_is_reported_once_and_not_delivered_needs_a_reason(app, api, set
     with money_unchanged():
         assert provider.post(url, json={"month": month, "delivered": True}).status_code == 409
     with money_unchanged():  # a month not over, or not the contract's: refused either way
-        future = provider.post(url, json={"month": f"{add_months(this_month(), 1):%Y-%m}", "delivered": True})
+        future = provider.post(url, json={"month": f"{add_months(first, 1):%Y-%m}", "delivered": True})
     if len(contract.months) > 1:  # the next month is going on: not reported before its end
         assert future.status_code == 422 and future.json["status"] == "month_not_over"
     db.session.expire_all()

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from certapp.accounts.models import User
 from certapp.certificates import services as certificates
+from certapp.common import clock
 from certapp.common.money import format_rub
 from certapp.common.months import months_between
 from certapp.contracts import enrollments
@@ -30,7 +31,7 @@ def family(users, setup):
     """The setup's child (10 years, 15 000 ₽) with 13 800 ₽ already reserved, and three children who
     cannot use the program: too old, already in the group, a suspended certificate."""
     department, provider, parent = users["department"], setup["provider"], setup["parent"]
-    year = date.today().year
+    year = clock.today().year
     usable = setup["certificate"]
     other = make_program(provider, department, title="Шахматы", price_per_month=format_rub(13_800_00, sign=False))
     make_contract(usable, provider, other, start_month=current_period().ends_on.replace(day=1))

@@ -1,11 +1,11 @@
 """A Hypothesis state machine over the ledger's service functions: the invariant after every step."""
-from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from certapp.common import clock
 from certapp.db import db
 from certapp.ledger import services as ledger
 from tests.factories import make_certificate
@@ -61,18 +61,18 @@ def test_ledger_state_machine(machine_app):
 
         @rule(amount=amounts)
         def spend(self, amount):
-            self._apply(lambda: ledger.spend(self.cid, amount, self._key(), contract_id=None, month=date.today()),
+            self._apply(lambda: ledger.spend(self.cid, amount, self._key(), contract_id=None, month=clock.today()),
                         {"reserved": -amount, "spent": amount}, "reserved")
 
         @rule(amount=amounts)
         def advance(self, amount):
-            self._apply(lambda: ledger.advance(self.cid, amount, self._key(), contract_id=None, month=date.today()),
+            self._apply(lambda: ledger.advance(self.cid, amount, self._key(), contract_id=None, month=clock.today()),
                         {"reserved": -amount, "spent": amount}, "reserved")
 
         @rule(amount=amounts)
         def refund_advance(self, amount):
             # an advance above the month's final amount returns from spent to the reserve
-            self._apply(lambda: ledger.refund(self.cid, amount, self._key(), contract_id=None, month=date.today()),
+            self._apply(lambda: ledger.refund(self.cid, amount, self._key(), contract_id=None, month=clock.today()),
                         {"spent": -amount, "reserved": amount}, "spent")
 
         @rule(amount=amounts)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from certapp.audit.models import AuditEvent
 from certapp.certificates import services as certificates
+from certapp.common import clock
 from certapp.contracts import contracts
 from certapp.contracts.models import Contract
 from certapp.contracts.seats import seats_left
@@ -57,15 +58,15 @@ def test_documents_get_their_due_dates(users):
     parent = users["parent"]
     child = certificates.add_child(parent, child_data())
     application = certificates.apply(parent, child.id, current_period().id, True)
-    assert application.due_on == services.due_date("certificate_review", date.today())
+    assert application.due_on == services.due_date("certificate_review", clock.today())
     provider_user, _ = make_provider(users["provider"], users["department"])
     program = make_program(provider_user, users["department"], publish=False)
     from certapp.programs.services import submit_program
     submit_program(program.id, provider_user)
-    assert program.review_due_on == services.due_date("program_review", date.today())
+    assert program.review_due_on == services.due_date("program_review", clock.today())
     contract = make_contract(make_certificate(parent, users["department"], first_name="Анна"), provider_user,
                              make_program(provider_user, users["department"], title="Шахматы"), sign=False)
-    assert contract.offer_expires_on == services.due_date("offer", date.today())
+    assert contract.offer_expires_on == services.due_date("offer", clock.today())
 
 
 def test_an_unsigned_offer_lapses_frees_its_seat_and_moves_no_money(users):
@@ -92,7 +93,7 @@ def test_an_unsigned_offer_lapses_frees_its_seat_and_moves_no_money(users):
     titles = set(db.session.execute(select(Notification.title)).scalars())
     assert f"Договор № {contract.number} не подписан в срок" in titles
     with transaction():
-        assert contracts.lapse_offers(date.today() + timedelta(days=400)) == 0   # nothing twice
+        assert contracts.lapse_offers(clock.today() + timedelta(days=400)) == 0   # nothing twice
 
 
 def test_the_lapse_job_runs_every_batch(app, users):
@@ -101,7 +102,7 @@ def test_the_lapse_job_runs_every_batch(app, users):
     provider_user, _ = make_provider(users["provider"], users["department"])
     program = make_program(provider_user, users["department"])
     contract = make_contract(make_certificate(users["parent"], users["department"]), provider_user, program, sign=False)
-    contract.offer_expires_on = date.today() - timedelta(days=1)
+    contract.offer_expires_on = clock.today() - timedelta(days=1)
     db.session.commit()
     assert lapse_unsigned_offers.call_local() == 1
 
@@ -136,7 +137,7 @@ def test_the_department_sees_due_dates_and_what_is_overdue(login, users):
     parent = users["parent"]
     child = certificates.add_child(parent, child_data())
     application = certificates.apply(parent, child.id, current_period().id, True)
-    application.due_on = date.today() - timedelta(days=7)
+    application.due_on = clock.today() - timedelta(days=7)
     db.session.commit()
     department = login(users["department"])
     home = department.get("/").get_data(as_text=True)
@@ -221,6 +222,6 @@ def test_the_registers_of_last_month_are_drafted_on_the_first(users):
     from certapp.bookkeeping.jobs import build_month
     from certapp.bookkeeping.models import PaymentRegister
     from certapp.common.months import add_months
-    built, skipped = build_month(add_months(date.today().replace(day=1), -1), None)  # nothing to pay
+    built, skipped = build_month(add_months(clock.today().replace(day=1), -1), None)  # nothing to pay
     assert (built, skipped) == (0, [])
     assert db.session.scalar(select(func.count(PaymentRegister.id))) == 0

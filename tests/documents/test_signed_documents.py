@@ -9,6 +9,7 @@ from certapp.bookkeeping import agreement_reports, agreements
 from certapp.bookkeeping.models import Agreement, AgreementReport
 from certapp.certificates import services as certificates
 from certapp.certificates.models import CertificateApplication
+from certapp.common import clock
 from certapp.common.months import add_months, month_label
 from certapp.db import db
 from certapp.documents.keys import key_store
@@ -72,7 +73,7 @@ def test_an_exported_document_checks_and_a_changed_one_does_not(app, users, api,
 
 
 def test_the_department_forms_the_execution_report_in_versions(app, users, api, login):
-    year = date.today().year
+    year = clock.today().year
     client = api(users["department"])
     first = client.post("/api/v1/reports/execution/formed", json={"year": year, "quarter": None})
     assert first.status_code == 201, first.json

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from certapp.certificates import services as certificates
+from certapp.common import clock
 from certapp.contracts import contracts as contract_docs
 from certapp.contracts import enrollments as contracts
 from certapp.contracts import service_reports
@@ -144,7 +145,7 @@ def test_a_provider_s_enrollment_request_is_settled_by_its_answer(users):
     program = make_program(provider_user, users["department"])
     certificate = make_certificate(users["parent"], users["department"])
     enrollment = contracts.request_enrollment(users["parent"], certificate.id, program.groups[0].id,
-                                              date.today().replace(day=1))
+                                              clock.today().replace(day=1))
     db.session.commit()
     asked = db.session.execute(select(Notification).where(Notification.subject == f"Enrollment:{enrollment.id}")
                                ).scalar_one()

@@ -1,10 +1,10 @@
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from certapp.accounts.models import User
 from certapp.audit.models import AuditEvent
+from certapp.common import clock
 from certapp.db import db
 from certapp.documents.services import verify_document
 from certapp.registry import services
@@ -39,7 +39,7 @@ def test_provider_files_application_in_the_browser_and_department_approves_it(lo
     response = department.post(f"/registry/applications/{application.id}/decide", data={"decision": "approved"})
     assert response.status_code == 302
     entry = db.session.execute(select(RegistryEntry)).scalar_one()
-    assert entry.status == "active" and entry.entered_on == date.today()
+    assert entry.status == "active" and entry.entered_on == clock.today()
     assert db.session.get(User, users["provider"].id).provider_id == entry.provider_id
     assert verify_document(services.application_content(application), application.signature)
     public = login(users["parent"]).get("/registry/").get_data(as_text=True)

@@ -1,11 +1,11 @@
 """The regional report at region scale: stored reports computed by a job (nightly or on request, with
 progress), the page and the API answering the newest of the year at once, live in a small region."""
-from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from certapp.audit.models import AuditEvent
+from certapp.common import clock
 from certapp.db import db
 from certapp.reporting.models import RegionReport
 from tests.factories import make_certificate
@@ -23,7 +23,7 @@ def test_before_the_first_report_the_page_says_so_and_the_api_answers_404(users,
     make_certificate(department=users["department"])
     db.session.commit()
     page = login(users["region"]).get("/reports/region").get_data(as_text=True)
-    assert f"за {date.today().year} год ещё не рассчитан" in page and "Пересчитать за" in page
+    assert f"за {clock.today().year} год ещё не рассчитан" in page and "Пересчитать за" in page
     assert "Регион, всего" not in page
     response = api(users["region"]).get("/api/v1/reports/region")
     assert response.status_code == 404 and "ещё не рассчитан" in response.json["message"]
@@ -34,7 +34,7 @@ def test_a_report_computed_from_the_page_is_stored_and_shown_with_its_time(users
     make_certificate(department=users["department"])
     db.session.commit()
     client = login(users["region"])
-    year = date.today().year
+    year = clock.today().year
     page = client.post("/reports/region/compute", data={"year": year}, follow_redirects=True).get_data(as_text=True)
     assert "Расчёт отчёта запущен." in page and f"за {year} год рассчитан" in page and 'value="100"' in page
     stored = db.session.execute(select(RegionReport)).scalar_one()
@@ -65,7 +65,7 @@ def test_the_api_computes_a_year_and_answers_it_with_its_figures(users, api):
     assert [m["oktmo"] is None for m in report["municipalities"]] == [False, True]
     assert _total(report)["indicators"]["children_total"] == "0" and _total(report)["issued"] == 15_000_00
     # another year has no report yet
-    assert client.get(f"/api/v1/reports/region?year={date.today().year}").status_code == 404
+    assert client.get(f"/api/v1/reports/region?year={clock.today().year}").status_code == 404
 
 
 def test_a_small_region_is_reported_live_and_nobody_else_may_compute_it(users, api, login):
@@ -91,7 +91,7 @@ def test_the_nightly_job_stores_this_years_report(app, users):
     db.session.commit()
     report_id = region_report_nightly.call_local()
     stored = db.session.get(RegionReport, report_id)
-    assert stored.year == date.today().year and stored.created_by_id is None
+    assert stored.year == clock.today().year and stored.created_by_id is None
     assert _total(stored.result)["certificates"] == 1
 
 

@@ -1,13 +1,13 @@
 import re
 import shutil
 import subprocess
-from datetime import date
 from decimal import Decimal
 from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
 
+from certapp.common import clock
 from certapp.common.months import add_months
 from certapp.common.templating import format_date
 from certapp.contracts import service_reports
@@ -187,7 +187,7 @@ def test_feedback_after_a_delivered_month_and_satisfaction(api, world):
 
 
 def test_indicators_count_what_the_data_can_and_targets_are_editable(api, login, world):
-    year = date.today().year  # the providers applied and entered the registry today
+    year = clock.today().year  # the providers applied and entered the registry today
     client = api(world["users"]["department"])
     result = client.get(f"/api/v1/reports/indicators?year={year}").json
     rows = {r["code"]: r for r in result["rows"]}
@@ -305,7 +305,7 @@ def test_indicator_2_2_counts_applicants_in_scope_and_shows_the_p4_refusals_besi
     with pytest.raises(ExcludedProviderError):
         registry.submit_application(art.id, school)
     db.session.commit()
-    year = date.today().year
+    year = clock.today().year
     rows = {r["code"]: r for r in api(department).get(f"/api/v1/reports/indicators?year={year}").json["rows"]}
     assert Decimal(rows["providers_applied"]["current"]) == 2
     assert rows["providers_applied"]["refused_under_p4"] == 1
