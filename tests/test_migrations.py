@@ -5,6 +5,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 
 from certapp.accounts.models import User
+from certapp.common import clock
 from certapp.db import db, include_name
 
 #: the migrations change the schema, through connections of their own
@@ -225,14 +226,13 @@ def test_downgrades_past_0020_and_0018_refuse_with_the_reason_before_changing_an
 def test_the_downgrade_below_0039_refuses_while_a_fact_entered_by_hand_is_stored(app, users, caplog):
     """A fact of Приложение № 3 entered with its source would be lost: the downgrade says so and what to
     remove, and changes nothing; emptied, it goes down."""
-    from datetime import date
 
     from certapp.reporting import services as reporting
     from certapp.uow import transaction
 
     with transaction():
-        reporting.enter_indicator_value("acts_revised", date.today().year, "есть", "Постановление № 458-п",
-                                        date.today(), users["department"])
+        reporting.enter_indicator_value("acts_revised", clock.today().year, "есть", "Постановление № 458-п",
+                                        clock.today(), users["department"])
     db.session.remove()
     downgrade(revision="0039_indicator_rows")
     with pytest.raises(SystemExit):

@@ -3,7 +3,6 @@ job (all rows or none, the same file again changes nothing), balances through le
 reconciliation holding after it, refusals and hostile files."""
 import csv
 import io
-from datetime import date
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -11,6 +10,7 @@ from sqlalchemy import func, select
 
 from certapp.bookkeeping.reconciliation import reconcile
 from certapp.certificates.models import Certificate
+from certapp.common import clock
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.imports import services
@@ -191,7 +191,7 @@ def test_contracts_load_reserving_the_certificates_part_and_the_reconciliation_h
     program = factories.make_program(staff, department=users["department"])
     db.session.commit()
     post(client, "certificates", csv_bytes([certificate_row(31, **{"Остаток, ₽": "5 000,00"})]))
-    month = date.today().replace(day=1)
+    month = clock.today().replace(day=1)
     row = {"СНИЛС ребёнка": snils(7_000_031), "Учебный год": period.code, "ИНН исполнителя": provider.inn,
            "Программа": program.title, "Группа": "Группа 1", "Первый месяц оплаты в этой системе": f"{month:%m.%Y}",
            "Цена в месяц, ₽": "1 250,00", "Дата договора": f"01.09.{period.starts_on.year}"}

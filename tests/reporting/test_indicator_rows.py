@@ -1,13 +1,13 @@
 """Every row of Приложение № 3 to 458-п (1.1 … 5.3): counted from the data where the data can count it,
 entered by the department with its source (a number, or нет/есть) where it cannot, «нет данных» where
 there is none; base and target for every row; the refusals change nothing."""
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from certapp.audit.models import AuditEvent
+from certapp.common import clock
 from certapp.common.months import add_months
 from certapp.contracts import service_reports
 from certapp.db import db
@@ -24,7 +24,7 @@ FACTS = "/api/v1/reports/indicators/facts"
 
 
 def _year() -> int:
-    return date.today().year
+    return clock.today().year
 
 
 def _rows(client, year: int | None = None) -> dict[str, dict]:
@@ -39,7 +39,7 @@ def _entries() -> int:
 
 def _fact(**overrides) -> dict:
     return {"code": "nonprofit_supported", "year": _year(), "value": "12",
-            "source": "Отчёт муниципального опорного центра от 15.03 № 7", "source_date": date.today().isoformat(),
+            "source": "Отчёт муниципального опорного центра от 15.03 № 7", "source_date": clock.today().isoformat(),
             **overrides}
 
 
@@ -108,7 +108,7 @@ def test_the_department_enters_a_figure_with_its_source_and_the_change_is_audite
     row = answer.json
     assert row["number"] == "1.1" and row["current"] == "12.00" and row["current_text"] == "12"
     assert row["state"] == "entered" and row["state_name"] == "внесено"
-    assert row["source"] == _fact()["source"] and row["source_date"] == date.today().isoformat()
+    assert row["source"] == _fact()["source"] and row["source_date"] == clock.today().isoformat()
     assert row["entered_by"] == department.full_name and row["entered_at"]
     again = client.put(FACTS, json=_fact(value="١٥"))  # Arabic-Indic digits: 15
     assert again.status_code == 200 and again.json["current"] == "15.00"
@@ -181,7 +181,7 @@ def test_a_provider_a_parent_and_the_region_cannot_enter(api, login, users):
     for role in ("provider", "parent", "bookkeeping", "region"):
         assert api(users[role]).put(FACTS, json=_fact()).status_code == 403, role
     form = {"code": "nonprofit_supported", "year": str(_year()), "value": "3", "source": "Отчёт",
-            "source_date": date.today().isoformat()}
+            "source_date": clock.today().isoformat()}
     for role in ("provider", "parent"):
         assert login(users[role]).post("/reports/indicators/facts", data=form).status_code == 403
     assert _entries() == 0
@@ -232,7 +232,7 @@ def test_the_fact_form_shows_its_errors_beside_its_fields_and_keeps_what_was_typ
         assert f'id="fact-nonprofit_social-{field}-error"' in page
     assert 'value="сорок"' in page and page.count('aria-invalid="true"') == 3
     assert _entries() == 0
-    form.update(value="４０", source="Реестр СОНКО края", source_date=date.today().isoformat())
+    form.update(value="４０", source="Реестр СОНКО края", source_date=clock.today().isoformat())
     saved = client.post("/reports/indicators/facts", data=form, follow_redirects=True).get_data(as_text=True)
     assert f"Показатель 1.2: значение за {_year()} год сохранено." in saved
     assert "внесено: Реестр СОНКО края" in saved and users["department"].full_name in saved
