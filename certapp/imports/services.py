@@ -74,6 +74,8 @@ MAX_SHEET_CELLS = MAX_ROWS * MAX_COLUMNS
 #: a row's and a cell's start tag in a worksheet's XML, with a namespace prefix or without («<x:c r=…»)
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+#: any start tag (the shared strings' <si>, <t>, <r> …)
+_ANY_TAG = re.compile(rb"<[A-Za-z_]")
 
 
 @dataclass(frozen=True)
@@ -208,26 +210,32 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
         raise FileProblem("CSV не читается: проверьте кавычки и разделитель «;».", field="file") from None
 
 
-def _sheet_size(archive: zipfile.ZipFile) -> tuple[int, int]:
-    """The rows and cells of the archive's worksheets, counted in their XML as it unpacks (a megabyte at a
-    time), empty ones included: openpyxl parses each, and a 100 KB archive of a million empty cells would
-    hold the worker past its timeout."""
-    rows = cells = 0
+def _tags(part, patterns: tuple[re.Pattern[bytes], ...]) -> list[int]:
+    """How many start tags of each pattern an archive member's XML holds, read a megabyte at a time."""
+    counts, tail = [0] * len(patterns), b""
+    while chunk := part.read(1 << 20):
+        data = tail + chunk
+        cut = data.rfind(b"<")  # a tag is counted in the chunk it starts in: carried over whole
+        cut = len(data) if cut < 0 else cut
+        for index, pattern in enumerate(patterns):
+            counts[index] += sum(1 for _ in pattern.finditer(data, 0, cut))
+        tail = data[cut:]
+    return [count + len(pattern.findall(tail)) for count, pattern in zip(counts, patterns, strict=True)]
+
+
+def _sheet_size(archive: zipfile.ZipFile) -> tuple[int, int, int]:
+    """The rows and cells of the archive's worksheets and the elements of its other parts (the shared
+    strings), counted in their XML as it unpacks, empty ones included: openpyxl parses each, and a 100 KB
+    archive of a million empty cells or strings would hold the worker past its timeout."""
+    rows = cells = elements = 0
     for item in archive.infolist():
-        if not item.filename.startswith("xl/worksheets/"):
-            continue
         with archive.open(item) as part:
-            tail = b""
-            while chunk := part.read(1 << 20):
-                data = tail + chunk
-                cut = data.rfind(b"<")  # a tag is counted in the chunk it starts in: carried over whole
-                cut = len(data) if cut < 0 else cut
-                rows += sum(1 for _ in _ROW_TAG.finditer(data, 0, cut))
-                cells += sum(1 for _ in _CELL_TAG.finditer(data, 0, cut))
-                tail = data[cut:]
-            rows += len(_ROW_TAG.findall(tail))
-            cells += len(_CELL_TAG.findall(tail))
-    return rows, cells
+            if item.filename.startswith("xl/worksheets/"):
+                found_rows, found_cells = _tags(part, (_ROW_TAG, _CELL_TAG))
+                rows, cells = rows + found_rows, cells + found_cells
+            else:
+                elements += _tags(part, (_ANY_TAG,))[0]
+    return rows, cells, elements
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[object]]:
@@ -239,10 +247,10 @@ def _xlsx_rows(content: bytes) -> Iterator[list[object]]:
         unpacked = sum(item.file_size for item in archive.infolist())
         if unpacked > MAX_UNPACKED_BYTES:  # a small archive that unpacks into gigabytes (a «zip bomb»)
             raise FileProblem("Файл XLSX слишком велик в распакованном виде: разделите его на части.", field="file")
-        rows, cells = _sheet_size(archive)
+        rows, cells, elements = _sheet_size(archive)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
         raise unreadable from None
-    if rows > MAX_SHEET_ROWS or cells > MAX_SHEET_CELLS:
+    if rows > MAX_SHEET_ROWS or cells > MAX_SHEET_CELLS or elements > 2 * MAX_SHEET_CELLS:
         raise FileProblem(f"В файле XLSX больше {MAX_SHEET_ROWS} строк или {MAX_SHEET_CELLS} ячеек, считая пустые: "
                           "удалите пустые строки и столбцы или разделите файл на части.", field="file")
     try:
