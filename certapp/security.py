@@ -1,5 +1,6 @@
 """HTTP-level protections applied to every answer and every JSON body."""
 import json
+import re
 
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -129,12 +130,33 @@ def hostile_json_reason(data: bytes) -> str | None:
     if json_depth_exceeds(text):
         return f"Тело запроса JSON вложено глубже {MAX_JSON_DEPTH} уровней."
     try:
-        json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant, object_pairs_hook=_bounded_objects())
+        value = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant,
+                           object_pairs_hook=_bounded_objects())
     except HostileJSONError as error:
         return str(error)
     except (ValueError, RecursionError):
         return "Тело запроса — не JSON: проверьте скобки, кавычки и запятые."
+    if _unstorable_text(value):
+        return ("Тело запроса содержит знак, который нельзя сохранить: нулевой (\\u0000) или половину "
+                "суррогатной пары UTF-16 без второй.")
     return None
+
+
+def _unstorable_text(value) -> bool:
+    """Whether a string of the parsed body (a key or a value, at any depth) holds NUL, which PostgreSQL's
+    text refuses, or a lone surrogate (JSON's «\\ud800» alone), which no encoder can write: either made
+    a 500 deep in a handler."""
+    if isinstance(value, str):
+        return "\x00" in value or _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable_text(key) or _unstorable_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_unstorable_text(item) for item in value)
+    return False
+
+
+#: a UTF-16 surrogate code point: after json.loads, only a lone half of a pair is left as one
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def refuse_hostile_json():

@@ -1,4 +1,6 @@
 """The base form: Russian messages, and one way to show a service's refusal on a field."""
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -57,6 +59,8 @@ def _name_the_field(field, message: str) -> str:
         if field.type in ("RadioField", "SelectField"):
             return f"Выберите значение поля «{label}»."
         return f"Заполните поле «{label}»."
+    if _NOT_A_CHOICE.fullmatch(message):  # English: WTForms' Russian catalogue leaves it untranslated (fuzzy)
+        return f"Поле «{label}»: выберите из предложенных вариантов."
     if message in _BARE_MESSAGES:  # WTForms' own, which do not say which field they are about
         return f"Поле «{label}»: {message[:1].lower()}{message[1:]}"
     return message
@@ -65,6 +69,10 @@ def _name_the_field(field, message: str) -> str:
 #: WTForms' built-in messages (Russian and English) that name no field
 _BARE_MESSAGES = {"Неверное значение даты.", "Not a valid date value.", "Неверное целое число.",
                   "Not a valid integer value.", "Not a valid choice.", "Неверный вариант."}
+
+
+#: SelectMultipleField's refusal of a value not among its choices, with the value a client sent
+_NOT_A_CHOICE = re.compile(r"'.*' (?:is not a valid choice|are not valid choices) for this field\.", re.DOTALL)
 
 
 def choices(pairs) -> list[SelectChoice]:

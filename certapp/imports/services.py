@@ -16,6 +16,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -67,6 +68,14 @@ MAX_PROBLEMS = 2000
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 #: the columns a row may have at most (a sheet with thousands of columns is not a template)
 MAX_COLUMNS = 60
+#: the most rows and cells of an XLSX file's sheets, empty ones included (the data rows are MAX_ROWS at most)
+MAX_SHEET_ROWS = 4 * MAX_ROWS
+MAX_SHEET_CELLS = MAX_ROWS * MAX_COLUMNS
+#: a row's and a cell's start tag in a worksheet's XML, with a namespace prefix or without («<x:c r=…»)
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+#: any start tag (the shared strings' <si>, <t>, <r> …)
+_ANY_TAG = re.compile(rb"<[A-Za-z_]")
 
 
 @dataclass(frozen=True)
@@ -201,16 +210,49 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
         raise FileProblem("CSV не читается: проверьте кавычки и разделитель «;».", field="file") from None
 
 
+def _tags(part, patterns: tuple[re.Pattern[bytes], ...]) -> list[int]:
+    """How many start tags of each pattern an archive member's XML holds, read a megabyte at a time."""
+    counts, tail = [0] * len(patterns), b""
+    while chunk := part.read(1 << 20):
+        data = tail + chunk
+        cut = data.rfind(b"<")  # a tag is counted in the chunk it starts in: carried over whole
+        cut = len(data) if cut < 0 else cut
+        for index, pattern in enumerate(patterns):
+            counts[index] += sum(1 for _ in pattern.finditer(data, 0, cut))
+        tail = data[cut:]
+    return [count + len(pattern.findall(tail)) for count, pattern in zip(counts, patterns, strict=True)]
+
+
+def _sheet_size(archive: zipfile.ZipFile) -> tuple[int, int, int]:
+    """The rows and cells of the archive's worksheets and the elements of its other parts (the shared
+    strings), counted in their XML as it unpacks, empty ones included: openpyxl parses each, and a 100 KB
+    archive of a million empty cells or strings would hold the worker past its timeout."""
+    rows = cells = elements = 0
+    for item in archive.infolist():
+        with archive.open(item) as part:
+            if item.filename.startswith("xl/worksheets/"):
+                found_rows, found_cells = _tags(part, (_ROW_TAG, _CELL_TAG))
+                rows, cells = rows + found_rows, cells + found_cells
+            else:
+                elements += _tags(part, (_ANY_TAG,))[0]
+    return rows, cells, elements
+
+
 def _xlsx_rows(content: bytes) -> Iterator[list[object]]:
     from openpyxl import load_workbook  # only an upload of XLSX needs the reader
 
     unreadable = FileProblem("Файл XLSX не читается: сохраните его в Excel или LibreOffice ещё раз.", field="file")
     try:
-        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(content)).infolist())
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        unpacked = sum(item.file_size for item in archive.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:  # a small archive that unpacks into gigabytes (a «zip bomb»)
+            raise FileProblem("Файл XLSX слишком велик в распакованном виде: разделите его на части.", field="file")
+        rows, cells, elements = _sheet_size(archive)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
         raise unreadable from None
-    if unpacked > MAX_UNPACKED_BYTES:  # a small archive that unpacks into gigabytes (a «zip bomb»)
-        raise FileProblem("Файл XLSX слишком велик в распакованном виде: разделите его на части.", field="file")
+    if rows > MAX_SHEET_ROWS or cells > MAX_SHEET_CELLS or elements > 2 * MAX_SHEET_CELLS:
+        raise FileProblem(f"В файле XLSX больше {MAX_SHEET_ROWS} строк или {MAX_SHEET_CELLS} ячеек, считая пустые: "
+                          "удалите пустые строки и столбцы или разделите файл на части.", field="file")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = book.worksheets[0]

@@ -63,4 +63,5 @@ class ServiceCodeSchema(Schema):
 
 class ServiceCodesUpdateSchema(Schema):
     codes = fields.List(fields.String(), required=True, metadata={
-        "description": "the registry numbers the municipality's order finances (at least one)"})
+        "description": "the registry numbers the municipality's order finances (at least one, at most 100); "
+                       "fullwidth or Arabic-Indic digits are digits"})

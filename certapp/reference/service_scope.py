@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from certapp.audit.services import record_event
 from certapp.common.errors import NotFoundError, ValidationError
+from certapp.common.normalise import ascii_text
 from certapp.common.roles import require_role
 from certapp.db import db
 from certapp.reference.models import Direction, FinancedServiceCode, Municipality, ServiceCode
@@ -113,13 +114,19 @@ def program_service_code(program) -> ServiceCode | None:
     return code_for(program.direction_id, program.adapted)
 
 
+#: the most registry numbers one request names (the federal list has a few dozen for this service)
+MAX_CODES = 100
+
+
 def set_financed_codes(municipality_id: int, registry_numbers: Iterable[str], actor) -> list[ServiceCode]:
     """The department sets the registry numbers its municipality's order finances (at least one).
     Raises ValidationError (field `codes`), NotFoundError (another municipality)."""
     require_role(actor, "department")
     if actor.municipality_id not in (None, municipality_id) or db.session.get(Municipality, municipality_id) is None:
         raise NotFoundError("Муниципальное образование не найдено.")
-    wanted = [" ".join(str(n).split()) for n in registry_numbers]
+    wanted = [" ".join(ascii_text(n).split()) for n in registry_numbers]  # ８０４２００О… is 804200О…
+    if len(wanted) > MAX_CODES:
+        raise ValidationError(f"Реестровых номеров — не больше {MAX_CODES}.", field="codes")
     by_number = {code.registry_number: code for code in list_service_codes()}
     unknown = [n for n in wanted if n not in by_number]
     if unknown:

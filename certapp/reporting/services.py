@@ -1018,21 +1018,24 @@ def enter_indicator_value(code: str, year, value, source, source_date, actor: Us
     is audited with its source; returns the stored fact (None when removed)."""
     require_role(actor, "department")
     indicator = BY_CODE.get(code)
-    if indicator is None:
-        raise ValidationError("Неизвестный показатель.", field="code")
-    if indicator.kind == COMPUTED:
+    if indicator is not None and indicator.kind == COMPUTED:
         raise ValidationError(f"Показатель {indicator.number} считает система: его значение не вносится.",
                               field="code", code="computed_indicator")
     checks = FieldChecks()
+    if indicator is None:  # the other fields are still checked: every wrong one named at once
+        checks.fail("code", "Неизвестный показатель.")
     year = checks(_entry_year, year)
-    parsed = checks(_field, "value", lambda: _parse_yes_no(value) if indicator.yes_no
-                    else _parse_number(value, indicator.unit, whole=True))
-    removing = "value" not in checks.fields and parsed is None
+    parsed = None if indicator is None else checks(
+        _field, "value", lambda: _parse_yes_no(value) if indicator.yes_no
+        else _parse_number(value, indicator.unit, whole=True))
+    removing = "value" not in checks.fields and parsed is None and (indicator is not None or _blank(value))
     text = date_of = None
     if not removing:
         text = checks(_field, "source", _parse_source, source)
-        date_of = checks(_field, "source_date", _parse_source_date, source_date, indicator.yes_no)
+        date_of = checks(_field, "source_date", _parse_source_date, source_date,
+                         indicator is not None and indicator.yes_no)
     checks.done()
+    assert indicator is not None  # checks.done() refused an unknown code
     entry = db.session.execute(select(IndicatorEntry).where(IndicatorEntry.code == code,
                                                             IndicatorEntry.year == year)).scalar_one_or_none()
     before = None if entry is None else str(entry.value)
@@ -1060,6 +1063,11 @@ def enter_indicator_value(code: str, year, value, source, source_date, actor: Us
     record_event("indicator_entry.set", ("IndicatorEntry", indicator_field(code, year)), from_state=before,
                  to_state=str(parsed), actor=actor, details={"source": text, "source_date": date_of})
     return entry
+
+
+def _blank(value) -> bool:
+    """A fact's value that asks to remove it: null or an empty text."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _field(name: str, check, *args):

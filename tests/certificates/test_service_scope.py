@@ -250,3 +250,37 @@ def test_statuses_stated_after_filing_stop_the_confirmation_with_the_legal_reaso
         raise AssertionError("a certificate was issued outside the service's scope")
     db.session.rollback()
     assert db.session.get(CertificateApplication, application.id).status == "submitted"
+
+
+def test_the_registry_numbers_take_fullwidth_digits_and_a_flood_of_numbers_is_refused(api, users):
+    """A hostile or careless client: «８０４２００О.９９…» is the registry number typed in fullwidth digits;
+    tens of thousands of numbers in one request are a 422 naming `codes`; neither changes what is financed
+    when refused."""
+    department = users["department"]
+    district = get_district().id
+    client = api(department)
+    ordinary = [code.registry_number for code in service_scope.list_service_codes() if not code.adapted]
+    before = sorted(code.registry_number for code in service_scope.financed_codes(district))
+    flood = client.put(f"/api/v1/reference/municipalities/{district}/service-codes", json={"codes": ordinary * 5000})
+    assert flood.status_code == 422 and "codes" in flood.json["errors"]["json"]
+    assert sorted(code.registry_number for code in service_scope.financed_codes(district)) == before
+    fullwidth = ordinary[0].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert fullwidth != ordinary[0]
+    answer = client.put(f"/api/v1/reference/municipalities/{district}/service-codes", json={"codes": [fullwidth]})
+    assert answer.status_code == 200, answer.json
+    assert [code["registry_number"] for code in answer.json] == [ordinary[0]]
+
+
+def test_a_status_not_offered_is_refused_on_the_page_in_russian_and_changes_nothing(login, users):
+    """A hostile form: a checkbox value the page does not offer (WTForms' Russian catalogue leaves its
+    message in English) is refused beside the field in Russian, the value stays as it was."""
+    parent = users["parent"]
+    child = _child_with_ovz(parent)
+    page = login(parent).post(f"/children/{child.id}/health",
+                              data={"statuses": ["<script>alert(1)</script>"], "health_consent": "y"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Поле «Сведения о здоровье ребёнка»: выберите из предложенных вариантов." in text
+    assert "not a valid choice" not in text and "<script>alert(1)" not in text
+    db.session.expire_all()
+    assert health.statuses_of(child) == ["ovz"]

@@ -365,3 +365,51 @@ def test_a_load_finding_a_problem_the_upload_did_not_see_changes_nothing_and_say
     assert batch.status == "failed" and batch.problems[0]["row"] == 3 and "уже есть сертификат" in batch.problems[0]["message"]
     assert db.session.get(Job, job.id).state == "failed"
     assert counts() == before and money_state() == money
+
+
+def _stuffed_workbook(extra_xml: bytes, shared_strings: bytes | None = None) -> bytes:
+    """The providers' template as XLSX with `extra_xml` put at the end of its sheet's data (and the shared
+    strings given, linked from the workbook): a small archive."""
+    import zipfile
+
+    headers, rows = services.template_rows("providers")
+    book = Workbook()
+    book.active.append(headers)
+    plain = io.BytesIO()
+    book.save(plain)
+    stuffed = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source, \
+            zipfile.ZipFile(stuffed, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", extra_xml + b"</sheetData>")
+            if shared_strings is not None and item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Type="http://schemas.openxmlformats.org/'
+                                    b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml" '
+                                    b'Id="rId99" /></Relationships>')
+            target.writestr(item.filename, data)
+        if shared_strings is not None:
+            target.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                            b'2006/main">' + shared_strings + b"</sst>")
+    return stuffed.getvalue()
+
+
+def test_a_small_workbook_of_a_million_empty_cells_is_refused_before_it_is_parsed(users, api, period):
+    """A 100 KB XLSX whose sheet holds a million empty rows (or one row of a million cells, or a million
+    empty shared strings) held the worker past its timeout while openpyxl parsed them: they are counted in
+    the XML first."""
+    client = api(users["department"])
+    before = counts()
+    empty_rows = b"<row><c t=\"inlineStr\"><is><t></t></is></c></row>" * (services.MAX_SHEET_ROWS + 1)
+    wide_row = b"<x:row>" + b"<x:c t=\"inlineStr\"><x:is><x:t></x:t></x:is></x:c>" * (services.MAX_SHEET_CELLS + 1) + b"</x:row>"
+    strings = b"<si><t></t></si>" * services.MAX_SHEET_CELLS  # openpyxl reads every one when it opens the book
+    for content in (_stuffed_workbook(empty_rows), _stuffed_workbook(wide_row), _stuffed_workbook(b"", strings)):
+        assert len(content) < 200_000
+        answer = post(client, "providers", content, name="stuffed.xlsx", dry_run=True)
+        assert answer.status_code == 201 and answer.json["status"] == "checked"
+        problem = answer.json["problems"][0]
+        assert problem["field"] == "Файл" and "считая пустые" in problem["message"], problem
+    fine = post(client, "providers", _stuffed_workbook(b""), name="template.xlsx", dry_run=True).json
+    assert all("считая пустые" not in p["message"] for p in fine["problems"])
+    assert counts() == before

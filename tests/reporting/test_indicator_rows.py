@@ -172,6 +172,11 @@ def test_every_wrong_field_is_named_at_once(api, users):
     assert computed.status_code == 422 and computed.json["status"] == "computed_indicator"
     assert "считает система" in computed.json["message"]
     assert client.put(FACTS, json=_fact(code="nonsense")).status_code == 422
+    unknown = client.put(FACTS, json=_fact(code="nonsense", year=_year() + 1, source="  ", source_date="x"))
+    assert unknown.status_code == 422  # an unknown row does not hide the other wrong fields
+    assert set(unknown.json["errors"]["json"]) == {"code", "year", "source", "source_date"}
+    assert unknown.json["errors"]["json"]["code"] == ["Неизвестный показатель."]
+    assert set(client.put(FACTS, json=_fact(code="nonsense", value=None)).json["errors"]["json"]) == {"code"}
     assert client.put(FACTS, json=_fact(source="x" * 501)).json["errors"]["json"]["source"] == [
         "Источник — не длиннее 500 знаков."]
     assert _entries() == 0

@@ -224,3 +224,32 @@ def test_an_uploaded_file_of_deep_brackets_is_a_russian_422_not_a_500(client, co
     """The public verification page parsed the file itself, past the body guard: a RecursionError, a 500."""
     response = client.post("/documents/verify", data={"file": (io.BytesIO(content), "d.json")})
     assert response.status_code == 422 and "Файл не читается" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role, path, body", [
+    ("moc", "/api/v1/monitoring/checklist-items", r'{"title": "Журнал \ud800", "weight": 1}'),
+    ("moc", "/api/v1/monitoring/checklist-items", r'{"title": "Журнал \u0000 ведётся", "weight": 1}'),
+    ("department", "/api/v1/reference/municipalities/{district}/service-codes", r'{"codes": ["\udfff"]}'),
+    ("department", "/api/v1/reports/indicators/facts", r'{"\u0000code": "x", "nested": [{"a": ["\ud83d"]}]}'),
+])
+def test_a_lone_surrogate_or_nul_in_a_json_string_is_a_russian_400(users, api, role, path, body):
+    """«\\ud800» alone made a 500 (no encoder writes it: SQLite, the log, the answer), «\\u0000» was stored on
+    SQLite and a 500 on PostgreSQL; both are refused with the reason before any handler, nothing stored."""
+    from certapp.monitoring.models import ChecklistItem
+    from certapp.reference.services import get_district
+
+    user = users[role] if role in users else factories.make_user(role)
+    db.session.commit()
+    items = db.session.execute(select(func.count()).select_from(ChecklistItem)).scalar_one()
+    method = "post" if path.endswith("checklist-items") else "put"
+    response = getattr(api(user), method)(path.format(district=get_district().id), data=body,
+                                          content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "нельзя сохранить" in response.json["message"]
+    assert db.session.execute(select(func.count()).select_from(ChecklistItem)).scalar_one() == items
+
+
+def test_a_surrogate_pair_in_json_is_a_character_and_passes(users, api):
+    emoji = api(users["parent"]).post("/api/v1/certificates/applications", content_type="application/json",
+                                      data=r'{"child_id": 999999, "period_id": 1, "consent": true, "x": "\ud83d\ude00"}')
+    assert emoji.status_code != 400 and emoji.status_code < 500
