@@ -308,7 +308,7 @@ def moc_waiting(user: User) -> dict:
     visited = set(db.session.execute(select(MonitoringVisit.provider_id).where(
         MonitoringVisit.municipality_id == municipality_id,
         MonitoringVisit.visited_on.between(date(year, 1, 1), date(year, 12, 31)))).scalars())
-    return {"items": len(active_items(municipality_id)), "figures": quality_figures(year, [municipality_id]),
+    return {"item_count": len(active_items(municipality_id)), "figures": quality_figures(year, [municipality_id]),
             "not_visited": [p for p in providers_to_monitor(municipality_id) if p.id not in visited]}
 
 

@@ -78,6 +78,14 @@ def test_the_support_centre_adds_checklist_items_and_records_a_visit_with_its_we
     assert {"checklist_item.create", "monitoring_visit.create"} <= actions
 
 
+def test_the_support_centres_home_counts_its_checklist_and_names_who_is_not_visited(login, world):
+    _visit(world, world["own"], results=("met", "met", "not_met"))
+    html = login(world["moc"]).get("/").get_data(as_text=True)
+    assert "Пунктов в чек-листе: <strong>3</strong>" in html and "built-in" not in html
+    assert "из 2 исполнителей" in html
+    assert world["other"].short_name in html and ".</p>" in html and "..</p>" not in html
+
+
 def test_the_score_is_the_weighted_share_of_the_items_met_a_partial_one_half():
     assert services.visit_score([("met", 3), ("partial", 2), ("not_met", 1)]) == Decimal("66.67")
     assert services.visit_score([("not_met", 5)]) == Decimal("0.00")
