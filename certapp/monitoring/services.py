@@ -150,7 +150,7 @@ def _check_results(results: dict, items: list[ChecklistItem], checks: FieldCheck
     for item in items:
         result, comment = results.get(item.id, (None, None))
         if result not in RESULTS:
-            checks.fail(f"results.{item.id}", f"Отметьте результат по пункту «{item.title[:80]}».")
+            checks.fail(f"results.{item.id}", f"Отметьте результат по пункту «{item.short_title}».")
             continue
         comment = checks(text_field, comment, f"results.{item.id}", "Комментарий к пункту", MAX_COMMENT,
                          required=False, multiline=True)

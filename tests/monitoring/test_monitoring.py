@@ -106,6 +106,17 @@ def test_every_wrong_field_of_a_visit_is_shown_beside_it_at_once_and_nothing_is_
     assert _count(MonitoringVisit) == 0 and _count(VisitResult) == 0
 
 
+def test_a_long_items_name_in_a_message_is_cut_between_words_with_an_ellipsis(login, world):
+    title = "Занятия проводит педагог с документом об образовании и без ограничений по ст. 351.1 ТК РФ"
+    item = services.add_item(title, 2, world["moc"])
+    db.session.commit()
+    html = login(world["moc"]).post("/monitoring/visits/new", data=_form(world, world["own"].id)).get_data(as_text=True)
+    assert "«Занятия проводит педагог с документом об образовании и без ограничений по ст.…»" in html
+    assert "ст. 35»" not in html
+    assert item.short_title.endswith("…") and len(item.short_title) <= 81
+    assert world["items"][0].short_title == world["items"][0].title
+
+
 def test_a_retired_item_is_no_longer_asked_and_the_visits_that_asked_it_keep_its_result(api, world):
     first = _visit(world, world["own"], results=("met", "met", "not_met"))
     assert first.score == Decimal("83.33")
