@@ -255,6 +255,8 @@ def test_the_regional_operator_compares_the_municipalities(api, login, users, wo
     html = login(users["region"]).get("/monitoring/region?year=2026").get_data(as_text=True)
     assert "Каратузский район" in html and "Курагинский район" in html and "Регион, всего" in html
     assert "нет посещений" in html  # Kuragino
+    # a provider admitted in two municipalities counts once in the total: the page says why it is not the sum
+    assert "считается один раз" in html
     rows = api(users["region"]).get("/api/v1/monitoring/region?year=2026")
     assert rows.status_code == 200
     by_name = {row["name"]: row["figures"] for row in rows.json}
