@@ -99,7 +99,7 @@ def set_health(child_id: int, parent: User, statuses: list[str] | None, consent:
         fields["statuses"] = "Можно отметить только «ОВЗ» и «Ребёнок-инвалид»."
     if consent is not True:
         fields["health_consent"] = ("Нужно отдельное согласие на обработку сведений о здоровье ребёнка "
-                                    "(ст. 10 152-ФЗ).")
+                                    "(ст. 10 Федерального закона № 152-ФЗ).")
     if fields:
         first = next(iter(fields))
         raise ValidationError(fields[first] if len(fields) == 1 else "Исправьте ошибки в полях формы.",

@@ -113,6 +113,7 @@ def test_withdrawing_the_consent_erases_the_statuses(api, login, users):
     # the page form: the consent is asked for beside its field
     page = client.post(f"/children/{child.id}/health", data={"statuses": ["disabled"]})
     assert page.status_code == 422 and "отдельное согласие" in page.get_data(as_text=True)
+    assert "(ст. 10 Федерального закона № 152-ФЗ)" in page.get_data(as_text=True)  # the law named in words
     assert client.post(f"/children/{child.id}/health", data={"statuses": ["disabled"], "health_consent": "y"}
                        ).status_code == 302
     other_parent = make_user("parent")
