@@ -104,6 +104,9 @@ def test_withdrawing_the_consent_erases_the_statuses(api, login, users):
     parent = users["parent"]
     child = _child_with_ovz(parent)
     client = login(parent)
+    shown = client.get(f"/children/{child.id}/health").get_data(as_text=True)
+    # the withdrawal is a styled button that asks before it erases
+    assert 'data-confirm="Отозвать согласие?' in shown and '<button type="submit" class="btn btn-danger">' in shown
     assert client.post(f"/children/{child.id}/health/withdraw").status_code == 302
     db.session.expire_all()
     assert (child.health_encrypted, child.health_consent_at) == (None, None)
