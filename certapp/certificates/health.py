@@ -173,5 +173,5 @@ def check_program_scope(child: Child, program: Program, municipality_id: int) ->
         raise scope_refusal(municipality, "group_id")
     if code.id not in {c.id for c in financed_codes(municipality_id)}:
         raise ValidationError(f"Услуга программы (реестровый номер {code.registry_number}) не финансируется "
-                              f"приказом муниципального образования «{municipality.name}».", field="group_id",
+                              f"постановлением муниципального образования «{municipality.name}».", field="group_id",
                               code="service_not_financed")

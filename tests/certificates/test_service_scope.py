@@ -27,7 +27,7 @@ from tests.factories import (
     this_month,
 )
 
-REASON = "Приложение 1 к приказу № 458-п: услуга не оказывается обучающимся с ОВЗ и детям-инвалидам"
+REASON = "Приложение 1 к постановлению № 458-п: услуга не оказывается обучающимся с ОВЗ и детям-инвалидам"
 
 
 def _json(data):
@@ -200,6 +200,9 @@ def test_the_department_edits_only_its_own_municipalitys_codes_and_every_field_i
     assert len(api().get("/api/v1/reference/service-codes").json) == 12
     page = login(department).post("/reference/service-codes", data={})
     assert page.status_code == 422 and "хотя бы одну" in page.get_data(as_text=True)
+    # 458-п is the district administration's постановление, as the footer names it, never a «приказ»
+    shown = login(department).get("/reference/service-codes").get_data(as_text=True)
+    assert "Постановление № 458-п от 16.05.2023, Приложение 1" in shown and "приказ" not in shown.lower()
     assert db.session.execute(select(func.count()).select_from(FinancedServiceCode).where(
         FinancedServiceCode.municipality_id == other.id).execution_options(all_municipalities=True)).scalar_one() == 6
 
