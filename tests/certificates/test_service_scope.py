@@ -169,6 +169,24 @@ def test_a_child_with_ovz_is_refused_a_program_not_adapted_and_told_where_adapte
     assert options[0].refusal and "не финансируется" in options[0].refusal
 
 
+def test_the_catalog_promises_a_child_with_ovz_only_what_its_certificate_will_pay(users):
+    """The catalog's «оплатит сертификат» line follows the enrollment's rule: no line for a program the
+    child would be refused (not adapted), nor for one the municipality's order does not finance."""
+    parent, department = users["parent"], users["department"]
+    provider_user, _ = make_provider(department=department)
+    ordinary = make_program(provider_user, department)
+    adapted = make_program(provider_user, department, title="Робототехника для детей с ОВЗ", adapted=True)
+    certificate = make_certificate(parent, department)
+    db.session.commit()
+    assert set(enrollments.catalog_offers(parent, [ordinary, adapted])) == {ordinary.id}  # the six numbers only
+    health.set_health(certificate.child_id, parent, ["ovz"], True)
+    db.session.commit()
+    assert enrollments.catalog_offers(parent, [ordinary, adapted]) == {}
+    _finance_adapted(department)
+    db.session.commit()
+    assert set(enrollments.catalog_offers(parent, [ordinary, adapted])) == {adapted.id}
+
+
 def test_a_municipality_that_finances_adapted_programs_issues_and_enrolls_into_them(api, users):
     parent, department = users["parent"], users["department"]
     _finance_adapted(department)
