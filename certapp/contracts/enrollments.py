@@ -1,6 +1,6 @@
 """Enrollment requests: a parent asks for a seat in a group, the provider accepts (the contract is offered)
 or declines. Money moves only through ledger.services."""
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -81,7 +81,7 @@ def catalog_offers(parent: User, programs: list[Program], today: date | None = N
     return offers
 
 
-def _service_scope(certificates: list[Certificate]):
+def _service_scope(certificates: list[Certificate]) -> Callable[[Certificate, Program], bool]:
     """Whether a certificate can pay for a program under the service's scope, as check_program_scope decides
     at enrollment (the program's registry number financed; a child with ОВЗ or a disability only in an
     adapted program), read once for the catalog's page rather than per card."""
