@@ -81,7 +81,7 @@ NAVIGATION = (
     ("Мониторинг по муниципалитетам", "monitoring.region", ("region",), "reports"),
     ("Сроки", "deadlines.index", ("department",), "settings"),
     ("Муниципалитет", "reference.municipality", ("department",), "settings"),
-    ("Услуги по приказу", "reference.service_codes", ("department",), "settings"),
+    ("Услуги по постановлению", "reference.service_codes", ("department",), "settings"),
     ("Письма", "notifications.outbox", ("department",), "settings"),
     ("Хранение данных", "privacy.retention", ("department",), "settings"),
     ("Опорный центр", "monitoring.staff", ("department",), "settings"),

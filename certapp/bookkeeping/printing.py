@@ -42,7 +42,7 @@ def agreement_document(agreement: Agreement) -> PrintedDocument:
         date_label="Заключено" if agreement.concluded_on else "Подготовлено",
         issuer=issuer(agreement.municipality), state=agreement.state_name,
         subtitle="связанных с оказанием муниципальной услуги в социальной сфере в соответствии с социальными "
-                 "сертификатами\n(постановление № 677, п. 6.1.4 порядка № 458-п)",
+                 "сертификатами\n(п. 6.1.4 постановления № 458-п)",
         parties=[authority, provider],
         sections=[
             Section("1. Предмет соглашения", paragraphs=[AGREEMENT_SUBJECT + "."]),

@@ -99,7 +99,7 @@ def set_health(child_id: int, parent: User, statuses: list[str] | None, consent:
         fields["statuses"] = "Можно отметить только «ОВЗ» и «Ребёнок-инвалид»."
     if consent is not True:
         fields["health_consent"] = ("Нужно отдельное согласие на обработку сведений о здоровье ребёнка "
-                                    "(ст. 10 152-ФЗ).")
+                                    "(ст. 10 Федерального закона № 152-ФЗ).")
     if fields:
         first = next(iter(fields))
         raise ValidationError(fields[first] if len(fields) == 1 else "Исправьте ошибки в полях формы.",
@@ -173,5 +173,5 @@ def check_program_scope(child: Child, program: Program, municipality_id: int) ->
         raise scope_refusal(municipality, "group_id")
     if code.id not in {c.id for c in financed_codes(municipality_id)}:
         raise ValidationError(f"Услуга программы (реестровый номер {code.registry_number}) не финансируется "
-                              f"приказом муниципального образования «{municipality.name}».", field="group_id",
+                              f"постановлением муниципального образования «{municipality.name}».", field="group_id",
                               code="service_not_financed")

@@ -35,7 +35,7 @@ def application_document(application: CertificateApplication) -> PrintedDocument
         version=APPLICATION_VERSION, date=application.created_at, date_label="Подано",
         issuer=issuer(application.municipality), state=application.status_name,
         subtitle=f"на получение муниципальной услуги в социальной сфере {SERVICE}\n"
-                 "(Федеральный закон № 189-ФЗ, п. 6.1.5 порядка № 458-п)",
+                 "(Федеральный закон № 189-ФЗ, п. 6.1.5 постановления № 458-п)",
         parties=[Party("Заявитель (законный представитель)", application.parent.full_name),
                  authority_party(application.municipality, "Кому: уполномоченный орган")],
         sections=[

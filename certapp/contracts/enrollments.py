@@ -1,6 +1,6 @@
 """Enrollment requests: a parent asks for a seat in a group, the provider accepts (the contract is offered)
 or declines. Money moves only through ledger.services."""
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
-from certapp.certificates.health import check_program_scope
+from certapp.certificates.health import check_program_scope, statuses_of
 from certapp.certificates.models import Certificate, Child
 from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
@@ -33,6 +33,7 @@ from certapp.jobs.models import Job
 from certapp.ledger import services as ledger
 from certapp.programs.models import Program, StudyGroup
 from certapp.reference.models import Municipality, Period
+from certapp.reference.service_scope import financed_codes, list_service_codes
 from certapp.registry.services import admitted_in, require_registry_provider
 
 
@@ -64,6 +65,7 @@ def catalog_offers(parent: User, programs: list[Program], today: date | None = N
     if not certificates:
         return {}
     available = {c.id: c.balance.available if c.balance else 0 for c in certificates}  # accounting: no money
+    in_scope = _service_scope(certificates)
     offers = {}
     for program in programs:
         groups = [g for g in program.groups if g.ends_on >= today]
@@ -73,10 +75,26 @@ def catalog_offers(parent: User, programs: list[Program], today: date | None = N
         start = max(first_of_month(today), first_of_month(group.starts_on))
         offered_in = {m.id for m in program.municipalities}
         payable = [(c, price_split(program.price_per_month, start, group.ends_on, available[c.id]))
-                   for c in certificates if c.municipality_id in offered_in]
+                   for c in certificates if c.municipality_id in offered_in and in_scope(c, program)]
         if payable:
             offers[program.id] = payable
     return offers
+
+
+def _service_scope(certificates: list[Certificate]) -> Callable[[Certificate, Program], bool]:
+    """Whether a certificate can pay for a program under the service's scope, as check_program_scope decides
+    at enrollment (the program's registry number financed; a child with ОВЗ or a disability only in an
+    adapted program), read once for the catalog's page rather than per card."""
+    codes = {(code.direction_id, code.adapted): code.id for code in list_service_codes()}
+    financed = {m: {code.id for code in financed_codes(m)} for m in {c.municipality_id for c in certificates}}
+    health = {c.id: bool(statuses_of(c.child)) for c in certificates}
+
+    def in_scope(certificate: Certificate, program: Program) -> bool:
+        code = codes.get((program.direction_id, program.adapted))
+        if code is None:
+            return True  # no registry number for the direction: check_program_scope does not refuse either
+        return code in financed[certificate.municipality_id] and (program.adapted or not health[certificate.id])
+    return in_scope
 
 
 def _seats_left(group: StudyGroup) -> int:

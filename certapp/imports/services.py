@@ -710,7 +710,17 @@ def check_file(kind: str, filename: str, content: bytes, municipality: Municipal
     check.rows = len(rows)
     for number, values in rows:
         CHECKS[kind](check, number, values)
+    check.problems = by_row(check.problems)
     return check
+
+
+def by_row(problems: list[Problem]) -> list[Problem]:
+    """The problems in the file's order of rows, one per cell: a value too long to read is not also
+    reported as missing by the row's checks."""
+    first: dict[tuple[int | None, str], Problem] = {}
+    for problem in problems:
+        first.setdefault((problem.row, problem.field), problem)
+    return sorted(first.values(), key=lambda p: p.row or 0)
 
 
 # --- batches: the dry run, the load as a job --------------------------------------------------------

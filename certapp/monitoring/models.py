@@ -23,6 +23,9 @@ COMPLIANCE_THRESHOLD = Decimal(80)
 MAX_WEIGHT = 100
 
 
+SHORT_TITLE = 80
+
+
 class ChecklistItem(MunicipalityOwned, Model):
     """One point of the service standard's checklist, with its weight. An item is never edited nor
     deleted: one retired (`retired_at`) is no longer asked on new visits, old visits keep its result;
@@ -42,6 +45,14 @@ class ChecklistItem(MunicipalityOwned, Model):
     @property
     def retired(self) -> bool:
         return self.retired_at is not None
+
+    @property
+    def short_title(self) -> str:
+        """The title for a message: up to 80 characters, cut between words with «…», never inside one."""
+        if len(self.title) <= SHORT_TITLE:
+            return self.title
+        cut = self.title[:SHORT_TITLE].rsplit(" ", 1)[0].rstrip(" ,;:—-")
+        return f"{cut}…"
 
     def __repr__(self) -> str:
         return f"<ChecklistItem {self.id} weight={self.weight}{' retired' if self.retired else ''}>"

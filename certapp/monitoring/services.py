@@ -150,7 +150,7 @@ def _check_results(results: dict, items: list[ChecklistItem], checks: FieldCheck
     for item in items:
         result, comment = results.get(item.id, (None, None))
         if result not in RESULTS:
-            checks.fail(f"results.{item.id}", f"Отметьте результат по пункту «{item.title[:80]}».")
+            checks.fail(f"results.{item.id}", f"Отметьте результат по пункту «{item.short_title}».")
             continue
         comment = checks(text_field, comment, f"results.{item.id}", "Комментарий к пункту", MAX_COMMENT,
                          required=False, multiline=True)
@@ -308,7 +308,7 @@ def moc_waiting(user: User) -> dict:
     visited = set(db.session.execute(select(MonitoringVisit.provider_id).where(
         MonitoringVisit.municipality_id == municipality_id,
         MonitoringVisit.visited_on.between(date(year, 1, 1), date(year, 12, 31)))).scalars())
-    return {"items": len(active_items(municipality_id)), "figures": quality_figures(year, [municipality_id]),
+    return {"item_count": len(active_items(municipality_id)), "figures": quality_figures(year, [municipality_id]),
             "not_visited": [p for p in providers_to_monitor(municipality_id) if p.id not in visited]}
 
 

@@ -131,7 +131,7 @@ def retire_item(item_id: int):
         refuse(error)
         flash(error.message, "error")
     else:
-        flash(f"Пункт «{item.title[:80]}» больше не проверяется; прежние посещения его сохраняют.", "success")
+        flash(f"Пункт «{item.short_title}» больше не проверяется; прежние посещения его сохраняют.", "success")
     return redirect(url_for("monitoring.checklist"))
 
 

@@ -11,7 +11,7 @@ class ProgramForm(BaseForm):
     direction = SelectField("Направленность", validators=[DataRequired()])
     adapted = BooleanField("Адаптированная программа", description="Для обучающихся с ОВЗ и детей-инвалидов: "
                            "у неё свой реестровый номер услуги, её оплачивают сертификаты тех муниципалитетов, "
-                           "чей приказ финансирует адаптированные программы.")
+                           "чьё постановление финансирует адаптированные программы.")
     description = TextAreaField("Описание", validators=[DataRequired()])
     age_from = IntegerField("Возраст от, лет", validators=[DataRequired()])
     age_to = IntegerField("Возраст до, лет", validators=[DataRequired()], description="От 5 до 17 лет включительно.")

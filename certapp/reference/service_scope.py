@@ -37,7 +37,7 @@ SERVICE_CODES = (
 )
 
 #: the legal reason of a refusal to a child with ОВЗ or a disability, for an order numbered `order`
-LEGAL_REASON = "Приложение 1 к приказу № {order}: услуга не оказывается обучающимся с ОВЗ и детям-инвалидам"
+LEGAL_REASON = "Приложение 1 к постановлению № {order}: услуга не оказывается обучающимся с ОВЗ и детям-инвалидам"
 
 
 def legal_reason(municipality: Municipality) -> str:
@@ -132,7 +132,7 @@ def set_financed_codes(municipality_id: int, registry_numbers: Iterable[str], ac
     if unknown:
         raise ValidationError(f"Нет такого реестрового номера услуги: {unknown[0]}.", field="codes")
     if not wanted:
-        raise ValidationError("Отметьте хотя бы одну услугу, которую финансирует приказ.", field="codes")
+        raise ValidationError("Отметьте хотя бы одну услугу, которую финансирует постановление.", field="codes")
     before = sorted(code.registry_number for code in financed_codes(municipality_id))
     after = sorted(set(wanted))
     if before == after:

@@ -50,7 +50,7 @@ def registry_application_document(application: RegistryApplication) -> PrintedDo
         date_label="Подана" if application.submitted_at else "Создана", issuer=issuer(application.municipality),
         state=application.status_name,
         subtitle="муниципальной услуги в социальной сфере «Реализация дополнительных общеразвивающих программ»\n"
-                 "(п. 6.1.3 порядка № 458-п)",
+                 "(п. 6.1.3 постановления № 458-п)",
         parties=[provider_party(application, "Заявитель (исполнитель услуг)"),
                  authority_party(application.municipality, "Рассматривает: уполномоченный орган")],
         sections=[Section("1. Сведения о заявителе", fields=fields),

@@ -10,7 +10,7 @@ from certapp.common.money import format_rub
 from certapp.common.months import month_label
 from certapp.common.printing import PrintedDocument, Section, Signature, Table
 from certapp.common.rows import get_existing
-from certapp.common.templating import format_date
+from certapp.common.templating import format_date, format_number
 from certapp.documents.printing import authority_party, issuer
 from certapp.reference.models import Municipality
 from certapp.reporting.models import FormedExecutionReport, SocialOrder
@@ -57,9 +57,9 @@ EXECUTION_WIDTHS = (44, 44, 20, 20, 12, 22, 22, 12, 28, 28, 12)
 
 
 def _execution_row(values: dict, first: str, second: str) -> list[str]:
-    return [first, second, str(values["planned_children"]), str(values["children"]),
-            _share(values["children"], values["planned_children"]), str(values["planned_child_hours"]),
-            str(values["child_hours"]), _share(values["child_hours"], values["planned_child_hours"]),
+    return [first, second, format_number(values["planned_children"]), format_number(values["children"]),
+            _share(values["children"], values["planned_children"]), format_number(values["planned_child_hours"]),
+            format_number(values["child_hours"]), _share(values["child_hours"], values["planned_child_hours"]),
             format_rub(values["planned_money"]), format_rub(values["money"]),
             _share(values["money"], values["planned_money"])]
 
@@ -95,10 +95,10 @@ def execution_document(figures: dict, municipality: Municipality | None,
 
 def order_document(order: SocialOrder) -> PrintedDocument:
     """The social order of a year in one version, with its lines and the approval's signature."""
-    lines = [[line.direction.service_code, line.direction.name, str(line.planned_children),
-              str(line.planned_child_hours), format_rub(line.planned_money)] for line in order.lines]
-    totals = ["Итого", "", str(sum(line.planned_children for line in order.lines)),
-              str(sum(line.planned_child_hours for line in order.lines)),
+    lines = [[line.direction.service_code, line.direction.name, format_number(line.planned_children),
+              format_number(line.planned_child_hours), format_rub(line.planned_money)] for line in order.lines]
+    totals = ["Итого", "", format_number(sum(line.planned_children for line in order.lines)),
+              format_number(sum(line.planned_child_hours for line in order.lines)),
               format_rub(sum(line.planned_money for line in order.lines))]
     approver = get_existing(User, order.approved_by_id) if order.approved_by_id else None
     return PrintedDocument(

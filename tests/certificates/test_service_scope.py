@@ -27,7 +27,7 @@ from tests.factories import (
     this_month,
 )
 
-REASON = "Приложение 1 к приказу № 458-п: услуга не оказывается обучающимся с ОВЗ и детям-инвалидам"
+REASON = "Приложение 1 к постановлению № 458-п: услуга не оказывается обучающимся с ОВЗ и детям-инвалидам"
 
 
 def _json(data):
@@ -104,6 +104,9 @@ def test_withdrawing_the_consent_erases_the_statuses(api, login, users):
     parent = users["parent"]
     child = _child_with_ovz(parent)
     client = login(parent)
+    shown = client.get(f"/children/{child.id}/health").get_data(as_text=True)
+    # the withdrawal is a styled button that asks before it erases
+    assert 'data-confirm="Отозвать согласие?' in shown and '<button type="submit" class="btn btn-danger">' in shown
     assert client.post(f"/children/{child.id}/health/withdraw").status_code == 302
     db.session.expire_all()
     assert (child.health_encrypted, child.health_consent_at) == (None, None)
@@ -113,6 +116,7 @@ def test_withdrawing_the_consent_erases_the_statuses(api, login, users):
     # the page form: the consent is asked for beside its field
     page = client.post(f"/children/{child.id}/health", data={"statuses": ["disabled"]})
     assert page.status_code == 422 and "отдельное согласие" in page.get_data(as_text=True)
+    assert "(ст. 10 Федерального закона № 152-ФЗ)" in page.get_data(as_text=True)  # the law named in words
     assert client.post(f"/children/{child.id}/health", data={"statuses": ["disabled"], "health_consent": "y"}
                        ).status_code == 302
     other_parent = make_user("parent")
@@ -165,6 +169,24 @@ def test_a_child_with_ovz_is_refused_a_program_not_adapted_and_told_where_adapte
     assert options[0].refusal and "не финансируется" in options[0].refusal
 
 
+def test_the_catalog_promises_a_child_with_ovz_only_what_its_certificate_will_pay(users):
+    """The catalog's «оплатит сертификат» line follows the enrollment's rule: no line for a program the
+    child would be refused (not adapted), nor for one the municipality's order does not finance."""
+    parent, department = users["parent"], users["department"]
+    provider_user, _ = make_provider(department=department)
+    ordinary = make_program(provider_user, department)
+    adapted = make_program(provider_user, department, title="Робототехника для детей с ОВЗ", adapted=True)
+    certificate = make_certificate(parent, department)
+    db.session.commit()
+    assert set(enrollments.catalog_offers(parent, [ordinary, adapted])) == {ordinary.id}  # the six numbers only
+    health.set_health(certificate.child_id, parent, ["ovz"], True)
+    db.session.commit()
+    assert enrollments.catalog_offers(parent, [ordinary, adapted]) == {}
+    _finance_adapted(department)
+    db.session.commit()
+    assert set(enrollments.catalog_offers(parent, [ordinary, adapted])) == {adapted.id}
+
+
 def test_a_municipality_that_finances_adapted_programs_issues_and_enrolls_into_them(api, users):
     parent, department = users["parent"], users["department"]
     _finance_adapted(department)
@@ -196,6 +218,9 @@ def test_the_department_edits_only_its_own_municipalitys_codes_and_every_field_i
     assert len(api().get("/api/v1/reference/service-codes").json) == 12
     page = login(department).post("/reference/service-codes", data={})
     assert page.status_code == 422 and "хотя бы одну" in page.get_data(as_text=True)
+    # 458-п is the district administration's постановление, as the footer names it, never a «приказ»
+    shown = login(department).get("/reference/service-codes").get_data(as_text=True)
+    assert "Постановление № 458-п от 16.05.2023, Приложение 1" in shown and "приказ" not in shown.lower()
     assert db.session.execute(select(func.count()).select_from(FinancedServiceCode).where(
         FinancedServiceCode.municipality_id == other.id).execution_options(all_municipalities=True)).scalar_one() == 6
 

@@ -163,6 +163,8 @@ def test_the_agreement_prints_with_both_signatures(app, users, login, api, tmp_p
                    number=agreement.number, version=1, date=agreement.concluded_on, names=[provider.full_name],
                    signer=provider_user.full_name)
     assert urls[0] in login(provider_user).get(f"/bookkeeping/agreements/{agreement.id}").get_data(as_text=True)
+    # the basis is the district's own act, not another region's «постановление № 677»
+    assert "(п. 6.1.4 постановления № 458-п)" in html and "677" not in html
 
     other_provider = make_provider(department=users["department"])[0]
     db.session.commit()
@@ -324,3 +326,12 @@ def test_the_api_documents_each_pdf(app):
                  "/api/v1/reports/social-orders/{order_id}/pdf", "/api/v1/reports/execution/formed/{formed_id}/pdf",
                  "/api/v1/certificates/{certificate_id}/pdf"):
         assert "application/pdf" in paths[path]["get"]["responses"]["200"]["content"], path
+
+
+def test_counts_and_person_hours_print_with_thousands_separated():
+    """A printed report reads «19 800» человеко-часов, as it reads «2 610 000,00 ₽», never «19800»."""
+    from certapp.reporting.render import _execution_row
+
+    row = _execution_row({"planned_children": 1275, "children": 3, "planned_child_hours": 19800, "child_hours": 96,
+                          "planned_money": 261_000_000, "money": 1_175_000}, "Итого", "")
+    assert row[2:4] == ["1\u00a0275", "3"] and row[5:7] == ["19\u00a0800", "96"]

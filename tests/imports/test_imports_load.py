@@ -129,6 +129,10 @@ def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(users, ap
     assert {(5, "Номинал, ₽"), (5, "Остаток, ₽")} <= found
     assert {(6, "Учебный год"), (6, "Дата рождения")} <= found
     assert not {row for row, _ in found} & {2, 7}
+    # in the file's order of rows, one problem a cell: 5 000 digits are too long, not also «Не заполнено»
+    assert [p["row"] for p in body["problems"]] == sorted(p["row"] for p in body["problems"])
+    assert [p["message"] for p in body["problems"] if (p["row"], p["field"]) == (5, "Остаток, ₽")] == [
+        "Значение длиннее 1000 символов."]
     assert counts() == before
 
 

@@ -78,6 +78,14 @@ def test_the_support_centre_adds_checklist_items_and_records_a_visit_with_its_we
     assert {"checklist_item.create", "monitoring_visit.create"} <= actions
 
 
+def test_the_support_centres_home_counts_its_checklist_and_names_who_is_not_visited(login, world):
+    _visit(world, world["own"], results=("met", "met", "not_met"))
+    html = login(world["moc"]).get("/").get_data(as_text=True)
+    assert "Пунктов в чек-листе: <strong>3</strong>" in html and "built-in" not in html
+    assert "из 2 исполнителей" in html
+    assert world["other"].short_name in html and ".</p>" in html and "..</p>" not in html
+
+
 def test_the_score_is_the_weighted_share_of_the_items_met_a_partial_one_half():
     assert services.visit_score([("met", 3), ("partial", 2), ("not_met", 1)]) == Decimal("66.67")
     assert services.visit_score([("not_met", 5)]) == Decimal("0.00")
@@ -96,6 +104,17 @@ def test_every_wrong_field_of_a_visit_is_shown_beside_it_at_once_and_nothing_is_
     assert html.count("Отметьте результат по пункту") == 2  # the unknown result and the missing one
     assert f'id="err-item-{world["items"][1].id}"' in html and 'aria-invalid="true"' in html
     assert _count(MonitoringVisit) == 0 and _count(VisitResult) == 0
+
+
+def test_a_long_items_name_in_a_message_is_cut_between_words_with_an_ellipsis(login, world):
+    title = "Занятия проводит педагог с документом об образовании и без ограничений по ст. 351.1 ТК РФ"
+    item = services.add_item(title, 2, world["moc"])
+    db.session.commit()
+    html = login(world["moc"]).post("/monitoring/visits/new", data=_form(world, world["own"].id)).get_data(as_text=True)
+    assert "«Занятия проводит педагог с документом об образовании и без ограничений по ст.…»" in html
+    assert "ст. 35»" not in html
+    assert item.short_title.endswith("…") and len(item.short_title) <= 81
+    assert world["items"][0].short_title == world["items"][0].title
 
 
 def test_a_retired_item_is_no_longer_asked_and_the_visits_that_asked_it_keep_its_result(api, world):
@@ -236,6 +255,8 @@ def test_the_regional_operator_compares_the_municipalities(api, login, users, wo
     html = login(users["region"]).get("/monitoring/region?year=2026").get_data(as_text=True)
     assert "Каратузский район" in html and "Курагинский район" in html and "Регион, всего" in html
     assert "нет посещений" in html  # Kuragino
+    # a provider admitted in two municipalities counts once in the total: the page says why it is not the sum
+    assert "считается один раз" in html
     rows = api(users["region"]).get("/api/v1/monitoring/region?year=2026")
     assert rows.status_code == 200
     by_name = {row["name"]: row["figures"] for row in rows.json}

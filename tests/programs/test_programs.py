@@ -166,6 +166,31 @@ def test_catalog_cards_show_seats_start_and_what_the_certificate_pays(client, us
     assert f'href="/enroll/{program.id}"' in page
 
 
+def test_a_child_with_certificates_of_two_periods_reads_each_offer_with_its_period(users, login):
+    """Two lines «Вера: оплатит сертификат …» would not say which certificate pays what: each names its period."""
+    from datetime import date, timedelta
+
+    from certapp.certificates import services as certificates
+    from certapp.db import db
+    from certapp.reference.services import create_period
+    from tests.factories import current_period, make_certificate, make_program, make_provider
+
+    provider_user, _ = make_provider(department=users["department"])
+    make_program(provider_user, users["department"], title="Шахматный клуб")
+    first = make_certificate(parent=users["parent"], department=users["department"], first_name="Вера")
+    now = current_period()
+    start = now.ends_on + timedelta(days=1)
+    code = f"{start.year}/{(start.year + 1) % 100:02d}"
+    following = create_period(code=code, name=f"{code} учебный год", starts_on=start,
+                              ends_on=date(start.year + 1, 8, 31), nominal=18_000_00, actor=users["department"])
+    application = certificates.apply(users["parent"], first.child_id, following.id, True)
+    certificates.confirm(application.id, users["department"])
+    db.session.commit()
+    page = login(users["parent"]).get("/catalog").get_data(as_text=True)
+    assert f"Вера ({now.name}): оплатит сертификат" in page and f"Вера ({following.name}): оплатит сертификат" in page
+    assert "Вера: оплатит сертификат" not in page
+
+
 def test_catalog_text_search_is_full_text_by_words_and_their_starts(app, api, users, provider_user):
     make_program(provider_user, users["department"])
     make_program(provider_user, users["department"], title="Шахматы", description="Дебюты, эндшпиль, турниры.",

@@ -56,6 +56,7 @@ def test_the_department_publishes_the_approved_order_and_a_stranger_reads_it(log
     assert f"Муниципальный социальный заказ на {YEAR} год" in html
     assert "Версия 1 от 04.12.2026" in html and "действующая версия" in html
     assert "100\u00a0000,00\u00a0₽" in html and "804200О.99.0.ББ52АЕ04000" in html
+    assert ">800<" in html  # a whole number under a thousand as it is
     assert f"СЗ-{get_district().number_code}-{YEAR}-1" in html
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "publication.publish")).scalar_one()
     assert event.actor_id == users["department"].id and event.to_state == "v1"
@@ -262,6 +263,32 @@ def test_the_indicators_publish_every_row_the_indicator_service_returns(users):
     _, rows = reporting.indicator_table(YEAR)
     assert [r["code"] for r in publication.snapshot["rows"]] == [r.code for r in rows]
     assert {"base", "target", "fact"} <= set(publication.snapshot["rows"][0])
+
+
+def test_the_indicators_page_shows_the_rows_number_not_the_machines_code(client, users):
+    with transaction():
+        services.publish("indicators", users["department"], year=YEAR)
+    html = client.get(f"/open/{_oktmo()}/indicators-{YEAR}").get_data(as_text=True)
+    assert "Номер показателя в Приложении № 3" in html and ">1.1<" in html
+    assert "Код показателя" not in html and "nonprofit_supported" not in html
+    assert "nonprofit_supported" in client.get(f"/open/{_oktmo()}/indicators-{YEAR}/data.csv").get_data(as_text=True)
+
+
+def _thousands_order(department):
+    order = reporting.create_order(YEAR, department)
+    reporting.update_order_lines(order.id, department, {"technical": {
+        "planned_children": 10, "planned_child_hours": 4320, "planned_money": 100_000_00}})
+    reporting.approve_order(order.id, department)
+    db.session.commit()
+    return order
+
+
+def test_whole_numbers_on_an_open_page_are_grouped_by_thousands(login, client, users):
+    order = _thousands_order(users["department"])
+    assert login(users["department"]).post("/publication", data={"kind": "social_order", "source_id": order.id}
+                                           ).status_code == 302
+    html = client.get(f"/open/{_oktmo()}/social-order-{YEAR}").get_data(as_text=True)
+    assert "4\u00a0320" in html and ">4320<" not in html
 
 
 def test_the_indicators_are_this_years_when_no_year_is_named(api, users):
