@@ -114,13 +114,13 @@ def test_the_department_works_its_queues_and_reports(page, live_server, watch, v
     offset = 1 if viewport == "phone" else 0   # each run changes the shared database's values
     base.fill(str(120 + offset))
     target.fill("много")
-    page.get_by_role("button", name="Сохранить значения").click()
+    page.get_by_role("button", name="Сохранить базовые и целевые значения").click()
     target = page.get_by_label(re.compile(r"Общее число детей, получивших услугу: \d{4} \(цель\)"))
     expect(target).to_be_focused()   # the wrong value is focused and its message tied to it
     expect(target).to_have_attribute("aria-invalid", "true")
     expect(page.locator(".chart").first).to_be_visible()
     watch.check()
     target.fill(str(350 + offset))
-    page.get_by_role("button", name="Сохранить значения").click()
+    page.get_by_role("button", name="Сохранить базовые и целевые значения").click()
     expect(page.get_by_role("status").filter(has_text=re.compile(r"Сохранено: \d+ значени"))).to_be_visible()
     watch.check()
