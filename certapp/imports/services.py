@@ -38,7 +38,7 @@ from certapp.common.normalise import ascii_text
 from certapp.common.roles import require_role
 from certapp.common.rows import get_existing
 from certapp.common.scope import scoped
-from certapp.common.templating import plural
+from certapp.common.templating import format_number, plural
 from certapp.common.validators import is_valid_snils, normalise_email, normalise_phone, snils_digits
 from certapp.contracts import contracts
 from certapp.contracts.enrollments import check_enrollment
@@ -251,7 +251,7 @@ def _xlsx_rows(content: bytes) -> Iterator[list[object]]:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
         raise unreadable from None
     if rows > MAX_SHEET_ROWS or cells > MAX_SHEET_CELLS or elements > 2 * MAX_SHEET_CELLS:
-        raise FileProblem(f"В файле XLSX больше {MAX_SHEET_ROWS} строк или {MAX_SHEET_CELLS} ячеек, считая пустые: "
+        raise FileProblem(f"В файле XLSX больше {format_number(MAX_SHEET_ROWS)} строк или {format_number(MAX_SHEET_CELLS)} ячеек, считая пустые: "
                           "удалите пустые строки и столбцы или разделите файл на части.", field="file")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -290,7 +290,7 @@ def read_table(kind: str, filename: str, content: bytes) -> tuple[list[tuple[int
         if not any(cells):
             continue
         if len(rows) >= MAX_ROWS:
-            raise FileProblem(f"В файле больше {MAX_ROWS} строк: разделите его на части.", field="file")
+            raise FileProblem(f"В файле больше {format_number(MAX_ROWS)} строк: разделите его на части.", field="file")
         values = {}
         for key, index in positions.items():
             text = cells[index] if index < len(cells) else ""
@@ -941,4 +941,4 @@ def template_rows(kind: str) -> tuple[list[str], list[list[str]]]:
 
 def limits_text() -> str:
     """The limits as the page says them."""
-    return f"файл до {MAX_FILE_BYTES // (1024 * 1024)} МБ, до {MAX_ROWS} строк"
+    return f"файл до {MAX_FILE_BYTES // (1024 * 1024)} МБ, до {format_number(MAX_ROWS)} строк"
