@@ -168,6 +168,11 @@ def _header_key(text: object) -> str:
     return " ".join(str(text or "").replace("(необязательно)", "").replace("*", "").replace("ё", "е").replace("Ё", "Е").lower().split())
 
 
+def _name_key(name: str) -> str:
+    """How a file names a category, a program or a group, compared with ours: case and spaces aside."""
+    return " ".join(name.lower().split())
+
+
 def _cell(value: object) -> str:
     """A cell as text: XLSX dates as ДД.ММ.ГГГГ, whole numbers without «.0»; every value through the
     normalising edge (fullwidth and Arabic-Indic digits, non-breaking spaces)."""
@@ -534,8 +539,8 @@ _CHILD_FIELDS = {"snils": "snils"}
 def _category(period: Period, name: str, birth_date: date | None) -> CertificateCategory:
     age = Child(birth_date=birth_date).age_on(period.starts_on) if birth_date else None
     if name:
-        wanted = " ".join(name.lower().split())
-        found = next((c for c in period.categories if " ".join(c.name.lower().split()) == wanted), None)
+        wanted = _name_key(name)
+        found = next((c for c in period.categories if _name_key(c.name) == wanted), None)
         if found is None:
             raise ValidationError("Такой категории нет в периоде: " + "; ".join(f"«{c.name}»" for c in period.categories) + ".")
         if age is not None and not found.fits(age):
@@ -626,18 +631,18 @@ def _provider(check: Check, inn_text: str) -> Provider:
 
 
 def _group(provider: Provider, program_title: str, group_name: str) -> StudyGroup:
-    title = " ".join(program_title.lower().split())
+    title = _name_key(program_title)
     programs = list(db.session.execute(select(Program).where(
         Program.provider_id == provider.id, func.lower(Program.title) == title,
         Program.status == "published")).scalars())
     if not programs:
         programs = [p for p in db.session.execute(select(Program).where(
             Program.provider_id == provider.id, Program.status == "published")).scalars()
-            if " ".join(p.title.lower().split()) == title]
+            if _name_key(p.title) == title]
     if not programs:
         raise ValidationError(f"У исполнителя «{provider.short_name}» нет опубликованной программы с таким названием.")
-    wanted = " ".join(group_name.lower().split())
-    groups = [g for p in programs for g in p.groups if " ".join(g.name.lower().split()) == wanted]
+    wanted = _name_key(group_name)
+    groups = [g for p in programs for g in p.groups if _name_key(g.name) == wanted]
     if len(groups) != 1:
         raise ValidationError("Такой группы у программы нет." if not groups else
                               "Групп с таким названием несколько: переименуйте их в системе.")
