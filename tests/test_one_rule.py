@@ -67,3 +67,16 @@ def test_a_reason_too_long_is_refused_alike_by_the_page_and_the_api(login, api, 
     else:
         assert answer.status_code == 200, answer.json
         assert db.session.get(Program, published.id).remarks == reason
+
+
+def test_a_hostile_reason_is_refused_or_shown_as_text(login, api, users, published):
+    """10^5 characters are refused like 2 001, never cut; HTML in a reason is kept as typed and shown as text."""
+    huge = api(users["department"]).post(f"/api/v1/programs/{published.id}/decision",
+                                         json={"decision": "unpublished", "reason": "ю" * 100_000})
+    assert huge.status_code in (413, 422) and db.session.get(Program, published.id).status == "published"
+    script = "<script>alert(1)</script> устарело"
+    answer = api(users["department"]).post(f"/api/v1/programs/{published.id}/decision",
+                                           json={"decision": "unpublished", "reason": script})
+    assert answer.status_code == 200 and db.session.get(Program, published.id).remarks == script
+    page = login(users["department"]).get(f"/catalog/{published.id}").get_data(as_text=True)
+    assert "Замечания: &lt;script&gt;alert(1)&lt;/script&gt; устарело" in page and "<script>alert(1)" not in page
