@@ -10,7 +10,16 @@ from certapp.bookkeeping.models import (
     PaymentRegister,
 )
 from certapp.common.money import format_rub
-from certapp.common.schemas import ColumnString, Year
+from certapp.common.schemas import (
+    NO_SUCH_PROVIDER,
+    NO_SUCH_STATE,
+    Choice,
+    ColumnString,
+    FilterId,
+    FilterSchema,
+    Month,
+    Year,
+)
 
 
 class AgreementSchema(Schema):
@@ -120,10 +129,12 @@ class PaymentRegisterSummarySchema(PaymentRegisterSchema):
         exclude = ("lines",)
 
 
-class PaymentRegisterQuerySchema(Schema):
-    month = fields.String(metadata={"description": "ГГГГ-ММ"})
-    status = fields.String(validate=validate.OneOf(list(REGISTER_STATUSES)))
-    provider_id = fields.Integer()
+class PaymentRegisterQuerySchema(FilterSchema):
+    """The registers list's filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    month = Month()
+    status = Choice(REGISTER_STATUSES, NO_SUCH_STATE)
+    provider_id = FilterId(NO_SUCH_PROVIDER)
 
 
 class BuildSchema(Schema):
@@ -235,11 +246,13 @@ class InvoiceSchema(Schema):
     lines = fields.List(fields.Nested(InvoiceLineSchema))
 
 
-class InvoiceQuerySchema(Schema):
-    month = fields.String(metadata={"description": "ГГГГ-ММ"})
-    kind = fields.String(validate=validate.OneOf(list(INVOICE_KINDS)))
-    status = fields.String(validate=validate.OneOf(list(INVOICE_STATUSES)))
-    provider_id = fields.Integer()
+class InvoiceQuerySchema(FilterSchema):
+    """The invoices list's filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    month = Month()
+    kind = Choice(INVOICE_KINDS, "Такого вида счёта нет: выберите из списка.")
+    status = Choice(INVOICE_STATUSES, NO_SUCH_STATE)
+    provider_id = FilterId(NO_SUCH_PROVIDER)
 
 
 class InvoiceSummarySchema(InvoiceSchema):

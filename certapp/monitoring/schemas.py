@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import DecimalString, Year
+from certapp.common.schemas import NO_SUCH_PROVIDER, DecimalString, FilterId, FilterSchema, Year
 from certapp.monitoring.models import MAX_WEIGHT, RESULTS
 from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE
 
@@ -62,8 +62,10 @@ class VisitSchema(VisitSummarySchema):
     results = fields.List(fields.Nested(ResultSchema))
 
 
-class VisitQuerySchema(Schema):
-    provider = fields.Integer(validate=ID)
+class VisitQuerySchema(FilterSchema):
+    """The visits list's filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    provider = FilterId(NO_SUCH_PROVIDER, metadata={"description": "a provider's id"})
     year = Year()
 
 
