@@ -75,8 +75,8 @@ class AgreementDetailSchema(AgreementSchema):
     versions = fields.List(fields.Nested(AgreementVersionSchema))
 
 
-class AgreementQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(AGREEMENT_STATUSES)))
+class AgreementQuerySchema(FilterSchema):
+    status = Choice(AGREEMENT_STATUSES, NO_SUCH_STATE)
 
 
 class TermSchema(Schema):
@@ -291,8 +291,8 @@ class AgreementReportSchema(Schema):
     return_reason = fields.String(allow_none=True)
 
 
-class AgreementReportQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(AGREEMENT_REPORT_STATUSES)))
+class AgreementReportQuerySchema(FilterSchema):
+    status = Choice(AGREEMENT_REPORT_STATUSES, NO_SUCH_STATE)
 
 
 class AgreementReportInputSchema(Schema):

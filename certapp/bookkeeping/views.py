@@ -23,7 +23,12 @@ from certapp.bookkeeping.models import (
     Agreement,
 )
 from certapp.bookkeeping.printing import agreement_document
-from certapp.bookkeeping.schemas import InvoiceQuerySchema, PaymentRegisterQuerySchema
+from certapp.bookkeeping.schemas import (
+    AgreementQuerySchema,
+    AgreementReportQuerySchema,
+    InvoiceQuerySchema,
+    PaymentRegisterQuerySchema,
+)
 from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
@@ -48,10 +53,11 @@ bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
 @bp.route("/agreements")
 @roles("bookkeeping", "department", "provider")
 def agreements():
-    status = request.args.get("status") or None
-    status = status if status in AGREEMENT_STATUSES else None
+    args, errors = page_filters(AgreementQuerySchema(), request.args)  # the API's own (api.list_agreements)
+    status = args.get("status")
     page = paginate(agreements_services.agreements_query(status, current_user), request.args.get("page", 1, type=int), 50)
-    return render_template("bookkeeping/agreements.html", page=page, status=status, statuses=AGREEMENT_STATUSES)
+    return render_template("bookkeeping/agreements.html", page=page, status=status, statuses=AGREEMENT_STATUSES,
+                           errors=errors), 422 if errors else 200
 
 
 @bp.route("/agreements/<int:agreement_id>")
@@ -279,7 +285,8 @@ def agreement_reports():
             flash(f"Отчёт № {report.number} сформирован, подписан и отправлен в бухгалтерию.", "success")
             return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
         return redirect(url_for("bookkeeping.agreement_reports"))
-    status = request.args.get("status") if request.args.get("status") in AGREEMENT_REPORT_STATUSES else None
+    args, errors = page_filters(AgreementReportQuerySchema(), request.args)  # the API's own filters
+    status = args.get("status")
     page = paginate(agreement_reports_services.agreement_reports_query(current_user, status), request.args.get("page", 1, type=int), 50)
     agreements: Sequence[Agreement] = []
     if current_user.role == "provider":
@@ -288,7 +295,7 @@ def agreement_reports():
             .order_by(Agreement.id)).scalars().all()
     return render_template("bookkeeping/agreement_reports.html", page=page, status=status,
                            statuses=AGREEMENT_REPORT_STATUSES, agreements=agreements,
-                           last_quarter=last_finished_quarter(clock.today()))
+                           last_quarter=last_finished_quarter(clock.today()), errors=errors), 422 if errors else 200
 
 
 @bp.route("/agreement-reports/<int:report_id>", methods=["GET", "POST"])

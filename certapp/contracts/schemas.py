@@ -41,8 +41,8 @@ class EnrollmentSchema(Schema):
     contract_id = fields.Integer(attribute="contract.id", allow_none=True)
 
 
-class EnrollmentQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(ENROLLMENT_STATUSES)))
+class EnrollmentQuerySchema(FilterSchema):
+    status = Choice(ENROLLMENT_STATUSES, NO_SUCH_STATE)
 
 
 class ReasonSchema(Schema):

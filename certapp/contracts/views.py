@@ -22,7 +22,7 @@ from certapp.contracts.contracts import DOCUMENT_LOAD
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
 from certapp.contracts.printing import contract_document
-from certapp.contracts.schemas import ContractQuerySchema
+from certapp.contracts.schemas import ContractQuerySchema, EnrollmentQuerySchema
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
@@ -89,11 +89,11 @@ def enroll(program_id: int):
 @bp.route("/enrollments")
 @roles("parent", "provider", "department")
 def enrollments():
-    status = request.args.get("status") or None
-    status = status if status in ENROLLMENT_STATUSES else None
+    args, errors = page_filters(EnrollmentQuerySchema(), request.args)  # the API's own (api.list_enrollments)
+    status = args.get("status")
     page = paginate(enrollments_services.enrollments_for(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("contracts/enrollments.html", page=page, status=status, statuses=ENROLLMENT_STATUSES,
-                           decline_form=DeclineForm())
+                           decline_form=DeclineForm(), errors=errors), 422 if errors else 200
 
 
 @bp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
-from certapp.common.schemas import NO_SUCH_PROVIDER, Choice, FilterId, FilterSchema, Flag, Rubles, SearchText
+from certapp.common.schemas import NO_SUCH_PROVIDER, NO_SUCH_STATE, Choice, FilterId, FilterSchema, Flag, Rubles, SearchText
 from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
 from certapp.reference.models import MAX_AGE, MIN_AGE
 from certapp.reference.service_scope import registry_number_of
@@ -98,8 +98,8 @@ class CatalogItemSchema(ProgramSchema):
         exclude = ("groups",)
 
 
-class ProgramQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(PROGRAM_STATUSES)))
+class ProgramQuerySchema(FilterSchema):
+    status = Choice(PROGRAM_STATUSES, NO_SUCH_STATE)
 
 
 class ProgramDecisionSchema(Schema):

@@ -15,7 +15,7 @@ from certapp.pagecache.pages import cached_public
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
 from certapp.programs.models import PROGRAM_STATUSES
-from certapp.programs.schemas import CatalogQuerySchema
+from certapp.programs.schemas import CatalogQuerySchema, ProgramQuerySchema
 from certapp.reference.services import list_directions, list_municipalities
 from certapp.registry.services import admissions_of, provider_of
 from certapp.reporting.services import program_ratings
@@ -158,10 +158,11 @@ def edit_group(program_id: int, group_id: int | None = None):
 @bp.route("/programs/review")
 @roles("department")
 def review():
-    status: str | None = request.args.get("status", "submitted")
-    status = status if status in PROGRAM_STATUSES else None
+    args, errors = page_filters(ProgramQuerySchema(), request.args)  # the API's own filters (api.list_programs)
+    status = args.get("status") if "status" in request.args else "submitted"  # the page opens on what waits
     page = paginate(services.programs_for_review(status), request.args.get("page", 1, type=int), 50)
-    return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES)
+    return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES,
+                           errors=errors), 422 if errors else 200
 
 
 @bp.route("/programs/<int:program_id>/decide", methods=["POST"])
