@@ -32,9 +32,9 @@ from certapp.bookkeeping.schemas import (
     RegisterRejectSchema,
     TermSchema,
 )
+from certapp.common.months import parse_month
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
-from certapp.contracts.months import parse_month
 from certapp.db import db
 from certapp.jobs.api import JobSchema
 

@@ -34,13 +34,12 @@ from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str, parse_rub
-from certapp.common.months import add_months, first_of_month, last_finished_quarter
+from certapp.common.months import add_months, first_of_month, last_finished_quarter, parse_month
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.replica import reads_from_replica
 from certapp.common.schemas import page_filters
 from certapp.common.web import run_and_flash
-from certapp.contracts.months import parse_month
 from certapp.db import db
 from certapp.registry.services import registry_providers
 from certapp.uow import refuse

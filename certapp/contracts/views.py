@@ -9,14 +9,13 @@ from certapp.common.bulk import BulkResult
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
-from certapp.common.months import month_label, month_label_from
+from certapp.common.months import month_label, month_label_from, parse_month
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.schemas import page_filters
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import contracts as contract_services
 from certapp.contracts import enrollments as enrollments_services
-from certapp.contracts import months as months_services
 from certapp.contracts import service_reports
 from certapp.contracts.contracts import DOCUMENT_LOAD
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
@@ -240,7 +239,7 @@ def group_lessons(group_id: int):
     month = None
     if request.values.get("month"):
         try:
-            month = months_services.parse_month(request.values["month"])
+            month = parse_month(request.values["month"])
         except DomainError as error:
             refuse(error)
             flash(error.message, "error")
