@@ -95,6 +95,10 @@ LISTS = [
     ("department", "/registry/review", "/api/v1/registry/applications", {"status": "x"}, "status", NO_SUCH_STATE),
     ("department", "/registry/admissions", "/api/v1/registry/admissions", {"status": "x"}, "status", NO_SUCH_STATE),
     ("department", "/programs/review", "/api/v1/programs", {"status": "x"}, "status", NO_SUCH_STATE),
+    ("department", "/certificates/queue", "/api/v1/certificates/applications", {"status": "x"}, "status",
+     NO_SUCH_STATE),
+    ("department", "/children/corrections", "/api/v1/certificates/child-corrections", {"status": "x"}, "status",
+     NO_SUCH_STATE),
     ("bookkeeping", "/bookkeeping/registers", "/api/v1/bookkeeping/payment-registers", {"status": "x"}, "status",
      NO_SUCH_STATE),
     ("bookkeeping", "/bookkeeping/registers", "/api/v1/bookkeeping/payment-registers", {"month": "٢٠٢٦-١٣"}, "month",
@@ -122,3 +126,24 @@ def test_a_list_refuses_a_filter_alike_on_the_page_and_in_the_api(login, api, us
     assert answer.status_code == 422 and answer.json["errors"]["query"] == {name: [message]}
     assert login(users[role]).get(page_url, query_string={name: ""}).status_code == 200   # empty: no filter
     assert api(users[role]).get(api_url, query_string={name: ""}).status_code == 200
+
+
+@pytest.mark.parametrize("page_url, api_url, waiting", [
+    ("/certificates/queue", "/api/v1/certificates/applications", "submitted"),
+    ("/children/corrections", "/api/v1/certificates/child-corrections", "requested"),
+    ("/programs/review", "/api/v1/programs", "submitted"),
+])
+def test_a_queue_opens_on_what_waits_and_an_empty_state_is_all_alike(login, api, users, page_url, api_url, waiting):
+    """The default state is the schema's, for the page and the API; «все» (an empty state) is every state."""
+    page = login(users["department"])
+    assert f'<option value="{waiting}" selected>' in page.get(page_url).get_data(as_text=True)
+    assert 'selected>' not in page.get(page_url, query_string={"status": ""}).get_data(as_text=True).split(
+        'name="status"')[1].split("</select>")[0]
+    make_program(make_provider(users["provider"], users["department"])[0], users["department"])  # published
+    db.session.commit()
+    client = api(users["department"])
+    if api_url == "/api/v1/programs":
+        assert client.get(api_url).json == []                                    # only what waits
+        assert [p["status"] for p in client.get(api_url, query_string={"status": ""}).json] == ["published"]
+    else:
+        assert client.get(api_url).status_code == 200 and client.get(api_url, query_string={"status": ""}).status_code == 200

@@ -10,21 +10,12 @@ from certapp.bookkeeping.models import (
     PaymentRegister,
 )
 from certapp.common.money import format_rub
-from certapp.common.schemas import (
-    NO_SUCH_PROVIDER,
-    NO_SUCH_STATE,
-    Choice,
-    ColumnString,
-    FilterId,
-    FilterSchema,
-    Month,
-    Year,
-)
+from certapp.common.schemas import NO_SUCH_PROVIDER, NO_SUCH_STATE, Choice, ColumnString, FilterId, FilterSchema, Month, MunicipalityOktmo, Year
 
 
 class AgreementSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String(allow_none=True)
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
@@ -105,7 +96,7 @@ class PaymentRegisterLineSchema(Schema):
 
 class PaymentRegisterSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String()
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
@@ -165,8 +156,9 @@ class ProviderReconciliationSchema(Schema):
     mismatch = fields.Integer()
 
 
-class CertificateReconciliationSchema(Schema):
-    number = fields.String()
+class _BalancesSchema(Schema):
+    """A certificate's balances, or a municipality's sums of them (kopecks), as the reconciliation compares."""
+
     nominal = fields.Integer()
     available = fields.Integer()
     reserved = fields.Integer()
@@ -174,14 +166,13 @@ class CertificateReconciliationSchema(Schema):
     expired = fields.Integer()
 
 
-class MunicipalityReconciliationSchema(Schema):
+class CertificateReconciliationSchema(_BalancesSchema):
+    number = fields.String()
+
+
+class MunicipalityReconciliationSchema(_BalancesSchema):
     name = fields.String()
     certificates = fields.Integer()
-    nominal = fields.Integer()
-    available = fields.Integer()
-    reserved = fields.Integer()
-    spent = fields.Integer()
-    expired = fields.Integer()
 
 
 class ReconciliationSchema(Schema):
@@ -227,7 +218,7 @@ class InvoiceLineSchema(Schema):
 
 class InvoiceSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo")
+    municipality = MunicipalityOktmo()
     number = fields.String()
     kind = fields.String(metadata={"description": "advance or final"})
     kind_name = fields.String()
@@ -275,7 +266,7 @@ class InvoiceFormSchema(InvoiceFormAllSchema):
 class AgreementReportSchema(Schema):
     id = fields.Integer()
     number = fields.String()
-    municipality = fields.String(attribute="municipality.oktmo")
+    municipality = MunicipalityOktmo()
     agreement_id = fields.Integer()
     agreement_number = fields.String(attribute="agreement.number")
     provider_id = fields.Integer()

@@ -21,6 +21,7 @@ from certapp.certificates.forms import (
 )
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.certificates.printing import application_document
+from certapp.certificates.schemas import CertificateApplicationQuerySchema, ChildCorrectionQuerySchema
 from certapp.common.errors import DomainError, KeptRefusal, NotFoundError
 from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
@@ -29,6 +30,7 @@ from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response
 from certapp.common.printing import print_page as printing_page
+from certapp.common.schemas import page_filters
 from certapp.common.web import flash_bulk
 from certapp.contracts import contracts as contract_services
 from certapp.contracts.contracts import upcoming_payments
@@ -154,12 +156,12 @@ def withdraw_child_health(child_id: int):
 @roles("department")
 def corrections():
     """The requests to correct children's records, for the department of the certificate's municipality."""
-    status: str | None = request.args.get("status", "requested")
-    status = status if status in CORRECTION_STATUSES else None
+    args, errors = page_filters(ChildCorrectionQuerySchema(), request.args)  # the API's own (api.list_corrections)
+    status = args.get("status")
     page = paginate(services.corrections_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/corrections.html", page=page, status=status, statuses=CORRECTION_STATUSES,
                            changes={c.id: services.correction_changes(c) for c in page.items},
-                           form=CorrectionDecisionForm(formdata=None))
+                           form=CorrectionDecisionForm(formdata=None), errors=errors), 422 if errors else 200
 
 
 @bp.route("/children/corrections/<int:correction_id>/decide", methods=["POST"])
@@ -319,11 +321,11 @@ def change_status(certificate_id: int):
 @bp.route("/certificates/queue")
 @roles("department")
 def queue():
-    status: str | None = request.args.get("status", "submitted")
-    status = status if status in APPLICATION_STATUSES else None
+    args, errors = page_filters(CertificateApplicationQuerySchema(), request.args)  # the API's own filters
+    status = args.get("status")
     page = paginate(services.applications_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/queue.html", page=page, status=status, statuses=APPLICATION_STATUSES,
-                           form=DecisionForm())
+                           form=DecisionForm(), errors=errors), 422 if errors else 200
 
 
 @bp.route("/certificates/applications/<int:application_id>/decide", methods=["POST"])

@@ -32,6 +32,12 @@ def ColumnString(column, **kwargs) -> fields.String:
     return fields.String(validate=validate.Length(max=column_length(column)), **kwargs)
 
 
+def MunicipalityOktmo(**kwargs: Any) -> fields.String:
+    """The municipality a document belongs to, as the API names it everywhere: its ОКТМО."""
+    metadata = {"description": "ОКТМО of the municipality it belongs to", **kwargs.pop("metadata", {})}
+    return fields.String(attribute="municipality.oktmo", metadata=metadata, **kwargs)
+
+
 def DecimalString(**kwargs) -> fields.Decimal:
     """A decimal sent as a string ("12.5"), exact, and documented as such (apispec would say number)."""
     metadata = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", **kwargs.pop("metadata", {})}
@@ -153,10 +159,14 @@ class FilterSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # ?page=, ?municipality= (the access check's) and the like
 
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.allow_none = True  # an empty filter (below) is None: no filter, whatever the default
+
     @pre_load
     def _empty_is_no_filter(self, data, **kwargs):
-        """A filter form sends its empty fields (?status=&month=): an empty value asks for nothing."""
-        return {key: data[key] for key in data if not (isinstance(data[key], str) and not data[key].strip())}
+        """A filter form sends its empty fields (?status=&month=): an empty value asks for nothing (None: «все»),
+        while a filter left out takes its default (a queue opens on what waits)."""
+        return {key: None if isinstance(data[key], str) and not data[key].strip() else data[key] for key in data}
 
 
 def page_filters(schema: Schema, args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -12,6 +12,7 @@ from certapp.common.schemas import (
     FilterId,
     FilterSchema,
     Month,
+    MunicipalityOktmo,
     Rubles,
     SearchText,
 )
@@ -28,7 +29,7 @@ class EnrollmentInputSchema(Schema):
 
 class EnrollmentSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     status = fields.String()
     status_name = fields.String()
     certificate_id = fields.Integer()
@@ -129,7 +130,7 @@ class SplitSchema(Schema):
 
 class ContractSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String()
     status = fields.String()
     status_name = fields.String()

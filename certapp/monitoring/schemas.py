@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import NO_SUCH_PROVIDER, DecimalString, FilterId, FilterSchema, Year
+from certapp.common.schemas import NO_SUCH_PROVIDER, DecimalString, FilterId, FilterSchema, MunicipalityOktmo, Year
 from certapp.monitoring.models import MAX_WEIGHT, RESULTS
 from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE
 
@@ -52,7 +52,7 @@ class VisitSummarySchema(Schema):
     id = fields.Integer()
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО"})
+    municipality = MunicipalityOktmo()
     visited_on = fields.Date()
     score = DecimalString(metadata={"description": "the weighted share of the items met, per cent"})
     compliant = fields.Boolean(metadata={"description": "the score reaches the threshold"})

@@ -99,7 +99,8 @@ class CatalogItemSchema(ProgramSchema):
 
 
 class ProgramQuerySchema(FilterSchema):
-    status = Choice(PROGRAM_STATUSES, NO_SUCH_STATE)
+    status = Choice(PROGRAM_STATUSES, NO_SUCH_STATE, load_default="submitted",
+                    metadata={"description": "the department: by default the programs that wait; empty: all"})
 
 
 class ProgramDecisionSchema(Schema):

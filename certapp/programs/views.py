@@ -159,7 +159,7 @@ def edit_group(program_id: int, group_id: int | None = None):
 @roles("department")
 def review():
     args, errors = page_filters(ProgramQuerySchema(), request.args)  # the API's own filters (api.list_programs)
-    status = args.get("status") if "status" in request.args else "submitted"  # the page opens on what waits
+    status = args.get("status")
     page = paginate(services.programs_for_review(status), request.args.get("page", 1, type=int), 50)
     return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES,
                            errors=errors), 422 if errors else 200
