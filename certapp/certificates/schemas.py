@@ -16,9 +16,11 @@ from certapp.common.schemas import (
     BulkIdsField,
     BulkResultSchema,
     Choice,
+    FilterId,
     FilterSchema,
     MunicipalityOktmo,
     Rubles,
+    SearchText,
 )
 
 
@@ -201,10 +203,12 @@ class CertificateSchema(Schema):
         return _known_queue_position(certificate)
 
 
-class CertificateQuerySchema(Schema):
-    q = fields.String()
-    period = fields.Integer()
-    status = fields.String(validate=validate.OneOf(list(CERTIFICATE_STATUSES)))
+class CertificateQuerySchema(FilterSchema):
+    """The register of holders' filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    q = SearchText("Поиск", 200, metadata={"description": "the child's name, the certificate's number or СНИЛС"})
+    period = FilterId("Такого периода нет: выберите из списка.", metadata={"description": "a period's id"})
+    status = Choice(CERTIFICATE_STATUSES, NO_SUCH_STATE)
 
 
 class StatusSchema(Schema):

@@ -21,7 +21,11 @@ from certapp.certificates.forms import (
 )
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.certificates.printing import application_document
-from certapp.certificates.schemas import CertificateApplicationQuerySchema, ChildCorrectionQuerySchema
+from certapp.certificates.schemas import (
+    CertificateApplicationQuerySchema,
+    CertificateQuerySchema,
+    ChildCorrectionQuerySchema,
+)
 from certapp.common.errors import DomainError, KeptRefusal, NotFoundError
 from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
@@ -387,11 +391,9 @@ HOLDER_HEADERS = ["Номер сертификата", "Ребёнок", "Дат
                   "Зарезервировано, ₽", "Списано, ₽", "Состояние", "Действует с", "Действует по"]
 
 
-def _holder_filters() -> dict[str, Any]:
-    period_id = request.args.get("period", type=int)
-    status = request.args.get("status")
-    return {"search": (request.args.get("q") or "").strip() or None, "period_id": period_id,
-            "status": status if status in CERTIFICATE_STATUSES else None}
+def _holder_filters() -> tuple[dict[str, Any], dict[str, str]]:
+    args, errors = page_filters(CertificateQuerySchema(), request.args)  # the API's own (api.list_certificates)
+    return {"search": args.get("q"), "period_id": args.get("period"), "status": args.get("status")}, errors
 
 
 @bp.route("/certificates/holders")
@@ -399,9 +401,11 @@ def _holder_filters() -> dict[str, Any]:
 @roles("department", "bookkeeping")
 def holders(fmt: str | None = None):
     """Реестр получателей сертификатов, with search, filters and exports."""
-    filters = _holder_filters()
+    filters, errors = _holder_filters()
     stmt = services.holders_query(**filters)
-    if fmt:  # streamed: columns read in batches, never the whole register in memory
+    # an export streamed: columns read in batches, never the whole register in memory; a refused filter is
+    # told on the page instead, never silently left out of an export
+    if fmt and not errors:
         rows = ([r.number, " ".join(p for p in (r.last_name, r.first_name, r.patronymic) if p), r.birth_date, r.period,
                  Money(r.nominal), Money(r.available or 0), Money(r.reserved or 0), Money(r.spent or 0),
                  CERTIFICATE_STATUSES[r.status], r.valid_from, r.valid_to] for r in services.holder_rows(stmt))
@@ -411,7 +415,7 @@ def holders(fmt: str | None = None):
                                     (4, 5, 6, 7))
     page = paginate(stmt, request.args.get("page", 1, type=int), 50)
     return render_template("certificates/holders.html", page=page, filters=filters, periods=list_periods(),
-                           statuses=CERTIFICATE_STATUSES)
+                           statuses=CERTIFICATE_STATUSES, errors=errors), 422 if errors else 200
 
 
 @bp.route("/verify")
