@@ -1,5 +1,4 @@
 """Error answers: JSON under /api/, a Russian page elsewhere. A 500 is a bug and is logged."""
-import re
 from http import HTTPStatus
 
 from flask import current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -10,6 +9,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from certapp.accounts.access import is_api_request
 from certapp.audit.services import record_refusal
 from certapp.common.errors import DomainError, KeptRefusal, PermissionDeniedError
+from certapp.common.schemas import russian
 from certapp.common.templating import format_wait
 from certapp.db import db
 from certapp.observability import request_id
@@ -122,61 +122,6 @@ def capped_messages(messages):
             listed.append(f"И ещё сообщений: {len(messages) - MAX_FIELD_MESSAGES}.")
         return listed
     return messages if messages is None or isinstance(messages, (int, float, bool)) else _cut(russian(messages))
-
-
-#: marshmallow's and webargs' own field messages (English) in Russian: a field's reason is Russian
-#: whichever layer found it (a schema's type check, a validator, or our services)
-_FIXED = {
-    "Missing data for required field.": "Обязательное поле.",
-    "Unknown field.": "Неизвестное поле.",
-    "Field may not be null.": "Поле не может быть пустым (null).",
-    "Invalid input type.": "Неверный тип значения.",
-    "Invalid value.": "Неверное значение.",
-    "Invalid input.": "Неверное значение.",
-    "Not a valid integer.": "Укажите целое число (цифрами, без дробной части).",
-    "Not a valid number.": "Укажите число.",
-    "Number too large.": "Слишком большое число.",
-    "Special numeric values (nan or infinity) are not permitted.": "NaN и бесконечность не допускаются.",
-    "Not a valid string.": "Укажите строку.",
-    "Not a valid utf-8 string.": "Строка не в кодировке UTF-8.",
-    "Not a valid boolean.": "Укажите true или false.",
-    "Not a valid list.": "Укажите список.",
-    "Not a valid tuple.": "Укажите список.",
-    "Not a valid mapping type.": "Укажите объект JSON.",
-    "Not a valid date.": "Укажите дату в формате ГГГГ-ММ-ДД.",
-    "Not a valid datetime.": "Укажите дату и время в формате ISO 8601.",
-    "Not a valid time.": "Укажите время в формате ЧЧ:ММ.",
-    "Not a valid email address.": "Укажите адрес электронной почты.",
-    "Not a valid URL.": "Укажите адрес (URL).",
-    "Not a valid UUID.": "Неверный идентификатор (UUID).",
-    "Must be one of the allowed values.": "Выберите одно из допустимых значений.",
-    "Invalid JSON body.": "Тело запроса — не JSON.",
-}
-_PATTERNS = (
-    (re.compile(r"Longer than maximum length (\d+)\.?"), "Не длиннее {0} символов."),
-    (re.compile(r"Shorter than minimum length (\d+)\.?"), "Не короче {0} символов."),
-    (re.compile(r"Length must be between (\d+) and (\d+)\.?"), "Длина от {0} до {1}."),
-    (re.compile(r"Length must be (\d+)\.?"), "Длина должна быть {0}."),
-    (re.compile(r"Must be greater than or equal to (\S+) and less than or equal to (\S+?)\.?"), "Допустимо от {0} до {1}."),
-    (re.compile(r"Must be greater than or equal to (\S+?)\.?"), "Не меньше {0}."),
-    (re.compile(r"Must be less than or equal to (\S+?)\.?"), "Не больше {0}."),
-    (re.compile(r"Must be greater than (\S+?)\.?"), "Больше {0}."),
-    (re.compile(r"Must be less than (\S+?)\.?"), "Меньше {0}."),
-    (re.compile(r"Must be one of: (.*?)\.?"), "Допустимые значения: {0}."),
-    (re.compile(r"Not a valid (.+?)\.?"), "Неверное значение ({0})."),
-)
-
-
-def russian(message) -> str:
-    """A field message in Russian: ours pass as they are, marshmallow's English defaults translated."""
-    text = str(message)
-    if text in _FIXED:
-        return _FIXED[text]
-    for pattern, template in _PATTERNS:
-        match = pattern.fullmatch(text)
-        if match:
-            return template.format(*match.groups())
-    return text
 
 
 def handle_too_large(error: HTTPException):

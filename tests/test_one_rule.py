@@ -80,3 +80,74 @@ def test_a_hostile_reason_is_refused_or_shown_as_text(login, api, users, publish
     assert answer.status_code == 200 and db.session.get(Program, published.id).remarks == script
     page = login(users["department"]).get(f"/catalog/{published.id}").get_data(as_text=True)
     assert "Замечания: &lt;script&gt;alert(1)&lt;/script&gt; устарело" in page and "<script>alert(1)" not in page
+
+
+#: the lists whose page and API endpoint parse their filters with one schema (common.schemas.FilterSchema):
+#: (role, page, API endpoint, a refused query, the field, its message)
+NO_SUCH_STATE = "Такого состояния нет: выберите из списка."
+NO_SUCH_PROVIDER = "Такого исполнителя нет: выберите из списка."
+MONTH = "Выберите месяц, например «декабрь 2026»."
+LISTS = [
+    ("parent", "/enrollments", "/api/v1/enrollments", {"status": "signed"}, "status", NO_SUCH_STATE),
+    ("bookkeeping", "/bookkeeping/agreements", "/api/v1/bookkeeping/agreements", {"status": "x"}, "status", NO_SUCH_STATE),
+    ("bookkeeping", "/bookkeeping/agreement-reports", "/api/v1/bookkeeping/agreement-reports", {"status": "x"},
+     "status", NO_SUCH_STATE),
+    ("department", "/registry/review", "/api/v1/registry/applications", {"status": "x"}, "status", NO_SUCH_STATE),
+    ("department", "/registry/admissions", "/api/v1/registry/admissions", {"status": "x"}, "status", NO_SUCH_STATE),
+    ("department", "/programs/review", "/api/v1/programs", {"status": "x"}, "status", NO_SUCH_STATE),
+    ("department", "/certificates/holders", "/api/v1/certificates", {"period": "٣" * 30}, "period",
+     "Такого периода нет: выберите из списка."),
+    ("bookkeeping", "/certificates/holders", "/api/v1/certificates", {"q": "ж" * 201}, "q",
+     "Поле «Поиск» длиннее 200 символов."),
+    ("department", "/certificates/queue", "/api/v1/certificates/applications", {"status": "x"}, "status",
+     NO_SUCH_STATE),
+    ("department", "/children/corrections", "/api/v1/certificates/child-corrections", {"status": "x"}, "status",
+     NO_SUCH_STATE),
+    ("bookkeeping", "/bookkeeping/registers", "/api/v1/bookkeeping/payment-registers", {"status": "x"}, "status",
+     NO_SUCH_STATE),
+    ("bookkeeping", "/bookkeeping/registers", "/api/v1/bookkeeping/payment-registers", {"month": "٢٠٢٦-١٣"}, "month",
+     MONTH),
+    ("bookkeeping", "/bookkeeping/invoices", "/api/v1/bookkeeping/invoices", {"kind": "x"}, "kind",
+     "Такого вида счёта нет: выберите из списка."),
+    ("bookkeeping", "/bookkeeping/invoices", "/api/v1/bookkeeping/invoices", {"month": "9" * 5000}, "month", MONTH),
+    ("department", "/monitoring/", "/api/v1/monitoring/visits", {"provider": "9" * 5000}, "provider", NO_SUCH_PROVIDER),
+    ("department", "/monitoring/", "/api/v1/monitoring/visits", {"year": "２０１９"}, "year",
+     "Укажите год от 2020 до 2100."),
+    ("parent", "/catalog", "/api/v1/programs/catalog", {"age": "4"}, "age", "Возраст — целое число от 5 до 17."),
+    ("parent", "/catalog", "/api/v1/programs/catalog", {"direction": "nonsense"}, "direction",
+     "Такой направленности нет: выберите из списка."),
+]
+
+
+@pytest.mark.parametrize("role, page_url, api_url, query, name, message", LISTS,
+                         ids=[f"{row[1]}?{row[4]}" for row in LISTS])
+def test_a_list_refuses_a_filter_alike_on_the_page_and_in_the_api(login, api, users, role, page_url, api_url, query,
+                                                                  name, message):
+    """The page shows the message beside its field (and still lists); the API answers it under errors.query."""
+    page = login(users[role]).get(page_url, query_string=query)
+    assert page.status_code == 422 and message in page.get_data(as_text=True)
+    answer = api(users[role]).get(api_url, query_string=query)
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {name: [message]}
+    assert login(users[role]).get(page_url, query_string={name: ""}).status_code == 200   # empty: no filter
+    assert api(users[role]).get(api_url, query_string={name: ""}).status_code == 200
+
+
+@pytest.mark.parametrize("page_url, api_url, waiting", [
+    ("/certificates/queue", "/api/v1/certificates/applications", "submitted"),
+    ("/children/corrections", "/api/v1/certificates/child-corrections", "requested"),
+    ("/programs/review", "/api/v1/programs", "submitted"),
+])
+def test_a_queue_opens_on_what_waits_and_an_empty_state_is_all_alike(login, api, users, page_url, api_url, waiting):
+    """The default state is the schema's, for the page and the API; «все» (an empty state) is every state."""
+    page = login(users["department"])
+    assert f'<option value="{waiting}" selected>' in page.get(page_url).get_data(as_text=True)
+    assert 'selected>' not in page.get(page_url, query_string={"status": ""}).get_data(as_text=True).split(
+        'name="status"')[1].split("</select>")[0]
+    make_program(make_provider(users["provider"], users["department"])[0], users["department"])  # published
+    db.session.commit()
+    client = api(users["department"])
+    if api_url == "/api/v1/programs":
+        assert client.get(api_url).json == []                                    # only what waits
+        assert [p["status"] for p in client.get(api_url, query_string={"status": ""}).json] == ["published"]
+    else:
+        assert client.get(api_url).status_code == 200 and client.get(api_url, query_string={"status": ""}).status_code == 200

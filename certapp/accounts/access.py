@@ -13,7 +13,7 @@ from certapp.accounts.services import MUNICIPAL_ROLES, user_for_token
 from certapp.audit.services import record_refusal
 from certapp.common.errors import PermissionDeniedError, ValidationError
 from certapp.common.scope import set_scope
-from certapp.reference.services import find_municipality, region_view
+from certapp.reference.services import UNKNOWN_MUNICIPALITY, find_municipality, region_view
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -95,7 +95,7 @@ def check_access():
             and find_municipality(request.args["municipality"]) is None:
         # an integrator is told, never answered with the first municipality's rows in its place (a page
         # shows them with the refusal beside its filter)
-        raise ValidationError("Муниципального образования с таким ОКТМО нет.", field="municipality")
+        raise ValidationError(UNKNOWN_MUNICIPALITY, field="municipality")
     if not current_user.is_authenticated:
         raise Unauthorized("Войдите в систему.")
     if access == AUTHENTICATED:

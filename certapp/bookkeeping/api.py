@@ -32,9 +32,9 @@ from certapp.bookkeeping.schemas import (
     RegisterRejectSchema,
     TermSchema,
 )
+from certapp.common.months import parse_month
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
-from certapp.contracts.months import parse_month
 from certapp.db import db
 from certapp.jobs.api import JobSchema
 
@@ -118,8 +118,7 @@ def list_registers(args):
     """Payment registers, newest month first, a page at a time (X-Pagination), without their lines (a
     provider's month may hold hundreds): GET /payment-registers/{id} has them. A provider reads the ones
     that pay it."""
-    month = parse_month(args["month"]) if args.get("month") else None
-    return registers.registers_query(month, args.get("status"), args.get("provider_id"), current_user)
+    return registers.registers_query(args.get("month"), args.get("status"), args.get("provider_id"), current_user)
 
 
 @blp.route("/payment-registers", methods=["POST"])
@@ -225,8 +224,7 @@ def reconciliation_certificates(args):
 def list_invoices(args):
     """Advance and final invoices, newest month first, by month, kind, status and provider (a provider
     reads its own), a page at a time (X-Pagination)."""
-    month = parse_month(args["month"]) if args.get("month") else None
-    return invoices.invoices_query(month, args.get("kind"), args.get("status"), args.get("provider_id"), current_user)
+    return invoices.invoices_query(args.get("month"), args.get("kind"), args.get("status"), args.get("provider_id"), current_user)
 
 
 @blp.route("/invoices", methods=["POST"])

@@ -10,7 +10,7 @@ from certapp.bookkeeping.registers import check_month_over
 from certapp.common.errors import DomainError
 from certapp.common.exports import csv_rows, xlsx_bytes
 from certapp.common.money import format_rub
-from certapp.contracts.months import parse_month
+from certapp.common.months import parse_month
 
 
 @click.command("reconcile")

@@ -10,12 +10,12 @@ from certapp.bookkeeping.models import (
     PaymentRegister,
 )
 from certapp.common.money import format_rub
-from certapp.common.schemas import ColumnString, Year
+from certapp.common.schemas import NO_SUCH_PROVIDER, NO_SUCH_STATE, Choice, ColumnString, FilterId, FilterSchema, Month, MunicipalityOktmo, Year
 
 
 class AgreementSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String(allow_none=True)
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
@@ -66,8 +66,8 @@ class AgreementDetailSchema(AgreementSchema):
     versions = fields.List(fields.Nested(AgreementVersionSchema))
 
 
-class AgreementQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(AGREEMENT_STATUSES)))
+class AgreementQuerySchema(FilterSchema):
+    status = Choice(AGREEMENT_STATUSES, NO_SUCH_STATE)
 
 
 class TermSchema(Schema):
@@ -96,7 +96,7 @@ class PaymentRegisterLineSchema(Schema):
 
 class PaymentRegisterSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String()
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
@@ -120,10 +120,12 @@ class PaymentRegisterSummarySchema(PaymentRegisterSchema):
         exclude = ("lines",)
 
 
-class PaymentRegisterQuerySchema(Schema):
-    month = fields.String(metadata={"description": "ГГГГ-ММ"})
-    status = fields.String(validate=validate.OneOf(list(REGISTER_STATUSES)))
-    provider_id = fields.Integer()
+class PaymentRegisterQuerySchema(FilterSchema):
+    """The registers list's filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    month = Month()
+    status = Choice(REGISTER_STATUSES, NO_SUCH_STATE)
+    provider_id = FilterId(NO_SUCH_PROVIDER)
 
 
 class BuildSchema(Schema):
@@ -154,8 +156,9 @@ class ProviderReconciliationSchema(Schema):
     mismatch = fields.Integer()
 
 
-class CertificateReconciliationSchema(Schema):
-    number = fields.String()
+class _BalancesSchema(Schema):
+    """A certificate's balances, or a municipality's sums of them (kopecks), as the reconciliation compares."""
+
     nominal = fields.Integer()
     available = fields.Integer()
     reserved = fields.Integer()
@@ -163,14 +166,13 @@ class CertificateReconciliationSchema(Schema):
     expired = fields.Integer()
 
 
-class MunicipalityReconciliationSchema(Schema):
+class CertificateReconciliationSchema(_BalancesSchema):
+    number = fields.String()
+
+
+class MunicipalityReconciliationSchema(_BalancesSchema):
     name = fields.String()
     certificates = fields.Integer()
-    nominal = fields.Integer()
-    available = fields.Integer()
-    reserved = fields.Integer()
-    spent = fields.Integer()
-    expired = fields.Integer()
 
 
 class ReconciliationSchema(Schema):
@@ -216,7 +218,7 @@ class InvoiceLineSchema(Schema):
 
 class InvoiceSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo")
+    municipality = MunicipalityOktmo()
     number = fields.String()
     kind = fields.String(metadata={"description": "advance or final"})
     kind_name = fields.String()
@@ -235,11 +237,13 @@ class InvoiceSchema(Schema):
     lines = fields.List(fields.Nested(InvoiceLineSchema))
 
 
-class InvoiceQuerySchema(Schema):
-    month = fields.String(metadata={"description": "ГГГГ-ММ"})
-    kind = fields.String(validate=validate.OneOf(list(INVOICE_KINDS)))
-    status = fields.String(validate=validate.OneOf(list(INVOICE_STATUSES)))
-    provider_id = fields.Integer()
+class InvoiceQuerySchema(FilterSchema):
+    """The invoices list's filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    month = Month()
+    kind = Choice(INVOICE_KINDS, "Такого вида счёта нет: выберите из списка.")
+    status = Choice(INVOICE_STATUSES, NO_SUCH_STATE)
+    provider_id = FilterId(NO_SUCH_PROVIDER)
 
 
 class InvoiceSummarySchema(InvoiceSchema):
@@ -262,7 +266,7 @@ class InvoiceFormSchema(InvoiceFormAllSchema):
 class AgreementReportSchema(Schema):
     id = fields.Integer()
     number = fields.String()
-    municipality = fields.String(attribute="municipality.oktmo")
+    municipality = MunicipalityOktmo()
     agreement_id = fields.Integer()
     agreement_number = fields.String(attribute="agreement.number")
     provider_id = fields.Integer()
@@ -278,8 +282,8 @@ class AgreementReportSchema(Schema):
     return_reason = fields.String(allow_none=True)
 
 
-class AgreementReportQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(AGREEMENT_REPORT_STATUSES)))
+class AgreementReportQuerySchema(FilterSchema):
+    status = Choice(AGREEMENT_REPORT_STATUSES, NO_SUCH_STATE)
 
 
 class AgreementReportInputSchema(Schema):

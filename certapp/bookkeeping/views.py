@@ -1,5 +1,4 @@
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -24,17 +23,23 @@ from certapp.bookkeeping.models import (
     Agreement,
 )
 from certapp.bookkeeping.printing import agreement_document
+from certapp.bookkeeping.schemas import (
+    AgreementQuerySchema,
+    AgreementReportQuerySchema,
+    InvoiceQuerySchema,
+    PaymentRegisterQuerySchema,
+)
 from certapp.common import clock
 from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str, parse_rub
-from certapp.common.months import add_months, first_of_month, last_finished_quarter, month_arg
+from certapp.common.months import add_months, first_of_month, last_finished_quarter, parse_month
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.replica import reads_from_replica
+from certapp.common.schemas import page_filters
 from certapp.common.web import run_and_flash
-from certapp.contracts.months import parse_month
 from certapp.db import db
 from certapp.registry.services import registry_providers
 from certapp.uow import refuse
@@ -47,10 +52,11 @@ bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
 @bp.route("/agreements")
 @roles("bookkeeping", "department", "provider")
 def agreements():
-    status = request.args.get("status") or None
-    status = status if status in AGREEMENT_STATUSES else None
+    args, errors = page_filters(AgreementQuerySchema(), request.args)  # the API's own (api.list_agreements)
+    status = args.get("status")
     page = paginate(agreements_services.agreements_query(status, current_user), request.args.get("page", 1, type=int), 50)
-    return render_template("bookkeeping/agreements.html", page=page, status=status, statuses=AGREEMENT_STATUSES)
+    return render_template("bookkeeping/agreements.html", page=page, status=status, statuses=AGREEMENT_STATUSES,
+                           errors=errors), 422 if errors else 200
 
 
 @bp.route("/agreements/<int:agreement_id>")
@@ -132,14 +138,6 @@ def agreement_action(agreement_id: int, action: str):
     return redirect(url_for("bookkeeping.agreement", agreement_id=agreement_id))
 
 
-def month_filter(args: Mapping[str, str]) -> tuple[date | None, dict[str, str]]:
-    """?month= of a list, or None with the Russian message beside the field (the list then shows every month)."""
-    try:
-        return month_arg(args), {}
-    except DomainError as error:
-        return None, {"month": error.message}
-
-
 def _month_form(form_class: type[MonthForm] = MonthForm) -> MonthForm:
     form = form_class()
     # the providers to choose from: only bookkeeping forms the month (a provider reads its own documents)
@@ -176,9 +174,9 @@ def registers():
                                lambda provider_id, month: registers_services.build_register(provider_id, month, current_user),
                                "Реестр сформирован.",
                                lambda month: registers_services.start_building(month, current_user), "Реестры формируются.")
-    month_value, errors = month_filter(request.args)
-    status = request.args.get("status") if request.args.get("status") in REGISTER_STATUSES else None
-    page = paginate(registers_services.registers_query(month_value, status, user=current_user),
+    args, errors = page_filters(PaymentRegisterQuerySchema(), request.args)  # the API's own (api.list_registers)
+    month_value, status = args.get("month"), args.get("status")
+    page = paginate(registers_services.registers_query(month_value, status, args.get("provider_id"), current_user),
                     request.args.get("page", 1, type=int), 50)
     last_month = add_months(first_of_month(clock.today()), -1)  # a register is built once its month is over
     form.month.render_kw = {**form.month.render_kw, "max": f"{last_month:%Y-%m}"}
@@ -243,10 +241,11 @@ def invoices():
             lambda provider_id, month: invoices_services.form_invoice(form.kind.data, provider_id, month, current_user),
             "Счёт сформирован.",
             lambda month: invoices_services.start_forming_invoices(form.kind.data, month, current_user), "Счета формируются.")
-    filters: dict[str, Any] = {"kind": request.args.get("kind") if request.args.get("kind") in INVOICE_KINDS else None,
-               "status": request.args.get("status") if request.args.get("status") in INVOICE_STATUSES else None}
-    month, errors = month_filter(request.args)
-    page = paginate(invoices_services.invoices_query(month, **filters, user=current_user), request.args.get("page", 1, type=int),
+    args, errors = page_filters(InvoiceQuerySchema(), request.args)  # the API's own filters (api.list_invoices)
+    filters: dict[str, Any] = {"kind": args.get("kind"), "status": args.get("status")}
+    month = args.get("month")
+    page = paginate(invoices_services.invoices_query(month, **filters, provider_id=args.get("provider_id"),
+                                                     user=current_user), request.args.get("page", 1, type=int),
                     50)
     if not form.month.data:
         form.month.data = f"{clock.today():%Y-%m}"
@@ -285,7 +284,8 @@ def agreement_reports():
             flash(f"Отчёт № {report.number} сформирован, подписан и отправлен в бухгалтерию.", "success")
             return redirect(url_for("bookkeeping.agreement_report", report_id=report.id))
         return redirect(url_for("bookkeeping.agreement_reports"))
-    status = request.args.get("status") if request.args.get("status") in AGREEMENT_REPORT_STATUSES else None
+    args, errors = page_filters(AgreementReportQuerySchema(), request.args)  # the API's own filters
+    status = args.get("status")
     page = paginate(agreement_reports_services.agreement_reports_query(current_user, status), request.args.get("page", 1, type=int), 50)
     agreements: Sequence[Agreement] = []
     if current_user.role == "provider":
@@ -294,7 +294,7 @@ def agreement_reports():
             .order_by(Agreement.id)).scalars().all()
     return render_template("bookkeeping/agreement_reports.html", page=page, status=status,
                            statuses=AGREEMENT_REPORT_STATUSES, agreements=agreements,
-                           last_quarter=last_finished_quarter(clock.today()))
+                           last_quarter=last_finished_quarter(clock.today()), errors=errors), 422 if errors else 200
 
 
 @bp.route("/agreement-reports/<int:report_id>", methods=["GET", "POST"])

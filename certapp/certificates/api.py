@@ -132,7 +132,7 @@ def request_correction(data, child_id: int):
 def list_corrections(args):
     """A parent's own correction requests; for the department, its municipality's (default: awaiting
     decision); a page at a time (X-Pagination)."""
-    return services.corrections_visible_to(current_user, args.get("status", "requested"))
+    return services.corrections_visible_to(current_user, args["status"])
 
 
 @blp.route("/child-corrections/<int:correction_id>/decision", methods=["POST"])
@@ -153,7 +153,7 @@ def decide_correction(data, correction_id: int):
 def list_applications(args):
     """A parent's own applications; for the department, the queue (default: awaiting decision); a
     page at a time (X-Pagination)."""
-    return Rows(services.applications_visible_to(current_user, args.get("status", "submitted")), _with_queue_positions)
+    return Rows(services.applications_visible_to(current_user, args["status"]), _with_queue_positions)
 
 
 def _with_queue_positions(applications: list[Any]) -> list[Any]:

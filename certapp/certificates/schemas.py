@@ -11,7 +11,17 @@ from certapp.certificates.models import (
 )
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, BulkResultSchema, Rubles
+from certapp.common.schemas import (
+    NO_SUCH_STATE,
+    BulkIdsField,
+    BulkResultSchema,
+    Choice,
+    FilterId,
+    FilterSchema,
+    MunicipalityOktmo,
+    Rubles,
+    SearchText,
+)
 
 
 class ChildInputSchema(Schema):
@@ -37,7 +47,7 @@ class ChildCorrectionInputSchema(ChildUpdateSchema):
 
 class ChildCorrectionSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo")
+    municipality = MunicipalityOktmo()
     child_id = fields.Integer()
     status = fields.String()
     status_name = fields.String()
@@ -55,8 +65,9 @@ class ChildCorrectionSchema(Schema):
     decision_reason = fields.String(allow_none=True)
 
 
-class ChildCorrectionQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(CORRECTION_STATUSES)))
+class ChildCorrectionQuerySchema(FilterSchema):
+    status = Choice(CORRECTION_STATUSES, NO_SUCH_STATE, load_default="requested",
+                    metadata={"description": "by default the requests that wait; empty: all"})
 
 
 class ChildSchema(Schema):
@@ -106,7 +117,7 @@ class CertificateApplicationInputSchema(Schema):
 
 class CertificateApplicationSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String()
     child_id = fields.Integer()
     period_id = fields.Integer()
@@ -127,8 +138,9 @@ class CertificateApplicationSchema(Schema):
         return _known_queue_position(application.certificate) if application.certificate else None
 
 
-class CertificateApplicationQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(APPLICATION_STATUSES)))
+class CertificateApplicationQuerySchema(FilterSchema):
+    status = Choice(APPLICATION_STATUSES, NO_SUCH_STATE, load_default="submitted",
+                    metadata={"description": "by default the applications that wait; empty: all"})
 
 
 class CertificateDecisionSchema(Schema):
@@ -165,7 +177,7 @@ class BalanceSchema(Schema):
 
 class CertificateSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String()
     child = fields.Nested(ChildBriefSchema)
     period = fields.String(attribute="period.code")
@@ -191,10 +203,12 @@ class CertificateSchema(Schema):
         return _known_queue_position(certificate)
 
 
-class CertificateQuerySchema(Schema):
-    q = fields.String()
-    period = fields.Integer()
-    status = fields.String(validate=validate.OneOf(list(CERTIFICATE_STATUSES)))
+class CertificateQuerySchema(FilterSchema):
+    """The register of holders' filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    q = SearchText("Поиск", 200, metadata={"description": "the child's name, the certificate's number or СНИЛС"})
+    period = FilterId("Такого периода нет: выберите из списка.", metadata={"description": "a period's id"})
+    status = Choice(CERTIFICATE_STATUSES, NO_SUCH_STATE)
 
 
 class StatusSchema(Schema):

@@ -21,6 +21,11 @@ from certapp.certificates.forms import (
 )
 from certapp.certificates.models import APPLICATION_STATUSES, CERTIFICATE_STATUSES, CORRECTION_STATUSES
 from certapp.certificates.printing import application_document
+from certapp.certificates.schemas import (
+    CertificateApplicationQuerySchema,
+    CertificateQuerySchema,
+    ChildCorrectionQuerySchema,
+)
 from certapp.common.errors import DomainError, KeptRefusal, NotFoundError
 from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
@@ -29,6 +34,7 @@ from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response
 from certapp.common.printing import print_page as printing_page
+from certapp.common.schemas import page_filters
 from certapp.common.web import flash_bulk
 from certapp.contracts import contracts as contract_services
 from certapp.contracts.contracts import upcoming_payments
@@ -154,12 +160,12 @@ def withdraw_child_health(child_id: int):
 @roles("department")
 def corrections():
     """The requests to correct children's records, for the department of the certificate's municipality."""
-    status: str | None = request.args.get("status", "requested")
-    status = status if status in CORRECTION_STATUSES else None
+    args, errors = page_filters(ChildCorrectionQuerySchema(), request.args)  # the API's own (api.list_corrections)
+    status = args.get("status")
     page = paginate(services.corrections_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/corrections.html", page=page, status=status, statuses=CORRECTION_STATUSES,
                            changes={c.id: services.correction_changes(c) for c in page.items},
-                           form=CorrectionDecisionForm(formdata=None))
+                           form=CorrectionDecisionForm(formdata=None), errors=errors), 422 if errors else 200
 
 
 @bp.route("/children/corrections/<int:correction_id>/decide", methods=["POST"])
@@ -319,11 +325,11 @@ def change_status(certificate_id: int):
 @bp.route("/certificates/queue")
 @roles("department")
 def queue():
-    status: str | None = request.args.get("status", "submitted")
-    status = status if status in APPLICATION_STATUSES else None
+    args, errors = page_filters(CertificateApplicationQuerySchema(), request.args)  # the API's own filters
+    status = args.get("status")
     page = paginate(services.applications_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("certificates/queue.html", page=page, status=status, statuses=APPLICATION_STATUSES,
-                           form=DecisionForm())
+                           form=DecisionForm(), errors=errors), 422 if errors else 200
 
 
 @bp.route("/certificates/applications/<int:application_id>/decide", methods=["POST"])
@@ -385,11 +391,9 @@ HOLDER_HEADERS = ["Номер сертификата", "Ребёнок", "Дат
                   "Зарезервировано, ₽", "Списано, ₽", "Состояние", "Действует с", "Действует по"]
 
 
-def _holder_filters() -> dict[str, Any]:
-    period_id = request.args.get("period", type=int)
-    status = request.args.get("status")
-    return {"search": (request.args.get("q") or "").strip() or None, "period_id": period_id,
-            "status": status if status in CERTIFICATE_STATUSES else None}
+def _holder_filters() -> tuple[dict[str, Any], dict[str, str]]:
+    args, errors = page_filters(CertificateQuerySchema(), request.args)  # the API's own (api.list_certificates)
+    return {"search": args.get("q"), "period_id": args.get("period"), "status": args.get("status")}, errors
 
 
 @bp.route("/certificates/holders")
@@ -397,9 +401,11 @@ def _holder_filters() -> dict[str, Any]:
 @roles("department", "bookkeeping")
 def holders(fmt: str | None = None):
     """Реестр получателей сертификатов, with search, filters and exports."""
-    filters = _holder_filters()
+    filters, errors = _holder_filters()
     stmt = services.holders_query(**filters)
-    if fmt:  # streamed: columns read in batches, never the whole register in memory
+    # an export streamed: columns read in batches, never the whole register in memory; a refused filter is
+    # told on the page instead, never silently left out of an export
+    if fmt and not errors:
         rows = ([r.number, " ".join(p for p in (r.last_name, r.first_name, r.patronymic) if p), r.birth_date, r.period,
                  Money(r.nominal), Money(r.available or 0), Money(r.reserved or 0), Money(r.spent or 0),
                  CERTIFICATE_STATUSES[r.status], r.valid_from, r.valid_to] for r in services.holder_rows(stmt))
@@ -409,7 +415,7 @@ def holders(fmt: str | None = None):
                                     (4, 5, 6, 7))
     page = paginate(stmt, request.args.get("page", 1, type=int), 50)
     return render_template("certificates/holders.html", page=page, filters=filters, periods=list_periods(),
-                           statuses=CERTIFICATE_STATUSES)
+                           statuses=CERTIFICATE_STATUSES, errors=errors), 422 if errors else 200
 
 
 @bp.route("/verify")

@@ -44,13 +44,28 @@ def month_arg(values, name: str = "month") -> date | None:
     raw = ascii_text(values.get(name)).strip()
     if not raw:
         return None
-    parts = raw.split("-") if "-" in raw else raw.split(".")[::-1]
-    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+    parts = raw.split("-") if "-" in raw else raw.split(".")[::-1]  # ГГГГ-ММ[-ДД] or [ДД.]ММ.ГГГГ
+    if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
         raise ValidationError(MONTH_MESSAGE, field=name)
     year, month = int(parts[0]), int(parts[1])
     if not 1 <= month <= 12:
         raise ValidationError(MONTH_MESSAGE, field=name)
-    return date(check_year(year, name), month, 1)
+    first = date(check_year(year, name), month, 1)
+    if len(parts) == 3 and not 1 <= int(parts[2]) <= (add_months(first, 1) - first).days:
+        raise ValidationError(MONTH_MESSAGE, field=name)  # a date's day that the month does not have
+    return first
+
+
+def parse_month(value, field: str = "month") -> date:
+    """A month that must be given (a report's, a register's, an enrollment's start): a date's month, or
+    `month_arg`'s text (a date's text too: its month); absent or anything else is a ValidationError with
+    MONTH_MESSAGE beside `field`. The one rule of a month for the pages, the API and the commands."""
+    if isinstance(value, date):
+        return first_of_month(value)
+    month = month_arg({field: value if isinstance(value, str) else ""}, field)
+    if month is None:
+        raise ValidationError(MONTH_MESSAGE, field=field)
+    return month
 
 
 def first_of_month(day: date) -> date:

@@ -53,13 +53,20 @@ def is_ascii_digits(value: str, length: int | None = None) -> bool:
     return bool(value) and value.isascii() and value.isdigit() and (length is None or len(value) == length)
 
 
-def id_filter(args, name: str, errors: dict[str, str], message: str) -> int | None:
-    """A list filter's id from the address (?provider=…), normalised; a value that is no id puts `message`
-    beside its field in `errors` and leaves the filter out."""
-    text = identifier(args.get(name, "")) or None
-    if text is None:
-        return None
-    if is_ascii_digits(text) and len(text) <= 18:
-        return int(text)
-    errors[name] = message
-    return None
+#: the longest id a list's filter takes: a BIGINT has at most 19 digits; 18 always fits one
+ID_DIGITS = 18
+
+
+def whole_number(value) -> int | None:
+    """A whole number as typed or sent (a select's value; fullwidth or Arabic-Indic digits too) -> the number,
+    None when it is not one (letters, a sign, more than ID_DIGITS digits: never int() of 5 000 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    text = identifier(value if isinstance(value, str) else "")
+    return int(text) if is_ascii_digits(text) and len(text) <= ID_DIGITS else None
+
+
+def id_number(value) -> int | None:
+    """An id as typed or sent (`whole_number`, at least 1); None when it is not one."""
+    number = whole_number(value)
+    return number if number is not None and number >= 1 else None

@@ -8,7 +8,6 @@ from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.common.schemas import BulkResultSchema
 from certapp.contracts import contracts, enrollments, service_reports
-from certapp.contracts.months import parse_month
 from certapp.contracts.printing import contract_document, printed_certificate
 from certapp.contracts.schemas import (
     BulkEnrollmentSchema,
@@ -107,9 +106,8 @@ def cancel(enrollment_id: int):
 def list_contracts(args):
     """The caller's contracts, newest first, a page at a time (X-Pagination), filtered by state, certificate,
     provider, the child's name or a number (`q`) and the month they are in force in (`month`, ГГГГ-ММ)."""
-    month = parse_month(args["month"]) if args.get("month") else None
     return contracts.contracts_for(current_user, args.get("status"), args.get("certificate_id"), args.get("provider"),
-                                   args.get("q"), month)
+                                   args.get("q"), args.get("month"))
 
 
 @blp.route("/contracts/<int:contract_id>", methods=["GET"])

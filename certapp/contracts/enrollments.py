@@ -15,7 +15,7 @@ from certapp.certificates.models import Certificate, Child
 from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, DomainError, NotFoundError, ValidationError
-from certapp.common.months import first_of_month, months_between
+from certapp.common.months import first_of_month, months_between, parse_month
 from certapp.common.roles import require_role
 from certapp.common.rows import get_existing
 from certapp.common.states import transition
@@ -23,7 +23,7 @@ from certapp.common.templating import format_date, plural
 from certapp.common.validators import free_text
 from certapp.common.web import path_for
 from certapp.contracts.models import ENROLLMENT_TRANSITIONS, SEAT_HOLDING_STATUSES, Contract, ContractMonth, Enrollment
-from certapp.contracts.months import PriceSplit, parse_month, price_split
+from certapp.contracts.months import PriceSplit, price_split
 from certapp.contracts.seats import seats_left
 from certapp.db import db, utcnow
 from certapp.deadlines.services import due_date

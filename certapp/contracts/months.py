@@ -1,26 +1,9 @@
-"""Months of a contract: parsing a month and splitting a price over months between the certificate and the
-parent."""
+"""Months of a contract: splitting a price over months between the certificate and the parent (a month is
+parsed by common.months.parse_month)."""
 from dataclasses import dataclass
 from datetime import date
 
-from certapp.common.errors import ValidationError
 from certapp.common.months import add_months, first_of_month, months_between
-
-
-def parse_month(value: object, field: str = "month") -> date:
-    """'2026-12', '12.2026' or a date -> the first day of that month."""
-    if isinstance(value, date):
-        return first_of_month(value)
-    text = str(value or "").strip()
-    for sep, order in (("-", (0, 1)), (".", (1, 0))):
-        parts = text.split(sep)
-        if len(parts) in (2, 3):
-            try:
-                year, month = int(parts[order[0]]), int(parts[order[1]])
-                return date(year, month, 1)
-            except ValueError:
-                break
-    raise ValidationError("Месяц указывается как ГГГГ-ММ, например 2026-12.", field=field)
 
 
 def split_evenly(total: int, parts: int) -> list[int]:

@@ -4,7 +4,18 @@ from marshmallow import Schema, fields, pre_dump, validate
 
 from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
-from certapp.common.schemas import BulkIdsField, Rubles
+from certapp.common.schemas import (
+    NO_SUCH_PROVIDER,
+    NO_SUCH_STATE,
+    BulkIdsField,
+    Choice,
+    FilterId,
+    FilterSchema,
+    Month,
+    MunicipalityOktmo,
+    Rubles,
+    SearchText,
+)
 from certapp.contracts.contracts import current_split
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS, Contract
 from certapp.contracts.service_reports import reportable_months
@@ -18,7 +29,7 @@ class EnrollmentInputSchema(Schema):
 
 class EnrollmentSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     status = fields.String()
     status_name = fields.String()
     certificate_id = fields.Integer()
@@ -31,8 +42,8 @@ class EnrollmentSchema(Schema):
     contract_id = fields.Integer(attribute="contract.id", allow_none=True)
 
 
-class EnrollmentQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(ENROLLMENT_STATUSES)))
+class EnrollmentQuerySchema(FilterSchema):
+    status = Choice(ENROLLMENT_STATUSES, NO_SUCH_STATE)
 
 
 class ReasonSchema(Schema):
@@ -119,7 +130,7 @@ class SplitSchema(Schema):
 
 class ContractSchema(Schema):
     id = fields.Integer()
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО of the municipality it belongs to"})
+    municipality = MunicipalityOktmo()
     number = fields.String()
     status = fields.String()
     status_name = fields.String()
@@ -172,17 +183,15 @@ class ContractSchema(Schema):
                  "parent_amount": amounts[m.month].parent_amount} for m in contract.months]
 
 
-MONTH_MESSAGE = "Месяц указывается как ГГГГ-ММ, например 2026-12."
+class ContractQuerySchema(FilterSchema):
+    """The contracts list's filters, for the page and the API alike (common.schemas.page_filters)."""
 
-
-class ContractQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(CONTRACT_STATUSES)))
-    certificate_id = fields.Integer()
-    provider = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={"description": "a provider's id"})
-    q = fields.String(validate=validate.Length(max=100), metadata={
+    status = Choice(CONTRACT_STATUSES, NO_SUCH_STATE)
+    certificate_id = FilterId("Такого сертификата нет: проверьте номер.", metadata={"description": "a certificate's id"})
+    provider = FilterId(NO_SUCH_PROVIDER, metadata={"description": "a provider's id"})
+    q = SearchText("Ребёнок или номер", metadata={
         "description": "words of the child's name, the contract's or the certificate's number"})
-    month = fields.String(validate=validate.Regexp(r"^(20[2-9]\d|2100)-(0[1-9]|1[0-2])$", error=MONTH_MESSAGE),
-                          metadata={"description": "ГГГГ-ММ: the contracts in force in that month"})
+    month = Month(metadata={"description": "ГГГГ-ММ: the contracts in force in that month"})
 
 
 class ReportInputSchema(Schema):

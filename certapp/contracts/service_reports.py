@@ -15,13 +15,13 @@ from certapp.common import clock, events
 from certapp.common.bulk import BulkResult, for_each
 from certapp.common.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from certapp.common.money import format_rub, share
-from certapp.common.months import add_months, month_label
+from certapp.common.months import add_months, month_label, parse_month
 from certapp.common.roles import require_role
 from certapp.common.templating import plural
 from certapp.common.validators import free_text
 from certapp.contracts.contracts import REPORT_LOAD, _transition, get_contract
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
-from certapp.contracts.months import month_is_over, month_key, parse_month
+from certapp.contracts.months import month_is_over, month_key
 from certapp.db import db
 from certapp.ledger import services as ledger
 from certapp.ledger.models import LedgerEntry

@@ -1,5 +1,4 @@
 from datetime import date
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,19 +9,19 @@ from certapp.common.bulk import BulkResult
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
-from certapp.common.months import month_arg, month_label, month_label_from
-from certapp.common.normalise import id_filter
+from certapp.common.months import month_label, month_label_from, parse_month
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
+from certapp.common.schemas import page_filters
 from certapp.common.web import flash_bulk, run_and_flash
 from certapp.contracts import contracts as contract_services
 from certapp.contracts import enrollments as enrollments_services
-from certapp.contracts import months as months_services
 from certapp.contracts import service_reports
 from certapp.contracts.contracts import DOCUMENT_LOAD
 from certapp.contracts.forms import CorrectionForm, DeclineForm, EnrollForm, ReportForm, SignForm, TerminateForm
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, GROUNDS_BY_ROLE, TERMINATION_GROUNDS
 from certapp.contracts.printing import contract_document
+from certapp.contracts.schemas import ContractQuerySchema, EnrollmentQuerySchema
 from certapp.jobs.bulk import bulk_from_page
 from certapp.ledger.services import entries_of
 from certapp.programs.services import get_program_for
@@ -89,11 +88,11 @@ def enroll(program_id: int):
 @bp.route("/enrollments")
 @roles("parent", "provider", "department")
 def enrollments():
-    status = request.args.get("status") or None
-    status = status if status in ENROLLMENT_STATUSES else None
+    args, errors = page_filters(EnrollmentQuerySchema(), request.args)  # the API's own (api.list_enrollments)
+    status = args.get("status")
     page = paginate(enrollments_services.enrollments_for(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("contracts/enrollments.html", page=page, status=status, statuses=ENROLLMENT_STATUSES,
-                           decline_form=DeclineForm())
+                           decline_form=DeclineForm(), errors=errors), 422 if errors else 200
 
 
 @bp.route("/enrollments/<int:enrollment_id>/accept", methods=["POST"])
@@ -134,26 +133,12 @@ def cancel(enrollment_id: int):
     return redirect(url_for("contracts.enrollments"))
 
 
-def _contract_filters(args) -> tuple[dict[str, Any], dict[str, str]]:
-    """The contracts list's filters from the address, and a Russian message for each value that is not
-    valid (that filter is then left out: the page still lists contracts)."""
-    errors = {}
-    status = args.get("status") or None
-    if status and status not in CONTRACT_STATUSES:
-        errors["status"], status = "Такого состояния нет: выберите из списка.", None
-    provider_id = id_filter(args, "provider", errors, "Такого исполнителя нет: выберите из списка.")
-    try:
-        month = month_arg(args)
-    except DomainError as error:
-        errors["month"], month = error.message, None
-    text = " ".join((args.get("q") or "").split())[:100] or None
-    return {"status": status, "provider_id": provider_id, "month": month, "text": text}, errors
-
-
 @bp.route("/contracts")
 @roles("parent", "provider", "department", "bookkeeping")
 def contracts():
-    filters, errors = _contract_filters(request.args)
+    args, errors = page_filters(ContractQuerySchema(), request.args)  # the API's own filters (api.list_contracts)
+    filters = {"status": args.get("status"), "certificate_id": args.get("certificate_id"),
+               "provider_id": args.get("provider"), "text": args.get("q"), "month": args.get("month")}
     page = paginate(contract_services.contracts_for(current_user, **filters), request.args.get("page", 1, type=int), 50)
     splits = {c.id: contract_services.current_split(c) for c in page.items}  # offers: as they would be signed now
     return render_template("contracts/contracts.html", page=page, status=filters["status"], statuses=CONTRACT_STATUSES,
@@ -254,7 +239,7 @@ def group_lessons(group_id: int):
     month = None
     if request.values.get("month"):
         try:
-            month = months_services.parse_month(request.values["month"])
+            month = parse_month(request.values["month"])
         except DomainError as error:
             refuse(error)
             flash(error.message, "error")

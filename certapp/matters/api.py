@@ -1,10 +1,11 @@
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from certapp.accounts.access import roles
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.matters import services
+from certapp.matters.schemas import MatterQuerySchema
 
 blp = Blueprint("matters_api", __name__, url_prefix="/matters",
                 description="Что ждёт решения: документы на рассмотрении, отчёты и оплаты, их сроки и просрочки")
@@ -26,13 +27,6 @@ class MatterSchema(Schema):
     municipality = fields.String(allow_none=True)
     provider_id = fields.Integer(allow_none=True)
     provider_name = fields.String(allow_none=True)
-
-
-class MatterQuerySchema(Schema):
-    kind = fields.String(validate=validate.OneOf(list(services.MATTER_KINDS)))
-    overdue = fields.Boolean(load_default=False, metadata={"description": "only the overdue ones"})
-    provider = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={"description": "a provider's id"})
-    municipality = fields.String(metadata={"description": "the regional operator: the municipality's ОКТМО"})
 
 
 @blp.route("", methods=["GET"])

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import DecimalString, Year
+from certapp.common.schemas import NO_SUCH_PROVIDER, DecimalString, FilterId, FilterSchema, MunicipalityOktmo, Year
 from certapp.monitoring.models import MAX_WEIGHT, RESULTS
 from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE
 
@@ -11,8 +11,10 @@ ID = validate.Range(min=1, max=2**63 - 1)
 
 class ChecklistItemSchema(Schema):
     id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TITLE))
-    weight = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_WEIGHT))
+    # the limits are the service's rules (monitoring.services.add_item), documented here and checked there,
+    # so that the page and the API refuse with the same message beside the field
+    title = fields.String(required=True, metadata={"maxLength": MAX_TITLE})
+    weight = fields.Integer(required=True, metadata={"minimum": 1, "maximum": MAX_WEIGHT})
     retired = fields.Boolean(dump_only=True)
     retired_at = fields.DateTime(dump_only=True, allow_none=True)
 
@@ -25,13 +27,13 @@ class ResultInputSchema(Schema):
     item_id = fields.Integer(required=True, validate=ID)
     result = fields.String(required=True, validate=validate.OneOf(list(RESULTS)),
                            metadata={"description": "met | partial | not_met"})
-    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT))
+    comment = fields.String(load_default=None, allow_none=True, metadata={"maxLength": MAX_COMMENT})  # the service's
 
 
 class VisitInputSchema(Schema):
     provider_id = fields.Integer(required=True, validate=ID)
     visited_on = fields.Date(required=True)
-    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT))
+    comment = fields.String(load_default=None, allow_none=True, metadata={"maxLength": MAX_COMMENT})  # the service's
     results = fields.List(fields.Nested(ResultInputSchema), required=True,
                           validate=validate.Length(min=1, max=MAX_RESULTS),
                           metadata={"description": "every item of the current checklist, once"})
@@ -50,7 +52,7 @@ class VisitSummarySchema(Schema):
     id = fields.Integer()
     provider_id = fields.Integer()
     provider_name = fields.String(attribute="provider.short_name")
-    municipality = fields.String(attribute="municipality.oktmo", metadata={"description": "ОКТМО"})
+    municipality = MunicipalityOktmo()
     visited_on = fields.Date()
     score = DecimalString(metadata={"description": "the weighted share of the items met, per cent"})
     compliant = fields.Boolean(metadata={"description": "the score reaches the threshold"})
@@ -62,8 +64,10 @@ class VisitSchema(VisitSummarySchema):
     results = fields.List(fields.Nested(ResultSchema))
 
 
-class VisitQuerySchema(Schema):
-    provider = fields.Integer(validate=ID)
+class VisitQuerySchema(FilterSchema):
+    """The visits list's filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    provider = FilterId(NO_SUCH_PROVIDER, metadata={"description": "a provider's id"})
     year = Year()
 
 

@@ -8,13 +8,15 @@ from certapp.accounts.access import roles
 from certapp.common import clock
 from certapp.common.errors import DomainError, PermissionDeniedError, ValidationError
 from certapp.common.months import year_arg
-from certapp.common.normalise import ascii_text, id_filter, identifier, is_ascii_digits
+from certapp.common.normalise import ascii_text, id_number
 from certapp.common.pagination import paginate
+from certapp.common.schemas import page_filters
 from certapp.common.templating import format_number, plural
 from certapp.db import db
 from certapp.monitoring import services
 from certapp.monitoring.forms import ChecklistItemForm, MocAccountForm, VisitForm
 from certapp.monitoring.models import COMPLIANCE_THRESHOLD, RESULTS
+from certapp.monitoring.schemas import VisitQuerySchema
 from certapp.reference.services import get_municipality_of
 from certapp.uow import refuse
 
@@ -33,19 +35,12 @@ def parse_day(text) -> date | None:
         return None
 
 
-def parse_id(text) -> int | None:
-    """An id as typed (a select's value, fullwidth digits too); None if it is not one."""
-    raw = identifier(text)
-    return int(raw) if is_ascii_digits(raw) and len(raw) <= 18 else None
-
-
 @bp.route("/")
 @roles("moc", "department", "provider")
 def visits():
     """Visits: the support centre's and the department's in their municipality, a provider's its own."""
-    errors: dict[str, str] = {}
-    provider_id = id_filter(request.args, "provider", errors, "Исполнитель указан неверно.")
-    year = year_arg(request.args, None)
+    args, errors = page_filters(VisitQuerySchema(), request.args)  # the API's own filters (api.list_visits)
+    provider_id, year = args.get("provider"), args.get("year")
     stmt = services.visits_for(current_user, provider_id=provider_id, year=year)
     page = paginate(stmt, request.args.get("page", 1, type=int))
     providers = (services.providers_to_monitor(current_user.municipality_id or g.region_view.id)
@@ -76,12 +71,12 @@ def new_visit():
     form.provider_id.choices = [("", "— выберите —")] + [(str(p.id), p.short_name) for p in providers]
     if request.method == "GET":
         form.visited_on.data = f"{clock.today():%d.%m.%Y}"
-        chosen = parse_id(request.args.get("provider"))
+        chosen = id_number(request.args.get("provider"))
         form.provider_id.data = str(chosen) if chosen else ""
     item_errors: dict[int, str] = {}
     if form.validate_on_submit():
         try:
-            visit_ = services.record_visit(current_user, provider_id=parse_id(form.provider_id.data),
+            visit_ = services.record_visit(current_user, provider_id=id_number(form.provider_id.data),
                                            visited_on=parse_day(form.visited_on.data),
                                            results=_entered_results(items), comment=form.comment.data)
         except DomainError as error:

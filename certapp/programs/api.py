@@ -91,7 +91,7 @@ def get_program(program_id: int):
 def list_programs(args):
     """The provider's own programs; for the department, programs by status (default: awaiting
     approval); a page at a time (X-Pagination)."""
-    return Rows(services.programs_visible_to(current_user, args.get("status", "submitted")),
+    return Rows(services.programs_visible_to(current_user, args["status"]),
                 lambda programs: _with_ratings(_with_seats(programs)))
 
 

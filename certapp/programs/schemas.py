@@ -1,9 +1,11 @@
 from marshmallow import Schema, fields, validate
 
 from certapp.common.money import format_rub
-from certapp.common.schemas import Rubles
+from certapp.common.schemas import NO_SUCH_PROVIDER, NO_SUCH_STATE, Choice, FilterId, FilterSchema, Flag, Rubles, SearchText
 from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
+from certapp.reference.models import MAX_AGE, MIN_AGE
 from certapp.reference.service_scope import registry_number_of
+from certapp.reference.services import list_directions
 
 
 class ProgramInputSchema(Schema):
@@ -77,12 +79,15 @@ class ProgramSchema(Schema):
     rating_count = fields.Integer(metadata={"description": "how many ratings"})
 
 
-class CatalogQuerySchema(Schema):
-    direction = fields.String()
-    age = fields.Integer(validate=validate.Range(min=0, max=30))
-    provider = fields.Integer()
-    q = fields.String()
-    seats = fields.Boolean(load_default=False)
+class CatalogQuerySchema(FilterSchema):
+    """The catalog's filters, for the page and the API alike (common.schemas.page_filters)."""
+
+    direction = Choice(lambda: {d.code for d in list_directions()}, "Такой направленности нет: выберите из списка.",
+                       metadata={"description": "a direction's code"})
+    age = FilterId(f"Возраст — целое число от {MIN_AGE} до {MAX_AGE}.", low=MIN_AGE, high=MAX_AGE)
+    provider = FilterId(NO_SUCH_PROVIDER, metadata={"description": "a provider's id"})
+    q = SearchText("Поиск", 200, metadata={"description": "words of the program's title or description"})
+    seats = Flag(metadata={"description": "only the programs with free seats"})
     municipality = fields.String(metadata={"description": "ОКТМО: only the programs offered in this municipality "
                                                           "(an unknown one is refused); left out or «all»: every "
                                                           "municipality, a parent's own first"})
@@ -93,8 +98,9 @@ class CatalogItemSchema(ProgramSchema):
         exclude = ("groups",)
 
 
-class ProgramQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(PROGRAM_STATUSES)))
+class ProgramQuerySchema(FilterSchema):
+    status = Choice(PROGRAM_STATUSES, NO_SUCH_STATE, load_default="submitted",
+                    metadata={"description": "the department: by default the programs that wait; empty: all"})
 
 
 class ProgramDecisionSchema(Schema):

@@ -6,15 +6,16 @@ from certapp.certificates.services import certificate_municipalities_of, home_mu
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str
-from certapp.common.normalise import identifier, is_ascii_digits
 from certapp.common.pagination import paginate
 from certapp.common.replica import reads_from_replica
+from certapp.common.schemas import page_filters
 from certapp.contracts.enrollments import catalog_offers
 from certapp.contracts.seats import seats_left
 from certapp.pagecache.pages import cached_public
 from certapp.programs import services
 from certapp.programs.forms import GroupForm, ProgramDecisionForm, ProgramForm
-from certapp.programs.models import MAX_AGE, MIN_AGE, PROGRAM_STATUSES
+from certapp.programs.models import PROGRAM_STATUSES
+from certapp.programs.schemas import CatalogQuerySchema, ProgramQuerySchema
 from certapp.reference.services import list_directions, list_municipalities
 from certapp.registry.services import admissions_of, provider_of
 from certapp.reporting.services import program_ratings
@@ -23,34 +24,18 @@ from certapp.uow import refuse
 bp = Blueprint("programs", __name__)
 
 
-def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, str]]:
-    """The catalog's filters from the address, and a Russian message for each value that is not valid
-    (that filter is then left out: the page still lists programs)."""
-    errors = {}
-    direction = args.get("direction") or None
-    if direction and direction not in direction_codes:
-        errors["direction"], direction = "Такой направленности нет: выберите из списка.", None
-    # any script's digits are ASCII digits (common.normalise); str.isdigit() alone took «²» and 5 000
-    # digits, both a ValueError in int(), a 500
-    age: str | int | None = identifier(args.get("age", "")) or None
-    if isinstance(age, str):
-        age = int(age) if is_ascii_digits(age) and len(age) <= 3 and MIN_AGE <= int(age) <= MAX_AGE else None
-        if age is None:
-            errors["age"] = f"Возраст — целое число от {MIN_AGE} до {MAX_AGE}."
-    provider_id: str | int | None = identifier(args.get("provider", "")) or None
-    if isinstance(provider_id, str):
-        provider_id = int(provider_id) if is_ascii_digits(provider_id) and len(provider_id) <= 18 else None
-        if provider_id is None:
-            errors["provider"] = "Такого исполнителя нет: выберите из списка."
+def _catalog_filters(args) -> tuple[dict, dict[str, str]]:
+    """The catalog's filters from the address by the API's own schema (api.catalog), and a Russian message for
+    each value that is not valid (that filter is then left out: the page still lists programs)."""
+    values, errors = page_filters(CatalogQuerySchema(), args)
     try:
         oktmo = (args.get("municipality") or "").strip()
         # nothing asked: a parent's own municipality first
         municipality_id = services.municipality_filter(oktmo, None if oktmo else home_municipality_of(current_user))
     except DomainError as error:
         errors["municipality"], municipality_id = error.message, None
-    return {"direction": direction, "age": age, "provider_id": provider_id,
-            "text": (args.get("q") or "").strip() or None, "with_seats": args.get("seats") == "1",
-            "municipality_id": municipality_id,
+    return {"direction": values.get("direction"), "age": values.get("age"), "provider_id": values.get("provider"),
+            "text": values.get("q"), "with_seats": values["seats"], "municipality_id": municipality_id,
             "first_municipality_id": home_municipality_of(current_user)}, errors
 
 
@@ -60,7 +45,7 @@ def _catalog_filters(args, direction_codes: set[str]) -> tuple[dict, dict[str, s
 @reads_from_replica
 def catalog():
     directions = list_directions()
-    filters, errors = _catalog_filters(request.args, {d.code for d in directions})
+    filters, errors = _catalog_filters(request.args)
     page = paginate(services.catalog_query(**filters), request.args.get("page", 1, type=int), 20)
     offers = {}
     if current_user.is_authenticated and current_user.role == "parent":
@@ -173,10 +158,11 @@ def edit_group(program_id: int, group_id: int | None = None):
 @bp.route("/programs/review")
 @roles("department")
 def review():
-    status: str | None = request.args.get("status", "submitted")
-    status = status if status in PROGRAM_STATUSES else None
+    args, errors = page_filters(ProgramQuerySchema(), request.args)  # the API's own filters (api.list_programs)
+    status = args.get("status")
     page = paginate(services.programs_for_review(status), request.args.get("page", 1, type=int), 50)
-    return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES)
+    return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES,
+                           errors=errors), 422 if errors else 200
 
 
 @bp.route("/programs/<int:program_id>/decide", methods=["POST"])

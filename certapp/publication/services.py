@@ -3,8 +3,10 @@ explicit audited act with its date, the approved social order (each version), it
 the indicators of Приложение № 3, the registry of executors and the catalog. Each publication freezes
 the data as published; the public reads only what was published, never recomputed."""
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -151,15 +153,23 @@ class Snapshot:
     source_id: int | None = None
 
 
+def _service_rows(kind: str, lines: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """The rows of the social order or of its execution report, one per registry number of the service, in
+    the order of the set's FIELDS: a sum (a field in roubles, `…_rub`) from the line's kopecks (`…`)."""
+    return [{field.name: _rub(line[field.name.removesuffix("_rub")]) if field.format == MONEY_FORMAT
+             else line[field.name] for field in FIELDS[kind]} for line in lines]
+
+
 def _social_order(order_id) -> Snapshot:
     """The approved social order (its current version); a draft or a superseded one is refused."""
     order = get_order(_source_id(order_id, "Выберите социальный заказ."))
     if order.status != "approved":
         raise TransitionError(f"Опубликовать можно только утверждённый социальный заказ, а этот — "
                               f"«{ORDER_STATUSES[order.status]}».", code="order_not_approved")
-    rows = [{"service_code": line.direction.service_code, "direction": line.direction.name,
-             "planned_children": line.planned_children, "planned_child_hours": line.planned_child_hours,
-             "planned_money_rub": _rub(line.planned_money)} for line in order.lines]
+    rows = _service_rows("social_order", ({"service_code": line.direction.service_code, "direction": line.direction.name,
+                                           "planned_children": line.planned_children,
+                                           "planned_child_hours": line.planned_child_hours,
+                                           "planned_money": line.planned_money} for line in order.lines))
     document = {"number": order_number(order), "year": order.year, "version": order.version,
                 "approved_on": _day(order.approved_at).isoformat(),
                 "total_money_rub": _rub(sum(line.planned_money for line in order.lines))}
@@ -171,10 +181,7 @@ def _execution_report(report_id) -> Snapshot:
     """A formed execution report, with the figures frozen when it was formed."""
     formed = get_formed_report(_source_id(report_id, "Выберите сформированный отчёт."))
     figures = formed.figures
-    rows = [{"service_code": line["service_code"], "direction": line["direction"],
-             "planned_children": line["planned_children"], "planned_child_hours": line["planned_child_hours"],
-             "planned_money_rub": _rub(line["planned_money"]), "children": line["children"],
-             "child_hours": line["child_hours"], "money_rub": _rub(line["money"])} for line in figures["lines"]]
+    rows = _service_rows("execution_report", figures["lines"])  # the lines as reporting froze them
     document = {"number": formed.number, "year": formed.year, "quarter": formed.quarter or None,
                 "version": formed.version, "formed_on": _day(formed.formed_at).isoformat(),
                 "period": figures["period"], "order": (figures.get("order") or {}).get("number")}

@@ -1,7 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from certapp.common.money import format_rub
-from certapp.common.schemas import Rubles
+from certapp.common.schemas import MunicipalityOktmo, Rubles
 
 
 class DirectionSchema(Schema):
@@ -16,8 +16,7 @@ class PeriodSchema(Schema):
     name = fields.String(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
-    municipality = fields.String(attribute="municipality.oktmo", dump_only=True,
-                                 metadata={"description": "ОКТМО of the municipality whose period it is"})
+    municipality = MunicipalityOktmo(dump_only=True, metadata={"description": "ОКТМО of the municipality whose period it is"})
     #: kopecks on output
     nominal = fields.Integer(dump_only=True)
     nominal_display = fields.Function(lambda p: format_rub(p.nominal), dump_only=True)

@@ -114,6 +114,10 @@ def get_municipality_of(user) -> Municipality:
     return get_existing(Municipality, own_municipality_id(user))
 
 
+#: an ОКТМО asked for (?municipality=) that is none of the installation's, on a page and in the API alike
+UNKNOWN_MUNICIPALITY = "Муниципального образования с таким ОКТМО нет."
+
+
 def find_municipality(key) -> Municipality | None:
     """A municipality by id (int) or by ОКТМО (str, as in links and the API); None when there is none."""
     if isinstance(key, int) and not isinstance(key, bool):

@@ -1,6 +1,7 @@
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
+from certapp.common.schemas import NO_SUCH_STATE, Choice, FilterSchema
 from certapp.registry.models import (
     ADMISSION_STATUSES,
     APPLICATION_STATUSES,
@@ -73,8 +74,8 @@ class ApplicationSchema(Schema):
     municipality_id = fields.Integer()
 
 
-class ApplicationQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(APPLICATION_STATUSES)))
+class ApplicationQuerySchema(FilterSchema):
+    status = Choice(APPLICATION_STATUSES, NO_SUCH_STATE)
 
 
 class DecisionSchema(Schema):
@@ -150,8 +151,8 @@ class AdmissionSchema(Schema):
     decided_at = fields.DateTime(allow_none=True)
 
 
-class AdmissionQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(list(ADMISSION_STATUSES)))
+class AdmissionQuerySchema(FilterSchema):
+    status = Choice(ADMISSION_STATUSES, NO_SUCH_STATE)
 
 
 class AdmissionRequestSchema(Schema):

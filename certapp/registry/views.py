@@ -7,6 +7,7 @@ from certapp.common.exports import csv_response
 from certapp.common.pagination import paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.replica import reads_from_replica
+from certapp.common.schemas import page_filters
 from certapp.common.web import run_and_flash
 from certapp.db import db
 from certapp.pagecache.pages import cached_public
@@ -21,6 +22,7 @@ from certapp.registry.models import (
     RegistryEntry,
 )
 from certapp.registry.printing import registry_application_document
+from certapp.registry.schemas import AdmissionQuerySchema, ApplicationQuerySchema
 from certapp.uow import refuse
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -129,11 +131,11 @@ def submit(application_id: int):
 @bp.route("/review")
 @roles("department")
 def review():
-    status = request.args.get("status") or None
-    if status not in APPLICATION_STATUSES:
-        status = None
+    args, errors = page_filters(ApplicationQuerySchema(), request.args)  # the API's own filters
+    status = args.get("status")
     page = paginate(services.applications_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
-    return render_template("registry/review.html", page=page, status=status, statuses=APPLICATION_STATUSES)
+    return render_template("registry/review.html", page=page, status=status, statuses=APPLICATION_STATUSES,
+                           errors=errors), 422 if errors else 200
 
 
 @bp.route("/applications/<int:application_id>/decide", methods=["POST"])
@@ -213,11 +215,11 @@ def admissions():
         held = {a.municipality_id for a in rows if a.status in ADMISSION_HOLDING_STATUSES}
         return render_template("registry/admissions.html", rows=rows, provider=provider,
                                free=[m for m in list_municipalities() if m.id not in held])
-    status = request.args.get("status") or None
-    status = status if status in ADMISSION_STATUSES else None
+    args, errors = page_filters(AdmissionQuerySchema(), request.args)  # the API's own filters
+    status = args.get("status")
     page = paginate(services.admissions_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
     return render_template("registry/admissions.html", page=page, status=status, statuses=ADMISSION_STATUSES,
-                           transitions=ADMISSION_TRANSITIONS)
+                           transitions=ADMISSION_TRANSITIONS, errors=errors), 422 if errors else 200
 
 
 @bp.route("/admissions/<int:admission_id>/decide", methods=["POST"])

@@ -2,10 +2,10 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from certapp.accounts.access import roles
+from certapp.common.months import parse_month
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.common.printing import PDF_RESPONSES, pdf_response
 from certapp.common.replica import reads_from_replica
-from certapp.contracts.months import parse_month
 from certapp.jobs.api import JobSchema
 from certapp.reporting import render, services
 from certapp.reporting.schemas import (

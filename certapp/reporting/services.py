@@ -24,9 +24,9 @@ from certapp.common.roles import require_role
 from certapp.common.scope import current_scope, scoped
 from certapp.common.states import transition
 from certapp.common.templating import format_number
-from certapp.common.validators import free_text
+from certapp.common.validators import free_text, text_field
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
-from certapp.db import db, utcnow
+from certapp.db import column_length, db, utcnow
 from certapp.documents.services import (
     SignedDocument,
     canonical,
@@ -961,17 +961,14 @@ def set_indicator_values(values: Sequence[tuple[str, int, object]], actor: User)
     return changed
 
 
-#: the longest source of an entered value (the column's size)
-SOURCE_LENGTH = 500
 SOURCE_DATE_MESSAGE = "Дата документа — ДД.ММ.ГГГГ, не позже сегодняшнего дня."
 
 
 def _parse_source(text) -> str:
-    source = " ".join(str(text or "").split())
-    if not source:
-        raise ValidationError("Укажите источник: документ, отчёт или письмо, откуда значение.")
-    if len(source) > SOURCE_LENGTH:
-        raise ValidationError(f"Источник — не длиннее {SOURCE_LENGTH} знаков.")
+    """The source of an entered value: the one rule of a text field (common.validators.text_field, the
+    column's length), and printable (a control character pasted from a document is refused)."""
+    source = text_field(text, "source", "Источник", column_length(IndicatorEntry.source))
+    assert source is not None  # required
     if not source.isprintable():
         raise ValidationError("Источник содержит непечатаемые знаки.")
     return source

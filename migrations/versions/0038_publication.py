@@ -18,7 +18,7 @@ down_revision = '0036_notification_settled'
 branch_labels = None
 depends_on = None
 
-#: frozen here as in certapp.publication.models
+#: the one source of the publication guard (certapp.publication.models says so and holds no copy)
 PG_GUARD = """
 CREATE FUNCTION publication_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

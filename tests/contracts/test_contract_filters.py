@@ -1,7 +1,16 @@
 """The contracts list finds by the child's name or a number, the provider, the state and the month in force,
-in the page (filters kept across pages; a wrong value told in Russian beside its field) and the API."""
+in the page (filters kept across pages; a wrong value told in Russian beside its field) and the API: one
+schema (contracts.schemas.ContractQuerySchema) parses the filters for both."""
+import pytest
+from sqlalchemy import select
+
+from certapp.common.months import MONTH_MESSAGE
 from certapp.db import db
+from certapp.reference.models import Municipality
 from tests.factories import make_certificate, make_contract, make_program, make_provider, make_user
+
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
 def _two_providers(users):
@@ -38,12 +47,64 @@ def test_a_wrong_filter_is_told_in_russian_and_the_list_stays(login, api, users)
     page = login(users["department"]).get("/contracts?status=nonsense&month=13.2026&provider=abc")
     text = page.get_data(as_text=True)
     assert page.status_code == 422
-    assert "Такого состояния нет: выберите из списка." in text and "Выберите месяц, например «декабрь 2026»." in text
+    assert "Такого состояния нет: выберите из списка." in text and MONTH_MESSAGE in text
     assert "Такого исполнителя нет" in text and anna.number in text and boris.number in text
     refused = api(users["department"]).get("/api/v1/contracts?month=2026-13&provider=x")
     assert refused.status_code == 422
-    assert refused.json["errors"]["query"]["month"] == ["Месяц указывается как ГГГГ-ММ, например 2026-12."]
+    assert refused.json["errors"]["query"]["month"] == [MONTH_MESSAGE]
     assert set(refused.json["errors"]["query"]) == {"month", "provider"}
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("provider", "abc", "Такого исполнителя нет: выберите из списка."),
+    ("provider", "7" * 5000, "Такого исполнителя нет: выберите из списка."),   # never int() of 5 000 digits
+    ("provider", "-3", "Такого исполнителя нет: выберите из списка."),
+    ("status", "signed'--", "Такого состояния нет: выберите из списка."),
+    ("month", "2026-13", MONTH_MESSAGE),
+    ("month", "99999-01", MONTH_MESSAGE),
+    ("month", "1" * 5000, MONTH_MESSAGE),
+    ("q", "я" * 101, "Поле «Ребёнок или номер» длиннее 100 символов."),          # refused, never cut
+])
+def test_the_page_and_the_api_refuse_a_filter_with_the_same_message(login, api, users, name, value, message):
+    _, _, anna, _ = _two_providers(users)
+    page = login(users["department"]).get("/contracts", query_string={name: value})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and f'id="{name}-error">{message}<' in text and anna.number in text
+    answer = api(users["department"]).get("/api/v1/contracts", query_string={name: value})
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {name: [message]}
+
+
+@pytest.mark.parametrize("digits", [FULLWIDTH, ARABIC_INDIC])
+def test_an_id_and_a_month_in_other_digits_filter_alike_on_the_page_and_in_the_api(login, api, users, digits):
+    _, second, anna, boris = _two_providers(users)
+    wanted = {"provider": str(second.id).translate(digits), "month": f"{boris.start_month:%Y-%m}".translate(digits)}
+    page = login(users["department"]).get("/contracts", query_string=wanted)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and boris.number in text and anna.number not in text
+    assert f'<option value="{second.id}" selected>' in text
+    answer = api(users["department"]).get("/api/v1/contracts", query_string=wanted)
+    assert answer.status_code == 200 and [c["number"] for c in answer.json] == [boris.number]
+
+
+def test_another_municipalitys_provider_is_answered_alike_on_the_page_and_in_the_api(login, api, users):
+    """An official of another municipality asking for this one's provider finds no contract, on the page and in
+    the API alike (the id is well formed: no refusal that would tell whether the provider exists)."""
+    _, second, _, boris = _two_providers(users)
+    other = db.session.execute(select(Municipality).where(Municipality.oktmo == "04630000")).scalar_one_or_none()
+    if other is None:
+        other = Municipality(name="Курагинский район", oktmo="04630000", number_code="30")
+        db.session.add(other)
+        db.session.flush()
+    stranger = make_user("department", municipality_id=other.id)
+    db.session.commit()
+    page = login(stranger).get(f"/contracts?provider={second.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Договоров нет." in text and boris.number not in text
+    answer = api(stranger).get(f"/api/v1/contracts?provider={second.id}")
+    assert answer.status_code == 200 and answer.json == []
+    assert login(users["department"]).get(f"/contracts?provider={second.id}").get_data(as_text=True).count(
+        boris.number) == 1 and [c["number"] for c in api(users["department"]).get(
+            f"/api/v1/contracts?provider={second.id}").json] == [boris.number]           # here it is found
 
 
 def test_the_api_filters_alike_and_a_provider_sees_only_its_own(api, users):

@@ -16,6 +16,8 @@ from certapp.db import db
 from certapp.matters.services import matters_for
 from certapp.notifications import services as notifications
 from certapp.notifications.models import Notification
+from certapp.programs import services as programs
+from certapp.reference.models import Municipality
 from certapp.registry import services as registry
 from certapp.reminders import check_deadlines
 from certapp.uow import transaction
@@ -71,6 +73,50 @@ def test_a_wrong_filter_is_told_in_russian_beside_it_and_the_list_stays(login, a
     assert refused.status_code == 422 and set(refused.json["errors"]["query"]) == {"kind", "overdue"}
     assert api(users["parent"]).get("/api/v1/matters").status_code == 403
     assert login(users["parent"]).get("/matters").status_code == 403
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+@pytest.mark.parametrize("role, name, value, message", [
+    ("department", "kind", "nonsense", "Такого вида дел нет: выберите из списка."),
+    ("provider", "kind", "certificate_review", "Такого вида дел нет: выберите из списка."),  # not a provider's
+    ("department", "provider", "1" * 5000, "Такого исполнителя нет: выберите из списка."),
+    ("department", "provider", "x1", "Такого исполнителя нет: выберите из списка."),
+    ("department", "overdue", "maybe", "Укажите 1 (да) или 0 (нет)."),
+])
+def test_the_page_and_the_api_refuse_a_filter_with_the_same_message(login, api, users, role, name, value, message):
+    """One schema (matters.schemas.MatterQuerySchema) parses the filters of the page and of the API."""
+    _application(users["parent"], date(2026, 12, 8))
+    db.session.commit()
+    page = login(users[role]).get("/matters", query_string={name: value})
+    assert page.status_code == 422 and f'id="{name}-error">{message}<' in page.get_data(as_text=True)
+    answer = api(users[role]).get("/api/v1/matters", query_string={name: value})
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {name: [message]}
+
+
+@pytest.mark.app_config(CLOCK_NOW="2026-12-11")
+def test_a_provider_id_in_fullwidth_or_arabic_indic_digits_filters_alike(login, api, users):
+    late = _application(users["parent"], date(2026, 12, 8))
+    provider_user = make_user("provider")
+    _, provider = make_provider(provider_user, users["department"])
+    program = make_program(provider_user, users["department"], publish=False, title="Керамика")
+    programs.submit_program(program.id, provider_user)
+    db.session.commit()
+    plain = api(users["department"]).get(f"/api/v1/matters?provider={provider.id}").json
+    assert [m["title"] for m in plain] == ["Программа «Керамика»"]
+    for digits in ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"):
+        typed = str(provider.id).translate(str.maketrans("0123456789", digits))
+        page = login(users["department"]).get("/matters", query_string={"provider": typed})
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and "Программа «Керамика»" in text and late.number not in text
+        assert api(users["department"]).get("/api/v1/matters", query_string={"provider": typed}).json == plain
+    other = Municipality(name="Курагинский район", oktmo="04630000", number_code="30")
+    db.session.add(other)
+    db.session.flush()
+    stranger = make_user("department", municipality_id=other.id)
+    db.session.commit()
+    foreign = login(stranger).get(f"/matters?provider={provider.id}")           # another municipality's official
+    assert foreign.status_code == 200 and "Ничего не ждёт решения." in foreign.get_data(as_text=True)
+    assert api(stranger).get(f"/api/v1/matters?provider={provider.id}").json == []
 
 
 @pytest.mark.app_config(CLOCK_NOW="2026-12-11")
@@ -192,7 +238,9 @@ def test_the_regional_operator_reads_a_municipality_s_matters(login, api, users)
     assert page.status_code == 200 and late.number in text and "просрочено на 3 рабочих дня" in text
     assert f'<option value="{district.oktmo}" selected>{district.name}</option>' in text
     unknown = login(users["region"]).get("/matters?municipality=00000000000")
-    assert unknown.status_code == 422 and f"Муниципалитета нет: показан «{district.name}»." in unknown.get_data(as_text=True)
+    shown = unknown.get_data(as_text=True)           # the same message as the API's, beside the municipality
+    assert unknown.status_code == 422 and "Муниципального образования с таким ОКТМО нет." in shown
+    assert f'<option value="{district.oktmo}" selected>{district.name}</option>' in shown
     listed = api(users["region"]).get(f"/api/v1/matters?municipality={district.oktmo}").json
     assert [m["title"] for m in listed] == [f"Заявление на сертификат № {late.number}"]
     assert listed[0]["municipality"] == district.name

@@ -13,7 +13,8 @@ from certapp.audit.models import AuditEvent
 from certapp.common.errors import ValidationError
 from certapp.db import db
 from certapp.monitoring import services
-from certapp.monitoring.models import ChecklistItem, MonitoringVisit, VisitResult
+from certapp.monitoring.models import MAX_WEIGHT, ChecklistItem, MonitoringVisit, VisitResult
+from certapp.monitoring.services import MAX_TITLE
 from certapp.reference.services import create_municipality, get_district
 from tests.factories import make_provider, make_user
 
@@ -335,3 +336,17 @@ def test_rows_4_4_and_4_5_of_the_indicators_come_from_the_visits(api, users, wor
     after = rows()
     assert Decimal(after["providers_monitoring_quality"]["current"]) == 2
     assert Decimal(after["checklist_compliance"]["current"]) == 50
+
+
+@pytest.mark.parametrize("title, weight, name, message", [
+    ("я" * (MAX_TITLE + 1), "2", "title", f"Поле «Пункт чек-листа» длиннее {MAX_TITLE} символов."),
+    ("Журнал", "0", "weight", f"Вес — целое число от 1 до {MAX_WEIGHT}."),
+    ("Журнал", str(MAX_WEIGHT + 1), "weight", f"Вес — целое число от 1 до {MAX_WEIGHT}."),
+])
+def test_a_checklist_item_is_refused_alike_on_the_page_and_in_the_api(login, api, world, title, weight, name, message):
+    """The limits are the service's (the API's schema documents them): the same message beside the field."""
+    page = login(world["moc"]).post("/monitoring/checklist", data={"title": title, "weight": weight})
+    assert page.status_code == 422 and message in page.get_data(as_text=True)
+    answer = api(world["moc"]).post("/api/v1/monitoring/checklist-items", json={"title": title, "weight": int(weight)})
+    assert answer.status_code == 422 and answer.json["errors"]["json"] == {name: [message]}
+    assert _count(ChecklistItem) == 3

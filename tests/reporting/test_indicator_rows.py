@@ -178,7 +178,7 @@ def test_every_wrong_field_is_named_at_once(api, users):
     assert unknown.json["errors"]["json"]["code"] == ["Неизвестный показатель."]
     assert set(client.put(FACTS, json=_fact(code="nonsense", value=None)).json["errors"]["json"]) == {"code"}
     assert client.put(FACTS, json=_fact(source="x" * 501)).json["errors"]["json"]["source"] == [
-        "Источник — не длиннее 500 знаков."]
+        "Поле «Источник» длиннее 500 символов."]                   # common.validators.text_field
     assert _entries() == 0
 
 
