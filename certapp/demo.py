@@ -21,7 +21,7 @@ from certapp.bookkeeping.models import Agreement
 from certapp.certificates import services as certificates
 from certapp.common import clock
 from certapp.common.errors import DomainError
-from certapp.common.months import add_months, first_of_month, last_finished_quarter, months_between, quarter_months
+from certapp.common.months import add_months, add_years, first_of_month, last_finished_quarter, months_between, quarter_months
 from certapp.common.scope import scoped
 from certapp.contracts import contracts, enrollments, prolongation, service_reports
 from certapp.contracts.models import Contract
@@ -208,7 +208,7 @@ def _load_registry(users: dict[str, User], period, before_programs=None) -> None
     if before_programs:
         before_programs()
     period_start = period.starts_on if period else clock.today()
-    period_end = period.ends_on if period else clock.today().replace(year=clock.today().year + 1)
+    period_end = period.ends_on if period else add_years(clock.today(), 1)
     for email, items in DEMO_PROGRAMS.items():
         user = users[email]
         for title, direction, (age_from, age_to), months, hours, price, groups, description in items:
