@@ -30,6 +30,7 @@ from certapp.monitoring import services as monitoring
 from certapp.programs import services as programs
 from certapp.programs.models import Program
 from certapp.reference.services import (
+    DEFAULT_PERIODS,
     create_category,
     create_municipality,
     create_period,
@@ -569,6 +570,8 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
                 raise RuntimeError(f"the demo's {email} was not created")
             users[email] = user
             logins.append((role, email, password))
+    for municipality, department in [(home, "uo@karatuz.demo")] + ([(second, "uo@kuragino.demo")] if second else []):
+        _open_school_year(users[department], municipality, today)
     period = current_period(today)
     with scoped(home.id):
         _load_registry(users, period, before_programs=(lambda: _admit_in_second(users, second)) if second else None)
@@ -584,6 +587,18 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
         if second:
             _load_second(users, second, today)
     return logins
+
+
+def _open_school_year(department: User, municipality, today: date) -> None:
+    """The school year running `today`, opened by the municipality's department when the reference data
+    has none (a demonstration after the last default period): the demo works whatever day it is."""
+    if current_period(today, municipality.id) is not None:
+        return
+    start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+    code = f"{start.year}/{(start.year + 1) % 100:02d}"
+    with scoped(municipality.id):
+        create_period(code=code, name=f"{code} учебный год", starts_on=start, ends_on=date(start.year + 1, 8, 31),
+                      nominal=DEFAULT_PERIODS[-1][4], actor=department)
 
 
 @demo_cli.command("load")
