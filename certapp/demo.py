@@ -21,7 +21,7 @@ from certapp.bookkeeping.models import Agreement
 from certapp.certificates import services as certificates
 from certapp.common import clock
 from certapp.common.errors import DomainError
-from certapp.common.months import add_months, first_of_month, last_finished_quarter, months_between, quarter_months
+from certapp.common.months import add_months, add_years, first_of_month, last_finished_quarter, months_between, quarter_months
 from certapp.common.scope import scoped
 from certapp.contracts import contracts, enrollments, prolongation, service_reports
 from certapp.contracts.models import Contract
@@ -30,6 +30,7 @@ from certapp.monitoring import services as monitoring
 from certapp.programs import services as programs
 from certapp.programs.models import Program
 from certapp.reference.services import (
+    DEFAULT_PERIODS,
     create_category,
     create_municipality,
     create_period,
@@ -208,7 +209,7 @@ def _load_registry(users: dict[str, User], period, before_programs=None) -> None
     if before_programs:
         before_programs()
     period_start = period.starts_on if period else clock.today()
-    period_end = period.ends_on if period else clock.today().replace(year=clock.today().year + 1)
+    period_end = period.ends_on if period else add_years(clock.today(), 1)
     for email, items in DEMO_PROGRAMS.items():
         user = users[email]
         for title, direction, (age_from, age_to), months, hours, price, groups, description in items:
@@ -569,6 +570,8 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
                 raise RuntimeError(f"the demo's {email} was not created")
             users[email] = user
             logins.append((role, email, password))
+    for municipality, department in [(home, "uo@karatuz.demo")] + ([(second, "uo@kuragino.demo")] if second else []):
+        _open_school_year(users[department], municipality, today)
     period = current_period(today)
     with scoped(home.id):
         _load_registry(users, period, before_programs=(lambda: _admit_in_second(users, second)) if second else None)
@@ -584,6 +587,18 @@ def load_demo(today: date | None = None, *, two_districts: bool = True, practice
         if second:
             _load_second(users, second, today)
     return logins
+
+
+def _open_school_year(department: User, municipality, today: date) -> None:
+    """The school year running `today`, opened by the municipality's department when the reference data
+    has none (a demonstration after the last default period): the demo works whatever day it is."""
+    if current_period(today, municipality.id) is not None:
+        return
+    start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+    code = f"{start.year}/{(start.year + 1) % 100:02d}"
+    with scoped(municipality.id):
+        create_period(code=code, name=f"{code} учебный год", starts_on=start, ends_on=date(start.year + 1, 8, 31),
+                      nominal=DEFAULT_PERIODS[-1][4], actor=department)
 
 
 @demo_cli.command("load")

@@ -45,7 +45,6 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from http.cookiejar import CookieJar
 from pathlib import Path
 
@@ -146,6 +145,7 @@ def set_up(app, parents_needed: int, applications: int) -> dict:
     from certapp.accounts.models import User
     from certapp.certificates import services as certificates
     from certapp.certificates.models import Certificate, Child
+    from certapp.common import clock
     from certapp.common.errors import DomainError
     from certapp.common.scope import scoped
     from certapp.contracts.models import Contract, Enrollment
@@ -155,9 +155,9 @@ def set_up(app, parents_needed: int, applications: int) -> dict:
     from certapp.uow import transaction
     from tests.factories import child_data, snils
 
-    today = date.today()
-    month = today.replace(day=1)
     with app.app_context():
+        today = clock.today()  # the server's day (CERTAPP_CLOCK_NOW when it is fixed)
+        month = today.replace(day=1)
         free = db.session.execute(
             select(Certificate.id, Certificate.municipality_id, User.email)
             .join(Child, Child.id == Certificate.child_id).join(User, User.id == Child.parent_id)
@@ -210,7 +210,8 @@ def set_up(app, parents_needed: int, applications: int) -> dict:
         counts = {name: db.session.execute(select(func.coalesce(func.max(column), 0))).scalar_one()
                   for name, column in (("enrollment", Enrollment.id), ("contract", Contract.id),
                                        ("certificate", Certificate.id))}
-    return {"parents": parents, "tokens": tokens, "departments": departments, "queued": made, "before": counts}
+    return {"parents": parents, "tokens": tokens, "departments": departments, "queued": made, "before": counts,
+            "month": f"{month:%Y-%m}"}
 
 
 # --- the journeys ----------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ class Campaign:
         page = html.decode()
         status, _, headers = call(step, "enrollment request", session, f"{base}/enroll/{program}", urllib.parse.urlencode(
             {"csrf_token": _csrf(page), "group_id": who["group"], "certificate_id": who["certificate"],
-             "start_month": _first_month(page) or f"{date.today():%Y-%m}", "submit": "Записать ребёнка"}).encode())
+             "start_month": _first_month(page) or self.setup["month"], "submit": "Записать ребёнка"}).encode())
         if status == 302 and "/enrollments" in headers.get("Location", ""):
             with self.lock:
                 self.enrolled += 1

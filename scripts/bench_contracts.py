@@ -27,7 +27,6 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -73,6 +72,7 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
     from certapp import create_app
     from certapp.accounts import services as accounts
     from certapp.certificates import services as certificates
+    from certapp.common import clock
     from certapp.contracts import enrollments
     from certapp.programs import services as programs
     from certapp.reference.services import current_period, load_reference_data
@@ -119,7 +119,7 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
             for _ in range(1 if kind == "distinct" else 4):
                 group = groups[len(jobs) % len(groups)]  # a shared child's contracts fall in different groups
                 enrollment = enrollments.request_enrollment(parent, cert.id, group.id,
-                                                            date.today().replace(day=1))
+                                                            clock.today().replace(day=1))
                 offer = enrollments.accept_enrollment(enrollment.id, prov)
                 jobs.append({"contract": offer.id, "parent": parent.id, "kind": kind})
         provider_token = accounts.create_token(prov, "bench")[1]
@@ -180,7 +180,9 @@ def main() -> int:
     base = args.url.rstrip("/") + "/api/v1"
     signs = [(f"{base}/contracts/{j['contract']}/sign", setup["tokens"][j["parent"]]) for j in setup["jobs"]]
     load("sign (each contract twice, shuffled)", signs + signs[::-1], args.clients)
-    month = f"{date.today():%Y-%m}"
+    from certapp.common import clock
+    with setup["app"].app_context():
+        month = f"{clock.today():%Y-%m}"  # the server's day (CERTAPP_CLOCK_NOW when it is fixed)
     reports = [(f"{base}/contracts/{j['contract']}/reports", setup["provider_token"],
                 {"month": month, "delivered": True}) for j in setup["jobs"]]
     load("service reports (each month twice)", reports + reports[::-1], args.clients)

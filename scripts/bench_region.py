@@ -37,7 +37,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from http.cookiejar import CookieJar
 from pathlib import Path
 
@@ -176,6 +175,7 @@ def offer_contracts(app, distinct: int, shared: int) -> tuple[list[tuple[int, in
     from certapp.accounts import services as accounts
     from certapp.accounts.models import User
     from certapp.certificates.models import Certificate, Child
+    from certapp.common import clock
     from certapp.common.errors import DomainError
     from certapp.common.scope import scoped
     from certapp.contracts import enrollments
@@ -185,8 +185,8 @@ def offer_contracts(app, distinct: int, shared: int) -> tuple[list[tuple[int, in
     from certapp.uow import transaction
 
     offers, tokens = [], {}
-    month = date.today().replace(day=1)
     with app.app_context():
+        month = clock.today().replace(day=1)
         free = db.session.execute(
             select(Certificate.id, Certificate.municipality_id, Child.parent_id)
             .join(Child, Child.id == Certificate.child_id)
@@ -229,12 +229,13 @@ def contracts_to_report(app, count: int) -> tuple[list[int], dict[int, str], dic
 
     from certapp.accounts import services as accounts
     from certapp.accounts.models import User
+    from certapp.common import clock
     from certapp.contracts.models import Contract, ContractMonth
     from certapp.db import db
     from certapp.uow import transaction
 
-    month = date.today().replace(day=1)
     with app.app_context():
+        month = clock.today().replace(day=1)
         rows = db.session.execute(
             select(Contract.id, User.id).join(ContractMonth, ContractMonth.contract_id == Contract.id)
             .join(User, (User.provider_id == Contract.provider_id) & (User.role == "provider"))
@@ -339,7 +340,9 @@ def main() -> int:
                   f"{'no mismatch, nothing overdrawn' if not bad else bad[:5]}", flush=True)
         if "report" not in skip:
             ids, tokens, provider_of = contracts_to_report(app, args.reports)
-            month = f"{date.today():%Y-%m}"
+            from certapp.common import clock
+            with app.app_context():
+                month = f"{clock.today():%Y-%m}"  # the server's day (CERTAPP_CLOCK_NOW when it is fixed)
             reports = [(f"{api}/contracts/{c}/reports", tokens[provider_of[c]],
                         {"month": month, "lessons_planned": 8, "lessons_held": 8 - c % 3}) for c in ids]
             result = load(reports + reports[::-1], args.clients)

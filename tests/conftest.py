@@ -24,7 +24,8 @@ from sqlalchemy import create_engine, make_url, text
 os.environ.setdefault("CERTAPP_JOBS_URL", "memory://")
 
 from certapp import create_app
-from certapp.config import normalise_db_url
+from certapp.common.clock import DEFAULT_TIME_ZONE
+from certapp.config import clock_from_environment, normalise_db_url
 from certapp.db import db
 from certapp.jobs import huey
 
@@ -40,14 +41,22 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 REDIS_DB = int(os.environ.get("CERTAPP_TEST_REDIS_DB", "15"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB - int(WORKER[2:]) if WORKER else REDIS_DB}"
 
-#: The tests read their days from the app's clock (certapp.common.clock: the test's CLOCK_NOW, else the real
-#: day); in the tests it reads the machine's zone, the one the database's own timestamps are read in.
-MACHINE_ZONE = os.environ.get("TZ") or (Path("/etc/timezone").read_text().strip()
-                                        if Path("/etc/timezone").exists() else "UTC")
+#: The tests read their days from the app's clock (certapp.common.clock), in the installation's zone
+#: (Krasnoyarsk, UTC+7), not the machine's (UTC here): a local day begins 7 hours before the UTC one.
+TEST_ZONE = DEFAULT_TIME_ZONE
+#: The day (a local moment) every test runs on unless it sets its own CLOCK_NOW: an ordinary school day, so
+#: that nothing depends on the day the suite runs. CERTAPP_TEST_TODAY runs the suite as of another day
+#: (`CERTAPP_TEST_TODAY=2027-01-01T00:30 scripts/test`); the servers and workers the tests start read it
+#: (and the zone) from CERTAPP_CLOCK_NOW (CERTAPP_TIME_ZONE), set here for them.
+DEFAULT_TEST_TODAY = "2026-12-04T12:00"
+TEST_TODAY = clock_from_environment(os.environ.get("CERTAPP_TEST_TODAY", "") or DEFAULT_TEST_TODAY)
+os.environ["CERTAPP_CLOCK_NOW"] = TEST_TODAY
+os.environ["CERTAPP_TIME_ZONE"] = TEST_ZONE
 
 TEST_CONFIG = {
     "TESTING": True,
-    "TIME_ZONE": MACHINE_ZONE,
+    "TIME_ZONE": TEST_ZONE,
+    "CLOCK_NOW": TEST_TODAY,
     "SECRET_KEY": "test-secret-key-not-for-production",
     "WTF_CSRF_ENABLED": False,
     # cheap hashing in tests only; production uses config.DEFAULTS (above OWASP's minimum)

@@ -115,9 +115,9 @@ def child_data(**overrides) -> dict:
     return data
 
 
-def current_period():
-    """The school-year period that contains today (created if the reference data has none), so that the
-    tests do not depend on the day they run."""
+def current_period(municipality_id: int | None = None):
+    """The school-year period of a municipality (the default one) that contains today, created if the
+    reference data has none, so that the tests do not depend on the day they run."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -128,7 +128,7 @@ def current_period():
     today = clock.today()
     start = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
     code = f"{start.year}/{(start.year + 1) % 100:02d}"
-    home = get_district().id  # the default municipality's
+    home = municipality_id or get_district().id  # the default municipality's
     period = db.session.execute(select(Period).where(Period.code == code, Period.municipality_id == home)
                                 ).scalar_one_or_none()
     if period is None:

@@ -12,6 +12,8 @@ from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 
 TODAY = date(2026, 11, 30)
+#: the region is built as of TODAY, and the services that continue its numbering read the same day
+pytestmark = pytest.mark.app_config(CLOCK_NOW=TODAY.isoformat())
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The one way to write the audit log."""
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import has_request_context, request
 from flask_login import current_user
@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from certapp.audit import chain
 from certapp.audit.models import AuditEvent
+from certapp.common import clock
 from certapp.common.jsonable import jsonable
 from certapp.db import db
 from certapp.uow import unit_of_work
@@ -69,8 +70,7 @@ def query_events(*, action: str | None = None, object_type: str | None = None,
     if actor:
         stmt = stmt.where(AuditEvent.actor_label.contains(actor.lower()))
     if date_from:
-        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(date_from, time.min, tzinfo=UTC))
+        stmt = stmt.where(AuditEvent.created_at >= clock.day_start(date_from))
     if date_to:
-        stmt = stmt.where(AuditEvent.created_at < datetime.combine(date_to + timedelta(days=1), time.min,
-                                                                   tzinfo=UTC))
+        stmt = stmt.where(AuditEvent.created_at < clock.day_start(date_to + timedelta(days=1)))
     return stmt

@@ -55,7 +55,7 @@ def _unregistered_entries(provider_id: int, municipality_id: int, month: date
 
 def local_date(moment: datetime) -> date:
     """The day of a stored (UTC) moment where the officials work."""
-    return moment.astimezone(clock.zone()).date()
+    return clock.day_of(moment)
 
 
 def check_month_over(month: date, today: date | None = None) -> None:

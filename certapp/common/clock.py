@@ -37,3 +37,14 @@ def now() -> datetime:
 def today(municipality=None) -> date:
     """The date in the municipality's time zone (the installation's by default)."""
     return now().astimezone(zone(municipality)).date()
+
+
+def day_of(moment: datetime, municipality=None) -> date:
+    """The local day of a stored (UTC) moment: where the officials work, not in UTC."""
+    return moment.astimezone(zone(municipality)).date()
+
+
+def day_start(day: date, municipality=None) -> datetime:
+    """The moment (aware, in UTC) a local day begins: the bound of a period of days over stored moments
+    (a day in Krasnoyarsk begins at 17:00 UTC the day before)."""
+    return datetime.combine(day, time.min, tzinfo=zone(municipality)).astimezone(UTC)

@@ -77,6 +77,14 @@ def add_months(month: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def add_years(day: date, years: int) -> date:
+    """The same day `years` later (or earlier); 29 February becomes the 28th in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
 def months_between(start: date, end: date) -> list[date]:
     """First days of the months from start to end inclusive."""
     result, month = [], first_of_month(start)

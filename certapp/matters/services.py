@@ -97,7 +97,7 @@ def kinds_for(user: User) -> dict[str, str]:
 
 
 def _day(moment: datetime | None) -> date | None:
-    return moment.astimezone(clock.zone()).date() if moment else None
+    return clock.day_of(moment) if moment else None
 
 
 def _left(due: date | None, today: date) -> int | None:

@@ -7,7 +7,7 @@ scope hook of certapp.common.scope), the regional operator the municipality it v
 own visits in every municipality, nobody else anything. Only the support centre writes, and only here:
 nothing in this package touches money, the registry, certificates or contracts."""
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Select, distinct, false, func, or_, select
@@ -241,7 +241,7 @@ class QualityFigures:
 
 def _in_registry_during(start: date, end: date):
     """Registry entries in force at some time between the days: entered by the end, not excluded before the start."""
-    since = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    since = clock.day_start(start)
     return select(RegistryEntry.provider_id).where(
         RegistryEntry.entered_on <= end,
         or_(RegistryEntry.status != "excluded", RegistryEntry.status_changed_at >= since))

@@ -22,6 +22,7 @@ from certapp.certificates.health import statuses_of
 from certapp.certificates.models import HEALTH_STATUSES, Certificate, CertificateApplication, Child, ChildCorrection
 from certapp.common import clock
 from certapp.common.errors import ConflictError, NotFoundError
+from certapp.common.months import add_years
 from certapp.common.roles import require_role
 from certapp.common.templating import format_date
 from certapp.contracts.models import Contract
@@ -38,13 +39,6 @@ def retention_years() -> int:
     return current_app.config["PD_RETENTION_YEARS"]
 
 
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def _last_use():
     """Per child: the end of its last certificate, or the day it was added when it has none."""
     last_cert = (select(func.max(Certificate.valid_to)).where(Certificate.child_id == Child.id)
@@ -54,13 +48,13 @@ def _last_use():
 
 def retention_ends_on(child: Child) -> date:
     last = db.session.execute(select(func.max(Certificate.valid_to)).where(Certificate.child_id == child.id)).scalar()
-    return _add_years(last or child.created_at.date(), retention_years())
+    return add_years(last or child.created_at.date(), retention_years())
 
 
 def due_for_anonymisation(today: date | None = None):
     """A select() of the children whose retention period is over and who have no open contract."""
     today = today or clock.today()
-    cutoff = _add_years(today, -retention_years())
+    cutoff = add_years(today, -retention_years())
     open_contract = exists().where(and_(Contract.child_id == Child.id, Contract.status.in_(OPEN_CONTRACT)))
     return (select(Child).where(Child.anonymised_at.is_(None), _last_use() < cutoff, ~open_contract)
             .order_by(Child.id))

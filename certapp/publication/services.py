@@ -134,7 +134,7 @@ def _rub(kopecks: int) -> str:
 
 def _day(moment):
     """A moment's date in the installation's zone."""
-    return moment.astimezone(clock.zone()).date()
+    return clock.day_of(moment)
 
 
 def _number(value: Decimal | None) -> str | None:

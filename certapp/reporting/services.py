@@ -4,7 +4,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -602,8 +602,8 @@ NOT_ENTERED = "нет данных — значение не внесено"
 
 
 def _submitted_in(year: int) -> tuple:
-    return (RegistryApplication.submitted_at >= datetime(year, 1, 1, tzinfo=UTC),
-            RegistryApplication.submitted_at < datetime(year + 1, 1, 1, tzinfo=UTC))
+    return (RegistryApplication.submitted_at >= clock.day_start(date(year, 1, 1)),
+            RegistryApplication.submitted_at < clock.day_start(date(year + 1, 1, 1)))
 
 
 def _refused_under_p4():
@@ -690,8 +690,8 @@ def compute_indicators(year: int, served: tuple[int, int] | None = None) -> dict
         *_submitted_in(year), ~_refused_under_p4())).scalar_one()
     included = db.session.execute(select(func.count(distinct(Admission.provider_id))).where(
         Admission.status.in_(("active", "suspended", "ended")),
-        Admission.decided_at >= datetime(year, 1, 1, tzinfo=UTC),
-        Admission.decided_at < datetime(year + 1, 1, 1, tzinfo=UTC))).scalar_one()
+        Admission.decided_at >= clock.day_start(date(year, 1, 1)),
+        Admission.decided_at < clock.day_start(date(year + 1, 1, 1)))).scalar_one()
     serving, serving_non_state = serving_providers(year)
     children_total, children_non_state = served if served is not None else served_children(year)
     ratings = db.session.execute(select(func.count(), func.count().filter(Feedback.rating >= 4)).where(

@@ -38,11 +38,12 @@ def test_bookkeeping_pays_a_register_and_reconciles(page, live_server, watch, vi
     url = live_server.url
     email = f"buh-{viewport}@example.ru"
     world = live_server.run(lambda: _money_to_pay(email))
+    day = live_server.app.config["CLOCK_NOW"]  # the suite's day (tests/conftest.py TEST_TODAY)
     live_server.app.config["CLOCK_NOW"] = world["day"].isoformat()  # the server's day, for this journey only
     try:
         _journey(page, watch, url, email, world)
     finally:
-        live_server.app.config.pop("CLOCK_NOW", None)
+        live_server.app.config["CLOCK_NOW"] = day
 
 
 def _journey(page, watch, url, email, world):

@@ -156,6 +156,7 @@ def test_a_provider_joins_the_registry_and_serves_a_child(page, live_server, wat
     expect(page.get_by_label("Занятий по расписанию")).to_have_count(0)
     # a month is reported once it is over: the server's day moves past the month's end, for this step only
     next_month = add_months(first_of_month(live_server.run(clock.today)), 1)
+    day = live_server.app.config["CLOCK_NOW"]  # the suite's day (tests/conftest.py TEST_TODAY)
     live_server.app.config["CLOCK_NOW"] = next_month.replace(day=3).isoformat()
     try:
         page.goto(f"{url}/contracts/{contract_id}")
@@ -167,4 +168,4 @@ def test_a_provider_joins_the_registry_and_serves_a_child(page, live_server, wat
         expect(page.get_by_text("Отчёт за месяц принят")).to_be_visible()
         watch.check()
     finally:
-        live_server.app.config.pop("CLOCK_NOW", None)
+        live_server.app.config["CLOCK_NOW"] = day

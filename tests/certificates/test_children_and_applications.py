@@ -193,15 +193,13 @@ def test_on_behalf_for_a_child_the_parent_added_but_never_applied_for_uses_that_
 def test_another_municipalitys_department_filing_for_a_child_certified_elsewhere_is_told_not_a_500(api, users):
     """The certificate's child is outside the other department's scope: `certificate.child` was None
     in the one-certificate-per-year check, a 500."""
-    from certapp.reference.models import Period
     from certapp.reference.services import create_municipality
 
     data = child_data()
     certificate = make_certificate(users["parent"], users["department"], **{"snils": data["snils"]})
     other = create_municipality(name="Курагинский район", oktmo="04630000", number_code="30")
     official, parent = make_user("department", municipality_id=other.id), make_user("parent")
-    period = db.session.execute(select(Period).where(Period.municipality_id == other.id,
-                                                     Period.code == current_period().code)).scalar_one()
+    period = current_period(other.id)
     db.session.commit()
     fullwidth = "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in data["snils"])
     response = api(official).post("/api/v1/certificates/on-behalf", json={

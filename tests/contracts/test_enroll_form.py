@@ -35,7 +35,7 @@ def family(users, setup):
     usable = setup["certificate"]
     other = make_program(provider, department, title="Шахматы", price_per_month=format_rub(13_800_00, sign=False))
     make_contract(usable, provider, other, start_month=current_period().ends_on.replace(day=1))
-    too_old = make_certificate(parent, department, first_name="Олег", birth_date=date(year - 16, 1, 10))
+    too_old = make_certificate(parent, department, first_name="Олег", birth_date=date(year - 16, 1, 1))  # 16 all year
     enrolled = make_certificate(parent, department, first_name="Анна", birth_date=date(year - 9, 3, 3))
     enrollments.request_enrollment(parent, enrolled.id, setup["group"].id, this_month())
     suspended = make_certificate(parent, department, first_name="Иван", birth_date=date(year - 8, 4, 4))

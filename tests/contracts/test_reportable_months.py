@@ -14,7 +14,7 @@ from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import balance_of, check_invariant
 from certapp.programs import services as programs
-from tests.factories import current_period
+from tests.factories import current_period, make_certificate
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,9 @@ def _december(setup):
         "starts_on": date(year, 12, 7), "ends_on": current_period().ends_on, "capacity": 10})
     db.session.flush()
     parent = setup["parent"]
-    enrollment = enrollments.request_enrollment(parent, setup["certificate"].id, group.id, f"{year}-12",
+    # issued when the period began, whatever the suite's day: a certificate issued later could not start in December
+    certificate = make_certificate(parent, setup["department"], today=current_period().starts_on)
+    enrollment = enrollments.request_enrollment(parent, certificate.id, group.id, f"{year}-12",
                                                 today=date(year, 12, 4))
     contract = contracts.sign_contract(enrollments.accept_enrollment(enrollment.id, setup["provider"]).id, parent, None)
     db.session.commit()

@@ -19,7 +19,6 @@ from certapp.db import db
 from certapp.jobs import make_huey
 from certapp.jobs.models import Job
 from certapp.jobs.services import _AFTER_COMMIT
-from tests.conftest import MACHINE_ZONE
 from tests.factories import child_data, current_period, make_user
 
 #: the workers are processes of their own
@@ -77,7 +76,7 @@ def test_a_bulk_decision_whose_worker_was_killed_ends_with_every_row_decided_onc
     db.session.commit()
     env = {**os.environ, "DATABASE_URL": database_url, "CERTAPP_JOBS_URL": queue_url,
            "CERTAPP_INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "dead-worker-test", "FLASK_APP": "wsgi",
-           "CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_TIME_ZONE": MACHINE_ZONE,
+           "CERTAPP_LOG_LEVEL": "WARNING",
            "CERTAPP_JOB_STALE_SECONDS": "3", "CERTAPP_JOB_HEARTBEAT_SECONDS": "1"}
     subprocess.run([str(BIN / "flask"), "keys", "rotate", "--if-missing"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)

@@ -146,6 +146,7 @@ def _total(answer) -> int:
     return json.loads(answer.headers["X-Pagination"])["total"]
 
 
+@pytest.mark.app_config(CLOCK_NOW="2026-12-04")  # the contract of December 2026, its report late in January 2027
 def test_a_provider_sees_its_own_months_to_report_and_the_department_filters_by_provider(users):
     provider_user, provider = make_provider(users["provider"], users["department"])
     program = make_program(provider_user, users["department"])
@@ -249,6 +250,7 @@ def test_the_regional_operator_reads_a_municipality_s_matters(login, api, users)
         assert refused.status_code == 422 and "municipality" in refused.json["errors"]["query"], url
 
 
+@pytest.mark.app_config(CLOCK_NOW="2026-12-04")  # as above
 def test_a_late_report_notice_is_settled_when_the_month_is_reported(users):
     provider_user, provider = make_provider(users["provider"], users["department"])
     contract = make_contract(make_certificate(users["parent"], users["department"]), provider_user,
