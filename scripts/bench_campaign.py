@@ -380,6 +380,9 @@ def main() -> int:
     parser.add_argument("--rates", default="1,2,4,8,16", help="parents arriving a second, step by step")
     parser.add_argument("--step-seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"),
+                        help="gunicorn's worker class, the same for hello and certapp")
+    parser.add_argument("--threads", type=int, default=1, help="threads a worker (gthread)")
     parser.add_argument("--clients", type=int, default=32, help="closed-loop clients of the cached-catalog comparison")
     parser.add_argument("--port", type=int, default=5107,
                         help="hello-JSON here, certapp on the next port, certapp without the page cache on the one after")
@@ -398,13 +401,13 @@ def main() -> int:
     parents_needed = int(sum(r * args.step_seconds for r in rates) * 1.5) + 5
     setup = set_up(app, parents_needed, 10 if args.quick else 200)
     print(f"machine: {os.cpu_count()} cores; database {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}; "
-          f"gunicorn --workers {args.workers} (sync); {len(setup['parents'])} parents ready, "
+          f"gunicorn --workers {args.workers} ({args.worker_class}, {args.threads} thread(s) each); {len(setup['parents'])} parents ready, "
           f"{setup['queued']} applications queued", flush=True)
 
     EMPTY_CONFIG.write_text("")
     hello_dir = Path(tempfile.mkdtemp(prefix="hello-"))
     (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
-    settings = (args.workers, "sync", 1)
+    settings = (args.workers, args.worker_class, args.threads)
     hello = Server("hello_app:app", args.port, *settings, cwd=hello_dir)
     server = Server("wsgi:app", args.port + 1, *settings, cwd=ROOT, env={"CERTAPP_LOG_LEVEL": "WARNING", **LIFTED_LIMITS})
     rec = Recorder()

@@ -144,3 +144,14 @@ def decode(text: str) -> tuple[Payload, bytes, bytes]:
         raise PayloadError("Код повреждён.")
     payload = Payload(kid, number, tag, nominal, EPOCH + timedelta(days=days_from), EPOCH + timedelta(days=days_to))
     return payload, body, signature
+
+
+#: how many decoded codes each process keeps (about 1 KB each)
+DECODED_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=DECODED_KEPT)
+def decoded(text: str) -> tuple[Payload, bytes, bytes]:
+    """decode(text), kept for the texts decoded last: a code scanned again (a provider's scanner checks the
+    same children every lesson) is not parsed again. What it returns is immutable; a PayloadError is not kept."""
+    return decode(text)

@@ -1103,6 +1103,10 @@ _BY_NUMBER = select(Certificate.id, Certificate.number, Certificate.status, Cert
                     Certificate.valid_to, Certificate.qr_payload).where(Certificate.number == bindparam("number"))
 
 
+#: what a person typed for a certificate number, wrongly (digits, spaces, hyphens)
+_DIGITS = re.compile(r"[\d\s-]+")
+
+
 def verify(text: str, user: User | None = None, today: date | None = None) -> Verification:
     """Check what a person scanned or typed: a QR text (bare CQ1:… or the check page's address holding it):
     signature, then the certificate's current state; or a certificate number: its state only (no name, no
@@ -1110,13 +1114,14 @@ def verify(text: str, user: User | None = None, today: date | None = None) -> Ve
     if len(text or "") > 2000:
         return Verification(False, False, "Код недействителен: слишком длинный.")
     text = qr.from_scanned(text)
-    if not text.startswith(qr.PREFIX) and (number := parse_number(text)):
-        return _verify_number(number, user, today)
-    if re.fullmatch(r"[\d\s-]+", text):
-        return Verification(False, False, "Это не номер сертификата: в номере 13 цифр, последняя — контрольная; "
-                                          "проверьте, не набрана ли цифра с ошибкой.")
+    if not text.startswith(qr.PREFIX):  # a typed number (a code goes straight to its signature)
+        if number := parse_number(text):
+            return _verify_number(number, user, today)
+        if _DIGITS.fullmatch(text):
+            return Verification(False, False, "Это не номер сертификата: в номере 13 цифр, последняя — контрольная; "
+                                              "проверьте, не набрана ли цифра с ошибкой.")
     try:
-        payload, body, signature = qr.decode(text)
+        payload, body, signature = qr.decoded(text)
     except qr.PayloadError as error:
         return Verification(False, False, f"Код недействителен. {error}")
     if not key_store().verify(payload.kid, body, signature):

@@ -5,14 +5,19 @@ rotation does not invalidate what the old key signed. Only a retired key stops v
 
 Each process parses the index and the key files once and keeps them until keys.json changes (a
 rotation or retirement by any server sharing the directory replaces the file: a new inode and
-mtime), so signing and verifying cost a stat() and the Ed25519 operation.
+mtime), so signing costs a stat() and the Ed25519 operation. Verifying looks at the file at most
+every VERIFY_STAT_SECONDS (a retirement by another process is refused within a second, as a
+revocation is; one made through this process at once), so a QR check's hot path costs the Ed25519
+operation and a dict lookup.
 """
 import base64
 import builtins
 import json
+import math
 import os
 import secrets
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +38,10 @@ def b64url_decode(text: str) -> bytes:
 #: directory -> (the stamp of keys.json, its parsed index, the parsed private keys by kid)
 _LOADED: dict[Path, tuple[tuple, dict, dict]] = {}
 _LOADING = threading.Lock()
+#: verifying: keys.json is looked at (a stat) at most this often
+VERIFY_STAT_SECONDS = 0.5
+#: directory -> when (time.monotonic) verifying last looked at its keys.json
+_VERIFY_STATTED: dict[Path, float] = {}
 
 
 class KeyStore:
@@ -42,6 +51,7 @@ class KeyStore:
 
     def _loaded(self) -> tuple[dict, dict]:
         """The index and the private keys parsed so far, reloaded when keys.json has changed."""
+        _VERIFY_STATTED[self.dir] = time.monotonic()
         try:
             stat = self.index_path.stat()
         except FileNotFoundError:
@@ -69,6 +79,7 @@ class KeyStore:
         tmp = self.index_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(index, indent=2, ensure_ascii=False))
         os.replace(tmp, self.index_path)
+        _VERIFY_STATTED.pop(self.dir, None)  # this process's next verification sees the change
 
     def list(self) -> list[dict]:
         index = self._index()
@@ -120,7 +131,11 @@ class KeyStore:
         return key
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
-        index, keys = self._loaded()
+        cached = _LOADED.get(self.dir)
+        if cached is not None and time.monotonic() - _VERIFY_STATTED.get(self.dir, -math.inf) < VERIFY_STAT_SECONDS:
+            index, keys = cached[1], cached[2]
+        else:
+            index, keys = self._loaded()
         meta = index["keys"].get(kid)
         if meta is None or meta["retired"]:
             return None

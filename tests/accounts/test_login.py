@@ -1,5 +1,6 @@
 import re
 
+from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select, update
 
 from certapp.accounts.models import LoginThrottle
@@ -123,3 +124,48 @@ def test_login_redirect_ignores_foreign_next_urls(client, users):
     response = client.post("/account/login?next=https://evil.example/", data={
         "email": users["parent"].email, "password": PASSWORD})
     assert response.headers["Location"] == "/"
+
+
+#: the parameters every hash was made with until issue 26 (RFC 9106's second option)
+FORMER_PRODUCTION_HASH = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+
+
+def _set_hash(user, password_hash):
+    user.password_hash = password_hash
+    db.session.commit()
+
+
+def test_a_hash_of_the_former_parameters_logs_in_and_is_remade_with_the_current_ones(client, users, app):
+    user = users["parent"]
+    _set_hash(user, PasswordHasher(**FORMER_PRODUCTION_HASH).hash(PASSWORD))
+    assert client.post("/account/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    db.session.refresh(user)
+    current = app.config["PASSWORD_HASH_PARAMS"]
+    assert extract_parameters(user.password_hash) == extract_parameters(PasswordHasher(**current).hash("x"))
+    assert PasswordHasher(**current).verify(user.password_hash, PASSWORD)
+    # and the remade hash logs in again without being remade
+    remade = user.password_hash
+    client.post("/account/logout")
+    assert client.post("/account/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    db.session.refresh(user)
+    assert user.password_hash == remade
+
+
+def test_a_failed_login_leaves_a_hash_of_the_former_parameters_as_it_was(client, users):
+    user = users["parent"]
+    former = PasswordHasher(**FORMER_PRODUCTION_HASH).hash(PASSWORD)
+    _set_hash(user, former)
+    assert _fail(client, user.email).status_code == 422
+    db.session.refresh(user)
+    assert user.password_hash == former
+
+
+def test_the_default_hash_parameters_meet_owasps_minimum_and_cost_less_than_the_former_ones():
+    from certapp.config import DEFAULTS
+
+    params = DEFAULTS["PASSWORD_HASH_PARAMS"]
+    # OWASP Password Storage Cheat Sheet, Argon2id: m=46 MiB t=1, or m=19 MiB t=2 (p=1 each)
+    assert (params["memory_cost"] >= 47104 and params["time_cost"] >= 1) or \
+        (params["memory_cost"] >= 19456 and params["time_cost"] >= 2)
+    work = params["memory_cost"] * params["time_cost"]
+    assert work < FORMER_PRODUCTION_HASH["memory_cost"] * FORMER_PRODUCTION_HASH["time_cost"] / 4

@@ -2,6 +2,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -143,6 +144,26 @@ def test_rotation_keeps_old_codes_valid_until_the_old_key_is_retired(app, api, u
         assert not api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload}).json[
             "signature_valid"]
         assert old_kid not in [k["kid"] for k in api().get("/.well-known/jwks.json").json["keys"]]
+    finally:
+        store.rotate()  # the next tests start with a fresh active key
+
+
+def test_a_key_retired_by_another_process_stops_verifying_within_a_second(app, api, certificate):
+    store = key_store()
+    old_kid = store.ensure()
+    store.rotate()
+    try:
+        assert api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload}).json["signature_valid"]
+        # another server retires the key: keys.json replaced, not through this process's KeyStore
+        index = json.loads(store.index_path.read_text())
+        index["keys"][old_kid]["retired"] = "2026-12-05T00:00:00+00:00"
+        other = store.index_path.with_suffix(".other")
+        other.write_text(json.dumps(index))
+        other.replace(store.index_path)
+        retired = time.monotonic()
+        while api().post("/api/v1/certificates/verify", json={"code": certificate.qr_payload}).json["signature_valid"]:
+            assert time.monotonic() - retired < 1.0, "a retired key still verified"
+            time.sleep(0.02)
     finally:
         store.rotate()  # the next tests start with a fresh active key
 
