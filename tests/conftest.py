@@ -305,7 +305,7 @@ def _in_module_transaction(url: str, request, settings: dict):
     As in _rolled_back, the engine is swapped for the connection during the test."""
     module = (request.node.module.__name__, repr(sorted(settings.items())))  # data built under its settings
     held = _MODULE_TRANSACTIONS.get(url)
-    if held is not None and held.module != module:
+    if held is not None and (held.module != module or shared.holds_more_than_used(held, request)):
         _end_module_transaction(url)
         held = None
     engines = db.engines

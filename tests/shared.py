@@ -35,6 +35,10 @@ current: ModuleTransaction | None = None
 
 #: the fixture functions declared by shared_fixture -> their getters
 BUILDERS: dict[Callable, Callable] = {}
+#: each builder -> the builders it called (learnt when it is first built)
+DEPENDS: dict[Callable, set] = {}
+#: the builders being built, innermost last
+_building: list[Callable] = []
 #: the same getters by the fixtures' names, for a builder that needs another's data
 BY_NAME: dict[str, Callable] = {}
 
@@ -95,8 +99,17 @@ def once(build: Callable) -> Callable:
         if build not in current.built:
             if not current.building:
                 return build()
-            current.built[build] = _remember(build())
+            if _building:
+                DEPENDS.setdefault(_building[-1], set()).add(build)
+            _building.append(build)
+            try:
+                current.built[build] = _remember(build())
+            finally:
+                _building.pop()
+            DEPENDS.setdefault(build, set())
             db.session.commit()  # into the module's transaction: the session joined it by a savepoint
+        if _building:
+            DEPENDS.setdefault(_building[-1], set()).add(build)
         return _load(current.built[build])
     get.build = build  # type: ignore[attr-defined]
     return get
@@ -115,13 +128,33 @@ def shared_fixture(build: Callable):
     return pytest.fixture(name=fixture.__name__)(fixture)
 
 
+def _getters(request) -> list[Callable]:
+    """The getters of the shared fixtures the test uses."""
+    # the fixtures the test uses, by their definitions (pytest has no public API for this)
+    definitions = request.node._fixtureinfo.name2fixturedefs.values()
+    return [BUILDERS[defs[-1].func] for defs in definitions if defs and defs[-1].func in BUILDERS]
+
+
+def holds_more_than_used(held: ModuleTransaction, request) -> bool:
+    """Whether the module transaction holds shared data that the test does not use (built for an
+    earlier test of the module): such a test starts in a fresh module transaction, so that each test
+    sees exactly the shared rows it asks for. A builder not built yet, whose calls are not known yet,
+    counts as using nothing else."""
+    wanted = [getter.build for getter in _getters(request)]  # type: ignore[attr-defined]
+    used: set = set()
+    while wanted:
+        build = wanted.pop()
+        if build not in used:
+            used.add(build)
+            wanted.extend(DEPENDS.get(build, ()))
+    return not set(held.built) <= used
+
+
 def build_for(request) -> None:
     """Build, in the module transaction, the shared data of every shared fixture the test uses."""
     if current is None:
         return
-    # the fixtures the test uses, by their definitions (pytest has no public API for this)
-    definitions = request.node._fixtureinfo.name2fixturedefs.values()
-    getters = [BUILDERS[defs[-1].func] for defs in definitions if defs and defs[-1].func in BUILDERS]
+    getters = _getters(request)
     if not getters:
         return
     current.building = True

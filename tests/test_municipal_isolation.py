@@ -30,6 +30,7 @@ from certapp.registry.models import Admission, RegistryApplication, StaffRequest
 from certapp.reporting.models import Feedback, SocialOrder
 from certapp.uow import transaction
 from tests.factories import current_period, make_token
+from tests.shared import shared_fixture
 
 OFFICIALS = {"uo@karatuz.demo": "department", "buh@karatuz.demo": "bookkeeping",
              "uo@kuragino.demo": "department", "buh@kuragino.demo": "bookkeeping"}
@@ -112,14 +113,17 @@ def _markers(municipality_id: int) -> set[str]:
     return texts
 
 
-@pytest.fixture
-def region(app):
+def _region():
+    """The demo's two districts (built once per module and database: tests/shared.py)."""
     with transaction():
         logins = load_demo(today=current_period().starts_on + timedelta(days=80))
     passwords = {email: password for _, email, password in logins}
     second = db.session.execute(select(Municipality).where(Municipality.oktmo == SECOND["oktmo"])).scalar_one()
     first = db.session.execute(select(Municipality).where(Municipality.id != second.id)).scalar_one()
     return {"passwords": passwords, "ids": {"karatuz": first.id, "kuragino": second.id}}
+
+
+region = shared_fixture(_region)
 
 
 def _official(email):

@@ -9,6 +9,7 @@ from certapp.db import db
 from certapp.demo import load_demo
 from certapp.uow import transaction
 from tests.factories import current_period
+from tests.shared import shared_fixture
 
 PAGES = {
     None: ["/", "/catalog", "/catalog/1", "/registry/", "/registry/export.csv", "/reference/directions", "/verify",
@@ -53,12 +54,15 @@ def _ids_from_one() -> None:
                 db.session.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
-@pytest.fixture
-def demo(app):
+def _demo():
+    """The demo's logins by email (the demo built once per module and database: tests/shared.py)."""
     _ids_from_one()
     with transaction():
         logins = load_demo(today=current_period().starts_on + timedelta(days=80))
     return {email: password for _, email, password in logins}
+
+
+demo = shared_fixture(_demo)
 
 
 @pytest.mark.parametrize("role", list(PAGES))

@@ -19,15 +19,19 @@ from certapp.registry import services as registry
 from certapp.registry.models import Admission, Provider
 from certapp.uow import transaction
 from tests.factories import child_data, current_period, make_token, make_user
+from tests.shared import shared_fixture
 
 
-@pytest.fixture
-def region(app):
+def _region():
+    """The demo's two districts (built once per module and database: tests/shared.py)."""
     with transaction():
         logins = load_demo(today=current_period().starts_on + timedelta(days=80))
     second = db.session.execute(select(Municipality.id).where(Municipality.oktmo == SECOND["oktmo"])).scalar_one()
     first = db.session.execute(select(Municipality.id).where(Municipality.id != second)).scalar_one()
     return {"passwords": {email: password for _, email, password in logins}, "second": second, "first": first}
+
+
+region = shared_fixture(_region)
 
 
 def _user(email):

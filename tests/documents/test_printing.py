@@ -30,6 +30,7 @@ from tests.factories import (
     make_provider,
     make_user,
 )
+from tests.shared import BY_NAME, shared_fixture
 
 LONG = "Ж" * 250
 
@@ -73,13 +74,16 @@ def page_text(html: str) -> str:
                     .replace("&nbsp;", " ").replace("\u00a0", " ").split())
 
 
-@pytest.fixture
-def contract(users):
+def _contract():
+    users = BY_NAME["users"]()
     provider_user, _ = make_provider(department=users["department"])
     certificate = make_certificate(users["parent"], users["department"])
     contract = make_contract(certificate, provider_user, make_program(provider_user, users["department"]))
     db.session.commit()
     return contract, provider_user
+
+
+contract = shared_fixture(_contract)
 
 
 def test_the_contract_prints_for_its_parties_and_the_department(app, users, contract, login, api, tmp_path):

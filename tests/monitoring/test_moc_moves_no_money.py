@@ -16,17 +16,21 @@ from certapp.db import db
 from certapp.demo import load_demo
 from certapp.uow import transaction
 from tests.factories import current_period, money_unchanged
+from tests.shared import shared_fixture
 from tests.test_municipal_isolation import _all, _official, _signed_in, _snapshot
 
 MOC = "moc@karatuz.demo"
 
 
-@pytest.fixture
-def region(app):
-    """The demo's two districts, as tests/test_municipal_isolation.py loads them (its helpers read this)."""
+def _region():
+    """The demo's two districts, as tests/test_municipal_isolation.py loads them (its helpers read this;
+    built once per module and database: tests/shared.py)."""
     with transaction():
         logins = load_demo(today=current_period().starts_on + timedelta(days=80))
     return {"passwords": {email: password for _, email, password in logins}}
+
+
+region = shared_fixture(_region)
 
 
 def _first(model, municipality_id: int, **where) -> int:

@@ -17,15 +17,16 @@ from certapp.monitoring.models import MAX_WEIGHT, ChecklistItem, MonitoringVisit
 from certapp.monitoring.services import MAX_TITLE
 from certapp.reference.services import create_municipality, get_district
 from tests.factories import make_provider, make_user
+from tests.shared import BY_NAME, shared_fixture
 
 pytestmark = pytest.mark.app_config(CLOCK_NOW="2026-12-04T12:00:00")
 YEAR = 2026
 
 
-@pytest.fixture
-def world(app, users):
+def _world():
     """The support centre of the default municipality with a checklist of three items, two providers
     admitted there and one admitted only in a second municipality."""
+    users = BY_NAME["users"]()
     moc = make_user("moc")
     items = [services.add_item(title, weight, moc) for title, weight in
              (("Расписание соответствует каталогу", 3), ("Педагог с документом об образовании", 2),
@@ -38,6 +39,9 @@ def world(app, users):
     db.session.commit()
     return {"moc": moc, "items": items, "own_user": own_user, "own": own, "other_user": other_user,
             "other": other, "second": second, "far_user": far_user, "far": far}
+
+
+world = shared_fixture(_world)
 
 
 def _visit(world, provider, results=("met", "met", "met"), day=date(2026, 11, 20), comment=None):

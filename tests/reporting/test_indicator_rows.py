@@ -17,6 +17,7 @@ from certapp.reporting import services
 from certapp.reporting.models import IndicatorEntry
 from certapp.uow import transaction
 from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, make_user
+from tests.shared import BY_NAME, shared_fixture
 
 NUMBERS = ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3", "3.4", "3.5",
            "4.1", "4.2", "4.3", "4.4", "4.5", "5.1", "5.2", "5.3"]
@@ -43,10 +44,10 @@ def _fact(**overrides) -> dict:
             **overrides}
 
 
-@pytest.fixture
-def served(users):
+def _served():
     """A municipal and a commercial provider delivering the service, a non-profit one in the registry
     without contracts, a fourth whose only contract was never signed; a parent rated one month."""
+    users = BY_NAME["users"]()
     department = users["department"]
     state_user, _ = make_provider(department=department)
     com_user, _ = make_provider(department=department, ownership="commercial", short_name="ООО «Робо»",
@@ -68,6 +69,9 @@ def served(users):
     services.leave_feedback(com_contract.parent, com_contract.id, start, 5, "Спасибо")
     db.session.commit()
     return {"year": start.year}
+
+
+served = shared_fixture(_served)
 
 
 def test_every_row_of_the_table_is_listed_in_its_order_with_its_kind(api, users):

@@ -16,11 +16,12 @@ from certapp.db import db
 from certapp.reference.models import Municipality
 from certapp.reporting import services
 from tests.factories import current_period, make_certificate, make_contract, make_program, make_provider, make_user
+from tests.shared import BY_NAME, shared_fixture
 
 
-@pytest.fixture
-def world(users):
+def _world():
     """Contracts in two directions at a municipal and a commercial provider, months delivered or not."""
+    users = BY_NAME["users"]()
     department = users["department"]
     state_user, state = make_provider(department=department)
     com_user, com = make_provider(department=department, ownership="commercial", short_name="ООО «Робо»",
@@ -47,6 +48,9 @@ def world(users):
     db.session.commit()
     return {"m0": m0, "m1": m1, "delivered": delivered, "contracts": (c1, c2, c3, c4), "users": users,
             "parent_of": {c.id: c.parent for c in (c1, c2, c3, c4)}}
+
+
+world = shared_fixture(_world)
 
 
 def _expected(world, direction: str, months):
