@@ -56,6 +56,8 @@ def load_config(instance_path: str) -> dict:
         # hits answered before Flask (certapp.pagecache.edge); 0: through the app (the benchmark compares both)
         "PAGE_CACHE_EDGE": os.environ.get("CERTAPP_PAGE_CACHE_EDGE", "1") != "0",
         "PAGE_CACHE_URL": os.environ.get("CERTAPP_PAGE_CACHE_URL") or os.environ.get("REDIS_URL") or None,
+        # API tokens' read-your-writes on a standby: each token's last WAL position (certapp.common.replica)
+        "REPLICA_MARK_URL": os.environ.get("CERTAPP_REPLICA_MARK_URL") or os.environ.get("REDIS_URL") or None,
         **limits_from_environment(),
         # letters: smtp://user:password@host:587?starttls=1 or smtps://…:465; unset: kept in the outbox
         **({"SMTP_URL": os.environ["CERTAPP_SMTP_URL"]} if os.environ.get("CERTAPP_SMTP_URL") else {}),

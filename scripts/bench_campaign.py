@@ -304,6 +304,57 @@ def closed_loop(url: str, count: int, clients: int, rec: Recorder, kind: str) ->
     return count / (time.perf_counter() - started)
 
 
+def compare_catalog(hello: Server, server: Server, args, rec: Recorder) -> None:
+    """The catalog page from the cache — answered at the WSGI edge (`server`), and through the Flask app (a
+    server with the edge off) —, made each time (a server without the cache), against hello: the same
+    closed-loop clients, the same number of calls, one after another in the same run."""
+    calls = 200 if args.quick else args.calls
+    path = "/catalog?direction=sport&age=10"
+    settings = (args.workers, "sync", 1)
+    env = {"CERTAPP_LOG_LEVEL": "WARNING", **LIFTED_LIMITS}
+    uncached = Server("wsgi:app", args.port + 2, *settings, cwd=ROOT, env={**env, "CERTAPP_PAGE_CACHE": "0"})
+    through_app = Server("wsgi:app", args.port + 3, *settings, cwd=ROOT, env={**env, "CERTAPP_PAGE_CACHE_EDGE": "0"})
+    try:
+        uncached.wait("/healthz")
+        through_app.wait("/healthz")
+        for warmed in (server, through_app, uncached):
+            closed_loop(warmed.url + path, 20, 4, rec, "warm-up")
+        rates = {"hello": closed_loop(hello.url + "/hello", calls, args.clients, rec, "hello"),
+                 "edge": closed_loop(server.url + path, calls, args.clients, rec, "edge"),
+                 "app": closed_loop(through_app.url + path, calls, args.clients, rec, "app"),
+                 "made": closed_loop(uncached.url + path, calls // 5, args.clients, rec, "made")}
+        rates["hello, again"] = closed_loop(hello.url + "/hello", calls, args.clients, rec, "hello, again")
+    finally:
+        uncached.stop()
+        through_app.stop()
+    hello_rate = (rates["hello"] + rates["hello, again"]) / 2
+    print(f"\n{args.clients} clients, closed loop, {path} (hello measured before and after the others):")
+    for kind, label in (("edge", "cache, at the WSGI edge"), ("app", "cache, through Flask"), ("made", "cache off"),
+                        ("hello", "hello-JSON"), ("hello, again", "hello-JSON again")):
+        p50, p95, p99 = quantiles([r[2] * 1000 for r in rec.rows if r[1] == kind])
+        ratio = f" ({rates[kind] / hello_rate:.2f} × hello)" if not kind.startswith("hello") else ""
+        print(f"  {label:<24}{rates[kind]:>7,.0f} req/s{ratio}, p50 {p50:.0f} / p95 {p95:.0f} / p99 {p99:.0f} ms",
+              flush=True)
+
+
+def catalog_comparison(args) -> int:
+    """--catalog-only: hello and certapp started, the comparison, stopped."""
+    EMPTY_CONFIG.write_text("")
+    hello_dir = Path(tempfile.mkdtemp(prefix="hello-"))
+    (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
+    settings = (args.workers, "sync", 1)
+    hello = Server("hello_app:app", args.port, *settings, cwd=hello_dir)
+    server = Server("wsgi:app", args.port + 1, *settings, cwd=ROOT, env={"CERTAPP_LOG_LEVEL": "WARNING", **LIFTED_LIMITS})
+    try:
+        hello.wait("/hello")
+        server.wait("/healthz")
+        compare_catalog(hello, server, args, Recorder())
+    finally:
+        server.stop()
+        hello.stop()
+    return 0
+
+
 # --- the report --------------------------------------------------------------------------------------
 
 def step_table(rows: list[tuple], step: int, seconds: float) -> tuple[list[str], bool]:
@@ -381,8 +432,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=32, help="closed-loop clients of the cached-catalog comparison")
     parser.add_argument("--port", type=int, default=5107,
-                        help="hello-JSON here, certapp on the next port, certapp without the page cache on the one after")
+                        help="hello-JSON here, certapp on the next port, certapp without the page cache on the one after, "
+                             "certapp with the cache's edge off on the next")
     parser.add_argument("--quick", action="store_true", help="a smoke test: two short steps, a small region if none")
+    parser.add_argument("--catalog-only", action="store_true",
+                        help="only the cached catalog page against hello (no set-up, no steps, no checks)")
+    parser.add_argument("--calls", type=int, default=1500, help="closed-loop calls of each server in the comparison")
     args = parser.parse_args()
     if args.quick:
         args.rates, args.step_seconds, args.workers, args.clients = "1,2", 2.0, 2, 4
@@ -390,6 +445,8 @@ def main() -> int:
 
     from certapp import create_app
     app = create_app()
+    if args.catalog_only:
+        return catalog_comparison(args)
     password = small_region(app) if args.quick else None
     password = password or args.password
     if not password:
@@ -412,30 +469,7 @@ def main() -> int:
         hello.wait("/hello")
         server.wait("/healthz")
         campaign = Campaign(server.url, password, setup, rec)
-        # the catalog page from the cache, and made each time (a server without the cache), against hello:
-        # the same closed-loop clients, the same number of calls
-        calls = 200 if args.quick else 1500
-        path = "/catalog?direction=sport&age=10"
-        uncached = Server("wsgi:app", args.port + 2, *settings, cwd=ROOT,
-                          env={"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_PAGE_CACHE": "0", **LIFTED_LIMITS})
-        try:
-            uncached.wait("/healthz")
-            closed_loop(server.url + path, 20, 4, rec, "warm-up")
-            closed_loop(uncached.url + path, 20, 4, rec, "warm-up")
-            hello_rate = closed_loop(hello.url + "/hello", calls, args.clients, rec, "hello, closed loop")
-            catalog_rate = closed_loop(server.url + path, calls, args.clients, rec, "cached catalog, closed loop")
-            made_rate = closed_loop(uncached.url + path, calls // 5, args.clients, rec, "catalog without the cache")
-        finally:
-            uncached.stop()
-        latency = {kind: quantiles([r[2] * 1000 for r in rec.rows if r[1] == kind])
-                   for kind in ("hello, closed loop", "cached catalog, closed loop", "catalog without the cache")}
-        print(f"\n{args.clients} clients, closed loop, {path}:\n"
-              f"  from the cache  {catalog_rate:,.0f} req/s ({catalog_rate / hello_rate:.2f} × hello), "
-              "p50 {:.0f} / p95 {:.0f} / p99 {:.0f} ms\n".format(*latency["cached catalog, closed loop"])
-              + f"  cache off       {made_rate:,.0f} req/s ({made_rate / hello_rate:.2f} × hello), "
-              "p50 {:.0f} / p95 {:.0f} / p99 {:.0f} ms\n".format(*latency["catalog without the cache"])
-              + f"  hello-JSON      {hello_rate:,.0f} req/s, "
-              "p50 {:.0f} / p95 {:.0f} / p99 {:.0f} ms".format(*latency["hello, closed loop"]), flush=True)
+        compare_catalog(hello, server, args, rec)
         parents = iter(setup["parents"])
         departments = list(setup["departments"].values())
         with ThreadPoolExecutor(max_workers=512) as pool:
