@@ -17,8 +17,10 @@ What it does, in order:
      free seats in their municipalities (few, so that parents compete for the last seats), API tokens of
      those groups' providers and of the departments, and a queue of certificate applications;
   2. starts certapp and a hello-JSON app under gunicorn with the same settings (rate limits raised for
-     the run: every client comes from 127.0.0.1), and measures the cached catalog page against hello
-     with the same closed-loop clients;
+     the run: every client comes from 127.0.0.1), and measures the cached catalog page — answered at the
+     WSGI edge, and through Flask (a server with CERTAPP_PAGE_CACHE_EDGE=0) — and the page made each
+     time (CERTAPP_PAGE_CACHE=0) against hello with the same closed-loop clients, in rounds of each in
+     turn (`--catalog-only`: this comparison alone);
   3. each step: parents arrive at `rate` a second for `--step-seconds` (Poisson arrivals), each
      arrival also asks its group's provider to accept and, every second arrival, its department to
      decide the oldest application; then hello at the same request rate as an open stream;
@@ -307,8 +309,9 @@ def closed_loop(url: str, count: int, clients: int, rec: Recorder, kind: str) ->
 def compare_catalog(hello: Server, server: Server, args, rec: Recorder) -> None:
     """The catalog page from the cache — answered at the WSGI edge (`server`), and through the Flask app (a
     server with the edge off) —, made each time (a server without the cache), against hello: the same
-    closed-loop clients, the same number of calls, one after another in the same run."""
+    closed-loop clients, the same number of calls (a fifth made each time), in rounds of each in turn."""
     calls = 200 if args.quick else args.calls
+    args.rounds = 1 if args.quick else args.rounds
     path = "/catalog?direction=sport&age=10"
     settings = (args.workers, "sync", 1)
     env = {"CERTAPP_LOG_LEVEL": "WARNING", **LIFTED_LIMITS}
@@ -319,22 +322,30 @@ def compare_catalog(hello: Server, server: Server, args, rec: Recorder) -> None:
         through_app.wait("/healthz")
         for warmed in (server, through_app, uncached):
             closed_loop(warmed.url + path, 20, 4, rec, "warm-up")
-        rates = {"hello": closed_loop(hello.url + "/hello", calls, args.clients, rec, "hello"),
-                 "edge": closed_loop(server.url + path, calls, args.clients, rec, "edge"),
-                 "app": closed_loop(through_app.url + path, calls, args.clients, rec, "app"),
-                 "made": closed_loop(uncached.url + path, calls // 5, args.clients, rec, "made")}
-        rates["hello, again"] = closed_loop(hello.url + "/hello", calls, args.clients, rec, "hello, again")
+        # in rounds, each server in turn, so that the machine's load (shared, changing) falls on all alike
+        counted: dict[str, list] = defaultdict(list)
+        for _ in range(args.rounds):
+            for kind, url, share in (("hello", hello.url + "/hello", 1), ("edge", server.url + path, 1),
+                                     ("app", through_app.url + path, 1), ("made", uncached.url + path, 5)):
+                started = time.perf_counter()
+                n = max(calls // args.rounds // share, 10)
+                closed_loop(url, n, args.clients, rec, kind)
+                counted[kind].append((n, time.perf_counter() - started))
     finally:
         uncached.stop()
         through_app.stop()
-    hello_rate = (rates["hello"] + rates["hello, again"]) / 2
-    print(f"\n{args.clients} clients, closed loop, {path} (hello measured before and after the others):")
+    rates = {kind: sum(n for n, _ in runs) / sum(t for _, t in runs) for kind, runs in counted.items()}
+    each = {kind: [n / t for n, t in runs] for kind, runs in counted.items()}
+    hello_rate = rates["hello"]
+    print(f"\n{args.clients} clients, closed loop, {path}, {args.rounds} rounds (each server in turn):")
     for kind, label in (("edge", "cache, at the WSGI edge"), ("app", "cache, through Flask"), ("made", "cache off"),
-                        ("hello", "hello-JSON"), ("hello, again", "hello-JSON again")):
+                        ("hello", "hello-JSON")):
         p50, p95, p99 = quantiles([r[2] * 1000 for r in rec.rows if r[1] == kind])
-        ratio = f" ({rates[kind] / hello_rate:.2f} × hello)" if not kind.startswith("hello") else ""
-        print(f"  {label:<24}{rates[kind]:>7,.0f} req/s{ratio}, p50 {p50:.0f} / p95 {p95:.0f} / p99 {p99:.0f} ms",
-              flush=True)
+        ratio = f" ({rates[kind] / hello_rate:.2f} × hello)" if kind != "hello" else ""
+        rounds = ", ".join(f"{r:.2f}" for r in (a / h for a, h in zip(each[kind], each["hello"], strict=True))) \
+            if kind != "hello" else ", ".join(f"{r:,.0f}" for r in each["hello"]) + " req/s"
+        print(f"  {label:<24}{rates[kind]:>7,.0f} req/s{ratio}, p50 {p50:.0f} / p95 {p95:.0f} / p99 {p99:.0f} ms; "
+              f"rounds: {rounds}", flush=True)
 
 
 def catalog_comparison(args) -> int:
@@ -438,6 +449,7 @@ def main() -> int:
     parser.add_argument("--catalog-only", action="store_true",
                         help="only the cached catalog page against hello (no set-up, no steps, no checks)")
     parser.add_argument("--calls", type=int, default=1500, help="closed-loop calls of each server in the comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the comparison (each server in turn)")
     args = parser.parse_args()
     if args.quick:
         args.rates, args.step_seconds, args.workers, args.clients = "1,2", 2.0, 2, 4

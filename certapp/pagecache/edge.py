@@ -47,6 +47,9 @@ _PER_ANSWER = {"set-cookie", "content-length", "date", "x-request-id", "retry-af
 _NOT_MODIFIED_HEADERS = {"etag", "cache-control", "vary", "x-content-type-options", "x-frame-options",
                          "referrer-policy", "content-security-policy", "strict-transport-security"}
 
+#: paths whose routing is remembered (then forgotten all at once: a scan of ids must not grow it)
+ROUTED_PATHS = 4096
+
 StartResponse = Callable[..., object]
 
 
@@ -64,6 +67,7 @@ class PageCacheEdge:
     def __init__(self, app: Flask, wsgi_app: Callable[[dict, StartResponse], Iterable[bytes]]):
         self.app, self.wsgi_app = app, wsgi_app
         self._scopes: dict[str, str] | None = None
+        self._routed: dict[str, str | None] = {}
 
     def scopes(self) -> dict[str, str]:
         """endpoint -> the data scope of the views marked cached_public (read once the app is built)."""
@@ -118,12 +122,20 @@ class PageCacheEdge:
         return [body] if environ["REQUEST_METHOD"] == "GET" else []
 
     def _scope_of(self, environ: dict) -> str | None:
+        """The data scope of the view the path is routed to (None: not a cached page), remembered by path."""
+        path = environ.get("PATH_INFO", "")
+        if path in self._routed:
+            return self._routed[path]
         try:
             endpoint, _ = self.app.url_map.bind_to_environ(
                 environ, server_name=self.app.config.get("SERVER_NAME")).match()
+            scope = self.scopes().get(endpoint)
         except (HTTPException, RequestRedirect):  # not found, another method, a redirect: the app answers
-            return None
-        return self.scopes().get(endpoint)
+            scope = None
+        if len(self._routed) >= ROUTED_PATHS:
+            self._routed.clear()
+        self._routed[path] = scope
+        return scope
 
     def _into_the_app(self, environ: dict, start_response: StartResponse, store, key: str,
                       etag: str) -> Iterable[bytes]:
