@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     from certapp.db import db
     from certapp.extensions import api, csrf, login_manager, migrate
     from certapp.observability import configure_logging, finish_request, start_request
+    from certapp.pagecache.edge import install as install_page_cache_edge
     from certapp.pagecache.pages import init_app as init_page_cache
     from certapp.security import refuse_hostile_json, refuse_oversized_stream, security_headers
 
@@ -92,6 +93,8 @@ def register_extensions(app: Flask) -> None:
     # the municipality scope is the request's: nothing after it (a test, a command sharing the app
     # context) inherits it
     app.teardown_request(lambda error: set_scope(None))
+    # anonymous hits of the public pages answered before Flask; inside ProxyFix, which must see the request first
+    install_page_cache_edge(app)
     if app.config.get("PROXY_FIX"):
         # behind nginx on the same machine: trust its X-Forwarded-For/-Proto (one hop) only
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # as Flask documents

@@ -53,7 +53,11 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": storage_uri(instance_path),
         # public pages kept (certapp.pagecache): in Redis when one is configured, else in each process's memory
         "PAGE_CACHE": os.environ.get("CERTAPP_PAGE_CACHE", "1") != "0",
+        # hits answered before Flask (certapp.pagecache.edge); 0: through the app (the benchmark compares both)
+        "PAGE_CACHE_EDGE": os.environ.get("CERTAPP_PAGE_CACHE_EDGE", "1") != "0",
         "PAGE_CACHE_URL": os.environ.get("CERTAPP_PAGE_CACHE_URL") or os.environ.get("REDIS_URL") or None,
+        # API tokens' read-your-writes on a standby: each token's last WAL position (certapp.common.replica)
+        "REPLICA_MARK_URL": os.environ.get("CERTAPP_REPLICA_MARK_URL") or os.environ.get("REDIS_URL") or None,
         **limits_from_environment(),
         # letters: smtp://user:password@host:587?starttls=1 or smtps://…:465; unset: kept in the outbox
         **({"SMTP_URL": os.environ["CERTAPP_SMTP_URL"]} if os.environ.get("CERTAPP_SMTP_URL") else {}),
@@ -133,6 +137,8 @@ DEFAULTS = {
     #: anonymous public pages kept by their data version (certapp.pagecache); PAGE_CACHE_URL: a Redis URL,
     #: None: each process's memory (at most PAGE_CACHE_MEMORY_MB); PAGE_CACHE_TTL: seconds a page stays in Redis
     "PAGE_CACHE": True,
+    #: hits of anonymous readers answered at the WSGI edge, before Flask (certapp.pagecache.edge)
+    "PAGE_CACHE_EDGE": True,
     "PAGE_CACHE_URL": None,
     "PAGE_CACHE_MEMORY_MB": 32,
     "PAGE_CACHE_TTL": 3600,

@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -24,13 +23,13 @@ from flask_migrate import Migrate
 from sqlalchemy import inspect, text
 
 from certapp.accounts.access import public
+from certapp.common.request_ids import request_id_for
 from certapp.common.validators import is_valid_snils
 from certapp.db import db
 from certapp.documents.keys import key_store
 from certapp.startup import key_problems
 
 log = logging.getLogger("certapp.request")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def request_id() -> str | None:
@@ -38,8 +37,7 @@ def request_id() -> str | None:
 
 
 def start_request() -> None:
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = request_id_for(request.headers.get("X-Request-ID"))
     g.request_started = time.perf_counter()
 
 

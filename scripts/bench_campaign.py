@@ -17,8 +17,10 @@ What it does, in order:
      free seats in their municipalities (few, so that parents compete for the last seats), API tokens of
      those groups' providers and of the departments, and a queue of certificate applications;
   2. starts certapp and a hello-JSON app under gunicorn with the same settings (rate limits raised for
-     the run: every client comes from 127.0.0.1), and measures the cached catalog page against hello
-     with the same closed-loop clients;
+     the run: every client comes from 127.0.0.1), and measures the cached catalog page — answered at the
+     WSGI edge, and through Flask (a server with CERTAPP_PAGE_CACHE_EDGE=0) — and the page made each
+     time (CERTAPP_PAGE_CACHE=0) against hello with the same closed-loop clients, in rounds of each in
+     turn (`--catalog-only`: this comparison alone);
   3. each step: parents arrive at `rate` a second for `--step-seconds` (Poisson arrivals), each
      arrival also asks its group's provider to accept and, every second arrival, its department to
      decide the oldest application; then hello at the same request rate as an open stream;
@@ -305,6 +307,66 @@ def closed_loop(url: str, count: int, clients: int, rec: Recorder, kind: str) ->
     return count / (time.perf_counter() - started)
 
 
+def compare_catalog(hello: Server, server: Server, args, rec: Recorder) -> None:
+    """The catalog page from the cache — answered at the WSGI edge (`server`), and through the Flask app (a
+    server with the edge off) —, made each time (a server without the cache), against hello: the same
+    closed-loop clients, the same number of calls (a fifth made each time), in rounds of each in turn."""
+    calls = 200 if args.quick else args.calls
+    args.rounds = 1 if args.quick else args.rounds
+    path = "/catalog?direction=sport&age=10"
+    settings = (args.workers, "sync", 1)
+    env = {"CERTAPP_LOG_LEVEL": "WARNING", **LIFTED_LIMITS}
+    uncached = Server("wsgi:app", args.port + 2, *settings, cwd=ROOT, env={**env, "CERTAPP_PAGE_CACHE": "0"})
+    through_app = Server("wsgi:app", args.port + 3, *settings, cwd=ROOT, env={**env, "CERTAPP_PAGE_CACHE_EDGE": "0"})
+    try:
+        uncached.wait("/healthz")
+        through_app.wait("/healthz")
+        for warmed in (server, through_app, uncached):
+            closed_loop(warmed.url + path, 20, 4, rec, "warm-up")
+        # in rounds, each server in turn, so that the machine's load (shared, changing) falls on all alike
+        counted: dict[str, list] = defaultdict(list)
+        for _ in range(args.rounds):
+            for kind, url, share in (("hello", hello.url + "/hello", 1), ("edge", server.url + path, 1),
+                                     ("app", through_app.url + path, 1), ("made", uncached.url + path, 5)):
+                started = time.perf_counter()
+                n = max(calls // args.rounds // share, 10)
+                closed_loop(url, n, args.clients, rec, kind)
+                counted[kind].append((n, time.perf_counter() - started))
+    finally:
+        uncached.stop()
+        through_app.stop()
+    rates = {kind: sum(n for n, _ in runs) / sum(t for _, t in runs) for kind, runs in counted.items()}
+    each = {kind: [n / t for n, t in runs] for kind, runs in counted.items()}
+    hello_rate = rates["hello"]
+    print(f"\n{args.clients} clients, closed loop, {path}, {args.rounds} rounds (each server in turn):")
+    for kind, label in (("edge", "cache, at the WSGI edge"), ("app", "cache, through Flask"), ("made", "cache off"),
+                        ("hello", "hello-JSON")):
+        p50, p95, p99 = quantiles([r[2] * 1000 for r in rec.rows if r[1] == kind])
+        ratio = f" ({rates[kind] / hello_rate:.2f} × hello)" if kind != "hello" else ""
+        rounds = ", ".join(f"{r:.2f}" for r in (a / h for a, h in zip(each[kind], each["hello"], strict=True))) \
+            if kind != "hello" else ", ".join(f"{r:,.0f}" for r in each["hello"]) + " req/s"
+        print(f"  {label:<24}{rates[kind]:>7,.0f} req/s{ratio}, p50 {p50:.0f} / p95 {p95:.0f} / p99 {p99:.0f} ms; "
+              f"rounds: {rounds}", flush=True)
+
+
+def catalog_comparison(args) -> int:
+    """--catalog-only: hello and certapp started, the comparison, stopped."""
+    EMPTY_CONFIG.write_text("")
+    hello_dir = Path(tempfile.mkdtemp(prefix="hello-"))
+    (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
+    settings = (args.workers, "sync", 1)
+    hello = Server("hello_app:app", args.port, *settings, cwd=hello_dir)
+    server = Server("wsgi:app", args.port + 1, *settings, cwd=ROOT, env={"CERTAPP_LOG_LEVEL": "WARNING", **LIFTED_LIMITS})
+    try:
+        hello.wait("/hello")
+        server.wait("/healthz")
+        compare_catalog(hello, server, args, Recorder())
+    finally:
+        server.stop()
+        hello.stop()
+    return 0
+
+
 # --- the report --------------------------------------------------------------------------------------
 
 def step_table(rows: list[tuple], step: int, seconds: float) -> tuple[list[str], bool]:
@@ -385,8 +447,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads a worker (gthread)")
     parser.add_argument("--clients", type=int, default=32, help="closed-loop clients of the cached-catalog comparison")
     parser.add_argument("--port", type=int, default=5107,
-                        help="hello-JSON here, certapp on the next port, certapp without the page cache on the one after")
+                        help="hello-JSON here, certapp on the next port, certapp without the page cache on the one after, "
+                             "certapp with the cache's edge off on the next")
     parser.add_argument("--quick", action="store_true", help="a smoke test: two short steps, a small region if none")
+    parser.add_argument("--catalog-only", action="store_true",
+                        help="only the cached catalog page against hello (no set-up, no steps, no checks)")
+    parser.add_argument("--calls", type=int, default=1500, help="closed-loop calls of each server in the comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the comparison (each server in turn)")
     args = parser.parse_args()
     if args.quick:
         args.rates, args.step_seconds, args.workers, args.clients = "1,2", 2.0, 2, 4
@@ -394,6 +461,8 @@ def main() -> int:
 
     from certapp import create_app
     app = create_app()
+    if args.catalog_only:
+        return catalog_comparison(args)
     password = small_region(app) if args.quick else None
     password = password or args.password
     if not password:
@@ -416,30 +485,7 @@ def main() -> int:
         hello.wait("/hello")
         server.wait("/healthz")
         campaign = Campaign(server.url, password, setup, rec)
-        # the catalog page from the cache, and made each time (a server without the cache), against hello:
-        # the same closed-loop clients, the same number of calls
-        calls = 200 if args.quick else 1500
-        path = "/catalog?direction=sport&age=10"
-        uncached = Server("wsgi:app", args.port + 2, *settings, cwd=ROOT,
-                          env={"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_PAGE_CACHE": "0", **LIFTED_LIMITS})
-        try:
-            uncached.wait("/healthz")
-            closed_loop(server.url + path, 20, 4, rec, "warm-up")
-            closed_loop(uncached.url + path, 20, 4, rec, "warm-up")
-            hello_rate = closed_loop(hello.url + "/hello", calls, args.clients, rec, "hello, closed loop")
-            catalog_rate = closed_loop(server.url + path, calls, args.clients, rec, "cached catalog, closed loop")
-            made_rate = closed_loop(uncached.url + path, calls // 5, args.clients, rec, "catalog without the cache")
-        finally:
-            uncached.stop()
-        latency = {kind: quantiles([r[2] * 1000 for r in rec.rows if r[1] == kind])
-                   for kind in ("hello, closed loop", "cached catalog, closed loop", "catalog without the cache")}
-        print(f"\n{args.clients} clients, closed loop, {path}:\n"
-              f"  from the cache  {catalog_rate:,.0f} req/s ({catalog_rate / hello_rate:.2f} × hello), "
-              "p50 {:.0f} / p95 {:.0f} / p99 {:.0f} ms\n".format(*latency["cached catalog, closed loop"])
-              + f"  cache off       {made_rate:,.0f} req/s ({made_rate / hello_rate:.2f} × hello), "
-              "p50 {:.0f} / p95 {:.0f} / p99 {:.0f} ms\n".format(*latency["catalog without the cache"])
-              + f"  hello-JSON      {hello_rate:,.0f} req/s, "
-              "p50 {:.0f} / p95 {:.0f} / p99 {:.0f} ms".format(*latency["hello, closed loop"]), flush=True)
+        compare_catalog(hello, server, args, rec)
         parents = iter(setup["parents"])
         departments = list(setup["departments"].values())
         with ThreadPoolExecutor(max_workers=512) as pool:

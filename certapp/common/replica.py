@@ -6,7 +6,10 @@ the regional comparison) sends its plain SELECTs to the standby (certapp.db.Rout
 - it lags the primary by at most REPLICA_MAX_LAG_SECONDS (CERTAPP_REPLICA_MAX_LAG, 5 s by default);
 - it has replayed the user's last write: a request that wrote puts the primary's WAL position after
   its commit (`pg_current_wal_lsn()`) in the session cookie, and the standby is used for that user
-  only once `pg_last_wal_replay_lsn()` has reached it (read-your-writes).
+  only once `pg_last_wal_replay_lsn()` has reached it (read-your-writes). An API client (a bearer
+  token, no cookie) gets the same with no change on its side: its token's mark is kept in Redis
+  (REPLICA_MARK_URL, by default REDIS_URL) for a minute, keyed by the token's hash; with no Redis, or
+  Redis failing, a token's reads go to the primary.
 Otherwise, and when the standby fails during the view, the view reads the primary: never a 500
 because of the standby. Its state is checked at most once a second per process.
 
@@ -14,6 +17,7 @@ The lag is an upper bound of how old the standby's data may be: the newest momen
 primary's WAL position (sampled at each check) was already replayed, or else the time since the
 last replayed commit (`pg_last_xact_replay_timestamp()`).
 """
+import hashlib
 import logging
 import math
 import threading
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, has_request_context, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 EXTENSION = "certapp.replica"
 #: the session cookie's key: the primary's WAL position after this user's last write
 MARK = "wal_lsn"
+#: app.extensions key of the bearer tokens' marks (TokenMarks, or None without Redis)
+TOKEN_MARKS = "certapp.replica.token_marks"
 #: g's flag: this request sent a write to the primary
 _WROTE = "certapp_wrote"
 #: g's flag: the answer is made to be kept in the page cache under the newest data version, so it is read
@@ -116,6 +122,48 @@ class Replica:
         return position, lag
 
 
+class TokenMarks:
+    """The WAL position after each bearer token's last write, in Redis for `ttl` seconds (past it the
+    standby has replayed the write, or lags beyond the limit and is not read at all). Kept as 16 hex
+    digits, raised only (two writes of one token at once: the later position stays)."""
+
+    _RAISE = ("local old = redis.call('GET', KEYS[1]) "
+              "if (not old) or ARGV[1] > old then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+              "else redis.call('EXPIRE', KEYS[1], ARGV[2]) end")
+
+    def __init__(self, url: str, ttl: int) -> None:
+        import redis  # only an installation with Redis needs the client
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self._errors = (redis.RedisError, OSError)
+        self.ttl = ttl
+
+    @staticmethod
+    def key(token: str) -> str:
+        return "certapp:wal_lsn:token:" + hashlib.sha256(token.encode()).hexdigest()
+
+    def remember(self, token: str, position: str) -> None:
+        try:
+            self._redis.eval(self._RAISE, 1, self.key(token), f"{lsn(position):016x}", self.ttl)
+        except self._errors as error:  # the write is committed; its reader may meet a standby behind it
+            log.error("a token's WAL position was not kept (Redis: %s): its next reads may miss its write", error)
+
+    def mark(self, token: str) -> tuple[bool, int | None]:
+        """(known, position): whether Redis answered, and the token's mark if it has one."""
+        try:
+            value = self._redis.get(self.key(token))
+        except self._errors as error:
+            log.warning("a token's WAL position was not read (Redis: %s): it reads the primary", error)
+            return False, None
+        return True, int(value, 16) if value else None  # type: ignore[arg-type]  # bytes: no decode_responses
+
+
+def _bearer_token() -> str | None:
+    """The request's bearer token (an API client's), if it sends one."""
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() or None if header[:7].lower() == "bearer " else None
+
+
 def init_replica(app: Flask) -> None:
     """The standby's engine and the read-your-writes mark, when SQLALCHEMY_REPLICA_URI is set."""
     url = app.config.get("SQLALCHEMY_REPLICA_URI")
@@ -124,7 +172,9 @@ def init_replica(app: Flask) -> None:
     engine = create_engine(url, pool_pre_ping=True, connect_args={
         "connect_timeout": 2, "options": "-c default_transaction_read_only=on"})
     event.listen(engine, "before_cursor_execute", _refuse_write)
-    app.extensions[EXTENSION] = Replica(engine, float(app.config.get("REPLICA_MAX_LAG_SECONDS", 5)))
+    replica = app.extensions[EXTENSION] = Replica(engine, float(app.config.get("REPLICA_MAX_LAG_SECONDS", 5)))
+    marks_url = app.config.get("REPLICA_MARK_URL")
+    app.extensions[TOKEN_MARKS] = TokenMarks(marks_url, int(max(60, 10 * replica.max_lag))) if marks_url else None
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", _note_write)
     app.after_request(_mark_write)
@@ -152,10 +202,27 @@ def _mark_write(response):
     if g.pop(_WROTE, False):
         try:
             with db.engine.connect() as connection:
-                session[MARK] = connection.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one()
+                position = connection.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one()
         except DBAPIError:  # the primary's failure is the request's own to report, not the mark's
             log.exception("the primary's WAL position was not read")
+            return response
+        token = _bearer_token()
+        if token is None:
+            session[MARK] = position
+        elif (marks := current_app.extensions.get(TOKEN_MARKS)) is not None:
+            marks.remember(token, position)
     return response
+
+
+def _reader_mark() -> tuple[bool, int | None]:
+    """(known, position): the WAL position the standby must have replayed for this reader — the session's
+    mark, or a token's kept in Redis; not known (a token without Redis to ask) reads the primary."""
+    token = _bearer_token()
+    if token is None:
+        mark = session.get(MARK)
+        return True, lsn(mark) if mark else None
+    marks: TokenMarks | None = current_app.extensions.get(TOKEN_MARKS)
+    return marks.mark(token) if marks is not None else (False, None)
 
 
 def reads_from_replica(view: F) -> F:
@@ -165,11 +232,13 @@ def reads_from_replica(view: F) -> F:
         replica: Replica | None = current_app.extensions.get(EXTENSION)
         if g.get(PRIMARY_ONLY):
             return view(*args, **kwargs)
-        mark = session.get(MARK)
-        engine = replica.engine_for(lsn(mark) if mark else None) if replica is not None else None
+        if replica is None:
+            return view(*args, **kwargs)
+        known, mark = _reader_mark()
+        engine = replica.engine_for(mark) if known else None
         if engine is None:
             return view(*args, **kwargs)
-        if mark:
+        if mark is not None and MARK in session:
             session.pop(MARK)  # replayed: the user's reads need not wait for it any more
         own = db.session()
         own.info[REPLICA_READS] = engine

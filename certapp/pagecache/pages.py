@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request, session
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from certapp.common import clock
 from certapp.common.replica import PRIMARY_ONLY
@@ -39,22 +40,34 @@ def _anonymous() -> bool:
     return not current_user.is_authenticated and "Authorization" not in request.headers
 
 
-def normalised_query() -> str:
+def normalised_query(args: MultiDict | None = None) -> str:
     """The query as the page reads it: parameters sorted, empty ones left out (`?q=` is no filter)."""
-    return urlencode(sorted((k, v) for k, values in request.args.lists() for v in values if v.strip()))
+    args = request.args if args is None else args
+    return urlencode(sorted((k, v) for k, values in args.lists() for v in values if v.strip()))
+
+
+def key_digest(scope: str, stamp: int, host_url: str, path: str, query: str, day: str, database: str) -> str:
+    """What a page shows, as one digest: the scope's stamp, host, path, normalised query, language and the
+    day (ages and dates read it). The edge (certapp.pagecache.edge) and the decorator compute it alike, so
+    that the ETag is the same whichever answered."""
+    parts = (scope, str(stamp), host_url, path, query, LANGUAGE, day, database)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def etag_of(digest: str) -> str:
+    return digest[-32:]
 
 
 def page_key(scope: str) -> str | None:
-    """What the page shows, as a key: the scope's stamp, host, path, normalised query, language, the
-    day (ages and dates read it) — or None when this request must get a page made for it: a logged-in
-    user or a token, a flash message waiting, changes of its own transaction not yet committed."""
+    """The store's key of this request's page — or None when this request must get a page made for it:
+    a logged-in user or a token, a flash message waiting, changes of its own transaction not yet
+    committed."""
     if request.method not in ("GET", "HEAD") or not _anonymous() or session.get("_flashes"):
         return None
     if touched(db.session()):
         return None
-    parts = (scope, str(stamps()[scope]), request.host_url, request.path, normalised_query(), LANGUAGE,
-             clock.today().isoformat(), current_app.config["SQLALCHEMY_DATABASE_URI"])
-    return "certapp:page:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return "certapp:page:" + key_digest(scope, stamps()[scope], request.host_url, request.path, normalised_query(),
+                                        clock.today().isoformat(), current_app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _pack(response: Response) -> bytes:
@@ -98,7 +111,7 @@ def cached_public(scope: str):
                 response = current_app.make_response(view(*args, **kwargs))
                 response.headers["Vary"] = VARY
                 return response
-            etag = key[-32:]
+            etag = etag_of(key)
             if request.if_none_match.contains_weak(etag):
                 return _anonymous_headers(Response(status=304), etag)
             kept = store.get(key)

@@ -121,9 +121,21 @@ def stamps() -> dict[str, int]:
     environ = request.environ if has_request_context() else {}
     cached = environ.get(_STAMPS)
     if cached is None:
-        cached = environ[_STAMPS] = {name: 0 for name in SCOPES}
-        cached.update((name, stamp) for name, stamp in _read())
+        cached = environ[_STAMPS] = read_stamps()
     return cached
+
+
+def read_stamps() -> dict[str, int]:
+    """The stamp of every scope as committed now (one query; 0 for a scope never written)."""
+    found = {name: 0 for name in SCOPES}
+    found.update((name, stamp) for name, stamp in _read())
+    return found
+
+
+def keep_stamps(environ: dict, found: dict[str, int]) -> None:
+    """The stamps the WSGI edge read for this request (before anything of the page was read), used by
+    the request if it goes on into the app: one query a request either way."""
+    environ[_STAMPS] = found
 
 
 _READ = text("SELECT name, stamp FROM data_version")
@@ -137,7 +149,7 @@ def _read() -> list:
     request's session). On SQLite (a file read in process, and every transaction there takes the write
     lock: certapp.db) and on a session bound to a connection already in a transaction (a test's), the
     session reads them."""
-    bind = db.session.get_bind()
+    bind = db.engines[None]  # the primary's (a test's connection); no session made for a hit
     if not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
         return list(db.session.execute(_READ))
     for attempt in (1, 2):

@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from certapp.common.replica import EXTENSION, MARK
+from certapp.common.replica import EXTENSION, MARK, TOKEN_MARKS, TokenMarks
 from certapp.db import db
 from tests import factories
-from tests.conftest import PG_SKIP, PG_URL, make_app
+from tests.conftest import PG_SKIP, PG_URL, REDIS_URL, make_app
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = [pytest.mark.commits,
@@ -135,7 +135,7 @@ def pair():
     with standby_pair() as pair:
         # the page cache off: these tests prove where a page's reads go; the cached pages are below
         app = make_app(pair.primary_url, SQLALCHEMY_REPLICA_URI=pair.standby_url(), REPLICA_MAX_LAG_SECONDS=60.0,
-                       PAGE_CACHE=False)
+                       PAGE_CACHE=False, REPLICA_MARK_URL=REDIS_URL)
         with app.app_context():
             from flask_migrate import upgrade
 
@@ -230,6 +230,69 @@ def test_the_catalog_is_read_from_the_standby_and_a_writer_reads_its_own_writes_
     assert sent  # replayed past the writer's mark: the standby again
     with writer.session_transaction() as cookie:
         assert MARK not in cookie
+
+
+def _submitted_program(title: str):
+    from certapp.programs import services as programs
+
+    user, _ = factories.make_provider()
+    program = factories.make_program(user, title=title, publish=False)
+    programs.submit_program(program.id, user)
+    return program
+
+
+def test_an_api_token_reads_its_own_writes_from_the_primary_without_a_cookie(app, pair):
+    """A department's integration publishes a program by its token while the standby's replay is paused:
+    the token's next read goes to the primary (its WAL mark kept in Redis under the token's hash; the
+    client sends no cookie and nothing new), another token's read goes to the standby, which lacks it;
+    once the standby has replayed past the mark, the token reads the standby again."""
+    import redis  # only this test looks into Redis itself
+
+    program = _submitted_program("Гончарное дело")
+    token = factories.make_token(factories.make_user("department"))
+    other = factories.make_token(factories.make_user("department"))
+    db.session.commit()
+    _replayed(app)
+    app.extensions[EXTENSION].refresh(force=True)
+    mine = {"Authorization": f"Bearer {token}"}
+    integration = app.test_client(use_cookies=False)
+    _replay(app, paused=True)
+    try:
+        decided = integration.post(f"/api/v1/programs/{program.id}/decision", json={"decision": "published"},
+                                   headers=mine)
+        assert decided.status_code == 200, decided.json
+        assert redis.Redis.from_url(REDIS_URL).get(TokenMarks.key(token))  # the mark, kept for the token
+        app.extensions[EXTENSION].refresh(force=True)
+        sent = _on_standby(app)
+        own = integration.get("/api/v1/programs/catalog", headers=mine)
+        assert program.id in [row["id"] for row in own.json]
+        assert not sent  # the token's read went to the primary
+        theirs = integration.get("/api/v1/programs/catalog", headers={"Authorization": f"Bearer {other}"})
+        assert theirs.status_code == 200 and program.id not in [row["id"] for row in theirs.json]
+        assert sent  # the other token read the standby, which has not replayed the decision
+    finally:
+        _replay(app, paused=False)
+    _replayed(app)
+    app.extensions[EXTENSION].refresh(force=True)
+    sent.clear()
+    assert program.id in [row["id"] for row in integration.get("/api/v1/programs/catalog", headers=mine).json]
+    assert sent  # replayed past the token's mark: the standby again
+
+
+def test_a_token_reads_the_primary_when_redis_does_not_answer(app, pair):
+    token = factories.make_token(factories.make_user("department"))
+    db.session.commit()
+    _replayed(app)
+    app.extensions[EXTENSION].refresh(force=True)
+    kept = app.extensions[TOKEN_MARKS]
+    app.extensions[TOKEN_MARKS] = TokenMarks("redis://127.0.0.1:1/0", 60)  # nothing listens there
+    try:
+        sent = _on_standby(app)
+        answer = app.test_client().get("/api/v1/programs/catalog", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200 and not sent
+        assert app.test_client().get("/api/v1/programs/catalog").status_code == 200 and sent  # anonymous: standby
+    finally:
+        app.extensions[TOKEN_MARKS] = kept
 
 
 def test_a_standby_that_lags_beyond_the_limit_is_not_read(app, pair):
