@@ -10,9 +10,11 @@ once, so the figure is the request alone (the job's own time is printed apart, w
 an older checkout (PYTHONPATH=that checkout) for the baseline beside the new figure.
 """
 import argparse
+import cProfile
 import csv
 import io
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -94,10 +96,17 @@ def main() -> None:
                   f"status={body.get('status')} problems={body.get('problem_count')} ({len(content) // 1024} KB)")
             if args.job:
                 started = time.perf_counter()
+                profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
                 with app.app_context():
                     while (task := huey.dequeue()) is not None:
+                        if profile:
+                            profile.enable()
                         huey.execute(task)
+                        if profile:
+                            profile.disable()
                 print(f"      its job: {time.perf_counter() - started:6.2f} s")
+                if profile:
+                    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
         print(f"  {'dry run' if dry_run else 'load'}: median {statistics.median(timings):.2f} s over {args.repeat}")
 
 

@@ -273,8 +273,9 @@ def _xlsx_rows(content: bytes) -> Iterator[list[object]]:
 
 
 def _open_table(cols: list[Column], filename: str, content: bytes) -> tuple[Iterator[list[Any]], dict[str, int]]:
-    """The file opened at its header: the rows after it, and where each of the columns is. Raises FileProblem for a file that cannot be read at all (too large, empty, not CSV/XLSX,
-    not UTF-8, an XLSX too large unpacked, no header)."""
+    """The file opened at its header: the rows after it, and where each of the columns is. Raises
+    FileProblem for a file that cannot be read at all (too large, empty, not CSV/XLSX, not UTF-8, an XLSX
+    too large unpacked, no header)."""
     if len(content) > MAX_FILE_BYTES:
         raise FileProblem(f"Файл больше {max_file_size()}: разделите его на части.", field="file")
     if not content.strip():

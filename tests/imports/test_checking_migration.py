@@ -3,6 +3,7 @@ and downgrades back, a batch still being checked failed with the reason."""
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from certapp.db import db
 
@@ -23,9 +24,8 @@ def test_0050_keeps_the_batches_both_ways(app):
     with db.engine.begin() as conn:
         conn.execute(text(_INSERT), {"status": "queued", "dry_run": False, "name": "загрузка.csv", "content": b"a;b"})
         conn.execute(text(_INSERT), {"status": "checked", "dry_run": True, "name": "проверка.csv", "content": None})
-        with pytest.raises(Exception, match="ck_import_batch_status|CHECK"):
-            with conn.begin_nested():
-                conn.execute(text(_INSERT), {"status": "checking", "dry_run": True, "name": "x.csv", "content": b"a"})
+        with pytest.raises(IntegrityError, match="ck_import_batch_status|CHECK"), conn.begin_nested():
+            conn.execute(text(_INSERT), {"status": "checking", "dry_run": True, "name": "x.csv", "content": b"a"})
     upgrade()
     with db.engine.begin() as conn:
         assert _batches(conn) == [("загрузка.csv", "queued", b"a;b"), ("проверка.csv", "checked", None)]

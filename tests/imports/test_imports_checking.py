@@ -12,7 +12,7 @@ from certapp.imports import services
 from certapp.imports.models import ImportBatch
 from certapp.jobs import services as jobs
 from certapp.jobs.models import Job
-from tests.imports.test_imports_load import certificate_row, counts, csv_bytes, outcome, period, post  # noqa: F401
+from tests.imports.test_imports_load import certificate_row, counts, csv_bytes, outcome, period, post
 
 __all__ = ["period"]  # the fixture, shared with the load's tests
 
