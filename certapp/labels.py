@@ -114,7 +114,7 @@ ACTIONS = {
     "agreement.provider_signed": "Соглашение подписано исполнителем",
     "registry_application.signed": "Заявка на включение в реестр подписана",
     "publication.publish": "Опубликован набор открытых данных",
-    "import_batch.checked": "Файл загрузки проверен (без записи)",
+    "import_batch.checked": "Файл загрузки проверен (проверка ничего не записывает)",
     "import_batch.uploaded": "Файл загрузки принят",
     "registry_application.imported": "Заявка на включение в реестр перенесена из прежней системы",
     "certificate.imported": "Сертификат перенесён из прежней системы",

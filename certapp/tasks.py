@@ -7,7 +7,7 @@ import certapp.certificates.reactions
 import certapp.contracts.jobs
 import certapp.contracts.reactions
 import certapp.deadlines.reactions
-import certapp.imports.services  # the load job
+import certapp.imports.services  # the check-and-load job
 import certapp.jobs.housekeeping
 import certapp.mail.services
 import certapp.notifications.reactions

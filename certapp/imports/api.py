@@ -21,7 +21,8 @@ def _with_job(batch: ImportBatch) -> dict:
               "skipped", "problem_count", "problems", "message", "job_id", "created_at", "finished_at")
     return {**{name: getattr(batch, name) for name in fields},
             "state": job.state if job else None, "done": job.done if job else None,
-            "total": job.total if job else None, "percent": job.percent if job else None}
+            "total": job.total if job else None, "percent": job.percent if job else None,
+            "progress": services.progress_text(batch, job)}
 
 
 @blp.route("", methods=["GET"])
@@ -36,22 +37,32 @@ def list_imports():
 @blp.route("", methods=["POST"])
 @blp.arguments(UploadFormSchema, location="form")
 @blp.arguments(UploadFileSchema, location="files")
-@blp.response(201, ImportBatchSchema)
+@blp.response(202, ImportBatchSchema)
+@blp.alt_response(422, description="the upload is refused, nothing written: `errors` names every wrong field "
+                                   "(`kind`; `file`: none, larger than 2 MB, empty, not CSV/XLSX, unreadable, "
+                                   "without the template's columns), in Russian")
 @roles("department")
 def upload(form, files):
-    """Upload a file into the official's own municipality: every problem of every row listed at once;
-    `dry_run` writes nothing; otherwise, with no problem, the load starts as a job (all rows or none;
-    the same file again changes nothing) — follow it at GET /imports/{id}."""
-    file = files["file"]
-    content = file.read(services.MAX_FILE_BYTES + 1)
-    return _with_job(services.upload(current_user, form["kind"], file.filename or "", content, form["dry_run"]))
+    """Upload a file into the official's own municipality. Answers at once, before its rows are checked:
+    202 with the batch, `status` «checking», and its `job_id`. The job checks every row and field, then —
+    with `dry_run` it writes nothing but the batch (status `checked`); otherwise, with no problem, it goes on
+    into the load (status `queued`, then `imported` or `unchanged`: all rows or none, the same file again
+    changes nothing), with a problem the batch is `failed`. Follow it at GET /imports/{id}: `progress`,
+    `done`/`total`/`percent`, then `problems` by row and column."""
+    file = files.get("file")
+    content = file.read(services.MAX_FILE_BYTES + 1) if file is not None else None
+    batch = services.upload(current_user, form["kind"], (file.filename or "") if file is not None else "", content,
+                            form["dry_run"])
+    return _with_job(batch)
 
 
 @blp.route("/<int:batch_id>", methods=["GET"])
 @blp.response(200, ImportBatchSchema)
 @roles("department")
 def get_import(batch_id: int):
-    """An upload: its status, the load's progress and every problem by row and column."""
+    """An upload: its status (checking, checked, queued, imported, unchanged, failed), its job's progress while
+    it checks («Проверяется… N из M строк») and loads, then every problem by row and column (`problems`, the
+    first 2 000; `problem_count` all) or none."""
     return _with_job(services.get_batch(batch_id, current_user))
 
 

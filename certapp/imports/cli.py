@@ -34,7 +34,7 @@ def import_cli(kind: str, path: str, dry_run: bool, oktmo: str | None) -> None:
     all rows or none (exit 1 listing every problem); the same file again changes nothing."""
     file = Path(path)
     if file.stat().st_size > services.MAX_FILE_BYTES:
-        raise click.ClickException(f"Файл больше {services.MAX_FILE_BYTES // (1024 * 1024)} МБ: разделите его на части.")
+        raise click.ClickException(f"Файл больше {services.max_file_size()}: разделите его на части.")
     content = file.read_bytes()
     municipality = _municipality(oktmo)
     with scoped(municipality.id):

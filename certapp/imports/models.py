@@ -11,12 +11,15 @@ from certapp.db import Model, UTCDateTime, one_of, utcnow
 #: what a file holds -> its Russian name (the noun of the page, the API's `kind`)
 IMPORT_KINDS = {"providers": "Исполнители и записи реестра", "certificates": "Дети и сертификаты с остатками",
                 "contracts": "Действующие договоры"}
-IMPORT_STATUSES = {"checked": "Проверен", "queued": "Загружается", "imported": "Загружен",
+#: checking (the job reads every row) -> checked (a dry run) | failed (problems) | queued (the load, in the
+#: same job) -> imported | unchanged | failed
+IMPORT_STATUSES = {"checking": "Проверяется", "checked": "Проверен", "queued": "Загружается", "imported": "Загружен",
                    "unchanged": "Уже был загружен: ничего не изменено", "failed": "Не загружен"}
 
 
 class ImportBatch(MunicipalityOwned, Model):
-    """One uploaded file: checked (a dry run), or loaded by a job, all rows or none."""
+    """One uploaded file: kept here while a job checks it row by row, then (not a dry run, no problem)
+    loads it, all rows or none."""
 
     __tablename__ = "import_batch"
     __table_args__ = (
@@ -27,13 +30,14 @@ class ImportBatch(MunicipalityOwned, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="checked")
+    status: Mapped[str] = mapped_column(String(16), default="checking")
     #: only a check: nothing is written
     dry_run: Mapped[bool] = mapped_column(default=True)
     filename: Mapped[str] = mapped_column(String(255))
     #: SHA-256 of the file's bytes: the same file loaded again changes nothing
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    #: the file itself, for the job that loads it (any server's worker reads it from here)
+    #: the file itself, for the job that checks and loads it (any server's worker reads it from here);
+    #: dropped once the job is over with it
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     #: rows written, and rows already loaded before (by an earlier file) and left as they were
@@ -43,6 +47,7 @@ class ImportBatch(MunicipalityOwned, Model):
     problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     problem_count: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    #: the job that checks the file and (not a dry run) loads it
     job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,10 +2,11 @@
 their certificates with balances, its contracts in force, loaded from a CSV (`;`, UTF-8 with a BOM) or
 XLSX file made from the templates offered here.
 
-Every upload is checked first, every row and every field, and nothing is written by the check (a dry
-run lists all the problems at once, in Russian, with the row and the column). The load itself is a job
-with a progress bar that checks again and writes every row in ONE transaction: one bad row, and
-nothing changes. A row already loaded (its natural key — ИНН; СНИЛС and school year; СНИЛС, school
+An upload's request checks only what is cheap and certain (what is loaded, the file's size, format and
+columns) and keeps the file on its batch; a job then checks every row and every field with a progress bar,
+writing nothing but the batch's outcome (every problem at once, in Russian, with the row and the column),
+and — not a dry run, no problem — goes on into the load, which checks again and writes every row in ONE
+transaction: one bad row, and nothing changes. A row already loaded (its natural key — ИНН; СНИЛС and school year; СНИЛС, school
 year and group — with the same values) is left as it is, so loading the same file again changes
 nothing; the same key with other values is a problem. Money enters only through the ledger: a
 certificate's issue entry (the nominal) and its opening entry (what it had spent before, see
@@ -20,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,7 @@ from certapp.audit.services import record_event
 from certapp.certificates import personal_data
 from certapp.certificates import services as certificates
 from certapp.certificates.models import Certificate, Child
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.errors import DomainError, NotFoundError, ValidationError
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.normalise import ascii_text
@@ -45,7 +46,7 @@ from certapp.contracts.enrollments import check_enrollment
 from certapp.contracts.seats import occupied_seats
 from certapp.db import db, utcnow
 from certapp.imports.models import IMPORT_KINDS, ImportBatch, ImportedRow
-from certapp.jobs import job
+from certapp.jobs import JobTaken, job
 from certapp.jobs.models import Job
 from certapp.jobs.services import Progress, start
 from certapp.programs.models import Program, StudyGroup
@@ -260,23 +261,25 @@ def _xlsx_rows(content: bytes) -> Iterator[list[object]]:
                           "удалите пустые строки и столбцы или разделите файл на части.", field="file")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield list(row)
-        book.close()
     except Exception:  # noqa: BLE001  (whatever a hostile or broken workbook makes openpyxl raise is a refusal, never a 500)
         raise unreadable from None
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            yield list(row)
+    except Exception:  # noqa: BLE001  (as above)
+        raise unreadable from None
+    finally:  # also when the reader stops after the header (check_header)
+        book.close()
 
 
-def read_table(kind: str, filename: str, content: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
-    """The file's data rows as {column key: text} with their row numbers (the header is row 1), and the
-    problems of the file as a whole (missing columns, too long a value). Raises FileProblem for a file
-    that cannot be read at all (too large, not CSV/XLSX, not UTF-8, too many rows, no header)."""
+def _open_table(cols: list[Column], filename: str, content: bytes) -> tuple[Iterator[list[Any]], dict[str, int]]:
+    """The file opened at its header: the rows after it, and where each of the columns is. Raises
+    FileProblem for a file that cannot be read at all (too large, empty, not CSV/XLSX, not UTF-8, an XLSX
+    too large unpacked, no header)."""
     if len(content) > MAX_FILE_BYTES:
-        raise FileProblem(f"Файл больше {MAX_FILE_BYTES // (1024 * 1024)} МБ: разделите его на части.", field="file")
+        raise FileProblem(f"Файл больше {max_file_size()}: разделите его на части.", field="file")
     if not content.strip():
         raise FileProblem("Файл пуст.", field="file")
-    cols = columns(kind)
     raw_rows: Iterator[list[Any]] = _xlsx_rows(content) if file_format(filename, content) == "xlsx" else _csv_rows(content)
     header = next(raw_rows, None)
     if not header or not any(_cell(h) for h in header):
@@ -287,8 +290,36 @@ def read_table(kind: str, filename: str, content: bytes) -> tuple[list[tuple[int
         column = by_header.get(_header_key(_cell(title)))
         if column is not None and column.key not in positions:
             positions[column.key] = index
-    problems = [Problem(1, c.header, "Нет столбца: добавьте его, как в шаблоне.") for c in cols
-                if c.required and c.key not in positions]
+    return raw_rows, positions
+
+
+def _missing_columns(cols: list[Column], positions: dict[str, int]) -> list[Column]:
+    return [c for c in cols if c.required and c.key not in positions]
+
+
+def check_header(kind: str | None, filename: str, content: bytes) -> None:
+    """What an upload's request checks of the file, cheap and certain: its size, its format, that it
+    reads (an XLSX's sheets counted first) and has the columns of the kind's template (kind None: not
+    chosen yet, the columns are not looked at). The rows are read by the job. Raises FileProblem."""
+    cols = columns(kind) if kind else []
+    raw_rows, positions = _open_table(cols, filename, content)
+    close = getattr(raw_rows, "close", None)
+    if close is not None:
+        close()  # the workbook is let go of at once: only its first row was read
+    missing = [c.header for c in _missing_columns(cols, positions)]
+    if len(missing) == 1:
+        raise FileProblem(f"Нет столбца «{missing[0]}»: добавьте его, как в шаблоне.", field="file")
+    if missing:
+        raise FileProblem(f"Нет столбцов «{'», «'.join(missing)}»: добавьте их, как в шаблоне.", field="file")
+
+
+def read_table(kind: str, filename: str, content: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+    """The file's data rows as {column key: text} with their row numbers (the header is row 1), and the
+    problems of the file as a whole (missing columns, too long a value). Raises FileProblem for a file
+    that cannot be read at all (too large, not CSV/XLSX, not UTF-8, too many rows, no header)."""
+    cols = columns(kind)
+    raw_rows, positions = _open_table(cols, filename, content)
+    problems = [Problem(1, c.header, "Нет столбца: добавьте его, как в шаблоне.") for c in _missing_columns(cols, positions)]
     rows: list[tuple[int, dict[str, str]]] = []
     for number, raw in enumerate(raw_rows, start=2):
         cells = [_cell(value) for value in raw[:MAX_COLUMNS]]
@@ -701,7 +732,16 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def check_file(kind: str, filename: str, content: bytes, municipality: Municipality) -> Check:
+class Steps(Protocol):
+    """Who follows a check: told the number of rows once the file is read, then of each row checked."""
+
+    def rows(self, total: int) -> None: ...
+
+    def row(self) -> None: ...
+
+
+def check_file(kind: str, filename: str, content: bytes, municipality: Municipality,
+               steps: Steps | None = None) -> Check:
     """Every row and every field of the file checked (in the current scope: the municipality's); nothing
     written. The result holds every problem and the rows to write."""
     check = Check(check_kind(kind), municipality, columns(kind))
@@ -713,8 +753,12 @@ def check_file(kind: str, filename: str, content: bytes, municipality: Municipal
     if any(p.row == 1 for p in check.problems):  # columns missing: the rows cannot be read
         return check
     check.rows = len(rows)
+    if steps:
+        steps.rows(len(rows))
     for number, values in rows:
         CHECKS[kind](check, number, values)
+        if steps:
+            steps.row()
     check.problems = by_row(check.problems)
     return check
 
@@ -728,49 +772,53 @@ def by_row(problems: list[Problem]) -> list[Problem]:
     return sorted(first.values(), key=lambda p: p.row or 0)
 
 
-# --- batches: the dry run, the load as a job --------------------------------------------------------
+# --- batches: the upload, the check and the load as one job -----------------------------------------
 
 def _municipality_of(actor: User) -> Municipality:
     require_role(actor, "department")
     return get_existing(Municipality, actor.municipality_id)
 
 
-def _problems_of(check: Check) -> list[dict[str, Any]]:
-    return [p.as_dict() for p in check.problems[:MAX_PROBLEMS]]
+class ImportRefused(DomainError):
+    code = "import_refused"
+    status = 422
 
 
-def upload(actor: User, kind: str, filename: str, content: bytes, dry_run: bool) -> ImportBatch:
-    """An official's upload into their own municipality: checked at once (every problem listed); a dry
-    run writes nothing but the batch's record; a load with no problem is started as a job (load_job)."""
+def upload_errors(kind: str, filename: str, content: bytes | None) -> dict[str, str]:
+    """What an upload's request can tell at once, every wrong field: what is loaded, and the file (none,
+    too large, empty, not CSV/XLSX, unreadable, without the template's columns). Its rows are the job's."""
+    errors: dict[str, str] = {}
+    if kind not in IMPORT_KINDS:
+        errors["kind"] = "Выберите, что загружается: исполнители, сертификаты или договоры."
+    if content is None:
+        errors["file"] = "Выберите файл CSV или XLSX."
+    else:
+        try:
+            check_header(kind if kind in IMPORT_KINDS else None, filename, content)
+        except FileProblem as error:
+            errors["file"] = error.message
+    return errors
+
+
+def upload(actor: User, kind: str, filename: str, content: bytes | None, dry_run: bool) -> ImportBatch:
+    """An official's upload into their own municipality. Only what is cheap and certain is checked here
+    (upload_errors: raises ImportRefused naming every wrong field; nothing is written); the file is kept
+    on a new batch, «checking», and a job (check_job) reads and checks every row with progress, then —
+    not a dry run, no problem — loads them, all or none. Returns the batch."""
     municipality = _municipality_of(actor)
-    check_kind(kind)
-    if len(content) > MAX_FILE_BYTES:
-        raise ValidationError(f"Файл больше {MAX_FILE_BYTES // (1024 * 1024)} МБ: разделите его на части.", field="file")
-    check = check_file(kind, filename, content, municipality)
+    errors = upload_errors(kind, filename, content)
+    if errors:
+        raise ImportRefused("Файл не принят: " + " ".join(errors.values()), fields=errors)
+    assert content is not None
     batch = ImportBatch(kind=kind, dry_run=dry_run, filename=_filename(filename), sha256=hashlib.sha256(content).hexdigest(),
-                        rows=check.rows,
-                        problems=_problems_of(check), problem_count=len(check.problems), created_by_id=actor.id,
-                        municipality_id=municipality.id, status="checked" if dry_run or check.problems else "queued")
-    if check.problems:
-        batch.message = (f"Найдено проблем: {len(check.problems)}. Ничего не загружено: исправьте файл и загрузите его снова."
-                         if not dry_run else f"Найдено проблем: {len(check.problems)}. Проверка ничего не записывает.")
-        if not dry_run:
-            batch.status, batch.finished_at = "failed", utcnow()
-    elif dry_run:
-        new = sum(1 for p in check.planned if p.data is not None)
-        batch.message = (f"Проблем нет. Будет загружено строк: {new}"
-                         + (f"; уже загружены раньше и останутся как есть: {len(check.planned) - new}." if new < len(check.planned) else "."))
-    if not dry_run and not check.problems:
-        batch.content = content
+                        content=content, status="checking", created_by_id=actor.id, municipality_id=municipality.id)
     db.session.add(batch)
     db.session.flush()
-    if batch.status == "queued":
-        record = start(load_job, "imports.load", f"Загрузка: {IMPORT_KINDS[kind].lower()} ({batch.filename})",
-                       actor, batch.id)
-        batch.job_id = record.id
-    record_event("import_batch.checked" if dry_run else "import_batch.uploaded", batch, to_state=batch.status,
-                 actor=actor, details={"kind": kind, "rows": batch.rows, "problems": batch.problem_count,
-                                       "sha256": batch.sha256})
+    what = "Проверка" if dry_run else "Проверка и загрузка"
+    record = start(check_job, "imports.check", f"{what}: {IMPORT_KINDS[kind].lower()} ({batch.filename})", actor, batch.id)
+    batch.job_id = record.id
+    record_event("import_batch.uploaded", batch, to_state=batch.status, actor=actor,
+                 details={"kind": kind, "dry_run": dry_run, "bytes": len(content), "sha256": batch.sha256})
     return batch
 
 
@@ -786,15 +834,26 @@ class LoadResult:
     problems: list[Problem]
 
 
+class _LoadSteps:
+    """The load's progress: each row checked again, then each written (total: twice the rows)."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+
+    def rows(self, total: int) -> None:
+        self.progress.restart(2 * total)
+
+    def row(self) -> None:
+        self.progress.advance()
+
+
 def load(batch_kind: str, filename: str, content: bytes, municipality: Municipality, actor: User | None,
          progress: Progress | None = None) -> LoadResult:
     """Check the file again and write every row, in the caller's transaction: returns the problems
     (then the caller rolls back: nothing changes) or how many rows were written and left as loaded."""
-    check = check_file(batch_kind, filename, content, municipality)
+    check = check_file(batch_kind, filename, content, municipality, _LoadSteps(progress) if progress else None)
     if check.problems:
         return LoadResult(0, 0, check.problems)
-    if progress:
-        progress.set_total(len(check.planned))
     created = 0
     batch_id = _batch_id_for_rows(batch_kind, filename, content, municipality, actor)
     for planned in check.planned:
@@ -842,38 +901,125 @@ def finish(batch: ImportBatch, result: LoadResult) -> None:
     batch.content = None  # the rows are in the system now; the file is not kept beyond its need
 
 
-class ImportRefused(DomainError):
-    code = "import_refused"
-    status = 422
+#: rows checked between two reports of the check's progress (each report is a commit of the job's row)
+PROGRESS_EVERY = 50
+
+
+class _CheckSteps:
+    """The check's progress on its job's row: the rows once the file is read, then every PROGRESS_EVERY
+    rows. The check only reads: its snapshot is ended (rolled back: nothing to keep) before each report,
+    so that the report commits alone and is seen at once — on SQLite it would otherwise join the reading
+    transaction, take the database's write lock and show nothing until the check ends."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.pending = progress, 0
+
+    def rows(self, total: int) -> None:
+        db.session.rollback()
+        self.progress.restart(total)
+
+    def row(self) -> None:
+        self.pending += 1
+        if self.pending == PROGRESS_EVERY or self.progress.done + self.pending == self.progress.total:
+            db.session.rollback()
+            self.progress.advance(self.pending)
+            self.pending = 0
+
+
+@job(resumable=True)
+def check_job(job_id: int, batch_id: int) -> None:
+    """An uploaded file checked row by row with progress («Проверяется… N из M строк»), its problems kept on
+    its batch; not a dry run and no problem, the same job goes on into the load (one transaction, all rows or
+    none). Handed out again after its worker died, it starts its step over: the check writes nothing but its
+    outcome (the batch leaves «checking» in one commit), and the load commits all of it or nothing."""
+    record = get_existing(Job, job_id)
+    actor = record.created_by
+    municipality_id = record.municipality_id
+    if municipality_id is None:  # started by an official: always theirs
+        raise ImportRefused("Загрузка выполняется только в муниципалитете того, кто её начал.")
+    with scoped(municipality_id), Progress(job_id, None, every=PROGRESS_EVERY) as progress:
+        message = _run_batch(batch_id, actor, municipality_id, progress, check_first=True)
+        progress.finish(message, result_url=_batch_url(batch_id))
 
 
 @job(resumable=True)
 def load_job(job_id: int, batch_id: int) -> None:
-    """The load of an uploaded file as one transaction, with progress. Handed out again after its worker
-    died, it starts over: nothing of the dead run was committed, or all of it (then every row is found
-    loaded and nothing changes)."""
+    """The load of a file checked in its upload's request (batches queued before 0050_import_checking):
+    one transaction, with progress; handed out again after its worker died, it starts over."""
     record = get_existing(Job, job_id)
     actor = record.created_by
     municipality_id = record.municipality_id
     if municipality_id is None:  # started by an official: always theirs
         raise ImportRefused("Загрузка выполняется только в муниципалитете того, кто её начал.")
     with scoped(municipality_id), Progress(job_id, None) as progress:
-        try:
-            message = _load_batch(batch_id, actor, municipality_id, progress)
-        except _Refused as error:
-            record_refusal(batch_id, error)
-            raise
-        except IntegrityError:
-            # a unique key (the rows' natural keys, a certificate per child and year) decided a race with
-            # another load of the same rows that committed first: this one wrote nothing
-            raced = ImportRefused("Эти строки одновременно загрузила другая загрузка: эта ничего не изменила. "
-                                  "Загрузите файл ещё раз — уже загруженное останется как есть.")
-            record_failure(batch_id, raced.message)
-            raise raced from None
-        except DomainError as error:
-            record_failure(batch_id, error.message)
-            raise
+        message = _run_batch(batch_id, actor, municipality_id, progress, check_first=False)
         progress.finish(message, result_url=_batch_url(batch_id))
+
+
+def _run_batch(batch_id: int, actor: User | None, municipality_id: int, progress: Progress, check_first: bool) -> str:
+    """The job's steps on its batch, the batch failed (and its file dropped) with the reason when one stops;
+    returns the outcome's message."""
+    try:
+        if check_first:
+            _check_batch(batch_id, actor, municipality_id, progress)
+        return _load_batch(batch_id, actor, municipality_id, progress)
+    except JobTaken:
+        raise  # another run owns the job now: the batch is its
+    except _Refused as error:
+        record_refusal(batch_id, error)
+        raise
+    except IntegrityError:
+        # a unique key (the rows' natural keys, a certificate per child and year) decided a race with
+        # another load of the same rows that committed first: this one wrote nothing
+        raced = ImportRefused("Эти строки одновременно загрузила другая загрузка: эта ничего не изменила. "
+                              "Загрузите файл ещё раз — уже загруженное останется как есть.")
+        record_failure(batch_id, raced.message)
+        raise raced from None
+    except DomainError as error:
+        record_failure(batch_id, error.message)
+        raise
+    except Exception:
+        # a bug or a database gone away: the job is marked failed by its Progress; the batch says so too
+        # rather than «checking» for ever
+        record_failure(batch_id, "Внутренняя ошибка при обработке файла: загрузите его ещё раз.")
+        raise
+
+
+def _check_batch(batch_id: int, actor: User | None, municipality_id: int, progress: Progress) -> None:
+    """The check step of a «checking» batch: every row read and checked (reads only, the progress
+    committed as it goes), then the outcome written in one unit: a dry run «checked», a load with problems
+    «failed» (the file dropped either way), a load without «queued» for the load step."""
+    batch = get_existing(ImportBatch, batch_id)
+    if batch.status != "checking":
+        return  # a run handed out again after its check committed
+    if batch.content is None:
+        raise ImportRefused("Файла загрузки больше нет: загрузите его ещё раз.")
+    kind, filename, content, dry_run = batch.kind, batch.filename, batch.content, batch.dry_run
+    check = check_file(kind, filename, content, get_existing(Municipality, municipality_id), _CheckSteps(progress))
+    db.session.rollback()  # the check wrote nothing
+    problems = len(check.problems)
+    with unit_of_work():
+        batch = get_existing(ImportBatch, batch_id)
+        if batch.status != "checking":
+            return
+        batch.rows, batch.problems, batch.problem_count = check.rows, _problems_of(check), problems
+        if dry_run:
+            new = sum(1 for p in check.planned if p.data is not None)
+            batch.message = (f"Найдено проблем: {problems}. Проверка ничего не записывает." if problems else
+                             f"Проблем нет. Будет загружено строк: {new}"
+                             + (f"; уже загружены раньше и останутся как есть: {len(check.planned) - new}."
+                                if new < len(check.planned) else "."))
+        elif problems:
+            batch.message = f"Найдено проблем: {problems}. Ничего не загружено: исправьте файл и загрузите его снова."
+        batch.status = "checked" if dry_run else "failed" if problems else "queued"
+        if batch.status != "queued":
+            batch.content, batch.finished_at = None, utcnow()  # the check is all a dry run needed of the file
+        record_event("import_batch.checked", batch, from_state="checking", to_state=batch.status, actor=actor,
+                     details={"kind": kind, "rows": check.rows, "problems": problems, "sha256": batch.sha256})
+
+
+def _problems_of(check: Check) -> list[dict[str, Any]]:
+    return [p.as_dict() for p in check.problems[:MAX_PROBLEMS]]
 
 
 def _load_batch(batch_id: int, actor: User | None, municipality_id: int, progress: Progress) -> str:
@@ -882,7 +1028,7 @@ def _load_batch(batch_id: int, actor: User | None, municipality_id: int, progres
     with unit_of_work():
         batch = get_existing(ImportBatch, batch_id)
         if batch.status != "queued" or batch.content is None:
-            return batch.message or batch.status_name  # a run handed out again after its load committed
+            return batch.message or batch.status_name  # a dry run, a check that found problems, a load committed
         db.session.info[CURRENT_BATCH] = batch.id
         try:
             result = load(batch.kind, batch.filename, batch.content, get_existing(Municipality, municipality_id),
@@ -917,11 +1063,41 @@ def record_refusal(batch_id: int, error: "_Refused") -> None:
 
 
 def record_failure(batch_id: int, message: str) -> None:
-    """A load that stopped on a refusal: nothing of it was written; its batch says why."""
+    """A check or load that stopped: nothing of it was written; its batch says why, its file dropped."""
+    db.session.rollback()
     with unit_of_work():
-        batch = get_existing(ImportBatch, batch_id)
-        batch.status, batch.finished_at, batch.content = "failed", utcnow(), None
-        batch.message = f"Ничего не загружено: {message}"
+        _fail(get_existing(ImportBatch, batch_id), message)
+
+
+def _fail(batch: ImportBatch, message: str) -> None:
+    batch.status, batch.finished_at, batch.content = "failed", utcnow(), None
+    batch.message = f"Ничего не загружено: {message}"
+
+
+@events.job_failed_stale.connect
+def _worker_died(job: Job, **_: Any) -> None:
+    """A check or load whose worker died more often than a job is handed out again (the job is failed
+    by certapp.jobs.services.recover_stale_jobs, in this same unit): its batch fails too, its file dropped."""
+    if job.kind not in ("imports.check", "imports.load"):
+        return
+    # the job's own batch, by its job (the recovery runs for the whole region, in no scope)
+    batch = db.session.execute(select(ImportBatch).where(ImportBatch.job_id == job.id)
+                               .execution_options(all_municipalities=True)).scalar_one_or_none()
+    if batch is not None and batch.status in ("checking", "queued"):
+        _fail(batch, "Обработчик заданий несколько раз остановился, не закончив работу с файлом. Загрузите его ещё раз.")
+
+
+def progress_text(batch: ImportBatch, job: Job | None) -> str:
+    """What the batch's page says while its job works: «Проверяется… 1 200 из 5 000 строк», «Загружается… 40 %»;
+    its status once over."""
+    if batch.status == "checking":
+        if job is None or job.state == "queued" or not job.total:
+            return "Ожидает проверки…" if job is None or job.state == "queued" else "Проверяется…"
+        return (f"Проверяется… {format_number(job.done)} из {format_number(job.total)} "
+                f"{plural(job.total, 'строки', 'строк', 'строк')}")
+    if batch.status == "queued":
+        return f"Загружается… {job.percent if job and job.state == 'running' else 0} %"
+    return batch.status_name
 
 
 def get_batch(batch_id: int, actor: User) -> ImportBatch:
@@ -946,4 +1122,9 @@ def template_rows(kind: str) -> tuple[list[str], list[list[str]]]:
 
 def limits_text() -> str:
     """The limits as the page says them."""
-    return f"файл до {MAX_FILE_BYTES // (1024 * 1024)} МБ, до {format_number(MAX_ROWS)} строк"
+    return f"файл до {max_file_size()}, до {format_number(MAX_ROWS)} строк"
+
+
+def max_file_size() -> str:
+    """MAX_FILE_BYTES as people read it: «2 МБ» (a smaller limit in КБ)."""
+    return f"{MAX_FILE_BYTES // (1024 * 1024)} МБ" if MAX_FILE_BYTES >= 1024 * 1024 else f"{MAX_FILE_BYTES // 1024} КБ"

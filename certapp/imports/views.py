@@ -1,5 +1,5 @@
 """The department's page of loads from another system: templates, upload (check or load), the batches."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import roles
@@ -20,21 +20,16 @@ TEMPLATE_NAMES = {"providers": "шаблон-исполнители", "certifica
 @bp.route("", methods=["GET", "POST"])
 @roles("department")
 def index():
-    """Templates, the upload form (every wrong field beside it) and the municipality's uploads."""
+    """Templates, the upload form (every wrong field beside it) and the municipality's uploads. An upload
+    is answered at once: its batch's page follows the job that checks (and loads) it."""
     errors: dict[str, str] = {}
     kind = request.form.get("kind", "")
     if request.method == "POST":
         upload = request.files.get("file")
+        filename = (upload.filename or "") if upload is not None else ""
+        content = upload.read(services.MAX_FILE_BYTES + 1) if upload is not None and filename else None
         try:
-            if kind not in IMPORT_KINDS:
-                errors["kind"] = "Выберите, что загружается."
-            if upload is None or not upload.filename:
-                errors["file"] = "Выберите файл CSV или XLSX."
-            if errors or upload is None:
-                raise services.ImportRefused("Исправьте поля формы.", fields=errors)
-            content = upload.read(services.MAX_FILE_BYTES + 1)
-            batch = services.upload(current_user, kind, upload.filename or "", content,
-                                    dry_run=bool(request.form.get("dry_run")))
+            batch = services.upload(current_user, kind, filename, content, dry_run=bool(request.form.get("dry_run")))
         except DomainError as error:
             refuse(error)
             errors = dict(error.fields or {error.field or "file": error.message})
@@ -50,10 +45,25 @@ def index():
 @bp.route("/<int:batch_id>")
 @roles("department")
 def batch(batch_id: int):
-    """One upload: its state, the load's progress, every problem by row and column."""
+    """One upload: its state, the check's and the load's progress, every problem by row and column."""
     record = services.get_batch(batch_id, current_user)
     job = db.session.get(Job, record.job_id) if record.job_id else None
-    return render_template("imports/batch.html", batch=record, job=job)
+    return render_template("imports/batch.html", batch=record, job=job, progress=services.progress_text(record, job))
+
+
+@bp.route("/<int:batch_id>.json")
+@roles("department")
+def batch_state(batch_id: int):
+    """The batch's progress for its page's script (the shape of a job's: certapp/static/js/app.js polls it
+    until the job ends, then offers the page again with the outcome)."""
+    record = services.get_batch(batch_id, current_user)
+    job = db.session.get(Job, record.job_id) if record.job_id else None
+    state = job.state if job else "done"
+    return jsonify({"state": state, "state_name": services.progress_text(record, job),
+                    "done": job.done if job else 0, "total": job.total if job else None,
+                    "percent": job.percent if job else 100, "message": record.message,
+                    "error": job.error if job else None,
+                    "result_url": url_for("imports.batch", batch_id=record.id) if state in ("done", "failed") else None})
 
 
 @bp.route("/templates/<kind>.<fmt>")

@@ -162,6 +162,12 @@ class Progress:
         if self.job_id:
             _set(self.job_id, self.attempt, total=total)
 
+    def restart(self, total: int) -> None:
+        """A new stage of the job (an upload's check, then its load): its steps counted from none of `total`."""
+        self.done, self.total = 0, total
+        if self.job_id:
+            _set(self.job_id, self.attempt, done=0, total=total, heartbeat_at=utcnow())
+
     def advance(self, steps: int = 1) -> None:
         self.done += steps
         if self.on_advance:

@@ -73,6 +73,12 @@ def post(client, kind: str, content: bytes, name: str = "файл.csv", dry_run:
     return client.post("/api/v1/imports", data=data, content_type="multipart/form-data")
 
 
+def outcome(client, answer) -> dict:
+    """The batch of an upload as its job left it (GET /api/v1/imports/{id}): the POST answers before the check."""
+    assert answer.status_code == 202, answer.get_data(as_text=True)
+    return client.get(f"/api/v1/imports/{answer.json['id']}").json
+
+
 def counts() -> tuple:
     db.session.expire_all()
     return tuple(db.session.execute(select(func.count()).select_from(model).execution_options(all_municipalities=True))
@@ -104,8 +110,9 @@ def test_the_template_itself_passes_the_check(users, api, period):
     """The example row of each template is a row the check takes (with the data it names present)."""
     headers, rows = services.template_rows("providers")
     content = csv_bytes([dict(zip(headers, rows[0], strict=True))])
-    answer = post(api(users["department"]), "providers", content, dry_run=True)
-    assert answer.status_code == 201 and answer.json["problems"] == [], answer.json
+    client = api(users["department"])
+    batch = outcome(client, post(client, "providers", content, dry_run=True))
+    assert batch["status"] == "checked" and batch["problems"] == [], batch
 
 
 def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(users, api, period):
@@ -119,9 +126,8 @@ def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(users, ap
         certificate_row(6, **{"СНИЛС ребёнка": snils(7_000_006).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
                               "Номинал, ₽": "١٥٠٠٠"}),                                       # normalised: fine
     ]
-    answer = post(api(users["department"]), "certificates", csv_bytes(rows), dry_run=True)
-    assert answer.status_code == 201
-    body = answer.json
+    client = api(users["department"])
+    body = outcome(client, post(client, "certificates", csv_bytes(rows), dry_run=True))
     assert body["status"] == "checked" and body["rows"] == 6
     found = {(p["row"], p["field"]) for p in body["problems"]}
     assert (3, "СНИЛС ребёнка") in found and "контрольной суммой" in str(body["problems"])
@@ -139,9 +145,10 @@ def test_a_dry_run_lists_every_problem_of_every_row_and_writes_nothing(users, ap
 def test_one_bad_row_changes_nothing(users, api, period):
     before, money = counts(), money_state()
     rows = [certificate_row(11), certificate_row(12, **{"Остаток, ₽": "20 000,00"}), certificate_row(13)]
-    answer = post(api(users["department"]), "certificates", csv_bytes(rows))
-    assert answer.json["status"] == "failed" and answer.json["problem_count"] == 1
-    problem = answer.json["problems"][0]
+    client = api(users["department"])
+    batch = outcome(client, post(client, "certificates", csv_bytes(rows)))
+    assert batch["status"] == "failed" and batch["problem_count"] == 1 and batch["state"] == "done"
+    problem = batch["problems"][0]
     assert (problem["row"], problem["field"]) == (3, "Остаток, ₽")
     assert problem["message"].replace("\xa0", " ") == "Остаток 20 000,00 ₽ больше номинала 15 000,00 ₽."
     assert counts() == before and money_state() == money
@@ -152,7 +159,7 @@ def test_certificates_load_as_a_job_with_balances_through_the_ledger_and_again_c
     rows = [certificate_row(21), certificate_row(22, **{"Остаток, ₽": "15 000"}), certificate_row(23, **{"Остаток, ₽": "0"})]
     content = csv_bytes(rows)
     answer = post(client, "certificates", content)
-    assert answer.status_code == 201 and answer.json["status"] == "queued" and answer.json["job_id"]
+    assert answer.status_code == 202 and answer.json["status"] == "checking" and answer.json["job_id"]
     batch = client.get(f"/api/v1/imports/{answer.json['id']}").json
     assert batch["status"] == "imported" and batch["created"] == 3 and batch["state"] == "done" and batch["percent"] == 100
     db.session.expire_all()
@@ -200,8 +207,8 @@ def test_contracts_load_reserving_the_certificates_part_and_the_reconciliation_h
            "Программа": program.title, "Группа": "Группа 1", "Первый месяц оплаты в этой системе": f"{month:%m.%Y}",
            "Цена в месяц, ₽": "1 250,00", "Дата договора": f"01.09.{period.starts_on.year}"}
     bad = {**row, "Программа": "Нет такой", "ИНН исполнителя": "0000000000"}
-    refused = post(client, "contracts", csv_bytes([row, bad]))
-    assert refused.json["status"] == "failed" and {p["field"] for p in refused.json["problems"]} == {"ИНН исполнителя"}
+    refused = outcome(client, post(client, "contracts", csv_bytes([row, bad])))
+    assert refused["status"] == "failed" and {p["field"] for p in refused["problems"]} == {"ИНН исполнителя"}
     answer = post(client, "contracts", csv_bytes([row]))
     assert client.get(f"/api/v1/imports/{answer.json['id']}").json["status"] == "imported", answer.json
     contract = db.session.execute(select(Contract).where(Contract.program_id == program.id)).scalar_one()
@@ -259,7 +266,7 @@ def test_hostile_files_are_refused_with_a_reason_and_names_are_escaped(users, ap
     client = api(users["department"])
     before = counts()
     cp1251 = post(client, "certificates", csv_bytes([certificate_row(71)], encoding="cp1251"), dry_run=True)
-    assert cp1251.json["problems"][0]["field"] == "Файл" and "UTF-8" in cp1251.json["problems"][0]["message"]
+    assert cp1251.status_code == 422 and "UTF-8" in cp1251.json["errors"]["json"]["file"][0]
     huge = client.post("/api/v1/imports", data=b"x" * (services.MAX_FILE_BYTES + 10),
                        content_type="multipart/form-data; boundary=x")
     assert huge.status_code == 413
@@ -267,19 +274,22 @@ def test_hostile_files_are_refused_with_a_reason_and_names_are_escaped(users, ap
     checked = services.check_file("certificates", "big.csv", b"a;b\n" + b"x" * services.MAX_FILE_BYTES, get_district())
     assert "больше 2 МБ" in checked.problems[0].message
     fake = post(client, "providers", b"PK\x03\x04 not a workbook", name="x.xlsx", dry_run=True)
-    assert "XLSX не читается" in fake.json["problems"][0]["message"]
+    assert fake.status_code == 422 and "XLSX не читается" in fake.json["errors"]["json"]["file"][0]
     bomb = io.BytesIO()
     import zipfile
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/sharedStrings.xml", b"0" * (services.MAX_UNPACKED_BYTES + 1))
-    unpacked = post(client, "providers", bomb.getvalue(), name="bomb.xlsx", dry_run=True).json["problems"][0]
-    assert "распакованном виде" in unpacked["message"]
-    many = "СНИЛС ребёнка\n" + "1\n" * (services.MAX_ROWS + 1)
-    assert "строк" in post(client, "certificates", many.encode(), dry_run=True).json["problems"][0]["message"]
-    no_columns = post(client, "certificates", "Имя;Фамилия\nПётр;Иванов\n".encode(), dry_run=True).json
-    assert {p["field"] for p in no_columns["problems"]} >= {"СНИЛС ребёнка", "Остаток, ₽"}
+    unpacked = post(client, "providers", bomb.getvalue(), name="bomb.xlsx", dry_run=True)
+    assert unpacked.status_code == 422 and "распакованном виде" in unpacked.json["errors"]["json"]["file"][0]
+    many = ";".join(certificate_row(0)) + "\n" + "1\n" * (services.MAX_ROWS + 1)
+    many_batch = outcome(client, post(client, "certificates", many.encode(), dry_run=True))  # counted by the job
+    assert many_batch["status"] == "checked" and "строк" in many_batch["problems"][0]["message"]
+    no_columns = post(client, "certificates", "Имя;Фамилия\nПётр;Иванов\n".encode(), dry_run=True)
+    missing = no_columns.json["errors"]["json"]["file"][0]
+    assert no_columns.status_code == 422 and "«СНИЛС ребёнка»" in missing and "«Остаток, ₽»" in missing
     hostile = provider_row(8, **{"Сокращённое наименование": "<script>alert(1)</script>", "Вид": "<b>x</b>"})
     answer = post(client, "providers", csv_bytes([hostile]), name="<img src=x onerror=alert(1)>.csv", dry_run=True)
+    assert outcome(client, answer)["problem_count"] >= 1
     page = login(users["department"]).get(f"/imports/{answer.json['id']}").get_data(as_text=True)
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.csv" in page
     assert "<b>x</b>" not in page
@@ -291,11 +301,12 @@ def test_the_page_uploads_a_dry_run_and_shows_the_problems_by_row(users, login, 
     page = client.get("/imports").get_data(as_text=True)
     assert "Загрузка данных из прежней системы" in page and "шаблон" in page.lower()
     refused = client.post("/imports", data={"kind": ""}, content_type="multipart/form-data")
-    assert refused.status_code == 422 and "Выберите, что загружается." in refused.get_data(as_text=True)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Выберите, что загружается" in text and "Выберите файл CSV или XLSX." in text
     content = csv_bytes([certificate_row(81, **{"Номинал, ₽": "abc"})])
     answer = client.post("/imports", data={"kind": "certificates", "dry_run": "1", "file": (io.BytesIO(content), "c.csv")},
                          content_type="multipart/form-data", follow_redirects=True)
-    text = answer.get_data(as_text=True)
+    text = answer.get_data(as_text=True)  # the job ran once the upload committed (the queue runs at once here)
     assert "Проверен" in text and "Номинал, ₽" in text and "Сумма указана неверно" in text
     assert db.session.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == 1
 
@@ -342,33 +353,31 @@ def test_html_in_an_imported_providers_name_is_shown_as_text(users, api, login, 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
 
 
-def test_a_load_finding_a_problem_the_upload_did_not_see_changes_nothing_and_says_why(users, api, period, monkeypatch):
-    from datetime import timedelta
-
-    from certapp.db import utcnow
-    from certapp.jobs import services as jobs
+def test_a_load_finding_a_problem_its_check_did_not_see_changes_nothing_and_says_why(users, api, period, monkeypatch):
+    """Between the job's check and its load (a transaction of its own, which checks again) the department
+    issues a certificate to a child of the file: the load finds it, writes nothing and keeps the problem."""
     from certapp.jobs.models import Job
+    from certapp.uow import unit_of_work
 
-    def start_without_running(*args, **kwargs):
-        record = jobs.start(*args, **kwargs)
-        db.session.info.pop(jobs._AFTER_COMMIT, None)
-        return record
+    check_batch = services._check_batch
 
-    monkeypatch.setattr(services, "start", start_without_running)
-    answer = post(api(users["department"]), "certificates", csv_bytes([certificate_row(95), certificate_row(96)]))
-    assert answer.json["status"] == "queued"
-    # meanwhile the department issues a certificate to the second child in the ordinary way
-    factories.make_certificate(department=users["department"], snils=snils(7_000_096))
-    job = db.session.get(Job, answer.json["job_id"])
-    job.heartbeat_at = utcnow() - timedelta(hours=1)
-    db.session.commit()
-    before, money = counts(), money_state()
-    jobs.recover_stale_jobs()
+    def check_then_issue(*args, **kwargs):
+        check_batch(*args, **kwargs)
+        with unit_of_work():  # meanwhile, the certificate issued in the ordinary way
+            factories.make_certificate(department=users["department"], snils=snils(7_000_096))
+        seen.update(counts=counts(), money=money_state())
+
+    seen: dict = {}
+
+    monkeypatch.setattr(services, "_check_batch", check_then_issue)
+    client = api(users["department"])
+    answer = post(client, "certificates", csv_bytes([certificate_row(95), certificate_row(96)]))
+    assert answer.status_code == 202 and answer.json["status"] == "checking"
     db.session.expire_all()
     batch = db.session.get(ImportBatch, answer.json["id"])
     assert batch.status == "failed" and batch.problems[0]["row"] == 3 and "уже есть сертификат" in batch.problems[0]["message"]
-    assert db.session.get(Job, job.id).state == "failed"
-    assert counts() == before and money_state() == money
+    assert batch.content is None and db.session.get(Job, answer.json["job_id"]).state == "failed"
+    assert seen and counts() == seen["counts"] and money_state() == seen["money"] and check_invariant() == []
 
 
 def _stuffed_workbook(extra_xml: bytes, shared_strings: bytes | None = None) -> bytes:
@@ -409,11 +418,9 @@ def test_a_small_workbook_of_a_million_empty_cells_is_refused_before_it_is_parse
     wide_row = b"<x:row>" + b"<x:c t=\"inlineStr\"><x:is><x:t></x:t></x:is></x:c>" * (services.MAX_SHEET_CELLS + 1) + b"</x:row>"
     strings = b"<si><t></t></si>" * services.MAX_SHEET_CELLS  # openpyxl reads every one when it opens the book
     for content in (_stuffed_workbook(empty_rows), _stuffed_workbook(wide_row), _stuffed_workbook(b"", strings)):
-        assert len(content) < 200_000
+        assert len(content) < 200_000  # refused in the request, before openpyxl parses it
         answer = post(client, "providers", content, name="stuffed.xlsx", dry_run=True)
-        assert answer.status_code == 201 and answer.json["status"] == "checked"
-        problem = answer.json["problems"][0]
-        assert problem["field"] == "Файл" and "считая пустые" in problem["message"], problem
-    fine = post(client, "providers", _stuffed_workbook(b""), name="template.xlsx", dry_run=True).json
-    assert all("считая пустые" not in p["message"] for p in fine["problems"])
+        assert answer.status_code == 422 and "считая пустые" in answer.json["errors"]["json"]["file"][0], answer.json
+    fine = outcome(client, post(client, "providers", _stuffed_workbook(b""), name="template.xlsx", dry_run=True))
+    assert fine["status"] == "checked" and all("считая пустые" not in p["message"] for p in fine["problems"])
     assert counts() == before
