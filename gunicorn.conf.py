@@ -5,7 +5,10 @@ import os
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 # sync workers, twice the cores: the writes are bound by the CPU, so more workers add no throughput and
-# threads lengthen the tail (README, «Region scale»: measured with scripts/bench_region.py)
+# threads lengthen the tail (README, «Region scale»: measured with scripts/bench_region.py). A login holds a
+# worker for its Argon2id hash, about 40 ms of CPU at the parameters of config.py (issue 26; it was 240 ms):
+# no longer than a catalog page, and gthread measured no better on enrollment day (README, «Benchmark:
+# enrollment day»), so the login needs no workers of its own
 workers = int(os.environ.get("WORKERS", 2 * (os.cpu_count() or 1)))
 # certapp logs one structured line per request itself (certapp.observability): no access log
 accesslog = None
