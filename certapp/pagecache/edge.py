@@ -24,8 +24,10 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from flask import Flask, has_app_context
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request
@@ -50,12 +52,13 @@ _NOT_MODIFIED_HEADERS = {"etag", "cache-control", "vary", "x-content-type-option
 #: paths whose routing is remembered (then forgotten all at once: a scan of ids must not grow it)
 ROUTED_PATHS = 4096
 
-StartResponse = Callable[..., object]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 
 def install(app: Flask) -> None:
     """Put the edge in front of the app's WSGI callable (inside ProxyFix, so it sees the client's host)."""
-    app.wsgi_app = PageCacheEdge(app, app.wsgi_app)  # type: ignore[method-assign]  # as Flask documents
+    app.wsgi_app = PageCacheEdge(app, cast(WSGIApp, app.wsgi_app))  # type: ignore[method-assign]  # as Flask documents
 
 
 def _kept_header(name: str) -> bool:
@@ -64,7 +67,7 @@ def _kept_header(name: str) -> bool:
 
 
 class PageCacheEdge:
-    def __init__(self, app: Flask, wsgi_app: Callable[[dict, StartResponse], Iterable[bytes]]):
+    def __init__(self, app: Flask, wsgi_app: WSGIApp):
         self.app, self.wsgi_app = app, wsgi_app
         self._scopes: dict[str, str] | None = None
         self._routed: dict[str, str | None] = {}
@@ -72,8 +75,8 @@ class PageCacheEdge:
     def scopes(self) -> dict[str, str]:
         """endpoint -> the data scope of the views marked cached_public (read once the app is built)."""
         if self._scopes is None:
-            self._scopes = {endpoint: view.cached_scope for endpoint, view in self.app.view_functions.items()
-                            if getattr(view, "cached_scope", None)}
+            found = ((endpoint, getattr(view, "cached_scope", None)) for endpoint, view in self.app.view_functions.items())
+            self._scopes = {endpoint: scope for endpoint, scope in found if scope}
         return self._scopes
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
@@ -89,15 +92,18 @@ class PageCacheEdge:
         if scope is None:
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
-        if has_app_context():  # a test's requests run in its app context, with its session's unwritten changes
-            if touched(db.session()):
-                return self.wsgi_app(environ, start_response)
-            found = read_stamps()
-            day = clock.today().isoformat()
-        else:
-            with self.app.app_context():
+        try:
+            if has_app_context():  # a test's requests run in its app context, with its session's unwritten changes
+                if touched(db.session()):
+                    return self.wsgi_app(environ, start_response)
                 found = read_stamps()
                 day = clock.today().isoformat()
+            else:
+                with self.app.app_context():
+                    found = read_stamps()
+                    day = clock.today().isoformat()
+        except SQLAlchemyError:  # the database fails: the app answers (its own error page), not a bare 500 here
+            return self.wsgi_app(environ, start_response)
         keep_stamps(environ, found)
         digest = key_digest(scope, found[scope], request.host_url, request.path, normalised_query(request.args),
                             day, self.app.config["SQLALCHEMY_DATABASE_URI"])

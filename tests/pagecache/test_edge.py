@@ -166,3 +166,18 @@ def test_committed_for_real_the_next_request_after_a_seat_taken_is_made_afresh(a
     _take_the_seat(users, program)
     fresh, at_edge = _edge(app, client.get, page)
     assert not at_edge and "0 из 1" in fresh.get_data(as_text=True)
+
+
+def test_when_the_edge_cannot_read_the_stamps_the_app_answers(app, client, program, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import certapp.pagecache.edge as edge
+
+    client.get(f"/catalog/{program.id}")
+
+    def fails():
+        raise OperationalError("SELECT name, stamp FROM data_version", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(edge, "read_stamps", fails)
+    answer, at_edge = _edge(app, client.get, f"/catalog/{program.id}")
+    assert answer.status_code == 200 and not at_edge and "1 из 1" in answer.get_data(as_text=True)
