@@ -4,8 +4,11 @@ served under the same gunicorn settings and loaded by the same client in the sam
 
     export DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench CERTAPP_INSTANCE_PATH=/tmp/bench/instance
     .venv/bin/flask --app wsgi db upgrade && .venv/bin/flask --app wsgi reference load
-    .venv/bin/python scripts/bench_contracts.py --workers 4 --clients 32 --certificates 400 --shared 40 \
-        [--port 5001] [--municipality 04624000]
+    .venv/bin/python scripts/bench_contracts.py --workers 4 --clients 32 --certificates 300 --shared 30 \
+        [--port 5001] [--municipality 04624000] [--compare /tmp/certapp-before]
+
+    # the code before a change, to serve beside this one (--compare): a copy of its commit
+    git archive <commit> | tar -x -C /tmp/certapp-before && ln -s "$PWD/.venv" /tmp/certapp-before/.venv
 
 On a regional installation (several municipalities) name the one to load with --municipality (its ОКТМО).
 Each run makes new accounts and children (new СНИЛС, checked against those already in the database),
@@ -19,7 +22,9 @@ to the 3rd of next month (CERTAPP_CLOCK_NOW), so that this month is over and can
 "Distinct" certificates carry one contract each; "shared" ones carry four contracts that together ask
 for more than the nominal, so that some signatures must be refused. Every signature and every report is
 also sent twice (a retry) to show that it moves money once. Hello is loaded with as many requests
-just before each phase, and each phase is printed with its ratio to that hello. At the end the
+in the same phase, and each server's figures are printed with their ratio to that hello. With --compare
+the contracts are split between this code and the other (by parent), and hello and the two servers
+take turns in --rounds slices, so that both codes meet the same load of a shared machine. At the end the
 ledger invariant is checked over the whole database.
 """
 import argparse
@@ -182,26 +187,45 @@ class Figures:
         return f"{self.rate:.0f} req/s, p50 {self.p50:.0f} / p95 {self.p95:.0f} / p99 {self.p99:.0f} ms"
 
 
-def load(requests: list, clients: int) -> Figures:
-    """Send the requests from `clients` threads, a connection per request."""
+def run(requests: list, clients: int) -> tuple[list, float]:
+    """Send the requests from `clients` threads, a connection per request: the results and the seconds."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(lambda r: call(*r), requests))
-    elapsed = time.perf_counter() - started
+    return results, time.perf_counter() - started
+
+
+def figures(results: list, elapsed: float) -> Figures:
     p50, p95, p99 = quantiles([r[1] * 1000 for r in results])
     return Figures(len(results), len(results) / elapsed, p50, p95, p99, dict(Counter(r[2] for r in results)),
                    sum(r[0] >= 500 for r in results))
 
 
-def measure(label: str, requests: list, clients: int, hello_url: str) -> tuple[Figures, Figures]:
-    """Hello-JSON with as many requests, then the phase; both printed, the phase with its ratio."""
-    hello = load([(hello_url, None, {"a": 1})] * max(len(requests), 1000), clients)
-    figures = load(requests, clients)
-    print(f"{label}: {figures.text()} = {figures.rate / hello.rate:.2f} × hello ({hello.text()}); "
-          f"{figures.requests} requests, outcomes {figures.outcomes}", flush=True)
-    if figures.errors or hello.errors:
-        print(f"  !! {figures.errors} server errors (hello: {hello.errors})", flush=True)
-    return hello, figures
+def measure(label: str, phases: dict[str, list], clients: int, hello_url: str, rounds: int) -> None:
+    """Each server's requests (in their order) and hello-JSON with as many as the largest, in `rounds`
+    slices taken in turn (hello, then the servers, their order rotating each round), so that every one
+    meets the same load of a shared machine; each printed with its ratio to hello."""
+    size = max(len(r) for r in phases.values())
+    phases = {"hello-JSON": [(hello_url, None, {"a": 1})] * max(size, 1000), **phases}
+    done: dict[str, tuple[list, float]] = {name: ([], 0.0) for name in phases}
+    names = list(phases)
+    for n in range(rounds):
+        servers = names[1:][n % (len(names) - 1):] + names[1:][:n % (len(names) - 1)]
+        for name in ["hello-JSON", *servers]:
+            requests = phases[name]
+            part = requests[n * len(requests) // rounds:(n + 1) * len(requests) // rounds]
+            results, elapsed = run(part, clients)
+            done[name] = (done[name][0] + results, done[name][1] + elapsed)
+    hello = figures(*done["hello-JSON"])
+    print(f"{label}: hello-JSON {hello.text()}", flush=True)
+    for name in names[1:]:
+        result = figures(*done[name])
+        print(f"  {name}: {result.text()} = {result.rate / hello.rate:.2f} × hello; {result.requests} requests, "
+              f"outcomes {result.outcomes}", flush=True)
+        if result.errors:
+            print(f"  !! {result.errors} server errors", flush=True)
+    if hello.errors:
+        print(f"  !! hello: {hello.errors} server errors", flush=True)
 
 
 def next_month_third() -> str:
@@ -209,6 +233,18 @@ def next_month_third() -> str:
     first = date.today().replace(day=1)
     return (first.replace(year=first.year + 1, month=1) if first.month == 12
             else first.replace(month=first.month + 1)).replace(day=3).isoformat() + "T12:00"
+
+
+def stop_all(servers: list) -> None:
+    """Ask every server to stop at once, then wait (a loaded machine may take a while), killing a late one."""
+    for server in servers:
+        server.process.terminate()
+    for server in servers:
+        try:
+            server.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
 
 
 def free_port() -> int:
@@ -226,6 +262,10 @@ def main() -> int:
     parser.add_argument("--shared", type=int, default=20, help="certificates with four competing contracts each")
     parser.add_argument("--municipality", metavar="OKTMO",
                         help="the municipality to load (its ОКТМО); needed when the database has several")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="another checkout of certapp (the code before a change) served beside this one on the "
+                             "same database with the same settings; the contracts are split between the two")
+    parser.add_argument("--rounds", type=int, default=4, help="slices in which hello and the servers take turns")
     args = parser.parse_args()
 
     # the signing keys (the system's signature, СНИЛС keys): the set-up and the server use the same ones
@@ -242,22 +282,34 @@ def main() -> int:
     hello_dir = Path(tempfile.mkdtemp(prefix="hello-"))
     (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
     settings = (args.workers, "sync", 1)
+    env = {"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": next_month_third()}
     hello = Server("hello_app:app", free_port(), *settings, cwd=hello_dir)
-    server = Server("wsgi:app", args.port, *settings, cwd=ROOT,
-                    env={"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": next_month_third()})
+    servers = {"certapp": Server("wsgi:app", args.port, *settings, cwd=ROOT, env=env)}
+    if args.compare:
+        servers[f"certapp of {args.compare}"] = Server("wsgi:app", free_port(), *settings, cwd=args.compare.resolve(),
+                                                       env=env)
     try:
         hello.wait("/hello")
-        server.wait("/healthz")
-        base = server.url + "/api/v1"
-        signs = [(f"{base}/contracts/{j['contract']}/sign", setup["tokens"][j["parent"]]) for j in setup["jobs"]]
-        measure("sign (each contract twice, shuffled)", signs + signs[::-1], args.clients, hello.url + "/hello")
+        for server in servers.values():
+            server.wait("/healthz")
+        # the contracts are split between the servers by parent (a shared certificate's four offers stay on one)
+        parents = sorted({j["parent"] for j in setup["jobs"]})
+        share = {parent: list(servers)[i % len(servers)] for i, parent in enumerate(parents)}
         month = f"{date.today():%Y-%m}"
-        reports = [(f"{base}/contracts/{j['contract']}/reports", setup["provider_token"],
-                    {"month": month, "delivered": True}) for j in setup["jobs"]]
-        measure("reports (each month twice)", reports + reports[::-1], args.clients, hello.url + "/hello")
+        signs: dict[str, list] = {name: [] for name in servers}
+        reports: dict[str, list] = {name: [] for name in servers}
+        for job in setup["jobs"]:
+            name = share[job["parent"]]
+            base = servers[name].url + "/api/v1"
+            signs[name].append((f"{base}/contracts/{job['contract']}/sign", setup["tokens"][job["parent"]]))
+            reports[name].append((f"{base}/contracts/{job['contract']}/reports", setup["provider_token"],
+                                  {"month": month, "delivered": True}))
+        measure("sign (each contract twice)", {name: r + r[::-1] for name, r in signs.items()}, args.clients,
+                hello.url + "/hello", args.rounds)
+        measure("reports (each month twice)", {name: r + r[::-1] for name, r in reports.items()}, args.clients,
+                hello.url + "/hello", args.rounds)
     finally:
-        server.stop()
-        hello.stop()
+        stop_all([*servers.values(), hello])
 
     from certapp.db import db
     from certapp.ledger.services import check_invariant
