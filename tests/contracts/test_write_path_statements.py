@@ -13,18 +13,19 @@ from tests.factories import make_contract
 
 pytestmark = pytest.mark.commits
 
-#: statements of one signing: the token; the contract locked with its document and the certificate's
-#: balance; its months; the contract's status and its audit event, then the provider's notification, its
-#: recipients and letter, the offer's notices settled (flushed before the notification's letter);
-#: the ledger entry (its key decides a retry) and the balance's guarded UPDATE; at the commit the
-#: chain's lock (PostgreSQL) and head, the two audit events (the entry's inserted sealed, the
-#: contract's sealed), and the public pages' data stamp. SQLite: BEGIN IMMEDIATE instead of the lock.
+#: statements of one signing: the token; the contract locked, with its document and the certificate's
+#: balance; its months; the contract's UPDATE and its audit event (flushed by the notification), the
+#: provider's notification, its recipients, the letter, the offer's notices settled; the ledger entry
+#: (its key decides a retry) and the balance's guarded UPDATE; at the commit the chain's lock (SQLite:
+#: BEGIN IMMEDIATE at the start instead) and head, the entry's audit event inserted sealed and the
+#: contract's sealed, and the public pages' data stamp
 SIGN = {"postgresql": 16, "sqlite": 16}
 #: statements of one month report: the token and the provider; the contract locked with its program and
-#: parent; its months; an advance paid?; the spending entry and the balance's UPDATE; the report in its
-#: savepoint (its unique index decides a repeat); the month's status, the parent's notification, its
-#: recipient and letter; unreported contracts left (the provider's, then the municipality's) and their
-#: notices settled; at the commit the chain's lock and head and the audit events.
+#: parent; its months; the month's advance; the spending entry and the balance's UPDATE; the report (its
+#: unique index decides a repeat); the month's status and the two audit events, the parent's notification,
+#: its recipient and letter; unreported months left (the provider's, then the municipality's: this is the
+#: only contract, so both notices are settled); at the commit the chain's lock (or BEGIN IMMEDIATE) and
+#: head, and the events sealed
 REPORT = {"postgresql": 21, "sqlite": 21}
 
 
