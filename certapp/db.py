@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.selectable import CompoundSelect, Select
@@ -71,6 +73,16 @@ def rowcount(result: Result[Any]) -> int:
     """The rows an UPDATE or DELETE run through the session matched (session.execute() is typed as
     answering a Result; for those statements it is a CursorResult, which counts them)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def insert_unless_taken(model: type[M], unique: list[str], **values: Any) -> M | None:
+    """INSERT … ON CONFLICT (unique) DO NOTHING RETURNING the row, in one statement: the new row as a
+    persistent object, or None when the unique index already holds one with those values (a retry, or a
+    concurrent transaction that inserted it: on PostgreSQL this one waits for that one to end). Where a
+    unique index decides a race, without a savepoint around an INSERT that may fail."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return db.session.scalars(insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+                              .returning(model)).one_or_none()
 
 
 def one_of(column: str, values, name: str | None = None) -> CheckConstraint:

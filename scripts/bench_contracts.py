@@ -1,35 +1,53 @@
 #!/usr/bin/env python3
-"""Benchmark: many concurrent clients sign contracts and file service reports against a running server.
+"""Benchmark: many concurrent clients sign contracts and file service reports, beside a hello-JSON app
+served under the same gunicorn settings and loaded by the same client in the same run.
 
-    # terminal 1: the server on the chosen database
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench WORKERS=4 PORT=5001 scripts/run
-    # terminal 2: the same database for the set-up, the server's address for the load
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python scripts/bench_contracts.py \
-        --url http://127.0.0.1:5001 --clients 16 --certificates 200 --shared 20 [--municipality 04624000]
+    export DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench CERTAPP_INSTANCE_PATH=/tmp/bench/instance
+    .venv/bin/flask --app wsgi db upgrade && .venv/bin/flask --app wsgi reference load
+    .venv/bin/python scripts/bench_contracts.py --workers 4 --clients 32 --certificates 300 --shared 30 \
+        [--port 5001] [--municipality 04624000] [--compare /tmp/certapp-before]
+
+    # the code before a change, to serve beside this one (--compare): a copy of its commit
+    git archive <commit> | tar -x -C /tmp/certapp-before && ln -s "$PWD/.venv" /tmp/certapp-before/.venv
 
 On a regional installation (several municipalities) name the one to load with --municipality (its ОКТМО).
 Each run makes new accounts and children (new СНИЛС, checked against those already in the database),
 so that it can be run again on the same database.
 
-The set-up (accounts, a provider in the registry, certificates, offered contracts, API tokens) is made
-directly through the services on DATABASE_URL; the load goes over HTTP only. "Distinct" certificates
-carry one contract each; "shared" ones carry four contracts that together ask for more than the
-nominal, so that some signatures must be refused. Every signature is also sent twice (a retry) to
-show that it reserves once. At the end the ledger invariant is checked over the whole database.
+The set-up (accounts, a provider in the registry, certificates, offered contracts starting this month,
+API tokens) is made directly through the services on DATABASE_URL; the load goes over HTTP only, to
+two servers the script starts with the same settings (no config file, --workers sync workers): certapp
+on --port and a minimal Flask app answering {"hello": "world"} on a free port. certapp's clock is set
+to the 3rd of next month (CERTAPP_CLOCK_NOW), so that this month is over and can be reported.
+"Distinct" certificates carry one contract each; "shared" ones carry four contracts that together ask
+for more than the nominal, so that some signatures must be refused. Every signature and every report is
+also sent twice (a retry) to show that it moves money once. Hello is loaded with as many requests
+in the same phase, and each server's figures are printed with their ratio to that hello. With --compare
+the contracts are split between this code and the other (by parent), and hello and the two servers
+take turns in --rounds slices, so that both codes meet the same load of a shared machine. At the end the
+ledger invariant is checked over the whole database.
 """
 import argparse
 import json
+import os
 import random
-import statistics
+import socket
+import subprocess
 import sys
+import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_region import EMPTY_CONFIG, HELLO_APP, ROOT, VENV, Server, quantiles
 
 
 def choose_municipality(oktmo: str | None):
@@ -74,6 +92,7 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
     from certapp.certificates import services as certificates
     from certapp.common import clock
     from certapp.contracts import enrollments
+    from certapp.db import utcnow
     from certapp.programs import services as programs
     from certapp.reference.services import current_period, load_reference_data
     from certapp.registry import services as registry
@@ -108,9 +127,12 @@ def prepare(n_distinct: int, n_shared: int, oktmo: str | None = None) -> dict:
         tokens, jobs = {}, []
         children_snils = fresh_snils(n_distinct + n_shared)
         for i in range(n_distinct + n_shared):
-            parent = accounts.register_user(email=f"bench-parent-{run}-{i}@example.ru", password=password,
-                                            full_name="Бенчмарк Родитель", phone="+79130000001", role="parent",
-                                            self_registration=False)
+            # without a password (the load uses tokens; hashing hundreds of passwords was most of the set-up),
+            # the address confirmed so that the parent takes letters like a registered one
+            parent = accounts.create_passwordless_account(email=f"bench-parent-{run}-{i}@example.ru",
+                                                          full_name="Бенчмарк Родитель", phone="+79130000001",
+                                                          role="parent", actor=None)
+            parent.email_confirmed_at = utcnow()
             tokens[parent.id] = accounts.create_token(parent, "bench")[1]
             child = certificates.add_child(parent, child_data(snils=children_snils[i]))
             appl = certificates.apply(parent, child.id, period.id, True)
@@ -131,10 +153,13 @@ def _ids(n: int) -> dict:
     return {"inn": company_inn(n), "ogrn": ogrn(n), "settlement_account": settlement_account(n)}
 
 
-def call(url: str, token: str, body: dict | None = None) -> tuple[int, float, str]:
+def call(url: str, token: str | None, body: dict | None = None) -> tuple[int, float, str]:
+    """One POST with a JSON body on a connection of its own: (status, seconds, outcome)."""
     data = json.dumps(body or {}).encode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -149,43 +174,143 @@ def call(url: str, token: str, body: dict | None = None) -> tuple[int, float, st
     return status, time.perf_counter() - started, reason
 
 
-def load(label: str, requests: list, clients: int) -> None:
+@dataclass
+class Figures:
+    requests: int
+    rate: float
+    p50: float
+    p95: float
+    p99: float
+    outcomes: dict
+    errors: int
+
+    def text(self) -> str:
+        return f"{self.rate:.0f} req/s, p50 {self.p50:.0f} / p95 {self.p95:.0f} / p99 {self.p99:.0f} ms"
+
+
+def run(requests: list, clients: int) -> tuple[list, float]:
+    """Send the requests from `clients` threads, a connection per request: the results and the seconds."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(lambda r: call(*r), requests))
-    elapsed = time.perf_counter() - started
-    latencies = sorted(r[1] * 1000 for r in results)
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-    reasons = Counter(r[2] for r in results)
-    print(f"{label}: {len(results)} requests in {elapsed:.2f} s = {len(results) / elapsed:.1f} req/s; "
-          f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms; outcomes {dict(reasons)}")
-    if any(r[0] >= 500 for r in results):
-        print(f"  !! {sum(r[0] >= 500 for r in results)} server errors")
+    return results, time.perf_counter() - started
+
+
+def figures(results: list, elapsed: float) -> Figures:
+    p50, p95, p99 = quantiles([r[1] * 1000 for r in results])
+    return Figures(len(results), len(results) / elapsed, p50, p95, p99, dict(Counter(r[2] for r in results)),
+                   sum(r[0] >= 500 for r in results))
+
+
+def measure(label: str, phases: dict[str, list], clients: int, hello_url: str, rounds: int) -> None:
+    """Each server's requests (in their order) and hello-JSON with as many as the largest, in `rounds`
+    slices taken in turn (hello, then the servers, their order rotating each round), so that every one
+    meets the same load of a shared machine; each printed with its ratio to hello."""
+    size = max(len(r) for r in phases.values())
+    phases = {"hello-JSON": [(hello_url, None, {"a": 1})] * max(size, 1000), **phases}
+    done: dict[str, tuple[list, float]] = {name: ([], 0.0) for name in phases}
+    names = list(phases)
+    for n in range(rounds):
+        servers = names[1:][n % (len(names) - 1):] + names[1:][:n % (len(names) - 1)]
+        for name in ["hello-JSON", *servers]:
+            requests = phases[name]
+            part = requests[n * len(requests) // rounds:(n + 1) * len(requests) // rounds]
+            results, elapsed = run(part, clients)
+            done[name] = (done[name][0] + results, done[name][1] + elapsed)
+    hello = figures(*done["hello-JSON"])
+    print(f"{label}: hello-JSON {hello.text()}", flush=True)
+    for name in names[1:]:
+        result = figures(*done[name])
+        print(f"  {name}: {result.text()} = {result.rate / hello.rate:.2f} × hello; {result.requests} requests, "
+              f"outcomes {result.outcomes}", flush=True)
+        if result.errors:
+            print(f"  !! {result.errors} server errors", flush=True)
+    if hello.errors:
+        print(f"  !! hello: {hello.errors} server errors", flush=True)
+
+
+def next_month_third() -> str:
+    """The 3rd of next month at noon (local time), ISO: certapp's clock during the load."""
+    first = date.today().replace(day=1)
+    return (first.replace(year=first.year + 1, month=1) if first.month == 12
+            else first.replace(month=first.month + 1)).replace(day=3).isoformat() + "T12:00"
+
+
+def stop_all(servers: list) -> None:
+    """Ask every server to stop at once, then wait (a loaded machine may take a while), killing a late one."""
+    for server in servers:
+        server.process.terminate()
+    for server in servers:
+        try:
+            server.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="http://127.0.0.1:5000")
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--port", type=int, default=5001, help="certapp's port (hello takes a free one)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers of both servers")
+    parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--certificates", type=int, default=200, help="certificates with one contract each")
     parser.add_argument("--shared", type=int, default=20, help="certificates with four competing contracts each")
     parser.add_argument("--municipality", metavar="OKTMO",
                         help="the municipality to load (its ОКТМО); needed when the database has several")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="another checkout of certapp (the code before a change) served beside this one on the "
+                             "same database with the same settings; the contracts are split between the two")
+    parser.add_argument("--rounds", type=int, default=4, help="slices in which hello and the servers take turns")
     args = parser.parse_args()
 
+    # the signing keys (the system's signature, СНИЛС keys): the set-up and the server use the same ones
+    subprocess.run([str(VENV / "flask"), "--app", "wsgi", "keys", "rotate", "--if-missing"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
     t0 = time.perf_counter()
     setup = prepare(args.certificates, args.shared, args.municipality)
     print(f"set-up: {len(setup['jobs'])} offered contracts on {args.certificates + args.shared} certificates "
-          f"in {time.perf_counter() - t0:.1f} s")
-    base = args.url.rstrip("/") + "/api/v1"
-    signs = [(f"{base}/contracts/{j['contract']}/sign", setup["tokens"][j["parent"]]) for j in setup["jobs"]]
-    load("sign (each contract twice, shuffled)", signs + signs[::-1], args.clients)
-    from certapp.common import clock
-    with setup["app"].app_context():
-        month = f"{clock.today():%Y-%m}"  # the server's day (CERTAPP_CLOCK_NOW when it is fixed)
-    reports = [(f"{base}/contracts/{j['contract']}/reports", setup["provider_token"],
-                {"month": month, "delivered": True}) for j in setup["jobs"]]
-    load("service reports (each month twice)", reports + reports[::-1], args.clients)
+          f"in {time.perf_counter() - t0:.1f} s", flush=True)
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; gunicorn {args.workers} sync workers "
+          f"for both servers; {args.clients} clients", flush=True)
+
+    EMPTY_CONFIG.write_text("")
+    hello_dir = Path(tempfile.mkdtemp(prefix="hello-"))
+    (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
+    settings = (args.workers, "sync", 1)
+    env = {"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": next_month_third()}
+    hello = Server("hello_app:app", free_port(), *settings, cwd=hello_dir)
+    servers = {"certapp": Server("wsgi:app", args.port, *settings, cwd=ROOT, env=env)}
+    if args.compare:
+        servers[f"certapp of {args.compare}"] = Server("wsgi:app", free_port(), *settings, cwd=args.compare.resolve(),
+                                                       env=env)
+    try:
+        hello.wait("/hello")
+        for server in servers.values():
+            server.wait("/healthz")
+        # the contracts are split between the servers by parent (a shared certificate's four offers stay on one)
+        parents = sorted({j["parent"] for j in setup["jobs"]})
+        share = {parent: list(servers)[i % len(servers)] for i, parent in enumerate(parents)}
+        month = f"{date.today():%Y-%m}"
+        signs: dict[str, list] = {name: [] for name in servers}
+        reports: dict[str, list] = {name: [] for name in servers}
+        for job in setup["jobs"]:
+            name = share[job["parent"]]
+            base = servers[name].url + "/api/v1"
+            signs[name].append((f"{base}/contracts/{job['contract']}/sign", setup["tokens"][job["parent"]]))
+            reports[name].append((f"{base}/contracts/{job['contract']}/reports", setup["provider_token"],
+                                  {"month": month, "delivered": True}))
+        measure("sign (each contract twice)", {name: r + r[::-1] for name, r in signs.items()}, args.clients,
+                hello.url + "/hello", args.rounds)
+        measure("reports (each month twice)", {name: r + r[::-1] for name, r in reports.items()}, args.clients,
+                hello.url + "/hello", args.rounds)
+    finally:
+        stop_all([*servers.values(), hello])
 
     from certapp.db import db
     from certapp.ledger.services import check_invariant

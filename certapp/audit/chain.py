@@ -1,11 +1,13 @@
 """The audit log as one hash chain: sealing at commit, verification, anchors.
 
-Events are inserted as they happen (unsealed). Just before their transaction commits, the
-session takes the chain's lock (PostgreSQL: a transaction-level advisory lock held until the
-commit; SQLite: every write transaction already holds the database's write lock), reads the head
-and gives each new event the next `seq`, the head's hash as `prev_hash` and its own `hash`. The
-lock is held only from that moment to the commit, so concurrent requests queue for microseconds,
-not for their whole work. The unique `seq` makes a fork impossible even if the lock were missing.
+Events are added to the session as they happen. Just before their transaction commits, the session
+takes the chain's lock (PostgreSQL: a transaction-level advisory lock held until the commit; SQLite:
+every write transaction already holds the database's write lock), reads the head and gives each new
+event the next `seq`, the head's hash as `prev_hash` and its own `hash`; the last flush then inserts
+the events no earlier flush did, sealed, in one statement (and updates those an earlier one inserted
+unsealed). The lock is held only from that moment to the commit (the unit's last writes and the
+commit), so concurrent requests queue for milliseconds, not for their whole work. The unique `seq`
+makes a fork impossible even if the lock were missing.
 
 A database superuser can rewrite an event and rehash the chain after it (and the anchors kept in the
 database): the chain then verifies. Against that, `flask audit anchor` also publishes the head outside
@@ -59,15 +61,17 @@ def _seal(session: Session) -> None:
         # a savepoint being released (SQLAlchemy tells before_commit for those too): its events are
         # sealed with the rest at the real commit, so the chain's lock is taken only then
         return
-    session.flush()
-    # an event inserted inside a savepoint that was rolled back is no longer persistent: skip it
-    pending = [ev for ev in session.info.pop(PENDING, ()) if inspect(ev).persistent]
+    # an event recorded inside a savepoint that was rolled back is neither pending nor persistent any
+    # more: skip it. Those not yet inserted are inserted sealed by the flush below (one INSERT for
+    # them and the unit's last writes); those an earlier flush inserted are updated.
+    pending = [ev for ev in session.info.pop(PENDING, ()) if inspect(ev).persistent or inspect(ev).pending]
     if not pending:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    seq, prev = _head(session)
-    for ev in sorted(pending, key=lambda e: e.id):
+    with session.no_autoflush:  # the events not inserted yet are inserted sealed, after the head is read
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        seq, prev = _head(session)
+    for ev in pending:  # in the order recorded (an earlier flush inserted them in that order too)
         seq += 1
         ev.seq, ev.prev_hash = seq, prev
         ev.hash = prev = content_hash(prev, ev)

@@ -9,7 +9,7 @@ from certapp.audit import chain
 from certapp.audit.models import AuditEvent
 from certapp.common import clock
 from certapp.common.jsonable import jsonable
-from certapp.db import db
+from certapp.db import db, utcnow
 from certapp.uow import unit_of_work
 
 
@@ -22,11 +22,13 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
     if isinstance(obj, tuple):
         object_type, object_id = obj
     else:
-        db.session.flush()  # make sure a new object has its id
+        if obj.id is None:
+            db.session.flush()  # a new object gets its id
         object_type, object_id = type(obj).__name__, obj.id
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user
     event = AuditEvent(
+        created_at=utcnow(),  # now, not when a later flush inserts it: the moment is part of its hash
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
@@ -40,8 +42,9 @@ def record_event(action: str, obj, *, from_state: str | None = None, to_state: s
         # particular: seen by the region, not by a municipality's officials)
         municipality_id=getattr(obj, "municipality_id", None) or getattr(actor, "municipality_id", None),
     )
+    # inserted by the next flush (at the latest the one that seals the chain before the commit), with the
+    # request's other writes: no round trip of its own
     db.session.add(event)
-    db.session.flush()
     chain.track(db.session(), event)
     return event
 

@@ -67,6 +67,11 @@ DOCUMENT_LOAD = (joinedload(Contract.municipality, innerjoin=True),
                  selectinload(Contract.months))
 
 
+#: what signing reads: the document, and the certificate's balance the split is computed from (read with
+#: the contract under its lock, in the same statement, instead of once more)
+SIGN_LOAD = (*DOCUMENT_LOAD, joinedload(Contract.certificate, innerjoin=True).joinedload(Certificate.balance))
+
+
 #: what a month's report reads besides the contract: its months, and the program and parent its notice names
 REPORT_LOAD = (joinedload(Contract.program, innerjoin=True), joinedload(Contract.parent, innerjoin=True),
                selectinload(Contract.months))
@@ -240,13 +245,13 @@ def sign_contract(contract_id: int, parent: User, ip: str | None, expected_certi
     the parent has seen that split. Raises SplitChangedError (with the current split) when what the
     parent saw is not the current split, also when another signing took the money meanwhile."""
     require_role(parent, "parent")
-    contract = get_contract(contract_id, parent, for_update=True, load=DOCUMENT_LOAD)
+    contract = get_contract(contract_id, parent, for_update=True, load=SIGN_LOAD)
     if contract.status == "active":
         return contract  # a retried or double-clicked signing: already done
     if contract.certificate.status != "active":
         raise EnrollmentError(f"Сертификат не действует: {contract.certificate.status_name.lower()}.")
     offered = contract.certificate_part
-    split = current_split(contract, fresh=True)
+    split = current_split(contract)  # the balance was read afresh with the locked contract (SIGN_LOAD)
     seen = offered if expected_certificate_amount is None else expected_certificate_amount
     if split.certificate_part != seen:
         raise SplitChangedError(split)

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from certapp.accounts.models import User
@@ -22,7 +21,7 @@ from certapp.common.validators import free_text
 from certapp.contracts.contracts import REPORT_LOAD, _transition, get_contract
 from certapp.contracts.models import Contract, ContractMonth, ServiceReport
 from certapp.contracts.months import month_is_over, month_key
-from certapp.db import db
+from certapp.db import db, insert_unless_taken
 from certapp.ledger import services as ledger
 from certapp.ledger.models import LedgerEntry
 from certapp.programs.models import StudyGroup
@@ -186,15 +185,13 @@ def report_month(contract_id: int, provider_user: User, month: date | str, deliv
         held_text = f"проведено {held} из {planned} занятий" if planned is not None else "услуга не оказана"
         entries.append(ledger.release(contract.certificate_id, row.certificate_amount - due, key + ":release",
                                       **moves, reason=f"{month:%m.%Y}: {held_text}" + (f": {reason}" if reason else "")))
-    report = ServiceReport(contract_id=contract.id, month=month, delivered=delivered, reason=reason,
-                           attendance=attendance, lessons_planned=planned, lessons_held=held, amount=due,
-                           advance=advance, reported_by_id=provider_user.id, municipality_id=contract.municipality_id,
-                           ledger_entry_id=entries[0].id if entries else None)
-    try:
-        with db.session.begin_nested():  # the unique index decides a race or a repeat; the savepoint keeps the unit to refuse by name
-            db.session.add(report)
-            db.session.flush()
-    except IntegrityError:
+    # one statement: the unique index on (contract, month) decides a race or a repeat, refused by name
+    report = insert_unless_taken(
+        ServiceReport, ["contract_id", "month"], contract_id=contract.id, month=month, delivered=delivered,
+        reason=reason, attendance=attendance, lessons_planned=planned, lessons_held=held, amount=due,
+        advance=advance, reported_by_id=provider_user.id, municipality_id=contract.municipality_id,
+        ledger_entry_id=entries[0].id if entries else None)
+    if report is None:
         raise ConflictError(f"За {month_label(month)} отчёт уже подан.", field="month", code="already_reported")
     row.status = "delivered" if delivered else "not_delivered"
     record_event("service_report.create", report, to_state=row.status, actor=provider_user,

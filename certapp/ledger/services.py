@@ -11,15 +11,13 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from certapp.accounts.models import User
 from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, DomainError, ValidationError
 from certapp.common.money import format_rub
 from certapp.common.validators import free_text
-from certapp.db import db
+from certapp.db import db, insert_unless_taken, rowcount
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 
 
@@ -74,20 +72,20 @@ def _move(certificate_id: int, kind: str, amount: int, deltas: tuple[int, ...], 
     if not key or len(key) > 128:
         raise ValidationError("Нужен ключ идемпотентности до 128 символов.", field="idempotency_key")
     d_available, d_reserved, d_spent, d_expired = deltas
-    entry = LedgerEntry(certificate_id=certificate_id, kind=kind, amount=amount, d_available=d_available,
-                        d_reserved=d_reserved, d_spent=d_spent, d_expired=d_expired, idempotency_key=key,
-                        actor_id=getattr(actor, "id", None), contract_id=contract_id, month=month, reason=reason,
-                        municipality_id=select(CertificateBalance.municipality_id)
-                        .where(CertificateBalance.certificate_id == certificate_id).scalar_subquery())
-    try:
-        with db.session.begin_nested():  # the idempotency key's unique index decides a retry or a race (see below)
-            db.session.add(entry)
-            db.session.flush()
-    except IntegrityError:
-        # the key is taken (a retry, or a concurrent request that committed it): that one did the work
+    # the entry first, in one statement: the idempotency key's unique index decides a retry or a race
+    # (a concurrent request with the key waits for it and then finds it taken): nothing inserted means
+    # that one did the work
+    entry = insert_unless_taken(
+        LedgerEntry, ["certificate_id", "idempotency_key"], certificate_id=certificate_id, kind=kind, amount=amount,
+        d_available=d_available, d_reserved=d_reserved, d_spent=d_spent, d_expired=d_expired, idempotency_key=key,
+        actor_id=getattr(actor, "id", None), contract_id=contract_id, month=month, reason=reason,
+        municipality_id=select(CertificateBalance.municipality_id)
+        .where(CertificateBalance.certificate_id == certificate_id).scalar_subquery())
+    if entry is None:
         existing = _existing(certificate_id, key)
-        if existing is None:
-            raise
+        if existing is None:  # the key's holder was rolled back after all: cannot happen after the wait
+            raise ConflictError("Операция с этим ключом идемпотентности не завершена: повторите запрос.",
+                                field="idempotency_key")
         return _same(existing, kind, amount, deltas)
     balance = CertificateBalance.__table__.c
     moved = db.session.execute(
@@ -97,13 +95,11 @@ def _move(certificate_id: int, kind: str, amount: int, deltas: tuple[int, ...], 
                balance.spent + d_spent >= 0, balance.expired + d_expired >= 0)
         .values(available=balance.available + d_available, reserved=balance.reserved + d_reserved,
                 spent=balance.spent + d_spent, expired=balance.expired + d_expired)
-        .returning(balance.municipality_id).execution_options(synchronize_session=False)).first()
-    if moved is None:
+        .execution_options(synchronize_session=False))
+    if rowcount(moved) == 0:
         current = db.session.get(CertificateBalance, certificate_id, populate_existing=True)
         available = format_rub(current.available if current else 0)
         raise InsufficientBalanceError(REFUSALS[kind].format(available=available))
-    # the entry's municipality (a subquery when inserted) is the balance's: known now, not fetched again
-    set_committed_value(entry, "municipality_id", moved.municipality_id)
     _refresh(certificate_id)
     record_event(f"ledger.{kind}", entry, to_state=format_rub(amount), actor=actor,
                  details={"certificate_id": certificate_id, "contract_id": contract_id, "key": key})
