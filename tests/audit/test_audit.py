@@ -60,3 +60,19 @@ def test_refused_requests_are_audited(users, login, api):
     assert [(e.details["reason"], e.details["path"]) for e in events] == [
         ("forbidden", "/audit/"), ("invalid_token", "/api/v1/account/me")]
     assert events[0].actor_id == users["parent"].id
+
+
+def test_the_date_filter_takes_local_days(app, users):
+    """An event at 00:30 on 1 January in Krasnoyarsk (17:30 UTC on 31 December) is one of 1 January's."""
+    from datetime import UTC, date, datetime
+
+    from certapp.audit.services import query_events, record_event
+
+    event = record_event("period.create", ("Period", 1), actor=users["department"])
+    event.created_at = datetime(2026, 12, 31, 17, 30, tzinfo=UTC)
+    db.session.flush()
+
+    def found(**days) -> bool:
+        return event in db.session.execute(query_events(**days)).scalars().all()
+    assert found(date_from=date(2027, 1, 1), date_to=date(2027, 1, 1))
+    assert not found(date_to=date(2026, 12, 31))

@@ -27,6 +27,15 @@ def test_the_day_begins_in_krasnoyarsk_not_on_the_server():
         assert clock.today() == date(2026, 12, 4)
 
 
+def test_a_stored_moment_has_its_local_day_and_a_local_day_its_moments():
+    """Days, months and years over stored (UTC) moments are Krasnoyarsk's: 1 January begins at 17:00 UTC on
+    31 December (an admission decided then counts in the new year)."""
+    with _app(TIME_ZONE="Asia/Krasnoyarsk").app_context():
+        assert clock.day_start(date(2027, 1, 1)) == datetime(2026, 12, 31, 17, 0, tzinfo=UTC)
+        assert clock.day_of(datetime(2026, 12, 31, 17, 30, tzinfo=UTC)) == date(2027, 1, 1)
+        assert clock.day_of(datetime(2026, 12, 31, 16, 59, tzinfo=UTC)) == date(2026, 12, 31)
+
+
 def test_a_fixed_day_reads_as_that_local_day_whatever_its_form():
     for fixed in ("2027-01-03", date(2027, 1, 3), "2027-01-03T23:30"):
         with _app(CLOCK_NOW=fixed).app_context():
