@@ -229,9 +229,9 @@ def measure(label: str, phases: dict[str, list], clients: int, hello_url: str, r
         print(f"  !! hello: {hello.errors} server errors", flush=True)
 
 
-def next_month_third() -> str:
-    """The 3rd of next month at noon (local time), ISO: certapp's clock during the load."""
-    first = date.today().replace(day=1)
+def next_month_third(today: date) -> str:
+    """The 3rd of the month after `today` at noon (local time), ISO: certapp's clock during the load."""
+    first = today.replace(day=1)
     return (first.replace(year=first.year + 1, month=1) if first.month == 12
             else first.replace(month=first.month + 1)).replace(day=3).isoformat() + "T12:00"
 
@@ -283,7 +283,10 @@ def main() -> int:
     hello_dir = Path(tempfile.mkdtemp(prefix="hello-"))
     (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
     settings = (args.workers, "sync", 1)
-    env = {"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": next_month_third()}
+    from certapp.common import clock
+    with setup["app"].app_context():
+        today = clock.today()  # the set-up's day (CERTAPP_CLOCK_NOW when it is fixed): its month is reported
+    env = {"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": next_month_third(today)}
     hello = Server("hello_app:app", free_port(), *settings, cwd=hello_dir)
     servers = {"certapp": Server("wsgi:app", args.port, *settings, cwd=ROOT, env=env)}
     if args.compare:
@@ -296,7 +299,7 @@ def main() -> int:
         # the contracts are split between the servers by parent (a shared certificate's four offers stay on one)
         parents = sorted({j["parent"] for j in setup["jobs"]})
         share = {parent: list(servers)[i % len(servers)] for i, parent in enumerate(parents)}
-        month = f"{date.today():%Y-%m}"
+        month = f"{today:%Y-%m}"
         signs: dict[str, list] = {name: [] for name in servers}
         reports: dict[str, list] = {name: [] for name in servers}
         for job in setup["jobs"]:
