@@ -47,10 +47,19 @@ def document_numbers(events: list) -> dict[tuple[str, str], str]:
     return numbers
 
 
-def _date_arg(name: str) -> date | None:
+#: a day the filter could not read (typed into the address: the page's field is a calendar)
+WRONG_DAY = "Дата указана неверно: выберите день в календаре."
+
+
+def _date_arg(name: str, errors: dict[str, str]) -> date | None:
+    """The filter's day; a wrong one is told beside its field (errors) and not applied."""
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        return date.fromisoformat(text)
     except ValueError:
+        errors[name] = WRONG_DAY
         return None
 
 
@@ -59,6 +68,8 @@ def _date_arg(name: str) -> date | None:
 def index():
     filters: dict[str, Any] = {key: (request.args.get(key) or "").strip() or None
                for key in ("action", "object_type", "object_id", "actor")}
-    filters["date_from"], filters["date_to"] = _date_arg("date_from"), _date_arg("date_to")
+    errors: dict[str, str] = {}
+    filters["date_from"], filters["date_to"] = _date_arg("date_from", errors), _date_arg("date_to", errors)
     page = paginate(query_events(**filters), request.args.get("page", 1, type=int), 50)
-    return render_template("audit/index.html", page=page, filters=filters, numbers=document_numbers(page.items))
+    return render_template("audit/index.html", page=page, filters=filters, errors=errors,
+                           numbers=document_numbers(page.items)), 422 if errors else 200

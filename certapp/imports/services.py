@@ -661,7 +661,8 @@ def _provider(check: Check, inn_text: str) -> Provider:
     return provider
 
 
-def _group(provider: Provider, program_title: str, group_name: str) -> StudyGroup:
+def _programs(provider: Provider, program_title: str) -> list[Program]:
+    """The provider's published programs of this title (told under the «Программа» column when none)."""
     title = _name_key(program_title)
     programs = list(db.session.execute(select(Program).where(
         Program.provider_id == provider.id, func.lower(Program.title) == title,
@@ -672,6 +673,10 @@ def _group(provider: Provider, program_title: str, group_name: str) -> StudyGrou
             if _name_key(p.title) == title]
     if not programs:
         raise ValidationError(f"У исполнителя «{provider.short_name}» нет опубликованной программы с таким названием.")
+    return programs
+
+
+def _group(programs: list[Program], group_name: str) -> StudyGroup:
     wanted = _name_key(group_name)
     groups = [g for p in programs for g in p.groups if _name_key(g.name) == wanted]
     if len(groups) != 1:
@@ -686,8 +691,9 @@ def _check_contract(check: Check, row: int, values: dict[str, str]) -> None:
     period = problems("period", _period, check, values["period"]) if values.get("period") else None
     certificate = problems("snils", _certificate, values["snils"], period) if period and values.get("snils") else None
     provider = problems("inn", _provider, check, values["inn"]) if values.get("inn") else None
-    group = problems("group", _group, provider, values.get("program", ""), values.get("group", "")) \
+    programs = problems("program", _programs, provider, values["program"]) \
         if provider and values.get("program") else None
+    group = problems("group", _group, programs, values.get("group", "")) if programs else None
     start = problems("start_month", parse_month_text, values["start_month"]) if values.get("start_month") else None
     price = problems("price", _amount, values["price"]) if values.get("price") else (group.program.price_per_month if group else None)
     if price == 0:

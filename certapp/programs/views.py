@@ -65,8 +65,11 @@ def catalog():
 @reads_from_replica
 def program(program_id: int):
     program_ = services.get_program_for(program_id, current_user)
+    # made for the department only: its CSRF token is written to the session, and a visitor's page that set
+    # a session cookie would never be kept by the page cache (nor would any page the visitor opened after it)
+    decision_form = ProgramDecisionForm() if getattr(current_user, "role", None) == "department" else None
     return render_template("programs/program.html", program=program_, seats=seats_left(program_.groups),
-                           decision_form=ProgramDecisionForm(), in_catalog=services.is_in_catalog(program_),
+                           decision_form=decision_form, in_catalog=services.is_in_catalog(program_),
                            rating=program_ratings([program_.id]).get(program_.id),
                            offered_here=services.offered_in_any(
                                program_, certificate_municipalities_of(current_user)))

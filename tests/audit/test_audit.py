@@ -37,6 +37,13 @@ def test_department_page_lists_and_filters_events(login, users):
     assert "Событий не найдено." in client.get("/audit/?object_type=Nothing").get_data(as_text=True)
 
 
+def test_a_wrong_day_in_the_journals_filter_is_told_beside_its_field_and_the_list_still_shown(login, users):
+    answer = login(users["department"]).get("/audit/?action=user.&date_from=31.02.2026&date_to=2026-02-30")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and page.count("Дата указана неверно: выберите день в календаре.") == 2
+    assert 'id="date_from-error"' in page and users["bookkeeping"].email in page
+
+
 def test_audit_api_filters_by_object(api, users):
     response = api(users["region"]).get(f"/api/v1/audit-events?object_type=User&object_id={users['parent'].id}")
     assert response.status_code == 200

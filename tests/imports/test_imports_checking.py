@@ -72,6 +72,19 @@ def test_a_dry_runs_file_is_dropped_after_its_check_and_the_page_says_no_problem
     assert "Проблем нет. Будет загружено строк: 1." in page and "data-job-url" not in page
 
 
+def test_while_the_check_runs_the_page_tells_its_state_only_in_the_box_the_script_updates(
+        users, api, login, period, queue_held):
+    """The script updates the progress box alone: a state printed above it stayed «Проверяется» beside
+    «Загружен» until the page was opened again."""
+    client = api(users["department"])
+    answer = post(client, "certificates", csv_bytes([certificate_row(221)]), dry_run=True)
+    page = login(users["department"]).get(f"/imports/{answer.json['id']}").get_data(as_text=True)
+    assert "data-job-url" in page and "Проверяется</strong>" not in page
+    _run(answer.json["job_id"])
+    page = login(users["department"]).get(f"/imports/{answer.json['id']}").get_data(as_text=True)
+    assert "Состояние: <strong>Проверен</strong>" in page
+
+
 def test_a_load_without_problems_goes_on_into_the_load_in_the_same_job(users, api, period, queue_held):
     client = api(users["department"])
     before = counts()

@@ -223,6 +223,25 @@ def test_contracts_load_reserving_the_certificates_part_and_the_reconciliation_h
     assert counts() == before
 
 
+def test_an_unknown_program_is_told_under_the_program_column_and_an_unknown_group_under_the_group(
+        users, api, period):
+    client = api(users["department"])
+    post(client, "providers", csv_bytes([provider_row(5)]))
+    provider = db.session.execute(select(Provider).where(Provider.short_name == "АНО «Радуга 5»")).scalar_one()
+    staff = db.session.execute(select(factories.account_services.User).where(
+        factories.account_services.User.provider_id == provider.id)).scalar_one()
+    program = factories.make_program(staff, department=users["department"])
+    db.session.commit()
+    post(client, "certificates", csv_bytes([certificate_row(51)]))
+    row = {"СНИЛС ребёнка": snils(7_000_051), "Учебный год": period.code, "ИНН исполнителя": provider.inn,
+           "Программа": program.title, "Группа": "Группа 1",
+           "Первый месяц оплаты в этой системе": f"{clock.today():%m.%Y}", "Цена в месяц, ₽": "1 250,00",
+           "Дата договора": f"01.09.{period.starts_on.year}"}
+    checked = outcome(client, post(client, "contracts", csv_bytes(
+        [{**row, "Программа": "Нет такой"}, {**row, "Группа": "Группа 9"}]), dry_run=True))
+    assert [(p["row"], p["field"]) for p in checked["problems"]] == [(2, "Программа"), (3, "Группа")], checked
+
+
 def test_the_command_checks_and_loads_the_same_way(app, users, period, tmp_path):
     path = tmp_path / "сертификаты.csv"
     path.write_bytes(csv_bytes([certificate_row(41), certificate_row(42, **{"Фамилия ребёнка": "Smith"})]))

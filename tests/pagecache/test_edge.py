@@ -181,3 +181,15 @@ def test_when_the_edge_cannot_read_the_stamps_the_app_answers(app, client, progr
     monkeypatch.setattr(edge, "read_stamps", fails)
     answer, at_edge = _edge(app, client.get, f"/catalog/{program.id}")
     assert answer.status_code == 200 and not at_edge and "1 из 1" in answer.get_data(as_text=True)
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_with_csrf_on_a_visitors_program_page_sets_no_cookie_and_is_kept_at_the_edge(app, client, program):
+    """The department's decision form (its CSRF token written to the session) is made for the department
+    only: made for a visitor it set a session cookie, so the page was never kept and every page after it
+    went into the app."""
+    page = f"/catalog/{program.id}"
+    made = client.get(page)
+    assert made.status_code == 200 and "Set-Cookie" not in made.headers
+    assert made.headers["Cache-Control"] == ANONYMOUS_CACHE_CONTROL
+    assert _edge(app, client.get, page)[1]
