@@ -181,3 +181,14 @@ def test_when_the_edge_cannot_read_the_stamps_the_app_answers(app, client, progr
     monkeypatch.setattr(edge, "read_stamps", fails)
     answer, at_edge = _edge(app, client.get, f"/catalog/{program.id}")
     assert answer.status_code == 200 and not at_edge and "1 из 1" in answer.get_data(as_text=True)
+
+
+def test_a_repeated_parameter_in_another_order_is_another_page(app, client, program):
+    """The pages and the API read a repeated parameter's first value: `?q=A&q=B` and `?q=B&q=A` show
+    different rows, so they must not share a key (one must never be answered with the other's page)."""
+    for address in ("/catalog", "/api/v1/programs/catalog"):
+        found = client.get(f"{address}?q=Шахматы&q=Плавание")
+        assert found.status_code == 200 and "Шахматы для всех" in found.get_data(as_text=True), address
+        other, _ = _edge(app, client.get, f"{address}?q=Плавание&q=Шахматы")
+        assert other.status_code == 200 and "Шахматы для всех" not in other.get_data(as_text=True), address
+        assert other.headers["ETag"] != found.headers["ETag"]
