@@ -54,3 +54,11 @@ def test_a_page_past_the_databases_offset_is_told_beside_page(api, users):
         _assert_russian(response.json)
         assert list(response.json["errors"]["query"]) == ["page"]
     assert client.get("/api/v1/contracts", query_string={"page": 2**63 // 100 - 1}).status_code == 200
+
+
+def test_a_nul_character_in_a_search_is_told_beside_the_field(api, users):
+    """PostgreSQL refuses NUL in any string: a search holding one was the database's field-less 422."""
+    response = api(users["department"]).get("/api/v1/contracts", query_string={"q": "a\x00b"})
+    assert response.status_code == 422
+    _assert_russian(response.json)
+    assert response.json["errors"]["query"]["q"] == ["Поле «Ребёнок или номер» содержит недопустимый символ."]
