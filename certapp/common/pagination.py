@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_smorest import Page as SmorestPage
+from flask_smorest import abort
 from sqlalchemy import Select, func, select
 
 from certapp.db import db
@@ -17,6 +18,8 @@ from certapp.db import db
 LIST_PAGE = {"page_size": 100, "max_page_size": 1000}
 #: the HTML pages' largest page
 MAX_HTML_PAGE = 200
+#: the largest OFFSET a database takes (a 64-bit integer): a page starting past it is a wrong `page`
+MAX_OFFSET = 2**63 - 1
 
 
 @dataclass
@@ -69,6 +72,8 @@ class SelectPage(SmorestPage):
         if isinstance(self.collection, list):
             return super().items
         params = self.page_params
+        if params.first_item > MAX_OFFSET - params.page_size:
+            abort(422, messages={"query": {"page": [f"Не больше {MAX_OFFSET // params.page_size}."]}})
         stmt = self.collection.stmt if isinstance(self.collection, Rows) else self.collection
         rows = list(db.session.execute(stmt.limit(params.page_size).offset(params.first_item)).scalars())
         return self.collection.prepare(rows) if isinstance(self.collection, Rows) else rows

@@ -26,6 +26,8 @@ def text_field(value: object, field: str, label: str, max_len: int, *, required:
         return None
     if len(cleaned) > max_len:
         raise ValidationError(f"Поле «{label}» длиннее {max_len} символов.", field=field)
+    if "\x00" in cleaned:  # no text holds it, and PostgreSQL refuses it in any string (a field-less error)
+        raise ValidationError(f"Поле «{label}» содержит недопустимый символ.", field=field)
     return cleaned
 
 

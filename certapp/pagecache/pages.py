@@ -41,9 +41,11 @@ def _anonymous() -> bool:
 
 
 def normalised_query(args: MultiDict | None = None) -> str:
-    """The query as the page reads it: parameters sorted, empty ones left out (`?q=` is no filter)."""
+    """The query as the page reads it: parameters sorted by name, empty ones left out (`?q=` is no filter).
+    A repeated parameter's values keep their order: a page reads the first (`?q=A&q=B` is not `?q=B&q=A`)."""
     args = request.args if args is None else args
-    return urlencode(sorted((k, v) for k, values in args.lists() for v in values if v.strip()))
+    return urlencode(sorted(((k, v) for k, values in args.lists() for v in values if v.strip()),
+                            key=lambda pair: pair[0]))
 
 
 def key_digest(scope: str, stamp: int, host_url: str, path: str, query: str, day: str, database: str) -> str:

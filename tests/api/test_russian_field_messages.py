@@ -42,3 +42,23 @@ def test_types_nulls_and_ranges_are_told_in_russian(api, users):
     assert response.status_code == 422
     _assert_russian(response.json)
     assert response.json["errors"]["json"]["volume_children"] == ["Укажите целое число (цифрами, без дробной части)."]
+
+
+def test_a_page_past_the_databases_offset_is_told_beside_page(api, users):
+    """`page` has no upper bound in flask-smorest: a page whose first row lies past a 64-bit OFFSET was
+    the database's error (a 422 naming no field); it is told beside `page`, in Russian."""
+    client = api(users["department"])
+    for page in (10**20, 2**63 // 100 + 1):
+        response = client.get("/api/v1/contracts", query_string={"page": page})
+        assert response.status_code == 422, page
+        _assert_russian(response.json)
+        assert list(response.json["errors"]["query"]) == ["page"]
+    assert client.get("/api/v1/contracts", query_string={"page": 2**63 // 100 - 1}).status_code == 200
+
+
+def test_a_nul_character_in_a_search_is_told_beside_the_field(api, users):
+    """PostgreSQL refuses NUL in any string: a search holding one was the database's field-less 422."""
+    response = api(users["department"]).get("/api/v1/contracts", query_string={"q": "a\x00b"})
+    assert response.status_code == 422
+    _assert_russian(response.json)
+    assert response.json["errors"]["query"]["q"] == ["Поле «Ребёнок или номер» содержит недопустимый символ."]

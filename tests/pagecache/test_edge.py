@@ -193,3 +193,14 @@ def test_with_csrf_on_a_visitors_program_page_sets_no_cookie_and_is_kept_at_the_
     assert made.status_code == 200 and "Set-Cookie" not in made.headers
     assert made.headers["Cache-Control"] == ANONYMOUS_CACHE_CONTROL
     assert _edge(app, client.get, page)[1]
+
+
+def test_a_repeated_parameter_in_another_order_is_another_page(app, client, program):
+    """The pages and the API read a repeated parameter's first value: `?q=A&q=B` and `?q=B&q=A` show
+    different rows, so they must not share a key (one must never be answered with the other's page)."""
+    for address in ("/catalog", "/api/v1/programs/catalog"):
+        found = client.get(f"{address}?q=Шахматы&q=Плавание")
+        assert found.status_code == 200 and "Шахматы для всех" in found.get_data(as_text=True), address
+        other, _ = _edge(app, client.get, f"{address}?q=Плавание&q=Шахматы")
+        assert other.status_code == 200 and "Шахматы для всех" not in other.get_data(as_text=True), address
+        assert other.headers["ETag"] != found.headers["ETag"]
