@@ -167,8 +167,9 @@ def test_the_agreement_prints_with_both_signatures(app, users, login, api, tmp_p
                    number=agreement.number, version=1, date=agreement.concluded_on, names=[provider.full_name],
                    signer=provider_user.full_name)
     assert urls[0] in login(provider_user).get(f"/bookkeeping/agreements/{agreement.id}").get_data(as_text=True)
-    # the basis is the district's own act, not another region's «постановление № 677»
-    assert "(п. 6.1.4 постановления № 458-п)" in html and "677" not in html
+    # the basis is the district's own act, not another region's «постановление № 677» (a bare «677» may be part of
+    # the signing key's random fingerprint: the old assertion failed now and then)
+    assert "(п. 6.1.4 постановления № 458-п)" in html and not re.search(r"постановлени\w*\s+(№\s*)?677", html)
 
     other_provider = make_provider(department=users["department"])[0]
     db.session.commit()
