@@ -291,6 +291,34 @@ def _shares_module_transaction(request) -> bool:
             and not request.node.get_closest_marker("commits"))
 
 
+def _module_data_key(item) -> tuple:
+    """Where a test stands among its module's tests for the module transaction it needs: tests that do
+    not share it first (each ends the open ones), then by the settings the shared data is built under,
+    then by the shared data asked for, the less first (a test asking for less than the transaction holds
+    starts a fresh one: shared.holds_more_than_used). `users` is under every other builder that has one."""
+    marker = item.get_closest_marker("app_config")
+    settings = marker.kwargs if marker else {}
+    if ("app" not in item.fixturenames or _builds_own_app(settings)
+            or item.get_closest_marker("commits")):
+        return (0,)
+    names = sorted(name for name in item.fixturenames if name in shared.BY_NAME)
+    level = 0 if not names else 1 if names == ["users"] else 2
+    return (1, repr(sorted(settings.items())), level, names)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Each module's tests grouped by the module transaction they need (_module_data_key), in the random
+    order pytest-randomly gave them within a group: otherwise a module mixing tests of several kinds
+    rebuilds its shared data at nearly every switch. Modules keep their places."""
+    grouped, start = [], 0
+    for index in range(1, len(items) + 1):
+        if index == len(items) or getattr(items[index], "module", None) is not getattr(items[start], "module", None):
+            grouped.extend(sorted(items[start:index], key=_module_data_key))
+            start = index
+    items[:] = grouped
+
+
 @pytest.fixture(scope="session", autouse=True)
 def module_transactions_ended():
     yield
