@@ -8,7 +8,6 @@ screenshot and a trace in test-results/ (pytest-playwright's --screenshot/--trac
 """
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -55,19 +54,17 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server():
-    """The app on a fresh, migrated SQLite database, served by a threaded server on a free port."""
-    from flask_migrate import upgrade
-
+def live_server(request, tmp_path_factory):
+    """The app on a fresh SQLite database (a copy of the one the suite migrated once: tests/conftest.py
+    _sqlite_database), served by a threaded server on a free port."""
     from certapp.db import db
-    from tests.conftest import TEST_CONFIG, make_app
+    from tests.conftest import TEST_CONFIG, _sqlite_database, make_app
 
-    folder = Path(tempfile.mkdtemp(prefix="certapp-browser-"))
-    url = "sqlite:///" + str(folder / "live.sqlite")
+    folder = tmp_path_factory.mktemp("browser")
+    url = _sqlite_database(folder / "live.sqlite", Path(request.config.cache.mkdir("certapp-migrated")))
     config = {**TEST_CONFIG, "SERVER_NAME": None, "WTF_CSRF_ENABLED": True, "KEYS_DIR": str(folder / "keys")}
     app = make_app(url, **config)
     with app.app_context():
-        upgrade()
         from certapp.reference.services import load_reference_data
         load_reference_data()
         db.session.commit()
