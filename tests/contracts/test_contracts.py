@@ -8,7 +8,7 @@ from certapp.common.errors import ConflictError, ValidationError
 from certapp.common.money import format_rub
 from certapp.common.months import add_months, months_between
 from certapp.contracts import contracts, expiry, service_reports
-from certapp.contracts.models import Contract, Enrollment
+from certapp.contracts.models import Contract, Enrollment, ServiceReport
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import balance_of, check_invariant
@@ -484,3 +484,39 @@ def test_refusing_an_offer_and_terminating_ask_to_confirm_and_say_it_is_final(se
     db.session.commit()
     page = html.unescape(login(setup["parent"]).get(f"/contracts/{active.id}").get_data(as_text=True))
     assert f'data-confirm="Подать уведомление о расторжении договора № {active.number}? Это окончательно' in page
+
+
+def _alerts(page: str) -> str:
+    """The messages at the page's top (flashed)."""
+    return " ".join(part.split("</div>")[0] for part in page.split('<div class="alert alert-')[1:])
+
+
+def test_a_refused_action_shows_its_reason_beside_its_field_and_changes_nothing(app, login, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    db.session.commit()
+    parent = login(setup["parent"])
+    unticked = parent.post(f"/contracts/{contract.id}/sign", data={"sign-agree": ""})
+    page = unticked.get_data(as_text=True)
+    assert unticked.status_code == 422
+    assert 'id="sign-agree-error">Подтвердите согласие с условиями договора.<' in page
+    assert 'aria-invalid="true"' in page and "Подтвердите согласие" not in _alerts(page)
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "offered"
+    assert balance_of(setup["certificate"].id).reserved == 0
+
+    contracts.sign_contract(contract.id, setup["parent"], "127.0.0.1")
+    db.session.commit()
+    set_clock(app, add_months(this_month(), 1))  # this month is over: it can be reported
+    refused = login(setup["provider"]).post(f"/contracts/{contract.id}/report", data={
+        "report-month": f"{this_month():%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "9"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422  # the service's refusal, tied to the lessons held
+    assert 'id="report-lessons_held-error">Проведено занятий — от 0 до 8' in page
+    assert "Проведено занятий —" not in _alerts(page) and 'value="9"' in page  # the form as it was sent
+    assert db.session.execute(select(func.count()).select_from(ServiceReport)).scalar_one() == 0
+    # a refusal tied to no field stays at the page's top: a signed contract is no offer to reject
+    rejected = parent.post(f"/contracts/{contract.id}/reject")
+    assert rejected.status_code == 422 and "Договор в состоянии" in _alerts(rejected.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "active"
+
