@@ -520,3 +520,16 @@ def test_a_refused_action_shows_its_reason_beside_its_field_and_changes_nothing(
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).status == "active"
 
+
+def test_the_schedules_totals_card_carries_its_figures_titles_on_a_phone(client, login, setup):
+    """On a phone the schedule is a column of cards, each value under its column's title (data-label, shown by
+    the stylesheet): the totals row «Итого» too, its figures being a row's header cells (th) in the table's foot."""
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    db.session.commit()
+    page = login(setup["parent"]).get(f"/contracts/{contract.id}").get_data(as_text=True)
+    totals = page.split("<tfoot>")[1].split("</tfoot>")[0]
+    assert "<th>Итого</th>" in totals
+    assert '<th class="num" data-label="Сертификат">' in totals and '<th class="num" data-label="Родитель">' in totals
+    stylesheet = client.get("/static/css/app.css").get_data(as_text=True)
+    assert ".table.as-cards :is(td, th)[data-label]::before { content: attr(data-label);" in stylesheet
+    assert ".table.as-cards tfoot th { display: block; }" in stylesheet.replace("\n  ", " ")
