@@ -1,4 +1,5 @@
 import html
+from pathlib import Path
 from datetime import timedelta
 
 import pytest
@@ -506,9 +507,10 @@ def test_a_refused_action_shows_its_reason_beside_its_field_and_changes_nothing(
 
     contracts.sign_contract(contract.id, setup["parent"], "127.0.0.1")
     db.session.commit()
-    set_clock(app, add_months(this_month(), 1))  # this month is over: it can be reported
+    month = this_month()
+    set_clock(app, add_months(month, 1))  # the month is over: it can be reported
     refused = login(setup["provider"]).post(f"/contracts/{contract.id}/report", data={
-        "report-month": f"{this_month():%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "9"})
+        "report-month": f"{month:%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "9"})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422  # the service's refusal, tied to the lessons held
     assert 'id="report-lessons_held-error">Проведено занятий — от 0 до 8' in page
@@ -521,7 +523,7 @@ def test_a_refused_action_shows_its_reason_beside_its_field_and_changes_nothing(
     assert db.session.get(Contract, contract.id).status == "active"
 
 
-def test_the_schedules_totals_card_carries_its_figures_titles_on_a_phone(client, login, setup):
+def test_the_schedules_totals_card_carries_its_figures_titles_on_a_phone(app, login, setup):
     """On a phone the schedule is a column of cards, each value under its column's title (data-label, shown by
     the stylesheet): the totals row «Итого» too, its figures being a row's header cells (th) in the table's foot."""
     contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
@@ -530,6 +532,6 @@ def test_the_schedules_totals_card_carries_its_figures_titles_on_a_phone(client,
     totals = page.split("<tfoot>")[1].split("</tfoot>")[0]
     assert "<th>Итого</th>" in totals
     assert '<th class="num" data-label="Сертификат">' in totals and '<th class="num" data-label="Родитель">' in totals
-    stylesheet = client.get("/static/css/app.css").get_data(as_text=True)
+    stylesheet = (Path(app.static_folder) / "css" / "app.css").read_text(encoding="utf-8")
     assert ".table.as-cards :is(td, th)[data-label]::before { content: attr(data-label);" in stylesheet
     assert ".table.as-cards tfoot th { display: block; }" in stylesheet.replace("\n  ", " ")
