@@ -167,7 +167,7 @@ def _forms(contract) -> dict[str, Any]:
             "correction_form": correction, "shown": shown}
 
 
-def _contract_page(contract_id: int, forms: dict | None = None, status: int = 200):
+def _contract_page(contract_id: int, forms: dict[str, Any] | None = None, status: int = 200):
     """The contract page; after a refused action, with the forms as sent (each refusal beside its field)."""
     contract_ = contract_services.get_contract(contract_id, current_user)
     entries = [e for e in entries_of(contract_.certificate_id) if e.contract_id == contract_.id]
@@ -255,7 +255,7 @@ def contract_action(contract_id: int, action: str):
     beside its field."""
     contract_ = contract_services.get_contract(contract_id, current_user)
     forms = _forms(contract_)
-    form = forms.get(_ACTION_FORMS.get(action, ""))
+    form: Any = forms.get(_ACTION_FORMS.get(action, ""))
     shown = forms["shown"].get(action, False)
     offered = form.month.choices if action == "report" else None
     if action == "report":

@@ -1,6 +1,6 @@
 import html
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
