@@ -287,10 +287,13 @@ def _load_prolongation(users: dict[str, User], issued: dict, period) -> None:
     following = create_period(code=code, name=f"{code} учебный год", starts_on=start,
                               ends_on=date(start.year + 1, 8, 31), nominal=period.nominal, actor=department)
     petr = issued["Пётр"]
-    robotics = db.session.execute(select(Contract).where(Contract.certificate_id == petr.id, Contract.status ==
-                                                         "active")).scalars().first()
+    # the contract ends with its group in May: in the summer its months are all reported and it is
+    # completed, and a completed contract is prolonged as one in force (prolongation.offer_prolongations)
+    robotics = db.session.execute(select(Contract).where(
+        Contract.certificate_id == petr.id, Contract.status.in_(("active", "completed")),
+        Contract.terminated_from.is_(None)).order_by(Contract.id)).scalars().first()
     if robotics is None:
-        raise RuntimeError("the demo's Пётр has no contract in force to prolong")
+        raise RuntimeError("the demo's Пётр has no contract to prolong")
     programs.save_group(users[PROVIDER_OF[robotics.program.title]], robotics.program_id, {
         "name": robotics.group.name, "teacher": robotics.group.teacher, "schedule": robotics.group.schedule,
         "starts_on": following.starts_on, "ends_on": following.ends_on - timedelta(days=92),

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import func, select
 
 from certapp.accounts.models import User
@@ -78,3 +79,19 @@ def test_demo_has_certificates_and_contracts_in_every_state(app):
     assert result.ok and any(p.payable for p in result.providers) and result.totals["paid"] > 0
     assert db.session.execute(select(SocialOrder.status)).scalars().all() == ["approved", "approved"]
     assert db.session.execute(select(func.count()).select_from(Feedback)).scalar_one() >= 3
+
+
+@pytest.mark.parametrize("day", [
+    pytest.param("2027-07-15", marks=pytest.mark.app_config(CLOCK_NOW="2027-07-15")),  # the summer break
+    pytest.param("2027-08-31", marks=pytest.mark.app_config(CLOCK_NOW="2027-08-31")),  # the school year's last day
+    pytest.param("2027-09-01", marks=pytest.mark.app_config(CLOCK_NOW="2027-09-01")),  # a year no default period has
+])
+def test_the_demo_loads_on_any_day_of_the_year(app, day):
+    """In the summer the demo's contracts have ended with their groups in May (completed): Пётр's robotics is
+    still offered for the next school year, as the nightly prolongation offers a completed contract."""
+    from certapp.contracts.models import Contract
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    prolonged = db.session.execute(select(Contract).where(Contract.prolonged_from_id.is_not(None))).scalar_one()
+    assert prolonged.status == "offered" and prolonged.child.first_name == "Пётр"

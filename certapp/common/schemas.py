@@ -100,16 +100,20 @@ class Month(_FromService):
 class FilterId(_FromService):
     """An id chosen in a list's filter (?provider=…), or a whole number from `low` to `high` (?age=): digits of
     any script (common.normalise.whole_number); anything else is refused with the filter's own `message`, the
-    same on the page and in the API."""
+    same on the page and in the API. `exists(id)`: whether a well-formed id names a row the caller may filter
+    by (one of another municipality, or none at all, is refused alike rather than listing nothing)."""
 
-    def __init__(self, message: str, low: int = 1, high: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, message: str, low: int = 1, high: int | None = None,
+                 exists: Callable[[int], bool] | None = None, **kwargs: Any) -> None:
         limits = {"minimum": low} | ({"maximum": high} if high is not None else {})
         super().__init__(metadata={"type": "integer", **limits, **kwargs.pop("metadata", {})}, **kwargs)
-        self.message, self.low, self.high = message, low, high
+        self.message, self.low, self.high, self.exists = message, low, high, exists
 
     def parse(self, value: Any) -> int:
         number = whole_number(value)
         if number is None or number < self.low or (self.high is not None and number > self.high):
+            raise ValidationError(self.message)
+        if self.exists is not None and not self.exists(number):
             raise ValidationError(self.message)
         return number
 

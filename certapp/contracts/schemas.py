@@ -16,7 +16,7 @@ from certapp.common.schemas import (
     Rubles,
     SearchText,
 )
-from certapp.contracts.contracts import current_split
+from certapp.contracts.contracts import current_split, is_filter_provider
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS, Contract
 from certapp.contracts.service_reports import reportable_months
 
@@ -188,7 +188,8 @@ class ContractQuerySchema(FilterSchema):
 
     status = Choice(CONTRACT_STATUSES, NO_SUCH_STATE)
     certificate_id = FilterId("Такого сертификата нет: проверьте номер.", metadata={"description": "a certificate's id"})
-    provider = FilterId(NO_SUCH_PROVIDER, metadata={"description": "a provider's id"})
+    provider = FilterId(NO_SUCH_PROVIDER, exists=is_filter_provider, metadata={
+        "description": "a provider's id (one admitted in the caller's municipality)"})
     q = SearchText("Ребёнок или номер", metadata={
         "description": "words of the child's name, the contract's or the certificate's number"})
     month = Month(metadata={"description": "ГГГГ-ММ: the contracts in force in that month"})

@@ -1,12 +1,13 @@
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
-from certapp.common import clock
+from certapp.common import clock, events
 from certapp.common.bulk import BulkResult
-from certapp.common.errors import DomainError
+from certapp.common.errors import DomainError, PermissionDeniedError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import month_label, month_label_from, parse_month
@@ -146,7 +147,8 @@ def contracts():
                            providers=contract_services.contract_providers(current_user)), 422 if errors else 200
 
 
-def _forms(contract):
+def _forms(contract) -> dict[str, Any]:
+    """The contract page's forms, and which of them the page shows to the current user (`shown`)."""
     report = ReportForm(prefix="report")
     report.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month))
                                    for m in service_reports.reportable_months(contract, clock.today()))
@@ -155,19 +157,31 @@ def _forms(contract):
     correction = CorrectionForm(prefix="correction")
     correction.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract.months
                                        if m.status in ("delivered", "not_delivered"))
+    role = current_user.role
+    shown = {"sign": role == "parent" and contract.status == "offered",
+             "report": role == "provider" and bool(report.month.choices),
+             "terminate": (role in ("parent", "provider", "department") and contract.status == "active"
+                           and not contract.terminated_from),
+             "correct": role == "department" and bool(correction.month.choices)}
     return {"sign_form": SignForm(prefix="sign"), "report_form": report, "terminate_form": terminate,
-            "correction_form": correction}
+            "correction_form": correction, "shown": shown}
+
+
+def _contract_page(contract_id: int, forms: dict[str, Any] | None = None, status: int = 200):
+    """The contract page; after a refused action, with the forms as sent (each refusal beside its field)."""
+    contract_ = contract_services.get_contract(contract_id, current_user)
+    entries = [e for e in entries_of(contract_.certificate_id) if e.contract_id == contract_.id]
+    forms = forms or _forms(contract_)
+    split = contract_services.current_split(contract_)  # an offer: as the parent would sign it now
+    forms["sign_form"].expected_certificate_amount.data = split.certificate_part
+    return render_template("contracts/contract.html", contract=contract_, entries=entries, split=split,
+                           **forms), status
 
 
 @bp.route("/contracts/<int:contract_id>")
 @roles("parent", "provider", "department", "bookkeeping")
 def contract(contract_id: int):
-    contract_ = contract_services.get_contract(contract_id, current_user)
-    entries = [e for e in entries_of(contract_.certificate_id) if e.contract_id == contract_.id]
-    forms = _forms(contract_)
-    split = contract_services.current_split(contract_)  # an offer: as the parent would sign it now
-    forms["sign_form"].expected_certificate_amount.data = split.certificate_part
-    return render_template("contracts/contract.html", contract=contract_, entries=entries, split=split, **forms)
+    return _contract_page(contract_id)
 
 
 @bp.route("/contracts/<int:contract_id>/print")
@@ -182,53 +196,87 @@ def contract_print(contract_id: int):
                       url_for("contracts.contract", contract_id=contract_id))
 
 
+#: each action's form on the contract page (reject is a button without one)
+_ACTION_FORMS = {"sign": "sign_form", "report": "report_form", "terminate": "terminate_form", "correct": "correction_form"}
+#: a service's field under another name on the page's form
+_FORM_FIELD = {"amount_rub": "amount"}
+#: fields a form carries but does not show (their messages go to the page's top)
+_UNSHOWN = ("CSRFTokenField", "HiddenField", "SubmitField")
+
+
+def _show_refusal(form, shown: bool, error: DomainError | None = None) -> None:
+    """A refused action's messages: each beside its field when the page shows that form and field (the
+    form's own checks, then the service's), the rest — a refusal tied to no field, or to one the page does
+    not show — at the page's top."""
+    if error is not None:
+        for name, message in (error.fields.items() if error.fields else [(None, error.message)]):
+            name = _FORM_FIELD.get(name, name) if name else None
+            if form is not None and name and name in form:
+                form[name].errors = list(form[name].errors) + [message]
+            else:
+                flash(message, "error")
+    for field in form if form is not None else ():
+        if field.errors and (not shown or field.type in _UNSHOWN):
+            for message in field.errors:
+                flash(message, "error")
+
+
+def _do(action: str, form, contract_id: int) -> str:
+    """Run the contract's action through its service; returns the success message (raises DomainError)."""
+    if action == "sign":
+        seen = (form.expected_certificate_amount.data or "").strip()
+        # what the page showed; a value that is not a number of kopecks matches no split and is refused
+        expected = (int(seen) if seen.isascii() and seen.isdigit() else -1) if seen else None
+        contract_services.sign_contract(contract_id, current_user, request.remote_addr, expected)
+        return "Договор подписан. Средства сертификата зарезервированы."
+    if action == "reject":
+        contract_services.reject_offer(contract_id, current_user)
+        return "Вы отказались от договора."
+    if action == "report":
+        service_reports.report_month(contract_id, current_user, form.month.data, reason=form.reason.data,
+                                     attendance=form.attendance.data, lessons_planned=form.lessons_planned.data,
+                                     lessons_held=form.lessons_held.data)
+        return "Отчёт за месяц принят."
+    if action == "terminate":
+        contract_services.terminate(contract_id, current_user, form.reason.data, form.grounds.data)
+        return ("Уведомление о расторжении принято: договор действует до конца месяца, затем резерв "
+                "за следующие месяцы вернётся на сертификат.")
+    service_reports.correct_month(contract_id, current_user, form.month.data,
+                                  parse_rub(form.amount.data, "amount", "Корректировка: сумма, ₽"), form.direction.data,
+                                  form.reason.data)
+    return "Корректировка проведена."
+
+
 @bp.route("/contracts/<int:contract_id>/<any(sign, reject, report, terminate, correct):action>", methods=["POST"])
 @authenticated
 def contract_action(contract_id: int, action: str):
-    """The contract's actions; each service checks the actor's role and rights."""
+    """The contract's actions; each service checks the actor's role and rights. A refusal answers the page
+    again (422, or 403 for an action not the user's; nothing changed) with the form as sent and each message
+    beside its field."""
     contract_ = contract_services.get_contract(contract_id, current_user)
     forms = _forms(contract_)
-    if action == "sign":
-        form = forms["sign_form"]
-        if not form.validate_on_submit():
-            flash("Подтвердите согласие с условиями договора.", "error")
-        else:
-            seen = (form.expected_certificate_amount.data or "").strip()
-            # what the page showed; a value that is not a number of kopecks matches no split and is refused
-            expected = (int(seen) if seen.isascii() and seen.isdigit() else -1) if seen else None
-            run_and_flash(lambda: contract_services.sign_contract(contract_id, current_user, request.remote_addr, expected),
-                          "Договор подписан. Средства сертификата зарезервированы.")
-    elif action == "reject":
-        run_and_flash(lambda: contract_services.reject_offer(contract_id, current_user), "Вы отказались от договора.")
-    elif action == "report":
-        form = forms["report_form"]
+    form: Any = forms.get(_ACTION_FORMS.get(action, ""))
+    shown = forms["shown"].get(action, False)
+    offered = form.month.choices if action == "report" else None
+    if action == "report":
         # the page offers only reportable_months; any month of the contract is passed on, so that the
         # service's refusal (the month not over, already reported, cancelled) is what the provider reads
         form.month.choices = choices((f"{m.month:%Y-%m}", month_label(m.month)) for m in contract_.months)
-        if form.validate_on_submit():
-            run_and_flash(lambda: service_reports.report_month(
-                contract_id, current_user, form.month.data, reason=form.reason.data, attendance=form.attendance.data,
-                lessons_planned=form.lessons_planned.data, lessons_held=form.lessons_held.data),
-                "Отчёт за месяц принят.")
+    error = None
+    if form is None or form.validate_on_submit():
+        try:
+            done = _do(action, form, contract_id)
+        except DomainError as refused:
+            error = refuse(refused)
+            if isinstance(refused, PermissionDeniedError):
+                events.request_refused.send(None, reason="forbidden")
         else:
-            flash("Выберите месяц и укажите число занятий по расписанию и проведённых.", "error")
-    elif action == "terminate":
-        form = forms["terminate_form"]
-        if form.validate_on_submit():
-            run_and_flash(lambda: contract_services.terminate(contract_id, current_user, form.reason.data, form.grounds.data),
-                          "Уведомление о расторжении принято: договор действует до конца месяца, затем резерв "
-                          "за следующие месяцы вернётся на сертификат.")
-        else:
-            flash("Укажите основание и причину расторжения.", "error")
-    else:
-        form = forms["correction_form"]
-        if form.validate_on_submit():
-            run_and_flash(lambda: service_reports.correct_month(contract_id, current_user, form.month.data,
-                                                                parse_rub(form.amount.data, "amount", "Корректировка: сумма, ₽"), form.direction.data,
-                                                                form.reason.data), "Корректировка проведена.")
-        else:
-            flash("Заполните месяц, сумму и основание корректировки.", "error")
-    return redirect(url_for("contracts.contract", contract_id=contract_id))
+            flash(done, "success")
+            return redirect(url_for("contracts.contract", contract_id=contract_id))
+    if action == "report":
+        form.month.choices = offered  # the page offers again only the months that can be reported
+    _show_refusal(form, shown, error)
+    return _contract_page(contract_id, forms, 403 if isinstance(error, PermissionDeniedError) else 422)
 
 
 @bp.route("/contracts/groups/<int:group_id>/lessons", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from certapp.accounts.models import User
 from certapp.audit.models import AuditEvent
@@ -39,16 +39,19 @@ def retention_years() -> int:
     return current_app.config["PD_RETENTION_YEARS"]
 
 
-def _last_use():
-    """Per child: the end of its last certificate, or the day it was added when it has none."""
+def _last_used_before(day: date):
+    """Per child: its last use — the end of its last certificate, or the local day it was added when it has
+    none — is before `day`. The day added is the officials' (clock.day_start), not the UTC date of the
+    stored moment, which is a day early between 00:00 and 07:00 in Krasnoyarsk."""
     last_cert = (select(func.max(Certificate.valid_to)).where(Certificate.child_id == Child.id)
                  .correlate(Child).scalar_subquery())
-    return func.coalesce(last_cert, func.date(Child.created_at))
+    return or_(last_cert < day, and_(last_cert.is_(None), Child.created_at < clock.day_start(day)))
 
 
 def retention_ends_on(child: Child) -> date:
+    """The last day the child's data is kept: retention_years() after its last use (see _last_used_before)."""
     last = db.session.execute(select(func.max(Certificate.valid_to)).where(Certificate.child_id == child.id)).scalar()
-    return add_years(last or child.created_at.date(), retention_years())
+    return add_years(last or clock.day_of(child.created_at), retention_years())
 
 
 def due_for_anonymisation(today: date | None = None):
@@ -56,7 +59,7 @@ def due_for_anonymisation(today: date | None = None):
     today = today or clock.today()
     cutoff = add_years(today, -retention_years())
     open_contract = exists().where(and_(Contract.child_id == Child.id, Contract.status.in_(OPEN_CONTRACT)))
-    return (select(Child).where(Child.anonymised_at.is_(None), _last_use() < cutoff, ~open_contract)
+    return (select(Child).where(Child.anonymised_at.is_(None), _last_used_before(cutoff), ~open_contract)
             .order_by(Child.id))
 
 

@@ -87,8 +87,10 @@ def test_an_id_and_a_month_in_other_digits_filter_alike_on_the_page_and_in_the_a
 
 
 def test_another_municipalitys_provider_is_answered_alike_on_the_page_and_in_the_api(login, api, users):
-    """An official of another municipality asking for this one's provider finds no contract, on the page and in
-    the API alike (the id is well formed: no refusal that would tell whether the provider exists)."""
+    """A well-formed id of a provider not admitted in the official's municipality — this one's provider asked
+    by another municipality's official, or no provider at all — is refused beside the filter (422, under
+    errors.query in the API) instead of listing no contract; both are refused alike, so that the answer
+    does not tell whether the provider exists elsewhere."""
     _, second, _, boris = _two_providers(users)
     other = db.session.execute(select(Municipality).where(Municipality.oktmo == "04630000")).scalar_one_or_none()
     if other is None:
@@ -97,11 +99,13 @@ def test_another_municipalitys_provider_is_answered_alike_on_the_page_and_in_the
         db.session.flush()
     stranger = make_user("department", municipality_id=other.id)
     db.session.commit()
-    page = login(stranger).get(f"/contracts?provider={second.id}")
-    text = page.get_data(as_text=True)
-    assert page.status_code == 200 and "Договоров нет." in text and boris.number not in text
-    answer = api(stranger).get(f"/api/v1/contracts?provider={second.id}")
-    assert answer.status_code == 200 and answer.json == []
+    message = "Такого исполнителя нет: выберите из списка."
+    for who, provider_id in ((stranger, second.id), (users["department"], second.id + 1000)):
+        page = login(who).get(f"/contracts?provider={provider_id}")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 422 and f'id="provider-error">{message}<' in text
+        answer = api(who).get(f"/api/v1/contracts?provider={provider_id}")
+        assert answer.status_code == 422 and answer.json["errors"]["query"] == {"provider": [message]}
     assert login(users["department"]).get(f"/contracts?provider={second.id}").get_data(as_text=True).count(
         boris.number) == 1 and [c["number"] for c in api(users["department"]).get(
             f"/api/v1/contracts?provider={second.id}").json] == [boris.number]           # here it is found

@@ -1,5 +1,6 @@
 import html
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -8,7 +9,7 @@ from certapp.common.errors import ConflictError, ValidationError
 from certapp.common.money import format_rub
 from certapp.common.months import add_months, months_between
 from certapp.contracts import contracts, expiry, service_reports
-from certapp.contracts.models import Contract, Enrollment
+from certapp.contracts.models import Contract, Enrollment, ServiceReport
 from certapp.db import db
 from certapp.ledger.models import LedgerEntry
 from certapp.ledger.services import balance_of, check_invariant
@@ -484,3 +485,53 @@ def test_refusing_an_offer_and_terminating_ask_to_confirm_and_say_it_is_final(se
     db.session.commit()
     page = html.unescape(login(setup["parent"]).get(f"/contracts/{active.id}").get_data(as_text=True))
     assert f'data-confirm="Подать уведомление о расторжении договора № {active.number}? Это окончательно' in page
+
+
+def _alerts(page: str) -> str:
+    """The messages at the page's top (flashed)."""
+    return " ".join(part.split("</div>")[0] for part in page.split('<div class="alert alert-')[1:])
+
+
+def test_a_refused_action_shows_its_reason_beside_its_field_and_changes_nothing(app, login, setup):
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    db.session.commit()
+    parent = login(setup["parent"])
+    unticked = parent.post(f"/contracts/{contract.id}/sign", data={"sign-agree": ""})
+    page = unticked.get_data(as_text=True)
+    assert unticked.status_code == 422
+    assert 'id="sign-agree-error">Подтвердите согласие с условиями договора.<' in page
+    assert 'aria-invalid="true"' in page and "Подтвердите согласие" not in _alerts(page)
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "offered"
+    assert balance_of(setup["certificate"].id).reserved == 0
+
+    contracts.sign_contract(contract.id, setup["parent"], "127.0.0.1")
+    db.session.commit()
+    month = this_month()
+    set_clock(app, add_months(month, 1))  # the month is over: it can be reported
+    refused = login(setup["provider"]).post(f"/contracts/{contract.id}/report", data={
+        "report-month": f"{month:%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "9"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422  # the service's refusal, tied to the lessons held
+    assert 'id="report-lessons_held-error">Проведено занятий — от 0 до 8' in page
+    assert "Проведено занятий —" not in _alerts(page) and 'value="9"' in page  # the form as it was sent
+    assert db.session.execute(select(func.count()).select_from(ServiceReport)).scalar_one() == 0
+    # a refusal tied to no field stays at the page's top: a signed contract is no offer to reject
+    rejected = parent.post(f"/contracts/{contract.id}/reject")
+    assert rejected.status_code == 422 and "Договор в состоянии" in _alerts(rejected.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "active"
+
+
+def test_the_schedules_totals_card_carries_its_figures_titles_on_a_phone(app, login, setup):
+    """On a phone the schedule is a column of cards, each value under its column's title (data-label, shown by
+    the stylesheet): the totals row «Итого» too, its figures being a row's header cells (th) in the table's foot."""
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    db.session.commit()
+    page = login(setup["parent"]).get(f"/contracts/{contract.id}").get_data(as_text=True)
+    totals = page.split("<tfoot>")[1].split("</tfoot>")[0]
+    assert "<th>Итого</th>" in totals
+    assert '<th class="num" data-label="Сертификат">' in totals and '<th class="num" data-label="Родитель">' in totals
+    stylesheet = (Path(app.static_folder) / "css" / "app.css").read_text(encoding="utf-8")
+    assert ".table.as-cards :is(td, th)[data-label]::before { content: attr(data-label);" in stylesheet
+    assert ".table.as-cards tfoot th { display: block; }" in stylesheet.replace("\n  ", " ")

@@ -107,3 +107,24 @@ def test_only_the_department_anonymises(users, login, api):
     refused = api(users["department"]).post(f"/api/v1/privacy/children/{certificate.child_id}/anonymise")
     assert refused.status_code == 409 and refused.get_json()["status"] == "retention_not_over"
     assert login(users["department"]).get("/privacy/retention").status_code == 200
+
+
+def test_the_retention_counts_from_the_local_day_a_child_was_added(users):
+    """A child added at 03:00 in Krasnoyarsk (20:00 UTC the day before) without a certificate: its data is kept
+    until that local day three years on, inclusive — not a day less, as the UTC date of the moment would say."""
+    from certapp.certificates import services as certificates
+    from certapp.common import clock
+
+    added_on = date(2026, 3, 10)
+    moment = clock.day_start(added_on) + timedelta(hours=3)
+    assert moment.date() == added_on - timedelta(days=1)  # the UTC date is a day early
+    child = certificates.add_child(users["parent"], factories.child_data())
+    child.created_at = moment
+    db.session.flush()
+    last_day = added_on.replace(year=added_on.year + 3)
+    assert services.retention_ends_on(child) == last_day
+    assert child not in db.session.execute(services.due_for_anonymisation(today=last_day)).scalars().all()
+    with pytest.raises(ConflictError, match=f"до {last_day:%d.%m.%Y} включительно"):
+        services.anonymise_child(child.id, users["department"], today=last_day)
+    later = last_day + timedelta(days=1)
+    assert child in db.session.execute(services.due_for_anonymisation(today=later)).scalars().all()

@@ -24,13 +24,20 @@
       var span = head.rows[0].cells[h].colSpan || 1;
       for (var k = 0; k < span; k++) { titles.push(head.rows[0].cells[h].innerText.trim()); }
     }
-    for (var b = 0; b < tables[t].tBodies.length; b++) {
-      var rows = tables[t].tBodies[b].rows;
+    // the body's rows and the foot's (a totals row «Итого»): a row's own header (its first cell, a th)
+    // names the card and takes no column title; a label the page gave a cell stays
+    var sections = Array.prototype.slice.call(tables[t].tBodies);
+    if (tables[t].tFoot) { sections.push(tables[t].tFoot); }
+    for (var b = 0; b < sections.length; b++) {
+      var rows = sections[b].rows;
       for (var r = 0; r < rows.length; r++) {
         var column = 0;
         for (var c = 0; c < rows[r].cells.length; c++) {
           var cell = rows[r].cells[c];
-          if (titles[column] && (cell.colSpan || 1) === 1) { cell.setAttribute("data-label", titles[column]); }
+          var header = c === 0 && cell.tagName === "TH";
+          if (titles[column] && (cell.colSpan || 1) === 1 && !header && !cell.hasAttribute("data-label")) {
+            cell.setAttribute("data-label", titles[column]);
+          }
           column += cell.colSpan || 1;
         }
       }
