@@ -2,6 +2,7 @@
 filters of a list, parsed by one schema for its page and its API endpoint."""
 import re
 from collections.abc import Callable, Collection, Mapping
+from datetime import date
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load, validate
@@ -10,7 +11,7 @@ from certapp.common.bulk import MAX_ROWS
 from certapp.common.errors import DomainError
 from certapp.common.money import parse_rub
 from certapp.common.months import MAX_YEAR, MIN_YEAR, MONTH_MESSAGE, YEAR_MESSAGE, month_arg, year_arg
-from certapp.common.normalise import whole_number
+from certapp.common.normalise import ascii_text, whole_number
 from certapp.common.validators import text_field
 from certapp.db import column_length
 
@@ -112,6 +113,26 @@ class FilterId(_FromService):
         if number is None or number < self.low or (self.high is not None and number > self.high):
             raise ValidationError(self.message)
         return number
+
+
+class Day(_FromService):
+    """A day chosen in a list's filter (?date_from=ГГГГ-ММ-ДД, what a calendar field sends; digits of any
+    script): anything else, a NUL or 31 February, is refused with the filter's own `message`."""
+
+    openapi = {"type": "string", "format": "date"}
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+
+    def parse(self, value: Any) -> date:
+        text = ascii_text(value).strip() if isinstance(value, str) else ""
+        if len(text) != 10 or not text.isascii():  # fromisoformat would also read 20260201 and 2026-W05-1
+            raise ValidationError(self.message)
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(self.message)
 
 
 class SearchText(_FromService):
