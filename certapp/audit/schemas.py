@@ -14,7 +14,8 @@ class AuditQuerySchema(FilterSchema):
                         metadata={"description": "the action's code or its beginning, e.g. user."})
     object_type = SearchText("Тип объекта", column_length(AuditEvent.object_type),
                              metadata={"description": "the object's type, e.g. User"})
-    object_id = SearchText("№ объекта", column_length(AuditEvent.object_id), metadata={"description": "the object's id"})
+    object_id = SearchText("№ объекта", column_length(AuditEvent.object_id), plain=True,
+                           metadata={"description": "the object's id"})
     actor = SearchText("Кто", column_length(AuditEvent.actor_label),
                        metadata={"description": "a part of the actor's label (e-mail)"})
     date_from = Day(WRONG_DAY, metadata={"description": "from this day (the municipality's local day)"})

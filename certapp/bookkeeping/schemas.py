@@ -209,7 +209,7 @@ class CertificateLinesQuerySchema(FilterSchema):
     """The reconciliation's certificate lines, for the page (its `after`) and the API alike
     (common.schemas.page_filters)."""
 
-    after = SearchText("После номера", column_length(Certificate.number),
+    after = SearchText("После номера", column_length(Certificate.number), plain=True,
                        metadata={"description": "the last number of the previous page"})
     limit = FilterId("Строк — от 1 до 1000.", low=1, high=1000, load_default=100,
                      metadata={"description": "lines in the page (100 when left out)"})

@@ -136,16 +136,20 @@ class Day(_FromService):
 
 
 class SearchText(_FromService):
-    """Words to look for (?q=): common.validators.text_field, spaces collapsed, refused past `max_len`."""
+    """Words to look for (?q=): common.validators.text_field, spaces collapsed, refused past `max_len` or
+    holding a NUL; `plain`: a number or code, its digits of any script read as ASCII."""
 
     openapi = {"type": "string"}
 
-    def __init__(self, label: str, max_len: int = 100, **kwargs: Any) -> None:
+    def __init__(self, label: str, max_len: int = 100, plain: bool = False, **kwargs: Any) -> None:
         super().__init__(metadata={"maxLength": max_len, **kwargs.pop("metadata", {})}, **kwargs)
-        self.label, self.max_len = label, max_len
+        self.label, self.max_len, self.plain = label, max_len, plain
 
     def parse(self, value: Any) -> str | None:
-        return text_field(value if isinstance(value, str) else "", "q", self.label, self.max_len, required=False)
+        text = value if isinstance(value, str) else ""
+        if self.plain:  # a number or code looked up as it is stored: ١٢ and １２ are 12 (common.normalise)
+            text = ascii_text(text)
+        return text_field(text, "q", self.label, self.max_len, required=False)
 
 
 class _OneOf(validate.Validator):
@@ -168,9 +172,16 @@ def Choice(choices: Collection[str] | Callable[[], Collection[str]], message: st
     return fields.String(validate=_OneOf(allowed or choices, message), metadata=metadata, **kwargs)
 
 
+class _Flag(fields.Boolean):
+    def _deserialize(self, value, attr, data, **kwargs):
+        # １ and ١ are 1 (common.normalise), as in every number a list reads
+        return super()._deserialize(ascii_text(value).strip() if isinstance(value, str) else value, attr, data, **kwargs)
+
+
 def Flag(**kwargs: Any) -> fields.Boolean:
-    """A list's checkbox (?overdue=1): false when absent; a value that is no yes or no refused in Russian."""
-    return fields.Boolean(load_default=False, error_messages={"invalid": "Укажите 1 (да) или 0 (нет)."}, **kwargs)
+    """A list's checkbox (?overdue=1, digits of any script): false when absent; a value that is no yes or no
+    refused in Russian."""
+    return _Flag(load_default=False, error_messages={"invalid": "Укажите 1 (да) или 0 (нет)."}, **kwargs)
 
 
 class FilterSchema(Schema):
