@@ -2,19 +2,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from certapp.accounts.access import roles
+from certapp.audit.schemas import AuditQuerySchema
 from certapp.audit.services import query_events
 from certapp.common.pagination import LIST_PAGE, SelectPage
 
 blp = Blueprint("audit_api", __name__, url_prefix="/audit-events", description="Журнал действий")
-
-
-class AuditQuerySchema(Schema):
-    action = fields.String()
-    object_type = fields.String()
-    object_id = fields.String()
-    actor = fields.String()
-    date_from = fields.Date()
-    date_to = fields.Date()
 
 
 class AuditEventSchema(Schema):

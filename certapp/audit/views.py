@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -6,10 +5,12 @@ from sqlalchemy import select
 
 from certapp import labels
 from certapp.accounts.access import roles
+from certapp.audit.schemas import AuditQuerySchema
 from certapp.audit.services import query_events
 from certapp.bookkeeping.models import Agreement, AgreementReport, Invoice, PaymentRegister
 from certapp.certificates.models import Certificate, CertificateApplication
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
+from certapp.common.schemas import page_filters
 from certapp.contracts.models import Contract
 from certapp.db import db
 from certapp.registry.models import RegistryApplication
@@ -47,29 +48,10 @@ def document_numbers(events: list) -> dict[tuple[str, str], str]:
     return numbers
 
 
-#: a day the filter could not read (typed into the address: the page's field is a calendar)
-WRONG_DAY = "Дата указана неверно: выберите день в календаре."
-
-
-def _date_arg(name: str, errors: dict[str, str]) -> date | None:
-    """The filter's day; a wrong one is told beside its field (errors) and not applied."""
-    text = (request.args.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors[name] = WRONG_DAY
-        return None
-
-
 @bp.route("/")
 @roles("department")
 def index():
-    filters: dict[str, Any] = {key: (request.args.get(key) or "").strip() or None
-               for key in ("action", "object_type", "object_id", "actor")}
-    errors: dict[str, str] = {}
-    filters["date_from"], filters["date_to"] = _date_arg("date_from", errors), _date_arg("date_to", errors)
-    page = paginate(query_events(**filters), request.args.get("page", 1, type=int), 50)
+    filters, errors = page_filters(AuditQuerySchema(), request.args)  # the API's own filters (api.list_events)
+    page = paginate(query_events(**filters), page_number(request.args), 50)
     return render_template("audit/index.html", page=page, filters=filters, errors=errors,
                            numbers=document_numbers(page.items)), 422 if errors else 200

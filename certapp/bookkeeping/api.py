@@ -212,8 +212,9 @@ def export_reconciliation(data):
 @roles("bookkeeping", "department")
 def reconciliation_certificates(args):
     """Per-certificate lines by number, a page at a time (keyset: pass `next_after` as `after`)."""
-    items = reconciliation_services.certificate_lines(args["after"], args["limit"])
-    return {"items": items, "next_after": items[-1].number if len(items) == args["limit"] else None}
+    limit = args.get("limit") or 100  # an empty ?limit= asks for the default
+    items = reconciliation_services.certificate_lines(args.get("after"), limit)
+    return {"items": items, "next_after": items[-1].number if len(items) == limit else None}
 
 
 @blp.route("/invoices", methods=["GET"])

@@ -9,8 +9,21 @@ from certapp.bookkeeping.models import (
     REGISTER_STATUSES,
     PaymentRegister,
 )
+from certapp.certificates.models import Certificate
 from certapp.common.money import format_rub
-from certapp.common.schemas import NO_SUCH_PROVIDER, NO_SUCH_STATE, Choice, ColumnString, FilterId, FilterSchema, Month, MunicipalityOktmo, Year
+from certapp.common.schemas import (
+    NO_SUCH_PROVIDER,
+    NO_SUCH_STATE,
+    Choice,
+    ColumnString,
+    FilterId,
+    FilterSchema,
+    Month,
+    MunicipalityOktmo,
+    SearchText,
+    Year,
+)
+from certapp.db import column_length
 
 
 class AgreementSchema(Schema):
@@ -192,9 +205,14 @@ class ExportSchema(Schema):
                            metadata={"description": "csv or xlsx"})
 
 
-class CertificateLinesQuerySchema(Schema):
-    after = fields.String(load_default=None, metadata={"description": "the last number of the previous page"})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+class CertificateLinesQuerySchema(FilterSchema):
+    """The reconciliation's certificate lines, for the page (its `after`) and the API alike
+    (common.schemas.page_filters)."""
+
+    after = SearchText("После номера", column_length(Certificate.number), plain=True,
+                       metadata={"description": "the last number of the previous page"})
+    limit = FilterId("Строк — от 1 до 1000.", low=1, high=1000, load_default=100,
+                     metadata={"description": "lines in the page (100 when left out)"})
 
 
 class CertificateLinesSchema(Schema):

@@ -26,6 +26,7 @@ from certapp.bookkeeping.printing import agreement_document
 from certapp.bookkeeping.schemas import (
     AgreementQuerySchema,
     AgreementReportQuerySchema,
+    CertificateLinesQuerySchema,
     InvoiceQuerySchema,
     PaymentRegisterQuerySchema,
 )
@@ -35,7 +36,7 @@ from certapp.common.exports import csv_response, xlsx_response
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import add_months, first_of_month, last_finished_quarter, parse_month
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.replica import reads_from_replica
 from certapp.common.schemas import page_filters
@@ -54,7 +55,7 @@ bp = Blueprint("bookkeeping", __name__, url_prefix="/bookkeeping")
 def agreements():
     args, errors = page_filters(AgreementQuerySchema(), request.args)  # the API's own (api.list_agreements)
     status = args.get("status")
-    page = paginate(agreements_services.agreements_query(status, current_user), request.args.get("page", 1, type=int), 50)
+    page = paginate(agreements_services.agreements_query(status, current_user), page_number(request.args), 50)
     return render_template("bookkeeping/agreements.html", page=page, status=status, statuses=AGREEMENT_STATUSES,
                            errors=errors), 422 if errors else 200
 
@@ -177,7 +178,7 @@ def registers():
     args, errors = page_filters(PaymentRegisterQuerySchema(), request.args)  # the API's own (api.list_registers)
     month_value, status = args.get("month"), args.get("status")
     page = paginate(registers_services.registers_query(month_value, status, args.get("provider_id"), current_user),
-                    request.args.get("page", 1, type=int), 50)
+                    page_number(request.args), 50)
     last_month = add_months(first_of_month(clock.today()), -1)  # a register is built once its month is over
     form.month.render_kw = {**form.month.render_kw, "max": f"{last_month:%Y-%m}"}
     if not form.month.data:
@@ -245,7 +246,7 @@ def invoices():
     filters: dict[str, Any] = {"kind": args.get("kind"), "status": args.get("status")}
     month = args.get("month")
     page = paginate(invoices_services.invoices_query(month, **filters, provider_id=args.get("provider_id"),
-                                                     user=current_user), request.args.get("page", 1, type=int),
+                                                     user=current_user), page_number(request.args),
                     50)
     if not form.month.data:
         form.month.data = f"{clock.today():%Y-%m}"
@@ -286,7 +287,7 @@ def agreement_reports():
         return redirect(url_for("bookkeeping.agreement_reports"))
     args, errors = page_filters(AgreementReportQuerySchema(), request.args)  # the API's own filters
     status = args.get("status")
-    page = paginate(agreement_reports_services.agreement_reports_query(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(agreement_reports_services.agreement_reports_query(current_user, status), page_number(request.args), 50)
     agreements: Sequence[Agreement] = []
     if current_user.role == "provider":
         agreements = db.session.execute(select(Agreement).where(
@@ -330,11 +331,13 @@ def reconciliation(fmt: str | None = None):
                             "reconciliation-providers.csv")
     if fmt == "xlsx" and result is not None:
         return xlsx_response("reconciliation.xlsx", exports.reconciliation_sheets(result))
-    after = (request.args.get("after") or "").strip()[:32] or None
+    # the API's own schema (api.reconciliation_certificates); the page's lines are always 100
+    args, errors = page_filters(CertificateLinesQuerySchema(only=("after",)), request.args)
+    after = args.get("after")
     lines = reconciliation_services.certificate_lines(after, 100)
     return render_template("bookkeeping/reconciliation.html", result=result, lines=lines, after=after,
-                           next_after=lines[-1].number if len(lines) == 100 else None,
-                           can_start=current_user.role in ("bookkeeping", "department"))
+                           next_after=lines[-1].number if len(lines) == 100 else None, errors=errors,
+                           can_start=current_user.role in ("bookkeeping", "department")), 422 if errors else 200
 
 
 @bp.route("/reconciliation/run", methods=["POST"])

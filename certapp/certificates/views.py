@@ -31,7 +31,7 @@ from certapp.common.exports import Money, csv_response, xlsx_stream_response
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, kopecks_to_rub_str, parse_rub
 from certapp.common.normalise import identifier, is_ascii_digits
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.printing import pdf_response
 from certapp.common.printing import print_page as printing_page
 from certapp.common.schemas import page_filters
@@ -162,7 +162,7 @@ def corrections():
     """The requests to correct children's records, for the department of the certificate's municipality."""
     args, errors = page_filters(ChildCorrectionQuerySchema(), request.args)  # the API's own (api.list_corrections)
     status = args.get("status")
-    page = paginate(services.corrections_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.corrections_visible_to(current_user, status), page_number(request.args), 50)
     return render_template("certificates/corrections.html", page=page, status=status, statuses=CORRECTION_STATUSES,
                            changes={c.id: services.correction_changes(c) for c in page.items},
                            form=CorrectionDecisionForm(formdata=None), errors=errors), 422 if errors else 200
@@ -327,7 +327,7 @@ def change_status(certificate_id: int):
 def queue():
     args, errors = page_filters(CertificateApplicationQuerySchema(), request.args)  # the API's own filters
     status = args.get("status")
-    page = paginate(services.applications_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.applications_visible_to(current_user, status), page_number(request.args), 50)
     return render_template("certificates/queue.html", page=page, status=status, statuses=APPLICATION_STATUSES,
                            form=DecisionForm(), errors=errors), 422 if errors else 200
 
@@ -413,7 +413,7 @@ def holders(fmt: str | None = None):
             return csv_response(HOLDER_HEADERS, rows, "certificate-holders.csv")
         return xlsx_stream_response("certificate-holders.xlsx", "Получатели сертификатов", HOLDER_HEADERS, rows,
                                     (4, 5, 6, 7))
-    page = paginate(stmt, request.args.get("page", 1, type=int), 50)
+    page = paginate(stmt, page_number(request.args), 50)
     return render_template("certificates/holders.html", page=page, filters=filters, periods=list_periods(),
                            statuses=CERTIFICATE_STATUSES, errors=errors), 422 if errors else 200
 

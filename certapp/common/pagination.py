@@ -5,13 +5,15 @@ and `page_size` (100 by default, at most 1 000), answers the page's rows as a JS
 totals in the `X-Pagination` header (flask-smorest's contract, documented in the OpenAPI). The
 handler returns a select() statement (two queries: the count and the page, never the whole table), a
 `Rows` (a statement plus what to load for the page's rows at once), or a short list (sliced)."""
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask_smorest import Page as SmorestPage
 from flask_smorest import abort
 from sqlalchemy import Select, func, select
 
+from certapp.common.normalise import whole_number
 from certapp.db import db
 
 #: the list endpoints' page sizes: `page_size` by default and at most
@@ -45,6 +47,18 @@ class Page:
 def count(stmt: Select) -> int:
     """The rows a statement would answer, counted by the database."""
     return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+
+
+def page_number(args: Mapping[str, Any]) -> int:
+    """?page= of an HTML list, the one rule of every page: a whole number (digits of any script, as
+    common.normalise reads an id: ١٢ and １２ are 12) from 1 to the last page an OFFSET can reach with the
+    largest page; anything else (letters, 0, a NUL, 5 000 digits, a page past any OFFSET) is the first page,
+    the pager's own start. The pager never links to a wrong page: a page number has no field to be told
+    beside, and the API refuses it (422 errors.query.page) instead."""
+    number = whole_number(args.get("page"))
+    if number is None or number < 1 or (number - 1) * MAX_HTML_PAGE > MAX_OFFSET - MAX_HTML_PAGE:
+        return 1
+    return number
 
 
 def paginate(stmt, page: int = 1, per_page: int = 50) -> Page:

@@ -2,6 +2,7 @@
 filters of a list, parsed by one schema for its page and its API endpoint."""
 import re
 from collections.abc import Callable, Collection, Mapping
+from datetime import date
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load, validate
@@ -10,7 +11,7 @@ from certapp.common.bulk import MAX_ROWS
 from certapp.common.errors import DomainError
 from certapp.common.money import parse_rub
 from certapp.common.months import MAX_YEAR, MIN_YEAR, MONTH_MESSAGE, YEAR_MESSAGE, month_arg, year_arg
-from certapp.common.normalise import whole_number
+from certapp.common.normalise import ascii_text, whole_number
 from certapp.common.validators import text_field
 from certapp.db import column_length
 
@@ -118,17 +119,41 @@ class FilterId(_FromService):
         return number
 
 
+class Day(_FromService):
+    """A day chosen in a list's filter (?date_from=ГГГГ-ММ-ДД, what a calendar field sends; digits of any
+    script): anything else, a NUL or 31 February, is refused with the filter's own `message`."""
+
+    openapi = {"type": "string", "format": "date"}
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+
+    def parse(self, value: Any) -> date:
+        text = ascii_text(value).strip() if isinstance(value, str) else ""
+        if len(text) != 10 or not text.isascii():  # fromisoformat would also read 20260201 and 2026-W05-1
+            raise ValidationError(self.message)
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(self.message)
+
+
 class SearchText(_FromService):
-    """Words to look for (?q=): common.validators.text_field, spaces collapsed, refused past `max_len`."""
+    """Words to look for (?q=): common.validators.text_field, spaces collapsed, refused past `max_len` or
+    holding a NUL; `plain`: a number or code, its digits of any script read as ASCII."""
 
     openapi = {"type": "string"}
 
-    def __init__(self, label: str, max_len: int = 100, **kwargs: Any) -> None:
+    def __init__(self, label: str, max_len: int = 100, plain: bool = False, **kwargs: Any) -> None:
         super().__init__(metadata={"maxLength": max_len, **kwargs.pop("metadata", {})}, **kwargs)
-        self.label, self.max_len = label, max_len
+        self.label, self.max_len, self.plain = label, max_len, plain
 
     def parse(self, value: Any) -> str | None:
-        return text_field(value if isinstance(value, str) else "", "q", self.label, self.max_len, required=False)
+        text = value if isinstance(value, str) else ""
+        if self.plain:  # a number or code looked up as it is stored: ١٢ and １２ are 12 (common.normalise)
+            text = ascii_text(text)
+        return text_field(text, "q", self.label, self.max_len, required=False)
 
 
 class _OneOf(validate.Validator):
@@ -151,9 +176,16 @@ def Choice(choices: Collection[str] | Callable[[], Collection[str]], message: st
     return fields.String(validate=_OneOf(allowed or choices, message), metadata=metadata, **kwargs)
 
 
+class _Flag(fields.Boolean):
+    def _deserialize(self, value, attr, data, **kwargs):
+        # １ and ١ are 1 (common.normalise), as in every number a list reads
+        return super()._deserialize(ascii_text(value).strip() if isinstance(value, str) else value, attr, data, **kwargs)
+
+
 def Flag(**kwargs: Any) -> fields.Boolean:
-    """A list's checkbox (?overdue=1): false when absent; a value that is no yes or no refused in Russian."""
-    return fields.Boolean(load_default=False, error_messages={"invalid": "Укажите 1 (да) или 0 (нет)."}, **kwargs)
+    """A list's checkbox (?overdue=1, digits of any script): false when absent; a value that is no yes or no
+    refused in Russian."""
+    return _Flag(load_default=False, error_messages={"invalid": "Укажите 1 (да) или 0 (нет)."}, **kwargs)
 
 
 class FilterSchema(Schema):

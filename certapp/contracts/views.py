@@ -11,7 +11,7 @@ from certapp.common.errors import DomainError, PermissionDeniedError
 from certapp.common.forms import choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import month_label, month_label_from, parse_month
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.schemas import page_filters
 from certapp.common.web import flash_bulk, run_and_flash
@@ -91,7 +91,7 @@ def enroll(program_id: int):
 def enrollments():
     args, errors = page_filters(EnrollmentQuerySchema(), request.args)  # the API's own (api.list_enrollments)
     status = args.get("status")
-    page = paginate(enrollments_services.enrollments_for(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(enrollments_services.enrollments_for(current_user, status), page_number(request.args), 50)
     return render_template("contracts/enrollments.html", page=page, status=status, statuses=ENROLLMENT_STATUSES,
                            decline_form=DeclineForm(), errors=errors), 422 if errors else 200
 
@@ -140,7 +140,7 @@ def contracts():
     args, errors = page_filters(ContractQuerySchema(), request.args)  # the API's own filters (api.list_contracts)
     filters = {"status": args.get("status"), "certificate_id": args.get("certificate_id"),
                "provider_id": args.get("provider"), "text": args.get("q"), "month": args.get("month")}
-    page = paginate(contract_services.contracts_for(current_user, **filters), request.args.get("page", 1, type=int), 50)
+    page = paginate(contract_services.contracts_for(current_user, **filters), page_number(request.args), 50)
     splits = {c.id: contract_services.current_split(c) for c in page.items}  # offers: as they would be signed now
     return render_template("contracts/contracts.html", page=page, status=filters["status"], statuses=CONTRACT_STATUSES,
                            splits=splits, filters=filters, errors=errors,

@@ -9,8 +9,8 @@ from certapp.common import clock
 from certapp.common.errors import DomainError, PermissionDeniedError, ValidationError
 from certapp.common.months import year_arg
 from certapp.common.normalise import ascii_text, id_number
-from certapp.common.pagination import paginate
-from certapp.common.schemas import page_filters
+from certapp.common.pagination import page_number, paginate
+from certapp.common.schemas import NO_SUCH_PROVIDER, page_filters
 from certapp.common.templating import format_number, plural
 from certapp.db import db
 from certapp.monitoring import services
@@ -42,7 +42,7 @@ def visits():
     args, errors = page_filters(VisitQuerySchema(), request.args)  # the API's own filters (api.list_visits)
     provider_id, year = args.get("provider"), args.get("year")
     stmt = services.visits_for(current_user, provider_id=provider_id, year=year)
-    page = paginate(stmt, request.args.get("page", 1, type=int))
+    page = paginate(stmt, page_number(request.args))
     providers = (services.providers_to_monitor(current_user.municipality_id or g.region_view.id)
                  if current_user.role != "provider" else [])
     return render_template("monitoring/visits.html", page=page, providers=providers, provider_id=provider_id,
@@ -69,9 +69,14 @@ def new_visit():
     providers = services.providers_to_monitor(current_user.municipality_id)
     form = VisitForm()
     form.provider_id.choices = [("", "— выберите —")] + [(str(p.id), p.short_name) for p in providers]
+    refused = False
     if request.method == "GET":
         form.visited_on.data = f"{clock.today():%d.%m.%Y}"
-        chosen = id_number(request.args.get("provider"))
+        # the provider a link chose (?provider=, the visits list's own filter field): a wrong one told beside it
+        args, errors = page_filters(VisitQuerySchema(only=("provider",)), request.args)
+        chosen = args.get("provider")
+        if errors or (chosen is not None and chosen not in {p.id for p in providers}):
+            form.provider_id.errors, chosen, refused = [errors.get("provider", NO_SUCH_PROVIDER)], None, True
         form.provider_id.data = str(chosen) if chosen else ""
     item_errors: dict[int, str] = {}
     if form.validate_on_submit():
@@ -91,7 +96,7 @@ def new_visit():
     failed = request.method == "POST"
     return render_template("monitoring/visit_form.html", form=form, items=items, results=RESULTS,
                            entered=request.form if failed else {}, item_errors=item_errors,
-                           ), 422 if failed else 200
+                           ), 422 if failed or refused else 200
 
 
 @bp.route("/checklist", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from certapp.accounts.access import authenticated
 from certapp.common.pagination import LIST_PAGE, SelectPage
 from certapp.notifications import services
 from certapp.notifications.models import NOTIFICATION_KINDS
+from certapp.notifications.schemas import NotificationQuerySchema
 
 blp = Blueprint("notifications_api", __name__, url_prefix="/notifications", description="Уведомления")
 
@@ -23,11 +24,6 @@ class NotificationSchema(Schema):
     settled_text = fields.String(allow_none=True, metadata={"description": "«решено: …»"})
 
 
-class NotificationQuerySchema(Schema):
-    unread = fields.Boolean(load_default=False, metadata={
-        "description": "only those that wait: not yet read and their matter not decided"})
-
-
 @blp.route("", methods=["GET"])
 @blp.arguments(NotificationQuerySchema, location="query")
 @blp.response(200, NotificationSchema(many=True))
@@ -36,7 +32,7 @@ class NotificationQuerySchema(Schema):
 def list_notifications(args):
     """The caller's notifications, newest first (provider staff: their organisation's too), a page at a time
     (X-Pagination)."""
-    return services.notifications_for(current_user, args["unread"])
+    return services.notifications_for(current_user, bool(args.get("unread")))
 
 
 @blp.route("/<int:notification_id>/read", methods=["POST"])

@@ -2,11 +2,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from certapp.accounts.access import authenticated, roles
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
+from certapp.common.schemas import page_filters
 from certapp.common.web import run_and_flash
 from certapp.mail import services as mail
 from certapp.mail.models import MESSAGE_STATUSES
 from certapp.notifications import services
+from certapp.notifications.schemas import NotificationQuerySchema, OutboxQuerySchema
 
 bp = Blueprint("notifications", __name__)
 
@@ -22,9 +24,10 @@ def bell():
 @bp.route("/notifications")
 @authenticated
 def index():
-    unread = request.args.get("unread") == "1"
-    page = paginate(services.notifications_for(current_user, unread), request.args.get("page", 1, type=int), 30)
-    return render_template("notifications/index.html", page=page, unread=unread)
+    args, errors = page_filters(NotificationQuerySchema(), request.args)  # the API's own (api.list_notifications)
+    unread = bool(args.get("unread"))
+    page = paginate(services.notifications_for(current_user, unread), page_number(request.args), 30)
+    return render_template("notifications/index.html", page=page, unread=unread, errors=errors), 422 if errors else 200
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
@@ -49,11 +52,11 @@ def read_all():
 @roles("department")
 def outbox():
     """Letters waiting, sent and failed; without SMTP they wait here and none is lost."""
-    status = request.args.get("status") or None
-    status = status if status in MESSAGE_STATUSES else None
-    page = paginate(mail.outbox_query(status), request.args.get("page", 1, type=int), 50)
+    args, errors = page_filters(OutboxQuerySchema(), request.args)
+    status = args.get("status")
+    page = paginate(mail.outbox_query(status), page_number(request.args), 50)
     return render_template("notifications/outbox.html", page=page, status=status, statuses=MESSAGE_STATUSES,
-                           smtp=mail.smtp_configured())
+                           smtp=mail.smtp_configured(), errors=errors), 422 if errors else 200
 
 
 @bp.route("/mail/outbox/<int:message_id>/retry", methods=["POST"])

@@ -6,7 +6,7 @@ from flask_login import current_user
 from certapp.accounts.access import authenticated, roles
 from certapp.common.exports import content_disposition
 from certapp.common.jsonable import jsonable
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.web import run_and_flash
 from certapp.privacy import services
 
@@ -30,7 +30,7 @@ def my_data_download():
 @bp.route("/privacy/retention")
 @roles("department")
 def retention():
-    page = paginate(services.due_for_anonymisation(), request.args.get("page", 1, type=int))
+    page = paginate(services.due_for_anonymisation(), page_number(request.args))
     return render_template("privacy/retention.html", page=page, years=services.retention_years())
 
 

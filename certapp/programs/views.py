@@ -6,7 +6,7 @@ from certapp.certificates.services import certificate_municipalities_of, home_mu
 from certapp.common.errors import DomainError
 from certapp.common.forms import choices
 from certapp.common.money import kopecks_to_rub_str
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.replica import reads_from_replica
 from certapp.common.schemas import page_filters
 from certapp.contracts.enrollments import catalog_offers
@@ -46,7 +46,7 @@ def _catalog_filters(args) -> tuple[dict, dict[str, str]]:
 def catalog():
     directions = list_directions()
     filters, errors = _catalog_filters(request.args)
-    page = paginate(services.catalog_query(**filters), request.args.get("page", 1, type=int), 20)
+    page = paginate(services.catalog_query(**filters), page_number(request.args), 20)
     offers = {}
     if current_user.is_authenticated and current_user.role == "parent":
         offers = catalog_offers(current_user, page.items)
@@ -163,7 +163,7 @@ def edit_group(program_id: int, group_id: int | None = None):
 def review():
     args, errors = page_filters(ProgramQuerySchema(), request.args)  # the API's own filters (api.list_programs)
     status = args.get("status")
-    page = paginate(services.programs_for_review(status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.programs_for_review(status), page_number(request.args), 50)
     return render_template("programs/review.html", page=page, status=status, statuses=PROGRAM_STATUSES,
                            errors=errors), 422 if errors else 200
 

@@ -12,7 +12,7 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import content_disposition
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import year_arg
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.replica import reads_from_replica
 from certapp.common.templating import format_date
 from certapp.db import db
@@ -66,7 +66,7 @@ def index():
     reports = db.session.execute(select(FormedExecutionReport).order_by(
         FormedExecutionReport.year.desc(), FormedExecutionReport.quarter, FormedExecutionReport.version.desc())
     ).scalars().all()
-    published = paginate(services.own_publications(), request.args.get("page", 1, type=int), 50)
+    published = paginate(services.own_publications(), page_number(request.args), 50)
     return render_template("publication/index.html", orders=orders, reports=reports, published=published,
                            published_orders=services.published_sources("social_order"),
                            published_reports=services.published_sources("execution_report"),

@@ -122,8 +122,9 @@ def find_municipality(key) -> Municipality | None:
     """A municipality by id (int) or by ОКТМО (str, as in links and the API); None when there is none."""
     if isinstance(key, int) and not isinstance(key, bool):
         return db.session.get(Municipality, key)
-    if isinstance(key, str) and identifier(key):
-        return db.session.execute(select(Municipality).where(Municipality.oktmo == identifier(key))).scalar()
+    oktmo = identifier(key) if isinstance(key, str) else ""
+    if is_ascii_digits(oktmo) and len(oktmo) <= 11:  # an ОКТМО is 8 or 11 digits: a NUL is never looked up
+        return db.session.execute(select(Municipality).where(Municipality.oktmo == oktmo)).scalar()
     return None
 
 

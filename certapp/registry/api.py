@@ -24,6 +24,7 @@ from certapp.registry.schemas import (
     StaffDecisionSchema,
     StaffRequestInputSchema,
     StaffRequestSchema,
+    registry_search,
 )
 
 blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="Реестр исполнителей услуг")
@@ -38,7 +39,7 @@ blp = Blueprint("registry_api", __name__, url_prefix="/registry", description="�
 @public
 def entries(args):
     """The public registry of executors, a page at a time (X-Pagination)."""
-    return services.registry_entries(args.get("search"))
+    return services.registry_entries(registry_search(args))
 
 
 @blp.route("/applications", methods=["GET"])

@@ -1,7 +1,7 @@
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import NO_SUCH_STATE, Choice, FilterSchema
+from certapp.common.schemas import NO_SUCH_STATE, Choice, FilterSchema, SearchText
 from certapp.registry.models import (
     ADMISSION_STATUSES,
     APPLICATION_STATUSES,
@@ -104,8 +104,16 @@ class RegistryEntrySchema(Schema):
     license = fields.Nested(LicenseSchema, attribute="provider.license")
 
 
-class RegistryQuerySchema(Schema):
-    search = fields.String()
+class RegistryQuerySchema(FilterSchema):
+    """The public registry's search, for its page, its CSV and the API alike (common.schemas.page_filters)."""
+
+    q = SearchText("Поиск", metadata={"description": "words of the provider's name, its ИНН or the entry's number"})
+    search = SearchText("Поиск", metadata={"description": "the API's former name of q, still read (q wins)"})
+
+
+def registry_search(args: dict) -> str | None:
+    """The words a RegistryQuerySchema's answer asks for: q, else the API's former `search`."""
+    return args.get("q") or args.get("search")
 
 
 class StaffRequestInputSchema(Schema):

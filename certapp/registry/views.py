@@ -4,7 +4,7 @@ from flask_login import current_user
 from certapp.accounts.access import public, roles
 from certapp.common.errors import DomainError, KeptRefusal
 from certapp.common.exports import csv_response
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.replica import reads_from_replica
 from certapp.common.schemas import page_filters
@@ -22,10 +22,16 @@ from certapp.registry.models import (
     RegistryEntry,
 )
 from certapp.registry.printing import registry_application_document
-from certapp.registry.schemas import AdmissionQuerySchema, ApplicationQuerySchema
+from certapp.registry.schemas import AdmissionQuerySchema, ApplicationQuerySchema, RegistryQuerySchema, registry_search
 from certapp.uow import refuse
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
+
+
+def _registry_page(search: str | None, errors: dict[str, str]):
+    """The public registry's page: the entries found, a refused search told beside its field (422)."""
+    page = paginate(services.registry_entries(search), page_number(request.args), 50)
+    return render_template("registry/index.html", page=page, search=search or "", errors=errors), 422 if errors else 200
 
 
 @bp.route("/")
@@ -33,19 +39,22 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 @public
 @reads_from_replica
 def index():
-    search = (request.args.get("q") or "").strip()
-    page = paginate(services.registry_entries(search or None), request.args.get("page", 1, type=int), 50)
-    return render_template("registry/index.html", page=page, search=search)
+    args, errors = page_filters(RegistryQuerySchema(), request.args)  # the API's own (api.entries)
+    return _registry_page(registry_search(args), errors)
 
 
 @bp.route("/export.csv")
 @public
 @reads_from_replica
 def export_csv():
-    """The public registry as CSV for Excel in the Russian locale (read in batches)."""
+    """The public registry as CSV for Excel in the Russian locale (read in batches); a refused search is
+    told on the page instead, never left out of the export."""
+    args, errors = page_filters(RegistryQuerySchema(), request.args)
+    if errors:
+        return _registry_page(None, errors)
     return csv_response(["Номер записи", "Дата включения", "Состояние", "Полное наименование",
                          "Сокращённое наименование", "ИНН", "ОГРН/ОГРНИП", "Форма собственности", "Лицензия №",
-                         "Дата лицензии", "Кем выдана"], services.registry_rows(request.args.get("q")), "registry.csv")
+                         "Дата лицензии", "Кем выдана"], services.registry_rows(registry_search(args)), "registry.csv")
 
 
 @bp.route("/applications")
@@ -133,7 +142,7 @@ def submit(application_id: int):
 def review():
     args, errors = page_filters(ApplicationQuerySchema(), request.args)  # the API's own filters
     status = args.get("status")
-    page = paginate(services.applications_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.applications_visible_to(current_user, status), page_number(request.args), 50)
     return render_template("registry/review.html", page=page, status=status, statuses=APPLICATION_STATUSES,
                            errors=errors), 422 if errors else 200
 
@@ -217,7 +226,7 @@ def admissions():
                                free=[m for m in list_municipalities() if m.id not in held])
     args, errors = page_filters(AdmissionQuerySchema(), request.args)  # the API's own filters
     status = args.get("status")
-    page = paginate(services.admissions_visible_to(current_user, status), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.admissions_visible_to(current_user, status), page_number(request.args), 50)
     return render_template("registry/admissions.html", page=page, status=status, statuses=ADMISSION_STATUSES,
                            transitions=ADMISSION_TRANSITIONS, errors=errors), 422 if errors else 200
 

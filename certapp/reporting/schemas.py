@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import DecimalString, Year
+from certapp.common.schemas import DecimalString, FilterId, FilterSchema, Year
 from certapp.reporting.service_codes import execution_by_service_code
 from certapp.reporting.services import INDICATORS, order_number
 
@@ -44,9 +44,15 @@ class OrderLinesInputSchema(Schema):
                         metadata={"description": "код направленности -> план"})
 
 
-class PeriodQuerySchema(Schema):
+QUARTER_MESSAGE = "Квартал — от 1 до 4."
+
+
+class PeriodQuerySchema(FilterSchema):
+    """The execution report's year and quarter, for the page and the API alike (common.schemas.page_filters;
+    the page takes this year when none is given)."""
+
     year = Year(required=True)
-    quarter = fields.Integer(validate=validate.Range(min=1, max=4))
+    quarter = FilterId(QUARTER_MESSAGE, low=1, high=4, metadata={"description": "left out: the whole year"})
 
 
 class ExecutionLineSchema(Schema):

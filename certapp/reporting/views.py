@@ -11,14 +11,16 @@ from certapp.common.errors import DomainError, NotFoundError
 from certapp.common.exports import xlsx_response
 from certapp.common.money import kopecks_to_rub_str, parse_rub
 from certapp.common.months import year_arg
-from certapp.common.pagination import paginate
+from certapp.common.pagination import page_number, paginate
 from certapp.common.printing import pdf_response, print_page
 from certapp.common.replica import reads_from_replica
+from certapp.common.schemas import page_filters
 from certapp.common.templating import plural
 from certapp.common.web import run_and_flash
 from certapp.db import db
 from certapp.reference.services import get_municipality_of, list_municipalities
 from certapp.reporting import render, services
+from certapp.reporting.schemas import PeriodQuerySchema
 from certapp.reporting.service_codes import execution_by_service_code, indicators_by_service_code
 from certapp.uow import refuse
 
@@ -71,10 +73,11 @@ def approve(order_id: int):
     return redirect(url_for("reporting.social_order", order_id=order_id))
 
 
-def _period_args():
-    year = year_arg(request.args, clock.today().year)
-    quarter = request.args.get("quarter", type=int) or None
-    return year, quarter
+def _period_args() -> tuple[int, int | None, dict[str, str]]:
+    """The report's year (this year when none is given or it is refused) and quarter, by the API's own schema
+    (api.execution), and the message of each refused one."""
+    args, errors = page_filters(PeriodQuerySchema(partial=("year",)), request.args)
+    return args.get("year") or clock.today().year, args.get("quarter"), errors
 
 
 @bp.route("/execution")
@@ -83,13 +86,15 @@ def _period_args():
 @roles("department", "bookkeeping")
 @reads_from_replica
 def execution(fmt: str | None = None):
-    year, quarter = _period_args()
+    year, quarter, errors = _period_args()
     try:
         report = services.execution_report(year, quarter)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("reporting.execution"))
     name = f"execution-{year}{'-q' + str(quarter) if quarter else ''}"
+    if errors:  # a refused year or quarter is told on the page, never exported as another period's report
+        fmt = None
     if fmt == "xlsx":
         return xlsx_response(f"{name}.xlsx", [(f"Исполнение {report.title}"[:31], render.EXECUTION_HEADERS,
                                                render.execution_rows(report), (2, 3, 5, 6, 8, 9))])
@@ -102,7 +107,7 @@ def execution(fmt: str | None = None):
                           url_for("reporting.execution", year=year, quarter=quarter))
     formed = db.session.execute(services.formed_reports(year, quarter or 0)).scalars().all()
     return render_template("reporting/execution.html", report=report, year=year, quarter=quarter, formed=formed,
-                           by_code=execution_by_service_code(year, quarter))
+                           by_code=execution_by_service_code(year, quarter), errors=errors), 422 if errors else 200
 
 
 @bp.route("/execution/form", methods=["POST"])
@@ -269,6 +274,6 @@ def feedback():
             run_and_flash(lambda: services.answer_feedback(current_user, request.form.get("feedback_id", type=int),
                                                            request.form.get("answer")), "Ответ опубликован.")
         return redirect(url_for("reporting.feedback"))
-    page = paginate(services.feedback_for(current_user), request.args.get("page", 1, type=int), 50)
+    page = paginate(services.feedback_for(current_user), page_number(request.args), 50)
     to_rate = services.months_to_rate(current_user) if current_user.role == "parent" else []
     return render_template("reporting/feedback.html", page=page, to_rate=to_rate)

@@ -36,7 +36,7 @@ def test_types_nulls_and_ranges_are_told_in_russian(api, users):
     client = api(users["department"])
     response = client.get("/api/v1/reports/execution", query_string={"year": 2026, "quarter": 9})
     assert response.status_code == 422
-    assert response.json["errors"]["query"]["quarter"] == ["Допустимо от 1 до 4."]
+    assert response.json["errors"]["query"]["quarter"] == ["Квартал — от 1 до 4."]  # reporting.schemas.PeriodQuerySchema
     response = api(users["bookkeeping"]).post("/api/v1/bookkeeping/agreements/1/conclude",
                                               json={"valid_from": None, "volume_children": "много"})
     assert response.status_code == 422

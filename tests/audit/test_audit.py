@@ -1,6 +1,8 @@
+import pytest
 from sqlalchemy import select
 
 from certapp.audit.models import AuditEvent
+from certapp.audit.schemas import WRONG_DAY
 from certapp.db import db
 from certapp.reference.models import Period
 from tests.factories import listed_total
@@ -83,3 +85,34 @@ def test_the_date_filter_takes_local_days(app, users):
         return event in db.session.execute(query_events(**days)).scalars().all()
     assert found(date_from=date(2027, 1, 1), date_to=date(2027, 1, 1))
     assert not found(date_to=date(2026, 12, 31))
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("actor", "a\x00b", "Поле «Кто» содержит недопустимый символ."),
+    ("action", "u" * 65, "Поле «Действие» длиннее 64 символов."),
+    ("object_id", "1\x00", "Поле «№ объекта» содержит недопустимый символ."),
+    ("date_from", "31.02.2026", WRONG_DAY),
+    ("date_to", "2026-02-01\x00", WRONG_DAY),
+])
+def test_the_journals_page_and_api_refuse_a_filter_with_the_same_message(login, api, users, name, value, message):
+    """One schema (audit.schemas.AuditQuerySchema) reads the filters of the page and of the API."""
+    page = login(users["department"]).get("/audit/", query_string={"object_type": "User", name: value})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and f'id="{name}-error">{message}<' in text
+    assert users["bookkeeping"].email in text  # the list is still shown, by the filters that are right
+    answer = api(users["department"]).get("/api/v1/audit-events", query_string={"object_type": "User", name: value})
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {name: [message]}
+
+
+def test_the_journals_number_and_days_in_any_scripts_digits_filter_alike(login, api, users):
+    wanted = str(users["bookkeeping"].id)
+    plain = api(users["department"]).get("/api/v1/audit-events", query_string={
+        "object_type": "User", "object_id": wanted, "date_from": "2020-01-01"}).json
+    assert [e["object_id"] for e in plain] == [wanted]
+    for digits in ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"):
+        typed = {"object_type": "User", "object_id": wanted.translate(str.maketrans("0123456789", digits)),
+                 "date_from": "2020-01-01".translate(str.maketrans("0123456789", digits))}
+        assert api(users["department"]).get("/api/v1/audit-events", query_string=typed).json == plain
+        page = login(users["department"]).get("/audit/", query_string=typed)
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and users["bookkeeping"].email in text and users["provider"].email not in text

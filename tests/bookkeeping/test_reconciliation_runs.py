@@ -132,3 +132,34 @@ def test_a_second_request_while_a_run_is_unfinished_answers_that_run(users, api,
     db.session.commit()
     again = api(bookkeeper).post("/api/v1/bookkeeping/reconciliation")
     assert again.status_code == 202 and again.json["id"] != unfinished.id
+
+
+@pytest.mark.parametrize("value, message", [
+    ("24-\x00", "Поле «После номера» содержит недопустимый символ."),
+    ("9" * 33, "Поле «После номера» длиннее 32 символов."),
+])
+def test_a_wrong_after_of_the_certificate_lines_is_told_on_the_page_and_under_errors_query(users, login, api,
+                                                                                          value, message):
+    """One schema (bookkeeping.schemas.CertificateLinesQuerySchema) reads `after` on the page and in the API."""
+    certificate = make_certificate(department=users["department"])
+    db.session.commit()
+    page = login(users["bookkeeping"]).get("/bookkeeping/reconciliation", query_string={"after": value})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and f'id="after-error">{message}' in text
+    assert f"<td>{certificate.number}</td>" in text  # the lines from the first
+    answer = api(users["bookkeeping"]).get("/api/v1/bookkeeping/reconciliation/certificates",
+                                           query_string={"after": value})
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {"after": [message]}
+
+
+def test_the_certificate_lines_after_a_number_in_any_scripts_digits_are_the_same(users, login, api):
+    numbers = sorted(make_certificate(department=users["department"]).number for _ in range(2))
+    db.session.commit()
+    client = api(users["bookkeeping"])
+    for digits in ("0123456789", "０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"):
+        after = numbers[0].translate(str.maketrans("0123456789", digits))
+        lines = client.get("/api/v1/bookkeeping/reconciliation/certificates", query_string={"after": after}).json
+        assert [c["number"] for c in lines["items"]] == numbers[1:], digits
+        page = login(users["bookkeeping"]).get("/bookkeeping/reconciliation", query_string={"after": after})
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and f"<td>{numbers[1]}</td>" in text and f"<td>{numbers[0]}</td>" not in text

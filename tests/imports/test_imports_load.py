@@ -193,19 +193,30 @@ def test_providers_load_from_xlsx_into_the_registry_and_again_change_nothing(use
     assert "Уже был загружен" in page
 
 
-def test_contracts_load_reserving_the_certificates_part_and_the_reconciliation_holds(users, api, period):
-    client = api(users["department"])
-    post(client, "providers", csv_bytes([provider_row(3)]))
-    provider = db.session.execute(select(Provider).where(Provider.short_name == "АНО «Радуга 3»")).scalar_one()
+def _imported_provider_with_program(client, users, n: int):
+    """Provider n loaded by an import (provider_row(n)) and a program made by its staff account."""
+    post(client, "providers", csv_bytes([provider_row(n)]))
+    provider = db.session.execute(select(Provider).where(Provider.short_name == f"АНО «Радуга {n}»")).scalar_one()
     staff = db.session.execute(select(factories.account_services.User).where(
         factories.account_services.User.provider_id == provider.id)).scalar_one()
     program = factories.make_program(staff, department=users["department"])
     db.session.commit()
+    return provider, program
+
+
+def _contract_row(n: int, provider, program, period) -> dict:
+    """A contracts import row of certificate_row(n)'s child in the program's first group, paid from this month."""
+    return {"СНИЛС ребёнка": snils(7_000_000 + n), "Учебный год": period.code, "ИНН исполнителя": provider.inn,
+            "Программа": program.title, "Группа": "Группа 1",
+            "Первый месяц оплаты в этой системе": f"{clock.today():%m.%Y}", "Цена в месяц, ₽": "1 250,00",
+            "Дата договора": f"01.09.{period.starts_on.year}"}
+
+
+def test_contracts_load_reserving_the_certificates_part_and_the_reconciliation_holds(users, api, period):
+    client = api(users["department"])
+    provider, program = _imported_provider_with_program(client, users, 3)
     post(client, "certificates", csv_bytes([certificate_row(31, **{"Остаток, ₽": "5 000,00"})]))
-    month = clock.today().replace(day=1)
-    row = {"СНИЛС ребёнка": snils(7_000_031), "Учебный год": period.code, "ИНН исполнителя": provider.inn,
-           "Программа": program.title, "Группа": "Группа 1", "Первый месяц оплаты в этой системе": f"{month:%m.%Y}",
-           "Цена в месяц, ₽": "1 250,00", "Дата договора": f"01.09.{period.starts_on.year}"}
+    row = _contract_row(31, provider, program, period)
     bad = {**row, "Программа": "Нет такой", "ИНН исполнителя": "0000000000"}
     refused = outcome(client, post(client, "contracts", csv_bytes([row, bad])))
     assert refused["status"] == "failed" and {p["field"] for p in refused["problems"]} == {"ИНН исполнителя"}
@@ -226,17 +237,9 @@ def test_contracts_load_reserving_the_certificates_part_and_the_reconciliation_h
 def test_an_unknown_program_is_told_under_the_program_column_and_an_unknown_group_under_the_group(
         users, api, period):
     client = api(users["department"])
-    post(client, "providers", csv_bytes([provider_row(5)]))
-    provider = db.session.execute(select(Provider).where(Provider.short_name == "АНО «Радуга 5»")).scalar_one()
-    staff = db.session.execute(select(factories.account_services.User).where(
-        factories.account_services.User.provider_id == provider.id)).scalar_one()
-    program = factories.make_program(staff, department=users["department"])
-    db.session.commit()
+    provider, program = _imported_provider_with_program(client, users, 5)
     post(client, "certificates", csv_bytes([certificate_row(51)]))
-    row = {"СНИЛС ребёнка": snils(7_000_051), "Учебный год": period.code, "ИНН исполнителя": provider.inn,
-           "Программа": program.title, "Группа": "Группа 1",
-           "Первый месяц оплаты в этой системе": f"{clock.today():%m.%Y}", "Цена в месяц, ₽": "1 250,00",
-           "Дата договора": f"01.09.{period.starts_on.year}"}
+    row = _contract_row(51, provider, program, period)
     checked = outcome(client, post(client, "contracts", csv_bytes(
         [{**row, "Программа": "Нет такой"}, {**row, "Группа": "Группа 9"}]), dry_run=True))
     assert [(p["row"], p["field"]) for p in checked["problems"]] == [(2, "Программа"), (3, "Группа")], checked

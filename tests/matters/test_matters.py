@@ -289,3 +289,13 @@ def test_a_provider_sees_its_agreement_to_sign_until_it_signs(users):
     with transaction():
         bookkeeping.accept_agreement(agreement.id, provider_user)
     assert matters_for(provider_user) == []
+
+
+@pytest.mark.parametrize("value", ["0463\x00", "x" * 300])
+def test_a_wrong_municipality_of_the_regional_operator_is_told_beside_it(login, api, users, value):
+    """matters.schemas.MatterQuerySchema's municipality: a NUL or a long text is «no such ОКТМО», never a 500."""
+    page = login(users["region"]).get("/matters", query_string={"municipality": value})
+    assert page.status_code == 422 and 'id="municipality-error">Муниципального образования с таким ОКТМО нет.<' in \
+        page.get_data(as_text=True)
+    refused = api(users["region"]).get("/api/v1/matters", query_string={"municipality": value})
+    assert refused.status_code == 422 and "municipality" in refused.json["errors"]["query"]

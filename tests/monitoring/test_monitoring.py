@@ -285,6 +285,24 @@ def test_ids_in_fullwidth_digits_are_the_same_ids(login, api, world):
     assert page.status_code == 200
 
 
+def test_a_provider_chosen_by_the_address_of_a_new_visit_in_any_scripts_digits_is_chosen(login, world):
+    own = world["own"].id
+    for digits in ("0123456789", "０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"):
+        answer = login(world["moc"]).get("/monitoring/visits/new",
+                                         query_string={"provider": str(own).translate(str.maketrans("0123456789", digits))})
+        assert answer.status_code == 200 and f'<option selected value="{own}">' in answer.get_data(as_text=True), digits
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "\x00", "1" * 5000, "far"])
+def test_a_wrong_provider_chosen_by_the_address_of_a_new_visit_is_told_beside_it(login, world, value):
+    """The visits list's own filter field (monitoring.schemas.VisitQuerySchema), and a provider not offered."""
+    provider = str(world["far"].id) if value == "far" else value
+    answer = login(world["moc"]).get("/monitoring/visits/new", query_string={"provider": provider})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'id="provider_id-error">Такого исполнителя нет: выберите из списка.<' in text
+    assert '<option selected value="">' in text  # nothing chosen in its place
+
+
 def test_html_in_comments_is_shown_as_text(login, world):
     visit = _visit(world, world["own"], comment='<script>alert("x")</script><b>жирный</b>')
     html = login(world["own_user"]).get(f"/monitoring/visits/{visit.id}").get_data(as_text=True)

@@ -233,3 +233,43 @@ def test_the_notifications_name_the_child_in_the_right_case(login, users, app):
         from flask import render_template_string
         assert render_template_string("Выдан {{ child|dative }}, для {{ child|genitive }}", child=child) == \
             "Выдан Петровой Анне Андреевне, для Петровой Анны Андреевны"
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "\x00"])
+def test_a_wrong_unread_filter_is_told_on_the_page_and_under_errors_query(api, login, users, value):
+    """One schema (notifications.schemas.NotificationQuerySchema) reads the filter of the page and of the API."""
+    parent = users["parent"]
+    application = _apply(parent)
+    page = login(parent).get("/notifications", query_string={"unread": value})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'id="unread-error">Укажите 1 (да) или 0 (нет).<' in text
+    assert f"Заявление № {application.number} принято" in text  # the list is still shown
+    answer = api(parent).get("/api/v1/notifications", query_string={"unread": value})
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {"unread": ["Укажите 1 (да) или 0 (нет)."]}
+
+
+def test_the_unread_filter_in_any_scripts_digits_shows_what_waits(api, login, users):
+    parent = users["parent"]
+    application = _apply(parent)
+    note = db.session.execute(select(Notification).where(Notification.user_id == parent.id)).scalar_one()
+    services.mark_read(note.id, parent)
+    db.session.commit()
+    for typed in ("1", "１", "١"):
+        page = login(parent).get("/notifications", query_string={"unread": typed})
+        assert page.status_code == 200 and "Уведомлений нет." in page.get_data(as_text=True), typed
+        assert listed_total(api(parent).get("/api/v1/notifications", query_string={"unread": typed})) == 0
+    everything = login(parent).get("/notifications", query_string={"unread": "0"}).get_data(as_text=True)
+    assert f"Заявление № {application.number} принято" in everything
+
+
+@pytest.mark.parametrize("value", ["nonsense", "\x00"])
+def test_a_wrong_state_of_the_outbox_is_told_beside_its_field_and_the_letters_stay(login, users, value):
+    parent = _confirmed(users["parent"])
+    _apply(parent)
+    client = login(users["region"])
+    assert parent.email in client.get("/mail/outbox", query_string={"status": "pending"}).get_data(as_text=True)
+    assert parent.email not in client.get("/mail/outbox", query_string={"status": "sent"}).get_data(as_text=True)
+    page = client.get("/mail/outbox", query_string={"status": value})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'id="status-error">Такого состояния нет: выберите из списка.<' in text
+    assert parent.email in text

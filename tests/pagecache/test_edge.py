@@ -7,26 +7,7 @@ from flask import request_started
 
 from certapp.pagecache.pages import ANONYMOUS_CACHE_CONTROL
 from tests.conftest import REDIS_URL
-from tests.factories import make_certificate, make_contract, make_program, make_provider
 from tests.pagecache.test_page_cache import _Statements
-
-
-@pytest.fixture
-def program(users):
-    """A published program with one group of one seat."""
-    from certapp.db import db
-
-    provider_user, _ = make_provider(users["provider"], users["department"])
-    program = make_program(provider_user, users["department"], title="Шахматы для всех", capacity=1)
-    db.session.commit()
-    return program
-
-
-def _take_the_seat(users, program):
-    from certapp.db import db
-
-    make_contract(make_certificate(users["parent"], users["department"]), users["provider"], program, sign=False)
-    db.session.commit()
 
 
 class _Entered:
@@ -84,13 +65,13 @@ def test_an_etag_held_is_answered_304_at_the_edge_with_the_caching_and_security_
     assert head.status_code == 200 and at_edge and head.data == b""
 
 
-def test_a_seat_taken_shows_on_the_very_next_request_through_the_edge(app, client, users, program):
+def test_a_seat_taken_shows_on_the_very_next_request_through_the_edge(app, client, program, take_the_seat):
     page = f"/catalog/{program.id}"
     client.get(page)
     held, at_edge = _edge(app, client.get, page)
     assert at_edge and "1 из 1" in held.get_data(as_text=True)
 
-    _take_the_seat(users, program)
+    take_the_seat()
 
     fresh, at_edge = _edge(app, client.get, page, headers={"If-None-Match": held.headers["ETag"]})
     assert fresh.status_code == 200 and not at_edge and "0 из 1" in fresh.get_data(as_text=True)
@@ -142,7 +123,7 @@ def test_with_the_edge_off_hits_go_through_the_app(app, client, program):
 
 
 @pytest.mark.app_config(PAGE_CACHE_URL=REDIS_URL)
-def test_the_edge_keeps_its_answers_in_redis_when_it_is_configured(app, client, users, program):
+def test_the_edge_keeps_its_answers_in_redis_when_it_is_configured(app, client, program, take_the_seat):
     import redis  # only this test talks to Redis itself
 
     store = redis.Redis.from_url(REDIS_URL)
@@ -151,19 +132,19 @@ def test_the_edge_keeps_its_answers_in_redis_when_it_is_configured(app, client, 
     client.get(page)
     assert len(store.keys("certapp:edge:*")) == 1
     assert _edge(app, client.get, page)[1]
-    _take_the_seat(users, program)
+    take_the_seat()
     fresh, at_edge = _edge(app, client.get, page)
     assert not at_edge and "0 из 1" in fresh.get_data(as_text=True)
     store.flushdb()
 
 
 @pytest.mark.commits
-def test_committed_for_real_the_next_request_after_a_seat_taken_is_made_afresh(app, client, users, program):
+def test_committed_for_real_the_next_request_after_a_seat_taken_is_made_afresh(app, client, program, take_the_seat):
     """The stamps read at the edge on the worker's own autocommit connection, as in production."""
     page = f"/catalog/{program.id}"
     client.get(page)
     assert _edge(app, client.get, page)[1]
-    _take_the_seat(users, program)
+    take_the_seat()
     fresh, at_edge = _edge(app, client.get, page)
     assert not at_edge and "0 из 1" in fresh.get_data(as_text=True)
 

@@ -9,21 +9,6 @@ from certapp.db import db
 from certapp.pagecache.pages import ANONYMOUS_CACHE_CONTROL
 from certapp.pagecache.versions import scopes_written, stamps, touched
 from tests.conftest import REDIS_URL
-from tests.factories import make_certificate, make_contract, make_program, make_provider
-
-
-@pytest.fixture
-def program(users):
-    """A published program with one group of one seat."""
-    provider_user, _ = make_provider(users["provider"], users["department"])
-    program = make_program(provider_user, users["department"], title="Шахматы для всех", capacity=1)
-    db.session.commit()
-    return program
-
-
-def _take_the_seat(users, program):
-    make_contract(make_certificate(users["parent"], users["department"]), users["provider"], program, sign=False)
-    db.session.commit()
 
 
 class _Statements:
@@ -42,7 +27,7 @@ class _Statements:
         event.remove(db.engine, "before_cursor_execute", self._note)
 
 
-def test_a_seat_taken_shows_on_the_next_anonymous_program_page_and_catalog(app, client, users, program):
+def test_a_seat_taken_shows_on_the_next_anonymous_program_page_and_catalog(app, client, program, take_the_seat):
     page, api = f"/catalog/{program.id}", f"/api/v1/programs/{program.id}"
     assert "1 из 1" in client.get(page).get_data(as_text=True)
     assert client.get(api).json["groups"][0]["seats_left"] == 1
@@ -51,7 +36,7 @@ def test_a_seat_taken_shows_on_the_next_anonymous_program_page_and_catalog(app, 
         assert "1 из 1" in client.get(page).get_data(as_text=True)
     assert len(kept.seen) == 1 and "data_version" in kept.seen[0]
 
-    _take_the_seat(users, program)
+    take_the_seat()
 
     assert "0 из 1" in client.get(page).get_data(as_text=True)
     assert client.get(api).json["groups"][0]["seats_left"] == 0
@@ -59,7 +44,7 @@ def test_a_seat_taken_shows_on_the_next_anonymous_program_page_and_catalog(app, 
     assert "Шахматы для всех" not in client.get("/catalog?seats=1").get_data(as_text=True)
 
 
-def test_an_etag_held_is_answered_304_until_the_data_changes(app, client, users, program):
+def test_an_etag_held_is_answered_304_until_the_data_changes(app, client, program, take_the_seat):
     first = client.get("/catalog")
     etag = first.headers["ETag"]
     assert first.status_code == 200 and first.headers["Cache-Control"] == ANONYMOUS_CACHE_CONTROL
@@ -68,7 +53,7 @@ def test_an_etag_held_is_answered_304_until_the_data_changes(app, client, users,
     assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
     assert client.get("/api/v1/programs/catalog", headers={"If-None-Match": etag}).status_code == 200  # another key
 
-    _take_the_seat(users, program)
+    take_the_seat()
 
     changed = client.get("/catalog", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
@@ -144,16 +129,16 @@ def test_with_the_cache_off_pages_are_made_each_time(app, client, users, program
 
 
 @pytest.mark.app_config(PAGE_CACHE_URL="redis://127.0.0.1:1/0")
-def test_a_redis_that_is_down_leaves_the_pages_made_without_it(app, client, users, program):
+def test_a_redis_that_is_down_leaves_the_pages_made_without_it(app, client, program, take_the_seat):
     for _ in range(2):
         page = client.get(f"/catalog/{program.id}")
         assert page.status_code == 200 and "1 из 1" in page.get_data(as_text=True)
-    _take_the_seat(users, program)
+    take_the_seat()
     assert "0 из 1" in client.get(f"/catalog/{program.id}").get_data(as_text=True)
 
 
 @pytest.mark.app_config(PAGE_CACHE_URL=REDIS_URL)
-def test_pages_are_kept_in_redis_when_it_is_configured(app, client, users, program):
+def test_pages_are_kept_in_redis_when_it_is_configured(app, client, program, take_the_seat):
     import redis  # only this test talks to Redis itself
 
     store = redis.Redis.from_url(REDIS_URL)
@@ -164,18 +149,18 @@ def test_pages_are_kept_in_redis_when_it_is_configured(app, client, users, progr
     with _Statements() as kept:
         assert "1 из 1" in client.get(page).get_data(as_text=True)
     assert len(kept.seen) == 1
-    _take_the_seat(users, program)
+    take_the_seat()
     assert "0 из 1" in client.get(page).get_data(as_text=True)
     store.flushdb()
 
 
 @pytest.mark.commits
-def test_committed_for_real_a_seat_taken_shows_on_the_next_request(app, client, users, program):
+def test_committed_for_real_a_seat_taken_shows_on_the_next_request(app, client, program, take_the_seat):
     """The stamps read on a connection of their own (autocommit, no transaction), as in production."""
     page = f"/catalog/{program.id}"
     assert "1 из 1" in client.get(page).get_data(as_text=True)
     etag = client.get(page).headers["ETag"]
-    _take_the_seat(users, program)
+    take_the_seat()
     fresh = client.get(page, headers={"If-None-Match": etag})
     assert fresh.status_code == 200 and "0 из 1" in fresh.get_data(as_text=True)
 

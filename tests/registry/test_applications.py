@@ -270,6 +270,41 @@ def test_registry_search_finds_by_cyrillic_name_in_any_case(api):
     assert BIK not in found.get_data(as_text=True)  # bank details are not published
 
 
+def test_the_registry_page_its_csv_and_the_api_search_alike_in_any_scripts_digits(client, api):
+    """One schema (registry.schemas.RegistryQuerySchema) reads the search of the page, its CSV and the API."""
+    make_provider(full_name="МБУ ДО «Дом детского творчества»", short_name="МБУ ДО ДДТ")
+    _, other = make_provider()
+    db.session.commit()
+    for words in ("  дом   ДЕТСКОГО ", other.inn.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))):
+        wanted, unwanted = ("МБУ ДО ДДТ", other.inn) if "дом" in words else (other.inn, "МБУ ДО ДДТ")
+        page = client.get("/registry/", query_string={"q": words})
+        assert page.status_code == 200 and wanted in page.get_data(as_text=True)
+        assert unwanted not in page.get_data(as_text=True)
+        export = client.get("/registry/export.csv", query_string={"q": words}).get_data(as_text=True)
+        assert wanted in export and unwanted not in export
+        found = api().get("/api/v1/registry/entries", query_string={"q": words})
+        assert listed_total(found) == 1 and wanted in found.get_data(as_text=True)
+        assert api().get("/api/v1/registry/entries", query_string={"search": words}).json == found.json
+
+
+@pytest.mark.parametrize("value, message", [
+    ("дом\x00", "Поле «Поиск» содержит недопустимый символ."),
+    ("д" * 101, "Поле «Поиск» длиннее 100 символов."),
+])
+def test_a_wrong_search_of_the_registry_is_told_beside_its_field_never_exported(client, api, value, message):
+    _, provider = make_provider()
+    db.session.commit()
+    page = client.get("/registry/", query_string={"q": value})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and f'id="q-error">{message}<' in text and provider.inn in text
+    export = client.get("/registry/export.csv", query_string={"q": value})
+    assert export.status_code == 422 and export.mimetype == "text/html" and f'id="q-error">{message}<' in export.get_data(as_text=True)
+    answer = api().get("/api/v1/registry/entries", query_string={"q": value})
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {"q": [message]}
+    assert api().get("/api/v1/registry/entries", query_string={"search": value}).json["errors"]["query"] == {
+        "search": [message]}
+
+
 def test_a_draft_is_titled_a_draft_of_an_application_not_an_application_draft(login, users):
     draft = services.save_application(users["provider"], application_data())
     db.session.commit()

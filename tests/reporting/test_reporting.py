@@ -117,6 +117,33 @@ def test_quarter_report_counts_only_its_months(api, world):
     assert sport["money_percent"] is None  # no approved order: no plan
 
 
+@pytest.mark.parametrize("value", ["9", "0", "x", "\x00", "1" * 5000])
+def test_a_wrong_quarter_is_told_beside_it_on_the_page_never_exported_and_under_errors_query(api, login, world, value):
+    """One schema (reporting.schemas.PeriodQuerySchema) reads the period of the page, its files and the API."""
+    department, year = world["users"]["department"], world["m0"].year
+    asked = {"year": year, "quarter": value}
+    page = login(department).get("/reports/execution", query_string=asked)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'id="quarter-error">Квартал — от 1 до 4.<' in text
+    assert f"Отчёт об исполнении социального заказа: {year} год" in text  # the year's report is still shown
+    for fmt in ("xlsx", "pdf"):
+        export = login(department).get(f"/reports/execution.{fmt}", query_string=asked)
+        assert export.status_code == 422 and export.mimetype == "text/html", fmt
+    answer = api(department).get("/api/v1/reports/execution", query_string=asked)
+    assert answer.status_code == 422 and answer.json["errors"]["query"] == {"quarter": ["Квартал — от 1 до 4."]}
+
+
+def test_a_quarter_and_year_in_arabic_indic_or_fullwidth_digits_are_that_quarter(api, login, world):
+    department, m0 = world["users"]["department"], world["m0"]
+    quarter = (m0.month - 1) // 3 + 1
+    plain = api(department).get("/api/v1/reports/execution", query_string={"year": m0.year, "quarter": quarter}).json
+    for digits in ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"):
+        typed = {"year": str(m0.year).translate(str.maketrans("0123456789", digits)), "quarter": digits[quarter]}
+        assert api(department).get("/api/v1/reports/execution", query_string=typed).json == plain
+        page = login(department).get("/reports/execution", query_string=typed)
+        assert page.status_code == 200 and f"{quarter} квартал {m0.year} года" in page.get_data(as_text=True)
+
+
 def test_approved_order_is_fixed_and_changes_are_new_versions(api, world):
     client = api(world["users"]["department"])
     year = world["m0"].year
