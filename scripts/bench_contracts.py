@@ -42,7 +42,6 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -229,13 +228,6 @@ def measure(label: str, phases: dict[str, list], clients: int, hello_url: str, r
         print(f"  !! hello: {hello.errors} server errors", flush=True)
 
 
-def next_month_third(today: date) -> str:
-    """The 3rd of the month after `today` at noon (local time), ISO: certapp's clock during the load."""
-    first = today.replace(day=1)
-    return (first.replace(year=first.year + 1, month=1) if first.month == 12
-            else first.replace(month=first.month + 1)).replace(day=3).isoformat() + "T12:00"
-
-
 def stop_all(servers: list) -> None:
     """Ask every server to stop at once, then wait (a loaded machine may take a while), killing a late one."""
     for server in servers:
@@ -284,9 +276,11 @@ def main() -> int:
     (hello_dir / "hello_app.py").write_text(textwrap.dedent(HELLO_APP))
     settings = (args.workers, "sync", 1)
     from certapp.common import clock
+    from certapp.common.months import add_months, first_of_month
     with setup["app"].app_context():
         today = clock.today()  # the set-up's day (CERTAPP_CLOCK_NOW when it is fixed): its month is reported
-    env = {"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": next_month_third(today)}
+    after = add_months(first_of_month(today), 1).replace(day=3).isoformat() + "T12:00"  # the 3rd of next month, noon
+    env = {"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": after}
     hello = Server("hello_app:app", free_port(), *settings, cwd=hello_dir)
     servers = {"certapp": Server("wsgi:app", args.port, *settings, cwd=ROOT, env=env)}
     if args.compare:

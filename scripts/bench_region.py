@@ -223,14 +223,16 @@ def offer_contracts(app, distinct: int, shared: int) -> tuple[list[tuple[int, in
     return offers, tokens
 
 
-def contracts_to_report(app, count: int) -> tuple[list[int], dict[int, str], dict[int, int]]:
-    """Generated active contracts whose current month is not reported, their providers' tokens."""
+def contracts_to_report(app, count: int) -> tuple[list[int], dict[int, str], dict[int, int], dict[int, int]]:
+    """Generated active contracts whose current month is not reported, their providers' tokens, and the
+    lessons their group's schedule has in the month (what the report says was planned)."""
     from sqlalchemy import select
 
     from certapp.accounts import services as accounts
     from certapp.accounts.models import User
     from certapp.common import clock
     from certapp.contracts.models import Contract, ContractMonth
+    from certapp.contracts.service_reports import scheduled_lessons
     from certapp.db import db
     from certapp.uow import transaction
 
@@ -246,7 +248,9 @@ def contracts_to_report(app, count: int) -> tuple[list[int], dict[int, str], dic
             for _, user_id in rows:
                 if user_id not in tokens:
                     tokens[user_id] = accounts.create_token(db.session.get(User, user_id), "bench")[1]
-    return [r[0] for r in rows], tokens, {r[0]: r[1] for r in rows}
+        planned = {contract_id: scheduled_lessons(db.session.get(Contract, contract_id).group, month) or 8
+                   for contract_id, _ in rows}
+    return [r[0] for r in rows], tokens, {r[0]: r[1] for r in rows}, planned
 
 
 def official_token(app, role: str) -> tuple[str, str]:
@@ -339,15 +343,28 @@ def main() -> int:
             print(f"    invariant over the {len(touched)} certificates signed on: "
                   f"{'no mismatch, nothing overdrawn' if not bad else bad[:5]}", flush=True)
         if "report" not in skip:
-            ids, tokens, provider_of = contracts_to_report(app, args.reports)
+            ids, tokens, provider_of, planned = contracts_to_report(app, args.reports)
             from certapp.common import clock
+            from certapp.common.months import add_months, first_of_month
             with app.app_context():
-                month = f"{clock.today():%Y-%m}"  # the server's day (CERTAPP_CLOCK_NOW when it is fixed)
-            reports = [(f"{api}/contracts/{c}/reports", tokens[provider_of[c]],
-                        {"month": month, "lessons_planned": 8, "lessons_held": 8 - c % 3}) for c in ids]
-            result = load(reports + reports[::-1], args.clients)
+                today = clock.today()  # the set-up's day (CERTAPP_CLOCK_NOW when it is fixed): its month is reported
+            # a month is reported once it is over: these reports go to a server whose day is the 3rd of the next
+            # month (same settings), as in scripts/bench_contracts.py
+            after = add_months(first_of_month(today), 1).replace(day=3).isoformat() + "T12:00"
+            reporter = Server("wsgi:app", 5073, *settings, cwd=ROOT,
+                              env={"CERTAPP_LOG_LEVEL": "WARNING", "CERTAPP_CLOCK_NOW": after})
+            try:
+                reporter.wait("/healthz")
+                reports = [(f"{reporter.url}/api/v1/contracts/{c}/reports", tokens[provider_of[c]],
+                            {"month": f"{today:%Y-%m}", "lessons_planned": planned[c],
+                             "lessons_held": max(planned[c] - c % 3, 0)}) for c in ids]
+                result = load(reports + reports[::-1], args.clients)
+            finally:
+                reporter.stop()
             row(f"month reports ({len(ids)} contracts, each twice)", rate_text(result), rate_text(hello_post))
             print(f"    outcomes {result['outcomes']}", flush=True)
+            if not any(outcome.startswith("2") for outcome in result["outcomes"]):
+                print("    NOT MEASURED: every report was refused (see the outcomes)", flush=True)
 
         if "catalog" not in skip:
             hello_seq = sequential([hello.url + "/hello"], 200)
