@@ -185,7 +185,7 @@ def state_name(object_type: str, state: str | None) -> str:
 
 #: the keys of an event's details, in Russian (a key not named here is shown as it is)
 DETAIL_NAMES = {
-    "reason": "Причина", "grounds": "Основание", "year": "Год", "quarter": "Квартал", "month": "Месяц",
+    "reason": "Причина", "method": "Метод", "path": "Адрес", "grounds": "Основание", "year": "Год", "quarter": "Квартал", "month": "Месяц",
     "from_month": "С месяца", "start_month": "Первый месяц", "day": "День", "starts_on": "Начало", "ends_on": "Окончание",
     "total": "Всего", "rows": "Строк", "lines": "Строк", "number": "Номер", "name": "Название", "email": "Почта",
     "role": "Роль", "inn": "ИНН", "oktmo": "ОКТМО", "number_code": "Код номеров", "code": "Код", "key": "Ключ",
@@ -209,7 +209,9 @@ MONEY_KEYS = {"nominal", "amount", "amount_kopecks", "price_kopecks", "total", "
               "advance", "price"}
 #: details whose values are codes with names of their own (the same dicts the pages use)
 VALUE_NAMES = {"grounds": TERMINATION_GROUNDS, "by_role": ROLES, "role": ROLES, "kind": CERTIFICATE_KINDS,
-               "status": {**CERTIFICATE_APPLICATION_STATUSES, **CERTIFICATE_STATUSES}}
+               "status": {**CERTIFICATE_APPLICATION_STATUSES, **CERTIFICATE_STATUSES},
+               # a refused request's reason (audit.services.record_refusal); other reasons are people's words
+               "reason": {"forbidden": "нет права на это действие", "invalid_token": "неверный или отозванный токен"}}
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
@@ -254,7 +256,7 @@ def details_text(details, numbers: dict[tuple[str, str], str] | None = None) -> 
         return str(details)
     parts = []
     for key, value in details.items():
-        if key == "key":  # the ledger's idempotency key: for the machine, not for people
+        if key in ("key", "endpoint"):  # the ledger's idempotency key, a refused request's view: for the machine
             continue
         if isinstance(value, dict):
             value = ", ".join(f"{DETAIL_NAMES.get(k, k)} {_value_text(k, v)}" for k, v in value.items())

@@ -26,6 +26,11 @@ class BaseForm(FlaskForm):
         valid = super().validate(extra_validators)
         for field in self:
             if field.errors and field.type not in ("CSRFTokenField", "HiddenField", "SubmitField"):
+                if (field.process_errors and any(message in _REQUIRED for message in field.errors)
+                        and any(isinstance(raw, str) and raw.strip() for raw in field.raw_data or ())):
+                    # a value sent but unreadable (abc, a NUL, 5 000 digits in a number field): DataRequired
+                    # cleared the field's own «неверное целое число» and said «заполните», which it was
+                    field.errors = list(field.process_errors)
                 field.errors = [_name_the_field(field, message) for message in field.errors]
         return valid
 
@@ -53,7 +58,7 @@ class BaseForm(FlaskForm):
 
 def _name_the_field(field, message: str) -> str:
     label = field.label.text.rstrip(":")
-    if message in ("Обязательное поле.", "This field is required."):
+    if message in _REQUIRED:
         if field.type == "BooleanField":
             return f"Отметьте «{label}»."
         if field.type in ("RadioField", "SelectField"):
@@ -64,6 +69,10 @@ def _name_the_field(field, message: str) -> str:
     if message in _BARE_MESSAGES:  # WTForms' own, which do not say which field they are about
         return f"Поле «{label}»: {message[:1].lower()}{message[1:]}"
     return message
+
+
+#: DataRequired's and InputRequired's own message (Russian and English)
+_REQUIRED = ("Обязательное поле.", "This field is required.")
 
 
 #: WTForms' built-in messages (Russian and English) that name no field

@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from certapp.common.schemas import NO_SUCH_PROVIDER, DecimalString, FilterId, FilterSchema, MunicipalityOktmo, Year
 from certapp.monitoring.models import MAX_WEIGHT, RESULTS
-from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE
+from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE, is_filter_provider
 
 #: a visit answers at most this many checklist items in one request
 MAX_RESULTS = 200
@@ -67,7 +67,7 @@ class VisitSchema(VisitSummarySchema):
 class VisitQuerySchema(FilterSchema):
     """The visits list's filters, for the page and the API alike (common.schemas.page_filters)."""
 
-    provider = FilterId(NO_SUCH_PROVIDER, metadata={"description": "a provider's id"})
+    provider = FilterId(NO_SUCH_PROVIDER, exists=is_filter_provider, metadata={"description": "a provider's id"})
     year = Year()
 
 

@@ -90,3 +90,13 @@ def test_the_journal_names_documents_by_their_numbers_not_their_ids(app, users, 
     assert f"Сертификат № {certificate.number}" in journal and f"Сертификат: {certificate.number}" in journal
     assert f"Сертификат № {certificate.id}<" not in journal and f"Сертификат №: {certificate.id}" not in journal
     assert labels.details_text({"certificate_id": 7}) == "Сертификат №: 7"  # a number unknown: the id, as before
+
+
+def test_a_refused_request_reads_in_russian_without_the_views_internal_name():
+    """The log's «Запрос отклонён» row: its reason in words, the address kept, the view's name (for the
+    machine) left out — not «Причина: forbidden; method: GET; …; endpoint: monitoring.new_visit»."""
+    text = labels.details_text({"reason": "forbidden", "method": "GET", "path": "/monitoring/visits/new",
+                                "endpoint": "monitoring.new_visit"})
+    assert text == "Причина: нет права на это действие; Метод: GET; Адрес: /monitoring/visits/new"
+    assert labels.details_text({"reason": "invalid_token"}) == "Причина: неверный или отозванный токен"
+    assert labels.details_text({"reason": "нет СНИЛС"}) == "Причина: нет СНИЛС"

@@ -535,3 +535,28 @@ def test_the_schedules_totals_card_carries_its_figures_titles_on_a_phone(app, lo
     stylesheet = (Path(app.static_folder) / "css" / "app.css").read_text(encoding="utf-8")
     assert ".table.as-cards :is(td, th)[data-label]::before { content: attr(data-label);" in stylesheet
     assert ".table.as-cards tfoot th { display: block; }" in stylesheet.replace("\n  ", " ")
+
+
+def test_hostile_report_values_are_refused_beside_their_field_and_store_nothing(app, login, setup):
+    """Letters, a NUL, 5 000 digits or a negative count in a month's report: 422 with a Russian message
+    beside the field it concerns (never a 500 nor only a message at the top), and no report stored."""
+    contract = make_contract(setup["certificate"], setup["provider"], setup["program"], sign=False)
+    contracts.sign_contract(contract.id, setup["parent"], "127.0.0.1")
+    db.session.commit()
+    month = this_month()
+    set_clock(app, add_months(month, 1))
+    provider = login(setup["provider"])
+    for field, value in (("lessons_planned", "abc"), ("lessons_planned", "9" * 5000), ("lessons_planned", "\x00"),
+                         ("lessons_held", "-1"), ("attendance", "abc")):
+        data = {"report-month": f"{month:%Y-%m}", "report-lessons_planned": "8", "report-lessons_held": "8",
+                f"report-{field}": value}
+        refused = provider.post(f"/contracts/{contract.id}/report", data=data)
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422, (field, value[:10])
+        assert f'id="report-{field}-error">' in page, (field, value[:10], _alerts(page))
+        if value != "-1":  # a value sent, but no number: not «заполните», which it was
+            assert f'id="report-{field}-error">Поле «' in page and "неверное целое число" in page, (field, value[:10])
+    assert db.session.execute(select(func.count()).select_from(ServiceReport)).scalar_one() == 0
+    empty = provider.post(f"/contracts/{contract.id}/report", data={"report-month": f"{month:%Y-%m}",
+                                                                     "report-lessons_planned": " "})
+    assert 'id="report-lessons_planned-error">Заполните поле «Занятий по расписанию».<' in empty.get_data(as_text=True)

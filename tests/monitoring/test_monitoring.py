@@ -372,3 +372,15 @@ def test_a_checklist_item_is_refused_alike_on_the_page_and_in_the_api(login, api
     answer = api(world["moc"]).post("/api/v1/monitoring/checklist-items", json={"title": title, "weight": int(weight)})
     assert answer.status_code == 422 and answer.json["errors"]["json"] == {name: [message]}
     assert _count(ChecklistItem) == 3
+
+
+def test_the_visits_filter_refuses_a_provider_of_another_municipality_or_none_as_the_contracts_filter(login, api, world):
+    """?provider= of a provider admitted only elsewhere, or of none at all, is told beside the filter (page)
+    and under errors.query (API), 422 — not listed as nothing, as the contracts list does."""
+    for provider in (world["far"].id, 999999):
+        listed = api(world["moc"]).get(f"/api/v1/monitoring/visits?provider={provider}")
+        assert listed.status_code == 422
+        assert listed.json["errors"]["query"]["provider"] == ["Такого исполнителя нет: выберите из списка."]
+        page = login(world["moc"]).get(f"/monitoring/?provider={provider}")
+        assert page.status_code == 422 and "Такого исполнителя нет: выберите из списка." in page.get_data(as_text=True)
+    assert api(world["moc"]).get(f"/api/v1/monitoring/visits?provider={world['own'].id}").status_code == 200
