@@ -25,7 +25,7 @@ class BaseForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
-            if field.errors and field.type not in ("CSRFTokenField", "HiddenField", "SubmitField"):
+            if field.errors and field.type not in UNSHOWN_FIELDS:
                 if (field.process_errors and any(message in _REQUIRED for message in field.errors)
                         and any(isinstance(raw, str) and raw.strip() for raw in field.raw_data or ())):
                     # a value sent but unreadable (abc, a NUL, 5 000 digits in a number field): DataRequired
@@ -70,6 +70,9 @@ def _name_the_field(field, message: str) -> str:
         return f"Поле «{label}»: {message[:1].lower()}{message[1:]}"
     return message
 
+
+#: the kinds of field a form carries but a person does not see (their messages cannot stand beside them)
+UNSHOWN_FIELDS = ("CSRFTokenField", "HiddenField", "SubmitField")
 
 #: DataRequired's and InputRequired's own message (Russian and English)
 _REQUIRED = ("Обязательное поле.", "This field is required.")

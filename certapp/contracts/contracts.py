@@ -34,7 +34,7 @@ from certapp.documents.services import SignedDocument, next_number, sign_documen
 from certapp.ledger import services as ledger
 from certapp.ledger.models import CertificateBalance
 from certapp.programs.models import Program
-from certapp.registry.models import Admission, Provider
+from certapp.registry.models import Provider
 
 
 def upcoming_payments(certificate_ids: list[int], today: date | None = None, per_certificate: int = 3
@@ -431,13 +431,6 @@ def contract_providers(user: User) -> list[Provider]:
     return list(db.session.execute(select(Provider).where(Provider.id.in_(select(Contract.provider_id).distinct()))
                                    .order_by(Provider.short_name)).scalars())
 
-
-def is_filter_provider(provider_id: int) -> bool:
-    """Whether the contracts list can be filtered by this provider: one admitted (at some time) in the
-    caller's municipality — the scope limits the admissions; without a scope (a parent), in any. A provider
-    that does not exist or works only elsewhere is refused beside the filter, not listed as nothing."""
-    return db.session.execute(select(Admission.id).where(Admission.provider_id == provider_id).limit(1)
-                              ).first() is not None
 
 
 def lapse_offers(today: date | None = None, batch: int = 500) -> int:

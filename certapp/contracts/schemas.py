@@ -16,9 +16,10 @@ from certapp.common.schemas import (
     Rubles,
     SearchText,
 )
-from certapp.contracts.contracts import current_split, is_filter_provider
+from certapp.contracts.contracts import current_split
 from certapp.contracts.models import CONTRACT_STATUSES, ENROLLMENT_STATUSES, TERMINATION_GROUNDS, Contract
 from certapp.contracts.service_reports import reportable_months
+from certapp.registry.services import is_filter_provider
 
 
 class EnrollmentInputSchema(Schema):

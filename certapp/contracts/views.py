@@ -8,7 +8,7 @@ from certapp.accounts.access import authenticated, roles
 from certapp.common import clock, events
 from certapp.common.bulk import BulkResult
 from certapp.common.errors import DomainError, PermissionDeniedError
-from certapp.common.forms import choices
+from certapp.common.forms import UNSHOWN_FIELDS, choices
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import month_label, month_label_from, parse_month
 from certapp.common.pagination import page_number, paginate
@@ -200,8 +200,6 @@ def contract_print(contract_id: int):
 _ACTION_FORMS = {"sign": "sign_form", "report": "report_form", "terminate": "terminate_form", "correct": "correction_form"}
 #: a service's field under another name on the page's form
 _FORM_FIELD = {"amount_rub": "amount"}
-#: fields a form carries but does not show (their messages go to the page's top)
-_UNSHOWN = ("CSRFTokenField", "HiddenField", "SubmitField")
 
 
 def _show_refusal(form, shown: bool, error: DomainError | None = None) -> None:
@@ -216,7 +214,7 @@ def _show_refusal(form, shown: bool, error: DomainError | None = None) -> None:
             else:
                 flash(message, "error")
     for field in form if form is not None else ():
-        if field.errors and (not shown or field.type in _UNSHOWN):
+        if field.errors and (not shown or field.type in UNSHOWN_FIELDS):
             for message in field.errors:
                 flash(message, "error")
 

@@ -2,7 +2,8 @@ from marshmallow import Schema, fields, validate
 
 from certapp.common.schemas import NO_SUCH_PROVIDER, DecimalString, FilterId, FilterSchema, MunicipalityOktmo, Year
 from certapp.monitoring.models import MAX_WEIGHT, RESULTS
-from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE, is_filter_provider
+from certapp.monitoring.services import MAX_COMMENT, MAX_TITLE
+from certapp.registry.services import is_filter_provider
 
 #: a visit answers at most this many checklist items in one request
 MAX_RESULTS = 200

@@ -100,13 +100,6 @@ def retire_item(item_id: int, actor: User) -> ChecklistItem:
 
 # --- visits ----------------------------------------------------------------------------------------
 
-def is_filter_provider(provider_id: int) -> bool:
-    """Whether the visits list can be filtered by this provider: one admitted (at some time) in the caller's
-    municipality (the scope limits the admissions), as the contracts list asks. A provider that does not
-    exist or works only elsewhere is refused beside the filter, not listed as nothing."""
-    return db.session.execute(select(Admission.id).where(Admission.provider_id == provider_id).limit(1)
-                              ).first() is not None
-
 
 def providers_to_monitor(municipality_id: int) -> list[Provider]:
     """The providers a support centre visits: in the registry and admitted in its municipality."""

@@ -576,6 +576,14 @@ def admitted_in(provider_id: int, municipality_id: int) -> bool:
                               .execution_options(all_municipalities=True)).first() is not None
 
 
+def is_filter_provider(provider_id: int) -> bool:
+    """Whether a list (contracts, monitoring visits) can be filtered by this provider: one admitted (at some
+    time) in the caller's municipality — the scope limits the admissions; without a scope (a parent), in any.
+    A provider that does not exist or works only elsewhere is refused beside the filter, not listed as nothing."""
+    return db.session.execute(select(Admission.id).where(Admission.provider_id == provider_id).limit(1)
+                              ).first() is not None
+
+
 def admissions_of(provider_id: int) -> list[Admission]:
     """A provider's admissions, every municipality (its staff see them all)."""
     return list(db.session.execute(_admissions_of_query(provider_id)).scalars())
