@@ -118,17 +118,33 @@ def _limit_to_scope(state) -> None:
                            "update()/delete(), or mark it all_municipalities=True with the reason")
     if not state.is_select:
         return
-    if g.get("municipality_scope_untagged"):
-        tagged = with_loader_criteria(MunicipalityTagged, lambda cls: or_(cls.municipality_id == municipality_id,
-                                                                          cls.municipality_id.is_(None)),
-                                      include_aliases=True)
-    else:
-        tagged = with_loader_criteria(MunicipalityTagged, lambda cls: cls.municipality_id == municipality_id,
-                                      include_aliases=True)
-    state.statement = state.statement.options(
-        with_loader_criteria(MunicipalityOwned, lambda cls: cls.municipality_id == municipality_id,
-                             include_aliases=True),
-        tagged,
-        *(with_loader_criteria(entity, factory(municipality_id), include_aliases=True)
-          for entity, factory in _OTHER_CRITERIA),
-    )
+    options = _read_criteria(municipality_id, bool(g.get("municipality_scope_untagged")))
+    # a relationship or column load carries the criteria its parent was loaded with (propagate_to_loaders):
+    # adding them again made each level of loading longer and missed the compiled-statement cache
+    if not any(option is options[0] for option in state.statement._with_options):
+        state.statement = state.statement.options(*options)
+
+
+#: the read criteria of each scope, built once: the same option objects let a load see that it already
+#: carries them, and the statements compiled with them stay in SQLAlchemy's cache
+_READ_OPTIONS: dict[tuple[int, bool, int], tuple] = {}
+
+
+def _read_criteria(municipality_id: int, untagged: bool) -> tuple:
+    key = (municipality_id, untagged, len(_OTHER_CRITERIA))
+    if key not in _READ_OPTIONS:
+        if untagged:
+            tagged = with_loader_criteria(MunicipalityTagged, lambda cls: or_(cls.municipality_id == municipality_id,
+                                                                              cls.municipality_id.is_(None)),
+                                          include_aliases=True)
+        else:
+            tagged = with_loader_criteria(MunicipalityTagged, lambda cls: cls.municipality_id == municipality_id,
+                                          include_aliases=True)
+        _READ_OPTIONS[key] = (
+            with_loader_criteria(MunicipalityOwned, lambda cls: cls.municipality_id == municipality_id,
+                                 include_aliases=True),
+            tagged,
+            *(with_loader_criteria(entity, factory(municipality_id), include_aliases=True)
+              for entity, factory in _OTHER_CRITERIA),
+        )
+    return _READ_OPTIONS[key]

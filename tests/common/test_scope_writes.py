@@ -101,3 +101,37 @@ def test_a_department_cannot_send_again_the_other_municipalitys_failed_letter(tw
     # its own letter was handed out again (attempts from 0; the delivery that follows the commit may
     # already have sent it or tried it anew, whichever the test's mail set-up allows)
     assert letters[ids[first.municipality_id]] != ("failed", 8)
+
+
+def test_loads_in_a_scope_carry_its_criteria_once(app):
+    """A relationship or column load inherits the criteria of the load that brought its parent: the scope
+    adds them only to a statement that has none (adding them again made every level of loading longer,
+    each statement new to SQLAlchemy's cache: a department's API call took ten times the CPU)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from certapp.certificates.models import Certificate
+    from certapp.common.scope import MunicipalityOwned
+    from tests.factories import make_certificate
+
+    certificate = make_certificate()
+    municipality_id, certificate_id = certificate.municipality_id, certificate.id
+    db.session.commit()
+    db.session.expunge_all()
+    carried = []
+
+    def count(state):
+        if state.is_select:
+            carried.append(sum(getattr(option, "root_entity", None) is MunicipalityOwned
+                               for option in state.statement._with_options))
+
+    event.listen(Session, "do_orm_execute", count)
+    try:
+        with scoped(municipality_id):
+            loaded = db.session.get(Certificate, certificate_id)  # a query
+            assert loaded.child.id and loaded.period.id  # two relationship loads
+            db.session.expire(loaded)
+            assert loaded.number  # a column load
+    finally:
+        event.remove(Session, "do_orm_execute", count)
+    assert len(carried) >= 3 and set(carried) == {1}, carried
