@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from certapp import config as config_module
+from certapp.db import MAX_ID
 from certapp.uow import CertApp
 
 #: the package's folder: its templates and migrations are package data (in a checkout, links to the
@@ -46,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
 class IdConverter(IntegerConverter):
     """<int:…> in routes, bounded to the ids the database can hold: a larger number is a 404."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits, min, max, signed)
 
 

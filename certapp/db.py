@@ -100,6 +100,11 @@ def column_length(column) -> int:
     return column.property.columns[0].type.length
 
 
+#: the largest id an id column holds (a PostgreSQL integer): a larger number names no row, and compared
+#: with a column it is an error of the database, not an empty answer
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

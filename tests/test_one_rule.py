@@ -116,6 +116,13 @@ LISTS = [
     ("parent", "/catalog", "/api/v1/programs/catalog", {"age": "4"}, "age", "Возраст — целое число от 5 до 17."),
     ("parent", "/catalog", "/api/v1/programs/catalog", {"direction": "nonsense"}, "direction",
      "Такой направленности нет: выберите из списка."),
+    # a well-formed id of no provider admitted where the caller looks: refused, not an empty list
+    ("parent", "/catalog", "/api/v1/programs/catalog", {"provider": "٧٧٧٧٧"}, "provider", NO_SUCH_PROVIDER),
+    ("department", "/matters", "/api/v1/matters", {"provider": "77777"}, "provider", NO_SUCH_PROVIDER),
+    ("bookkeeping", "/bookkeeping/registers", "/api/v1/bookkeeping/payment-registers", {"provider_id": "77777"},
+     "provider_id", NO_SUCH_PROVIDER),
+    ("bookkeeping", "/bookkeeping/invoices", "/api/v1/bookkeeping/invoices", {"provider_id": "７７７７７"}, "provider_id",
+     NO_SUCH_PROVIDER),
 ]
 
 

@@ -19,7 +19,7 @@ from certapp.audit.services import record_event
 from certapp.common.errors import ConflictError, FieldChecks, NotFoundError, ValidationError
 from certapp.common.templating import format_wait
 from certapp.common.validators import normalise_email, normalise_phone, validate_password_strength
-from certapp.db import db, utcnow
+from certapp.db import MAX_ID, db, utcnow
 from certapp.reference.models import Municipality
 
 TOKEN_PREFIX = "cat_"
@@ -235,7 +235,7 @@ def end_sessions(user: User) -> None:
 def load_session_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the active user whose session version the cookie still carries."""
     user_id, _, version = (session_id or "").partition(":")
-    if not user_id.isdigit() or not version.isdigit() or int(user_id) > 2**31 - 1:
+    if not user_id.isdigit() or not version.isdigit() or int(user_id) > MAX_ID:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):

@@ -24,6 +24,7 @@ from certapp.common.schemas import (
     Year,
 )
 from certapp.db import column_length
+from certapp.registry.services import is_filter_provider
 
 
 class AgreementSchema(Schema):
@@ -138,7 +139,7 @@ class PaymentRegisterQuerySchema(FilterSchema):
 
     month = Month()
     status = Choice(REGISTER_STATUSES, NO_SUCH_STATE)
-    provider_id = FilterId(NO_SUCH_PROVIDER)
+    provider_id = FilterId(NO_SUCH_PROVIDER, exists=is_filter_provider)
 
 
 class BuildSchema(Schema):
@@ -261,7 +262,7 @@ class InvoiceQuerySchema(FilterSchema):
     month = Month()
     kind = Choice(INVOICE_KINDS, "Такого вида счёта нет: выберите из списка.")
     status = Choice(INVOICE_STATUSES, NO_SUCH_STATE)
-    provider_id = FilterId(NO_SUCH_PROVIDER)
+    provider_id = FilterId(NO_SUCH_PROVIDER, exists=is_filter_provider)
 
 
 class InvoiceSummarySchema(InvoiceSchema):

@@ -13,7 +13,7 @@ from certapp.common.money import parse_rub
 from certapp.common.months import MAX_YEAR, MIN_YEAR, MONTH_MESSAGE, YEAR_MESSAGE, month_arg, year_arg
 from certapp.common.normalise import ascii_text, whole_number
 from certapp.common.validators import text_field
-from certapp.db import column_length
+from certapp.db import MAX_ID, column_length
 
 
 class ErrorSchema(Schema):
@@ -104,15 +104,15 @@ class FilterId(_FromService):
     same on the page and in the API. `exists(id)`: whether a well-formed id names a row the caller may filter
     by (one of another municipality, or none at all, is refused alike rather than listing nothing)."""
 
-    def __init__(self, message: str, low: int = 1, high: int | None = None,
+    def __init__(self, message: str, low: int = 1, high: int = MAX_ID,
                  exists: Callable[[int], bool] | None = None, **kwargs: Any) -> None:
-        limits = {"minimum": low} | ({"maximum": high} if high is not None else {})
+        limits = {"minimum": low, "maximum": high}
         super().__init__(metadata={"type": "integer", **limits, **kwargs.pop("metadata", {})}, **kwargs)
         self.message, self.low, self.high, self.exists = message, low, high, exists
 
     def parse(self, value: Any) -> int:
         number = whole_number(value)
-        if number is None or number < self.low or (self.high is not None and number > self.high):
+        if number is None or number < self.low or number > self.high:
             raise ValidationError(self.message)
         if self.exists is not None and not self.exists(number):
             raise ValidationError(self.message)

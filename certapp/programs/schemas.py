@@ -6,6 +6,7 @@ from certapp.programs.models import PROGRAM_KINDS, PROGRAM_STATUSES
 from certapp.reference.models import MAX_AGE, MIN_AGE
 from certapp.reference.service_scope import registry_number_of
 from certapp.reference.services import list_directions
+from certapp.registry.services import is_filter_provider
 
 
 class ProgramInputSchema(Schema):
@@ -85,7 +86,7 @@ class CatalogQuerySchema(FilterSchema):
     direction = Choice(lambda: {d.code for d in list_directions()}, "Такой направленности нет: выберите из списка.",
                        metadata={"description": "a direction's code"})
     age = FilterId(f"Возраст — целое число от {MIN_AGE} до {MAX_AGE}.", low=MIN_AGE, high=MAX_AGE)
-    provider = FilterId(NO_SUCH_PROVIDER, metadata={"description": "a provider's id"})
+    provider = FilterId(NO_SUCH_PROVIDER, exists=is_filter_provider, metadata={"description": "a provider's id"})
     q = SearchText("Поиск", 200, metadata={"description": "words of the program's title or description"})
     seats = Flag(metadata={"description": "only the programs with free seats"})
     municipality = fields.String(metadata={"description": "ОКТМО: only the programs offered in this municipality "

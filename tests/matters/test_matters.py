@@ -114,9 +114,13 @@ def test_a_provider_id_in_fullwidth_or_arabic_indic_digits_filters_alike(login, 
     db.session.flush()
     stranger = make_user("department", municipality_id=other.id)
     db.session.commit()
-    foreign = login(stranger).get(f"/matters?provider={provider.id}")           # another municipality's official
-    assert foreign.status_code == 200 and "Ничего не ждёт решения." in foreign.get_data(as_text=True)
-    assert api(stranger).get(f"/api/v1/matters?provider={provider.id}").json == []
+    # another municipality's official: a provider not admitted there is refused beside the filter, as none at all
+    for provider_id in (provider.id, 10**15):
+        foreign = login(stranger).get(f"/matters?provider={provider_id}")
+        assert foreign.status_code == 422 and "Такого исполнителя нет: выберите из списка." in foreign.get_data(as_text=True)
+        refused = api(stranger).get(f"/api/v1/matters?provider={provider_id}")
+        assert refused.status_code == 422
+        assert refused.json["errors"]["query"]["provider"] == ["Такого исполнителя нет: выберите из списка."]
 
 
 @pytest.mark.app_config(CLOCK_NOW="2026-12-11")
