@@ -70,6 +70,7 @@ def index():
     return render_template("publication/index.html", orders=orders, reports=reports, published=published,
                            published_orders=services.published_sources("social_order"),
                            published_reports=services.published_sources("execution_report"),
+                           superseded_reports=services.superseded_reports(reports),
                            kinds=PUBLICATION_KINDS, errors=errors, this_year=clock.today().year,
                            municipality=get_municipality_of(current_user),
                            entered_year=request.form.get("year") if kind == "indicators" else None), \

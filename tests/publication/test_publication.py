@@ -124,6 +124,29 @@ def test_a_new_version_is_a_new_publication_and_the_replaced_one_is_kept_and_mar
     assert json.loads(client.get(f"{base}/data.json").data)["rows"][0]["planned_children"] == 12
 
 
+def test_an_older_execution_report_is_not_published_over_a_newer_one(login, api, client, users):
+    """The report formed again (редакция 2) is published; the редакция 1 formed before it cannot then become
+    the set's current version with stale figures: refused beside it, nothing written, and the page offers
+    no button for it."""
+    department = users["department"]
+    _order(department)
+    with transaction():
+        older = reporting.form_execution_report(YEAR, None, department)
+        newer = reporting.form_execution_report(YEAR, None, department)
+        services.publish("execution_report", department, source_id=newer.id)
+    before = _publications()
+    answer = api(department).post("/api/v1/publications", json={"kind": "execution_report", "source_id": older.id})
+    assert answer.status_code == 409 and answer.json["errors"]["json"]["source_id"] == [
+        f"Опубликована более новая редакция отчёта ({newer.version}): прежнюю опубликовать нельзя."]
+    assert _publications() == before
+    page = login(department).get("/publication").get_data(as_text=True)
+    row = page[page.index(f"<td>{older.number}</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "опубликована более новая редакция" in row and "Опубликовать" not in row
+    current = json.loads(client.get(f"/open/{_oktmo()}/execution-report-{YEAR}/data.json").data)
+    assert current["document"]["number"] == newer.number
+
+
 def test_a_published_version_never_changes_in_the_code_or_the_database(client, users):
     department = users["department"]
     provider_user, _ = make_provider(department=department)
