@@ -381,10 +381,11 @@ def test_an_official_reads_the_whole_public_registry_with_every_providers_licens
     assert export.status_code == 200 and license_number in export.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/reports/indicators", "/publication", "/imports", "/reference/service-codes"])
-def test_the_regional_operator_reads_the_indicators_publication_imports_and_service_codes_with_no_form_to_send(app, region, path):
-    """The indicators, the publication, the import and the financed registry numbers are the department's to
-    change: the regional operator reads them, with no button or field that would only answer 403."""
+@pytest.mark.parametrize("path", ["/reports/indicators", "/publication", "/imports", "/reference/service-codes",
+                                  "/deadlines/"])
+def test_the_regional_operator_reads_the_departments_settings_and_reports_with_no_form_to_send(app, region, path):
+    """The indicators, the publication, the import, the financed registry numbers and the deadlines are the
+    department's to change: the regional operator reads them, with no button or field that would only answer 403."""
     client = _login(app, region, "region@krai.demo")
     page = client.get(f"{path}?municipality=04624000")
     assert page.status_code == 200
