@@ -371,3 +371,19 @@ def test_publishing_the_registry_again_unchanged_is_refused_and_a_change_makes_a
     db.session.commit()
     changed = client.post("/api/v1/publications", json={"kind": "registry"})
     assert changed.status_code == 201 and changed.json["version"] == 2
+
+
+def test_a_municipalitys_open_data_pages_carry_its_name_in_a_regional_installation(client, users):
+    """With two municipalities the site's heading named the installation's default one («Каратузский район») on
+    the other's open data: the page, its set and its passport say whose they are."""
+    other = Municipality(name="Курагинский район", oktmo="04630000", number_code="25")
+    db.session.add(other)
+    db.session.commit()
+    department = make_user("department", municipality_id=other.id)
+    with transaction():
+        services.publish("catalog", department)
+    for path in ("/open/04630000", "/open/04630000/catalog", "/open/04630000/catalog/meta"):
+        page = client.get(path).get_data(as_text=True)
+        brand = page[page.index('class="brand"'):]
+        brand = brand[:brand.index("</a>")]
+        assert "Курагинский район" in brand and "Каратузский" not in brand, (path, brand)
