@@ -9,7 +9,7 @@ class ChecklistItemForm(BaseForm):
     and a weight that is no number are told together, as in the API."""
 
     title = TextAreaField("Пункт чек-листа", description="Требование стандарта, как его проверяют на месте.")
-    weight = StringField("Вес", default="1",
+    weight = StringField("Вес", default="1", render_kw={"inputmode": "numeric", "autocomplete": "off"},
                          description=f"Целое число от 1 до {MAX_WEIGHT}: насколько пункт важен в итоговой оценке.")
 
 

@@ -395,4 +395,5 @@ def test_every_wrong_field_of_a_checklist_item_is_shown_on_the_page_at_once_as_i
     assert page.status_code == 422
     assert ("Заполните поле «Пункт чек-листа»." in text) or ("недопустимый символ" in text), text
     assert f"Вес — целое число от 1 до {MAX_WEIGHT}." in text
+    assert 'inputmode="numeric"' in text  # a phone offers its digits, as it did for the former number field
     assert _count(ChecklistItem) == 3
