@@ -382,7 +382,7 @@ def test_an_official_reads_the_whole_public_registry_with_every_providers_licens
 
 
 @pytest.mark.parametrize("path", ["/reports/indicators", "/publication", "/imports", "/reference/service-codes",
-                                  "/deadlines/"])
+                                  "/deadlines/", "/certificates/queue", "/certificates/on-behalf", "/reference/municipality"])
 def test_the_regional_operator_reads_the_departments_settings_and_reports_with_no_form_to_send(app, region, path):
     """The indicators, the publication, the import, the financed registry numbers and the deadlines are the
     department's to change: the regional operator reads them, with no button or field that would only answer 403."""
