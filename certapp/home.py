@@ -131,11 +131,14 @@ def navigation():
         return menu(request.path)
 
     def page_municipality():
-        """Whose order the page works under: an official's municipality, or the installation's only one."""
+        """Whose order the page works under: an official's municipality, the one whose open data it shows, or the
+        installation's only one."""
         if current_user.is_authenticated and current_user.municipality_id:
             return get_municipality_of(current_user)
         if g.get("region_view") is not None:
             return g.region_view
+        if g.get("open_municipality") is not None:  # a municipality's open data, read by anyone
+            return g.open_municipality
         only = list_municipalities()
         return only[0] if len(only) == 1 else None
     return {"nav_items": nav_items, "page_municipality": page_municipality}

@@ -45,7 +45,7 @@ SHOTS = (
     ("department-categories", "uo@karatuz.demo", "/certificates/categories", DESKTOP,
      "Категории сертификатов: финансируемые места и очередь"),
     ("bookkeeping-invoices", "buh@karatuz.demo", "/bookkeeping/invoices", DESKTOP, "Бухгалтерия: авансовые и итоговые счета"),
-    ("open-data", None, "/open", DESKTOP, "Открытые данные муниципалитета (без входа)"),
+    ("open-data", None, "/open/04624000", DESKTOP, "Открытые данные муниципалитета (без входа): наборы, версии, CSV, JSON, паспорт"),
     ("moc-visit", "moc@karatuz.demo", "/monitoring/visits/1", DESKTOP, "Опорный центр: посещение по чек-листу"),
     ("department-import", "uo@karatuz.demo", "/imports", DESKTOP, "Загрузка из прежней системы: шаблоны и проверка"),
     ("contract-print", "ivanova@karatuz.demo", "/contracts/1/print", DESKTOP, "Договор для печати с подписями"),

@@ -1,6 +1,7 @@
 """A regional installation: providers admitted per municipality and paid under each municipality's
 agreement, one certificate per child and school year in the whole region, the regional operator's
 report, and data that was one district's before becoming the default municipality's."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -378,3 +379,16 @@ def test_an_official_reads_the_whole_public_registry_with_every_providers_licens
     assert license_number in page.get_data(as_text=True)
     export = client.get("/registry/export.csv")
     assert export.status_code == 200 and license_number in export.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/reports/indicators", "/publication", "/imports", "/reference/service-codes",
+                                  "/deadlines/", "/certificates/queue", "/certificates/on-behalf", "/reference/municipality"])
+def test_the_regional_operator_reads_the_departments_settings_and_reports_with_no_form_to_send(app, region, path):
+    """The indicators, the publication, the import, the financed registry numbers and the deadlines are the
+    department's to change: the regional operator reads them, with no button or field that would only answer 403."""
+    client = _login(app, region, "region@krai.demo")
+    page = client.get(f"{path}?municipality=04624000")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    posts = [form for form in re.findall(r'<form[^>]*method="post"[^>]*>', text, flags=re.I) if "/account/logout" not in form]
+    assert posts == [], posts

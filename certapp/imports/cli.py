@@ -8,13 +8,14 @@ from certapp.db import db
 from certapp.imports import services
 from certapp.imports.models import IMPORT_KINDS, ImportBatch
 from certapp.reference.models import Municipality
+from certapp.reference.services import find_municipality
 from certapp.uow import unit_of_work
 
 
 def _municipality(oktmo: str | None) -> Municipality:
     every = list(db.session.execute(select(Municipality).order_by(Municipality.name)).scalars())
     if oktmo:
-        found = next((m for m in every if m.oktmo == oktmo.strip()), None)
+        found = find_municipality(oktmo)  # any script's digits, as everywhere (common.normalise)
         if found is None:
             raise click.ClickException(f"Муниципального образования с ОКТМО {oktmo} нет.")
         return found

@@ -1,15 +1,16 @@
-from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 
 from certapp.common.forms import BaseForm
 from certapp.monitoring.models import MAX_WEIGHT
 
 
 class ChecklistItemForm(BaseForm):
-    title = TextAreaField("Пункт чек-листа", validators=[InputRequired()],
-                          description="Требование стандарта, как его проверяют на месте.")
-    weight = IntegerField("Вес", validators=[InputRequired()], default=1,
-                          description=f"Целое число от 1 до {MAX_WEIGHT}: насколько пункт важен в итоговой оценке.")
+    """Both fields are checked by the service at once (the view reads the weight's number), so an empty item
+    and a weight that is no number are told together, as in the API."""
+
+    title = TextAreaField("Пункт чек-листа", description="Требование стандарта, как его проверяют на месте.")
+    weight = StringField("Вес", default="1", render_kw={"inputmode": "numeric", "autocomplete": "off"},
+                         description=f"Целое число от 1 до {MAX_WEIGHT}: насколько пункт важен в итоговой оценке.")
 
 
 class VisitForm(BaseForm):

@@ -8,7 +8,7 @@ from certapp.accounts.access import roles
 from certapp.common import clock
 from certapp.common.errors import DomainError, PermissionDeniedError, ValidationError
 from certapp.common.months import year_arg
-from certapp.common.normalise import ascii_text, id_number
+from certapp.common.normalise import ascii_text, id_number, whole_number
 from certapp.common.pagination import page_number, paginate
 from certapp.common.schemas import NO_SUCH_PROVIDER, page_filters
 from certapp.common.templating import format_number, plural
@@ -109,7 +109,7 @@ def checklist():
             raise PermissionDeniedError("Чек-лист ведёт муниципальный опорный центр.")
         if form.validate_on_submit():
             try:
-                services.add_item(form.title.data, form.weight.data, current_user)
+                services.add_item(form.title.data, whole_number(form.weight.data), current_user)
             except DomainError as error:
                 refuse(error)
                 form.add_domain_error(error)

@@ -28,7 +28,7 @@ from certapp.reference.models import Municipality
 from certapp.reference.services import find_municipality, own_municipality_id
 from certapp.registry.models import Admission, Provider
 from certapp.registry.services import registry_entries
-from certapp.reporting.models import ORDER_STATUSES
+from certapp.reporting.models import ORDER_STATUSES, FormedExecutionReport
 from certapp.reporting.services import (
     BASE_YEAR,
     TARGET_YEAR,
@@ -177,6 +177,26 @@ def _social_order(order_id) -> Snapshot:
                     rows, document, order.id)
 
 
+def report_dataset(formed: FormedExecutionReport) -> str:
+    """The set of a formed execution report: its year (and quarter), whatever its редакция."""
+    return f"execution-report-{formed.year}" + (f"-q{formed.quarter}" if formed.quarter else "")
+
+
+def published_report_versions() -> dict[str, int]:
+    """The newest редакция of the execution report published in each set (set -> редакция)."""
+    newest: dict[str, int] = {}
+    for dataset, snapshot in db.session.execute(select(Publication.dataset, Publication.snapshot).where(
+            Publication.kind == "execution_report")):
+        newest[dataset] = max(newest.get(dataset, 0), snapshot["document"]["version"])
+    return newest
+
+
+def superseded_reports(reports: Iterable[FormedExecutionReport]) -> set[int]:
+    """The formed reports older than a редакция already published in their set: never published over it."""
+    newest = published_report_versions()
+    return {formed.id for formed in reports if formed.version < newest.get(report_dataset(formed), 0)}
+
+
 def _execution_report(report_id) -> Snapshot:
     """A formed execution report, with the figures frozen when it was formed."""
     formed = get_formed_report(_source_id(report_id, "Выберите сформированный отчёт."))
@@ -185,8 +205,7 @@ def _execution_report(report_id) -> Snapshot:
     document = {"number": formed.number, "year": formed.year, "quarter": formed.quarter or None,
                 "version": formed.version, "formed_on": _day(formed.formed_at).isoformat(),
                 "period": figures["period"], "order": (figures.get("order") or {}).get("number")}
-    dataset = f"execution-report-{formed.year}" + (f"-q{formed.quarter}" if formed.quarter else "")
-    return Snapshot("execution_report", dataset, f"Отчёт об исполнении социального заказа за {formed.title}",
+    return Snapshot("execution_report", report_dataset(formed), f"Отчёт об исполнении социального заказа за {formed.title}",
                     rows, document, formed.id)
 
 
@@ -276,6 +295,11 @@ def publish(kind: str, actor: User, *, source_id=None, year=None) -> Publication
             Publication.kind == kind, Publication.source_id == snapshot.source_id)).first():
         raise ConflictError("Этот документ уже опубликован: новая версия — после новой редакции.",
                             field="source_id", code="already_published")
+    if kind == "execution_report":  # an older редакция would become the current version with stale figures
+        newest = published_report_versions().get(snapshot.dataset, 0)
+        if snapshot.document is not None and snapshot.document["version"] < newest:
+            raise ConflictError(f"Опубликована более новая редакция отчёта ({newest}): прежнюю опубликовать нельзя.",
+                                field="source_id", code="superseded")
     municipality = get_existing(Municipality, municipality_id)
     # who published and who keeps the set are part of the version, as they were that day
     content = json.loads(json.dumps({"description": DESCRIPTIONS[kind], "document": snapshot.document,

@@ -2,7 +2,7 @@
 import json
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -43,6 +43,12 @@ def _source_arg():
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else (raw or None)
 
 
+def _open_municipality(oktmo: str):
+    """The municipality whose open data the page shows; the site's heading names it (home.page_municipality)."""
+    g.open_municipality = services.open_municipality(oktmo)
+    return g.open_municipality
+
+
 @bp.route("/publication", methods=["GET", "POST"])
 @roles("department")
 def index():
@@ -70,6 +76,7 @@ def index():
     return render_template("publication/index.html", orders=orders, reports=reports, published=published,
                            published_orders=services.published_sources("social_order"),
                            published_reports=services.published_sources("execution_report"),
+                           superseded_reports=services.superseded_reports(reports),
                            kinds=PUBLICATION_KINDS, errors=errors, this_year=clock.today().year,
                            municipality=get_municipality_of(current_user),
                            entered_year=request.form.get("year") if kind == "indicators" else None), \
@@ -95,7 +102,7 @@ def open_municipalities():
 @public
 @reads_from_replica
 def open_index(oktmo: str):
-    municipality = services.open_municipality(oktmo)
+    municipality = _open_municipality(oktmo)
     return render_template("publication/open_index.html", municipality=municipality,
                            sets=services.published_sets(municipality), kinds=PUBLICATION_KINDS)
 
@@ -106,7 +113,7 @@ def open_index(oktmo: str):
 @public
 @reads_from_replica
 def dataset(oktmo: str, dataset: str, version: int | None = None):
-    municipality = services.open_municipality(oktmo)
+    municipality = _open_municipality(oktmo)
     shown = services.find_version(municipality, dataset, version)
     return render_template("publication/dataset.html", municipality=municipality, shown=shown,
                            publication=shown.publication, versions=services.versions(municipality, dataset),
@@ -126,7 +133,7 @@ def _file(body: str, mimetype: str, name: str) -> Response:
 @reads_from_replica
 def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
     """The open data file of a version (the current one at the set's stable address)."""
-    publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
+    publication = services.find_version(_open_municipality(oktmo), dataset, version).publication
     name = f"data-{publication.published_on:%Y%m%d}-structure-{publication.published_on:%Y%m%d}.{fmt}"
     if fmt == "json":
         return _file(json.dumps(services.data_json(publication), ensure_ascii=False, indent=1),
@@ -140,13 +147,13 @@ def data(oktmo: str, dataset: str, fmt: str, version: int | None = None):
 @public
 @reads_from_replica
 def structure(oktmo: str, dataset: str, version: int | None = None):
-    publication = services.find_version(services.open_municipality(oktmo), dataset, version).publication
+    publication = services.find_version(_open_municipality(oktmo), dataset, version).publication
     return _file(services.structure_csv(publication), "text/csv",
                  f"structure-{publication.published_on:%Y%m%d}.csv")
 
 
 def _passport(oktmo: str, dataset: str):
-    municipality = services.open_municipality(oktmo)
+    municipality = _open_municipality(oktmo)
     every = services.versions(municipality, dataset)
     urls = {"data": url_for("publication.data", oktmo=municipality.oktmo, dataset=dataset, fmt="csv", _external=True),
             "structure": url_for("publication.structure", oktmo=municipality.oktmo, dataset=dataset, _external=True),

@@ -109,7 +109,7 @@ def order_document(order: SocialOrder) -> PrintedDocument:
         parties=[authority_party(order.municipality)],
         sections=[Section("Объём оказания услуги по направленностям", table=Table(
             ["Реестровый номер услуги", "Направленность", "Детей", "Человеко-часов", "Средства"], lines,
-            widths=(30, 28, 12, 14, 16), numeric=(2, 3, 4), totals=totals))],
+            widths=(28, 26, 11, 18, 17), numeric=(2, 3, 4), totals=totals))],
         signatures=[Signature("Уполномоченный орган", approver.full_name if approver else None, order.signature,
                               order.approved_at)] if order.signature else [],
         filename=f"social-order-{order_number(order)}")

@@ -4,6 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests import factories
 from tests.browser.journeys import login, staff_user
 
 #: a year per viewport: the live server's database is shared by the journeys of one session
@@ -62,3 +63,30 @@ def test_the_department_publishes_the_social_order_and_a_stranger_reads_it(page,
     expect(page.get_by_role("row", name=re.compile("Дата последнего внесения изменений"))).to_contain_text(
         f"{today:%d.%m.%Y}")
     watch.check()
+
+
+def _published_registry(viewport: str) -> dict:
+    from certapp.publication import services as publication
+    from certapp.reference.services import get_district
+
+    department = staff_user("department", f"uo-registry-{viewport}@example.ru")
+    _, provider = factories.make_provider(department=department)
+    published = publication.publish("registry", department)
+    return {"oktmo": get_district().oktmo, "version": published.version, "inn": provider.inn, "ogrn": provider.ogrn}
+
+
+def test_a_wide_open_data_set_keeps_its_numbers_and_words_whole_and_scrolls_in_its_box(page, live_server, watch,
+                                                                                       viewport):
+    """The registry has eleven columns: its box scrolls sideways, but an ИНН, an ОГРН or a word is never cut
+    into pieces to squeeze every column onto the screen («240 000 101 0» on four lines)."""
+    world = live_server.run(lambda: _published_registry(viewport))
+    page.goto(f"{live_server.url}/open/{world['oktmo']}/registry/{world['version']}")
+    watch.check()
+    row = page.locator("tr", has_text=world["inn"])
+    for value in (world["inn"], world["ogrn"], "Государственное"):
+        cell = row.locator("td", has_text=value).first
+        lines = cell.evaluate("""(td, value) => { const range = document.createRange();
+            const node = [...td.childNodes].find(n => n.textContent.includes(value)); const at = node.textContent.indexOf(value);
+            range.setStart(node, at); range.setEnd(node, at + value.length);
+            return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }""", value)
+        assert lines == 1, (value, lines)

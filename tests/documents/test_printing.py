@@ -244,6 +244,8 @@ def test_the_social_order_prints_with_its_approval(app, users, login, api, tmp_p
         assert_printed(text, app, title="Муниципальный социальный заказ", number=number, version=1,
                        date=order.approved_at, names=[order.municipality.authority], signer=department.full_name)
         assert "Итого" in text and order.lines[0].direction.service_code in text
+        # every column's title keeps its words whole (it was «Человеко-ч» over «асов»)
+        assert "Реестровый номер услуги Направленность Детей Человеко-часов Средства" in text
     assert number in pdf_text(client.get(urls[2]).data, tmp_path)
     assert_printed(page_text(login(department).get(urls[0]).get_data(as_text=True)), app,
                    title="Муниципальный социальный заказ", number=number, version=1, date=order.approved_at,

@@ -17,6 +17,7 @@ from certapp.imports import services
 from certapp.imports.models import ImportBatch
 from certapp.ledger.models import CertificateBalance, LedgerEntry
 from certapp.ledger.services import check_invariant
+from certapp.reference.services import get_district
 from certapp.registry.models import Provider
 from tests import factories
 from tests.factories import current_period, money_state, snils
@@ -260,6 +261,12 @@ def test_the_command_checks_and_loads_the_same_way(app, users, period, tmp_path)
     result = runner.invoke(args=["import", "certificates", str(path)])
     assert "уже были загружены раньше" in result.output
     assert runner.invoke(args=["import", "certificates", str(path), "--municipality", "99999999"]).exit_code != 0
+    # the ОКТМО typed in fullwidth or Arabic-Indic digits is the same municipality (common.normalise)
+    oktmo = get_district().oktmo
+    for typed in (oktmo.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+                  oktmo.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")), f" {oktmo} "):
+        result = runner.invoke(args=["import", "certificates", str(path), "--dry-run", "--municipality", typed])
+        assert result.exit_code == 0 and "уже загружены раньше: 1" in result.output, result.output
 
 
 @pytest.mark.parametrize("role", ["parent", "provider", "bookkeeping"])

@@ -384,3 +384,16 @@ def test_the_visits_filter_refuses_a_provider_of_another_municipality_or_none_as
         page = login(world["moc"]).get(f"/monitoring/?provider={provider}")
         assert page.status_code == 422 and "Такого исполнителя нет: выберите из списка." in page.get_data(as_text=True)
     assert api(world["moc"]).get(f"/api/v1/monitoring/visits?provider={world['own'].id}").status_code == 200
+
+
+@pytest.mark.parametrize("title, weight", [("", "-1"), ("Журнал\x00", "9" * 5000), ("", "abc")])
+def test_every_wrong_field_of_a_checklist_item_is_shown_on_the_page_at_once_as_in_the_api(login, world, title, weight):
+    """An empty item and a weight that is no number: both told beside their fields (the form's own checks
+    stopped at the first, so the weight's was never seen), and nothing saved."""
+    page = login(world["moc"]).post("/monitoring/checklist", data={"title": title, "weight": weight})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert ("Заполните поле «Пункт чек-листа»." in text) or ("недопустимый символ" in text), text
+    assert f"Вес — целое число от 1 до {MAX_WEIGHT}." in text
+    assert 'inputmode="numeric"' in text  # a phone offers its digits, as it did for the former number field
+    assert _count(ChecklistItem) == 3

@@ -124,6 +124,29 @@ def test_a_new_version_is_a_new_publication_and_the_replaced_one_is_kept_and_mar
     assert json.loads(client.get(f"{base}/data.json").data)["rows"][0]["planned_children"] == 12
 
 
+def test_an_older_execution_report_is_not_published_over_a_newer_one(login, api, client, users):
+    """The report formed again (редакция 2) is published; the редакция 1 formed before it cannot then become
+    the set's current version with stale figures: refused beside it, nothing written, and the page offers
+    no button for it."""
+    department = users["department"]
+    _order(department)
+    with transaction():
+        older = reporting.form_execution_report(YEAR, None, department)
+        newer = reporting.form_execution_report(YEAR, None, department)
+        services.publish("execution_report", department, source_id=newer.id)
+    before = _publications()
+    answer = api(department).post("/api/v1/publications", json={"kind": "execution_report", "source_id": older.id})
+    assert answer.status_code == 409 and answer.json["errors"]["json"]["source_id"] == [
+        f"Опубликована более новая редакция отчёта ({newer.version}): прежнюю опубликовать нельзя."]
+    assert _publications() == before
+    page = login(department).get("/publication").get_data(as_text=True)
+    row = page[page.index(f"<td>{older.number}</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "опубликована более новая редакция" in row and "Опубликовать" not in row
+    current = json.loads(client.get(f"/open/{_oktmo()}/execution-report-{YEAR}/data.json").data)
+    assert current["document"]["number"] == newer.number
+
+
 def test_a_published_version_never_changes_in_the_code_or_the_database(client, users):
     department = users["department"]
     provider_user, _ = make_provider(department=department)
@@ -348,3 +371,19 @@ def test_publishing_the_registry_again_unchanged_is_refused_and_a_change_makes_a
     db.session.commit()
     changed = client.post("/api/v1/publications", json={"kind": "registry"})
     assert changed.status_code == 201 and changed.json["version"] == 2
+
+
+def test_a_municipalitys_open_data_pages_carry_its_name_in_a_regional_installation(client, users):
+    """With two municipalities the site's heading named the installation's default one («Каратузский район») on
+    the other's open data: the page, its set and its passport say whose they are."""
+    other = Municipality(name="Курагинский район", oktmo="04630000", number_code="25")
+    db.session.add(other)
+    db.session.commit()
+    department = make_user("department", municipality_id=other.id)
+    with transaction():
+        services.publish("catalog", department)
+    for path in ("/open/04630000", "/open/04630000/catalog", "/open/04630000/catalog/meta"):
+        page = client.get(path).get_data(as_text=True)
+        brand = page[page.index('class="brand"'):]
+        brand = brand[:brand.index("</a>")]
+        assert "Курагинский район" in brand and "Каратузский" not in brand, (path, brand)
