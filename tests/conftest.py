@@ -292,18 +292,22 @@ def _shares_module_transaction(request) -> bool:
 
 
 def _module_data_key(item) -> tuple:
-    """Where a test stands among its module's tests for the module transaction it needs: tests that do
+    """Where a test stands among its module's tests for the module transaction it needs (on each database in
+    turn): tests that do
     not share it first (each ends the open ones), then by the settings the shared data is built under,
     then by the shared data asked for, the less first (a test asking for less than the transaction holds
     starts a fresh one: shared.holds_more_than_used). `users` is under every other builder that has one."""
     marker = item.get_closest_marker("app_config")
     settings = marker.kwargs if marker else {}
+    # first by database: each switch sets the session's database up again (a PostgreSQL one is dropped and
+    # copied anew, which an open module transaction of the other group would refuse)
+    database = getattr(item, "callspec", None) and item.callspec.params.get("database_url") or ""
     if ("app" not in item.fixturenames or _builds_own_app(settings)
             or item.get_closest_marker("commits")):
-        return (0,)
+        return (database, 0)
     names = sorted(name for name in item.fixturenames if name in shared.BY_NAME)
     level = 0 if not names else 1 if names == ["users"] else 2
-    return (1, repr(sorted(settings.items())), level, names)
+    return (database, 1, repr(sorted(settings.items())), level, names)
 
 
 @pytest.hookimpl(trylast=True)

@@ -19,11 +19,13 @@ from tests.factories import (
     make_provider,
     money_unchanged,
 )
+from tests.shared import BY_NAME, shared_fixture
 
 
-@pytest.fixture
-def world(app, users):
-    """Two providers: A has an agreement to conclude, B never gets one. Contracts with reported months."""
+def _world_data():
+    """Two providers: A has an agreement to conclude, B never gets one. Contracts with reported months
+    (built once per module and database: tests/shared.py)."""
+    users = BY_NAME["users"]()
     department, bookkeeper = users["department"], users["bookkeeping"]
     a_user, a = make_provider(department=department)
     b_user, b = make_provider(department=department)
@@ -42,7 +44,6 @@ def world(app, users):
             if month <= contract.end_month:
                 service_reports.report_month(contract.id, provider_user, month, True, today=add_months(m1, 1))
     db.session.commit()
-    app.config["CLOCK_NOW"] = today.isoformat()
     agreement = db.session.execute(select(Agreement).where(Agreement.provider_id == a.id)).scalar_one()
     # the right answers, from the contracts' own schedules
     spent = {p.id: sum(m.certificate_amount for c in contracts_ if c.provider_id == p.id for m in c.months
@@ -51,6 +52,16 @@ def world(app, users):
                            if m.month == month) for month in (m0, m1)}
     return {"a": a, "a_user": a_user, "b": b, "agreement": agreement, "spent": spent, "by_month": by_month, "m0": m0,
             "m1": m1, "bookkeeper": bookkeeper, "period": current_period(), "today": today}
+
+
+world_data = shared_fixture(_world_data)
+
+
+@pytest.fixture
+def world(app, world_data):
+    """The world, on its day: the 10th of the month after its second month."""
+    app.config["CLOCK_NOW"] = world_data["today"].isoformat()
+    return world_data
 
 
 def _conclude(world):
