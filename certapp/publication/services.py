@@ -435,7 +435,7 @@ def passport(municipality: Municipality, dataset: str, urls: dict) -> list[tuple
         ("modified", "Дата последнего внесения изменений", current.published_on.isoformat()),
         ("lastchange", "Содержание последнего изменения", change),
         ("provenance", "Периодичность актуализации набора данных", PUBLICATION_KINDS[current.kind][1]),
-        ("valid", "Актуальная версия", str(current.version)),
+        ("valid", "Дата актуальности набора данных", current.published_on.isoformat()),  # as the recommendations' model passport
         ("subject", "Ключевые слова, соответствующие содержанию набора данных", KEYWORDS),
         ("license", "Лицензия", LICENCE),
         *[(f"data-{v}", f"Версия {v}", url) for v, url in urls["versions"]],

@@ -95,7 +95,7 @@ def test_the_passport_says_what_the_set_is_who_keeps_it_when_and_the_licence(cli
         assert said in html
     meta = dict(csv.reader(io.StringIO(client.get(f"/open/{_oktmo()}/social-order-{YEAR}/meta.csv")
                                        .data.decode("utf-8")[1:]), delimiter=";"))
-    assert meta["modified"] == "2026-12-04" and meta["valid"] == "1" and meta["structure"].endswith("structure.csv")
+    assert meta["modified"] == "2026-12-04" and meta["valid"] == "2026-12-04" and meta["structure"].endswith("structure.csv")
     # the passport names the publisher and the keeper as they were that day, not as they are now
     publisher = users["department"].full_name
     users["department"].full_name = "Другой Человек Иванович"
