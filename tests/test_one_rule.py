@@ -139,6 +139,22 @@ def test_a_list_refuses_a_filter_alike_on_the_page_and_in_the_api(login, api, us
     assert api(users[role]).get(api_url, query_string={name: ""}).status_code == 200
 
 
+@pytest.mark.parametrize("page_url", ["/bookkeeping/registers", "/bookkeeping/invoices"])
+def test_registers_and_invoices_filter_by_a_provider_chosen_beside_its_message(login, users, page_url):
+    """The provider filter is a select of the municipality's providers: a refused id has its message beside it
+    (there was no field: the message stood alone, «выберите из списка» with no list), a chosen one stays chosen
+    (the next «Показать» dropped it)."""
+    _, provider = make_provider(users["provider"], users["department"])
+    db.session.commit()
+    client = login(users["bookkeeping"])
+    refused = client.get(page_url, query_string={"provider_id": "77777"})
+    assert refused.status_code == 422
+    assert ('<select name="provider_id" aria-invalid="true" aria-describedby="provider_id-error">'
+            in refused.get_data(as_text=True))
+    chosen = client.get(page_url, query_string={"provider_id": str(provider.id)}).get_data(as_text=True)
+    assert f'<option value="{provider.id}" selected>' in chosen.split('<form method="get"')[1]
+
+
 @pytest.mark.parametrize("page_url, api_url, waiting", [
     ("/certificates/queue", "/api/v1/certificates/applications", "submitted"),
     ("/children/corrections", "/api/v1/certificates/child-corrections", "requested"),

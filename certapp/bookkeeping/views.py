@@ -42,6 +42,7 @@ from certapp.common.replica import reads_from_replica
 from certapp.common.schemas import page_filters
 from certapp.common.web import run_and_flash
 from certapp.db import db
+from certapp.registry.models import Provider
 from certapp.registry.services import registry_providers
 from certapp.uow import refuse
 
@@ -147,6 +148,12 @@ def _month_form(form_class: type[MonthForm] = MonthForm) -> MonthForm:
     return form
 
 
+def _filter_providers() -> list[Provider] | None:
+    """The providers a list of registers or invoices is filtered by (those admitted where the official looks, as
+    the filter accepts); None for a provider, who reads only its own."""
+    return None if current_user.role == "provider" else registry_providers()
+
+
 def _form_for_month(form, back: str, one, one_done: str, every, every_started: str):
     """A month's documents from the posted form: one provider's at once, or every provider's as a job
     with a progress bar (long work), whose page the bookkeeper is sent to."""
@@ -184,7 +191,8 @@ def registers():
     if not form.month.data:
         form.month.data = f"{last_month:%Y-%m}"
     return render_template("bookkeeping/registers.html", page=page, form=form, statuses=REGISTER_STATUSES,
-                           status=status, month=f"{month_value:%Y-%m}" if month_value else "", errors=errors
+                           status=status, month=f"{month_value:%Y-%m}" if month_value else "", errors=errors,
+                           providers=_filter_providers(), provider_id=args.get("provider_id")
                            ), 422 if errors else 200
 
 
@@ -252,6 +260,7 @@ def invoices():
         form.month.data = f"{clock.today():%Y-%m}"
     return render_template("bookkeeping/invoices.html", page=page, form=form, kinds=INVOICE_KINDS,
                            statuses=INVOICE_STATUSES, month=f"{month:%Y-%m}" if month else "", errors=errors,
+                           providers=_filter_providers(), provider_id=args.get("provider_id"),
                            **filters), 422 if errors else 200
 
 
