@@ -23,7 +23,7 @@ from certapp.common.schemas import (
     SearchText,
     Year,
 )
-from certapp.db import column_length
+from certapp.db import MAX_ID, column_length
 from certapp.registry.services import is_filter_provider
 
 
@@ -142,8 +142,13 @@ class PaymentRegisterQuerySchema(FilterSchema):
     provider_id = FilterId(NO_SUCH_PROVIDER, exists=is_filter_provider)
 
 
+#: a provider named in a request's body: an id no id column holds is refused beside the field, as the lists'
+#: filter refuses it (on PostgreSQL it had reached the database: «Значение вне допустимого диапазона», no field)
+PROVIDER_ID = validate.Range(min=1, max=MAX_ID, error=NO_SUCH_PROVIDER)
+
+
 class BuildSchema(Schema):
-    provider_id = fields.Integer(required=True)
+    provider_id = fields.Integer(required=True, validate=PROVIDER_ID)
     month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
 
 
@@ -279,7 +284,7 @@ class InvoiceFormAllSchema(Schema):
 
 
 class InvoiceFormSchema(InvoiceFormAllSchema):
-    provider_id = fields.Integer(required=True)
+    provider_id = fields.Integer(required=True, validate=PROVIDER_ID)
 
 
 class AgreementReportSchema(Schema):
