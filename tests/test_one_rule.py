@@ -185,3 +185,11 @@ def test_forming_for_a_provider_id_past_any_id_is_refused_beside_the_field(api, 
     refuses it (on PostgreSQL it had answered «Значение вне допустимого диапазона» with no field)."""
     answer = api(users["bookkeeping"]).post(url, json={**body, "provider_id": 9_999_999_999})
     assert answer.status_code == 422 and answer.json["errors"]["json"] == {"provider_id": [NO_SUCH_PROVIDER]}
+
+
+def test_a_bulk_decision_on_an_id_past_any_id_is_refused_beside_the_field(api, users):
+    """The ids of a bulk action are ids (common.schemas.BulkIdsField): one past any id column is refused under
+    errors.json.ids (on PostgreSQL it had answered «Значение вне допустимого диапазона» with no field)."""
+    answer = api(users["department"]).post("/api/v1/certificates/applications/bulk-decision",
+                                           json={"ids": [1, 9_999_999_999], "decision": "confirmed"})
+    assert answer.status_code == 422 and answer.json["errors"]["json"] == {"ids": {"1": ["Допустимо от 1 до 2147483647."]}}

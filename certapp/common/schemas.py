@@ -234,10 +234,11 @@ class Rubles(fields.Field):
 
 
 class BulkIdsField(fields.List):
-    """The rows a bulk action is asked for: 1 to common.bulk.MAX_ROWS ids."""
+    """The rows a bulk action is asked for: 1 to common.bulk.MAX_ROWS ids, each one an id column holds (past
+    MAX_ID, on PostgreSQL, the database had refused it with no field)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(fields.Integer(validate=validate.Range(min=1)), required=True,
+        super().__init__(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)), required=True,
                          validate=validate.Length(min=1, max=MAX_ROWS), **kwargs)
 
 
