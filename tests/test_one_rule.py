@@ -193,3 +193,21 @@ def test_a_bulk_decision_on_an_id_past_any_id_is_refused_beside_the_field(api, u
     answer = api(users["department"]).post("/api/v1/certificates/applications/bulk-decision",
                                            json={"ids": [1, 9_999_999_999], "decision": "confirmed"})
     assert answer.status_code == 422 and answer.json["errors"]["json"] == {"ids": {"1": ["Допустимо от 1 до 2147483647."]}}
+
+
+@pytest.mark.parametrize("role, url, body, name", [
+    ("parent", "/api/v1/certificates/applications", {"child_id": 9_999_999_999, "period_id": 1, "consent": True},
+     "child_id"),
+    ("parent", "/api/v1/enrollments", {"certificate_id": 1, "group_id": 9_999_999_999, "start_month": "2026-09"},
+     "group_id"),
+    ("parent", "/api/v1/reports/feedback", {"contract_id": 9_999_999_999, "rating": 5, "month": "2026-09"},
+     "contract_id"),
+    ("provider", "/api/v1/bookkeeping/agreement-reports", {"agreement_id": 9_999_999_999, "year": 2026, "quarter": 3},
+     "agreement_id"),
+    ("provider", "/api/v1/registry/admissions", {"municipality_id": 9_999_999_999}, "municipality_id"),
+], ids=lambda value: value if isinstance(value, str) and value.startswith("/") else None)
+def test_an_id_in_a_body_past_any_id_is_refused_beside_its_field(api, users, role, url, body, name):
+    """An id no id column holds is refused under errors.json.<field> (on PostgreSQL it had reached the database
+    and answered «Значение вне допустимого диапазона» with no field)."""
+    answer = api(users[role]).post(url, json=body)
+    assert answer.status_code == 422 and answer.json["errors"]["json"][name] == ["Допустимо от 1 до 2147483647."]

@@ -12,6 +12,7 @@ from certapp.bookkeeping.models import (
 from certapp.certificates.models import Certificate
 from certapp.common.money import format_rub
 from certapp.common.schemas import (
+    BODY_ID,
     NO_SUCH_PROVIDER,
     NO_SUCH_STATE,
     Choice,
@@ -311,7 +312,7 @@ class AgreementReportQuerySchema(FilterSchema):
 
 
 class AgreementReportInputSchema(Schema):
-    agreement_id = fields.Integer(required=True)
+    agreement_id = fields.Integer(required=True, validate=BODY_ID)
     year = Year(required=True)
     quarter = fields.Integer(required=True, validate=validate.Range(min=1, max=4))
 

@@ -12,6 +12,7 @@ from certapp.certificates.models import (
 from certapp.certificates.services import queue_position
 from certapp.common.money import format_rub
 from certapp.common.schemas import (
+    BODY_ID,
     NO_SUCH_STATE,
     BulkIdsField,
     BulkResultSchema,
@@ -105,8 +106,8 @@ class ChildBriefSchema(Schema):
 
 
 class CertificateApplicationInputSchema(Schema):
-    child_id = fields.Integer(required=True)
-    period_id = fields.Integer(required=True)
+    child_id = fields.Integer(required=True, validate=BODY_ID)
+    period_id = fields.Integer(required=True, validate=BODY_ID)
     category_id = fields.Integer(load_default=None, allow_none=True,
                                  metadata={"description": "the category asked for; proposed from the child's age "
                                                           "on the period's start when omitted"})
@@ -162,7 +163,7 @@ class BulkDecisionResultSchema(BulkResultSchema):
 
 class OnBehalfSchema(ChildInputSchema):
     parent_email = fields.String(required=True)
-    period_id = fields.Integer(required=True)
+    period_id = fields.Integer(required=True, validate=BODY_ID)
     category_id = fields.Integer(load_default=None, allow_none=True)
     consent = fields.Boolean(required=True)
 
@@ -270,7 +271,7 @@ class CategoryInputSchema(Schema):
 
 
 class CategoryCreateSchema(CategoryInputSchema):
-    period_id = fields.Integer(required=True)
+    period_id = fields.Integer(required=True, validate=BODY_ID)
 
 
 def _known_queue_position(certificate: Certificate) -> int | None:

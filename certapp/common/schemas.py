@@ -98,6 +98,11 @@ class Month(_FromService):
         return month
 
 
+#: an id a request's body names: one no id column holds is refused beside its field (on PostgreSQL it had reached
+#: the database: «Значение вне допустимого диапазона», no field)
+BODY_ID = validate.Range(min=1, max=MAX_ID)
+
+
 class FilterId(_FromService):
     """An id chosen in a list's filter (?provider=…), or a whole number from `low` to `high` (?age=): digits of
     any script (common.normalise.whole_number); anything else is refused with the filter's own `message`, the
@@ -238,7 +243,7 @@ class BulkIdsField(fields.List):
     MAX_ID, on PostgreSQL, the database had refused it with no field)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)), required=True,
+        super().__init__(fields.Integer(validate=BODY_ID), required=True,
                          validate=validate.Length(min=1, max=MAX_ROWS), **kwargs)
 
 

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, pre_dump, validate
 from certapp.certificates.schemas import CertificateSchema
 from certapp.common.money import format_rub
 from certapp.common.schemas import (
+    BODY_ID,
     NO_SUCH_PROVIDER,
     NO_SUCH_STATE,
     BulkIdsField,
@@ -23,8 +24,8 @@ from certapp.registry.services import is_filter_provider
 
 
 class EnrollmentInputSchema(Schema):
-    certificate_id = fields.Integer(required=True)
-    group_id = fields.Integer(required=True)
+    certificate_id = fields.Integer(required=True, validate=BODY_ID)
+    group_id = fields.Integer(required=True, validate=BODY_ID)
     start_month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
 
 
@@ -223,7 +224,7 @@ class ServiceReportSchema(Schema):
 
 
 class GroupLessonRowSchema(Schema):
-    contract_id = fields.Integer(required=True)
+    contract_id = fields.Integer(required=True, validate=BODY_ID)
     lessons_planned = fields.Integer(required=True)
     lessons_held = fields.Integer(required=True)
     reason = fields.String(load_default=None, allow_none=True)

@@ -1,7 +1,7 @@
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import NO_SUCH_STATE, Choice, FilterSchema, SearchText
+from certapp.common.schemas import BODY_ID, NO_SUCH_STATE, Choice, FilterSchema, SearchText
 from certapp.registry.models import (
     ADMISSION_STATUSES,
     APPLICATION_STATUSES,
@@ -164,7 +164,7 @@ class AdmissionQuerySchema(FilterSchema):
 
 
 class AdmissionRequestSchema(Schema):
-    municipality_id = fields.Integer(required=True)
+    municipality_id = fields.Integer(required=True, validate=BODY_ID)
 
 
 class AdmissionDecisionSchema(Schema):

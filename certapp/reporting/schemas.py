@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import DecimalString, FilterId, FilterSchema, Year
+from certapp.common.schemas import BODY_ID, DecimalString, FilterId, FilterSchema, Year
 from certapp.reporting.service_codes import execution_by_service_code
 from certapp.reporting.services import INDICATORS, order_number
 
@@ -190,7 +190,7 @@ class IndicatorValuesInputSchema(Schema):
 
 
 class FeedbackInputSchema(Schema):
-    contract_id = fields.Integer(required=True)
+    contract_id = fields.Integer(required=True, validate=BODY_ID)
     month = fields.String(required=True, metadata={"description": "ГГГГ-ММ"})
     rating = fields.Integer(required=True)
     comment = fields.String(load_default=None, allow_none=True)
