@@ -205,6 +205,9 @@ def test_a_bulk_decision_on_an_id_past_any_id_is_refused_beside_the_field(api, u
     ("provider", "/api/v1/bookkeeping/agreement-reports", {"agreement_id": 9_999_999_999, "year": 2026, "quarter": 3},
      "agreement_id"),
     ("provider", "/api/v1/registry/admissions", {"municipality_id": 9_999_999_999}, "municipality_id"),
+    ("parent", "/api/v1/certificates/applications", {"child_id": 1, "period_id": 1, "consent": True,
+                                                     "category_id": 9_999_999_999}, "category_id"),
+    ("department", "/api/v1/publications", {"kind": "social_order", "source_id": 9_999_999_999}, "source_id"),
 ], ids=lambda value: value if isinstance(value, str) and value.startswith("/") else None)
 def test_an_id_in_a_body_past_any_id_is_refused_beside_its_field(api, users, role, url, body, name):
     """An id no id column holds is refused under errors.json.<field> (on PostgreSQL it had reached the database

@@ -108,10 +108,10 @@ class ChildBriefSchema(Schema):
 class CertificateApplicationInputSchema(Schema):
     child_id = fields.Integer(required=True, validate=BODY_ID)
     period_id = fields.Integer(required=True, validate=BODY_ID)
-    category_id = fields.Integer(load_default=None, allow_none=True,
+    category_id = fields.Integer(load_default=None, allow_none=True, validate=BODY_ID,
                                  metadata={"description": "the category asked for; proposed from the child's age "
                                                           "on the period's start when omitted"})
-    group_id = fields.Integer(load_default=None, allow_none=True, metadata={
+    group_id = fields.Integer(load_default=None, allow_none=True, validate=BODY_ID, metadata={
         "description": "one application for both: a group to enroll in once the certificate is issued"})
     consent = fields.Boolean(required=True, metadata={"description": "согласие на обработку персональных данных"})
 
@@ -164,7 +164,7 @@ class BulkDecisionResultSchema(BulkResultSchema):
 class OnBehalfSchema(ChildInputSchema):
     parent_email = fields.String(required=True)
     period_id = fields.Integer(required=True, validate=BODY_ID)
-    category_id = fields.Integer(load_default=None, allow_none=True)
+    category_id = fields.Integer(load_default=None, allow_none=True, validate=BODY_ID)
     consent = fields.Boolean(required=True)
 
 

@@ -1,13 +1,13 @@
 from marshmallow import Schema, fields, validate
 
-from certapp.common.schemas import Year
+from certapp.common.schemas import BODY_ID, Year
 from certapp.publication.models import PUBLICATION_KINDS
 
 
 class PublishSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(list(PUBLICATION_KINDS)), metadata={
         "description": "social_order, execution_report, indicators, registry or catalog"})
-    source_id = fields.Integer(load_default=None, metadata={
+    source_id = fields.Integer(load_default=None, validate=BODY_ID, metadata={
         "description": "social_order: the approved order's id; execution_report: the formed report's id"})
     year = Year(load_default=None, metadata={"description": "indicators: the year (this year by default)"})
 

@@ -32,7 +32,7 @@ class ApplicationInputSchema(Schema):
     license_issued_on = fields.Date(load_default=None, allow_none=True)
     license_authority = fields.String(load_default=None, allow_none=True)
     license_additional_education = fields.Boolean(load_default=False)
-    municipality_id = fields.Integer(load_default=None, allow_none=True, metadata={
+    municipality_id = fields.Integer(load_default=None, allow_none=True, validate=BODY_ID, metadata={
         "description": "the municipality whose department reviews it, where the provider works first "
                        "(GET /reference/municipalities); the default one when left out"})
 
