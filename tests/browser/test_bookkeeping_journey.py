@@ -78,7 +78,7 @@ def _journey(page, watch, url, email, world):
     page.goto(f"{url}/bookkeeping/registers")
     watch.check()
     page.get_by_label("За какой месяц").fill(world["month"])
-    page.get_by_label("Исполнитель").select_option(str(world["provider_id"]))
+    page.get_by_label("Исполнитель", exact=True).select_option(str(world["provider_id"]))  # the form's, not the filter's
     page.get_by_role("button", name="Сформировать").click()
     expect(page.get_by_text("Реестр сформирован.")).to_be_visible()
     watch.check()

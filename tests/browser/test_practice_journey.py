@@ -68,7 +68,7 @@ def test_bookkeeping_forms_and_approves_an_advance_invoice(page, live_server, wa
     page.goto(f"{url}/bookkeeping/invoices")
     watch.check()
     page.get_by_label("За какой месяц").fill(world["month"])
-    page.get_by_label("Исполнитель").select_option(str(world["provider_id"]))
+    page.get_by_label("Исполнитель", exact=True).select_option(str(world["provider_id"]))  # the form's, not the filter's
     page.get_by_label("Счёт", exact=True).select_option("advance")
     page.get_by_role("button", name="Сформировать").click()
     expect(page.get_by_text("Счёт сформирован.")).to_be_visible()
