@@ -24,7 +24,7 @@ from certapp.common.schemas import (
     SearchText,
     Year,
 )
-from certapp.db import MAX_ID, column_length
+from certapp.db import column_length
 from certapp.registry.services import is_filter_provider
 
 
@@ -145,7 +145,7 @@ class PaymentRegisterQuerySchema(FilterSchema):
 
 #: a provider named in a request's body: an id no id column holds is refused beside the field, as the lists'
 #: filter refuses it (on PostgreSQL it had reached the database: «Значение вне допустимого диапазона», no field)
-PROVIDER_ID = validate.Range(min=1, max=MAX_ID, error=NO_SUCH_PROVIDER)
+PROVIDER_ID = validate.Range(min=BODY_ID.min, max=BODY_ID.max, error=NO_SUCH_PROVIDER)
 
 
 class BuildSchema(Schema):

@@ -10,6 +10,8 @@ another alphabet, a stray symbol) is refused by the caller's format check with i
 import re
 import unicodedata
 
+from certapp.db import MAX_ID
+
 #: hyphens, dashes and minus signs people put (or word processors turn) between groups of digits
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
 #: invisible characters a paste may carry along (zero-width space/joiners, word joiner, BOM)
@@ -67,6 +69,6 @@ def whole_number(value) -> int | None:
 
 
 def id_number(value) -> int | None:
-    """An id as typed or sent (`whole_number`, at least 1); None when it is not one."""
+    """An id as typed or sent (`whole_number`, 1 to what an id column holds); None when it is not one."""
     number = whole_number(value)
-    return number if number is not None and number >= 1 else None
+    return number if number is not None and 1 <= number <= MAX_ID else None

@@ -12,6 +12,7 @@ from certapp.common.errors import DomainError
 from certapp.common.exports import content_disposition
 from certapp.common.money import format_rub, parse_rub
 from certapp.common.months import year_arg
+from certapp.common.normalise import id_number
 from certapp.common.pagination import page_number, paginate
 from certapp.common.replica import reads_from_replica
 from certapp.common.templating import format_date
@@ -39,8 +40,10 @@ def rub_text(value: str) -> str:
 
 
 def _source_arg():
+    """The chosen document's id (common.normalise.id_number); what is no id goes on to be refused beside the field."""
     raw = (request.form.get("source_id") or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else (raw or None)
+    number = id_number(raw)
+    return number if number is not None else (raw or None)
 
 
 def _open_municipality(oktmo: str):

@@ -208,3 +208,11 @@ def test_a_year_in_other_digits_is_the_year_and_garbage_is_refused():
     for typed in ("99999", "abc", "9" * 5000, "2019"):
         with pytest.raises(ValidationError):
             year_arg({"year": typed}, 2026)
+
+
+def test_an_id_is_one_an_id_column_holds():
+    from certapp.common.normalise import id_number
+    from certapp.db import MAX_ID
+
+    assert id_number("４２") == 42 and id_number("٤٢") == 42 and id_number(str(MAX_ID)) == MAX_ID
+    assert id_number(str(MAX_ID + 1)) is None and id_number("0") is None and id_number("9" * 5000) is None
